@@ -1,0 +1,55 @@
+"""The web application factory: the one place where web routes, settings and the database meet."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.middleware.sessions import SessionMiddleware
+
+from loa import __version__
+from loa.db import make_engine, make_session_factory
+from loa.settings import Settings
+from loa.web.errors import install_error_handlers
+from loa.web.templating import make_templates
+
+log = logging.getLogger(__name__)
+
+# Every module below exposes ``router``; order matters only for overlapping paths.
+ROUTER_MODULES: tuple[str, ...] = ("loa.web.views",)
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Loa API",
+        version=__version__,
+        description="API của hệ thống thông tin cơ sở Loa (truyền thanh thông minh, tin bài, báo cáo).",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    engine = engine or make_engine(settings.resolved_database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.templates = make_templates()
+
+    install_error_handlers(app)
+    for module_name in ROUTER_MODULES:
+        module = importlib.import_module(module_name)
+        router: APIRouter = module.router
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie="loa_session",
+        max_age=settings.session_max_age_s,
+        same_site="lax",
+        https_only=False,
+    )
+    return app

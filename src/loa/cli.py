@@ -1,0 +1,103 @@
+"""The ``loa`` command: the entry point where settings, database and domain commands are wired."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import typer
+from pydantic import ValidationError
+
+from loa.cli_support import CliContext, cli_context, echo
+from loa.errors import LoaError
+
+app = typer.Typer(
+    name="loa",
+    help="Loa — hệ thống thông tin cơ sở (truyền thanh thông minh).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Cơ sở dữ liệu.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+# Domain command groups: (module exposing ``app``, command name).
+SUBCOMMAND_MODULES: tuple[tuple[str, str], ...] = ()
+for _module, _name in SUBCOMMAND_MODULES:
+    app.add_typer(importlib.import_module(_module).app, name=_name)
+
+
+@app.callback()
+def _root(ctx: typer.Context, verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s")
+    ctx.obj = CliContext()
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
+    """Áp dụng các bản di chuyển (migration) cơ sở dữ liệu."""
+    from loa.db.migrate import current_revision, upgrade
+
+    c = cli_context(ctx)
+    upgrade(c.engine, revision)
+    echo(f"Cơ sở dữ liệu ở phiên bản {current_revision(c.engine)}.")
+
+
+@app.command("serve")
+def serve(ctx: typer.Context, host: str | None = None, port: int | None = None) -> None:
+    """Chạy máy chủ web."""
+    import uvicorn
+
+    from loa.app import create_app
+
+    c = cli_context(ctx)
+    uvicorn.run(
+        create_app(c.settings, engine=c.engine),
+        host=host or c.settings.host,
+        port=port or c.settings.port,
+    )
+
+
+@app.command("demo")
+def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Cài đặt dữ liệu mẫu (tỉnh Quảng Ngãi) trên SQLite và chạy máy chủ."""
+    import uvicorn
+
+    from loa.app import create_app
+    from loa.db.migrate import upgrade
+    from loa.demo import seed_demo
+
+    c = cli_context(ctx)
+    c.overrides.setdefault("demo", True)
+    upgrade(c.engine)
+    with c.session() as session:
+        report = seed_demo(session, c.settings)
+    for line in report:
+        echo(line)
+    echo(f"Loa đang chạy tại http://{host}:{port}")
+    uvicorn.run(create_app(c.settings, engine=c.engine), host=host, port=port)
+
+
+def main() -> None:
+    """Run the CLI; errors reach a person as one Vietnamese line, never a stack trace."""
+    try:
+        app(standalone_mode=False)
+    except LoaError as err:
+        sys.stderr.write(f"Lỗi: {err.message}\n")
+        sys.exit(2)
+    except ValidationError as err:
+        msgs = "; ".join(str(e.get("msg", "")) for e in err.errors())
+        sys.stderr.write(f"Lỗi cấu hình: {msgs}\n")
+        sys.exit(2)
+    except typer.Exit as err:
+        sys.exit(err.exit_code)
+    except typer.Abort:
+        sys.stderr.write("Đã hủy.\n")
+        sys.exit(1)
+    except Exception as err:
+        import click
+
+        if isinstance(err, click.exceptions.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        raise

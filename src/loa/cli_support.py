@@ -1,0 +1,56 @@
+"""What every ``loa`` sub-command needs: settings built once, an engine, a session scope, output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import typer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from loa.db import make_engine, make_session_factory
+from loa.settings import Settings
+
+
+@dataclass
+class CliContext:
+    """Held in ``typer.Context.obj``; settings are built lazily so ``--help`` needs no config."""
+
+    overrides: dict[str, object] = field(default_factory=dict)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return Settings(**self.overrides)  # type: ignore[arg-type]
+
+    @cached_property
+    def engine(self) -> Engine:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return make_engine(self.settings.resolved_database_url)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits when the block succeeds."""
+        factory = make_session_factory(self.engine)
+        with factory() as session, session.begin():
+            yield session
+
+
+def cli_context(ctx: typer.Context) -> CliContext:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliContext):
+        obj = CliContext()
+        ctx.find_root().obj = obj
+    return obj
+
+
+def echo(message: str) -> None:
+    typer.echo(message)
+
+
+def fail(message: str, code: int = 2) -> None:
+    sys.stderr.write(f"Lỗi: {message}\n")
+    raise typer.Exit(code)

@@ -1,0 +1,30 @@
+"""Alembic environment: the engine comes from ``loa.db.migrate`` (never from a global URL)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Engine
+
+from loa.db.models import load_all_models
+
+config = context.config
+target_metadata = load_all_models().metadata
+
+
+def run_migrations_online() -> None:
+    engine = config.attributes.get("engine")
+    if not isinstance(engine, Engine):
+        raise RuntimeError("run migrations through loa.db.migrate (loa db upgrade)")
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+run_migrations_online()

@@ -1,0 +1,16 @@
+"""Import every domain's models so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from __future__ import annotations
+
+import importlib
+
+from loa.db.base import Base
+
+# One line per domain package that has a models.py; keep alphabetical.
+MODEL_MODULES: tuple[str, ...] = ()
+
+
+def load_all_models() -> type[Base]:
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+    return Base

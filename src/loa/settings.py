@@ -1,0 +1,68 @@
+"""Settings, read once in an entry point from the environment (prefix ``LOA_``) or an env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "loa-demo-secret-do-not-use"})
+DEMO_SECRET = "loa-demo-secret-do-not-use"
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Built by ``Settings()`` in ``cli.py``/``app.py``, never at import."""
+
+    model_config = SettingsConfigDict(env_prefix="LOA_", env_file=".env", extra="ignore")
+
+    demo: bool = Field(default=False, description="Demo mode: allows the placeholder secret key.")
+    data_dir: Path = Field(default=Path("var"), description="Where the SQLite file and audio store live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file in data_dir."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: SecretStr = SecretStr(DEMO_SECRET)
+    session_max_age_s: int = 8 * 3600
+    token_ttl_s: int = 12 * 3600
+    login_max_failures: int = 5
+    login_window_s: int = 15 * 60
+    locale: Literal["vi", "en"] = "vi"
+
+    # Device messaging (used by the fleet gateway).
+    mqtt_mode: Literal["embedded", "external"] = "embedded"
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1884
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    mqtt_topic_prefix: str = "loa"
+
+    # Speech.
+    tts_engine: Literal["espeak", "piper"] = "espeak"
+    tts_voice: str | None = None
+    piper_voice_dir: Path | None = None
+
+    max_upload_bytes: int = 200 * 1024 * 1024
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if not self.demo and self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "LOA_SECRET_KEY is unset or a placeholder; set a long random value "
+                "(or LOA_DEMO=1 for a demo)."
+            )
+        if len(self.secret_key.get_secret_value()) < 16 and not self.demo:
+            raise ValueError("LOA_SECRET_KEY must be at least 16 characters.")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'loa.sqlite3').resolve()}"
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.data_dir / "audio"

@@ -1,0 +1,1 @@
+"""Web plumbing shared by every domain: templates, dependencies, error pages, navigation."""

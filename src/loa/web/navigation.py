@@ -1,0 +1,28 @@
+"""The dashboard's menu: one row per capability (label in Vietnamese, URL, who sees it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str
+    href: str
+    available: bool = True
+
+
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("dashboard", "Tổng quan", "/"),
+    NavItem("areas", "Địa bàn", "/areas"),
+    NavItem("bulletins", "Tin bài", "/bulletins", available=False),
+    NavItem("speech", "Giọng đọc", "/speech", available=False),
+    NavItem("schedule", "Lịch phát sóng", "/schedule", available=False),
+    NavItem("fleet", "Cụm loa", "/fleet", available=False),
+    NavItem("alerts", "Cảnh báo khẩn cấp", "/alerts", available=False),
+    NavItem("activities", "Hoạt động tuyên truyền", "/activities", available=False),
+    NavItem("reports", "Báo cáo", "/reports", available=False),
+    NavItem("users", "Người dùng", "/users"),
+    NavItem("audit", "Nhật ký", "/audit"),
+)

@@ -1,0 +1,32 @@
+"""Jinja2 templates: one environment that finds ``templates/`` in every domain package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+from starlette.responses import HTMLResponse
+
+from loa.web.navigation import NAVIGATION
+
+# Domain packages that ship a templates/ folder; web's own (base layout) comes first.
+TEMPLATE_PACKAGES: tuple[str, ...] = ("loa.web",)
+
+
+def make_templates() -> Jinja2Templates:
+    loaders = [PackageLoader(pkg, "templates") for pkg in TEMPLATE_PACKAGES]
+    env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True))
+    env.globals["NAVIGATION"] = NAVIGATION
+    return Jinja2Templates(env=env)
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """Render a page, or only its ``content`` block when HTMX asks for a fragment."""
+    templates: Jinja2Templates = request.app.state.templates
+    ctx = {"request": request, **context}
+    ctx.setdefault("principal", getattr(request.state, "principal", None))
+    ctx.setdefault("csrf_token", request.session.get("csrf", "") if "session" in request.scope else "")
+    ctx["is_fragment"] = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)

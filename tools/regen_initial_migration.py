@@ -1,0 +1,37 @@
+"""Pre-release only: rebuild migration 0001 from the current models.
+
+Until Loa's first release nothing has applied a migration anywhere that must be preserved, so the
+schema is kept as one reviewed initial revision. After the first release, add new revisions with
+``loa db revision -m "..."`` instead and never edit an applied one.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from alembic import command
+
+from loa.db.migrate import MIGRATIONS_DIR, alembic_config
+from loa.db.session import make_engine
+
+
+def main() -> None:
+    versions = MIGRATIONS_DIR / "versions"
+    for old in versions.glob("0001_*.py"):
+        old.unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'empty.sqlite3'}")
+        cfg = alembic_config(engine)
+        command.revision(cfg, message="initial schema", autogenerate=True, rev_id="0001")
+    created = sorted(versions.glob("0001_*.py"))
+    ruff = Path(sys.executable).with_name("ruff")
+    subprocess.run([str(ruff), "check", "--fix", "--quiet", str(created[0])], check=False)
+    subprocess.run([str(ruff), "format", "--quiet", str(created[0])], check=True)
+    sys.stdout.write(f"wrote {created[0]}\n")
+
+
+if __name__ == "__main__":
+    main()
