@@ -28,7 +28,7 @@ def main() -> None:
         command.revision(cfg, message="initial schema", autogenerate=True, rev_id="0001")
     created = sorted(versions.glob("0001_*.py"))
     ruff = Path(sys.executable).with_name("ruff")
-    subprocess.run([str(ruff), "check", "--fix", "--quiet", str(created[0])], check=False)
+    subprocess.run([str(ruff), "check", "--fix", "--unsafe-fixes", "--quiet", str(created[0])], check=False)
     subprocess.run([str(ruff), "format", "--quiet", str(created[0])], check=True)
     sys.stdout.write(f"wrote {created[0]}\n")
 

@@ -7,7 +7,7 @@ import importlib
 from loa.db.base import Base
 
 # One line per domain package that has a models.py; keep alphabetical.
-MODEL_MODULES: tuple[str, ...] = ()
+MODEL_MODULES: tuple[str, ...] = ("loa.areas.models",)
 
 
 def load_all_models() -> type[Base]:

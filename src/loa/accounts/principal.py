@@ -1,0 +1,99 @@
+"""Who is acting, and what their role lets them do where. Pure: no database, no web.
+
+Area scopes are expressed as materialised area paths (``AdminUnit.path``, e.g. ``/51/21484/``): a
+principal may act on a unit when the unit's path starts with one of the principal's scope paths.
+System administrators act everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PROVINCE_EDITOR = "province_editor"
+    APPROVER = "approver"
+    COMMUNE_OPERATOR = "commune_operator"
+    VIEWER = "viewer"
+
+
+class Permission(StrEnum):
+    MANAGE_USERS = "manage_users"
+    MANAGE_AREAS = "manage_areas"
+    EDIT_CONTENT = "edit_content"
+    APPROVE_CONTENT = "approve_content"
+    OPERATE_STATION = "operate_station"
+    BROADCAST = "broadcast"
+    VIEW = "view"
+    VIEW_AUDIT = "view_audit"
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    label: str
+    label_en: str
+    permissions: frozenset[Permission]
+    needs_area: bool
+
+
+_ALL = frozenset(Permission)
+
+ROLES: dict[Role, RoleInfo] = {
+    Role.ADMIN: RoleInfo("Quản trị hệ thống", "System administrator", _ALL, needs_area=False),
+    Role.PROVINCE_EDITOR: RoleInfo(
+        "Biên tập viên",
+        "Editor",
+        frozenset({Permission.EDIT_CONTENT, Permission.VIEW}),
+        needs_area=True,
+    ),
+    Role.APPROVER: RoleInfo(
+        "Lãnh đạo duyệt tin",
+        "Approver",
+        frozenset({Permission.APPROVE_CONTENT, Permission.VIEW, Permission.VIEW_AUDIT}),
+        needs_area=True,
+    ),
+    Role.COMMUNE_OPERATOR: RoleInfo(
+        "Cán bộ vận hành đài xã",
+        "Commune operator",
+        frozenset(
+            {Permission.OPERATE_STATION, Permission.BROADCAST, Permission.EDIT_CONTENT, Permission.VIEW}
+        ),
+        needs_area=True,
+    ),
+    Role.VIEWER: RoleInfo("Người xem", "Viewer", frozenset({Permission.VIEW}), needs_area=True),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    display_name: str
+    role: Role
+    scope_paths: tuple[str, ...] = ()
+    scope_label: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def role_label(self) -> str:
+        return ROLES[self.role].label
+
+    def has(self, permission: Permission) -> bool:
+        return permission in ROLES[self.role].permissions
+
+    def can_access_path(self, area_path: str) -> bool:
+        """True when the unit at ``area_path`` lies inside one of this principal's scopes."""
+        if self.is_admin:
+            return True
+        return any(area_path.startswith(scope) for scope in self.scope_paths)
+
+    def can_see_ancestor_path(self, area_path: str) -> bool:
+        """True when the unit is an ancestor of a scope (shown read-only for navigation context)."""
+        if self.is_admin:
+            return True
+        return any(scope.startswith(area_path) for scope in self.scope_paths)
