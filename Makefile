@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint types pytest bench browser clean
+.PHONY: install run test lint types pytest bench browser office clean
 
 install: $(STAMP)
 
@@ -25,6 +25,15 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "Browser tests need /usr/bin/chromium: sudo apt-get install chromium"; exit 1; fi
 
+# LibreOffice Writer turns reports into PDF; poppler's pdftotext reads them back in the report tests.
+office:
+	@if command -v soffice >/dev/null && command -v pdftotext >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing LibreOffice Writer and poppler-utils for the report tests…"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			libreoffice-writer-nogui poppler-utils fonts-liberation >/dev/null; \
+	else echo "Report tests need soffice and pdftotext: sudo apt-get install libreoffice-writer-nogui poppler-utils"; exit 1; fi
+
 run: install
 	$(BIN)/loa demo --host $(HOST) --port $(PORT)
 
@@ -35,7 +44,7 @@ lint: install
 types: install
 	$(BIN)/mypy
 
-pytest: install browser
+pytest: install browser office
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint types pytest

@@ -11,7 +11,7 @@ import importlib
 import json
 import sys
 
-BENCH_MODULES: tuple[str, ...] = ()
+BENCH_MODULES: tuple[str, ...] = ("benchmarks.areas", "benchmarks.reports")
 
 
 def main(argv: list[str]) -> int:

@@ -88,3 +88,17 @@ def app(settings: Settings, engine: Engine) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
+
+
+def seed_areas(session: Session) -> None:
+    """All 34 provinces and 3,321 communes, plus former districts and lineage (loa.areas importer)."""
+    from loa.areas.importer import import_units
+
+    import_units(session, with_history=True)
+
+
+@pytest.fixture
+def areas_engine(backend: Backend) -> Iterator[Engine]:
+    """A migrated database with the whole country's units imported (built once per run, then copied)."""
+    with backend.database("areas", seed=seed_areas) as eng:
+        yield eng

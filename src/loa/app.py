@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from loa import __version__
+from loa.accounts.deps import install_auth_handlers
 from loa.db import make_engine, make_session_factory
 from loa.settings import Settings
 from loa.web.errors import install_error_handlers
@@ -20,7 +21,19 @@ from loa.web.templating import make_templates
 log = logging.getLogger(__name__)
 
 # Every module below exposes ``router``; order matters only for overlapping paths.
-ROUTER_MODULES: tuple[str, ...] = ("loa.web.views",)
+ROUTER_MODULES: tuple[str, ...] = (
+    "loa.web.views",
+    "loa.accounts.api",
+    "loa.accounts.views",
+    "loa.areas.api",
+    "loa.areas.views",
+    "loa.content.api",
+    "loa.content.feeds",
+    "loa.content.views",
+    "loa.activities.api",
+    "loa.reports.api",
+    "loa.fleet.api",
+)
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
@@ -39,6 +52,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.templates = make_templates()
 
     install_error_handlers(app)
+    install_auth_handlers(app)
     for module_name in ROUTER_MODULES:
         module = importlib.import_module(module_name)
         router: APIRouter = module.router

@@ -22,7 +22,15 @@ db_app = typer.Typer(help="Cơ sở dữ liệu.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 # Domain command groups: (module exposing ``app``, command name).
-SUBCOMMAND_MODULES: tuple[tuple[str, str], ...] = ()
+SUBCOMMAND_MODULES: tuple[tuple[str, str], ...] = (
+    ("loa.accounts.cli", "users"),
+    ("loa.areas.cli", "areas"),
+    ("loa.speech.cli", "speech"),
+    ("loa.fleet.cli", "devices"),
+    ("loa.fleet.cli_broker", "broker"),
+    ("loa.fleet.cli_gateway", "gateway"),
+    ("loa.agent.cli", "agent"),
+)
 for _module, _name in SUBCOMMAND_MODULES:
     app.add_typer(importlib.import_module(_module).app, name=_name)
 
@@ -30,6 +38,8 @@ for _module, _name in SUBCOMMAND_MODULES:
 @app.callback()
 def _root(ctx: typer.Context, verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s")
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx.obj = CliContext()
 
 

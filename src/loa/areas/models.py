@@ -14,7 +14,8 @@ from loa.db.base import Base, UtcDateTime, utcnow
 class UnitKind(StrEnum):
     """Kinds of unit. Labels and behaviour live in ``loa.areas.logic.UNIT_KINDS``."""
 
-    PROVINCE = "province"
+    PROVINCE = "province"  # tỉnh
+    CITY = "city"  # thành phố trực thuộc trung ương: same tier as a province
     DISTRICT = "district"  # abolished 1 July 2025; kept as a historical grouping for old data
     COMMUNE = "commune"
     WARD = "ward"
@@ -48,6 +49,8 @@ class AdminUnit(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id"), index=True)
     path: Mapped[str] = mapped_column(String(255), index=True)
     former_district_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id"), index=True)
+    # For former districts: the (pre-2025) province they belonged to, e.g. "Tỉnh Kon Tum".
+    former_province_name: Mapped[str] = mapped_column(String(200), default="")
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -7,7 +7,15 @@ import importlib
 from loa.db.base import Base
 
 # One line per domain package that has a models.py; keep alphabetical.
-MODEL_MODULES: tuple[str, ...] = ("loa.areas.models",)
+MODEL_MODULES: tuple[str, ...] = (
+    "loa.accounts.models",
+    "loa.activities.models",
+    "loa.areas.models",
+    "loa.content.models",
+    "loa.fleet.models",
+    "loa.reports.models",
+    "loa.speech.models",
+)
 
 
 def load_all_models() -> type[Base]:

@@ -16,7 +16,7 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("dashboard", "Tổng quan", "/"),
     NavItem("areas", "Địa bàn", "/areas"),
-    NavItem("bulletins", "Tin bài", "/bulletins", available=False),
+    NavItem("bulletins", "Tin bài", "/bulletins"),
     NavItem("speech", "Giọng đọc", "/speech", available=False),
     NavItem("schedule", "Lịch phát sóng", "/schedule", available=False),
     NavItem("fleet", "Cụm loa", "/fleet", available=False),

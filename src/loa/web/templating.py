@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse
 from loa.web.navigation import NAVIGATION
 
 # Domain packages that ship a templates/ folder; web's own (base layout) comes first.
-TEMPLATE_PACKAGES: tuple[str, ...] = ("loa.web",)
+TEMPLATE_PACKAGES: tuple[str, ...] = ("loa.web", "loa.accounts", "loa.content", "loa.areas")
 
 
 def make_templates() -> Jinja2Templates:

@@ -1,0 +1,136 @@
+"""The audit log: ``record`` is its only writer (append-only); ``query`` reads it, scoped and paginated.
+
+Actions are dotted strings, ``<noun>.<verb>``: ``auth.login``, ``auth.login_failed``, ``user.create``,
+``user.role_change``, ``bulletin.approve`` … Labels for people are in ``ACTION_LABELS``; an action
+without a label is shown as its code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from loa.accounts.models import AuditEvent
+from loa.accounts.principal import Principal
+from loa.areas.models import AdminUnit
+from loa.db.base import utcnow
+
+ACTION_LABELS: dict[str, str] = {
+    "auth.login": "Đăng nhập",
+    "auth.login_failed": "Đăng nhập thất bại",
+    "auth.login_throttled": "Đăng nhập bị tạm khóa",
+    "auth.logout": "Đăng xuất",
+    "auth.token_issue": "Cấp mã truy cập API",
+    "auth.token_revoke": "Thu hồi mã truy cập API",
+    "user.create": "Tạo người dùng",
+    "user.role_change": "Đổi vai trò / địa bàn",
+    "user.deactivate": "Khóa tài khoản",
+    "user.activate": "Mở khóa tài khoản",
+    "user.password_change": "Đổi mật khẩu",
+}
+
+MAX_PAGE_SIZE = 200
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    actor: Principal | None = None,
+    actor_user_id: int | None = None,
+    actor_name: str | None = None,
+    target_type: str = "",
+    target_id: str | int = "",
+    area_id: int | None = None,
+    details: Mapping[str, Any] | None = None,
+    ip: str = "",
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event (flushed, not committed: it lands with the caller's transaction).
+
+    ``actor`` is the signed-in principal; without one, ``actor_user_id``/``actor_name`` describe who
+    acted (a user proving who they are at login, or the command line)."""
+    event = AuditEvent(
+        at=at or utcnow(),
+        actor_user_id=actor.user_id if actor else actor_user_id,
+        actor_name=actor_name if actor_name is not None else (actor.username if actor else ""),
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        area_id=area_id,
+        details=dict(details or {}),
+        ip=ip[:64],
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: list[AuditEvent]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _visible_to(principal: Principal) -> ColumnElement[bool] | None:
+    """Admins see everything; others see events in their areas and their own actions."""
+    if principal.is_admin:
+        return None
+    in_scope = [AdminUnit.path.startswith(p) for p in principal.scope_paths] or [false()]
+    area_ids = select(AdminUnit.id).where(or_(*in_scope))
+    return or_(AuditEvent.area_id.in_(area_ids), AuditEvent.actor_user_id == principal.user_id)
+
+
+def query(
+    session: Session,
+    *,
+    principal: Principal,
+    action: str | None = None,
+    actor_user_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> AuditPage:
+    """Newest first. ``action`` matches exactly, or a whole family when it ends with ``.``
+    (``"auth."``). ``since`` is inclusive, ``until`` exclusive."""
+    page = max(1, page)
+    per_page = min(max(1, per_page), MAX_PAGE_SIZE)
+    conditions: list[ColumnElement[bool]] = []
+    visible = _visible_to(principal)
+    if visible is not None:
+        conditions.append(visible)
+    if action:
+        conditions.append(
+            AuditEvent.action.startswith(action) if action.endswith(".") else AuditEvent.action == action
+        )
+    if actor_user_id is not None:
+        conditions.append(AuditEvent.actor_user_id == actor_user_id)
+    if since is not None:
+        conditions.append(AuditEvent.at >= since)
+    if until is not None:
+        conditions.append(AuditEvent.at < until)
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(*conditions)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return AuditPage(events=list(rows), total=total, page=page, per_page=per_page)

@@ -1,0 +1,1 @@
+"""Activities: registers of the non-radio channels (visual, mobile trips, press, portal, events)."""

@@ -1,0 +1,124 @@
+"""How a register record is shown: JSON for the API, cells for CSV export, detail cells for reports
+(the rows behind every figure). Pure: takes the record and its area, reads attributes only."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from loa.activities.registers import AnyRecord, AreaRef, FieldSpec, RegisterSpec
+from loa.reports.data import CellValue, Column, ColumnKind
+from loa.reports.period import vn_date
+from loa.reports.wording import decimal_text
+
+
+def _raw(record: AnyRecord, f: FieldSpec) -> Any:
+    if f.type == "topics":
+        return record.topics
+    if f.type == "stops":
+        return getattr(record, "stops", [])
+    return getattr(record, f.name, None)
+
+
+def kind_label(spec: RegisterSpec, kind: StrEnum | str | None) -> str:
+    if spec.kinds is None or kind is None:
+        return ""
+    info = dict(spec.kinds).get(kind)  # type: ignore[call-overload]
+    return info.label if info else str(kind)
+
+
+def kind_unit(spec: RegisterSpec, kind: StrEnum | str | None) -> str:
+    if spec.kinds is None or kind is None:
+        return ""
+    info = dict(spec.kinds).get(kind)  # type: ignore[call-overload]
+    return info.unit if info else str(kind)
+
+
+def record_json(spec: RegisterSpec, record: AnyRecord, area: AreaRef | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": record.id}
+    for f in spec.fields:
+        value = _raw(record, f)
+        if f.type == "area":
+            out["area"] = None if area is None else {"id": area.id, "code": area.code, "name": area.name}
+        elif f.type == "topics":
+            out["topics"] = [t.code for t in value]
+        elif f.type == "stops":
+            out["stops"] = [{"area_id": s.area_id, "name": s.name} for s in value]
+        elif f.type == "kind":
+            out["kind"] = str(value)
+            out["kind_label"] = kind_label(spec, value)
+        elif isinstance(value, date):
+            out[f.name] = value.isoformat()
+        else:
+            out[f.name] = value
+    out["created_at"] = record.created_at.isoformat() if record.created_at else None
+    out["updated_at"] = record.updated_at.isoformat() if record.updated_at else None
+    return out
+
+
+def export_cells(spec: RegisterSpec, record: AnyRecord, area: AreaRef | None) -> list[str]:
+    """One CSV row, in the format the importer reads back."""
+    cells: list[str] = []
+    for f in spec.fields:
+        value = _raw(record, f)
+        if f.type == "area":
+            cells.append(area.code if area else "")
+        elif f.type == "topics":
+            cells.append("; ".join(t.code for t in value))
+        elif f.type == "stops":
+            cells.append("; ".join(s.name for s in value))
+        elif f.type == "list":
+            cells.append("; ".join(value or []))
+        elif f.type == "kind":
+            cells.append(kind_label(spec, value))
+        elif value is None:
+            cells.append("")
+        elif isinstance(value, date):
+            cells.append(vn_date(value))
+        elif isinstance(value, float):
+            cells.append(decimal_text(value) if f.type == "decimal" else str(value))
+        else:
+            cells.append(str(value))
+    return cells
+
+
+_COLUMN_KINDS: dict[str, ColumnKind] = {"int": "int", "decimal": "decimal", "date": "date", "money": "money"}
+
+
+def report_columns(spec: RegisterSpec) -> tuple[Column, ...]:
+    columns = [Column("area_name", "Địa bàn", "text", 20)]
+    for f in spec.fields:
+        if f.type == "area":
+            continue
+        kind: ColumnKind = "link" if f.name == "link" else _COLUMN_KINDS.get(f.type, "text")
+        columns.append(Column(f.name, f.label, kind, f.width))
+    return tuple(columns)
+
+
+def detail_cells(spec: RegisterSpec, record: AnyRecord, area: AreaRef | None) -> dict[str, CellValue]:
+    """JSON-safe cells of a report detail row; ``kind`` is the unit word the prose uses ("pa nô")."""
+    cells: dict[str, CellValue] = {
+        "area_name": area.name if area else "",
+        "area_code": area.code if area else "",
+    }
+    for f in spec.fields:
+        value = _raw(record, f)
+        if f.type == "area":
+            continue
+        if f.type == "topics":
+            cells[f.name] = "; ".join(t.name for t in value)
+        elif f.type == "stops":
+            cells[f.name] = "; ".join(s.name for s in value)
+        elif f.type == "list":
+            cells[f.name] = "; ".join(value or [])
+        elif f.type == "kind":
+            cells["kind"] = kind_unit(spec, value)
+            cells["kind_code"] = str(value)
+        elif isinstance(value, date):
+            cells[f.name] = value.isoformat()
+        elif value is None or isinstance(value, str | int | float):
+            cells[f.name] = value
+        else:
+            cells[f.name] = str(value)
+    return cells

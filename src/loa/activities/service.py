@@ -1,0 +1,305 @@
+"""Use cases of the registers: list, read, create, update, delete, CSV import (all or nothing) and
+export, every one scoped to the principal's areas. Keyword-only, session first; never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from loa.accounts.principal import Permission, Principal
+from loa.activities.csvio import RowError, import_failed, read_csv, write_csv
+from loa.activities.kinds import DEFAULT_TOPICS, fold
+from loa.activities.models import ActivityTopic, MobileTripStop
+from loa.activities.present import export_cells
+from loa.activities.registers import AnyRecord, AreaRef, FieldError, ParseContext, RegisterSpec, parse_record
+from loa.areas.models import AdminUnit
+from loa.errors import InvalidInput, NotFound, PermissionDenied
+
+# --- topics -----------------------------------------------------------------------------------------
+
+
+def ensure_default_topics(session: Session) -> None:
+    """Insert the default topics that are missing (idempotent; the caller commits)."""
+    existing = set(session.scalars(select(ActivityTopic.code)))
+    for topic in DEFAULT_TOPICS:
+        if topic.code not in existing:
+            session.add(ActivityTopic(code=topic.code, name=topic.name, abbreviation=topic.abbreviation))
+    session.flush()
+
+
+def list_topics(session: Session) -> list[ActivityTopic]:
+    ensure_default_topics(session)
+    return list(session.scalars(select(ActivityTopic).where(ActivityTopic.active).order_by(ActivityTopic.id)))
+
+
+def topic_lookup(session: Session) -> dict[str, int]:
+    table: dict[str, int] = {}
+    for t in list_topics(session):
+        for name in (t.code, t.name, t.abbreviation):
+            if name:
+                table.setdefault(fold(name), t.id)
+    return table
+
+
+def get_topic(session: Session, code: str) -> ActivityTopic:
+    ensure_default_topics(session)
+    topic = session.scalar(select(ActivityTopic).where(ActivityTopic.code == code))
+    if topic is None:
+        raise NotFound(f"Không có chủ đề “{code}”.")
+    return topic
+
+
+# --- scope ------------------------------------------------------------------------------------------
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    if not principal.has(permission):
+        raise PermissionDenied()
+
+
+def scope_clause(principal: Principal) -> ColumnElement[bool]:
+    """Rows whose area lies inside one of the principal's scopes (true for administrators)."""
+    if principal.is_admin:
+        return AdminUnit.id.is_not(None)
+    if not principal.scope_paths:
+        return false()
+    return or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in principal.scope_paths))
+
+
+def area_ref(unit: AdminUnit) -> AreaRef:
+    return AreaRef(unit.id, unit.code, unit.name, unit.path)
+
+
+def areas_by_id(session: Session, ids: Iterable[int]) -> dict[int, AreaRef]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {u.id: area_ref(u) for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(wanted)))}
+
+
+def get_area(session: Session, principal: Principal, area_id: int) -> AreaRef:
+    unit = session.get(AdminUnit, area_id)
+    if unit is None or not principal.can_access_path(unit.path):
+        raise NotFound("Không tìm thấy địa bàn (hoặc địa bàn nằm ngoài phạm vi của bạn).")
+    return area_ref(unit)
+
+
+def _context(
+    session: Session,
+    principal: Principal,
+    codes: Iterable[str],
+    default_area_id: int | None,
+    today: date | None,
+) -> ParseContext:
+    wanted = {c for c in codes if c}
+    units: list[AdminUnit] = (
+        list(session.scalars(select(AdminUnit).where(AdminUnit.code.in_(wanted)))) if wanted else []
+    )
+    default = get_area(session, principal, default_area_id) if default_area_id is not None else None
+    return ParseContext(
+        today=today or date.today(),
+        areas_by_code={u.code: area_ref(u) for u in units},
+        topics=topic_lookup(session),
+        can_access=principal.can_access_path,
+        default_area=default,
+    )
+
+
+# --- records ----------------------------------------------------------------------------------------
+
+
+def _query(spec: RegisterSpec, principal: Principal) -> Any:
+    model = spec.model
+    return select(model).join(AdminUnit, AdminUnit.id == model.area_id).where(scope_clause(principal))
+
+
+def list_records(
+    session: Session,
+    *,
+    spec: RegisterSpec,
+    principal: Principal,
+    start: date | None = None,
+    end: date | None = None,
+    area_path: str | None = None,
+    limit: int | None = 200,
+    offset: int = 0,
+) -> tuple[list[AnyRecord], int]:
+    require(principal, Permission.VIEW)
+    model = spec.model
+    day = getattr(model, spec.date_field)
+    query = _query(spec, principal)
+    if start is not None:
+        query = query.where(day >= start)
+    if end is not None:
+        query = query.where(day <= end)
+    if area_path:
+        query = query.where(AdminUnit.path.startswith(area_path, autoescape=True))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(day.desc(), model.id.desc()).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query)), int(total)
+
+
+def get_record(session: Session, *, spec: RegisterSpec, principal: Principal, record_id: int) -> AnyRecord:
+    require(principal, Permission.VIEW)
+    record: AnyRecord | None = session.scalar(_query(spec, principal).where(spec.model.id == record_id))
+    if record is None:
+        raise NotFound(f"Không tìm thấy {spec.noun} số {record_id}.")
+    return record
+
+
+def _raise_field_errors(errors: Sequence[FieldError]) -> None:
+    raise InvalidInput(
+        "Dữ liệu không hợp lệ: " + "; ".join(f"{e.column}: {e.message}" for e in errors[:3]),
+        details=[{"field": e.column, "message": e.message, "value": e.value} for e in errors],
+    )
+
+
+def _normalise_api_input(session: Session, data: Mapping[str, object]) -> dict[str, object]:
+    """The API may name the area by ``area_id``; parsing works on codes."""
+    raw = dict(data)
+    area_id = raw.pop("area_id", None)
+    if "area_code" in raw:
+        raw["area"] = raw.pop("area_code")
+    if area_id is not None and "area" not in raw:
+        unit = session.get(AdminUnit, area_id) if isinstance(area_id, int) else None
+        raw["area"] = unit.code if unit else f"#{area_id}"
+    return raw
+
+
+def _apply(session: Session, record: Any, values: Mapping[str, Any]) -> None:
+    for name, value in values.items():
+        if name == "area":
+            record.area_id = value.id
+        elif name == "topics":
+            record.topics = list(session.scalars(select(ActivityTopic).where(ActivityTopic.id.in_(value))))
+        elif name == "stops":
+            record.stops = [MobileTripStop(position=i, area_id=a, name=n) for i, (a, n) in enumerate(value)]
+        else:
+            setattr(record, name, value)
+
+
+def create_record(
+    session: Session,
+    *,
+    spec: RegisterSpec,
+    principal: Principal,
+    data: Mapping[str, object],
+    today: date | None = None,
+) -> AnyRecord:
+    require(principal, Permission.EDIT_CONTENT)
+    raw = _normalise_api_input(session, data)
+    ctx = _context(session, principal, [str(raw.get("area") or ""), *_stop_tokens(raw)], None, today)
+    values, errors = parse_record(spec, raw, ctx)
+    if errors:
+        _raise_field_errors(errors)
+    record = spec.model(created_by_id=principal.user_id or None)
+    _apply(session, record, values)
+    session.add(record)
+    session.flush()
+    created: AnyRecord = record
+    return created
+
+
+def update_record(
+    session: Session,
+    *,
+    spec: RegisterSpec,
+    principal: Principal,
+    record_id: int,
+    data: Mapping[str, object],
+    today: date | None = None,
+) -> AnyRecord:
+    require(principal, Permission.EDIT_CONTENT)
+    record = get_record(session, spec=spec, principal=principal, record_id=record_id)
+    raw = _normalise_api_input(session, data)
+    ctx = _context(session, principal, [str(raw.get("area") or ""), *_stop_tokens(raw)], None, today)
+    values, errors = parse_record(spec, raw, ctx, partial=True)
+    if not errors:
+        # Cross-field checks run on the merged record, as a whole-record parse would.
+        merged = {f.name: getattr(record, f.name, None) for f in spec.fields} | values
+        errors = [e for check in spec.extra_checks if (e := check(merged)) is not None]
+    if errors:
+        _raise_field_errors(errors)
+    _apply(session, record, values)
+    session.flush()
+    return record
+
+
+def delete_record(session: Session, *, spec: RegisterSpec, principal: Principal, record_id: int) -> None:
+    require(principal, Permission.EDIT_CONTENT)
+    record = get_record(session, spec=spec, principal=principal, record_id=record_id)
+    session.delete(record)
+    session.flush()
+
+
+def _stop_tokens(raw: Mapping[str, object]) -> list[str]:
+    stops = raw.get("stops")
+    if isinstance(stops, list):
+        return [str(s) for s in stops]
+    if isinstance(stops, str):
+        return [s.strip() for s in stops.replace("\n", ";").split(";")]
+    return []
+
+
+# --- CSV --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    encoding: str
+    ids: tuple[int, ...]
+
+
+def import_csv(
+    session: Session,
+    *,
+    spec: RegisterSpec,
+    principal: Principal,
+    content: bytes,
+    default_area_id: int | None = None,
+    today: date | None = None,
+) -> ImportResult:
+    """Every row is checked before any is written; one bad row → nothing imported, every error listed."""
+    require(principal, Permission.EDIT_CONTENT)
+    table = read_csv(spec, content)
+    codes = [cells.get("area", "") for _, cells in table.rows]
+    codes += [token for _, cells in table.rows for token in _stop_tokens({"stops": cells.get("stops", "")})]
+    ctx = _context(session, principal, codes, default_area_id, today)
+    parsed: list[dict[str, Any]] = []
+    errors: list[RowError] = []
+    for row_number, cells in table.rows:
+        values, field_errors = parse_record(spec, cells, ctx)
+        errors.extend(RowError(row_number, e.column, e.message, e.value) for e in field_errors)
+        parsed.append(values)
+    if errors:
+        raise import_failed(errors, table.encoding)
+    records = []
+    for values in parsed:
+        record = spec.model(created_by_id=principal.user_id or None)
+        _apply(session, record, values)
+        session.add(record)
+        records.append(record)
+    session.flush()
+    return ImportResult(len(records), table.encoding, tuple(r.id for r in records))
+
+
+def export_csv(
+    session: Session,
+    *,
+    spec: RegisterSpec,
+    principal: Principal,
+    start: date | None = None,
+    end: date | None = None,
+) -> bytes:
+    records, _ = list_records(session, spec=spec, principal=principal, start=start, end=end, limit=None)
+    areas = areas_by_id(session, (r.area_id for r in records))
+    rows = [export_cells(spec, r, areas.get(r.area_id)) for r in reversed(records)]
+    return write_csv(spec, rows)

@@ -1,0 +1,3 @@
+from loa.agent.cli import main
+
+raise SystemExit(main())

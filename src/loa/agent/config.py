@@ -1,0 +1,53 @@
+"""The agent's configuration file (TOML) and its identity (written at enrolment, kept secret)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AgentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    server_url: str = Field(description="Base URL of the Loa server, e.g. https://loa.example.vn")
+    data_dir: Path = Path("/var/lib/loa-agent")
+    enrol_code: str | None = Field(default=None, description="One-time code; needed only once.")
+    mqtt_host: str | None = None  # override what enrolment said (e.g. a public name)
+    mqtt_port: int | None = None
+    mqtt_keepalive_s: int = Field(default=30, ge=5, le=3600)
+    heartbeat_s: int = Field(default=30, ge=1, le=3600)
+    sink: Literal["aplay", "file", "null"] = "aplay"
+    sink_dir: Path | None = None
+    alsa_device: str | None = None
+    daily_data_budget_mb: float | None = Field(default=None, ge=0)
+    resend_receipts_after_s: float = Field(default=20.0, gt=0)
+    sync_interval_s: float = Field(default=900.0, gt=0)
+    download_horizon_s: int = Field(default=36 * 3600, gt=0)
+    reconnect_max_s: float = Field(default=120.0, gt=0)
+    firmware: str = "loa-agent/0.1"
+
+    @classmethod
+    def load(cls, path: Path) -> AgentConfig:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+        config = cls.model_validate(raw)
+        if not config.data_dir.is_absolute():
+            config = config.model_copy(update={"data_dir": (path.parent / config.data_dir).resolve()})
+        return config
+
+
+class Identity(BaseModel):
+    """What enrolment returned. Stored 0600 in the data dir; the secret never leaves the device."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    device_id: str
+    device_name: str = ""
+    secret: str
+    mqtt_host: str
+    mqtt_port: int
+    topic_prefix: str = "loa"
+    manifest_public_key: str  # base64, pinned

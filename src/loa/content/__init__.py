@@ -1,0 +1,1 @@
+"""Bulletins (thông tin nguồn): writing, language renditions, review workflow, revisions, publishing."""

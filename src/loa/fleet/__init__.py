@@ -1,0 +1,1 @@
+"""The loudspeaker fleet: devices, enrolment, the MQTT gateway, commands, status and proof of play."""

@@ -1,0 +1,193 @@
+"""The embedded MQTT broker (amqtt, in-process) with Loa's authentication and topic ACL.
+
+For demos, tests and small installations; a province runs Mosquitto (see ``loa.fleet.mosquitto``).
+Two amqtt 0.12 defects shape the protocol rather than this module: retained messages may reach other
+clients' subscriptions (so ``state`` carries nothing secret) and half-open connections never fire
+their will (so the gateway also times devices out from missed heartbeats).
+
+The ACL is the same rule as Mosquitto's pattern ACL: the MQTT username is the device id; a device
+publishes only on its own device→server channels and subscribes/receives only its own inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from amqtt.broker import Broker
+from amqtt.contexts import Action
+from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
+from amqtt.session import Session as MqttSession
+from sqlalchemy import Engine, select
+
+from loa.fleet.credentials import verify_secret
+from loa.protocol.topics import CHANNELS, Topics, valid_device_id
+
+log = logging.getLogger(__name__)
+
+
+class CredentialStore(Protocol):
+    """Checks a username/password pair. Called in a worker thread (it may query the database)."""
+
+    def verify(self, username: str, password: str) -> bool: ...
+
+
+@dataclass
+class StaticCredentials:
+    """Fixed users (the backend user; tests)."""
+
+    users: dict[str, str]
+
+    def verify(self, username: str, password: str) -> bool:
+        expected = self.users.get(username)
+        return expected is not None and hmac.compare_digest(expected, password)
+
+
+@dataclass
+class DeviceCredentials:
+    """Devices from the database (``devices.secret_sha256``), plus fixed backend users.
+
+    A successful check is cached for ``cache_s`` seconds so a reconnect storm does not become a
+    query storm; a revoked device is refused at its next connect after the cache expires."""
+
+    engine: Engine
+    backend: StaticCredentials
+    cache_s: float = 60.0
+    _cache: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def verify(self, username: str, password: str) -> bool:
+        if username in self.backend.users:
+            return self.backend.verify(username, password)
+        if not valid_device_id(username):
+            return False
+        key = (username, password)
+        now = time.monotonic()
+        if self._cache.get(key, 0.0) > now:
+            return True
+        from loa.fleet.models import Device
+
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(Device.secret_sha256).where(Device.uid == username, Device.active.is_(True))
+            ).first()
+        ok = row is not None and verify_secret(password, row[0])
+        if ok:
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[key] = now + self.cache_s
+        return ok
+
+
+class LoaAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
+    """amqtt auth plugin: every client needs a username and password accepted by the store."""
+
+    @dataclass
+    class Config:
+        store: Any = None
+
+    async def authenticate(self, *, session: MqttSession) -> bool | None:
+        store: CredentialStore | None = self.config.store
+        if store is None or not session.username or session.password is None:
+            return False
+        password = session.password
+        if isinstance(password, bytes | bytearray):
+            password = password.decode(errors="replace")
+        ok = await asyncio.to_thread(store.verify, session.username, str(password))
+        if not ok:
+            log.info("MQTT authentication refused for %r", session.username)
+        return ok
+
+
+class LoaTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
+    """amqtt topic plugin enforcing ``{prefix}/d/{username}/{channel}`` by channel direction."""
+
+    @dataclass
+    class Config:
+        prefix: str = "loa"
+        backend_users: list[str] = field(default_factory=list)
+
+    async def topic_filtering(
+        self, *, session: MqttSession | None = None, topic: str | None = None, action: Action | None = None
+    ) -> bool | None:
+        username = session.username if session else None
+        if not username or not topic:
+            return False
+        return topic_allowed(
+            Topics(self.config.prefix), set(self.config.backend_users), username, topic, action
+        )
+
+
+def topic_allowed(
+    topics: Topics, backend_users: set[str], username: str, topic: str, action: Action | None
+) -> bool:
+    if username in backend_users:
+        return True
+    parsed = topics.parse(topic)
+    if parsed is None or parsed[0] != username:
+        return False
+    from_device = CHANNELS[parsed[1]].from_device
+    if action == Action.PUBLISH:
+        return from_device
+    return not from_device  # SUBSCRIBE and RECEIVE: only the device's own inbox
+
+
+def broker_config(
+    *, host: str, port: int, store: CredentialStore, topics: Topics, backend_users: list[str]
+) -> dict[str, Any]:
+    return {
+        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}", "max_connections": 0}},
+        "timeout_disconnect_delay": 2,
+        "plugins": {
+            f"{__name__}.LoaAuthPlugin": {"store": store},
+            f"{__name__}.LoaTopicPlugin": {"prefix": topics.prefix, "backend_users": backend_users},
+        },
+    }
+
+
+class EmbeddedBroker:
+    """Start/stop an amqtt broker inside the running event loop."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        store: CredentialStore,
+        topics: Topics,
+        backend_users: list[str],
+        on_stop: Callable[[], None] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._config = broker_config(
+            host=host, port=port, store=store, topics=topics, backend_users=backend_users
+        )
+        self._broker: Broker | None = None
+        self._on_stop = on_stop
+
+    async def start(self) -> None:
+        # amqtt logs every connection at INFO; a fleet makes that noise, keep warnings only.
+        logging.getLogger("amqtt").setLevel(logging.WARNING)
+        logging.getLogger("transitions").setLevel(logging.WARNING)
+        self._broker = Broker(self._config)
+        await self._broker.start()
+        log.info("embedded MQTT broker listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._broker is not None:
+            await self._broker.shutdown()
+            self._broker = None
+            if self._on_stop:
+                self._on_stop()
+
+    async def __aenter__(self) -> EmbeddedBroker:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

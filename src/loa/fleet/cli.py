@@ -1,0 +1,122 @@
+"""``loa devices …``, ``loa broker …``, ``loa gateway run``: the fleet from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import typer
+from sqlalchemy import select
+
+from loa.cli_support import cli_context, echo
+from loa.fleet import credentials, mosquitto, queries, runner, service
+from loa.fleet.models import Device
+from loa.protocol.topics import Topics
+
+app = typer.Typer(help="Cụm loa (thiết bị truyền thanh thông minh).", no_args_is_help=True)
+broker_app = typer.Typer(help="Máy chủ MQTT (broker) cho cụm loa.", no_args_is_help=True)
+gateway_app = typer.Typer(help="Cổng kết nối MQTT ↔ cơ sở dữ liệu.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Tên cụm loa"),
+    commune_code: str | None = typer.Option(None, "--commune", help="Mã xã/phường"),
+    village: str = typer.Option("", help="Thôn/tổ dân phố"),
+) -> None:
+    """Thêm một cụm loa và in mã đăng ký dùng một lần."""
+    from loa.areas.models import AdminUnit
+    from loa.errors import NotFound
+
+    c = cli_context(ctx)
+    with c.session() as s:
+        commune_id = None
+        if commune_code:
+            unit = s.scalar(select(AdminUnit).where(AdminUnit.code == commune_code))
+            if unit is None:
+                raise NotFound(f"Không tìm thấy đơn vị hành chính mã {commune_code}.")
+            commune_id = unit.id
+        device = service.create_device(s, name=name, commune_id=commune_id, village=village)
+        code = service.issue_enrol_code(s, device=device)
+        echo(f"Đã thêm cụm loa {device.name} (mã thiết bị {device.uid}).")
+        echo(f"Mã đăng ký (dùng một lần, hết hạn sau 7 ngày): {code}")
+
+
+@app.command("list")
+def list_devices(ctx: typer.Context) -> None:
+    """Liệt kê các cụm loa."""
+    c = cli_context(ctx)
+    with c.session() as s:
+        rows = queries.list_devices(s, principal=None)
+        for row in rows:
+            d = row.device
+            state = "trực tuyến" if d.online else "mất kết nối"
+            echo(f"{d.uid}\t{d.name}\t{row.commune_name or '-'}\t{state}\tlịch v{d.manifest_version or '-'}")
+        echo(f"Tổng cộng {len(rows)} cụm loa.")
+
+
+@app.command("enrol-code")
+def enrol_code(
+    ctx: typer.Context,
+    device_id: str,
+    svg: Path | None = typer.Option(None, help="Ghi mã QR (SVG) vào tệp này"),
+) -> None:
+    """Tạo mã đăng ký mới cho một cụm loa (mã cũ mất hiệu lực)."""
+    c = cli_context(ctx)
+    with c.session() as s:
+        device = service.get_device(s, uid=device_id)
+        code = service.issue_enrol_code(s, device=device)
+    echo(f"Mã đăng ký của {device_id}: {code}")
+    if svg is not None:
+        import segno
+
+        segno.make(code, error="m").save(str(svg), kind="svg", scale=6)
+        echo(f"Đã ghi mã QR vào {svg}.")
+
+
+@broker_app.command("config")
+def broker_config(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="Thư mục ghi mosquitto.conf, passwd, acl"),
+    port: int = typer.Option(1883, help="Cổng MQTT của Mosquitto"),
+    bind: str = typer.Option("0.0.0.0", help="Địa chỉ lắng nghe"),
+) -> None:
+    """Sinh cấu hình Mosquitto (mật khẩu PBKDF2 $7$, ACL theo mẫu loa/d/%u/…)."""
+    c = cli_context(ctx)
+    user, password = runner.backend_credentials(c.settings)
+    with c.session() as s:
+        rows = s.execute(
+            select(Device.uid, Device.mqtt_password_hash).where(
+                Device.active.is_(True), Device.mqtt_password_hash.is_not(None)
+            )
+        ).all()
+    entries = [(uid, h) for uid, h in rows if h] + [(user, credentials.mosquitto_hash(password))]
+    paths = mosquitto.write_config(
+        out,
+        topics=Topics(c.settings.mqtt_topic_prefix),
+        options=mosquitto.MosquittoOptions(bind_host=bind, port=port),
+        passwords=entries,
+        backend_users=[user],
+    )
+    echo(f"Đã ghi {paths['conf']}, {paths['passwords']} ({len(entries)} tài khoản), {paths['acl']}.")
+    echo("Sau mỗi lần đăng ký thiết bị mới: chạy lại lệnh này rồi gửi SIGHUP cho mosquitto.")
+
+
+@broker_app.command("run")
+def broker_run(ctx: typer.Context, with_gateway: bool = typer.Option(True, help="Chạy cả cổng kết nối")) -> None:
+    """Chạy broker MQTT nhúng (amqtt) trên cổng LOA_MQTT_PORT (mặc định 1884)."""
+    c = cli_context(ctx)
+    echo(f"Broker MQTT nhúng tại {c.settings.mqtt_host}:{c.settings.mqtt_port}.")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(runner.run_fleet(c.settings, c.engine, with_broker=True, with_gateway=with_gateway))
+
+
+@gateway_app.command("run")
+def gateway_run(ctx: typer.Context) -> None:
+    """Chạy cổng kết nối; ở chế độ nhúng (LOA_MQTT_MODE=embedded) chạy cả broker."""
+    c = cli_context(ctx)
+    embedded = c.settings.mqtt_mode == "embedded"
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(runner.run_fleet(c.settings, c.engine, with_broker=embedded, with_gateway=True))

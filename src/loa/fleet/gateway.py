@@ -1,0 +1,336 @@
+"""The MQTT gateway: the one coordinator between the broker and the database.
+
+* ingests what devices publish (parsed once at the edge; malformed or oversized payloads are dropped
+  and counted, never fatal) and writes it in batches (every ``flush_interval_s`` or ``flush_max``
+  messages) from a worker thread;
+* acknowledges receipts after their batch is committed (at-least-once from the device, exactly-once
+  in the database);
+* tracks online/offline from births, wills *and* missed heartbeats (amqtt never fires the will of a
+  half-open connection), logging a device going offline once and once when it returns;
+* drains the outbox: publishes the retained ``state`` reference of new manifests and sends commands.
+
+Library errors are translated here: a lost broker means reconnect with backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiomqtt
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from loa.db.base import utcnow
+from loa.fleet import service
+from loa.fleet.ingest import Event, IngestOutcome, sweep_offline, write_events
+from loa.fleet.models import Device, DeviceCommand, DeviceManifest
+from loa.protocol import messages as m
+from loa.protocol.topics import CHANNELS, Channel, Topics
+
+log = logging.getLogger(__name__)
+
+INGEST_CHANNELS = (Channel.STATUS, Channel.BIRTH, Channel.LWT, Channel.RECEIPTS, Channel.RESULT)
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    host: str
+    port: int
+    username: str
+    password: str
+    topics: Topics = field(default_factory=Topics)
+    shared_subscriptions: bool = False  # Mosquitto: yes; amqtt 0.12 does not implement them
+    client_id: str = "loa-gateway"
+    keepalive_s: int = 30
+    flush_interval_s: float = 0.2
+    flush_max: int = 500
+    outbox_interval_s: float = 0.5
+    sweep_interval_s: float = 2.0
+    max_backoff_s: float = 30.0
+
+
+@dataclass
+class GatewayStats:
+    received: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    statuses: int = 0
+    receipts_new: int = 0
+    receipts_duplicate: int = 0
+    acks_sent: int = 0
+    states_published: int = 0
+    commands_sent: int = 0
+    batches: int = 0
+    connects: int = 0
+
+    @property
+    def dropped_total(self) -> int:
+        return sum(self.dropped.values())
+
+
+class Gateway:
+    def __init__(self, config: GatewayConfig, session_factory: sessionmaker[Session]) -> None:
+        self.config = config
+        self.stats = GatewayStats()
+        self._sessions = session_factory
+        self._pending: list[Event] = []
+        self._wake = asyncio.Event()
+        self._client: aiomqtt.Client | None = None
+        self._connected = asyncio.Event()
+        self.ready = asyncio.Event()  # set once subscribed (tests and the CLI wait for it)
+        self.on_outcome: Callable[[IngestOutcome], Awaitable[None] | None] | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        tasks = [
+            asyncio.create_task(self._connection_loop(), name="gateway-mqtt"),
+            asyncio.create_task(self._writer_loop(), name="gateway-writer"),
+            asyncio.create_task(self._outbox_loop(), name="gateway-outbox"),
+            asyncio.create_task(self._sweep_loop(), name="gateway-sweep"),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if self._pending:
+                with contextlib.suppress(Exception):
+                    await self._flush()
+
+    async def _connection_loop(self) -> None:
+        backoff = 0.5
+        cfg = self.config
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    cfg.host,
+                    cfg.port,
+                    username=cfg.username,
+                    password=cfg.password,
+                    identifier=cfg.client_id,
+                    clean_session=False,
+                    keepalive=cfg.keepalive_s,
+                    max_inflight_messages=1000,
+                    timeout=10,
+                ) as client:
+                    for channel in INGEST_CHANNELS:
+                        topic = (
+                            cfg.topics.shared(channel)
+                            if cfg.shared_subscriptions
+                            else cfg.topics.all_devices(channel)
+                        )
+                        await client.subscribe(topic, qos=CHANNELS[channel].qos)
+                    self._client = client
+                    self._connected.set()
+                    self.stats.connects += 1
+                    self.ready.set()
+                    log.info("gateway connected to MQTT %s:%d", cfg.host, cfg.port)
+                    backoff = 0.5
+                    async for message in client.messages:
+                        self.accept(str(message.topic), message.payload)
+            except aiomqtt.MqttError as err:
+                if self._connected.is_set():
+                    log.warning("gateway lost the MQTT broker: %s", err)
+                self._client = None
+                self._connected.clear()
+                await asyncio.sleep(backoff * (0.5 + random.random()))
+                backoff = min(backoff * 2, cfg.max_backoff_s)
+
+    # --- ingest ------------------------------------------------------------------------------
+
+    def accept(self, topic: str, payload: object) -> None:
+        """Parse one inbound message at the edge; never raises."""
+        self.stats.received += 1
+        parsed_topic = self.config.topics.parse(topic)
+        if parsed_topic is None or not CHANNELS[parsed_topic[1]].from_device:
+            self.stats.dropped["bad_topic"] += 1
+            return
+        if not isinstance(payload, bytes | bytearray):
+            self.stats.dropped["not_bytes"] += 1
+            return
+        uid, channel = parsed_topic
+        try:
+            message = m.parse_device_message(channel, payload)
+        except m.ProtocolError as err:
+            self.stats.dropped[err.code] += 1
+            log.debug("dropped %s from %s: %s", err.code, uid, err.detail)
+            return
+        self._pending.append((uid, utcnow(), message))
+        if len(self._pending) >= self.config.flush_max:
+            self._wake.set()
+
+    async def _writer_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.config.flush_interval_s)
+            self._wake.clear()
+            if self._pending:
+                await self._flush()
+
+    async def _flush(self) -> None:
+        events, self._pending = self._pending, []
+        try:
+            outcome = await asyncio.to_thread(self._write, events)
+        except Exception:
+            # Receipts are not acknowledged, so devices send them again; statuses are transient.
+            self.stats.dropped["write_failed"] += len(events)
+            log.exception("gateway could not write a batch of %d messages", len(events))
+            return
+        self.stats.batches += 1
+        self.stats.statuses += outcome.statuses
+        self.stats.receipts_new += outcome.receipts_new
+        self.stats.receipts_duplicate += outcome.receipts_duplicate
+        self.stats.dropped["unknown_device"] += outcome.unknown_devices
+        for uid in outcome.came_online:
+            log.info("device %s is online", uid)
+        for uid in outcome.went_offline:
+            log.info("device %s went offline (will)", uid)
+        await self._send_acks(outcome.acks)
+        if self.on_outcome is not None:
+            result = self.on_outcome(outcome)
+            if result is not None:
+                await result
+
+    def _write(self, events: list[Event]) -> IngestOutcome:
+        with self._sessions() as session, session.begin():
+            return write_events(session, events=events)
+
+    async def _send_acks(self, acks: dict[str, list[str]]) -> None:
+        client = self._client
+        if client is None or not acks:
+            return
+        topics = self.config.topics
+
+        async def one(uid: str, ids: list[str]) -> None:
+            payload = m.ReceiptAck(receipt_ids=ids).to_bytes()
+            await client.publish(topics.device(uid, Channel.ACK), payload, qos=1)
+            self.stats.acks_sent += 1
+
+        try:
+            await _bounded_gather([one(uid, ids) for uid, ids in acks.items()])
+        except aiomqtt.MqttError as err:
+            log.warning("receipt acknowledgements not sent (devices will resend): %s", err)
+
+    # --- outbox: manifests and commands ------------------------------------------------------
+
+    async def _outbox_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.outbox_interval_s)
+            await self._connected.wait()
+            try:
+                await self.drain_outbox()
+            except aiomqtt.MqttError as err:
+                log.warning("outbox not drained: %s", err)
+            except Exception:
+                log.exception("outbox failed")
+
+    async def drain_outbox(self) -> None:
+        client = self._client
+        if client is None:
+            return
+        states, commands = await asyncio.to_thread(self._collect_outbox)
+        topics = self.config.topics
+        published_states: list[int] = []
+        sent_commands: list[str] = []
+
+        async def publish_state(row_id: int, uid: str, ref: m.StateRef) -> None:
+            await client.publish(topics.device(uid, Channel.STATE), ref.to_bytes(), qos=1, retain=True)
+            published_states.append(row_id)
+
+        async def send_command(command_id: str, uid: str, payload: str) -> None:
+            await client.publish(topics.device(uid, Channel.CMD), payload.encode(), qos=1)
+            sent_commands.append(command_id)
+
+        try:
+            await _bounded_gather([publish_state(*s) for s in states] + [send_command(*c) for c in commands])
+        finally:
+            if published_states or sent_commands:
+                await asyncio.to_thread(self._mark_sent, published_states, sent_commands)
+                self.stats.states_published += len(published_states)
+                self.stats.commands_sent += len(sent_commands)
+
+    def _collect_outbox(self) -> tuple[list[tuple[int, str, m.StateRef]], list[tuple[str, str, str]]]:
+        now = utcnow()
+        with self._sessions() as session:
+            manifest_rows = session.execute(
+                select(DeviceManifest.id, DeviceManifest.version, DeviceManifest.sha256, Device.uid)
+                .join(Device, Device.id == DeviceManifest.device_id)
+                .where(DeviceManifest.published_at.is_(None))
+                .order_by(DeviceManifest.id)
+                .limit(5000)
+            ).all()
+            latest: dict[str, tuple[int, m.StateRef]] = {}
+            stale: list[int] = []
+            for row in manifest_rows:
+                ref = m.StateRef(
+                    manifest_version=row.version,
+                    sha256=row.sha256,
+                    url=service.manifest_url(row.uid),
+                    issued_at=now,
+                )
+                if row.uid in latest:
+                    stale.append(latest[row.uid][0])
+                latest[row.uid] = (row.id, ref)
+            command_rows = session.execute(
+                select(DeviceCommand.id, DeviceCommand.payload, Device.uid)
+                .join(Device, Device.id == DeviceCommand.device_id)
+                .where(DeviceCommand.sent_at.is_(None), DeviceCommand.expires_at > now)
+                .order_by(DeviceCommand.issued_at)
+                .limit(20000)
+            ).all()
+        if stale:
+            self._mark_sent(stale, [])
+        states = [(row_id, uid, ref) for uid, (row_id, ref) in latest.items()]
+        commands = [(r.id, r.uid, r.payload) for r in command_rows]
+        return states, commands
+
+    def _mark_sent(self, manifest_ids: list[int], command_ids: list[str]) -> None:
+        now = utcnow()
+        with self._sessions() as session, session.begin():
+            if manifest_ids:
+                session.execute(
+                    update(DeviceManifest).where(DeviceManifest.id.in_(manifest_ids)).values(published_at=now)
+                )
+            if command_ids:
+                session.execute(
+                    update(DeviceCommand).where(DeviceCommand.id.in_(command_ids)).values(sent_at=now)
+                )
+
+    # --- offline sweep -----------------------------------------------------------------------
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.sweep_interval_s)
+            try:
+                gone = await asyncio.to_thread(self._sweep, utcnow())
+            except Exception:
+                log.exception("offline sweep failed")
+                continue
+            for uid in gone:
+                log.info("device %s went offline (no heartbeat)", uid)
+
+    def _sweep(self, now: datetime) -> list[str]:
+        with self._sessions() as session, session.begin():
+            return sweep_offline(session, now=now)
+
+
+async def _bounded_gather(coros: Sequence[Coroutine[Any, Any, None]], limit: int = 200) -> None:
+    """Publish with at most ``limit`` in flight (unbounded concurrency collapses aiomqtt's rate)."""
+    try:
+        for start in range(0, len(coros), limit):
+            await asyncio.gather(*coros[start : start + limit])
+    finally:
+        for coro in coros:
+            coro.close()  # no-op for finished ones; silences the rest after a failure

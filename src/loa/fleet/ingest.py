@@ -1,0 +1,199 @@
+"""Writing what devices report: status, births, wills, receipts, command results — in batches.
+
+Called by the gateway from a worker thread with one session per batch; the caller commits. Receipts
+arrive at least once; the unique (device_id, receipt_id) key records each exactly once, and every
+receipt id of a batch is acknowledged (a duplicate is already safely stored).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from loa.fleet.models import Device, DeviceCommand, DeviceStatusLog, PlayReceipt, StatusEvent
+from loa.protocol import messages as m
+
+log = logging.getLogger(__name__)
+
+GRACE_FACTOR = 2.5  # heartbeats that may be missed before a device counts as offline
+GRACE_SLACK_S = 5.0
+RECEIPT_CHUNK = 200
+
+Event = tuple[str, datetime, m.DeviceMessage]  # (device uid, received_at, message)
+
+
+@dataclass
+class IngestOutcome:
+    acks: dict[str, list[str]] = field(default_factory=dict)
+    receipts_new: int = 0
+    receipts_duplicate: int = 0
+    statuses: int = 0
+    unknown_devices: int = 0
+    came_online: list[str] = field(default_factory=list)
+    went_offline: list[str] = field(default_factory=list)
+
+
+def offline_deadline(received_at: datetime, heartbeat_s: int) -> datetime:
+    return received_at + timedelta(seconds=heartbeat_s * GRACE_FACTOR + GRACE_SLACK_S)
+
+
+def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
+    """Apply a batch of device messages in arrival order."""
+    outcome = IngestOutcome()
+    uids = {uid for uid, _, _ in events}
+    rows = {
+        r.uid: r
+        for r in session.execute(
+            select(
+                Device.id,
+                Device.uid,
+                Device.online,
+                Device.heartbeat_s,
+                Device.manifest_error,
+            ).where(Device.uid.in_(uids))
+        )
+    }
+    updates: dict[int, dict[str, Any]] = {}
+    logs: list[DeviceStatusLog] = []
+    online: dict[int, bool] = {r.id: r.online for r in rows.values()}
+    errors: dict[int, str | None] = {r.id: r.manifest_error for r in rows.values()}
+    receipts: list[dict[str, Any]] = []
+    acks: dict[str, list[str]] = {}
+
+    for uid, received_at, message in events:
+        row = rows.get(uid)
+        if row is None:
+            outcome.unknown_devices += 1
+            continue
+        values = updates.setdefault(row.id, {"id": row.id})
+        if isinstance(message, m.Lwt):
+            if online[row.id]:
+                online[row.id] = False
+                values.update(online=False, online_changed_at=received_at, offline_deadline_at=None)
+                logs.append(DeviceStatusLog(device_id=row.id, at=received_at, event=StatusEvent.OFFLINE))
+                outcome.went_offline.append(uid)
+            continue
+        heartbeat_s = row.heartbeat_s
+        values.update(last_seen_at=received_at)
+        if not online[row.id]:
+            online[row.id] = True
+            values.update(online=True, online_changed_at=received_at)
+            logs.append(DeviceStatusLog(device_id=row.id, at=received_at, event=StatusEvent.ONLINE))
+            outcome.came_online.append(uid)
+        if isinstance(message, m.Status):
+            outcome.statuses += 1
+            heartbeat_s = message.heartbeat_s
+            values.update(_status_values(message))
+            if message.manifest_error != errors[row.id]:
+                event = StatusEvent.MANIFEST_ERROR if message.manifest_error else StatusEvent.MANIFEST_OK
+                logs.append(
+                    DeviceStatusLog(
+                        device_id=row.id, at=received_at, event=event, detail=message.manifest_error or ""
+                    )
+                )
+                errors[row.id] = message.manifest_error
+        elif isinstance(message, m.Birth):
+            values.update(firmware=message.firmware, manifest_version=message.manifest_version)
+        elif isinstance(message, m.ReceiptBatch):
+            ids = acks.setdefault(uid, [])
+            for receipt in message.receipts:
+                ids.append(receipt.receipt_id)
+                receipts.append(_receipt_values(row.id, receipt, received_at))
+            values.update(last_receipt_at=max(r.ended_at for r in message.receipts))
+        elif isinstance(message, m.CommandResult):
+            session.execute(
+                update(DeviceCommand)
+                .where(DeviceCommand.id == message.command_id, DeviceCommand.device_id == row.id)
+                .values(acked_at=message.at, result=message.status.value, result_detail=message.detail)
+            )
+        values.update(offline_deadline_at=offline_deadline(received_at, heartbeat_s))
+
+    if updates:
+        session.execute(update(Device), list(updates.values()))
+    session.add_all(logs)
+    inserted = _insert_receipts(session, receipts)
+    outcome.receipts_new = inserted
+    outcome.receipts_duplicate = len(receipts) - inserted
+    outcome.acks = acks
+    session.flush()
+    return outcome
+
+
+def _status_values(status: m.Status) -> dict[str, Any]:
+    playing = status.playing
+    return {
+        "heartbeat_s": status.heartbeat_s,
+        "volume": status.volume,
+        "firmware": status.firmware,
+        "current_item_id": playing.item_id if playing else None,
+        "current_title": playing.title if playing else None,
+        "current_priority": playing.priority if playing else None,
+        "manifest_version": status.manifest_version,
+        "manifest_error": status.manifest_error,
+        "storage_free_bytes": status.storage_free_bytes,
+        "temperature_c": status.temperature_c,
+        "network_kind": status.network.kind if status.network else None,
+        "signal_dbm": status.network.signal_dbm if status.network else None,
+        "pending_receipts": status.pending_receipts,
+    }
+
+
+def _receipt_values(device_id: int, receipt: m.Receipt, received_at: datetime) -> dict[str, Any]:
+    return {
+        "device_id": device_id,
+        "receipt_id": receipt.receipt_id,
+        "seq": receipt.seq,
+        "item_id": receipt.item_id,
+        "audio_sha256": receipt.audio_sha256,
+        "started_at": receipt.started_at,
+        "ended_at": receipt.ended_at,
+        "outcome": receipt.outcome.value,
+        "manifest_version": receipt.manifest_version,
+        "detail": receipt.detail,
+        "received_at": received_at,
+    }
+
+
+def _insert_receipts(session: Session, receipts: list[dict[str, Any]]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING; returns how many rows were new."""
+    if not receipts:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert_fn: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inserted = 0
+    for start in range(0, len(receipts), RECEIPT_CHUNK):
+        chunk = receipts[start : start + RECEIPT_CHUNK]
+        stmt = (
+            insert_fn(PlayReceipt)
+            .values(chunk)
+            .on_conflict_do_nothing(index_elements=["device_id", "receipt_id"])
+            .returning(PlayReceipt.id)
+        )
+        inserted += len(session.execute(stmt).all())
+    return inserted
+
+
+def sweep_offline(session: Session, *, now: datetime) -> list[str]:
+    """Mark devices whose heartbeats stopped as offline (the will may never come). Returns their uids."""
+    rows = session.execute(
+        select(Device.id, Device.uid).where(Device.online.is_(True), Device.offline_deadline_at < now)
+    ).all()
+    if not rows:
+        return []
+    session.execute(
+        update(Device),
+        [{"id": r.id, "online": False, "online_changed_at": now, "offline_deadline_at": None} for r in rows],
+    )
+    session.add_all(
+        DeviceStatusLog(device_id=r.id, at=now, event=StatusEvent.OFFLINE, detail="heartbeat_timeout")
+        for r in rows
+    )
+    session.flush()
+    return [r.uid for r in rows]

@@ -1,0 +1,179 @@
+"""Tables of the loudspeaker fleet: devices, groups, status changes, receipts, commands, manifests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loa.db.base import Base, UtcDateTime, utcnow
+
+
+def _enum(cls: type[StrEnum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+
+
+class StatusEvent(StrEnum):
+    """Rows of ``device_status_log`` (state changes only, never every heartbeat)."""
+
+    ENROLLED = "enrolled"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    MANIFEST_ERROR = "manifest_error"
+    MANIFEST_OK = "manifest_ok"
+
+
+class ReceiptOutcome(StrEnum):
+    PLAYED = "played"
+    PREEMPTED = "preempted"
+    FAILED = "failed"
+
+
+class Device(Base):
+    """One loudspeaker cluster (cụm loa). ``uid`` is its id on the wire and its MQTT username."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), index=True)
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id"), index=True)
+    village: Mapped[str] = mapped_column(String(200), default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    # Credentials: a random secret known only to the device; we keep its SHA-256 (HTTP, embedded
+    # broker) and Mosquitto's PBKDF2 form (written to the broker's password file).
+    secret_sha256: Mapped[str | None] = mapped_column(String(64))
+    mqtt_password_hash: Mapped[str | None] = mapped_column(String(300))
+    enrol_code_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_code_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    enrolled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Reported state (the latest status; history of changes is in device_status_log).
+    online: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    online_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When the device counts as offline if nothing more is heard (heartbeat × grace); indexed for
+    # the gateway's sweep, which catches half-open connections whose will never fires.
+    offline_deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    heartbeat_s: Mapped[int] = mapped_column(Integer, default=30)
+    volume: Mapped[int | None] = mapped_column(Integer)
+    firmware: Mapped[str] = mapped_column(String(200), default="")
+    current_item_id: Mapped[str | None] = mapped_column(String(64))
+    current_title: Mapped[str | None] = mapped_column(String(200))
+    current_priority: Mapped[int | None] = mapped_column(Integer)
+    manifest_version: Mapped[int | None] = mapped_column(Integer)
+    manifest_error: Mapped[str | None] = mapped_column(String(200))
+    storage_free_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    temperature_c: Mapped[float | None] = mapped_column(Float)
+    network_kind: Mapped[str | None] = mapped_column(String(40))
+    signal_dbm: Mapped[float | None] = mapped_column(Float)
+    pending_receipts: Mapped[int] = mapped_column(Integer, default=0)
+    last_receipt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class DeviceGroup(Base):
+    __tablename__ = "device_groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class DeviceGroupMember(Base):
+    __tablename__ = "device_group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("device_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+
+
+class DeviceStatusLog(Base):
+    """State changes only (online/offline, manifest refused/accepted), for uptime and diagnosis."""
+
+    __tablename__ = "device_status_log"
+    __table_args__ = (Index("ix_device_status_log_device_at", "device_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    event: Mapped[StatusEvent] = mapped_column(_enum(StatusEvent, "status_event"))
+    detail: Mapped[str] = mapped_column(String(300), default="")
+
+
+class PlayReceipt(Base):
+    """Proof of play. Devices deliver at least once; the unique key records each exactly once."""
+
+    __tablename__ = "play_receipts"
+    __table_args__ = (
+        UniqueConstraint("device_id", "receipt_id"),
+        Index("ix_play_receipts_device_started", "device_id", "started_at"),
+        Index("ix_play_receipts_started", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    receipt_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[str] = mapped_column(String(64), index=True)
+    audio_sha256: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    outcome: Mapped[ReceiptOutcome] = mapped_column(_enum(ReceiptOutcome, "receipt_outcome"))
+    manifest_version: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class DeviceCommand(Base):
+    """A command to one device (outbox: the gateway sends rows whose ``sent_at`` is empty)."""
+
+    __tablename__ = "device_commands"
+    __table_args__ = (Index("ix_device_commands_unsent", "sent_at", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    payload: Mapped[str] = mapped_column(Text)  # the exact v1 JSON sent on the cmd topic
+    issued_by: Mapped[str] = mapped_column(String(200), default="")
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    result: Mapped[str | None] = mapped_column(String(24))
+    result_detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class DeviceManifest(Base):
+    """Signed manifests delivered to a device (the newest is current). ``published_at`` empty means
+    the gateway has yet to publish the retained ``state`` reference for it."""
+
+    __tablename__ = "device_manifests"
+    __table_args__ = (UniqueConstraint("device_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # canonical manifest bytes (loa.protocol.manifest)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)  # detached Ed25519 signature of ``body``
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)

@@ -1,0 +1,69 @@
+"""Wiring for the long-running fleet processes (broker, gateway) from ``Settings``."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+
+from sqlalchemy import Engine
+
+from loa.db import make_session_factory
+from loa.fleet.broker import DeviceCredentials, EmbeddedBroker, StaticCredentials
+from loa.fleet.gateway import Gateway, GatewayConfig
+from loa.protocol.topics import Topics
+from loa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BACKEND_USER = "loa_backend"  # not a valid device id, so never a device's username
+
+
+def backend_credentials(settings: Settings) -> tuple[str, str]:
+    """The gateway's MQTT login: from settings, else derived from the secret key (same on every
+    process of one installation, so ``loa broker run`` and ``loa gateway run`` agree)."""
+    if settings.mqtt_username and settings.mqtt_password:
+        return settings.mqtt_username, settings.mqtt_password.get_secret_value()
+    key = settings.secret_key.get_secret_value().encode()
+    return DEFAULT_BACKEND_USER, hmac.new(key, b"loa-mqtt-backend", hashlib.sha256).hexdigest()
+
+
+def embedded_broker(settings: Settings, engine: Engine, *, host: str | None = None) -> EmbeddedBroker:
+    user, password = backend_credentials(settings)
+    return EmbeddedBroker(
+        host=host or settings.mqtt_host,
+        port=settings.mqtt_port,
+        store=DeviceCredentials(engine, StaticCredentials({user: password})),
+        topics=Topics(settings.mqtt_topic_prefix),
+        backend_users=[user],
+    )
+
+
+def gateway(settings: Settings, engine: Engine) -> Gateway:
+    user, password = backend_credentials(settings)
+    config = GatewayConfig(
+        host=settings.mqtt_host if settings.mqtt_host != "0.0.0.0" else "127.0.0.1",
+        port=settings.mqtt_port,
+        username=user,
+        password=password,
+        topics=Topics(settings.mqtt_topic_prefix),
+        shared_subscriptions=settings.mqtt_mode == "external",
+        client_id=f"loa-gateway-{settings.mqtt_topic_prefix}",
+    )
+    return Gateway(config, make_session_factory(engine))
+
+
+async def run_fleet(settings: Settings, engine: Engine, *, with_broker: bool, with_gateway: bool) -> None:
+    """Run the embedded broker and/or the gateway until cancelled (Ctrl-C)."""
+    broker = embedded_broker(settings, engine) if with_broker else None
+    if broker is not None:
+        await broker.start()
+    try:
+        if with_gateway:
+            await gateway(settings, engine).run()
+        else:
+            await asyncio.Event().wait()
+    finally:
+        if broker is not None:
+            await broker.stop()

@@ -1,0 +1,1 @@
+"""The wire protocol shared by the server and the loudspeaker agent (stdlib + pydantic + cryptography only)."""

@@ -1,0 +1,202 @@
+"""JSON routes of reports: generate (POST), list, read (with the figures and the ids behind them),
+download ``report.docx|xlsx|pdf``, and statistics for the dashboard."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from loa.accounts.deps import ApiPrincipal
+from loa.reports import service
+from loa.reports.data import Organisation, ReportData
+from loa.reports.models import Report
+from loa.reports.period import Period, PeriodKind
+from loa.reports.statistics import Level, breakdown, collect_channels
+from loa.web.deps import SessionDep
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+
+class PeriodIn(BaseModel):
+    kind: PeriodKind = PeriodKind.YEAR
+    year: int | None = None
+    index: int | None = Field(default=None, description="nửa năm 1-2, quý 1-4 hoặc tháng 1-12")
+    start: date | None = None
+    end: date | None = None
+
+    def build(self) -> Period:
+        return Period.build(self.kind, year=self.year, index=self.index, start=self.start, end=self.end)
+
+
+class OrganisationIn(BaseModel):
+    parent_name: str = Field(max_length=200)
+    name: str = Field(max_length=300)
+    place: str = Field(max_length=100)
+    short_code: str = Field(default="", max_length=40)
+    prose_name: str = Field(default="Đơn vị", max_length=200)
+    signer_title: str = Field(default="GIÁM ĐỐC", max_length=200)
+    signer_name: str = Field(default="", max_length=200)
+    recipients: list[str] = Field(default_factory=list, max_length=30)
+
+    def build(self) -> Organisation:
+        return Organisation(**{**self.model_dump(), "recipients": tuple(self.recipients)})
+
+
+class ReportIn(BaseModel):
+    period: PeriodIn
+    area_id: int
+    topic_code: str | None = Field(default=None, max_length=64)
+    issued_on: date | None = None
+    number: str = Field(default="", max_length=40)
+    summary: str = Field(default="", max_length=500)
+    introduction: str = Field(default="", max_length=20_000)
+    prose: dict[str, str] = Field(default_factory=dict)
+    organisation: OrganisationIn | None = None
+    with_pdf: bool = False
+
+
+def report_json(report: Report, *, with_figures: bool = False) -> dict[str, Any]:
+    data = ReportData.from_json(report.snapshot)
+    out: dict[str, Any] = {
+        "id": report.id,
+        "title": report.title,
+        "period": report.parameters.get("period"),
+        "area_id": report.area_id,
+        "area_name": data.area_name,
+        "topic_code": report.topic_code,
+        "created_at": report.created_at.isoformat(),
+        "missing_prose": list(data.missing_prose),
+        "files": [
+            {
+                "format": f.format,
+                "sha256": f.sha256,
+                "size_bytes": f.size_bytes,
+                "url": f"/api/v1/reports/{report.id}/report.{f.format}",
+            }
+            for f in report.files
+        ],
+    }
+    if with_figures:
+        out["figures"] = figures_json(data)
+    return out
+
+
+def figures_json(data: ReportData) -> list[dict[str, Any]]:
+    return [
+        {
+            "channel": c.key,
+            "key": f.key,
+            "label": f.label,
+            "unit": f.unit,
+            "value": f.value,
+            "row_ids": list(f.row_ids),
+        }
+        for c in data.channels
+        for f in c.figures
+    ]
+
+
+@router.post("", status_code=201)
+def generate(body: ReportIn, principal: ApiPrincipal, db: SessionDep) -> dict[str, Any]:
+    request = service.ReportRequest(
+        period=body.period.build(),
+        area_id=body.area_id,
+        issued_on=body.issued_on or date.today(),
+        topic_code=body.topic_code or None,
+        organisation=body.organisation.build() if body.organisation else None,
+        number=body.number,
+        summary=body.summary,
+        introduction=body.introduction,
+        prose=body.prose,
+    )
+    report = service.generate_report(db, principal=principal, request=request, with_pdf=body.with_pdf)
+    db.commit()
+    return report_json(report, with_figures=True)
+
+
+@router.get("")
+def list_reports(
+    principal: ApiPrincipal, db: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[dict[str, Any]]:
+    return [report_json(r) for r in service.list_reports(db, principal=principal, limit=limit)]
+
+
+@router.get("/statistics")
+def statistics(
+    principal: ApiPrincipal,
+    db: SessionDep,
+    area_id: int,
+    kind: PeriodKind = PeriodKind.YEAR,
+    year: int | None = None,
+    index: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    topic_code: str | None = None,
+    level: Level | None = None,
+) -> dict[str, Any]:
+    """Figures (with the ids of the records behind each) and, with ``level``, a split by area."""
+    period = Period.build(kind, year=year, index=index, start=start, end=end)
+    area, channels = collect_channels(
+        db, principal=principal, period=period, area_id=area_id, topic_code=topic_code
+    )
+    out: dict[str, Any] = {
+        "area": {"id": area.id, "code": area.code, "name": area.name},
+        "period": {**period.to_json(), "label": period.label},
+        "figures": [
+            {
+                "channel": c.key,
+                "key": f.key,
+                "label": f.label,
+                "unit": f.unit,
+                "value": f.value,
+                "row_ids": list(f.row_ids),
+            }
+            for c in channels
+            for f in c.figures
+        ],
+    }
+    if level is not None:
+        groups = breakdown(
+            db, principal=principal, period=period, area_id=area_id, level=level, topic_code=topic_code
+        )
+        out["areas"] = [
+            {
+                "key": g.key,
+                "label": g.label,
+                "area_id": g.area_id,
+                "figures": {
+                    f.key: {"value": f.value, "row_ids": list(f.row_ids)} for f in g.figures if f.value
+                },
+            }
+            for g in groups
+        ]
+    return out
+
+
+@router.get("/{report_id}")
+def get_report(report_id: int, principal: ApiPrincipal, db: SessionDep) -> dict[str, Any]:
+    report = service.get_report(db, principal=principal, report_id=report_id)
+    out = report_json(report, with_figures=True)
+    out["prose"] = report.prose
+    out["parameters"] = report.parameters
+    return out
+
+
+@router.get("/{report_id}/report.{fmt}")
+def download(report_id: int, fmt: str, principal: ApiPrincipal, db: SessionDep) -> Response:
+    stored = service.report_file(db, principal=principal, report_id=report_id, fmt=fmt)
+    db.commit()  # a PDF made on first ask is kept
+    report = service.get_report(db, principal=principal, report_id=report_id)
+    media_type, _ = service.FORMATS[fmt]
+    return Response(
+        stored.content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{service.file_name(report, fmt)}"',
+            "X-Content-SHA256": stored.sha256,
+        },
+    )

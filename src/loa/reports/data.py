@@ -1,0 +1,231 @@
+"""The value object a report is made from: period, organisation, topic, prose, and per-channel figures,
+each figure carrying the ids of the detail rows behind it. Pure: no database, no I/O.
+
+A ``ReportData`` round-trips through JSON (``to_json``/``from_json``): that JSON is the snapshot saved
+with every generated report, so a document can always be traced to (and rebuilt from) its data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from loa.reports.period import Period
+
+CellValue = str | int | float | None
+ColumnKind = Literal["text", "int", "decimal", "date", "link", "money"]
+SNAPSHOT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a channel's detail sheet (Vietnamese header, width in Excel character units)."""
+
+    key: str
+    label: str
+    kind: ColumnKind = "text"
+    width: int = 16
+
+
+@dataclass(frozen=True)
+class DetailRow:
+    """One record behind a figure. ``cells`` are JSON-safe (dates as ISO strings)."""
+
+    id: int
+    cells: Mapping[str, CellValue]
+
+    def get(self, key: str) -> CellValue:
+        return self.cells.get(key)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number in the report, e.g. 8 panels. ``row_ids`` are the detail rows it was counted from;
+    ``value`` may exceed ``len(row_ids)`` when a row carries a quantity (one record of 3 panels)."""
+
+    key: str
+    label: str
+    value: int
+    unit: str
+    row_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChannelSection:
+    key: str
+    title: str
+    figures: tuple[Figure, ...]
+    columns: tuple[Column, ...]
+    rows: tuple[DetailRow, ...]
+
+    def figure(self, key: str) -> Figure | None:
+        return next((f for f in self.figures if f.key == key), None)
+
+    def value(self, key: str) -> int:
+        fig = self.figure(key)
+        return fig.value if fig else 0
+
+    @property
+    def is_empty(self) -> bool:
+        return all(f.value == 0 for f in self.figures)
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """The issuing agency as printed in the header (Decree 30/2020/NĐ-CP, Appendix I)."""
+
+    parent_name: str  # "UBND XÃ BA TƠ" (cơ quan chủ quản)
+    name: str  # "TRUNG TÂM VĂN HÓA - THÔNG TIN VÀ THỂ THAO" (cơ quan ban hành)
+    place: str  # "Ba Tơ" (địa danh)
+    short_code: str = ""  # "TTVHTT" → "Số: …/BC-TTVHTT"
+    prose_name: str = "Đơn vị"  # how the body refers to the agency
+    signer_title: str = "GIÁM ĐỐC"
+    signer_name: str = ""
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topic:
+    code: str
+    name: str  # "Cải cách hành chính"
+    abbreviation: str = ""  # "CCHC"
+
+
+PROSE_SECTIONS: tuple[tuple[str, str], ...] = (
+    ("advantages", "Thuận lợi"),
+    ("limitations", "Hạn chế, tồn tại"),
+    ("proposals", "Đề xuất, kiến nghị"),
+    ("next_tasks", "Nhiệm vụ trọng tâm"),
+)
+"""Sections written by people (II-V); section I comes from data."""
+
+
+@dataclass(frozen=True)
+class ReportData:
+    period: Period
+    organisation: Organisation
+    topic: Topic | None
+    area_name: str
+    channels: tuple[ChannelSection, ...]
+    issued_on: date
+    number: str = ""
+    summary: str = ""  # the line under "BÁO CÁO"; derived when empty
+    introduction: str = ""
+    prose: Mapping[str, str] = field(default_factory=dict)
+
+    def channel(self, key: str) -> ChannelSection | None:
+        return next((c for c in self.channels if c.key == key), None)
+
+    @property
+    def missing_prose(self) -> tuple[str, ...]:
+        return tuple(key for key, _ in PROSE_SECTIONS if not self.prose.get(key, "").strip())
+
+    @property
+    def topic_phrase(self) -> str:
+        """' cải cách hành chính' style suffix for titles; empty when the report covers all topics."""
+        return f" {self.topic.name[:1].lower()}{self.topic.name[1:]}" if self.topic else ""
+
+    @property
+    def title_summary(self) -> str:
+        if self.summary.strip():
+            return self.summary.strip()
+        return f"Kết quả công tác tuyên truyền{self.topic_phrase} {self.period.label}"
+
+    # --- snapshot -------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": SNAPSHOT_VERSION,
+            "period": self.period.to_json(),
+            "organisation": {
+                "parent_name": self.organisation.parent_name,
+                "name": self.organisation.name,
+                "place": self.organisation.place,
+                "short_code": self.organisation.short_code,
+                "prose_name": self.organisation.prose_name,
+                "signer_title": self.organisation.signer_title,
+                "signer_name": self.organisation.signer_name,
+                "recipients": list(self.organisation.recipients),
+            },
+            "topic": (
+                None
+                if self.topic is None
+                else {
+                    "code": self.topic.code,
+                    "name": self.topic.name,
+                    "abbreviation": self.topic.abbreviation,
+                }
+            ),
+            "area_name": self.area_name,
+            "issued_on": self.issued_on.isoformat(),
+            "number": self.number,
+            "summary": self.summary,
+            "introduction": self.introduction,
+            "prose": dict(self.prose),
+            "channels": [_channel_to_json(c) for c in self.channels],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReportData:
+        org = data["organisation"]
+        topic = data.get("topic")
+        return cls(
+            period=Period.from_json(data["period"]),
+            organisation=Organisation(
+                parent_name=org["parent_name"],
+                name=org["name"],
+                place=org["place"],
+                short_code=org.get("short_code", ""),
+                prose_name=org.get("prose_name", "Đơn vị"),
+                signer_title=org.get("signer_title", "GIÁM ĐỐC"),
+                signer_name=org.get("signer_name", ""),
+                recipients=tuple(org.get("recipients", ())),
+            ),
+            topic=None
+            if topic is None
+            else Topic(topic["code"], topic["name"], topic.get("abbreviation", "")),
+            area_name=data.get("area_name", ""),
+            channels=tuple(_channel_from_json(c) for c in data["channels"]),
+            issued_on=date.fromisoformat(data["issued_on"]),
+            number=data.get("number", ""),
+            summary=data.get("summary", ""),
+            introduction=data.get("introduction", ""),
+            prose=dict(data.get("prose", {})),
+        )
+
+
+def _channel_to_json(c: ChannelSection) -> dict[str, Any]:
+    return {
+        "key": c.key,
+        "title": c.title,
+        "figures": [
+            {"key": f.key, "label": f.label, "value": f.value, "unit": f.unit, "row_ids": list(f.row_ids)}
+            for f in c.figures
+        ],
+        "columns": [{"key": k.key, "label": k.label, "kind": k.kind, "width": k.width} for k in c.columns],
+        "rows": [{"id": r.id, "cells": dict(r.cells)} for r in c.rows],
+    }
+
+
+def _channel_from_json(c: Mapping[str, Any]) -> ChannelSection:
+    return ChannelSection(
+        key=c["key"],
+        title=c["title"],
+        figures=tuple(
+            Figure(f["key"], f["label"], int(f["value"]), f["unit"], tuple(f.get("row_ids", ())))
+            for f in c["figures"]
+        ),
+        columns=tuple(
+            Column(k["key"], k["label"], k.get("kind", "text"), k.get("width", 16)) for k in c["columns"]
+        ),
+        rows=tuple(DetailRow(int(r["id"]), dict(r["cells"])) for r in c["rows"]),
+    )
+
+
+def figure_from_rows(
+    key: str, label: str, unit: str, rows: Sequence[DetailRow], *, quantity_key: str | None = None
+) -> Figure:
+    """A figure counted from rows: their number, or the sum of a quantity cell."""
+    value = len(rows) if quantity_key is None else sum(int(r.cells.get(quantity_key) or 0) for r in rows)
+    return Figure(key, label, value, unit, tuple(r.id for r in rows))

@@ -1,0 +1,213 @@
+"""Generate, save and serve reports. A report is saved with the parameters and prose a person chose,
+the data snapshot (``ReportData`` JSON) it was made from, and its files with SHA-256, so every figure in
+a document can be traced to the records behind it even after those records change."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from loa.accounts.principal import Permission, Principal
+from loa.activities.kinds import fold
+from loa.activities.service import get_topic, require
+from loa.areas.logic import UNIT_KINDS, display_name
+from loa.areas.models import AdminUnit
+from loa.errors import Conflict, InvalidInput, NotFound
+from loa.reports.data import PROSE_SECTIONS, Organisation, ReportData, Topic
+from loa.reports.docx_writer import render_docx
+from loa.reports.models import Report, ReportFile
+from loa.reports.pdf import docx_to_pdf
+from loa.reports.period import Period
+from loa.reports.statistics import collect_channels, resolve_root
+from loa.reports.xlsx_writer import render_xlsx
+
+FORMATS: dict[str, tuple[str, str]] = {
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel"),
+    "pdf": ("application/pdf", "PDF"),
+}
+PROSE_KEYS = frozenset(k for k, _ in PROSE_SECTIONS)
+MAX_PROSE_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    period: Period
+    area_id: int
+    issued_on: date
+    topic_code: str | None = None
+    organisation: Organisation | None = None  # None → derived from the area
+    number: str = ""
+    summary: str = ""
+    introduction: str = ""
+    prose: Mapping[str, str] = field(default_factory=dict)
+
+
+def place_name(unit: AdminUnit) -> str:
+    """'Xã Ba Tơ' → 'Ba Tơ' (the place name of the date line)."""
+    label = UNIT_KINDS[unit.kind].label
+    name = unit.name
+    if fold(name).startswith(fold(label) + " "):
+        return name[len(label) + 1 :]
+    return name
+
+
+def default_organisation(unit: AdminUnit) -> Organisation:
+    """A starting point the user edits: 'UBND XÃ BA TƠ' issuing as 'VĂN PHÒNG HĐND VÀ UBND'."""
+    full = display_name(unit.kind, unit.name)
+    return Organisation(
+        parent_name=f"UBND {full}".upper(),
+        name="VĂN PHÒNG HĐND VÀ UBND",
+        place=place_name(unit),
+        short_code="VP",
+        prose_name="Đơn vị",
+        signer_title="CHÁNH VĂN PHÒNG",
+        recipients=(f"UBND {full}",),
+    )
+
+
+def _check_text(request: ReportRequest) -> None:
+    unknown = set(request.prose) - PROSE_KEYS
+    if unknown:
+        raise InvalidInput(f"Mục nội dung không hợp lệ: {', '.join(sorted(unknown))}.")
+    for key, text in {**request.prose, "introduction": request.introduction}.items():
+        if len(text) > MAX_PROSE_CHARS:
+            raise InvalidInput(f"Mục “{key}” quá dài (tối đa {MAX_PROSE_CHARS} ký tự).")
+
+
+def build_report_data(session: Session, *, principal: Principal, request: ReportRequest) -> ReportData:
+    _check_text(request)
+    root = resolve_root(session, principal, request.area_id)
+    topic = None
+    if request.topic_code:
+        t = get_topic(session, request.topic_code)
+        topic = Topic(t.code, t.name, t.abbreviation)
+    _, channels = collect_channels(
+        session, principal=principal, period=request.period, area_id=root.id, topic_code=request.topic_code
+    )
+    return ReportData(
+        period=request.period,
+        organisation=request.organisation or default_organisation(root),
+        topic=topic,
+        area_name=display_name(root.kind, root.name),
+        channels=channels,
+        issued_on=request.issued_on,
+        number=request.number,
+        summary=request.summary,
+        introduction=request.introduction,
+        prose={k: v for k, v in request.prose.items() if v.strip()},
+    )
+
+
+def _file(fmt: str, content: bytes) -> ReportFile:
+    return ReportFile(
+        format=fmt, sha256=hashlib.sha256(content).hexdigest(), size_bytes=len(content), content=content
+    )
+
+
+def generate_report(
+    session: Session, *, principal: Principal, request: ReportRequest, with_pdf: bool = False
+) -> Report:
+    """Collect the figures, write DOCX and XLSX (and PDF when asked), save everything. Flushes only."""
+    require(principal, Permission.EDIT_CONTENT)
+    data = build_report_data(session, principal=principal, request=request)
+    docx = render_docx(data)
+    files = [_file("docx", docx), _file("xlsx", render_xlsx(data))]
+    if with_pdf:
+        files.append(_file("pdf", docx_to_pdf(docx)))
+    report = Report(
+        title=f"Báo cáo {data.title_summary}",
+        period_kind=request.period.kind.value,
+        period_start=request.period.start,
+        period_end=request.period.end,
+        topic_code=request.topic_code or None,
+        area_id=request.area_id,
+        parameters={
+            "period": request.period.to_json(),
+            "area_id": request.area_id,
+            "topic_code": request.topic_code,
+            "issued_on": request.issued_on.isoformat(),
+            "number": request.number,
+            "summary": request.summary,
+        },
+        prose={**dict(request.prose), "introduction": request.introduction},
+        snapshot=data.to_json(),
+        created_by_id=principal.user_id or None,
+        files=files,
+    )
+    session.add(report)
+    session.flush()
+    return report
+
+
+def _scoped(principal: Principal) -> object:
+    if principal.is_admin:
+        return AdminUnit.id.is_not(None)
+    return or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in principal.scope_paths or ("\x00",)))
+
+
+def list_reports(session: Session, *, principal: Principal, limit: int = 100) -> list[Report]:
+    require(principal, Permission.VIEW)
+    query = (
+        select(Report)
+        .join(AdminUnit, AdminUnit.id == Report.area_id)
+        .where(_scoped(principal))  # type: ignore[arg-type]
+        .options(selectinload(Report.files))
+        .order_by(Report.created_at.desc(), Report.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def get_report(session: Session, *, principal: Principal, report_id: int) -> Report:
+    require(principal, Permission.VIEW)
+    report: Report | None = session.scalar(
+        select(Report)
+        .join(AdminUnit, AdminUnit.id == Report.area_id)
+        .where(Report.id == report_id, _scoped(principal))  # type: ignore[arg-type]
+        .options(selectinload(Report.files))
+    )
+    if report is None:
+        raise NotFound(f"Không tìm thấy báo cáo số {report_id}.")
+    return report
+
+
+def report_data(report: Report) -> ReportData:
+    return ReportData.from_json(report.snapshot)
+
+
+def report_file(session: Session, *, principal: Principal, report_id: int, fmt: str) -> ReportFile:
+    """A stored file, checked against its SHA-256; the PDF is made from the stored DOCX on first ask."""
+    if fmt not in FORMATS:
+        raise NotFound("Định dạng tệp không được hỗ trợ (chỉ có docx, xlsx, pdf).")
+    report = get_report(session, principal=principal, report_id=report_id)
+    files = {f.format: f for f in report.files}
+    if fmt == "pdf" and "pdf" not in files:
+        docx = files.get("docx")
+        if docx is None:
+            raise NotFound("Báo cáo không còn tệp DOCX để chuyển sang PDF.")
+        pdf = _file("pdf", docx_to_pdf(_verified(docx)))
+        pdf.report_id = report.id
+        session.add(pdf)
+        session.flush()
+        return pdf
+    stored = files.get(fmt)
+    if stored is None:
+        raise NotFound("Báo cáo chưa có tệp định dạng này.")
+    _verified(stored)
+    return stored
+
+
+def _verified(stored: ReportFile) -> bytes:
+    if hashlib.sha256(stored.content).hexdigest() != stored.sha256:
+        raise Conflict("Tệp báo cáo đã lưu bị sai lệch so với mã kiểm tra SHA-256; vui lòng tạo lại báo cáo.")
+    return stored.content
+
+
+def file_name(report: Report, fmt: str) -> str:
+    return f"bao-cao-{report.id}-{report.period_start.isoformat()}.{fmt}"

@@ -1,0 +1,277 @@
+"""Figures by period, topic, channel and area, each with the ids of the records behind it.
+
+Areas follow the two-tier structure (province → commune) and, for periods before the 2025 reform, the
+former districts: a report on a new commune also counts records filed under the old communes it
+succeeded (``AreaLineage``), and a report on a former district also counts records filed under the new
+communes whose ``former_district_id`` points at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from loa.accounts.principal import Permission, Principal
+from loa.activities.models import ActivityTopic
+from loa.activities.present import detail_cells, report_columns
+from loa.activities.registers import REGISTERS, AnyRecord, AreaRef, RegisterSpec
+from loa.activities.service import area_ref, require
+from loa.areas.models import AdminUnit, AreaLineage, UnitKind
+from loa.errors import NotFound
+from loa.reports.data import ChannelSection, DetailRow, Figure
+from loa.reports.period import Period
+from loa.reports.wording import CHANNEL_TITLES, EVENTS, MOBILE
+
+CHANNEL_ORDER = ("radio", "portal", "press", "visual", "mobile", "events")
+COMMUNE_KINDS = frozenset({UnitKind.COMMUNE, UnitKind.WARD, UnitKind.SPECIAL_ZONE})
+Level = Literal["commune", "former_district"]
+
+
+def resolve_root(session: Session, principal: Principal, area_id: int) -> AdminUnit:
+    unit = session.get(AdminUnit, area_id)
+    if unit is None or not principal.can_access_path(unit.path):
+        raise NotFound("Không tìm thấy địa bàn (hoặc địa bàn nằm ngoài phạm vi của bạn).")
+    return unit
+
+
+def _lineage(session: Session) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    successors: dict[int, list[int]] = {}
+    predecessors: dict[int, list[int]] = {}
+    for link in session.scalars(select(AreaLineage)):
+        successors.setdefault(link.predecessor_id, []).append(link.successor_id)
+        predecessors.setdefault(link.successor_id, []).append(link.predecessor_id)
+    return successors, predecessors
+
+
+def _closure(start: int, edges: dict[int, list[int]]) -> set[int]:
+    seen: set[int] = set()
+    todo = [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), []):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def area_prefixes(session: Session, root: AdminUnit) -> list[str]:
+    """Path prefixes whose records belong to ``root``: its subtree, the subtrees of the units it
+    succeeded, and (for a former district) the new communes that came out of it."""
+    _, predecessors = _lineage(session)
+    ids = _closure(root.id, predecessors)
+    units = list(session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids)))) if ids else []
+    if root.kind is UnitKind.DISTRICT:
+        units += list(session.scalars(select(AdminUnit).where(AdminUnit.former_district_id == root.id)))
+    prefixes = sorted({root.path, *(u.path for u in units)})
+    # Drop prefixes already covered by a shorter one.
+    return [p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes)]
+
+
+def fetch_records(
+    session: Session, spec: RegisterSpec, period: Period, prefixes: Sequence[str], topic_code: str | None
+) -> list[tuple[AnyRecord, AdminUnit]]:
+    model = spec.model
+    day = getattr(model, spec.date_field)
+    query: Any = (
+        select(model, AdminUnit)
+        .join(AdminUnit, AdminUnit.id == model.area_id)
+        .where(day >= period.start, day <= period.end)
+        .where(or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in prefixes)))
+        .order_by(day, model.id)
+    )
+    if topic_code:
+        query = query.where(model.topics.any(ActivityTopic.code == topic_code))
+    return [(row[0], row[1]) for row in session.execute(query)]
+
+
+def channel_figures(spec: RegisterSpec, records: Sequence[AnyRecord]) -> tuple[Figure, ...]:
+    """The figures of one register over ``records`` (all kinds, zeros included)."""
+    channel = spec.channel
+    if channel == MOBILE:
+        villages: set[object] = set()
+        for r in records:
+            villages.update(s.area_id or s.name.casefold() for s in getattr(r, "stops", []))
+        return (
+            Figure(f"{channel}.trip", "Lượt xe", len(records), "lượt", tuple(r.id for r in records)),
+            Figure(
+                f"{channel}.village",
+                "Thôn, tổ dân phố đến",
+                len(villages),
+                "thôn, tổ dân phố",
+                tuple(r.id for r in records if getattr(r, "stops", None)),
+            ),
+            _sum_figure(
+                f"{channel}.audience", "Người nghe (ước tính)", "lượt người", records, "audience_estimate"
+            ),
+        )
+    figures: list[Figure] = []
+    assert spec.kinds is not None
+    for kind, info in spec.kinds.items():
+        rows = [r for r in records if getattr(r, "kind", None) == kind]
+        figures.append(
+            _sum_figure(f"{channel}.{kind.value}", info.label, info.unit, rows, spec.quantity_field)
+        )
+    if channel == EVENTS:
+        figures.append(
+            _sum_figure(f"{channel}.participants", "Người tham dự", "lượt người", records, "participants")
+        )
+    return tuple(figures)
+
+
+def _sum_figure(key: str, label: str, unit: str, rows: Sequence[AnyRecord], attr: str | None) -> Figure:
+    if attr is None:
+        return Figure(key, label, len(rows), unit, tuple(r.id for r in rows))
+    counted = [r for r in rows if getattr(r, attr, None) is not None]
+    return Figure(key, label, sum(int(getattr(r, attr)) for r in counted), unit, tuple(r.id for r in counted))
+
+
+def collect_channels(
+    session: Session,
+    *,
+    principal: Principal,
+    period: Period,
+    area_id: int,
+    topic_code: str | None = None,
+) -> tuple[AreaRef, tuple[ChannelSection, ...]]:
+    """Every channel's figures and detail rows for one area, period and (optional) topic."""
+    require(principal, Permission.VIEW)
+    root = resolve_root(session, principal, area_id)
+    prefixes = area_prefixes(session, root)
+    sections = []
+    for spec in _specs():
+        pairs = fetch_records(session, spec, period, prefixes, topic_code)
+        records = [r for r, _ in pairs]
+        rows = tuple(DetailRow(r.id, detail_cells(spec, r, area_ref(u))) for r, u in pairs)
+        sections.append(
+            ChannelSection(
+                spec.channel,
+                CHANNEL_TITLES[spec.channel],
+                channel_figures(spec, records),
+                report_columns(spec),
+                rows,
+            )
+        )
+    return area_ref(root), tuple(sections)
+
+
+def _specs() -> list[RegisterSpec]:
+    by_channel = {s.channel: s for s in REGISTERS.values()}
+    return [by_channel[c] for c in CHANNEL_ORDER]
+
+
+# --- rollups ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AreaGroup:
+    key: str
+    label: str
+    area_id: int | None
+    figures: tuple[Figure, ...]
+
+    def value(self, key: str) -> int:
+        return next((f.value for f in self.figures if f.key == key), 0)
+
+
+def breakdown(
+    session: Session,
+    *,
+    principal: Principal,
+    period: Period,
+    area_id: int,
+    level: Level,
+    topic_code: str | None = None,
+) -> list[AreaGroup]:
+    """Figures of ``area_id`` split by today's communes or by former districts. Records filed under an
+    old commune count for its successor; a commune split in several goes to a group that says so."""
+    require(principal, Permission.VIEW)
+    root = resolve_root(session, principal, area_id)
+    prefixes = area_prefixes(session, root)
+    successors, _ = _lineage(session)
+    chains = _Chains(session)
+    grouped: dict[str, tuple[str, int | None, dict[str, list[AnyRecord]]]] = {}
+    for spec in _specs():
+        for record, unit in fetch_records(session, spec, period, prefixes, topic_code):
+            key, label, group_id = _group_of(unit, chains, successors, level)
+            entry = grouped.setdefault(key, (label, group_id, {}))
+            entry[2].setdefault(spec.key, []).append(record)
+    groups = []
+    for key, (label, group_id, by_register) in grouped.items():
+        figures: list[Figure] = []
+        for spec in _specs():
+            figures.extend(channel_figures(spec, by_register.get(spec.key, [])))
+        groups.append(AreaGroup(key, label, group_id, tuple(figures)))
+    return sorted(groups, key=lambda g: (g.area_id is None, g.label))
+
+
+class _Chains:
+    """Units by code, loaded once, to walk a record's path upwards without a query per record."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.by_code: dict[str, AdminUnit] = {}
+        self.by_id: dict[int, AdminUnit] = {}
+
+    def chain(self, unit: AdminUnit) -> list[AdminUnit]:
+        codes = [c for c in unit.path.strip("/").split("/") if c]
+        missing = [c for c in codes if c not in self.by_code]
+        if missing:
+            for u in self.session.scalars(select(AdminUnit).where(AdminUnit.code.in_(missing))):
+                self.by_code[u.code], self.by_id[u.id] = u, u
+        return [self.by_code[c] for c in codes if c in self.by_code]
+
+    def get(self, unit_id: int) -> AdminUnit | None:
+        if unit_id not in self.by_id:
+            unit = self.session.get(AdminUnit, unit_id)
+            if unit is None:
+                return None
+            self.by_id[unit_id], self.by_code[unit.code] = unit, unit
+        return self.by_id[unit_id]
+
+
+def _group_of(
+    unit: AdminUnit, chains: _Chains, successors: dict[int, list[int]], level: Level
+) -> tuple[str, str, int | None]:
+    chain = chains.chain(unit)
+    commune = next((u for u in chain if u.kind in COMMUNE_KINDS), None)
+    if level == "former_district":
+        district = next((u for u in chain if u.kind is UnitKind.DISTRICT), None)
+        if district is None and commune is not None and commune.former_district_id is not None:
+            district = chains.get(commune.former_district_id)
+        if district is None:
+            return "none", "Không thuộc huyện cũ nào", None
+        return f"unit:{district.id}", district.name, district.id
+    if commune is None:
+        top = chain[-1] if chain else unit
+        return f"above:{top.id}", f"{top.name} (cấp trên xã)", None
+    current = _current_units(commune.id, successors)
+    if len(current) == 1:
+        target = chains.get(next(iter(current)))
+        if target is not None:
+            return f"unit:{target.id}", target.name, target.id
+    names = sorted(u.name for u in (chains.get(i) for i in current) if u is not None)
+    return f"split:{commune.id}", f"{commune.name} (đã chia tách: {', '.join(names)})", None
+
+
+def _current_units(unit_id: int, successors: dict[int, list[int]]) -> set[int]:
+    """The unit itself when it has no successor, else its latest successors (following merges)."""
+    current: set[int] = set()
+    todo, seen = [unit_id], {unit_id}
+    while todo:
+        u = todo.pop()
+        nxt = successors.get(u, [])
+        if not nxt:
+            current.add(u)
+        for n in nxt:
+            if n not in seen:
+                seen.add(n)
+                todo.append(n)
+    return current
+
+
+def totals(groups: Iterable[AreaGroup], key: str) -> int:
+    return sum(g.value(key) for g in groups)

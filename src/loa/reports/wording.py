@@ -1,0 +1,273 @@
+"""Vietnamese wording of a report: number and size formats, and section I written channel by channel
+from the figures, in the shape of a district report (shared/reference). Pure: returns blocks of text
+that the DOCX writer lays out, so the wording is testable without a document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from loa.reports.data import ChannelSection, DetailRow, ReportData
+
+BlockKind = Literal["heading", "subheading", "paragraph", "bullet", "placeholder"]
+
+# Channel keys shared with the statistics service.
+RADIO, PORTAL, PRESS, VISUAL, MOBILE, EVENTS = "radio", "portal", "press", "visual", "mobile", "events"
+CHANNEL_TITLES: dict[str, str] = {
+    RADIO: "Truyền thanh",
+    PORTAL: "Cổng thông tin điện tử",
+    PRESS: "Cộng tác báo chí",
+    VISUAL: "Tuyên truyền trực quan",
+    MOBILE: "Xe thông tin lưu động",
+    EVENTS: "Hội nghị, sự kiện",
+}
+
+
+MAX_PLACE_LINES = 15  # a province report lists the first places, the XLSX lists them all
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: BlockKind
+    text: str
+
+
+# --- numbers ---------------------------------------------------------------------------------------
+def count_text(n: int) -> str:
+    """Counts as administrative reports write them: '08', '12', '1.250' (zero-padded below ten)."""
+    if 0 < n < 10:
+        return f"{n:02d}"
+    return f"{n:,}".replace(",", ".")
+
+
+def decimal_text(x: float) -> str:
+    """1.8 → '1,8'; 4.0 → '4'; 0.75 → '0,75' (Vietnamese decimal comma, no trailing zeros)."""
+    text = f"{x:.2f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",")
+
+
+def size_text(width_m: float | None, height_m: float | None, sides: int | None) -> str:
+    """'kích thước 4m x 6m' or '02 mặt, kích thước 1,8m x 1,2m'."""
+    if not width_m or not height_m:
+        return ""
+    size = f"kích thước {decimal_text(width_m)}m x {decimal_text(height_m)}m"
+    if sides and sides > 1:
+        return f"{count_text(sides)} mặt, {size}"
+    return size
+
+
+def join_vn(items: Sequence[str]) -> str:
+    """'a', 'a và b', 'a, b và c'."""
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} và {items[-1]}"
+
+
+def capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def figure_list(section: ChannelSection | None, keys: Iterable[str] | None = None) -> str:
+    """'32 bài viết, 25 tin, 60 ảnh' for the non-zero figures of a channel."""
+    if section is None:
+        return ""
+    wanted = None if keys is None else set(keys)
+    parts = [
+        f"{count_text(f.value)} {f.unit}"
+        for f in section.figures
+        if f.value > 0 and (wanted is None or f.key in wanted)
+    ]
+    return ", ".join(parts)
+
+
+def _about(data: ReportData) -> str:
+    if data.topic is None:
+        return ""
+    return f" về {data.topic.abbreviation or data.topic.name.lower()}"
+
+
+# --- section I -------------------------------------------------------------------------------------
+def media_paragraph(data: ReportData) -> str:
+    """Radio, portal and press in one paragraph, as the reference's '1. Lĩnh vực thông tin truyền thông'."""
+    radio, portal, press = data.channel(RADIO), data.channel(PORTAL), data.channel(PRESS)
+    about = _about(data)
+    programmes = radio.value(f"{RADIO}.programme") if radio else 0
+    clauses: list[str] = []
+    aired = figure_list(radio, [f"{RADIO}.news", f"{RADIO}.article", f"{RADIO}.reportage"])
+    if aired:
+        clauses.append(
+            f"thực hiện {join_vn(aired.split(', '))} phát trên sóng đài và hệ thống truyền thanh cơ sở"
+        )
+    posted = figure_list(portal)
+    if posted:
+        clauses.append(f"đăng tải {posted} trên cổng thông tin điện tử")
+    pressed = figure_list(press)
+    if pressed and press is not None:
+        outlets = _distinct(press.rows, "outlet")
+        partner = f"cộng tác với {join_vn(outlets)}" if outlets else "cộng tác với các cơ quan báo chí"
+        clauses.append(f"{partner}: {pressed}")
+    opening = f"{data.period.opening}, {_subject(data)}"
+    if programmes:
+        text = (
+            f"{opening} đã xây dựng và phát sóng {count_text(programmes)} chuyên mục{about} "
+            "trên hệ thống truyền thanh."
+        )
+        return f"{text} Ngoài ra, đã {'; '.join(clauses)}{about}." if clauses else text
+    if clauses:
+        return f"{opening} đã {'; '.join(clauses)}{about}."
+    return (
+        f"{data.period.opening}, chưa ghi nhận tin, bài, chuyên mục{about} trên hệ thống truyền thanh, "
+        "cổng thông tin điện tử và báo chí."
+    )
+
+
+def visual_blocks(data: ReportData) -> list[Block]:
+    section = data.channel(VISUAL)
+    about = _about(data)
+    if section is None or section.is_empty:
+        return [
+            Block(
+                "paragraph", f"{data.period.opening}, chưa ghi nhận hoạt động tuyên truyền trực quan{about}."
+            )
+        ]
+    hung = figure_list(section, [f"{VISUAL}.banner", f"{VISUAL}.flag"])
+    built = figure_list(section, [f"{VISUAL}.panel", f"{VISUAL}.board"])
+    actions = []
+    if hung:
+        actions.append(f"treo {hung}")
+    if built:
+        actions.append(f"lắp đặt, làm mới {built}")
+    blocks = [
+        Block(
+            "paragraph",
+            f"{data.period.opening}, {_subject(data)} đã thực hiện {'; '.join(actions)} tuyên truyền{about}. "
+            "Cụ thể địa điểm đặt như sau:",
+        )
+    ]
+    groups: dict[tuple[object, ...], list[DetailRow]] = {}
+    for row in section.rows:
+        key = (row.get("kind"), row.get("place"), row.get("width_m"), row.get("height_m"), row.get("sides"))
+        groups.setdefault(key, []).append(row)
+    shown = list(groups.items())[:MAX_PLACE_LINES]
+    for (kind, place, width, height, sides), rows in shown:
+        quantity = sum(int(r.get("quantity") or 0) for r in rows)
+        size = size_text(_num(width), _num(height), int(sides) if isinstance(sides, int) else None)
+        suffix = f" ({size})" if size else ""
+        where = capitalise(str(place or "Chưa ghi địa điểm"))
+        blocks.append(Block("bullet", f"+ {where}: {count_text(quantity)} {kind}{suffix}"))
+    if len(groups) > MAX_PLACE_LINES:
+        rest = len(groups) - MAX_PLACE_LINES
+        blocks.append(
+            Block("bullet", f"+ Và {count_text(rest)} địa điểm khác (chi tiết tại bảng số liệu kèm theo).")
+        )
+    return blocks
+
+
+def mobile_blocks(data: ReportData) -> list[Block]:
+    section = data.channel(MOBILE)
+    about = _about(data)
+    if section is None or section.is_empty:
+        return [
+            Block("paragraph", f"{data.period.opening}, chưa ghi nhận chuyến xe thông tin lưu động{about}.")
+        ]
+    trips = section.value(f"{MOBILE}.trip")
+    villages = section.value(f"{MOBILE}.village")
+    audience = section.value(f"{MOBILE}.audience")
+    text = (
+        f"{data.period.opening}, đã thực hiện {count_text(trips)} lượt xe thông tin lưu động "
+        f"tuyên truyền{about}"
+    )
+    if villages:
+        text += f" đến {count_text(villages)} thôn, tổ dân phố"
+    if audience:
+        text += f", phục vụ khoảng {count_text(audience)} lượt người nghe"
+    contents = _distinct(section.rows, "content")
+    blocks = [Block("paragraph", text + (". Nội dung tuyên truyền chủ yếu:" if contents else "."))]
+    blocks.extend(Block("bullet", f"- {capitalise(c)}.") for c in contents[:8])
+    return blocks
+
+
+def events_blocks(data: ReportData) -> list[Block]:
+    section = data.channel(EVENTS)
+    if section is None or section.is_empty:
+        return []
+    held = figure_list(section, [f.key for f in section.figures if f.key != f"{EVENTS}.participants"])
+    text = f"{data.period.opening}, đã tổ chức {held}{_about(data)}"
+    participants = section.value(f"{EVENTS}.participants")
+    if participants:
+        text += f" với khoảng {count_text(participants)} lượt người tham dự"
+    return [Block("paragraph", text + ".")]
+
+
+def results_blocks(data: ReportData) -> list[Block]:
+    """Section I, numbered like the reference; the events subsection appears only when there are events."""
+    parts: list[tuple[str, list[Block]]] = [
+        ("Lĩnh vực thông tin truyền thông", [Block("paragraph", media_paragraph(data))]),
+        ("Tuyên truyền trực quan", visual_blocks(data)),
+        ("Tuyên truyền xe thông tin lưu động", mobile_blocks(data)),
+    ]
+    events = events_blocks(data)
+    if events:
+        parts.append(("Hội nghị, sự kiện", events))
+    blocks = [Block("heading", "I. KẾT QUẢ CÔNG TÁC TUYÊN TRUYỀN")]
+    for number, (title, body) in enumerate(parts, start=1):
+        blocks.append(Block("subheading", f"{number}. {title}"))
+        blocks.extend(body)
+    return blocks
+
+
+PROSE_HEADINGS: tuple[tuple[str, str], ...] = (
+    ("advantages", "II. THUẬN LỢI"),
+    ("limitations", "III. HẠN CHẾ, TỒN TẠI"),
+    ("proposals", "IV. ĐỀ XUẤT, KIẾN NGHỊ"),
+    ("next_tasks", "V. NHIỆM VỤ TRỌNG TÂM {next}"),
+)
+
+PLACEHOLDER = "[Cần bổ sung: {what}. Nội dung này do người lập báo cáo viết trước khi trình ký.]"
+
+
+def prose_blocks(data: ReportData) -> list[Block]:
+    """Sections II-V from the user's text; an empty section becomes a marked placeholder line."""
+    blocks: list[Block] = []
+    for key, heading in PROSE_HEADINGS:
+        title = heading.format(next=data.period.next_label.upper())
+        blocks.append(Block("heading", title))
+        text = data.prose.get(key, "").strip()
+        if not text:
+            what = capitalise(title.split(". ", 1)[1].lower())
+            blocks.append(Block("placeholder", PLACEHOLDER.format(what=what)))
+            continue
+        for line in text.splitlines():
+            line = line.strip()
+            if line:
+                blocks.append(Block("bullet" if line[:1] in "-+•" else "paragraph", line))
+    return blocks
+
+
+def document_blocks(data: ReportData) -> list[Block]:
+    blocks: list[Block] = []
+    for line in data.introduction.strip().splitlines():
+        if line.strip():
+            blocks.append(Block("paragraph", line.strip()))
+    return blocks + results_blocks(data) + prose_blocks(data)
+
+
+def _subject(data: ReportData) -> str:
+    name = data.organisation.prose_name.strip() or "đơn vị"
+    return "đơn vị" if name.lower() == "đơn vị" else name
+
+
+def _distinct(rows: Sequence[DetailRow], key: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        value = row.get(key)
+        if isinstance(value, str) and value.strip():
+            seen.setdefault(value.strip(), None)
+    return list(seen)
+
+
+def _num(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None

@@ -1,0 +1,326 @@
+"""When a programme airs: RFC 5545 recurrence rules in Vietnam time, with exceptions and holidays.
+
+A rule is written for people in local wall-clock time (Asia/Ho_Chi_Minh, UTC+7, no daylight saving)
+and expanded into aware UTC instants (``*_at``) only inside a window: an open-ended rule such as
+"every 2 hours until cancelled" has infinitely many occurrences, so asking for all of them is refused.
+
+"Thứ Hai của tuần thứ 3 hằng tháng" (the CCHC programme of the reference report) means the *third Monday
+of the month*, ``FREQ=MONTHLY;BYDAY=3MO`` (always the 15th–21st). The other reading — the Monday of the
+third calendar week counted from the week holding the 1st — differs whenever a month does not begin on
+a Monday (August 2023: 14/8 instead of 21/8); the station's 2023 dates are the third Mondays.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.rrule import rrule, rrulestr
+
+from loa.errors import InvalidInput
+from loa.schedule.holidays import holiday_dates
+
+VIETNAM_TZ = "Asia/Ho_Chi_Minh"
+MAX_OCCURRENCES = 10_000
+_WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_WEEKDAY_NAMES_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+_DAY_PARTS = ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY", "BYEASTER")
+_UNTIL_UTC = re.compile(r"^(\d{8})T(\d{6})Z$")
+
+
+@lru_cache(maxsize=64)
+def resolve_timezone(name: str) -> ZoneInfo:
+    """The zone called ``name`` (IANA), or ``InvalidInput`` in Vietnamese."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as err:
+        raise InvalidInput(
+            f"Múi giờ «{name}» không tồn tại. Hãy dùng tên IANA, ví dụ «{VIETNAM_TZ}».",
+            code="timezone_unknown",
+        ) from err
+
+
+def to_utc(local: datetime, timezone: str = VIETNAM_TZ) -> datetime:
+    """A naive wall-clock time in ``timezone`` as an aware UTC datetime."""
+    if local.tzinfo is not None:
+        return local.astimezone(UTC)
+    return local.replace(tzinfo=resolve_timezone(timezone)).astimezone(UTC)
+
+
+def to_local(at: datetime, timezone: str = VIETNAM_TZ) -> datetime:
+    """An aware instant as naive wall-clock time in ``timezone``."""
+    _require_aware(at, "thời điểm")
+    return at.astimezone(resolve_timezone(timezone)).replace(tzinfo=None)
+
+
+def _require_aware(at: datetime, what: str) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidInput(f"{what.capitalize()} phải có múi giờ (UTC).", code="naive_datetime")
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """When something airs. ``rule`` is an RFC 5545 RRULE value (``None``: once, at ``start_local``).
+
+    ``start_local`` is the naive local time of the first occurrence (DTSTART) in ``timezone``;
+    ``except_local`` removes single occurrences (EXDATE), ``except_dates`` whole local days,
+    ``extra_local`` adds occurrences (RDATE); ``skip_holidays`` removes Vietnam's public holidays."""
+
+    start_local: datetime
+    rule: str | None = None
+    timezone: str = VIETNAM_TZ
+    except_local: tuple[datetime, ...] = ()
+    except_dates: tuple[date, ...] = ()
+    extra_local: tuple[datetime, ...] = ()
+    skip_holidays: bool = False
+
+    # --- the common shapes, for forms and tests ---
+
+    @classmethod
+    def once(cls, start_local: datetime) -> Recurrence:
+        return cls(start_local)
+
+    @classmethod
+    def daily(cls, first_day: date, at: time, *, skip_holidays: bool = False) -> Recurrence:
+        return cls(datetime.combine(first_day, at), "FREQ=DAILY", skip_holidays=skip_holidays)
+
+    @classmethod
+    def weekdays(cls, first_day: date, at: time, *, skip_holidays: bool = False) -> Recurrence:
+        """Monday to Friday."""
+        rule = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+        return cls(datetime.combine(first_day, at), rule, skip_holidays=skip_holidays)
+
+    @classmethod
+    def monthly_nth_weekday(
+        cls, first_day: date, at: time, *, nth: int, weekday: int, skip_holidays: bool = False
+    ) -> Recurrence:
+        """The ``nth`` (1–4, or -1 for the last) ``weekday`` (0 = Monday) of every month."""
+        if nth not in (1, 2, 3, 4, -1) or not 0 <= weekday <= 6:
+            raise InvalidInput("Tuần trong tháng hoặc thứ trong tuần không hợp lệ.", code="rrule_invalid")
+        rule = f"FREQ=MONTHLY;BYDAY={nth}{_WEEKDAY_CODES[weekday]}"
+        return cls(datetime.combine(first_day, at), rule, skip_holidays=skip_holidays)
+
+    @classmethod
+    def every_hours(cls, start_local: datetime, hours: int) -> Recurrence:
+        """Every ``hours`` hours from ``start_local`` until cancelled (open-ended)."""
+        if not 1 <= hours <= 24 * 7:
+            raise InvalidInput("Khoảng cách giữa hai lần phát phải từ 1 đến 168 giờ.", code="rrule_invalid")
+        return cls(start_local, f"FREQ=HOURLY;INTERVAL={hours}")
+
+    # --- questions ---
+
+    @property
+    def bounded(self) -> bool:
+        """Has a last occurrence (no rule, or COUNT/UNTIL)."""
+        if self.rule is None:
+            return True
+        parts = _parts(self.rule)
+        return "COUNT" in parts or "UNTIL" in parts
+
+    def describe_vi(self) -> str:
+        """A short Vietnamese description for lists ("Thứ Hai tuần thứ 3 hằng tháng, 07:00")."""
+        at = self.start_local.strftime("%H:%M")
+        if self.rule is None:
+            return f"Một lần, {at} ngày {self.start_local:%d/%m/%Y}"
+        parts = _parts(self.rule)
+        freq, byday = parts.get("FREQ"), parts.get("BYDAY", "")
+        nth = re.fullmatch(r"([1-4])(MO|TU|WE|TH|FR|SA|SU)", byday)
+        if freq == "MONTHLY" and nth:
+            name = _WEEKDAY_NAMES_VI[_WEEKDAY_CODES.index(nth.group(2))]
+            return f"{name} tuần thứ {nth.group(1)} hằng tháng, {at}"
+        if freq == "DAILY" and set(parts) <= {"FREQ"}:
+            return f"Hằng ngày, {at}"
+        if freq == "WEEKLY" and byday == "MO,TU,WE,TH,FR":
+            return f"Thứ Hai đến Thứ Sáu, {at}"
+        if freq == "HOURLY" and set(parts) <= {"FREQ", "INTERVAL"}:
+            return f"Mỗi {parts.get('INTERVAL', '1')} giờ, từ {at} ngày {self.start_local:%d/%m/%Y}"
+        return f"Theo quy tắc {self.rule}, từ {at} ngày {self.start_local:%d/%m/%Y}"
+
+
+def _parts(rule_text: str) -> dict[str, str]:
+    text = rule_text.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    out: dict[str, str] = {}
+    for chunk in text.split(";"):
+        if not chunk.strip():
+            continue
+        name, sep, value = chunk.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InvalidInput(f"Quy tắc lặp lại không hợp lệ: «{rule_text}».", code="rrule_invalid")
+        out[name.strip().upper()] = value.strip().upper()
+    return out
+
+
+def _unparts(parts: dict[str, str]) -> str:
+    return ";".join(f"{k}={v}" for k, v in parts.items())
+
+
+def _localise_until(parts: dict[str, str], timezone: str) -> dict[str, str]:
+    """RFC 5545 writes UNTIL in UTC (``...Z``); our DTSTART is local wall time, so convert it."""
+    until = parts.get("UNTIL", "")
+    match = _UNTIL_UTC.match(until)
+    if match:
+        at = datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        parts = {**parts, "UNTIL": to_local(at, timezone).strftime("%Y%m%dT%H%M%S")}
+    return parts
+
+
+@lru_cache(maxsize=4096)
+def parse_rule(rule_text: str, start_local: datetime, timezone: str = VIETNAM_TZ) -> rrule:
+    """Parse an RRULE value against a local DTSTART. Malformed text → ``InvalidInput`` in Vietnamese."""
+    resolve_timezone(timezone)
+    if start_local.tzinfo is not None:
+        raise InvalidInput("Giờ bắt đầu phải là giờ địa phương (không kèm múi giờ).", code="rrule_invalid")
+    if "\n" in rule_text.strip():
+        raise InvalidInput(
+            "Chỉ nhập một quy tắc RRULE (ngày bắt đầu và ngày ngoại lệ nhập riêng).", code="rrule_invalid"
+        )
+    parts = _localise_until(_parts(rule_text), timezone)
+    if parts.get("FREQ") == "SECONDLY":
+        raise InvalidInput("Lịch phát không hỗ trợ lặp lại theo từng giây.", code="rrule_invalid")
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise InvalidInput("Quy tắc lặp lại không được có cả COUNT và UNTIL.", code="rrule_invalid")
+    try:
+        parsed = rrulestr(_unparts(parts), dtstart=start_local, ignoretz=True)
+    except ValueError as err:
+        if "empty set" in str(err):
+            raise _never(rule_text) from err
+        raise InvalidInput(f"Quy tắc lặp lại không hợp lệ: «{rule_text}».", code="rrule_invalid") from err
+    except (TypeError, KeyError, OverflowError, IndexError) as err:
+        raise InvalidInput(f"Quy tắc lặp lại không hợp lệ: «{rule_text}».", code="rrule_invalid") from err
+    if not isinstance(parsed, rrule):
+        raise InvalidInput(f"Quy tắc lặp lại không hợp lệ: «{rule_text}».", code="rrule_invalid")
+    return parsed
+
+
+def _never(rule_text: str) -> InvalidInput:
+    return InvalidInput(
+        f"Quy tắc lặp lại «{rule_text}» không bao giờ tạo ra lần phát nào. Hãy kiểm tra ngày, tháng, thứ.",
+        code="rrule_no_occurrence",
+    )
+
+
+def _days_possible(parts: dict[str, str], start: date) -> bool:
+    """Whether any calendar day satisfies the rule's day filters (BYMONTH, BYMONTHDAY, BYDAY, ...).
+
+    dateutil searches up to year 9999 day by day when nothing matches (seconds of CPU for a DAILY or
+    HOURLY rule on 30 February); a YEARLY rule with the same filters answers in one pass per year."""
+    day_parts = {k: v for k, v in parts.items() if k in _DAY_PARTS}
+    if not day_parts:
+        return True
+    if parts.get("FREQ") == "MONTHLY" and "BYMONTH" not in day_parts:
+        day_parts["BYMONTH"] = ",".join(str(m) for m in range(1, 13))  # keeps "3MO" within the month
+    if parts.get("FREQ") in ("WEEKLY", "DAILY", "HOURLY", "MINUTELY") and "BYDAY" in day_parts:
+        day_parts["BYDAY"] = re.sub(r"[+-]?\d+", "", day_parts["BYDAY"])
+    try:
+        projection = rrulestr("FREQ=YEARLY;" + _unparts(day_parts), dtstart=datetime.combine(start, time()))
+    except ValueError:
+        return False
+    return projection.after(datetime.combine(start, time()), inc=True) is not None
+
+
+@lru_cache(maxsize=8192)
+def validate(recurrence: Recurrence) -> datetime:
+    """Check a recurrence as a person enters it; return its first occurrence (aware UTC).
+
+    Refuses an unknown timezone, malformed RRULE text and a rule that never produces an occurrence."""
+    resolve_timezone(recurrence.timezone)
+    excluded, days_off = set(recurrence.except_local), set(recurrence.except_dates)
+
+    def kept(local: datetime) -> bool:
+        return local not in excluded and local.date() not in days_off
+
+    firsts = [d for d in recurrence.extra_local if kept(d)]
+    if recurrence.rule is None:
+        if kept(recurrence.start_local):
+            firsts.append(recurrence.start_local)
+    else:
+        rule = parse_rule(recurrence.rule, recurrence.start_local, recurrence.timezone)
+        if _days_possible(_parts(recurrence.rule), recurrence.start_local.date()):
+            for tried, local in enumerate(rule.xafter(recurrence.start_local, inc=True)):
+                if kept(local):
+                    firsts.append(local)
+                    break
+                if tried >= 1000:
+                    break
+    if not firsts:
+        raise _never(recurrence.rule or recurrence.start_local.strftime("%d/%m/%Y %H:%M"))
+    return to_utc(min(firsts), recurrence.timezone)
+
+
+def occurrences(
+    recurrence: Recurrence,
+    start_at: datetime,
+    end_at: datetime | None,
+    *,
+    holidays: Iterable[date] = (),
+    require_any: bool = False,
+) -> list[datetime]:
+    """Occurrences (aware UTC, sorted) with ``start_at <= t < end_at``.
+
+    ``end_at=None`` is accepted only for a bounded rule; an open-ended one raises ``InvalidInput``.
+    ``holidays`` adds a station's own days off to the national table when ``skip_holidays`` is set.
+    ``require_any`` turns an empty result into an error (for "preview this rule in that window")."""
+    _require_aware(start_at, "thời điểm bắt đầu")
+    tz = recurrence.timezone
+    resolve_timezone(tz)
+    if end_at is None and not recurrence.bounded:
+        raise InvalidInput(
+            "Quy tắc lặp lại không có điểm kết thúc (không có COUNT hoặc UNTIL): "
+            "hãy chọn ngày kết thúc của khoảng cần liệt kê.",
+            code="rrule_unbounded",
+        )
+    if end_at is not None:
+        _require_aware(end_at, "thời điểm kết thúc")
+        if end_at <= start_at:
+            raise InvalidInput("Thời điểm kết thúc phải sau thời điểm bắt đầu.", code="window_invalid")
+    # widen by a day in local time, then filter exactly in UTC (safe for zones with daylight saving)
+    local_from = to_local(start_at, tz) - timedelta(days=1)
+    local_to = to_local(end_at, tz) + timedelta(days=1) if end_at is not None else None
+    found: list[datetime] = []
+    if recurrence.rule is not None:
+        rule = parse_rule(recurrence.rule, recurrence.start_local, tz)
+        for local in rule.xafter(local_from, inc=True):
+            if local_to is not None and local > local_to:
+                break
+            found.append(local)
+            if len(found) > MAX_OCCURRENCES:
+                raise _too_many()
+    else:
+        found.append(recurrence.start_local)
+    found.extend(recurrence.extra_local)
+    excluded = set(recurrence.except_local)
+    skipped_days = set(recurrence.except_dates)
+    if recurrence.skip_holidays:
+        years = {d.year for d in found}
+        skipped_days |= holiday_dates(years, extra=holidays)
+    out = sorted(
+        {
+            at
+            for local in found
+            if local not in excluded and local.date() not in skipped_days
+            for at in (to_utc(local, tz),)
+            if at >= start_at and (end_at is None or at < end_at)
+        }
+    )
+    if len(out) > MAX_OCCURRENCES:
+        raise _too_many()
+    if require_any and not out:
+        raise InvalidInput(
+            "Quy tắc lặp lại không có lần phát nào trong khoảng thời gian đã chọn.",
+            code="rrule_no_occurrence_in_window",
+        )
+    return out
+
+
+def _too_many() -> InvalidInput:
+    return InvalidInput(
+        f"Quy tắc lặp lại tạo ra quá nhiều lần phát (hơn {MAX_OCCURRENCES:,}".replace(",", ".")
+        + ") trong khoảng thời gian đã chọn.",
+        code="rrule_too_many",
+    )

@@ -1,0 +1,119 @@
+"""Decode any supported upload (WAV, MP3, M4A/AAC, OGG/Opus, AMR, FLAC, ...) to mono float PCM.
+
+PyAV's wheel carries its own FFmpeg (decoders for all of the above, including AMR-NB), so no system
+package is needed. Decoding downmixes to mono and resamples in the same pass (libswresample), and it
+stops as soon as the audio is longer than ``max_duration_s`` so a huge upload never fills memory.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from loa.errors import InvalidInput
+from loa.speech.audio.pcm import Pcm
+
+log = logging.getLogger(__name__)
+
+AudioSource = bytes | Path
+
+NOT_AUDIO_MESSAGE = "Tệp không phải âm thanh hoặc bị hỏng."
+# Documented cap: one bulletin or recorded programme is at most an hour. Longer uploads are refused
+# (before decoding when the container declares its duration, otherwise as soon as decoding passes it):
+# a processed hour already takes ~0.3 GB of float samples, and longer programmes belong to the
+# live/relay path, not to a stored bulletin.
+MAX_AUDIO_DURATION_S = 60 * 60
+# A file that decodes to less than this share of the duration its header declares is truncated.
+TRUNCATED_FRACTION = 0.9
+
+
+def too_long_message(max_duration_s: float) -> str:
+    minutes = round(max_duration_s / 60)
+    return f"Âm thanh dài quá {minutes} phút; hãy cắt thành nhiều tệp ngắn hơn."
+
+
+@contextmanager
+def _open(source: AudioSource) -> Iterator[Any]:
+    target: Any = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+    try:
+        container = av.open(target, mode="r", metadata_errors="ignore")
+    except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as err:
+        raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio") from err
+    try:
+        yield container
+    finally:
+        container.close()
+
+
+def _declared_duration_s(container: Any, stream: Any) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration) / av.time_base
+    return None
+
+
+def probe_duration_s(source: AudioSource) -> float | None:
+    """Duration the container declares for its first audio stream (None if it does not say)."""
+    with _open(source) as container:
+        if not container.streams.audio:
+            raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
+        return _declared_duration_s(container, container.streams.audio[0])
+
+
+def decode(
+    source: AudioSource,
+    *,
+    sample_rate: int | None = None,
+    max_duration_s: float | None = MAX_AUDIO_DURATION_S,
+) -> Pcm:
+    """Decode the first audio stream of ``source`` to mono float32 at ``sample_rate`` (default: the
+    stream's own rate). Raises ``InvalidInput`` for anything that is not decodable audio."""
+    if isinstance(source, bytes) and not source:
+        raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
+    with _open(source) as container:
+        if not container.streams.audio:
+            raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
+        stream = container.streams.audio[0]
+        declared = _declared_duration_s(container, stream)
+        if max_duration_s is not None and declared is not None and declared > max_duration_s:
+            raise InvalidInput(too_long_message(max_duration_s), code="audio_too_long")
+        rate = sample_rate or stream.rate or stream.codec_context.sample_rate
+        if not rate:
+            raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
+        limit = None if max_duration_s is None else int(max_duration_s * rate) + rate
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        parts: list[np.ndarray[Any, np.dtype[np.float32]]] = []
+        total = 0
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    block = out.to_ndarray().reshape(-1)
+                    parts.append(block)
+                    total += len(block)
+                if limit is not None and total > limit:
+                    raise InvalidInput(too_long_message(max_duration_s or 0), code="audio_too_long")
+            for out in resampler.resample(None):
+                block = out.to_ndarray().reshape(-1)
+                parts.append(block)
+                total += len(block)
+        except av.FFmpegError as err:
+            # Broadcasting half a corrupt file is worse than refusing it: the person can re-export.
+            raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio") from err
+    if total == 0:
+        raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
+    if declared is not None and total / rate < TRUNCATED_FRACTION * declared - 0.5:
+        # The header promised more than the file holds: a cut-off copy or transfer.
+        log.info("audio truncated: declared %.1f s, decoded %.1f s", declared, total / rate)
+        raise InvalidInput(NOT_AUDIO_MESSAGE, code="truncated_audio")
+    samples = np.concatenate(parts).astype(np.float32, copy=False)
+    np.nan_to_num(samples, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+    np.clip(samples, -1.0, 1.0, out=samples)
+    return Pcm(samples, int(rate))

@@ -1,0 +1,232 @@
+"""Encode PCM for broadcast: MP3 (CBR 64 kb/s, 22.05 kHz, mono) for every loudspeaker, Opus in Ogg
+(~32 kb/s, 48 kHz) where bandwidth matters. PyAV's wheel carries libmp3lame and libopus.
+
+``StreamEncoder`` takes the programme chunk by chunk (one continuous stream, no gaps between chunks);
+``BackgroundEncoder`` runs one in a thread so encoding overlaps synthesis (PyAV releases the GIL while
+the codec works). ``encode`` is the one-shot form.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import av
+import numpy as np
+
+from loa.speech.audio.decode import decode
+from loa.speech.audio.loudness import db_to_gain
+from loa.speech.audio.pipeline import AudioMeasurement, measure
+from loa.speech.audio.pcm import Pcm
+
+_CHUNK_SAMPLES = 1152 * 32  # whole MP3 frames per call: fewer Python round trips
+
+
+class AudioFormat(StrEnum):
+    MP3 = "mp3"
+    OPUS = "opus"
+
+
+@dataclass(frozen=True)
+class EncodingProfile:
+    """How one format is encoded: a table row, not an if/elif."""
+
+    format: AudioFormat
+    container: str
+    codec: str
+    sample_rate: int
+    bit_rate: int
+    media_type: str
+    extension: str
+    options: tuple[tuple[str, str], ...] = ()
+    # Level correction applied before encoding (see PROFILES).
+    input_gain_db: float = 0.0
+    # True when the codec's own overshoot can push true peaks past the limit: the encoded file is
+    # decoded, measured, and re-encoded slightly quieter if needed (see ``encode_verified``).
+    verify_true_peak: bool = False
+
+
+PROFILES: dict[AudioFormat, EncodingProfile] = {
+    AudioFormat.MP3: EncodingProfile(
+        AudioFormat.MP3,
+        container="mp3",
+        codec="libmp3lame",
+        sample_rate=22_050,
+        bit_rate=64_000,
+        media_type="audio/mpeg",
+        extension="mp3",
+        # LAME quality 7 is its "fast" setting: ~1.5x faster than the default with no audible loss for
+        # speech at 64 kb/s. CBR keeps the byte rate predictable for devices and seeking.
+        options=(("compression_level", "7"),),
+        # Measured: LAME (as built into PyAV's wheel) outputs 0.95x the input level (-0.45 dB) whatever
+        # the sample format; two different decoders agree. Compensate so the file plays at the target.
+        input_gain_db=0.45,
+    ),
+    AudioFormat.OPUS: EncodingProfile(
+        AudioFormat.OPUS,
+        container="ogg",
+        codec="libopus",
+        sample_rate=48_000,
+        bit_rate=32_000,
+        media_type="audio/ogg",
+        extension="opus",
+        options=(("application", "voip"),),
+        # At 32 kb/s Opus overshoots true peaks by up to ~1.5 dB on synthetic speech.
+        verify_true_peak=True,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class EncodedAudio:
+    data: bytes
+    format: AudioFormat
+    sample_rate: int
+    duration_ms: int
+
+    @property
+    def profile(self) -> EncodingProfile:
+        return PROFILES[self.format]
+
+
+class StreamEncoder:
+    """One encoded stream fed with consecutive mono PCM chunks at ``source_rate``."""
+
+    def __init__(self, audio_format: AudioFormat, source_rate: int, gain_db: float = 0.0) -> None:
+        self.profile = PROFILES[audio_format]
+        self.source_rate = source_rate
+        self._gain = np.float32(db_to_gain(self.profile.input_gain_db + gain_db))
+        self._buffer = io.BytesIO()
+        self._container: Any = av.open(self._buffer, mode="w", format=self.profile.container)
+        self._stream: Any = self._container.add_stream(
+            self.profile.codec, rate=self.profile.sample_rate, options=dict(self.profile.options)
+        )
+        self._stream.layout = "mono"
+        self._stream.bit_rate = self.profile.bit_rate
+        # Stateful resampler: chunk boundaries stay seamless (no filter edge effects per chunk).
+        self._resampler = av.AudioResampler(format="fltp", layout="mono", rate=self.profile.sample_rate)
+        self._samples_in = 0
+        self._pts = 0
+
+    def write(self, pcm: Pcm) -> None:
+        if pcm.sample_rate != self.source_rate:
+            raise ValueError("all chunks of a stream must share the source rate")
+        samples = np.clip(pcm.samples * self._gain, -1.0, 1.0).astype(np.float32)
+        self._samples_in += len(samples)
+        for start in range(0, len(samples), _CHUNK_SAMPLES):
+            frame = av.AudioFrame.from_ndarray(
+                samples[start : start + _CHUNK_SAMPLES].reshape(1, -1), format="fltp", layout="mono"
+            )
+            frame.sample_rate = self.source_rate
+            self._encode(self._resampler.resample(frame))
+
+    def _encode(self, frames: list[Any]) -> None:
+        for frame in frames:
+            frame.pts = self._pts
+            self._pts += frame.samples
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+
+    def close(self) -> EncodedAudio:
+        self._encode(self._resampler.resample(None))
+        for packet in self._stream.encode(None):
+            self._container.mux(packet)
+        self._container.close()
+        duration_ms = round(1000 * self._samples_in / self.source_rate)
+        return EncodedAudio(self._buffer.getvalue(), self.profile.format, self.profile.sample_rate, duration_ms)
+
+    def abort(self) -> None:
+        try:
+            self._container.close()
+        except (av.FFmpegError, ValueError, OSError):  # pragma: no cover - best effort on failure paths
+            pass
+
+
+_DONE = object()
+
+
+class BackgroundEncoder:
+    """A ``StreamEncoder`` on its own thread: ``write`` queues a chunk and returns at once."""
+
+    def __init__(self, audio_format: AudioFormat, source_rate: int, gain_db: float = 0.0) -> None:
+        self._encoder = StreamEncoder(audio_format, source_rate, gain_db)
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=8)
+        self._result: EncodedAudio | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"encode-{audio_format}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _DONE:
+                    self._result = self._encoder.close()
+                    return
+                if isinstance(item, Pcm) and self._error is None:
+                    self._encoder.write(item)
+        except BaseException as err:  # handed to the caller in close()
+            self._error = err
+            self._encoder.abort()
+            while self._queue.get() is not _DONE:  # drain so writers never block
+                pass
+
+    def write(self, pcm: Pcm) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(pcm)
+
+    def close(self) -> EncodedAudio:
+        self._queue.put(_DONE)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
+def encode(pcm: Pcm, audio_format: AudioFormat = AudioFormat.MP3, gain_db: float = 0.0) -> EncodedAudio:
+    """Encode mono PCM to ``audio_format`` in one go."""
+    encoder = StreamEncoder(audio_format, pcm.sample_rate, gain_db)
+    try:
+        encoder.write(pcm)
+    except BaseException:
+        encoder.abort()
+        raise
+    return encoder.close()
+
+
+def encode_verified(
+    pcm: Pcm,
+    audio_format: AudioFormat,
+    *,
+    target_lufs: float,
+    max_true_peak_dbtp: float,
+    first: EncodedAudio | None = None,
+) -> tuple[EncodedAudio, AudioMeasurement | None]:
+    """``encode`` (or take ``first``, already encoded from ``pcm``); for profiles that need it, decode
+    the file, measure it, and re-encode with a small gain correction so the *file* is at
+    ``target_lufs`` (within 0.3 LU) with true peaks under ``max_true_peak_dbtp`` (peak wins).
+    Returns the file and, when it was verified, the measurement of the decoded file."""
+    encoded = first or encode(pcm, audio_format)
+    profile = PROFILES[audio_format]
+    if not profile.verify_true_peak:
+        return encoded, None
+    gain_db = 0.0
+    for attempt in range(4):
+        decoded = decode(encoded.data, sample_rate=profile.sample_rate, max_duration_s=None)
+        measured = measure(decoded)
+        correction = min(
+            target_lufs - measured.loudness_lufs, max_true_peak_dbtp - 0.2 - measured.true_peak_dbtp
+        )
+        if attempt == 3 or (measured.true_peak_dbtp <= max_true_peak_dbtp and abs(correction) < 0.3):
+            break
+        gain_db += correction
+        encoded = encode(pcm, audio_format, gain_db)
+    return encoded, AudioMeasurement(
+        measured.loudness_lufs, measured.true_peak_dbtp, encoded.duration_ms, encoded.sample_rate
+    )

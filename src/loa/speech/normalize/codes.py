@@ -1,0 +1,201 @@
+"""Document codes, phone numbers, e-mail and web addresses.
+
+- 56/KH-UBND → "số năm mươi sáu, kế hoạch, ủy ban nhân dân"; 30/2020/NĐ-CP → "số ba mươi, năm hai
+  nghìn không trăm hai mươi, nghị định, chính phủ"; party codes 57-NQ/TW likewise. "số" is not repeated
+  after "số". The first part is looked up as a document type, the others as issuing bodies.
+- phone numbers digit by digit in their written groups, a comma between groups ("không chín một hai,
+  ba bốn năm, sáu bảy tám"); 1900/1800 hotlines likewise.
+- e-mail and web addresses: "a còng", "chấm", "gạch ngang", known domain words, Vietnamese words written
+  without marks kept as syllables ("quangngai" → "quang ngai"), anything else spelled.
+"""
+
+from __future__ import annotations
+
+import re
+
+from loa.speech.normalize.abbreviations import DOC_TYPE, ISSUER
+from loa.speech.normalize.context import Context
+from loa.speech.normalize.letters import UPPER_CLASS, is_syllable, spell
+from loa.speech.normalize.numbers import cardinal, digits, integer
+
+_UP = "[" + UPPER_CLASS + "]"
+_PART = _UP + r"[\w&]*"
+CODE_PATTERN = (
+    r"\d+(?:/\d{4})?/" + _PART + r"(?:-" + _PART + r")*(?![\w/])"
+    r"|\d+-" + _PART + r"(?:-" + _PART + r")*/" + _PART + r"(?:-" + _PART + r")*(?![\w/])"
+)
+PHONE_PATTERN = (
+    r"\+84[\s.]?\d{2,3}(?:[\s.-]?\d{3,4}){2}(?!\d|[.,]\d)"
+    r"|\(0\d{2,3}\)\s?\d{3,4}[\s.-]?\d{3,4}(?!\d|[.,]\d)"
+    r"|0\d{2,3}(?:[\s.-]?\d{3,4}){2}(?!\d|[.,]\d)"
+    r"|1[89]00(?:[\s.]?\d{2,4}){1,2}(?!\d|[.,]\d)"
+)
+
+_CODE_PIECES = re.compile(r"(\d+)(?:/(\d{4}))?[/-](.+)")
+_PART_RUN = re.compile(r"[^-/]+")
+_SESSION = re.compile(r"(" + _UP + r"+)(\d+)")
+_SESSION_WORD = {"QH": "quốc hội khóa"}
+
+
+def read_code(ctx: Context, token: str, start: int, end: int) -> str:
+    match = _CODE_PIECES.fullmatch(token)
+    if match is None:  # pragma: no cover - guarded by the master pattern
+        return token
+    number, year, rest = match.groups()
+    words = [cardinal(int(number), ctx.style)]
+    if ctx.prev_word(start) != "số":
+        words[0] = "số " + words[0]
+    if year:
+        words.append("năm " + cardinal(int(year), ctx.style))
+    offset = start + match.start(3)
+    for index, part in enumerate(_PART_RUN.finditer(rest)):
+        prefer = DOC_TYPE if index == 0 else ISSUER
+        words.append(_code_part(ctx, part.group(), offset + part.start(), prefer))
+    return ", ".join(w for w in words if w)
+
+
+def _code_part(ctx: Context, part: str, start: int, prefer: str) -> str:
+    override = ctx.overrides.get(part) or ctx.overrides.get(part.upper())
+    if override:
+        return override
+    reading = ctx.abbreviations.lookup(part, prefer)
+    if reading is not None:
+        return reading.expansion
+    session = _SESSION.fullmatch(part)
+    if session and session.group(1) in _SESSION_WORD:
+        return f"{_SESSION_WORD[session.group(1)]} {cardinal(int(session.group(2)), ctx.style)}"
+    if "&" in part:
+        pieces = [ctx.abbreviations.lookup(p, prefer) for p in part.split("&")]
+        if all(pieces):
+            return " và ".join(p.expansion for p in pieces if p)
+    ctx.report(part, start, start + len(part), "Từ viết tắt chưa có trong từ điển")
+    return part
+
+
+# --- Phone numbers -----------------------------------------------------------------------------------
+
+_GROUPS = re.compile(r"\d+")
+PHONE_CONTEXT = frozenset(
+    {"gọi", "thoại", "đt", "sđt", "hotline", "nóng", "đài", "fax", "máy", "zalo", "nhắn"}
+)
+EMERGENCY = frozenset({"111", "112", "113", "114", "115"})
+
+
+def _default_groups(number: str) -> list[str]:
+    sizes = {8: (4, 4), 10: (4, 3, 3), 11: (4, 4, 3)}.get(len(number))
+    if sizes is None:
+        return [number]
+    groups, at = [], 0
+    for size in sizes:
+        groups.append(number[at : at + size])
+        at += size
+    return groups
+
+
+def read_phone(ctx: Context, token: str, start: int, end: int) -> str | None:
+    """Digit by digit; ``None`` when the digit count is no Vietnamese phone number."""
+    prefix = "cộng tám bốn, " if token.startswith("+84") else ""
+    body = token[3:] if prefix else token
+    groups = _GROUPS.findall(body)
+    total = sum(len(g) for g in groups)
+    if prefix:
+        if not 8 <= total <= 10:
+            return None
+    elif body.lstrip("(").startswith("0"):
+        if total not in (10, 11):
+            return None
+    elif total not in (8, 10):
+        return None
+    if len(groups) == 1:
+        groups = _default_groups(groups[0])
+    return prefix + ", ".join(digits(g) for g in groups)
+
+
+def is_phone_context(ctx: Context, start: int) -> bool:
+    return any(word in PHONE_CONTEXT for word in ctx.prev_words(start, 3))
+
+
+# --- E-mail and web addresses ------------------------------------------------------------------------
+
+LINK_GATES = ("@", "://", "www.", ".vn", ".com", ".net", ".org")
+LINK_PATTERN = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"“”]+[^\s<>\"“”.,;:!?)\]]"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?<![\w@.])[\w-]+(?:\.[\w-]+)*\.(?:vn|com|net|org|gov|edu|info|io)(?![\w])(?:/[^\s<>\"“”]*[^\s<>\"“”.,;:!?)\]])?"
+)
+
+DOMAIN_WORDS: dict[str, str] = {
+    "gmail": "gờ meo", "yahoo": "da hu", "outlook": "ao lúc", "hotmail": "hót meo", "google": "gu gồ",
+    "facebook": "phây búc", "youtube": "diu túp", "zalo": "da lô", "com": "com", "net": "nét",
+    "org": "o rờ gờ", "gov": "gờ o vê", "edu": "e đu", "vn": "vi en", "info": "in phô", "io": "i o",
+    "www": "vê kép vê kép vê kép", "html": "hát tê em eo", "php": "pê hát pê", "pdf": "pê đê ép",
+    "mail": "meo", "home": "hôm", "email": "i meo", "online": "on lai", "portal": "po tần", "web": "web",
+}  # fmt: skip
+_SYMBOL_WORDS = {
+    ".": "chấm",
+    "@": "a còng",
+    "-": "gạch ngang",
+    "_": "gạch dưới",
+    "/": "gạch chéo",
+    "+": "cộng",
+    ":": "hai chấm",
+    "?": "hỏi chấm",
+    "=": "bằng",
+    "&": "và",
+    "#": "thăng",
+    "%": "phần trăm",
+}
+_LINK_PIECES = re.compile(r"[a-zA-Z]+|\d+|[^\w\s]|_")
+_ALPHA = re.compile(r"[a-z]+")
+_VOWELS = "aeiouy"
+
+
+def _syllables(word: str) -> list[str] | None:
+    """Split a Vietnamese phrase written without marks or spaces ("dichvucong") into syllables."""
+    n = len(word)
+    if n > 40:
+        return None
+    best: list[tuple[float, list[str]] | None] = [None] * (n + 1)
+    best[0] = (0.0, [])
+    for i in range(n):
+        current = best[i]
+        if current is None:
+            continue
+        for j in range(i + 1, min(n, i + 7) + 1):
+            chunk = word[i:j]
+            if not is_syllable(chunk):
+                continue
+            # Prefer onsets over codas ("ba|to", not "bat|o"), as Vietnamese syllabifies.
+            cost = (
+                current[0]
+                + 1
+                + (0.5 if chunk[0] in _VOWELS else 0)
+                + (0.1 if chunk[-1] not in _VOWELS else 0)
+            )
+            if best[j] is None or cost < best[j][0]:  # type: ignore[index]
+                best[j] = (cost, [*current[1], chunk])
+    final = best[n]
+    if final is None or len(final[1]) > max(1, n // 2):
+        return None
+    return final[1]
+
+
+def _link_word(word: str) -> str:
+    lower = word.lower()
+    if lower in DOMAIN_WORDS:
+        return DOMAIN_WORDS[lower]
+    if lower.isdigit():
+        return integer(lower) if len(lower) <= 2 else digits(lower)
+    syllables = _syllables(lower) if _ALPHA.fullmatch(lower) else None
+    if syllables:
+        return " ".join(syllables)
+    return spell(lower)
+
+
+def read_link(token: str) -> str:
+    """Read an e-mail or web address; the scheme ("https://") is not read."""
+    body = re.sub(r"^https?://", "", token)
+    words = []
+    for piece in _LINK_PIECES.findall(body):
+        words.append(_SYMBOL_WORDS.get(piece) or _link_word(piece))
+    return " ".join(w for w in words if w)

@@ -1,0 +1,204 @@
+"""Words that start with a capital: abbreviations, Roman numerals in context, single letters, headings.
+
+Order of decisions for a capitalised token:
+1. a site override, then the dictionary (ambiguous entries are read by their first reading and put on
+   the "khó đọc" list);
+2. a Roman numeral after a trigger word ("chương II", "thế kỷ XXI", "khóa XIII", "quý IV") or as a
+   heading number at the start of a line ("II. KẾT QUẢ"); a lone "I" elsewhere is left alone;
+3. an all-caps Vietnamese syllable ("HUYỆN") is lower-cased so no voice spells it; a dictionary entry
+   that is also a syllable ("CA", "TƯ") is read as a word inside an all-caps heading;
+4. compounds ("QĐ-UBND", "TP.HCM", "TN&MT") part by part, a letter with digits ("F0", "B2") piece by piece;
+5. anything else all-caps stays visible and goes on the "khó đọc" list — never spelled silently.
+"""
+
+from __future__ import annotations
+
+import re
+
+from loa.speech.normalize.context import Context
+from loa.speech.normalize.letters import CONSONANT_NAMES, LETTER_NAMES, UPPER_CLASS, is_syllable
+from loa.speech.normalize.numbers import cardinal, ordinal, roman_value
+
+_UP = "[" + UPPER_CLASS + "]"
+CAPS_PATTERN = _UP + r"\w*(?:[&.\-]" + "[" + UPPER_CLASS + r"0-9]\w*)*"
+ROMAN_YEAR_PATTERN = r"[IVX]+/\d{4}(?!\d)"
+# The few lower-case abbreviations of administrative prose ("v.v.", "đ/c", "K/g").
+LOWER_ABBR_PATTERN = r"(?<![\w.])(?:v\.v\.?|[đĐ]/[cv]|K/g)(?![\w/])"
+
+ROMAN_TRIGGERS = frozenset(
+    {
+        "chương", "phần", "mục", "khóa", "quý", "kỷ", "hội", "thứ", "lục", "tập", "đoạn", "đợt", "vòng",
+        "loại", "nhóm", "vùng", "vực", "kỳ", "cấp", "hạng", "bậc", "tiết", "bài", "khu", "đội", "số",
+    }
+)  # fmt: skip
+_UNKNOWN = "Từ viết tắt chưa có trong từ điển"
+_MIXED = "Chữ và số lẫn lộn, không đọc được"
+_JOINER = re.compile(r"([&.\-])")
+_LETTER_DIGITS = re.compile(r"(" + _UP + r"{1,3})(\d+)")
+_HEADING_AFTER = re.compile(r"[.)]\s")
+
+
+def _is_caps_word(word: str) -> bool:
+    return len(word) >= 2 and word.isalpha() and word.isupper() and is_syllable(word)
+
+
+def _in_heading(ctx: Context, start: int, end: int) -> bool:
+    """True when a neighbouring word is also an all-caps Vietnamese word (a title line)."""
+    before = ctx.source[max(0, start - 24) : start].split()
+    after = ctx.source[end : end + 24].split()
+    neighbours = [before[-1] if before else "", after[0] if after else ""]
+    return any(_is_caps_word(w.strip('.,:;()"“”')) for w in neighbours)
+
+
+def _line_start(ctx: Context, start: int) -> bool:
+    line_begin = ctx.source.rfind("\n", 0, start) + 1
+    return not ctx.source[line_begin:start].strip(" \t-+•")
+
+
+_ROMAN_LETTERS = frozenset("IVXL")
+
+
+def _roman(ctx: Context, token: str, start: int, end: int) -> str | None:
+    # Only I, V, X, L: "nhóm C" or "loại D" are letters, not 100 or 500.
+    if not _ROMAN_LETTERS.issuperset(token) or token == "L":
+        return None
+    value = roman_value(token)
+    if value is None:
+        return None
+    previous = ctx.prev_word(start)
+    if previous in ROMAN_TRIGGERS:
+        if previous == "số" and value == 1:
+            return None
+        return ordinal(value, ctx.style) if previous == "thứ" else cardinal(value, ctx.style)
+    if _line_start(ctx, start) and _HEADING_AFTER.match(ctx.source, end):
+        return cardinal(value, ctx.style)
+    return None
+
+
+def _dictionary(ctx: Context, key: str, start: int, end: int, *, exact: bool = False) -> str | None:
+    override = ctx.overrides.get(key) if exact else ctx.overrides.get(key) or ctx.overrides.get(key.upper())
+    if override:
+        return override
+    reading = ctx.abbreviations.lookup(key, exact=exact)
+    if reading is None:
+        return None
+    if reading.ambiguous:
+        options = " / ".join(f"“{e}”" for e in ctx.abbreviations.expansions(key))
+        ctx.report(
+            key,
+            start,
+            end,
+            f"Từ viết tắt nhiều nghĩa ({options}), đã đọc là “{reading.expansion}”; "
+            "hãy khai báo cách đọc riêng cho đơn vị",
+        )
+    return reading.expansion
+
+
+def _part(ctx: Context, part: str, start: int) -> str | None:
+    """One piece of a compound; ``None`` (and a report) when it cannot be read."""
+    end = start + len(part)
+    if part.isdigit():
+        return cardinal(int(part), ctx.style)
+    spoken = _dictionary(ctx, part, start, end)
+    if spoken is not None:
+        return spoken
+    if part.isalpha() and is_syllable(part):
+        return part.lower()
+    if len(part) == 1 and part.lower() in LETTER_NAMES:
+        return LETTER_NAMES[part.lower()]
+    mixed = _LETTER_DIGITS.fullmatch(part)
+    if mixed:
+        letters = _dictionary(ctx, mixed.group(1), start, end) or " ".join(
+            LETTER_NAMES.get(c.lower(), c) for c in mixed.group(1)
+        )
+        return f"{letters} {cardinal(int(mixed.group(2)), ctx.style)}"
+    return None
+
+
+def read_caps(ctx: Context, token: str, start: int, end: int) -> tuple[str, int]:
+    """Read a token that starts with a capital letter; returns the words and where the token ended."""
+    source = ctx.source
+    if end + 1 < len(source) and source[end] == ".":
+        # "TP. Hồ Chí Minh", "P. Trần Phú", "Q.1": the dot belongs to the abbreviation.
+        following = source[end + 1 : end + 3].lstrip(" ")
+        if following and (following[0].isupper() or following[0].isdigit()):
+            spoken = _dictionary(ctx, token + ".", start, end + 1, exact=True)
+            if spoken is not None:
+                return spoken, end + 1
+    rest = token[1:]
+    if rest and not (rest.isalpha() and rest.islower()):
+        return _read_upper(ctx, token, start, end), end
+    # A plain capitalised word or a single capital: only exact dictionary keys ("Tp", "TTg").
+    spoken = _dictionary(ctx, token, start, end, exact=True)
+    if spoken is not None:
+        return spoken, end
+    if rest:
+        return token, end
+    roman = _roman(ctx, token, start, end)
+    if roman is not None:
+        return roman, end
+    if token.lower() not in CONSONANT_NAMES:
+        return token, end  # "I", "Y" (y tế), "Ô" are words or left to the voice
+    return CONSONANT_NAMES[token.lower()], end
+
+
+def _read_upper(ctx: Context, token: str, start: int, end: int) -> str:
+    if ctx.prev_word(start) in ROMAN_TRIGGERS or _line_start(ctx, start):
+        roman = _roman(ctx, token, start, end)
+        if roman is not None:
+            return roman
+    word_like = token.isalpha() and token.isupper() and is_syllable(token)
+    if word_like and _in_heading(ctx, start, end):
+        return token.lower()
+    spoken = _dictionary(ctx, token, start, end)
+    if spoken is not None:
+        return spoken
+    if word_like:
+        return token.lower()
+    if token.isalpha() and not token.isupper():
+        return token  # mixed case ("iPhone"-like brand names): leave to the voice
+    pieces = _JOINER.split(token)
+    if len(pieces) == 1:
+        spoken = _part(ctx, token, start)
+        if spoken is None:
+            ctx.report(token, start, end, _UNKNOWN if token.isalpha() else _MIXED)
+            return token
+        return spoken
+    return _compound(ctx, pieces, start)
+
+
+def _compound(ctx: Context, pieces: list[str], start: int) -> str:
+    words: list[str] = []
+    at = start
+    for index, piece in enumerate(pieces):
+        dotted = index + 1 < len(pieces) and pieces[index + 1] == "."
+        spoken_dotted = _dictionary(ctx, piece + ".", at, at + len(piece) + 1, exact=True) if dotted else None
+        if spoken_dotted is not None:
+            words.append(spoken_dotted)  # "Q.1" → "quận một", "TP.HCM" → "thành phố ..."
+        elif piece in ("-", "."):
+            pass
+        elif piece == "&":
+            words.append("và")
+        elif piece:
+            spoken = _part(ctx, piece, at)
+            if spoken is None:
+                reason = _UNKNOWN if piece.isalpha() else _MIXED
+                ctx.report(piece, at, at + len(piece), reason)
+                spoken = piece
+            words.append(spoken)
+        at += len(piece)
+    return " ".join(words)
+
+
+def read_roman_year(ctx: Context, token: str, start: int, end: int) -> str | None:
+    """A Roman numeral with a year after quý, đợt, kỳ, giai đoạn: "quý I/2024" → "quý một năm ..."."""
+    numeral, year = token.split("/")
+    value = roman_value(numeral)
+    if value is None or ctx.prev_word(start) not in ("quý", "đợt", "kỳ", "đoạn", "khóa"):
+        return None
+    return f"{cardinal(value, ctx.style)} năm {cardinal(int(year), ctx.style)}"
+
+
+def read_lower_abbr(ctx: Context, token: str, start: int, end: int) -> str:
+    reading = ctx.abbreviations.lookup(token, exact=True)
+    return reading.expansion if reading is not None else token

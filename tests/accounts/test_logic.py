@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from loa.accounts.deps import safe_next_path
+from loa.accounts.logic import (
+    check_scope_kinds,
+    parse_role,
+    retry_after_s,
+    validate_password,
+    validate_username,
+)
+from loa.accounts.principal import Role
+from loa.areas.models import UnitKind
+from loa.errors import InvalidInput
+
+NOW = datetime(2025, 9, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("Admin", "admin"), ("  nguyen.van-a_1 ", "nguyen.van-a_1"), ("CANBO21484", "canbo21484")],
+)
+def test_usernames_are_case_folded(raw: str, expected: str) -> None:
+    assert validate_username(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["a", "nguyễn", "has space", ".dot-first", "x" * 65, ""])
+def test_bad_usernames_are_refused_in_vietnamese(raw: str) -> None:
+    with pytest.raises(InvalidInput, match="Tên đăng nhập"):
+        validate_username(raw)
+
+
+@pytest.mark.parametrize(
+    ("password", "fragment"),
+    [("ngan", "ít nhất 10 ký tự"), ("aaaaaaaaaaaa", "quá đơn giản"), ("x" * 300, "dài quá")],
+)
+def test_weak_passwords_are_refused(password: str, fragment: str) -> None:
+    with pytest.raises(InvalidInput, match=fragment):
+        validate_password(password)
+
+
+def test_a_long_vietnamese_passphrase_is_accepted() -> None:
+    validate_password("mat-khau-đủ-dài-123")
+
+
+def test_unknown_role_lists_the_known_ones() -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_role("boss")
+    assert "commune_operator (Cán bộ vận hành đài xã)" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("role", "units", "fragment"),
+    [
+        (Role.COMMUNE_OPERATOR, [], "cần được gắn với ít nhất một địa bàn"),
+        (Role.COMMUNE_OPERATOR, [("Tỉnh Quảng Ngãi", UnitKind.PROVINCE)], "chỉ gắn được với xã, phường"),
+        (Role.ADMIN, [("Xã Ba Tơ", UnitKind.COMMUNE)], "không gắn với địa bàn"),
+        (Role.APPROVER, [("Thôn 1", UnitKind.VILLAGE)], "«Thôn 1» không phù hợp"),
+    ],
+)
+def test_scope_rules_refuse(role: Role, units: list[tuple[str, UnitKind]], fragment: str) -> None:
+    with pytest.raises(InvalidInput, match=fragment):
+        check_scope_kinds(role, units)
+
+
+@pytest.mark.parametrize(
+    ("role", "units"),
+    [
+        (Role.ADMIN, []),
+        (Role.COMMUNE_OPERATOR, [("Xã Ba Tơ", UnitKind.COMMUNE), ("Đặc khu Lý Sơn", UnitKind.SPECIAL_ZONE)]),
+        (Role.PROVINCE_EDITOR, [("Thành phố Hà Nội", UnitKind.CITY)]),
+        (Role.VIEWER, [("Thôn 1", UnitKind.VILLAGE)]),
+    ],
+)
+def test_scope_rules_accept(role: Role, units: list[tuple[str, UnitKind]]) -> None:
+    check_scope_kinds(role, units)
+
+
+def test_not_throttled_below_the_limit() -> None:
+    failures = [NOW - timedelta(minutes=m) for m in range(4)]
+    assert retry_after_s(failures, max_failures=5, window_s=900, now=NOW) is None
+
+
+def test_throttled_until_the_oldest_counted_failure_leaves_the_window() -> None:
+    failures = [NOW - timedelta(minutes=m) for m in (10, 1, 7, 3, 2)]  # any order
+    # The failure 10 minutes ago leaves the 15-minute window in 5 minutes.
+    assert retry_after_s(failures, max_failures=5, window_s=900, now=NOW) == 300
+
+
+def test_with_more_failures_than_the_limit_more_must_expire() -> None:
+    failures = [NOW - timedelta(minutes=m) for m in (14, 12, 9, 6, 4, 1)]
+    assert retry_after_s(failures, max_failures=5, window_s=900, now=NOW) == 180  # the 12-minute one
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("/areas?page=2", "/areas?page=2"),
+        ("/", "/"),
+        (None, "/"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/ok\r\nSet-Cookie: x=1", "/"),
+    ],
+)
+def test_next_path_must_be_local(raw: str | None, expected: str) -> None:
+    assert safe_next_path(raw) == expected

@@ -1,0 +1,241 @@
+"""The pure core: wording, periods, the DOCX layout of Decree 30/2020/NĐ-CP, the XLSX, the snapshot."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from docx import Document
+from docx.enum.text import WD_COLOR_INDEX
+from docx.shared import Mm, Pt
+from openpyxl import load_workbook
+
+from loa.errors import InvalidInput
+from loa.reports.data import ChannelSection, Column, DetailRow, Figure, Organisation, ReportData, Topic
+from loa.reports.docx_writer import date_line, number_line, render_docx
+from loa.reports.period import Period
+from loa.reports.wording import count_text, document_blocks, join_vn, size_text
+from loa.reports.xlsx_writer import render_xlsx, sheet_title
+
+ORG = Organisation(
+    parent_name="UBND xã Ba Tơ",
+    name="Văn phòng HĐND và UBND",
+    place="Ba Tơ",
+    short_code="VP",
+    signer_title="KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH",
+    signer_name="Phạm Văn B",
+    recipients=("UBND tỉnh Quảng Ngãi", "Lưu: VT"),
+)
+
+
+def _data(**overrides: object) -> ReportData:
+    visual = ChannelSection(
+        "visual",
+        "Tuyên truyền trực quan",
+        (Figure("visual.board", "Bảng tin", 2, "bảng tin", (7,)),),
+        (
+            Column("kind", "Loại"),
+            Column("place", "Địa điểm", width=40),
+            Column("width_m", "Rộng (m)", "decimal"),
+        ),
+        (
+            DetailRow(
+                7,
+                {
+                    "kind": "bảng tin",
+                    "place": "nhà văn hóa thôn",
+                    "width_m": 1.2,
+                    "height_m": 0.8,
+                    "sides": 1,
+                    "quantity": 2,
+                },
+            ),
+        ),
+    )
+    events = ChannelSection(
+        "events",
+        "Hội nghị, sự kiện",
+        (
+            Figure("events.conference", "Hội nghị", 3, "hội nghị", (1, 2, 3)),
+            Figure("events.participants", "Người tham dự", 1250, "lượt người", (1, 2)),
+        ),
+        (),
+        (),
+    )
+    values: dict[str, object] = {
+        "period": Period.quarter(2024, 1),
+        "organisation": ORG,
+        "topic": Topic("chuyen-doi-so", "Chuyển đổi số", "CĐS"),
+        "area_name": "Xã Ba Tơ",
+        "channels": (visual, events),
+        "issued_on": date(2024, 3, 5),
+        "number": "12",
+        "prose": {"limitations": "- Kinh phí còn hạn chế."},
+    }
+    values.update(overrides)
+    return ReportData(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("n", "text"), [(0, "0"), (5, "05"), (8, "08"), (12, "12"), (130, "130"), (1250, "1.250")]
+)
+def test_counts_are_zero_padded_below_ten(n: int, text: str) -> None:
+    assert count_text(n) == text
+
+
+def test_sizes_and_lists() -> None:
+    assert size_text(4.0, 6.0, 1) == "kích thước 4m x 6m"
+    assert size_text(1.8, 1.2, 2) == "02 mặt, kích thước 1,8m x 1,2m"
+    assert size_text(None, 1.2, 2) == ""
+    assert join_vn(["a", "b", "c"]) == "a, b và c" and join_vn(["a"]) == "a"
+
+
+def test_decree_30_date_and_number_lines() -> None:
+    assert date_line("Ba Tơ", date(2024, 1, 15)) == "Ba Tơ, ngày 15 tháng 01 năm 2024"
+    assert date_line("Ba Tơ", date(2024, 3, 5)) == "Ba Tơ, ngày 05 tháng 3 năm 2024"
+    assert number_line("", "VP") == "Số:       /BC-VP"
+    assert number_line("12", "") == "Số: 12/BC"
+
+
+@pytest.mark.parametrize(
+    ("period", "label", "next_label"),
+    [
+        (Period.year(2023), "năm 2023", "năm 2024"),
+        (Period.half(2024, 1), "6 tháng đầu năm 2024", "6 tháng cuối năm 2024"),
+        (Period.quarter(2024, 4), "quý IV năm 2024", "quý I năm 2025"),
+        (Period.month(2024, 12), "tháng 12 năm 2024", "tháng 1 năm 2025"),
+        (
+            Period.custom(date(2024, 1, 1), date(2024, 3, 15)),
+            "từ ngày 01/01/2024 đến ngày 15/03/2024",
+            "thời gian tới",
+        ),
+    ],
+)
+def test_period_wording(period: Period, label: str, next_label: str) -> None:
+    assert (period.label, period.next_label) == (label, next_label)
+    assert Period.from_json(period.to_json()) == period
+
+
+def test_bad_periods_are_refused_in_vietnamese() -> None:
+    with pytest.raises(InvalidInput, match="Quý phải từ 1 đến 4"):
+        Period.build("quarter", year=2024, index=5)
+    with pytest.raises(InvalidInput, match="Ngày kết thúc"):
+        Period.build("custom", start=date(2024, 3, 1), end=date(2024, 1, 1))
+    with pytest.raises(InvalidInput, match="Loại kỳ"):
+        Period.build("week", year=2024)
+
+
+def test_section_one_wording_for_empty_and_present_channels() -> None:
+    texts = [b.text for b in document_blocks(_data())]
+    assert (
+        "Trong quý I năm 2024, chưa ghi nhận tin, bài, chuyên mục về CĐS trên hệ thống truyền thanh, "
+        "cổng thông tin điện tử và báo chí." in texts
+    )
+    assert (
+        "Trong quý I năm 2024, đơn vị đã thực hiện lắp đặt, làm mới 02 bảng tin tuyên truyền về CĐS. "
+        "Cụ thể địa điểm đặt như sau:" in texts
+    )
+    assert "+ Nhà văn hóa thôn: 02 bảng tin (kích thước 1,2m x 0,8m)" in texts
+    assert "Trong quý I năm 2024, chưa ghi nhận chuyến xe thông tin lưu động về CĐS." in texts
+    assert "Trong quý I năm 2024, đã tổ chức 03 hội nghị về CĐS với khoảng 1.250 lượt người tham dự." in texts
+    assert "4. Hội nghị, sự kiện" in texts
+    assert "V. NHIỆM VỤ TRỌNG TÂM QUÝ II NĂM 2024" in texts
+
+
+def test_docx_layout_follows_decree_30() -> None:
+    doc = Document(io.BytesIO(render_docx(_data())))
+    section = doc.sections[0]
+    assert abs(section.page_width - Mm(210)) < Mm(1) and abs(section.page_height - Mm(297)) < Mm(1)
+    margins_mm = [
+        round(m.mm)
+        for m in (section.top_margin, section.bottom_margin, section.left_margin, section.right_margin)
+    ]  # stored in twips: compare whole mm
+    top, bottom, left_mm, right_mm = margins_mm
+    assert 20 <= top <= 25 and 20 <= bottom <= 25 and 30 <= left_mm <= 35 and 15 <= right_mm <= 20
+    normal = doc.styles["Normal"].font
+    assert normal.name == "Times New Roman" and Pt(13) <= normal.size <= Pt(14)
+    header = doc.tables[0]
+    left, right = header.rows[0].cells
+    left_lines = [p.text for p in left.paragraphs if p.text]
+    assert left_lines == ["UBND XÃ BA TƠ", "VĂN PHÒNG HĐND VÀ UBND", "Số: 12/BC-VP"]
+    agency = next(p for p in left.paragraphs if p.text == "VĂN PHÒNG HĐND VÀ UBND")
+    assert agency.runs[0].bold
+    rules = [
+        p
+        for p in left.paragraphs
+        if not p.text
+        and p._p.pPr is not None
+        and p._p.pPr.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}pBdr") is not None
+    ]
+    assert len(rules) == 1  # the short line under the agency's name
+    motto, sub, date_p = (p for p in right.paragraphs if p.text)
+    assert motto.text == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" and motto.runs[0].bold
+    assert Pt(12) <= motto.runs[0].font.size <= Pt(13)
+    assert (
+        sub.text == "Độc lập - Tự do - Hạnh phúc"
+        and sub.runs[0].bold
+        and Pt(13) <= sub.runs[0].font.size <= Pt(14)
+    )
+    assert date_p.text == "Ba Tơ, ngày 05 tháng 3 năm 2024" and date_p.runs[0].italic
+    body = [p for p in doc.paragraphs if p.text]
+    title = next(i for i, p in enumerate(body) if p.text == "BÁO CÁO")
+    assert body[title].runs[0].bold
+    assert body[title + 1].text == "Kết quả công tác tuyên truyền chuyển đổi số quý I năm 2024"
+    placeholder = next(p for p in body if p.text.startswith("[Cần bổ sung: Thuận lợi"))
+    assert placeholder.runs[0].font.highlight_color == WD_COLOR_INDEX.YELLOW and placeholder.runs[0].italic
+    assert "- Kinh phí còn hạn chế." in [p.text for p in body]
+    sign_left, sign_right = doc.tables[1].rows[0].cells
+    lines = [p.text for p in sign_left.paragraphs]
+    assert lines == ["Nơi nhận:", "- UBND tỉnh Quảng Ngãi;", "- Lưu: VT."]
+    assert sign_left.paragraphs[0].runs[0].bold and sign_left.paragraphs[0].runs[0].italic
+    assert [p.text for p in sign_right.paragraphs if p.text] == ["KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Phạm Văn B"]
+
+
+def test_xlsx_has_a_summary_and_a_sheet_per_channel() -> None:
+    book = load_workbook(io.BytesIO(render_xlsx(_data())))
+    assert book.sheetnames == ["Tổng hợp", "Tuyên truyền trực quan", "Hội nghị, sự kiện"]
+    visual = book["Tuyên truyền trực quan"]
+    assert [c.value for c in visual[1]] == ["Mã", "Loại", "Địa điểm", "Rộng (m)"]
+    assert [c.value for c in visual[2]] == [7, "bảng tin", "nhà văn hóa thôn", 1.2]
+    assert visual.column_dimensions["C"].width == 40 and visual.freeze_panes == "A2"
+    summary = book["Tổng hợp"]
+    rows = [[c.value for c in r] for r in summary.iter_rows(min_row=8)]
+    assert rows[0][:7] == [1, "Tuyên truyền trực quan", "Bảng tin", 2, "bảng tin", 1, "7"]
+    assert rows[2][3] == 1250 and rows[2][6] == "1, 2"
+
+
+def test_sheet_titles_are_valid_and_unique() -> None:
+    used: set[str] = set()
+    assert sheet_title("Báo chí: tin/bài [2024]?", used) == "Báo chí- tin-bài -2024--"
+    long = "Cộng tác báo chí, phát thanh, truyền hình"
+    first, second = sheet_title(long, used), sheet_title(long, used)
+    assert len(first) <= 31 and len(second) <= 31 and first != second
+
+
+def test_snapshot_round_trips() -> None:
+    data = _data()
+    assert ReportData.from_json(data.to_json()) == data
+
+
+def test_long_place_lists_point_to_the_detail_sheet() -> None:
+    rows = tuple(
+        DetailRow(
+            i,
+            {
+                "kind": "pa nô",
+                "place": f"điểm {i}",
+                "width_m": 2.0,
+                "height_m": 1.0,
+                "sides": 1,
+                "quantity": 1,
+            },
+        )
+        for i in range(1, 21)
+    )
+    visual = ChannelSection(
+        "visual", "Tuyên truyền trực quan", (Figure("visual.panel", "Pa nô", 20, "pa nô"),), (), rows
+    )
+    texts = [b.text for b in document_blocks(_data(channels=(visual,)))]
+    assert sum(t.startswith("+ Điểm") for t in texts) == 15
+    assert "+ Và 05 địa điểm khác (chi tiết tại bảng số liệu kèm theo)." in texts
