@@ -11,7 +11,12 @@ import importlib
 import json
 import sys
 
-BENCH_MODULES: tuple[str, ...] = ("benchmarks.areas", "benchmarks.reports")
+BENCH_MODULES: tuple[str, ...] = (
+    "benchmarks.areas",
+    "benchmarks.reports",
+    "benchmarks.schedule",
+    "benchmarks.speech_text",
+)
 
 
 def main(argv: list[str]) -> int:

@@ -31,8 +31,14 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.content.feeds",
     "loa.content.views",
     "loa.activities.api",
+    "loa.activities.views",
     "loa.reports.api",
+    "loa.reports.views",
+    "loa.reports.dashboard",
     "loa.fleet.api",
+    "loa.fleet.views",
+    "loa.speech.api",
+    "loa.speech.views",
 )
 
 
@@ -50,6 +56,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.templates = make_templates()
+    app.state.audio_locator = importlib.import_module("loa.fleet.audio").locator_for(settings)
 
     install_error_handlers(app)
     install_auth_handlers(app)

@@ -244,3 +244,20 @@ def test_demo_users_are_created_once(session: Session, units: Units) -> None:
         authenticate(session, username="admin", password=printed["admin"], ip="x", policy=POLICY).role
         is Role.ADMIN
     )
+
+
+def test_every_audited_action_in_the_code_has_a_vietnamese_label() -> None:
+    """Actions written anywhere in src/ must be labelled for the audit page (no raw codes shown)."""
+    import re
+    from pathlib import Path
+
+    from loa.accounts.audit import ACTION_LABELS
+    from loa.content.workflow import TRANSITIONS
+
+    src = Path(__file__).resolve().parents[2] / "src" / "loa"
+    written = set()
+    for path in src.rglob("*.py"):
+        written.update(re.findall(r'action="([a-z_]+\.[a-z_]+)"', path.read_text(encoding="utf-8")))
+    written.update(t.audit_action for t in TRANSITIONS.values())
+    missing = sorted(a for a in written if a not in ACTION_LABELS)
+    assert missing == [], f"audit actions without a Vietnamese label: {missing}"

@@ -188,8 +188,8 @@ async def running(coro_fn: Callable[[], object], name: str = "task") -> AsyncIte
             await task
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
+async def wait_until(predicate: Callable[[], bool], limit_s: float = 15.0, what: str = "") -> None:
+    deadline = time.monotonic() + limit_s
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
@@ -199,7 +199,9 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 15.0, what:
 def receipts_of(factory: sessionmaker[Session], uid: str) -> list[PlayReceipt]:
     with factory() as s:
         return list(
-            s.scalars(select(PlayReceipt).join(Device, Device.id == PlayReceipt.device_id).where(Device.uid == uid))
+            s.scalars(
+                select(PlayReceipt).join(Device, Device.id == PlayReceipt.device_id).where(Device.uid == uid)
+            )
         )
 
 
@@ -239,7 +241,9 @@ def publish_manifest(
             duration_ms=s.duration_ms,
             priority=s.priority,
             preempt_rule=s.rule,
-            audio=mf.AudioSource(url=f"/api/v1/devices/{uid}/audio/{s.sha256}", sha256=s.sha256, size_bytes=s.size),
+            audio=mf.AudioSource(
+                url=f"/api/v1/devices/{uid}/audio/{s.sha256}", sha256=s.sha256, size_bytes=s.size
+            ),
         )
         for s in slots
     ]

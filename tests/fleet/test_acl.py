@@ -104,7 +104,9 @@ def test_generated_mosquitto_config_enforces_device_topics(engine: Engine, tmp_p
         passwords=[*hashes, (BACKEND_USER, credentials.mosquitto_hash(BACKEND_PASSWORD))],
         backend_users=[BACKEND_USER],
     )
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(tmp_path / "mqtt" / "mosquitto.conf")], stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [MOSQUITTO, "-c", str(tmp_path / "mqtt" / "mosquitto.conf")], stderr=subprocess.PIPE
+    )
     try:
         _wait_port(port, proc)
         asyncio.run(check_isolation("127.0.0.1", port, topics, devices))
@@ -115,7 +117,10 @@ def test_generated_mosquitto_config_enforces_device_topics(engine: Engine, tmp_p
 
 def test_mosquitto_hash_matches_reference_vector() -> None:
     # Produced by `mosquitto_passwd -b pw alice secret` (Mosquitto 2.0.11).
-    ref = "$7$101$Rd9gaAa8WPP7UXY1$mkLv0VJr+bQSPagMyJi7FDICQ7zNNCRvDk/6P+rAKQwDijx956ibU7GBB5OVkGtIrFc7bqH6gRNvENAA2K4lcA=="
+    ref = (
+        "$7$101$Rd9gaAa8WPP7UXY1$"
+        "mkLv0VJr+bQSPagMyJi7FDICQ7zNNCRvDk/6P+rAKQwDijx956ibU7GBB5OVkGtIrFc7bqH6gRNvENAA2K4lcA=="
+    )
     assert credentials.verify_mosquitto_hash("secret", ref)
     assert not credentials.verify_mosquitto_hash("Secret", ref)
     import base64

@@ -80,7 +80,10 @@ async def _two_agents(tmp_path: Path, engine: Engine, broker_kind: str) -> None:
     async with broker(broker_kind, engine, topics) as handle:
         settings = make_settings(tmp_path, topics.prefix, handle.host, handle.port)
         sha = store_audio(settings.audio_dir, audio)
-        (uid_a, code_a), (uid_b, code_b) = new_device(factory, "Cụm loa thôn 1"), new_device(factory, "Cụm loa thôn 2")
+        (uid_a, code_a), (uid_b, code_b) = (
+            new_device(factory, "Cụm loa thôn 1"),
+            new_device(factory, "Cụm loa thôn 2"),
+        )
         gateway = make_gateway(handle, engine, topics)
         with ServerThread(create_app(settings, engine=engine)) as server:
             async with running(gateway.run, "gateway"):
@@ -94,12 +97,18 @@ async def _two_agents(tmp_path: Path, engine: Engine, broker_kind: str) -> None:
                     start = datetime.now(UTC) + timedelta(seconds=1.5)
                     for uid in (uid_a, uid_b):
                         publish_manifest(
-                            factory, settings.data_dir, uid, 1, [Slot("tin-sang", sha, len(audio), start, 1000)]
+                            factory,
+                            settings.data_dir,
+                            uid,
+                            1,
+                            [Slot("tin-sang", sha, len(audio), start, 1000)],
                         )
                     await wait_until(
                         lambda: all(receipts_of(factory, u) for u in (uid_a, uid_b)), 20, "receipts recorded"
                     )
-                    await wait_until(lambda: all(not a.journal.pending() for a in agents), 10, "receipts acked")
+                    await wait_until(
+                        lambda: all(not a.journal.pending() for a in agents), 10, "receipts acked"
+                    )
                     # Let a few more heartbeats and resend windows pass: nothing may be recorded twice.
                     await asyncio.sleep(1.5)
 
@@ -117,12 +126,20 @@ async def _two_agents(tmp_path: Path, engine: Engine, broker_kind: str) -> None:
             assert hashlib.sha256(files[0].read_bytes()).hexdigest() == sha
             with wave.open(str(files[0])) as w:
                 assert w.getnframes() / w.getframerate() == pytest.approx(1.0, abs=0.01)
-            log = [json.loads(line) for line in (tmp_path / name / "played" / "played.jsonl").read_text().splitlines()]
+            log = [
+                json.loads(line)
+                for line in (tmp_path / name / "played" / "played.jsonl").read_text().splitlines()
+            ]
             assert [entry["item_id"] for entry in log] == ["tin-sang"]
             assert not log[0]["interrupted"]
 
         with factory() as s:
             devices = {d.uid: d for d in s.scalars(select(Device))}
             assert devices[uid_a].manifest_version == 1 and devices[uid_a].enrolled_at is not None
-            events = [e.event for e in s.scalars(select(DeviceStatusLog).where(DeviceStatusLog.device_id == devices[uid_a].id))]
+            events = [
+                e.event
+                for e in s.scalars(
+                    select(DeviceStatusLog).where(DeviceStatusLog.device_id == devices[uid_a].id)
+                )
+            ]
             assert StatusEvent.ENROLLED in events and StatusEvent.ONLINE in events

@@ -66,13 +66,19 @@ async def _cut_off(tmp_path: Path, engine: Engine, broker_kind: str) -> None:
         await proxy.start()
         gateway = make_gateway(handle, engine, topics)
         with ServerThread(create_app(settings, engine=engine)) as server:
-            agent = Agent(agent_config(tmp_path, "a", server.url, code, mqtt_host="127.0.0.1", mqtt_port=proxy.port))
+            agent = Agent(
+                agent_config(tmp_path, "a", server.url, code, mqtt_host="127.0.0.1", mqtt_port=proxy.port)
+            )
             async with running(gateway.run), running(agent.run):
                 await wait_until(agent.connected.is_set, 15, "agent connects")
                 await wait_until(lambda: device_row(engine, uid)[0], 10, "device online")
                 start = datetime.now(UTC) + timedelta(seconds=2.5)
-                publish_manifest(factory, settings.data_dir, uid, 1, [Slot("tin-trua", sha, len(audio), start, 1000)])
-                await wait_until(lambda: agent.manifest is not None and agent.cache.has(sha), 10, "manifest+audio")
+                publish_manifest(
+                    factory, settings.data_dir, uid, 1, [Slot("tin-trua", sha, len(audio), start, 1000)]
+                )
+                await wait_until(
+                    lambda: agent.manifest is not None and agent.cache.has(sha), 10, "manifest+audio"
+                )
                 proxy.cut()
                 await wait_until(lambda: not device_row(engine, uid)[0], 15, "device seen offline")
                 await wait_until(lambda: bool(agent.journal.pending()), 10, "played while offline")
@@ -104,19 +110,32 @@ async def _tampered(tmp_path: Path, engine: Engine) -> None:
             async with running(gateway.run), running(agent.run):
                 await wait_until(agent.connected.is_set, 15, "agent connects")
                 later = datetime.now(UTC) + timedelta(minutes=5)
-                publish_manifest(factory, settings.data_dir, uid, 1, [Slot("tin-1", sha, len(good), later, 1000)])
+                publish_manifest(
+                    factory, settings.data_dir, uid, 1, [Slot("tin-1", sha, len(good), later, 1000)]
+                )
                 await wait_until(lambda: device_row(engine, uid)[2] == 1, 10, "version 1 reported")
                 publish_manifest(
-                    factory, settings.data_dir, uid, 2, [Slot("tin-2", sha, len(good), later, 1000)], tamper=True
+                    factory,
+                    settings.data_dir,
+                    uid,
+                    2,
+                    [Slot("tin-2", sha, len(good), later, 1000)],
+                    tamper=True,
                 )
-                await wait_until(lambda: device_row(engine, uid)[1] == "signature_invalid", 10, "refusal reported")
+                await wait_until(
+                    lambda: device_row(engine, uid)[1] == "signature_invalid", 10, "refusal reported"
+                )
                 assert agent.manifest is not None and agent.manifest.manifest_version == 1
                 assert [i.id for i in agent.player.items().values()] == ["tin-1"]
                 # Audio whose bytes do not match the hash the manifest promises.
                 fake_sha = hashlib.sha256(b"what the manifest promised").hexdigest()
                 (settings.audio_dir / f"{fake_sha}.wav").write_bytes(good)
-                publish_manifest(factory, settings.data_dir, uid, 3, [Slot("tin-3", fake_sha, len(good), later, 1000)])
-                await wait_until(lambda: device_row(engine, uid)[1] == "audio_hash_mismatch", 10, "bad audio reported")
+                publish_manifest(
+                    factory, settings.data_dir, uid, 3, [Slot("tin-3", fake_sha, len(good), later, 1000)]
+                )
+                await wait_until(
+                    lambda: device_row(engine, uid)[1] == "audio_hash_mismatch", 10, "bad audio reported"
+                )
                 assert not agent.cache.has(fake_sha) and agent.audio_errors >= 1
 
 
@@ -132,12 +151,16 @@ async def _malformed(engine: Engine) -> None:
         gateway = make_gateway(handle, engine, topics)
         async with running(gateway.run) as task:
             await asyncio.wait_for(gateway.ready.wait(), 10)
-            async with aiomqtt.Client(handle.host, handle.port, username=BACKEND_USER, password=BACKEND_PASSWORD) as c:
+            async with aiomqtt.Client(
+                handle.host, handle.port, username=BACKEND_USER, password=BACKEND_PASSWORD
+            ) as c:
                 status_topic = topics.device(uid, Channel.STATUS)
                 await c.publish(status_topic, b"\xff\xfe not json", qos=1)
                 await c.publish(status_topic, b'{"v": 1, "type": "status"' + b" " * 20_000 + b"}", qos=1)
                 await c.publish(status_topic, b'{"v": 2, "type": "status"}', qos=1)
-                await c.publish(status_topic, b'{"v": 1, "type": "status", "sent_at": "x", "volume": 900}', qos=1)
+                await c.publish(
+                    status_topic, b'{"v": 1, "type": "status", "sent_at": "x", "volume": 900}', qos=1
+                )
                 await c.publish(status_topic, b"[1, 2, 3]", qos=1)
                 await c.publish(topics.device(uid, Channel.RECEIPTS), b'{"v": 1, "receipts": []}', qos=1)
                 await c.publish(status_topic, m.Status(sent_at=m.now_utc(), volume=42).to_bytes(), qos=1)
@@ -176,3 +199,36 @@ async def _resume(tmp_path: Path, engine: Engine) -> None:
     assert path.read_bytes() == audio
     assert budget.used == len(audio) - half  # only the missing half crossed the network
     assert not cache.partial(sha).exists()
+
+
+def test_broker_and_gateway_restarts_lose_nothing(tmp_path: Path, engine: Engine) -> None:
+    asyncio.run(_restarts(tmp_path, engine))
+
+
+async def _restarts(tmp_path: Path, engine: Engine) -> None:
+    topics = Topics(unique_prefix())
+    factory = make_session_factory(engine)
+    audio = wav_bytes(1.0)
+    async with broker("amqtt", engine, topics) as handle:
+        settings = make_settings(tmp_path, topics.prefix, handle.host, handle.port)
+        sha = store_audio(settings.audio_dir, audio)
+        uid, code = new_device(factory, "Cụm loa bến đò")
+        with ServerThread(create_app(settings, engine=engine)) as server:
+            agent = Agent(agent_config(tmp_path, "a", server.url, code))
+            async with running(agent.run):
+                async with running(make_gateway(handle, engine, topics).run):
+                    await wait_until(agent.connected.is_set, 15, "agent connects")
+                    start = datetime.now(UTC) + timedelta(seconds=2.5)
+                    slots = [Slot("tin-1", sha, len(audio), start, 1000)]
+                    publish_manifest(factory, settings.data_dir, uid, 1, slots)
+                    await wait_until(lambda: agent.cache.has(sha), 10, "audio cached")
+                # Gateway down for the slot; then the broker restarts (amqtt forgets every session).
+                await wait_until(lambda: bool(agent.journal.pending()), 10, "played, receipt pending")
+                await handle.restart()
+                async with running(make_gateway(handle, engine, topics).run):
+                    await wait_until(
+                        lambda: len(receipts_of(factory, uid)) == 1, 20, "receipt after restarts"
+                    )
+                    await wait_until(lambda: not agent.journal.pending(), 10, "acked")
+                    await asyncio.sleep(1.5)
+    assert len(receipts_of(factory, uid)) == 1

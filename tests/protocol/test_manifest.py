@@ -170,7 +170,8 @@ def test_protocol_imports_nothing_of_the_server() -> None:
     code = (
         "import sys, loa.protocol.manifest, loa.protocol.timeline, loa.protocol.priority;"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
-        "('sqlalchemy', 'fastapi', 'dateutil', 'lunardate', 'jinja2', 'typer') or m.startswith('loa.schedule')];"
+        "('sqlalchemy', 'fastapi', 'dateutil', 'lunardate', 'jinja2', 'typer')"
+        " or m.startswith('loa.schedule')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -160,7 +161,7 @@ def test_preemption_properties(items: list[PlayoutItem]) -> None:
     by_id = {i.id: i for i in items}
     # never two items at once
     ordered = sorted(timeline.segments, key=lambda s: s.start_at)
-    assert all(a.end_at <= b.start_at for a, b in zip(ordered, ordered[1:], strict=False))
+    assert all(a.end_at <= b.start_at for a, b in itertools.pairwise(ordered))
     # every segment lies within its item's audio and window, never before its start
     for s in timeline.segments:
         it = by_id[s.item_id]
@@ -184,7 +185,7 @@ def test_preemption_properties(items: list[PlayoutItem]) -> None:
     # (same-priority overlaps are conflicts, reported before they reach a device)
     top = max(i.priority for i in items)
     tops = sorted((i for i in items if i.priority == top), key=lambda i: i.start_at)
-    if all(a.end_at <= b.start_at for a, b in zip(tops, tops[1:], strict=False)):
+    if all(a.end_at <= b.start_at for a, b in itertools.pairwise(tops)):
         for i in tops:
             end = i.end_at if i.not_after_at is None else min(i.end_at, i.not_after_at)
             segs = [(s.start_at, s.end_at, s.offset_ms) for s in timeline.segments if s.item_id == i.id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -52,7 +53,7 @@ def test_every_two_hours_until_cancelled_needs_a_window() -> None:
     found = occurrences(rec, datetime(2023, 3, 1, tzinfo=UTC), datetime(2023, 3, 3, tzinfo=UTC))
     # 06:00 local on 1/3 is 23:00 UTC on 28/2 (before the window); then every odd UTC hour for two days
     assert len(found) == 24 and found[0] == datetime(2023, 3, 1, 1, 0, tzinfo=UTC)
-    assert all(b - a == timedelta(hours=2) for a, b in zip(found, found[1:], strict=False))
+    assert all(b - a == timedelta(hours=2) for a, b in itertools.pairwise(found))
     with pytest.raises(InvalidInput) as err:
         occurrences(rec, datetime(2023, 3, 1, tzinfo=UTC), None)
     assert err.value.code == "rrule_unbounded"

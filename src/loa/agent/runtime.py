@@ -24,7 +24,7 @@ from loa.agent import sysinfo
 from loa.agent.config import AgentConfig, Identity
 from loa.agent.fetch import DataBudget, FetchError, ServerClient, backoff_delay
 from loa.agent.journal import ReceiptJournal
-from loa.agent.player import Finished, PlayItem, Player, now_ms
+from loa.agent.player import Finished, Player, PlayItem, now_ms
 from loa.agent.sinks import Sink, make_sink
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
 from loa.protocol import manifest as mf

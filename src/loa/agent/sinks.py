@@ -72,8 +72,11 @@ class FileSink:
                 "interrupted": interrupted,
                 "volume": segment.volume,
             }
-            with open(self.log_path, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record) + "\n")
+            self._append_log(json.dumps(record) + "\n")
+
+    def _append_log(self, line: str) -> None:
+        with open(self.log_path, "a", encoding="utf-8") as fh:
+            fh.write(line)
 
 
 class AplaySink:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
@@ -27,13 +26,12 @@ from loa.content.schemas import (
     published_out,
     rendition_out,
 )
+from loa.content.uploads import UploadedFile, read_upload
 from loa.content.workflow import TRANSITIONS, Action
 from loa.errors import InvalidInput
 from loa.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["bulletins"])
-
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def respond(db: Session, principal: Principal, bulletin: Bulletin) -> dict[str, Any]:
@@ -273,35 +271,6 @@ def list_events(bulletin_id: int, db: SessionDep, principal: ApiPrincipal) -> li
     ]
 
 
-@dataclass(frozen=True)
-class UploadedFile:
-    data: bytes
-    filename: str
-    content_type: str
-    fields: dict[str, str]
-
-
-async def read_upload(request: Request, limit_bytes: int, too_large: str) -> UploadedFile:
-    """Read one multipart file field (``file``) without trusting the client: the declared length is
-    checked before parsing, and reading stops one byte past the limit."""
-    from loa.errors import PayloadTooLarge
-
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit_bytes + MULTIPART_OVERHEAD_BYTES:
-        raise PayloadTooLarge(too_large)
-    form = await request.form(max_files=1, max_fields=20)
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise InvalidInput(
-            "Vui lòng chọn tệp để tải lên.", details=[{"field": "file", "message": "Thiếu tệp"}]
-        )
-    data = await upload.read(limit_bytes + 1)
-    if len(data) > limit_bytes:
-        raise PayloadTooLarge(too_large)
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    return UploadedFile(data, upload.filename or "", upload.content_type or "", fields)
-
-
 async def photo_upload(request: Request) -> UploadedFile:
     return await read_upload(request, MAX_PHOTO_BYTES, photos.TOO_LARGE)
 
@@ -332,3 +301,9 @@ def add_attachment(
 def remove_attachment(bulletin_id: int, attachment_id: int, db: SessionDep, principal: ApiPrincipal) -> None:
     photos.remove_photo(db, principal=principal, bulletin_id=bulletin_id, attachment_id=attachment_id)
     db.commit()
+
+
+# Audio of renditions (uploads, recordings, TTS jobs) lives in its own module, same URL space.
+from loa.content.api_audio import router as _audio_router  # noqa: E402
+
+router.include_router(_audio_router)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import FileResponse, Response
 
 from loa.content import photos, queries, service
+from loa.content.api_audio import media as audio_media
 from loa.content.catalog import KINDS, LANGUAGES, BulletinKind
 from loa.content.feed import Enclosure, FeedEntry, build_atom
 from loa.content.richtext import summary
@@ -17,6 +18,7 @@ from loa.errors import NotFound
 from loa.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(tags=["feeds"])
+router.include_router(audio_media)
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 

@@ -21,7 +21,7 @@ def photo_url(sha256: str) -> str:
 
 
 def audio_url(sha256: str) -> str:
-    return f"/media/audio/{sha256}"
+    return f"/media/bulletin-audio/{sha256}"
 
 
 class RenditionIn(BaseModel):

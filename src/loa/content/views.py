@@ -17,7 +17,7 @@ from loa.accounts.logic import VIETNAM_TZ, as_vietnam_time, format_vietnam_time
 from loa.accounts.principal import Permission, Principal
 from loa.areas.models import AdminUnit
 from loa.content import photos, queries, renditions, service
-from loa.content.api import UploadedFile, photo_upload
+from loa.content.api import photo_upload
 from loa.content.catalog import (
     AUDIO_ORIGINS,
     KINDS,
@@ -30,6 +30,7 @@ from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
 from loa.content.richtext import clean_line, html_to_text, render_markdown
 from loa.content.schemas import audio_url, photo_url
+from loa.content.uploads import UploadedFile
 from loa.content.workflow import TRANSITIONS, Action, Subject, allowed_actions, check_edit
 from loa.errors import Conflict, LoaError
 from loa.web.deps import SessionDep, SettingsDep
@@ -169,6 +170,7 @@ def editor_context(
             actions=allowed_actions(principal, subject),
             editable=_editable(principal, bulletin, subject),
             events=queries.events(db, bulletin_id=bulletin.id),
+            jobs=jobs_of(db, bulletin),
             rendition_languages=[
                 lang for lang in LANGUAGES if lang not in {r.language for r in bulletin.renditions}
             ],
@@ -384,3 +386,10 @@ def photo_remove(
     db.commit()
     flash(request, "Đã bỏ ảnh.")
     return RedirectResponse(f"/bulletins/{bulletin_id}#photos", status_code=303)
+
+
+# Audio of renditions: same URL space, own module (imported last: it needs nothing from here).
+from loa.content.views_audio import jobs_of  # noqa: E402
+from loa.content.views_audio import router as _audio_router  # noqa: E402
+
+router.include_router(_audio_router)

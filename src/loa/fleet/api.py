@@ -13,20 +13,19 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.responses import FileResponse, Response
 
-from loa.accounts.deps import ApiPrincipal
-from loa.accounts.principal import Permission, Principal
+from loa.accounts import audit
+from loa.accounts.deps import ApiPrincipal, client_ip
+from loa.accounts.principal import Permission
 from loa.accounts.service import require_permission
-from loa.errors import AuthenticationFailed, InvalidInput, NotFound
-from loa.fleet import keys, queries, service
-from loa.fleet.audio import AudioLocator, directory_locator
+from loa.errors import AuthenticationFailed, NotFound
+from loa.fleet import commands, keys, queries, service
+from loa.fleet.audio import AudioLocator, locator_for
 from loa.fleet.models import Device
-from loa.protocol.messages import COMMAND_KINDS
 from loa.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/devices", tags=["fleet"])
 
 SIGNATURE_HEADER = "X-Loa-Signature"  # base64 of the detached Ed25519 signature of the body
-BROADCAST_COMMANDS = frozenset({"play_now", "stop", "volume"})
 
 
 # --- device side -----------------------------------------------------------------------------------
@@ -116,9 +115,7 @@ def device_manifest(uid: str, request: Request, db: SessionDep) -> Response:
 def device_audio(uid: str, sha256: str, request: Request, db: SessionDep, settings: SettingsDep) -> Response:
     """Tệp âm thanh theo mã SHA-256; hỗ trợ tải tiếp (HTTP Range)."""
     _device_from_basic_auth(request, db, uid)
-    locator: AudioLocator = getattr(request.app.state, "audio_locator", None) or directory_locator(
-        settings.audio_dir
-    )
+    locator: AudioLocator = getattr(request.app.state, "audio_locator", None) or locator_for(settings)
     path = locator(sha256)
     if path is None:
         raise NotFound("Không tìm thấy tệp âm thanh.", code="audio_not_found")
@@ -179,12 +176,21 @@ class EnrolCodeOut(BaseModel):
 
 
 @router.post("/{uid}/enrol-code", response_model=EnrolCodeOut)
-def new_enrol_code(uid: str, db: SessionDep, principal: ApiPrincipal) -> EnrolCodeOut:
+def new_enrol_code(uid: str, request: Request, db: SessionDep, principal: ApiPrincipal) -> EnrolCodeOut:
     """Tạo mã đăng ký dùng một lần cho cụm loa (mã cũ mất hiệu lực)."""
     require_permission(principal, Permission.OPERATE_STATION)
     device = queries.visible_device(db, principal=principal, uid=uid)
     code = service.issue_enrol_code(db, device=device)
     expires_at = device.enrol_code_expires_at
+    audit.record(
+        db,
+        action="device.enrol_code",
+        actor=principal,
+        target_type="device",
+        target_id=uid,
+        area_id=device.commune_id,
+        ip=client_ip(request),
+    )
     db.commit()
     assert expires_at is not None
     return EnrolCodeOut(device_id=uid, code=code, expires_at=expires_at)
@@ -201,25 +207,19 @@ class CommandOut(BaseModel):
     command_ids: list[str]
 
 
-def check_command_permission(principal: Principal, kind: str) -> None:
-    if kind not in COMMAND_KINDS:
-        raise InvalidInput("Lệnh không được hỗ trợ.")
-    needed = Permission.BROADCAST if kind in BROADCAST_COMMANDS else Permission.OPERATE_STATION
-    require_permission(principal, needed)
-
-
 @router.post("/commands", response_model=CommandOut, status_code=202)
-def send_commands(body: CommandIn, db: SessionDep, principal: ApiPrincipal) -> CommandOut:
-    """Gửi lệnh (phát ngay, dừng, âm lượng, đồng bộ, khởi động lại, cập nhật) tới các cụm loa."""
-    check_command_permission(principal, body.kind)
-    devices = queries.visible_devices(db, principal=principal, uids=body.device_ids)
-    rows = service.issue_command(
+def send_commands(body: CommandIn, request: Request, db: SessionDep, principal: ApiPrincipal) -> CommandOut:
+    """Gửi lệnh (phát ngay, dừng, âm lượng, đồng bộ, khởi động lại, cập nhật) tới các cụm loa.
+
+    «Phát ngay» mặc định ở mức ưu tiên 500 (bản tin ưu tiên); mức khẩn cấp (900) phải ghi rõ."""
+    rows = commands.send_commands(
         db,
-        devices=devices,
+        principal=principal,
+        device_uids=body.device_ids,
         kind=body.kind,
         args=body.args,
-        issued_by=principal.username,
         ttl=timedelta(seconds=body.ttl_s),
+        ip=client_ip(request),
     )
     ids = [r.id for r in rows]
     db.commit()

@@ -70,9 +70,9 @@ def enrol_code(
         code = service.issue_enrol_code(s, device=device)
     echo(f"Mã đăng ký của {device_id}: {code}")
     if svg is not None:
-        import segno
+        from loa.fleet.qr import enrol_qr
 
-        segno.make(code, error="m").save(str(svg), kind="svg", scale=6)
+        enrol_qr(code).save(str(svg), kind="svg", scale=6)
         echo(f"Đã ghi mã QR vào {svg}.")
 
 
@@ -105,7 +105,9 @@ def broker_config(
 
 
 @broker_app.command("run")
-def broker_run(ctx: typer.Context, with_gateway: bool = typer.Option(True, help="Chạy cả cổng kết nối")) -> None:
+def broker_run(
+    ctx: typer.Context, with_gateway: bool = typer.Option(True, help="Chạy cả cổng kết nối")
+) -> None:
     """Chạy broker MQTT nhúng (amqtt) trên cổng LOA_MQTT_PORT (mặc định 1884)."""
     c = cli_context(ctx)
     echo(f"Broker MQTT nhúng tại {c.settings.mqtt_host}:{c.settings.mqtt_port}.")

@@ -175,5 +175,8 @@ class DeviceManifest(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     body: Mapped[bytes] = mapped_column(LargeBinary)  # canonical manifest bytes (loa.protocol.manifest)
     signature: Mapped[bytes] = mapped_column(LargeBinary)  # detached Ed25519 signature of ``body``
+    # Added by scheduling: what the device will do (hash of the items) and until when it is covered.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)

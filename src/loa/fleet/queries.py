@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
 from loa.areas.models import AdminUnit
-from loa.errors import NotFound
-from loa.fleet.models import Device, PlayReceipt
+from loa.errors import NotFound, PermissionDenied
+from loa.fleet.models import Device, DeviceCommand, DeviceStatusLog, PlayReceipt, StatusEvent
+
+OUT_OF_SCOPE = "Cụm loa {uid} nằm ngoài địa bàn bạn được giao quản lý."
+MAX_PER_PAGE = 200
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class DeviceRow:
     commune_path: str | None
 
 
-S = TypeVar("S", bound=Select[Unpack[tuple[Any, ...]]])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 def _scoped(stmt: S, principal: Principal | None) -> S:
@@ -35,6 +38,12 @@ def _scoped(stmt: S, principal: Principal | None) -> S:
     return stmt.where(or_(*(AdminUnit.path.startswith(p) for p in principal.scope_paths)))
 
 
+def _with_commune() -> Select[tuple[Device, str | None, str | None]]:
+    return select(Device, AdminUnit.name, AdminUnit.path).outerjoin(
+        AdminUnit, AdminUnit.id == Device.commune_id
+    )
+
+
 def list_devices(
     session: Session,
     *,
@@ -43,12 +52,7 @@ def list_devices(
     search: str = "",
     limit: int = 500,
 ) -> list[DeviceRow]:
-    stmt = (
-        select(Device, AdminUnit.name, AdminUnit.path)
-        .outerjoin(AdminUnit, AdminUnit.id == Device.commune_id)
-        .where(Device.active.is_(True))
-    )
-    stmt = _scoped(stmt, principal)
+    stmt = _scoped(_with_commune().where(Device.active.is_(True)), principal)
     if commune_id is not None:
         stmt = stmt.where(Device.commune_id == commune_id)
     if search.strip():
@@ -58,31 +62,51 @@ def list_devices(
     return [DeviceRow(d, name, path) for d, name, path in session.execute(stmt).all()]
 
 
-def visible_device(session: Session, *, principal: Principal | None, uid: str) -> Device:
-    """The device, if it exists and lies in the principal's areas (else NotFound, not 403)."""
-    stmt = (
-        select(Device, AdminUnit.name, AdminUnit.path)
-        .outerjoin(AdminUnit, AdminUnit.id == Device.commune_id)
-        .where(Device.uid == uid)
-    )
-    row = session.execute(_scoped(stmt, principal)).first()
+def _in_scope(principal: Principal | None, path: str | None) -> bool:
+    if principal is None or principal.is_admin:
+        return True
+    return path is not None and principal.can_access_path(path)
+
+
+def visible_device_row(session: Session, *, principal: Principal | None, uid: str) -> DeviceRow:
+    """The device with its commune: NotFound if it does not exist, PermissionDenied (403, in
+    Vietnamese) if it lies outside the principal's areas."""
+    row = session.execute(_with_commune().where(Device.uid == uid)).first()
     if row is None:
         raise NotFound(f"Không tìm thấy cụm loa {uid}.")
-    device: Device = row[0]
-    return device
+    device, name, path = row
+    if not _in_scope(principal, path):
+        raise PermissionDenied(OUT_OF_SCOPE.format(uid=uid), code="device_out_of_scope")
+    return DeviceRow(device, name, path)
+
+
+def visible_device(session: Session, *, principal: Principal | None, uid: str) -> Device:
+    return visible_device_row(session, principal=principal, uid=uid).device
 
 
 def visible_devices(session: Session, *, principal: Principal | None, uids: Sequence[str]) -> list[Device]:
-    stmt = (
-        select(Device, AdminUnit.name, AdminUnit.path)
-        .outerjoin(AdminUnit, AdminUnit.id == Device.commune_id)
-        .where(Device.uid.in_(list(uids)), Device.active.is_(True))
-    )
-    found = [row[0] for row in session.execute(_scoped(stmt, principal)).all()]
-    missing = set(uids) - {d.uid for d in found}
+    """Active devices by id, all of them in the principal's areas (else NotFound / PermissionDenied)."""
+    wanted = list(dict.fromkeys(uids))
+    rows = session.execute(
+        _with_commune().where(Device.uid.in_(wanted), Device.active.is_(True))
+    ).all()
+    missing = set(wanted) - {d.uid for d, _, _ in rows}
     if missing:
-        raise NotFound(f"Không tìm thấy cụm loa: {', '.join(sorted(missing))}.")
-    return found
+        raise NotFound(f"Không tìm thấy cụm loa: {', '.join(sorted(missing)[:20])}.", code="device_not_found")
+    outside = sorted(d.uid for d, _, path in rows if not _in_scope(principal, path))
+    if outside:
+        raise PermissionDenied(OUT_OF_SCOPE.format(uid=", ".join(outside[:20])), code="device_out_of_scope")
+    return [d for d, _, _ in rows]
+
+
+def communes_in_scope(session: Session, *, principal: Principal) -> list[AdminUnit]:
+    """Communes (with or without devices) a principal may add devices to, by name."""
+    from loa.areas.logic import COMMUNE_KINDS
+
+    stmt = select(AdminUnit).where(AdminUnit.kind.in_(list(COMMUNE_KINDS)), AdminUnit.valid_to.is_(None))
+    if not principal.is_admin:
+        stmt = stmt.where(or_(false(), *(AdminUnit.path.startswith(p) for p in principal.scope_paths)))
+    return list(session.scalars(stmt.order_by(AdminUnit.name).limit(2000)))
 
 
 def receipts_for(session: Session, *, device: Device, limit: int = 50) -> list[PlayReceipt]:
@@ -96,8 +120,83 @@ def receipts_for(session: Session, *, device: Device, limit: int = 50) -> list[P
     )
 
 
+@dataclass(frozen=True)
+class ReceiptPage:
+    receipts: list[PlayReceipt]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def receipts_page(
+    session: Session,
+    *,
+    device: Device,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> ReceiptPage:
+    """Proof of play, newest first. ``since`` inclusive, ``until`` exclusive (by start time)."""
+    page = max(1, page)
+    per_page = min(max(1, per_page), MAX_PER_PAGE)
+    conditions = [PlayReceipt.device_id == device.id]
+    if since is not None:
+        conditions.append(PlayReceipt.started_at >= since)
+    if until is not None:
+        conditions.append(PlayReceipt.started_at < until)
+    total = int(session.scalar(select(func.count()).select_from(PlayReceipt).where(*conditions)) or 0)
+    rows = session.scalars(
+        select(PlayReceipt)
+        .where(*conditions)
+        .order_by(PlayReceipt.started_at.desc(), PlayReceipt.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return ReceiptPage(list(rows), total, page, per_page)
+
+
 def receipt_count(session: Session, *, device: Device, since: datetime | None = None) -> int:
     stmt = select(func.count()).select_from(PlayReceipt).where(PlayReceipt.device_id == device.id)
     if since is not None:
         stmt = stmt.where(PlayReceipt.started_at >= since)
     return int(session.scalar(stmt) or 0)
+
+
+def online_changes(session: Session, *, device: Device, since: datetime) -> list[tuple[datetime, bool]]:
+    """Online/offline changes from ``since`` on, plus the last one before it (the starting state)."""
+    kinds = (StatusEvent.ONLINE, StatusEvent.OFFLINE)
+    base = select(DeviceStatusLog.at, DeviceStatusLog.event).where(
+        DeviceStatusLog.device_id == device.id, DeviceStatusLog.event.in_(kinds)
+    )
+    before = session.execute(
+        base.where(DeviceStatusLog.at <= since).order_by(DeviceStatusLog.at.desc()).limit(1)
+    ).all()
+    after = session.execute(base.where(DeviceStatusLog.at > since).order_by(DeviceStatusLog.at)).all()
+    return [(at, event is StatusEvent.ONLINE) for at, event in [*before, *after]]
+
+
+def status_log(session: Session, *, device: Device, limit: int = 20) -> list[DeviceStatusLog]:
+    return list(
+        session.scalars(
+            select(DeviceStatusLog)
+            .where(DeviceStatusLog.device_id == device.id)
+            .order_by(DeviceStatusLog.at.desc(), DeviceStatusLog.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def recent_commands(session: Session, *, device: Device, limit: int = 20) -> list[DeviceCommand]:
+    return list(
+        session.scalars(
+            select(DeviceCommand)
+            .where(DeviceCommand.device_id == device.id)
+            .order_by(DeviceCommand.issued_at.desc())
+            .limit(limit)
+        )
+    )

@@ -38,4 +38,97 @@ def normalize_command(
         else:
             typer.echo(f"\nChỗ khó đọc ({len(result.unreadable)}):")
             for item in result.unreadable:
-                typer.echo(f"- “{item.token}” (ký tự {item.start}–{item.end}): {item.reason}")
+                typer.echo(f"- “{item.token}” (ký tự {item.start + 1}–{item.end}): {item.reason}")
+
+
+_SAY_FORMATS = {".mp3": "mp3", ".opus": "opus", ".ogg": "opus"}
+
+
+@app.command("say")
+def say_command(
+    ctx: typer.Context,
+    text: str | None = typer.Argument(None, help="Văn bản cần đọc; bỏ trống để đọc từ đầu vào chuẩn."),
+    output: Path = typer.Option(..., "--output", "-o", help="Tệp kết quả (.mp3 hoặc .opus)."),
+    voice: str | None = typer.Option(None, "--voice", help="Mã giọng đọc (xem «loa speech voices»)."),
+    rate: float = typer.Option(1.0, "--rate", help="Tốc độ đọc, từ 0,5 đến 1,5 (1,0 = bình thường)."),
+) -> None:
+    """Đọc văn bản thành tệp âm thanh (chuẩn hóa → giọng đọc → chuẩn âm lượng → mã hóa → lưu kho)."""
+    import os
+    import tempfile
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from loa.cli_support import cli_context
+    from loa.db import make_session_factory
+    from loa.errors import InvalidInput, LoaError
+    from loa.speech.audio.encode import PROFILES, AudioFormat
+    from loa.speech.runtime import SpeechRuntime
+    from loa.speech.service import synthesize
+
+    audio_format = _SAY_FORMATS.get(output.suffix.lower())
+    if audio_format is None:
+        raise InvalidInput("Tên tệp kết quả phải có đuôi .mp3 hoặc .opus.")
+    source = text if text is not None else sys.stdin.read()
+    c = cli_context(ctx)
+    speech = SpeechRuntime.build(c.settings, make_session_factory(c.engine), recover=False)
+    reported = [0]
+
+    def progress(percent: int) -> None:
+        if percent >= reported[0] + 10 or percent == 100:
+            reported[0] = percent
+            sys.stderr.write(f"\rĐang tạo âm thanh… {percent}%")
+            sys.stderr.flush()
+
+    try:
+        with c.session() as session:
+            asset = synthesize(
+                session,
+                context=speech.context,
+                text=source,
+                voice=voice,
+                rate=rate,
+                formats=(AudioFormat(audio_format),),
+                on_progress=progress,
+            )
+            sha256, extension = asset.sha256, PROFILES[AudioFormat(asset.format)].extension
+            duration_ms, lufs, peak = asset.duration_ms, asset.loudness_lufs, asset.true_peak_dbtp
+    except SQLAlchemyError as err:
+        raise LoaError("Cơ sở dữ liệu chưa sẵn sàng; hãy chạy «loa db upgrade» trước.") from err
+    finally:
+        speech.close()
+        if reported[0]:
+            sys.stderr.write("\n")
+    with speech.context.store.open(sha256, extension) as handle:
+        data = handle.read()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=".loa-say-", dir=output.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temp_name, output)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    seconds = duration_ms / 1000
+    typer.echo(
+        f"Đã ghi {output}: {_vn(seconds)} giây, {_vn(lufs)} LUFS, đỉnh {_vn(peak)} dBTP (mã {sha256[:12]})."
+    )
+
+
+@app.command("voices")
+def voices_command(ctx: typer.Context) -> None:
+    """Liệt kê các giọng đọc đã cài đặt."""
+    from loa.cli_support import cli_context
+    from loa.speech.engines.registry import EngineRegistry
+
+    registry = EngineRegistry.from_settings(cli_context(ctx).settings)
+    default_id = registry.default_voice().id
+    for info in registry.voices():
+        mark = " (mặc định)" if info.id == default_id else ""
+        typer.echo(
+            f"{info.id}\t{info.name}{mark}\t{info.gender_label}\t{info.region_label}\t{info.default_rate} tiếng/phút"
+        )
+
+
+def _vn(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",")

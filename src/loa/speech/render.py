@@ -51,6 +51,7 @@ BAD_RATE = "Tốc độ đọc phải từ {low} đến {high} lần tốc độ
 def _decimal(value: float) -> str:
     return f"{value:g}".replace(".", ",")
 
+
 ProgressCallback = Callable[[int], None]
 
 

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -98,7 +99,7 @@ class LocalAudioStore:
             Path(temp_name).unlink(missing_ok=True)
             raise
         _fsync_dir(final.parent)
-        log.info("stored audio %s (%d bytes)", object_key(sha256, extension), len(data))
+        log.debug("stored audio %s (%d bytes)", object_key(sha256, extension), len(data))
         return StoredObject(sha256, extension, len(data), created=True)
 
     def exists(self, sha256: str, extension: str) -> bool:
@@ -126,12 +127,17 @@ class LocalAudioStore:
             return []
         return sorted(p for p in self.temp_dir.iterdir() if p.is_file())
 
-    def clean_partial_files(self) -> int:
-        """Remove leftovers of a crash (call at start-up, when no write is in progress)."""
+    def clean_partial_files(self, older_than_s: float = 3600.0) -> int:
+        """Remove leftovers of a crash. Only old ones: another process may be writing right now."""
         removed = 0
+        cutoff = time.time() - older_than_s
         for path in self.partial_files():
-            path.unlink(missing_ok=True)
-            removed += 1
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
         return removed
 
 

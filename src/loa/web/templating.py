@@ -12,7 +12,16 @@ from starlette.responses import HTMLResponse
 from loa.web.navigation import NAVIGATION
 
 # Domain packages that ship a templates/ folder; web's own (base layout) comes first.
-TEMPLATE_PACKAGES: tuple[str, ...] = ("loa.web", "loa.accounts", "loa.content", "loa.areas")
+TEMPLATE_PACKAGES: tuple[str, ...] = (
+    "loa.web",
+    "loa.accounts",
+    "loa.content",
+    "loa.areas",
+    "loa.speech",
+    "loa.activities",
+    "loa.reports",
+    "loa.fleet",
+)
 
 
 def make_templates() -> Jinja2Templates:

@@ -60,6 +60,30 @@ def _declared_duration_s(container: Any, stream: Any) -> float | None:
     return None
 
 
+def _riff_truncated(source: AudioSource) -> bool:
+    """A WAV whose RIFF header announces more bytes than the file has (FFmpeg silently clamps the
+    data size to the file, so the declared duration cannot reveal it)."""
+    if isinstance(source, bytes):
+        head, size = source[:12], len(source)
+    else:
+        try:
+            with source.open("rb") as handle:
+                head = handle.read(12)
+            size = source.stat().st_size
+        except OSError:
+            return False
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return False
+    announced = int.from_bytes(head[4:8], "little")
+    # 0 and 0xFFFFFFFF are placeholders written by streaming recorders that never rewind.
+    return announced not in (0, 0xFFFFFFFF) and announced + 8 > size + 1
+
+
+def _downmix(planes: Any) -> np.ndarray[Any, np.dtype[np.float32]]:
+    array = np.asarray(planes, dtype=np.float32)
+    return array[0].copy() if array.shape[0] == 1 else array.mean(axis=0, dtype=np.float32)
+
+
 def probe_duration_s(source: AudioSource) -> float | None:
     """Duration the container declares for its first audio stream (None if it does not say)."""
     with _open(source) as container:
@@ -78,6 +102,8 @@ def decode(
     stream's own rate). Raises ``InvalidInput`` for anything that is not decodable audio."""
     if isinstance(source, bytes) and not source:
         raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
+    if _riff_truncated(source):
+        raise InvalidInput(NOT_AUDIO_MESSAGE, code="truncated_audio")
     with _open(source) as container:
         if not container.streams.audio:
             raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
@@ -89,19 +115,21 @@ def decode(
         if not rate:
             raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
         limit = None if max_duration_s is None else int(max_duration_s * rate) + rate
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        # Keep the channels through resampling and average them ourselves: FFmpeg's stereo→mono
+        # matrix adds the channels at −3 dB, which makes a correlated recording 3 dB hotter and can clip.
+        resampler = av.AudioResampler(format="fltp", rate=rate)
         parts: list[np.ndarray[Any, np.dtype[np.float32]]] = []
         total = 0
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    block = out.to_ndarray().reshape(-1)
+                    block = _downmix(out.to_ndarray())
                     parts.append(block)
                     total += len(block)
                 if limit is not None and total > limit:
                     raise InvalidInput(too_long_message(max_duration_s or 0), code="audio_too_long")
             for out in resampler.resample(None):
-                block = out.to_ndarray().reshape(-1)
+                block = _downmix(out.to_ndarray())
                 parts.append(block)
                 total += len(block)
         except av.FFmpegError as err:
@@ -110,7 +138,8 @@ def decode(
     if total == 0:
         raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
     if declared is not None and total / rate < TRUNCATED_FRACTION * declared - 0.5:
-        # The header promised more than the file holds: a cut-off copy or transfer.
+        # The header promised more than the file holds: a cut-off copy or transfer. (Ogg and raw AMR
+        # carry no total duration: a cut-off copy of those decodes to the part that arrived.)
         log.info("audio truncated: declared %.1f s, decoded %.1f s", declared, total / rate)
         raise InvalidInput(NOT_AUDIO_MESSAGE, code="truncated_audio")
     samples = np.concatenate(parts).astype(np.float32, copy=False)

@@ -8,20 +8,21 @@ the codec works). ``encode`` is the one-shot form.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import queue
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import av
 import numpy as np
 
 from loa.speech.audio.decode import decode
 from loa.speech.audio.loudness import db_to_gain
-from loa.speech.audio.pipeline import AudioMeasurement, measure
 from loa.speech.audio.pcm import Pcm
+from loa.speech.audio.pipeline import AudioMeasurement, measure
 
 _CHUNK_SAMPLES = 1152 * 32  # whole MP3 frames per call: fewer Python round trips
 
@@ -101,7 +102,7 @@ class StreamEncoder:
         self.source_rate = source_rate
         self._gain = np.float32(db_to_gain(self.profile.input_gain_db + gain_db))
         self._buffer = io.BytesIO()
-        self._container: Any = av.open(self._buffer, mode="w", format=self.profile.container)
+        self._container: Any = cast(Any, av.open(self._buffer, mode="w", format=self.profile.container))
         self._stream: Any = self._container.add_stream(
             self.profile.codec, rate=self.profile.sample_rate, options=dict(self.profile.options)
         )
@@ -137,13 +138,13 @@ class StreamEncoder:
             self._container.mux(packet)
         self._container.close()
         duration_ms = round(1000 * self._samples_in / self.source_rate)
-        return EncodedAudio(self._buffer.getvalue(), self.profile.format, self.profile.sample_rate, duration_ms)
+        return EncodedAudio(
+            self._buffer.getvalue(), self.profile.format, self.profile.sample_rate, duration_ms
+        )
 
     def abort(self) -> None:
-        try:
+        with contextlib.suppress(av.FFmpegError, ValueError, OSError):
             self._container.close()
-        except (av.FFmpegError, ValueError, OSError):  # pragma: no cover - best effort on failure paths
-            pass
 
 
 _DONE = object()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,20 +29,22 @@ _TAPS_PER_PHASE = 12
 # scan cheap (a few per cent of the samples) without missing a peak.
 _INTERSAMPLE_MARGIN_DB = 6.0
 MAX_MAKEUP_DB = 12.0
+_SLAB = 16_384
 
 
 @lru_cache(maxsize=8)
-def _k_weighting_sos(sample_rate: int) -> npt.NDArray[np.float64]:
+def _k_weighting_sos(sample_rate: int) -> npt.NDArray[np.float32]:
     stages = [
         pyloudnorm.IIRfilter(4.0, 1 / math.sqrt(2), 1500.0, sample_rate, "high_shelf"),
         pyloudnorm.IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass"),
     ]
-    return np.array([np.concatenate([stage.b, stage.a]) for stage in stages], dtype=np.float64)
+    return np.array([np.concatenate([stage.b, stage.a]) for stage in stages], dtype=np.float32)
 
 
-def _k_weighted_squares(pcm: Pcm) -> npt.NDArray[np.float64]:
-    weighted = sosfilt(_k_weighting_sos(pcm.sample_rate), pcm.samples.astype(np.float64))
-    return np.asarray(weighted * weighted, dtype=np.float64)
+def _k_weighted_squares(pcm: Pcm) -> Samples:
+    # Single precision is plenty for the filter (errors ~1e-7 of full scale); sums are taken in double.
+    weighted = np.asarray(sosfilt(_k_weighting_sos(pcm.sample_rate), pcm.samples), dtype=np.float32)
+    return weighted * weighted
 
 
 def _gated_loudness(energy: npt.NDArray[np.float64]) -> float:
@@ -82,7 +83,7 @@ def integrated_loudness_lufs(pcm: Pcm) -> float:
     """Integrated loudness (LUFS); ``SILENCE_LUFS`` for silence."""
     pcm = _pad_to_one_block(pcm)
     squares = _k_weighted_squares(pcm)
-    cumulative = np.concatenate([[0.0], np.cumsum(squares)])
+    cumulative = np.concatenate([[0.0], np.cumsum(squares, dtype=np.float64)])
     starts, ends, block = _block_bounds(len(squares), pcm.sample_rate)
     return _gated_loudness((cumulative[ends] - cumulative[starts]) / block)
 
@@ -113,20 +114,20 @@ def true_peak_envelope(samples: Samples, floor: float = 0.0) -> Samples:
     if len(where) == 0:
         return envelope
     taps = _polyphase_taps()
-    if len(where) > len(samples) // 8:
-        # Dense: one convolution per phase over everything is cheaper than gathering windows.
-        # ``taps[:, p]`` is reversed phase p, so convolving with its reverse is phase p's filter;
-        # output index i + 11 aligns with the window [i - 6, i + 5] used below.
-        for phase in taps.T:
-            full = np.abs(np.convolve(samples, phase[::-1], mode="full"))
-            np.maximum(envelope, full[_TAPS_PER_PHASE // 2 - 1 : _TAPS_PER_PHASE // 2 - 1 + len(samples)],
-                       out=envelope)  # fmt: skip
-        return envelope
     half = _TAPS_PER_PHASE // 2
     padded = np.concatenate([np.zeros(half, np.float32), samples, np.zeros(half, np.float32)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, _TAPS_PER_PHASE)[where]
-    interpolated = np.abs(windows @ taps).max(axis=1)
-    envelope[where] = np.maximum(envelope[where], interpolated)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, _TAPS_PER_PHASE)
+    if len(where) > len(samples) // 8:
+        # Dense: interpolate everything, a cache-sized slab at a time (one small matrix product each).
+        for start in range(0, len(samples), _SLAB):
+            stop = min(start + _SLAB, len(samples))
+            interpolated = np.abs(windows[start:stop] @ taps).max(axis=1)
+            np.maximum(envelope[start:stop], interpolated, out=envelope[start:stop])
+        return envelope
+    for start in range(0, len(where), _SLAB):
+        chosen = where[start : start + _SLAB]
+        interpolated = np.abs(windows[chosen] @ taps).max(axis=1)
+        envelope[chosen] = np.maximum(envelope[chosen], interpolated)
     return envelope
 
 
@@ -154,9 +155,9 @@ def _block_reduce_max(values: Samples, block: int) -> Samples:
     return np.asarray(padded.reshape(-1, block).max(axis=1), dtype=np.float32)
 
 
-def _block_reduce_sum(values: npt.NDArray[np.float64], block: int) -> npt.NDArray[np.float64]:
-    padded = np.concatenate([values, np.zeros((-len(values)) % block)])
-    return np.asarray(padded.reshape(-1, block).sum(axis=1), dtype=np.float64)
+def _block_reduce_sum(values: Samples, block: int) -> npt.NDArray[np.float64]:
+    padded = np.concatenate([values, np.zeros((-len(values)) % block, dtype=values.dtype)])
+    return np.asarray(padded.reshape(-1, block).sum(axis=1, dtype=np.float64), dtype=np.float64)
 
 
 def _limiter_gain(block_peaks: Samples, ceiling: float, width_blocks: int) -> Samples:
@@ -174,7 +175,9 @@ def _sample_gain(length: int, gain: Samples, block: int) -> Samples:
     return np.interp(np.arange(length, dtype=np.float32), centres, gain).astype(np.float32)
 
 
-def _apply_limited_gain(samples: Samples, envelope: Samples, gain: Samples, block: int, ceiling: float) -> Samples:
+def _apply_limited_gain(
+    samples: Samples, envelope: Samples, gain: Samples, block: int, ceiling: float
+) -> Samples:
     per_sample = _sample_gain(len(samples), gain, block)
     # The gain moves over milliseconds, i.e. slowly next to the sample spacing, so the true peak of the
     # product is the product of the input's true-peak envelope and the gain (to ~0.01 dB). What the
@@ -213,25 +216,35 @@ class _LoudnessModel:
     energy and true peak per ~2 ms block. The gain varies slowly, so weighting commutes with it to well
     under 0.1 LU; the normaliser searches with the model and verifies the result exactly."""
 
-    def __init__(self, pcm: Pcm, ceiling: float, release_ms: float, floor: float) -> None:
+    def __init__(self, pcm: Pcm, ceiling: float, release_ms: float) -> None:
         rate = pcm.sample_rate
-        pcm = _pad_to_one_block(pcm)
+        self.pcm = _pad_to_one_block(pcm)
         self.ceiling = ceiling
         self.block = _block_size(rate)
         self.width = _width_blocks(rate, release_ms)
-        self.envelope = true_peak_envelope(pcm.samples, floor=floor)
-        self.peaks = _block_reduce_max(self.envelope, self.block)
-        self.energy = _block_reduce_sum(_k_weighted_squares(pcm), self.block)
+        self.energy = _block_reduce_sum(_k_weighted_squares(self.pcm), self.block)
         block_rate = rate / self.block
         self.starts, self.ends, _ = _block_bounds(len(self.energy), block_rate)
         self.block_samples = int(0.4 * rate)
+        self.envelope = np.abs(self.pcm.samples)
+        self.peaks = _block_reduce_max(self.envelope, self.block)
+
+    def scan_peaks(self, floor: float) -> None:
+        """True-peak envelope wherever a sample is within reach of the ceiling (above ``floor``)."""
+        self.envelope = true_peak_envelope(self.pcm.samples, floor=floor)
+        self.peaks = _block_reduce_max(self.envelope, self.block)
+
+    def source_loudness(self) -> float:
+        return self._gated(self.energy)
 
     def gain_blocks(self, gain: float) -> Samples:
         return np.asarray(gain * _limiter_gain(gain * self.peaks, self.ceiling, self.width), np.float32)
 
     def loudness(self, gain: float) -> float:
-        weighted = self.energy * self.gain_blocks(gain).astype(np.float64) ** 2
-        cumulative = np.concatenate([[0.0], np.cumsum(weighted)])
+        return self._gated(self.energy * self.gain_blocks(gain).astype(np.float64) ** 2)
+
+    def _gated(self, energy: npt.NDArray[np.float64]) -> float:
+        cumulative = np.concatenate([[0.0], np.cumsum(energy)])
         return _gated_loudness((cumulative[self.ends] - cumulative[self.starts]) / self.block_samples)
 
 
@@ -247,15 +260,18 @@ def normalize_loudness(
     secant method on the predicted loudness-after-limiting, then applied once."""
 
     def step(pcm: Pcm) -> Pcm:
-        source_lufs = integrated_loudness_lufs(pcm)
+        if len(pcm.samples) == 0:
+            return pcm
+        ceiling = db_to_gain(ceiling_dbtp)
+        model = _LoudnessModel(pcm, ceiling, release_ms)
+        source_lufs = model.source_loudness()
         if source_lufs <= SILENCE_LUFS:
             return pcm  # silence stays silence; raising it would only amplify noise
-        ceiling = db_to_gain(ceiling_dbtp)
         gain_db = target_lufs - source_lufs
         # Make-up for what the limiter takes is capped at MAX_MAKEUP_DB over the first guess (a signal
         # that needs more is mostly peaks; it ends up quieter than the target rather than squashed).
         max_gain_db = gain_db + MAX_MAKEUP_DB
-        model = _LoudnessModel(pcm, ceiling, release_ms, floor=ceiling / db_to_gain(max_gain_db))
+        model.scan_peaks(floor=ceiling / db_to_gain(max_gain_db))
         lufs = model.loudness(db_to_gain(gain_db))
         previous: tuple[float, float] | None = None
         for _ in range(max_passes):

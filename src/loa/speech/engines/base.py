@@ -75,9 +75,7 @@ class TtsEngine(Protocol):
 
     def voices(self) -> list[VoiceInfo]: ...
 
-    def synthesize(
-        self, text: str, *, voice: str, rate: float = 1.0, pitch: float | None = None
-    ) -> Pcm:
+    def synthesize(self, text: str, *, voice: str, rate: float = 1.0, pitch: float | None = None) -> Pcm:
         """Speak ``text`` (already normalised) with ``voice`` (an id from ``voices()``). ``rate`` is a
         factor of the voice's default rate; ``pitch`` a factor of its default pitch (None: default;
         engines that cannot change pitch ignore it)."""

@@ -42,7 +42,7 @@ _EE_OK = 0
 
 
 class _Voice(ctypes.Structure):
-    _fields_ = [  # noqa: RUF012 (ctypes needs a plain list)
+    _fields_ = [
         ("name", ctypes.c_char_p),
         ("languages", ctypes.c_void_p),
         ("identifier", ctypes.c_char_p),

@@ -97,7 +97,9 @@ class PiperEngine:
                 return self._loaded[voice_id]
             voice_file = self._files().get(voice_id)
             if voice_file is None:
-                raise EngineUnavailable(f"Không tìm thấy giọng đọc Piper “{voice_id}”.", code="voice_not_found")
+                raise EngineUnavailable(
+                    f"Không tìm thấy giọng đọc Piper “{voice_id}”.", code="voice_not_found"
+                )
             try:
                 from piper import PiperVoice
 
@@ -105,7 +107,8 @@ class PiperEngine:
             except Exception as err:  # onnxruntime raises its own types for broken models
                 log.error("cannot load Piper voice %s: %s", voice_file.model_path, err)
                 raise EngineUnavailable(
-                    f"Không nạp được giọng đọc Piper “{voice_file.name}”: tệp mô hình hỏng hoặc không tương thích."
+                    f"Không nạp được giọng đọc Piper “{voice_file.name}”: "
+                    "tệp mô hình hỏng hoặc không tương thích."
                 ) from err
             self._loaded[voice_id] = loaded
             return loaded

@@ -72,5 +72,7 @@ class EngineRegistry:
             return matches[0]
         raise InvalidInput(UNKNOWN_VOICE.format(voice=voice), code="unknown_voice")
 
-    def synthesize(self, text: str, *, voice: VoiceInfo, rate: float = 1.0, pitch: float | None = None) -> Pcm:
+    def synthesize(
+        self, text: str, *, voice: VoiceInfo, rate: float = 1.0, pitch: float | None = None
+    ) -> Pcm:
         return self.engines[voice.engine].synthesize(text, voice=voice.id, rate=rate, pitch=pitch)

@@ -1,6 +1,7 @@
 """The abbreviation dictionary (shipped TSV) and per-site overrides.
 
-``data/abbreviations.tsv`` has four tab-separated columns: abbreviation, expansion, domain, source.
+``abbreviations.tsv`` (next to this module) has four tab-separated columns: abbreviation, expansion,
+domain, source.
 Domains say where a reading applies:
 
 - ``van-ban``  document types (Decree 30/2020/NĐ-CP, Appendix III) — preferred inside document codes;
@@ -111,7 +112,7 @@ def _parse_tsv(text: str, origin: str) -> list[Entry]:
 def load_abbreviations(path: Path | None = None) -> Abbreviations:
     """The shipped dictionary (cached), or one read from ``path`` in the same TSV format."""
     if path is None:
-        text = resources.files("loa.speech.normalize").joinpath("data/abbreviations.tsv").read_text("utf-8")
+        text = resources.files("loa.speech.normalize").joinpath("abbreviations.tsv").read_text("utf-8")
         return Abbreviations(_parse_tsv(text, "abbreviations.tsv"))
     try:
         text = Path(path).read_text("utf-8")

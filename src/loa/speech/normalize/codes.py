@@ -15,7 +15,7 @@ import re
 
 from loa.speech.normalize.abbreviations import DOC_TYPE, ISSUER
 from loa.speech.normalize.context import Context
-from loa.speech.normalize.letters import UPPER_CLASS, is_syllable, spell
+from loa.speech.normalize.letters import LETTER_NAMES, UPPER_CLASS, is_syllable, spell
 from loa.speech.normalize.numbers import cardinal, digits, integer
 
 _UP = "[" + UPPER_CLASS + "]"
@@ -30,6 +30,9 @@ PHONE_PATTERN = (
     r"|0\d{2,3}(?:[\s.-]?\d{3,4}){2}(?!\d|[.,]\d)"
     r"|1[89]00(?:[\s.]?\d{2,4}){1,2}(?!\d|[.,]\d)"
 )
+
+# Account numbers and the like written in space-separated groups: "4300 205 123 456".
+DIGIT_GROUPS_PATTERN = r"\d{3,4}(?: \d{3,4}){2,}(?!\d|[.,]\d)"
 
 _CODE_PIECES = re.compile(r"(\d+)(?:/(\d{4}))?[/-](.+)")
 _PART_RUN = re.compile(r"[^-/]+")
@@ -81,8 +84,12 @@ PHONE_CONTEXT = frozenset(
 EMERGENCY = frozenset({"111", "112", "113", "114", "115"})
 
 
+def read_digit_groups(ctx: Context, token: str, start: int, end: int) -> str:
+    return ", ".join(digits(group) for group in token.split())
+
+
 def _default_groups(number: str) -> list[str]:
-    sizes = {8: (4, 4), 10: (4, 3, 3), 11: (4, 4, 3)}.get(len(number))
+    sizes = {5: (2, 3), 6: (3, 3), 7: (3, 4), 8: (4, 4), 10: (4, 3, 3), 11: (4, 4, 3)}.get(len(number))
     if sizes is None:
         return [number]
     groups, at = [], 0
@@ -106,8 +113,7 @@ def read_phone(ctx: Context, token: str, start: int, end: int) -> str | None:
             return None
     elif total not in (8, 10):
         return None
-    if len(groups) == 1:
-        groups = _default_groups(groups[0])
+    groups = [part for group in groups for part in (_default_groups(group) if len(group) > 4 else [group])]
     return prefix + ", ".join(digits(g) for g in groups)
 
 
@@ -118,11 +124,35 @@ def is_phone_context(ctx: Context, start: int) -> bool:
 # --- E-mail and web addresses ------------------------------------------------------------------------
 
 LINK_GATES = ("@", "://", "www.", ".vn", ".com", ".net", ".org")
+# Cheap hints (literal prefixes, so the scan is fast); the full pattern then runs on one token only.
+_LINK_HINT = re.compile(r"@|://|www\.|\.(?:vn|com|net|org|gov|edu|info|io)(?!\w)")
 LINK_PATTERN = re.compile(
     r"(?:https?://|www\.)[^\s<>\"“”]+[^\s<>\"“”.,;:!?)\]]"
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
     r"|(?<![\w@.])[\w-]+(?:\.[\w-]+)*\.(?:vn|com|net|org|gov|edu|info|io)(?![\w])(?:/[^\s<>\"“”]*[^\s<>\"“”.,;:!?)\]])?"
 )
+
+
+def find_links(text: str) -> list[tuple[int, int]]:
+    """Spans of e-mail and web addresses in ``text``, in order, not overlapping."""
+    spans: list[tuple[int, int]] = []
+    covered = 0
+    for hint in _LINK_HINT.finditer(text):
+        at = hint.start()
+        if at < covered:
+            continue
+        left = max(covered, text.rfind(" ", covered, at) + 1, text.rfind("\n", covered, at) + 1)
+        right_space, right_break = text.find(" ", at), text.find("\n", at)
+        right = min(p for p in (right_space, right_break, len(text)) if p >= 0)
+        for found in LINK_PATTERN.finditer(text, left, right):
+            if found.start() <= at < found.end() or found.start() >= at:
+                spans.append(found.span())
+                covered = found.end()
+                break
+        else:
+            covered = right
+    return spans
+
 
 DOMAIN_WORDS: dict[str, str] = {
     "gmail": "gờ meo", "yahoo": "da hu", "outlook": "ao lúc", "hotmail": "hót meo", "google": "gu gồ",
@@ -150,11 +180,13 @@ _ALPHA = re.compile(r"[a-z]+")
 _VOWELS = "aeiouy"
 
 
-def _syllables(word: str) -> list[str] | None:
-    """Split a Vietnamese phrase written without marks or spaces ("dichvucong") into syllables."""
+def _syllables(word: str) -> list[str]:
+    """Split letters written without marks or spaces: "dichvucong" → dich vu cong, "ubndbato" → u b n d ba to.
+
+    Cheapest path through the word where a syllable costs 1 and a spelled letter 2.5; onsets are
+    preferred over codas ("ba|to", not "bat|o"), as Vietnamese syllabifies.
+    """
     n = len(word)
-    if n > 40:
-        return None
     best: list[tuple[float, list[str]] | None] = [None] * (n + 1)
     best[0] = (0.0, [])
     for i in range(n):
@@ -163,21 +195,19 @@ def _syllables(word: str) -> list[str] | None:
             continue
         for j in range(i + 1, min(n, i + 7) + 1):
             chunk = word[i:j]
-            if not is_syllable(chunk):
+            if is_syllable(chunk):
+                cost = 1 + (0.5 if chunk[0] in _VOWELS else 0) + (0.1 if chunk[-1] not in _VOWELS else 0)
+                piece = chunk
+            elif j == i + 1:
+                cost, piece = 2.5, LETTER_NAMES.get(chunk, chunk)
+            else:
                 continue
-            # Prefer onsets over codas ("ba|to", not "bat|o"), as Vietnamese syllabifies.
-            cost = (
-                current[0]
-                + 1
-                + (0.5 if chunk[0] in _VOWELS else 0)
-                + (0.1 if chunk[-1] not in _VOWELS else 0)
-            )
-            if best[j] is None or cost < best[j][0]:  # type: ignore[index]
-                best[j] = (cost, [*current[1], chunk])
+            total = current[0] + cost
+            known = best[j]
+            if known is None or total < known[0]:
+                best[j] = (total, [*current[1], piece])
     final = best[n]
-    if final is None or len(final[1]) > max(1, n // 2):
-        return None
-    return final[1]
+    return final[1] if final is not None else [spell(word)]
 
 
 def _link_word(word: str) -> str:
@@ -186,9 +216,8 @@ def _link_word(word: str) -> str:
         return DOMAIN_WORDS[lower]
     if lower.isdigit():
         return integer(lower) if len(lower) <= 2 else digits(lower)
-    syllables = _syllables(lower) if _ALPHA.fullmatch(lower) else None
-    if syllables:
-        return " ".join(syllables)
+    if _ALPHA.fullmatch(lower) and len(lower) <= 40:
+        return " ".join(_syllables(lower))
     return spell(lower)
 
 

@@ -10,7 +10,7 @@ from loa.speech.normalize.model import ReadingStyle, Unreadable
 
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 _CLAUSE_END = re.compile(r"[.;!?\n()\[\]]")
-_CLAUSE_TAIL = re.compile(r"[^.;!?\n()\[\]]*\Z")
+_CLAUSE_MARKS = ".;!?\n()[]"
 _LOOKBACK = 48
 
 
@@ -25,10 +25,8 @@ class Context:
     def prev_words(self, start: int, count: int = 2) -> list[str]:
         """Up to ``count`` lower-cased words right before ``start`` in the same clause, nearest last."""
         window = self.source[max(0, start - _LOOKBACK) : start]
-        tail = _CLAUSE_TAIL.search(window)
-        if tail is not None:
-            window = tail.group()
-        return [w.lower() for w in _WORD.findall(window)[-count:]]
+        cut = max(window.rfind(mark) for mark in _CLAUSE_MARKS) + 1
+        return [w.lower() for w in _WORD.findall(window, cut)[-count:]]
 
     def prev_word(self, start: int) -> str:
         words = self.prev_words(start, 1)
@@ -43,5 +41,5 @@ class Context:
             return ""
         return match.group().lower()
 
-    def report(self, token: str, start: int, end: int, reason: str) -> None:
-        self.unreadable.append(Unreadable(token, start, end, reason))
+    def report(self, token: str, start: int, end: int, reason: str, *, left_in_text: bool = True) -> None:
+        self.unreadable.append(Unreadable(token, start, end, reason, left_in_text))

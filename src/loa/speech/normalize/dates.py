@@ -21,7 +21,7 @@ from loa.speech.normalize.numbers import cardinal, integer, month
 DATE_PATTERN = (
     r"\d{1,2}(?:\s?[-–]\s?\d{1,2})?/\d{1,2}(?:/\d{4})?(?![\d/])"
     r"(?:\s?[-–]\s?\d{1,2}/\d{1,2}(?:/\d{4})?(?![\d/]))?"
-    r"|\d{1,2}-\d{1,2}-\d{4}(?!\d)|\d{1,2}\.\d{1,2}\.\d{4}(?![\d.])"
+    r"|\d{1,2}-\d{1,2}-\d{4}(?!\d)|\d{1,2}\.\d{1,2}\.\d{4}(?!\d|\.\d)"
 )
 MONTH_YEAR_PATTERN = r"\d{1,2}/\d{4}(?![\d/])"
 _TIME_ONE = (
@@ -31,6 +31,19 @@ TIME_PATTERN = _TIME_ONE + r"(?:\s?[-–]\s?" + _TIME_ONE + ")?"
 
 _NO_DAY_WORD = frozenset({"ngày", "mùng", "mồng", "hôm"})
 _FRACTION_NEXT = frozenset({"số", "tổng", "diện", "dân"})
+_DATE_BEFORE = frozenset(
+    {
+        "ngày", "mùng", "mồng", "hôm", "từ", "đến", "tới", "sáng", "chiều", "tối", "đêm", "trưa", "lúc",
+        "vào", "trước", "sau", "lễ", "dịp", "hạn", "nay", "qua", "đầu", "cuối", "giữa",
+    }
+)  # fmt: skip
+_DATE_AFTER = frozenset(
+    {
+        "đến", "tới", "và", "hoặc", "năm", "tại", "vừa", "này", "hằng", "hàng", "dương", "âm", "là",
+        "sẽ", "đã", "của", "với", "theo", "thì", "sau", "trước",
+    }
+)  # fmt: skip
+_RATIO_BEFORE = frozenset({"hạng", "thứ", "lệ", "đạt", "có", "được", "chiếm", "trong", "khoảng", "gồm"})
 _DATE_PART = re.compile(r"(\d{1,2})(?:/(\d{1,2}))?(?:/(\d{4}))?")
 _DASHED = re.compile(r"(\d{1,2})[-.](\d{1,2})[-.](\d{4})")
 _RANGE_DASH = re.compile(r"\s?[-–]\s?")
@@ -68,10 +81,10 @@ def read_date(ctx: Context, token: str, start: int, end: int) -> str:
     months = [m for _, m, _ in parts if m is not None]
     if not months or not all(_valid(d, m if m is not None else months[-1]) for d, m, _ in parts):
         return _not_a_date(ctx, token, start, end, parts)
-    if len(parts) == 1 and parts[0][2] is None and ctx.next_word(end) in _FRACTION_NEXT:
-        numerator, denominator = parts[0][0], parts[0][1] or 1
-        if numerator < denominator:
-            return f"{cardinal(numerator, ctx.style)} phần {cardinal(denominator, ctx.style)}"
+    if len(parts) == 1 and parts[0][2] is None:
+        ratio = _ratio(ctx, parts[0][0], parts[0][1] or 1, start, end)
+        if ratio is not None:
+            return ratio
     spoken = [_day_month_year(ctx, d, m, y) for d, m, y in parts]
     text = " đến ".join(spoken)
     if ctx.prev_word(start) in _NO_DAY_WORD:
@@ -79,11 +92,23 @@ def read_date(ctx: Context, token: str, start: int, end: int) -> str:
     return text
 
 
+def _ratio(ctx: Context, numerator: int, denominator: int, start: int, end: int) -> str | None:
+    """A bare "3/5" is a date after a date word or before a clause end, else a ratio or fraction."""
+    previous, following = ctx.prev_word(start), ctx.next_word(end)
+    if previous in _DATE_BEFORE:
+        return None
+    if following in _FRACTION_NEXT and numerator < denominator:
+        return f"{cardinal(numerator, ctx.style)} phần {cardinal(denominator, ctx.style)}"
+    if previous not in _RATIO_BEFORE and (not following or following in _DATE_AFTER):
+        return None
+    return f"{cardinal(numerator, ctx.style)} trên {cardinal(denominator, ctx.style)}"
+
+
 def _not_a_date(
     ctx: Context, token: str, start: int, end: int, parts: list[tuple[int, int | None, str | None]]
 ) -> str:
     if any(y is not None for _, _, y in parts):
-        ctx.report(token, start, end, "Ngày tháng không hợp lệ, đã đọc từng số")
+        ctx.report(token, start, end, "Ngày tháng không hợp lệ, đã đọc từng số", left_in_text=False)
     readings = []
     for d, m, y in parts:
         numbers = [cardinal(d, ctx.style)]

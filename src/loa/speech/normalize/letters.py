@@ -26,13 +26,16 @@ _FOLD = str.maketrans(
     {c: unicodedata.normalize("NFD", c)[0] for c in LOWER if not "a" <= c <= "z"} | {"đ": "d"}
 )
 _SYLLABLE = re.compile(
-    r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ng|nh|ch|[cmnpt])?"
+    r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?([aeiouy]{1,3})(ng|nh|ch|[cmnpt])?"
 )
+# The diphthongs iê, yê, uô, ươ only occur before a final consonant or glide ("tiên", not "tiê").
+_CLOSED_ONLY = ("ie", "ye", "uo")
 
 
 def is_syllable(word: str) -> bool:
     """True when ``word`` has the shape of one Vietnamese syllable ("HUYỆN", "tư"); "UBND" has not."""
-    return bool(_SYLLABLE.fullmatch(word.lower().translate(_FOLD)))
+    match = _SYLLABLE.fullmatch(word.lower().translate(_FOLD))
+    return match is not None and (match.group(2) is not None or not match.group(1).endswith(_CLOSED_ONLY))
 
 
 LETTER_NAMES: dict[str, str] = {
@@ -68,7 +71,8 @@ _OLD_TONE = re.compile(
 
 
 def _move_tone(match: re.Match[str]) -> str:
-    first, second = match.group()
+    token = match.group()
+    first, second = token[0], token[1]
     decomposed = unicodedata.normalize("NFD", second)
     return unicodedata.normalize("NFC", first + decomposed[1:]) + decomposed[0]
 

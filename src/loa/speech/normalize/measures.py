@@ -23,18 +23,19 @@ _UNIT_AFTER = rf"(?:{UNIT_PATTERN}|\s{SPACED_UNIT_PATTERN})"
 _FACTOR = rf"{NUM}(?:\s?{UNIT_PATTERN})?"
 PRODUCT_PATTERN = rf"{_FACTOR}\s*[x×]\s*{_FACTOR}(?:\s*[x×]\s*{_FACTOR})?{BOUNDARY}"
 RANGE_PATTERN = rf"{NUM}\s?[-–]\s?{NUM}(?:{_UNIT_AFTER})?{BOUNDARY}"
-MEASURE_PATTERN = rf"{NUM}{_UNIT_AFTER}{BOUNDARY}"
+_SCALE = r"(?:\s(?:triệu|nghìn|ngàn|tỷ))"
+MEASURE_PATTERN = rf"{NUM}{_SCALE}?{_UNIT_AFTER}{BOUNDARY}"
 NEGATIVE_PATTERN = rf"(?<![\w.,])[-−]{NUM}\s?(?:°C|ºC|oC|°|độ(?!\w))"
 MIXED_PATTERN = rf"\d+[{LETTER_CLASS}]\w*"
 NUMBER_PATTERN = NUM
+CURRENCY_FIRST_PATTERN = rf"[$€]\s?{NUM}"
+_CURRENCY_SIGNS = {"$": "đô la", "€": "ơ rô"}
 
-_NUM_AND_UNIT = re.compile(rf"({NUM})\s?(.*)")
+_NUM_AND_UNIT = re.compile(rf"({NUM})({_SCALE}?)\s?(.*)")
 _NUMBERS = re.compile(NUM)
 _FACTORS = re.compile(r"\s*[x×]\s*")
 _DAY_WORDS = frozenset({"ngày", "sáng", "chiều", "tối", "đêm", "trưa", "hôm", "mùng", "mồng"})
 _TIME_WORDS = frozenset({"lúc", "từ", "đến", "vào", "khoảng", "trước", "sau"})
-_EMERGENCY_AFTER = re.compile(r"\s*(?:,|và|hoặc|/)\s*11[1-5](?!\d)")
-_EMERGENCY_BEFORE = re.compile(r"11[1-5]\s*(?:,|và|hoặc|/)\s*$")
 _MIXED = re.compile(rf"(\d+)([{LETTER_CLASS}])(\d*)")
 
 
@@ -42,8 +43,8 @@ def _amount_with_unit(ctx: Context, text: str, start: int) -> str:
     match = _NUM_AND_UNIT.fullmatch(text)
     if match is None:  # pragma: no cover - guarded by the master pattern
         return text
-    amount, unit = match.group(1), match.group(2).strip()
-    spoken = number(amount, ctx.style)
+    amount, scale, unit = match.group(1), match.group(2), match.group(3).strip()
+    spoken = number(amount, ctx.style) + scale
     if not unit:
         return spoken
     if unit == "g" and ctx.prev_word(start) in _TIME_WORDS:
@@ -53,6 +54,11 @@ def _amount_with_unit(ctx: Context, text: str, start: int) -> str:
 
 def read_measure(ctx: Context, token: str, start: int, end: int) -> str:
     return _amount_with_unit(ctx, token, start)
+
+
+def read_currency_first(ctx: Context, token: str, start: int, end: int) -> str:
+    """ "$100" → "một trăm đô la", "€5" → "năm ơ rô"."""
+    return f"{number(token[1:].strip(), ctx.style)} {_CURRENCY_SIGNS[token[0]]}"
 
 
 def read_negative(ctx: Context, token: str, start: int, end: int) -> str:
@@ -82,18 +88,26 @@ def read_range(ctx: Context, token: str, start: int, end: int) -> str:
         if previous in _DAY_WORDS and 1 <= a <= 31 and 1 <= b <= 12:
             day = f"{cardinal(a, ctx.style)} tháng {month(b, ctx.style)}"
             return day if previous in ("ngày", "mùng", "mồng") else f"ngày {day}"
+        if a > b:  # a score ("tỷ số 2-1"), not a range
+            return f"{cardinal(a, ctx.style)} {cardinal(b, ctx.style)}"
     spoken = f"{number(first, ctx.style)} đến {number(second, ctx.style)}"
     return f"{spoken} {UNITS[unit]}" if unit else spoken
 
 
+_NUMBER_LIST = re.compile(r"\d+(?:\s*(?:,|và|hoặc|/)\s*\d+)+")
+_LIST_ITEM = re.compile(r"\d+")
+
+
 def _emergency(ctx: Context, token: str, start: int, end: int) -> bool:
+    """113 in "gọi 113, 114, 115": a list made only of emergency numbers is read digit by digit."""
     if token not in EMERGENCY:
         return False
-    source = ctx.source
-    return bool(
-        _EMERGENCY_AFTER.match(source, end, min(len(source), end + 12))
-        or _EMERGENCY_BEFORE.search(source[max(0, start - 12) : start])
-    )
+    offset = max(0, start - 60)
+    window = ctx.source[offset : end + 60]
+    for found in _NUMBER_LIST.finditer(window):
+        if found.start() + offset <= start and end <= found.end() + offset:
+            return all(item in EMERGENCY for item in _LIST_ITEM.findall(found.group()))
+    return False
 
 
 def read_number(ctx: Context, token: str, start: int, end: int) -> str:

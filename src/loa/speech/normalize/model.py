@@ -10,13 +10,17 @@ class Unreadable(NamedTuple):
     """A token the normaliser could not turn into words (or read only by a guess).
 
     ``start``/``end`` index into :attr:`NormalizedText.source` (the NFC-normalised input), so an editor
-    can highlight the spot; ``reason`` is Vietnamese and is shown to people as is.
+    can highlight the spot; ``reason`` is Vietnamese and is shown to people as is. ``left_in_text`` is
+    true when the token stands as written in the spoken text (unknown abbreviation, foreign script,
+    emoji) and false when it was read by a guess that the editor should confirm (an ambiguous
+    abbreviation, an impossible date read number by number).
     """
 
     token: str
     start: int
     end: int
     reason: str
+    left_in_text: bool = True
 
 
 class Segment(NamedTuple):

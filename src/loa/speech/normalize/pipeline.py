@@ -18,7 +18,7 @@ from loa.speech.normalize.abbreviations import Abbreviations, load_abbreviations
 from loa.speech.normalize.context import Context
 from loa.speech.normalize.letters import EMOJI_CLASS, FOREIGN_CLASS, UPPER_CLASS, clean, script_name
 from loa.speech.normalize.model import DEFAULT_STYLE, NormalizedText, ReadingStyle, Segment
-from loa.speech.normalize.units import PER_PATTERN, per_words
+from loa.speech.normalize.units import PER_PATTERN, is_amount_word, per_words
 
 MAX_CHARS = 5_000_000
 
@@ -36,8 +36,10 @@ _PUNCT_PATTERN = (
 
 _RULES: tuple[tuple[str, str, Rule], ...] = (
     ("negative", measures.NEGATIVE_PATTERN, measures.read_negative),
+    ("currency_first", measures.CURRENCY_FIRST_PATTERN, measures.read_currency_first),
     ("code", codes.CODE_PATTERN, codes.read_code),
     ("phone", codes.PHONE_PATTERN, codes.read_phone),
+    ("digit_groups", codes.DIGIT_GROUPS_PATTERN, codes.read_digit_groups),
     ("date", dates.DATE_PATTERN, dates.read_date),
     ("month_year", dates.MONTH_YEAR_PATTERN, dates.read_month_year),
     ("time", dates.TIME_PATTERN, dates.read_time),
@@ -47,8 +49,8 @@ _RULES: tuple[tuple[str, str, Rule], ...] = (
     ("mixed", measures.MIXED_PATTERN, measures.read_mixed),
     ("number", measures.NUMBER_PATTERN, measures.read_number),
     ("roman_year", words.ROMAN_YEAR_PATTERN, words.read_roman_year),
-    ("caps", words.CAPS_PATTERN, words.read_caps),
     ("lower_abbr", words.LOWER_ABBR_PATTERN, words.read_lower_abbr),
+    ("caps", words.CAPS_PATTERN, words.read_caps),
     ("foreign", "[" + FOREIGN_CLASS + "]+", lambda ctx, token, start, end: _foreign(ctx, token, start, end)),
     ("emoji", "[" + EMOJI_CLASS + "]+", lambda ctx, token, start, end: _emoji(ctx, token, start, end)),
     ("punct", _PUNCT_PATTERN, lambda ctx, token, start, end: _punct(ctx, token, start, end)),
@@ -57,7 +59,7 @@ _MASTER = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern, _ in _
 _DISPATCH: dict[str, Rule] = {name: rule for name, _, rule in _RULES}
 # Every alternative of the master regex starts with one of these characters.
 _TOKEN_START = re.compile(
-    "[0-9"
+    "[0-9$€"
     + UPPER_CLASS
     + FOREIGN_CLASS
     + EMOJI_CLASS
@@ -72,6 +74,7 @@ _SPACE_OR_BREAK = frozenset(" \n")
 # Replacements that need no padding: marks are re-spaced by _finish, a bare space separates words.
 _BARE = frozenset({" ", "", ",", ".", ";", ":", "!", "?", "\n"})
 _PER = re.compile(PER_PATTERN)
+_WORD_AFTER = re.compile(r"\w+")
 
 
 def _foreign(ctx: Context, token: str, start: int, end: int) -> str:
@@ -106,13 +109,33 @@ def _punct(ctx: Context, token: str, start: int, end: int) -> Replacement:
     if first in "()[]{}|":
         return ","
     if first == "/":
-        per = _PER.match(source, end)
-        if per and start > 0 and (source[start - 1].isalpha() or source[start - 1] in "²³"):
-            return per_words(per.group()), per.end()
-        if start > 0 and end < len(source) and source[start - 1].isdigit() and source[end].isdigit():
-            return "trên"
-        return " "
+        return _slash(source, start, end)
     return _SYMBOLS.get(first, " ")
+
+
+_WORD_BEFORE = re.compile(r"[^\W\d_]+\d?\Z")
+
+
+def _slash(source: str, start: int, end: int) -> Replacement:
+    """ "đồng/kg" → "đồng một ki lô gam", "người/tháng" → "người một tháng", "100/100" → "trên"."""
+    after = _WORD_AFTER.match(source, end)
+    if after is None or start == 0:
+        return " "
+    if source[start - 1].isdigit() and after.group().isdigit():
+        return "trên"
+    before = _WORD_BEFORE.search(source, max(0, start - 24), start)
+    if before is None:
+        per_context = source[start - 1] in "%‰²³"
+    else:
+        chained = before.start() > 0 and source[before.start() - 1] == "/"
+        per_context = chained or is_amount_word(before.group())
+    if per_context:
+        per = _PER.match(source, end)
+        if per is not None:
+            return per_words(per.group()), per.end()
+        if not after.group().isdigit():
+            return "một " + after.group(), after.end()
+    return " "
 
 
 def _fallback(ctx: Context, token: str, start: int) -> tuple[str, int]:
@@ -134,9 +157,7 @@ def _convert(ctx: Context) -> str:
     text = ctx.source
     pieces: list[str] = []
     append = pieces.append
-    links: list[tuple[int, int]] = []
-    if any(gate in text for gate in codes.LINK_GATES):
-        links = [m.span() for m in codes.LINK_PATTERN.finditer(text)]
+    links = codes.find_links(text) if any(gate in text for gate in codes.LINK_GATES) else []
     links.append((len(text), len(text)))
     pos = 0
     find_start = _TOKEN_START.search

@@ -25,7 +25,7 @@ UNITS: dict[str, str] = {
 }  # fmt: skip
 
 # Units that must touch the number ("5h", "50k"); with a space they are likely ordinary letters/words.
-ATTACHED_ONLY = frozenset({"h", "k", "tr", "ph", "l", "V", "W", "oC", "g", "TB"})
+ATTACHED_ONLY = frozenset({"h", "k", "tr", "ph", "l", "V", "W", "oC", "TB"})
 
 # Words and units that may follow a slash after a unit or amount: "đồng/kg", "người/tháng".
 PER_WORDS: dict[str, str] = {
@@ -34,8 +34,12 @@ PER_WORDS: dict[str, str] = {
     "tấn": "tấn", "sào": "sào", "mẫu": "mẫu", "cây": "cây", "ca": "ca", "buổi": "buổi", "bao": "bao",
     "kg": "ki lô gam", "g": "gam", "ha": "héc ta", "m2": "mét vuông", "m²": "mét vuông",
     "m3": "mét khối", "m³": "mét khối", "km": "ki lô mét", "m": "mét", "l": "lít", "h": "giờ",
-    "s": "giây", "lần": "lần", "học sinh": "học sinh", "km2": "ki lô mét vuông", "km²": "ki lô mét vuông",
+    "s": "giây", "lần": "lần", "km2": "ki lô mét vuông", "km²": "ki lô mét vuông",
+    "bản": "bản", "lứa": "lứa", "vụ": "vụ", "kỳ": "kỳ", "đợt": "đợt", "khẩu": "khẩu", "lượng": "lượng",
+    "gốc": "gốc", "cái": "cái", "chiếc": "chiếc", "bộ": "bộ", "tờ": "tờ", "trang": "trang", "viên": "viên",
 }  # fmt: skip
+# Words after which a slash means "per": amounts, currencies, units and the per-words themselves.
+_AMOUNT_WORDS = frozenset({"đồng", "triệu", "nghìn", "ngàn", "tỷ", "USD", "VNĐ", "VND", "đ", "tạ", "yến"})
 
 _BOUNDARY = r"(?![\w²³%])"
 
@@ -49,6 +53,10 @@ UNIT_PATTERN = "(?:" + _alternation(list(UNITS)) + ")"
 SPACED_UNIT_PATTERN = "(?:" + _alternation([u for u in UNITS if u not in ATTACHED_ONLY]) + ")"
 PER_PATTERN = "(?:" + _alternation(list(PER_WORDS)) + ")" + _BOUNDARY
 BOUNDARY = _BOUNDARY
+
+
+def is_amount_word(word: str) -> bool:
+    return word in _AMOUNT_WORDS or word in UNITS or word in PER_WORDS or word.lower() in PER_WORDS
 
 
 def unit_words(unit: str) -> str:

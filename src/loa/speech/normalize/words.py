@@ -20,7 +20,20 @@ from loa.speech.normalize.letters import CONSONANT_NAMES, LETTER_NAMES, UPPER_CL
 from loa.speech.normalize.numbers import cardinal, ordinal, roman_value
 
 _UP = "[" + UPPER_CLASS + "]"
-CAPS_PATTERN = _UP + r"\w*(?:[&.\-]" + "[" + UPPER_CLASS + r"0-9]\w*)*"
+# Capitalised tokens worth a rule: a second capital or digit ("UBND", "TTg", "VietGAP", "H5N1"), a lone
+# capital ("B", "P."), or a title-case dictionary key ("Tp."). Plain title-case words are not tokens,
+# which keeps the pass fast on ordinary prose.
+CAPS_PATTERN = (
+    _UP
+    + r"(?=["
+    + UPPER_CLASS
+    + r"0-9]|[^\W\d_]*["
+    + UPPER_CLASS
+    + r"])\w*(?:[&.\-]["
+    + UPPER_CLASS
+    + r"0-9]\w*)*"
+    r"|" + _UP + r"(?![\w])|(?:Tp|Tr)(?![\w])"
+)
 ROMAN_YEAR_PATTERN = r"[IVX]+/\d{4}(?!\d)"
 # The few lower-case abbreviations of administrative prose ("v.v.", "đ/c", "K/g").
 LOWER_ABBR_PATTERN = r"(?<![\w.])(?:v\.v\.?|[đĐ]/[cv]|K/g)(?![\w/])"
@@ -90,6 +103,7 @@ def _dictionary(ctx: Context, key: str, start: int, end: int, *, exact: bool = F
             end,
             f"Từ viết tắt nhiều nghĩa ({options}), đã đọc là “{reading.expansion}”; "
             "hãy khai báo cách đọc riêng cho đơn vị",
+            left_in_text=False,
         )
     return reading.expansion
 
@@ -115,6 +129,18 @@ def _part(ctx: Context, part: str, start: int) -> str | None:
     return None
 
 
+def _without_echo(ctx: Context, spoken: str, start: int) -> str:
+    """Drop words the text has just said: "đường ĐT.623" → "đường tỉnh ...", "Trung tâm TTYT" → "... y tế"."""
+    words = spoken.split(" ")
+    if len(words) < 2:
+        return spoken
+    previous = ctx.prev_words(start, 2)
+    for size in (2, 1):
+        if len(words) > size and previous[-size:] == words[:size]:
+            return " ".join(words[size:])
+    return spoken
+
+
 def read_caps(ctx: Context, token: str, start: int, end: int) -> tuple[str, int]:
     """Read a token that starts with a capital letter; returns the words and where the token ended."""
     source = ctx.source
@@ -124,10 +150,10 @@ def read_caps(ctx: Context, token: str, start: int, end: int) -> tuple[str, int]
         if following and (following[0].isupper() or following[0].isdigit()):
             spoken = _dictionary(ctx, token + ".", start, end + 1, exact=True)
             if spoken is not None:
-                return spoken, end + 1
+                return _without_echo(ctx, spoken, start), end + 1
     rest = token[1:]
     if rest and not (rest.isalpha() and rest.islower()):
-        return _read_upper(ctx, token, start, end), end
+        return _without_echo(ctx, _read_upper(ctx, token, start, end), start), end
     # A plain capitalised word or a single capital: only exact dictionary keys ("Tp", "TTg").
     spoken = _dictionary(ctx, token, start, end, exact=True)
     if spoken is not None:
@@ -167,6 +193,14 @@ def _read_upper(ctx: Context, token: str, start: int, end: int) -> str:
     return _compound(ctx, pieces, start)
 
 
+def _digit_ends(pieces: list[str], index: int) -> bool:
+    return (
+        0 < index < len(pieces) - 1
+        and pieces[index - 1][-1:].isdigit()
+        and any(c.isdigit() for c in pieces[index + 1])
+    )
+
+
 def _compound(ctx: Context, pieces: list[str], start: int) -> str:
     words: list[str] = []
     at = start
@@ -175,6 +209,8 @@ def _compound(ctx: Context, pieces: list[str], start: int) -> str:
         spoken_dotted = _dictionary(ctx, piece + ".", at, at + len(piece) + 1, exact=True) if dotted else None
         if spoken_dotted is not None:
             words.append(spoken_dotted)  # "Q.1" → "quận một", "TP.HCM" → "thành phố ..."
+        elif piece == "-" and _digit_ends(pieces, index):
+            words.append("đến")  # "BĐ2-BĐ3" → "báo động hai đến báo động ba"
         elif piece in ("-", "."):
             pass
         elif piece == "&":

@@ -1,0 +1,147 @@
+"""Queries behind the register pages: records filtered by period, area subtree and topic (all within
+the principal's scope), counted and paged; and the area choices a person may file records under."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from loa.accounts.principal import Permission, Principal
+from loa.activities.models import ActivityTopic
+from loa.activities.registers import AnyRecord, AreaRef, RegisterSpec
+from loa.activities.service import area_ref, require, scope_clause
+from loa.areas.logic import COMMUNE_KINDS, PROVINCE_KINDS, VILLAGE_KINDS
+from loa.areas.models import AdminUnit, UnitKind
+from loa.errors import NotFound
+
+MAX_AREA_CHOICES = 400
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    start: date | None = None
+    end: date | None = None
+    area_path: str | None = None
+    topic_code: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    items: list[AnyRecord]
+    total: int
+    quantity: int | None  # sum of the quantity column over every matching record (None: no such column)
+    page: int
+    pages: int
+
+
+def _filtered(spec: RegisterSpec, principal: Principal, wanted: RecordFilter) -> Any:
+    model = spec.model
+    day = getattr(model, spec.date_field)
+    query = select(model).join(AdminUnit, AdminUnit.id == model.area_id).where(scope_clause(principal))
+    if wanted.start is not None:
+        query = query.where(day >= wanted.start)
+    if wanted.end is not None:
+        query = query.where(day <= wanted.end)
+    if wanted.area_path:
+        query = query.where(AdminUnit.path.startswith(wanted.area_path, autoescape=True))
+    if wanted.topic_code:
+        query = query.where(model.topics.any(ActivityTopic.code == wanted.topic_code))
+    return query
+
+
+def find_records(
+    session: Session,
+    *,
+    spec: RegisterSpec,
+    principal: Principal,
+    wanted: RecordFilter,
+    page: int = 1,
+    per_page: int | None = 50,
+) -> RecordPage:
+    """One page of matching records, newest first; ``per_page=None`` returns them all (export)."""
+    require(principal, Permission.VIEW)
+    model = spec.model
+    query = _filtered(spec, principal, wanted)
+    sub = query.subquery()
+    total = int(session.scalar(select(func.count()).select_from(sub)) or 0)
+    quantity = None
+    if spec.quantity_field:
+        quantity = int(session.scalar(select(func.coalesce(func.sum(sub.c[spec.quantity_field]), 0))) or 0)
+    day = getattr(model, spec.date_field)
+    query = query.order_by(day.desc(), model.id.desc())
+    pages = 1 if per_page is None else max((total + per_page - 1) // per_page, 1)
+    page = min(max(page, 1), pages)
+    if per_page is not None:
+        query = query.offset((page - 1) * per_page).limit(per_page)
+    return RecordPage(list(session.scalars(query)), total, quantity, page, pages)
+
+
+def count_records(session: Session, *, spec: RegisterSpec, principal: Principal, wanted: RecordFilter) -> int:
+    require(principal, Permission.VIEW)
+    sub = _filtered(spec, principal, wanted).subquery()
+    return int(session.scalar(select(func.count()).select_from(sub)) or 0)
+
+
+def visible_unit(session: Session, principal: Principal, code: str) -> AdminUnit:
+    unit = session.scalar(select(AdminUnit).where(AdminUnit.code == code.strip()))
+    if unit is None or not principal.can_access_path(unit.path):
+        raise NotFound(f"Không tìm thấy địa bàn mã “{code.strip()}” trong phạm vi của bạn.")
+    return unit
+
+
+def scope_units(session: Session, principal: Principal) -> list[AdminUnit]:
+    """The units a principal was given (none for an administrator, who works everywhere)."""
+    if principal.is_admin or not principal.scope_paths:
+        return []
+    return list(
+        session.scalars(
+            select(AdminUnit).where(AdminUnit.path.in_(principal.scope_paths)).order_by(AdminUnit.path)
+        )
+    )
+
+
+def area_choices(session: Session, principal: Principal) -> list[AreaRef]:
+    """Units offered in area pickers: an administrator gets the provinces; others their scope and what
+    lies below it (villages only for a commune-level scope, so a province list stays short)."""
+    if principal.is_admin:
+        query = select(AdminUnit).where(AdminUnit.kind.in_(PROVINCE_KINDS))
+    else:
+        scopes = scope_units(session, principal)
+        if not scopes:
+            return []
+        wide = any(u.kind in PROVINCE_KINDS for u in scopes)
+        query = select(AdminUnit).where(
+            or_(*(AdminUnit.path.startswith(u.path, autoescape=True) for u in scopes))
+        )
+        if wide:
+            query = query.where(AdminUnit.kind.not_in(VILLAGE_KINDS))
+    units = session.scalars(query.order_by(AdminUnit.path).limit(MAX_AREA_CHOICES))
+    return [area_ref(u) for u in units]
+
+
+def former_districts(session: Session, principal: Principal) -> list[AreaRef]:
+    """Former districts the principal may report on (for "theo huyện cũ")."""
+    query = select(AdminUnit).where(AdminUnit.kind == UnitKind.DISTRICT, scope_clause(principal))
+    return [area_ref(u) for u in session.scalars(query.order_by(AdminUnit.name).limit(MAX_AREA_CHOICES))]
+
+
+def default_area(session: Session, principal: Principal) -> AdminUnit | None:
+    """The unit forms start with: the principal's only scope unit, else none."""
+    scopes = scope_units(session, principal)
+    return scopes[0] if len(scopes) == 1 else None
+
+
+def areas_of(session: Session, ids: Sequence[int]) -> dict[int, AdminUnit]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(wanted)))}
+
+
+def is_commune_level(unit: AdminUnit) -> bool:
+    return unit.kind in COMMUNE_KINDS

@@ -1,0 +1,411 @@
+"""HTML pages of the registers: ``/activities`` with one tab per register (filters, table, create form,
+CSV import and export) and a page per record (edit, delete). Scoped like the service: a person sees
+and files records only within their areas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+from starlette.responses import RedirectResponse, Response
+
+from loa.accounts.deps import CsrfProtected, WebPrincipal
+from loa.accounts.principal import Permission, Principal
+from loa.activities import browse, forms, service
+from loa.activities.csvio import write_csv
+from loa.activities.present import export_cells
+from loa.activities.registers import REGISTERS, AnyRecord, RegisterSpec, get_register
+from loa.errors import InvalidInput, LoaError, PayloadTooLarge
+from loa.reports.periodform import PeriodFields, choice_groups, parse_period, year_choices
+from loa.web.deps import SessionDep
+from loa.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+FLASH = "activities_flash"
+MAX_CSV_BYTES = 5 * 1024 * 1024
+PER_PAGE = 50
+DEFAULT_REGISTER = forms.TABS[0].key
+FilterStr = Annotated[str, Query(max_length=40)]
+
+
+async def read_form(request: Request) -> FormData:
+    return await request.form()
+
+
+Posted = Annotated[FormData, Depends(read_form)]
+
+
+@dataclass
+class Filters:
+    """The filter bar as typed (kept to fill the form again) and what it means."""
+
+    raw: dict[str, str]
+    wanted: browse.RecordFilter = field(default_factory=browse.RecordFilter)
+    error: str | None = None
+
+    @property
+    def query(self) -> str:
+        return urlencode({k: v for k, v in self.raw.items() if v})
+
+
+def _filters(
+    session: Session,
+    principal: Principal,
+    period: str,
+    year: str,
+    start: str,
+    end: str,
+    area: str,
+    topic: str,
+) -> Filters:
+    raw = {"period": period, "year": year, "start": start, "end": end, "area": area, "topic": topic}
+    try:
+        chosen = parse_period(PeriodFields(period, year or str(date.today().year), start, end))
+        area_path = browse.visible_unit(session, principal, area).path if area.strip() else None
+        if topic:
+            service.get_topic(session, topic)
+    except LoaError as err:
+        return Filters(raw, error=err.message)
+    return Filters(
+        raw,
+        browse.RecordFilter(
+            start=chosen.start if chosen else None,
+            end=chosen.end if chosen else None,
+            area_path=area_path,
+            topic_code=topic or None,
+        ),
+    )
+
+
+def _flash(request: Request, message: str) -> None:
+    request.session[FLASH] = message
+
+
+def _pop_flash(request: Request) -> str | None:
+    value = request.session.pop(FLASH, None)
+    return value if isinstance(value, str) else None
+
+
+def _blank_form(session: Session, principal: Principal, spec: RegisterSpec) -> dict[str, Any]:
+    unit = browse.default_area(session, principal)
+    values: dict[str, Any] = {f.name: "" for f in spec.fields}
+    values.update(area=unit.code if unit else "", topics=[])
+    for f in spec.fields:
+        if f.default is not None:
+            values[f.name] = str(f.default)
+    return values
+
+
+def _vocabulary(session: Session, principal: Principal) -> dict[str, Any]:
+    return {
+        "active_nav": "activities",
+        "tabs": forms.TABS,
+        "widget": forms.widget,
+        "hint": forms.hint,
+        "column_label": forms.column_label,
+        "display": forms.display_cell,
+        "topics": service.list_topics(session),
+        "area_choices": browse.area_choices(session, principal),
+        "can_edit": principal.has(Permission.EDIT_CONTENT),
+    }
+
+
+def _register_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    spec: RegisterSpec,
+    filters: Filters,
+    *,
+    page: int = 1,
+    form: dict[str, Any] | None = None,
+    field_errors: dict[str, list[str]] | None = None,
+    errors: list[str] | None = None,
+    import_errors: list[dict[str, Any]] | None = None,
+    open_panel: str = "",
+    status: int = 200,
+) -> Response:
+    wanted = filters.wanted
+    result = browse.find_records(
+        session, spec=spec, principal=principal, wanted=wanted, page=page, per_page=PER_PAGE
+    )
+    counts = {
+        key: browse.count_records(session, spec=s, principal=principal, wanted=wanted)
+        for key, s in REGISTERS.items()
+    }
+    areas = browse.areas_of(session, [r.area_id for r in result.items])
+    context = {
+        **_vocabulary(session, principal),
+        "spec": spec,
+        "tab": forms.TAB_BY_KEY[spec.key],
+        "counts": counts,
+        "filters": filters,
+        "period_groups": choice_groups(with_all_time=True),
+        "years": year_choices(date.today()),
+        "result": result,
+        "area_names": {i: u.name for i, u in areas.items()},
+        "form": form if form is not None else _blank_form(session, principal, spec),
+        "field_errors": field_errors or {},
+        "errors": errors or [],
+        "import_errors": import_errors or [],
+        "open_panel": open_panel,
+        "flash": _pop_flash(request),
+    }
+    return render(request, "activities/register.html", context, status_code=status)
+
+
+@router.get("/activities")
+def overview(
+    request: Request,
+    principal: WebPrincipal,
+    db: SessionDep,
+    period: FilterStr = "",
+    year: FilterStr = "",
+    start: FilterStr = "",
+    end: FilterStr = "",
+    area: FilterStr = "",
+    topic: FilterStr = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    return register_page(
+        DEFAULT_REGISTER, request, principal, db, period, year, start, end, area, topic, page
+    )
+
+
+@router.get("/activities/{register}")
+def register_page(
+    register: str,
+    request: Request,
+    principal: WebPrincipal,
+    db: SessionDep,
+    period: FilterStr = "",
+    year: FilterStr = "",
+    start: FilterStr = "",
+    end: FilterStr = "",
+    area: FilterStr = "",
+    topic: FilterStr = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    spec = get_register(register)
+    service.require(principal, Permission.VIEW)
+    filters = _filters(db, principal, period, year, start, end, area, topic)
+    response = _register_page(request, db, principal, spec, filters, page=page)
+    db.commit()  # default topics are inserted on first use
+    return response
+
+
+@router.post("/activities/{register}")
+def create(
+    register: str,
+    request: Request,
+    principal: WebPrincipal,
+    _csrf: CsrfProtected,
+    db: SessionDep,
+    posted: Posted,
+) -> Response:
+    spec = get_register(register)
+    raw = forms.form_input(spec, posted.get, posted.getlist)
+    try:
+        record = service.create_record(db, spec=spec, principal=principal, data=raw)
+    except LoaError as err:
+        db.rollback()
+        field_errors, general = _split_errors(spec, err)
+        filters = _filters(db, principal, "", "", "", "", "", "")
+        return _register_page(
+            request,
+            db,
+            principal,
+            spec,
+            filters,
+            form=raw,
+            field_errors=field_errors,
+            errors=general,
+            open_panel="create",
+            status=err.status,
+        )
+    db.commit()
+    _flash(request, f"Đã thêm {spec.noun} số {record.id}.")
+    return RedirectResponse(f"/activities/{spec.key}", status_code=303)
+
+
+def _split_errors(spec: RegisterSpec, err: LoaError) -> tuple[dict[str, list[str]], list[str]]:
+    if isinstance(err.details, list):
+        field_errors, general = forms.errors_by_field(spec, err.details)
+        if field_errors or general:
+            return field_errors, general
+    return {}, [err.message]
+
+
+@router.get("/activities/{register}/export.csv")
+def export_csv(
+    register: str,
+    principal: WebPrincipal,
+    db: SessionDep,
+    period: FilterStr = "",
+    year: FilterStr = "",
+    start: FilterStr = "",
+    end: FilterStr = "",
+    area: FilterStr = "",
+    topic: FilterStr = "",
+) -> Response:
+    """The records the page shows (same filters), oldest first, in the format the importer reads."""
+    spec = get_register(register)
+    filters = _filters(db, principal, period, year, start, end, area, topic)
+    if filters.error:
+        raise InvalidInput(filters.error)
+    result = browse.find_records(db, spec=spec, principal=principal, wanted=filters.wanted, per_page=None)
+    areas = service.areas_by_id(db, (r.area_id for r in result.items))
+    content = write_csv(spec, [export_cells(spec, r, areas.get(r.area_id)) for r in reversed(result.items)])
+    return _csv(content, f"{spec.key}.csv")
+
+
+@router.get("/activities/{register}/template.csv")
+def template_csv(register: str, principal: WebPrincipal) -> Response:
+    """An empty sheet with the register's headers, to fill in a spreadsheet and import."""
+    spec = get_register(register)
+    return _csv(write_csv(spec, []), f"mau-{spec.key}.csv")
+
+
+def _csv(content: bytes, name: str) -> Response:
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post("/activities/{register}/import")
+async def import_csv(
+    register: str,
+    request: Request,
+    principal: WebPrincipal,
+    _csrf: CsrfProtected,
+    db: SessionDep,
+    posted: Posted,
+) -> Response:
+    spec = get_register(register)
+    upload = posted.get("file")
+    default_code = str(posted.get("default_area") or "").strip()
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InvalidInput("Chưa chọn tệp CSV để tải lên.", code="csv_missing")
+        content = await upload.read(MAX_CSV_BYTES + 1)
+        if len(content) > MAX_CSV_BYTES:
+            raise PayloadTooLarge(f"Tệp CSV quá lớn (tối đa {MAX_CSV_BYTES // (1024 * 1024)} MB).")
+        default_id = browse.visible_unit(db, principal, default_code).id if default_code else None
+        result = service.import_csv(
+            db, spec=spec, principal=principal, content=content, default_area_id=default_id
+        )
+    except LoaError as err:
+        db.rollback()
+        rows = err.details.get("errors") if isinstance(err.details, dict) else None
+        filters = _filters(db, principal, "", "", "", "", "", "")
+        return _register_page(
+            request,
+            db,
+            principal,
+            spec,
+            filters,
+            errors=[err.message],
+            import_errors=rows if isinstance(rows, list) else [],
+            open_panel="import",
+            status=err.status,
+        )
+    db.commit()
+    _flash(
+        request,
+        f"Đã nhập {result.created} {spec.noun} từ tệp «{upload.filename}» (mã hóa {result.encoding}).",
+    )
+    return RedirectResponse(f"/activities/{spec.key}", status_code=303)
+
+
+def _record_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    spec: RegisterSpec,
+    record: AnyRecord,
+    *,
+    form: dict[str, Any] | None = None,
+    field_errors: dict[str, list[str]] | None = None,
+    errors: list[str] | None = None,
+    status: int = 200,
+) -> Response:
+    area = service.areas_by_id(session, [record.area_id]).get(record.area_id)
+    context = {
+        **_vocabulary(session, principal),
+        "spec": spec,
+        "tab": forms.TAB_BY_KEY[spec.key],
+        "record": record,
+        "area": area,
+        "form": form if form is not None else forms.form_values(spec, record, area.code if area else ""),
+        "field_errors": field_errors or {},
+        "errors": errors or [],
+        "flash": _pop_flash(request),
+    }
+    return render(request, "activities/record.html", context, status_code=status)
+
+
+@router.get("/activities/{register}/{record_id:int}")
+def record_page(
+    register: str, record_id: int, request: Request, principal: WebPrincipal, db: SessionDep
+) -> Response:
+    spec = get_register(register)
+    record = service.get_record(db, spec=spec, principal=principal, record_id=record_id)
+    return _record_page(request, db, principal, spec, record)
+
+
+@router.post("/activities/{register}/{record_id:int}")
+def update(
+    register: str,
+    record_id: int,
+    request: Request,
+    principal: WebPrincipal,
+    _csrf: CsrfProtected,
+    db: SessionDep,
+    posted: Posted,
+) -> Response:
+    spec = get_register(register)
+    raw = forms.form_input(spec, posted.get, posted.getlist)
+    try:
+        service.update_record(db, spec=spec, principal=principal, record_id=record_id, data=raw)
+    except LoaError as err:
+        db.rollback()
+        record = service.get_record(db, spec=spec, principal=principal, record_id=record_id)
+        field_errors, general = _split_errors(spec, err)
+        return _record_page(
+            request,
+            db,
+            principal,
+            spec,
+            record,
+            form=raw,
+            field_errors=field_errors,
+            errors=general,
+            status=err.status,
+        )
+    db.commit()
+    _flash(request, "Đã lưu thay đổi.")
+    return RedirectResponse(f"/activities/{spec.key}/{record_id}", status_code=303)
+
+
+@router.post("/activities/{register}/{record_id:int}/delete")
+def delete(
+    register: str,
+    record_id: int,
+    request: Request,
+    principal: WebPrincipal,
+    _csrf: CsrfProtected,
+    db: SessionDep,
+) -> Response:
+    spec = get_register(register)
+    service.delete_record(db, spec=spec, principal=principal, record_id=record_id)
+    db.commit()
+    _flash(request, f"Đã xóa {spec.noun} số {record_id}.")
+    return RedirectResponse(f"/activities/{spec.key}", status_code=303)

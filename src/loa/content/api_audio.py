@@ -1,0 +1,140 @@
+"""JSON routes for the audio of renditions: upload or browser recording, TTS jobs and their progress,
+and the audio files themselves (public once the bulletin is published)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import FileResponse, Response, StreamingResponse
+
+from loa.accounts.deps import ApiPrincipal, get_api_principal
+from loa.content import audio, renditions, service
+from loa.content.catalog import AudioOrigin, Status
+from loa.content.models import Bulletin, Rendition
+from loa.content.schemas import audio_url, rendition_out
+from loa.content.uploads import UploadedFile, read_upload
+from loa.errors import NotFound
+from loa.speech import service as speech
+from loa.speech.audio.encode import PROFILES, AudioFormat
+from loa.speech.models import SpeechJob
+from loa.speech.runtime import SpeechRuntime, runtime_for
+from loa.web.deps import SessionDep
+
+router = APIRouter(tags=["bulletins"])  # included by loa.content.api under /api/v1
+media = APIRouter(tags=["feeds"])
+
+
+def speech_runtime(request: Request) -> SpeechRuntime:
+    return runtime_for(request.app.state)
+
+
+Runtime = Annotated[SpeechRuntime, Depends(speech_runtime)]
+
+
+async def audio_upload(request: Request) -> UploadedFile:
+    limit = request.app.state.settings.max_upload_bytes
+    return await read_upload(request, limit, speech.upload_too_large_message(limit))
+
+
+def job_out(bulletin_id: int, language: str, job: SpeechJob) -> dict[str, Any]:
+    return {
+        "job_id": job.id,
+        "status": job.status.value,
+        "status_label": job.status_label,
+        "progress": job.progress,
+        "error": job.error_message,
+        "audio_url": audio_url(job.result_sha256) if job.result_sha256 else None,
+        "status_url": f"/api/v1/bulletins/{bulletin_id}/renditions/{language}/tts",
+    }
+
+
+@router.post("/bulletins/{bulletin_id}/renditions/{language}/audio", status_code=status.HTTP_201_CREATED)
+def upload_audio(
+    bulletin_id: int,
+    language: str,
+    db: SessionDep,
+    principal: ApiPrincipal,
+    runtime: Runtime,
+    upload: Annotated[UploadedFile, Depends(audio_upload)],
+) -> dict[str, Any]:
+    """A recording (any common audio format; video is refused). Form field ``origin=recording``
+    marks a recording made in the browser."""
+    origin = AudioOrigin.RECORDING if upload.fields.get("origin") == "recording" else AudioOrigin.UPLOAD
+    rendition = audio.upload_recording(
+        db,
+        context=runtime.context,
+        principal=principal,
+        bulletin_id=bulletin_id,
+        language=language,
+        data=upload.data,
+        filename=upload.filename,
+        origin=origin,
+    )
+    db.commit()
+    return rendition_out(rendition)
+
+
+@router.post("/bulletins/{bulletin_id}/renditions/{language}/tts", status_code=status.HTTP_202_ACCEPTED)
+def start_tts(
+    bulletin_id: int, language: str, db: SessionDep, principal: ApiPrincipal, runtime: Runtime
+) -> dict[str, Any]:
+    """Start reading the rendition's text with the synthetic voice; poll the returned ``status_url``."""
+    job = audio.request_tts(
+        db, context=runtime.context, principal=principal, bulletin_id=bulletin_id, language=language
+    )
+    db.commit()
+    runtime.jobs.submit(job.id)
+    return job_out(bulletin_id, language, job)
+
+
+def rendition_job(
+    db: Session, principal: Any, bulletin_id: int, language: str
+) -> tuple[Rendition, SpeechJob]:
+    bulletin = service.get_bulletin(db, principal=principal, bulletin_id=bulletin_id)
+    rendition = renditions.find(bulletin, language)
+    job = audio.job_for(db, rendition) if rendition is not None else None
+    if rendition is None or job is None:
+        raise NotFound("Chưa có yêu cầu đọc bằng giọng máy cho bản này.")
+    return rendition, job
+
+
+@router.get("/bulletins/{bulletin_id}/renditions/{language}/tts")
+def tts_status(bulletin_id: int, language: str, db: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
+    _rendition, job = rendition_job(db, principal, bulletin_id, language)
+    return job_out(bulletin_id, language, job)
+
+
+def _public_audio(db: Session, sha256: str) -> bool:
+    found = db.scalar(
+        select(Rendition.id)
+        .join(Bulletin, Bulletin.id == Rendition.bulletin_id)
+        .where(
+            Rendition.audio_sha256 == sha256,
+            Bulletin.published_revision_no.is_not(None),
+            Bulletin.status != Status.ARCHIVED,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+@media.get("/media/bulletin-audio/{sha256}")
+def bulletin_audio(sha256: str, request: Request, db: SessionDep, runtime: Runtime) -> Response:
+    """The audio of a rendition: public when its bulletin is published, else for those who may see it."""
+    if not _public_audio(db, sha256):
+        principal = get_api_principal(request, db)
+        rendition = db.scalar(select(Rendition).where(Rendition.audio_sha256 == sha256).limit(1))
+        if rendition is None:
+            raise NotFound(speech.ASSET_NOT_FOUND)
+        service.get_bulletin(db, principal=principal, bulletin_id=rendition.bulletin_id)
+    asset = speech.get_asset(db, sha256)
+    profile = PROFILES[AudioFormat(asset.format)]
+    headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    local = runtime.context.store.local_path(asset.sha256, profile.extension)
+    if local is not None:
+        return FileResponse(local, media_type=profile.media_type, headers=headers)
+    handle = runtime.context.store.open(asset.sha256, profile.extension)
+    return StreamingResponse(handle, media_type=profile.media_type, headers=headers)

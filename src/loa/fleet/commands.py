@@ -1,0 +1,110 @@
+"""Commands from an operator to loudspeakers: permission, scope, validation, outbox rows and the audit
+log, in one place for the API and the dashboard. Keyword-only, session first, never commits.
+
+"Play now" defaults to the *priority bulletin* rung (500): it pre-empts scheduled programmes but not
+live broadcasts (700) or emergencies (900). An operator raises it to the emergency rung explicitly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from loa.accounts import audit
+from loa.accounts.principal import Permission, Principal
+from loa.accounts.service import require_permission
+from loa.errors import InvalidInput
+from loa.fleet import queries, service
+from loa.fleet.models import Device, DeviceCommand
+from loa.protocol.messages import COMMAND_KINDS
+from loa.protocol.priority import Priority
+
+BROADCAST_COMMANDS = frozenset({"play_now", "stop", "volume"})
+PLAY_NOW_PRIORITY = int(Priority.PRIORITY_BULLETIN)
+MAX_AUDITED_UIDS = 50
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    label: str
+    permission: Permission
+
+
+COMMAND_INFO: dict[str, KindInfo] = {
+    "play_now": KindInfo("Phát ngay", Permission.BROADCAST),
+    "stop": KindInfo("Dừng phát", Permission.BROADCAST),
+    "volume": KindInfo("Đặt âm lượng", Permission.BROADCAST),
+    "sync": KindInfo("Đồng bộ lịch phát", Permission.OPERATE_STATION),
+    "reboot": KindInfo("Khởi động lại", Permission.OPERATE_STATION),
+    "update": KindInfo("Cập nhật phần mềm", Permission.OPERATE_STATION),
+}
+assert set(COMMAND_INFO) == set(COMMAND_KINDS)
+
+RESULT_LABELS: dict[str | None, str] = {
+    None: "Chưa phản hồi",
+    "done": "Đã thực hiện",
+    "rejected": "Bị từ chối",
+    "expired": "Quá hạn, không thực hiện",
+    "failed": "Thất bại",
+}
+
+
+def command_label(kind: str) -> str:
+    info = COMMAND_INFO.get(kind)
+    return info.label if info else kind
+
+
+def check_command_permission(principal: Principal, kind: str) -> None:
+    info = COMMAND_INFO.get(kind)
+    if info is None:
+        raise InvalidInput("Lệnh không được hỗ trợ.", code="unknown_command")
+    require_permission(principal, info.permission)
+
+
+def send_commands(
+    session: Session,
+    *,
+    principal: Principal,
+    device_uids: Sequence[str],
+    kind: str,
+    args: dict[str, Any],
+    ttl: timedelta = service.COMMAND_TTL,
+    ip: str = "",
+) -> list[DeviceCommand]:
+    """Queue ``kind`` for each device (the gateway sends them) and write one audit event per commune."""
+    check_command_permission(principal, kind)
+    if not device_uids:
+        raise InvalidInput("Chưa chọn cụm loa nào.", code="no_devices")
+    devices = queries.visible_devices(session, principal=principal, uids=device_uids)
+    if kind == "play_now":
+        args = {"priority": PLAY_NOW_PRIORITY, **args}
+    rows = service.issue_command(
+        session, devices=devices, kind=kind, args=args, issued_by=principal.username, ttl=ttl
+    )
+    by_commune: dict[int | None, list[Device]] = defaultdict(list)
+    for device in devices:
+        by_commune[device.commune_id].append(device)
+    for commune_id, group in by_commune.items():
+        uids = sorted(d.uid for d in group)
+        audit.record(
+            session,
+            action=f"device.{kind}",
+            actor=principal,
+            target_type="device",
+            target_id=uids[0] if len(uids) == 1 else f"{len(uids)} cụm loa",
+            area_id=commune_id,
+            details={
+                "kind": kind,
+                "args": args,
+                "devices": uids[:MAX_AUDITED_UIDS],
+                "device_count": len(uids),
+                "ttl_s": int(ttl.total_seconds()),
+            },
+            ip=ip,
+        )
+    return rows

@@ -1,0 +1,71 @@
+"""What an operator may "play now": stored audio (speech store), labelled by the bulletin it reads.
+
+Only the master files (not their Opus copies); newest first. A bulletin rendition's audio carries the
+bulletin's title; other assets their file name or "đọc tự động".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loa.content.models import Bulletin, Rendition
+from loa.errors import InvalidInput
+from loa.speech.models import AudioAsset, AudioSourceKind
+
+
+@dataclass(frozen=True)
+class PlayableAudio:
+    sha256: str
+    title: str
+    duration_ms: int
+
+    @property
+    def label(self) -> str:
+        seconds = round(self.duration_ms / 1000)
+        return f"{self.title} ({seconds // 60}:{seconds % 60:02d})"
+
+
+def _title(asset: AudioAsset, bulletin_title: str | None, language: str | None) -> str:
+    if bulletin_title:
+        return bulletin_title if language in (None, "vi") else f"{bulletin_title} [{language}]"
+    if asset.original_filename:
+        return asset.original_filename
+    if asset.source_kind is AudioSourceKind.TTS:
+        return f"Bản đọc tự động {asset.sha256[:8]}"
+    return f"Âm thanh {asset.sha256[:8]}"
+
+
+def playable_audio(session: Session, *, limit: int = 100) -> list[PlayableAudio]:
+    rows = session.execute(
+        select(AudioAsset, Bulletin.title, Rendition.language)
+        .outerjoin(Rendition, Rendition.audio_sha256 == AudioAsset.sha256)
+        .outerjoin(Bulletin, Bulletin.id == Rendition.bulletin_id)
+        .where(AudioAsset.rendition_of_id.is_(None))
+        .order_by(AudioAsset.created_at.desc(), AudioAsset.id.desc())
+        .limit(limit)
+    ).all()
+    seen: set[str] = set()
+    out = []
+    for asset, title, language in rows:
+        if asset.sha256 in seen:
+            continue
+        seen.add(asset.sha256)
+        out.append(PlayableAudio(asset.sha256, _title(asset, title, language)[:200], asset.duration_ms))
+    return out
+
+
+def get_playable(session: Session, sha256: str) -> PlayableAudio:
+    row = session.execute(
+        select(AudioAsset, Bulletin.title, Rendition.language)
+        .outerjoin(Rendition, Rendition.audio_sha256 == AudioAsset.sha256)
+        .outerjoin(Bulletin, Bulletin.id == Rendition.bulletin_id)
+        .where(AudioAsset.sha256 == sha256)
+        .limit(1)
+    ).first()
+    if row is None:
+        raise InvalidInput("Chưa chọn tệp âm thanh, hoặc tệp không còn trong kho.", code="audio_not_found")
+    asset, title, language = row
+    return PlayableAudio(asset.sha256, _title(asset, title, language)[:200], asset.duration_ms)

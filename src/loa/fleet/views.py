@@ -1,0 +1,363 @@
+"""HTML pages of the fleet: the live table of loudspeaker clusters by commune (HTMX polling), a map,
+"play now" / stop / volume, the device page (uptime, proof of play) and enrolment (code + QR)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import groupby
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from loa.accounts import audit
+from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
+from loa.accounts.principal import Permission, Principal
+from loa.accounts.service import require_permission
+from loa.areas.models import AdminUnit
+from loa.db.base import utcnow
+from loa.errors import InvalidInput, LoaError, PermissionDenied
+from loa.fleet import commands, present, queries, service
+from loa.fleet.mapview import MapInput, project
+from loa.fleet.models import Device
+from loa.fleet.playable import get_playable, playable_audio
+from loa.fleet.qr import enrol_qr_svg
+from loa.fleet.uptime import UPTIME_WINDOWS, online_time
+from loa.protocol.priority import Priority
+from loa.web.deps import SessionDep
+from loa.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+FLASH = "fleet_flash"
+POLL_SECONDS = 5
+FormStr = Annotated[str, Form()]
+
+
+def _flash(request: Request, message: str) -> None:
+    request.session[FLASH] = message
+
+
+def _pop_flash(request: Request) -> str | None:
+    value = request.session.pop(FLASH, None)
+    return value if isinstance(value, str) else None
+
+
+def _helpers() -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "state_of": present.state_of,
+        "when": present.when,
+        "ago": lambda value: present.ago(value, now),
+        "priority_label": present.priority_label,
+        "detail_label": present.detail_label,
+        "outcome_label": lambda outcome: present.OUTCOME_LABELS.get(outcome, str(outcome)),
+        "event_label": lambda event: present.EVENT_LABELS.get(event, str(event)),
+        "command_label": commands.command_label,
+        "result_label": lambda result: commands.RESULT_LABELS.get(result, result or ""),
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+def _grouped(rows: Sequence[queries.DeviceRow]) -> list[tuple[str, list[queries.DeviceRow]]]:
+    key = lambda r: r.commune_name or "Chưa gắn xã/phường"  # noqa: E731
+    return [(name, list(group)) for name, group in groupby(rows, key=key)]
+
+
+def _counts(rows: Sequence[queries.DeviceRow]) -> dict[str, int]:
+    states = [present.state_of(r.device).key for r in rows]
+    return {"total": len(rows), **{k: states.count(k) for k in present.STATES}}
+
+
+def _fleet_page(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    *,
+    error: str | None = None,
+    form: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    rows = queries.list_devices(db, principal=principal, limit=5000)
+    device_map = project(
+        [
+            MapInput(r.device.uid, r.device.name, r.device.latitude, r.device.longitude, r.device.online)
+            for r in rows
+            if r.device.latitude is not None and r.device.longitude is not None
+        ]
+    )
+    can_broadcast = principal.has(Permission.BROADCAST)
+    can_operate = principal.has(Permission.OPERATE_STATION)
+    context = {
+        "active_nav": "fleet",
+        "groups": _grouped(rows),
+        "counts": _counts(rows),
+        "device_map": device_map,
+        "can_broadcast": can_broadcast,
+        "can_operate": can_operate,
+        "audio_choices": playable_audio(db) if can_broadcast else [],
+        "communes": queries.communes_in_scope(db, principal=principal) if can_operate else [],
+        "flash": _pop_flash(request),
+        "error": error,
+        "form": form or {},
+        "selected": set((form or {}).get("device_ids", [])),
+        "play_now_priority": commands.PLAY_NOW_PRIORITY,
+        "emergency_priority": int(Priority.EMERGENCY),
+        **_helpers(),
+    }
+    return render(request, "fleet/index.html", context, status_code=status)
+
+
+@router.get("/fleet")
+def fleet_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
+    require_permission(principal, Permission.VIEW)
+    return _fleet_page(request, db, principal)
+
+
+@router.get("/fleet/live")
+def fleet_live(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
+    """Out-of-band cells for the polling table: state, what plays, last receipt, volume, counts."""
+    require_permission(principal, Permission.VIEW)
+    rows = queries.list_devices(db, principal=principal, limit=5000)
+    return render(request, "fleet/_live.html", {"rows": rows, "counts": _counts(rows), **_helpers()})
+
+
+@router.post("/fleet/commands")
+def fleet_commands(
+    request: Request,
+    principal: WebPrincipal,
+    _csrf: CsrfProtected,
+    db: SessionDep,
+    action: FormStr = "",
+    device_ids: Annotated[list[str] | None, Form()] = None,
+    audio_sha256: FormStr = "",
+    emergency: FormStr = "",
+) -> Response:
+    uids = device_ids or []
+    form = {"device_ids": uids, "audio_sha256": audio_sha256, "emergency": bool(emergency)}
+    try:
+        if action == "play_now":
+            audio = get_playable(db, audio_sha256.strip())
+            priority = int(Priority.EMERGENCY) if emergency else commands.PLAY_NOW_PRIORITY
+            args: dict[str, Any] = {"audio_sha256": audio.sha256, "priority": priority, "title": audio.title}
+        elif action == "stop":
+            args = {}
+        else:
+            raise InvalidInput("Lệnh không được hỗ trợ.", code="unknown_command")
+        rows = commands.send_commands(
+            db, principal=principal, device_uids=uids, kind=action, args=args, ip=client_ip(request)
+        )
+    except LoaError as err:
+        db.rollback()
+        return _fleet_page(request, db, principal, error=err.message, form=form, status=err.status)
+    db.commit()
+    _flash(request, f"Đã gửi lệnh «{commands.command_label(action)}» tới {len(rows)} cụm loa.")
+    return RedirectResponse("/fleet", status_code=303)
+
+
+def _back(request: Request, uid: str) -> str:
+    return f"/fleet/devices/{uid}" if request.query_params.get("from") == "device" else "/fleet"
+
+
+@router.post("/fleet/devices/{uid}/volume")
+def device_volume(
+    uid: str,
+    request: Request,
+    principal: WebPrincipal,
+    _csrf: CsrfProtected,
+    db: SessionDep,
+    level: FormStr = "",
+) -> Response:
+    try:
+        try:
+            value = int(level)
+        except ValueError as err:
+            raise InvalidInput("Âm lượng phải là số từ 0 đến 100.", code="invalid_volume") from err
+        if not 0 <= value <= 100:
+            raise InvalidInput("Âm lượng phải là số từ 0 đến 100.", code="invalid_volume")
+        commands.send_commands(
+            db, principal=principal, device_uids=[uid], kind="volume", args={"level": value},
+            ip=client_ip(request),
+        )  # fmt: skip
+    except LoaError as err:
+        db.rollback()
+        if request.headers.get("HX-Request") == "true":
+            return Response(f'<span class="error" role="alert">{_escape(err.message)}</span>', err.status)
+        raise
+    db.commit()
+    message = f"Đã gửi lệnh đặt âm lượng {value}."
+    if request.headers.get("HX-Request") == "true":
+        return Response(f'<span role="status">{message}</span>', media_type="text/html")
+    _flash(request, message)
+    return RedirectResponse(_back(request, uid), status_code=303)
+
+
+@router.post("/fleet/devices/{uid}/stop")
+def device_stop(
+    uid: str, request: Request, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep
+) -> Response:
+    commands.send_commands(
+        db, principal=principal, device_uids=[uid], kind="stop", args={}, ip=client_ip(request)
+    )
+    db.commit()
+    _flash(request, "Đã gửi lệnh dừng phát.")
+    return RedirectResponse(f"/fleet/devices/{uid}", status_code=303)
+
+
+def _escape(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))
+
+
+# --- enrolment ------------------------------------------------------------------------------------
+
+
+def _coordinate(raw: str, label: str, limit: float) -> float | None:
+    text = raw.strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise InvalidInput(f"{label} phải là số thập phân, ví dụ 14.77.", code="invalid_coordinate") from err
+    if not -limit <= value <= limit:
+        raise InvalidInput(f"{label} phải nằm trong khoảng ±{limit:g}.", code="invalid_coordinate")
+    return value
+
+
+def _enrol_page(request: Request, device: Device, code: str, commune: str | None) -> Response:
+    expires_at = device.enrol_code_expires_at
+    return render(
+        request,
+        "fleet/enrol.html",
+        {
+            "active_nav": "fleet",
+            "device": device,
+            "commune": commune,
+            "code": code,
+            "qr_svg": enrol_qr_svg(code),
+            "expires": present.when(expires_at),
+        },
+    )
+
+
+@router.post("/fleet/devices")
+def add_device(
+    request: Request,
+    principal: WebPrincipal,
+    _csrf: CsrfProtected,
+    db: SessionDep,
+    name: FormStr = "",
+    commune_code: FormStr = "",
+    village: FormStr = "",
+    latitude: FormStr = "",
+    longitude: FormStr = "",
+) -> Response:
+    form = {"name": name, "commune_code": commune_code, "village": village, "lat": latitude, "lon": longitude}
+    try:
+        require_permission(principal, Permission.OPERATE_STATION)
+        commune = db.query(AdminUnit).filter(AdminUnit.code == commune_code.strip()).one_or_none()
+        if commune is None:
+            raise InvalidInput("Hãy chọn xã/phường của cụm loa.", code="commune_required")
+        if not principal.can_access_path(commune.path):
+            raise PermissionDenied(f"Địa bàn «{commune.name}» nằm ngoài phạm vi quản lý của bạn.")
+        device = service.create_device(
+            db,
+            name=name,
+            commune_id=commune.id,
+            village=village[:200],
+            latitude=_coordinate(latitude, "Vĩ độ", 90),
+            longitude=_coordinate(longitude, "Kinh độ", 180),
+        )
+        code = service.issue_enrol_code(db, device=device)
+        audit.record(
+            db,
+            action="device.create",
+            actor=principal,
+            target_type="device",
+            target_id=device.uid,
+            area_id=commune.id,
+            details={"name": device.name},
+            ip=client_ip(request),
+        )
+    except LoaError as err:
+        db.rollback()
+        return _fleet_page(request, db, principal, error=err.message, form=form, status=err.status)
+    db.commit()
+    return _enrol_page(request, device, code, commune.name)
+
+
+@router.post("/fleet/devices/{uid}/enrol-code")
+def new_enrol_code(
+    uid: str, request: Request, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep
+) -> Response:
+    require_permission(principal, Permission.OPERATE_STATION)
+    row = queries.visible_device_row(db, principal=principal, uid=uid)
+    code = service.issue_enrol_code(db, device=row.device)
+    audit.record(
+        db,
+        action="device.enrol_code",
+        actor=principal,
+        target_type="device",
+        target_id=uid,
+        area_id=row.device.commune_id,
+        ip=client_ip(request),
+    )
+    db.commit()
+    return _enrol_page(request, row.device, code, row.commune_name)
+
+
+# --- one device -------------------------------------------------------------------------------------
+
+
+@router.get("/fleet/devices/{uid}")
+def device_page(
+    uid: str,
+    request: Request,
+    principal: WebPrincipal,
+    db: SessionDep,
+    since: str = Query(default="", max_length=10),
+    until: str = Query(default="", max_length=10),
+    page: int = Query(default=1, ge=1, le=100_000),
+) -> Response:
+    require_permission(principal, Permission.VIEW)
+    row = queries.visible_device_row(db, principal=principal, uid=uid)
+    device = row.device
+    error = None
+    try:
+        start, end = present.day_range(present.parse_day(since, "Từ ngày"), present.parse_day(until, "Đến ngày"))
+    except InvalidInput as err:
+        error, start, end = err.message, None, None
+    receipts = queries.receipts_page(db, device=device, since=start, until=end, page=page)
+    now = utcnow()
+    longest = max(span for _, span in UPTIME_WINDOWS)
+    changes = queries.online_changes(db, device=device, since=now - longest)
+    uptime = [(label, online_time(changes, start=now - span, end=now)) for label, span in UPTIME_WINDOWS]
+    context = {
+        "active_nav": "fleet",
+        "device": device,
+        "commune": row.commune_name,
+        "uptime": uptime,
+        "receipts": receipts,
+        "since": since,
+        "until": until,
+        "error": error,
+        "status_log": queries.status_log(db, device=device),
+        "commands": queries.recent_commands(db, device=device),
+        "can_broadcast": principal.has(Permission.BROADCAST),
+        "can_operate": principal.has(Permission.OPERATE_STATION),
+        "flash": _pop_flash(request),
+        "page_query": lambda p: f"?since={since}&until={until}&page={p}",
+        **_helpers(),
+    }
+    return render(request, "fleet/device.html", context, status_code=422 if error else 200)
+
+
+@router.get("/fleet/devices/{uid}/live")
+def device_live(uid: str, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
+    require_permission(principal, Permission.VIEW)
+    device = queries.visible_device(db, principal=principal, uid=uid)
+    return render(request, "fleet/_device_live.html", {"device": device, **_helpers()})
+

@@ -1,0 +1,260 @@
+"""JSON routes of speech: voices, text normalisation, background TTS jobs, audio upload and download."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from loa.accounts.deps import ApiPrincipal, require_permission
+from loa.accounts.principal import Permission, Principal
+from loa.errors import NotFound, PayloadTooLarge
+from loa.speech import jobs, service
+from loa.speech.delivery import audio_response
+from loa.speech.engines.base import MAX_RATE, MIN_RATE, VoiceInfo
+from loa.speech.models import AudioAsset, SpeechJob
+from loa.speech.normalize import normalize
+from loa.speech.render import MAX_TEXT_CHARS
+from loa.speech.runtime import SpeechRuntime, runtime_for
+from loa.web.deps import SessionDep
+
+router = APIRouter(tags=["speech"])
+
+_UPLOAD_READ_BYTES = 1024 * 1024
+
+
+class VoiceOut(BaseModel):
+    id: str
+    name: str
+    language: str
+    gender: str
+    gender_label: str
+    region: str
+    region_label: str
+    engine: str
+    default_rate: int = Field(description="Số tiếng (âm tiết) mỗi phút ở tốc độ 1,0.")
+    default: bool
+
+
+class NormalizeIn(BaseModel):
+    text: str = Field(max_length=MAX_TEXT_CHARS)
+
+
+class UnreadableOut(BaseModel):
+    token: str
+    start: int
+    end: int
+    reason: str
+
+
+class SegmentOut(BaseModel):
+    text: str
+    pause_ms: int
+
+
+class NormalizeOut(BaseModel):
+    text: str
+    unreadable: list[UnreadableOut]
+    segments: list[SegmentOut]
+
+
+class JobIn(BaseModel):
+    text: str = Field(description="Văn bản cần đọc (tối đa 60.000 ký tự).")
+    voice: str | None = Field(
+        default=None, max_length=120, description="Mã giọng đọc; trống: giọng mặc định."
+    )
+    rate: float = Field(default=1.0, ge=MIN_RATE, le=MAX_RATE, description="Tốc độ đọc (1,0 = bình thường).")
+    intro_sha256: str | None = Field(default=None, max_length=64, description="Nhạc hiệu mở đầu (mã tệp).")
+    outro_sha256: str | None = Field(default=None, max_length=64, description="Nhạc hiệu kết thúc (mã tệp).")
+    subject: str | None = Field(default=None, max_length=120)
+
+
+class JobOut(BaseModel):
+    id: str
+    status: str
+    status_label: str
+    progress: int
+    voice: str
+    error: str | None
+    result_sha256: str | None
+    audio_url: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class AssetOut(BaseModel):
+    sha256: str
+    format: str
+    size_bytes: int
+    duration_ms: int
+    loudness_lufs: float
+    true_peak_dbtp: float
+    sample_rate: int
+    source_kind: str
+    voice: str | None
+    original_filename: str | None
+    url: str
+    renditions: list[AssetOut] = []
+
+
+def audio_url(sha256: str) -> str:
+    return f"/api/v1/audio/{sha256}"
+
+
+def voice_out(info: VoiceInfo, default_id: str) -> VoiceOut:
+    return VoiceOut(
+        id=info.id,
+        name=info.name,
+        language=info.language,
+        gender=info.gender.value,
+        gender_label=info.gender_label,
+        region=info.region.value,
+        region_label=info.region_label,
+        engine=info.engine,
+        default_rate=info.default_rate,
+        default=info.id == default_id,
+    )
+
+
+def job_out(job: SpeechJob) -> JobOut:
+    return JobOut(
+        id=job.id,
+        status=job.status.value,
+        status_label=job.status_label,
+        progress=job.progress,
+        voice=job.voice,
+        error=job.error_message,
+        result_sha256=job.result_sha256,
+        audio_url=audio_url(job.result_sha256) if job.result_sha256 else None,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+    )
+
+
+def asset_out(asset: AudioAsset, renditions: list[AudioAsset] | None = None) -> AssetOut:
+    return AssetOut(
+        sha256=asset.sha256,
+        format=asset.format,
+        size_bytes=asset.size_bytes,
+        duration_ms=asset.duration_ms,
+        loudness_lufs=asset.loudness_lufs,
+        true_peak_dbtp=asset.true_peak_dbtp,
+        sample_rate=asset.sample_rate,
+        source_kind=asset.source_kind.value,
+        voice=asset.voice,
+        original_filename=asset.original_filename,
+        url=audio_url(asset.sha256),
+        renditions=[asset_out(r) for r in renditions or []],
+    )
+
+
+def runtime(request: Request) -> SpeechRuntime:
+    return runtime_for(request.app.state)
+
+
+def visible_job(db: SessionDep, principal: Principal, job_id: str) -> SpeechJob:
+    job = jobs.get_job(db, job_id)
+    if not principal.is_admin and job.created_by_id != principal.user_id:
+        raise NotFound(jobs.JOB_NOT_FOUND)  # do not reveal other people's jobs
+    return job
+
+
+@router.get("/api/v1/speech/voices", response_model=list[VoiceOut])
+def list_voices(request: Request, principal: ApiPrincipal) -> list[VoiceOut]:
+    registry = runtime(request).context.registry
+    default_id = registry.default_voice().id
+    return [voice_out(v, default_id) for v in registry.voices()]
+
+
+@router.post("/api/v1/speech/normalize", response_model=NormalizeOut)
+def normalize_text(body: NormalizeIn, principal: ApiPrincipal) -> NormalizeOut:
+    result = normalize(body.text)
+    return NormalizeOut(
+        text=result.text,
+        unreadable=[
+            UnreadableOut(token=u.token, start=u.start, end=u.end, reason=u.reason) for u in result.unreadable
+        ],
+        segments=[SegmentOut(text=s.text, pause_ms=s.pause_ms) for s in result.segments],
+    )
+
+
+@router.post("/api/v1/speech/jobs", response_model=JobOut, status_code=202)
+def create_job(body: JobIn, request: Request, db: SessionDep, principal: ApiPrincipal) -> JobOut:
+    require_permission(principal, Permission.EDIT_CONTENT)
+    speech = runtime(request)
+    job = jobs.create_job(
+        db,
+        context=speech.context,
+        text=body.text,
+        voice=body.voice,
+        rate=body.rate,
+        intro_sha256=body.intro_sha256,
+        outro_sha256=body.outro_sha256,
+        subject=body.subject,
+        created_by_id=principal.user_id,
+    )
+    db.commit()
+    speech.jobs.submit(job.id)
+    return job_out(job)
+
+
+@router.get("/api/v1/speech/jobs/{job_id}", response_model=JobOut)
+def get_job(job_id: str, db: SessionDep, principal: ApiPrincipal) -> JobOut:
+    return job_out(visible_job(db, principal, job_id))
+
+
+@router.post("/api/v1/audio", response_model=AssetOut, status_code=201)
+def upload_audio(
+    request: Request,
+    db: SessionDep,
+    principal: ApiPrincipal,
+    file: Annotated[UploadFile, File(description="Tệp âm thanh: WAV, MP3, M4A/AAC, OGG/Opus, AMR, FLAC.")],
+) -> AssetOut:
+    """Decode, level for broadcast (−16 LUFS, ≤ −1,5 dBTP) and store a recording. Refused: files over
+    ``max_upload_bytes``, audio longer than 60 minutes, anything that is not decodable audio."""
+    require_permission(principal, Permission.EDIT_CONTENT)
+    speech = runtime(request)
+    data = read_limited(file, speech.context.max_upload_bytes)
+    asset = service.ingest_upload(
+        db, context=speech.context, data=data, filename=file.filename, created_by_id=principal.user_id
+    )
+    db.commit()
+    return asset_out(asset, service.renditions_of(db, asset))
+
+
+def read_limited(file: UploadFile, max_bytes: int) -> bytes:
+    if file.size is not None and file.size > max_bytes:
+        raise PayloadTooLarge(service.upload_too_large_message(max_bytes))
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := file.file.read(_UPLOAD_READ_BYTES):
+        total += len(chunk)
+        if total > max_bytes:
+            raise PayloadTooLarge(service.upload_too_large_message(max_bytes))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.get("/api/v1/audio/{sha256}/info", response_model=AssetOut)
+def audio_info(sha256: str, db: SessionDep, principal: ApiPrincipal) -> AssetOut:
+    asset = service.get_asset(db, sha256)
+    return asset_out(asset, service.renditions_of(db, asset))
+
+
+@router.api_route("/api/v1/audio/{sha256}", methods=["GET", "HEAD"], response_class=Response)
+def download_audio(sha256: str, request: Request, db: SessionDep, principal: ApiPrincipal) -> Response:
+    """The file itself (immutable: its name is the SHA-256 of its bytes); supports Range requests."""
+    asset = service.get_asset(db, sha256)
+    return audio_response(request, runtime(request).context.store, asset)
+
+
+@router.api_route(
+    "/media/audio/{sha256}", methods=["GET", "HEAD"], response_class=Response, include_in_schema=False
+)
+def media_audio(sha256: str, request: Request, db: SessionDep, principal: ApiPrincipal) -> Response:
+    """Same file for pages (``<audio src>``), signed in by the session cookie."""
+    asset = service.get_asset(db, sha256)
+    return audio_response(request, runtime(request).context.store, asset)

@@ -1,0 +1,256 @@
+"""Background text-to-speech jobs: rows in ``speech_jobs`` and a worker that processes them.
+
+The embedded default is ``ThreadJobRunner``: worker threads inside the web process. A job is claimed
+with a conditional UPDATE (``queued → running``), so several processes (or later a real queue on
+Redis/PostgreSQL implementing ``JobRunner``) can share the table without running a job twice. Jobs a
+crashed process left queued or running are queued again at start-up (results are content-addressed,
+so redoing one is harmless).
+
+Other domains learn about finished jobs through ``on_job_done`` listeners, called inside the
+transaction that marks the job done (e.g. content attaches the audio to a bulletin).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from loa.db.base import utcnow
+from loa.errors import InvalidInput, LoaError, NotFound, TooManyRequests
+from loa.speech import service
+from loa.speech.models import JobStatus, SpeechJob
+from loa.speech.render import check_rate, prepare_text
+from loa.speech.service import SpeechContext
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING_JOBS_PER_USER = 20
+JOB_NOT_FOUND = "Không tìm thấy yêu cầu tạo âm thanh."
+GENERIC_FAILURE = "Không tạo được âm thanh do lỗi hệ thống. Vui lòng thử lại sau."
+INTERRUPTED = "Máy chủ khởi động lại khi đang xử lý; yêu cầu được làm lại."
+
+JobListener = Callable[[Session, SpeechJob], None]
+_listeners: list[JobListener] = []
+
+
+def on_job_done(listener: JobListener) -> JobListener:
+    """Register ``listener(session, job)``, called when a job finishes (done or failed), inside the
+    job's final transaction. An exception in a listener is logged and does not fail the job."""
+    _listeners.append(listener)
+    return listener
+
+
+class JobRunner(Protocol):
+    def submit(self, job_id: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def create_job(
+    session: Session,
+    *,
+    context: SpeechContext,
+    text: str,
+    voice: str | None = None,
+    rate: float = 1.0,
+    intro_sha256: str | None = None,
+    outro_sha256: str | None = None,
+    subject: str | None = None,
+    created_by_id: int | None = None,
+) -> SpeechJob:
+    """Validate the request now (so mistakes are reported at once) and queue it. Submit the job to a
+    runner after the caller commits."""
+    info = context.registry.resolve(voice)
+    check_rate(rate)
+    prepare_text(text)
+    for sha256 in (intro_sha256, outro_sha256):
+        if sha256:
+            service.get_asset(session, sha256)
+    if created_by_id is not None:
+        pending = session.scalar(
+            select(func.count())
+            .select_from(SpeechJob)
+            .where(
+                SpeechJob.created_by_id == created_by_id,
+                SpeechJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+            )
+        )
+        if (pending or 0) >= MAX_PENDING_JOBS_PER_USER:
+            raise TooManyRequests(
+                f"Bạn đang có {pending} yêu cầu chưa xong. Vui lòng đợi chúng hoàn tất rồi gửi thêm."
+            )
+    job = SpeechJob(
+        status=JobStatus.QUEUED,
+        progress=0,
+        text=text,
+        voice=info.id,
+        rate=rate,
+        intro_sha256=intro_sha256 or None,
+        outro_sha256=outro_sha256 or None,
+        subject=subject,
+        created_by_id=created_by_id,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, job_id: str) -> SpeechJob:
+    job = session.get(SpeechJob, job_id) if job_id.isalnum() and len(job_id) <= 32 else None
+    if job is None:
+        raise NotFound(JOB_NOT_FOUND)
+    return job
+
+
+def claim(session: Session, job_id: str) -> bool:
+    result = session.execute(
+        update(SpeechJob)
+        .where(SpeechJob.id == job_id, SpeechJob.status == JobStatus.QUEUED)
+        .values(status=JobStatus.RUNNING, started_at=utcnow(), progress=0)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def run_job(factory: sessionmaker[Session], context: SpeechContext, job_id: str) -> None:
+    """Process one job end to end, each state change in its own short transaction."""
+    with factory() as session, session.begin():
+        if not claim(session, job_id):
+            return  # another worker has it, or it was not queued
+    with factory() as session:
+        job = get_job(session, job_id)
+        request = (job.text, job.voice, job.rate, job.intro_sha256, job.outro_sha256, job.created_by_id)
+    last = [0]
+
+    def progress(percent: int) -> None:
+        if percent <= last[0] or percent >= 100:
+            return
+        last[0] = percent
+        with factory() as s, s.begin():
+            s.execute(update(SpeechJob).where(SpeechJob.id == job_id).values(progress=percent))
+
+    text, voice, rate, intro, outro, created_by_id = request
+    try:
+        with factory() as session:
+            plan = service.plan_synthesis(
+                session,
+                context=context,
+                text=text,
+                voice=voice,
+                rate=rate,
+                formats=service.JOB_FORMATS,
+                intro_sha256=intro,
+                outro_sha256=outro,
+            )
+        # The render holds no transaction: progress updates commit meanwhile (SQLite would refuse
+        # to upgrade a read snapshot that older to a write).
+        rendered = None if plan.cached is not None else service.render_plan(context, plan, progress)
+        with factory() as session, session.begin():
+            asset = plan.cached
+            if rendered is not None:
+                asset = service.store_plan_result(
+                    session, context=context, plan=plan, rendered=rendered, created_by_id=created_by_id
+                )
+            assert asset is not None
+            job = get_job(session, job_id)
+            job.status, job.progress, job.finished_at = JobStatus.DONE, 100, utcnow()
+            job.result_asset_id, job.result_sha256, job.error_message = asset.id, asset.sha256, None
+            _notify(session, job)
+        log.info("speech job %s done: %s", job_id, asset.sha256)
+    except Exception as err:
+        message = err.message if isinstance(err, LoaError) else GENERIC_FAILURE
+        if not isinstance(err, LoaError):
+            log.exception("speech job %s failed", job_id)
+        elif not isinstance(err, InvalidInput | NotFound):
+            log.warning("speech job %s failed: %s", job_id, err.message)
+        with factory() as session, session.begin():
+            job = get_job(session, job_id)
+            job.status, job.finished_at, job.error_message = JobStatus.FAILED, utcnow(), message[:500]
+            _notify(session, job)
+
+
+def _notify(session: Session, job: SpeechJob) -> None:
+    for listener in list(_listeners):
+        try:
+            with session.begin_nested():
+                listener(session, job)
+        except Exception:
+            log.exception("listener %r failed for speech job %s", listener, job.id)
+
+
+def requeue_interrupted(session: Session) -> list[str]:
+    """Jobs left queued or running by a stopped process: queue them again; returns their ids."""
+    ids = list(
+        session.scalars(
+            select(SpeechJob.id)
+            .where(SpeechJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            .order_by(SpeechJob.created_at)
+        )
+    )
+    if ids:
+        session.execute(
+            update(SpeechJob)
+            .where(SpeechJob.id.in_(ids), SpeechJob.status == JobStatus.RUNNING)
+            .values(status=JobStatus.QUEUED, progress=0, started_at=None)
+        )
+        log.info("re-queued %d interrupted speech job(s)", len(ids))
+    return ids
+
+
+_STOP = ""
+
+
+class ThreadJobRunner:
+    """Worker threads in this process. ``wait_idle`` lets tests and the CLI wait for an empty queue."""
+
+    def __init__(self, factory: sessionmaker[Session], context: SpeechContext, workers: int = 1) -> None:
+        self._factory = factory
+        self._context = context
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"speech-job-{i}", daemon=True) for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def recover(self) -> None:
+        with self._factory() as session, session.begin():
+            ids = requeue_interrupted(session)
+        for job_id in ids:
+            self.submit(job_id)
+
+    def submit(self, job_id: str) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put(job_id)
+
+    def _work(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            if job_id == _STOP:
+                return
+            try:
+                run_job(self._factory, self._context, job_id)
+            except Exception:  # the database itself failed; the job stays queued for a restart
+                log.exception("speech worker could not process job %s", job_id)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def wait_idle(self, timeout_s: float = 60.0) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout_s)
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._queue.put(_STOP)
+        for thread in self._threads:
+            thread.join(timeout=30)

@@ -1,0 +1,155 @@
+"""Real audio for the tests, made here: tones and speech encoded by PyAV's own encoders into every
+upload format, and an independent measurement of what a listener gets (pyloudnorm for BS.1770
+loudness, scipy's polyphase resampler for the 4x-oversampled true peak)."""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import av
+import numpy as np
+import pyloudnorm
+from scipy.signal import resample_poly
+
+SAMPLE_RATE = 22_050
+
+
+def tone(
+    frequency_hz: float = 440.0, seconds: float = 2.0, rate: int = SAMPLE_RATE, amplitude: float = 0.5
+) -> np.ndarray[Any, np.dtype[np.float32]]:
+    t = np.arange(int(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * math.pi * frequency_hz * t)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    format: str
+    codec: str
+    rate: int
+    sample_format: str
+    suffix: str
+
+
+# Every upload format Loa promises to read, as produced by common phones and recorders.
+UPLOAD_FORMATS: tuple[Container, ...] = (
+    Container("WAV (PCM 16 bit)", "wav", "pcm_s16le", 44_100, "s16", ".wav"),
+    Container("MP3", "mp3", "libmp3lame", 44_100, "fltp", ".mp3"),
+    Container("AAC trong M4A", "ipod", "aac", 44_100, "fltp", ".m4a"),
+    Container("Opus trong OGG", "ogg", "libopus", 48_000, "flt", ".ogg"),
+    Container("AMR-NB", "amr", "libopencore_amrnb", 8_000, "s16", ".amr"),
+    Container("FLAC", "flac", "flac", 44_100, "s16", ".flac"),
+)
+
+
+def encode_with_pyav(
+    samples: np.ndarray[Any, np.dtype[np.float32]], rate: int, container: Container, channels: int = 1
+) -> bytes:
+    """Encode float samples (mono, duplicated to ``channels``) with PyAV into ``container``."""
+    resampled = resample_poly(samples, container.rate, rate).astype(np.float32) if rate != container.rate else samples
+    if container.codec == "libopencore_amrnb":
+        channels = 1  # AMR-NB is mono by definition
+    layout = "mono" if channels == 1 else "stereo"
+    planar = np.repeat(resampled.reshape(1, -1), channels, axis=0)
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format=container.format) as out:
+        stream: Any = out.add_stream(container.codec, rate=container.rate)
+        stream.layout = layout
+        if container.codec == "libopencore_amrnb":
+            stream.bit_rate = 12_200
+        frame_size = 4096
+        for start in range(0, planar.shape[1], frame_size):
+            block = np.ascontiguousarray(planar[:, start : start + frame_size])
+            if container.sample_format == "s16":
+                data = (np.clip(block, -1, 1) * 32767).astype(np.int16).T.reshape(1, -1)
+                frame = av.AudioFrame.from_ndarray(data, format="s16", layout=layout)
+            elif container.sample_format == "flt":
+                frame = av.AudioFrame.from_ndarray(block.T.reshape(1, -1).copy(), format="flt", layout=layout)
+            else:
+                frame = av.AudioFrame.from_ndarray(block, format="fltp", layout=layout)
+            frame.sample_rate = container.rate
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+def decode_reference(data: bytes) -> tuple[np.ndarray[Any, np.dtype[np.float32]], int]:
+    """Decode with PyAV directly (not Loa's decoder), averaging channels."""
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.audio[0]
+        blocks = []
+        for frame in container.decode(stream):
+            array = frame.to_ndarray().astype(np.float32)
+            if frame.format.is_planar:
+                blocks.append(array.mean(axis=0))
+            else:
+                blocks.append(array.reshape(-1, len(frame.layout.channels)).mean(axis=1))
+        rate = stream.rate
+    return np.concatenate(blocks), int(rate)
+
+
+@dataclass(frozen=True)
+class Measured:
+    loudness_lufs: float
+    true_peak_dbtp: float
+    duration_s: float
+
+
+def measure_file(data: bytes) -> Measured:
+    samples, rate = decode_reference(data)
+    loudness = float(pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64)))
+    return Measured(loudness, reference_true_peak_dbtp(samples), len(samples) / rate)
+
+
+def reference_true_peak_dbtp(samples: np.ndarray[Any, np.dtype[np.float32]]) -> float:
+    oversampled = resample_poly(samples.astype(np.float64), 4, 1)
+    return float(20 * np.log10(np.abs(oversampled).max()))
+
+
+def dominant_frequency_hz(samples: np.ndarray[Any, np.dtype[np.float32]], rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
+
+
+def png_bytes() -> bytes:
+    """A real 2x2 PNG image (not audio)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def silent_video_mp4(seconds: float = 1.0) -> bytes:
+    """An MP4 with one video track and no audio track."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as out:
+        stream: Any = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for i in range(int(seconds * 10)):
+            image = np.full((32, 32, 3), (i * 20) % 255, dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+def three_hour_mp3() -> bytes:
+    """Three hours of valid MP3, made cheaply: one second of encoded audio, its frames repeated."""
+    one_second = encode_with_pyav(tone(440, 1.0, 8_000, 0.3), 8_000, Container("MP3", "mp3", "libmp3lame", 8_000, "fltp", ".mp3"))
+    with av.open(io.BytesIO(one_second)) as container:
+        frames = [bytes(packet) for packet in container.demux(container.streams.audio[0]) if packet.size]
+    block = b"".join(frames)
+    frame_seconds = 576 / 8_000  # MPEG-2.5 layer III: 576 samples a frame
+    repeats = math.ceil(3 * 3600 / (len(frames) * frame_seconds))
+    return block * repeats
