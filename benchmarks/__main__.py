@@ -15,6 +15,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "benchmarks.areas",
     "benchmarks.reports",
     "benchmarks.schedule",
+    "benchmarks.speech_audio",
     "benchmarks.speech_text",
 )
 

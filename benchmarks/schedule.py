@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 
+from benchmarks import schedule_db
 from benchmarks.common import Result, median_seconds
 from loa.protocol.manifest import AudioKind, generate_private_key, sign, verify
 from loa.protocol.priority import Priority
@@ -178,3 +179,6 @@ def run() -> Iterable[Result]:
     yield Result("schedule.sign_rate", rounds / seconds, "manifests/s", better="higher")
     seconds = median_seconds(lambda: [verify(body, signature, public) for _ in range(rounds)], repeat=3)
     yield Result("schedule.verify_rate", rounds / seconds, "manifests/s", better="higher")
+
+    # The database path (snapshot from SQLite, compile, sign, store), against the pure compile above.
+    yield from schedule_db.run()

@@ -13,10 +13,11 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from loa import __version__
 from loa.accounts.deps import install_auth_handlers
-from loa.db import make_engine, make_session_factory
+from loa.db import make_engine
 from loa.settings import Settings
 from loa.web.errors import install_error_handlers
 from loa.web.templating import make_templates
+from loa.wiring import wired_session_factory
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.reports.views",
     "loa.reports.dashboard",
     "loa.fleet.api",
+    "loa.schedule.api",
+    "loa.schedule.views",
     "loa.fleet.views",
     "loa.speech.api",
     "loa.speech.views",
@@ -54,7 +57,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     engine = engine or make_engine(settings.resolved_database_url)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.session_factory = wired_session_factory(engine, settings)
     app.state.templates = make_templates()
     app.state.audio_locator = importlib.import_module("loa.fleet.audio").locator_for(settings)
 

@@ -30,6 +30,10 @@ SUBCOMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("loa.fleet.cli_broker", "broker"),
     ("loa.fleet.cli_gateway", "gateway"),
     ("loa.agent.cli", "agent"),
+    ("loa.sim.cli", "sim"),
+    ("loa.activities.cli", "activities"),
+    ("loa.reports.cli", "reports"),
+    ("loa.schedule.cli", "schedule"),
 )
 for _module, _name in SUBCOMMAND_MODULES:
     app.add_typer(importlib.import_module(_module).app, name=_name)
@@ -84,6 +88,10 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
         report = seed_demo(session, c.settings)
     for line in report:
         echo(line)
+    from loa.sim.demo import start_demo_fleet
+
+    start_demo_fleet(c.settings, c.engine)
+    echo(f"Broker MQTT nhúng và cụm loa mô phỏng: cổng {c.settings.mqtt_port}.")
     echo(f"Loa đang chạy tại http://{host}:{port}")
     uvicorn.run(create_app(c.settings, engine=c.engine), host=host, port=port)
 

@@ -12,8 +12,9 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from loa.db import make_engine, make_session_factory
+from loa.db import make_engine
 from loa.settings import Settings
+from loa.wiring import wired_session_factory
 
 
 @dataclass
@@ -34,7 +35,7 @@ class CliContext:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose transaction commits when the block succeeds."""
-        factory = make_session_factory(self.engine)
+        factory = wired_session_factory(self.engine, self.settings)
         with factory() as session, session.begin():
             yield session
 

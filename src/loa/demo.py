@@ -17,6 +17,7 @@ from loa.areas import service as areas
 from loa.areas.models import AdminUnit, Station
 from loa.areas.stations import create_station
 from loa.settings import Settings
+from loa.sim.demo import seed_demo_devices
 
 DemoStep = Callable[[Session, Settings], list[str]]
 
@@ -63,6 +64,7 @@ DEMO_STEPS: tuple[DemoStep, ...] = (
     seed_areas,
     seed_villages_and_stations,
     lambda session, settings: seed_demo_users(session),
+    seed_demo_devices,
 )
 
 

@@ -4,20 +4,23 @@ the principal's scope), counted and paged; and the area choices a person may fil
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
+from loa.activities import service
 from loa.activities.models import ActivityTopic
 from loa.activities.registers import AnyRecord, AreaRef, RegisterSpec
 from loa.activities.service import area_ref, require, scope_clause
-from loa.areas.logic import COMMUNE_KINDS, PROVINCE_KINDS, VILLAGE_KINDS
+from loa.areas.logic import PROVINCE_KINDS, VILLAGE_KINDS
 from loa.areas.models import AdminUnit, UnitKind
-from loa.errors import NotFound
+from loa.errors import LoaError, NotFound
+from loa.reports.periodform import PeriodFields, parse_period
 
 MAX_AREA_CHOICES = 400
 
@@ -143,5 +146,49 @@ def areas_of(session: Session, ids: Sequence[int]) -> dict[int, AdminUnit]:
     return {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(wanted)))}
 
 
-def is_commune_level(unit: AdminUnit) -> bool:
-    return unit.kind in COMMUNE_KINDS
+@dataclass
+class Filters:
+    """The filter bar as typed (kept to fill the form again) and what it means."""
+
+    raw: dict[str, str]
+    wanted: RecordFilter = field(default_factory=RecordFilter)
+    error: str | None = None
+
+    @classmethod
+    def empty(cls) -> Filters:
+        return cls({"period": "", "year": "", "start": "", "end": "", "area": "", "topic": ""})
+
+    @property
+    def query(self) -> str:
+        return urlencode({k: v for k, v in self.raw.items() if v})
+
+
+def parse_filters(
+    session: Session,
+    principal: Principal,
+    period: str,
+    year: str,
+    start: str,
+    end: str,
+    area: str,
+    topic: str,
+) -> Filters:
+    """The filter bar's values → what to select; a bad value is reported, not raised, so the page
+    still renders (unfiltered) with the message."""
+    raw = {"period": period, "year": year, "start": start, "end": end, "area": area, "topic": topic}
+    try:
+        chosen = parse_period(PeriodFields(period, year or str(date.today().year), start, end))
+        area_path = visible_unit(session, principal, area).path if area.strip() else None
+        if topic:
+            service.get_topic(session, topic)
+    except LoaError as err:
+        return Filters(raw, error=err.message)
+    return Filters(
+        raw,
+        RecordFilter(
+            start=chosen.start if chosen else None,
+            end=chosen.end if chosen else None,
+            area_path=area_path,
+            topic_code=topic or None,
+        ),
+    )

@@ -92,8 +92,10 @@ def hint(f: FieldSpec) -> str:
 
 
 def column_label(spec: RegisterSpec, name: str) -> str:
+    if name in COLUMN_LABELS:
+        return COLUMN_LABELS[name]
     f = spec.field(name)
-    return f.label if f is not None else COLUMN_LABELS.get(name, name)
+    return f.label if f is not None else name
 
 
 def _number(value: object, f: FieldSpec) -> str:

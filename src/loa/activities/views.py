@@ -4,10 +4,8 @@ and files records only within their areas."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
@@ -21,7 +19,7 @@ from loa.activities.csvio import write_csv
 from loa.activities.present import export_cells
 from loa.activities.registers import REGISTERS, AnyRecord, RegisterSpec, get_register
 from loa.errors import InvalidInput, LoaError, PayloadTooLarge
-from loa.reports.periodform import PeriodFields, choice_groups, parse_period, year_choices
+from loa.reports.periodform import choice_groups, year_choices
 from loa.web.deps import SessionDep
 from loa.web.templating import render
 
@@ -39,48 +37,6 @@ async def read_form(request: Request) -> FormData:
 
 
 Posted = Annotated[FormData, Depends(read_form)]
-
-
-@dataclass
-class Filters:
-    """The filter bar as typed (kept to fill the form again) and what it means."""
-
-    raw: dict[str, str]
-    wanted: browse.RecordFilter = field(default_factory=browse.RecordFilter)
-    error: str | None = None
-
-    @property
-    def query(self) -> str:
-        return urlencode({k: v for k, v in self.raw.items() if v})
-
-
-def _filters(
-    session: Session,
-    principal: Principal,
-    period: str,
-    year: str,
-    start: str,
-    end: str,
-    area: str,
-    topic: str,
-) -> Filters:
-    raw = {"period": period, "year": year, "start": start, "end": end, "area": area, "topic": topic}
-    try:
-        chosen = parse_period(PeriodFields(period, year or str(date.today().year), start, end))
-        area_path = browse.visible_unit(session, principal, area).path if area.strip() else None
-        if topic:
-            service.get_topic(session, topic)
-    except LoaError as err:
-        return Filters(raw, error=err.message)
-    return Filters(
-        raw,
-        browse.RecordFilter(
-            start=chosen.start if chosen else None,
-            end=chosen.end if chosen else None,
-            area_path=area_path,
-            topic_code=topic or None,
-        ),
-    )
 
 
 def _flash(request: Request, message: str) -> None:
@@ -121,7 +77,7 @@ def _register_page(
     session: Session,
     principal: Principal,
     spec: RegisterSpec,
-    filters: Filters,
+    filters: browse.Filters,
     *,
     page: int = 1,
     form: dict[str, Any] | None = None,
@@ -194,7 +150,7 @@ def register_page(
 ) -> Response:
     spec = get_register(register)
     service.require(principal, Permission.VIEW)
-    filters = _filters(db, principal, period, year, start, end, area, topic)
+    filters = browse.parse_filters(db, principal, period, year, start, end, area, topic)
     response = _register_page(request, db, principal, spec, filters, page=page)
     db.commit()  # default topics are inserted on first use
     return response
@@ -216,7 +172,7 @@ def create(
     except LoaError as err:
         db.rollback()
         field_errors, general = _split_errors(spec, err)
-        filters = _filters(db, principal, "", "", "", "", "", "")
+        filters = browse.Filters.empty()
         return _register_page(
             request,
             db,
@@ -235,10 +191,13 @@ def create(
 
 
 def _split_errors(spec: RegisterSpec, err: LoaError) -> tuple[dict[str, list[str]], list[str]]:
+    """Field errors go next to their fields; the page also says, once, why nothing was saved."""
     if isinstance(err.details, list):
         field_errors, general = forms.errors_by_field(spec, err.details)
         if field_errors or general:
-            return field_errors, general
+            count = sum(len(v) for v in field_errors.values()) + len(general)
+            lead = f"Chưa lưu {spec.noun}: có {count} lỗi, xem các ô được đánh dấu đỏ."
+            return field_errors, [lead, *general]
     return {}, [err.message]
 
 
@@ -256,7 +215,7 @@ def export_csv(
 ) -> Response:
     """The records the page shows (same filters), oldest first, in the format the importer reads."""
     spec = get_register(register)
-    filters = _filters(db, principal, period, year, start, end, area, topic)
+    filters = browse.parse_filters(db, principal, period, year, start, end, area, topic)
     if filters.error:
         raise InvalidInput(filters.error)
     result = browse.find_records(db, spec=spec, principal=principal, wanted=filters.wanted, per_page=None)
@@ -305,7 +264,7 @@ async def import_csv(
     except LoaError as err:
         db.rollback()
         rows = err.details.get("errors") if isinstance(err.details, dict) else None
-        filters = _filters(db, principal, "", "", "", "", "", "")
+        filters = browse.Filters.empty()
         return _register_page(
             request,
             db,

@@ -16,6 +16,7 @@ from loa.content.logic import check_language, clean_rendition_text
 from loa.content.models import Bulletin, Rendition
 from loa.content.service import check_version, content_changed, current_revision, get_bulletin, snapshot
 from loa.db.base import utcnow
+from loa.db.changes import mark_changed
 from loa.errors import InvalidInput, NotFound
 
 
@@ -154,6 +155,7 @@ def tts_finished(
     rendition.audio_sha256, rendition.audio_origin = audio_sha256, AudioOrigin.TTS
     rendition.audio_duration_ms, rendition.updated_at = duration_ms, utcnow()
     session.flush()
+    mark_changed(session, "bulletin", bulletin.id)
     revision = current_revision(session, bulletin)
     if revision.sealed_at is None:
         session.refresh(bulletin, attribute_names=["renditions"])

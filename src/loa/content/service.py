@@ -21,6 +21,7 @@ from loa.content.models import Bulletin, BulletinEvent, BulletinRevision
 from loa.content.richtext import clean_line, search_key
 from loa.content.workflow import Action, Subject, check_create, check_edit, check_transition
 from loa.db.base import utcnow
+from loa.db.changes import mark_changed
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 NOT_FOUND = "Không tìm thấy bản tin (hoặc bản tin nằm ngoài địa bàn bạn phụ trách)."
@@ -238,6 +239,7 @@ def content_changed(
     bulletin.status = new_status
     bulletin.updated_at = now
     bulletin.version += 1
+    mark_changed(session, "bulletin", bulletin.id)
     flush_guarded(session, {"current_version": None, "your_changes": unsaved})
     session.refresh(bulletin, attribute_names=["renditions", "attachments", "topics"])
     revision.snapshot = snapshot(bulletin)
@@ -394,6 +396,7 @@ def transition(
     bulletin.updated_at = now
     bulletin.version += 1
     flush_guarded(session)
+    mark_changed(session, "bulletin", bulletin.id)
     _event(session, bulletin, principal, action.value, before, step.target, comment)
     record(
         session,

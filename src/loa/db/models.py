@@ -14,6 +14,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "loa.content.models",
     "loa.fleet.models",
     "loa.reports.models",
+    "loa.schedule.models",
     "loa.speech.models",
 )
 

@@ -62,7 +62,7 @@ def when(value: datetime | None) -> str:
 
 
 def ago(value: datetime | None, now: datetime) -> str:
-    """"3 phút trước" (or "—")."""
+    """ "3 phút trước" (or "—")."""
     if value is None:
         return "—"
     seconds = int((now - value).total_seconds())

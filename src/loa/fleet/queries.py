@@ -38,7 +38,7 @@ def _scoped(stmt: S, principal: Principal | None) -> S:
     return stmt.where(or_(*(AdminUnit.path.startswith(p) for p in principal.scope_paths)))
 
 
-def _with_commune() -> Select[tuple[Device, str | None, str | None]]:
+def _with_commune() -> Select[Device, str, str]:  # commune name and path are None without one
     return select(Device, AdminUnit.name, AdminUnit.path).outerjoin(
         AdminUnit, AdminUnit.id == Device.commune_id
     )
@@ -87,9 +87,7 @@ def visible_device(session: Session, *, principal: Principal | None, uid: str) -
 def visible_devices(session: Session, *, principal: Principal | None, uids: Sequence[str]) -> list[Device]:
     """Active devices by id, all of them in the principal's areas (else NotFound / PermissionDenied)."""
     wanted = list(dict.fromkeys(uids))
-    rows = session.execute(
-        _with_commune().where(Device.uid.in_(wanted), Device.active.is_(True))
-    ).all()
+    rows = session.execute(_with_commune().where(Device.uid.in_(wanted), Device.active.is_(True))).all()
     missing = set(wanted) - {d.uid for d, _, _ in rows}
     if missing:
         raise NotFound(f"Không tìm thấy cụm loa: {', '.join(sorted(missing)[:20])}.", code="device_not_found")

@@ -327,7 +327,9 @@ def device_page(
     device = row.device
     error = None
     try:
-        start, end = present.day_range(present.parse_day(since, "Từ ngày"), present.parse_day(until, "Đến ngày"))
+        start, end = present.day_range(
+            present.parse_day(since, "Từ ngày"), present.parse_day(until, "Đến ngày")
+        )
     except InvalidInput as err:
         error, start, end = err.message, None, None
     receipts = queries.receipts_page(db, device=device, since=start, until=end, page=page)
@@ -360,4 +362,3 @@ def device_live(uid: str, request: Request, principal: WebPrincipal, db: Session
     require_permission(principal, Permission.VIEW)
     device = queries.visible_device(db, principal=principal, uid=uid)
     return render(request, "fleet/_device_live.html", {"device": device, **_helpers()})
-

@@ -1,1 +1,1 @@
-"""The wire protocol shared by the server and the loudspeaker agent (stdlib + pydantic + cryptography only)."""
+"""The wire protocol shared by server and loudspeaker agent (stdlib, pydantic, cryptography only)."""

@@ -186,7 +186,7 @@ class PlayNowArgs(BaseModel):
 
     audio_sha256: Sha256
     url: Annotated[str, Field(max_length=500)] | None = None  # default: the device's audio endpoint
-    priority: int = Field(default=700, ge=0, le=1000)
+    priority: int = Field(default=500, ge=0, le=1000)  # priority bulletin; live is 700, emergency 900
     title: ShortText | None = None
     item_id: Identifier | None = None
 

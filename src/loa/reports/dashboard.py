@@ -230,6 +230,7 @@ def statistics_page(
                 [Bar(f.label, f.value, q.url("/reports/statistics/rows", figure=f.key)) for f in c.figures],
                 title=f"{c.title}: số liệu {q.period.label}",
                 colour=PALETTE[i % len(PALETTE)],
+                width=520,
                 test_id=f"chart-{c.key}",
             )
             for i, c in enumerate(channels)

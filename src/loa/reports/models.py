@@ -45,7 +45,7 @@ class ReportFile(Base):
     format: Mapped[str] = mapped_column(String(8))  # docx | xlsx | pdf
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # lists must not load files
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     report: Mapped[Report] = relationship(back_populates="files", lazy="raise_on_sql")

@@ -81,7 +81,8 @@ def _creators(session: Session, reports: list[Report]) -> dict[int, str]:
     ids = {r.created_by_id for r in reports if r.created_by_id is not None}
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).tuples().all())
+    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows}
 
 
 @router.get("/reports")
@@ -228,7 +229,7 @@ def generate(
         db.rollback()
         return _form_page(request, db, principal, form, error=err.message, status=err.status)
     db.commit()
-    request.session[FLASH] = f"Đã lập {report.title[:1].lower()}{report.title[1:]}."
+    request.session[FLASH] = f"Đã lập «{report.title}»."
     return RedirectResponse(f"/reports/{report.id}", status_code=303)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -26,7 +26,7 @@ from loa.schedule.dbsnapshot import load_snapshot
 from loa.schedule.snapshot import AudioRef, Entry, Snapshot
 
 PLACEHOLDER = AudioRef("/placeholder", 1, "0" * 64, 1)
-MAX_CHECKED_AIRINGS = 24
+MAX_CHECKED_AIRINGS = 31  # a month of a daily programme
 
 
 class Accept(StrEnum):
@@ -63,10 +63,10 @@ class Subject:
 
 
 def merge_spans(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    """Adjacent spans merged while a merged window stays within the compiler's limit."""
+    """Spans merged into as few compiler windows (at most 14 days each) as possible."""
     out: list[tuple[datetime, datetime]] = []
     for start, end in sorted(spans):
-        if out and start <= out[-1][1] + timedelta(hours=1) and max(end, out[-1][1]) - out[-1][0] <= MAX_WINDOW:
+        if out and max(end, out[-1][1]) - out[-1][0] <= MAX_WINDOW:
             out[-1] = (out[-1][0], max(end, out[-1][1]))
         else:
             out.append((start, min(end, start + MAX_WINDOW)))
@@ -77,7 +77,9 @@ def _with_placeholders(snapshot: Snapshot) -> Snapshot:
     def fill(entries: tuple[Entry, ...], slot_ms: int) -> tuple[Entry, ...]:
         if entries:
             return entries
-        return (Entry("placeholder", "(chưa có nội dung)", dataclasses.replace(PLACEHOLDER, duration_ms=slot_ms)),)
+        return (
+            Entry("placeholder", "(chưa có nội dung)", dataclasses.replace(PLACEHOLDER, duration_ms=slot_ms)),
+        )
 
     slot_of = {p.id: p.slot_duration_ms for p in snapshot.programmes}
     return dataclasses.replace(

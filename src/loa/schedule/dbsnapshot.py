@@ -92,7 +92,7 @@ class LoadedSnapshot:
     notices: tuple[str, ...]  # Vietnamese warnings found while loading (missing renditions, …)
 
 
-# --- devices -------------------------------------------------------------------------------------
+# --- devices ---
 
 
 def load_memberships(
@@ -107,7 +107,7 @@ def load_memberships(
     rows = session.execute(query.order_by(Device.uid)).all()
     station_ids = {r.station_id for r in rows if r.station_id is not None}
     station_commune = (
-        dict(session.execute(select(Station.id, Station.commune_id).where(Station.id.in_(station_ids))).tuples())
+        dict(session.execute(select(Station.id, Station.commune_id).where(Station.id.in_(station_ids))).all())
         if station_ids
         else {}
     )
@@ -123,34 +123,37 @@ def load_memberships(
             uid: (code, path)
             for uid, code, path in session.execute(
                 select(AdminUnit.id, AdminUnit.code, AdminUnit.path).where(AdminUnit.id.in_(commune_ids))
-            ).tuples()
+            ).all()
         }
         if commune_ids
         else {}
     )
     villages: dict[int, dict[str, str]] = defaultdict(dict)
     if commune_ids and any(r.village for r in rows):
-        for parent, code, name in session.execute(
+        for parent, unit_code, name in session.execute(
             select(AdminUnit.parent_id, AdminUnit.code, AdminUnit.name).where(
                 AdminUnit.parent_id.in_(commune_ids), AdminUnit.kind.in_(_VILLAGE_KINDS)
             )
-        ).tuples():
+        ).all():
             if parent is not None:
-                villages[parent][code] = code
-                villages[parent][name_key(name)] = code
+                villages[parent][unit_code] = unit_code
+                villages[parent][name_key(name)] = unit_code
     device_ids = {r.uid: r.id for r in rows}
     groups: dict[int, list[str]] = defaultdict(list)
     member_query = select(DeviceGroupMember.device_id, DeviceGroupMember.group_id)
     if uids is not None:
         member_query = member_query.where(DeviceGroupMember.device_id.in_(list(device_ids.values())))
-    for device_id, group_id in session.execute(member_query.order_by(DeviceGroupMember.group_id)).tuples():
+    for device_id, group_id in session.execute(member_query.order_by(DeviceGroupMember.group_id)).all():
         groups[device_id].append(str(group_id))
     out = []
     for r in rows:
         commune_id = commune_of(r)
-        code, path = communes.get(commune_id, (None, None)) if commune_id is not None else (None, None)
+        code: str | None = None
+        path: str | None = None
+        if commune_id is not None and commune_id in communes:
+            code, path = communes[commune_id]
         province = path.strip("/").split("/")[0] if path else None
-        village = None
+        village: str | None = None
         if r.village and commune_id is not None:
             known = villages.get(commune_id, {})
             village = known.get(r.village.strip()) or known.get(name_key(r.village))
@@ -167,17 +170,19 @@ def load_memberships(
     return out, device_ids
 
 
-# --- content ---------------------------------------------------------------------------------------
+# --- content ---
 
 
-class _Content:
+class ContentIndex:
     """Bulletins, their approved revisions and audio assets referenced by running orders."""
 
     def __init__(self, session: Session, bulletin_ids: set[int], shas: set[str]) -> None:
         self.bulletins: dict[int, Bulletin] = {}
         self.revisions: dict[int, dict[str, Any]] = {}
         if bulletin_ids:
-            self.bulletins = {b.id: b for b in session.scalars(select(Bulletin).where(Bulletin.id.in_(bulletin_ids)))}
+            self.bulletins = {
+                b.id: b for b in session.scalars(select(Bulletin).where(Bulletin.id.in_(bulletin_ids)))
+            }
             wanted = {(b.id, n) for b in self.bulletins.values() if (n := airable_revision(b)) is not None}
             if wanted:
                 for rev in session.scalars(
@@ -199,7 +204,7 @@ class _Content:
                     select(AudioAsset.sha256, AudioAsset.size_bytes, AudioAsset.duration_ms).where(
                         AudioAsset.sha256.in_(shas)
                     )
-                ).tuples()
+                ).all()
             }
         self.notices: list[str] = []
 
@@ -258,15 +263,17 @@ class _Content:
                         title = (item.title or bulletin.title)[:200]
                         out.append(Entry(str(bulletin.id), title, audio, aimed))
                 elif item.kind is m.ItemKind.RECORDING:
-                    audio = self.audio(item.audio_sha256)
-                    if audio is None:
+                    recording = self.audio(item.audio_sha256)
+                    if recording is None:
                         self.notices.append(f"Bản ghi «{item.title}» không còn trong kho âm thanh.")
                         continue
-                    out.append(Entry(f"rec-{item.audio_sha256 or ''}"[:16], item.title[:200], audio, aimed))
+                    out.append(
+                        Entry(f"rec-{item.audio_sha256 or ''}"[:16], item.title[:200], recording, aimed)
+                    )
         return tuple(out)
 
 
-# --- the snapshot ----------------------------------------------------------------------------------
+# --- the snapshot ---
 
 
 def _languages(
@@ -344,7 +351,7 @@ def load_snapshot(
     bulletin_ids |= {a.bulletin_id for a in announcements if a.bulletin_id is not None}
     shas = {it.audio_sha256 for its in items.values() for it in its if it.audio_sha256}
     shas |= {a.audio_sha256 for a in announcements if a.audio_sha256}
-    content = _Content(session, bulletin_ids, shas)
+    content = ContentIndex(session, bulletin_ids, shas)
 
     out_programmes: list[Programme] = []
     episodes: list[Episode] = []

@@ -64,7 +64,10 @@ class CompileReport:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "window": {"start_at": self.window.start_at.isoformat(), "end_at": self.window.end_at.isoformat()},
+            "window": {
+                "start_at": self.window.start_at.isoformat(),
+                "end_at": self.window.end_at.isoformat(),
+            },
             "incremental": self.incremental,
             "devices": self.devices,
             "changed": list(self.changed),
@@ -87,8 +90,17 @@ def device_states(session: Session) -> dict[str, DeviceState]:
         .subquery()
     )
     rows = session.execute(
-        select(Device.uid, DeviceManifest.version, DeviceManifest.content_hash, DeviceManifest.valid_until, DeviceManifest.id)
-        .join(newest, (newest.c.device_id == DeviceManifest.device_id) & (newest.c.version == DeviceManifest.version))
+        select(
+            Device.uid,
+            DeviceManifest.version,
+            DeviceManifest.content_hash,
+            DeviceManifest.valid_until,
+            DeviceManifest.id,
+        )
+        .join(
+            newest,
+            (newest.c.device_id == DeviceManifest.device_id) & (newest.c.version == DeviceManifest.version),
+        )
         .join(Device, Device.id == DeviceManifest.device_id)
     ).all()
     out: dict[str, DeviceState] = {}

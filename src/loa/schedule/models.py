@@ -128,7 +128,9 @@ class RunningOrderItem(Base):
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind, "running_order_kind"))
-    bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    bulletin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bulletins.id", ondelete="CASCADE"), index=True
+    )
     audio_sha256: Mapped[str | None] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(300), default="")
 
@@ -141,7 +143,9 @@ class Announcement(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
-    bulletin_id: Mapped[int | None] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    bulletin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bulletins.id", ondelete="CASCADE"), index=True
+    )
     audio_sha256: Mapped[str | None] = mapped_column(String(64))
     start_at: Mapped[datetime] = mapped_column(UtcDateTime())
     not_after_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

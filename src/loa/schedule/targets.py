@@ -63,7 +63,9 @@ def _kind(raw: str) -> TargetKind:
         return TargetKind(raw)
     except ValueError as err:
         kinds = ", ".join(TARGET_KIND_LABELS.values()).lower()
-        raise InvalidInput(f"Loại nơi phát không hợp lệ (chọn một trong: {kinds}).", code="target_kind") from err
+        raise InvalidInput(
+            f"Loại nơi phát không hợp lệ (chọn một trong: {kinds}).", code="target_kind"
+        ) from err
 
 
 def _int(code: str, what: str) -> int:
@@ -172,7 +174,9 @@ def load_tokens(session: Session, stored: Iterable[StoredTarget]) -> dict[tuple[
     out: dict[tuple[TargetKind, int], Target] = {}
     unit_ids = set().union(*(by_kind.get(k, set()) for k in UNIT_KINDS_OF))
     if unit_ids:
-        codes = dict(session.execute(select(AdminUnit.id, AdminUnit.code).where(AdminUnit.id.in_(unit_ids))).tuples())
+        codes = dict(
+            session.execute(select(AdminUnit.id, AdminUnit.code).where(AdminUnit.id.in_(unit_ids))).all()
+        )
         for kind in UNIT_KINDS_OF:
             for ref in by_kind.get(kind, ()):
                 if ref in codes:
@@ -182,7 +186,7 @@ def load_tokens(session: Session, stored: Iterable[StoredTarget]) -> dict[tuple[
             out[(kind, ref)] = Target(kind, str(ref))
     device_ids = by_kind.get(TargetKind.DEVICE, set())
     if device_ids:
-        for ref, uid in session.execute(select(Device.id, Device.uid).where(Device.id.in_(device_ids))).tuples():
+        for ref, uid in session.execute(select(Device.id, Device.uid).where(Device.id.in_(device_ids))).all():
             out[(TargetKind.DEVICE, ref)] = Target(TargetKind.DEVICE, uid)
     return out
 

@@ -125,9 +125,8 @@ def voices_command(ctx: typer.Context) -> None:
     default_id = registry.default_voice().id
     for info in registry.voices():
         mark = " (mặc định)" if info.id == default_id else ""
-        typer.echo(
-            f"{info.id}\t{info.name}{mark}\t{info.gender_label}\t{info.region_label}\t{info.default_rate} tiếng/phút"
-        )
+        columns = (info.id, info.name + mark, info.gender_label, info.region_label)
+        typer.echo("\t".join(columns) + f"\t{info.default_rate} tiếng/phút")
 
 
 def _vn(value: float) -> str:

@@ -18,7 +18,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("areas", "Địa bàn", "/areas"),
     NavItem("bulletins", "Tin bài", "/bulletins"),
     NavItem("speech", "Giọng đọc", "/speech"),
-    NavItem("schedule", "Lịch phát sóng", "/schedule", available=False),
+    NavItem("schedule", "Lịch phát sóng", "/schedule"),
     NavItem("fleet", "Cụm loa", "/fleet"),
     NavItem("alerts", "Cảnh báo khẩn cấp", "/alerts", available=False),
     NavItem("activities", "Hoạt động tuyên truyền", "/activities"),

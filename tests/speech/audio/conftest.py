@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Role
 from loa.areas.models import AdminUnit, UnitKind
 from loa.db import make_session_factory
+from loa.settings import Settings
 from loa.speech.engines import EngineRegistry
 from loa.speech.engines.espeak import EspeakEngine
 from loa.speech.jobs import ThreadJobRunner
@@ -22,7 +24,18 @@ from loa.speech.service import SpeechContext
 from loa.speech.store import LocalAudioStore
 from tests.support.auth import make_user
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_UPLOAD_BYTES = 12 * 1024 * 1024
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The shared settings with a small upload limit (a 3-hour MP3 at 8 kb/s fits under it)."""
+    return Settings(
+        demo=True,
+        data_dir=tmp_path / "data",
+        secret_key=SecretStr("test-secret-key-0123456789abcdef"),
+        max_upload_bytes=MAX_UPLOAD_BYTES,
+    )
 
 
 @pytest.fixture
@@ -44,7 +57,9 @@ def runner(engine: Engine, speech_context: SpeechContext) -> Iterator[ThreadJobR
 @pytest.fixture
 def people(session: Session) -> dict[str, int]:
     """admin (everywhere), bientap (editor of a commune), xem (viewer): usernames → user ids."""
-    province = AdminUnit(code="51", kind=UnitKind.PROVINCE, name="Quảng Ngãi", name_folded="quang ngai", path="/51/")
+    province = AdminUnit(
+        code="51", kind=UnitKind.PROVINCE, name="Quảng Ngãi", name_folded="quang ngai", path="/51/"
+    )
     session.add(province)
     session.flush()
     commune = AdminUnit(

@@ -49,7 +49,9 @@ def encode_with_pyav(
     samples: np.ndarray[Any, np.dtype[np.float32]], rate: int, container: Container, channels: int = 1
 ) -> bytes:
     """Encode float samples (mono, duplicated to ``channels``) with PyAV into ``container``."""
-    resampled = resample_poly(samples, container.rate, rate).astype(np.float32) if rate != container.rate else samples
+    resampled = (
+        resample_poly(samples, container.rate, rate).astype(np.float32) if rate != container.rate else samples
+    )
     if container.codec == "libopencore_amrnb":
         channels = 1  # AMR-NB is mono by definition
     layout = "mono" if channels == 1 else "stereo"
@@ -80,7 +82,7 @@ def encode_with_pyav(
 
 def decode_reference(data: bytes) -> tuple[np.ndarray[Any, np.dtype[np.float32]], int]:
     """Decode with PyAV directly (not Loa's decoder), averaging channels."""
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.audio[0]
         blocks = []
         for frame in container.decode(stream):
@@ -126,7 +128,12 @@ def png_bytes() -> bytes:
 
     raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
     header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def silent_video_mp4(seconds: float = 1.0) -> bytes:
@@ -146,8 +153,10 @@ def silent_video_mp4(seconds: float = 1.0) -> bytes:
 
 def three_hour_mp3() -> bytes:
     """Three hours of valid MP3, made cheaply: one second of encoded audio, its frames repeated."""
-    one_second = encode_with_pyav(tone(440, 1.0, 8_000, 0.3), 8_000, Container("MP3", "mp3", "libmp3lame", 8_000, "fltp", ".mp3"))
-    with av.open(io.BytesIO(one_second)) as container:
+    one_second = encode_with_pyav(
+        tone(440, 1.0, 8_000, 0.3), 8_000, Container("MP3", "mp3", "libmp3lame", 8_000, "fltp", ".mp3")
+    )
+    with av.open(io.BytesIO(one_second), mode="r") as container:
         frames = [bytes(packet) for packet in container.demux(container.streams.audio[0]) if packet.size]
     block = b"".join(frames)
     frame_seconds = 576 / 8_000  # MPEG-2.5 layer III: 576 samples a frame

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -80,7 +81,7 @@ def write_voice(directory: Path, name: str = "vi_VN-tiny-test", length_scale: fl
     return model_path
 
 
-def read_ids(samples: np.ndarray, length_scale: float) -> list[int]:  # type: ignore[type-arg]
+def read_ids(samples: np.ndarray[Any, Any], length_scale: float) -> list[int]:
     blocks = samples.reshape(-1, HOP)
     assert np.allclose(blocks, blocks[:, :1]), "each id is a constant block"
     return [round(float(v) * 1000 / length_scale) for v in blocks[:, 0]]

@@ -25,7 +25,9 @@ def test_espeak_offers_the_three_vietnamese_voices() -> None:
     voices = {v.id: v for v in EspeakEngine().voices()}
     assert set(voices) == {"espeak:vi", "espeak:vi-vn-x-central", "espeak:vi-vn-x-south"}
     assert [voices[k].region for k in sorted(voices)] == [Region.NORTH, Region.CENTRAL, Region.SOUTH]
-    assert all(v.gender is Gender.MALE and v.language == "vi" and v.default_rate == 175 for v in voices.values())
+    assert all(
+        v.gender is Gender.MALE and v.language == "vi" and v.default_rate == 175 for v in voices.values()
+    )
     assert isinstance(EspeakEngine(), TtsEngine)
 
 
@@ -69,7 +71,7 @@ def test_espeak_is_safe_to_call_from_many_threads() -> None:
         thread.join()
     for text, durations in results.items():
         # eSpeak adds a few samples of jitter; a mixed-up buffer would be seconds off.
-        assert all(abs(d - expected[text]) < 0.01 for d in durations), text
+        assert all(abs(d - expected[text]) < 0.03 for d in durations), (text, expected[text], durations)
 
 
 def test_piper_voice_is_found_loaded_and_fed_the_right_phoneme_ids(tmp_path: Path) -> None:
@@ -140,7 +142,7 @@ class FakeCloudEngine:
         response = self.client.post("/v1/speak", json={"text": text, "voice": voice, "speed": rate})
         response.raise_for_status()
         self.requests.append({"text": text, "voice": voice})
-        samples = np.frombuffer(response.content, dtype="<i2").astype(np.float32) / 32768
+        samples = np.frombuffer(response.content, dtype="<i2").astype(np.float32) / np.float32(32768)
         return Pcm(samples, int(response.headers["x-sample-rate"]))
 
 
@@ -154,7 +156,9 @@ def test_a_cloud_engine_plugs_into_the_same_chain() -> None:
         audio = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2").tobytes()
         return httpx.Response(200, content=audio, headers={"x-sample-rate": "24000"})
 
-    engine = FakeCloudEngine(httpx.Client(transport=httpx.MockTransport(service), base_url="https://tts.example"))
+    engine = FakeCloudEngine(
+        httpx.Client(transport=httpx.MockTransport(service), base_url="https://tts.example")
+    )
     registry = EngineRegistry([EspeakEngine(), engine])
     voice = registry.resolve("ngoc-lan")
     normalized = prepare_text("Thông báo: ngày 15/3 cắt điện.")

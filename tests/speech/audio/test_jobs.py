@@ -30,7 +30,11 @@ def _store_files(context: SpeechContext) -> list[Path]:
 
 
 def test_a_job_runs_to_done_with_progress_and_both_formats(
-    engine: Engine, session: Session, speech_context: SpeechContext, runner: jobs.ThreadJobRunner, people: dict[str, int]
+    engine: Engine,
+    session: Session,
+    speech_context: SpeechContext,
+    runner: jobs.ThreadJobRunner,
+    people: dict[str, int],
 ) -> None:
     seen: list[tuple[str, str]] = []
     listener = jobs.on_job_done(lambda s, job: seen.append((job.id, job.status.value)))
@@ -38,9 +42,9 @@ def test_a_job_runs_to_done_with_progress_and_both_formats(
         job = jobs.create_job(
             session,
             context=speech_context,
-            text=ARTICLE_PARAGRAPH * 6,
+            text=ARTICLE_PARAGRAPH * 3,
             voice="vi-vn-x-south",
-            subject="bulletin:1:vi",
+            subject="thu-nghiem:1",
             created_by_id=people["bientap"],
         )
         session.commit()
@@ -53,7 +57,11 @@ def test_a_job_runs_to_done_with_progress_and_both_formats(
     with make_session_factory(engine)() as check:
         done = jobs.get_job(check, job.id)
         assert done.status is JobStatus.DONE and done.progress == 100 and done.error_message is None
-        assert done.started_at is not None and done.finished_at is not None and done.finished_at >= done.started_at
+        assert (
+            done.started_at is not None
+            and done.finished_at is not None
+            and done.finished_at >= done.started_at
+        )
         assert seen == [(job.id, "done")]
         mp3 = check.scalar(select(AudioAsset).where(AudioAsset.sha256 == done.result_sha256))
         assert mp3 is not None and mp3.format == "mp3" and mp3.source_kind is AudioSourceKind.TTS
@@ -73,7 +81,9 @@ def test_a_job_runs_to_done_with_progress_and_both_formats(
 def test_progress_is_recorded_per_chunk(
     engine: Engine, session: Session, speech_context: SpeechContext, people: dict[str, int]
 ) -> None:
-    job = jobs.create_job(session, context=speech_context, text=ARTICLE_PARAGRAPH * 8, created_by_id=people["quantri"])
+    job = jobs.create_job(
+        session, context=speech_context, text=ARTICLE_PARAGRAPH * 3, created_by_id=people["quantri"]
+    )
     session.commit()
     factory = make_session_factory(engine)
     observed: list[int] = []
@@ -85,7 +95,7 @@ def test_progress_is_recorded_per_chunk(
             observed.append(jobs.get_job(s, job.id).progress)
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
-    speech_context.registry.synthesize = spy  # type: ignore[method-assign]
+    speech_context.registry.synthesize = spy  # type: ignore[method-assign,assignment]
     jobs.run_job(factory, speech_context, job.id)
     assert observed[0] == 0 and 0 < max(observed) < 100
     assert observed == sorted(observed)
@@ -99,18 +109,24 @@ def test_identical_requests_reuse_the_stored_audio(
     factory = make_session_factory(engine)
     ids = []
     for _ in range(2):
-        job = jobs.create_job(session, context=speech_context, text="Xin chào bà con.", created_by_id=people["quantri"])
+        job = jobs.create_job(
+            session, context=speech_context, text="Xin chào bà con.", created_by_id=people["quantri"]
+        )
         session.commit()
         jobs.run_job(factory, speech_context, job.id)
         ids.append(job.id)
     with factory() as s:
         first, second = (jobs.get_job(s, i) for i in ids)
         assert first.result_sha256 == second.result_sha256
-        assert s.scalar(select(AudioAsset.id).where(AudioAsset.rendition_of_id.is_(None)).limit(2)) is not None
+        assert (
+            s.scalar(select(AudioAsset.id).where(AudioAsset.rendition_of_id.is_(None)).limit(2)) is not None
+        )
         assert len(list(s.scalars(select(AudioAsset)))) == 2  # one MP3 + its Opus, not four
 
 
-def test_bad_requests_are_refused_at_once(session: Session, speech_context: SpeechContext, people: dict[str, int]) -> None:
+def test_bad_requests_are_refused_at_once(
+    session: Session, speech_context: SpeechContext, people: dict[str, int]
+) -> None:
     cases = [
         ({"text": ""}, "Chưa có nội dung để đọc."),
         ({"text": "x" * 70_000}, "Văn bản quá dài"),
@@ -128,7 +144,9 @@ def test_bad_requests_are_refused_at_once(session: Session, speech_context: Spee
 def test_a_failing_job_ends_failed_with_a_vietnamese_message(
     engine: Engine, session: Session, speech_context: SpeechContext, people: dict[str, int]
 ) -> None:
-    job = jobs.create_job(session, context=speech_context, text="Xin chào bà con.", created_by_id=people["quantri"])
+    job = jobs.create_job(
+        session, context=speech_context, text="Xin chào bà con.", created_by_id=people["quantri"]
+    )
     job.voice = "espeak:da-bi-go"  # the voice was uninstalled after the request was queued
     session.commit()
     factory = make_session_factory(engine)
@@ -144,24 +162,34 @@ def test_a_failing_job_ends_failed_with_a_vietnamese_message(
 def test_an_unexpected_error_is_reported_without_internals(
     engine: Engine, session: Session, speech_context: SpeechContext, people: dict[str, int]
 ) -> None:
-    job = jobs.create_job(session, context=speech_context, text="Xin chào bà con.", created_by_id=people["quantri"])
+    job = jobs.create_job(
+        session, context=speech_context, text="Xin chào bà con.", created_by_id=people["quantri"]
+    )
     session.commit()
 
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("segfault-ish internal detail")
 
-    speech_context.registry.synthesize = broken  # type: ignore[method-assign]
+    speech_context.registry.synthesize = broken  # type: ignore[method-assign,assignment]
     factory = make_session_factory(engine)
     jobs.run_job(factory, speech_context, job.id)
     with factory() as s:
         failed = jobs.get_job(s, job.id)
         assert failed.status is JobStatus.FAILED and failed.error_message == jobs.GENERIC_FAILURE
     store = speech_context.store
-    assert isinstance(store, LocalAudioStore) and store.partial_files() == [] and _store_files(speech_context) == []
+    assert (
+        isinstance(store, LocalAudioStore)
+        and store.partial_files() == []
+        and _store_files(speech_context) == []
+    )
 
 
-def test_a_job_is_claimed_once(engine: Engine, session: Session, speech_context: SpeechContext, people: dict[str, int]) -> None:
-    job = jobs.create_job(session, context=speech_context, text="Một hai ba.", created_by_id=people["quantri"])
+def test_a_job_is_claimed_once(
+    engine: Engine, session: Session, speech_context: SpeechContext, people: dict[str, int]
+) -> None:
+    job = jobs.create_job(
+        session, context=speech_context, text="Một hai ba.", created_by_id=people["quantri"]
+    )
     session.commit()
     factory = make_session_factory(engine)
     with factory() as s, s.begin():
@@ -192,7 +220,9 @@ def test_interrupted_jobs_are_requeued_and_finished(
         assert {jobs.get_job(s, i).status for i in (running.id, queued.id)} == {JobStatus.DONE}
 
 
-def test_one_person_cannot_flood_the_queue(session: Session, speech_context: SpeechContext, people: dict[str, int]) -> None:
+def test_one_person_cannot_flood_the_queue(
+    session: Session, speech_context: SpeechContext, people: dict[str, int]
+) -> None:
     for _ in range(jobs.MAX_PENDING_JOBS_PER_USER):
         jobs.create_job(session, context=speech_context, text="Xin chào.", created_by_id=people["bientap"])
     with pytest.raises(TooManyRequests):

@@ -46,7 +46,9 @@ def test_true_peak_agrees_with_an_independent_oversampler(speech: Pcm) -> None:
     t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
     between = (0.9 * np.sin(2 * math.pi * SAMPLE_RATE / 4 * t + math.pi / 4)).astype(np.float32)
     for samples in (speech.samples, between):
-        assert true_peak_dbtp(Pcm(samples, SAMPLE_RATE)) == pytest.approx(reference_true_peak_dbtp(samples), abs=0.25)
+        assert true_peak_dbtp(Pcm(samples, SAMPLE_RATE)) == pytest.approx(
+            reference_true_peak_dbtp(samples), abs=0.25
+        )
     assert 20 * math.log10(float(np.abs(between).max())) < true_peak_dbtp(Pcm(between, SAMPLE_RATE)) - 2.5
 
 
@@ -78,7 +80,9 @@ def test_broadcast_chain_lands_on_target(speech: Pcm, gain_db: float) -> None:
 def test_steps_each_do_their_one_job(speech: Pcm) -> None:
     rumble = Pcm(tone(30, 2.0, amplitude=0.5) + tone(1000, 2.0, amplitude=0.1), SAMPLE_RATE)
     filtered = band_limit(80, 9_500)(rumble)
-    assert dominant_frequency_hz(filtered.samples[SAMPLE_RATE // 2 :], SAMPLE_RATE) == pytest.approx(1000, abs=5)
+    assert dominant_frequency_hz(filtered.samples[SAMPLE_RATE // 2 :], SAMPLE_RATE) == pytest.approx(
+        1000, abs=5
+    )
 
     rotated = phase_rotate()(speech)
     assert integrated_loudness_lufs(rotated) == pytest.approx(integrated_loudness_lufs(speech), abs=0.3)

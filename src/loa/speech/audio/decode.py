@@ -81,7 +81,8 @@ def _riff_truncated(source: AudioSource) -> bool:
 
 def _downmix(planes: Any) -> np.ndarray[Any, np.dtype[np.float32]]:
     array = np.asarray(planes, dtype=np.float32)
-    return array[0].copy() if array.shape[0] == 1 else array.mean(axis=0, dtype=np.float32)
+    mono = array[0].copy() if array.shape[0] == 1 else array.mean(axis=0, dtype=np.float32)
+    return np.asarray(mono, dtype=np.float32)
 
 
 def probe_duration_s(source: AudioSource) -> float | None:

@@ -201,6 +201,10 @@ def encode(pcm: Pcm, audio_format: AudioFormat = AudioFormat.MP3, gain_db: float
     return encoder.close()
 
 
+_PEAK_MARGIN_DB = 0.3  # Opus peaks move by a few tenths of a dB from one encode to the next
+_METER_TOLERANCE_DB = 0.15
+
+
 def encode_verified(
     pcm: Pcm,
     audio_format: AudioFormat,
@@ -210,24 +214,32 @@ def encode_verified(
     first: EncodedAudio | None = None,
 ) -> tuple[EncodedAudio, AudioMeasurement | None]:
     """``encode`` (or take ``first``, already encoded from ``pcm``); for profiles that need it, decode
-    the file, measure it, and re-encode with a small gain correction so the *file* is at
-    ``target_lufs`` (within 0.3 LU) with true peaks under ``max_true_peak_dbtp`` (peak wins).
-    Returns the file and, when it was verified, the measurement of the decoded file."""
+    the file, measure it, and re-encode with a small gain correction until the *file* has its true
+    peak under ``max_true_peak_dbtp`` (first priority) and its loudness within 0.3 LU of
+    ``target_lufs`` (or as close as the peak allows). Returns the file and, when verified, the
+    measurement of the decoded file."""
     encoded = first or encode(pcm, audio_format)
     profile = PROFILES[audio_format]
     if not profile.verify_true_peak:
         return encoded, None
+    # Stay a little under the limit: another (longer-filter) true-peak meter may read ~0.1 dB higher.
+    max_true_peak_dbtp -= _METER_TOLERANCE_DB
     gain_db = 0.0
-    for attempt in range(4):
-        decoded = decode(encoded.data, sample_rate=profile.sample_rate, max_duration_s=None)
-        measured = measure(decoded)
-        correction = min(
-            target_lufs - measured.loudness_lufs, max_true_peak_dbtp - 0.2 - measured.true_peak_dbtp
-        )
-        if attempt == 3 or (measured.true_peak_dbtp <= max_true_peak_dbtp and abs(correction) < 0.3):
+    for _ in range(6):
+        measured = measure(decode(encoded.data, sample_rate=profile.sample_rate, max_duration_s=None))
+        loudness_gap = target_lufs - measured.loudness_lufs
+        peak_room = max_true_peak_dbtp - _PEAK_MARGIN_DB - measured.true_peak_dbtp
+        if measured.true_peak_dbtp <= max_true_peak_dbtp and (
+            abs(loudness_gap) < 0.3 or (loudness_gap > 0 and peak_room < 0.1)
+        ):
             break
+        correction = min(loudness_gap, peak_room)
+        if measured.true_peak_dbtp > max_true_peak_dbtp:
+            correction = min(correction, max_true_peak_dbtp - measured.true_peak_dbtp - _PEAK_MARGIN_DB)
         gain_db += correction
         encoded = encode(pcm, audio_format, gain_db)
+    else:
+        measured = measure(decode(encoded.data, sample_rate=profile.sample_rate, max_duration_s=None))
     return encoded, AudioMeasurement(
         measured.loudness_lufs, measured.true_peak_dbtp, encoded.duration_ms, encoded.sample_rate
     )

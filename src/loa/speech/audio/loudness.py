@@ -99,14 +99,16 @@ def _polyphase_taps() -> npt.NDArray[np.float32]:
     return np.ascontiguousarray(phases[:, ::-1].T)  # (12 taps, 4 phases)
 
 
-def true_peak_envelope(samples: Samples, floor: float = 0.0) -> Samples:
+def true_peak_envelope(
+    samples: Samples, floor: float = 0.0, margin_db: float = _INTERSAMPLE_MARGIN_DB
+) -> Samples:
     """Per sample, the largest magnitude among the sample and the 4x-oversampled points just before it.
     Points are interpolated only near samples louder than ``floor`` (cheap scans); elsewhere the
     envelope is the sample magnitude."""
     envelope = np.abs(samples)
     if len(samples) == 0:
         return envelope
-    loud = envelope > floor * 10 ** (-_INTERSAMPLE_MARGIN_DB / 20)
+    loud = envelope > floor * 10 ** (-margin_db / 20)
     # an interpolated point depends on its neighbours: widen the selection by one sample each side
     loud[1:] |= loud[:-1].copy()
     loud[:-1] |= loud[1:].copy()
@@ -136,7 +138,9 @@ def true_peak_dbtp(pcm: Pcm) -> float:
     if len(pcm.samples) == 0:
         return SILENCE_DBTP
     sample_peak = float(np.abs(pcm.samples).max())
-    peak = float(true_peak_envelope(pcm.samples, floor=sample_peak).max())
+    # Only points near the loudest samples can hold the maximum: a band-limited signal does not rise
+    # more than ~3 dB between samples (a sine at a quarter of the rate, sampled 45° off its crest).
+    peak = float(true_peak_envelope(pcm.samples, floor=sample_peak, margin_db=3.5).max())
     return 20 * math.log10(peak) if peak > 1e-6 else SILENCE_DBTP
 
 

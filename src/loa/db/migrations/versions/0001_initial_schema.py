@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 20:14:51.155168
+Create Date: 2026-11-25 20:27:41.587895
 """
 
 from collections.abc import Sequence
@@ -495,6 +495,58 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_press_items_published_on"), ["published_on"], unique=False)
 
     op.create_table(
+        "programmes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("topic_id", sa.Integer(), nullable=True),
+        sa.Column("owner_user_id", sa.Integer(), nullable=True),
+        sa.Column("owner_organisation", sa.String(length=200), nullable=False),
+        sa.Column("area_id", sa.Integer(), nullable=True),
+        sa.Column("start_local", sa.DateTime(), nullable=False),
+        sa.Column("rrule", sa.String(length=500), nullable=True),
+        sa.Column("until_cancelled", sa.Boolean(), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("except_dates", sa.JSON(), nullable=False),
+        sa.Column("except_local", sa.JSON(), nullable=False),
+        sa.Column("extra_local", sa.JSON(), nullable=False),
+        sa.Column("skip_holidays", sa.Boolean(), nullable=False),
+        sa.Column("slot_duration_ms", sa.Integer(), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("preempt_rule", sa.String(length=16), nullable=False),
+        sa.Column("volume_percent", sa.Integer(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("cancelled_at", loa.db.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["area_id"], ["admin_units.id"], name=op.f("fk_programmes_area_id_admin_units")
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["users.id"],
+            name=op.f("fk_programmes_created_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_user_id"],
+            ["users.id"],
+            name=op.f("fk_programmes_owner_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["topic_id"], ["activity_topics.id"], name=op.f("fk_programmes_topic_id_activity_topics")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_programmes")),
+    )
+    with op.batch_alter_table("programmes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_programmes_active"), ["active"], unique=False)
+        batch_op.create_index(batch_op.f("ix_programmes_area_id"), ["area_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_programmes_topic_id"), ["topic_id"], unique=False)
+
+    op.create_table(
         "radio_items",
         sa.Column(
             "kind",
@@ -663,6 +715,50 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("activity_event_topics", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_activity_event_topics_topic_id"), ["topic_id"], unique=False)
+
+    op.create_table(
+        "announcements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("bulletin_id", sa.Integer(), nullable=True),
+        sa.Column("audio_sha256", sa.String(length=64), nullable=True),
+        sa.Column("start_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("not_after_at", loa.db.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("asap", sa.Boolean(), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("preempt_rule", sa.String(length=16), nullable=False),
+        sa.Column("volume_percent", sa.Integer(), nullable=False),
+        sa.Column("area_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum("scheduled", "cancelled", name="announcement_status", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("cancelled_at", loa.db.base.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["area_id"], ["admin_units.id"], name=op.f("fk_announcements_area_id_admin_units")
+        ),
+        sa.ForeignKeyConstraint(
+            ["bulletin_id"],
+            ["bulletins.id"],
+            name=op.f("fk_announcements_bulletin_id_bulletins"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["users.id"],
+            name=op.f("fk_announcements_created_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_announcements")),
+    )
+    with op.batch_alter_table("announcements", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_announcements_area_id"), ["area_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_announcements_bulletin_id"), ["bulletin_id"], unique=False)
+        batch_op.create_index("ix_announcements_status_start", ["status", "start_at"], unique=False)
 
     op.create_table(
         "bulletin_attachments",
@@ -936,6 +1032,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_press_item_topics_topic_id"), ["topic_id"], unique=False)
 
     op.create_table(
+        "programme_targets",
+        sa.Column("programme_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("ref_id", sa.Integer(), nullable=False),
+        sa.Column("language", sa.String(length=24), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["programme_id"],
+            ["programmes.id"],
+            name=op.f("fk_programme_targets_programme_id_programmes"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_programme_targets")),
+        sa.UniqueConstraint(
+            "programme_id", "kind", "ref_id", name=op.f("uq_programme_targets_programme_id_kind_ref_id")
+        ),
+    )
+    with op.batch_alter_table("programme_targets", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_programme_targets_programme_id"), ["programme_id"], unique=False)
+
+    op.create_table(
         "radio_item_topics",
         sa.Column("record_id", sa.Integer(), nullable=False),
         sa.Column("topic_id", sa.Integer(), nullable=False),
@@ -970,6 +1087,38 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("report_files", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_report_files_report_id"), ["report_id"], unique=False)
+
+    op.create_table(
+        "slots",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("programme_id", sa.Integer(), nullable=False),
+        sa.Column("occurrence_local", sa.DateTime(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("scheduled", "moved", "cancelled", name="slot_status", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("moved_to_local", sa.DateTime(), nullable=True),
+        sa.Column("own_running_order", sa.Boolean(), nullable=False),
+        sa.Column("note", sa.String(length=300), nullable=False),
+        sa.Column("updated_by_id", sa.Integer(), nullable=True),
+        sa.Column("updated_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["programme_id"],
+            ["programmes.id"],
+            name=op.f("fk_slots_programme_id_programmes"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["updated_by_id"], ["users.id"], name=op.f("fk_slots_updated_by_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_slots")),
+        sa.UniqueConstraint(
+            "programme_id", "occurrence_local", name=op.f("uq_slots_programme_id_occurrence_local")
+        ),
+    )
+    with op.batch_alter_table("slots", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_slots_programme_id"), ["programme_id"], unique=False)
 
     op.create_table(
         "speech_jobs",
@@ -1033,6 +1182,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_visual_item_topics_topic_id"), ["topic_id"], unique=False)
 
     op.create_table(
+        "announcement_targets",
+        sa.Column("announcement_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("ref_id", sa.Integer(), nullable=False),
+        sa.Column("language", sa.String(length=24), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["announcement_id"],
+            ["announcements.id"],
+            name=op.f("fk_announcement_targets_announcement_id_announcements"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_announcement_targets")),
+        sa.UniqueConstraint(
+            "announcement_id",
+            "kind",
+            "ref_id",
+            name=op.f("uq_announcement_targets_announcement_id_kind_ref_id"),
+        ),
+    )
+    with op.batch_alter_table("announcement_targets", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_announcement_targets_announcement_id"), ["announcement_id"], unique=False
+        )
+
+    op.create_table(
         "device_commands",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("device_id", sa.Integer(), nullable=False),
@@ -1083,6 +1258,8 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.Column("signature", sa.LargeBinary(), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=True),
+        sa.Column("valid_until", loa.db.base.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
         sa.Column("published_at", loa.db.base.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -1158,11 +1335,55 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_play_receipts_item_id"), ["item_id"], unique=False)
         batch_op.create_index("ix_play_receipts_started", ["started_at"], unique=False)
 
+    op.create_table(
+        "running_order_items",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("programme_id", sa.Integer(), nullable=False),
+        sa.Column("slot_id", sa.Integer(), nullable=True),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("bulletin", "recording", name="running_order_kind", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("bulletin_id", sa.Integer(), nullable=True),
+        sa.Column("audio_sha256", sa.String(length=64), nullable=True),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["bulletin_id"],
+            ["bulletins.id"],
+            name=op.f("fk_running_order_items_bulletin_id_bulletins"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["programme_id"],
+            ["programmes.id"],
+            name=op.f("fk_running_order_items_programme_id_programmes"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["slot_id"], ["slots.id"], name=op.f("fk_running_order_items_slot_id_slots"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_running_order_items")),
+    )
+    with op.batch_alter_table("running_order_items", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_running_order_items_bulletin_id"), ["bulletin_id"], unique=False)
+        batch_op.create_index(
+            "ix_running_order_items_owner", ["programme_id", "slot_id", "position"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_running_order_items_slot_id"), ["slot_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("running_order_items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_running_order_items_slot_id"))
+        batch_op.drop_index("ix_running_order_items_owner")
+        batch_op.drop_index(batch_op.f("ix_running_order_items_bulletin_id"))
+
+    op.drop_table("running_order_items")
     with op.batch_alter_table("play_receipts", schema=None) as batch_op:
         batch_op.drop_index("ix_play_receipts_started")
         batch_op.drop_index(batch_op.f("ix_play_receipts_item_id"))
@@ -1184,6 +1405,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_device_commands_device_id"))
 
     op.drop_table("device_commands")
+    with op.batch_alter_table("announcement_targets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_announcement_targets_announcement_id"))
+
+    op.drop_table("announcement_targets")
     with op.batch_alter_table("visual_item_topics", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_visual_item_topics_topic_id"))
 
@@ -1194,6 +1419,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_speech_jobs_created_by_id"))
 
     op.drop_table("speech_jobs")
+    with op.batch_alter_table("slots", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_slots_programme_id"))
+
+    op.drop_table("slots")
     with op.batch_alter_table("report_files", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_report_files_report_id"))
 
@@ -1202,6 +1431,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_radio_item_topics_topic_id"))
 
     op.drop_table("radio_item_topics")
+    with op.batch_alter_table("programme_targets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_programme_targets_programme_id"))
+
+    op.drop_table("programme_targets")
     with op.batch_alter_table("press_item_topics", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_press_item_topics_topic_id"))
 
@@ -1248,6 +1481,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_bulletin_attachments_bulletin_id"))
 
     op.drop_table("bulletin_attachments")
+    with op.batch_alter_table("announcements", schema=None) as batch_op:
+        batch_op.drop_index("ix_announcements_status_start")
+        batch_op.drop_index(batch_op.f("ix_announcements_bulletin_id"))
+        batch_op.drop_index(batch_op.f("ix_announcements_area_id"))
+
+    op.drop_table("announcements")
     with op.batch_alter_table("activity_event_topics", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_activity_event_topics_topic_id"))
 
@@ -1279,6 +1518,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_radio_items_aired_on"))
 
     op.drop_table("radio_items")
+    with op.batch_alter_table("programmes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_programmes_topic_id"))
+        batch_op.drop_index(batch_op.f("ix_programmes_area_id"))
+        batch_op.drop_index(batch_op.f("ix_programmes_active"))
+
+    op.drop_table("programmes")
     with op.batch_alter_table("press_items", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_press_items_published_on"))
         batch_op.drop_index("ix_press_items_area_published")

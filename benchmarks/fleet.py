@@ -1,0 +1,508 @@
+"""Fleet: "play now" to N simulated devices through Mosquitto beside the raw broker fan-out, the same on
+the embedded amqtt broker (1,000 devices), ingest of statuses and receipts into PostgreSQL, and the
+agent's memory and idle CPU.
+
+Devices run in a second process (``benchmarks.fleet_sim``, the lite MQTT client) so the server side
+(gateway, database, observer) and the devices each get a core. "Acknowledged playing" = the device's
+``cmd_result`` (sent when it starts playing) received by a server-side subscriber; the clock starts
+before the commands are written to the database, so it includes the outbox and the gateway.
+Raw fan-out = one plain QoS 0 publish to a topic all N devices subscribe to, time until 99 % received.
+
+Environment: ``LOA_BENCH_DEVICES`` (default 10,000), ``LOA_BENCH_AMQTT_DEVICES`` (1,000),
+``LOA_BENCH_POSTGRES_URL`` (a server where a scratch database may be created).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, insert, select, text
+from sqlalchemy.engine import make_url
+
+from benchmarks.common import Result
+from loa.db import make_engine, make_session_factory
+from loa.db.base import utcnow
+from loa.db.migrate import upgrade
+from loa.fleet import keys, service
+from loa.fleet.broker import DeviceCredentials, EmbeddedBroker, StaticCredentials
+from loa.fleet.gateway import Gateway, GatewayConfig
+from loa.fleet.models import Device
+from loa.protocol import messages as m
+from loa.protocol.topics import Channel, Topics
+from loa.sim.device import SimIdentity
+from loa.sim.fleet import write_credentials
+from loa.sim.mqtt_lite import LiteClient
+
+DEVICES = int(os.environ.get("LOA_BENCH_DEVICES", "10000"))
+AMQTT_DEVICES = int(os.environ.get("LOA_BENCH_AMQTT_DEVICES", "1000"))
+POSTGRES_URL = os.environ.get("LOA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ROUNDS = 3
+BACKEND_USER, BACKEND_PASSWORD = "loa_backend", secrets.token_hex(16)
+SHA = hashlib.sha256(b"bench").hexdigest()
+MOSQUITTO = "/usr/sbin/mosquitto"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def scratch_database() -> Iterator[Engine]:
+    name = f"loa_bench_fleet_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def seed_devices(engine: Engine, count: int) -> list[SimIdentity]:
+    now = utcnow()
+    identities = [SimIdentity(f"loa-{i:012x}", secrets.token_urlsafe(16)) for i in range(count)]
+    rows = [
+        {
+            "uid": ident.uid,
+            "name": f"Cụm loa {i}",
+            "secret_sha256": hashlib.sha256(ident.secret.encode()).hexdigest(),
+            "enrolled_at": now,
+            "village": "",
+            "online": False,
+            "heartbeat_s": 30,
+            "firmware": "",
+            "pending_receipts": 0,
+            "active": True,
+            "created_at": now,
+        }
+        for i, ident in enumerate(identities)
+    ]
+    with make_session_factory(engine)() as s, s.begin():
+        for start in range(0, len(rows), 2000):
+            s.execute(insert(Device), rows[start : start + 2000])
+    return identities
+
+
+@contextlib.contextmanager
+def private_mosquitto(workdir: Path) -> Iterator[int]:
+    """Anonymous, loopback only, with the queue limits a fleet needs (the gateway's subscription)."""
+    port = free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(
+        "\n".join(
+            [
+                f"listener {port} 127.0.0.1",
+                "allow_anonymous true",
+                "max_connections -1",
+                "max_queued_messages 1000000",
+                "max_inflight_messages 0",
+                "persistence false",
+                "log_dest none",
+            ]
+        )
+        + "\n"
+    )
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.socket() as s, contextlib.suppress(OSError):
+                s.connect(("127.0.0.1", port))
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mosquitto did not start: {proc.stderr.read() if proc.stderr else ''}")
+            time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+class SimProcess:
+    """The devices, in a child process; see ``benchmarks.fleet_sim``."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, connect_s: float) -> None:
+        self.proc = proc
+        self.connect_s = connect_s
+
+    @classmethod
+    async def start(
+        cls, *, port: int, prefix: str, credentials: Path, devices: int, fanout: str | None
+    ) -> SimProcess:
+        args = [sys.executable, "-m", "benchmarks.fleet_sim", "--port", str(port), "--prefix", prefix]
+        args += ["--credentials", str(credentials), "--devices", str(devices)]
+        if fanout:
+            args += ["--fanout", fanout]
+        proc = await asyncio.create_subprocess_exec(
+            *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**26
+        )
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 600)).decode()
+        if not line.startswith("READY"):
+            raise RuntimeError(f"simulator failed: {line!r}")
+        return cls(proc, float(line.split()[1]))
+
+    async def report(self) -> dict[str, object]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(b"REPORT\n")
+        await self.proc.stdin.drain()
+        report: dict[str, object] = json.loads(await self.proc.stdout.readline())
+        return report
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(b"QUIT\n")
+            await self.proc.stdin.drain()
+            await asyncio.wait_for(self.proc.wait(), 20)
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+class Observer:
+    """A server-side subscriber that timestamps command results as they arrive."""
+
+    def __init__(self, topics: Topics) -> None:
+        self.topics = topics
+        self.client = LiteClient(f"bench-observer-{uuid.uuid4().hex[:6]}", on_message=self._on_message)
+        self.expected: set[str] = set()
+        self.arrivals: list[float] = []
+        self._progress = asyncio.Event()
+
+    async def connect(self, port: int, username: str | None, password: str | None) -> None:
+        await self.client.connect("127.0.0.1", port, username=username, password=password)
+        await self.client.subscribe([(self.topics.all_devices(Channel.RESULT), 1)])
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        command_id = json.loads(payload).get("command_id")
+        if command_id in self.expected:
+            self.expected.discard(command_id)
+            self.arrivals.append(time.perf_counter())
+            self._progress.set()
+
+    async def wait_for(self, count: int, timeout_s: float = 60.0) -> float:
+        deadline = time.monotonic() + timeout_s
+        while len(self.arrivals) < count:
+            self._progress.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"only {len(self.arrivals)}/{count} results arrived")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), remaining)
+        return sorted(self.arrivals)[count - 1]
+
+
+def p99_count(n: int) -> int:
+    return max(1, math.ceil(n * 0.99))
+
+
+async def play_now_round(engine: Engine, gateway: Gateway, observer: Observer, n: int, tag: str) -> float:
+    factory = make_session_factory(engine)
+    observer.arrivals = []
+
+    def issue() -> list[str]:
+        with factory() as s, s.begin():
+            devices = list(s.scalars(select(Device).order_by(Device.id).limit(n)))  # the simulated ones
+            rows = service.issue_command(
+                s, devices=devices, kind="play_now", args={"audio_sha256": SHA, "item_id": tag}
+            )
+            return [r.id for r in rows]
+
+    started = time.perf_counter()
+    ids = await asyncio.to_thread(issue)
+    observer.expected = set(ids)
+    await gateway.drain_outbox()
+    t99 = await observer.wait_for(p99_count(n))
+    return t99 - started
+
+
+async def raw_fanout_round(observer: Observer, sim: SimProcess, topic: str, n: int) -> float:
+    await sim.report()  # reset
+    observer.client.publish_nowait(topic, repr(time.time()).encode())
+    latencies: list[float] = []
+    deadline = time.monotonic() + 30
+    while len(latencies) < p99_count(n) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        fanout = (await sim.report())["fanout"]
+        assert isinstance(fanout, list)
+        latencies += fanout
+    if len(latencies) < p99_count(n):
+        raise TimeoutError(f"raw fan-out reached only {len(latencies)}/{n}")
+    return sorted(latencies)[p99_count(n) - 1]
+
+
+def make_gateway(engine: Engine, port: int, topics: Topics, *, shared: bool, auth: bool) -> Gateway:
+    config = GatewayConfig(
+        host="127.0.0.1",
+        port=port,
+        username=BACKEND_USER if auth else "loa_backend",
+        password=BACKEND_PASSWORD if auth else "",
+        topics=topics,
+        shared_subscriptions=shared,
+        client_id=f"bench-gw-{topics.prefix}",
+        outbox_interval_s=3600,  # the benchmark drains the outbox itself, once per round
+    )
+    return Gateway(config, make_session_factory(engine))
+
+
+async def mosquitto_bench(engine: Engine, workdir: Path, creds: Path) -> list[Result]:
+    topics = Topics(f"b{uuid.uuid4().hex[:6]}")
+    fanout = f"{topics.prefix}/bench/fanout"
+    with private_mosquitto(workdir) as port:
+        gateway = make_gateway(engine, port, topics, shared=True, auth=False)
+        gw_task = asyncio.create_task(gateway.run())
+        sim: SimProcess | None = None
+        try:
+            await asyncio.wait_for(gateway.ready.wait(), 20)
+            observer = Observer(topics)
+            await observer.connect(port, None, None)
+            sim = await SimProcess.start(
+                port=port, prefix=topics.prefix, credentials=creds, devices=DEVICES, fanout=fanout
+            )
+            await asyncio.sleep(2)  # births and first statuses settle
+            raw, play = [], []
+            for i in range(ROUNDS):
+                raw.append(await raw_fanout_round(observer, sim, fanout, DEVICES))
+                play.append(await play_now_round(engine, gateway, observer, DEVICES, f"bench-{i}"))
+                await asyncio.sleep(1)
+            raw_s, play_s = statistics.median(raw), statistics.median(play)
+            return [
+                Result(f"fleet.mosquitto.connect_{DEVICES}_devices", sim.connect_s, "s"),
+                Result(f"fleet.mosquitto.raw_fanout_p99_{DEVICES}", raw_s, "s"),
+                Result(f"fleet.mosquitto.play_now_p99_{DEVICES}", play_s, "s", target=0.5),
+                Result(f"fleet.mosquitto.play_now_vs_raw_{DEVICES}", play_s / raw_s, "ratio", target=2.0),
+            ]
+        finally:
+            if sim is not None:
+                await sim.stop()
+            gw_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await gw_task
+
+
+async def amqtt_bench(engine: Engine, creds: Path) -> list[Result]:
+    topics = Topics(f"a{uuid.uuid4().hex[:6]}")
+    port = free_port()
+    broker = EmbeddedBroker(
+        host="127.0.0.1",
+        port=port,
+        store=DeviceCredentials(engine, StaticCredentials({BACKEND_USER: BACKEND_PASSWORD})),
+        topics=topics,
+        backend_users=[BACKEND_USER],
+    )
+    await broker.start()
+    gateway = make_gateway(engine, port, topics, shared=False, auth=True)
+    gw_task = asyncio.create_task(gateway.run())
+    sim: SimProcess | None = None
+    try:
+        await asyncio.wait_for(gateway.ready.wait(), 20)
+        observer = Observer(topics)
+        await observer.connect(port, BACKEND_USER, BACKEND_PASSWORD)
+        sim = await SimProcess.start(
+            port=port, prefix=topics.prefix, credentials=creds, devices=AMQTT_DEVICES, fanout=None
+        )
+        await asyncio.sleep(2)
+        play = []
+        for i in range(ROUNDS):
+            play.append(await play_now_round(engine, gateway, observer, AMQTT_DEVICES, f"amqtt-{i}"))
+            await asyncio.sleep(1)
+        return [
+            Result(f"fleet.amqtt.connect_{AMQTT_DEVICES}_devices", sim.connect_s, "s"),
+            Result(f"fleet.amqtt.play_now_p99_{AMQTT_DEVICES}", statistics.median(play), "s", target=1.0),
+        ]
+    finally:
+        if sim is not None:
+            await sim.stop()
+        gw_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await gw_task
+        await broker.stop()
+
+
+def receipt(receipt_id: str, seq: int, at: datetime) -> m.Receipt:
+    return m.Receipt(
+        receipt_id=receipt_id,
+        seq=seq,
+        item_id="tin-sang",
+        audio_sha256=SHA,
+        started_at=at,
+        ended_at=at,
+        outcome=m.Outcome.PLAYED,
+    )
+
+
+def ingest_bench(engine: Engine, identities: list[SimIdentity]) -> Result:
+    """Status heartbeats and receipt batches (4:1, 5 receipts each) parsed and written in batches."""
+    topics = Topics("ingest")
+    config = GatewayConfig(host="127.0.0.1", port=1, username="x", password="x", topics=topics)
+    gateway = Gateway(config, make_session_factory(engine))
+    uids = [i.uid for i in identities]
+    total = 20_000
+    rates = []
+    for round_no in range(ROUNDS):
+        messages = []
+        for k in range(total):
+            uid = uids[k % len(uids)]
+            if k % 5 == 4:
+                now = m.now_utc()
+                receipts = [
+                    m.Receipt(
+                        receipt_id=f"r{round_no}x{k}x{j}",
+                        seq=j,
+                        item_id="tin-sang",
+                        audio_sha256=SHA,
+                        started_at=now,
+                        ended_at=now,
+                        outcome=m.Outcome.PLAYED,
+                    )
+                    for j in range(5)
+                ]
+                payload = m.ReceiptBatch(sent_at=now, receipts=receipts).to_bytes()
+                messages.append((topics.device(uid, Channel.RECEIPTS), payload))
+            else:
+                status = m.Status(sent_at=m.now_utc(), volume=k % 100, uptime_s=k)
+                messages.append((topics.device(uid, Channel.STATUS), status.to_bytes()))
+        started = time.perf_counter()
+        batch = config.flush_max
+        for start in range(0, total, batch):
+            for topic, payload in messages[start : start + batch]:
+                gateway.accept(topic, payload)
+            events, gateway._pending = gateway._pending, []
+            gateway._write(events)
+        rates.append(total / (time.perf_counter() - started))
+    return Result(
+        "fleet.ingest_status_and_receipts_postgres", statistics.median(rates), "msg/s", 5000, "higher"
+    )
+
+
+class _Server:
+    def __init__(self, engine: Engine, data_dir: Path) -> None:
+        import uvicorn
+
+        from loa.app import create_app
+        from loa.settings import Settings
+
+        settings = Settings(  # type: ignore[call-arg]
+            demo=True,
+            data_dir=data_dir,
+            secret_key="bench-secret-key-0123456789",  # type: ignore[arg-type]
+        )
+        self.port = free_port()
+        app = create_app(settings, engine=engine)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> _Server:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def _proc_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def agent_bench(engine: Engine, workdir: Path, identity: SimIdentity) -> list[Result]:
+    """One real agent (``python -m loa.agent``) connected to Mosquitto and the server, idle."""
+    server_dir = workdir / "server"
+    with private_mosquitto(workdir) as port, _Server(engine, server_dir) as server:
+        agent_dir = workdir / "agent"
+        agent_dir.mkdir()
+        key = keys.public_key_b64(keys.load_or_create_signing_key(server_dir))
+        (agent_dir / "identity.json").write_text(
+            json.dumps(
+                {
+                    "device_id": identity.uid,
+                    "secret": identity.secret,
+                    "mqtt_host": "127.0.0.1",
+                    "mqtt_port": port,
+                    "topic_prefix": "loa",
+                    "manifest_public_key": key,
+                }
+            )
+        )
+        config = agent_dir / "agent.toml"
+        config.write_text(
+            f'server_url = "http://127.0.0.1:{server.port}"\ndata_dir = "{agent_dir}"\nsink = "null"\n'
+            "heartbeat_s = 30\n"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "loa.agent", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(6)  # start, connect, first sync
+            if proc.poll() is not None:
+                raise RuntimeError("the agent exited")
+            rss = _proc_rss_mb(proc.pid)
+            cpu0, t0 = _proc_cpu_s(proc.pid), time.monotonic()
+            time.sleep(10)
+            cpu = (_proc_cpu_s(proc.pid) - cpu0) / (time.monotonic() - t0) * 100
+            rss = max(rss, _proc_rss_mb(proc.pid))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    return [
+        Result("fleet.agent_rss", rss, "MB", target=60),
+        Result("fleet.agent_idle_cpu", cpu, "% of a core"),
+    ]
+
+
+def run() -> Iterable[Result]:
+    logging.getLogger("mqtt").setLevel(logging.ERROR)  # aiomqtt's "pending publish calls" notices
+    with tempfile.TemporaryDirectory(prefix="loa-bench-fleet-") as tmp, scratch_database() as engine:
+        workdir = Path(tmp)
+        identities = seed_devices(engine, max(DEVICES, AMQTT_DEVICES))
+        creds = workdir / "sim.json"
+        write_credentials(creds, identities)
+        yield from asyncio.run(mosquitto_bench(engine, workdir, creds))
+        yield from asyncio.run(amqtt_bench(engine, creds))
+        yield ingest_bench(engine, identities)
+        agent_dir = workdir / "agent-run"
+        agent_dir.mkdir()
+        yield from agent_bench(engine, agent_dir, identities[0])
+
+
+if __name__ == "__main__":
+    for result in run():
+        sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")

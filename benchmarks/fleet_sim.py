@@ -1,0 +1,58 @@
+"""The device side of ``benchmarks.fleet``, in its own process (the machine's second core).
+
+    python -m benchmarks.fleet_sim --host H --port P --prefix X --credentials FILE --devices N [--fanout T]
+
+Prints ``READY <seconds to connect>`` once all devices are connected, then answers each ``REPORT``
+line on stdin with one JSON line: the fan-out latencies (seconds) received since the last report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from loa.protocol.topics import Topics
+from loa.sim.device import SimConfig
+from loa.sim.fleet import SimFleet, read_credentials
+
+
+async def main(args: argparse.Namespace) -> None:
+    identities = read_credentials(Path(args.credentials))[: args.devices]
+    config = SimConfig(
+        host=args.host,
+        port=args.port,
+        topics=Topics(args.prefix),
+        heartbeat_s=args.heartbeat_s,
+        play_s=3600.0,  # devices keep "playing": no receipt flood in the middle of a measurement
+        fanout_topic=args.fanout,
+    )
+    fleet = SimFleet(identities, config)
+    await fleet.start()
+    took = await fleet.wait_connected(timeout_s=600)
+    sys.stdout.write(f"READY {took:.3f}\n")
+    sys.stdout.flush()
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line or line.strip() == "QUIT":
+            break
+        latencies, fleet.stats.fanout_latencies_s = fleet.stats.fanout_latencies_s, []
+        report = {"fanout": latencies, "commands": fleet.stats.commands, "connected": fleet.stats.connected}
+        sys.stdout.write(json.dumps(report) + "\n")
+        sys.stdout.flush()
+    await fleet.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--prefix", required=True)
+    parser.add_argument("--credentials", required=True)
+    parser.add_argument("--devices", type=int, required=True)
+    parser.add_argument("--fanout", default=None)
+    parser.add_argument("--heartbeat-s", type=float, default=30.0)
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,413 @@
+"""JSON routes of scheduling: programmes, slots and running orders, announcements, a loudspeaker's day,
+compilation, the manifest public key and a station's iCalendar export.
+
+Every successful change is committed together with the manifests it changes; a same-priority conflict
+answers 409 (``schedule_conflict``) with the conflicts and proposals and writes nothing, unless the
+request says ``"accept": "keep"`` or ``"accept": "proposal"``.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from loa.accounts.deps import ApiPrincipal
+from loa.accounts.principal import Permission
+from loa.accounts.service import require_permission
+from loa.db.base import utcnow
+from loa.errors import InvalidInput, PermissionDenied
+from loa.protocol.manifest import key_id, public_key_bytes
+from loa.schedule import announcements, calendar, checks, hooks, service, slots
+from loa.schedule.ics import IcsEvent, calendar_bytes
+from loa.schedule.manifests import CompileReport, compile_and_store, signing_key
+from loa.schedule.recurrence import to_local
+from loa.schedule.schemas import (
+    AnnouncementIn,
+    AnnouncementOut,
+    MoveIn,
+    ProgrammeIn,
+    ProgrammeOut,
+    RunningOrderIn,
+    RunningOrderOut,
+    SlotOut,
+    announcement_out,
+    programme_out,
+    running_order_out,
+    slot_out,
+)
+from loa.web.deps import SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1", tags=["schedule"])
+ICS_DEFAULT_DAYS = 90
+
+
+def summary(report: CompileReport) -> dict[str, Any]:
+    return {
+        "incremental": report.incremental,
+        "changed_count": len(report.changed),
+        "renewed_count": len(report.renewed),
+        "changed": list(report.changed[:100]),
+        "conflicts": list(report.conflicts[:20]),
+        "notices": list(report.notices[:20]),
+    }
+
+
+def _publish(db: SessionDep, settings: SettingsDep, reason: str) -> dict[str, Any]:
+    return summary(hooks.publish(db, data_dir=settings.data_dir, reason=reason))
+
+
+def _date(raw: str | None, default: date, field: str) -> date:
+    if raw in (None, ""):
+        return default
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError as err:
+        raise InvalidInput(
+            f"Ngày «{raw}» không hợp lệ (định dạng YYYY-MM-DD).",
+            code="date_invalid",
+            details=[{"field": field}],
+        ) from err
+
+
+def _today() -> date:
+    return to_local(utcnow()).date()
+
+
+# --- programmes ---
+
+
+@router.get("/programmes", response_model=list[ProgrammeOut])
+def list_programmes(
+    db: SessionDep, principal: ApiPrincipal, include_cancelled: bool = False
+) -> list[ProgrammeOut]:
+    """Các chương trình (chuyên mục) trong địa bàn, kể cả của cấp trên phát tới địa bàn."""
+    return [
+        programme_out(db, p)
+        for p in service.list_programmes(db, principal=principal, include_cancelled=include_cancelled)
+    ]
+
+
+@router.post("/programmes", response_model=ProgrammeOut, status_code=201)
+def create_programme(
+    body: ProgrammeIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
+) -> ProgrammeOut:
+    """Tạo chương trình với lịch lặp lại (RRULE), nơi phát, khung giờ và mức ưu tiên."""
+    now = utcnow()
+    outcome = service.create_programme(
+        db, principal=principal, data=body.to_input(), accept=checks.parse_accept(body.accept), now=now
+    )
+    assert outcome.programme is not None
+    if body.running_order is not None:
+        slots.set_running_order(
+            db,
+            principal=principal,
+            key=None,
+            programme_id=outcome.programme.id,
+            items=[i.to_input() for i in body.running_order],
+            now=now,
+        )
+    out = programme_out(db, outcome.programme, outcome)
+    out.manifests = _publish(db, settings, f"programme:{outcome.programme.id}")
+    db.commit()
+    return out
+
+
+@router.get("/programmes/{programme_id}", response_model=ProgrammeOut)
+def get_programme(programme_id: int, db: SessionDep, principal: ApiPrincipal) -> ProgrammeOut:
+    return programme_out(db, service.visible_programme(db, principal=principal, programme_id=programme_id))
+
+
+@router.put("/programmes/{programme_id}", response_model=ProgrammeOut)
+def update_programme(
+    programme_id: int, body: ProgrammeIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
+) -> ProgrammeOut:
+    now = utcnow()
+    outcome = service.update_programme(
+        db,
+        principal=principal,
+        programme_id=programme_id,
+        data=body.to_input(),
+        expected_version=body.expected_version,
+        accept=checks.parse_accept(body.accept),
+        now=now,
+    )
+    assert outcome.programme is not None
+    if body.running_order is not None:
+        slots.set_running_order(
+            db,
+            principal=principal,
+            key=None,
+            programme_id=programme_id,
+            items=[i.to_input() for i in body.running_order],
+            now=now,
+        )
+    out = programme_out(db, outcome.programme, outcome)
+    out.manifests = _publish(db, settings, f"programme:{programme_id}")
+    db.commit()
+    return out
+
+
+@router.delete("/programmes/{programme_id}", response_model=ProgrammeOut)
+def cancel_programme(
+    programme_id: int, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
+) -> ProgrammeOut:
+    """Hủy chương trình: gỡ khỏi mọi lịch phát sắp tới (lịch sử vẫn giữ)."""
+    programme = service.cancel_programme(db, principal=principal, programme_id=programme_id, now=utcnow())
+    out = programme_out(db, programme)
+    out.manifests = _publish(db, settings, f"programme:{programme_id}")
+    db.commit()
+    return out
+
+
+@router.get("/programmes/{programme_id}/slots", response_model=list[SlotOut])
+def list_slots(
+    programme_id: int,
+    db: SessionDep,
+    principal: ApiPrincipal,
+    from_: str | None = Query(default=None, alias="from"),
+    to: str | None = None,
+) -> list[SlotOut]:
+    """Các buổi phát trong khoảng ngày (giờ Việt Nam); chương trình phát đến khi hủy cần có «to»."""
+    start = _date(from_, _today(), "from")
+    end = _date(to, start, "to") if to else None
+    return [
+        slot_out(s)
+        for s in slots.list_slots(
+            db, principal=principal, programme_id=programme_id, from_date=start, to_date=end
+        )
+    ]
+
+
+@router.put("/programmes/{programme_id}/running-order", response_model=RunningOrderOut)
+def set_default_running_order(
+    programme_id: int, body: RunningOrderIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
+) -> RunningOrderOut:
+    """Danh mục phát mặc định của chương trình (dùng cho mọi buổi không có danh mục riêng)."""
+    view = slots.set_running_order(
+        db,
+        principal=principal,
+        key=None,
+        programme_id=programme_id,
+        items=[i.to_input() for i in body.items],
+        now=utcnow(),
+    )
+    out = running_order_out(view)
+    out.manifests = _publish(db, settings, f"programme:{programme_id}")
+    db.commit()
+    return out
+
+
+# --- slots ---
+
+
+@router.get("/slots/{slot_id}/running-order", response_model=RunningOrderOut)
+def get_running_order(slot_id: str, db: SessionDep, principal: ApiPrincipal) -> RunningOrderOut:
+    return running_order_out(slots.get_running_order(db, principal=principal, key=slot_id))
+
+
+@router.put("/slots/{slot_id}/running-order", response_model=RunningOrderOut)
+def set_running_order(
+    slot_id: str, body: RunningOrderIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
+) -> RunningOrderOut:
+    """Danh mục phát của một buổi: trả về tổng thời lượng so với khung giờ và cảnh báo nếu quá dài."""
+    view = slots.set_running_order(
+        db, principal=principal, key=slot_id, items=[i.to_input() for i in body.items], now=utcnow()
+    )
+    out = running_order_out(view)
+    out.manifests = _publish(db, settings, f"slot:{slot_id}")
+    db.commit()
+    return out
+
+
+@router.post("/slots/{slot_id}/move", response_model=SlotOut)
+def move_slot(
+    slot_id: str, body: MoveIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
+) -> SlotOut:
+    """Dời một buổi phát; phát hiện lại trùng lịch ở giờ mới."""
+    view, _ = slots.move_slot(
+        db,
+        principal=principal,
+        key=slot_id,
+        new_start_local=body.start_local,
+        accept=checks.parse_accept(body.accept),
+        now=utcnow(),
+    )
+    _publish(db, settings, f"slot:{slot_id}")
+    db.commit()
+    return slot_out(view)
+
+
+@router.post("/slots/{slot_id}/cancel", response_model=SlotOut)
+def cancel_slot(slot_id: str, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep) -> SlotOut:
+    view = slots.set_slot_cancelled(db, principal=principal, key=slot_id, cancelled=True, now=utcnow())
+    _publish(db, settings, f"slot:{slot_id}")
+    db.commit()
+    return slot_out(view)
+
+
+@router.post("/slots/{slot_id}/restore", response_model=SlotOut)
+def restore_slot(slot_id: str, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep) -> SlotOut:
+    view = slots.set_slot_cancelled(db, principal=principal, key=slot_id, cancelled=False, now=utcnow())
+    _publish(db, settings, f"slot:{slot_id}")
+    db.commit()
+    return slot_out(view)
+
+
+# --- announcements ---
+
+
+@router.get("/announcements", response_model=list[AnnouncementOut])
+def list_announcements(
+    db: SessionDep,
+    principal: ApiPrincipal,
+    from_: str | None = Query(default=None, alias="from"),
+    to: str | None = None,
+) -> list[AnnouncementOut]:
+    start = _date(from_, _today(), "from")
+    end = _date(to, start + timedelta(days=30), "to")
+    from_at, to_at = calendar.day_range(start, end)
+    return [
+        announcement_out(a)
+        for a in announcements.list_announcements(db, principal=principal, from_at=from_at, to_at=to_at)
+    ]
+
+
+@router.post("/announcements", response_model=AnnouncementOut, status_code=201)
+def create_announcement(
+    body: AnnouncementIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
+) -> AnnouncementOut:
+    """Thông báo phát một lần, vào giờ đã chọn hoặc «phát ngay» (asap)."""
+    data = body.to_input()
+    a, outcome = announcements.create_announcement(
+        db, principal=principal, data=data, accept=checks.parse_accept(body.accept), now=utcnow()
+    )
+    out = announcement_out(a, outcome)
+    out.manifests = _publish(db, settings, f"announcement:{a.id}")
+    db.commit()
+    return out
+
+
+@router.delete("/announcements/{announcement_id}", response_model=AnnouncementOut)
+def cancel_announcement(
+    announcement_id: int, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
+) -> AnnouncementOut:
+    a = announcements.cancel_announcement(
+        db, principal=principal, announcement_id=announcement_id, now=utcnow()
+    )
+    out = announcement_out(a)
+    out.manifests = _publish(db, settings, f"announcement:{a.id}")
+    db.commit()
+    return out
+
+
+# --- devices, compilation, keys, calendars ---
+
+
+@router.get("/devices/{uid}/schedule")
+def device_schedule(
+    uid: str, db: SessionDep, principal: ApiPrincipal, date_: str | None = Query(default=None, alias="date")
+) -> dict[str, Any]:
+    """Loa này phát gì trong ngày (đã xử lý ưu tiên và ngắt quãng như trên thiết bị)."""
+    day = calendar.device_day(
+        db, principal=principal, uid=uid, day=_date(date_, _today(), "date"), now=utcnow()
+    )
+    return {
+        "device_id": uid,
+        "date": day.day.isoformat(),
+        "content_hash": day.content_hash,
+        "items": [
+            {
+                "title": r.title,
+                "source_id": r.source_id,
+                "start_local": r.planned_start_local.isoformat(),
+                "end_local": r.planned_end_local.isoformat(),
+                "played_start_local": r.played_start_local.isoformat() if r.played_start_local else None,
+                "duration_ms": r.duration_ms,
+                "priority": r.priority,
+                "priority_label": r.rung_label,
+                "status": r.status.value,
+                "status_label": r.status_label,
+                "message": r.message,
+            }
+            for r in day.rows
+        ],
+        "conflicts": list(day.conflicts),
+        "overfull": list(day.overfull),
+        "notices": list(day.notices),
+    }
+
+
+@router.post("/schedule/compile")
+def compile_all(db: SessionDep, principal: ApiPrincipal, settings: SettingsDep) -> dict[str, Any]:
+    """Lập lại toàn bộ lịch phát 48 giờ tới cho mọi thiết bị (chỉ quản trị hệ thống)."""
+    if not principal.is_admin:
+        raise PermissionDenied("Chỉ quản trị hệ thống được lập lại toàn bộ lịch phát.", code="admin_only")
+    report = compile_and_store(
+        db,
+        key=signing_key(settings.data_dir),
+        cache=hooks.cache_for(db),
+        full=True,
+        actor=principal,
+        reason="admin",
+    )
+    db.commit()
+    return report.as_dict()
+
+
+@router.get("/schedule/public-key")
+def public_key(settings: SettingsDep) -> dict[str, str]:
+    """Khóa công khai Ed25519 dùng để kiểm tra chữ ký lịch phát."""
+    key = signing_key(settings.data_dir)
+    return {
+        "algorithm": "Ed25519",
+        "public_key": base64.b64encode(public_key_bytes(key)).decode(),
+        "key_id": key_id(key),
+    }
+
+
+@router.get("/stations/{station_id}/schedule.ics")
+def station_ics(
+    station_id: int,
+    request: Request,
+    db: SessionDep,
+    principal: ApiPrincipal,
+    from_: str | None = Query(default=None, alias="from"),
+    to: str | None = None,
+) -> Response:
+    """Lịch phát của đài dạng iCalendar (RFC 5545) để mở bằng ứng dụng lịch."""
+    require_permission(principal, Permission.VIEW)
+    start = _date(from_, _today(), "from")
+    end = _date(to, start + timedelta(days=ICS_DEFAULT_DAYS), "to")
+    start_at, end_at = calendar.day_range(start, end)
+    station, events = calendar.station_events(
+        db, principal=principal, station_id=station_id, start_at=start_at, end_at=end_at
+    )
+    host = request.url.hostname or "loa"
+    body = calendar_bytes(
+        (
+            IcsEvent(
+                uid=e.uid.replace("@loa", f"@{host}"),
+                start_at=e.start_at,
+                end_at=e.end_at,
+                summary=e.title,
+                description=f"Mức ưu tiên: {e.rung_label}."
+                + (f" Danh mục: {e.item_count} mục." if e.kind == "slot" else " Thông báo."),
+                location=station.name,
+                status="CANCELLED" if e.status == "cancelled" else "CONFIRMED",
+                categories=("Chương trình" if e.kind == "slot" else "Thông báo",),
+            )
+            for e in events
+        ),
+        name=f"Lịch phát sóng – {station.name}",
+        generated_at=utcnow(),
+    )
+    filename = f"lich-phat-dai-{station.id}.ics"
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,448 @@
+"""Programme use cases: create, edit, cancel, list; scope by the principal's areas. Keyword-only,
+session first, never commit (the caller commits). Every change is written to the audit log.
+
+Slots, running orders and announcements are in ``loa.schedule.slots`` and ``loa.schedule.announcements``;
+they share the helpers here (``visible_programme``, ``editable_programme``, ``check_conflicts``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from loa.accounts.audit import record
+from loa.accounts.principal import Permission, Principal
+from loa.accounts.service import require_permission
+from loa.activities.models import ActivityTopic
+from loa.areas.models import AdminUnit
+from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.protocol.priority import PreemptRule
+from loa.schedule import checks
+from loa.schedule import models as m
+from loa.schedule.conflicts import Conflict as ScheduleConflict
+from loa.schedule.dbsnapshot import programme_recurrence
+from loa.schedule.ladder import check_priority, ladder_priority, rung_of
+from loa.schedule.recurrence import VIETNAM_TZ, Recurrence, occurrences, resolve_timezone, to_utc, validate
+from loa.schedule.snapshot import TargetKind
+from loa.schedule.targets import (
+    ResolvedTarget,
+    StoredTarget,
+    TargetInput,
+    common_area_id,
+    describe,
+    resolve_targets,
+)
+
+NOT_FOUND = "Không tìm thấy chương trình."
+OUT_OF_SCOPE = "Chương trình này thuộc địa bàn khác, nằm ngoài phạm vi được giao cho bạn."
+MAX_SLOT_MINUTES = 24 * 60
+CHECK_HORIZON = timedelta(days=400)
+
+
+@dataclass(frozen=True)
+class ProgrammeInput:
+    """A programme as a person enters it. Times are local (Vietnam) wall-clock, naive."""
+
+    name: str
+    start_local: datetime
+    slot_minutes: int
+    targets: Sequence[TargetInput]
+    rrule: str | None = None
+    until_cancelled: bool = False
+    timezone: str = VIETNAM_TZ
+    except_dates: Sequence[date] = ()
+    except_local: Sequence[datetime] = ()
+    extra_local: Sequence[datetime] = ()
+    skip_holidays: bool = False
+    priority: int | str = "normal"
+    preempt_rule: str | None = None
+    volume_percent: int = 100
+    topic_code: str | None = None
+    owner_organisation: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A scheduling change: what it produced, the conflicts the operator accepted, and warnings."""
+
+    programme: m.Programme | None = None
+    accepted_conflicts: tuple[ScheduleConflict, ...] = ()
+    applied: tuple[str, ...] = ()  # Vietnamese descriptions of applied proposals
+    warnings: tuple[str, ...] = field(default=())
+
+
+# --- scope ---
+
+
+def area_path(session: Session, area_id: int | None) -> str:
+    if area_id is None:
+        return "/"
+    return session.scalar(select(AdminUnit.path).where(AdminUnit.id == area_id)) or "/"
+
+
+def can_view_path(principal: Principal, path: str) -> bool:
+    """Own areas, and programmes of the units above (a province programme reaches the commune)."""
+    return principal.can_access_path(path) or (path != "/" and principal.can_see_ancestor_path(path))
+
+
+def visible_programme(session: Session, *, principal: Principal, programme_id: int) -> m.Programme:
+    require_permission(principal, Permission.VIEW)
+    programme = session.get(m.Programme, programme_id)
+    if programme is None:
+        raise NotFound(NOT_FOUND, code="programme_not_found")
+    if not can_view_path(principal, area_path(session, programme.area_id)):
+        raise PermissionDenied(OUT_OF_SCOPE, code="out_of_scope")
+    return programme
+
+
+def editable_programme(session: Session, *, principal: Principal, programme_id: int) -> m.Programme:
+    programme = visible_programme(session, principal=principal, programme_id=programme_id)
+    require_permission(principal, Permission.OPERATE_STATION)
+    if not principal.can_access_path(area_path(session, programme.area_id)):
+        raise PermissionDenied(
+            f"Chương trình «{programme.name}» thuộc cấp trên hoặc địa bàn khác: bạn chỉ được xem.",
+            code="out_of_scope",
+        )
+    return programme
+
+
+def stored_targets(session: Session, programme_id: int) -> list[StoredTarget]:
+    rows = session.scalars(
+        select(m.ProgrammeTarget)
+        .where(m.ProgrammeTarget.programme_id == programme_id)
+        .order_by(m.ProgrammeTarget.id)
+    )
+    return [StoredTarget(TargetKind(t.kind), t.ref_id, t.language) for t in rows]
+
+
+def programme_targets(session: Session, programme_id: int) -> list[ResolvedTarget]:
+    return describe(session, stored_targets(session, programme_id))
+
+
+# --- validation ---
+
+
+def clean_priority(raw: int | str) -> int:
+    if isinstance(raw, str) and not raw.strip().lstrip("-").isdigit():
+        return int(ladder_priority(raw.strip()))
+    return check_priority(int(raw))
+
+
+def clean_preempt(raw: str | None, priority: int) -> PreemptRule:
+    if raw in (None, ""):
+        return rung_of(priority).default_preempt_rule
+    try:
+        return PreemptRule(str(raw))
+    except ValueError as err:
+        raise InvalidInput(
+            "Cách xử lý khi bị ngắt không hợp lệ (resume, restart hoặc skip).", code="preempt_rule_invalid"
+        ) from err
+
+
+def clean_recurrence(data: ProgrammeInput) -> Recurrence:
+    """Check what a person entered; every refusal is ``InvalidInput`` in Vietnamese."""
+    resolve_timezone(data.timezone)
+    if data.start_local.tzinfo is not None:
+        raise InvalidInput("Giờ bắt đầu phải là giờ địa phương.", code="start_invalid")
+    if data.start_local.second or data.start_local.microsecond:
+        raise InvalidInput("Giờ bắt đầu chỉ tính đến phút.", code="start_invalid")
+    rule = (data.rrule or "").strip() or None
+    recurrence = Recurrence(
+        start_local=data.start_local,
+        rule=rule,
+        timezone=data.timezone,
+        except_local=tuple(sorted(set(data.except_local))),
+        except_dates=tuple(sorted(set(data.except_dates))),
+        extra_local=tuple(sorted(set(data.extra_local))),
+        skip_holidays=data.skip_holidays,
+    )
+    validate(recurrence)  # malformed rule, unknown timezone, a rule that never occurs
+    if not recurrence.bounded and not data.until_cancelled:
+        raise InvalidInput(
+            "Quy tắc lặp lại không có điểm kết thúc (thiếu COUNT hoặc UNTIL). Hãy đặt ngày kết thúc, "
+            "hoặc chọn «phát đến khi hủy» nếu chương trình phát liên tục.",
+            code="rrule_unbounded",
+        )
+    if rule is not None and data.until_cancelled and recurrence.bounded:
+        raise InvalidInput(
+            "Quy tắc đã có ngày kết thúc (COUNT/UNTIL) nên không thể chọn «phát đến khi hủy».",
+            code="rrule_bounded",
+        )
+    return recurrence
+
+
+def _check_fields(data: ProgrammeInput) -> tuple[str, int, int, PreemptRule]:
+    name = " ".join(data.name.split())
+    if not name or len(name) > 200:
+        raise InvalidInput("Tên chương trình là bắt buộc (tối đa 200 ký tự).", code="name_invalid")
+    if not 1 <= data.slot_minutes <= MAX_SLOT_MINUTES:
+        raise InvalidInput("Độ dài khung giờ phải từ 1 phút đến 24 giờ.", code="slot_length_invalid")
+    if not 0 <= data.volume_percent <= 100:
+        raise InvalidInput("Âm lượng phải từ 0 đến 100%.", code="volume_invalid")
+    if len(data.owner_organisation) > 200 or len(data.description) > 5000:
+        raise InvalidInput("Tên đơn vị hoặc mô tả quá dài.", code="text_too_long")
+    priority = clean_priority(data.priority)
+    return name, data.slot_minutes * 60_000, priority, clean_preempt(data.preempt_rule, priority)
+
+
+def _topic_id(session: Session, code: str | None) -> int | None:
+    if not code:
+        return None
+    topic = session.scalar(select(ActivityTopic.id).where(ActivityTopic.code == code))
+    if topic is None:
+        raise InvalidInput(f"Chủ đề «{code}» không có trong danh mục.", code="topic_unknown")
+    return topic
+
+
+def _self_overlap(recurrence: Recurrence, slot_ms: int, after: datetime) -> None:
+    first = occurrences(recurrence, after, after + timedelta(days=62))[:50]
+    for a, b in itertools.pairwise(first):
+        if b - a < timedelta(milliseconds=slot_ms):
+            raise InvalidInput(
+                "Khung giờ dài hơn khoảng cách giữa hai lần phát liên tiếp: các buổi phát sẽ chồng lên nhau.",
+                code="slot_overlaps_itself",
+            )
+
+
+# --- conflicts ---
+
+
+def airing_spans(
+    session: Session, programme: m.Programme, *, after: datetime, limit: int = checks.MAX_CHECKED_AIRINGS
+) -> list[tuple[datetime, datetime]]:
+    """UTC spans of the next airings (with overrides), for conflict checks."""
+    slots = list(session.scalars(select(m.Slot).where(m.Slot.programme_id == programme.id)))
+    recurrence = programme_recurrence(programme, slots)
+    length = timedelta(milliseconds=programme.slot_duration_ms)
+    spans: list[tuple[datetime, datetime]] = []
+    horizon = after
+    while len(spans) < limit and horizon < after + CHECK_HORIZON:
+        chunk_end = horizon + timedelta(days=31)
+        for at in occurrences(recurrence, horizon, chunk_end):
+            spans.append((at, at + length))
+            if len(spans) >= limit:
+                break
+        horizon = chunk_end
+        if not recurrence.bounded and len(spans) >= limit:
+            break
+    return spans
+
+
+def check_conflicts(
+    session: Session,
+    *,
+    principal: Principal,
+    subject: checks.Subject,
+    accept: checks.Accept | None,
+    now: datetime,
+) -> tuple[tuple[ScheduleConflict, ...], tuple[str, ...]]:
+    """Refuse (409) on same-priority conflicts unless the operator accepted them: ``keep`` keeps both,
+    ``proposal`` applies the proposed shifts (then checks again). Returns (accepted, applied)."""
+    session.flush()
+    found = checks.find(session, subject, now=now)
+    if not found:
+        return (), ()
+    if accept is None:
+        raise checks.refuse(found)
+    if accept is checks.Accept.KEEP:
+        record(
+            session,
+            action="schedule.conflict_keep",
+            actor=principal,
+            target_type="programme" if subject.programmes else "announcement",
+            target_id=",".join(str(i) for i in sorted(subject.programmes | subject.announcements))[:64],
+            details={"conflicts": [c.message for c in found[:20]], "count": len(found)},
+        )
+        return tuple(found), ()
+    from loa.schedule.proposals import apply_proposals  # avoids an import cycle with slots
+
+    applied: list[str] = []
+    for _round in range(3):
+        applied += apply_proposals(session, principal=principal, conflicts=found, now=now)
+        session.flush()
+        found = checks.find(session, subject, now=now)
+        if not found:
+            return (), tuple(applied)
+    raise checks.refuse(found)
+
+
+# --- programmes ---
+
+
+def _write(
+    session: Session, programme: m.Programme, data: ProgrammeInput, targets: list[ResolvedTarget]
+) -> Recurrence:
+    recurrence = clean_recurrence(data)
+    name, slot_ms, priority, preempt = _check_fields(data)
+    programme.name = name
+    programme.description = data.description.strip()
+    programme.owner_organisation = data.owner_organisation.strip()
+    programme.topic_id = _topic_id(session, data.topic_code)
+    programme.area_id = common_area_id(session, targets)
+    programme.start_local = recurrence.start_local
+    programme.rrule = recurrence.rule
+    programme.until_cancelled = data.until_cancelled and not recurrence.bounded
+    programme.timezone = recurrence.timezone
+    programme.except_dates = [d.isoformat() for d in recurrence.except_dates]
+    programme.except_local = [d.isoformat() for d in recurrence.except_local]
+    programme.extra_local = [d.isoformat() for d in recurrence.extra_local]
+    programme.skip_holidays = recurrence.skip_holidays
+    programme.slot_duration_ms = slot_ms
+    programme.priority = priority
+    programme.preempt_rule = preempt.value
+    programme.volume_percent = data.volume_percent
+    return recurrence
+
+
+def _replace_targets(session: Session, programme: m.Programme, targets: list[ResolvedTarget]) -> None:
+    session.execute(delete(m.ProgrammeTarget).where(m.ProgrammeTarget.programme_id == programme.id))
+    session.add_all(
+        m.ProgrammeTarget(programme_id=programme.id, kind=t.kind.value, ref_id=t.ref_id, language=t.language)
+        for t in targets
+    )
+
+
+def _audit_details(programme: m.Programme, targets: list[ResolvedTarget]) -> dict[str, object]:
+    return {
+        "name": programme.name,
+        "start_local": programme.start_local.isoformat(),
+        "rrule": programme.rrule,
+        "slot_minutes": programme.slot_duration_ms // 60_000,
+        "priority": programme.priority,
+        "targets": [f"{t.kind.value}:{t.code}:{t.language}" for t in targets],
+    }
+
+
+def create_programme(
+    session: Session,
+    *,
+    principal: Principal,
+    data: ProgrammeInput,
+    accept: checks.Accept | None = None,
+    now: datetime,
+) -> Outcome:
+    require_permission(principal, Permission.OPERATE_STATION)
+    targets = resolve_targets(session, data.targets, principal=principal)
+    programme = m.Programme(owner_user_id=principal.user_id, created_by_id=principal.user_id, created_at=now)
+    recurrence = _write(session, programme, data, targets)
+    _self_overlap(recurrence, programme.slot_duration_ms, to_utc(recurrence.start_local, recurrence.timezone))
+    session.add(programme)
+    session.flush()
+    _replace_targets(session, programme, targets)
+    spans = airing_spans(
+        session, programme, after=max(now, to_utc(programme.start_local, programme.timezone))
+    )
+    accepted, applied = check_conflicts(
+        session,
+        principal=principal,
+        subject=checks.Subject(programmes=frozenset({programme.id}), spans=tuple(spans)),
+        accept=accept,
+        now=now,
+    )
+    record(
+        session,
+        action="schedule.programme_create",
+        actor=principal,
+        target_type="programme",
+        target_id=programme.id,
+        area_id=programme.area_id,
+        details=_audit_details(programme, targets),
+    )
+    return Outcome(programme, accepted, applied)
+
+
+def update_programme(
+    session: Session,
+    *,
+    principal: Principal,
+    programme_id: int,
+    data: ProgrammeInput,
+    expected_version: int | None = None,
+    accept: checks.Accept | None = None,
+    now: datetime,
+) -> Outcome:
+    programme = editable_programme(session, principal=principal, programme_id=programme_id)
+    if not programme.active:
+        raise Conflict("Chương trình đã bị hủy, không sửa được.", code="programme_cancelled")
+    if expected_version is not None and expected_version != programme.version:
+        raise Conflict(
+            "Chương trình đã được người khác sửa. Hãy tải lại rồi sửa tiếp.",
+            code="edit_conflict",
+            details={"current_version": programme.version, "your_version": expected_version},
+        )
+    targets = resolve_targets(session, data.targets, principal=principal)
+    before = _audit_details(programme, programme_targets(session, programme.id))
+    recurrence = _write(session, programme, data, targets)
+    _self_overlap(
+        recurrence, programme.slot_duration_ms, max(now, to_utc(recurrence.start_local, recurrence.timezone))
+    )
+    programme.version += 1
+    programme.updated_at = now
+    _replace_targets(session, programme, targets)
+    spans = airing_spans(
+        session, programme, after=max(now, to_utc(programme.start_local, programme.timezone))
+    )
+    accepted, applied = check_conflicts(
+        session,
+        principal=principal,
+        subject=checks.Subject(programmes=frozenset({programme.id}), spans=tuple(spans)),
+        accept=accept,
+        now=now,
+    )
+    record(
+        session,
+        action="schedule.programme_update",
+        actor=principal,
+        target_type="programme",
+        target_id=programme.id,
+        area_id=programme.area_id,
+        details={"before": before, "after": _audit_details(programme, targets)},
+    )
+    return Outcome(programme, accepted, applied)
+
+
+def cancel_programme(
+    session: Session, *, principal: Principal, programme_id: int, now: datetime
+) -> m.Programme:
+    """Stop a programme ("until cancelled"): it leaves every future manifest; its history stays."""
+    programme = editable_programme(session, principal=principal, programme_id=programme_id)
+    if programme.active:
+        programme.active = False
+        programme.cancelled_at = now
+        programme.version += 1
+        programme.updated_at = now
+        session.flush()
+        record(
+            session,
+            action="schedule.programme_cancel",
+            actor=principal,
+            target_type="programme",
+            target_id=programme.id,
+            area_id=programme.area_id,
+            details={"name": programme.name},
+        )
+    return programme
+
+
+def list_programmes(
+    session: Session, *, principal: Principal, include_cancelled: bool = False
+) -> list[m.Programme]:
+    require_permission(principal, Permission.VIEW)
+    query = select(m.Programme, AdminUnit.path).outerjoin(AdminUnit, AdminUnit.id == m.Programme.area_id)
+    if not include_cancelled:
+        query = query.where(m.Programme.active.is_(True))
+    rows = session.execute(query.order_by(m.Programme.name, m.Programme.id)).all()
+    return [p for p, path in rows if can_view_path(principal, path or "/")]
+
+
+def describe_recurrence(programme: m.Programme) -> str:
+    text = programme_recurrence(programme).describe_vi()
+    if programme.until_cancelled:
+        text += " (đến khi hủy)"
+    return text

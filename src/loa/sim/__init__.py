@@ -1,0 +1,1 @@
+"""Fleet simulator: many light simulated loudspeakers speaking protocol v1 over a real broker."""

@@ -1,0 +1,90 @@
+"""The live part of ``loa demo``: six simulated loudspeakers in xã Ba Tơ (21484), behind the embedded
+broker and the gateway, so the fleet page has something to show from the first second."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from loa.areas.models import AdminUnit
+from loa.fleet.models import Device
+from loa.fleet.runner import run_fleet
+from loa.protocol.topics import Topics
+from loa.settings import Settings
+from loa.sim.device import SimConfig
+from loa.sim.fleet import (
+    CREDENTIALS_FILE,
+    SimFleet,
+    known_uids,
+    provision,
+    read_credentials,
+    write_credentials,
+)
+
+log = logging.getLogger(__name__)
+
+DEMO_COMMUNE = "21484"
+DEMO_DEVICE_NAMES = (
+    "Cụm loa UBND xã Ba Tơ",
+    "Cụm loa chợ Ba Tơ",
+    "Cụm loa Tổ dân phố 1",
+    "Cụm loa Tổ dân phố 2",
+    "Cụm loa Thôn 1",
+    "Cụm loa Thôn 2",
+)
+
+
+def seed_demo_devices(session: Session, settings: Settings) -> list[str]:
+    """Idempotent: the six devices exist once, with their secrets in ``data_dir/sim-devices.json``."""
+    path = settings.data_dir / CREDENTIALS_FILE
+    have = read_credentials(path)
+    if have and len(known_uids(session, [i.uid for i in have])) >= len(DEMO_DEVICE_NAMES):
+        return []
+    if session.scalar(select(AdminUnit.id).where(AdminUnit.code == DEMO_COMMUNE)) is None:
+        return []
+    stale = session.scalars(select(Device).where(Device.name.in_(DEMO_DEVICE_NAMES)))
+    for device in stale:  # devices whose secrets were lost with the credentials file
+        device.active = False
+        device.name = f"{device.name} (cũ)"
+    created = provision(
+        session, count=len(DEMO_DEVICE_NAMES), commune_code=DEMO_COMMUNE, names=DEMO_DEVICE_NAMES, seed=21484
+    )
+    write_credentials(path, created)
+    return [f"Cụm loa mô phỏng: {len(created)} cụm ở xã Ba Tơ."]
+
+
+def start_demo_fleet(settings: Settings, engine: Engine) -> threading.Thread:
+    """Broker, gateway and the simulated devices in a background thread (daemon: dies with the server)."""
+
+    async def main() -> None:
+        identities = read_credentials(settings.data_dir / CREDENTIALS_FILE)[: len(DEMO_DEVICE_NAMES)]
+        fleet_task = asyncio.create_task(run_fleet(settings, engine, with_broker=True, with_gateway=True))
+        await asyncio.sleep(0.5)  # the broker binds its port
+        if fleet_task.done():
+            fleet_task.result()  # raises the reason (e.g. the port is taken)
+        config = SimConfig(
+            host="127.0.0.1", port=settings.mqtt_port, topics=Topics(settings.mqtt_topic_prefix),
+            heartbeat_s=15, play_s=20,
+        )  # fmt: skip
+        sim = SimFleet(identities, config)
+        await sim.start()
+        try:
+            await fleet_task
+        finally:
+            await sim.stop()
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except OSError as err:
+            log.warning("không chạy được broker MQTT nhúng ở cổng %d: %s", settings.mqtt_port, err)
+        except Exception:
+            log.exception("cụm loa mô phỏng dừng vì lỗi")
+
+    thread = threading.Thread(target=target, name="loa-demo-fleet", daemon=True)
+    thread.start()
+    return thread

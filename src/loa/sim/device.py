@@ -1,0 +1,320 @@
+"""One simulated loudspeaker: protocol v1 over ``mqtt_lite`` — birth and will, QoS 0 heartbeats,
+commands answered (expired ones refused), "play now" with the priority ladder, receipts with sequence
+numbers kept until the server acknowledges them. Plays nothing: an item only takes ``play_s``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from loa.protocol import messages as m
+from loa.protocol.topics import Channel, Topics
+from loa.sim.mqtt_lite import LiteClient, MqttLiteError, Will
+
+log = logging.getLogger(__name__)
+
+FIRMWARE = "loa-sim/0.1"
+
+
+@dataclass(frozen=True)
+class SimIdentity:
+    uid: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    host: str
+    port: int
+    topics: Topics
+    heartbeat_s: float = 30.0
+    play_s: float = 10.0
+    resend_receipts_after_s: float = 20.0
+    reconnect_max_s: float = 60.0
+    fanout_topic: str | None = None  # benchmarks: a plain topic every device also subscribes to
+    anonymous: bool = False  # a broker without authentication (e.g. Mosquitto in CI)
+
+
+@dataclass
+class SimStats:
+    connected: int = 0
+    connects: int = 0
+    connect_failures: int = 0
+    commands: int = 0
+    expired: int = 0
+    receipts_sent: int = 0
+    receipts_acked: int = 0
+    fanout_latencies_s: list[float] = field(default_factory=list)
+
+
+@dataclass
+class _Playing:
+    item_id: str
+    audio_sha256: str
+    priority: int
+    title: str | None
+    started_at: datetime
+    timer: asyncio.TimerHandle | None = None
+
+
+class SimDevice:
+    def __init__(self, identity: SimIdentity, config: SimConfig, stats: SimStats) -> None:
+        self.identity = identity
+        self.config = config
+        self.stats = stats
+        self.client = LiteClient(identity.uid, on_message=self._on_message)
+        self.volume = 70
+        self.playing: _Playing | None = None
+        self.queue: list[_Playing] = []
+        self.pending: dict[str, tuple[float, m.Receipt]] = {}  # receipt id → (last sent, receipt)
+        self.seq = 0
+        self.seen_commands: set[str] = set()
+        self.started = time.monotonic()
+        self.boot_id = uuid.uuid4().hex[:16]
+        self._changed = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def topic(self, channel: Channel) -> str:
+        return self.config.topics.device(self.identity.uid, channel)
+
+    # --- the connection ---------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        cfg, uid = self.config, self.identity.uid
+        await self.client.connect(
+            cfg.host,
+            cfg.port,
+            username=uid,
+            password=self.identity.secret,
+            keepalive_s=int(cfg.heartbeat_s * 2 + 10),
+            clean_session=False,
+            will=Will(self.topic(Channel.LWT), m.Lwt().to_bytes(), qos=1),
+        )
+        filters = [(self.topic(c), 1) for c in (Channel.STATE, Channel.CMD, Channel.ACK)]
+        if cfg.fanout_topic:
+            filters.append((cfg.fanout_topic, 0))
+        await self.client.subscribe(filters)
+        birth = m.Birth(sent_at=m.now_utc(), boot_id=self.boot_id, firmware=FIRMWARE)
+        await self.client.publish(self.topic(Channel.BIRTH), birth.to_bytes(), qos=1)
+        self.stats.connects += 1
+
+    async def run(self, connect_gate: asyncio.Semaphore | None = None) -> None:
+        """Stay connected (reconnecting with backoff and jitter), heartbeat, resend receipts."""
+        attempt = 0
+        while True:
+            try:
+                if connect_gate is not None:
+                    async with connect_gate:
+                        await self.connect()
+                else:
+                    await self.connect()
+            except (MqttLiteError, OSError, TimeoutError) as err:
+                self.stats.connect_failures += 1
+                log.debug("%s could not connect: %s", self.identity.uid, err)
+                delay = min(self.config.reconnect_max_s, 2.0**attempt)
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                attempt += 1
+                continue
+            attempt = 0
+            self.stats.connected += 1
+            try:
+                await self._session()
+            finally:
+                self.stats.connected -= 1
+            await asyncio.sleep(random.random() * 2)
+
+    async def _session(self) -> None:
+        reason = m.StatusReason.BOOT
+        # Spread the fleet's heartbeats over the period instead of all at once.
+        first_wait = random.random() * self.config.heartbeat_s
+        self._send_status(reason)
+        self._resend_receipts(force=True)
+        wait = first_wait
+        while self.client.connected:
+            self._changed.clear()
+            closed = asyncio.ensure_future(self.client.closed.wait())
+            changed = asyncio.ensure_future(self._changed.wait())
+            done, _ = await asyncio.wait({closed, changed}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+            for task in (closed, changed):
+                task.cancel()
+            if not self.client.connected:
+                return
+            reason = m.StatusReason.CHANGE if changed in done else m.StatusReason.HEARTBEAT
+            try:
+                self._send_status(reason)
+                self._resend_receipts()
+            except MqttLiteError:
+                return
+            wait = self.config.heartbeat_s
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self.playing and self.playing.timer:
+            self.playing.timer.cancel()
+        await self.client.disconnect()
+
+    # --- outbound ---------------------------------------------------------------------------------
+
+    def _spawn(self, publish: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            with contextlib.suppress(MqttLiteError, TimeoutError, OSError):
+                await publish
+
+        task = asyncio.ensure_future(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def status(self, reason: m.StatusReason) -> m.Status:
+        p = self.playing
+        return m.Status(
+            sent_at=m.now_utc(),
+            reason=reason,
+            heartbeat_s=max(1, int(self.config.heartbeat_s)),
+            firmware=FIRMWARE,
+            uptime_s=int(time.monotonic() - self.started),
+            volume=self.volume,
+            network=m.NetworkInfo(kind="4g", signal_dbm=-70.0 - random.random() * 30),
+            playing=m.PlayingInfo(
+                item_id=p.item_id,
+                audio_sha256=p.audio_sha256,
+                priority=p.priority,
+                started_at=p.started_at,
+                title=p.title,
+            )
+            if p
+            else None,
+            pending_receipts=len(self.pending),
+        )
+
+    def _send_status(self, reason: m.StatusReason) -> None:
+        if self.client.connected:
+            self.client.publish_nowait(self.topic(Channel.STATUS), self.status(reason).to_bytes())
+
+    def _resend_receipts(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        due = [
+            r
+            for sent, r in self.pending.values()
+            if force or now - sent >= self.config.resend_receipts_after_s
+        ]
+        for start in range(0, len(due), m.MAX_RECEIPTS_PER_BATCH):
+            batch = due[start : start + m.MAX_RECEIPTS_PER_BATCH]
+            for r in batch:
+                self.pending[r.receipt_id] = (now, r)
+            payload = m.ReceiptBatch(sent_at=m.now_utc(), receipts=batch).to_bytes()
+            self.stats.receipts_sent += len(batch)
+            self._spawn(self.client.publish(self.topic(Channel.RECEIPTS), payload, qos=1))
+
+    def _result(self, command_id: str, status: m.CommandStatus, detail: str | None = None) -> None:
+        payload = m.CommandResult(
+            command_id=command_id, status=status, at=m.now_utc(), detail=detail
+        ).to_bytes()
+        self._spawn(self.client.publish(self.topic(Channel.RESULT), payload, qos=1))
+
+    # --- inbound ----------------------------------------------------------------------------------
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        if topic == self.config.fanout_topic:
+            try:
+                sent = float(payload)
+            except ValueError:
+                return
+            self.stats.fanout_latencies_s.append(time.time() - sent)
+            return
+        parsed = self.config.topics.parse(topic)
+        if parsed is None or parsed[0] != self.identity.uid:
+            return
+        try:
+            message = m.parse_server_message(parsed[1], payload)
+        except m.ProtocolError:
+            return
+        if isinstance(message, m.ReceiptAck):
+            for rid in message.receipt_ids:
+                if self.pending.pop(rid, None) is not None:
+                    self.stats.receipts_acked += 1
+        elif isinstance(message, m.StateRef):
+            pass  # a real agent fetches the manifest; the simulator plays only what it is told
+        elif not isinstance(message, m.StateRef | m.ReceiptAck):
+            self._on_command(message)
+
+    def _on_command(self, command: m.PlayNow | m.Stop | m.SetVolume | m.Sync | m.Reboot | m.Update) -> None:
+        if command.id in self.seen_commands:
+            return
+        self.seen_commands.add(command.id)
+        self.stats.commands += 1
+        if command.expired():
+            self.stats.expired += 1
+            self._result(command.id, m.CommandStatus.EXPIRED)
+            return
+        if isinstance(command, m.PlayNow):
+            args = command.args
+            self._enqueue(
+                _Playing(
+                    item_id=args.item_id or f"cmd-{command.id[:24]}",
+                    audio_sha256=args.audio_sha256,
+                    priority=args.priority,
+                    title=args.title,
+                    started_at=datetime.now(UTC),
+                )
+            )
+        elif isinstance(command, m.Stop):
+            if self.playing is not None:
+                self._finish(m.Outcome.PREEMPTED, "by:operator_stop")
+        elif isinstance(command, m.SetVolume):
+            self.volume = command.args.level
+            self._changed.set()
+        elif isinstance(command, m.Reboot | m.Update):
+            self._result(command.id, m.CommandStatus.REJECTED, "simulator")
+            return
+        self._result(command.id, m.CommandStatus.DONE)
+
+    # --- the "player" -----------------------------------------------------------------------------
+
+    def _enqueue(self, item: _Playing) -> None:
+        current = self.playing
+        if current is not None and item.priority <= current.priority:
+            self.queue.append(item)  # equal never interrupts; waits its turn
+            self.queue.sort(key=lambda i: -i.priority)
+            return
+        if current is not None:
+            self._finish(m.Outcome.PREEMPTED, f"by:{item.item_id}", start_next=False)
+        self._start(item)
+
+    def _start(self, item: _Playing) -> None:
+        item.started_at = datetime.now(UTC)
+        item.timer = asyncio.get_running_loop().call_later(self.config.play_s, self._finish, m.Outcome.PLAYED)
+        self.playing = item
+        self._changed.set()
+
+    def _finish(self, outcome: m.Outcome, detail: str | None = None, *, start_next: bool = True) -> None:
+        item = self.playing
+        if item is None:
+            return
+        if item.timer is not None:
+            item.timer.cancel()
+        self.playing = None
+        receipt = m.Receipt(
+            receipt_id=uuid.uuid4().hex,
+            seq=self.seq,
+            item_id=item.item_id,
+            audio_sha256=item.audio_sha256,
+            started_at=item.started_at,
+            ended_at=datetime.now(UTC),
+            outcome=outcome,
+            detail=detail,
+        )
+        self.seq += 1
+        self.pending[receipt.receipt_id] = (0.0, receipt)
+        if self.client.connected:
+            self._resend_receipts()
+        if start_next and self.queue:
+            self._start(self.queue.pop(0))
+        self._changed.set()

@@ -1,0 +1,260 @@
+"""A minimal MQTT 3.1.1 client on asyncio streams, for simulating thousands of devices in one process.
+
+aiomqtt runs one paho client per connection with its own machinery; ten thousand of them cost too
+much memory and CPU. This client does only what a simulated loudspeaker needs: CONNECT (with a will,
+username/password, clean session or not), SUBSCRIBE, PUBLISH at QoS 0/1 in both directions, PUBACK,
+PINGREQ and DISCONNECT. No QoS 2, no automatic reconnect (the caller decides), no MQTT 5.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+CONNECT, CONNACK, PUBLISH, PUBACK = 1, 2, 3, 4
+SUBSCRIBE, SUBACK, PINGREQ, PINGRESP, DISCONNECT = 8, 9, 12, 13, 14
+
+CONNACK_REFUSALS = {
+    1: "unacceptable protocol version",
+    2: "identifier rejected",
+    3: "server unavailable",
+    4: "bad user name or password",
+    5: "not authorised",
+}
+
+MessageHandler = Callable[[str, bytes], None]
+
+
+class MqttLiteError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Will:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = False
+
+
+def _string(value: str | bytes) -> bytes:
+    raw = value.encode() if isinstance(value, str) else value
+    return struct.pack("!H", len(raw)) + raw
+
+
+def _remaining_length(length: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, length = length % 128, length // 128
+        out.append(byte | (0x80 if length else 0))
+        if not length:
+            return bytes(out)
+
+
+def packet(kind: int, flags: int, body: bytes) -> bytes:
+    return bytes([(kind << 4) | flags]) + _remaining_length(len(body)) + body
+
+
+def connect_packet(
+    client_id: str,
+    *,
+    username: str | None,
+    password: str | None,
+    keepalive_s: int,
+    clean_session: bool,
+    will: Will | None,
+) -> bytes:
+    flags = 0x02 if clean_session else 0
+    payload = _string(client_id)
+    if will is not None:
+        flags |= 0x04 | (will.qos << 3) | (0x20 if will.retain else 0)
+        payload += _string(will.topic) + _string(will.payload)
+    if username is not None:
+        flags |= 0x80
+        payload += _string(username)
+    if password is not None:
+        flags |= 0x40
+        payload += _string(password)
+    header = _string("MQTT") + bytes([4, flags]) + struct.pack("!H", keepalive_s)
+    return packet(CONNECT, 0, header + payload)
+
+
+def publish_packet(topic: str, payload: bytes, *, qos: int, retain: bool, packet_id: int = 0) -> bytes:
+    body = _string(topic) + (struct.pack("!H", packet_id) if qos else b"") + payload
+    return packet(PUBLISH, (qos << 1) | (1 if retain else 0), body)
+
+
+class LiteClient:
+    """One MQTT connection. ``on_message(topic, payload)`` is called for every PUBLISH received."""
+
+    def __init__(self, client_id: str, *, on_message: MessageHandler | None = None) -> None:
+        self.client_id = client_id
+        self.on_message = on_message
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._reader_task: asyncio.Task[None] | None = None
+        self._next_id = 0
+        self._waiting: dict[int, asyncio.Future[bytes]] = {}
+        self._connack: asyncio.Future[int] | None = None
+        self.closed = asyncio.Event()
+        self.closed.set()
+
+    @property
+    def connected(self) -> bool:
+        return not self.closed.is_set()
+
+    async def connect(
+        self,
+        host: str,
+        port: int,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        keepalive_s: int = 60,
+        clean_session: bool = True,
+        will: Will | None = None,
+        timeout_s: float = 15.0,
+    ) -> None:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+        self._reader, self._writer = reader, writer
+        loop = asyncio.get_running_loop()
+        self._connack = loop.create_future()
+        self.closed.clear()
+        self._reader_task = asyncio.create_task(self._read_loop())
+        writer.write(
+            connect_packet(
+                self.client_id,
+                username=username,
+                password=password,
+                keepalive_s=keepalive_s,
+                clean_session=clean_session,
+                will=will,
+            )
+        )
+        try:
+            code = await asyncio.wait_for(self._connack, timeout_s)
+        except BaseException:
+            self.abort()
+            raise
+        if code != 0:
+            self.abort()
+            raise MqttLiteError(f"connection refused: {CONNACK_REFUSALS.get(code, code)}")
+
+    def _packet_id(self) -> int:
+        self._next_id = self._next_id % 65535 + 1
+        return self._next_id
+
+    def _send(self, data: bytes) -> None:
+        if self._writer is None or self.closed.is_set():
+            raise MqttLiteError("not connected")
+        self._writer.write(data)
+
+    async def _acked(self, packet_id: int, data: bytes, timeout_s: float) -> bytes:
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._waiting[packet_id] = future
+        try:
+            self._send(data)
+            return await asyncio.wait_for(future, timeout_s)
+        finally:
+            self._waiting.pop(packet_id, None)
+
+    async def subscribe(self, filters: list[tuple[str, int]], timeout_s: float = 15.0) -> list[int]:
+        """Granted QoS per filter (0x80 = refused)."""
+        packet_id = self._packet_id()
+        body = struct.pack("!H", packet_id) + b"".join(_string(f) + bytes([q]) for f, q in filters)
+        granted = await self._acked(packet_id, packet(SUBSCRIBE, 0x02, body), timeout_s)
+        return list(granted)
+
+    async def publish(
+        self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False, timeout_s: float = 15.0
+    ) -> None:
+        if qos == 0:
+            self.publish_nowait(topic, payload, retain=retain)
+            return
+        if qos != 1:
+            raise ValueError("only QoS 0 and 1 are supported")
+        packet_id = self._packet_id()
+        data = publish_packet(topic, payload, qos=1, retain=retain, packet_id=packet_id)
+        await self._acked(packet_id, data, timeout_s)
+
+    def publish_nowait(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """QoS 0: written to the socket buffer at once (heartbeats from thousands of devices)."""
+        self._send(publish_packet(topic, payload, qos=0, retain=retain))
+
+    def ping(self) -> None:
+        self._send(packet(PINGREQ, 0, b""))
+
+    async def drain(self) -> None:
+        if self._writer is not None:
+            await self._writer.drain()
+
+    async def disconnect(self) -> None:
+        """A clean goodbye: the broker discards the will."""
+        if self._writer is not None and not self.closed.is_set():
+            with contextlib.suppress(OSError):
+                self._writer.write(packet(DISCONNECT, 0, b""))
+                await self._writer.drain()
+        self.abort()
+        if self._reader_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader_task
+
+    def abort(self) -> None:
+        """Drop the connection without DISCONNECT (as a power cut would): the broker sends the will."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.transport.abort()
+        if self._reader_task is not None and self._reader_task is not asyncio.current_task():
+            self._reader_task.cancel()
+        self._closed()
+
+    def _closed(self) -> None:
+        self.closed.set()
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(MqttLiteError("connection closed"))
+        if self._connack is not None and not self._connack.done():
+            self._connack.set_exception(MqttLiteError("connection closed"))
+
+    async def _read_loop(self) -> None:
+        reader = self._reader
+        assert reader is not None
+        try:
+            while True:
+                first = await reader.readexactly(1)
+                length, multiplier = 0, 1
+                while True:
+                    byte = (await reader.readexactly(1))[0]
+                    length += (byte & 0x7F) * multiplier
+                    if not byte & 0x80:
+                        break
+                    multiplier *= 128
+                body = await reader.readexactly(length) if length else b""
+                self._handle(first[0] >> 4, first[0] & 0x0F, body)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            self._closed()
+
+    def _handle(self, kind: int, flags: int, body: bytes) -> None:
+        if kind == PUBLISH:
+            qos = (flags >> 1) & 0x03
+            (topic_len,) = struct.unpack_from("!H", body)
+            topic = body[2 : 2 + topic_len].decode()
+            offset = 2 + topic_len
+            if qos:
+                (packet_id,) = struct.unpack_from("!H", body, offset)
+                offset += 2
+                self._send(packet(PUBACK, 0, struct.pack("!H", packet_id)))
+            if self.on_message is not None:
+                self.on_message(topic, body[offset:])
+        elif kind in (PUBACK, SUBACK):
+            (packet_id,) = struct.unpack_from("!H", body)
+            future = self._waiting.get(packet_id)
+            if future is not None and not future.done():
+                future.set_result(body[2:])
+        elif kind == CONNACK and self._connack is not None and not self._connack.done():
+            self._connack.set_result(body[1] if len(body) > 1 else 255)

@@ -1,0 +1,141 @@
+"""Commands reaching a real agent through the embedded broker and the gateway: a "play now" pre-empts
+the scheduled programme (the interrupted item resumes or is skipped by its rule, and the receipts say
+so), and a command replayed after its expiry is dropped by the agent and reported as expired."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from sqlalchemy import Engine, select
+
+from loa.agent.runtime import Agent
+from loa.app import create_app
+from loa.db import make_session_factory
+from loa.fleet import service
+from loa.fleet.models import DeviceCommand
+from loa.protocol.priority import PreemptRule
+from loa.protocol.topics import Channel, Topics
+from tests.fleet.harness import (
+    BACKEND_PASSWORD,
+    BACKEND_USER,
+    ServerThread,
+    Slot,
+    broker,
+    make_gateway,
+    new_device,
+    publish_manifest,
+    receipts_of,
+    running,
+    store_audio,
+    unique_prefix,
+    wait_until,
+    wav_bytes,
+)
+from tests.fleet.test_end_to_end import agent_config, make_settings
+
+pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
+
+
+def play_now(engine: Engine, uid: str, sha: str, item_id: str) -> str:
+    with make_session_factory(engine)() as s, s.begin():
+        device = service.get_device(s, uid=uid)
+        (row,) = service.issue_command(
+            s, devices=[device], kind="play_now", args={"audio_sha256": sha, "item_id": item_id}
+        )
+        return row.id
+
+
+def command_row(engine: Engine, command_id: str) -> DeviceCommand:
+    with make_session_factory(engine)() as s:
+        row = s.scalar(select(DeviceCommand).where(DeviceCommand.id == command_id))
+        assert row is not None
+        return row
+
+
+def test_play_now_preempts_the_programme_and_late_commands_are_dropped(
+    tmp_path: Path, engine: Engine
+) -> None:
+    asyncio.run(_scenario(tmp_path, engine))
+
+
+async def _scenario(tmp_path: Path, engine: Engine) -> None:
+    topics = Topics(unique_prefix())
+    factory = make_session_factory(engine)
+    programme, bulletin = wav_bytes(3.0, 330.0), wav_bytes(1.0, 660.0)
+    async with broker("amqtt", engine, topics) as handle:
+        settings = make_settings(tmp_path, topics.prefix, handle.host, handle.port)
+        sha_programme = store_audio(settings.audio_dir, programme)
+        sha_bulletin = store_audio(settings.audio_dir, bulletin)
+        uid, code = new_device(factory, "Cụm loa thôn 4")
+        gateway = make_gateway(handle, engine, topics)
+        with ServerThread(create_app(settings, engine=engine)) as server:
+            agent = Agent(agent_config(tmp_path, "a", server.url, code))
+            async with running(gateway.run), running(agent.run):
+                await wait_until(agent.connected.is_set, 15, "agent connects")
+                t0 = datetime.now(UTC) + timedelta(seconds=2)
+                slots = [
+                    Slot("ct-skip", sha_programme, len(programme), t0, 3000, rule=PreemptRule.SKIP),
+                    Slot(
+                        "ct-resume", sha_programme, len(programme), t0 + timedelta(seconds=5), 3000
+                    ),  # RESUME
+                ]
+                publish_manifest(factory, settings.data_dir, uid, 1, slots)
+                await wait_until(lambda: agent.cache.has(sha_programme), 10, "programme cached")
+
+                def playing() -> str | None:
+                    return agent.player.playing.id if agent.player.playing else None
+
+                await wait_until(lambda: playing() == "ct-skip", 10, "programme A plays")
+                await asyncio.sleep(0.5)
+                play_now(engine, uid, sha_bulletin, "bt-1")
+                await wait_until(lambda: playing() == "bt-1", 5, "play-now pre-empts A")
+                await wait_until(lambda: playing() == "ct-resume", 10, "programme B plays")
+                await asyncio.sleep(0.5)
+                play_now(engine, uid, sha_bulletin, "bt-2")
+                await wait_until(lambda: playing() == "bt-2", 5, "play-now pre-empts B")
+                await wait_until(lambda: playing() == "ct-resume", 5, "B resumes")
+                await wait_until(lambda: len(receipts_of(factory, uid)) == 4, 15, "four receipts")
+
+                # A command replayed by the broker after its expiry (e.g. QoS 1 redelivery to a
+                # device that was away): the gateway never sends it, the agent refuses it.
+                with factory() as s, s.begin():
+                    device = service.get_device(s, uid=uid)
+                    (late,) = service.issue_command(
+                        s,
+                        devices=[device],
+                        kind="play_now",
+                        args={"audio_sha256": sha_bulletin, "item_id": "bt-late"},
+                        now=datetime.now(UTC) - timedelta(minutes=20),
+                    )
+                    late_id, late_payload = late.id, late.payload
+                await asyncio.sleep(0.3)  # a few outbox rounds: an expired row is never sent
+                assert command_row(engine, late_id).sent_at is None
+                async with aiomqtt.Client(
+                    handle.host, handle.port, username=BACKEND_USER, password=BACKEND_PASSWORD
+                ) as backend:
+                    await backend.publish(topics.device(uid, Channel.CMD), late_payload.encode(), qos=1)
+                await wait_until(
+                    lambda: command_row(engine, late_id).result == "expired", 10, "expiry reported"
+                )
+                assert "bt-late" not in agent.player.items() and playing() != "bt-late"
+
+    receipts = {r.item_id: r for r in receipts_of(factory, uid)}
+    assert set(receipts) == {"ct-skip", "bt-1", "ct-resume", "bt-2"}
+    skipped = receipts["ct-skip"]
+    assert skipped.outcome.value == "preempted" and skipped.detail == "by:bt-1"
+    assert 0.3 < (skipped.ended_at - skipped.started_at).total_seconds() < 2.9  # cut, never resumed
+    resumed = receipts["ct-resume"]
+    assert resumed.outcome.value == "played"  # its whole content was heard around bt-2
+    assert (resumed.ended_at - resumed.started_at).total_seconds() > 3.5  # 3 s of audio + 1 s of bt-2
+    for item in ("bt-1", "bt-2"):
+        assert receipts[item].outcome.value == "played" and receipts[item].audio_sha256 == sha_bulletin
+    # The play-now commands were acknowledged as done; their priority was the bulletin rung (500).
+    with factory() as s:
+        rows = list(s.scalars(select(DeviceCommand).where(DeviceCommand.result.is_not(None))))
+    done = [r for r in rows if r.result == "done"]
+    assert len(done) == 2 and all(json.loads(r.payload)["args"].get("priority", 500) == 500 for r in done)
