@@ -13,6 +13,7 @@ import sys
 
 BENCH_MODULES: tuple[str, ...] = (
     "benchmarks.areas",
+    "benchmarks.fleet",
     "benchmarks.reports",
     "benchmarks.schedule",
     "benchmarks.speech_audio",

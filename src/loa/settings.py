@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     piper_voice_dir: Path | None = None
 
     max_upload_bytes: int = 200 * 1024 * 1024
+    max_upload_duration_s: int = 3600  # longer recordings are refused (not truncated)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -1,6 +1,7 @@
 """Commands reaching a real agent through the embedded broker and the gateway: a "play now" pre-empts
 the scheduled programme (the interrupted item resumes or is skipped by its rule, and the receipts say
-so), and a command replayed after its expiry is dropped by the agent and reported as expired."""
+so), a command replayed after its expiry is dropped by the agent and reported as expired, and
+"reboot" makes the agent exit with the code its supervisor restarts."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import aiomqtt
 import pytest
 from sqlalchemy import Engine, select
 
-from loa.agent.runtime import Agent
+from loa.agent.runtime import Agent, RestartRequested
 from loa.app import create_app
 from loa.db import make_session_factory
 from loa.fleet import service
@@ -57,7 +58,7 @@ def command_row(engine: Engine, command_id: str) -> DeviceCommand:
         return row
 
 
-def test_play_now_preempts_the_programme_and_late_commands_are_dropped(
+def test_play_now_preempts_the_programme_late_commands_are_dropped_reboot_restarts(
     tmp_path: Path, engine: Engine
 ) -> None:
     asyncio.run(_scenario(tmp_path, engine))
@@ -75,7 +76,7 @@ async def _scenario(tmp_path: Path, engine: Engine) -> None:
         gateway = make_gateway(handle, engine, topics)
         with ServerThread(create_app(settings, engine=engine)) as server:
             agent = Agent(agent_config(tmp_path, "a", server.url, code))
-            async with running(gateway.run), running(agent.run):
+            async with running(gateway.run), running(agent.run) as agent_task:
                 await wait_until(agent.connected.is_set, 15, "agent connects")
                 t0 = datetime.now(UTC) + timedelta(seconds=2)
                 slots = [
@@ -124,6 +125,15 @@ async def _scenario(tmp_path: Path, engine: Engine) -> None:
                 )
                 assert "bt-late" not in agent.player.items() and playing() != "bt-late"
 
+                # "reboot": the agent answers, then leaves with the exit code its supervisor restarts.
+                with factory() as s, s.begin():
+                    device = service.get_device(s, uid=uid)
+                    (reboot,) = service.issue_command(s, devices=[device], kind="reboot", args={})
+                    reboot_id = reboot.id
+                await wait_until(agent_task.done, 10, "agent exits for a restart")
+                assert isinstance(agent_task.exception(), RestartRequested)
+                await wait_until(lambda: command_row(engine, reboot_id).result == "done", 10, "reboot acked")
+
     receipts = {r.item_id: r for r in receipts_of(factory, uid)}
     assert set(receipts) == {"ct-skip", "bt-1", "ct-resume", "bt-2"}
     skipped = receipts["ct-skip"]
@@ -137,5 +147,5 @@ async def _scenario(tmp_path: Path, engine: Engine) -> None:
     # The play-now commands were acknowledged as done; their priority was the bulletin rung (500).
     with factory() as s:
         rows = list(s.scalars(select(DeviceCommand).where(DeviceCommand.result.is_not(None))))
-    done = [r for r in rows if r.result == "done"]
+    done = [r for r in rows if r.result == "done" and r.kind == "play_now"]
     assert len(done) == 2 and all(json.loads(r.payload)["args"].get("priority", 500) == 500 for r in done)

@@ -86,7 +86,7 @@ async def _lite(engine: Engine, kind: str) -> None:
     if kind == "amqtt":
         async with broker(kind, engine, topics) as handle:
             intruder = LiteClient(ident.uid)
-            with pytest.raises(MqttLiteError, match="refused|closed"):
+            with pytest.raises(MqttLiteError, match=r"refused|closed"):
                 await intruder.connect(handle.host, handle.port, username=ident.uid, password="wrong")
 
 

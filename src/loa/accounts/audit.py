@@ -66,6 +66,7 @@ ACTION_LABELS: dict[str, str] = {
     "device.sync": "Đồng bộ lịch cụm loa",
     "device.reboot": "Khởi động lại cụm loa",
     "device.update": "Cập nhật phần mềm cụm loa",
+    "speech.overrides_update": "Sửa từ điển viết tắt của địa bàn",
 }
 
 MAX_PAGE_SIZE = 200

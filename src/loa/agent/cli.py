@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 def run(config_path: Path) -> int:
     from loa.agent.config import AgentConfig
-    from loa.agent.runtime import Agent, EnrolmentError
+    from loa.agent.runtime import RESTART_EXIT_CODE, Agent, EnrolmentError, RestartRequested
 
     try:
         config = AgentConfig.load(config_path)
@@ -27,6 +27,8 @@ def run(config_path: Path) -> int:
     except EnrolmentError as err:
         sys.stderr.write(f"Lỗi: {err}\n")
         return 2
+    except RestartRequested:
+        return RESTART_EXIT_CODE
     return 0
 
 

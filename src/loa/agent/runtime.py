@@ -39,6 +39,13 @@ URGENT_PRIORITY = int(Priority.PRIORITY_BULLETIN)
 IMMINENT_MS = 15 * 60 * 1000
 
 
+RESTART_EXIT_CODE = 75  # EX_TEMPFAIL: "run me again" for the supervisor (see docs/agent.md)
+
+
+class RestartRequested(Exception):
+    """The operator sent ``reboot``: the process exits with ``RESTART_EXIT_CODE``."""
+
+
 class EnrolmentError(Exception):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
@@ -127,6 +134,7 @@ class Agent:
         self._client: aiomqtt.Client | None = None
         self.connected = asyncio.Event()
         self._status_changed = asyncio.Event()
+        self.restart_requested = asyncio.Event()
         self._sync_now = asyncio.Event()
         self._download_now = asyncio.Event()
         self._receipts_now = asyncio.Event()
@@ -194,7 +202,7 @@ class Agent:
 
     async def run(self) -> None:
         await self.prepare()
-        tasks = [
+        tasks: list[asyncio.Task[object]] = [
             asyncio.create_task(self.player.run(), name="player"),
             asyncio.create_task(self._mqtt_loop(), name="mqtt"),
             asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
@@ -202,8 +210,15 @@ class Agent:
             asyncio.create_task(self._download_loop(), name="download"),
             asyncio.create_task(self._receipt_loop(), name="receipts"),
         ]
+        restart = asyncio.create_task(self.restart_requested.wait(), name="restart")
+        tasks.append(restart)
         try:
-            await asyncio.gather(*tasks)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if restart in done:
+                log.info("restarting on the operator's command")
+                raise RestartRequested
+            for task in done:
+                task.result()  # a loop that ended: surface its error
         finally:
             for task in tasks:
                 task.cancel()
@@ -368,6 +383,12 @@ class Agent:
             self._status_changed.set()
         elif isinstance(command, m.Sync):
             self._sync_now.set()
+        elif isinstance(command, m.Reboot):
+            # Answer first (the result is QoS 1), then leave with RESTART_EXIT_CODE: the supervisor
+            # (systemd Restart=always) starts the agent again. Receipts are already on disk.
+            await self._result(command.id, m.CommandStatus.DONE, "restarting")
+            self.restart_requested.set()
+            return
         else:
             status, detail = m.CommandStatus.REJECTED, "not_supported_yet"
         await self._result(command.id, status, detail)

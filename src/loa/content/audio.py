@@ -3,18 +3,15 @@ attached back to their rendition (through ``loa.speech.jobs.on_job_done``)."""
 
 from __future__ import annotations
 
-import io
 import logging
-from typing import Any
 
-import av
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
 from loa.content import renditions
 from loa.content.catalog import LANGUAGES, AudioOrigin
 from loa.content.logic import check_language
-from loa.content.models import Rendition
+from loa.content.models import Bulletin, Rendition
 from loa.content.service import get_bulletin, subject_of
 from loa.content.workflow import check_edit
 from loa.errors import InvalidInput
@@ -26,7 +23,6 @@ from loa.speech.service import SpeechContext
 log = logging.getLogger(__name__)
 
 SUBJECT_PREFIX = "bulletin"
-VIDEO_REFUSED = "Tệp là video, không phải âm thanh. Vui lòng tải lên tệp âm thanh (MP3, M4A, WAV, OGG…)."
 NO_VOICE = "Chưa có giọng đọc máy cho ngôn ngữ này; hãy tải lên hoặc thu âm bản đọc."
 NOTHING_TO_READ = "Chưa có văn bản để đọc. Hãy nhập nội dung trước khi tạo giọng đọc."
 
@@ -40,20 +36,6 @@ def parse_subject(subject: str | None) -> tuple[int, str] | None:
     if len(parts) != 3 or parts[0] != SUBJECT_PREFIX or not parts[1].isdigit():
         return None
     return int(parts[1]), parts[2]
-
-
-def refuse_video(data: bytes) -> None:
-    """A video (a moving picture stream, not an album cover) is refused even if it carries sound."""
-    try:
-        container: Any = av.open(io.BytesIO(data), mode="r", metadata_errors="ignore")
-    except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError):
-        return  # not a container PyAV knows: the speech decoder gives the "not audio" answer
-    try:
-        for stream in container.streams.video:
-            if not (stream.disposition & av.stream.Disposition.attached_pic):
-                raise InvalidInput(VIDEO_REFUSED, code="video_not_audio")
-    finally:
-        container.close()
 
 
 def _editable(session: Session, principal: Principal, bulletin_id: int, language: str) -> None:
@@ -76,7 +58,7 @@ def upload_recording(
     """Check who may change the bulletin before any decoding, then let the speech service decode,
     level and store the recording, and attach it to the rendition."""
     _editable(session, principal, bulletin_id, language)
-    refuse_video(data)
+    # The speech service refuses anything that is not audio, videos with a sound track included.
     asset = speech.ingest_upload(
         session, context=context, data=data, filename=filename, created_by_id=principal.user_id
     )
@@ -108,6 +90,7 @@ def request_tts(
         context=context,
         text=text,
         subject=subject_for(bulletin.id, language),
+        area_id=bulletin.area_id,
         created_by_id=principal.user_id,
     )
     renditions.mark_tts_started(
@@ -122,11 +105,24 @@ def job_for(session: Session, rendition: Rendition) -> SpeechJob | None:
     return session.get(SpeechJob, rendition.tts_job_id)
 
 
+def owned_target(session: Session, job: SpeechJob) -> tuple[int, str] | None:
+    """The (bulletin, language) a job was made for, when it is one of content's own requests: a
+    "bulletin:…" subject naming a bulletin that exists. Other subjects (other domains, API callers,
+    a bulletin deleted meanwhile) are not content's business."""
+    target = parse_subject(job.subject)
+    if target is None or session.get(Bulletin, target[0]) is None:
+        return None
+    return target
+
+
 @speech_jobs.on_job_done
 def attach_finished_job(session: Session, job: SpeechJob) -> None:
-    """Listener: a finished TTS job for a bulletin puts its audio on the rendition."""
-    target = parse_subject(job.subject)
-    if target is None or job.status is not JobStatus.DONE or not job.result_sha256:
+    """Listener: a finished TTS job for a bulletin puts its audio on the rendition; jobs for other
+    subjects are ignored."""
+    if job.status is not JobStatus.DONE or not job.result_sha256:
+        return
+    target = owned_target(session, job)
+    if target is None:
         return
     bulletin_id, language = target
     asset = speech.get_asset(session, job.result_sha256)

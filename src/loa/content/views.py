@@ -230,15 +230,24 @@ def review(request: Request, db: SessionDep, principal: WebPrincipal) -> Respons
 
 @router.post("/bulletins/preview")
 def reading_preview(
-    request: Request, principal: WebPrincipal, _csrf: CsrfProtected, body: FormStr = "", title: FormStr = ""
+    request: Request,
+    db: SessionDep,
+    principal: WebPrincipal,
+    _csrf: CsrfProtected,
+    body: FormStr = "",
+    title: FormStr = "",
+    area_code: FormStr = "",
 ) -> Response:
-    """What the voice will say, and the "khó đọc" list, for the text being written (HTMX fragment)."""
+    """What the voice will say, and the "khó đọc" list, for the text being written (HTMX fragment),
+    with the abbreviation readings of the bulletin's area."""
     from loa.speech.normalize import normalize
+    from loa.speech.overrides import preview_overrides
 
     text = html_to_text(render_markdown(body))
     spoken = f"{clean_line(title)}.\n{text}" if title.strip() else text
     try:
-        reading = normalize(spoken) if spoken.strip() else None
+        readings = preview_overrides(db, principal, area_code)
+        reading = normalize(spoken, overrides=readings) if spoken.strip() else None
     except LoaError as err:
         return Response(f'<div id="reading-preview" class="flash" role="alert">{escape(err.message)}</div>')
     return render(request, "content/_reading.html", {"reading": reading})

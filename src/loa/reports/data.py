@@ -7,7 +7,7 @@ with every generated report, so a document can always be traced to (and rebuilt 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -16,7 +16,7 @@ from loa.reports.period import Period
 
 CellValue = str | int | float | None
 ColumnKind = Literal["text", "int", "decimal", "date", "link", "money"]
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: figure sources, system rows ("TB12"), broadcasts (``airtime``)
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,10 @@ class Column:
 
 @dataclass(frozen=True)
 class DetailRow:
-    """One record behind a figure. ``cells`` are JSON-safe (dates as ISO strings)."""
+    """One record behind a figure. ``cells`` are JSON-safe (dates as ISO strings). ``id`` is the
+    register record's id, or a string naming a system record ("TB12": bulletin 12, "CT3": programme 3)."""
 
-    id: int
+    id: int | str
     cells: Mapping[str, CellValue]
 
     def get(self, key: str) -> CellValue:
@@ -43,13 +44,15 @@ class DetailRow:
 @dataclass(frozen=True)
 class Figure:
     """One number in the report, e.g. 8 panels. ``row_ids`` are the detail rows it was counted from;
-    ``value`` may exceed ``len(row_ids)`` when a row carries a quantity (one record of 3 panels)."""
+    ``value`` may exceed ``len(row_ids)`` when a row carries a quantity (one record of 3 panels).
+    ``source`` says where the number came from ("Hệ thống", "Nhập tay", or both with their parts)."""
 
     key: str
     label: str
     value: int
     unit: str
-    row_ids: tuple[int, ...] = ()
+    row_ids: tuple[int | str, ...] = ()
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,154 @@ class ChannelSection:
     @property
     def is_empty(self) -> bool:
         return all(f.value == 0 for f in self.figures)
+
+
+@dataclass(frozen=True)
+class AirtimeRow:
+    """One commune (``day`` empty) or one commune-day, as the report keeps it."""
+
+    commune_id: int | None
+    commune: str
+    former_district: str
+    day: date | None
+    scheduled: int
+    played: int
+    preempted: int
+    failed: int
+    played_ms: int
+
+    @property
+    def hours(self) -> float:
+        return self.played_ms / 3_600_000
+
+    @property
+    def played_percent(self) -> float | None:
+        return None if self.scheduled == 0 else 100.0 * self.played / self.scheduled
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "commune_id": self.commune_id,
+            "commune": self.commune,
+            "former_district": self.former_district,
+            "day": self.day.isoformat() if self.day else None,
+            "scheduled": self.scheduled,
+            "played": self.played,
+            "preempted": self.preempted,
+            "failed": self.failed,
+            "played_ms": self.played_ms,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> AirtimeRow:
+        return cls(
+            d.get("commune_id"),
+            d.get("commune", ""),
+            d.get("former_district", ""),
+            date.fromisoformat(d["day"]) if d.get("day") else None,
+            int(d.get("scheduled", 0)),
+            int(d.get("played", 0)),
+            int(d.get("preempted", 0)),
+            int(d.get("failed", 0)),
+            int(d.get("played_ms", 0)),
+        )
+
+
+def sum_rows(rows: Iterable[AirtimeRow], *, label: str = "Tổng cộng") -> AirtimeRow:
+    listed = list(rows)
+    return AirtimeRow(
+        None,
+        label,
+        "",
+        None,
+        sum(r.scheduled for r in listed),
+        sum(r.played for r in listed),
+        sum(r.preempted for r in listed),
+        sum(r.failed for r in listed),
+        sum(r.played_ms for r in listed),
+    )
+
+
+@dataclass(frozen=True)
+class ProgrammeRow:
+    """A programme (chuyên mục) of the area: its airings in the period, scheduled and played."""
+
+    programme_id: int
+    name: str
+    schedule: str  # "Thứ Hai tuần thứ 3 hằng tháng, 07:00"
+    area: str
+    scheduled_airings: int
+    played_airings: int
+    scheduled: int
+    played: int
+    news: tuple[int, int]  # fewest and most news items per airing
+    articles: tuple[int, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "programme_id": self.programme_id,
+            "name": self.name,
+            "schedule": self.schedule,
+            "area": self.area,
+            "scheduled_airings": self.scheduled_airings,
+            "played_airings": self.played_airings,
+            "scheduled": self.scheduled,
+            "played": self.played,
+            "news": list(self.news),
+            "articles": list(self.articles),
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ProgrammeRow:
+        news, articles = d.get("news", (0, 0)), d.get("articles", (0, 0))
+        return cls(
+            int(d["programme_id"]),
+            d["name"],
+            d.get("schedule", ""),
+            d.get("area", ""),
+            int(d.get("scheduled_airings", 0)),
+            int(d.get("played_airings", 0)),
+            int(d.get("scheduled", 0)),
+            int(d.get("played", 0)),
+            (int(news[0]), int(news[1])),
+            (int(articles[0]), int(articles[1])),
+        )
+
+
+@dataclass(frozen=True)
+class Airtime:
+    """Broadcasts of the report's area: by commune, by commune and day (the XLSX detail: a year of
+    receipts is too many to list one per row), and by programme. ``receipts``: any receipt exists."""
+
+    communes: tuple[AirtimeRow, ...] = ()
+    days: tuple[AirtimeRow, ...] = ()
+    programmes: tuple[ProgrammeRow, ...] = ()
+    receipts: bool = False
+
+    @property
+    def total(self) -> AirtimeRow:
+        return sum_rows(self.communes)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.communes and not self.programmes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "communes": [r.to_json() for r in self.communes],
+            "days": [r.to_json() for r in self.days],
+            "programmes": [p.to_json() for p in self.programmes],
+            "receipts": self.receipts,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Airtime:
+        return cls(
+            tuple(AirtimeRow.from_json(r) for r in d.get("communes", ())),
+            tuple(AirtimeRow.from_json(r) for r in d.get("days", ())),
+            tuple(ProgrammeRow.from_json(p) for p in d.get("programmes", ())),
+            bool(d.get("receipts", False)),
+        )
+
 
 
 @dataclass(frozen=True)
@@ -114,6 +265,7 @@ class ReportData:
     summary: str = ""  # the line under "BÁO CÁO"; derived when empty
     introduction: str = ""
     prose: Mapping[str, str] = field(default_factory=dict)
+    airtime: Airtime | None = None  # broadcasts from schedules and play receipts, when the system has any
 
     def channel(self, key: str) -> ChannelSection | None:
         return next((c for c in self.channels if c.key == key), None)
@@ -164,6 +316,7 @@ class ReportData:
             "introduction": self.introduction,
             "prose": dict(self.prose),
             "channels": [_channel_to_json(c) for c in self.channels],
+            "airtime": self.airtime.to_json() if self.airtime is not None else None,
         }
 
     @classmethod
@@ -192,6 +345,7 @@ class ReportData:
             summary=data.get("summary", ""),
             introduction=data.get("introduction", ""),
             prose=dict(data.get("prose", {})),
+            airtime=Airtime.from_json(data["airtime"]) if data.get("airtime") else None,
         )
 
 
@@ -200,7 +354,14 @@ def _channel_to_json(c: ChannelSection) -> dict[str, Any]:
         "key": c.key,
         "title": c.title,
         "figures": [
-            {"key": f.key, "label": f.label, "value": f.value, "unit": f.unit, "row_ids": list(f.row_ids)}
+            {
+                "key": f.key,
+                "label": f.label,
+                "value": f.value,
+                "unit": f.unit,
+                "row_ids": list(f.row_ids),
+                "source": f.source,
+            }
             for f in c.figures
         ],
         "columns": [{"key": k.key, "label": k.label, "kind": k.kind, "width": k.width} for k in c.columns],
@@ -213,14 +374,25 @@ def _channel_from_json(c: Mapping[str, Any]) -> ChannelSection:
         key=c["key"],
         title=c["title"],
         figures=tuple(
-            Figure(f["key"], f["label"], int(f["value"]), f["unit"], tuple(f.get("row_ids", ())))
+            Figure(
+                f["key"],
+                f["label"],
+                int(f["value"]),
+                f["unit"],
+                tuple(_row_id(i) for i in f.get("row_ids", ())),
+                f.get("source", ""),
+            )
             for f in c["figures"]
         ),
         columns=tuple(
             Column(k["key"], k["label"], k.get("kind", "text"), k.get("width", 16)) for k in c["columns"]
         ),
-        rows=tuple(DetailRow(int(r["id"]), dict(r["cells"])) for r in c["rows"]),
+        rows=tuple(DetailRow(_row_id(r["id"]), dict(r["cells"])) for r in c["rows"]),
     )
+
+
+def _row_id(raw: object) -> int | str:
+    return raw if isinstance(raw, str) and not raw.isdigit() else int(str(raw))
 
 
 def figure_from_rows(

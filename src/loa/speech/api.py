@@ -9,10 +9,10 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from loa.accounts.deps import ApiPrincipal, require_permission
+from loa.accounts.deps import ApiPrincipal, client_ip, require_permission
 from loa.accounts.principal import Permission, Principal
 from loa.errors import NotFound, PayloadTooLarge
-from loa.speech import jobs, service
+from loa.speech import jobs, overrides, service
 from loa.speech.delivery import audio_response
 from loa.speech.engines.base import MAX_RATE, MIN_RATE, VoiceInfo
 from loa.speech.models import AudioAsset, SpeechJob
@@ -39,8 +39,14 @@ class VoiceOut(BaseModel):
     default: bool
 
 
+AREA_FIELD = Field(
+    default=None, max_length=32, description="Mã địa bàn: áp dụng từ điển viết tắt của địa bàn (và cấp trên)."
+)
+
+
 class NormalizeIn(BaseModel):
     text: str = Field(max_length=MAX_TEXT_CHARS)
+    area: str | None = AREA_FIELD
 
 
 class UnreadableOut(BaseModel):
@@ -70,6 +76,7 @@ class JobIn(BaseModel):
     intro_sha256: str | None = Field(default=None, max_length=64, description="Nhạc hiệu mở đầu (mã tệp).")
     outro_sha256: str | None = Field(default=None, max_length=64, description="Nhạc hiệu kết thúc (mã tệp).")
     subject: str | None = Field(default=None, max_length=120)
+    area: str | None = AREA_FIELD
 
 
 class JobOut(BaseModel):
@@ -170,8 +177,9 @@ def list_voices(request: Request, principal: ApiPrincipal) -> list[VoiceOut]:
 
 
 @router.post("/api/v1/speech/normalize", response_model=NormalizeOut)
-def normalize_text(body: NormalizeIn, principal: ApiPrincipal) -> NormalizeOut:
-    result = normalize(body.text)
+def normalize_text(body: NormalizeIn, db: SessionDep, principal: ApiPrincipal) -> NormalizeOut:
+    area = overrides.area_for_request(db, principal, body.area)
+    result = normalize(body.text, overrides=overrides.effective_overrides(db, area.id if area else None))
     return NormalizeOut(
         text=result.text,
         unreadable=[
@@ -184,6 +192,7 @@ def normalize_text(body: NormalizeIn, principal: ApiPrincipal) -> NormalizeOut:
 @router.post("/api/v1/speech/jobs", response_model=JobOut, status_code=202)
 def create_job(body: JobIn, request: Request, db: SessionDep, principal: ApiPrincipal) -> JobOut:
     require_permission(principal, Permission.EDIT_CONTENT)
+    area = overrides.area_for_request(db, principal, body.area)
     speech = runtime(request)
     job = jobs.create_job(
         db,
@@ -194,6 +203,7 @@ def create_job(body: JobIn, request: Request, db: SessionDep, principal: ApiPrin
         intro_sha256=body.intro_sha256,
         outro_sha256=body.outro_sha256,
         subject=body.subject,
+        area_id=area.id if area else None,
         created_by_id=principal.user_id,
     )
     db.commit()
@@ -214,7 +224,8 @@ def upload_audio(
     file: Annotated[UploadFile, File(description="Tệp âm thanh: WAV, MP3, M4A/AAC, OGG/Opus, AMR, FLAC.")],
 ) -> AssetOut:
     """Decode, level for broadcast (−16 LUFS, ≤ −1,5 dBTP) and store a recording. Refused: files over
-    ``max_upload_bytes``, audio longer than 60 minutes, anything that is not decodable audio."""
+    ``max_upload_bytes``, audio longer than ``LOA_MAX_UPLOAD_DURATION_S`` (default 60 minutes), a
+    video (even with sound), anything that is not decodable audio."""
     require_permission(principal, Permission.EDIT_CONTENT)
     speech = runtime(request)
     data = read_limited(file, speech.context.max_upload_bytes)
@@ -258,3 +269,76 @@ def media_audio(sha256: str, request: Request, db: SessionDep, principal: ApiPri
     """Same file for pages (``<audio src>``), signed in by the session cookie."""
     asset = service.get_asset(db, sha256)
     return audio_response(request, runtime(request).context.store, asset)
+
+
+class OverridesLayerOut(BaseModel):
+    area_code: str
+    area_name: str
+    entries: dict[str, str]
+
+
+class OverridesOut(BaseModel):
+    area_code: str
+    area_name: str
+    text: str = Field(description="Mỗi dòng một mục «VIẾT TẮT = cách đọc»; «#» bắt đầu ghi chú.")
+    version: int = Field(description="0 khi địa bàn chưa có từ điển riêng; gửi lại khi sửa (PUT).")
+    updated_at: datetime | None
+    updated_by_id: int | None
+    entries: dict[str, str] = Field(description="Các mục của chính địa bàn này.")
+    inherited: list[OverridesLayerOut] = Field(description="Từ điển của các cấp trên, từ ngoài vào trong.")
+    effective: dict[str, str] = Field(description="Cách đọc được áp dụng (cấp gần hơn thắng).")
+    can_edit: bool
+
+
+class OverridesIn(BaseModel):
+    text: str = Field(max_length=overrides.MAX_OVERRIDES_CHARS)
+    version: int | None = Field(
+        default=None, ge=0, description="Phiên bản đã đọc (0: chưa có); khác bản hiện tại → 409."
+    )
+
+
+def overrides_out(db: SessionDep, principal: Principal, area_code: str) -> OverridesOut:
+    area = overrides.require_area(db, principal, area_code)
+    layers = overrides.layers_for(db, area)
+    own = layers[-1]
+    return OverridesOut(
+        area_code=area.code,
+        area_name=own.name,
+        text=own.row.text if own.row else "",
+        version=own.row.version if own.row else 0,
+        updated_at=own.row.updated_at if own.row else None,
+        updated_by_id=own.row.updated_by_id if own.row else None,
+        entries=own.entries,
+        inherited=[
+            OverridesLayerOut(area_code=layer.unit.code, area_name=layer.name, entries=layer.entries)
+            for layer in layers[:-1]
+            if layer.entries
+        ],
+        effective=overrides.merge(layer.entries for layer in layers),
+        can_edit=overrides.can_edit(principal, area),
+    )
+
+
+@router.get("/api/v1/speech/overrides/{area_code}", response_model=OverridesOut)
+def get_overrides(area_code: str, db: SessionDep, principal: ApiPrincipal) -> OverridesOut:
+    """An area's own abbreviation readings, those it inherits and the merged result."""
+    return overrides_out(db, principal, area_code)
+
+
+@router.put("/api/v1/speech/overrides/{area_code}", response_model=OverridesOut)
+def put_overrides(
+    area_code: str, body: OverridesIn, request: Request, db: SessionDep, principal: ApiPrincipal
+) -> OverridesOut:
+    """Replace the area's list. A wrong line → 422 with ``details`` = [{line, message}] and nothing
+    saved; a stale ``version`` → 409."""
+    area = overrides.require_area(db, principal, area_code)
+    overrides.save_overrides(
+        db,
+        principal=principal,
+        unit=area,
+        text=body.text,
+        expected_version=body.version,
+        ip=client_ip(request),
+    )
+    db.commit()
+    return overrides_out(db, principal, area_code)

@@ -25,6 +25,7 @@ from loa.db.base import utcnow
 from loa.errors import InvalidInput, LoaError, NotFound, TooManyRequests
 from loa.speech import service
 from loa.speech.models import JobStatus, SpeechJob
+from loa.speech.overrides import effective_overrides
 from loa.speech.render import check_rate, prepare_text
 from loa.speech.service import SpeechContext
 
@@ -62,13 +63,15 @@ def create_job(
     intro_sha256: str | None = None,
     outro_sha256: str | None = None,
     subject: str | None = None,
+    area_id: int | None = None,
     created_by_id: int | None = None,
 ) -> SpeechJob:
     """Validate the request now (so mistakes are reported at once) and queue it. Submit the job to a
-    runner after the caller commits."""
+    runner after the caller commits. ``area_id``: the area whose abbreviation readings apply (merged
+    along its path when the job runs, so a reading fixed meanwhile is used)."""
     info = context.registry.resolve(voice)
     check_rate(rate)
-    prepare_text(text)
+    prepare_text(text, effective_overrides(session, area_id))
     for sha256 in (intro_sha256, outro_sha256):
         if sha256:
             service.get_asset(session, sha256)
@@ -94,6 +97,7 @@ def create_job(
         intro_sha256=intro_sha256 or None,
         outro_sha256=outro_sha256 or None,
         subject=subject,
+        area_id=area_id,
         created_by_id=created_by_id,
     )
     session.add(job)
@@ -125,6 +129,7 @@ def run_job(factory: sessionmaker[Session], context: SpeechContext, job_id: str)
     with factory() as session:
         job = get_job(session, job_id)
         request = (job.text, job.voice, job.rate, job.intro_sha256, job.outro_sha256, job.created_by_id)
+        area_id = job.area_id
     last = [0]
 
     def progress(percent: int) -> None:
@@ -146,6 +151,7 @@ def run_job(factory: sessionmaker[Session], context: SpeechContext, job_id: str)
                 formats=service.JOB_FORMATS,
                 intro_sha256=intro,
                 outro_sha256=outro,
+                overrides=effective_overrides(session, area_id),
             )
         # The render holds no transaction: progress updates commit meanwhile (SQLite would refuse
         # to upgrade a read snapshot that older to a write).
@@ -160,6 +166,7 @@ def run_job(factory: sessionmaker[Session], context: SpeechContext, job_id: str)
             job = get_job(session, job_id)
             job.status, job.progress, job.finished_at = JobStatus.DONE, 100, utcnow()
             job.result_asset_id, job.result_sha256, job.error_message = asset.id, asset.sha256, None
+            job.reading = plan.reading
             _notify(session, job)
         log.info("speech job %s done: %s", job_id, asset.sha256)
     except Exception as err:

@@ -1,5 +1,5 @@
-"""Tables of the speech domain: stored audio files (``audio_assets``) and background TTS jobs
-(``speech_jobs``)."""
+"""Tables of the speech domain: stored audio files (``audio_assets``), background TTS jobs
+(``speech_jobs``) and each area's abbreviation readings (``speech_overrides``)."""
 
 from __future__ import annotations
 
@@ -87,6 +87,10 @@ class SpeechJob(Base):
     intro_sha256: Mapped[str | None] = mapped_column(String(64))
     outro_sha256: Mapped[str | None] = mapped_column(String(64))
     subject: Mapped[str | None] = mapped_column(String(120), index=True)
+    # The area whose abbreviation readings apply (merged along its path when the job runs).
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id", ondelete="SET NULL"))
+    # What the voice was given to say (the normalised text), recorded when the job finishes.
+    reading: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(String(500))
     result_sha256: Mapped[str | None] = mapped_column(String(64))
     result_asset_id: Mapped[int | None] = mapped_column(ForeignKey("audio_assets.id", ondelete="SET NULL"))
@@ -98,3 +102,18 @@ class SpeechJob(Base):
     @property
     def status_label(self) -> str:
         return JOB_STATUS_LABELS[self.status]
+
+
+class SpeechOverrides(Base):
+    """One area's abbreviation readings ("từ điển viết tắt của địa bàn"): ``text`` holds one
+    ``VIẾT TẮT = cách đọc`` per line, exactly as its editors wrote it (comments included). The
+    readings that apply to a bulletin are those of every area on its path, the nearer area winning
+    (see ``loa.speech.overrides``). ``version`` grows with each save (optimistic concurrency)."""
+
+    __tablename__ = "speech_overrides"
+
+    area_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id", ondelete="CASCADE"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from loa.errors import InvalidInput
@@ -83,13 +83,14 @@ def check_rate(rate: float) -> float:
     return rate
 
 
-def prepare_text(text: str) -> NormalizedText:
-    """Validate and normalise text for speech (empty, too long or unreadable text is refused)."""
+def prepare_text(text: str, overrides: Mapping[str, str] | None = None) -> NormalizedText:
+    """Validate and normalise text for speech (empty, too long or unreadable text is refused).
+    ``overrides`` are the area's abbreviation readings (``loa.speech.overrides``)."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput(EMPTY_TEXT, code="empty_text")
     if len(text) > MAX_TEXT_CHARS:
         raise InvalidInput(too_long_text_message(), code="text_too_long")
-    normalized = normalize(text)
+    normalized = normalize(text, overrides=overrides)
     if not speakable_segments(normalized):
         raise InvalidInput(NOTHING_READABLE, code="nothing_readable", details=_unreadable_details(normalized))
     return normalized
@@ -99,16 +100,44 @@ def _unreadable_details(normalized: NormalizedText) -> list[dict[str, str]]:
     return [{"token": u.token, "reason": u.reason} for u in normalized.unreadable[:20]]
 
 
+def _standalone_spans(text: str, tokens: Sequence[str]) -> list[tuple[int, int]]:
+    """Where ``tokens`` stand as whole tokens in ``text`` (longest first, no overlaps): a match
+    touching a letter or digit on either side is part of a longer word and is left alone."""
+    spans: list[tuple[int, int]] = []
+    for token in tokens:
+        start = text.find(token)
+        while start != -1:
+            end = start + len(token)
+            joined = (start > 0 and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
+            if not joined and all(end <= s or start >= e for s, e in spans):
+                spans.append((start, end))
+            start = text.find(token, start + 1)
+    return sorted(spans)
+
+
+def _without_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    pieces: list[str] = []
+    position = 0
+    for start, end in spans:
+        pieces += [text[position:start], " "]
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
 def speakable_segments(normalized: NormalizedText) -> list[Segment]:
-    """Segments without the tokens the normaliser flagged as unreadable (another script, emoji):
-    an engine would spell them in a foreign language or skip them unpredictably."""
-    tokens = sorted({u.token for u in normalized.unreadable if u.token.strip()}, key=len, reverse=True)
+    """Segments without the tokens the normaliser left unread in the text (another script, emoji,
+    an unknown abbreviation): an engine would spell them in a foreign language or skip them
+    unpredictably. Entries read by a guess (``left_in_text=False``) are already words and stay.
+    Only whole tokens are removed, never the same letters inside a longer word."""
+    tokens = sorted(
+        {u.token for u in normalized.unreadable if u.left_in_text and u.token.strip()}, key=len, reverse=True
+    )
     result: list[Segment] = []
     for segment in normalized.segments:
         text = segment.text
-        for token in tokens:
-            text = text.replace(token, " ")
-        text = " ".join(text.split())
+        if tokens:
+            text = " ".join(_without_spans(text, _standalone_spans(text, tokens)).split())
         if any(ch.isalnum() for ch in text):
             result.append(Segment(text, segment.pause_ms))
         elif result and segment.pause_ms > result[-1].pause_ms:
@@ -144,18 +173,20 @@ def chunk_segments(segments: Sequence[Segment], min_chars: int = CHUNK_MIN_CHARS
 class _Encoders:
     """One background encoder per format; everything written goes to all of them."""
 
-    def __init__(self, formats: Sequence[AudioFormat]) -> None:
+    def __init__(self, formats: Sequence[AudioFormat], max_duration_s: float = MAX_AUDIO_DURATION_S) -> None:
         if not formats:
             raise ValueError("at least one format")
         self.formats = list(formats)
+        self.max_duration_s = max_duration_s
         self.encoders = [BackgroundEncoder(f, WORK_SAMPLE_RATE) for f in self.formats]
         self.parts: list[Pcm] = []
         self.samples = 0
 
     def write(self, pcm: Pcm) -> None:
         self.samples += len(pcm.samples)
-        if self.samples > (MAX_AUDIO_DURATION_S + 60) * WORK_SAMPLE_RATE:
-            raise InvalidInput(too_long_message(MAX_AUDIO_DURATION_S), code="audio_too_long")
+        # TTS text is capped so that its speech stays under the limit; this is the safety net.
+        if self.samples > (self.max_duration_s + 60) * WORK_SAMPLE_RATE:
+            raise InvalidInput(too_long_message(self.max_duration_s), code="audio_too_long")
         self.parts.append(pcm)
         for encoder in self.encoders:
             encoder.write(pcm)
@@ -225,10 +256,15 @@ def render_speech(
     return rendered
 
 
-def render_recording(pcm: Pcm, *, formats: Sequence[AudioFormat] = (AudioFormat.MP3,)) -> RenderedAudio:
+def render_recording(
+    pcm: Pcm,
+    *,
+    formats: Sequence[AudioFormat] = (AudioFormat.MP3,),
+    max_duration_s: float = MAX_AUDIO_DURATION_S,
+) -> RenderedAudio:
     """Level a whole recording (one pass over the file) and encode it in ``formats``."""
     processed = run_steps(pcm, broadcast_steps())
-    encoders = _Encoders(formats)
+    encoders = _Encoders(formats, max(max_duration_s, pcm.duration_s))
     try:
         encoders.write(processed)
         return encoders.finish()

@@ -33,6 +33,7 @@ class SpeechRuntime:
             registry=EngineRegistry.from_settings(settings),
             store=store,
             max_upload_bytes=settings.max_upload_bytes,
+            max_upload_duration_s=settings.max_upload_duration_s,
         )
         runtime = cls(context=context, jobs=ThreadJobRunner(factory, context))
         if recover:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -51,6 +51,7 @@ class SpeechContext:
     registry: EngineRegistry
     store: AudioStore
     max_upload_bytes: int
+    max_upload_duration_s: float = MAX_AUDIO_DURATION_S
 
 
 def get_asset(session: Session, sha256: str) -> AudioAsset:
@@ -137,6 +138,7 @@ class SynthesisPlan:
     voice: VoiceInfo
     rate: float
     segments: list[Segment]
+    reading: str
     source_key: str
     formats: tuple[AudioFormat, ...]
     intro: Pcm | None
@@ -154,18 +156,20 @@ def plan_synthesis(
     formats: Sequence[AudioFormat] = (AudioFormat.MP3,),
     intro_sha256: str | None = None,
     outro_sha256: str | None = None,
+    overrides: Mapping[str, str] | None = None,
 ) -> SynthesisPlan:
     info = context.registry.resolve(voice)
     check_rate(rate)
-    normalized = prepare_text(text)
+    normalized = prepare_text(text, overrides)
     source_key = tts_source_key(normalized.text, info, rate, intro_sha256, outro_sha256)
     cached = find_cached(session, context.store, source_key)
     if cached is not None and _has_formats(session, cached, formats):
-        return SynthesisPlan(info, rate, [], source_key, tuple(formats), None, None, cached)
+        return SynthesisPlan(info, rate, [], normalized.text, source_key, tuple(formats), None, None, cached)
     return SynthesisPlan(
         voice=info,
         rate=rate,
         segments=speakable_segments(normalized),
+        reading=normalized.text,
         source_key=source_key,
         formats=tuple(formats),
         intro=load_jingle(session, context.store, intro_sha256),
@@ -220,6 +224,7 @@ def synthesize(
     outro_sha256: str | None = None,
     created_by_id: int | None = None,
     on_progress: ProgressCallback | None = None,
+    overrides: Mapping[str, str] | None = None,
 ) -> AudioAsset:
     """The whole chain in one call: normalise → synthesise → pipeline → encode → store. Identical
     requests reuse the stored result."""
@@ -232,6 +237,7 @@ def synthesize(
         formats=formats,
         intro_sha256=intro_sha256,
         outro_sha256=outro_sha256,
+        overrides=overrides,
     )
     if plan.cached is not None:
         if on_progress is not None:
@@ -258,7 +264,7 @@ def ingest_upload(
     formats: Sequence[AudioFormat] = JOB_FORMATS,
 ) -> AudioAsset:
     """Decode a recording (any supported format), level it for broadcast and store it.
-    Limits: ``max_upload_bytes`` and ``MAX_AUDIO_DURATION_S`` (refused, not truncated)."""
+    Limits: ``max_upload_bytes`` and ``max_upload_duration_s`` (refused, not truncated)."""
     if len(data) > context.max_upload_bytes:
         raise PayloadTooLarge(upload_too_large_message(context.max_upload_bytes))
     if not data:
@@ -267,10 +273,11 @@ def ingest_upload(
     cached = find_cached(session, context.store, source_key)
     if cached is not None and _has_formats(session, cached, formats):
         return cached
-    pcm = decode(data, sample_rate=WORK_SAMPLE_RATE, max_duration_s=MAX_AUDIO_DURATION_S)
+    max_duration_s = context.max_upload_duration_s
+    pcm = decode(data, sample_rate=WORK_SAMPLE_RATE, max_duration_s=max_duration_s)
     if pcm.duration_s < 0.1:
         raise InvalidInput("Âm thanh quá ngắn (dưới 0,1 giây).", code="audio_too_short")
-    rendered = render_recording(pcm, formats=formats)
+    rendered = render_recording(pcm, formats=formats, max_duration_s=max_duration_s)
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1][:255] or None
     return store_rendered(
         session,

@@ -151,6 +151,46 @@ def silent_video_mp4(seconds: float = 1.0) -> bytes:
     return buffer.getvalue()
 
 
+def video_with_sound_mp4(seconds: float = 1.0) -> bytes:
+    """An MP4 with a picture track and a sound track (a 440 Hz tone): a video, whatever its name says."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as out:
+        video: Any = out.add_stream("mpeg4", rate=10)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        sound: Any = out.add_stream("aac", rate=16_000, layout="mono")
+        for i in range(int(seconds * 10)):
+            image = np.full((32, 32, 3), (i * 20) % 255, dtype=np.uint8)
+            for packet in video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                out.mux(packet)
+        for packet in video.encode(None):
+            out.mux(packet)
+        frame = av.AudioFrame.from_ndarray(
+            tone(440, seconds, 16_000).reshape(1, -1), format="fltp", layout="mono"
+        )
+        frame.sample_rate = 16_000
+        for packet in [*sound.encode(frame), *sound.encode(None)]:
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+def mp3_with_cover(seconds: float = 2.0) -> bytes:
+    """An MP3 carrying an album cover (a PNG stream marked "attached picture"), as music apps write."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp3") as out:
+        sound: Any = out.add_stream("libmp3lame", rate=SAMPLE_RATE, layout="mono")
+        cover: Any = out.add_stream("png")
+        cover.width, cover.height, cover.pix_fmt = 2, 2, "rgb24"
+        cover.disposition = av.stream.Disposition.attached_pic
+        picture = av.Packet(png_bytes())
+        picture.stream = cover
+        out.mux(picture)
+        frame = av.AudioFrame.from_ndarray(tone(440, seconds).reshape(1, -1), format="fltp", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        for packet in [*sound.encode(frame), *sound.encode(None)]:
+            out.mux(packet)
+    return buffer.getvalue()
+
+
 def three_hour_mp3() -> bytes:
     """Three hours of valid MP3, made cheaply: one second of encoded audio, its frames repeated."""
     one_second = encode_with_pyav(

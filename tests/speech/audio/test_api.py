@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from loa.speech.audio import NOT_AUDIO_MESSAGE
+from loa.speech.audio import NOT_AUDIO_MESSAGE, VIDEO_MESSAGE
 from loa.speech.store import LocalAudioStore
 from tests.speech.audio.media import (
     SAMPLE_RATE,
@@ -19,6 +19,7 @@ from tests.speech.audio.media import (
     silent_video_mp4,
     three_hour_mp3,
     tone,
+    video_with_sound_mp4,
 )
 from tests.support.auth import bearer, login_web
 
@@ -171,7 +172,8 @@ def test_bad_uploads_are_refused_and_leave_nothing_in_the_store(
     wav = encode_with_pyav(tone(440, 3.0), SAMPLE_RATE, UPLOAD_FORMATS[0])
     cases = [
         ("anh.png", png_bytes(), 422, NOT_AUDIO_MESSAGE),
-        ("video.mp4", silent_video_mp4(), 422, NOT_AUDIO_MESSAGE),
+        ("video.mp4", silent_video_mp4(), 422, VIDEO_MESSAGE),
+        ("ban-tin.mp3", video_with_sound_mp4(), 422, VIDEO_MESSAGE),
         ("cut.wav", wav[: len(wav) // 2], 422, NOT_AUDIO_MESSAGE),
         ("empty.mp3", b"", 422, NOT_AUDIO_MESSAGE),
         ("ba-gio.mp3", three_hour_mp3(), 422, "Âm thanh dài quá 60 phút"),
@@ -183,6 +185,14 @@ def test_bad_uploads_are_refused_and_leave_nothing_in_the_store(
         )
         assert response.status_code == status, (name, response.text)
         assert message in response.json()["title"], name
+    # The upload form of the /speech page takes the same path.
+    csrf = login_web(speech_client, "bientap")
+    page_upload = speech_client.post(
+        "/speech/upload",
+        files={"file": ("ghi-am.m4a", video_with_sound_mp4(), "audio/mp4")},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf},
+    )
+    assert page_upload.status_code == 200 and VIDEO_MESSAGE in page_upload.text
     assert _store_files(app) == []
     viewer = bearer(speech_client, "xem")
     assert (

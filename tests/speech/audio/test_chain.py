@@ -10,7 +10,7 @@ from loa.errors import InvalidInput
 from loa.speech.audio import AudioFormat, Pcm
 from loa.speech.engines import EngineRegistry
 from loa.speech.engines.espeak import EspeakEngine
-from loa.speech.normalize import Segment
+from loa.speech.normalize import Segment, normalize
 from loa.speech.render import (
     EMPTY_TEXT,
     MAX_TEXT_CHARS,
@@ -103,6 +103,21 @@ def test_text_in_another_script() -> None:
     spoken = " ".join(s.text for s in speakable_segments(normalized))
     assert "你好" not in spoken and "tám giờ" in spoken
     assert [u.token for u in normalized.unreadable] == ["你好"]
+
+
+def test_only_whole_unread_tokens_are_left_out() -> None:
+    """An unknown abbreviation is dropped where it stands alone, never cut out of a longer word; an
+    ambiguous abbreviation read by a guess is already words (its letters elsewhere stay)."""
+    unknown = normalize("Đội XYZQ dùng máy XYZQphone và XYZQW.")
+    assert [u.token for u in unknown.unreadable] == ["XYZQ", "XYZQW"]
+    assert [s.text for s in speakable_segments(unknown)] == ["Đội dùng máy XYZQphone và"]
+
+    guessed = normalize("BCH họp bàn về BCHphone.")
+    assert [(u.token, u.left_in_text) for u in guessed.unreadable] == [("BCH", False)]
+    assert [s.text for s in speakable_segments(guessed)] == ["ban chấp hành họp bàn về BCHphone"]
+
+    emoji = normalize("Xin chào😀bạn, 😀😀.")
+    assert [(s.text, s.pause_ms) for s in speakable_segments(emoji)] == [("Xin chào bạn", 250)]
 
 
 def test_recording_is_levelled_and_encoded() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from loa.errors import InvalidInput
-from loa.speech.audio import NOT_AUDIO_MESSAGE, decode, probe_duration_s
+from loa.speech.audio import NOT_AUDIO_MESSAGE, VIDEO_MESSAGE, decode, probe_duration_s
 from loa.speech.audio.decode import MAX_AUDIO_DURATION_S
 from tests.speech.audio.media import (
     SAMPLE_RATE,
@@ -17,10 +17,12 @@ from tests.speech.audio.media import (
     Container,
     dominant_frequency_hz,
     encode_with_pyav,
+    mp3_with_cover,
     png_bytes,
     silent_video_mp4,
     three_hour_mp3,
     tone,
+    video_with_sound_mp4,
 )
 
 
@@ -57,7 +59,6 @@ def test_decoding_from_a_path_and_at_the_native_rate(tmp_path: object) -> None:
         ("text", lambda: "Đây không phải âm thanh.".encode() * 50),
         ("random bytes", lambda: np.random.default_rng(1).integers(0, 256, 20_000, dtype=np.uint8).tobytes()),
         ("png image", png_bytes),
-        ("mp4 video without audio", silent_video_mp4),
         ("wav header only", lambda: encode_with_pyav(tone(), SAMPLE_RATE, UPLOAD_FORMATS[0])[:44]),
     ],
 )
@@ -66,6 +67,24 @@ def test_not_audio_is_refused_with_the_vietnamese_message(label: str, make: obje
     with pytest.raises(InvalidInput) as caught:
         decode(make())
     assert caught.value.message == NOT_AUDIO_MESSAGE
+
+
+@pytest.mark.parametrize("make", [video_with_sound_mp4, silent_video_mp4], ids=["with sound", "silent"])
+def test_a_video_is_refused_even_with_a_sound_track(make: object) -> None:
+    assert callable(make)
+    data = make()
+    with pytest.raises(InvalidInput) as caught:
+        decode(data, sample_rate=SAMPLE_RATE)
+    assert caught.value.message == VIDEO_MESSAGE and caught.value.code == "video_not_audio"
+    assert caught.value.message.startswith("Tệp là video, không phải âm thanh")
+    with pytest.raises(InvalidInput):
+        probe_duration_s(data)
+
+
+def test_an_mp3_with_an_album_cover_is_audio() -> None:
+    pcm = decode(mp3_with_cover(2.0), sample_rate=SAMPLE_RATE)
+    assert pcm.duration_s == pytest.approx(2.0, abs=0.1)
+    assert dominant_frequency_hz(pcm.samples, SAMPLE_RATE) == pytest.approx(440.0, abs=3)
 
 
 @pytest.mark.parametrize(

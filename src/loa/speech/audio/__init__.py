@@ -1,6 +1,6 @@
 """The broadcast audio pipeline: decode → steps (``Pcm → Pcm``) → encode, with measurements."""
 
-from loa.speech.audio.decode import NOT_AUDIO_MESSAGE, decode, probe_duration_s
+from loa.speech.audio.decode import NOT_AUDIO_MESSAGE, VIDEO_MESSAGE, decode, probe_duration_s
 from loa.speech.audio.encode import PROFILES, AudioFormat, EncodedAudio, encode
 from loa.speech.audio.loudness import integrated_loudness_lufs, true_peak_dbtp
 from loa.speech.audio.pcm import Pcm, Step
@@ -19,6 +19,7 @@ __all__ = [
     "PROFILES",
     "TARGET_LUFS",
     "TRUE_PEAK_MAX_DBTP",
+    "VIDEO_MESSAGE",
     "WORK_SAMPLE_RATE",
     "AudioFormat",
     "AudioMeasurement",

@@ -25,10 +25,11 @@ log = logging.getLogger(__name__)
 AudioSource = bytes | Path
 
 NOT_AUDIO_MESSAGE = "Tệp không phải âm thanh hoặc bị hỏng."
-# Documented cap: one bulletin or recorded programme is at most an hour. Longer uploads are refused
-# (before decoding when the container declares its duration, otherwise as soon as decoding passes it):
-# a processed hour already takes ~0.3 GB of float samples, and longer programmes belong to the
-# live/relay path, not to a stored bulletin.
+VIDEO_MESSAGE = "Tệp là video, không phải âm thanh. Vui lòng tải lên tệp âm thanh (MP3, M4A, WAV, OGG…)."
+# Default cap (uploads: ``Settings.max_upload_duration_s``): one bulletin or recorded programme is at
+# most an hour. Longer uploads are refused (before decoding when the container declares its
+# duration, otherwise as soon as decoding passes it): a processed hour already takes ~0.3 GB of
+# float samples, and longer programmes belong to the live/relay path, not to a stored bulletin.
 MAX_AUDIO_DURATION_S = 60 * 60
 # A file that decodes to less than this share of the duration its header declares is truncated.
 TRUNCATED_FRACTION = 0.9
@@ -50,6 +51,22 @@ def _open(source: AudioSource) -> Iterator[Any]:
         yield container
     finally:
         container.close()
+
+
+def _is_image_format(container: Any) -> bool:
+    """A still picture opened by FFmpeg's image demuxers (PNG, JPEG, …): not audio, but no video."""
+    name = str(getattr(container.format, "name", ""))
+    return name == "image2" or name.endswith("_pipe")
+
+
+def refuse_video(container: Any) -> None:
+    """A video (a moving picture stream) is refused even when it carries sound: a loudspeaker would
+    broadcast a film's soundtrack. An album cover (a stream marked "attached picture") is allowed."""
+    if _is_image_format(container):
+        return
+    for stream in container.streams.video:
+        if not (stream.disposition & av.stream.Disposition.attached_pic):
+            raise InvalidInput(VIDEO_MESSAGE, code="video_not_audio")
 
 
 def _declared_duration_s(container: Any, stream: Any) -> float | None:
@@ -88,6 +105,7 @@ def _downmix(planes: Any) -> np.ndarray[Any, np.dtype[np.float32]]:
 def probe_duration_s(source: AudioSource) -> float | None:
     """Duration the container declares for its first audio stream (None if it does not say)."""
     with _open(source) as container:
+        refuse_video(container)
         if not container.streams.audio:
             raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
         return _declared_duration_s(container, container.streams.audio[0])
@@ -100,12 +118,14 @@ def decode(
     max_duration_s: float | None = MAX_AUDIO_DURATION_S,
 ) -> Pcm:
     """Decode the first audio stream of ``source`` to mono float32 at ``sample_rate`` (default: the
-    stream's own rate). Raises ``InvalidInput`` for anything that is not decodable audio."""
+    stream's own rate). Raises ``InvalidInput`` for anything that is not decodable audio, and for a
+    video even when it has a sound track (``VIDEO_MESSAGE``)."""
     if isinstance(source, bytes) and not source:
         raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
     if _riff_truncated(source):
         raise InvalidInput(NOT_AUDIO_MESSAGE, code="truncated_audio")
     with _open(source) as container:
+        refuse_video(container)
         if not container.streams.audio:
             raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
         stream = container.streams.audio[0]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 20:27:41.587895
+Create Date: 2026-11-25 20:45:41.517400
 """
 
 from collections.abc import Sequence
@@ -607,6 +607,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_reports_period_start"), ["period_start"], unique=False)
 
     op.create_table(
+        "speech_overrides",
+        sa.Column("area_id", sa.Integer(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_by_id", sa.Integer(), nullable=True),
+        sa.Column("updated_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["area_id"],
+            ["admin_units.id"],
+            name=op.f("fk_speech_overrides_area_id_admin_units"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["updated_by_id"],
+            ["users.id"],
+            name=op.f("fk_speech_overrides_updated_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("area_id", name=op.f("pk_speech_overrides")),
+    )
+    op.create_table(
         "stations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("commune_id", sa.Integer(), nullable=False),
@@ -1137,6 +1158,8 @@ def upgrade() -> None:
         sa.Column("intro_sha256", sa.String(length=64), nullable=True),
         sa.Column("outro_sha256", sa.String(length=64), nullable=True),
         sa.Column("subject", sa.String(length=120), nullable=True),
+        sa.Column("area_id", sa.Integer(), nullable=True),
+        sa.Column("reading", sa.Text(), nullable=True),
         sa.Column("error_message", sa.String(length=500), nullable=True),
         sa.Column("result_sha256", sa.String(length=64), nullable=True),
         sa.Column("result_asset_id", sa.Integer(), nullable=True),
@@ -1144,6 +1167,12 @@ def upgrade() -> None:
         sa.Column("created_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
         sa.Column("started_at", loa.db.base.UtcDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", loa.db.base.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["area_id"],
+            ["admin_units.id"],
+            name=op.f("fk_speech_jobs_area_id_admin_units"),
+            ondelete="SET NULL",
+        ),
         sa.ForeignKeyConstraint(
             ["created_by_id"],
             ["users.id"],
@@ -1507,6 +1536,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_stations_commune_id"))
 
     op.drop_table("stations")
+    op.drop_table("speech_overrides")
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reports_period_start"))
         batch_op.drop_index(batch_op.f("ix_reports_area_id"))
