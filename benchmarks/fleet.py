@@ -45,6 +45,7 @@ from loa.fleet import keys, service
 from loa.fleet.broker import DeviceCredentials, EmbeddedBroker, StaticCredentials
 from loa.fleet.gateway import Gateway, GatewayConfig
 from loa.fleet.models import Device
+from loa.protocol import manifest as mf
 from loa.protocol import messages as m
 from loa.protocol.topics import Channel, Topics
 from loa.sim.device import SimIdentity
@@ -57,6 +58,9 @@ POSTGRES_URL = os.environ.get("LOA_BENCH_POSTGRES_URL", "postgresql+psycopg://po
 ROUNDS = 3
 BACKEND_USER, BACKEND_PASSWORD = "loa_backend", secrets.token_hex(16)
 SHA = hashlib.sha256(b"bench").hexdigest()
+SIGNING_KEY = mf.generate_private_key()  # the server's key: group commands are signed with it
+# LOA_BENCH_PER_DEVICE=1 measures the old path (one QoS 1 publish per device) for comparison.
+PER_DEVICE = os.environ.get("LOA_BENCH_PER_DEVICE", "") == "1"
 MOSQUITTO = "/usr/sbin/mosquitto"
 
 
@@ -156,6 +160,7 @@ class SimProcess:
     ) -> SimProcess:
         args = [sys.executable, "-m", "benchmarks.fleet_sim", "--port", str(port), "--prefix", prefix]
         args += ["--credentials", str(credentials), "--devices", str(devices)]
+        args += ["--server-key", keys.public_key_b64(SIGNING_KEY)]
         if fanout:
             args += ["--fanout", fanout]
         proc = await asyncio.create_subprocess_exec(
@@ -191,7 +196,7 @@ class Observer:
     def __init__(self, topics: Topics) -> None:
         self.topics = topics
         self.client = LiteClient(f"bench-observer-{uuid.uuid4().hex[:6]}", on_message=self._on_message)
-        self.expected: set[str] = set()
+        self.expected: set[tuple[str, str]] = set()  # (device id, command id)
         self.arrivals: list[float] = []
         self._progress = asyncio.Event()
 
@@ -200,9 +205,10 @@ class Observer:
         await self.client.subscribe([(self.topics.all_devices(Channel.RESULT), 1)])
 
     def _on_message(self, topic: str, payload: bytes) -> None:
-        command_id = json.loads(payload).get("command_id")
-        if command_id in self.expected:
-            self.expected.discard(command_id)
+        parsed = self.topics.parse(topic)
+        key = (parsed[0] if parsed else "", json.loads(payload).get("command_id"))
+        if key in self.expected:
+            self.expected.discard(key)
             self.arrivals.append(time.perf_counter())
             self._progress.set()
 
@@ -226,13 +232,15 @@ async def play_now_round(engine: Engine, gateway: Gateway, observer: Observer, n
     factory = make_session_factory(engine)
     observer.arrivals = []
 
-    def issue() -> list[str]:
+    def issue() -> list[tuple[str, str]]:
         with factory() as s, s.begin():
             devices = list(s.scalars(select(Device).order_by(Device.id).limit(n)))  # the simulated ones
+            uids = {d.id: d.uid for d in devices}
             rows = service.issue_command(
                 s, devices=devices, kind="play_now", args={"audio_sha256": SHA, "item_id": tag}
             )
-            return [r.id for r in rows]
+            # A device answers with the id it received: the group message's, or its own command's.
+            return [(uids[r.device_id], r.batch_id or r.id) for r in rows]
 
     started = time.perf_counter()
     ids = await asyncio.to_thread(issue)
@@ -267,6 +275,7 @@ def make_gateway(engine: Engine, port: int, topics: Topics, *, shared: bool, aut
         shared_subscriptions=shared,
         client_id=f"bench-gw-{topics.prefix}",
         outbox_interval_s=3600,  # the benchmark drains the outbox itself, once per round
+        signing_key=None if PER_DEVICE else SIGNING_KEY,
     )
     return Gateway(config, make_session_factory(engine))
 

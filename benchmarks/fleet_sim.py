@@ -1,6 +1,7 @@
 """The device side of ``benchmarks.fleet``, in its own process (the machine's second core).
 
     python -m benchmarks.fleet_sim --host H --port P --prefix X --credentials FILE --devices N [--fanout T]
+        [--server-key B64]
 
 Prints ``READY <seconds to connect>`` once all devices are connected, then answers each ``REPORT``
 line on stdin with one JSON line: the fan-out latencies (seconds) received since the last report.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import sys
 from pathlib import Path
@@ -28,6 +30,7 @@ async def main(args: argparse.Namespace) -> None:
         heartbeat_s=args.heartbeat_s,
         play_s=3600.0,  # devices keep "playing": no receipt flood in the middle of a measurement
         fanout_topic=args.fanout,
+        server_public_key=base64.b64decode(args.server_key) if args.server_key else None,
     )
     fleet = SimFleet(identities, config)
     await fleet.start()
@@ -54,5 +57,6 @@ if __name__ == "__main__":
     parser.add_argument("--credentials", required=True)
     parser.add_argument("--devices", type=int, required=True)
     parser.add_argument("--fanout", default=None)
+    parser.add_argument("--server-key", default=None, help="base64 Ed25519 public key (group commands)")
     parser.add_argument("--heartbeat-s", type=float, default=30.0)
     asyncio.run(main(parser.parse_args()))

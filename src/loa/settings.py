@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
     mqtt_topic_prefix: str = "loa"
+    manifest_recompile_interval_s: int = Field(default=3600, ge=1)  # the gateway recompiles manifests
 
     # Speech.
     tts_engine: Literal["espeak", "piper"] = "espeak"

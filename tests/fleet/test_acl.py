@@ -60,6 +60,16 @@ async def check_isolation(host: str, port: int, topics: Topics, devices: list[tu
             await backend.publish(topics.device(uid_a, Channel.CMD), b"for-a", qos=1)
             first = await asyncio.wait_for(anext(aiter(dev_a.messages)), 5)
             assert first.payload == b"for-a"
+            # Group commands: every device may read them; none may publish one (the forgery would
+            # otherwise reach A itself first).
+            group_topic = topics.group_cmd("21484")
+            await dev_a.subscribe(group_topic, qos=1)
+            await dev_a.subscribe(topics.group_cmd(), qos=1)
+            await dev_a.publish(group_topic, b"forged-by-a", qos=1)
+            await dev_a.publish(topics.group_cmd(), b"forged-by-a", qos=1)
+            await backend.publish(group_topic, b"from-server", qos=1)
+            got_group = await asyncio.wait_for(anext(aiter(dev_a.messages)), 5)
+            assert (str(got_group.topic), got_group.payload) == (group_topic, b"from-server")
     with pytest.raises(aiomqtt.MqttError):
         async with aiomqtt.Client(host, port, username=uid_a, password="wrong-secret"):
             pass

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from loa.accounts.models import AuditEvent
 from loa.db import make_session_factory
 from loa.fleet import credentials, service
-from loa.fleet.models import Device, DeviceCommand
+from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch
 from tests.fleet.world import IDS
 from tests.support.auth import bearer
 
@@ -85,8 +85,12 @@ def test_play_now_defaults_to_the_priority_bulletin_rung_and_is_audited(
     assert response.status_code == 202, response.text
     assert len(response.json()["command_ids"]) == 2
     (row,) = commands_of(world_engine, IDS.a1)
-    payload = json.loads(row.payload)
+    with make_session_factory(world_engine)() as s:  # two devices: one group message, one batch row
+        batch = s.get(DeviceCommandBatch, row.batch_id)
+        assert batch is not None and batch.sent_at is None and row.payload == ""
+    payload = json.loads(batch.payload)
     assert payload["kind"] == "play_now" and payload["args"]["priority"] == 500
+    assert payload["id"] == batch.id and row.id.startswith(batch.id)
     assert row.issued_by == "vanhanh.a" and row.sent_at is None
     (event,) = audit_events(world_engine)
     assert event.action == "device.play_now"

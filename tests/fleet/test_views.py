@@ -10,11 +10,19 @@ from datetime import UTC, datetime, timedelta
 
 import segno
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from loa.accounts.models import AuditEvent
 from loa.db import make_session_factory
-from loa.fleet.models import Device, DeviceCommand, DeviceStatusLog, PlayReceipt, ReceiptOutcome, StatusEvent
+from loa.fleet.models import (
+    Device,
+    DeviceCommand,
+    DeviceCommandBatch,
+    DeviceStatusLog,
+    PlayReceipt,
+    ReceiptOutcome,
+    StatusEvent,
+)
 from loa.fleet.qr import enrol_qr
 from loa.speech.models import AudioAsset, AudioSourceKind
 from tests.fleet.world import IDS, device
@@ -42,10 +50,12 @@ def add_asset(engine: Engine, sha: str = SHA, name: str = "thong-bao-tiem-chung.
 
 def commands(engine: Engine) -> list[tuple[str, str, dict[str, object]]]:
     with make_session_factory(engine)() as s:
+        # A command to several devices is one group message: its payload is on the batch row.
+        payload = func.coalesce(DeviceCommandBatch.payload, DeviceCommand.payload)
         rows = s.execute(
-            select(Device.uid, DeviceCommand.kind, DeviceCommand.payload).join(
-                Device, Device.id == DeviceCommand.device_id
-            )
+            select(Device.uid, DeviceCommand.kind, payload)
+            .join(Device, Device.id == DeviceCommand.device_id)
+            .outerjoin(DeviceCommandBatch, DeviceCommandBatch.id == DeviceCommand.batch_id)
         ).all()
     out = [(uid, kind, json.loads(payload)["args"]) for uid, kind, payload in rows]
     return sorted(out, key=lambda r: (r[0], r[1], json.dumps(r[2], sort_keys=True)))

@@ -73,10 +73,18 @@ def _post(client: TestClient, headers: dict[str, str], register: str, body: dict
     assert response.status_code == 201, response.text
 
 
-def enter_reference_year(client: TestClient, headers: dict[str, str], tree: Tree) -> None:
-    """The reference report's 2023 activity, filed under the (now former) district of Ba Tơ."""
-    # Radio (manual register until bulletins and play receipts exist): 12 monthly CCHC programmes,
-    # 130 news items and 190 articles aired.
+def enter_reference_year(
+    client: TestClient, headers: dict[str, str], tree: Tree, *, radio: bool = True
+) -> None:
+    """The reference report's 2023 activity, filed under the (now former) district of Ba Tơ. With
+    ``radio`` the radio figures go to the manual register (a station without Loa's loudspeakers)."""
+    if radio:
+        enter_manual_radio(client, headers)
+    enter_other_channels(client, headers, tree)
+
+
+def enter_manual_radio(client: TestClient, headers: dict[str, str]) -> None:
+    """12 monthly CCHC programmes, 130 news items and 190 articles aired, in the manual register."""
     radio = [
         f"Chuyên mục,1,{_third_week_monday(m):%d/%m/%Y},Chuyên mục CCHC tháng {m},D1,cchc"
         for m in range(1, 13)
@@ -88,6 +96,9 @@ def enter_reference_year(client: TestClient, headers: dict[str, str], tree: Tree
         client, headers, "radio-items", _csv("Loại,Số lượng,Ngày phát,Tiêu đề,Mã địa bàn,Chủ đề", radio)
     )
     assert result["created"] == 12 + 13 + 19
+
+
+def enter_other_channels(client: TestClient, headers: dict[str, str], tree: Tree) -> None:
     # Portal: 32 articles, 25 news items, 60 photos.
     for kind, count, day in (
         ("article", 20, "2023-05-10"),

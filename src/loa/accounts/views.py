@@ -30,6 +30,7 @@ from loa.accounts.passwords import verify_password
 from loa.accounts.principal import ROLES, Permission, Principal
 from loa.errors import AuthenticationFailed, LoaError
 from loa.web.deps import SessionDep, SettingsDep
+from loa.web.flash import flash_pair
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -46,13 +47,7 @@ AUDIT_FILTERS: dict[str, str] = {
 FormStr = Annotated[str, Form()]
 
 
-def _flash(request: Request, message: str) -> None:
-    request.session[FLASH] = message
-
-
-def _pop_flash(request: Request) -> str | None:
-    value = request.session.pop(FLASH, None)
-    return value if isinstance(value, str) else None
+_flash, _pop_flash = flash_pair(FLASH)
 
 
 def _split_codes(raw: str) -> list[str]:

@@ -71,6 +71,7 @@ HINTS: dict[str, str] = {
     "stops": "Mỗi dòng một thôn, tổ dân phố (tên hoặc mã)",
     "list": "Mỗi dòng một tệp ảnh hoặc đường dẫn",
     "area": "Chọn trong danh sách hoặc gõ mã địa bàn",
+    "bulletin": "Nếu bài đã đăng từ Loa, ghi số tin bài để báo cáo không tính trùng",
 }
 
 assert set(TAB_BY_KEY) == set(REGISTERS), "every register needs a tab"
@@ -79,7 +80,7 @@ assert set(TAB_BY_KEY) == set(REGISTERS), "every register needs a tab"
 def widget(f: FieldSpec) -> Widget:
     if f.type == "text":
         return "textarea" if f.name in LONG_TEXT or f.max_length > 1000 else "text"
-    if f.type in ("int", "decimal", "money"):
+    if f.type in ("int", "decimal", "money", "bulletin"):
         return "number"
     if f.type in ("stops", "list"):
         return "textarea"

@@ -1,10 +1,10 @@
-"""Registers of the non-radio channels (and, until bulletins and play receipts exist, a manual radio
-register): visual items, mobile information trips, press items, portal posts, events; their topics."""
+"""Registers of the non-radio channels (and a manual radio register for what bulletins, schedules and
+play receipts did not record): visual items, mobile information trips, press items, portal posts,
+events; their topics."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -13,7 +13,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -25,11 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loa.activities.kinds import EventKind, PortalKind, PressKind, RadioKind, VisualKind
-from loa.db.base import Base, UtcDateTime, utcnow
+from loa.db.base import Base, UtcDateTime, str_enum, utcnow
 
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+_enum = str_enum
 
 
 class ActivityTopic(Base):
@@ -151,8 +148,9 @@ class PressItem(RegisterRecord, Base):
 
 
 class PortalPost(RegisterRecord, Base):
-    """Posts on the e-portal (one row may count several photos). Published bulletins will be counted
-    automatically once the content package publishes to the portal."""
+    """Posts on the e-portal entered by hand (one row may count several photos). Bulletins published
+    in Loa are counted automatically; ``bulletin_id`` marks an entry that is the same post, so the
+    report does not count it twice."""
 
     __tablename__ = "portal_posts"
     __table_args__ = (
@@ -165,12 +163,16 @@ class PortalPost(RegisterRecord, Base):
     posted_on: Mapped[date] = mapped_column(Date, index=True)
     title: Mapped[str] = mapped_column(String(500), default="")
     link: Mapped[str] = mapped_column(String(1000), default="")
+    bulletin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bulletins.id", ondelete="SET NULL"), index=True
+    )
     topics: Mapped[list[ActivityTopic]] = relationship(secondary=portal_post_topics, lazy="selectin")
 
 
 class RadioItem(RegisterRecord, Base):
-    """Manual radio register (programmes, news items, articles aired). Interim: these figures will come
-    from bulletins, schedules and play receipts once those exist; keep both until then."""
+    """Manual radio register (programmes, news items, articles aired) for what the system did not
+    record: a period before Loa, a station without IP loudspeakers. Reports count an entry only when
+    the system has no aired item of the same kind in the same commune and month (``reports.airtime``)."""
 
     __tablename__ = "radio_items"
     __table_args__ = (

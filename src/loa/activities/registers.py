@@ -24,7 +24,9 @@ from loa.activities.kinds import (
 from loa.activities.models import ActivityEvent, MobileTrip, PortalPost, PressItem, RadioItem, VisualItem
 from loa.activities.parsing import ValueProblem, check_range, parse_date, parse_decimal, parse_int, split_list
 
-FieldType = Literal["text", "int", "decimal", "date", "kind", "topics", "area", "stops", "list", "money"]
+FieldType = Literal[
+    "text", "int", "decimal", "date", "kind", "topics", "area", "stops", "list", "money", "bulletin"
+]
 RegisterModel = type[VisualItem] | type[MobileTrip] | type[PressItem] | type[PortalPost] | type[RadioItem]
 AnyRecord = VisualItem | MobileTrip | PressItem | PortalPost | RadioItem | ActivityEvent
 
@@ -67,6 +69,8 @@ class ParseContext:
     topics: Mapping[str, int]  # folded code / name / abbreviation → topic id
     can_access: Callable[[str], bool]
     default_area: AreaRef | None = None
+    # Whether a bulletin id names a bulletin the person may see (a portal entry's link to it).
+    bulletin_visible: Callable[[int], bool] = field(default=lambda _id: False)
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,13 @@ PORTAL = RegisterSpec(
         FieldSpec("posted_on", "Ngày đăng", "date", True, aliases=("ngay dang", "ngay")),
         FieldSpec("title", "Tiêu đề", aliases=("tieu de",), width=40),
         FieldSpec("link", "Đường dẫn", max_length=1000, aliases=("duong dan", "link", "url"), width=30),
+        FieldSpec(
+            "bulletin_id",
+            "Mã tin bài trên Loa",
+            "bulletin",
+            aliases=("ma tin bai", "tin bai tren loa", "bulletin", "bulletin_id"),
+            width=12,
+        ),
         AREA,
         TOPICS,
         NOTES,
@@ -335,6 +346,8 @@ def parse_value(spec: RegisterSpec, f: FieldSpec, raw: str, ctx: ParseContext) -
             allowed = ", ".join(info.label for info in spec.kinds.values())
             raise ValueProblem(f"Loại “{raw}” không hợp lệ; chọn một trong: {allowed}")
         return kind
+    elif f.type == "bulletin":
+        return _parse_bulletin(raw, ctx)
     elif f.type == "area":
         return _parse_area(raw, ctx)
     elif f.type == "topics":
@@ -352,6 +365,13 @@ def _parse_area(raw: str, ctx: ParseContext) -> AreaRef:
     if not ctx.can_access(area.path):
         raise ValueProblem(f"Địa bàn {area.name} ({area.code}) nằm ngoài phạm vi bạn quản lý")
     return area
+
+
+def _parse_bulletin(raw: str, ctx: ParseContext) -> int:
+    number = parse_int(raw.strip().removeprefix("TB").removeprefix("tb").strip())
+    if number < 1 or not ctx.bulletin_visible(int(number)):
+        raise ValueProblem(f"Không có tin bài số “{raw}” (hoặc tin bài nằm ngoài phạm vi của bạn)")
+    return int(number)
 
 
 def _parse_topics(raw: str, ctx: ParseContext) -> list[int]:

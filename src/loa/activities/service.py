@@ -18,6 +18,7 @@ from loa.activities.models import ActivityTopic, MobileTripStop
 from loa.activities.present import export_cells
 from loa.activities.registers import AnyRecord, AreaRef, FieldError, ParseContext, RegisterSpec, parse_record
 from loa.areas.models import AdminUnit
+from loa.content.models import Bulletin
 from loa.errors import InvalidInput, NotFound, PermissionDenied
 
 # --- topics -----------------------------------------------------------------------------------------
@@ -101,12 +102,22 @@ def _context(
         list(session.scalars(select(AdminUnit).where(AdminUnit.code.in_(wanted)))) if wanted else []
     )
     default = get_area(session, principal, default_area_id) if default_area_id is not None else None
+
+    def bulletin_visible(bulletin_id: int) -> bool:
+        path = session.scalar(
+            select(AdminUnit.path)
+            .join(Bulletin, Bulletin.area_id == AdminUnit.id)
+            .where(Bulletin.id == bulletin_id)
+        )
+        return path is not None and principal.can_access_path(path)
+
     return ParseContext(
         today=today or date.today(),
         areas_by_code={u.code: area_ref(u) for u in units},
         topics=topic_lookup(session),
         can_access=principal.can_access_path,
         default_area=default,
+        bulletin_visible=bulletin_visible,
     )
 
 

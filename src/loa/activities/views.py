@@ -21,6 +21,7 @@ from loa.activities.registers import REGISTERS, AnyRecord, RegisterSpec, get_reg
 from loa.errors import InvalidInput, LoaError, PayloadTooLarge
 from loa.reports.periodform import choice_groups, year_choices
 from loa.web.deps import SessionDep
+from loa.web.flash import flash_pair
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -39,13 +40,7 @@ async def read_form(request: Request) -> FormData:
 Posted = Annotated[FormData, Depends(read_form)]
 
 
-def _flash(request: Request, message: str) -> None:
-    request.session[FLASH] = message
-
-
-def _pop_flash(request: Request) -> str | None:
-    value = request.session.pop(FLASH, None)
-    return value if isinstance(value, str) else None
+_flash, _pop_flash = flash_pair(FLASH)
 
 
 def _blank_form(session: Session, principal: Principal, spec: RegisterSpec) -> dict[str, Any]:

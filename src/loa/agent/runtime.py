@@ -27,6 +27,7 @@ from loa.agent.journal import ReceiptJournal
 from loa.agent.player import Finished, Player, PlayItem, now_ms
 from loa.agent.sinks import Sink, make_sink
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
+from loa.protocol import group
 from loa.protocol import manifest as mf
 from loa.protocol import messages as m
 from loa.protocol.priority import Priority
@@ -139,6 +140,7 @@ class Agent:
         self._download_now = asyncio.Event()
         self._receipts_now = asyncio.Event()
         self._seen_commands: dict[str, float] = {}
+        self._groups: set[str] = set()  # commune group codes learnt from ``state``
         self._command_tasks: set[asyncio.Task[None]] = set()
         self.server: ServerClient | None = None
         self.topics = Topics()
@@ -295,6 +297,8 @@ class Agent:
                 ) as client:
                     for channel in (Channel.STATE, Channel.CMD, Channel.ACK):
                         await client.subscribe(self.topics.device(ident.device_id, channel), qos=1)
+                    for code in ("", *sorted(self._groups)):  # "": the fleet-wide group
+                        await client.subscribe(self.topics.group_cmd(code), qos=1)
                     self._client = client
                     attempt = 0
                     birth = m.Birth(
@@ -322,6 +326,9 @@ class Agent:
             attempt += 1
 
     async def _on_message(self, topic: str, payload: object) -> None:
+        if self.topics.is_group_cmd(topic) and isinstance(payload, bytes | bytearray):
+            self._on_group_message(payload)
+            return
         parsed = self.topics.parse(topic)
         if parsed is None or not isinstance(payload, bytes | bytearray) or self.identity is None:
             return
@@ -334,6 +341,7 @@ class Agent:
             log.warning("ignored %s message: %s", channel.value, err.code)
             return
         if isinstance(message, m.StateRef):
+            await self._join_groups(message.groups)
             current = self.manifest.manifest_version if self.manifest else -1
             if message.manifest_version > current:
                 self._sync_now.set()
@@ -344,6 +352,32 @@ class Agent:
             task = asyncio.create_task(self._on_command(message))  # a play_now may download first
             self._command_tasks.add(task)
             task.add_done_callback(self._command_tasks.discard)
+
+    def _on_group_message(self, payload: bytes | bytearray) -> None:
+        """A command on a shared group topic: only the server's signature makes it trustworthy."""
+        if self.identity is None:
+            return
+        try:
+            opened = group.open_sealed(payload, base64.b64decode(self.identity.manifest_public_key))
+        except m.ProtocolError as err:
+            log.warning("ignored group command: %s", err.code)
+            return
+        if opened.addresses(self.identity.device_id):
+            task = asyncio.create_task(self._on_command(opened.command))
+            self._command_tasks.add(task)
+            task.add_done_callback(self._command_tasks.discard)
+
+    async def _join_groups(self, groups: list[str] | None) -> None:
+        """Subscribe to the commune groups the server names in ``state`` (kept while connected;
+        the retained ``state`` arrives again on every connect)."""
+        if groups is None:
+            return
+        new = set(groups) - self._groups
+        self._groups |= new
+        client = self._client
+        if client is not None:
+            for code in sorted(new):
+                await client.subscribe(self.topics.group_cmd(code), qos=1)
 
     async def _on_command(self, command: m.ServerMessage) -> None:
         if not isinstance(command, m.PlayNow | m.Stop | m.SetVolume | m.Sync | m.Reboot | m.Update):

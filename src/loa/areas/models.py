@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, Enum, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from loa.db.base import Base, UtcDateTime, utcnow
+from loa.db.base import Base, UtcDateTime, str_enum, utcnow
 
 
 class UnitKind(StrEnum):
@@ -31,8 +31,7 @@ class LineageChange(StrEnum):
     REGROUP = "regroup"  # e.g. old commune of a (now abolished) district → new commune of a province
 
 
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+_enum = str_enum
 
 
 class AdminUnit(Base):

@@ -18,6 +18,7 @@ from loa.areas.models import AdminUnit
 from loa.areas.stations import TECHNOLOGIES, create_station, list_stations, technology_label
 from loa.errors import InvalidInput, LoaError, PayloadTooLarge
 from loa.web.deps import SessionDep
+from loa.web.flash import flash_pair
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -27,13 +28,7 @@ MAX_CSV_BYTES = 1024 * 1024
 FormStr = Annotated[str, Form()]
 
 
-def _flash(request: Request, message: str) -> None:
-    request.session[FLASH] = message
-
-
-def _pop_flash(request: Request) -> str | None:
-    value = request.session.pop(FLASH, None)
-    return value if isinstance(value, str) else None
+_flash, _pop_flash = flash_pair(FLASH)
 
 
 def _date(value: Any) -> str:

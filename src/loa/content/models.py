@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Column,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -23,11 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 # Topics are shared with the activity registers (one list for reports): ``activity_topics``.
 from loa.activities.models import ActivityTopic as Topic
 from loa.content.catalog import AudioOrigin, BulletinKind, Priority, SourceKind, Status
-from loa.db.base import Base, UtcDateTime, utcnow
+from loa.db.base import Base, UtcDateTime, str_enum, utcnow
 
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+_enum = str_enum
 
 
 bulletin_topics = Table(

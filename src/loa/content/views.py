@@ -34,6 +34,7 @@ from loa.content.uploads import UploadedFile
 from loa.content.workflow import TRANSITIONS, Action, Subject, allowed_actions, check_edit
 from loa.errors import Conflict, LoaError
 from loa.web.deps import SessionDep, SettingsDep
+from loa.web.flash import flash_pair
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -68,13 +69,7 @@ def vocab() -> dict[str, Any]:
     }
 
 
-def flash(request: Request, message: str) -> None:
-    request.session[FLASH] = message
-
-
-def pop_flash(request: Request) -> str | None:
-    value = request.session.pop(FLASH, None)
-    return value if isinstance(value, str) else None
+flash, pop_flash = flash_pair(FLASH)
 
 
 def _areas(db: Session, principal: Principal) -> list[AdminUnit]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -42,6 +43,14 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def str_enum(cls: type[StrEnum], name: str, *, length: int = 24) -> Enum:
+    """A portable enum column: stored as its string value (VARCHAR + CHECK), never a native DB enum,
+    so adding a member is a plain migration on SQLite and PostgreSQL alike."""
+    return Enum(
+        cls, name=name, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class Base(DeclarativeBase):

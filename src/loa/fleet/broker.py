@@ -15,7 +15,7 @@ import asyncio
 import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -127,6 +127,9 @@ def topic_allowed(
 ) -> bool:
     if username in backend_users:
         return True
+    if topics.is_group_cmd(topic):
+        # Shared, signed group commands: any device may read them, none may publish.
+        return bool(action != Action.PUBLISH)
     parsed = topics.parse(topic)
     if parsed is None or parsed[0] != username:
         return False
@@ -149,6 +152,33 @@ def broker_config(
     }
 
 
+class _SnapshotSubscriptions(dict[str, list[tuple[MqttSession, int]]]):
+    """amqtt 0.12's subscription table, iterated over a snapshot.
+
+    amqtt walks ``Broker._subscriptions`` across ``await`` points: ``_run_broadcast`` awaits the
+    topic plugins for each matching filter inside ``for k_filter, subscriptions in
+    self._subscriptions.items()``, and a reconnecting persistent session awaits retained-message
+    delivery inside ``for topic in self._subscriptions``. A client subscribing to a new filter in
+    between (every device connecting adds its own) grows the dict, the loop dies with "dictionary
+    changed size during iteration" and the message is lost for every later filter. Iterating a copy
+    (keys, and each filter's subscriber list) keeps routing correct; writes still go to the table."""
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(super().keys()))
+
+    def items(self) -> list[tuple[str, list[tuple[MqttSession, int]]]]:  # type: ignore[override]
+        return [(k, list(v)) for k, v in super().items()]
+
+
+class LoaBroker(Broker):  # type: ignore[misc]
+    """amqtt's broker with the subscription-table workaround above (see ``tests/fleet/test_broker``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        table: dict[str, list[tuple[MqttSession, int]]] = getattr(self, "_subscriptions", {})
+        self._subscriptions = _SnapshotSubscriptions(table)
+
+
 class EmbeddedBroker:
     """Start/stop an amqtt broker inside the running event loop."""
 
@@ -167,14 +197,14 @@ class EmbeddedBroker:
         self._config = broker_config(
             host=host, port=port, store=store, topics=topics, backend_users=backend_users
         )
-        self._broker: Broker | None = None
+        self._broker: LoaBroker | None = None
         self._on_stop = on_stop
 
     async def start(self) -> None:
         # amqtt logs every connection at INFO; a fleet makes that noise, keep warnings only.
         logging.getLogger("amqtt").setLevel(logging.WARNING)
         logging.getLogger("transitions").setLevel(logging.WARNING)
-        self._broker = Broker(self._config)
+        self._broker = LoaBroker(self._config)
         await self._broker.start()
         log.info("embedded MQTT broker listening on %s:%d", self.host, self.port)
 

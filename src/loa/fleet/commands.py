@@ -20,7 +20,7 @@ from loa.accounts.principal import Permission, Principal
 from loa.accounts.service import require_permission
 from loa.errors import InvalidInput
 from loa.fleet import queries, service
-from loa.fleet.models import Device, DeviceCommand
+from loa.fleet.models import Device
 from loa.protocol.messages import COMMAND_KINDS
 from loa.protocol.priority import Priority
 
@@ -75,7 +75,7 @@ def send_commands(
     args: dict[str, Any],
     ttl: timedelta = service.COMMAND_TTL,
     ip: str = "",
-) -> list[DeviceCommand]:
+) -> list[service.IssuedCommand]:
     """Queue ``kind`` for each device (the gateway sends them) and write one audit event per commune."""
     check_command_permission(principal, kind)
     if not device_uids:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 from collections import Counter
@@ -25,15 +26,18 @@ from datetime import datetime
 from typing import Any
 
 import aiomqtt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.fleet import service
 from loa.fleet.ingest import Event, IngestOutcome, sweep_offline, write_events
-from loa.fleet.models import Device, DeviceCommand, DeviceManifest
+from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch, DeviceManifest
+from loa.protocol import group
 from loa.protocol import messages as m
-from loa.protocol.topics import CHANNELS, Channel, Topics
+from loa.protocol.topics import CHANNELS, Channel, Topics, valid_group_code
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,9 @@ class GatewayConfig:
     outbox_interval_s: float = 0.5
     sweep_interval_s: float = 2.0
     max_backoff_s: float = 30.0
+    # The server's Ed25519 key signs group commands (one message per commune/fleet). Without it a
+    # batch is sent as one message per device, as before.
+    signing_key: Ed25519PrivateKey | None = None
 
 
 @dataclass
@@ -67,6 +74,7 @@ class GatewayStats:
     acks_sent: int = 0
     states_published: int = 0
     commands_sent: int = 0
+    group_messages_sent: int = 0
     batches: int = 0
     connects: int = 0
 
@@ -240,10 +248,21 @@ class Gateway:
         client = self._client
         if client is None:
             return
-        states, commands = await asyncio.to_thread(self._collect_outbox)
+        states, commands, batches = await asyncio.to_thread(self._collect_outbox)
         topics = self.config.topics
         published_states: list[int] = []
         sent_commands: list[str] = []
+        sent_batches: list[str] = []
+        # Group messages first: one publish reaches every targeted device.
+        try:
+            for batch in batches:
+                for topic, payload in self._batch_messages(batch):
+                    await client.publish(topic, payload, qos=1)
+                    self.stats.group_messages_sent += 1
+                sent_batches.append(batch.id)
+        finally:
+            if sent_batches:
+                await asyncio.to_thread(self._mark_batches_sent, sent_batches)
 
         async def publish_state(row_id: int, uid: str, ref: m.StateRef) -> None:
             await client.publish(topics.device(uid, Channel.STATE), ref.to_bytes(), qos=1, retain=True)
@@ -261,12 +280,40 @@ class Gateway:
                 self.stats.states_published += len(published_states)
                 self.stats.commands_sent += len(sent_commands)
 
-    def _collect_outbox(self) -> tuple[list[tuple[int, str, m.StateRef]], list[tuple[str, str, str]]]:
+    def _batch_messages(self, batch: _Batch) -> list[tuple[str, bytes]]:
+        topics = self.config.topics
+        key = self.config.signing_key
+        if key is None:
+            return [(topics.device(uid, Channel.CMD), batch.payload.encode()) for uid in batch.member_uids]
+        payload = group.seal(batch.payload.encode(), batch.targets, key)
+        return [(topics.group_cmd(batch.group_code), payload)]
+
+    def _mark_batches_sent(self, batch_ids: list[str]) -> None:
+        now = utcnow()
+        with self._sessions() as session, session.begin():
+            session.execute(
+                update(DeviceCommandBatch).where(DeviceCommandBatch.id.in_(batch_ids)).values(sent_at=now)
+            )
+            session.execute(
+                update(DeviceCommand).where(DeviceCommand.batch_id.in_(batch_ids)).values(sent_at=now)
+            )
+        self.stats.commands_sent += len(batch_ids)
+
+    def _collect_outbox(
+        self,
+    ) -> tuple[list[tuple[int, str, m.StateRef]], list[tuple[str, str, str]], list[_Batch]]:
         now = utcnow()
         with self._sessions() as session:
             manifest_rows = session.execute(
-                select(DeviceManifest.id, DeviceManifest.version, DeviceManifest.sha256, Device.uid)
+                select(
+                    DeviceManifest.id,
+                    DeviceManifest.version,
+                    DeviceManifest.sha256,
+                    Device.uid,
+                    AdminUnit.code,
+                )
                 .join(Device, Device.id == DeviceManifest.device_id)
+                .outerjoin(AdminUnit, AdminUnit.id == Device.commune_id)
                 .where(DeviceManifest.published_at.is_(None))
                 .order_by(DeviceManifest.id)
                 .limit(5000)
@@ -279,6 +326,7 @@ class Gateway:
                     sha256=row.sha256,
                     url=service.manifest_url(row.uid),
                     issued_at=now,
+                    groups=[row.code] if row.code and valid_group_code(row.code) else [],
                 )
                 if row.uid in latest:
                     stale.append(latest[row.uid][0])
@@ -286,15 +334,38 @@ class Gateway:
             command_rows = session.execute(
                 select(DeviceCommand.id, DeviceCommand.payload, Device.uid)
                 .join(Device, Device.id == DeviceCommand.device_id)
-                .where(DeviceCommand.sent_at.is_(None), DeviceCommand.expires_at > now)
+                .where(
+                    DeviceCommand.sent_at.is_(None),
+                    DeviceCommand.expires_at > now,
+                    DeviceCommand.batch_id.is_(None),
+                )
                 .order_by(DeviceCommand.issued_at)
                 .limit(20000)
             ).all()
+            batch_rows = session.scalars(
+                select(DeviceCommandBatch)
+                .where(DeviceCommandBatch.sent_at.is_(None), DeviceCommandBatch.expires_at > now)
+                .order_by(DeviceCommandBatch.issued_at)
+                .limit(1000)
+            ).all()
+            batches = []
+            for b in batch_rows:
+                uids: list[str] = []
+                if self.config.signing_key is None:
+                    uids = list(
+                        session.scalars(
+                            select(Device.uid)
+                            .join(DeviceCommand, DeviceCommand.device_id == Device.id)
+                            .where(DeviceCommand.batch_id == b.id)
+                        )
+                    )
+                targets = json.loads(b.targets) if b.targets is not None else None
+                batches.append(_Batch(b.id, b.group_code, b.payload, targets, uids))
         if stale:
             self._mark_sent(stale, [])
         states = [(row_id, uid, ref) for uid, (row_id, ref) in latest.items()]
         commands = [(r.id, r.uid, r.payload) for r in command_rows]
-        return states, commands
+        return states, commands, batches
 
     def _mark_sent(self, manifest_ids: list[int], command_ids: list[str]) -> None:
         now = utcnow()
@@ -324,6 +395,15 @@ class Gateway:
     def _sweep(self, now: datetime) -> list[str]:
         with self._sessions() as session, session.begin():
             return sweep_offline(session, now=now)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    id: str
+    group_code: str
+    payload: str
+    targets: list[str] | None
+    member_uids: list[str]  # only loaded when the gateway has no signing key (per-device fallback)
 
 
 async def _bounded_gather(coros: Sequence[Coroutine[Any, Any, None]], limit: int = 200) -> None:

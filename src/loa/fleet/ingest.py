@@ -65,6 +65,7 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
     online: dict[int, bool] = {r.id: r.online for r in rows.values()}
     errors: dict[int, str | None] = {r.id: r.manifest_error for r in rows.values()}
     receipts: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
     acks: dict[str, list[str]] = {}
 
     for uid, received_at, message in events:
@@ -108,15 +109,22 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
                 receipts.append(_receipt_values(row.id, receipt, received_at))
             values.update(last_receipt_at=max(r.ended_at for r in message.receipts))
         elif isinstance(message, m.CommandResult):
-            session.execute(
-                update(DeviceCommand)
-                .where(DeviceCommand.id == message.command_id, DeviceCommand.device_id == row.id)
-                .values(acked_at=message.at, result=message.status.value, result_detail=message.detail)
-            )
+            answer = {
+                "device_id": row.id,
+                "acked_at": message.at,
+                "result": message.status.value,
+                "result_detail": message.detail,
+            }
+            # The device answers with the id it received: its own command's, or the group
+            # message's, whose row for this device is ``{batch id}.{device row id}``.
+            results.append({"id": message.command_id, **answer})
+            results.append({"id": f"{message.command_id}.{row.id}"[:64], **answer})
         values.update(offline_deadline_at=offline_deadline(received_at, heartbeat_s))
 
     if updates:
         _update_devices(session, list(updates.values()))
+    if results:
+        _record_results(session, results)
     session.add_all(logs)
     inserted = _insert_receipts(session, receipts)
     outcome.receipts_new = inserted
@@ -159,6 +167,33 @@ def _receipt_values(device_id: int, receipt: m.Receipt, received_at: datetime) -
         "detail": receipt.detail,
         "received_at": received_at,
     }
+
+
+def _record_results(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Command results of a batch in one statement (a group command answered by 10,000 devices
+    must not become 10,000 round trips). Rows are matched by ``(id, device_id)``."""
+    table: Any = DeviceCommand.__table__
+    columns = ("id", "device_id", "acked_at", "result", "result_detail")
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
+        types = {c: table.c[c].type.compile(dialect=dialect) for c in columns}
+        arrays = ", ".join(f"CAST(:{c} AS {types[c]}[])" for c in columns)
+        connection.execute(
+            text(
+                f"UPDATE {table.name} AS c SET acked_at = v.acked_at, result = v.result, "
+                f"result_detail = v.result_detail FROM unnest({arrays}) AS v({', '.join(columns)}) "
+                "WHERE c.id = v.id AND c.device_id = v.device_id"
+            ),
+            {c: [r[c] for r in rows] for c in columns},
+        )
+        return
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.device_id == bindparam("b_device_id"))
+        .values({c: bindparam(f"b_{c}") for c in ("acked_at", "result", "result_detail")})
+    )
+    connection.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
 
 
 def _update_devices(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -143,8 +143,30 @@ class PlayReceipt(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class DeviceCommandBatch(Base):
+    """One command to many devices, published once on a group topic (``loa.protocol.group``).
+
+    Outbox: the gateway publishes batches whose ``sent_at`` is empty. ``payload`` is the v1 command
+    (without targets), ``targets`` a JSON list of device ids or null for every device of ``group_code``
+    (empty code: the whole fleet). Each device still has its own ``DeviceCommand`` row (results)."""
+
+    __tablename__ = "device_command_batches"
+    __table_args__ = (Index("ix_device_command_batches_unsent", "sent_at", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    group_code: Mapped[str] = mapped_column(String(32), default="")
+    payload: Mapped[str] = mapped_column(Text)
+    targets: Mapped[str | None] = mapped_column(Text)
+    issued_by: Mapped[str] = mapped_column(String(200), default="")
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class DeviceCommand(Base):
-    """A command to one device (outbox: the gateway sends rows whose ``sent_at`` is empty)."""
+    """A command to one device (outbox: the gateway sends rows whose ``sent_at`` is empty and that
+    belong to no batch; a batch member is sent with its batch and answers with the batch's id)."""
 
     __tablename__ = "device_commands"
     __table_args__ = (Index("ix_device_commands_unsent", "sent_at", "expires_at"),)
@@ -160,6 +182,9 @@ class DeviceCommand(Base):
     acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     result: Mapped[str | None] = mapped_column(String(24))
     result_detail: Mapped[str | None] = mapped_column(String(200))
+    batch_id: Mapped[str | None] = mapped_column(
+        ForeignKey("device_command_batches.id", ondelete="CASCADE"), index=True
+    )
 
 
 class DeviceManifest(Base):

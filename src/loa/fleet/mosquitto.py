@@ -38,6 +38,9 @@ def acl_text(topics: Topics, backend_users: Iterable[str]) -> str:
     for channel, info in CHANNELS.items():
         access = "write" if info.from_device else "read"
         lines.append(f"pattern {access} {topics.prefix}/d/%u/{channel.value}")
+    lines.append("# Group commands (signed by the server, each names its targets): read-only for devices.")
+    lines.append(f"pattern read {topics.any_group_cmd()}")
+    lines.append(f"pattern read {topics.group_cmd()}")
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -10,6 +11,7 @@ import logging
 from sqlalchemy import Engine
 
 from loa.db import make_session_factory
+from loa.fleet import keys
 from loa.fleet.broker import DeviceCredentials, EmbeddedBroker, StaticCredentials
 from loa.fleet.gateway import Gateway, GatewayConfig
 from loa.protocol.topics import Topics
@@ -50,20 +52,56 @@ def gateway(settings: Settings, engine: Engine) -> Gateway:
         topics=Topics(settings.mqtt_topic_prefix),
         shared_subscriptions=settings.mqtt_mode == "external",
         client_id=f"loa-gateway-{settings.mqtt_topic_prefix}",
+        signing_key=keys.load_or_create_signing_key(settings.data_dir),
     )
     return Gateway(config, make_session_factory(engine))
 
 
+async def periodic_recompile(settings: Settings, engine: Engine, *, interval_s: float | None = None) -> None:
+    """Every ``manifest_recompile_interval_s``: a full recompilation, so each device's 48-hour cover
+    slides forward even when nothing changed. Its own session and commit; a failure is logged once
+    (and once when it works again), never fatal to the gateway."""
+    from loa.schedule.hooks import periodic_compile
+
+    factory = make_session_factory(engine)
+    period = interval_s if interval_s is not None else settings.manifest_recompile_interval_s
+
+    def compile_once() -> None:
+        with factory() as session, session.begin():
+            periodic_compile(session, data_dir=settings.data_dir)
+
+    failing = False
+    while True:
+        try:
+            await asyncio.to_thread(compile_once)
+        except Exception:
+            if not failing:
+                log.exception("periodic manifest recompilation failed (will retry)")
+            failing = True
+        else:
+            if failing:
+                log.info("periodic manifest recompilation works again")
+            failing = False
+        await asyncio.sleep(period)
+
+
 async def run_fleet(settings: Settings, engine: Engine, *, with_broker: bool, with_gateway: bool) -> None:
-    """Run the embedded broker and/or the gateway until cancelled (Ctrl-C)."""
+    """Run the embedded broker and/or the gateway (with the periodic manifest recompilation) until
+    cancelled (Ctrl-C)."""
     broker = embedded_broker(settings, engine) if with_broker else None
     if broker is not None:
         await broker.start()
+    recompile: asyncio.Task[None] | None = None
     try:
         if with_gateway:
+            recompile = asyncio.create_task(periodic_recompile(settings, engine), name="manifest-recompile")
             await gateway(settings, engine).run()
         else:
             await asyncio.Event().wait()
     finally:
+        if recompile is not None:
+            recompile.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recompile
         if broker is not None:
             await broker.stop()

@@ -13,13 +13,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
+from loa.db.changes import mark_changed
 from loa.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from loa.fleet import credentials
-from loa.fleet.models import Device, DeviceCommand, DeviceManifest, DeviceStatusLog, StatusEvent
+from loa.fleet.fanout import Member, plan_fanout
+from loa.fleet.models import (
+    Device,
+    DeviceCommand,
+    DeviceCommandBatch,
+    DeviceGroup,
+    DeviceGroupMember,
+    DeviceManifest,
+    DeviceStatusLog,
+    StatusEvent,
+)
 from loa.protocol import messages as m
 from loa.protocol.topics import Channel, valid_device_id
 
@@ -57,7 +69,52 @@ def create_device(
     )
     session.add(device)
     session.flush()
+    _devices_changed(session)
     return device
+
+
+def _devices_changed(session: Session) -> None:
+    """Tell scheduling (subscribed in ``loa.wiring``) to recompile manifests before this commit."""
+    mark_changed(session, "devices", True)
+
+
+def move_device(
+    session: Session, *, device: Device, commune_id: int | None, station_id: int | None, village: str
+) -> Device:
+    """Change where a device stands (commune, station, village): its schedule follows in the commit."""
+    village = village.strip()[:200]
+    if (device.commune_id, device.station_id, device.village) != (commune_id, station_id, village):
+        device.commune_id, device.station_id, device.village = commune_id, station_id, village
+        session.flush()
+        _devices_changed(session)
+    return device
+
+
+def deactivate_device(session: Session, *, device: Device) -> None:
+    """Retire a device: it may no longer connect, and it leaves every compiled schedule."""
+    if device.active:
+        device.active = False
+        session.flush()
+        _devices_changed(session)
+
+
+def set_group_members(session: Session, *, group: DeviceGroup, device_ids: Sequence[int]) -> None:
+    """Replace a device group's members (programmes may target groups)."""
+    wanted = set(device_ids)
+    current = set(
+        session.scalars(select(DeviceGroupMember.device_id).where(DeviceGroupMember.group_id == group.id))
+    )
+    if wanted == current:
+        return
+    if current - wanted:
+        session.execute(
+            delete(DeviceGroupMember).where(
+                DeviceGroupMember.group_id == group.id, DeviceGroupMember.device_id.in_(current - wanted)
+            )
+        )
+    session.add_all(DeviceGroupMember(group_id=group.id, device_id=d) for d in sorted(wanted - current))
+    session.flush()
+    _devices_changed(session)
 
 
 def get_device(session: Session, *, uid: str) -> Device:
@@ -148,6 +205,16 @@ def audio_url(uid: str, sha256: str) -> str:
     return f"/api/v1/devices/{uid}/audio/{sha256}"
 
 
+@dataclass(frozen=True)
+class IssuedCommand:
+    """A queued command to one device (``batch_id`` set when it travels in a group message)."""
+
+    id: str
+    device_id: int
+    payload: str
+    batch_id: str | None = None
+
+
 def issue_command(
     session: Session,
     *,
@@ -157,39 +224,122 @@ def issue_command(
     issued_by: str = "",
     ttl: timedelta = COMMAND_TTL,
     now: datetime | None = None,
-) -> list[DeviceCommand]:
-    """Queue one command per device (the gateway sends them). Arguments are validated here."""
+) -> list[IssuedCommand]:
+    """Queue ``kind`` for the devices (the gateway sends them). Arguments are validated here.
+
+    One device: one command on its own ``cmd`` topic. Several: one signed group message per commune
+    (or for the whole fleet, see ``loa.fleet.fanout``), inserted as one batch row plus one bulk
+    INSERT of the per-device result rows; each device answers with the batch's command id."""
     if kind not in m.COMMAND_KINDS:
         raise InvalidInput("Lệnh không được hỗ trợ.")
-    if not devices:
+    unique = list({d.id: d for d in devices}.values())
+    if not unique:
         raise InvalidInput("Chưa chọn cụm loa nào.")
     now = now or utcnow()
-    rows = []
-    for device in devices:
-        command_id = uuid.uuid4().hex
-        raw = {
-            "v": 1,
-            "type": "cmd",
-            "id": command_id,
-            "kind": kind,
-            "issued_at": now.isoformat(),
-            "expires_at": (now + ttl).isoformat(),
-            "args": args,
-        }
-        try:
-            parsed = m.parse(Channel.CMD, json.dumps(raw).encode())
-        except m.ProtocolError as err:
-            raise InvalidInput("Tham số của lệnh không hợp lệ.", details=err.detail) from err
+    if len(unique) == 1:
+        command_id, payload = _command_payload(kind, args, now, ttl)
         row = DeviceCommand(
             id=command_id,
-            device_id=device.id,
+            device_id=unique[0].id,
             kind=kind,
-            payload=parsed.to_bytes().decode(),
+            payload=payload,
             issued_by=issued_by,
             issued_at=now,
             expires_at=now + ttl,
         )
         session.add(row)
-        rows.append(row)
-    session.flush()
-    return rows
+        session.flush()
+        return [IssuedCommand(command_id, unique[0].id, payload)]
+    return _issue_batches(
+        session, devices=unique, kind=kind, args=args, issued_by=issued_by, ttl=ttl, now=now
+    )
+
+
+def _command_payload(kind: str, args: dict[str, Any], now: datetime, ttl: timedelta) -> tuple[str, str]:
+    command_id = uuid.uuid4().hex
+    raw = {
+        "v": 1,
+        "type": "cmd",
+        "id": command_id,
+        "kind": kind,
+        "issued_at": now.isoformat(),
+        "expires_at": (now + ttl).isoformat(),
+        "args": args,
+    }
+    try:
+        parsed = m.parse(Channel.CMD, json.dumps(raw).encode())
+    except m.ProtocolError as err:
+        raise InvalidInput("Tham số của lệnh không hợp lệ.", details=err.detail) from err
+    return command_id, parsed.to_bytes().decode()
+
+
+def _issue_batches(
+    session: Session,
+    *,
+    devices: Sequence[Device],
+    kind: str,
+    args: dict[str, Any],
+    issued_by: str,
+    ttl: timedelta,
+    now: datetime,
+) -> list[IssuedCommand]:
+    commune_ids = {d.commune_id for d in devices if d.commune_id is not None}
+    codes: dict[int, str] = {}
+    if commune_ids:
+        rows = session.execute(select(AdminUnit.id, AdminUnit.code).where(AdminUnit.id.in_(commune_ids)))
+        codes = {unit_id: code for unit_id, code in rows}
+    members = [
+        Member(d.id, d.uid, codes.get(d.commune_id) if d.commune_id is not None else None)
+        for d in devices
+        if d.active
+    ]
+    active_total = (
+        session.scalar(select(func.count()).select_from(Device).where(Device.active.is_(True))) or 0
+    )
+    by_commune: dict[str, int] = {}
+    if codes:
+        counted = session.execute(
+            select(Device.commune_id, func.count())
+            .where(Device.active.is_(True), Device.commune_id.in_(list(codes)))
+            .group_by(Device.commune_id)
+        )
+        by_commune = {codes[cid]: n for cid, n in counted if cid is not None}
+    if not members:
+        raise InvalidInput("Các cụm loa đã chọn đều đã ngừng hoạt động.", code="no_active_devices")
+    plan = plan_fanout(members, active_total=int(active_total), active_by_commune=by_commune)
+    issued: list[IssuedCommand] = []
+    batch_rows: list[dict[str, Any]] = []
+    member_rows: list[dict[str, Any]] = []
+    for fan in plan:
+        batch_id, payload = _command_payload(kind, args, now, ttl)
+        batch_rows.append(
+            {
+                "id": batch_id,
+                "kind": kind,
+                "group_code": fan.group_code,
+                "payload": payload,
+                "targets": json.dumps(list(fan.targets)) if fan.targets is not None else None,
+                "issued_by": issued_by,
+                "issued_at": now,
+                "expires_at": now + ttl,
+            }
+        )
+        for member in fan.members:
+            row_id = f"{batch_id}.{member.device_id}"
+            member_rows.append(
+                {
+                    "id": row_id,
+                    "device_id": member.device_id,
+                    "kind": kind,
+                    "payload": "",
+                    "issued_by": issued_by,
+                    "issued_at": now,
+                    "expires_at": now + ttl,
+                    "batch_id": batch_id,
+                }
+            )
+            issued.append(IssuedCommand(row_id, member.device_id, payload, batch_id))
+    session.execute(insert(DeviceCommandBatch), batch_rows)
+    for start in range(0, len(member_rows), 5000):
+        session.execute(insert(DeviceCommand), member_rows[start : start + 5000])
+    return issued

@@ -26,6 +26,7 @@ from loa.fleet.qr import enrol_qr_svg
 from loa.fleet.uptime import UPTIME_WINDOWS, online_time
 from loa.protocol.priority import Priority
 from loa.web.deps import SessionDep
+from loa.web.flash import flash_pair
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -35,13 +36,7 @@ POLL_SECONDS = 5
 FormStr = Annotated[str, Form()]
 
 
-def _flash(request: Request, message: str) -> None:
-    request.session[FLASH] = message
-
-
-def _pop_flash(request: Request) -> str | None:
-    value = request.session.pop(FLASH, None)
-    return value if isinstance(value, str) else None
+_flash, _pop_flash = flash_pair(FLASH)
 
 
 def _helpers() -> dict[str, Any]:

@@ -174,6 +174,11 @@ class StateRef(_Message):
     sha256: Sha256
     url: Annotated[str, Field(max_length=500)]
     issued_at: AwareDatetime
+    # Optional (added in v1): the commune group codes whose ``{prefix}/g/{code}/cmd`` the device
+    # subscribes to besides ``{prefix}/all/cmd``. Absent: keep the groups already known.
+    groups: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]] | None = Field(
+        default=None, max_length=8
+    )
 
 
 class ReceiptAck(_Message):

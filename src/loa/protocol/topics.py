@@ -13,6 +13,8 @@ from enum import StrEnum
 
 DEVICE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
 PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+GROUP_CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+FLEET_GROUP = ""  # the fleet-wide group: ``{prefix}/all/cmd``
 SHARE_GROUP = "ingest"
 
 
@@ -51,6 +53,10 @@ DEVICE_PUBLISHES: tuple[Channel, ...] = tuple(c for c, i in CHANNELS.items() if 
 DEVICE_SUBSCRIBES: tuple[Channel, ...] = tuple(c for c, i in CHANNELS.items() if not i.from_device)
 
 
+def valid_group_code(code: str) -> bool:
+    return bool(GROUP_CODE_PATTERN.match(code))
+
+
 def valid_device_id(device_id: str) -> bool:
     return bool(DEVICE_ID_PATTERN.match(device_id))
 
@@ -80,6 +86,27 @@ class Topics:
     def shared(self, channel: Channel, group: str = SHARE_GROUP) -> str:
         """Shared subscription (MQTT 5, and Mosquitto for 3.1.1 clients): spreads ingest over workers."""
         return f"$share/{group}/{self.all_devices(channel)}"
+
+    def group_cmd(self, code: str = FLEET_GROUP) -> str:
+        """Group command topic (server → many devices, read-only for devices): ``{prefix}/g/{code}/cmd``
+        for one commune (its code), ``{prefix}/all/cmd`` for the whole fleet (``code`` empty)."""
+        if code == FLEET_GROUP:
+            return f"{self.prefix}/all/cmd"
+        if not valid_group_code(code):
+            raise ValueError(f"invalid group code {code!r}")
+        return f"{self.prefix}/g/{code}/cmd"
+
+    def any_group_cmd(self) -> str:
+        """Filter matching every commune group topic (what the device ACL lets a device read)."""
+        return f"{self.prefix}/g/+/cmd"
+
+    def is_group_cmd(self, topic: str) -> bool:
+        if topic == self.group_cmd():
+            return True
+        head, tail = f"{self.prefix}/g/", "/cmd"
+        if not (topic.startswith(head) and topic.endswith(tail)):
+            return False
+        return valid_group_code(topic[len(head) : -len(tail)])
 
     def parse(self, topic: str) -> tuple[str, Channel] | None:
         """``(device_id, channel)`` of a device topic under this prefix, or None for anything else."""

@@ -23,10 +23,9 @@ Definitions (the XLSX and the statistics page repeat them to the reader):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from loa.content.catalog import BulletinKind
 from loa.reports.data import CellValue, Column, DetailRow, Figure
@@ -166,7 +165,9 @@ def row_contributions(row: DetailRow) -> list[Contribution]:
     return out
 
 
-def figures_from_rows(channel: str, kinds: Sequence[FigureKind], rows: Sequence[DetailRow]) -> tuple[Figure, ...]:
+def figures_from_rows(
+    channel: str, kinds: Sequence[FigureKind], rows: Sequence[DetailRow]
+) -> tuple[Figure, ...]:
     """One figure per kind (zeros included), with the rows it counts and where its parts came from."""
     values: dict[str, dict[str, int]] = {k.key: {} for k in kinds}
     ids: dict[str, list[int | str]] = {k.key: [] for k in kinds}
@@ -196,7 +197,9 @@ def source_text(parts: Mapping[str, int]) -> str:
         return ""
     if len(present) == 1:
         return present[0][0]
-    return " + ".join(f"{s if i == 0 else s.lower()} {v:,}".replace(",", ".") for i, (s, v) in enumerate(present))
+    return " + ".join(
+        f"{s if i == 0 else s.lower()} {v:,}".replace(",", ".") for i, (s, v) in enumerate(present)
+    )
 
 
 # --- merging with the manual register -------------------------------------------------------------

@@ -3,6 +3,7 @@ download ``report.docx|xlsx|pdf``, and statistics for the dashboard."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
@@ -12,10 +13,10 @@ from pydantic import BaseModel, Field
 
 from loa.accounts.deps import ApiPrincipal
 from loa.reports import service
-from loa.reports.data import Organisation, ReportData
+from loa.reports.data import ChannelSection, Organisation, ReportData
 from loa.reports.models import Report
 from loa.reports.period import Period, PeriodKind
-from loa.reports.statistics import Level, breakdown, collect_channels
+from loa.reports.statistics import Level, broadcast_groups, gather, groups_of, sections_of
 from loa.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -81,11 +82,12 @@ def report_json(report: Report, *, with_figures: bool = False) -> dict[str, Any]
         ],
     }
     if with_figures:
-        out["figures"] = figures_json(data)
+        out["figures"] = figures_json(data.channels)
+        out["broadcasts"] = data.airtime.to_json() if data.airtime is not None else None
     return out
 
 
-def figures_json(data: ReportData) -> list[dict[str, Any]]:
+def figures_json(channels: Sequence[ChannelSection]) -> list[dict[str, Any]]:
     return [
         {
             "channel": c.key,
@@ -94,8 +96,9 @@ def figures_json(data: ReportData) -> list[dict[str, Any]]:
             "unit": f.unit,
             "value": f.value,
             "row_ids": list(f.row_ids),
+            "source": f.source,
         }
-        for c in data.channels
+        for c in channels
         for f in c.figures
     ]
 
@@ -140,29 +143,20 @@ def statistics(
 ) -> dict[str, Any]:
     """Figures (with the ids of the records behind each) and, with ``level``, a split by area."""
     period = Period.build(kind, year=year, index=index, start=start, end=end)
-    area, channels = collect_channels(
-        db, principal=principal, period=period, area_id=area_id, topic_code=topic_code
-    )
+    g = gather(db, principal=principal, period=period, area_id=area_id, topic_code=topic_code)
+    airtime = g.system.airtime
     out: dict[str, Any] = {
-        "area": {"id": area.id, "code": area.code, "name": area.name},
+        "area": {"id": g.root.id, "code": g.root.code, "name": g.root.name},
         "period": {**period.to_json(), "label": period.label},
-        "figures": [
-            {
-                "channel": c.key,
-                "key": f.key,
-                "label": f.label,
-                "unit": f.unit,
-                "value": f.value,
-                "row_ids": list(f.row_ids),
-            }
-            for c in channels
-            for f in c.figures
-        ],
+        "figures": figures_json(sections_of(g)),
+        "broadcasts": {"total": airtime.total.to_json(), **airtime.to_json()},
     }
     if level is not None:
-        groups = breakdown(
-            db, principal=principal, period=period, area_id=area_id, level=level, topic_code=topic_code
-        )
+        groups = groups_of(db, g, level)
+        out["broadcast_areas"] = [
+            {"key": b.key, "label": b.label, "area_id": b.area_id, **b.total.to_json()}
+            for b in broadcast_groups(db, airtime, level)
+        ]
         out["areas"] = [
             {
                 "key": g.key,

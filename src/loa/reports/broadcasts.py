@@ -106,12 +106,15 @@ class _Topics:
         wanted = sorted(set(ids) - set(self.kinds))
         for start in range(0, len(wanted), 5000):
             chunk = wanted[start : start + 5000]
-            self.kinds.update(self.session.execute(select(Bulletin.id, Bulletin.kind).where(Bulletin.id.in_(chunk))).tuples())
+            for bulletin_id, kind in self.session.execute(
+                select(Bulletin.id, Bulletin.kind).where(Bulletin.id.in_(chunk))
+            ).all():
+                self.kinds[bulletin_id] = kind
             for bulletin_id, topic_id in self.session.execute(
                 select(bulletin_topics.c.bulletin_id, bulletin_topics.c.topic_id).where(
                     bulletin_topics.c.bulletin_id.in_(chunk)
                 )
-            ).tuples():
+            ).all():
                 self.topics[bulletin_id].add(topic_id)
 
     def matches(self, bulletin_id: int | None, topic_id: int | None, fallback_topic: int | None) -> bool:
@@ -195,9 +198,12 @@ def count_scheduled(
     announcements = [
         a
         for a in session.scalars(
-            select(m.Announcement).where(m.Announcement.start_at >= start_at, m.Announcement.start_at < end_at)
+            select(m.Announcement).where(
+                m.Announcement.start_at >= start_at, m.Announcement.start_at < end_at
+            )
         )
-        if a.status is m.AnnouncementStatus.SCHEDULED or (a.cancelled_at is not None and a.cancelled_at > a.start_at)
+        if a.status is m.AnnouncementStatus.SCHEDULED
+        or (a.cancelled_at is not None and a.cancelled_at > a.start_at)
     ]
     ptargets: dict[int, list[StoredTarget]] = defaultdict(list)
     for pt in session.scalars(select(m.ProgrammeTarget)):
@@ -205,7 +211,9 @@ def count_scheduled(
     atargets: dict[int, list[StoredTarget]] = defaultdict(list)
     if announcements:
         for at in session.scalars(
-            select(m.AnnouncementTarget).where(m.AnnouncementTarget.announcement_id.in_([a.id for a in announcements]))
+            select(m.AnnouncementTarget).where(
+                m.AnnouncementTarget.announcement_id.in_([a.id for a in announcements])
+            )
         ):
             atargets[at.announcement_id].append(StoredTarget(TargetKind(at.kind), at.ref_id, at.language))
     tokens = load_tokens(session, [t for ts in (*ptargets.values(), *atargets.values()) for t in ts])
@@ -224,7 +232,16 @@ def count_scheduled(
             continue
         times = airings(programme_recurrence(p, slots[p.id]), start_at, stop)
         if times:
-            _count_programme(facts, p, times, slots[p.id], lines, _reach(ptargets[p.id], tokens, index, scope), topic_id, topics)
+            _count_programme(
+                facts,
+                p,
+                times,
+                slots[p.id],
+                lines,
+                _reach(ptargets[p.id], tokens, index, scope),
+                topic_id,
+                topics,
+            )
     for a in announcements:
         if not topics.matches(a.bulletin_id, topic_id, None):
             continue
@@ -290,7 +307,9 @@ def _scheduled_bulletin(facts: Facts, bulletin_id: int, n_airings: int, clusters
 
 
 # --- receipts -----------------------------------------------------------------------------------------
-def receipts_statement(dialect: str, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int]) -> Select[Any]:
+def receipts_statement(
+    dialect: str, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int]
+) -> Select[Any]:
     """Played / pre-empted / failed receipts and capped played milliseconds, by commune, local day
     and item, for clusters in ``commune_ids``."""
     r, d, s, a = PlayReceipt.__table__, Device.__table__, Station.__table__, AudioAsset.__table__
@@ -300,9 +319,12 @@ def receipts_statement(dialect: str, *, start_at: datetime, end_at: datetime, co
         duration: Any = func.extract("epoch", r.c.ended_at - r.c.started_at) * 1000
     else:
         day = func.date(r.c.started_at, f"+{VIETNAM_UTC_OFFSET_HOURS} hours")
-        duration = (func.julianday(r.c.ended_at) - func.julianday(r.c.started_at)) * 86_400_000.0
+        # julianday is a double: round each receipt to the millisecond before summing
+        duration = func.round((func.julianday(r.c.ended_at) - func.julianday(r.c.started_at)) * 86_400_000.0)
     capped = case(
-        (duration < 0, 0), (a.c.duration_ms.is_not(None) & (duration > a.c.duration_ms), a.c.duration_ms), else_=duration
+        (duration < 0, 0),
+        (a.c.duration_ms.is_not(None) & (duration > a.c.duration_ms), a.c.duration_ms),
+        else_=duration,
     )
     played = r.c.outcome == ReceiptOutcome.PLAYED.value
     return (
@@ -315,7 +337,11 @@ def receipts_statement(dialect: str, *, start_at: datetime, end_at: datetime, co
             func.sum(case((r.c.outcome == ReceiptOutcome.FAILED.value, 1), else_=0)).label("failed"),
             cast(func.sum(case((played, capped), else_=0)), Integer).label("played_ms"),
         )
-        .select_from(r.join(d, d.c.id == r.c.device_id).outerjoin(s, s.c.id == d.c.station_id).outerjoin(a, a.c.sha256 == r.c.audio_sha256))
+        .select_from(
+            r.join(d, d.c.id == r.c.device_id)
+            .outerjoin(s, s.c.id == d.c.station_id)
+            .outerjoin(a, a.c.sha256 == r.c.audio_sha256)
+        )
         .where(r.c.started_at >= start_at, r.c.started_at < end_at, commune.in_(list(commune_ids)))
         .group_by(commune, day, r.c.item_id)
     )
@@ -335,7 +361,9 @@ def count_played(
     if not scope_communes:
         return
     dialect = session.get_bind().dialect.name
-    rows = session.execute(receipts_statement(dialect, start_at=start_at, end_at=end_at, commune_ids=scope_communes)).all()
+    rows = session.execute(
+        receipts_statement(dialect, start_at=start_at, end_at=end_at, commune_ids=scope_communes)
+    ).all()
     refs: dict[str, ItemRef] = {}
     for row in rows:
         if row.item_id not in refs:
@@ -343,9 +371,12 @@ def count_played(
     announcement_ids = {r.announcement_id for r in refs.values() if r.announcement_id is not None}
     of_announcement: dict[int, int | None] = {}
     if announcement_ids:
-        of_announcement = dict(
-            session.execute(select(m.Announcement.id, m.Announcement.bulletin_id).where(m.Announcement.id.in_(announcement_ids))).tuples()
-        )
+        for announcement_id, bulletin_id in session.execute(
+            select(m.Announcement.id, m.Announcement.bulletin_id).where(
+                m.Announcement.id.in_(announcement_ids)
+            )
+        ).all():
+            of_announcement[announcement_id] = bulletin_id
     topics.load(b for r in refs.values() if (b := r.bulletin_id) is not None)
     topics.load(b for b in of_announcement.values() if b is not None)
     for row in rows:
@@ -384,7 +415,14 @@ def collect_facts(
     facts = Facts()
     topics = _Topics(session)
     programmes = count_scheduled(
-        session, facts, start_at=start_at, end_at=end_at, devices=devices, scope=scope, topic_id=topic_id, topics=topics
+        session,
+        facts,
+        start_at=start_at,
+        end_at=end_at,
+        devices=devices,
+        scope=scope,
+        topic_id=topic_id,
+        topics=topics,
     )
     communes = sorted({d.commune_id for d in devices if d.commune_id is not None and d.commune_id in scope})
     count_played(

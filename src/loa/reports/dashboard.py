@@ -21,18 +21,19 @@ from loa.accounts.principal import Permission, Principal
 from loa.activities import browse
 from loa.activities import service as activities
 from loa.activities.registers import AreaRef
+from loa.activities.service import area_ref
 from loa.areas.logic import COMMUNE_KINDS
 from loa.areas.models import AdminUnit
 from loa.errors import InvalidInput, LoaError, NotFound
 from loa.reports.charts import PALETTE, Bar, bar_chart
-from loa.reports.data import ChannelSection
+from loa.reports.data import ChannelSection, sum_rows
 from loa.reports.period import Period
 from loa.reports.periodform import PeriodFields, choice_groups, parse_period, year_choices
 from loa.reports.rollup import LEVEL_LABELS, channel_headlines, find_figure, rollup_rows, totals_row
 from loa.reports.sketchmap import Box, MapPoint, find_centroid, province_box, province_centroids, sketch_svg
-from loa.reports.statistics import CHANNEL_ORDER, Level, breakdown, collect_channels
+from loa.reports.statistics import CHANNEL_ORDER, Level, broadcast_groups, gather, groups_of, sections_of
 from loa.reports.views import cell_text, helpers, rows_of
-from loa.reports.wording import CHANNEL_TITLES
+from loa.reports.wording import CHANNEL_TITLES, hours_text
 from loa.web.deps import SessionDep
 from loa.web.templating import render
 
@@ -212,17 +213,10 @@ def statistics_page(
         **helpers(),
     }
     if not q.errors and q.root is not None and q.period is not None:
-        root, channels = collect_channels(
-            db, principal=principal, period=q.period, area_id=q.root.id, topic_code=topic or None
-        )
-        groups = breakdown(
-            db,
-            principal=principal,
-            period=q.period,
-            area_id=q.root.id,
-            level=q.level,
-            topic_code=topic or None,
-        )
+        g = gather(db, principal=principal, period=q.period, area_id=q.root.id, topic_code=topic or None)
+        root, channels = area_ref(g.root), sections_of(g)
+        groups = groups_of(db, g, q.level)
+        broadcasts = broadcast_groups(db, g.system.airtime, q.level)
         rows = rollup_rows(groups)
         chosen = q.raw["channel"]
         charts = {
@@ -256,6 +250,22 @@ def statistics_page(
             charts=charts,
             group_chart=group_chart,
             map=sketch(db, root, channels),
+            airtime=g.system.airtime,
+            broadcasts=broadcasts,
+            broadcast_chart=bar_chart(
+                [
+                    Bar(
+                        b.label,
+                        round(b.total.hours),
+                        q.url("/reports/statistics/broadcasts", group=b.key),
+                        f"{b.label}: {hours_text(b.total.played_ms)} giờ phát sóng",
+                    )
+                    for b in broadcasts
+                ],
+                title=f"Giờ phát sóng {LEVEL_LABELS[q.level].lower()}",
+                colour=PALETTE[1],
+                test_id="chart-broadcast-hours",
+            ),
         )
     response = render(request, "reports/statistics.html", context)
     db.commit()  # default topics are inserted on first use
@@ -292,22 +302,14 @@ def statistics_rows(
     )
     if q.errors or q.root is None or q.period is None:
         raise InvalidInput(" ".join(q.errors) or "Thiếu tham số.")
-    root, channels = collect_channels(
-        db, principal=principal, period=q.period, area_id=q.root.id, topic_code=topic or None
-    )
+    g = gather(db, principal=principal, period=q.period, area_id=q.root.id, topic_code=topic or None)
+    root, channels = area_ref(g.root), sections_of(g)
     section = next((c for c in channels if c.key == figure.split(".", 1)[0]), None)
     figures = section.figures if section else ()
     where = root.name
     if group and section is not None:
-        groups = breakdown(
-            db,
-            principal=principal,
-            period=q.period,
-            area_id=q.root.id,
-            level=q.level,
-            topic_code=topic or None,
-        )
-        chosen = next((g for g in groups if g.key == group), None)
+        groups = groups_of(db, g, q.level)
+        chosen = next((grp for grp in groups if grp.key == group), None)
         if chosen is None:
             raise NotFound("Không có nhóm địa bàn này trong kỳ đã chọn.")
         figures, where = chosen.figures, chosen.label
@@ -326,6 +328,58 @@ def statistics_rows(
             "figure": found,
             "section": section,
             "rows": rows_of(section, found.row_ids),
+            **helpers(),
+        },
+    )
+
+
+@router.get("/reports/statistics/broadcasts")
+def statistics_broadcasts(
+    request: Request,
+    principal: WebPrincipal,
+    db: SessionDep,
+    area: Text = "",
+    period: Text = "",
+    year: Text = "",
+    start: Text = "",
+    end: Text = "",
+    topic: Text = "",
+    level: Text = "",
+    group: Text = "",
+) -> Response:
+    """Broadcasts by commune and day behind one group of the split (or the whole area)."""
+    q = _resolve(
+        db,
+        principal,
+        area=area,
+        period=period,
+        year=year,
+        start=start,
+        end=end,
+        topic=topic,
+        level=level,
+        channel="",
+    )
+    if q.errors or q.root is None or q.period is None:
+        raise InvalidInput(" ".join(q.errors) or "Thiếu tham số.")
+    g = gather(db, principal=principal, period=q.period, area_id=q.root.id, topic_code=topic or None)
+    airtime, where = g.system.airtime, g.root.name
+    communes: set[int] | None = None
+    if group:
+        chosen = next((b for b in broadcast_groups(db, airtime, q.level) if b.key == group), None)
+        if chosen is None:
+            raise NotFound("Không có nhóm địa bàn này trong kỳ đã chọn.")
+        communes, where = set(chosen.commune_ids), chosen.label
+    days = [d for d in airtime.days if communes is None or d.commune_id in communes]
+    return render(
+        request,
+        "reports/broadcasts.html",
+        {
+            "active_nav": "reports",
+            "context_line": f"{where}, {q.period.label}",
+            "back_href": q.url("/reports/statistics", level=q.level),
+            "days": days,
+            "total": sum_rows(days),
             **helpers(),
         },
     )

@@ -222,7 +222,6 @@ class Airtime:
         )
 
 
-
 @dataclass(frozen=True)
 class Organisation:
     """The issuing agency as printed in the header (Decree 30/2020/NĐ-CP, Appendix I)."""

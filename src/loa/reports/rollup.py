@@ -21,7 +21,7 @@ LEVEL_LABELS: dict[str, str] = {"commune": "Theo xã mới", "former_district": 
 def headline(channel: str, figures: Iterable[Figure]) -> Figure:
     """The channel's items in one number, with the union of the rows behind them."""
     counted = [f for f in figures if f.key.startswith(f"{channel}.") and f.key not in NOT_ITEMS]
-    ids: dict[int, None] = {}
+    ids: dict[int | str, None] = {}
     for f in counted:
         ids.update(dict.fromkeys(f.row_ids))
     return Figure(

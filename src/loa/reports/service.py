@@ -23,7 +23,7 @@ from loa.reports.docx_writer import render_docx
 from loa.reports.models import Report, ReportFile
 from loa.reports.pdf import docx_to_pdf
 from loa.reports.period import Period
-from loa.reports.statistics import collect_channels, resolve_root
+from loa.reports.statistics import gather, resolve_root, sections_of
 from loa.reports.xlsx_writer import render_xlsx
 
 FORMATS: dict[str, tuple[str, str]] = {
@@ -87,20 +87,22 @@ def build_report_data(session: Session, *, principal: Principal, request: Report
     if request.topic_code:
         t = get_topic(session, request.topic_code)
         topic = Topic(t.code, t.name, t.abbreviation)
-    _, channels = collect_channels(
+    gathered = gather(
         session, principal=principal, period=request.period, area_id=root.id, topic_code=request.topic_code
     )
+    airtime = gathered.system.airtime
     return ReportData(
         period=request.period,
         organisation=request.organisation or default_organisation(root),
         topic=topic,
         area_name=display_name(root.kind, root.name),
-        channels=channels,
+        channels=sections_of(gathered),
         issued_on=request.issued_on,
         number=request.number,
         summary=request.summary,
         introduction=request.introduction,
         prose={k: v for k, v in request.prose.items() if v.strip()},
+        airtime=None if airtime.is_empty else airtime,
     )
 
 

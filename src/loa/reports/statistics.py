@@ -9,7 +9,7 @@ communes whose ``former_district_id`` points at it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy import or_, select
@@ -18,12 +18,23 @@ from sqlalchemy.orm import Session
 from loa.accounts.principal import Permission, Principal
 from loa.activities.models import ActivityTopic
 from loa.activities.present import detail_cells, report_columns
+from loa.activities.registers import PORTAL as PORTAL_REGISTER
+from loa.activities.registers import RADIO as RADIO_REGISTER
 from loa.activities.registers import REGISTERS, AnyRecord, AreaRef, RegisterSpec
-from loa.activities.service import area_ref, require
+from loa.activities.service import area_ref, get_topic, require
 from loa.areas.models import AdminUnit, AreaLineage, UnitKind
 from loa.errors import NotFound
-from loa.reports.data import ChannelSection, DetailRow, Figure
+from loa.reports.airtime import (
+    MANUAL,
+    PORTAL_COLUMNS,
+    PORTAL_KINDS,
+    RADIO_COLUMNS,
+    RADIO_KINDS,
+    figures_from_rows,
+)
+from loa.reports.data import Airtime, AirtimeRow, ChannelSection, DetailRow, Figure, sum_rows
 from loa.reports.period import Period
+from loa.reports.radio import SystemChannels, system_channels
 from loa.reports.wording import CHANNEL_TITLES, EVENTS, MOBILE
 
 CHANNEL_ORDER = ("radio", "portal", "press", "visual", "mobile", "events")
@@ -129,6 +140,77 @@ def _sum_figure(key: str, label: str, unit: str, rows: Sequence[AnyRecord], attr
     return Figure(key, label, sum(int(getattr(r, attr)) for r in counted), unit, tuple(r.id for r in counted))
 
 
+SYSTEM_CHANNELS = frozenset({"radio", "portal"})  # figures from bulletins and receipts + manual entries
+SYSTEM_KINDS = {"radio": RADIO_KINDS, "portal": PORTAL_KINDS}
+SYSTEM_COLUMNS = {"radio": RADIO_COLUMNS, "portal": PORTAL_COLUMNS}
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """Everything counted for one area, period and topic: register records of the other channels,
+    radio and portal rows (system and manual), and broadcasts. Sections and splits are views of it."""
+
+    root: AdminUnit
+    records: dict[str, list[tuple[AnyRecord, AdminUnit]]]  # register key → records with their unit
+    system: SystemChannels
+
+
+def gather(
+    session: Session,
+    *,
+    principal: Principal,
+    period: Period,
+    area_id: int,
+    topic_code: str | None = None,
+) -> Gathered:
+    require(principal, Permission.VIEW)
+    root = resolve_root(session, principal, area_id)
+    prefixes = area_prefixes(session, root)
+    records = {spec.key: fetch_records(session, spec, period, prefixes, topic_code) for spec in _specs()}
+    topic_id = get_topic(session, topic_code).id if topic_code else None
+    successors, _ = _lineage(session)
+    chains = _Chains(session)
+
+    def commune_key(unit: AdminUnit) -> str:
+        return _group_of(unit, chains, successors, "commune")[0]
+
+    def district_name(unit: AdminUnit) -> str:
+        key, label, _ = _group_of(unit, chains, successors, "former_district")
+        return "" if key == "none" else label
+
+    system = system_channels(
+        session,
+        period=period,
+        prefixes=prefixes,
+        topic_id=topic_id,
+        manual_radio=records.pop(RADIO_REGISTER.key),  # type: ignore[arg-type]
+        manual_portal=records.pop(PORTAL_REGISTER.key),  # type: ignore[arg-type]
+        group=commune_key,
+        district_of=district_name,
+    )
+    return Gathered(root, records, system)
+
+
+def _system_pairs(g: Gathered, channel: str) -> list[tuple[DetailRow, AdminUnit]]:
+    return g.system.radio if channel == "radio" else g.system.portal
+
+
+def sections_of(g: Gathered) -> tuple[ChannelSection, ...]:
+    sections = []
+    for spec in _specs():
+        if spec.channel in SYSTEM_CHANNELS:
+            rows = tuple(r for r, _ in _system_pairs(g, spec.channel))
+            figures = figures_from_rows(spec.channel, SYSTEM_KINDS[spec.channel], rows)
+            columns = SYSTEM_COLUMNS[spec.channel]
+        else:
+            pairs = g.records[spec.key]
+            rows = tuple(DetailRow(r.id, detail_cells(spec, r, area_ref(u))) for r, u in pairs)
+            figures = tuple(replace(f, source=MANUAL) for f in channel_figures(spec, [r for r, _ in pairs]))
+            columns = report_columns(spec)
+        sections.append(ChannelSection(spec.channel, CHANNEL_TITLES[spec.channel], figures, columns, rows))
+    return tuple(sections)
+
+
 def collect_channels(
     session: Session,
     *,
@@ -138,24 +220,8 @@ def collect_channels(
     topic_code: str | None = None,
 ) -> tuple[AreaRef, tuple[ChannelSection, ...]]:
     """Every channel's figures and detail rows for one area, period and (optional) topic."""
-    require(principal, Permission.VIEW)
-    root = resolve_root(session, principal, area_id)
-    prefixes = area_prefixes(session, root)
-    sections = []
-    for spec in _specs():
-        pairs = fetch_records(session, spec, period, prefixes, topic_code)
-        records = [r for r, _ in pairs]
-        rows = tuple(DetailRow(r.id, detail_cells(spec, r, area_ref(u))) for r, u in pairs)
-        sections.append(
-            ChannelSection(
-                spec.channel,
-                CHANNEL_TITLES[spec.channel],
-                channel_figures(spec, records),
-                report_columns(spec),
-                rows,
-            )
-        )
-    return area_ref(root), tuple(sections)
+    g = gather(session, principal=principal, period=period, area_id=area_id, topic_code=topic_code)
+    return area_ref(g.root), sections_of(g)
 
 
 def _specs() -> list[RegisterSpec]:
@@ -186,26 +252,41 @@ def breakdown(
     level: Level,
     topic_code: str | None = None,
 ) -> list[AreaGroup]:
-    """Figures of ``area_id`` split by today's communes or by former districts. Records filed under an
+    g = gather(session, principal=principal, period=period, area_id=area_id, topic_code=topic_code)
+    return groups_of(session, g, level)
+
+
+def groups_of(session: Session, g: Gathered, level: Level) -> list[AreaGroup]:
+    """Figures of the area split by today's communes or by former districts. Records filed under an
     old commune count for its successor; a commune split in several goes to a group that says so."""
-    require(principal, Permission.VIEW)
-    root = resolve_root(session, principal, area_id)
-    prefixes = area_prefixes(session, root)
     successors, _ = _lineage(session)
     chains = _Chains(session)
-    grouped: dict[str, tuple[str, int | None, dict[str, list[AnyRecord]]]] = {}
+    grouped: dict[str, tuple[str, int | None, dict[str, list[Any]]]] = {}
     for spec in _specs():
-        for record, unit in fetch_records(session, spec, period, prefixes, topic_code):
+        pairs: Sequence[tuple[Any, AdminUnit]] = (
+            _system_pairs(g, spec.channel) if spec.channel in SYSTEM_CHANNELS else g.records[spec.key]
+        )
+        for item, unit in pairs:
             key, label, group_id = _group_of(unit, chains, successors, level)
             entry = grouped.setdefault(key, (label, group_id, {}))
-            entry[2].setdefault(spec.key, []).append(record)
+            entry[2].setdefault(spec.key, []).append(item)
     groups = []
     for key, (label, group_id, by_register) in grouped.items():
         figures: list[Figure] = []
         for spec in _specs():
-            figures.extend(channel_figures(spec, by_register.get(spec.key, [])))
+            items = by_register.get(spec.key, [])
+            if spec.channel in SYSTEM_CHANNELS:
+                figures.extend(figures_from_rows(spec.channel, SYSTEM_KINDS[spec.channel], items))
+            else:
+                figures.extend(channel_figures(spec, items))
         groups.append(AreaGroup(key, label, group_id, tuple(figures)))
     return sorted(groups, key=lambda g: (g.area_id is None, g.label))
+
+
+def group_key(session: Session, unit: AdminUnit, level: Level) -> tuple[str, str, int | None]:
+    """The group of ``unit`` in a split (key, label, group unit id)."""
+    successors, _ = _lineage(session)
+    return _group_of(unit, _Chains(session), successors, level)
 
 
 class _Chains:
@@ -275,3 +356,39 @@ def _current_units(unit_id: int, successors: dict[int, list[int]]) -> set[int]:
 
 def totals(groups: Iterable[AreaGroup], key: str) -> int:
     return sum(g.value(key) for g in groups)
+
+
+@dataclass(frozen=True)
+class BroadcastGroup:
+    key: str
+    label: str
+    area_id: int | None
+    total: AirtimeRow
+    commune_ids: tuple[int, ...]
+
+
+def broadcast_groups(session: Session, airtime: Airtime, level: Level) -> list[BroadcastGroup]:
+    """Broadcasts by commune summed by today's communes or by former districts (same groups as the
+    split of the other figures)."""
+    successors, _ = _lineage(session)
+    chains = _Chains(session)
+    grouped: dict[str, tuple[str, int | None, list[AirtimeRow]]] = {}
+    for row in airtime.communes:
+        unit = chains.get(row.commune_id) if row.commune_id is not None else None
+        if unit is None:
+            continue
+        key, label, group_id = _group_of(unit, chains, successors, level)
+        grouped.setdefault(key, (label, group_id, []))[2].append(row)
+    return sorted(
+        (
+            BroadcastGroup(
+                key,
+                label,
+                group_id,
+                sum_rows(rows, label=label),
+                tuple(r.commune_id for r in rows if r.commune_id is not None),
+            )
+            for key, (label, group_id, rows) in grouped.items()
+        ),
+        key=lambda g: (g.area_id is None, g.label),
+    )

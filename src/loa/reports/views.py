@@ -23,6 +23,7 @@ from loa.activities import service as activities
 from loa.areas.models import AdminUnit, UnitKind
 from loa.errors import LoaError, NotFound
 from loa.reports import service
+from loa.reports.airtime import BULLETIN_PREFIX, PROGRAMME_PREFIX, parse_row_ref
 from loa.reports.data import PROSE_SECTIONS, ChannelSection, ReportData
 from loa.reports.models import Report
 from loa.reports.pdf import pdf_available
@@ -30,7 +31,7 @@ from loa.reports.period import Period, vn_date
 from loa.reports.periodform import choice_groups, year_choices
 from loa.reports.rollup import REGISTER_OF_CHANNEL, find_figure
 from loa.reports.webform import PROSE_HINTS, ReportForm, check, starting_form
-from loa.reports.wording import capitalise, count_text, decimal_text
+from loa.reports.wording import capitalise, count_text, decimal_text, hours_text
 from loa.web.deps import SessionDep
 from loa.web.templating import render
 
@@ -67,8 +68,26 @@ def cell_text(value: object, kind: str) -> str:
     return str(value)
 
 
+ROW_LINKS = {BULLETIN_PREFIX: "/bulletins/{id}", PROGRAMME_PREFIX: "/schedule"}
+
+
+def row_href(channel: str, row_id: int | str) -> str:
+    """Where the record behind a detail row lives now: a register entry, a bulletin, the schedule."""
+    ref = parse_row_ref(row_id)
+    if ref is not None:
+        return ROW_LINKS[ref[0]].format(id=ref[1])
+    return f"/activities/{REGISTER_OF_CHANNEL[channel]}/{row_id}"
+
+
+def percent_text(value: float) -> str:
+    return f"{decimal_text(round(value, 1))}%"
+
+
 def helpers() -> dict[str, Any]:
     return {
+        "row_href": row_href,
+        "pct": percent_text,
+        "hours": hours_text,
         "when": format_vietnam_time,
         "cell_text": cell_text,
         "count_text": count_text,
@@ -255,7 +274,7 @@ def report_page(report_id: int, request: Request, principal: WebPrincipal, db: S
     )
 
 
-def rows_of(section: ChannelSection, ids: tuple[int, ...]) -> list[Any]:
+def rows_of(section: ChannelSection, ids: tuple[int | str, ...]) -> list[Any]:
     wanted = set(ids)
     return [r for r in section.rows if r.id in wanted]
 

@@ -25,6 +25,7 @@ CHANNEL_TITLES: dict[str, str] = {
 }
 
 
+AIRED_KINDS = ("news", "article", "reportage", "announcement", "segment")  # radio figures of "aired"
 MAX_PLACE_LINES = 15  # a province report lists the first places, the XLSX lists them all
 
 
@@ -96,7 +97,7 @@ def media_paragraph(data: ReportData) -> str:
     about = _about(data)
     programmes = radio.value(f"{RADIO}.programme") if radio else 0
     clauses: list[str] = []
-    aired = figure_list(radio, [f"{RADIO}.news", f"{RADIO}.article", f"{RADIO}.reportage"])
+    aired = figure_list(radio, [f"{RADIO}.{k}" for k in AIRED_KINDS])
     if aired:
         clauses.append(
             f"thực hiện {join_vn(aired.split(', '))} phát trên sóng đài và hệ thống truyền thanh cơ sở"
@@ -113,7 +114,7 @@ def media_paragraph(data: ReportData) -> str:
     if programmes:
         text = (
             f"{opening} đã xây dựng và phát sóng {count_text(programmes)} chuyên mục{about} "
-            "trên hệ thống truyền thanh."
+            f"trên hệ thống truyền thanh{programme_details(data)}."
         )
         return f"{text} Ngoài ra, đã {'; '.join(clauses)}{about}." if clauses else text
     if clauses:
@@ -122,6 +123,53 @@ def media_paragraph(data: ReportData) -> str:
         f"{data.period.opening}, chưa ghi nhận tin, bài, chuyên mục{about} trên hệ thống truyền thanh, "
         "cổng thông tin điện tử và báo chí."
     )
+
+
+def programme_details(data: ReportData) -> str:
+    """', phát vào Thứ Hai tuần thứ 3 hằng tháng, 07:00 (mỗi chuyên mục 3-5 tin, 6-7 bài viết)' from
+    the programmes that aired in the period; empty when the figures came from the manual register."""
+    aired = [p for p in data.airtime.programmes if p.scheduled_airings] if data.airtime else []
+    if not aired:
+        return ""
+    schedules = list(dict.fromkeys(p.schedule for p in aired))
+    text = f", phát vào {schedules[0]}" if len(schedules) == 1 else ""
+    parts = []
+    for low, high, unit in (
+        (min(p.news[0] for p in aired), max(p.news[1] for p in aired), "tin"),
+        (min(p.articles[0] for p in aired), max(p.articles[1] for p in aired), "bài viết"),
+    ):
+        if high:
+            parts.append(f"{low}-{high} {unit}" if low != high else f"{count_text(high)} {unit}")
+    if parts:
+        text += f" (mỗi chuyên mục {', '.join(parts)})"
+    return text
+
+
+def broadcast_sentence(data: ReportData) -> str:
+    """Proof of play, when loudspeakers reported receipts: broadcasts, hours, share of the schedule."""
+    if data.airtime is None or not data.airtime.receipts:
+        return ""
+    total = data.airtime.total
+    text = (
+        f"Trên hệ thống truyền thanh ứng dụng công nghệ thông tin, các cụm loa đã phát "
+        f"{count_text(total.played)} lượt tin, bài{_about(data)}, "
+        f"tổng {hours_text(total.played_ms)} giờ phát sóng"
+    )
+    percent = total.played_percent
+    if percent is not None:
+        text += (
+            f"; {decimal_text(round(percent, 1))}% số lượt phát theo lịch "
+            f"({count_text(total.scheduled)} lượt) đã được phát thực tế"
+        )
+    return text + "."
+
+
+def hours_text(played_ms: int) -> str:
+    """Hours on air: '1.234,5' (one decimal; two below ten hours)."""
+    hours = played_ms / 3_600_000
+    rounded = round(hours, 1) if hours >= 10 else round(hours, 2)
+    whole, _, frac = f"{rounded:.2f}".rstrip("0").rstrip(".").partition(".")
+    return f"{int(whole):,}".replace(",", ".") + (f",{frac}" if frac else "")
 
 
 def visual_blocks(data: ReportData) -> list[Block]:
@@ -204,8 +252,11 @@ def events_blocks(data: ReportData) -> list[Block]:
 
 def results_blocks(data: ReportData) -> list[Block]:
     """Section I, numbered like the reference; the events subsection appears only when there are events."""
+    media = [Block("paragraph", media_paragraph(data))]
+    if broadcast_sentence(data):
+        media.append(Block("paragraph", broadcast_sentence(data)))
     parts: list[tuple[str, list[Block]]] = [
-        ("Lĩnh vực thông tin truyền thông", [Block("paragraph", media_paragraph(data))]),
+        ("Lĩnh vực thông tin truyền thông", media),
         ("Tuyên truyền trực quan", visual_blocks(data)),
         ("Tuyên truyền xe thông tin lưu động", mobile_blocks(data)),
     ]

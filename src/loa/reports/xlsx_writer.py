@@ -4,20 +4,19 @@ every figure (ids, dates, places, sizes, links). Vietnamese headers, frozen head
 from __future__ import annotations
 
 import io
-import re
 from datetime import date
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from loa.reports.airtime import MANUAL
 from loa.reports.data import CellValue, ChannelSection, Column, ReportData
 from loa.reports.period import vn_date
+from loa.reports.xlsx_airtime import broadcast_summary, write_airtime_sheets
+from loa.reports.xlsx_style import LINK_FONT, WRAP, header_row, sheet_title
 
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-WRAP = Alignment(wrap_text=True, vertical="top")
 SUMMARY_COLUMNS: tuple[Column, ...] = (
     Column("no", "STT", "int", 6),
     Column("channel", "Kênh tuyên truyền", "text", 32),
@@ -26,19 +25,11 @@ SUMMARY_COLUMNS: tuple[Column, ...] = (
     Column("unit", "Đơn vị tính", "text", 22),
     Column("rows", "Số bản ghi", "int", 11),
     Column("ids", "Mã bản ghi (xem trang chi tiết)", "text", 40),
+    Column("source", "Nguồn số liệu", "text", 24),
 )
-_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
-
-
-def sheet_title(title: str, used: set[str]) -> str:
-    """Excel sheet names: at most 31 characters, none of []:*?/\\, unique in the book."""
-    base = _SHEET_FORBIDDEN.sub("-", title)[:31].strip() or "Trang"
-    name, n = base, 2
-    while name.lower() in used:
-        suffix = f" ({n})"
-        name, n = base[: 31 - len(suffix)] + suffix, n + 1
-    used.add(name.lower())
-    return name
+# The radio section's rows are bulletins, programmes and manual entries; "Truyền thanh" is the
+# sheet of broadcasts by commune (loa.reports.xlsx_airtime).
+SHEET_TITLES = {"radio": "Tin bài truyền thanh"}
 
 
 def render_xlsx(data: ReportData) -> bytes:
@@ -47,8 +38,10 @@ def render_xlsx(data: ReportData) -> bytes:
     assert summary is not None
     used: set[str] = set()
     summary.title = sheet_title("Tổng hợp", used)
-    titles = {c.key: sheet_title(c.title, used) for c in data.channels}
+    titles = {c.key: sheet_title(SHEET_TITLES.get(c.key, c.title), used) for c in data.channels}
     _summary(summary, data, titles)
+    if data.airtime is not None:
+        write_airtime_sheets(book, data.airtime, used)
     for channel in data.channels:
         _channel_sheet(book.create_sheet(titles[channel.key]), channel)
     book.properties.title = f"Báo cáo {data.title_summary}"
@@ -56,13 +49,6 @@ def render_xlsx(data: ReportData) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def _header_row(sheet: Worksheet, row: int, columns: tuple[Column, ...]) -> None:
-    for i, column in enumerate(columns, start=1):
-        cell = sheet.cell(row=row, column=i, value=column.label)
-        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
-        sheet.column_dimensions[get_column_letter(i)].width = column.width
 
 
 def _summary(sheet: Worksheet, data: ReportData, titles: dict[str, str]) -> None:
@@ -77,7 +63,7 @@ def _summary(sheet: Worksheet, data: ReportData, titles: dict[str, str]) -> None
     for i, line in enumerate(info, start=1):
         sheet.cell(row=i, column=1, value=line).font = Font(bold=i == 1)
     header = len(info) + 2
-    _header_row(sheet, header, SUMMARY_COLUMNS)
+    header_row(sheet, header, SUMMARY_COLUMNS)
     row, number = header + 1, 1
     for channel in data.channels:
         for figure in channel.figures:
@@ -89,20 +75,26 @@ def _summary(sheet: Worksheet, data: ReportData, titles: dict[str, str]) -> None
                 figure.unit,
                 len(figure.row_ids),
                 ", ".join(str(i) for i in figure.row_ids),
+                figure.source or MANUAL,
             )
             for col, value in enumerate(values, start=1):
                 cell = sheet.cell(row=row, column=col, value=value)
                 cell.alignment = WRAP
             link = sheet.cell(row=row, column=2)
             link.hyperlink = f"#'{titles[channel.key]}'!A1"
-            link.font = Font(color="0563C1", underline="single")
+            link.font = LINK_FONT
             row, number = row + 1, number + 1
     sheet.freeze_panes = f"A{header + 1}"
+    if data.airtime is not None:
+        broadcast_summary(sheet, data.airtime, row + 1)
 
 
 def _channel_sheet(sheet: Worksheet, channel: ChannelSection) -> None:
-    columns = (Column("id", "Mã", "int", 8), *channel.columns)
-    _header_row(sheet, 1, columns)
+    columns = (
+        Column("id", "Mã", "text" if any(isinstance(r.id, str) for r in channel.rows) else "int", 8),
+        *channel.columns,
+    )
+    header_row(sheet, 1, columns)
     for r, detail in enumerate(channel.rows, start=2):
         for c, column in enumerate(columns, start=1):
             raw = detail.id if column.key == "id" else detail.get(column.key)
@@ -116,7 +108,7 @@ def _channel_sheet(sheet: Worksheet, channel: ChannelSection) -> None:
                 cell.number_format = "#,##0"
             elif column.kind == "link" and isinstance(raw, str) and raw.startswith(("http://", "https://")):
                 cell.hyperlink = raw
-                cell.font = Font(color="0563C1", underline="single")
+                cell.font = LINK_FONT
     sheet.freeze_panes = "A2"
     if channel.rows:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(channel.rows) + 1}"

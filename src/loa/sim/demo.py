@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from loa.areas.models import AdminUnit
+from loa.fleet import service
 from loa.fleet.models import Device
 from loa.fleet.runner import run_fleet
 from loa.protocol.topics import Topics
@@ -48,8 +49,8 @@ def seed_demo_devices(session: Session, settings: Settings) -> list[str]:
         return []
     stale = session.scalars(select(Device).where(Device.name.in_(DEMO_DEVICE_NAMES)))
     for device in stale:  # devices whose secrets were lost with the credentials file
-        device.active = False
         device.name = f"{device.name} (cũ)"
+        service.deactivate_device(session, device=device)
     created = provision(
         session, count=len(DEMO_DEVICE_NAMES), commune_code=DEMO_COMMUNE, names=DEMO_DEVICE_NAMES, seed=21484
     )

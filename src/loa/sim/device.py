@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -14,6 +15,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from loa.protocol import group
 from loa.protocol import messages as m
 from loa.protocol.topics import Channel, Topics
 from loa.sim.mqtt_lite import LiteClient, MqttLiteError, Will
@@ -40,6 +42,9 @@ class SimConfig:
     reconnect_max_s: float = 60.0
     fanout_topic: str | None = None  # benchmarks: a plain topic every device also subscribes to
     anonymous: bool = False  # a broker without authentication (e.g. Mosquitto in CI)
+    # The server's Ed25519 public key (raw 32 bytes): group commands are verified with it; without
+    # it the simulator does not subscribe to group topics.
+    server_public_key: bytes | None = None
 
 
 @dataclass
@@ -52,6 +57,7 @@ class SimStats:
     receipts_sent: int = 0
     receipts_acked: int = 0
     fanout_latencies_s: list[float] = field(default_factory=list)
+    group_refused: int = 0  # group commands with a bad signature or payload
 
 
 @dataclass
@@ -62,6 +68,16 @@ class _Playing:
     title: str | None
     started_at: datetime
     timer: asyncio.TimerHandle | None = None
+
+
+@functools.lru_cache(maxsize=32)
+def open_group_command(payload: bytes, public_key: bytes) -> group.GroupCommand | None:
+    """Verify once per distinct payload: thousands of simulated devices in one process receive the
+    same bytes (a real device verifies its one copy). None for a refused message."""
+    try:
+        return group.open_sealed(payload, public_key)
+    except m.ProtocolError:
+        return None
 
 
 class SimDevice:
@@ -80,6 +96,7 @@ class SimDevice:
         self.boot_id = uuid.uuid4().hex[:16]
         self._changed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.groups: set[str] = set()  # commune group codes learnt from ``state``
 
     def topic(self, channel: Channel) -> str:
         return self.config.topics.device(self.identity.uid, channel)
@@ -98,6 +115,8 @@ class SimDevice:
             will=Will(self.topic(Channel.LWT), m.Lwt().to_bytes(), qos=1),
         )
         filters = [(self.topic(c), 1) for c in (Channel.STATE, Channel.CMD, Channel.ACK)]
+        if cfg.server_public_key is not None:
+            filters += [(cfg.topics.group_cmd(code), 1) for code in ("", *sorted(self.groups))]
         if cfg.fanout_topic:
             filters.append((cfg.fanout_topic, 0))
         await self.client.subscribe(filters)
@@ -229,6 +248,9 @@ class SimDevice:
                 return
             self.stats.fanout_latencies_s.append(time.time() - sent)
             return
+        if self.config.topics.is_group_cmd(topic):
+            self._on_group_command(payload)
+            return
         parsed = self.config.topics.parse(topic)
         if parsed is None or parsed[0] != self.identity.uid:
             return
@@ -241,9 +263,32 @@ class SimDevice:
                 if self.pending.pop(rid, None) is not None:
                     self.stats.receipts_acked += 1
         elif isinstance(message, m.StateRef):
-            pass  # a real agent fetches the manifest; the simulator plays only what it is told
+            # A real agent fetches the manifest; the simulator plays only what it is told.
+            self._join_groups(message.groups)
         elif not isinstance(message, m.StateRef | m.ReceiptAck):
             self._on_command(message)
+
+    def _join_groups(self, groups: list[str] | None) -> None:
+        if groups is None or self.config.server_public_key is None:
+            return
+        new = set(groups) - self.groups
+        self.groups |= new
+        if new:
+            filters = [(self.config.topics.group_cmd(code), 1) for code in sorted(new)]
+            self._spawn(self._subscribe(filters))
+
+    async def _subscribe(self, filters: list[tuple[str, int]]) -> None:
+        await self.client.subscribe(filters)
+
+    def _on_group_command(self, payload: bytes) -> None:
+        key = self.config.server_public_key
+        if key is None:
+            return
+        opened = open_group_command(bytes(payload), key)
+        if opened is None:
+            self.stats.group_refused += 1
+        elif opened.addresses(self.identity.uid):
+            self._on_command(opened.command)
 
     def _on_command(self, command: m.PlayNow | m.Stop | m.SetVolume | m.Sync | m.Reboot | m.Update) -> None:
         if command.id in self.seen_commands:

@@ -31,7 +31,6 @@ from loa.speech.normalize import parse_overrides
 log = logging.getLogger(__name__)
 
 MAX_OVERRIDES_CHARS = 20_000
-AUDIT_ACTION = "speech.overrides_update"
 EDIT_DENIED = (
     "Bạn không có quyền sửa từ điển viết tắt của địa bàn này "
     "(cần quyền biên tập nội dung hoặc quản lý địa bàn trong phạm vi được giao)."
@@ -258,7 +257,7 @@ def save_overrides(
         row = current
     record(
         session,
-        action=AUDIT_ACTION,
+        action="speech.overrides_update",
         actor=principal,
         target_type="area",
         target_id=unit.code,

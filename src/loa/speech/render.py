@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from loa.errors import InvalidInput
 from loa.speech.audio.decode import MAX_AUDIO_DURATION_S, too_long_message
-from loa.speech.audio.encode import AudioFormat, BackgroundEncoder, EncodedAudio, encode_verified
+from loa.speech.audio.encode import PROFILES, AudioFormat, BackgroundEncoder, EncodedAudio, encode_verified
+from loa.speech.audio.meter import ProgrammeMeter
 from loa.speech.audio.pcm import Pcm
 from loa.speech.audio.pipeline import (
     TARGET_LUFS,
@@ -26,7 +27,6 @@ from loa.speech.audio.pipeline import (
     AudioMeasurement,
     broadcast_steps,
     level_jingle,
-    measure,
 )
 from loa.speech.audio.steps import run_steps
 from loa.speech.engines.base import MAX_RATE, MIN_RATE, VoiceInfo
@@ -41,6 +41,8 @@ PIPELINE_VERSION = "1"
 # cap as uploads. Longer text is refused (not truncated) with a message saying what to do.
 MAX_TEXT_CHARS = 60_000
 CHUNK_MIN_CHARS = 400
+# The first chunk is short so the encoders start (and the first progress shows) sooner.
+FIRST_CHUNK_MIN_CHARS = 120
 JINGLE_GAP_MS = 300
 
 EMPTY_TEXT = "Chưa có nội dung để đọc."
@@ -155,14 +157,18 @@ def tts_source_key(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def chunk_segments(segments: Sequence[Segment], min_chars: int = CHUNK_MIN_CHARS) -> list[list[Segment]]:
+def chunk_segments(
+    segments: Sequence[Segment],
+    min_chars: int = CHUNK_MIN_CHARS,
+    first_min_chars: int = FIRST_CHUNK_MIN_CHARS,
+) -> list[list[Segment]]:
     chunks: list[list[Segment]] = []
     current: list[Segment] = []
     size = 0
     for segment in segments:
         current.append(segment)
         size += len(segment.text)
-        if size >= min_chars:
+        if size >= (min_chars if chunks else first_min_chars):
             chunks.append(current)
             current, size = [], 0
     if current:
@@ -171,7 +177,9 @@ def chunk_segments(segments: Sequence[Segment], min_chars: int = CHUNK_MIN_CHARS
 
 
 class _Encoders:
-    """One background encoder per format; everything written goes to all of them."""
+    """One background encoder per format; everything written goes to all of them, and to a meter
+    (the programme is measured as it goes, so nothing but the encoders' last frames is left to do
+    at the end). The programme itself is kept only for formats whose file must be verified."""
 
     def __init__(self, formats: Sequence[AudioFormat], max_duration_s: float = MAX_AUDIO_DURATION_S) -> None:
         if not formats:
@@ -179,6 +187,8 @@ class _Encoders:
         self.formats = list(formats)
         self.max_duration_s = max_duration_s
         self.encoders = [BackgroundEncoder(f, WORK_SAMPLE_RATE) for f in self.formats]
+        self.meter = ProgrammeMeter(WORK_SAMPLE_RATE)
+        self.keep_programme = any(PROFILES[f].verify_true_peak for f in self.formats)
         self.parts: list[Pcm] = []
         self.samples = 0
 
@@ -187,22 +197,27 @@ class _Encoders:
         # TTS text is capped so that its speech stays under the limit; this is the safety net.
         if self.samples > (self.max_duration_s + 60) * WORK_SAMPLE_RATE:
             raise InvalidInput(too_long_message(self.max_duration_s), code="audio_too_long")
-        self.parts.append(pcm)
         for encoder in self.encoders:
             encoder.write(pcm)
+        if self.keep_programme:
+            self.parts.append(pcm)
+        self.meter.add(pcm.samples)  # while the encoders work on their threads
 
     def finish(self) -> RenderedAudio:
-        programme = Pcm.concat(self.parts, WORK_SAMPLE_RATE)
-        measurement = measure(programme)  # while the encoders finish on their threads
+        measurement = self.meter.result()
+        programme = Pcm.concat(self.parts, WORK_SAMPLE_RATE) if self.keep_programme else None
         renditions = []
         for audio_format, encoder in zip(self.formats, self.encoders, strict=True):
-            encoded, verified = encode_verified(
-                programme,
-                audio_format,
-                target_lufs=TARGET_LUFS,
-                max_true_peak_dbtp=TRUE_PEAK_MAX_DBTP,
-                first=encoder.close(),
-            )
+            encoded = encoder.close()
+            verified = None
+            if programme is not None and PROFILES[audio_format].verify_true_peak:
+                encoded, verified = encode_verified(
+                    programme,
+                    audio_format,
+                    target_lufs=TARGET_LUFS,
+                    max_true_peak_dbtp=TRUE_PEAK_MAX_DBTP,
+                    first=encoded,
+                )
             renditions.append(Rendition(encoded, verified or measurement))
         return RenderedAudio(renditions)
 

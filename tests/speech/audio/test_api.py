@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from loa.db import make_session_factory
+from loa.errors import InvalidInput
+from loa.settings import Settings
+from loa.speech import service
 from loa.speech.audio import NOT_AUDIO_MESSAGE, VIDEO_MESSAGE
+from loa.speech.runtime import SpeechRuntime
+from loa.speech.service import SpeechContext
 from loa.speech.store import LocalAudioStore
 from tests.speech.audio.media import (
     SAMPLE_RATE,
@@ -102,8 +111,6 @@ def test_job_api_end_to_end_with_range_download(speech_client: TestClient, app: 
     assert opus.headers["content-type"] == "audio/ogg" and measure_file(opus.content).true_peak_dbtp <= -1.5
 
     # The same answers from a store that is not on this disk (an S3-compatible store later).
-    from dataclasses import replace
-
     runtime = app.state.speech_runtime
     runtime.context = replace(runtime.context, store=RemoteStore(runtime.context.store))
     remote_part = speech_client.get(url, headers={**headers, "Range": "bytes=100-1099"})
@@ -229,3 +236,28 @@ def test_speech_page_preview_generate_and_listen(speech_client: TestClient, app:
     assert "Chưa có nội dung để đọc." in empty.text
     forged = speech_client.post("/speech/preview", data={"text": "x"}, headers={"HX-Request": "true"})
     assert forged.status_code == 403
+
+
+def test_the_upload_duration_cap_is_a_setting(
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+    engine: Engine,
+    session: Session,
+    speech_context: SpeechContext,
+) -> None:
+    assert Settings.model_fields["max_upload_duration_s"].default == 3600
+    monkeypatch.setenv("LOA_MAX_UPLOAD_DURATION_S", "90")
+    configured = Settings(demo=True, data_dir=settings.data_dir, secret_key=settings.secret_key)
+    runtime = SpeechRuntime.build(configured, make_session_factory(engine), recover=False)
+    try:
+        assert runtime.context.max_upload_duration_s == 90
+    finally:
+        runtime.close()
+
+    wav = encode_with_pyav(tone(440, 3.0), SAMPLE_RATE, UPLOAD_FORMATS[0])
+    short_cap = replace(speech_context, max_upload_duration_s=2)
+    with pytest.raises(InvalidInput) as caught:
+        service.ingest_upload(session, context=short_cap, data=wav)
+    assert caught.value.message == "Âm thanh dài quá 2 giây; hãy cắt thành nhiều tệp ngắn hơn."
+    asset = service.ingest_upload(session, context=replace(speech_context, max_upload_duration_s=4), data=wav)
+    assert asset.duration_ms == pytest.approx(3000, abs=100)

@@ -36,8 +36,8 @@ TRUNCATED_FRACTION = 0.9
 
 
 def too_long_message(max_duration_s: float) -> str:
-    minutes = round(max_duration_s / 60)
-    return f"Âm thanh dài quá {minutes} phút; hãy cắt thành nhiều tệp ngắn hơn."
+    limit = f"{round(max_duration_s / 60)} phút" if max_duration_s >= 60 else f"{round(max_duration_s)} giây"
+    return f"Âm thanh dài quá {limit}; hãy cắt thành nhiều tệp ngắn hơn."
 
 
 @contextmanager

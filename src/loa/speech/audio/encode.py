@@ -110,6 +110,8 @@ class StreamEncoder:
         self._stream.bit_rate = self.profile.bit_rate
         # Stateful resampler: chunk boundaries stay seamless (no filter edge effects per chunk).
         self._resampler = av.AudioResampler(format="fltp", layout="mono", rate=self.profile.sample_rate)
+        # At the codec's own rate (MP3 from the 22.05 kHz programme) frames go straight to the codec.
+        self._same_rate = source_rate == self.profile.sample_rate
         self._samples_in = 0
         self._pts = 0
 
@@ -123,7 +125,7 @@ class StreamEncoder:
                 samples[start : start + _CHUNK_SAMPLES].reshape(1, -1), format="fltp", layout="mono"
             )
             frame.sample_rate = self.source_rate
-            self._encode(self._resampler.resample(frame))
+            self._encode([frame] if self._same_rate else self._resampler.resample(frame))
 
     def _encode(self, frames: list[Any]) -> None:
         for frame in frames:
@@ -133,7 +135,8 @@ class StreamEncoder:
                 self._container.mux(packet)
 
     def close(self) -> EncodedAudio:
-        self._encode(self._resampler.resample(None))
+        if not self._same_rate:
+            self._encode(self._resampler.resample(None))
         for packet in self._stream.encode(None):
             self._container.mux(packet)
         self._container.close()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 20:45:41.517400
+Create Date: 2026-11-25 20:51:10.500204
 """
 
 from collections.abc import Sequence
@@ -79,6 +79,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_admin_units_name_folded"), ["name_folded"], unique=False)
         batch_op.create_index(batch_op.f("ix_admin_units_parent_id"), ["parent_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_admin_units_path"), ["path"], unique=False)
+
+    op.create_table(
+        "device_command_batches",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("group_code", sa.String(length=32), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("targets", sa.Text(), nullable=True),
+        sa.Column("issued_by", sa.String(length=200), nullable=False),
+        sa.Column("issued_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", loa.db.base.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_device_command_batches")),
+    )
+    with op.batch_alter_table("device_command_batches", schema=None) as batch_op:
+        batch_op.create_index("ix_device_command_batches_unsent", ["sent_at", "expires_at"], unique=False)
 
     op.create_table(
         "login_attempts",
@@ -418,40 +434,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_mobile_trips_area_id"), ["area_id"], unique=False)
         batch_op.create_index("ix_mobile_trips_area_trip_on", ["area_id", "trip_on"], unique=False)
         batch_op.create_index(batch_op.f("ix_mobile_trips_trip_on"), ["trip_on"], unique=False)
-
-    op.create_table(
-        "portal_posts",
-        sa.Column(
-            "kind",
-            sa.Enum("article", "news", "photo", name="portal_kind", native_enum=False, length=24),
-            nullable=False,
-        ),
-        sa.Column("count", sa.Integer(), nullable=False),
-        sa.Column("posted_on", sa.Date(), nullable=False),
-        sa.Column("title", sa.String(length=500), nullable=False),
-        sa.Column("link", sa.String(length=1000), nullable=False),
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("area_id", sa.Integer(), nullable=False),
-        sa.Column("notes", sa.Text(), nullable=False),
-        sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("count >= 1", name=op.f("ck_portal_posts_count_positive")),
-        sa.ForeignKeyConstraint(
-            ["area_id"], ["admin_units.id"], name=op.f("fk_portal_posts_area_id_admin_units")
-        ),
-        sa.ForeignKeyConstraint(
-            ["created_by_id"],
-            ["users.id"],
-            name=op.f("fk_portal_posts_created_by_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_posts")),
-    )
-    with op.batch_alter_table("portal_posts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_portal_posts_area_id"), ["area_id"], unique=False)
-        batch_op.create_index("ix_portal_posts_area_posted", ["area_id", "posted_on"], unique=False)
-        batch_op.create_index(batch_op.f("ix_portal_posts_posted_on"), ["posted_on"], unique=False)
 
     op.create_table(
         "press_items",
@@ -1017,22 +999,46 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_mobile_trip_topics_topic_id"), ["topic_id"], unique=False)
 
     op.create_table(
-        "portal_post_topics",
-        sa.Column("record_id", sa.Integer(), nullable=False),
-        sa.Column("topic_id", sa.Integer(), nullable=False),
+        "portal_posts",
+        sa.Column(
+            "kind",
+            sa.Enum("article", "news", "photo", name="portal_kind", native_enum=False, length=24),
+            nullable=False,
+        ),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("posted_on", sa.Date(), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("link", sa.String(length=1000), nullable=False),
+        sa.Column("bulletin_id", sa.Integer(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("area_id", sa.Integer(), nullable=False),
+        sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("count >= 1", name=op.f("ck_portal_posts_count_positive")),
         sa.ForeignKeyConstraint(
-            ["record_id"],
-            ["portal_posts.id"],
-            name=op.f("fk_portal_post_topics_record_id_portal_posts"),
-            ondelete="CASCADE",
+            ["area_id"], ["admin_units.id"], name=op.f("fk_portal_posts_area_id_admin_units")
         ),
         sa.ForeignKeyConstraint(
-            ["topic_id"], ["activity_topics.id"], name=op.f("fk_portal_post_topics_topic_id_activity_topics")
+            ["bulletin_id"],
+            ["bulletins.id"],
+            name=op.f("fk_portal_posts_bulletin_id_bulletins"),
+            ondelete="SET NULL",
         ),
-        sa.PrimaryKeyConstraint("record_id", "topic_id", name=op.f("pk_portal_post_topics")),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["users.id"],
+            name=op.f("fk_portal_posts_created_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_posts")),
     )
-    with op.batch_alter_table("portal_post_topics", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_portal_post_topics_topic_id"), ["topic_id"], unique=False)
+    with op.batch_alter_table("portal_posts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_portal_posts_area_id"), ["area_id"], unique=False)
+        batch_op.create_index("ix_portal_posts_area_posted", ["area_id", "posted_on"], unique=False)
+        batch_op.create_index(batch_op.f("ix_portal_posts_bulletin_id"), ["bulletin_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_portal_posts_posted_on"), ["posted_on"], unique=False)
 
     op.create_table(
         "press_item_topics",
@@ -1249,6 +1255,13 @@ def upgrade() -> None:
         sa.Column("acked_at", loa.db.base.UtcDateTime(timezone=True), nullable=True),
         sa.Column("result", sa.String(length=24), nullable=True),
         sa.Column("result_detail", sa.String(length=200), nullable=True),
+        sa.Column("batch_id", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["batch_id"],
+            ["device_command_batches.id"],
+            name=op.f("fk_device_commands_batch_id_device_command_batches"),
+            ondelete="CASCADE",
+        ),
         sa.ForeignKeyConstraint(
             ["device_id"],
             ["devices.id"],
@@ -1258,6 +1271,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_device_commands")),
     )
     with op.batch_alter_table("device_commands", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_device_commands_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_device_commands_device_id"), ["device_id"], unique=False)
         batch_op.create_index("ix_device_commands_unsent", ["sent_at", "expires_at"], unique=False)
 
@@ -1365,6 +1379,24 @@ def upgrade() -> None:
         batch_op.create_index("ix_play_receipts_started", ["started_at"], unique=False)
 
     op.create_table(
+        "portal_post_topics",
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("topic_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["portal_posts.id"],
+            name=op.f("fk_portal_post_topics_record_id_portal_posts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["topic_id"], ["activity_topics.id"], name=op.f("fk_portal_post_topics_topic_id_activity_topics")
+        ),
+        sa.PrimaryKeyConstraint("record_id", "topic_id", name=op.f("pk_portal_post_topics")),
+    )
+    with op.batch_alter_table("portal_post_topics", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_portal_post_topics_topic_id"), ["topic_id"], unique=False)
+
+    op.create_table(
         "running_order_items",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("programme_id", sa.Integer(), nullable=False),
@@ -1413,6 +1445,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_running_order_items_bulletin_id"))
 
     op.drop_table("running_order_items")
+    with op.batch_alter_table("portal_post_topics", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_portal_post_topics_topic_id"))
+
+    op.drop_table("portal_post_topics")
     with op.batch_alter_table("play_receipts", schema=None) as batch_op:
         batch_op.drop_index("ix_play_receipts_started")
         batch_op.drop_index(batch_op.f("ix_play_receipts_item_id"))
@@ -1432,6 +1468,7 @@ def downgrade() -> None:
     with op.batch_alter_table("device_commands", schema=None) as batch_op:
         batch_op.drop_index("ix_device_commands_unsent")
         batch_op.drop_index(batch_op.f("ix_device_commands_device_id"))
+        batch_op.drop_index(batch_op.f("ix_device_commands_batch_id"))
 
     op.drop_table("device_commands")
     with op.batch_alter_table("announcement_targets", schema=None) as batch_op:
@@ -1468,10 +1505,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_press_item_topics_topic_id"))
 
     op.drop_table("press_item_topics")
-    with op.batch_alter_table("portal_post_topics", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_portal_post_topics_topic_id"))
+    with op.batch_alter_table("portal_posts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_portal_posts_posted_on"))
+        batch_op.drop_index(batch_op.f("ix_portal_posts_bulletin_id"))
+        batch_op.drop_index("ix_portal_posts_area_posted")
+        batch_op.drop_index(batch_op.f("ix_portal_posts_area_id"))
 
-    op.drop_table("portal_post_topics")
+    op.drop_table("portal_posts")
     with op.batch_alter_table("mobile_trip_topics", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mobile_trip_topics_topic_id"))
 
@@ -1560,12 +1600,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_press_items_area_id"))
 
     op.drop_table("press_items")
-    with op.batch_alter_table("portal_posts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_portal_posts_posted_on"))
-        batch_op.drop_index("ix_portal_posts_area_posted")
-        batch_op.drop_index(batch_op.f("ix_portal_posts_area_id"))
-
-    op.drop_table("portal_posts")
     with op.batch_alter_table("mobile_trips", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mobile_trips_trip_on"))
         batch_op.drop_index("ix_mobile_trips_area_trip_on")
@@ -1618,6 +1652,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_login_attempts_ip_at")
 
     op.drop_table("login_attempts")
+    with op.batch_alter_table("device_command_batches", schema=None) as batch_op:
+        batch_op.drop_index("ix_device_command_batches_unsent")
+
+    op.drop_table("device_command_batches")
     with op.batch_alter_table("admin_units", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_admin_units_path"))
         batch_op.drop_index(batch_op.f("ix_admin_units_parent_id"))

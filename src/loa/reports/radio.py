@@ -1,0 +1,372 @@
+"""The radio and portal channels of a report from the system's records, merged with the manual
+registers: detail rows (bulletins "TB…", programmes "CT…", manual entries by their id) whose
+``counted`` cell says whether they add to the figures, and the broadcasts by commune and day.
+Rules: ``loa.reports.airtime``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from loa.activities.models import ActivityTopic, PortalPost, RadioItem
+from loa.activities.present import detail_cells
+from loa.activities.registers import PORTAL, RADIO
+from loa.activities.service import area_ref
+from loa.areas.models import AdminUnit
+from loa.content.catalog import KINDS, BulletinKind
+from loa.content.models import Attachment, Bulletin, bulletin_topics
+from loa.reports.airtime import (
+    BASIS_DUPLICATE,
+    BASIS_MANUAL,
+    BASIS_PLAYED,
+    BASIS_PUBLISHED,
+    BASIS_SCHEDULED,
+    BULLETIN_PREFIX,
+    MANUAL,
+    PORTAL_KIND_OF_BULLETIN,
+    PROGRAMME_PREFIX,
+    RADIO_KIND_OF_BULLETIN,
+    SYSTEM,
+    Bucket,
+    aired_basis,
+    apply_manual_rule,
+    hours_value,
+    month_of,
+    row_ref,
+)
+from loa.reports.broadcasts import Facts, collect_facts, period_bounds
+from loa.reports.data import Airtime, AirtimeRow, DetailRow, ProgrammeRow
+from loa.reports.period import Period
+from loa.schedule import models as m
+from loa.schedule.dbsnapshot import programme_recurrence
+from loa.schedule.recurrence import to_local
+
+Pair = tuple[DetailRow, AdminUnit]
+
+
+@dataclass(frozen=True)
+class SystemChannels:
+    radio: list[Pair]
+    portal: list[Pair]
+    airtime: Airtime
+
+
+def _under(prefixes: Sequence[str]) -> Any:
+    return or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in prefixes))
+
+
+def _topic_names(session: Session, bulletin_ids: Sequence[int]) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = defaultdict(list)
+    for start in range(0, len(bulletin_ids), 5000):
+        chunk = bulletin_ids[start : start + 5000]
+        for bulletin_id, name in session.execute(
+            select(bulletin_topics.c.bulletin_id, ActivityTopic.name)
+            .join(ActivityTopic, ActivityTopic.id == bulletin_topics.c.topic_id)
+            .where(bulletin_topics.c.bulletin_id.in_(chunk))
+            .order_by(ActivityTopic.id)
+        ).all():
+            names[bulletin_id].append(name)
+    return names
+
+
+def _bulletins(
+    session: Session, ids: Sequence[int], prefixes: Sequence[str], topic_id: int | None
+) -> list[tuple[int, BulletinKind, str, AdminUnit]]:
+    out: list[tuple[int, BulletinKind, str, AdminUnit]] = []
+    for start in range(0, len(ids), 5000):
+        query = (
+            select(Bulletin.id, Bulletin.kind, Bulletin.title, AdminUnit)
+            .join(AdminUnit, AdminUnit.id == Bulletin.area_id)
+            .where(Bulletin.id.in_(ids[start : start + 5000]), _under(prefixes))
+        )
+        if topic_id is not None:
+            query = query.where(
+                Bulletin.id.in_(
+                    select(bulletin_topics.c.bulletin_id).where(bulletin_topics.c.topic_id == topic_id)
+                )
+            )
+        out.extend(session.execute(query).all())
+    return sorted(out, key=lambda b: b[0])
+
+
+def _bulletin_rows(
+    session: Session,
+    facts: Facts,
+    prefixes: Sequence[str],
+    topic_id: int | None,
+    buckets: set[Bucket],
+    group: Callable[[AdminUnit], str],
+) -> list[Pair]:
+    found = _bulletins(session, sorted(facts.bulletins), prefixes, topic_id)
+    names = _topic_names(session, [b[0] for b in found])
+    rows: list[Pair] = []
+    for bulletin_id, kind, title, unit in found:
+        bf = facts.bulletins[bulletin_id]
+        t = bf.tally
+        basis = aired_basis(t.played, t.not_played, bf.scheduled_airings)
+        day = bf.first_played if t.played else bf.first_scheduled
+        aired = basis in (BASIS_PLAYED, BASIS_SCHEDULED)
+        kind_code = RADIO_KIND_OF_BULLETIN[kind]
+        if aired and day is not None:
+            buckets.add((group(unit), month_of(day), kind_code))
+        cells = {
+            "record": SYSTEM,
+            "kind_label": KINDS[kind].label,
+            "kind_code": kind_code,
+            "date": day.isoformat() if day else None,
+            "title": title,
+            "area_name": unit.name,
+            "area_code": unit.code,
+            "topics": "; ".join(names.get(bulletin_id, [])),
+            "quantity": 1,
+            "scheduled_airings": bf.scheduled_airings,
+            "scheduled": t.scheduled,
+            "played": t.played,
+            "not_played": t.not_played,
+            "hours": hours_value(t.played_ms),
+            "basis": basis or "Không tính: không có lịch phát hay biên nhận trong kỳ",
+            "counted": 1 if aired else 0,
+        }
+        rows.append((DetailRow(row_ref(BULLETIN_PREFIX, bulletin_id), cells), unit))
+    return rows
+
+
+def _programme_rows(
+    session: Session,
+    facts: Facts,
+    programmes: dict[int, m.Programme],
+    prefixes: Sequence[str],
+    topic_id: int | None,
+    buckets: set[Bucket],
+    group: Callable[[AdminUnit], str],
+) -> tuple[list[Pair], list[ProgrammeRow]]:
+    area_ids = {
+        p.area_id for pid, p in programmes.items() if pid in facts.programmes and p.area_id is not None
+    }
+    units = {
+        u.id: u
+        for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(area_ids), _under(prefixes)))
+    }
+    topic_names = dict(session.execute(select(ActivityTopic.id, ActivityTopic.name)).all())
+    rows: list[Pair] = []
+    out: list[ProgrammeRow] = []
+    for pid in sorted(facts.programmes):
+        p = programmes.get(pid)
+        unit = units.get(p.area_id) if p is not None and p.area_id is not None else None
+        if p is None or unit is None or (topic_id is not None and p.topic_id != topic_id):
+            continue
+        pf = facts.programmes[pid]
+        t = pf.tally
+        basis = aired_basis(len(pf.played_airings), t.not_played, len(pf.scheduled_airings))
+        aired = (
+            pf.played_airings
+            if basis == BASIS_PLAYED
+            else pf.scheduled_airings
+            if basis == BASIS_SCHEDULED
+            else {}
+        )
+        for day in aired.values():
+            buckets.add((group(unit), month_of(day), "programme"))
+        days = sorted([*pf.scheduled_airings.values(), *pf.played_airings.values()])
+        schedule = programme_recurrence(p).describe_vi()
+        cells = {
+            "record": SYSTEM,
+            "kind_label": "Chuyên mục",
+            "kind_code": "programme",
+            "date": days[0].isoformat() if days else None,
+            "title": p.name,
+            "area_name": unit.name,
+            "area_code": unit.code,
+            "topics": topic_names.get(p.topic_id, "") if p.topic_id is not None else "",
+            "quantity": len(aired),
+            "scheduled_airings": len(pf.scheduled_airings),
+            "scheduled": t.scheduled,
+            "played": t.played,
+            "not_played": t.not_played,
+            "hours": hours_value(t.played_ms),
+            "basis": basis or "Không tính: không có buổi phát trong kỳ",
+            "counted": 1 if aired else 0,
+            "notes": (
+                f"Lịch phát: {schedule}; đã phát {len(pf.played_airings)}/{len(pf.scheduled_airings)} buổi"
+            ),
+        }
+        rows.append((DetailRow(row_ref(PROGRAMME_PREFIX, pid), cells), unit))
+        out.append(
+            ProgrammeRow(
+                pid,
+                p.name,
+                schedule,
+                unit.name,
+                len(pf.scheduled_airings),
+                len(pf.played_airings),
+                t.scheduled,
+                t.played,
+                (min(pf.news, default=0), max(pf.news, default=0)),
+                (min(pf.articles, default=0), max(pf.articles, default=0)),
+            )
+        )
+    return rows, out
+
+
+def _manual_radio(
+    records: Sequence[tuple[RadioItem, AdminUnit]], buckets: set[Bucket], group: Callable[[AdminUnit], str]
+) -> list[Pair]:
+    units: dict[int | str, AdminUnit] = {}
+    rows = []
+    for record, unit in records:
+        cells = {
+            **detail_cells(RADIO, record, area_ref(unit)),
+            "record": MANUAL,
+            "kind_label": RADIO.kinds[record.kind].label if RADIO.kinds else str(record.kind),
+            "kind_code": record.kind.value,
+            "date": record.aired_on.isoformat(),
+            "quantity": record.count,
+        }
+        rows.append(DetailRow(record.id, cells))
+        units[record.id] = unit
+    ruled = apply_manual_rule(rows, buckets, lambda r: group(units[r.id]))
+    return [(r, units[r.id]) for r in ruled]
+
+
+def _portal_rows(
+    session: Session,
+    period: Period,
+    prefixes: Sequence[str],
+    topic_id: int | None,
+    manual: Sequence[tuple[PortalPost, AdminUnit]],
+) -> list[Pair]:
+    start_at, end_at = period_bounds(period)
+    photos = (
+        select(Attachment.bulletin_id, func.count().label("n")).group_by(Attachment.bulletin_id).subquery()
+    )
+    query = (
+        select(Bulletin.id, Bulletin.kind, Bulletin.title, Bulletin.published_at, AdminUnit, photos.c.n)
+        .join(AdminUnit, AdminUnit.id == Bulletin.area_id)
+        .outerjoin(photos, photos.c.bulletin_id == Bulletin.id)
+        .where(
+            Bulletin.published_revision_no.is_not(None),
+            Bulletin.published_at >= start_at,
+            Bulletin.published_at < end_at,
+            _under(prefixes),
+        )
+        .order_by(Bulletin.published_at, Bulletin.id)
+    )
+    if topic_id is not None:
+        query = query.where(
+            Bulletin.id.in_(
+                select(bulletin_topics.c.bulletin_id).where(bulletin_topics.c.topic_id == topic_id)
+            )
+        )
+    published = session.execute(query).all()
+    names = _topic_names(session, [b[0] for b in published])
+    rows: list[Pair] = []
+    for bulletin_id, kind, title, published_at, unit, n_photos in published:
+        cells = {
+            "record": SYSTEM,
+            "kind_label": "Tin" if PORTAL_KIND_OF_BULLETIN[kind] == "news" else "Bài viết",
+            "kind_code": PORTAL_KIND_OF_BULLETIN[kind],
+            "date": to_local(published_at).date().isoformat(),
+            "title": title,
+            "quantity": 1,
+            "photos": int(n_photos or 0),
+            "area_name": unit.name,
+            "area_code": unit.code,
+            "topics": "; ".join(names.get(bulletin_id, [])),
+            "bulletin_ref": row_ref(BULLETIN_PREFIX, bulletin_id),
+            "basis": BASIS_PUBLISHED,
+            "counted": 1,
+        }
+        rows.append((DetailRow(row_ref(BULLETIN_PREFIX, bulletin_id), cells), unit))
+    automatic = {b[0] for b in published}
+    for record, unit in manual:
+        duplicate = record.bulletin_id is not None and record.bulletin_id in automatic
+        ref = row_ref(BULLETIN_PREFIX, record.bulletin_id) if record.bulletin_id is not None else ""
+        cells = {
+            **detail_cells(PORTAL, record, area_ref(unit)),
+            "record": MANUAL,
+            "kind_label": PORTAL.kinds[record.kind].label if PORTAL.kinds else str(record.kind),
+            "kind_code": record.kind.value,
+            "date": record.posted_on.isoformat(),
+            "quantity": record.count,
+            "bulletin_ref": ref,
+            "basis": BASIS_DUPLICATE.format(ref=ref) if duplicate else BASIS_MANUAL,
+            "counted": 0 if duplicate else 1,
+        }
+        rows.append((DetailRow(record.id, cells), unit))
+    return rows
+
+
+def _airtime(
+    session: Session, facts: Facts, programmes: list[ProgrammeRow], district_of: Callable[[AdminUnit], str]
+) -> Airtime:
+    ids = {c for c, _ in facts.commune_days}
+    units = {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids)))} if ids else {}
+    days: list[AirtimeRow] = []
+    for (commune_id, day), t in sorted(
+        facts.commune_days.items(), key=lambda kv: (units[kv[0][0]].name, kv[0][1])
+    ):
+        unit = units[commune_id]
+        days.append(
+            AirtimeRow(
+                commune_id,
+                unit.name,
+                district_of(unit),
+                day,
+                t.scheduled,
+                t.played,
+                t.preempted,
+                t.failed,
+                t.played_ms,
+            )
+        )
+    by_commune: dict[int, list[AirtimeRow]] = defaultdict(list)
+    for row in days:
+        assert row.commune_id is not None
+        by_commune[row.commune_id].append(row)
+    communes = []
+    for commune_id, rows in by_commune.items():
+        unit = units[commune_id]
+        communes.append(
+            AirtimeRow(
+                commune_id,
+                unit.name,
+                district_of(unit),
+                None,
+                sum(r.scheduled for r in rows),
+                sum(r.played for r in rows),
+                sum(r.preempted for r in rows),
+                sum(r.failed for r in rows),
+                sum(r.played_ms for r in rows),
+            )
+        )
+    return Airtime(tuple(communes), tuple(days), tuple(programmes), facts.receipts)
+
+
+def system_channels(
+    session: Session,
+    *,
+    period: Period,
+    prefixes: Sequence[str],
+    topic_id: int | None,
+    manual_radio: Sequence[tuple[RadioItem, AdminUnit]],
+    manual_portal: Sequence[tuple[PortalPost, AdminUnit]],
+    group: Callable[[AdminUnit], str],
+    district_of: Callable[[AdminUnit], str],
+) -> SystemChannels:
+    """``group``: a unit's key at commune level (the manual rule's buckets); ``district_of``: the
+    name of a commune's former district, for the broadcast tables."""
+    scope = set(session.scalars(select(AdminUnit.id).where(_under(prefixes))))
+    facts, programmes, _ = collect_facts(session, period=period, scope=scope, topic_id=topic_id)
+    buckets: set[Bucket] = set()
+    radio = _bulletin_rows(session, facts, prefixes, topic_id, buckets, group)
+    programme_pairs, programme_rows = _programme_rows(
+        session, facts, programmes, prefixes, topic_id, buckets, group
+    )
+    radio = programme_pairs + radio + _manual_radio(manual_radio, buckets, group)
+    portal = _portal_rows(session, period, prefixes, topic_id, manual_portal)
+    return SystemChannels(radio, portal, _airtime(session, facts, programme_rows, district_of))

@@ -1,0 +1,80 @@
+"""The embedded broker keeps routing while clients subscribe: amqtt 0.12 iterates its subscription
+table across ``await``s, so a device subscribing during a broadcast used to kill the broadcast
+("dictionary changed size during iteration") and lose the message for later subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import pytest
+
+from loa.fleet.broker import EmbeddedBroker, StaticCredentials
+from loa.protocol.topics import Channel, Topics
+from loa.sim.mqtt_lite import LiteClient
+from tests.fleet.harness import BACKEND_PASSWORD, BACKEND_USER, free_port, unique_prefix
+
+pytestmark = pytest.mark.mqtt
+
+MESSAGES = 150
+JOINING = 60
+
+
+def test_routing_survives_clients_subscribing_during_broadcasts() -> None:
+    asyncio.run(_scenario())
+
+
+async def _scenario() -> None:
+    loop_errors: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
+    topics = Topics(unique_prefix())
+    port = free_port()
+    store = StaticCredentials({BACKEND_USER: BACKEND_PASSWORD})
+    broker = EmbeddedBroker(
+        host="127.0.0.1", port=port, store=store, topics=topics, backend_users=[BACKEND_USER]
+    )
+
+    async def client(name: str, on_message: Any = None) -> LiteClient:
+        c = LiteClient(name, on_message=on_message)
+        await c.connect("127.0.0.1", port, username=BACKEND_USER, password=BACKEND_PASSWORD)
+        return c
+
+    async with broker:
+        got_exact: list[bytes] = []
+        got_wild: list[bytes] = []
+        all_arrived = asyncio.Event()
+
+        def on_wild(_topic: str, payload: bytes) -> None:
+            got_wild.append(payload)
+            if len(got_wild) == MESSAGES:
+                all_arrived.set()
+
+        # The exact filter is older than the wildcard one: a broadcast that dies after the first
+        # (while a newcomer adds its filter) never reaches the second.
+        exact = await client("exact", lambda _t, p: got_exact.append(p))
+        await exact.subscribe([(topics.group_cmd("1"), 0)])
+        wild = await client("wild", on_wild)
+        await wild.subscribe([(topics.any_group_cmd(), 0)])
+        publisher = await client("publisher")
+
+        async def join(i: int) -> LiteClient:
+            c = await client(f"joiner-{i}")
+            uid = f"loa-{i:012x}"
+            await c.subscribe(
+                [(topics.device(uid, ch), 0) for ch in (Channel.CMD, Channel.STATE, Channel.ACK)]
+            )
+            return c
+
+        async def publish() -> None:
+            for n in range(MESSAGES):
+                await publisher.publish(topics.group_cmd("1"), str(n).encode(), qos=1)
+
+        joined, _ = await asyncio.gather(asyncio.gather(*(join(i) for i in range(JOINING))), publish())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_arrived.wait(), 10)
+        for c in [exact, wild, publisher, *joined]:
+            await c.disconnect()
+    assert len(got_exact) == MESSAGES
+    assert len(got_wild) == MESSAGES
+    assert not [e for e in loop_errors if "changed size" in str(e.get("exception", ""))]

@@ -1,0 +1,211 @@
+"""Radio and portal figures from bulletins, schedules and play receipts (the world of
+``tests.reports.world``), merged with the manual registers, on SQLite and PostgreSQL.
+
+Worked figures for the province, 04–06/03/2024, all topics:
+- scheduled broadcasts: P on 04/03 2 lines × 3 clusters + on 05/03 3 lines × 3 clusters = 15 (X 10, Y 5),
+  06/03 cancelled; Q 3 airings × 1 line × Z1 = 3; the announcement reaches no cluster. Total 18.
+- played receipts: X 5 (X1 2+2, X2 1), Y 3, Z 2 = 10; pre-empted X 1, Y 1; failed X 1, Y 1.
+- seconds on air: X 60 (75 s run capped) + 120 + 60 + 60 + 120 = 420, Y 60 + 60 + 120 = 240, Z 180.
+- bulletins aired: B1 news, B3 news (played); B2 article (played), B4 article (scheduled, no receipt);
+  B5 not aired (only a failed and a pre-empted receipt). Programmes: P 2 airings, Q 2 (of 3) played.
+- manual: M1 (10 news, X, March) superseded by B1; M2 (3 articles, X) counts; M3 (programme, Z)
+  superseded by Q. Radio: programme 4, news 2, article 2 + 3 = 5.
+- portal: B1 (news, 2 photos), B2 (article) published; P1 references B2 → not counted again; P2 5 photos;
+  P3 references B3, which is not published → counts. Portal: article 1, news 2, photo 7.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session
+
+from loa.accounts.principal import Principal, Role
+from loa.reports.airtime import parse_item_id
+from loa.reports.data import ReportData
+from loa.reports.period import Period
+from loa.reports.rollup import rollup_rows, totals_row
+from loa.reports.service import ReportRequest, build_report_data
+from loa.reports.statistics import Gathered, broadcast_groups, gather, groups_of, sections_of
+from loa.reports.wording import broadcast_sentence, media_paragraph
+from loa.reports.xlsx_writer import render_xlsx
+from tests.reports.world import PERIOD, World, build_world
+
+ADMIN = Principal(user_id=0, username="admin", display_name="Quản trị", role=Role.ADMIN)
+HOUR_MS = 3_600_000
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    w = build_world(session)
+    session.commit()
+    return w
+
+
+def _gather(session: Session, w: World, *, area_id: int | None = None, topic: str | None = None) -> Gathered:
+    area = w.tree.province.id if area_id is None else area_id
+    return gather(session, principal=ADMIN, period=PERIOD, area_id=area, topic_code=topic)
+
+
+def _values(g: Gathered, channel: str) -> dict[str, int]:
+    section = next(s for s in sections_of(g) if s.key == channel)
+    return {f.key.split(".", 1)[1]: f.value for f in section.figures if f.value}
+
+
+def test_item_ids_name_programme_airing_bulletin_or_announcement() -> None:
+    ref = parse_item_id("p.12.20240304T0000Z.345")
+    assert (ref.programme_id, ref.airing, ref.bulletin_id) == (12, "20240304T0000Z", 345)
+    assert parse_item_id("p.12.20240304T0000Z.345.1").bulletin_id == 345  # a repeated line
+    assert parse_item_id("p.12.20240304T0000Z.rec-abcdef").bulletin_id is None
+    assert parse_item_id("a.7-hre").announcement_id == 7
+    assert parse_item_id("live-2024").programme_id is None
+
+
+def test_broadcasts_scheduled_played_and_hours_per_commune(session: Session, world: World) -> None:
+    assert world.duplicates == 2  # the repeated batch was recorded once
+    airtime = _gather(session, world).system.airtime
+    by_name = {r.commune: r for r in airtime.communes}
+    x, y, z = by_name["Xã Ba Tơ"], by_name["Xã Ba Vì"], by_name["Xã Sơn Kỳ"]
+    assert (x.scheduled, x.played, x.preempted, x.failed, x.played_ms) == (10, 5, 1, 1, 420_000)
+    assert (y.scheduled, y.played, y.preempted, y.failed, y.played_ms) == (5, 3, 1, 1, 240_000)
+    assert (z.scheduled, z.played, z.played_ms) == (3, 2, 180_000)
+    assert (x.former_district, z.former_district) == ("Huyện Ba Tơ", "Huyện Sơn Hà")
+    total = airtime.total
+    assert (total.scheduled, total.played, total.played_ms) == (18, 10, 840_000)
+    assert airtime.receipts
+    # The per-day detail adds up to the per-commune figures.
+    days = [d for d in airtime.days if d.commune == "Xã Ba Tơ"]
+    assert [(d.day.isoformat() if d.day else "", d.scheduled, d.played) for d in days] == [
+        ("2024-03-04", 4, 3),
+        ("2024-03-05", 6, 2),
+    ]
+    assert sum(d.played_ms for d in airtime.days) == total.played_ms
+    programmes = {p.name: p for p in airtime.programmes}
+    assert (
+        programmes["Chuyên mục CCHC"].scheduled_airings,
+        programmes["Chuyên mục CCHC"].played_airings,
+    ) == (2, 2)
+    assert (programmes["Bản tin y tế"].scheduled_airings, programmes["Bản tin y tế"].played_airings) == (3, 2)
+    assert programmes["Chuyên mục CCHC"].news == (1, 2) and programmes["Chuyên mục CCHC"].articles == (1, 1)
+
+
+def test_bulletins_by_kind_and_topic_with_the_manual_register(session: Session, world: World) -> None:
+    g = _gather(session, world)
+    assert _values(g, "radio") == {"programme": 4, "news": 2, "article": 5}
+    radio = next(s for s in sections_of(g) if s.key == "radio")
+    rows = {r.id: r for r in radio.rows}
+    b = world.bulletins
+    assert rows[f"TB{b['B4'].id}"].get("basis") == "Theo lịch phát (không có biên nhận)"
+    assert rows[f"TB{b['B5'].id}"].get("counted") == 0
+    assert rows[f"TB{b['B2'].id}"].get("played") == 3 and rows[f"TB{b['B2'].id}"].get("not_played") == 2
+    assert rows[world.manual_radio["M1"].id].get("counted") == 0
+    assert rows[world.manual_radio["M3"].id].get("counted") == 0
+    article = radio.figure("radio.article")
+    assert article is not None
+    assert set(article.row_ids) == {f"TB{b['B2'].id}", f"TB{b['B4'].id}", world.manual_radio["M2"].id}
+    assert article.source == "Hệ thống 2 + nhập tay 3"
+    news = radio.figure("radio.news")
+    assert news is not None and news.source == "Hệ thống"
+    # One topic: only CCHC bulletins, programmes and broadcasts.
+    cchc = _gather(session, world, topic="cchc")
+    assert _values(cchc, "radio") == {"programme": 2, "news": 1, "article": 5}
+    total = cchc.system.airtime.total
+    assert (total.scheduled, total.played) == (15, 8)
+    health = _gather(session, world, topic="y-te")
+    assert _values(health, "radio") == {"programme": 2, "news": 1}
+    assert health.system.airtime.total.played == 2
+
+
+def test_portal_counts_published_bulletins_once(session: Session, world: World) -> None:
+    g = _gather(session, world)
+    assert _values(g, "portal") == {"article": 1, "news": 2, "photo": 7}
+    portal = next(s for s in sections_of(g) if s.key == "portal")
+    rows = {r.id: r for r in portal.rows}
+    p1 = rows[world.manual_portal["P1"].id]
+    assert p1.get("counted") == 0 and f"TB{world.bulletins['B2'].id}" in str(p1.get("basis"))
+    assert rows[world.manual_portal["P3"].id].get("counted") == 1
+    photo = portal.figure("portal.photo")
+    assert photo is not None and photo.source == "Hệ thống 2 + nhập tay 5"
+
+
+def test_rollups_by_commune_and_former_district_agree_with_totals(session: Session, world: World) -> None:
+    g = _gather(session, world)
+    channels = {s.key: s for s in sections_of(g)}
+    by_commune = rollup_rows(groups_of(session, g, "commune"))
+    radio = {r.label: r.value("radio") for r in by_commune}
+    assert radio == {
+        "Xã Ba Tơ": 4,
+        "Xã Ba Vì": 2,
+        "Xã Sơn Kỳ": 2,
+        "Huyện Ba Tơ (cấp trên xã)": 1,
+        "Quảng Ngãi (cấp trên xã)": 2,
+    }
+    by_district = rollup_rows(groups_of(session, g, "former_district"))
+    assert {r.label: r.value("radio") for r in by_district} == {
+        "Huyện Ba Tơ": 7,
+        "Huyện Sơn Hà": 2,
+        "Không thuộc huyện cũ nào": 2,
+    }
+    expected = sum(f.value for f in channels["radio"].figures)
+    assert totals_row(by_commune)["radio"] == totals_row(by_district)["radio"] == expected == 11
+    assert totals_row(by_commune)["portal"] == sum(f.value for f in channels["portal"].figures) == 10
+    airtime = g.system.airtime
+    districts = {b.label: b.total for b in broadcast_groups(session, airtime, "former_district")}
+    assert (districts["Huyện Ba Tơ"].scheduled, districts["Huyện Ba Tơ"].played) == (15, 8)
+    assert districts["Huyện Ba Tơ"].played_ms == 660_000
+    assert (districts["Huyện Sơn Hà"].scheduled, districts["Huyện Sơn Hà"].played) == (3, 2)
+    communes = broadcast_groups(session, airtime, "commune")
+    assert sum(b.total.played_ms for b in communes) == airtime.total.played_ms
+
+
+def test_a_former_district_report_keeps_its_clusters_and_bulletins(session: Session, world: World) -> None:
+    g = _gather(session, world, area_id=world.tree.district.id)
+    total = g.system.airtime.total
+    assert (total.scheduled, total.played, total.played_ms) == (15, 8, 660_000)
+    # P is filed under the province, so only bulletins count here: B1, B3 news; B2, B4 articles + M2.
+    assert _values(g, "radio") == {"news": 2, "article": 5}
+
+
+def test_report_documents_show_the_radio_figures_and_proof_of_play(session: Session, world: World) -> None:
+    data = build_report_data(
+        session,
+        principal=ADMIN,
+        request=ReportRequest(period=PERIOD, area_id=world.tree.province.id, issued_on=PERIOD.end),
+    )
+    assert ReportData.from_json(data.to_json()) == data
+    text = media_paragraph(data)
+    assert "đã xây dựng và phát sóng 04 chuyên mục trên hệ thống truyền thanh" in text
+    assert "02 tin, 05 bài viết" in text or "02 tin và 05 bài viết" in text
+    sentence = broadcast_sentence(data)
+    assert "các cụm loa đã phát 10 lượt tin, bài, tổng 0,23 giờ phát sóng" in sentence
+    assert "55,6% số lượt phát theo lịch (18 lượt) đã được phát thực tế" in sentence
+    book = load_workbook(io.BytesIO(render_xlsx(data)))
+    assert {"Truyền thanh", "Truyền thanh theo ngày", "Tin bài truyền thanh"} <= set(book.sheetnames)
+    sheet = book["Truyền thanh"]
+    header = next(r for r in range(1, 20) if sheet.cell(r, 1).value == "Xã, phường, đặc khu")
+    rows = {
+        sheet.cell(r, 1).value: [sheet.cell(r, c).value for c in range(2, 9)]
+        for r in range(header + 1, header + 5)
+    }
+    assert rows["Xã Ba Tơ"] == ["Huyện Ba Tơ", 10, 5, 50.0, 1, 1, 0.12]
+    assert rows["Tổng cộng"][1:3] == [18, 10]
+    days = book["Truyền thanh theo ngày"]
+    assert "không được liệt kê từng dòng" in str(days.cell(1, 1).value)
+    summary = book["Tổng hợp"]
+    sources = {
+        (summary.cell(r, 2).value, summary.cell(r, 3).value): summary.cell(r, 8).value
+        for r in range(1, summary.max_row + 1)
+    }
+    assert sources[("Truyền thanh", "Bài viết")] == "Hệ thống 2 + nhập tay 3"
+    assert sources[("Truyền thanh", "Lượt đã phát (có biên nhận)")] == "Hệ thống"
+    bulletins = book["Tin bài truyền thanh"]
+    ids = [c.value for c in bulletins["A"][1:]]
+    assert f"TB{world.bulletins['B1'].id}" in ids and world.manual_radio["M2"].id in ids
+
+
+def test_a_period_without_system_data_uses_the_manual_register(session: Session, world: World) -> None:
+    g = gather(session, principal=ADMIN, period=Period.month(2024, 2), area_id=world.tree.province.id)
+    assert g.system.airtime.is_empty
+    assert _values(g, "radio") == {}
