@@ -80,12 +80,15 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
     from loa.app import create_app
     from loa.db.migrate import upgrade
     from loa.demo import seed_demo
+    from loa.demo_content import seed_demo_content
+    from loa.wiring import wired_session_factory
 
     c = cli_context(ctx)
     c.overrides.setdefault("demo", True)
     upgrade(c.engine)
     with c.session() as session:
         report = seed_demo(session, c.settings)
+    report += seed_demo_content(wired_session_factory(c.engine, c.settings), c.settings)
     for line in report:
         echo(line)
     from loa.sim.demo import start_demo_fleet

@@ -27,7 +27,7 @@ from loa.reports.airtime import ItemRef, Tally, airing_stamp, parse_item_id
 from loa.reports.period import Period
 from loa.schedule import models as m
 from loa.schedule.dbsnapshot import load_memberships, programme_recurrence
-from loa.schedule.recurrence import VIETNAM_TZ, Recurrence, occurrences, to_local, to_utc
+from loa.schedule.recurrence import VIETNAM_TZ, Recurrence, occurrences, resolve_timezone, to_local, to_utc
 from loa.schedule.snapshot import Target, TargetKind
 from loa.schedule.targets import StoredTarget, load_tokens
 from loa.speech.models import AudioAsset
@@ -94,28 +94,33 @@ class Facts:
     receipts: bool = False
 
 
-class _Topics:
-    """Kinds and topics of the bulletins met while counting, loaded in batches."""
+class BulletinIndex:
+    """Kinds, topics and titles of the bulletins met while counting: those of running orders and
+    announcements are loaded through a subquery (no list of ids travels to the database); the few a
+    receipt names beyond them, by id."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.kinds: dict[int, BulletinKind] = {}
         self.topics: dict[int, set[int]] = defaultdict(set)
 
+    def load_where(self, ids: Any) -> None:
+        """``ids``: a SELECT of bulletin ids."""
+        for bulletin_id, kind in self.session.execute(
+            select(Bulletin.id, Bulletin.kind).where(Bulletin.id.in_(ids))
+        ):
+            self.kinds[bulletin_id] = kind
+        for bulletin_id, topic_id in self.session.execute(
+            select(bulletin_topics.c.bulletin_id, bulletin_topics.c.topic_id).where(
+                bulletin_topics.c.bulletin_id.in_(ids)
+            )
+        ):
+            self.topics[bulletin_id].add(topic_id)
+
     def load(self, ids: Iterable[int]) -> None:
         wanted = sorted(set(ids) - set(self.kinds))
-        for start in range(0, len(wanted), 5000):
-            chunk = wanted[start : start + 5000]
-            for bulletin_id, kind in self.session.execute(
-                select(Bulletin.id, Bulletin.kind).where(Bulletin.id.in_(chunk))
-            ).all():
-                self.kinds[bulletin_id] = kind
-            for bulletin_id, topic_id in self.session.execute(
-                select(bulletin_topics.c.bulletin_id, bulletin_topics.c.topic_id).where(
-                    bulletin_topics.c.bulletin_id.in_(chunk)
-                )
-            ).all():
-                self.topics[bulletin_id].add(topic_id)
+        for start in range(0, len(wanted), 1000):
+            self.load_where(wanted[start : start + 1000])
 
     def matches(self, bulletin_id: int | None, topic_id: int | None, fallback_topic: int | None) -> bool:
         if topic_id is None:
@@ -170,41 +175,67 @@ def count_scheduled(
     devices: Sequence[DeviceRef],
     scope: set[int],
     topic_id: int | None,
-    topics: _Topics,
+    topics: BulletinIndex,
 ) -> dict[int, m.Programme]:
     """Add scheduled broadcasts to ``facts``; returns every programme by id (for receipts' topics)."""
     programmes = {p.id: p for p in session.scalars(select(m.Programme))}
     local_from, local_to = to_local(start_at) - timedelta(days=2), to_local(end_at) + timedelta(days=2)
-    slots: dict[int, list[m.Slot]] = defaultdict(list)
-    for s in session.scalars(
-        select(m.Slot).where(
-            or_(
-                m.Slot.occurrence_local.between(local_from, local_to),
-                m.Slot.moved_to_local.between(local_from, local_to),
-            )
-        )
+    in_window = or_(
+        m.Slot.occurrence_local.between(local_from, local_to),
+        m.Slot.moved_to_local.between(local_from, local_to),
+    )
+    # Only moved and cancelled slots change the recurrence; a slot with its own running order only
+    # changes what plays. Rows are read as tuples: a year of daily slots is tens of thousands.
+    overrides: dict[int, list[m.Slot]] = defaultdict(list)
+    own: dict[int, dict[datetime, int]] = defaultdict(dict)  # programme → airing (local) → slot id
+    for slot_id, pid, occurrence, status, moved_to, has_own in session.execute(
+        select(
+            m.Slot.id,
+            m.Slot.programme_id,
+            m.Slot.occurrence_local,
+            m.Slot.status,
+            m.Slot.moved_to_local,
+            m.Slot.own_running_order,
+        ).where(in_window)
     ):
-        slots[s.programme_id].append(s)
-    own = {s.id for ss in slots.values() for s in ss if s.own_running_order}
+        if status is not m.SlotStatus.SCHEDULED:
+            overrides[pid].append(m.Slot(occurrence_local=occurrence, status=status, moved_to_local=moved_to))
+        if has_own and status is not m.SlotStatus.CANCELLED:
+            own[pid][moved_to or occurrence] = slot_id
+    own_slots = select(m.Slot.id).where(in_window, m.Slot.own_running_order.is_(True))
     lines: dict[tuple[int, int | None], list[int | None]] = defaultdict(list)
-    for it in session.scalars(
-        select(m.RunningOrderItem)
-        .where(or_(m.RunningOrderItem.slot_id.is_(None), m.RunningOrderItem.slot_id.in_(own or {-1})))
+    for owner, line_slot, kind, bulletin_id in session.execute(
+        select(
+            m.RunningOrderItem.programme_id,
+            m.RunningOrderItem.slot_id,
+            m.RunningOrderItem.kind,
+            m.RunningOrderItem.bulletin_id,
+        )
+        .where(or_(m.RunningOrderItem.slot_id.is_(None), m.RunningOrderItem.slot_id.in_(own_slots)))
         .order_by(m.RunningOrderItem.position, m.RunningOrderItem.id)
     ):
-        lines[(it.programme_id, it.slot_id)].append(
-            it.bulletin_id if it.kind is m.ItemKind.BULLETIN else None
-        )
+        lines[(owner, line_slot)].append(bulletin_id if kind is m.ItemKind.BULLETIN else None)
+    window_announcements = (m.Announcement.start_at >= start_at, m.Announcement.start_at < end_at)
     announcements = [
         a
-        for a in session.scalars(
-            select(m.Announcement).where(
-                m.Announcement.start_at >= start_at, m.Announcement.start_at < end_at
-            )
+        for a in session.execute(
+            select(
+                m.Announcement.id,
+                m.Announcement.bulletin_id,
+                m.Announcement.start_at,
+                m.Announcement.status,
+                m.Announcement.cancelled_at,
+            ).where(*window_announcements)
         )
         if a.status is m.AnnouncementStatus.SCHEDULED
         or (a.cancelled_at is not None and a.cancelled_at > a.start_at)
     ]
+    topics.load_where(
+        select(m.RunningOrderItem.bulletin_id).where(
+            or_(m.RunningOrderItem.slot_id.is_(None), m.RunningOrderItem.slot_id.in_(own_slots))
+        )
+    )
+    topics.load_where(select(m.Announcement.bulletin_id).where(*window_announcements))
     ptargets: dict[int, list[StoredTarget]] = defaultdict(list)
     for pt in session.scalars(select(m.ProgrammeTarget)):
         ptargets[pt.programme_id].append(StoredTarget(TargetKind(pt.kind), pt.ref_id, pt.language))
@@ -212,7 +243,9 @@ def count_scheduled(
     if announcements:
         for at in session.scalars(
             select(m.AnnouncementTarget).where(
-                m.AnnouncementTarget.announcement_id.in_([a.id for a in announcements])
+                m.AnnouncementTarget.announcement_id.in_(
+                    select(m.Announcement.id).where(*window_announcements)
+                )
             )
         ):
             atargets[at.announcement_id].append(StoredTarget(TargetKind(at.kind), at.ref_id, at.language))
@@ -221,22 +254,19 @@ def count_scheduled(
     for device in devices:
         for token in device.tokens:
             index[token].append(device)
-    topics.load(
-        [b for ls in lines.values() for b in ls if b is not None]
-        + [a.bulletin_id for a in announcements if a.bulletin_id is not None]
-    )
+
     for p in programmes.values():
         until = p.cancelled_at or (None if p.active else p.updated_at)
         stop = min(end_at, until) if until is not None else end_at
         if stop <= start_at:
             continue
-        times = airings(programme_recurrence(p, slots[p.id]), start_at, stop)
+        times = airings(programme_recurrence(p, overrides[p.id]), start_at, stop)
         if times:
             _count_programme(
                 facts,
                 p,
                 times,
-                slots[p.id],
+                own[p.id],
                 lines,
                 _reach(ptargets[p.id], tokens, index, scope),
                 topic_id,
@@ -261,22 +291,26 @@ def _count_programme(
     facts: Facts,
     p: m.Programme,
     times: Sequence[datetime],
-    slots: Sequence[m.Slot],
+    own: dict[datetime, int],
     lines: dict[tuple[int, int | None], list[int | None]],
     reached: dict[int, list[datetime]],
     topic_id: int | None,
-    topics: _Topics,
+    topics: BulletinIndex,
 ) -> None:
-    own = {s.moved_to_local or s.occurrence_local: s.id for s in slots if s.own_running_order}
+    """``own``: the slots with their own running order, by local airing time."""
+    zone = resolve_timezone(p.timezone)
     kept: dict[int | None, list[int | None]] = {}
+    counts: dict[int | None, tuple[int, int]] = {}  # news, articles per running order
     per_tag: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])  # airings, cluster-airings
     first: dict[int | None, date] = {}
     pf = facts.programmes[p.id]
     for at in times:
-        local = to_local(at, p.timezone)
+        local = at.astimezone(zone).replace(tzinfo=None)
         tag = own.get(local)
         if tag not in kept:
             kept[tag] = [b for b in lines.get((p.id, tag), []) if topics.matches(b, topic_id, p.topic_id)]
+            kinds = [topics.kinds.get(b) for b in kept[tag] if b is not None]
+            counts[tag] = (kinds.count(BulletinKind.NEWS), kinds.count(BulletinKind.ARTICLE))
         n_lines = len(kept[tag])
         day = local.date()
         total = 0
@@ -290,9 +324,8 @@ def _count_programme(
         first.setdefault(tag, day)
         pf.scheduled_airings[airing_stamp(at)] = day
         pf.tally.scheduled += total * n_lines
-        kinds = [topics.kinds.get(b) for b in kept[tag] if b is not None]
-        pf.news.append(kinds.count(BulletinKind.NEWS))
-        pf.articles.append(kinds.count(BulletinKind.ARTICLE))
+        pf.news.append(counts[tag][0])
+        pf.articles.append(counts[tag][1])
     for tag, (n_airings, clusters) in per_tag.items():
         for bulletin_id in kept[tag]:
             if bulletin_id is not None:
@@ -355,7 +388,7 @@ def count_played(
     end_at: datetime,
     scope_communes: Sequence[int],
     topic_id: int | None,
-    topics: _Topics,
+    topics: BulletinIndex,
     programmes: dict[int, m.Programme],
 ) -> None:
     if not scope_communes:
@@ -408,12 +441,12 @@ def count_played(
 
 def collect_facts(
     session: Session, *, period: Period, scope: set[int], topic_id: int | None
-) -> tuple[Facts, dict[int, m.Programme], dict[int, BulletinKind]]:
+) -> tuple[Facts, dict[int, m.Programme], BulletinIndex]:
     """Scheduled and played broadcasts on the clusters of the communes in ``scope`` (unit ids)."""
     start_at, end_at = period_bounds(period)
     devices = load_devices(session)
     facts = Facts()
-    topics = _Topics(session)
+    topics = BulletinIndex(session)
     programmes = count_scheduled(
         session,
         facts,
@@ -424,7 +457,13 @@ def collect_facts(
         topic_id=topic_id,
         topics=topics,
     )
-    communes = sorted({d.commune_id for d in devices if d.commune_id is not None and d.commune_id in scope})
+    # Receipts of every cluster of the area, including those retired since.
+    all_communes = session.scalars(
+        select(func.coalesce(Device.commune_id, Station.commune_id))
+        .outerjoin(Station, Station.id == Device.station_id)
+        .distinct()
+    )
+    communes = sorted(c for c in all_communes if c is not None and c in scope)
     count_played(
         session,
         facts,
@@ -435,4 +474,4 @@ def collect_facts(
         topics=topics,
         programmes=programmes,
     )
-    return facts, programmes, topics.kinds
+    return facts, programmes, topics

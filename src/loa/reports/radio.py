@@ -18,7 +18,7 @@ from loa.activities.present import detail_cells
 from loa.activities.registers import PORTAL, RADIO
 from loa.activities.service import area_ref
 from loa.areas.models import AdminUnit
-from loa.content.catalog import KINDS, BulletinKind
+from loa.content.catalog import KINDS
 from loa.content.models import Attachment, Bulletin, bulletin_topics
 from loa.reports.airtime import (
     BASIS_DUPLICATE,
@@ -39,7 +39,7 @@ from loa.reports.airtime import (
     month_of,
     row_ref,
 )
-from loa.reports.broadcasts import Facts, collect_facts, period_bounds
+from loa.reports.broadcasts import BulletinIndex, Facts, collect_facts, period_bounds
 from loa.reports.data import Airtime, AirtimeRow, DetailRow, ProgrammeRow
 from loa.reports.period import Period
 from loa.schedule import models as m
@@ -61,51 +61,56 @@ def _under(prefixes: Sequence[str]) -> Any:
 
 
 def _topic_names(session: Session, bulletin_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Topic names of a few bulletins (the published ones of the portal)."""
     names: dict[int, list[str]] = defaultdict(list)
-    for start in range(0, len(bulletin_ids), 5000):
-        chunk = bulletin_ids[start : start + 5000]
+    for start in range(0, len(bulletin_ids), 1000):
+        chunk = bulletin_ids[start : start + 1000]
         for bulletin_id, name in session.execute(
             select(bulletin_topics.c.bulletin_id, ActivityTopic.name)
             .join(ActivityTopic, ActivityTopic.id == bulletin_topics.c.topic_id)
             .where(bulletin_topics.c.bulletin_id.in_(chunk))
             .order_by(ActivityTopic.id)
-        ).all():
+        ):
             names[bulletin_id].append(name)
     return names
 
 
-def _bulletins(
-    session: Session, ids: Sequence[int], prefixes: Sequence[str], topic_id: int | None
-) -> list[tuple[int, BulletinKind, str, AdminUnit]]:
-    out: list[tuple[int, BulletinKind, str, AdminUnit]] = []
-    for start in range(0, len(ids), 5000):
-        query = (
-            select(Bulletin.id, Bulletin.kind, Bulletin.title, AdminUnit)
-            .join(AdminUnit, AdminUnit.id == Bulletin.area_id)
-            .where(Bulletin.id.in_(ids[start : start + 5000]), _under(prefixes))
-        )
-        if topic_id is not None:
-            query = query.where(
-                Bulletin.id.in_(
-                    select(bulletin_topics.c.bulletin_id).where(bulletin_topics.c.topic_id == topic_id)
-                )
-            )
-        out.extend(session.execute(query).all())
-    return sorted(out, key=lambda b: b[0])
+def _bulletins(session: Session, ids: set[int], prefixes: Sequence[str]) -> list[tuple[int, str, AdminUnit]]:
+    """Titles and areas of the bulletins in ``ids`` filed under the area: one query over the id range
+    (the ids are those of running orders and receipts, mostly close together)."""
+    if not ids:
+        return []
+    rows = session.execute(
+        select(Bulletin.id, Bulletin.title, Bulletin.area_id)
+        .join(AdminUnit, AdminUnit.id == Bulletin.area_id)
+        .where(Bulletin.id.between(min(ids), max(ids)), _under(prefixes))
+        .order_by(Bulletin.id)
+    ).all()
+    found = [(b, title, area_id) for b, title, area_id in rows if b in ids]
+    area_ids = {a for _, _, a in found}
+    units = (
+        {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(area_ids)))}
+        if area_ids
+        else {}
+    )
+    return [(b, title, units[a]) for b, title, a in found]
 
 
 def _bulletin_rows(
     session: Session,
     facts: Facts,
+    index: BulletinIndex,
     prefixes: Sequence[str],
     topic_id: int | None,
     buckets: set[Bucket],
     group: Callable[[AdminUnit], str],
 ) -> list[Pair]:
-    found = _bulletins(session, sorted(facts.bulletins), prefixes, topic_id)
-    names = _topic_names(session, [b[0] for b in found])
+    topic_names = dict(session.execute(select(ActivityTopic.id, ActivityTopic.name)).all())
     rows: list[Pair] = []
-    for bulletin_id, kind, title, unit in found:
+    for bulletin_id, title, unit in _bulletins(session, set(facts.bulletins), prefixes):
+        kind = index.kinds.get(bulletin_id)
+        if kind is None or (topic_id is not None and topic_id not in index.topics.get(bulletin_id, ())):
+            continue
         bf = facts.bulletins[bulletin_id]
         t = bf.tally
         basis = aired_basis(t.played, t.not_played, bf.scheduled_airings)
@@ -122,7 +127,7 @@ def _bulletin_rows(
             "title": title,
             "area_name": unit.name,
             "area_code": unit.code,
-            "topics": "; ".join(names.get(bulletin_id, [])),
+            "topics": "; ".join(topic_names[t_id] for t_id in sorted(index.topics.get(bulletin_id, ()))),
             "quantity": 1,
             "scheduled_airings": bf.scheduled_airings,
             "scheduled": t.scheduled,
@@ -361,9 +366,9 @@ def system_channels(
     """``group``: a unit's key at commune level (the manual rule's buckets); ``district_of``: the
     name of a commune's former district, for the broadcast tables."""
     scope = set(session.scalars(select(AdminUnit.id).where(_under(prefixes))))
-    facts, programmes, _ = collect_facts(session, period=period, scope=scope, topic_id=topic_id)
+    facts, programmes, index = collect_facts(session, period=period, scope=scope, topic_id=topic_id)
     buckets: set[Bucket] = set()
-    radio = _bulletin_rows(session, facts, prefixes, topic_id, buckets, group)
+    radio = _bulletin_rows(session, facts, index, prefixes, topic_id, buckets, group)
     programme_pairs, programme_rows = _programme_rows(
         session, facts, programmes, prefixes, topic_id, buckets, group
     )

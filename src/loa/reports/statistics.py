@@ -171,12 +171,19 @@ def gather(
     successors, _ = _lineage(session)
     chains = _Chains(session)
 
+    keys: dict[int, str] = {}
+    districts: dict[int, str] = {}
+
     def commune_key(unit: AdminUnit) -> str:
-        return _group_of(unit, chains, successors, "commune")[0]
+        if unit.id not in keys:
+            keys[unit.id] = _group_of(unit, chains, successors, "commune")[0]
+        return keys[unit.id]
 
     def district_name(unit: AdminUnit) -> str:
-        key, label, _ = _group_of(unit, chains, successors, "former_district")
-        return "" if key == "none" else label
+        if unit.id not in districts:
+            key, label, _ = _group_of(unit, chains, successors, "former_district")
+            districts[unit.id] = "" if key == "none" else label
+        return districts[unit.id]
 
     system = system_channels(
         session,
@@ -262,12 +269,15 @@ def groups_of(session: Session, g: Gathered, level: Level) -> list[AreaGroup]:
     successors, _ = _lineage(session)
     chains = _Chains(session)
     grouped: dict[str, tuple[str, int | None, dict[str, list[Any]]]] = {}
+    group_of: dict[int, tuple[str, str, int | None]] = {}
     for spec in _specs():
         pairs: Sequence[tuple[Any, AdminUnit]] = (
             _system_pairs(g, spec.channel) if spec.channel in SYSTEM_CHANNELS else g.records[spec.key]
         )
         for item, unit in pairs:
-            key, label, group_id = _group_of(unit, chains, successors, level)
+            if unit.id not in group_of:
+                group_of[unit.id] = _group_of(unit, chains, successors, level)
+            key, label, group_id = group_of[unit.id]
             entry = grouped.setdefault(key, (label, group_id, {}))
             entry[2].setdefault(spec.key, []).append(item)
     groups = []

@@ -43,7 +43,7 @@ TOO_LONG = f"Từ điển viết tắt quá dài (tối đa {MAX_OVERRIDES_CHARS
 _AUDIT_KEYS_MAX = 50
 # Kinds offered in the area picker (villages inherit their commune's readings).
 PICKER_KINDS = frozenset(PROVINCE_KINDS | COMMUNE_KINDS)
-PICKER_LIMIT = 2000
+PICKER_LIMIT = 5000  # the whole country: 34 provinces and 3,321 communes
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 20:51:10.500204
+Create Date: 2026-11-25 21:08:29.755981
 """
 
 from collections.abc import Sequence

@@ -1,0 +1,145 @@
+"""Demo content for ``loa demo``: real bulletins read by the real TTS chain, approved through the real
+workflow, and a morning programme on xã Ba Tơ's loudspeakers, so every page has something to show.
+
+Runs after the base demo data is committed, in several short transactions (a TTS job is processed by
+the same job runner the web application uses). Idempotent: skipped when Ba Tơ already has bulletins.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from loa.accounts.principal import Principal
+from loa.accounts.service import get_user_by_username, principal_for
+from loa.areas.models import AdminUnit
+from loa.content import service as content
+from loa.content.audio import request_tts
+from loa.content.logic import DraftInput
+from loa.content.models import Bulletin
+from loa.content.workflow import Action
+from loa.db.base import utcnow
+from loa.schedule import hooks, service, slots
+from loa.schedule.service import ProgrammeInput
+from loa.schedule.targets import TargetInput
+from loa.settings import Settings
+from loa.speech.jobs import run_job
+from loa.speech.runtime import SpeechRuntime
+
+COMMUNE = "21484"
+
+# (kind, topics, priority, title, body): written in the style of a commune's announcements.
+DEMO_BULLETINS: tuple[tuple[str, tuple[str, ...], str, str, str], ...] = (
+    (
+        "news",
+        ("cchc",),
+        "normal",
+        "Xã Ba Tơ đẩy mạnh dịch vụ công trực tuyến",
+        "Từ ngày 01/12/2026, UBND xã Ba Tơ tiếp nhận hồ sơ thủ tục hành chính qua Cổng dịch vụ công "
+        "quốc gia. Người dân có thể nộp hồ sơ trực tuyến, theo dõi kết quả và nhận kết quả qua dịch vụ "
+        "bưu chính công ích. Mọi thắc mắc xin liên hệ bộ phận một cửa, số điện thoại 0255.3862.123.",
+    ),
+    (
+        "announcement",
+        ("y-te",),
+        "priority",
+        "Thông báo tiêm chủng cho trẻ em tháng 12",
+        "Trạm Y tế xã Ba Tơ tổ chức tiêm chủng mở rộng cho trẻ dưới 5 tuổi vào sáng ngày 15/12/2026, "
+        "từ 7h30 đến 11h, tại nhà văn hóa thôn 1 và tổ dân phố 2. Phụ huynh mang theo sổ tiêm chủng.",
+    ),
+    (
+        "article",
+        ("cchc", "chuyen-doi-so"),
+        "normal",
+        "Cải cách hành chính: một năm chính quyền hai cấp",
+        "Sau hơn một năm thực hiện mô hình chính quyền địa phương hai cấp theo Nghị quyết của Quốc hội, "
+        "xã Ba Tơ đã giải quyết 1.250 hồ sơ, đạt tỷ lệ 98,5% đúng hạn. Thời gian tới, xã tiếp tục "
+        "đẩy mạnh chuyển đổi số và nâng cao chất lượng phục vụ người dân.",
+    ),
+)
+
+
+def seed_demo_content(factory: sessionmaker[Session], settings: Settings) -> list[str]:
+    with factory() as session:
+        commune = session.scalars(select(AdminUnit).where(AdminUnit.code == COMMUNE)).one()
+        existing = session.scalar(
+            select(func.count()).select_from(Bulletin).where(Bulletin.area_id == commune.id)
+        )
+        if existing:
+            return []
+        editor = principal_for(session, get_user_by_username(session, "bientap.quangngai"))
+        approver = principal_for(session, get_user_by_username(session, "lanhdao.quangngai"))
+        operator = principal_for(session, get_user_by_username(session, "canbo.bato"))
+
+    runtime = SpeechRuntime.build(settings, factory, recover=False)
+    try:
+        bulletin_ids, job_ids = _write_and_request_tts(factory, runtime, editor)
+        for job_id in job_ids:
+            run_job(factory, runtime.context, job_id)  # the real TTS chain, synchronously
+    finally:
+        runtime.close()
+
+    with factory() as session, session.begin():
+        for bulletin_id in bulletin_ids:
+            content.transition(session, principal=editor, bulletin_id=bulletin_id, action=Action.SUBMIT)
+            content.transition(session, principal=approver, bulletin_id=bulletin_id, action=Action.APPROVE)
+            content.transition(session, principal=approver, bulletin_id=bulletin_id, action=Action.PUBLISH)
+        now = utcnow()
+        outcome = service.create_programme(
+            session,
+            principal=operator,
+            data=ProgrammeInput(
+                name="Bản tin sáng xã Ba Tơ",
+                start_local=datetime(now.year, 1, 1, 6, 0),
+                slot_minutes=15,
+                targets=(TargetInput("commune", COMMUNE),),
+                rrule="FREQ=DAILY",
+                until_cancelled=True,
+                owner_organisation="UBND xã Ba Tơ",
+            ),
+            now=now,
+        )
+        if outcome.programme is not None:
+            slots.set_running_order(
+                session,
+                principal=operator,
+                key=None,
+                programme_id=outcome.programme.id,
+                items=[slots.ItemInput("bulletin", bulletin_id) for bulletin_id in bulletin_ids],
+                now=now,
+            )
+        hooks.publish(session, data_dir=settings.data_dir, reason="demo")
+    return [
+        f"Tin bài mẫu: {len(bulletin_ids)} bản tin đã đọc bằng giọng máy, duyệt và phát hành; "
+        "chuyên mục «Bản tin sáng xã Ba Tơ» phát lúc 6 giờ hằng ngày."
+    ]
+
+
+def _write_and_request_tts(
+    factory: sessionmaker[Session], runtime: SpeechRuntime, editor: Principal
+) -> tuple[list[int], list[str]]:
+    bulletin_ids: list[int] = []
+    job_ids: list[str] = []
+    with factory() as session, session.begin():
+        for kind, topics, priority, title, body in DEMO_BULLETINS:
+            bulletin = content.create_bulletin(
+                session,
+                principal=editor,
+                draft=DraftInput(
+                    title=title,
+                    body=body,
+                    kind=kind,
+                    priority=priority,
+                    topics=topics,
+                    area_code=COMMUNE,
+                    organisation="UBND xã Ba Tơ",
+                ),
+            )
+            job = request_tts(
+                session, context=runtime.context, principal=editor, bulletin_id=bulletin.id, language="vi"
+            )
+            bulletin_ids.append(bulletin.id)
+            job_ids.append(job.id)
+    return bulletin_ids, job_ids
