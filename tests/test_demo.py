@@ -4,16 +4,23 @@ Seeding twice changes nothing and prints no password again."""
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from loa.accounts.service import get_user_by_username, principal_for
+from loa.app import create_app
 from loa.areas.models import AdminUnit, Station
+from loa.content import service as content
+from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
+from loa.content.workflow import Action
 from loa.demo import seed_demo
 from loa.demo_content import seed_demo_content
 from loa.fleet.models import Device, DeviceManifest
 from loa.settings import Settings
 from loa.speech.models import AudioAsset
 from loa.wiring import wired_session_factory
+from tests.support.auth import login_web
 
 
 def _count(engine: Engine, model: type) -> int:
@@ -51,3 +58,30 @@ def test_demo_seeds_a_living_province_once(engine: Engine, settings: Settings) -
     again += seed_demo_content(factory, settings)
     assert not [line for line in again if line.startswith("  ")], "passwords are printed only once"
     assert _count(engine, Bulletin) == len(bulletins)
+
+
+def test_dashboard_shows_what_needs_attention_in_scope(engine: Engine, settings: Settings) -> None:
+    """The home page counts the operator's loudspeakers and shows an approver the review queue."""
+    factory = wired_session_factory(engine, settings)
+    with factory() as session, session.begin():
+        lines = seed_demo(session, settings)
+    passwords = {line.split()[0]: line.split()[1] for line in lines if line.startswith("  ")}
+    with factory() as session, session.begin():
+        editor = principal_for(session, get_user_by_username(session, "bientap.quangngai"))
+        draft = DraftInput(title="Thông báo lịch cắt điện", body="Nội dung.", area_code="21484")
+        bulletin = content.create_bulletin(session, principal=editor, draft=draft)
+        content.transition(session, principal=editor, bulletin_id=bulletin.id, action=Action.SUBMIT)
+        devices = int(session.scalar(select(func.count()).select_from(Device)) or 0)
+
+    with TestClient(create_app(settings, engine=engine)) as client:
+        login_web(client, "lanhdao.quangngai", passwords["lanhdao.quangngai"])
+        page = client.get("/").text
+        assert "Thông báo lịch cắt điện" in page
+        assert "<strong>1</strong> bản tin đang chờ bạn duyệt" in page
+        assert "Hoạt động gần đây" in page and "Gửi duyệt tin bài" in page
+
+    with TestClient(create_app(settings, engine=engine)) as client:
+        login_web(client, "canbo.bato", passwords["canbo.bato"])
+        page = client.get("/").text
+        assert f"/ {devices} đang trực tuyến" in page
+        assert "Bạn không có quyền duyệt tin." in page

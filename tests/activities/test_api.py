@@ -7,8 +7,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Role
+from loa.activities.service import ensure_default_topics
 from loa.activities.textcodec import encode_tcvn3
+from loa.content.catalog import BulletinKind
 from tests.activities.areas import Tree, build_tree
+from tests.reports.world import bulletin, topic
 from tests.support.auth import bearer, make_user
 
 ACT = "/api/v1/activities"
@@ -123,3 +126,28 @@ def test_registers_and_topics_are_listed(client: TestClient, tree: Tree) -> None
     assert keys == ["radio-items", "portal-posts", "press-items", "visual-items", "mobile-trips", "events"]
     topics = client.get(f"{ACT}/topics", headers=headers).json()
     assert {"code": "cchc", "name": "Cải cách hành chính", "abbreviation": "CCHC"} in topics
+
+
+def test_a_portal_entry_may_name_the_bulletin_it_repeats(
+    client: TestClient, session: Session, tree: Tree
+) -> None:
+    """The link that keeps the report from counting a published bulletin twice: only a bulletin the
+    person may see, named by its number (or "TB12" as reports show it)."""
+    ensure_default_topics(session)
+    own = bulletin(session, BulletinKind.NEWS, "Tin của xã", tree.new_x, [topic(session, "cchc")])
+    other = bulletin(session, BulletinKind.NEWS, "Tin của xã khác", tree.new_y, [])
+    session.commit()
+    headers = bearer(client, "xabato")
+    post = {"kind": "Tin", "posted_on": "2024-03-01", "area_code": "21484", "title": "Tin của xã"}
+    made = client.post(f"{ACT}/portal-posts", headers=headers, json={**post, "bulletin_id": f"TB{own.id}"})
+    assert made.status_code == 201, made.text
+    assert made.json()["bulletin_id"] == own.id
+    for bad in (str(other.id), "999999", "không"):
+        refused = client.post(f"{ACT}/portal-posts", headers=headers, json={**post, "bulletin_id": bad})
+        assert refused.status_code == 422, refused.text
+        assert "Mã tin bài trên Loa" in refused.text
+    csv = f"Loại,Ngày đăng,Mã địa bàn,Mã tin bài trên Loa\nTin,02/03/2024,21484,{own.id}\n".encode()
+    imported = client.post(
+        f"{ACT}/portal-posts/import", headers=headers, files={"file": ("a.csv", csv, "text/csv")}
+    )
+    assert imported.status_code == 201, imported.text

@@ -17,8 +17,11 @@ Worked figures for the province, 04–06/03/2024, all topics:
 from __future__ import annotations
 
 import io
+import re
+from urllib.parse import quote
 
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
@@ -32,6 +35,7 @@ from loa.reports.statistics import Gathered, broadcast_groups, gather, groups_of
 from loa.reports.wording import broadcast_sentence, media_paragraph
 from loa.reports.xlsx_writer import render_xlsx
 from tests.reports.world import PERIOD, World, build_world
+from tests.support.auth import login_web, make_user
 
 ADMIN = Principal(user_id=0, username="admin", display_name="Quản trị", role=Role.ADMIN)
 HOUR_MS = 3_600_000
@@ -209,3 +213,36 @@ def test_a_period_without_system_data_uses_the_manual_register(session: Session,
     g = gather(session, principal=ADMIN, period=Period.month(2024, 2), area_id=world.tree.province.id)
     assert g.system.airtime.is_empty
     assert _values(g, "radio") == {}
+
+
+def test_statistics_page_shows_broadcasts_with_both_rollups_and_their_rows(
+    client: TestClient, session: Session, world: World
+) -> None:
+    make_user(session, "tinh", Role.PROVINCE_EDITOR, area_code="51")
+    session.commit()
+    login_web(client, "tinh")
+    base = "/reports/statistics?area=51&period=custom&start=2024-03-04&end=2024-03-06"
+    by_commune = client.get(f"{base}&level=commune")
+    assert by_commune.status_code == 200
+    html = by_commune.text
+    assert 'data-testid="broadcast-totals"' in html and "<strong>18</strong> lượt phát" in html
+    assert "<strong>55,6%</strong>" in html
+    assert re.search(r'data-testid="hours-total">0,23<', html)
+    x_key = f"unit:{world.tree.new_x.id}"
+    assert re.search(rf'data-group="{x_key}">.*?>10<.*?>05<', html, re.S)
+    by_district = client.get(f"{base}&level=former_district").text
+    assert re.search(
+        rf'data-group="unit:{world.tree.district.id}"><td><a [^>]*>Huyện Ba Tơ</a>.*?>15<', by_district, re.S
+    )
+    link = re.search(rf'href="(/reports/statistics/broadcasts\?[^"]*group={re.escape(quote(x_key))})"', html)
+    assert link, "a commune row links to its days"
+    days = client.get(link.group(1).replace("&amp;", "&"))
+    assert days.status_code == 200
+    assert days.text.count("<td>Xã Ba Tơ</td>") == 2 and 'data-testid="days-hours-total">0,12<' in days.text
+    # The rows behind the radio figures open bulletins and register entries alike.
+    rows = client.get(
+        f"{base}&figure=radio.article".replace("/reports/statistics?", "/reports/statistics/rows?")
+    )
+    assert rows.status_code == 200
+    assert f'href="/bulletins/{world.bulletins["B2"].id}"' in rows.text
+    assert f'href="/activities/radio-items/{world.manual_radio["M2"].id}"' in rows.text

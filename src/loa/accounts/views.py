@@ -1,4 +1,4 @@
-"""HTML pages of accounts: sign in/out, the dashboard, user administration and the audit log."""
+"""HTML pages of accounts: sign in/out, user administration and the audit log."""
 
 from __future__ import annotations
 
@@ -130,11 +130,6 @@ async def logout(request: Request, principal: OptionalWebPrincipal, db: SessionD
     end_web_session(request)
     _flash(request, "Bạn đã đăng xuất.")
     return RedirectResponse("/login", status_code=303)
-
-
-@router.get("/")
-def dashboard(request: Request, principal: WebPrincipal) -> Response:
-    return render(request, "dashboard.html", {"active_nav": "dashboard"})
 
 
 def _users_context(db: SessionDep, principal: Principal) -> dict[str, Any]:

@@ -339,7 +339,10 @@ def _issue_batches(
                 }
             )
             issued.append(IssuedCommand(row_id, member.device_id, payload, batch_id))
-    session.execute(insert(DeviceCommandBatch), batch_rows)
-    for start in range(0, len(member_rows), 5000):
-        session.execute(insert(DeviceCommand), member_rows[start : start + 5000])
+    # Core executemany (multi-row VALUES): the ORM's bulk path costs ~3x more per row.
+    connection = session.connection()
+    batches: Any = DeviceCommandBatch.__table__
+    commands: Any = DeviceCommand.__table__
+    connection.execute(insert(batches), batch_rows)
+    connection.execute(insert(commands), member_rows)
     return issued

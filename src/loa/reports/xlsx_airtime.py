@@ -13,7 +13,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from loa.reports.data import Airtime, AirtimeRow, CellValue, Column
-from loa.reports.xlsx_style import WRAP, header_row, sheet_title
+from loa.reports.xlsx_style import header_row, sheet_title
+
+BOLD = Font(bold=True)
 
 DEFINITIONS = (
     "Một lượt phát là một tin, bài phát trên một cụm loa.",
@@ -61,12 +63,11 @@ def _values(row: AirtimeRow) -> list[CellValue]:
 
 def _write(sheet: Worksheet, row: int, values: Sequence[CellValue | date], *, bold: bool = False) -> None:
     for col, value in enumerate(values, start=1):
+        if value is None:
+            continue
         cell = sheet.cell(row=row, column=col, value=value)
-        cell.alignment = WRAP
         if bold:
-            cell.font = Font(bold=True)
-        if isinstance(value, float):
-            cell.number_format = "0.0#"
+            cell.font = BOLD
 
 
 def write_airtime_sheets(book: Workbook, airtime: Airtime, used: set[str]) -> None:

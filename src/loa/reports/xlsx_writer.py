@@ -95,17 +95,16 @@ def _channel_sheet(sheet: Worksheet, channel: ChannelSection) -> None:
         *channel.columns,
     )
     header_row(sheet, 1, columns)
+    # Data cells get no per-cell style except where the value needs one (dates, links): styling
+    # every cell of a province-year (hundreds of thousands) cost more than everything else.
     for r, detail in enumerate(channel.rows, start=2):
         for c, column in enumerate(columns, start=1):
             raw = detail.id if column.key == "id" else detail.get(column.key)
+            if raw is None or raw == "":
+                continue
             cell = sheet.cell(row=r, column=c, value=_cell_value(column, raw))
-            cell.alignment = WRAP
-            if column.kind == "date" and raw:
+            if column.kind == "date":
                 cell.number_format = "DD/MM/YYYY"
-            elif column.kind == "decimal":
-                cell.number_format = "0.0#"
-            elif column.kind == "money":
-                cell.number_format = "#,##0"
             elif column.kind == "link" and isinstance(raw, str) and raw.startswith(("http://", "https://")):
                 cell.hyperlink = raw
                 cell.font = LINK_FONT

@@ -1,0 +1,59 @@
+"""The home page: what needs a person's attention now, within their areas. It composes read-only
+queries of several domains, so it lives beside the other composition modules (``app``, ``demo``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from loa.accounts import audit
+from loa.accounts.deps import WebPrincipal
+from loa.accounts.logic import format_vietnam_time
+from loa.accounts.principal import Permission
+from loa.content.catalog import PRIORITIES
+from loa.content.queries import review_queue
+from loa.fleet.queries import list_devices
+from loa.web.deps import SessionDep
+from loa.web.templating import render
+
+router = APIRouter()
+
+RECENT_EVENTS = 8
+
+
+@dataclass(frozen=True)
+class FleetSummary:
+    total: int
+    online: int
+
+    @property
+    def offline(self) -> int:
+        return self.total - self.online
+
+
+@router.get("/")
+def dashboard(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
+    devices = list_devices(db, principal=principal, limit=100_000)
+    fleet = FleetSummary(total=len(devices), online=sum(1 for row in devices if row.device.online))
+    offline = [row for row in devices if not row.device.online][:10]
+    recent = (
+        audit.query(db, principal=principal, per_page=RECENT_EVENTS)
+        if principal.has(Permission.VIEW_AUDIT)
+        else None
+    )
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "active_nav": "dashboard",
+            "review": review_queue(db, principal=principal)[:10],
+            "fleet": fleet,
+            "offline": offline,
+            "recent": recent.events if recent is not None else [],
+            "action_label": audit.action_label,
+            "priority_label": lambda priority: PRIORITIES[priority].label,
+            "when": format_vietnam_time,
+        },
+    )
