@@ -5,6 +5,7 @@ answer on their own topic, and the results land on each device's command row."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import aiomqtt
 import pytest
@@ -13,13 +14,13 @@ from sqlalchemy import Engine, select
 
 from loa.areas.models import AdminUnit, UnitKind
 from loa.db import make_session_factory
-from loa.fleet import service
+from loa.fleet import keys, service
 from loa.fleet.models import Device, DeviceCommand
 from loa.protocol import group
 from loa.protocol import manifest as mf
 from loa.protocol.topics import Topics
 from loa.sim.device import SimConfig
-from loa.sim.fleet import SimFleet, provision
+from loa.sim.fleet import SimFleet, provision, server_public_key
 from tests.fleet.harness import (
     BACKEND_PASSWORD,
     BACKEND_USER,
@@ -146,3 +147,10 @@ async def _scenario(engine: Engine, kind: str) -> None:
                 await wait_until(lambda: gateway.stats.group_messages_sent == 4, 5, "counted after PUBACK")
             finally:
                 await fleet.stop()
+
+
+def test_simulators_take_the_servers_public_key_from_its_data_dir(tmp_path: Path) -> None:
+    assert server_public_key(tmp_path) is None  # another server's simulator: no key invented
+    created = server_public_key(tmp_path, create=True)
+    assert created == mf.public_key_bytes(keys.load_or_create_signing_key(tmp_path))
+    assert server_public_key(tmp_path) == created

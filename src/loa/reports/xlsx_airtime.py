@@ -4,18 +4,9 @@ a year of play receipts — up to millions — is summed per commune and day rat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
-
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
-
 from loa.reports.data import Airtime, AirtimeRow, CellValue, Column
+from loa.reports.xlsx_stream import BOLD, DATE, Book, Sheet, column_letter
 from loa.reports.xlsx_style import header_row, sheet_title
-
-BOLD = Font(bold=True)
 
 DEFINITIONS = (
     "Một lượt phát là một tin, bài phát trên một cụm loa.",
@@ -61,35 +52,24 @@ def _values(row: AirtimeRow) -> list[CellValue]:
     ]
 
 
-def _write(sheet: Worksheet, row: int, values: Sequence[CellValue | date], *, bold: bool = False) -> None:
-    for col, value in enumerate(values, start=1):
-        if value is None:
-            continue
-        cell = sheet.cell(row=row, column=col, value=value)
-        if bold:
-            cell.font = BOLD
-
-
-def write_airtime_sheets(book: Workbook, airtime: Airtime, used: set[str]) -> None:
-    sheet = book.create_sheet(sheet_title("Truyền thanh", used))
-    sheet.cell(row=1, column=1, value="PHÁT SÓNG TRÊN CỤM LOA THEO XÃ, PHƯỜNG, ĐẶC KHU").font = Font(
-        bold=True
-    )
+def write_airtime_sheets(book: Book, airtime: Airtime, used: set[str]) -> None:
+    sheet = book.sheet(sheet_title("Truyền thanh", used))
+    sheet.row(1, ["PHÁT SÓNG TRÊN CỤM LOA THEO XÃ, PHƯỜNG, ĐẶC KHU"], style=BOLD)
     row = 2
     for line in (*DEFINITIONS, "Nguồn số liệu: hệ thống (lịch phát và biên nhận phát của cụm loa)."):
-        sheet.cell(row=row, column=1, value=line)
+        sheet.row(row, [line])
         row += 1
     header = row + 1
     header_row(sheet, header, COMMUNE_COLUMNS)
     row = header + 1
     for commune in sorted(airtime.communes, key=lambda r: (r.former_district, r.commune)):
-        _write(sheet, row, _values(commune))
+        sheet.row(row, _values(commune))
         row += 1
-    _write(sheet, row, _values(airtime.total), bold=True)
-    sheet.freeze_panes = f"A{header + 1}"
+    sheet.row(row, _values(airtime.total), style=BOLD)
+    sheet.freeze_row = header + 1
     if airtime.programmes:
         row += 2
-        sheet.cell(row=row, column=1, value="CHUYÊN MỤC, CHƯƠNG TRÌNH PHÁT TRONG KỲ").font = Font(bold=True)
+        sheet.row(row, ["CHUYÊN MỤC, CHƯƠNG TRÌNH PHÁT TRONG KỲ"], style=BOLD)
         header_row(sheet, row + 1, PROGRAMME_COLUMNS)
         row += 2
         for p in airtime.programmes:
@@ -103,31 +83,29 @@ def write_airtime_sheets(book: Workbook, airtime: Airtime, used: set[str]) -> No
                 p.scheduled,
                 p.played,
             ]
-            _write(sheet, row, values)
+            sheet.row(row, values)
             row += 1
-    days = book.create_sheet(sheet_title("Truyền thanh theo ngày", used))
-    days.cell(
-        row=1,
-        column=1,
-        value=(
+    days = book.sheet(sheet_title("Truyền thanh theo ngày", used))
+    days.row(
+        1,
+        [
             "Chi tiết theo xã và ngày: mỗi dòng là tổng các biên nhận phát của mọi cụm loa trong xã trong "
             "ngày (giờ Việt Nam), cùng số lượt theo lịch của ngày đó. Biên nhận không được liệt kê từng "
             "dòng vì một năm có thể tới hàng triệu biên nhận; xem từng biên nhận trên trang của cụm loa."
-        ),
+        ],
     )
     header_row(days, 2, DAY_COLUMNS)
     for r, day in enumerate(airtime.days, start=3):
-        _write(days, r, [day.day, *_values(day)])
-        days.cell(row=r, column=1).number_format = "DD/MM/YYYY"
-    days.freeze_panes = "A3"
+        days.row(r, [(day.day, DATE), *_values(day)])
+    days.freeze_row = 3
     if airtime.days:
-        days.auto_filter.ref = f"A2:{get_column_letter(len(DAY_COLUMNS))}{len(airtime.days) + 2}"
+        days.auto_filter = f"A2:{column_letter(len(DAY_COLUMNS))}{len(airtime.days) + 2}"
 
 
-def broadcast_summary(sheet: Worksheet, airtime: Airtime, row: int) -> None:
+def broadcast_summary(sheet: Sheet, airtime: Airtime, row: int) -> None:
     """A block under the summary table: the broadcast totals, with their source."""
     total = airtime.total
-    sheet.cell(row=row + 1, column=2, value="Phát sóng trên cụm loa (nguồn: hệ thống)").font = Font(bold=True)
+    sheet.row(row + 1, [None, "Phát sóng trên cụm loa (nguồn: hệ thống)"], style=BOLD)
     percent = total.played_percent
     lines: list[tuple[str, CellValue, str]] = [
         ("Lượt phát theo lịch", total.scheduled, "lượt"),
@@ -138,4 +116,4 @@ def broadcast_summary(sheet: Worksheet, airtime: Airtime, row: int) -> None:
         ("Giờ phát sóng", round(total.hours, 2), "giờ"),
     ]
     for i, (label, value, unit) in enumerate(lines, start=row + 2):
-        _write(sheet, i, [None, "Truyền thanh", label, value, unit, None, None, "Hệ thống"])
+        sheet.row(i, [None, "Truyền thanh", label, value, unit, None, None, "Hệ thống"])

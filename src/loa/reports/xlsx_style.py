@@ -1,19 +1,12 @@
-"""Shared look of the report workbook: header cells, wrapping, links, valid sheet names."""
+"""Shared look of the report workbook: header rows, widths, valid sheet names."""
 
 from __future__ import annotations
 
 import re
 
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
-
 from loa.reports.data import Column
+from loa.reports.xlsx_stream import HEADER, Sheet
 
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-WRAP = Alignment(wrap_text=True, vertical="top")
-LINK_FONT = Font(color="0563C1", underline="single")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -28,8 +21,8 @@ def sheet_title(title: str, used: set[str]) -> str:
     return name
 
 
-def header_row(sheet: Worksheet, row: int, columns: tuple[Column, ...]) -> None:
+def header_row(sheet: Sheet, row: int, columns: tuple[Column, ...]) -> None:
+    """Bold, filled, wrapped header labels; sets each column's width."""
+    sheet.row(row, [column.label for column in columns], style=HEADER)
     for i, column in enumerate(columns, start=1):
-        cell = sheet.cell(row=row, column=i, value=column.label)
-        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
-        sheet.column_dimensions[get_column_letter(i)].width = column.width
+        sheet.width(i, column.width)

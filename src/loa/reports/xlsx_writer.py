@@ -1,21 +1,18 @@
 """The report's figures as XLSX: a summary sheet, then one sheet per channel with every detail row behind
-every figure (ids, dates, places, sizes, links). Vietnamese headers, frozen header rows, set widths."""
+every figure (ids, dates, places, sizes, links). Vietnamese headers, frozen header rows, set widths.
+Written with the streaming writer of ``loa.reports.xlsx_stream`` (a province-year has hundreds of
+thousands of detail cells)."""
 
 from __future__ import annotations
 
-import io
 from datetime import date
-
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from loa.reports.airtime import MANUAL
 from loa.reports.data import CellValue, ChannelSection, Column, ReportData
 from loa.reports.period import vn_date
 from loa.reports.xlsx_airtime import broadcast_summary, write_airtime_sheets
-from loa.reports.xlsx_style import LINK_FONT, WRAP, header_row, sheet_title
+from loa.reports.xlsx_stream import BOLD, DATE, LINK, WRAP, WRAP_LINK, Book, Sheet, Value, column_letter
+from loa.reports.xlsx_style import header_row, sheet_title
 
 SUMMARY_COLUMNS: tuple[Column, ...] = (
     Column("no", "STT", "int", 6),
@@ -30,28 +27,25 @@ SUMMARY_COLUMNS: tuple[Column, ...] = (
 # The radio section's rows are bulletins, programmes and manual entries; "Truyền thanh" is the
 # sheet of broadcasts by commune (loa.reports.xlsx_airtime).
 SHEET_TITLES = {"radio": "Tin bài truyền thanh"}
+__all__ = ["SUMMARY_COLUMNS", "render_xlsx", "sheet_title"]
 
 
 def render_xlsx(data: ReportData) -> bytes:
-    book = Workbook()
-    summary = book.active
-    assert summary is not None
+    book = Book()
     used: set[str] = set()
-    summary.title = sheet_title("Tổng hợp", used)
+    summary = book.sheet(sheet_title("Tổng hợp", used))
     titles = {c.key: sheet_title(SHEET_TITLES.get(c.key, c.title), used) for c in data.channels}
     _summary(summary, data, titles)
     if data.airtime is not None:
         write_airtime_sheets(book, data.airtime, used)
     for channel in data.channels:
-        _channel_sheet(book.create_sheet(titles[channel.key]), channel)
-    book.properties.title = f"Báo cáo {data.title_summary}"
-    book.properties.creator = data.organisation.name
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+        _channel_sheet(book.sheet(titles[channel.key]), channel)
+    book.title = f"Báo cáo {data.title_summary}"
+    book.creator = data.organisation.name
+    return book.save()
 
 
-def _summary(sheet: Worksheet, data: ReportData, titles: dict[str, str]) -> None:
+def _summary(sheet: Sheet, data: ReportData, titles: dict[str, str]) -> None:
     topic = data.topic.name if data.topic else "Tất cả chủ đề"
     info = (
         f"BÁO CÁO {data.title_summary.upper()}",
@@ -61,56 +55,59 @@ def _summary(sheet: Worksheet, data: ReportData, titles: dict[str, str]) -> None
         f"Chủ đề: {topic}",
     )
     for i, line in enumerate(info, start=1):
-        sheet.cell(row=i, column=1, value=line).font = Font(bold=i == 1)
+        sheet.row(i, [line], style=BOLD if i == 1 else 0)
     header = len(info) + 2
     header_row(sheet, header, SUMMARY_COLUMNS)
     row, number = header + 1, 1
     for channel in data.channels:
         for figure in channel.figures:
-            values: tuple[CellValue, ...] = (
+            values: list[Value | tuple[Value, int]] = [
                 number,
-                channel.title,
+                (channel.title, WRAP_LINK),
                 figure.label,
                 figure.value,
                 figure.unit,
                 len(figure.row_ids),
                 ", ".join(str(i) for i in figure.row_ids),
                 figure.source or MANUAL,
-            )
-            for col, value in enumerate(values, start=1):
-                cell = sheet.cell(row=row, column=col, value=value)
-                cell.alignment = WRAP
-            link = sheet.cell(row=row, column=2)
-            link.hyperlink = f"#'{titles[channel.key]}'!A1"
-            link.font = LINK_FONT
+            ]
+            sheet.row(row, values, style=WRAP)
+            sheet.link(row, 2, f"'{titles[channel.key].replace(chr(39), chr(39) * 2)}'!A1", external=False)
             row, number = row + 1, number + 1
-    sheet.freeze_panes = f"A{header + 1}"
+    sheet.freeze_row = header + 1
     if data.airtime is not None:
         broadcast_summary(sheet, data.airtime, row + 1)
 
 
-def _channel_sheet(sheet: Worksheet, channel: ChannelSection) -> None:
+def _channel_sheet(sheet: Sheet, channel: ChannelSection) -> None:
     columns = (
         Column("id", "Mã", "text" if any(isinstance(r.id, str) for r in channel.rows) else "int", 8),
         *channel.columns,
     )
     header_row(sheet, 1, columns)
-    # Data cells get no per-cell style except where the value needs one (dates, links): styling
-    # every cell of a province-year (hundreds of thousands) cost more than everything else.
+    rest = columns[1:]
+    plain = all(c.kind not in ("date", "link") for c in rest)
     for r, detail in enumerate(channel.rows, start=2):
-        for c, column in enumerate(columns, start=1):
-            raw = detail.id if column.key == "id" else detail.get(column.key)
+        cells = detail.cells
+        if plain:
+            sheet.row(r, [detail.id, *(cells.get(c.key) for c in rest)])
+            continue
+        values: list[Value | tuple[Value, int]] = [detail.id]
+        for c, column in enumerate(rest, start=2):
+            raw = cells.get(column.key)
             if raw is None or raw == "":
-                continue
-            cell = sheet.cell(row=r, column=c, value=_cell_value(column, raw))
-            if column.kind == "date":
-                cell.number_format = "DD/MM/YYYY"
+                values.append(None)
+            elif column.kind == "date":
+                values.append((_cell_value(column, raw), DATE))
             elif column.kind == "link" and isinstance(raw, str) and raw.startswith(("http://", "https://")):
-                cell.hyperlink = raw
-                cell.font = LINK_FONT
-    sheet.freeze_panes = "A2"
+                values.append((raw, LINK))
+                sheet.link(r, c, raw)
+            else:
+                values.append(raw)
+        sheet.row(r, values)
+    sheet.freeze_row = 2
     if channel.rows:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(channel.rows) + 1}"
+        sheet.auto_filter = f"A1:{column_letter(len(columns))}{len(channel.rows) + 1}"
 
 
 def _cell_value(column: Column, raw: CellValue) -> CellValue | date:

@@ -18,7 +18,14 @@ import typer
 from loa.cli_support import cli_context, echo, fail
 from loa.protocol.topics import Topics
 from loa.sim.device import SimConfig
-from loa.sim.fleet import CREDENTIALS_FILE, SimFleet, provision, read_credentials, write_credentials
+from loa.sim.fleet import (
+    CREDENTIALS_FILE,
+    SimFleet,
+    provision,
+    read_credentials,
+    server_public_key,
+    write_credentials,
+)
 
 app = typer.Typer(help="Mô phỏng nhiều cụm loa (kiểm thử tải).", invoke_without_command=True)
 
@@ -68,6 +75,7 @@ def sim(
         topics=Topics(prefix or c.settings.mqtt_topic_prefix),
         heartbeat_s=heartbeat_s,
         play_s=play_s,
+        server_public_key=server_public_key(c.settings.data_dir),
     )
     fleet = SimFleet(identities[:devices], config)
     echo(f"Chạy {devices} cụm loa mô phỏng tới {config.host}:{config.port} (Ctrl-C để dừng).")

@@ -23,6 +23,7 @@ from loa.sim.fleet import (
     known_uids,
     provision,
     read_credentials,
+    server_public_key,
     write_credentials,
 )
 
@@ -70,6 +71,7 @@ def start_demo_fleet(settings: Settings, engine: Engine) -> threading.Thread:
         config = SimConfig(
             host="127.0.0.1", port=settings.mqtt_port, topics=Topics(settings.mqtt_topic_prefix),
             heartbeat_s=15, play_s=20,
+            server_public_key=server_public_key(settings.data_dir, create=True),
         )  # fmt: skip
         sim = SimFleet(identities, config)
         await sim.start()

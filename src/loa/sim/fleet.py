@@ -139,3 +139,15 @@ class SimFleet:
             await asyncio.Event().wait()
         finally:
             await self.stop()
+
+
+def server_public_key(data_dir: Path, *, create: bool = False) -> bytes | None:
+    """The server's Ed25519 public key from its data directory (simulated devices verify group
+    commands with it, as a real device does with the key pinned at enrolment). None when this
+    machine has no key and ``create`` is false (a simulator pointed at another server)."""
+    from loa.fleet import keys
+    from loa.protocol import manifest as mf
+
+    if not create and not keys.key_path(data_dir).exists():
+        return None
+    return mf.public_key_bytes(keys.load_or_create_signing_key(data_dir))
