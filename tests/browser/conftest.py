@@ -43,8 +43,11 @@ def live_server(settings: Settings, live_engine: Engine) -> Iterator[str]:
         yield base_url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One Chromium for the browser tests. Package scope, not session: Playwright's sync API keeps an
+    event loop running in the main thread while it is open, which would break every later test that
+    calls ``asyncio.run`` (the fleet and simulator tests)."""
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         try:

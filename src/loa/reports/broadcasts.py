@@ -412,9 +412,14 @@ def count_played(
             of_announcement[announcement_id] = bulletin_id
     topics.load(b for r in refs.values() if (b := r.bulletin_id) is not None)
     topics.load(b for b in of_announcement.values() if b is not None)
-    for row in rows:
+    if rows:
         facts.receipts = True
-        ref = refs[row.item_id]
+    # Rows are unpacked as plain tuples and added field by field: a province-year is tens of
+    # thousands of rows (one per commune, day and item).
+    commune_days, bulletins, programme_facts = facts.commune_days, facts.bulletins, facts.programmes
+    days: dict[Any, date] = {}
+    for commune_id, raw_day, item_id, played, preempted, failed, played_ms in rows:
+        ref = refs[item_id]
         bulletin_id = ref.bulletin_id
         if bulletin_id is None and ref.announcement_id is not None:
             bulletin_id = of_announcement.get(ref.announcement_id)
@@ -424,19 +429,28 @@ def count_played(
         fallback = programme.topic_id if programme is not None else None
         if topic_id is not None and not topics.matches(bulletin_id, topic_id, fallback):
             continue
-        day = row.day if isinstance(row.day, date) else date.fromisoformat(str(row.day))
-        tally = Tally(0, int(row.played), int(row.preempted), int(row.failed), int(row.played_ms or 0))
-        facts.commune_days[(int(row.commune_id), day)].add(tally)
+        day = days.get(raw_day)
+        if day is None:
+            day = days[raw_day] = raw_day if isinstance(raw_day, date) else date.fromisoformat(str(raw_day))
+        played, preempted, failed, played_ms = int(played), int(preempted), int(failed), int(played_ms or 0)
+        _add(commune_days[(int(commune_id), day)], played, preempted, failed, played_ms)
         if bulletin_id is not None:
-            bf = facts.bulletins[bulletin_id]
-            bf.tally.add(tally)
-            if tally.played:
+            bf = bulletins[bulletin_id]
+            _add(bf.tally, played, preempted, failed, played_ms)
+            if played:
                 bf.first_played = day if bf.first_played is None else min(bf.first_played, day)
         if ref.programme_id is not None:
-            pf = facts.programmes[ref.programme_id]
-            pf.tally.add(tally)
-            if tally.played:
+            pf = programme_facts[ref.programme_id]
+            _add(pf.tally, played, preempted, failed, played_ms)
+            if played:
                 pf.played_airings[ref.airing] = day
+
+
+def _add(tally: Tally, played: int, preempted: int, failed: int, played_ms: int) -> None:
+    tally.played += played
+    tally.preempted += preempted
+    tally.failed += failed
+    tally.played_ms += played_ms
 
 
 def collect_facts(

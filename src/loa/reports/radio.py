@@ -312,8 +312,12 @@ def _airtime(
     ids = {c for c, _ in facts.commune_days}
     units = {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids)))} if ids else {}
     days: list[AirtimeRow] = []
+    # By commune name, then day: an integer key (rank of the name, day ordinal) sorts tens of
+    # thousands of commune-days much faster than (name, date) tuples, in the same order.
+    rank = {name: i for i, name in enumerate(sorted({u.name for u in units.values()}))}
+    order = {c: rank[u.name] << 24 for c, u in units.items()}
     for (commune_id, day), t in sorted(
-        facts.commune_days.items(), key=lambda kv: (units[kv[0][0]].name, kv[0][1])
+        facts.commune_days.items(), key=lambda kv: order[kv[0][0]] + kv[0][1].toordinal()
     ):
         unit = units[commune_id]
         days.append(

@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import cast
 from xml.sax.saxutils import escape, quoteattr
 
 Value = str | int | float | date | None
@@ -70,6 +71,27 @@ def column_letter(index: int) -> str:
 _LETTERS = [column_letter(i) for i in range(1, 257)]
 
 
+def _other(ref: str, value: Value, s: int, st: str, strings: dict[str, int]) -> str:
+    """A cell of a less common type (float, bool, date, datetime, str subclass, anything else)."""
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{st} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, float) and math.isfinite(value):
+        return f'<c r="{ref}"{st}><v>{value!r}</v></c>'
+    if isinstance(value, int) and not isinstance(value, float):
+        return f'<c r="{ref}"{st}><v>{int(value)}</v></c>'
+    if isinstance(value, datetime):
+        naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+        serial = (naive - _EPOCH_DT).total_seconds() / 86400
+        return f'<c r="{ref}" s="{s or DATE}"><v>{serial!r}</v></c>'
+    if isinstance(value, date):
+        return f'<c r="{ref}" s="{s or DATE}"><v>{(value - _EPOCH).days}</v></c>'
+    text = str(value)  # a str subclass (an enum), an infinite float, anything else: as text
+    n = strings.get(text)
+    if n is None:
+        n = strings[text] = len(strings)
+    return f'<c r="{ref}"{st} t="s"><v>{n}</v></c>'
+
+
 @dataclass
 class Sheet:
     title: str
@@ -93,38 +115,32 @@ class Sheet:
         if row <= self._last_row:
             raise ValueError(f"row {row} written after row {self._last_row}")
         self._last_row = row
-        strings, out, r = self._strings, [f'<row r="{row}">'], str(row)
+        strings, out, r, letters = self._strings, [f'<row r="{row}">'], str(row), _LETTERS
+        base = f' s="{style}"' if style else ""
         for i, cell in enumerate(cells):
-            if isinstance(cell, tuple):
-                value, s = cell
-            else:
-                value, s = cell, style
-            if value is None:
+            if cell is None:
                 continue
-            ref = _LETTERS[i] + r
-            st = f' s="{s}"' if s else ""
-            if isinstance(value, str):
+            kind = type(cell)
+            if kind is tuple:
+                value, s = cast(tuple[Value, int], cell)
+                if value is None:
+                    continue
+                st = f' s="{s}"' if s else ""
+                kind = type(value)
+            else:
+                value, s, st = cast(Value, cell), style, base
+            # The common types first, by exact type (this runs for every cell of the workbook).
+            if kind is str:
                 if value == "":
                     continue
-                n = strings.get(value)
+                n = strings.get(value)  # type: ignore[arg-type]
                 if n is None:
-                    n = strings[value] = len(strings)
-                out.append(f'<c r="{ref}"{st} t="s"><v>{n}</v></c>')
-            elif isinstance(value, bool):
-                out.append(f'<c r="{ref}"{st} t="b"><v>{int(value)}</v></c>')
-            elif isinstance(value, int):
-                out.append(f'<c r="{ref}"{st}><v>{value}</v></c>')
-            elif isinstance(value, float):
-                if math.isfinite(value):
-                    out.append(f'<c r="{ref}"{st}><v>{value!r}</v></c>')
-                else:
-                    out.append(f'<c r="{ref}"{st} t="inlineStr"><is><t>{value}</t></is></c>')
-            elif isinstance(value, datetime):
-                naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-                serial = (naive - _EPOCH_DT).total_seconds() / 86400
-                out.append(f'<c r="{ref}" s="{s or DATE}"><v>{serial!r}</v></c>')
-            else:  # date
-                out.append(f'<c r="{ref}" s="{s or DATE}"><v>{(value - _EPOCH).days}</v></c>')
+                    n = strings[value] = len(strings)  # type: ignore[index]
+                out.append(f'<c r="{letters[i]}{r}"{st} t="s"><v>{n}</v></c>')
+            elif kind is int:
+                out.append(f'<c r="{letters[i]}{r}"{st}><v>{value}</v></c>')
+            else:
+                out.append(_other(f"{letters[i]}{r}", value, s, st, strings))
         self._max_col = max(self._max_col, len(cells))
         out.append("</row>")
         self._rows.append("".join(out))
