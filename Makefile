@@ -27,12 +27,13 @@ browser:
 
 # LibreOffice Writer turns reports into PDF; poppler's pdftotext reads them back in the report tests.
 office:
-	@if command -v soffice >/dev/null && command -v pdftotext >/dev/null; then :; \
+	@if command -v soffice >/dev/null && command -v pdftotext >/dev/null \
+		&& [ -e /usr/lib/libreoffice/program/libsclo.so ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing LibreOffice Writer and poppler-utils for the report tests…"; \
+		echo "Installing LibreOffice Writer/Calc and poppler-utils for the report tests…"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			libreoffice-writer-nogui poppler-utils fonts-liberation >/dev/null; \
-	else echo "Report tests need soffice and pdftotext: sudo apt-get install libreoffice-writer-nogui poppler-utils"; exit 1; fi
+			libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils fonts-liberation >/dev/null; \
+	else echo "Report tests need LibreOffice and pdftotext: sudo apt-get install libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils"; exit 1; fi
 
 run: install
 	$(BIN)/loa demo --host $(HOST) --port $(PORT)

@@ -174,7 +174,7 @@ def test_libreoffice_converts_the_report_workbook() -> None:
         )
         assert result.returncode == 0, result.stderr
         sheets = sorted(root.glob("r*.csv"))
-        assert sheets, result.stdout
+        assert sheets, f"soffice wrote no CSV (is libreoffice-calc-nogui installed?): {result.stdout!r}"
         detail = sheets[0]  # the second sheet: the detail rows
         rows = list(csv.reader(detail.read_text(encoding="utf-8").splitlines()))
         assert rows[0][:3] == ["Mã", "Ngày đăng", "Địa điểm"]

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from types import SimpleNamespace
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
-from loa.activities.models import ActivityTopic, MobileTrip, MobileTripStop
 from loa.activities.present import detail_cells, report_columns
 from loa.activities.registers import PORTAL as PORTAL_REGISTER
 from loa.activities.registers import RADIO as RADIO_REGISTER
@@ -36,6 +34,7 @@ from loa.reports.airtime import (
 from loa.reports.data import Airtime, AirtimeRow, ChannelSection, DetailRow, Figure, sum_rows
 from loa.reports.period import Period
 from loa.reports.radio import SystemChannels, system_channels
+from loa.reports.records import fetch_records
 from loa.reports.wording import CHANNEL_TITLES, EVENTS, MOBILE
 
 CHANNEL_ORDER = ("radio", "portal", "press", "visual", "mobile", "events")
@@ -81,53 +80,6 @@ def area_prefixes(session: Session, root: AdminUnit) -> list[str]:
     prefixes = sorted({root.path, *(u.path for u in units)})
     # Drop prefixes already covered by a shorter one.
     return [p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes)]
-
-
-def fetch_records(
-    session: Session, spec: RegisterSpec, period: Period, prefixes: Sequence[str], topic_code: str | None
-) -> list[tuple[AnyRecord, AdminUnit]]:
-    """The register's records of the period under the area, oldest first, with their unit. Read as
-    plain values (columns, topics, stops), not ORM objects: a province-year is thousands of records
-    and the report only reads their fields."""
-    model: Any = spec.model
-    table = model.__table__
-    day = getattr(model, spec.date_field)
-    wanted: Any = (
-        select(model.id)
-        .join(AdminUnit, AdminUnit.id == model.area_id)
-        .where(day >= period.start, day <= period.end)
-        .where(or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in prefixes)))
-    )
-    if topic_code:
-        wanted = wanted.where(model.topics.any(ActivityTopic.code == topic_code))
-    names = [c.key for c in table.columns]
-    rows = session.execute(select(*table.columns).where(model.id.in_(wanted)).order_by(day, model.id)).all()
-    if not rows:
-        return []
-    records = [SimpleNamespace(**dict(zip(names, row, strict=True))) for row in rows]
-    by_id = {r.id: r for r in records}
-    topics = {t.id: t for t in session.scalars(select(ActivityTopic))}
-    link = model.topics.property.secondary
-    for r in records:
-        r.topics = []
-    for record_id, topic_id in session.execute(
-        select(link.c.record_id, link.c.topic_id)
-        .where(link.c.record_id.in_(wanted))
-        .order_by(link.c.record_id, link.c.topic_id)
-    ):
-        by_id[record_id].topics.append(topics[topic_id])
-    if model is MobileTrip:
-        for r in records:
-            r.stops = []
-        for stop in session.execute(
-            select(MobileTripStop.trip_id, MobileTripStop.area_id, MobileTripStop.name)
-            .where(MobileTripStop.trip_id.in_(wanted))
-            .order_by(MobileTripStop.trip_id, MobileTripStop.position, MobileTripStop.id)
-        ):
-            by_id[stop.trip_id].stops.append(SimpleNamespace(area_id=stop.area_id, name=stop.name))
-    area_ids = {r.area_id for r in records}
-    units = {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(area_ids)))}
-    return [(cast(AnyRecord, r), units[r.area_id]) for r in records]
 
 
 def channel_figures(spec: RegisterSpec, records: Sequence[AnyRecord]) -> tuple[Figure, ...]:

@@ -1,0 +1,64 @@
+"""Register records of a report, read as plain values: a province-year is thousands of records and
+the report only reads their fields, so they are loaded as column tuples (with their topics and, for
+mobile trips, their stops, in one query each) rather than as ORM objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any, cast
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from loa.activities.models import ActivityTopic, MobileTrip, MobileTripStop
+from loa.activities.registers import AnyRecord, RegisterSpec
+from loa.areas.models import AdminUnit
+from loa.reports.period import Period
+
+
+def fetch_records(
+    session: Session, spec: RegisterSpec, period: Period, prefixes: Sequence[str], topic_code: str | None
+) -> list[tuple[AnyRecord, AdminUnit]]:
+    """The register's records of the period under the area, oldest first, with their unit. Read as
+    plain values (columns, topics, stops), not ORM objects: a province-year is thousands of records
+    and the report only reads their fields."""
+    model: Any = spec.model
+    table = model.__table__
+    day = getattr(model, spec.date_field)
+    wanted: Any = (
+        select(model.id)
+        .join(AdminUnit, AdminUnit.id == model.area_id)
+        .where(day >= period.start, day <= period.end)
+        .where(or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in prefixes)))
+    )
+    if topic_code:
+        wanted = wanted.where(model.topics.any(ActivityTopic.code == topic_code))
+    names = [c.key for c in table.columns]
+    rows = session.execute(select(*table.columns).where(model.id.in_(wanted)).order_by(day, model.id)).all()
+    if not rows:
+        return []
+    records = [SimpleNamespace(**dict(zip(names, row, strict=True))) for row in rows]
+    by_id = {r.id: r for r in records}
+    topics = {t.id: t for t in session.scalars(select(ActivityTopic))}
+    link = model.topics.property.secondary
+    for r in records:
+        r.topics = []
+    for record_id, topic_id in session.execute(
+        select(link.c.record_id, link.c.topic_id)
+        .where(link.c.record_id.in_(wanted))
+        .order_by(link.c.record_id, link.c.topic_id)
+    ):
+        by_id[record_id].topics.append(topics[topic_id])
+    if model is MobileTrip:
+        for r in records:
+            r.stops = []
+        for stop in session.execute(
+            select(MobileTripStop.trip_id, MobileTripStop.area_id, MobileTripStop.name)
+            .where(MobileTripStop.trip_id.in_(wanted))
+            .order_by(MobileTripStop.trip_id, MobileTripStop.position, MobileTripStop.id)
+        ):
+            by_id[stop.trip_id].stops.append(SimpleNamespace(area_id=stop.area_id, name=stop.name))
+    area_ids = {r.area_id for r in records}
+    units = {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(area_ids)))}
+    return [(cast(AnyRecord, r), units[r.area_id]) for r in records]
