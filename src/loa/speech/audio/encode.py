@@ -2,8 +2,11 @@
 (~32 kb/s, 48 kHz) where bandwidth matters. PyAV's wheel carries libmp3lame and libopus.
 
 ``StreamEncoder`` takes the programme chunk by chunk (one continuous stream, no gaps between chunks);
-``BackgroundEncoder`` runs one in a thread so encoding overlaps synthesis (PyAV releases the GIL while
-the codec works). ``encode`` is the one-shot form.
+``BackgroundEncoder`` runs one in a thread so encoding overlaps synthesis. ``encode`` is the one-shot form.
+
+MP3 goes through ``lameenc`` (the same LAME, called once per chunk): PyAV hands LAME one 576-sample
+frame at a time and retakes the GIL around each, which made MP3 encoding the slowest step of the chain
+(measured on 270 s of speech: PyAV 1.48 s, lameenc 0.32 s, same size and bit rate). Opus stays on PyAV.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 import av
+import lameenc
 import numpy as np
 
 from loa.speech.audio.decode import decode
@@ -150,6 +154,48 @@ class StreamEncoder:
             self._container.close()
 
 
+class LameMp3Encoder:
+    """The MP3 profile through ``lameenc``: same interface as ``StreamEncoder``. The programme is
+    already at the MP3 rate (22.05 kHz); another rate is resampled by LAME itself."""
+
+    def __init__(self, source_rate: int, gain_db: float = 0.0) -> None:
+        self.profile = PROFILES[AudioFormat.MP3]
+        self.source_rate = source_rate
+        self._gain = np.float32(db_to_gain(self.profile.input_gain_db + gain_db))
+        self._lame = lameenc.Encoder()
+        self._lame.set_bit_rate(self.profile.bit_rate // 1000)
+        self._lame.set_in_sample_rate(source_rate)
+        self._lame.set_out_sample_rate(self.profile.sample_rate)
+        self._lame.set_channels(1)
+        self._lame.set_quality(7)  # LAME's fast setting, as in the profile's compression_level
+        self._parts: list[bytes] = []
+        self._samples_in = 0
+
+    def write(self, pcm: Pcm) -> None:
+        if pcm.sample_rate != self.source_rate:
+            raise ValueError("all chunks of a stream must share the source rate")
+        scaled = np.clip(pcm.samples * self._gain, -1.0, 1.0) * 32767.0
+        self._samples_in += len(scaled)
+        self._parts.append(bytes(self._lame.encode(np.rint(scaled).astype("<i2").tobytes())))
+
+    def close(self) -> EncodedAudio:
+        if self._samples_in:  # lameenc refuses to flush a stream that never started
+            self._parts.append(bytes(self._lame.flush()))
+        duration_ms = round(1000 * self._samples_in / self.source_rate)
+        return EncodedAudio(b"".join(self._parts), AudioFormat.MP3, self.profile.sample_rate, duration_ms)
+
+    def abort(self) -> None:
+        self._parts.clear()
+
+
+def open_encoder(
+    audio_format: AudioFormat, source_rate: int, gain_db: float = 0.0
+) -> StreamEncoder | LameMp3Encoder:
+    if audio_format is AudioFormat.MP3:
+        return LameMp3Encoder(source_rate, gain_db)
+    return StreamEncoder(audio_format, source_rate, gain_db)
+
+
 _DONE = object()
 
 
@@ -157,7 +203,7 @@ class BackgroundEncoder:
     """A ``StreamEncoder`` on its own thread: ``write`` queues a chunk and returns at once."""
 
     def __init__(self, audio_format: AudioFormat, source_rate: int, gain_db: float = 0.0) -> None:
-        self._encoder = StreamEncoder(audio_format, source_rate, gain_db)
+        self._encoder = open_encoder(audio_format, source_rate, gain_db)
         self._queue: queue.Queue[object] = queue.Queue(maxsize=8)
         self._result: EncodedAudio | None = None
         self._error: BaseException | None = None
@@ -165,10 +211,12 @@ class BackgroundEncoder:
         self._thread.start()
 
     def _run(self) -> None:
+        done = False
         try:
             while True:
                 item = self._queue.get()
                 if item is _DONE:
+                    done = True
                     self._result = self._encoder.close()
                     return
                 if isinstance(item, Pcm) and self._error is None:
@@ -176,7 +224,7 @@ class BackgroundEncoder:
         except BaseException as err:  # handed to the caller in close()
             self._error = err
             self._encoder.abort()
-            while self._queue.get() is not _DONE:  # drain so writers never block
+            while not done and self._queue.get() is not _DONE:  # drain so writers never block
                 pass
 
     def write(self, pcm: Pcm) -> None:
@@ -195,7 +243,7 @@ class BackgroundEncoder:
 
 def encode(pcm: Pcm, audio_format: AudioFormat = AudioFormat.MP3, gain_db: float = 0.0) -> EncodedAudio:
     """Encode mono PCM to ``audio_format`` in one go."""
-    encoder = StreamEncoder(audio_format, pcm.sample_rate, gain_db)
+    encoder = open_encoder(audio_format, pcm.sample_rate, gain_db)
     try:
         encoder.write(pcm)
     except BaseException:
