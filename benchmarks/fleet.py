@@ -34,13 +34,11 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, insert, select
 
-from benchmarks.common import Result
-from loa.db import make_engine, make_session_factory
+from benchmarks.common import Result, scratch_database
+from loa.db import make_session_factory
 from loa.db.base import utcnow
-from loa.db.migrate import upgrade
 from loa.fleet import keys, service
 from loa.fleet.broker import DeviceCredentials, EmbeddedBroker, StaticCredentials
 from loa.fleet.gateway import Gateway, GatewayConfig
@@ -54,7 +52,6 @@ from loa.sim.mqtt_lite import LiteClient
 
 DEVICES = int(os.environ.get("LOA_BENCH_DEVICES", "10000"))
 AMQTT_DEVICES = int(os.environ.get("LOA_BENCH_AMQTT_DEVICES", "1000"))
-POSTGRES_URL = os.environ.get("LOA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ROUNDS = 3
 BACKEND_USER, BACKEND_PASSWORD = "loa_backend", secrets.token_hex(16)
 SHA = hashlib.sha256(b"bench").hexdigest()
@@ -68,23 +65,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def scratch_database() -> Iterator[Engine]:
-    name = f"loa_bench_fleet_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def seed_devices(engine: Engine, count: int) -> list[SimIdentity]:
@@ -499,7 +479,7 @@ def agent_bench(engine: Engine, workdir: Path, identity: SimIdentity) -> list[Re
 
 def run() -> Iterable[Result]:
     logging.getLogger("mqtt").setLevel(logging.ERROR)  # aiomqtt's "pending publish calls" notices
-    with tempfile.TemporaryDirectory(prefix="loa-bench-fleet-") as tmp, scratch_database() as engine:
+    with tempfile.TemporaryDirectory(prefix="loa-bench-fleet-") as tmp, scratch_database("fleet") as engine:
         workdir = Path(tmp)
         identities = seed_devices(engine, max(DEVICES, AMQTT_DEVICES))
         creds = workdir / "sim.json"

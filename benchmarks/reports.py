@@ -12,19 +12,17 @@ Seeding is not part of the figure. Admin connection: ``LOA_BENCH_POSTGRES_URL``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, insert, make_url, select, text
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from benchmarks.common import Result, median_seconds
+from benchmarks.common import Result, median_seconds, scratch_database
 from loa.accounts.principal import Principal, Role
 from loa.activities.kinds import EventKind, PortalKind, PressKind, RadioKind, VisualKind, fold
 from loa.activities.models import (
@@ -41,8 +39,7 @@ from loa.activities.service import ensure_default_topics
 from loa.areas.models import AdminUnit, UnitKind
 from loa.content.catalog import BulletinKind, Priority, Status
 from loa.content.models import Attachment, Bulletin, bulletin_topics
-from loa.db import make_engine, make_session_factory
-from loa.db.migrate import upgrade
+from loa.db import make_session_factory
 from loa.fleet.models import Device
 from loa.reports.broadcasts import period_bounds, receipts_statement
 from loa.reports.data import Organisation, ReportData
@@ -55,7 +52,6 @@ from loa.schedule import models as m
 from loa.schedule.recurrence import to_utc
 from loa.speech.models import AudioAsset, AudioSourceKind
 
-POSTGRES_URL = os.environ.get("LOA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RECEIPTS = int(os.environ.get("LOA_BENCH_RECEIPTS", "1000000"))
 COMMUNES = 100
 DEVICES_PER_COMMUNE = 20
@@ -399,25 +395,8 @@ def _copy_receipts(engine: Engine, rows: list[tuple[Any, ...]]) -> None:
         raw.close()
 
 
-@contextlib.contextmanager
-def scratch_database() -> Iterator[Engine]:
-    name = f"loa_bench_reports_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def run() -> Iterator[Result]:
-    with scratch_database() as engine:
+    with scratch_database("reports") as engine:
         factory = make_session_factory(engine)
         started = time.perf_counter()
         with factory() as session, session.begin():

@@ -20,11 +20,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from loa.db.base import Base, UtcDateTime, utcnow
+from loa.db.base import Base, UtcDateTime, str_enum, utcnow
 
 
 def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+    return str_enum(cls, name, length=24)
 
 
 class StatusEvent(StrEnum):

@@ -31,7 +31,15 @@ from loa.reports.period import Period
 from loa.reports.periodform import PeriodFields, choice_groups, parse_period, year_choices
 from loa.reports.rollup import LEVEL_LABELS, channel_headlines, find_figure, rollup_rows, totals_row
 from loa.reports.sketchmap import Box, MapPoint, find_centroid, province_box, province_centroids, sketch_svg
-from loa.reports.statistics import CHANNEL_ORDER, Level, broadcast_groups, gather, groups_of, sections_of
+from loa.reports.statistics import (
+    CHANNEL_ORDER,
+    Gathered,
+    Level,
+    broadcast_groups,
+    gather,
+    groups_of,
+    sections_of,
+)
 from loa.reports.views import cell_text, helpers, rows_of
 from loa.reports.wording import CHANNEL_TITLES, hours_text
 from loa.web.deps import SessionDep
@@ -272,6 +280,37 @@ def statistics_page(
     return response
 
 
+def _resolved_figures(
+    db: Session,
+    principal: Principal,
+    *,
+    area: str,
+    period: str,
+    year: str,
+    start: str,
+    end: str,
+    topic: str,
+    level: str,
+) -> tuple[StatsQuery, Period, Gathered]:
+    """The drill-down pages' query (refused in Vietnamese when incomplete), its period and its figures."""
+    q = _resolve(
+        db,
+        principal,
+        area=area,
+        period=period,
+        year=year,
+        start=start,
+        end=end,
+        topic=topic,
+        level=level,
+        channel="",
+    )
+    if q.errors or q.root is None or q.period is None:
+        raise InvalidInput(" ".join(q.errors) or "Thiếu tham số.")
+    g = gather(db, principal=principal, period=q.period, area_id=q.root.id, topic_code=topic or None)
+    return q, q.period, g
+
+
 @router.get("/reports/statistics/rows")
 def statistics_rows(
     request: Request,
@@ -288,21 +327,9 @@ def statistics_rows(
     group: Text = "",
 ) -> Response:
     """The records counted in one figure (of the whole area, or of one group of the split)."""
-    q = _resolve(
-        db,
-        principal,
-        area=area,
-        period=period,
-        year=year,
-        start=start,
-        end=end,
-        topic=topic,
-        level=level,
-        channel="",
+    q, chosen_period, g = _resolved_figures(
+        db, principal, area=area, period=period, year=year, start=start, end=end, topic=topic, level=level
     )
-    if q.errors or q.root is None or q.period is None:
-        raise InvalidInput(" ".join(q.errors) or "Thiếu tham số.")
-    g = gather(db, principal=principal, period=q.period, area_id=q.root.id, topic_code=topic or None)
     root, channels = area_ref(g.root), sections_of(g)
     section = next((c for c in channels if c.key == figure.split(".", 1)[0]), None)
     figures = section.figures if section else ()
@@ -322,7 +349,7 @@ def statistics_rows(
         {
             "active_nav": "reports",
             "heading": f"{section.title}: {found.label}",
-            "context_line": f"{where}, {q.period.label}",
+            "context_line": f"{where}, {chosen_period.label}",
             "back_href": q.url("/reports/statistics", level=q.level),
             "back_label": "Về trang thống kê",
             "figure": found,
@@ -348,21 +375,9 @@ def statistics_broadcasts(
     group: Text = "",
 ) -> Response:
     """Broadcasts by commune and day behind one group of the split (or the whole area)."""
-    q = _resolve(
-        db,
-        principal,
-        area=area,
-        period=period,
-        year=year,
-        start=start,
-        end=end,
-        topic=topic,
-        level=level,
-        channel="",
+    q, chosen_period, g = _resolved_figures(
+        db, principal, area=area, period=period, year=year, start=start, end=end, topic=topic, level=level
     )
-    if q.errors or q.root is None or q.period is None:
-        raise InvalidInput(" ".join(q.errors) or "Thiếu tham số.")
-    g = gather(db, principal=principal, period=q.period, area_id=q.root.id, topic_code=topic or None)
     airtime, where = g.system.airtime, g.root.name
     communes: set[int] | None = None
     if group:
@@ -376,7 +391,7 @@ def statistics_broadcasts(
         "reports/broadcasts.html",
         {
             "active_nav": "reports",
-            "context_line": f"{where}, {q.period.label}",
+            "context_line": f"{where}, {chosen_period.label}",
             "back_href": q.url("/reports/statistics", level=q.level),
             "days": days,
             "total": sum_rows(days),

@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Enum, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from loa.db.base import Base, UtcDateTime, utcnow
+from loa.db.base import Base, UtcDateTime, str_enum, utcnow
 
 
 class AudioSourceKind(StrEnum):
@@ -34,7 +34,7 @@ JOB_STATUS_LABELS: dict[JobStatus, str] = {
 
 
 def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    return str_enum(cls, name, length=16)
 
 
 def new_job_id() -> str:
