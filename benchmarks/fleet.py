@@ -37,9 +37,11 @@ from pathlib import Path
 from sqlalchemy import Engine, insert, select
 
 from benchmarks.common import Result, scratch_database
+from loa.accounts.principal import Principal, Role
+from loa.accounts.service import create_user, principal_for
 from loa.db import make_session_factory
 from loa.db.base import utcnow
-from loa.fleet import keys, service
+from loa.fleet import commands, keys
 from loa.fleet.broker import DeviceCredentials, EmbeddedBroker, StaticCredentials
 from loa.fleet.gateway import Gateway, GatewayConfig
 from loa.fleet.models import Device
@@ -65,6 +67,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def seed_operator(engine: Engine) -> Principal:
+    """The person who presses "play now" (an administrator: the whole fleet is in scope)."""
+    with make_session_factory(engine)() as s, s.begin():
+        user = create_user(s, username="bench-admin", password=secrets.token_urlsafe(16), role=Role.ADMIN)
+        return principal_for(s, user)
 
 
 def seed_devices(engine: Engine, count: int) -> list[SimIdentity]:
@@ -208,26 +217,39 @@ def p99_count(n: int) -> int:
     return max(1, math.ceil(n * 0.99))
 
 
-async def play_now_round(engine: Engine, gateway: Gateway, observer: Observer, n: int, tag: str) -> float:
+async def play_now_round(
+    engine: Engine, gateway: Gateway, observer: Observer, uids: list[str], tag: str, operator: Principal
+) -> float:
+    """The operator's path: the selection's ids in, permission and scope checked, rows and audit
+    written and committed (``commands.send_commands``, as the API does), the gateway publishes."""
     factory = make_session_factory(engine)
     observer.arrivals = []
 
     def issue() -> list[tuple[str, str]]:
         with factory() as s, s.begin():
-            devices = list(s.scalars(select(Device).order_by(Device.id).limit(n)))  # the simulated ones
-            uids = {d.id: d.uid for d in devices}
-            rows = service.issue_command(
-                s, devices=devices, kind="play_now", args={"audio_sha256": SHA, "item_id": tag}
+            rows = commands.send_commands(
+                s,
+                principal=operator,
+                device_uids=uids,
+                kind="play_now",
+                args={"audio_sha256": SHA, "item_id": tag},
             )
-            # A device answers with the id it received: the group message's, or its own command's.
-            return [(uids[r.device_id], r.batch_id or r.id) for r in rows]
+        # A device answers with the id it received: the group message's, or its own command's.
+        return [(uid_of[r.device_id], r.batch_id or r.id) for r in rows]
 
+    uid_of = await asyncio.to_thread(_device_ids, engine, uids)
     started = time.perf_counter()
     ids = await asyncio.to_thread(issue)
     observer.expected = set(ids)
     await gateway.drain_outbox()
-    t99 = await observer.wait_for(p99_count(n))
+    t99 = await observer.wait_for(p99_count(len(uids)))
     return t99 - started
+
+
+def _device_ids(engine: Engine, uids: list[str]) -> dict[int, str]:
+    """Device id → uid, to recognise each answer (not part of the measured path)."""
+    with make_session_factory(engine)() as s:
+        return {r.id: r.uid for r in s.execute(select(Device.id, Device.uid).where(Device.uid.in_(uids)))}
 
 
 async def raw_fanout_round(observer: Observer, sim: SimProcess, topic: str, n: int) -> float:
@@ -260,7 +282,9 @@ def make_gateway(engine: Engine, port: int, topics: Topics, *, shared: bool, aut
     return Gateway(config, make_session_factory(engine))
 
 
-async def mosquitto_bench(engine: Engine, workdir: Path, creds: Path) -> list[Result]:
+async def mosquitto_bench(
+    engine: Engine, workdir: Path, creds: Path, uids: list[str], operator: Principal
+) -> list[Result]:
     topics = Topics(f"b{uuid.uuid4().hex[:6]}")
     fanout = f"{topics.prefix}/bench/fanout"
     with private_mosquitto(workdir) as port:
@@ -278,7 +302,9 @@ async def mosquitto_bench(engine: Engine, workdir: Path, creds: Path) -> list[Re
             raw, play = [], []
             for i in range(ROUNDS):
                 raw.append(await raw_fanout_round(observer, sim, fanout, DEVICES))
-                play.append(await play_now_round(engine, gateway, observer, DEVICES, f"bench-{i}"))
+                play.append(
+                    await play_now_round(engine, gateway, observer, uids[:DEVICES], f"bench-{i}", operator)
+                )
                 await asyncio.sleep(1)
             raw_s, play_s = statistics.median(raw), statistics.median(play)
             return [
@@ -295,7 +321,7 @@ async def mosquitto_bench(engine: Engine, workdir: Path, creds: Path) -> list[Re
                 await gw_task
 
 
-async def amqtt_bench(engine: Engine, creds: Path) -> list[Result]:
+async def amqtt_bench(engine: Engine, creds: Path, uids: list[str], operator: Principal) -> list[Result]:
     topics = Topics(f"a{uuid.uuid4().hex[:6]}")
     port = free_port()
     broker = EmbeddedBroker(
@@ -319,7 +345,9 @@ async def amqtt_bench(engine: Engine, creds: Path) -> list[Result]:
         await asyncio.sleep(2)
         play = []
         for i in range(ROUNDS):
-            play.append(await play_now_round(engine, gateway, observer, AMQTT_DEVICES, f"amqtt-{i}"))
+            play.append(
+                await play_now_round(engine, gateway, observer, uids[:AMQTT_DEVICES], f"amqtt-{i}", operator)
+            )
             await asyncio.sleep(1)
         return [
             Result(f"fleet.amqtt.connect_{AMQTT_DEVICES}_devices", sim.connect_s, "s"),
@@ -484,8 +512,10 @@ def run() -> Iterable[Result]:
         identities = seed_devices(engine, max(DEVICES, AMQTT_DEVICES))
         creds = workdir / "sim.json"
         write_credentials(creds, identities)
-        yield from asyncio.run(mosquitto_bench(engine, workdir, creds))
-        yield from asyncio.run(amqtt_bench(engine, creds))
+        uids = [i.uid for i in identities]
+        operator = seed_operator(engine)
+        yield from asyncio.run(mosquitto_bench(engine, workdir, creds, uids, operator))
+        yield from asyncio.run(amqtt_bench(engine, creds, uids, operator))
         yield ingest_bench(engine, identities)
         agent_dir = workdir / "agent-run"
         agent_dir.mkdir()

@@ -10,7 +10,8 @@ from sqlalchemy import Engine, select
 
 from loa.accounts.models import AuditEvent
 from loa.db import make_session_factory
-from loa.fleet import credentials, service
+from loa.db.base import utcnow
+from loa.fleet import credentials, queries, service
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch
 from tests.fleet.world import IDS
 from tests.support.auth import bearer
@@ -84,14 +85,22 @@ def test_play_now_defaults_to_the_priority_bulletin_rung_and_is_audited(
     )
     assert response.status_code == 202, response.text
     assert len(response.json()["command_ids"]) == 2
-    (row,) = commands_of(world_engine, IDS.a1)
-    with make_session_factory(world_engine)() as s:  # two devices: one group message, one batch row
-        batch = s.get(DeviceCommandBatch, row.batch_id)
-        assert batch is not None and batch.sent_at is None and row.payload == ""
+    # Two devices: one group message, one batch row; each device's row is written on publishing.
+    assert commands_of(world_engine, IDS.a1) == []
+    with make_session_factory(world_engine)() as s, s.begin():
+        (batch,) = s.scalars(select(DeviceCommandBatch)).all()
+        assert batch.sent_at is None and batch.issued_by == "vanhanh.a"
+        device = s.scalars(select(Device).where(Device.uid == IDS.a1)).one()
+        (waiting,) = queries.recent_commands(s, device=device)  # the device page shows it waiting
+        assert waiting.id == batch.id and waiting.sent_at is None and waiting.kind == "play_now"
+        service.materialise_batch(s, batch=batch, sent_at=utcnow())
     payload = json.loads(batch.payload)
     assert payload["kind"] == "play_now" and payload["args"]["priority"] == 500
-    assert payload["id"] == batch.id and row.id.startswith(batch.id)
-    assert row.issued_by == "vanhanh.a" and row.sent_at is None
+    assert payload["id"] == batch.id
+    assert all(i.startswith(batch.id + ".") for i in response.json()["command_ids"])
+    (row,) = commands_of(world_engine, IDS.a1)
+    assert row.id == f"{batch.id}.{device.id}" and row.batch_id == batch.id and row.payload == ""
+    assert row.issued_by == "vanhanh.a" and row.sent_at is not None and row.result is None
     (event,) = audit_events(world_engine)
     assert event.action == "device.play_now"
     assert event.details["devices"] == sorted([IDS.a1, IDS.a2]) and event.details["args"]["priority"] == 500

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import segno
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from loa.accounts.models import AuditEvent
 from loa.db import make_session_factory
+from loa.fleet import service
 from loa.fleet.models import (
     Device,
     DeviceCommand,
@@ -49,15 +50,18 @@ def add_asset(engine: Engine, sha: str = SHA, name: str = "thong-bao-tiem-chung.
 
 
 def commands(engine: Engine) -> list[tuple[str, str, dict[str, object]]]:
+    """(device, kind, args) of every command queued, group messages expanded to the devices they
+    address (their per-device rows are only written when the gateway publishes them)."""
     with make_session_factory(engine)() as s:
-        # A command to several devices is one group message: its payload is on the batch row.
-        payload = func.coalesce(DeviceCommandBatch.payload, DeviceCommand.payload)
         rows = s.execute(
-            select(Device.uid, DeviceCommand.kind, payload)
+            select(Device.uid, DeviceCommand.kind, DeviceCommand.payload)
             .join(Device, Device.id == DeviceCommand.device_id)
-            .outerjoin(DeviceCommandBatch, DeviceCommandBatch.id == DeviceCommand.batch_id)
+            .where(DeviceCommand.batch_id.is_(None))
         ).all()
-    out = [(uid, kind, json.loads(payload)["args"]) for uid, kind, payload in rows]
+        out = [(uid, kind, json.loads(payload)["args"]) for uid, kind, payload in rows]
+        for batch in s.scalars(select(DeviceCommandBatch)):
+            args = json.loads(batch.payload)["args"]
+            out += [(uid, batch.kind, args) for _, uid in s.execute(service.batch_members(s, batch=batch))]
     return sorted(out, key=lambda r: (r[0], r[1], json.dumps(r[2], sort_keys=True)))
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
+from sqlalchemy import ColumnElement, DateTime, Enum, MetaData, TypeDecorator, any_, bindparam
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -55,3 +56,26 @@ def str_enum(cls: type[StrEnum], name: str, *, length: int = 24) -> Enum:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values`` for long lists: PostgreSQL gets one array parameter (``= ANY(:values)``),
+    which is parsed once instead of thousands of placeholders; other databases get a plain IN."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        matches: ColumnElement[bool] = column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        return matches
+    within: ColumnElement[bool] = column.in_(list(values))
+    return within
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    """The dialect's INSERT (PostgreSQL or SQLite), which has ``on_conflict_do_nothing/update``."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)

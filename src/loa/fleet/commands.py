@@ -20,7 +20,6 @@ from loa.accounts.principal import Permission, Principal
 from loa.accounts.service import require_permission
 from loa.errors import InvalidInput
 from loa.fleet import queries, service
-from loa.fleet.models import Device
 from loa.protocol.messages import COMMAND_KINDS
 from loa.protocol.priority import Priority
 
@@ -86,7 +85,7 @@ def send_commands(
     rows = service.issue_command(
         session, devices=devices, kind=kind, args=args, issued_by=principal.username, ttl=ttl
     )
-    by_commune: dict[int | None, list[Device]] = defaultdict(list)
+    by_commune: dict[int | None, list[queries.CommandTarget]] = defaultdict(list)
     for device in devices:
         by_commune[device.commune_id].append(device)
     for commune_id, group in by_commune.items():

@@ -289,14 +289,14 @@ class Gateway:
         return [(topics.group_cmd(batch.group_code), payload)]
 
     def _mark_batches_sent(self, batch_ids: list[str]) -> None:
+        """Published: the batches are sent, and each addressed device gets its own result row."""
         now = utcnow()
         with self._sessions() as session, session.begin():
-            session.execute(
-                update(DeviceCommandBatch).where(DeviceCommandBatch.id.in_(batch_ids)).values(sent_at=now)
-            )
-            session.execute(
-                update(DeviceCommand).where(DeviceCommand.batch_id.in_(batch_ids)).values(sent_at=now)
-            )
+            for batch in session.scalars(
+                select(DeviceCommandBatch).where(DeviceCommandBatch.id.in_(batch_ids))
+            ):
+                batch.sent_at = now
+                service.materialise_batch(session, batch=batch, sent_at=now)
         self.stats.commands_sent += len(batch_ids)
 
     def _collect_outbox(
@@ -352,13 +352,7 @@ class Gateway:
             for b in batch_rows:
                 uids: list[str] = []
                 if self.config.signing_key is None:
-                    uids = list(
-                        session.scalars(
-                            select(Device.uid)
-                            .join(DeviceCommand, DeviceCommand.device_id == Device.id)
-                            .where(DeviceCommand.batch_id == b.id)
-                        )
-                    )
+                    uids = [uid for _, uid in session.execute(service.batch_members(session, batch=b))]
                 targets = json.loads(b.targets) if b.targets is not None else None
                 batches.append(_Batch(b.id, b.group_code, b.payload, targets, uids))
         if stale:

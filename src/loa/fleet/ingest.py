@@ -7,6 +7,7 @@ receipt id of a batch is acknowledged (a duplicate is already safely stored).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,16 @@ from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from loa.fleet.models import Device, DeviceCommand, DeviceStatusLog, PlayReceipt, StatusEvent
+from loa.areas.models import AdminUnit
+from loa.db.base import dialect_insert, utcnow
+from loa.fleet.models import (
+    Device,
+    DeviceCommand,
+    DeviceCommandBatch,
+    DeviceStatusLog,
+    PlayReceipt,
+    StatusEvent,
+)
 from loa.protocol import messages as m
 
 log = logging.getLogger(__name__)
@@ -116,9 +126,8 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
                 "result_detail": message.detail,
             }
             # The device answers with the id it received: its own command's, or the group
-            # message's, whose row for this device is ``{batch id}.{device row id}``.
-            results.append({"id": message.command_id, **answer})
-            results.append({"id": f"{message.command_id}.{row.id}"[:64], **answer})
+            # message's (see ``_record_results``).
+            results.append({"id": message.command_id, "uid": uid, **answer})
         values.update(offline_deadline_at=offline_deadline(received_at, heartbeat_s))
 
     if updates:
@@ -170,10 +179,84 @@ def _receipt_values(device_id: int, receipt: m.Receipt, received_at: datetime) -
 
 
 def _record_results(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Command results of a batch in one statement (a group command answered by 10,000 devices
-    must not become 10,000 round trips). Rows are matched by ``(id, device_id)``."""
+    """Command results, a few statements per batch whatever its size (a group command answered by
+    10,000 devices must not become 10,000 round trips).
+
+    An answer to a group message is the device's row ``{batch id}.{device id}``. The gateway writes
+    those rows right after publishing, so an answer can arrive first: it is upserted, if the batch
+    addressed that device (a device cannot answer for a batch that was not meant for it)."""
+    batch_ids = {r["id"] for r in rows}
+    batches = {
+        b.id: b
+        for b in session.execute(
+            select(
+                DeviceCommandBatch.id,
+                DeviceCommandBatch.group_code,
+                DeviceCommandBatch.targets,
+                DeviceCommandBatch.kind,
+                DeviceCommandBatch.issued_by,
+                DeviceCommandBatch.issued_at,
+                DeviceCommandBatch.expires_at,
+                DeviceCommandBatch.sent_at,
+            ).where(DeviceCommandBatch.id.in_(batch_ids))
+        )
+    }
+    singles = [r for r in rows if r["id"] not in batches]
+    if singles:
+        _update_results(session, singles)
+    answers = [r for r in rows if r["id"] in batches]
+    if not answers:
+        return
+    now = utcnow()
+    communes = dict(
+        session.execute(
+            select(Device.id, AdminUnit.code)
+            .join(AdminUnit, AdminUnit.id == Device.commune_id)
+            .where(Device.id.in_({r["device_id"] for r in answers}))
+        ).all()
+    )
+    targets = {b.id: frozenset(json.loads(b.targets)) for b in batches.values() if b.targets is not None}
+    members: dict[str, dict[str, Any]] = {}
+    for r in answers:
+        b = batches[r["id"]]
+        if b.id in targets:
+            addressed = r["uid"] in targets[b.id]
+        else:
+            addressed = not b.group_code or communes.get(r["device_id"]) == b.group_code
+        if not addressed:
+            log.warning("device %s answered group command %s that was not sent to it", r["uid"], b.id)
+            continue
+        row_id = f"{b.id}.{r['device_id']}"
+        members[row_id] = {
+            "id": row_id,
+            "device_id": r["device_id"],
+            "kind": b.kind,
+            "payload": "",
+            "issued_by": b.issued_by,
+            "issued_at": b.issued_at,
+            "expires_at": b.expires_at,
+            "sent_at": b.sent_at or now,  # answered before the gateway marked it: it was sent
+            "batch_id": b.id,
+            "acked_at": r["acked_at"],
+            "result": r["result"],
+            "result_detail": r["result_detail"],
+        }
+    if not members:
+        return
+    table: Any = DeviceCommand.__table__
+    statement = dialect_insert(session, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["id"],
+        set_={c: statement.excluded[c] for c in ("acked_at", "result", "result_detail")},
+    )
+    session.connection().execute(statement, list(members.values()))
+
+
+def _update_results(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Answers to single-device commands, matched by ``(id, device_id)``."""
     table: Any = DeviceCommand.__table__
     columns = ("id", "device_id", "acked_at", "result", "result_detail")
+    rows = [{c: r[c] for c in columns} for r in rows]
     connection = session.connection()
     dialect = connection.dialect
     if dialect.name == "postgresql":

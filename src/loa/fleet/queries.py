@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
 from loa.areas.models import AdminUnit
+from loa.db.base import one_of, utcnow
 from loa.errors import NotFound, PermissionDenied
-from loa.fleet.models import Device, DeviceCommand, DeviceStatusLog, PlayReceipt, StatusEvent
+from loa.fleet.models import (
+    Device,
+    DeviceCommand,
+    DeviceCommandBatch,
+    DeviceStatusLog,
+    PlayReceipt,
+    StatusEvent,
+)
 
 OUT_OF_SCOPE = "Cụm loa {uid} nằm ngoài địa bàn bạn được giao quản lý."
 MAX_PER_PAGE = 200
@@ -84,17 +93,34 @@ def visible_device(session: Session, *, principal: Principal | None, uid: str) -
     return visible_device_row(session, principal=principal, uid=uid).device
 
 
-def visible_devices(session: Session, *, principal: Principal | None, uids: Sequence[str]) -> list[Device]:
+class CommandTarget(NamedTuple):
+    """What a command needs of a device: a column query, not an ORM object (selections of thousands)."""
+
+    id: int
+    uid: str
+    commune_id: int | None
+    active: bool
+
+
+def visible_devices(
+    session: Session, *, principal: Principal | None, uids: Sequence[str]
+) -> list[CommandTarget]:
     """Active devices by id, all of them in the principal's areas (else NotFound / PermissionDenied)."""
     wanted = list(dict.fromkeys(uids))
-    rows = session.execute(_with_commune().where(Device.uid.in_(wanted), Device.active.is_(True))).all()
-    missing = set(wanted) - {d.uid for d, _, _ in rows}
+    rows: list[Any] = []
+    for start in range(0, len(wanted), 10_000):  # below SQLite's parameter limit
+        rows += session.execute(
+            select(Device.id, Device.uid, Device.commune_id, Device.active, AdminUnit.path)
+            .outerjoin(AdminUnit, AdminUnit.id == Device.commune_id)
+            .where(one_of(session, Device.uid, wanted[start : start + 10_000]), Device.active.is_(True))
+        ).all()
+    missing = set(wanted) - {r.uid for r in rows}
     if missing:
         raise NotFound(f"Không tìm thấy cụm loa: {', '.join(sorted(missing)[:20])}.", code="device_not_found")
-    outside = sorted(d.uid for d, _, path in rows if not _in_scope(principal, path))
+    outside = sorted(r.uid for r in rows if not _in_scope(principal, r.path))
     if outside:
         raise PermissionDenied(OUT_OF_SCOPE.format(uid=", ".join(outside[:20])), code="device_out_of_scope")
-    return [d for d, _, _ in rows]
+    return [CommandTarget(r.id, r.uid, r.commune_id, r.active) for r in rows]
 
 
 def communes_in_scope(session: Session, *, principal: Principal) -> list[AdminUnit]:
@@ -190,11 +216,35 @@ def status_log(session: Session, *, device: Device, limit: int = 20) -> list[Dev
 
 
 def recent_commands(session: Session, *, device: Device, limit: int = 20) -> list[DeviceCommand]:
-    return list(
-        session.scalars(
-            select(DeviceCommand)
-            .where(DeviceCommand.device_id == device.id)
-            .order_by(DeviceCommand.issued_at.desc())
-            .limit(limit)
+    """The device's commands, newest first, with group commands still waiting for the gateway (their
+    per-device rows are written when they are published) shown as unsaved rows."""
+    code = session.scalar(select(AdminUnit.code).where(AdminUnit.id == device.commune_id))
+    waiting = session.scalars(
+        select(DeviceCommandBatch).where(
+            DeviceCommandBatch.sent_at.is_(None),
+            DeviceCommandBatch.expires_at > utcnow(),
+            DeviceCommandBatch.group_code.in_(["", code or ""]),
+            or_(
+                DeviceCommandBatch.targets.is_(None),
+                DeviceCommandBatch.targets.contains(json.dumps(device.uid)),
+            ),
         )
-    )
+    ).all()
+    pending = [
+        DeviceCommand(
+            id=b.id,
+            device_id=device.id,
+            kind=b.kind,
+            issued_by=b.issued_by,
+            issued_at=b.issued_at,
+            batch_id=b.id,
+        )
+        for b in waiting
+    ]
+    stored = session.scalars(
+        select(DeviceCommand)
+        .where(DeviceCommand.device_id == device.id)
+        .order_by(DeviceCommand.issued_at.desc())
+        .limit(limit)
+    ).all()
+    return [*pending, *stored][:limit]

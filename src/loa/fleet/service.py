@@ -11,13 +11,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, String, cast, delete, func, insert, literal, select, true
 from sqlalchemy.orm import Session
 
 from loa.areas.models import AdminUnit
-from loa.db.base import utcnow
+from loa.db.base import dialect_insert, one_of, utcnow
 from loa.db.changes import mark_changed
 from loa.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from loa.fleet import credentials
@@ -205,6 +205,19 @@ def audio_url(uid: str, sha256: str) -> str:
     return f"/api/v1/devices/{uid}/audio/{sha256}"
 
 
+class Commandable(Protocol):
+    """A device as a command needs it: a ``Device`` or a ``queries.CommandTarget`` row."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def uid(self) -> str: ...
+    @property
+    def commune_id(self) -> int | None: ...
+    @property
+    def active(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class IssuedCommand:
     """A queued command to one device (``batch_id`` set when it travels in a group message)."""
@@ -218,7 +231,7 @@ class IssuedCommand:
 def issue_command(
     session: Session,
     *,
-    devices: Sequence[Device],
+    devices: Sequence[Commandable],
     kind: str,
     args: dict[str, Any],
     issued_by: str = "",
@@ -255,6 +268,47 @@ def issue_command(
     )
 
 
+def member_command_id(batch_id: str, device_id: int) -> str:
+    """The row of one device's part in a group command."""
+    return f"{batch_id}.{device_id}"
+
+
+def batch_members(session: Session, *, batch: DeviceCommandBatch) -> Select[int, str]:
+    """(device id, uid) of the devices a batch addresses, as they are now: its targets, or every
+    active device of its commune (or of the fleet)."""
+    stmt = select(Device.id, Device.uid).where(Device.active.is_(True))
+    if batch.targets is not None:
+        return stmt.where(one_of(session, Device.uid, json.loads(batch.targets)))
+    if batch.group_code:
+        commune = select(AdminUnit.id).where(AdminUnit.code == batch.group_code).scalar_subquery()
+        return stmt.where(Device.commune_id == commune)
+    return stmt
+
+
+def materialise_batch(session: Session, *, batch: DeviceCommandBatch, sent_at: datetime) -> None:
+    """After publishing: one ``DeviceCommand`` row per addressed device, copied inside the database
+    (one INSERT … SELECT). Rows that an early answer already created are kept (``ON CONFLICT``)."""
+    commands: Any = DeviceCommand.__table__
+    members = batch_members(session, batch=batch).subquery()
+    values: dict[str, Any] = {
+        "kind": batch.kind,
+        "payload": "",
+        "issued_by": batch.issued_by,
+        "issued_at": batch.issued_at,
+        "expires_at": batch.expires_at,
+        "sent_at": sent_at,
+        "batch_id": batch.id,
+    }
+    chosen = select(
+        literal(batch.id + ".") + cast(members.c.id, String),
+        members.c.id,
+        *(literal(v, type_=commands.c[name].type) for name, v in values.items()),
+    ).where(true())  # SQLite needs a WHERE to parse INSERT … SELECT … ON CONFLICT
+    columns = ["id", "device_id", *values]
+    statement = dialect_insert(session, commands).from_select(columns, chosen).on_conflict_do_nothing()
+    session.execute(statement)
+
+
 def _command_payload(kind: str, args: dict[str, Any], now: datetime, ttl: timedelta) -> tuple[str, str]:
     command_id = uuid.uuid4().hex
     raw = {
@@ -276,7 +330,7 @@ def _command_payload(kind: str, args: dict[str, Any], now: datetime, ttl: timede
 def _issue_batches(
     session: Session,
     *,
-    devices: Sequence[Device],
+    devices: Sequence[Commandable],
     kind: str,
     args: dict[str, Any],
     issued_by: str,
@@ -309,7 +363,6 @@ def _issue_batches(
     plan = plan_fanout(members, active_total=int(active_total), active_by_commune=by_commune)
     issued: list[IssuedCommand] = []
     batch_rows: list[dict[str, Any]] = []
-    member_rows: list[dict[str, Any]] = []
     for fan in plan:
         batch_id, payload = _command_payload(kind, args, now, ttl)
         batch_rows.append(
@@ -324,25 +377,12 @@ def _issue_batches(
                 "expires_at": now + ttl,
             }
         )
-        for member in fan.members:
-            row_id = f"{batch_id}.{member.device_id}"
-            member_rows.append(
-                {
-                    "id": row_id,
-                    "device_id": member.device_id,
-                    "kind": kind,
-                    "payload": "",
-                    "issued_by": issued_by,
-                    "issued_at": now,
-                    "expires_at": now + ttl,
-                    "batch_id": batch_id,
-                }
-            )
-            issued.append(IssuedCommand(row_id, member.device_id, payload, batch_id))
-    # Core executemany (multi-row VALUES): the ORM's bulk path costs ~3x more per row.
-    connection = session.connection()
+        issued += [
+            IssuedCommand(member_command_id(batch_id, mb.device_id), mb.device_id, payload, batch_id)
+            for mb in fan.members
+        ]
+    # Only the batch rows: how long "play now" takes must not grow with the fleet. The gateway
+    # writes each device's row right after publishing (``materialise_batch``).
     batches: Any = DeviceCommandBatch.__table__
-    commands: Any = DeviceCommand.__table__
-    connection.execute(insert(batches), batch_rows)
-    connection.execute(insert(commands), member_rows)
+    session.connection().execute(insert(batches), batch_rows)
     return issued

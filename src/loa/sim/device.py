@@ -45,6 +45,9 @@ class SimConfig:
     # The server's Ed25519 public key (raw 32 bytes): group commands are verified with it; without
     # it the simulator does not subscribe to group topics.
     server_public_key: bytes | None = None
+    # A change (started, stopped, volume) is reported this long after it happens, several changes
+    # in one status (a real board's agent reports at once; the default does the same).
+    change_status_delay_s: float = 0.0
 
 
 @dataclass
@@ -94,7 +97,7 @@ class SimDevice:
         self.seen_commands: set[str] = set()
         self.started = time.monotonic()
         self.boot_id = uuid.uuid4().hex[:16]
-        self._changed = asyncio.Event()
+        self._change_pending: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.groups: set[str] = set()  # commune group codes learnt from ``state``
 
@@ -150,34 +153,40 @@ class SimDevice:
             await asyncio.sleep(random.random() * 2)
 
     async def _session(self) -> None:
-        reason = m.StatusReason.BOOT
         # Spread the fleet's heartbeats over the period instead of all at once.
-        first_wait = random.random() * self.config.heartbeat_s
-        self._send_status(reason)
+        wait = random.random() * self.config.heartbeat_s
+        self._send_status(m.StatusReason.BOOT)
         self._resend_receipts(force=True)
-        wait = first_wait
         while self.client.connected:
-            self._changed.clear()
-            closed = asyncio.ensure_future(self.client.closed.wait())
-            changed = asyncio.ensure_future(self._changed.wait())
-            done, _ = await asyncio.wait({closed, changed}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-            for task in (closed, changed):
-                task.cancel()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.client.closed.wait(), timeout=wait)
             if not self.client.connected:
                 return
-            reason = m.StatusReason.CHANGE if changed in done else m.StatusReason.HEARTBEAT
             try:
-                self._send_status(reason)
+                self._send_status(m.StatusReason.HEARTBEAT)
                 self._resend_receipts()
             except MqttLiteError:
                 return
             wait = self.config.heartbeat_s
+
+    def _changed(self) -> None:
+        """Report a change with a timer callback, not a waiting task per device."""
+        if self._change_pending is None:
+            loop = asyncio.get_running_loop()
+            self._change_pending = loop.call_later(self.config.change_status_delay_s, self._report_change)
+
+    def _report_change(self) -> None:
+        self._change_pending = None
+        with contextlib.suppress(MqttLiteError):
+            self._send_status(m.StatusReason.CHANGE)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         if self.playing and self.playing.timer:
             self.playing.timer.cancel()
+        if self._change_pending is not None:
+            self._change_pending.cancel()
         await self.client.disconnect()
 
     # --- outbound ---------------------------------------------------------------------------------
@@ -236,7 +245,9 @@ class SimDevice:
         payload = m.CommandResult(
             command_id=command_id, status=status, at=m.now_utc(), detail=detail
         ).to_bytes()
-        self._spawn(self.client.publish(self.topic(Channel.RESULT), payload, qos=1))
+        # Not retried: a result lost with the connection leaves the command "Chưa phản hồi" on the server.
+        if self.client.connected:
+            self.client.publish_nowait(self.topic(Channel.RESULT), payload, qos=1)
 
     # --- inbound ----------------------------------------------------------------------------------
 
@@ -315,7 +326,7 @@ class SimDevice:
                 self._finish(m.Outcome.PREEMPTED, "by:operator_stop")
         elif isinstance(command, m.SetVolume):
             self.volume = command.args.level
-            self._changed.set()
+            self._changed()
         elif isinstance(command, m.Reboot | m.Update):
             self._result(command.id, m.CommandStatus.REJECTED, "simulator")
             return
@@ -337,7 +348,7 @@ class SimDevice:
         item.started_at = datetime.now(UTC)
         item.timer = asyncio.get_running_loop().call_later(self.config.play_s, self._finish, m.Outcome.PLAYED)
         self.playing = item
-        self._changed.set()
+        self._changed()
 
     def _finish(self, outcome: m.Outcome, detail: str | None = None, *, start_next: bool = True) -> None:
         item = self.playing
@@ -362,4 +373,4 @@ class SimDevice:
             self._resend_receipts()
         if start_next and self.queue:
             self._start(self.queue.pop(0))
-        self._changed.set()
+        self._changed()
