@@ -161,6 +161,7 @@ async def broker(kind: str, engine: Engine, topics: Topics) -> AsyncIterator[Bro
 
 
 def make_gateway(handle: BrokerHandle, engine: Engine, topics: Topics, **overrides: object) -> Gateway:
+    fast: dict[str, object] = {"flush_interval_s": 0.05, "outbox_interval_s": 0.1, "sweep_interval_s": 0.5}
     config = GatewayConfig(
         host=handle.host,
         port=handle.port,
@@ -169,10 +170,7 @@ def make_gateway(handle: BrokerHandle, engine: Engine, topics: Topics, **overrid
         topics=topics,
         shared_subscriptions=handle.shared,
         client_id=f"gw-{topics.prefix}",
-        flush_interval_s=0.05,
-        outbox_interval_s=0.1,
-        sweep_interval_s=0.5,
-        **overrides,  # type: ignore[arg-type]
+        **{**fast, **overrides},  # type: ignore[arg-type]
     )
     return Gateway(config, make_session_factory(engine))
 

@@ -27,12 +27,12 @@ from typing import Any
 
 import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
-from loa.fleet import service
+from loa.fleet import outbox, service
 from loa.fleet.ingest import Event, IngestOutcome, sweep_offline, write_events
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch, DeviceManifest
 from loa.protocol import group
@@ -90,6 +90,7 @@ class Gateway:
         self._sessions = session_factory
         self._pending: list[Event] = []
         self._wake = asyncio.Event()
+        self._outbox_wake = asyncio.Event()
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
         self.ready = asyncio.Event()  # set once subscribed (tests and the CLI wait for it)
@@ -105,9 +106,22 @@ class Gateway:
             asyncio.create_task(self._outbox_loop(), name="gateway-outbox"),
             asyncio.create_task(self._sweep_loop(), name="gateway-sweep"),
         ]
+        loop = asyncio.get_running_loop()
+
+        def wake_threadsafe() -> None:
+            loop.call_soon_threadsafe(self._outbox_wake.set)
+
+        outbox.add_listener(wake_threadsafe)
+        bind = self._sessions.kw.get("bind")
+        if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+            url = bind.url.render_as_string(hide_password=False)
+            tasks.append(
+                asyncio.create_task(outbox.listen(url, self._outbox_wake.set), name="gateway-listen")
+            )
         try:
             await asyncio.gather(*tasks)
         finally:
+            outbox.remove_listener(wake_threadsafe)
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -234,8 +248,12 @@ class Gateway:
     # --- outbox: manifests and commands ------------------------------------------------------
 
     async def _outbox_loop(self) -> None:
+        """Drain when woken (``loa.fleet.outbox``: a commit in this process, or PostgreSQL's NOTIFY),
+        and every ``outbox_interval_s`` in any case."""
         while True:
-            await asyncio.sleep(self.config.outbox_interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox_wake.wait(), self.config.outbox_interval_s)
+            self._outbox_wake.clear()
             await self._connected.wait()
             try:
                 await self.drain_outbox()

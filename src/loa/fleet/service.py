@@ -20,7 +20,7 @@ from loa.areas.models import AdminUnit
 from loa.db.base import dialect_insert, one_of, utcnow
 from loa.db.changes import mark_changed
 from loa.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
-from loa.fleet import credentials
+from loa.fleet import credentials, outbox
 from loa.fleet.fanout import Member, plan_fanout
 from loa.fleet.models import (
     Device,
@@ -185,6 +185,7 @@ def set_manifest(
     )
     session.add(row)
     session.flush()
+    outbox.announce(session)
     return row
 
 
@@ -262,6 +263,7 @@ def issue_command(
         )
         session.add(row)
         session.flush()
+        outbox.announce(session)
         return [IssuedCommand(command_id, unique[0].id, payload)]
     return _issue_batches(
         session, devices=unique, kind=kind, args=args, issued_by=issued_by, ttl=ttl, now=now
@@ -385,4 +387,5 @@ def _issue_batches(
     # writes each device's row right after publishing (``materialise_batch``).
     batches: Any = DeviceCommandBatch.__table__
     session.connection().execute(insert(batches), batch_rows)
+    outbox.announce(session)
     return issued

@@ -25,7 +25,7 @@ from loa.accounts.audit import record
 from loa.accounts.principal import Principal
 from loa.db.base import utcnow
 from loa.errors import Conflict
-from loa.fleet import keys
+from loa.fleet import keys, outbox
 from loa.fleet.models import Device, DeviceManifest
 from loa.schedule.compiler import Compilation, DeviceState, Window, compile_manifests, recompile
 from loa.schedule.dbsnapshot import load_snapshot
@@ -187,6 +187,8 @@ def _run(
         raise Conflict(
             "Lịch phát đang được lập đồng thời ở nơi khác. Vui lòng thử lại.", code="compile_concurrent"
         ) from err
+    if rows:
+        outbox.announce(session)  # the gateway publishes the new state references at commit
     if cache is not None:
         cache.last = compilation
     report = CompileReport(

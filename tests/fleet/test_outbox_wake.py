@@ -1,0 +1,103 @@
+"""The outbox wakes the gateway at commit (in this process, and through PostgreSQL's NOTIFY for a
+gateway elsewhere); a rolled-back transaction wakes nobody; a gateway polling once an hour still
+sends a command at once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from sqlalchemy import Engine
+
+from loa.db import make_session_factory
+from loa.fleet import outbox, service
+from loa.protocol import messages as m
+from loa.protocol.topics import Channel, Topics
+from tests.fleet.harness import broker, make_gateway, new_device, running, unique_prefix, wait_until
+
+SHA = "ef" * 32
+
+
+def queue_play_now(engine: Engine, uid: str, *, commit: bool = True) -> str:
+    with make_session_factory(engine)() as s:
+        (row,) = service.issue_command(
+            s, devices=[service.get_device(s, uid=uid)], kind="play_now", args={"audio_sha256": SHA}
+        )
+        if commit:
+            s.commit()
+        else:
+            s.rollback()
+        return row.id
+
+
+def test_a_commit_wakes_listeners_in_this_process_and_a_rollback_does_not(engine: Engine) -> None:
+    uid, _ = new_device(make_session_factory(engine), "Cụm loa thôn 3")
+    woken: list[str] = []
+
+    def listener() -> None:
+        woken.append(threading.current_thread().name)
+
+    outbox.add_listener(listener)
+    try:
+        queue_play_now(engine, uid, commit=False)
+        assert woken == []
+        queue_play_now(engine, uid)
+        assert len(woken) == 1
+    finally:
+        outbox.remove_listener(listener)
+    queue_play_now(engine, uid)
+    assert len(woken) == 1  # removed: not called again
+
+
+def test_postgresql_notify_reaches_a_listener_in_another_session(engine: Engine) -> None:
+    uid, _ = new_device(make_session_factory(engine), "Cụm loa thôn 4")
+    url = engine.url.render_as_string(hide_password=False)
+
+    async def scenario() -> None:
+        woken = asyncio.Event()
+        if engine.dialect.name != "postgresql":
+            # SQLite has no NOTIFY (the embedded setup runs the gateway in the web process, above).
+            await asyncio.wait_for(outbox.listen(url, woken.set), 1)
+            assert not woken.is_set()
+            return
+        async with running(lambda: outbox.listen(url, woken.set), "listen"):
+            await asyncio.wait_for(woken.wait(), 10)  # the first wake-up: on (re)connecting
+            woken.clear()
+            await asyncio.to_thread(queue_play_now, engine, uid, commit=False)
+            await asyncio.sleep(0.5)
+            assert not woken.is_set()  # nothing is announced by a rolled-back command
+            await asyncio.to_thread(queue_play_now, engine, uid)
+            await asyncio.wait_for(woken.wait(), 5)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.mqtt
+def test_a_gateway_polling_hourly_sends_a_command_at_once(engine: Engine, tmp_path: Path) -> None:
+    topics = Topics(unique_prefix())
+    factory = make_session_factory(engine)
+    _, code = new_device(factory, "Cụm loa thôn 5")
+    with factory() as s, s.begin():
+        enrolment = service.enrol(s, code=code)
+    uid, secret = enrolment.device_uid, enrolment.secret
+
+    async def scenario() -> None:
+        async with broker("amqtt", engine, topics) as handle:
+            gateway = make_gateway(handle, engine, topics, outbox_interval_s=3600.0)
+            async with running(gateway.run, "gateway"):
+                await asyncio.wait_for(gateway.ready.wait(), 15)
+                async with aiomqtt.Client(handle.host, handle.port, username=uid, password=secret) as device:
+                    await device.subscribe(topics.device(uid, Channel.CMD), qos=1)
+                    await asyncio.sleep(0.3)
+                    command_id = await asyncio.to_thread(queue_play_now, engine, uid)
+                    async with asyncio.timeout(5):
+                        async for message in device.messages:
+                            parsed = m.parse(Channel.CMD, bytes(message.payload))  # type: ignore[arg-type]
+                            assert parsed.id == command_id
+                            break
+                await wait_until(lambda: gateway.stats.commands_sent == 1, 5, "counted as sent")
+
+    asyncio.run(scenario())
