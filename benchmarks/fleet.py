@@ -55,6 +55,7 @@ from loa.sim.mqtt_lite import LiteClient
 DEVICES = int(os.environ.get("LOA_BENCH_DEVICES", "10000"))
 AMQTT_DEVICES = int(os.environ.get("LOA_BENCH_AMQTT_DEVICES", "1000"))
 ROUNDS = 3
+SIM_HEARTBEAT_S = 30.0  # the simulated devices' heartbeat (the agent's default)
 BACKEND_USER, BACKEND_PASSWORD = "loa_backend", secrets.token_hex(16)
 SHA = hashlib.sha256(b"bench").hexdigest()
 SIGNING_KEY = mf.generate_private_key()  # the server's key: group commands are signed with it
@@ -149,7 +150,7 @@ class SimProcess:
     ) -> SimProcess:
         args = [sys.executable, "-m", "benchmarks.fleet_sim", "--port", str(port), "--prefix", prefix]
         args += ["--credentials", str(credentials), "--devices", str(devices)]
-        args += ["--server-key", keys.public_key_b64(SIGNING_KEY)]
+        args += ["--server-key", keys.public_key_b64(SIGNING_KEY), "--heartbeat-s", str(SIM_HEARTBEAT_S)]
         if fanout:
             args += ["--fanout", fanout]
         proc = await asyncio.create_subprocess_exec(
@@ -213,6 +214,19 @@ class Observer:
         return sorted(self.arrivals)[count - 1]
 
 
+async def settle(gateway: Gateway, devices: int, heartbeat_s: float, limit_s: float = 60.0) -> None:
+    """Wait until the gateway has taken in the previous burst (a second with no more than twice the
+    heartbeats' rate): each round measures a fleet at rest, not one still digesting 20,000 answers
+    and statuses. The heartbeats themselves go on during the measurement, as in a real fleet."""
+    background = 2 * devices / heartbeat_s
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        before = gateway.stats.received
+        await asyncio.sleep(1.0)
+        if gateway.stats.received - before <= background:
+            return
+
+
 def p99_count(n: int) -> int:
     return max(1, math.ceil(n * 0.99))
 
@@ -238,6 +252,7 @@ async def play_now_round(
         return [(uid_of[r.device_id], r.batch_id or r.id) for r in rows]
 
     uid_of = await asyncio.to_thread(_device_ids, engine, uids)
+    await settle(gateway, len(uids), SIM_HEARTBEAT_S)
     started = time.perf_counter()
     ids = await asyncio.to_thread(issue)
     observer.expected = set(ids)

@@ -8,10 +8,12 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import random
 import time
 import uuid
-from collections.abc import Awaitable
+import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -70,7 +72,43 @@ class _Playing:
     priority: int
     title: str | None
     started_at: datetime
-    timer: asyncio.TimerHandle | None = None
+
+
+class Ticker:
+    """Timers for thousands of simulated devices: one event-loop timer per ``RESOLUTION_S`` slot
+    instead of one per device (a ``TimerHandle`` each cost more than the rest of answering a
+    command). Callbacks cannot be cancelled: they check whether they still apply."""
+
+    RESOLUTION_S = 0.05
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.slots: dict[int, list[Callable[[], None]]] = {}
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> Ticker:
+        ticker = _tickers.get(loop)
+        if ticker is None:
+            ticker = _tickers[loop] = cls(loop)
+        return ticker
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> None:
+        slot = math.ceil((self.loop.time() + max(0.0, delay_s)) / self.RESOLUTION_S)
+        calls = self.slots.get(slot)
+        if calls is None:
+            calls = self.slots[slot] = []
+            self.loop.call_at(slot * self.RESOLUTION_S, self._fire, slot)
+        calls.append(callback)
+
+    def _fire(self, slot: int) -> None:
+        for callback in self.slots.pop(slot, ()):
+            try:
+                callback()
+            except Exception:
+                log.exception("simulated device timer failed")
+
+
+_tickers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Ticker] = weakref.WeakKeyDictionary()
 
 
 @functools.lru_cache(maxsize=32)
@@ -97,7 +135,7 @@ class SimDevice:
         self.seen_commands: set[str] = set()
         self.started = time.monotonic()
         self.boot_id = uuid.uuid4().hex[:16]
-        self._change_pending: asyncio.TimerHandle | None = None
+        self._change_pending = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.groups: set[str] = set()  # commune group codes learnt from ``state``
 
@@ -171,22 +209,20 @@ class SimDevice:
 
     def _changed(self) -> None:
         """Report a change with a timer callback, not a waiting task per device."""
-        if self._change_pending is None:
-            loop = asyncio.get_running_loop()
-            self._change_pending = loop.call_later(self.config.change_status_delay_s, self._report_change)
+        if not self._change_pending:
+            self._change_pending = True
+            ticker = Ticker.of(asyncio.get_running_loop())
+            ticker.call_later(self.config.change_status_delay_s, self._report_change)
 
     def _report_change(self) -> None:
-        self._change_pending = None
+        self._change_pending = False
         with contextlib.suppress(MqttLiteError):
             self._send_status(m.StatusReason.CHANGE)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        if self.playing and self.playing.timer:
-            self.playing.timer.cancel()
-        if self._change_pending is not None:
-            self._change_pending.cancel()
+        self.playing = None  # pending timers find nothing to finish
         await self.client.disconnect()
 
     # --- outbound ---------------------------------------------------------------------------------
@@ -346,16 +382,18 @@ class SimDevice:
 
     def _start(self, item: _Playing) -> None:
         item.started_at = datetime.now(UTC)
-        item.timer = asyncio.get_running_loop().call_later(self.config.play_s, self._finish, m.Outcome.PLAYED)
+        Ticker.of(asyncio.get_running_loop()).call_later(self.config.play_s, lambda: self._play_ended(item))
         self.playing = item
         self._changed()
+
+    def _play_ended(self, item: _Playing) -> None:
+        if self.playing is item:  # not pre-empted or stopped in the meantime
+            self._finish(m.Outcome.PLAYED)
 
     def _finish(self, outcome: m.Outcome, detail: str | None = None, *, start_next: bool = True) -> None:
         item = self.playing
         if item is None:
             return
-        if item.timer is not None:
-            item.timer.cancel()
         self.playing = None
         receipt = m.Receipt(
             receipt_id=uuid.uuid4().hex,
