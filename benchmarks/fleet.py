@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -45,7 +45,6 @@ from loa.fleet import commands, keys
 from loa.fleet.broker import DeviceCredentials, EmbeddedBroker, StaticCredentials
 from loa.fleet.gateway import Gateway, GatewayConfig
 from loa.fleet.models import Device
-from loa.protocol import manifest as mf
 from loa.protocol import messages as m
 from loa.protocol.topics import Channel, Topics
 from loa.sim.device import SimIdentity
@@ -58,9 +57,9 @@ ROUNDS = 3
 SIM_HEARTBEAT_S = 30.0  # the simulated devices' heartbeat (the agent's default)
 BACKEND_USER, BACKEND_PASSWORD = "loa_backend", secrets.token_hex(16)
 SHA = hashlib.sha256(b"bench").hexdigest()
-SIGNING_KEY = mf.generate_private_key()  # the server's key: group commands are signed with it
 # LOA_BENCH_PER_DEVICE=1 measures the old path (one QoS 1 publish per device) for comparison.
 PER_DEVICE = os.environ.get("LOA_BENCH_PER_DEVICE", "") == "1"
+DEBUG = os.environ.get("LOA_BENCH_DEBUG", "") == "1"  # phases of each round on stderr
 MOSQUITTO = "/usr/sbin/mosquitto"
 
 
@@ -146,11 +145,11 @@ class SimProcess:
 
     @classmethod
     async def start(
-        cls, *, port: int, prefix: str, credentials: Path, devices: int, fanout: str | None
+        cls, *, port: int, prefix: str, credentials: Path, devices: int, fanout: str | None, server_key: str
     ) -> SimProcess:
         args = [sys.executable, "-m", "benchmarks.fleet_sim", "--port", str(port), "--prefix", prefix]
         args += ["--credentials", str(credentials), "--devices", str(devices)]
-        args += ["--server-key", keys.public_key_b64(SIGNING_KEY), "--heartbeat-s", str(SIM_HEARTBEAT_S)]
+        args += ["--server-key", server_key, "--heartbeat-s", str(SIM_HEARTBEAT_S)]
         if fanout:
             args += ["--fanout", fanout]
         proc = await asyncio.create_subprocess_exec(
@@ -180,14 +179,56 @@ class SimProcess:
             await self.proc.wait()
 
 
+class GatewayProcess:
+    """The gateway, in a child process; see ``benchmarks.fleet_gateway``."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(cls, *, port: int, prefix: str, database_url: str, data_dir: Path) -> GatewayProcess:
+        args = [sys.executable, "-m", "benchmarks.fleet_gateway", "--port", str(port), "--prefix", prefix]
+        args += ["--database-url", database_url, "--data-dir", str(data_dir)]
+        if PER_DEVICE:
+            args.append("--per-device")
+        proc = await asyncio.create_subprocess_exec(
+            *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+        if not line.startswith("READY"):
+            raise RuntimeError(f"gateway failed: {line!r}")
+        return cls(proc)
+
+    async def received(self) -> int:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(b"STATS\n")
+        await self.proc.stdin.drain()
+        return int(json.loads(await self.proc.stdout.readline())["received"])
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(b"QUIT\n")
+            await self.proc.stdin.drain()
+            await asyncio.wait_for(self.proc.wait(), 20)
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+
 class Observer:
-    """A server-side subscriber that timestamps command results as they arrive."""
+    """A server-side subscriber that timestamps command results as they arrive (the first arrival of
+    each (device, command id); answers may come before the issuer knows the ids)."""
 
     def __init__(self, topics: Topics) -> None:
         self.topics = topics
         self.client = LiteClient(f"bench-observer-{uuid.uuid4().hex[:6]}", on_message=self._on_message)
-        self.expected: set[tuple[str, str]] = set()  # (device id, command id)
-        self.arrivals: list[float] = []
+        self.arrivals: dict[tuple[str, str], float] = {}  # (device id, command id) → when
+        self.order: list[tuple[str, str]] = []  # the same keys, in order of arrival
+
+    def reset(self) -> None:
+        self.arrivals, self.order = {}, []
         self._progress = asyncio.Event()
 
     async def connect(self, port: int, username: str | None, password: str | None) -> None:
@@ -197,33 +238,43 @@ class Observer:
     def _on_message(self, topic: str, payload: bytes) -> None:
         parsed = self.topics.parse(topic)
         key = (parsed[0] if parsed else "", json.loads(payload).get("command_id"))
-        if key in self.expected:
-            self.expected.discard(key)
-            self.arrivals.append(time.perf_counter())
-            self._progress.set()
+        if key not in self.arrivals:
+            self.arrivals[key] = time.perf_counter()
+            self.order.append(key)
+        self._progress.set()
 
-    async def wait_for(self, count: int, timeout_s: float = 60.0) -> float:
+    async def wait_for(self, expected: set[tuple[str, str]], count: int, timeout_s: float = 60.0) -> float:
+        """When the ``count``-th of the expected answers arrived (arrivals are scanned once each)."""
         deadline = time.monotonic() + timeout_s
-        while len(self.arrivals) < count:
+        times: list[float] = []
+        scanned = 0
+        while True:
+            fresh = self.order[scanned:]
+            scanned += len(fresh)
+            times += [self.arrivals[key] for key in fresh if key in expected]
+            if len(times) >= count:
+                return sorted(times)[count - 1]
             self._progress.clear()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"only {len(self.arrivals)}/{count} results arrived")
+                raise TimeoutError(f"only {len(times)}/{count} results arrived")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._progress.wait(), remaining)
-        return sorted(self.arrivals)[count - 1]
+                await asyncio.wait_for(self._progress.wait(), min(remaining, 0.2))
+            await asyncio.sleep(0.05)  # let answers accumulate between scans
 
 
-async def settle(gateway: Gateway, devices: int, heartbeat_s: float, limit_s: float = 60.0) -> None:
+async def settle(
+    received: Callable[[], Awaitable[int]], devices: int, heartbeat_s: float, limit_s: float = 60.0
+) -> None:
     """Wait until the gateway has taken in the previous burst (a second with no more than twice the
     heartbeats' rate): each round measures a fleet at rest, not one still digesting 20,000 answers
     and statuses. The heartbeats themselves go on during the measurement, as in a real fleet."""
     background = 2 * devices / heartbeat_s
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        before = gateway.stats.received
+        before = await received()
         await asyncio.sleep(1.0)
-        if gateway.stats.received - before <= background:
+        if await received() - before <= background:
             return
 
 
@@ -232,14 +283,20 @@ def p99_count(n: int) -> int:
 
 
 async def play_now_round(
-    engine: Engine, gateway: Gateway, observer: Observer, uids: list[str], tag: str, operator: Principal
+    engine: Engine,
+    received: Callable[[], Awaitable[int]],
+    observer: Observer,
+    uids: list[str],
+    tag: str,
+    operator: Principal,
 ) -> float:
-    """The operator's path: the selection's ids in, permission and scope checked, rows and audit
-    written and committed (``commands.send_commands``, as the API does), the gateway publishes."""
+    """The operator's path: the selection's ids in, permission and scope checked, the batch and the
+    audit written and committed (``commands.send_commands``, as the API does); the commit wakes the
+    gateway (PostgreSQL NOTIFY to its own process, or the in-process listener), which publishes."""
     factory = make_session_factory(engine)
-    observer.arrivals = []
+    uid_of = await asyncio.to_thread(_device_ids, engine, uids)
 
-    def issue() -> list[tuple[str, str]]:
+    def issue() -> set[tuple[str, str]]:
         with factory() as s, s.begin():
             rows = commands.send_commands(
                 s,
@@ -249,16 +306,47 @@ async def play_now_round(
                 args={"audio_sha256": SHA, "item_id": tag},
             )
         # A device answers with the id it received: the group message's, or its own command's.
-        return [(uid_of[r.device_id], r.batch_id or r.id) for r in rows]
+        return {(uid_of[r.device_id], r.batch_id or r.id) for r in rows}
 
-    uid_of = await asyncio.to_thread(_device_ids, engine, uids)
-    await settle(gateway, len(uids), SIM_HEARTBEAT_S)
+    await settle(received, len(uids), SIM_HEARTBEAT_S)
+    observer.reset()
+    cpu_before = _cpu_by_process()
     started = time.perf_counter()
-    ids = await asyncio.to_thread(issue)
-    observer.expected = set(ids)
-    await gateway.drain_outbox()
-    t99 = await observer.wait_for(p99_count(len(uids)))
+    expected = await asyncio.to_thread(issue)
+    issued = time.perf_counter()
+    t99 = await observer.wait_for(expected, p99_count(len(uids)))
+    if DEBUG:
+        times = sorted(at for key, at in observer.arrivals.items() if key in expected)
+        sys.stderr.write(
+            f"{tag}: committed {issued - started:.3f} s, first answer {times[0] - started:.3f} s, "
+            f"median {times[len(times) // 2] - started:.3f} s, p99 {t99 - started:.3f} s; CPU s: "
+            + ", ".join(
+                f"{name} {cpu - cpu_before.get(name, 0):.2f}" for name, cpu in _cpu_by_process().items()
+            )
+            + "\n"
+        )
     return t99 - started
+
+
+def _cpu_by_process() -> dict[str, float]:
+    """CPU seconds so far of the processes in play, by name (for LOA_BENCH_DEBUG)."""
+    out: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            head, tail = stat.read_text().rsplit(")", 1)
+            name = head.split("(", 1)[1]
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if "fleet_sim" in cmdline:
+                name = "sim"
+            elif "fleet_gateway" in cmdline:
+                name = "gateway"
+            elif stat.parent.name == str(os.getpid()):
+                name = "bench"
+            elif name not in ("mosquitto", "postgres"):
+                continue
+            fields = tail.split()
+            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
 
 
 def _device_ids(engine: Engine, uids: list[str]) -> dict[int, str]:
@@ -282,45 +370,39 @@ async def raw_fanout_round(observer: Observer, sim: SimProcess, topic: str, n: i
     return sorted(latencies)[p99_count(n) - 1]
 
 
-def make_gateway(engine: Engine, port: int, topics: Topics, *, shared: bool, auth: bool) -> Gateway:
-    config = GatewayConfig(
-        host="127.0.0.1",
-        port=port,
-        username=BACKEND_USER if auth else "loa_backend",
-        password=BACKEND_PASSWORD if auth else "",
-        topics=topics,
-        shared_subscriptions=shared,
-        client_id=f"bench-gw-{topics.prefix}",
-        outbox_interval_s=3600,  # the benchmark drains the outbox itself, once per round
-        signing_key=None if PER_DEVICE else SIGNING_KEY,
-    )
-    return Gateway(config, make_session_factory(engine))
-
-
 async def mosquitto_bench(
-    engine: Engine, workdir: Path, creds: Path, uids: list[str], operator: Principal
+    engine: Engine, workdir: Path, creds: Path, uids: list[str], operator: Principal, server_dir: Path
 ) -> list[Result]:
+    """Mosquitto with the gateway in its own process (``loa gateway run`` in production)."""
     topics = Topics(f"b{uuid.uuid4().hex[:6]}")
     fanout = f"{topics.prefix}/bench/fanout"
+    server_key = keys.public_key_b64(keys.load_or_create_signing_key(server_dir))
     with private_mosquitto(workdir) as port:
-        gateway = make_gateway(engine, port, topics, shared=True, auth=False)
-        gw_task = asyncio.create_task(gateway.run())
+        url = engine.url.render_as_string(hide_password=False)
+        gateway = await GatewayProcess.start(
+            port=port, prefix=topics.prefix, database_url=url, data_dir=server_dir
+        )
         sim: SimProcess | None = None
         try:
-            await asyncio.wait_for(gateway.ready.wait(), 20)
             observer = Observer(topics)
             await observer.connect(port, None, None)
             sim = await SimProcess.start(
-                port=port, prefix=topics.prefix, credentials=creds, devices=DEVICES, fanout=fanout
+                port=port,
+                prefix=topics.prefix,
+                credentials=creds,
+                devices=DEVICES,
+                fanout=fanout,
+                server_key=server_key,
             )
-            await asyncio.sleep(2)  # births and first statuses settle
             raw, play = [], []
             for i in range(ROUNDS):
+                await settle(gateway.received, DEVICES, SIM_HEARTBEAT_S)
                 raw.append(await raw_fanout_round(observer, sim, fanout, DEVICES))
                 play.append(
-                    await play_now_round(engine, gateway, observer, uids[:DEVICES], f"bench-{i}", operator)
+                    await play_now_round(
+                        engine, gateway.received, observer, uids[:DEVICES], f"bench-{i}", operator
+                    )
                 )
-                await asyncio.sleep(1)
             raw_s, play_s = statistics.median(raw), statistics.median(play)
             return [
                 Result(f"fleet.mosquitto.connect_{DEVICES}_devices", sim.connect_s, "s"),
@@ -331,12 +413,13 @@ async def mosquitto_bench(
         finally:
             if sim is not None:
                 await sim.stop()
-            gw_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await gw_task
+            await gateway.stop()
 
 
-async def amqtt_bench(engine: Engine, creds: Path, uids: list[str], operator: Principal) -> list[Result]:
+async def amqtt_bench(
+    engine: Engine, creds: Path, uids: list[str], operator: Principal, server_dir: Path
+) -> list[Result]:
+    """The embedded setup: broker, gateway and web application in one process (``loa run``)."""
     topics = Topics(f"a{uuid.uuid4().hex[:6]}")
     port = free_port()
     broker = EmbeddedBroker(
@@ -347,23 +430,40 @@ async def amqtt_bench(engine: Engine, creds: Path, uids: list[str], operator: Pr
         backend_users=[BACKEND_USER],
     )
     await broker.start()
-    gateway = make_gateway(engine, port, topics, shared=False, auth=True)
+    key = keys.load_or_create_signing_key(server_dir)
+    config = GatewayConfig(
+        host="127.0.0.1",
+        port=port,
+        username=BACKEND_USER,
+        password=BACKEND_PASSWORD,
+        topics=topics,
+        client_id=f"bench-gw-{topics.prefix}",
+        signing_key=None if PER_DEVICE else key,
+    )
+    gateway = Gateway(config, make_session_factory(engine))
     gw_task = asyncio.create_task(gateway.run())
+
+    async def received() -> int:
+        return gateway.stats.received
+
     sim: SimProcess | None = None
     try:
         await asyncio.wait_for(gateway.ready.wait(), 20)
         observer = Observer(topics)
         await observer.connect(port, BACKEND_USER, BACKEND_PASSWORD)
         sim = await SimProcess.start(
-            port=port, prefix=topics.prefix, credentials=creds, devices=AMQTT_DEVICES, fanout=None
+            port=port,
+            prefix=topics.prefix,
+            credentials=creds,
+            devices=AMQTT_DEVICES,
+            fanout=None,
+            server_key=keys.public_key_b64(key),
         )
-        await asyncio.sleep(2)
         play = []
         for i in range(ROUNDS):
             play.append(
-                await play_now_round(engine, gateway, observer, uids[:AMQTT_DEVICES], f"amqtt-{i}", operator)
+                await play_now_round(engine, received, observer, uids[:AMQTT_DEVICES], f"amqtt-{i}", operator)
             )
-            await asyncio.sleep(1)
         return [
             Result(f"fleet.amqtt.connect_{AMQTT_DEVICES}_devices", sim.connect_s, "s"),
             Result(f"fleet.amqtt.play_now_p99_{AMQTT_DEVICES}", statistics.median(play), "s", target=1.0),
@@ -529,8 +629,9 @@ def run() -> Iterable[Result]:
         write_credentials(creds, identities)
         uids = [i.uid for i in identities]
         operator = seed_operator(engine)
-        yield from asyncio.run(mosquitto_bench(engine, workdir, creds, uids, operator))
-        yield from asyncio.run(amqtt_bench(engine, creds, uids, operator))
+        server_dir = workdir / "server-keys"
+        yield from asyncio.run(mosquitto_bench(engine, workdir, creds, uids, operator, server_dir))
+        yield from asyncio.run(amqtt_bench(engine, creds, uids, operator, server_dir))
         yield ingest_bench(engine, identities)
         agent_dir = workdir / "agent-run"
         agent_dir.mkdir()

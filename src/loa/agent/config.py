@@ -19,6 +19,9 @@ class AgentConfig(BaseModel):
     mqtt_port: int | None = None
     mqtt_keepalive_s: int = Field(default=30, ge=5, le=3600)
     heartbeat_s: int = Field(default=30, ge=1, le=3600)
+    # A burst of changes (a command, a pre-emption, a volume change) is reported in one status this
+    # long after the first: fewer messages on 4G, and none in the way of the command's own answer.
+    status_coalesce_s: float = Field(default=1.0, ge=0, le=60)
     sink: Literal["aplay", "file", "null"] = "aplay"
     sink_dir: Path | None = None
     alsa_device: str | None = None

@@ -489,7 +489,7 @@ class Agent:
             try:
                 await asyncio.wait_for(self._status_changed.wait(), timeout=self.config.heartbeat_s)
                 reason = m.StatusReason.CHANGE
-                await asyncio.sleep(0.05)  # coalesce bursts of changes into one message
+                await asyncio.sleep(self.config.status_coalesce_s)  # a burst of changes: one message
             except TimeoutError:
                 reason = m.StatusReason.HEARTBEAT
 

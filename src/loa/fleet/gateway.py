@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -266,7 +267,9 @@ class Gateway:
         client = self._client
         if client is None:
             return
+        started = time.perf_counter()
         states, commands, batches = await asyncio.to_thread(self._collect_outbox)
+        collected = time.perf_counter()
         topics = self.config.topics
         published_states: list[int] = []
         sent_commands: list[str] = []
@@ -278,6 +281,13 @@ class Gateway:
                     await client.publish(topic, payload, qos=1)
                     self.stats.group_messages_sent += 1
                 sent_batches.append(batch.id)
+            if batches:
+                log.debug(
+                    "outbox: %d group messages published %.3f s after waking (collecting took %.3f s)",
+                    len(batches),
+                    time.perf_counter() - started,
+                    collected - started,
+                )
         finally:
             if sent_batches:
                 await asyncio.to_thread(self._mark_batches_sent, sent_batches)

@@ -249,7 +249,9 @@ def _record_results(session: Session, rows: list[dict[str, Any]]) -> None:
         index_elements=["id"],
         set_={c: statement.excluded[c] for c in ("acked_at", "result", "result_detail")},
     )
-    session.connection().execute(statement, list(members.values()))
+    # In device order, as ``service.materialise_batch`` inserts: no deadlock between the two.
+    ordered = sorted(members.values(), key=lambda row: int(row["device_id"]))
+    session.connection().execute(statement, ordered)
 
 
 def _update_results(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
@@ -117,10 +117,14 @@ def visible_devices(
     missing = set(wanted) - {r.uid for r in rows}
     if missing:
         raise NotFound(f"Không tìm thấy cụm loa: {', '.join(sorted(missing)[:20])}.", code="device_not_found")
-    outside = sorted(r.uid for r in rows if not _in_scope(principal, r.path))
-    if outside:
-        raise PermissionDenied(OUT_OF_SCOPE.format(uid=", ".join(outside[:20])), code="device_out_of_scope")
-    return [CommandTarget(r.id, r.uid, r.commune_id, r.active) for r in rows]
+    if principal is not None and not principal.is_admin:
+        outside = sorted(r.uid for r in rows if not _in_scope(principal, r.path))
+        if outside:
+            raise PermissionDenied(
+                OUT_OF_SCOPE.format(uid=", ".join(outside[:20])), code="device_out_of_scope"
+            )
+    # The rows are named tuples already (id, uid, commune_id, active, path): no copy of 10,000.
+    return cast(list[CommandTarget], rows)
 
 
 def communes_in_scope(session: Session, *, principal: Principal) -> list[AdminUnit]:

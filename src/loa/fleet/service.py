@@ -301,11 +301,16 @@ def materialise_batch(session: Session, *, batch: DeviceCommandBatch, sent_at: d
         "sent_at": sent_at,
         "batch_id": batch.id,
     }
-    chosen = select(
-        literal(batch.id + ".") + cast(members.c.id, String),
-        members.c.id,
-        *(literal(v, type_=commands.c[name].type) for name, v in values.items()),
-    ).where(true())  # SQLite needs a WHERE to parse INSERT … SELECT … ON CONFLICT
+    # In device order, as ingest upserts early answers: two writers never wait on each other in a cycle.
+    chosen = (
+        select(
+            literal(batch.id + ".") + cast(members.c.id, String),
+            members.c.id,
+            *(literal(v, type_=commands.c[name].type) for name, v in values.items()),
+        )
+        .where(true())  # SQLite needs a WHERE to parse INSERT … SELECT … ON CONFLICT
+        .order_by(members.c.id)
+    )
     columns = ["id", "device_id", *values]
     statement = dialect_insert(session, commands).from_select(columns, chosen).on_conflict_do_nothing()
     session.execute(statement)

@@ -48,8 +48,8 @@ class SimConfig:
     # it the simulator does not subscribe to group topics.
     server_public_key: bytes | None = None
     # A change (started, stopped, volume) is reported this long after it happens, several changes
-    # in one status (a real board's agent reports at once; the default does the same).
-    change_status_delay_s: float = 0.0
+    # in one status: the agent's ``status_coalesce_s`` default.
+    change_status_delay_s: float = 1.0
 
 
 @dataclass

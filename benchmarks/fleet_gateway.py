@@ -1,0 +1,81 @@
+"""The gateway of ``benchmarks.fleet``, in its own process, as ``loa gateway run`` runs beside the web
+application in production: it learns of new commands from PostgreSQL's NOTIFY (or its poll).
+
+    python -m benchmarks.fleet_gateway --port P --prefix X --database-url URL --data-dir DIR
+        [--per-device]
+
+Prints ``READY`` once subscribed; answers each ``STATS`` line on stdin with one JSON line of its
+counters; stops on ``QUIT`` or end of input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine
+
+from loa.db import make_session_factory
+from loa.fleet import keys
+from loa.fleet.gateway import Gateway, GatewayConfig
+from loa.protocol.topics import Topics
+
+
+async def main(args: argparse.Namespace) -> None:
+    logging.basicConfig(level=logging.WARNING, format="gateway %(relativeCreated)d ms %(message)s")
+    if os.environ.get("LOA_BENCH_DEBUG") == "1":
+        logging.getLogger("loa.fleet.gateway").setLevel(logging.DEBUG)
+    logging.getLogger("mqtt").setLevel(logging.ERROR)
+    engine = create_engine(args.database_url)
+    config = GatewayConfig(
+        host="127.0.0.1",
+        port=args.port,
+        username="loa_backend",
+        password="",
+        topics=Topics(args.prefix),
+        shared_subscriptions=True,
+        client_id=f"bench-gw-{args.prefix}",
+        signing_key=None if args.per_device else keys.load_or_create_signing_key(Path(args.data_dir)),
+    )
+    gateway = Gateway(config, make_session_factory(engine))
+    task = asyncio.create_task(gateway.run())
+    try:
+        await asyncio.wait_for(gateway.ready.wait(), 30)
+        sys.stdout.write("READY\n")
+        sys.stdout.flush()
+        loop = asyncio.get_running_loop()
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line or line.strip() == "QUIT":
+                break
+            stats = gateway.stats
+            report = {
+                "received": stats.received,
+                "dropped": stats.dropped_total,
+                "statuses": stats.statuses,
+                "group_messages_sent": stats.group_messages_sent,
+                "commands_sent": stats.commands_sent,
+            }
+            sys.stdout.write(json.dumps(report) + "\n")
+            sys.stdout.flush()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--prefix", required=True)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--data-dir", required=True, help="where the server's signing key is")
+    parser.add_argument("--per-device", action="store_true", help="no group messages (the old path)")
+    asyncio.run(main(parser.parse_args()))
