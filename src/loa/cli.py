@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from loa.cli_support import CliContext, cli_context, echo
+from loa.cli_usage import NoArgsIsHelpError, UsageErrorType, help_hint, usage_message
 from loa.errors import LoaError
 
 app = typer.Typer(
@@ -115,10 +116,12 @@ def main() -> None:
     except typer.Abort:
         sys.stderr.write("Đã hủy.\n")
         sys.exit(1)
-    except Exception as err:
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
+    except UsageErrorType as err:
+        if isinstance(err, NoArgsIsHelpError):  # ``loa`` or ``loa users`` alone: the help
+            sys.stderr.write(err.message + "\n")
             sys.exit(err.exit_code)
-        raise
+        sys.stderr.write(f"Lỗi: {usage_message(err)}\n")
+        hint = help_hint(err)
+        if hint:
+            sys.stderr.write(hint + "\n")
+        sys.exit(err.exit_code)
