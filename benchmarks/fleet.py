@@ -233,7 +233,8 @@ class Observer:
 
     async def connect(self, port: int, username: str | None, password: str | None) -> None:
         await self.client.connect("127.0.0.1", port, username=username, password=password)
-        await self.client.subscribe([(self.topics.all_devices(Channel.RESULT), 1)])
+        # QoS 0: a measuring instrument, not a party to delivery (the gateway takes QoS 1).
+        await self.client.subscribe([(self.topics.all_devices(Channel.RESULT), 0)])
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         parsed = self.topics.parse(topic)

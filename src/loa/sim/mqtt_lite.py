@@ -100,6 +100,7 @@ class LiteClient:
         self._next_id = 0
         self._waiting: dict[int, asyncio.Future[bytes]] = {}
         self._connack: asyncio.Future[int] | None = None
+        self._corked: list[bytes] | None = None  # writes held while a read is being handled
         self.closed = asyncio.Event()
         self.closed.set()
 
@@ -152,7 +153,20 @@ class LiteClient:
     def _send(self, data: bytes) -> None:
         if self._transport is None or self.closed.is_set():
             raise MqttLiteError("not connected")
-        self._transport.write(data)
+        if self._corked is not None:
+            self._corked.append(data)
+        else:
+            self._transport.write(data)
+
+    def _cork(self) -> None:
+        self._corked = []
+
+    def _uncork(self) -> None:
+        """One write (one system call) for everything sent while handling a read: the PUBACK of a
+        command and the answer to it leave together."""
+        held, self._corked = self._corked, None
+        if held and self._transport is not None and not self.closed.is_set():
+            self._transport.write(b"".join(held))
 
     async def _acked(self, packet_id: int, data: bytes, timeout_s: float) -> bytes:
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
@@ -255,6 +269,13 @@ class _Protocol(asyncio.Protocol):
         self.buffer = bytearray()
 
     def data_received(self, data: bytes) -> None:
+        self.client._cork()
+        try:
+            self._parse(data)
+        finally:
+            self.client._uncork()
+
+    def _parse(self, data: bytes) -> None:
         buf = self.buffer
         buf += data
         pos, end = 0, len(buf)
