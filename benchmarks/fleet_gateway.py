@@ -5,7 +5,8 @@ application in production: it learns of new commands from PostgreSQL's NOTIFY (o
         [--per-device]
 
 Prints ``READY`` once subscribed; answers each ``STATS`` line on stdin with one JSON line of its
-counters; stops on ``QUIT`` or end of input.
+counters, each ``ARRIVALS n`` with the command results it parsed from the n-th on (device id,
+command id, ``time.perf_counter()``); stops on ``QUIT`` or end of input.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -24,6 +26,7 @@ from sqlalchemy import create_engine
 from loa.db import make_session_factory
 from loa.fleet import keys
 from loa.fleet.gateway import Gateway, GatewayConfig
+from loa.protocol import messages as m
 from loa.protocol.topics import Topics
 
 
@@ -44,6 +47,13 @@ async def main(args: argparse.Namespace) -> None:
         signing_key=None if args.per_device else keys.load_or_create_signing_key(Path(args.data_dir)),
     )
     gateway = Gateway(config, make_session_factory(engine))
+    answers: list[tuple[str, str, float]] = []
+
+    def timed(uid: str, message: m.DeviceMessage) -> None:
+        if isinstance(message, m.CommandResult):
+            answers.append((uid, message.command_id, time.perf_counter()))
+
+    gateway.on_message = timed
     task = asyncio.create_task(gateway.run())
     try:
         await asyncio.wait_for(gateway.ready.wait(), 30)
@@ -54,6 +64,11 @@ async def main(args: argparse.Namespace) -> None:
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if not line or line.strip() == "QUIT":
                 break
+            if line.startswith("ARRIVALS"):
+                since = int(line.split()[1])
+                sys.stdout.write(json.dumps(answers[since:]) + "\n")
+                sys.stdout.flush()
+                continue
             stats = gateway.stats
             report = {
                 "received": stats.received,

@@ -96,6 +96,8 @@ class Gateway:
         self._connected = asyncio.Event()
         self.ready = asyncio.Event()  # set once subscribed (tests and the CLI wait for it)
         self.on_outcome: Callable[[IngestOutcome], Awaitable[None] | None] | None = None
+        # Called with (device id, message) for every message parsed at the edge (benchmarks).
+        self.on_message: Callable[[str, m.DeviceMessage], None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -191,6 +193,8 @@ class Gateway:
             log.debug("dropped %s from %s: %s", err.code, uid, err.detail)
             return
         self._pending.append((uid, utcnow(), message))
+        if self.on_message is not None:
+            self.on_message(uid, message)
         if len(self._pending) >= self.config.flush_max:
             self._wake.set()
 
