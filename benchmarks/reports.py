@@ -41,11 +41,12 @@ from loa.content.catalog import BulletinKind, Priority, Status
 from loa.content.models import Attachment, Bulletin, bulletin_topics
 from loa.db import make_session_factory
 from loa.fleet.models import Device
-from loa.reports.broadcasts import period_bounds, receipts_statement
 from loa.reports.data import Organisation, ReportData
 from loa.reports.docx_writer import render_docx
+from loa.reports.facts import period_bounds
 from loa.reports.pdf import docx_to_pdf, pdf_available
 from loa.reports.period import Period
+from loa.reports.receipts import receipt_rows
 from loa.reports.service import ReportRequest, build_report_data
 from loa.reports.xlsx_writer import render_xlsx
 from loa.schedule import models as m
@@ -419,10 +420,9 @@ def run() -> Iterator[Result]:
         with factory() as session:
             start_at, end_at = period_bounds(period)
             communes = list(session.scalars(select(AdminUnit.id).where(AdminUnit.kind == UnitKind.COMMUNE)))
-            raw_sql = receipts_statement("postgresql", start_at=start_at, end_at=end_at, commune_ids=communes)
 
             def database_alone() -> int:
-                return len(session.execute(raw_sql).all())
+                return len(receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=communes))
 
             groups = database_alone()
             baseline = median_seconds(database_alone, repeat=3)

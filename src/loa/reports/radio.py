@@ -39,8 +39,9 @@ from loa.reports.airtime import (
     month_of,
     row_ref,
 )
-from loa.reports.broadcasts import BulletinIndex, Facts, collect_facts, period_bounds
+from loa.reports.broadcasts import collect_facts
 from loa.reports.data import Airtime, AirtimeRow, DetailRow, ProgrammeRow
+from loa.reports.facts import BulletinIndex, Facts, period_bounds
 from loa.reports.period import Period
 from loa.schedule import models as m
 from loa.schedule.dbsnapshot import programme_recurrence
