@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from loa.areas.models import Station
 from loa.fleet.models import Device, PlayReceipt, ReceiptOutcome
-from loa.reports.airtime import ItemRef, Tally, parse_item_id
+from loa.reports.airtime import ItemRef, parse_item_id
 from loa.reports.facts import VIETNAM_UTC_OFFSET_HOURS, BulletinFacts, BulletinIndex, Facts, ProgrammeFacts
 from loa.schedule import models as m
 from loa.speech.models import AudioAsset
@@ -109,6 +109,10 @@ class _Item:
     programme: ProgrammeFacts | None
     airing: str
 
+    def __post_init__(self) -> None:
+        self.bulletin_tally = self.bulletin.tally if self.bulletin is not None else None
+        self.programme_tally = self.programme.tally if self.programme is not None else None
+
 
 def count_played(
     session: Session,
@@ -161,8 +165,8 @@ def count_played(
             facts.programmes[ref.programme_id] if ref.programme_id is not None else None,
             ref.airing,
         )
-    # Rows are unpacked as plain tuples and added field by field: a province-year is tens of
-    # thousands of rows (one per commune, day and item).
+    # Rows are unpacked as plain tuples and added field by field, without calls: a province-year is
+    # tens of thousands of rows (one per commune, day and item).
     commune_days = facts.commune_days
     days: dict[Any, date] = {}
     for commune_id, raw_day, item_id, played, preempted, failed, played_ms in rows:
@@ -172,22 +176,16 @@ def count_played(
         day = days.get(raw_day)
         if day is None:
             day = days[raw_day] = raw_day if isinstance(raw_day, date) else date.fromisoformat(str(raw_day))
-        played, preempted, failed, played_ms = int(played), int(preempted), int(failed), int(played_ms or 0)
-        _add(commune_days[(int(commune_id), day)], played, preempted, failed, played_ms)
-        bf = item.bulletin
-        if bf is not None:
-            _add(bf.tally, played, preempted, failed, played_ms)
-            if played:
-                bf.first_played = day if bf.first_played is None else min(bf.first_played, day)
-        pf = item.programme
-        if pf is not None:
-            _add(pf.tally, played, preempted, failed, played_ms)
-            if played:
-                pf.played_airings[item.airing] = day
-
-
-def _add(tally: Tally, played: int, preempted: int, failed: int, played_ms: int) -> None:
-    tally.played += played
-    tally.preempted += preempted
-    tally.failed += failed
-    tally.played_ms += played_ms
+        played_ms = played_ms or 0
+        for tally in (commune_days[(commune_id, day)], item.bulletin_tally, item.programme_tally):
+            if tally is not None:
+                tally.played += played
+                tally.preempted += preempted
+                tally.failed += failed
+                tally.played_ms += played_ms
+        if played:
+            bf = item.bulletin
+            if bf is not None and (bf.first_played is None or day < bf.first_played):
+                bf.first_played = day
+            if item.programme is not None:
+                item.programme.played_airings[item.airing] = day

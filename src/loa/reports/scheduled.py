@@ -261,6 +261,7 @@ def _count_programme(
     per_order: dict[datetime | None, list[int]] = {}  # airings, cluster-airings
     first: dict[datetime | None, date] = {}
     commune_days = facts.commune_days
+    clusters = [(r.commune_id, r.created, len(r.created), r.created[-1]) for r in reached]
     pf = facts.programmes[p.id]
     scheduled_airings, news, articles = pf.scheduled_airings, pf.news, pf.articles
     scheduled = 0
@@ -282,10 +283,11 @@ def _count_programme(
         line, n_news, n_articles = kept[tag]
         n_lines = len(line)
         total = 0
-        for reach in reached:
-            k = reach.at(airing.at)
+        at = airing.at
+        for commune_id, created, n, newest in clusters:
+            k = n if at >= newest else bisect_right(created, at)  # Reach.at, inlined
             if k and n_lines:
-                commune_days[(reach.commune_id, airing.day)].scheduled += k * n_lines
+                commune_days[(commune_id, airing.day)].scheduled += k * n_lines
             total += k
         counts = per_order[tag]
         counts[0] += 1
@@ -295,10 +297,10 @@ def _count_programme(
         news.append(n_news)
         articles.append(n_articles)
     pf.tally.scheduled += scheduled
-    for tag, (n_airings, clusters) in per_order.items():
+    for tag, (n_airings, cluster_airings) in per_order.items():
         for bulletin_id in kept[tag][0]:
             if bulletin_id is not None:
-                _scheduled_bulletin(facts, bulletin_id, n_airings, clusters, first[tag])
+                _scheduled_bulletin(facts, bulletin_id, n_airings, cluster_airings, first[tag])
 
 
 def _scheduled_bulletin(facts: Facts, bulletin_id: int, n_airings: int, clusters: int, day: date) -> None:
