@@ -97,17 +97,18 @@ class BulletinIndex:
         self.topics: dict[int, set[int]] = defaultdict(set)
 
     def load_where(self, ids: Any) -> None:
-        """``ids``: a SELECT of bulletin ids."""
-        for bulletin_id, kind in self.session.execute(
-            select(Bulletin.id, Bulletin.kind).where(Bulletin.id.in_(ids))
+        """``ids``: a SELECT of bulletin ids. One query for kinds and topics, on the table (no ORM
+        row processing: a province-year's running orders name tens of thousands of bulletins)."""
+        b, bt = Bulletin.__table__, bulletin_topics
+        kinds, topics = self.kinds, self.topics
+        for bulletin_id, kind, topic_id in self.session.execute(
+            select(b.c.id, b.c.kind, bt.c.topic_id)
+            .outerjoin(bt, bt.c.bulletin_id == b.c.id)
+            .where(b.c.id.in_(ids))
         ):
-            self.kinds[bulletin_id] = kind
-        for bulletin_id, topic_id in self.session.execute(
-            select(bulletin_topics.c.bulletin_id, bulletin_topics.c.topic_id).where(
-                bulletin_topics.c.bulletin_id.in_(ids)
-            )
-        ):
-            self.topics[bulletin_id].add(topic_id)
+            kinds[bulletin_id] = kind
+            if topic_id is not None:
+                topics[bulletin_id].add(topic_id)
 
     def load(self, ids: Iterable[int]) -> None:
         wanted = sorted(set(ids) - set(self.kinds))

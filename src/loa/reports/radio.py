@@ -193,15 +193,16 @@ def _programme_rows(
             if basis == BASIS_SCHEDULED
             else {}
         )
-        for day in aired.values():
-            buckets.add((group(unit), month_of(day), "programme"))
-        days = sorted([*pf.scheduled_airings.values(), *pf.played_airings.values()])
+        if aired:
+            key = group(unit)
+            buckets.update((key, month, "programme") for month in {month_of(d) for d in set(aired.values())})
+        first_day = min([*pf.scheduled_airings.values(), *pf.played_airings.values()], default=None)
         schedule = programme_recurrence(p).describe_vi()
         cells = {
             "record": SYSTEM,
             "kind_label": "Chuyên mục",
             "kind_code": "programme",
-            "date": days[0].isoformat() if days else None,
+            "date": first_day.isoformat() if first_day else None,
             "title": p.name,
             "area_name": unit.name,
             "area_code": unit.code,

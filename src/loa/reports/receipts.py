@@ -128,10 +128,7 @@ def count_played(
     if not scope_communes:
         return
     rows = receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=scope_communes)
-    refs: dict[str, ItemRef] = {}
-    for row in rows:
-        if row.item_id not in refs:
-            refs[row.item_id] = parse_item_id(row.item_id)
+    refs: dict[str, ItemRef] = {item_id: parse_item_id(item_id) for item_id in {row[2] for row in rows}}
     announcement_ids = {r.announcement_id for r in refs.values() if r.announcement_id is not None}
     of_announcement: dict[int, int | None] = {}
     if announcement_ids:

@@ -117,7 +117,8 @@ class _RunningOrders:
 def _running_orders(session: Session, local_from: datetime, local_to: datetime) -> _RunningOrders:
     """Read as tuples, with the bulletin of a line picked in SQL: a year of daily slots with their own
     running order is tens of thousands of rows."""
-    s, item = m.Slot, m.RunningOrderItem
+    slots, items = m.Slot.__table__, m.RunningOrderItem.__table__  # tables: no ORM row processing
+    s, item = slots.c, items.c
     in_window = or_(
         s.occurrence_local.between(local_from, local_to), s.moved_to_local.between(local_from, local_to)
     )
@@ -140,7 +141,7 @@ def _running_orders(session: Session, local_from: datetime, local_to: datetime) 
     owner: dict[tuple[int, datetime], int] = {}
     for pid, local, slot_id, item_id, bulletin_id in session.execute(
         select(s.programme_id, func.coalesce(s.moved_to_local, s.occurrence_local), s.id, item.id, bulletin)
-        .outerjoin(item, item.slot_id == s.id)
+        .select_from(slots.outerjoin(items, item.slot_id == s.id))
         .where(in_window, s.own_running_order.is_(True), s.status != m.SlotStatus.CANCELLED)
         .order_by(s.id, item.position, item.id)
     ):
