@@ -6,7 +6,8 @@ daily programme per commune with its own running order every day (a new bulletin
 
 Measured (medians of 3): the full report — statistics of every channel with the radio figures from
 schedules and receipts, DOCX and XLSX — against the target of 5 s; its parts; and, as the baseline,
-the database alone: the aggregate SQL over ``play_receipts`` that the statistics run, with the ratio.
+the database alone: the aggregate SQL over ``play_receipts`` run as the statistics run it
+(``loa.reports.receipts.receipt_rows``: the same statement, JIT off), with the ratio.
 Seeding is not part of the figure. Admin connection: ``LOA_BENCH_POSTGRES_URL``.
 """
 
