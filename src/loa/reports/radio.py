@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -39,8 +40,9 @@ from loa.reports.airtime import (
     month_of,
     row_ref,
 )
-from loa.reports.broadcasts import BulletinIndex, Facts, collect_facts, period_bounds
+from loa.reports.broadcasts import collect_facts
 from loa.reports.data import Airtime, AirtimeRow, DetailRow, ProgrammeRow
+from loa.reports.facts import BulletinIndex, Facts, period_bounds
 from loa.reports.period import Period
 from loa.schedule import models as m
 from loa.schedule.dbsnapshot import programme_recurrence
@@ -107,9 +109,15 @@ def _bulletin_rows(
 ) -> list[Pair]:
     topic_names = dict(session.execute(select(ActivityTopic.id, ActivityTopic.name)).all())
     rows: list[Pair] = []
+    # Tens of thousands of bulletins in a few communes and topic sets: per unit and per topic set
+    # the cells are worked out once.
+    places: dict[int, tuple[str, str, str]] = {}  # unit → group key, name, code
+    topic_text: dict[frozenset[int], str] = {}
+    months: dict[date, str] = {}
     for bulletin_id, title, unit in _bulletins(session, set(facts.bulletins), prefixes):
         kind = index.kinds.get(bulletin_id)
-        if kind is None or (topic_id is not None and topic_id not in index.topics.get(bulletin_id, ())):
+        topic_ids = index.topics.get(bulletin_id, ())
+        if kind is None or (topic_id is not None and topic_id not in topic_ids):
             continue
         bf = facts.bulletins[bulletin_id]
         t = bf.tally
@@ -117,17 +125,27 @@ def _bulletin_rows(
         day = bf.first_played if t.played else bf.first_scheduled
         aired = basis in (BASIS_PLAYED, BASIS_SCHEDULED)
         kind_code = RADIO_KIND_OF_BULLETIN[kind]
+        place = places.get(id(unit))
+        if place is None:
+            place = places[id(unit)] = (group(unit), unit.name, unit.code)
         if aired and day is not None:
-            buckets.add((group(unit), month_of(day), kind_code))
+            month = months.get(day)
+            if month is None:
+                month = months[day] = month_of(day)
+            buckets.add((place[0], month, kind_code))
+        key = frozenset(topic_ids)
+        topics = topic_text.get(key)
+        if topics is None:
+            topics = topic_text[key] = "; ".join(topic_names[t_id] for t_id in sorted(key))
         cells = {
             "record": SYSTEM,
             "kind_label": KINDS[kind].label,
             "kind_code": kind_code,
             "date": day.isoformat() if day else None,
             "title": title,
-            "area_name": unit.name,
-            "area_code": unit.code,
-            "topics": "; ".join(topic_names[t_id] for t_id in sorted(index.topics.get(bulletin_id, ()))),
+            "area_name": place[1],
+            "area_code": place[2],
+            "topics": topics,
             "quantity": 1,
             "scheduled_airings": bf.scheduled_airings,
             "scheduled": t.scheduled,
@@ -175,15 +193,16 @@ def _programme_rows(
             if basis == BASIS_SCHEDULED
             else {}
         )
-        for day in aired.values():
-            buckets.add((group(unit), month_of(day), "programme"))
-        days = sorted([*pf.scheduled_airings.values(), *pf.played_airings.values()])
+        if aired:
+            key = group(unit)
+            buckets.update((key, month, "programme") for month in {month_of(d) for d in set(aired.values())})
+        first_day = min([*pf.scheduled_airings.values(), *pf.played_airings.values()], default=None)
         schedule = programme_recurrence(p).describe_vi()
         cells = {
             "record": SYSTEM,
             "kind_label": "Chuyên mục",
             "kind_code": "programme",
-            "date": days[0].isoformat() if days else None,
+            "date": first_day.isoformat() if first_day else None,
             "title": p.name,
             "area_name": unit.name,
             "area_code": unit.code,
@@ -311,48 +330,31 @@ def _airtime(
 ) -> Airtime:
     ids = {c for c, _ in facts.commune_days}
     units = {u.id: u for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids)))} if ids else {}
+    places = {c: (u.name, district_of(u)) for c, u in units.items()}
     days: list[AirtimeRow] = []
     # By commune name, then day: an integer key (rank of the name, day ordinal) sorts tens of
     # thousands of commune-days much faster than (name, date) tuples, in the same order.
-    rank = {name: i for i, name in enumerate(sorted({u.name for u in units.values()}))}
-    order = {c: rank[u.name] << 24 for c, u in units.items()}
+    rank = {name: i for i, name in enumerate(sorted({name for name, _ in places.values()}))}
+    order = {c: rank[name] << 24 for c, (name, _) in places.items()}
+    sums: dict[int, list[int]] = {}  # commune → scheduled, played, preempted, failed, played_ms
     for (commune_id, day), t in sorted(
         facts.commune_days.items(), key=lambda kv: order[kv[0][0]] + kv[0][1].toordinal()
     ):
-        unit = units[commune_id]
+        name, district = places[commune_id]
         days.append(
             AirtimeRow(
-                commune_id,
-                unit.name,
-                district_of(unit),
-                day,
-                t.scheduled,
-                t.played,
-                t.preempted,
-                t.failed,
-                t.played_ms,
+                commune_id, name, district, day, t.scheduled, t.played, t.preempted, t.failed, t.played_ms
             )
         )
-    by_commune: dict[int, list[AirtimeRow]] = defaultdict(list)
-    for row in days:
-        assert row.commune_id is not None
-        by_commune[row.commune_id].append(row)
-    communes = []
-    for commune_id, rows in by_commune.items():
-        unit = units[commune_id]
-        communes.append(
-            AirtimeRow(
-                commune_id,
-                unit.name,
-                district_of(unit),
-                None,
-                sum(r.scheduled for r in rows),
-                sum(r.played for r in rows),
-                sum(r.preempted for r in rows),
-                sum(r.failed for r in rows),
-                sum(r.played_ms for r in rows),
-            )
-        )
+        total = sums.get(commune_id)
+        if total is None:
+            total = sums[commune_id] = [0, 0, 0, 0, 0]
+        total[0] += t.scheduled
+        total[1] += t.played
+        total[2] += t.preempted
+        total[3] += t.failed
+        total[4] += t.played_ms
+    communes = [AirtimeRow(c, *places[c], None, *total) for c, total in sums.items()]
     return Airtime(tuple(communes), tuple(days), tuple(programmes), facts.receipts)
 
 

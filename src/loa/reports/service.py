@@ -20,6 +20,7 @@ from loa.areas.models import AdminUnit
 from loa.errors import Conflict, InvalidInput, NotFound
 from loa.reports.data import PROSE_SECTIONS, Organisation, ReportData, Topic
 from loa.reports.docx_writer import render_docx
+from loa.reports.gcpause import paused_gc
 from loa.reports.models import Report, ReportFile
 from loa.reports.pdf import docx_to_pdf
 from loa.reports.period import Period
@@ -82,6 +83,11 @@ def _check_text(request: ReportRequest) -> None:
 
 def build_report_data(session: Session, *, principal: Principal, request: ReportRequest) -> ReportData:
     _check_text(request)
+    with paused_gc():
+        return _build(session, principal=principal, request=request)
+
+
+def _build(session: Session, *, principal: Principal, request: ReportRequest) -> ReportData:
     root = resolve_root(session, principal, request.area_id)
     topic = None
     if request.topic_code:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
@@ -39,6 +39,7 @@ from loa.reports.wording import CHANNEL_TITLES, EVENTS, MOBILE
 
 CHANNEL_ORDER = ("radio", "portal", "press", "visual", "mobile", "events")
 COMMUNE_KINDS = frozenset({UnitKind.COMMUNE, UnitKind.WARD, UnitKind.SPECIAL_ZONE})
+_BELOW_COMMUNE = (UnitKind.VILLAGE, UnitKind.RESIDENTIAL_GROUP)
 Level = Literal["commune", "former_district"]
 
 
@@ -153,6 +154,7 @@ def gather(
     topic_id = get_topic(session, topic_code).id if topic_code else None
     successors, _ = _lineage(session)
     chains = _Chains(session)
+    chains.warm(prefixes)
 
     keys: dict[int, str] = {}
     districts: dict[int, str] = {}
@@ -289,6 +291,18 @@ class _Chains:
         self.session = session
         self.by_code: dict[str, AdminUnit] = {}
         self.by_id: dict[int, AdminUnit] = {}
+
+    def warm(self, prefixes: Sequence[str]) -> None:
+        """Load in one query the units above villages under ``prefixes`` and those the prefixes go
+        through: the chains of a province's records, without a query per commune."""
+        codes = {c for p in prefixes for c in p.strip("/").split("/") if c}
+        under = or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in prefixes))
+        for u in self.session.scalars(
+            select(AdminUnit).where(
+                or_(AdminUnit.code.in_(codes), and_(under, AdminUnit.kind.not_in(_BELOW_COMMUNE)))
+            )
+        ):
+            self.by_code[u.code], self.by_id[u.id] = u, u
 
     def chain(self, unit: AdminUnit) -> list[AdminUnit]:
         codes = [c for c in unit.path.strip("/").split("/") if c]

@@ -139,6 +139,8 @@ class Sheet:
                 out.append(f'<c r="{letters[i]}{r}"{st} t="s"><v>{n}</v></c>')
             elif kind is int:
                 out.append(f'<c r="{letters[i]}{r}"{st}><v>{value}</v></c>')
+            elif kind is float and math.isfinite(value):  # type: ignore[arg-type]
+                out.append(f'<c r="{letters[i]}{r}"{st}><v>{value!r}</v></c>')
             else:
                 out.append(_other(f"{letters[i]}{r}", value, s, st, strings))
         self._max_col = max(self._max_col, len(cells))
