@@ -12,7 +12,7 @@ from loa.areas.models import Station
 from loa.fleet.models import Device
 from loa.reports.facts import BulletinIndex, Facts, load_devices, period_bounds
 from loa.reports.period import Period
-from loa.reports.receipts import count_played
+from loa.reports.receipts import count_played, start_receipt_rows
 from loa.reports.scheduled import count_scheduled
 from loa.schedule import models as m
 
@@ -22,6 +22,15 @@ def collect_facts(
 ) -> tuple[Facts, dict[int, m.Programme], BulletinIndex]:
     """Scheduled and played broadcasts on the clusters of the communes in ``scope`` (unit ids)."""
     start_at, end_at = period_bounds(period)
+    # Receipts of every cluster of the area, including those retired since: the database sums them
+    # while the schedule is expanded here.
+    all_communes = session.scalars(
+        select(func.coalesce(Device.commune_id, Station.commune_id))
+        .outerjoin(Station, Station.id == Device.station_id)
+        .distinct()
+    )
+    communes = sorted(c for c in all_communes if c is not None and c in scope)
+    fetch_rows = start_receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=communes)
     devices = load_devices(session)
     facts = Facts()
     topics = BulletinIndex(session)
@@ -35,13 +44,6 @@ def collect_facts(
         topic_id=topic_id,
         topics=topics,
     )
-    # Receipts of every cluster of the area, including those retired since.
-    all_communes = session.scalars(
-        select(func.coalesce(Device.commune_id, Station.commune_id))
-        .outerjoin(Station, Station.id == Device.station_id)
-        .distinct()
-    )
-    communes = sorted(c for c in all_communes if c is not None and c in scope)
     count_played(
         session,
         facts,
@@ -51,5 +53,6 @@ def collect_facts(
         topic_id=topic_id,
         topics=topics,
         programmes=programmes,
+        fetch_rows=fetch_rows,
     )
     return facts, programmes, topics

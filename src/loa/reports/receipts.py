@@ -6,7 +6,9 @@ and item, never one per receipt. Definitions: ``loa.reports.airtime``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -101,6 +103,40 @@ def receipt_rows(
         return session.execute(statement).all()
 
 
+_SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+-[0-9]+$")
+
+
+def start_receipt_rows(
+    session: Session, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int]
+) -> Callable[[], Sequence[Any]]:
+    """Start the aggregate now, fetch its rows later: on PostgreSQL it runs on a second connection,
+    in this transaction's snapshot (``pg_export_snapshot``, so the figures are exactly those of one
+    moment), while Python expands the schedule — the database's second of work overlaps ours.
+    Elsewhere (SQLite) it runs when the rows are asked for."""
+    if not commune_ids:
+        return lambda: []
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return lambda: receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=commune_ids)
+    snapshot = str(session.scalar(text("SELECT pg_export_snapshot()")))
+    if not _SNAPSHOT_ID.match(snapshot):  # it is spliced into SET TRANSACTION below
+        raise ValueError(f"unexpected snapshot id {snapshot!r}")
+    statement = receipts_statement("postgresql", start_at=start_at, end_at=end_at, commune_ids=commune_ids)
+
+    def run() -> Sequence[Any]:
+        with bind.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                connection.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+                connection.execute(text("SET LOCAL jit = off"))  # see ``_without_jit``
+                return connection.execute(statement).all()
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loa-report-receipts")
+    future = pool.submit(run)
+    pool.shutdown(wait=False)
+    return future.result
+
+
 @dataclass
 class _Item:
     """What one item id adds to: resolved once per item, not once per row."""
@@ -124,10 +160,15 @@ def count_played(
     topic_id: int | None,
     topics: BulletinIndex,
     programmes: dict[int, m.Programme],
+    fetch_rows: Callable[[], Sequence[Any]] | None = None,
 ) -> None:
+    """Add the receipts to ``facts``; ``fetch_rows`` from ``start_receipt_rows`` if already started."""
     if not scope_communes:
         return
-    rows = receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=scope_communes)
+    if fetch_rows is not None:
+        rows = fetch_rows()
+    else:
+        rows = receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=scope_communes)
     refs: dict[str, ItemRef] = {item_id: parse_item_id(item_id) for item_id in {row[2] for row in rows}}
     announcement_ids = {r.announcement_id for r in refs.values() if r.announcement_id is not None}
     of_announcement: dict[int, int | None] = {}
