@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from loa.areas.models import AdminUnit
-from loa.db.base import dialect_insert, utcnow
+from loa.db.base import dialect_insert, one_of, utcnow
 from loa.fleet.models import (
     Device,
     DeviceCommand,
@@ -67,7 +67,7 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
                 Device.online,
                 Device.heartbeat_s,
                 Device.manifest_error,
-            ).where(Device.uid.in_(uids))
+            ).where(one_of(session, Device.uid, sorted(uids)))
         )
     }
     updates: dict[int, dict[str, Any]] = {}
@@ -263,13 +263,11 @@ def _update_results(session: Session, rows: list[dict[str, Any]]) -> None:
     dialect = connection.dialect
     if dialect.name == "postgresql":
         types = {c: table.c[c].type.compile(dialect=dialect) for c in columns}
-        arrays = ", ".join(f"CAST(:{c} AS {types[c]}[])" for c in columns)
-        connection.execute(
-            text(
-                f"UPDATE {table.name} AS c SET acked_at = v.acked_at, result = v.result, "
-                f"result_detail = v.result_detail FROM unnest({arrays}) AS v({', '.join(columns)}) "
-                "WHERE c.id = v.id AND c.device_id = v.device_id"
-            ),
+        arrays = ", ".join(f"CAST(%({c})b AS {types[c]}[])" for c in columns)
+        connection.exec_driver_sql(
+            f"UPDATE {table.name} AS c SET acked_at = v.acked_at, result = v.result, "
+            f"result_detail = v.result_detail FROM unnest({arrays}) AS v({', '.join(columns)}) "
+            "WHERE c.id = v.id AND c.device_id = v.device_id",
             {c: [r[c] for r in rows] for c in columns},
         )
         return
@@ -293,13 +291,13 @@ def _update_devices(session: Session, rows: list[dict[str, Any]]) -> None:
     for columns, group in groups.items():
         if dialect.name == "postgresql":
             types = {c: table.c[c].type.compile(dialect=dialect) for c in ("id", *columns)}
-            arrays = ", ".join(f"CAST(:{c} AS {types[c]}[])" for c in ("id", *columns))
+            arrays = ", ".join(f"CAST(%({c})b AS {types[c]}[])" for c in ("id", *columns))
             sets = ", ".join(f"{c} = v.{c}" for c in columns)
-            pg_stmt = text(
+            pg_sql = (
                 f"UPDATE {table.name} AS d SET {sets} FROM unnest({arrays}) "
                 f"AS v({', '.join(('id', *columns))}) WHERE d.id = v.id"
             )
-            connection.execute(pg_stmt, {c: [r[c] for r in group] for c in ("id", *columns)})
+            connection.exec_driver_sql(pg_sql, {c: [r[c] for r in group] for c in ("id", *columns)})
             continue
         stmt = (
             update(table)
@@ -324,9 +322,11 @@ _RECEIPT_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 # PostgreSQL: one short statement with one array per column, whatever the batch size (a multi-row
 # VALUES list is re-parsed by the driver for every batch and was the ingest's largest cost).
-_PG_INSERT_RECEIPTS = text(
+# Arrays travel in psycopg's binary format (``%(name)b``): the text format quotes every element with
+# regular expressions, which cost a fifth of the whole ingest.
+_PG_INSERT_RECEIPTS = (
     f"INSERT INTO {PlayReceipt.__tablename__} ({', '.join(c for c, _ in _RECEIPT_COLUMNS)}) "
-    f"SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in _RECEIPT_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'CAST(%({c})b AS {t}[])' for c, t in _RECEIPT_COLUMNS)}) "
     "ON CONFLICT (device_id, receipt_id) DO NOTHING RETURNING id"
 )
 
@@ -341,7 +341,7 @@ def _insert_receipts(session: Session, receipts: list[dict[str, Any]]) -> int:
         for start in range(0, len(receipts), RECEIPT_CHUNK):
             chunk = receipts[start : start + RECEIPT_CHUNK]
             columns = {c: [r[c] for r in chunk] for c, _ in _RECEIPT_COLUMNS}
-            inserted += len(connection.execute(_PG_INSERT_RECEIPTS, columns).all())
+            inserted += len(connection.exec_driver_sql(_PG_INSERT_RECEIPTS, columns).all())
         return inserted
     table: Any = PlayReceipt.__table__
     stmt = (
