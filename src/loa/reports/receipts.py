@@ -6,6 +6,7 @@ and item, never one per receipt. Definitions: ``loa.reports.airtime``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Date, Integer, Select, case, cast, func, literal_column, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from loa.areas.models import Station
@@ -22,6 +24,8 @@ from loa.reports.airtime import ItemRef, parse_item_id
 from loa.reports.facts import VIETNAM_UTC_OFFSET_HOURS, BulletinFacts, BulletinIndex, Facts, ProgrammeFacts
 from loa.schedule import models as m
 from loa.speech.models import AudioAsset
+
+log = logging.getLogger(__name__)
 
 
 def receipts_statement(
@@ -134,7 +138,17 @@ def start_receipt_rows(
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loa-report-receipts")
     future = pool.submit(run)
     pool.shutdown(wait=False)
-    return future.result
+
+    def fetch() -> Sequence[Any]:
+        try:
+            return future.result()
+        except DBAPIError:
+            # The snapshot could not be shared (a connection in autocommit has none to export):
+            # the same aggregate, in this session.
+            log.warning("receipt aggregate ran again in the report's own session", exc_info=True)
+            return receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=commune_ids)
+
+    return fetch
 
 
 @dataclass
