@@ -29,6 +29,7 @@ from typing import Any
 import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from loa.areas.models import AdminUnit
@@ -209,7 +210,7 @@ class Gateway:
     async def _flush(self) -> None:
         events, self._pending = self._pending, []
         try:
-            outcome = await asyncio.to_thread(self._write, events)
+            outcome = await self._write_retrying(events)
         except Exception:
             # Receipts are not acknowledged, so devices send them again; statuses are transient.
             self.stats.dropped["write_failed"] += len(events)
@@ -229,6 +230,20 @@ class Gateway:
             result = self.on_outcome(outcome)
             if result is not None:
                 await result
+
+    async def _write_retrying(self, events: list[Event], attempts: int = 3) -> IngestOutcome:
+        """A transaction PostgreSQL aborted to break a deadlock (or a serialization conflict) is
+        written again: command answers are not resent by devices, so they must not be dropped."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return await asyncio.to_thread(self._write, events)
+            except OperationalError as err:
+                code = getattr(err.orig, "sqlstate", None)
+                if code not in ("40P01", "40001") or attempt == attempts:
+                    raise
+                log.warning("batch of %d messages retried after %s", len(events), code)
+                await asyncio.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
 
     def _write(self, events: list[Event]) -> IngestOutcome:
         with self._sessions() as session, session.begin():
@@ -324,9 +339,9 @@ class Gateway:
         """Published: the batches are sent, and each addressed device gets its own result row."""
         now = utcnow()
         with self._sessions() as session, session.begin():
-            for batch in session.scalars(
-                select(DeviceCommandBatch).where(DeviceCommandBatch.id.in_(batch_ids))
-            ):
+            # Batches by id, each in device order: the order in which ingest upserts early answers.
+            published = select(DeviceCommandBatch).where(DeviceCommandBatch.id.in_(batch_ids))
+            for batch in session.scalars(published.order_by(DeviceCommandBatch.id)):
                 batch.sent_at = now
                 service.materialise_batch(session, batch=batch, sent_at=now)
         self.stats.commands_sent += len(batch_ids)

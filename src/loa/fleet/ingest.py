@@ -249,8 +249,8 @@ def _record_results(session: Session, rows: list[dict[str, Any]]) -> None:
         index_elements=["id"],
         set_={c: statement.excluded[c] for c in ("acked_at", "result", "result_detail")},
     )
-    # In device order, as ``service.materialise_batch`` inserts: no deadlock between the two.
-    ordered = sorted(members.values(), key=lambda row: int(row["device_id"]))
+    # In (batch, device) order, as the gateway materialises batches: no deadlock between the two.
+    ordered = sorted(members.values(), key=lambda row: (str(row["batch_id"]), int(row["device_id"])))
     session.connection().execute(statement, ordered)
 
 
