@@ -48,7 +48,7 @@ from typing import Protocol
 
 from sqlalchemy import Engine, insert, select
 
-from benchmarks.common import Result, scratch_database
+from benchmarks.common import ChildProcess, Result, scratch_database
 from loa.accounts.principal import Principal, Role
 from loa.accounts.service import create_user, principal_for
 from loa.db import make_session_factory
@@ -148,68 +148,49 @@ def private_mosquitto(workdir: Path) -> Iterator[int]:
         proc.wait(10)
 
 
-class SimProcess:
+class SimProcess(ChildProcess):
     """The devices, in a child process; see ``benchmarks.fleet_sim``."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, connect_s: float) -> None:
-        self.proc = proc
-        self.connect_s = connect_s
+    @property
+    def connect_s(self) -> float:
+        return float(self.ready.split()[1])
 
     @classmethod
     async def start(
         cls, *, port: int, prefix: str, credentials: Path, devices: int, fanout: str | None, server_key: str
     ) -> SimProcess:
-        args = [sys.executable, "-m", "benchmarks.fleet_sim", "--port", str(port), "--prefix", prefix]
+        args = ["-m", "benchmarks.fleet_sim", "--port", str(port), "--prefix", prefix]
         args += ["--credentials", str(credentials), "--devices", str(devices)]
         args += ["--server-key", server_key, "--heartbeat-s", str(SIM_HEARTBEAT_S)]
         if fanout:
             args += ["--fanout", fanout]
-        proc = await asyncio.create_subprocess_exec(
-            *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**26
-        )
-        assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), 600)).decode()
-        if not line.startswith("READY"):
-            raise RuntimeError(f"simulator failed: {line!r}")
-        return cls(proc, float(line.split()[1]))
+        return await cls.spawn(args, what="simulator", ready_timeout_s=600)
 
     async def report(self) -> dict[str, object]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(b"REPORT\n")
-        await self.proc.stdin.drain()
-        report: dict[str, object] = json.loads(await self.proc.stdout.readline())
+        report: dict[str, object] = await self.ask("REPORT")
         return report
 
-    async def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(b"QUIT\n")
-            await self.proc.stdin.drain()
-            await asyncio.wait_for(self.proc.wait(), 20)
-        if self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
 
-
-class GatewayProcess:
+class GatewayProcess(ChildProcess):
     """The gateway, in a child process; see ``benchmarks.fleet_gateway``."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
+    def __init__(self, proc: asyncio.subprocess.Process, ready: str) -> None:
+        super().__init__(proc, ready)
         self.clock = ResultClock()
         self._fetched = 0  # answers taken from the child so far
 
-    async def _ask(self, line: str) -> object:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(line.encode() + b"\n")
-        await self.proc.stdin.drain()
-        return json.loads(await self.proc.stdout.readline())
+    @classmethod
+    async def start(cls, *, port: int, prefix: str, database_url: str, data_dir: Path) -> GatewayProcess:
+        args = ["-m", "benchmarks.fleet_gateway", "--port", str(port), "--prefix", prefix]
+        args += ["--database-url", database_url, "--data-dir", str(data_dir)]
+        if PER_DEVICE:
+            args.append("--per-device")
+        return await cls.spawn(args, what="gateway", ready_timeout_s=60)
 
     async def refresh(self) -> None:
         """Fetch the answers the child parsed since the last call (its clock is the same
         CLOCK_MONOTONIC as ``time.perf_counter`` here)."""
-        rows = await self._ask(f"ARRIVALS {self._fetched}")
-        assert isinstance(rows, list)
+        rows = await self.ask(f"ARRIVALS {self._fetched}")
         self._fetched += len(rows)
         for uid, command_id, at in rows:
             self.clock.add(uid, command_id, at)
@@ -218,35 +199,8 @@ class GatewayProcess:
         await self.refresh()
         self.clock.reset()
 
-    @classmethod
-    async def start(cls, *, port: int, prefix: str, database_url: str, data_dir: Path) -> GatewayProcess:
-        args = [sys.executable, "-m", "benchmarks.fleet_gateway", "--port", str(port), "--prefix", prefix]
-        args += ["--database-url", database_url, "--data-dir", str(data_dir)]
-        if PER_DEVICE:
-            args.append("--per-device")
-        proc = await asyncio.create_subprocess_exec(
-            *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**26
-        )
-        assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-        if not line.startswith("READY"):
-            raise RuntimeError(f"gateway failed: {line!r}")
-        return cls(proc)
-
     async def received(self) -> int:
-        stats = await self._ask("STATS")
-        assert isinstance(stats, dict)
-        return int(stats["received"])
-
-    async def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(b"QUIT\n")
-            await self.proc.stdin.drain()
-            await asyncio.wait_for(self.proc.wait(), 20)
-        if self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
+        return int((await self.ask("STATS"))["received"])
 
 
 class GatewayLike(Protocol):

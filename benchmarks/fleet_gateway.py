@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
 from sqlalchemy import create_engine
 
+from benchmarks.common import announce_ready, serve_requests
 from loa.db import make_session_factory
 from loa.fleet import keys
 from loa.fleet.gateway import Gateway, GatewayConfig
@@ -57,28 +56,21 @@ async def main(args: argparse.Namespace) -> None:
     task = asyncio.create_task(gateway.run())
     try:
         await asyncio.wait_for(gateway.ready.wait(), 30)
-        sys.stdout.write("READY\n")
-        sys.stdout.flush()
-        loop = asyncio.get_running_loop()
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line or line.strip() == "QUIT":
-                break
-            if line.startswith("ARRIVALS"):
-                since = int(line.split()[1])
-                sys.stdout.write(json.dumps(answers[since:]) + "\n")
-                sys.stdout.flush()
-                continue
-            stats = gateway.stats
-            report = {
+        announce_ready()
+
+        def answer(request: str) -> object:
+            if request.startswith("ARRIVALS"):
+                return answers[int(request.split()[1]) :]
+            stats = gateway.stats  # STATS
+            return {
                 "received": stats.received,
                 "dropped": stats.dropped_total,
                 "statuses": stats.statuses,
                 "group_messages_sent": stats.group_messages_sent,
                 "commands_sent": stats.commands_sent,
             }
-            sys.stdout.write(json.dumps(report) + "\n")
-            sys.stdout.flush()
+
+        await serve_requests(answer)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import json
-import sys
 from pathlib import Path
 
+from benchmarks.common import announce_ready, serve_requests
 from loa.protocol.topics import Topics
 from loa.sim.device import SimConfig
 from loa.sim.fleet import SimFleet, read_credentials
@@ -35,17 +34,13 @@ async def main(args: argparse.Namespace) -> None:
     fleet = SimFleet(identities, config)
     await fleet.start()
     took = await fleet.wait_connected(timeout_s=600)
-    sys.stdout.write(f"READY {took:.3f}\n")
-    sys.stdout.flush()
-    loop = asyncio.get_running_loop()
-    while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line or line.strip() == "QUIT":
-            break
+    announce_ready(f"{took:.3f}")
+
+    def report(_request: str) -> object:  # REPORT: the fan-out latencies since the last one
         latencies, fleet.stats.fanout_latencies_s = fleet.stats.fanout_latencies_s, []
-        report = {"fanout": latencies, "commands": fleet.stats.commands, "connected": fleet.stats.connected}
-        sys.stdout.write(json.dumps(report) + "\n")
-        sys.stdout.flush()
+        return {"fanout": latencies, "commands": fleet.stats.commands, "connected": fleet.stats.connected}
+
+    await serve_requests(report)
     await fleet.stop()
 
 

@@ -1,6 +1,7 @@
 """Command-line usage errors (unknown command or option, missing or bad value) in Vietnamese.
 
-Typer 0.29 vendors Click as ``typer._click``; its exceptions carry English messages, and with
+Typer 0.29 vendors Click as ``typer._click`` (older Typer uses Click itself); its exceptions carry
+English messages, and with
 ``standalone_mode=False`` they reached a person as a stack trace. ``usage_message`` turns each kind
 into one Vietnamese line; the help hint names the command to ask.
 """
@@ -10,7 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from typer._click import exceptions as click_errors
+try:  # Typer 0.29 vendors Click; older releases (pyproject allows >=0.12) use Click itself.
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - depends on the installed Typer
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 _NO_SUCH_COMMAND = re.compile(r"No such command '(?P<name>[^']*)'")
 # Click's own wording for values a type refused, where a Vietnamese equivalent is known.

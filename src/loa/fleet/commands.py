@@ -85,7 +85,7 @@ def send_commands(
     rows = service.issue_command(
         session, devices=devices, kind=kind, args=args, issued_by=principal.username, ttl=ttl
     )
-    by_commune: dict[int | None, list[queries.CommandTarget]] = defaultdict(list)
+    by_commune: dict[int | None, list[service.Commandable]] = defaultdict(list)
     for device in devices:
         by_commune[device.commune_id].append(device)
     for commune_id, group in by_commune.items():

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from loa.fleet.models import (
     PlayReceipt,
     StatusEvent,
 )
+from loa.fleet.service import Commandable
 
 OUT_OF_SCOPE = "Cụm loa {uid} nằm ngoài địa bàn bạn được giao quản lý."
 MAX_PER_PAGE = 200
@@ -93,18 +94,9 @@ def visible_device(session: Session, *, principal: Principal | None, uid: str) -
     return visible_device_row(session, principal=principal, uid=uid).device
 
 
-class CommandTarget(NamedTuple):
-    """What a command needs of a device: a column query, not an ORM object (selections of thousands)."""
-
-    id: int
-    uid: str
-    commune_id: int | None
-    active: bool
-
-
 def visible_devices(
     session: Session, *, principal: Principal | None, uids: Sequence[str]
-) -> list[CommandTarget]:
+) -> list[Commandable]:
     """Active devices by id, all of them in the principal's areas (else NotFound / PermissionDenied)."""
     wanted = list(dict.fromkeys(uids))
     rows: list[Any] = []
@@ -123,8 +115,8 @@ def visible_devices(
             raise PermissionDenied(
                 OUT_OF_SCOPE.format(uid=", ".join(outside[:20])), code="device_out_of_scope"
             )
-    # The rows are named tuples already (id, uid, commune_id, active, path): no copy of 10,000.
-    return cast(list[CommandTarget], rows)
+    # The rows already have what a command needs (id, uid, commune_id, active): no copy of 10,000.
+    return cast(list[Commandable], rows)
 
 
 def communes_in_scope(session: Session, *, principal: Principal) -> list[AdminUnit]:

@@ -207,7 +207,7 @@ def audio_url(uid: str, sha256: str) -> str:
 
 
 class Commandable(Protocol):
-    """A device as a command needs it: a ``Device`` or a ``queries.CommandTarget`` row."""
+    """A device as a command needs it: a ``Device``, or a row of ``queries.visible_devices``."""
 
     @property
     def id(self) -> int: ...
@@ -301,7 +301,8 @@ def materialise_batch(session: Session, *, batch: DeviceCommandBatch, sent_at: d
         "sent_at": sent_at,
         "batch_id": batch.id,
     }
-    # In device order, as ingest upserts early answers: two writers never wait on each other in a cycle.
+    # In device order (the gateway takes batches by id): ingest upserts early answers in the same
+    # (batch, device) order, so the two writers never wait on each other in a cycle.
     chosen = (
         select(
             literal(batch.id + ".") + cast(members.c.id, String),

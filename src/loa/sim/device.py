@@ -76,8 +76,9 @@ class _Playing:
 
 class Ticker:
     """Timers for thousands of simulated devices: one event-loop timer per ``RESOLUTION_S`` slot
-    instead of one per device (a ``TimerHandle`` each cost more than the rest of answering a
-    command). Callbacks cannot be cancelled: they check whether they still apply."""
+    instead of one per device (scheduling a ``TimerHandle`` per device was about a third of the
+    time to answer a group command, under a profiler). Callbacks cannot be cancelled: they check
+    whether they still apply."""
 
     RESOLUTION_S = 0.05
 
