@@ -58,10 +58,10 @@ from loa.fleet.broker import DeviceCredentials, EmbeddedBroker, StaticCredential
 from loa.fleet.gateway import Gateway, GatewayConfig
 from loa.fleet.models import Device
 from loa.protocol import messages as m
+from loa.protocol.mqtt_lite import LiteClient
 from loa.protocol.topics import Channel, Topics
 from loa.sim.device import SimIdentity
 from loa.sim.fleet import write_credentials
-from loa.sim.mqtt_lite import LiteClient
 
 DEVICES = int(os.environ.get("LOA_BENCH_DEVICES", "10000"))
 AMQTT_DEVICES = int(os.environ.get("LOA_BENCH_AMQTT_DEVICES", "1000"))

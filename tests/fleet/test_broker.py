@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from loa.fleet.broker import EmbeddedBroker, StaticCredentials
+from loa.protocol.mqtt_lite import LiteClient
 from loa.protocol.topics import Channel, Topics
-from loa.sim.mqtt_lite import LiteClient
 from tests.fleet.harness import BACKEND_PASSWORD, BACKEND_USER, free_port, unique_prefix
 
 pytestmark = pytest.mark.mqtt

@@ -14,10 +14,10 @@ from loa.db import make_session_factory
 from loa.fleet import service
 from loa.fleet.models import Device, DeviceCommand, PlayReceipt
 from loa.protocol import messages as m
+from loa.protocol.mqtt_lite import LiteClient, MqttLiteError, Will
 from loa.protocol.topics import Channel, Topics
 from loa.sim.device import SimConfig
 from loa.sim.fleet import SimFleet, provision, read_credentials, write_credentials
-from loa.sim.mqtt_lite import LiteClient, MqttLiteError, Will
 from tests.fleet.harness import (
     BACKEND_PASSWORD,
     BACKEND_USER,

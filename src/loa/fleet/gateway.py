@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import OperationalError
@@ -39,6 +38,7 @@ from loa.fleet.ingest import Event, IngestOutcome, sweep_offline, write_events
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch, DeviceManifest
 from loa.protocol import group
 from loa.protocol import messages as m
+from loa.protocol.mqtt_lite import LiteClient, MqttLiteError
 from loa.protocol.topics import CHANNELS, Channel, Topics, valid_group_code
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class Gateway:
         self._pending: list[Event] = []
         self._wake = asyncio.Event()
         self._outbox_wake = asyncio.Event()
-        self._client: aiomqtt.Client | None = None
+        self._client: LiteClient | None = None
         self._connected = asyncio.Event()
         self.ready = asyncio.Event()  # set once subscribed (tests and the CLI wait for it)
         self.on_outcome: Callable[[IngestOutcome], Awaitable[None] | None] | None = None
@@ -139,40 +139,53 @@ class Gateway:
         backoff = 0.5
         cfg = self.config
         while True:
+            client = LiteClient(cfg.client_id, on_message=self.accept)
             try:
-                async with aiomqtt.Client(
+                await client.connect(
                     cfg.host,
                     cfg.port,
                     username=cfg.username,
                     password=cfg.password,
-                    identifier=cfg.client_id,
-                    clean_session=False,
-                    keepalive=cfg.keepalive_s,
-                    max_inflight_messages=1000,
-                    timeout=10,
-                ) as client:
-                    for channel in INGEST_CHANNELS:
-                        topic = (
-                            cfg.topics.shared(channel)
-                            if cfg.shared_subscriptions
-                            else cfg.topics.all_devices(channel)
-                        )
-                        await client.subscribe(topic, qos=CHANNELS[channel].qos)
-                    self._client = client
-                    self._connected.set()
-                    self.stats.connects += 1
-                    self.ready.set()
-                    log.info("gateway connected to MQTT %s:%d", cfg.host, cfg.port)
-                    backoff = 0.5
-                    async for message in client.messages:
-                        self.accept(str(message.topic), message.payload)
-            except aiomqtt.MqttError as err:
+                    keepalive_s=cfg.keepalive_s,
+                    clean_session=False,  # answers that arrive while the gateway restarts wait for it
+                    timeout_s=10,
+                )
+                filters = [
+                    (
+                        cfg.topics.shared(channel)
+                        if cfg.shared_subscriptions
+                        else cfg.topics.all_devices(channel),
+                        CHANNELS[channel].qos,
+                    )
+                    for channel in INGEST_CHANNELS
+                ]
+                granted = await client.subscribe(filters)
+                refused = [topic for (topic, _), code in zip(filters, granted, strict=False) if code >= 0x80]
+                if refused or len(granted) != len(filters):
+                    raise MqttLiteError(f"the broker refused the subscriptions {refused}")
+                self._client = client
+                self._connected.set()
+                self.stats.connects += 1
+                self.ready.set()
+                log.info("gateway connected to MQTT %s:%d", cfg.host, cfg.port)
+                backoff = 0.5
+                pinger = asyncio.create_task(client.keep_alive(cfg.keepalive_s))
+                try:
+                    await client.closed.wait()
+                finally:
+                    pinger.cancel()
+                raise MqttLiteError("connection closed")
+            except (MqttLiteError, OSError, TimeoutError) as err:
                 if self._connected.is_set():
                     log.warning("gateway lost the MQTT broker: %s", err)
+                client.abort()
                 self._client = None
                 self._connected.clear()
                 await asyncio.sleep(backoff * (0.5 + random.random()))
                 backoff = min(backoff * 2, cfg.max_backoff_s)
+            except BaseException:
+                client.abort()
+                raise
 
     # --- ingest ------------------------------------------------------------------------------
 
@@ -262,7 +275,7 @@ class Gateway:
 
         try:
             await _bounded_gather([one(uid, ids) for uid, ids in acks.items()])
-        except aiomqtt.MqttError as err:
+        except (MqttLiteError, OSError, TimeoutError) as err:
             log.warning("receipt acknowledgements not sent (devices will resend): %s", err)
 
     # --- outbox: manifests and commands ------------------------------------------------------
@@ -277,7 +290,7 @@ class Gateway:
             await self._connected.wait()
             try:
                 await self.drain_outbox()
-            except aiomqtt.MqttError as err:
+            except (MqttLiteError, OSError, TimeoutError) as err:
                 log.warning("outbox not drained: %s", err)
             except Exception:
                 log.exception("outbox failed")
@@ -448,7 +461,8 @@ class _Batch:
 
 
 async def _bounded_gather(coros: Sequence[Coroutine[Any, Any, None]], limit: int = 200) -> None:
-    """Publish with at most ``limit`` in flight (unbounded concurrency collapses aiomqtt's rate)."""
+    """Publish with at most ``limit`` waiting for the broker's PUBACK (what the broker has not yet
+    acknowledged stays bounded; a lost connection fails the rest of the round, sent again later)."""
     try:
         for start in range(0, len(coros), limit):
             await asyncio.gather(*coros[start : start + limit])

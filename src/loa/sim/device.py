@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 
 from loa.protocol import group
 from loa.protocol import messages as m
+from loa.protocol.mqtt_lite import LiteClient, MqttLiteError, Will
 from loa.protocol.topics import Channel, Topics
-from loa.sim.mqtt_lite import LiteClient, MqttLiteError, Will
 
 log = logging.getLogger(__name__)
 

@@ -1,19 +1,28 @@
-"""A minimal MQTT 3.1.1 client on an asyncio protocol, for simulating thousands of devices in one process.
+"""A minimal MQTT 3.1.1 client on an asyncio protocol: the server's gateway and the simulator's
+thousands of devices in one process.
 
-aiomqtt runs one paho client per connection with its own machinery; ten thousand of them cost too
-much memory and CPU. This client does only what a simulated loudspeaker needs: CONNECT (with a will,
-username/password, clean session or not), SUBSCRIBE, PUBLISH at QoS 0/1 in both directions, PUBACK,
-PINGREQ and DISCONNECT. No QoS 2, no automatic reconnect (the caller decides), no MQTT 5.
+aiomqtt runs a paho client per connection with its own machinery: measured on one core, it takes
+about 55 µs of CPU per received QoS 1 message, this client about 12 µs (20,000 messages through
+Mosquitto, publisher included: 1.15 s against 0.32 s). The gateway's intake of ten thousand command
+answers and statuses in a burst is that difference times 20,000.
 
-Packets are parsed straight out of ``data_received`` (no reader task and no awaits per packet): with
-ten thousand connections in one process, the receive path is what a fan-out measurement measures.
+What it does: CONNECT (will, username/password, clean session or not), SUBSCRIBE, PUBLISH at QoS 0/1
+in both directions, PUBACK, keep-alive (``keep_alive``: PINGREQ when due, the connection dropped
+when the broker has been silent for one and a half periods) and DISCONNECT. No QoS 2, no automatic
+reconnect (the caller decides), no MQTT 5, no TLS (the brokers listen on loopback or a private
+network; see docs/operations.md).
+
+Packets are parsed straight out of ``data_received`` (no reader task and no awaits per packet); what
+is sent while a read is handled leaves in one write.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +38,8 @@ CONNACK_REFUSALS = {
 }
 
 MessageHandler = Callable[[str, bytes], None]
+
+log = logging.getLogger(__name__)
 
 
 class MqttLiteError(Exception):
@@ -103,6 +114,7 @@ class LiteClient:
         self._corked: list[bytes] | None = None  # writes held while a read is being handled
         self.closed = asyncio.Event()
         self.closed.set()
+        self.last_received = 0.0  # time.monotonic() of the last bytes from the broker
 
     @property
     def connected(self) -> bool:
@@ -127,6 +139,7 @@ class LiteClient:
         self._transport = transport
         self._connack = loop.create_future()
         self.closed.clear()
+        self.last_received = time.monotonic()
         transport.write(
             connect_packet(
                 self.client_id,
@@ -147,8 +160,13 @@ class LiteClient:
             raise MqttLiteError(f"connection refused: {CONNACK_REFUSALS.get(code, code)}")
 
     def _packet_id(self) -> int:
-        self._next_id = self._next_id % 65535 + 1
-        return self._next_id
+        """The next identifier not waiting for an answer (at most 65,535 may be in flight)."""
+        if len(self._waiting) >= 65535:
+            raise MqttLiteError("too many messages in flight")
+        while True:
+            self._next_id = self._next_id % 65535 + 1
+            if self._next_id not in self._waiting:
+                return self._next_id
 
     def _send(self, data: bytes) -> None:
         if self._transport is None or self.closed.is_set():
@@ -211,6 +229,24 @@ class LiteClient:
     def ping(self) -> None:
         self._send(packet(PINGREQ, 0, b""))
 
+    async def keep_alive(self, keepalive_s: float) -> None:
+        """Run beside a connection made with ``keepalive_s``: a PINGREQ every half period, and the
+        connection aborted when nothing came from the broker for one and a half periods (a dead
+        broker or a half-open TCP connection), so the caller sees ``closed`` and reconnects."""
+        interval = max(0.5, keepalive_s / 2)
+        while self.connected:
+            await asyncio.sleep(interval)
+            if not self.connected:
+                return
+            if time.monotonic() - self.last_received > keepalive_s * 1.5:
+                log.warning(
+                    "%s: no answer from the MQTT broker for %.0f s", self.client_id, keepalive_s * 1.5
+                )
+                self.abort()
+                return
+            with contextlib.suppress(MqttLiteError):
+                self.ping()
+
     async def disconnect(self) -> None:
         """A clean goodbye: the broker discards the will."""
         transport = self._transport
@@ -248,7 +284,12 @@ class LiteClient:
                 offset += 2
                 self._send(packet(PUBACK, 0, struct.pack("!H", packet_id)))
             if self.on_message is not None:
-                self.on_message(topic, body[offset:])
+                try:
+                    self.on_message(topic, body[offset:])
+                except MqttLiteError:
+                    raise
+                except Exception:  # one bad handler call must not take the connection down
+                    log.exception("%s: message handler failed on %s", self.client_id, topic)
         elif kind in (PUBACK, SUBACK):
             (packet_id,) = struct.unpack_from("!H", body)
             future = self._waiting.get(packet_id)
@@ -269,6 +310,7 @@ class _Protocol(asyncio.Protocol):
         self.buffer = bytearray()
 
     def data_received(self, data: bytes) -> None:
+        self.client.last_received = time.monotonic()
         self.client._cork()
         try:
             self._parse(data)
