@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import create_engine
 
 from benchmarks.common import announce_ready, serve_requests
+from loa import eventloop
 from loa.db import make_session_factory
 from loa.fleet import keys
 from loa.fleet.gateway import Gateway, GatewayConfig
@@ -85,4 +86,4 @@ if __name__ == "__main__":
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--data-dir", required=True, help="where the server's signing key is")
     parser.add_argument("--per-device", action="store_true", help="no group messages (the old path)")
-    asyncio.run(main(parser.parse_args()))
+    eventloop.run(main(parser.parse_args()))

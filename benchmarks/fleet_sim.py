@@ -10,11 +10,11 @@ line on stdin with one JSON line: the fan-out latencies (seconds) received since
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 from pathlib import Path
 
 from benchmarks.common import announce_ready, serve_requests
+from loa import eventloop
 from loa.protocol.topics import Topics
 from loa.sim.device import SimConfig
 from loa.sim.fleet import SimFleet, read_credentials
@@ -54,4 +54,4 @@ if __name__ == "__main__":
     parser.add_argument("--fanout", default=None)
     parser.add_argument("--server-key", default=None, help="base64 Ed25519 public key (group commands)")
     parser.add_argument("--heartbeat-s", type=float, default=30.0)
-    asyncio.run(main(parser.parse_args()))
+    eventloop.run(main(parser.parse_args()))

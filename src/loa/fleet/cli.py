@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from pathlib import Path
 
 import typer
 from sqlalchemy import select
 
+from loa import eventloop
 from loa.cli_support import cli_context, echo
 from loa.fleet import credentials, mosquitto, queries, runner, service
 from loa.fleet.models import Device
@@ -112,7 +112,7 @@ def broker_run(
     c = cli_context(ctx)
     echo(f"Broker MQTT nhúng tại {c.settings.mqtt_host}:{c.settings.mqtt_port}.")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(runner.run_fleet(c.settings, c.engine, with_broker=True, with_gateway=with_gateway))
+        eventloop.run(runner.run_fleet(c.settings, c.engine, with_broker=True, with_gateway=with_gateway))
 
 
 @gateway_app.command("run")
@@ -121,4 +121,4 @@ def gateway_run(ctx: typer.Context) -> None:
     c = cli_context(ctx)
     embedded = c.settings.mqtt_mode == "embedded"
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(runner.run_fleet(c.settings, c.engine, with_broker=embedded, with_gateway=True))
+        eventloop.run(runner.run_fleet(c.settings, c.engine, with_broker=embedded, with_gateway=True))

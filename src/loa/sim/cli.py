@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import typer
 
+from loa import eventloop
 from loa.cli_support import cli_context, echo, fail
 from loa.protocol.topics import Topics
 from loa.sim.device import SimConfig
@@ -81,7 +82,7 @@ def sim(
     echo(f"Chạy {devices} cụm loa mô phỏng tới {config.host}:{config.port} (Ctrl-C để dừng).")
     logging.getLogger("loa.sim").setLevel(logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(fleet))
+        eventloop.run(_run(fleet))
 
 
 async def _run(fleet: SimFleet) -> None:
