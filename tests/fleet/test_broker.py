@@ -78,3 +78,46 @@ async def _scenario() -> None:
     assert len(got_exact) == MESSAGES
     assert len(got_wild) == MESSAGES
     assert not [e for e in loop_errors if "changed size" in str(e.get("exception", ""))]
+
+
+def test_a_reconnecting_device_gets_only_its_own_retained_state() -> None:
+    """amqtt 0.12.1 hands a persistent session that reconnects the retained messages of every
+    filter in its table, other devices' included; ``LoaBroker`` keeps to the session's own."""
+    asyncio.run(_reconnect_scenario())
+
+
+async def _reconnect_scenario() -> None:
+    topics = Topics(unique_prefix())
+    port = free_port()
+    uid_a, uid_b = "loa-00000000000a", "loa-00000000000b"
+    store = StaticCredentials({BACKEND_USER: BACKEND_PASSWORD, uid_a: "secret-a", uid_b: "secret-b"})
+    broker = EmbeddedBroker(
+        host="127.0.0.1", port=port, store=store, topics=topics, backend_users=[BACKEND_USER]
+    )
+    async with broker:
+        backend = LiteClient("backend")
+        await backend.connect("127.0.0.1", port, username=BACKEND_USER, password=BACKEND_PASSWORD)
+        for uid in (uid_a, uid_b):
+            await backend.publish(topics.device(uid, Channel.STATE), uid.encode(), qos=1, retain=True)
+
+        got: list[tuple[str, bytes]] = []
+
+        async def device(uid: str, secret: str, *, subscribe: bool) -> LiteClient:
+            c = LiteClient(uid, on_message=lambda t, p: got.append((t, p)) if uid == uid_a else None)
+            await c.connect("127.0.0.1", port, username=uid, password=secret, clean_session=False)
+            if subscribe:
+                await c.subscribe([(topics.device(uid, Channel.STATE), 1)])
+            return c
+
+        a = await device(uid_a, "secret-a", subscribe=True)
+        b = await device(uid_b, "secret-b", subscribe=True)
+        await asyncio.sleep(0.5)
+        assert got == [(topics.device(uid_a, Channel.STATE), uid_a.encode())]
+        await a.disconnect()
+        got.clear()
+        a = await device(uid_a, "secret-a", subscribe=False)  # the session and its filter persist
+        await asyncio.sleep(1.0)
+        assert (topics.device(uid_a, Channel.STATE), uid_a.encode()) in got
+        assert all(topic == topics.device(uid_a, Channel.STATE) for topic, _ in got), got
+        for c in (a, b, backend):
+            await c.disconnect()

@@ -177,6 +177,11 @@ class _SubscriptionTable(dict[str, Subscribers]):
     def __iter__(self) -> Iterator[str]:
         return iter(list(super().keys()))
 
+    def __repr__(self) -> str:
+        # amqtt logs ``repr(self._subscriptions)`` at debug level after every SUBSCRIBE, formatted
+        # whether or not debug is on: the whole table each time, quadratic in connecting devices.
+        return f"<{len(self)} subscription filters>"
+
     def items(self) -> list[tuple[str, Subscribers]]:  # type: ignore[override]
         return [(k, list(v)) for k, v in super().items()]
 
@@ -227,6 +232,38 @@ class LoaBroker(Broker):  # type: ignore[misc]
         if allowed is None:
             return bool(await self._topic_filtering(session, topic=topic, action=Action.RECEIVE))
         return bool(session.username) and allowed(session.username, topic)
+
+    async def _publish_retained_messages_for_subscription(
+        self, subscription: tuple[str, int], session: MqttSession
+    ) -> None:
+        """Retained messages for one of ``session``'s filters. amqtt 0.12.1 calls this, when a
+        persistent session reconnects, for *every* filter in the table (every device's) and tests
+        every retained message against each: a reconnecting device was handed the other devices'
+        retained ``state`` messages, and each reconnect cost filters × retained messages (millions
+        with a thousand devices). Here only the session's own filters count, an exact filter is a
+        lookup, and the RECEIVE rule applies as for live messages."""
+        topic_filter = subscription[0]
+        granted = [q for s, q in dict.get(self._subscriptions, topic_filter, ()) if s is session]
+        if not granted:
+            return
+        retained_messages: dict[str, Any] = self._retained_messages
+        if _is_wildcard(topic_filter):
+            found = [r for t, r in list(retained_messages.items()) if self._matches(t, topic_filter)]
+        else:
+            exact = retained_messages.get(topic_filter)
+            found = [exact] if exact is not None else []
+        handler = self._get_handler(session)
+        if handler is None:
+            return
+        tasks = [
+            asyncio.ensure_future(
+                handler.mqtt_publish(r.topic, r.data, min(granted[0], r.qos or granted[0]), retain=True)
+            )
+            for r in found
+            if await self._may_receive(session, r.topic)
+        ]
+        if tasks:
+            await asyncio.wait(tasks)
 
     async def _run_broadcast(self, running_tasks: deque[asyncio.Task[Any]]) -> None:
         broadcast = await self._broadcast_queue.get()
