@@ -42,7 +42,8 @@ class SimConfig:
     play_s: float = 10.0
     resend_receipts_after_s: float = 20.0
     reconnect_max_s: float = 60.0
-    fanout_topic: str | None = None  # benchmarks: a plain topic every device also subscribes to
+    # Benchmarks: a plain topic every device also subscribes to (at QoS 1: the publisher's QoS decides)
+    fanout_topic: str | None = None
     anonymous: bool = False  # a broker without authentication (e.g. Mosquitto in CI)
     # The server's Ed25519 public key (raw 32 bytes): group commands are verified with it; without
     # it the simulator does not subscribe to group topics.
@@ -160,7 +161,7 @@ class SimDevice:
         if cfg.server_public_key is not None:
             filters += [(cfg.topics.group_cmd(code), 1) for code in ("", *sorted(self.groups))]
         if cfg.fanout_topic:
-            filters.append((cfg.fanout_topic, 0))
+            filters.append((cfg.fanout_topic, 1))
         await self.client.subscribe(filters)
         birth = m.Birth(sent_at=m.now_utc(), boot_id=self.boot_id, firmware=FIRMWARE)
         await self.client.publish(self.topic(Channel.BIRTH), birth.to_bytes(), qos=1)
