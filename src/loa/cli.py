@@ -103,7 +103,10 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
 def main() -> None:
     """Run the CLI; errors reach a person as one Vietnamese line, never a stack trace."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode Click returns the code of a ``typer.Exit`` instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except LoaError as err:
         sys.stderr.write(f"Lỗi: {err.message}\n")
         sys.exit(2)

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
     mqtt_topic_prefix: str = "loa"
+    # Where devices reach the broker, as enrolment tells them (default: mqtt_host/mqtt_port; a
+    # loopback host is replaced by the server's own name on the device). Over 4G/Internet: the
+    # broker's TLS listener (``loa broker config --tls-port``) and mqtt_device_tls = true.
+    mqtt_device_host: str | None = None
+    mqtt_device_port: int | None = Field(default=None, ge=1, le=65535)
+    mqtt_device_tls: bool = False
     manifest_recompile_interval_s: int = Field(default=3600, ge=1)  # the gateway recompiles manifests
 
     # Speech.

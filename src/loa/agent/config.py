@@ -17,6 +17,9 @@ class AgentConfig(BaseModel):
     enrol_code: str | None = Field(default=None, description="One-time code; needed only once.")
     mqtt_host: str | None = None  # override what enrolment said (e.g. a public name)
     mqtt_port: int | None = None
+    mqtt_tls: bool | None = None  # override what enrolment said
+    # CA bundle (PEM) that signed the broker's certificate; default: the system's trusted CAs.
+    mqtt_ca_file: Path | None = None
     mqtt_keepalive_s: int = Field(default=30, ge=5, le=3600)
     heartbeat_s: int = Field(default=30, ge=1, le=3600)
     # A burst of changes (a command, a pre-emption, a volume change) is reported in one status this
@@ -39,6 +42,8 @@ class AgentConfig(BaseModel):
         config = cls.model_validate(raw)
         if not config.data_dir.is_absolute():
             config = config.model_copy(update={"data_dir": (path.parent / config.data_dir).resolve()})
+        if config.mqtt_ca_file is not None and not config.mqtt_ca_file.is_absolute():
+            config = config.model_copy(update={"mqtt_ca_file": (path.parent / config.mqtt_ca_file).resolve()})
         return config
 
 
@@ -52,5 +57,6 @@ class Identity(BaseModel):
     secret: str
     mqtt_host: str
     mqtt_port: int
+    mqtt_tls: bool = False
     topic_prefix: str = "loa"
     manifest_public_key: str  # base64, pinned

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import ssl
 import time
 import uuid
 from pathlib import Path
@@ -77,9 +78,21 @@ async def enrol(config: AgentConfig) -> Identity:
         secret=body["secret"],
         mqtt_host=host,
         mqtt_port=mqtt["port"],
+        mqtt_tls=bool(mqtt.get("tls", False)),
         topic_prefix=mqtt["topic_prefix"],
         manifest_public_key=body["manifest_public_key"],
     )
+
+
+def mqtt_tls_context(config: AgentConfig, ident: Identity) -> ssl.SSLContext | None:
+    """TLS to the broker when enrolment or the configuration asks for it: the broker's certificate
+    is verified (host name included) against ``mqtt_ca_file`` or the system's trusted CAs."""
+    use_tls = ident.mqtt_tls if config.mqtt_tls is None else config.mqtt_tls
+    if not use_tls:
+        return None
+    context = ssl.create_default_context(cafile=str(config.mqtt_ca_file) if config.mqtt_ca_file else None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 def items_from_manifest(manifest: mf.Manifest) -> list[PlayItem]:
@@ -294,6 +307,7 @@ class Agent:
                     keepalive=self.config.mqtt_keepalive_s,
                     will=will,
                     timeout=15,
+                    tls_context=mqtt_tls_context(self.config, ident),
                 ) as client:
                     for channel in (Channel.STATE, Channel.CMD, Channel.ACK):
                         await client.subscribe(self.topics.device(ident.device_id, channel), qos=1)

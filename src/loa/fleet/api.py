@@ -41,6 +41,7 @@ class MqttEndpoint(BaseModel):
     username: str
     password: str
     topic_prefix: str
+    tls: bool = False  # connect with TLS, verifying the broker's certificate
 
 
 class EnrolResponse(BaseModel):
@@ -63,11 +64,12 @@ def enrol_device(body: EnrolRequest, db: SessionDep, settings: SettingsDep) -> E
         device_name=enrolment.device_name,
         secret=enrolment.secret,
         mqtt=MqttEndpoint(
-            host=settings.mqtt_host,
-            port=settings.mqtt_port,
+            host=settings.mqtt_device_host or settings.mqtt_host,
+            port=settings.mqtt_device_port or settings.mqtt_port,
             username=enrolment.device_uid,
             password=enrolment.secret,
             topic_prefix=settings.mqtt_topic_prefix,
+            tls=settings.mqtt_device_tls,
         ),
         manifest_public_key=public_key,
     )

@@ -9,7 +9,7 @@ import typer
 from sqlalchemy import select
 
 from loa import eventloop
-from loa.cli_support import cli_context, echo
+from loa.cli_support import cli_context, echo, fail
 from loa.fleet import credentials, mosquitto, queries, runner, service
 from loa.fleet.models import Device
 from loa.protocol.topics import Topics
@@ -82,9 +82,17 @@ def broker_config(
     out: Path = typer.Option(..., "--out", help="Thư mục ghi mosquitto.conf, passwd, acl"),
     port: int = typer.Option(1883, help="Cổng MQTT của Mosquitto"),
     bind: str = typer.Option("0.0.0.0", help="Địa chỉ lắng nghe"),
+    tls_port: int | None = typer.Option(None, "--tls-port", help="Cổng MQTT qua TLS cho thiết bị (vd. 8883)"),
+    certfile: Path | None = typer.Option(None, "--certfile", help="Chứng chỉ máy chủ (PEM, kèm chuỗi CA)"),
+    keyfile: Path | None = typer.Option(None, "--keyfile", help="Khóa riêng của chứng chỉ (PEM)"),
 ) -> None:
-    """Sinh cấu hình Mosquitto (mật khẩu PBKDF2 $7$, ACL theo mẫu loa/d/%u/…)."""
+    """Sinh cấu hình Mosquitto (mật khẩu PBKDF2 $7$, ACL theo mẫu loa/d/%u/…), có thể kèm cổng TLS."""
     c = cli_context(ctx)
+    if tls_port is not None and (certfile is None or keyfile is None):
+        fail("Cổng TLS cần cả --certfile và --keyfile.")
+    for path in (certfile, keyfile):
+        if path is not None and not path.is_file():
+            fail(f"Không tìm thấy tệp {path}.")
     user, password = runner.backend_credentials(c.settings)
     with c.session() as s:
         rows = s.execute(
@@ -96,7 +104,13 @@ def broker_config(
     paths = mosquitto.write_config(
         out,
         topics=Topics(c.settings.mqtt_topic_prefix),
-        options=mosquitto.MosquittoOptions(bind_host=bind, port=port),
+        options=mosquitto.MosquittoOptions(
+            bind_host=bind,
+            port=port,
+            tls_port=tls_port,
+            certfile=certfile.resolve() if certfile else None,
+            keyfile=keyfile.resolve() if keyfile else None,
+        ),
         passwords=entries,
         backend_users=[user],
     )

@@ -27,6 +27,16 @@ class MosquittoOptions:
     log_dest: str = "stderr"
     extra_listeners: tuple[str, ...] = ()
     run_as_user: str | None = None  # Mosquitto started as root drops to "mosquitto" unless told
+    # A TLS listener for devices on 4G/Internet (their password crosses the network in CONNECT):
+    # the server certificate chain and its key, PEM files readable by the mosquitto user.
+    tls_port: int | None = None
+    tls_bind_host: str = "0.0.0.0"
+    certfile: Path | None = None
+    keyfile: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.tls_port is not None and (self.certfile is None or self.keyfile is None):
+            raise ValueError("a TLS listener needs certfile and keyfile")
 
 
 def acl_text(topics: Topics, backend_users: Iterable[str]) -> str:
@@ -65,6 +75,7 @@ def conf_text(options: MosquittoOptions, *, password_file: Path, acl_file: Path)
         f"listener {options.port} {options.bind_host}",
         f"max_connections {options.max_connections}",
         "protocol mqtt",
+        *_tls_listener(options),
         *options.extra_listeners,
         "# The gateway receives the whole fleet's traffic: raise the per-client queues.",
         f"max_queued_messages {options.max_queued_messages}",
@@ -81,6 +92,20 @@ def conf_text(options: MosquittoOptions, *, password_file: Path, acl_file: Path)
     else:
         lines.append("persistence false")
     return "\n".join(lines) + "\n"
+
+
+def _tls_listener(options: MosquittoOptions) -> list[str]:
+    if options.tls_port is None:
+        return []
+    return [
+        "# Devices over 4G/Internet: TLS 1.2 or newer, the same accounts and ACL.",
+        f"listener {options.tls_port} {options.tls_bind_host}",
+        f"max_connections {options.max_connections}",
+        "protocol mqtt",
+        f"certfile {options.certfile}",
+        f"keyfile {options.keyfile}",
+        "tls_version tlsv1.2",
+    ]
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
