@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     mqtt_device_host: str | None = None
     mqtt_device_port: int | None = Field(default=None, ge=1, le=65535)
     mqtt_device_tls: bool = False
+    # A production Mosquitto's password file (from ``loa broker config``): the gateway keeps it in
+    # step with enrolments and signals the pid in mosquitto_pid_file to reload it.
+    mosquitto_password_file: Path | None = None
+    mosquitto_pid_file: Path | None = None
     manifest_recompile_interval_s: int = Field(default=3600, ge=1)  # the gateway recompiles manifests
 
     # Speech.

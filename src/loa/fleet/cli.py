@@ -11,7 +11,6 @@ from sqlalchemy import select
 from loa import eventloop
 from loa.cli_support import cli_context, echo, fail
 from loa.fleet import credentials, mosquitto, queries, runner, service
-from loa.fleet.models import Device
 from loa.protocol.topics import Topics
 
 app = typer.Typer(help="Cụm loa (thiết bị truyền thanh thông minh).", no_args_is_help=True)
@@ -95,12 +94,8 @@ def broker_config(
             fail(f"Không tìm thấy tệp {path}.")
     user, password = runner.backend_credentials(c.settings)
     with c.session() as s:
-        rows = s.execute(
-            select(Device.uid, Device.mqtt_password_hash).where(
-                Device.active.is_(True), Device.mqtt_password_hash.is_not(None)
-            )
-        ).all()
-    entries = [(uid, h) for uid, h in rows if h] + [(user, credentials.mosquitto_hash(password))]
+        devices = mosquitto.device_password_entries(s)
+    entries = [*devices, (user, credentials.mosquitto_hash(password))]
     paths = mosquitto.write_config(
         out,
         topics=Topics(c.settings.mqtt_topic_prefix),
@@ -115,7 +110,10 @@ def broker_config(
         backend_users=[user],
     )
     echo(f"Đã ghi {paths['conf']}, {paths['passwords']} ({len(entries)} tài khoản), {paths['acl']}.")
-    echo("Sau mỗi lần đăng ký thiết bị mới: chạy lại lệnh này rồi gửi SIGHUP cho mosquitto.")
+    echo(
+        "Đặt LOA_MOSQUITTO_PASSWORD_FILE (và LOA_MOSQUITTO_PID_FILE) để «loa gateway run» tự cập nhật "
+        "tệp mật khẩu khi đăng ký thiết bị; nếu không, chạy lại lệnh này rồi gửi SIGHUP cho mosquitto."
+    )
 
 
 @broker_app.command("run")

@@ -8,12 +8,21 @@ from 5,000 devices lost most messages).
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loa.fleet import credentials
+from loa.fleet.models import Device
 from loa.protocol.topics import CHANNELS, Channel, Topics
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -143,3 +152,71 @@ def write_config(
 def device_may(channel: Channel, *, publish: bool) -> bool:
     """What the ACL grants a device on its own ``channel``."""
     return CHANNELS[channel].from_device == publish
+
+
+def device_password_entries(session: Session) -> list[tuple[str, str]]:
+    """(device id, ``$7$`` hash) of every active, enrolled device."""
+    rows = session.execute(
+        select(Device.uid, Device.mqtt_password_hash).where(
+            Device.active.is_(True), Device.mqtt_password_hash.is_not(None)
+        )
+    ).all()
+    return sorted((uid, h) for uid, h in rows if h)
+
+
+class PasswordFileSync:
+    """Keeps a production Mosquitto's password file in step with the device registry: a device
+    enrolled (or re-enrolled, or deactivated) can connect (or no longer) within seconds, without
+    anyone re-running ``loa broker config``. The file is replaced atomically and Mosquitto is told
+    to reload it with SIGHUP (the pid from ``pid_file``, as systemd's ``PIDFile=`` or Mosquitto's
+    own ``pid_file`` writes it). The backend account's line is kept while it still matches."""
+
+    def __init__(
+        self, path: Path, *, backend_user: str, backend_password: str, pid_file: Path | None
+    ) -> None:
+        self.path = path
+        self.backend_user = backend_user
+        self.backend_password = backend_password
+        self.pid_file = pid_file
+        self._written: list[tuple[str, str]] | None = None
+
+    def _current(self) -> dict[str, str]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        out = {}
+        for line in text.splitlines():
+            user, sep, hashed = line.partition(":")
+            if sep:
+                out[user] = hashed
+        return out
+
+    def sync(self, session: Session) -> bool:
+        """Rewrite the file and signal Mosquitto if the registry changed; True when it did."""
+        devices = device_password_entries(session)
+        if devices == self._written:
+            return False
+        current = self._current()
+        backend_hash = current.get(self.backend_user, "")
+        if not credentials.verify_mosquitto_hash(self.backend_password, backend_hash):
+            backend_hash = credentials.mosquitto_hash(self.backend_password)
+        wanted = {**dict(devices), self.backend_user: backend_hash}
+        if wanted == current:
+            self._written = devices
+            return False
+        write_atomic(self.path, password_lines(wanted.items()))
+        self._written = devices
+        self._reload()
+        log.info("Mosquitto password file %s rewritten (%d accounts)", self.path, len(wanted))
+        return True
+
+    def _reload(self) -> None:
+        if self.pid_file is None:
+            log.warning("no Mosquitto pid file set: the new password file waits for its next reload")
+            return
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            os.kill(pid, signal.SIGHUP)
+        except (OSError, ValueError) as err:
+            log.warning("could not signal Mosquitto to reload (%s): %s", self.pid_file, err)

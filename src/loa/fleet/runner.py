@@ -92,16 +92,52 @@ async def run_fleet(settings: Settings, engine: Engine, *, with_broker: bool, wi
     if broker is not None:
         await broker.start()
     recompile: asyncio.Task[None] | None = None
+    side_tasks: list[asyncio.Task[None]] = []
     try:
         if with_gateway:
             recompile = asyncio.create_task(periodic_recompile(settings, engine), name="manifest-recompile")
+            if settings.mosquitto_password_file is not None:
+                passwords = asyncio.create_task(sync_passwords(settings, engine), name="mosquitto-passwords")
+                side_tasks.append(passwords)
             await gateway(settings, engine).run()
         else:
             await asyncio.Event().wait()
     finally:
-        if recompile is not None:
-            recompile.cancel()
+        for task in [*([recompile] if recompile is not None else []), *side_tasks]:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await recompile
+                await task
         if broker is not None:
             await broker.stop()
+
+
+async def sync_passwords(settings: Settings, engine: Engine, *, interval_s: float = 5.0) -> None:
+    """Keep ``mosquitto_password_file`` in step with the device registry (``PasswordFileSync``),
+    checked every ``interval_s``; a failure is logged once, never fatal to the gateway."""
+    from loa.fleet.mosquitto import PasswordFileSync
+
+    assert settings.mosquitto_password_file is not None
+    user, password = backend_credentials(settings)
+    syncer = PasswordFileSync(
+        settings.mosquitto_password_file,
+        backend_user=user,
+        backend_password=password,
+        pid_file=settings.mosquitto_pid_file,
+    )
+    factory = make_session_factory(engine)
+
+    def once() -> None:
+        with factory() as session:
+            syncer.sync(session)
+
+    failing = False
+    while True:
+        try:
+            await asyncio.to_thread(once)
+        except Exception:
+            if not failing:
+                log.exception("Mosquitto password file not updated (will retry)")
+            failing = True
+        else:
+            failing = False
+        await asyncio.sleep(interval_s)
