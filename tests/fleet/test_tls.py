@@ -131,6 +131,7 @@ def test_conf_refuses_a_tls_listener_without_its_key() -> None:
         acl_file=Path("/a"),
     )
     assert "listener 8883 0.0.0.0\n" in conf and "certfile /c.pem\n" in conf and "tls_version tlsv1.2" in conf
+    assert "allow_duplicate_messages true\n" in conf  # fan-out to N devices stays linear
 
 
 def test_device_over_tls_with_the_agents_context(engine: Engine, tmp_path: Path) -> None:
