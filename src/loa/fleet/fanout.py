@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from loa.protocol.group import MAX_TARGETS
 from loa.protocol.topics import FLEET_GROUP
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):
+    """One addressed device (a tuple: a group command to 10,000 devices makes 10,000 of them)."""
+
     device_id: int
     uid: str
     commune_code: str | None

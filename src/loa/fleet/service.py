@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Select, String, cast, delete, func, insert, literal, select, true
 from sqlalchemy.orm import Session
@@ -219,9 +219,9 @@ class Commandable(Protocol):
     def active(self) -> bool: ...
 
 
-@dataclass(frozen=True)
-class IssuedCommand:
-    """A queued command to one device (``batch_id`` set when it travels in a group message)."""
+class IssuedCommand(NamedTuple):
+    """A queued command to one device (``batch_id`` set when it travels in a group message; a
+    tuple, as there is one per addressed device)."""
 
     id: str
     device_id: int
@@ -272,7 +272,12 @@ def issue_command(
 
 def member_command_id(batch_id: str, device_id: int) -> str:
     """The row of one device's part in a group command."""
-    return f"{batch_id}.{device_id}"
+    return f"{member_command_prefix(batch_id)}{device_id}"
+
+
+def member_command_prefix(batch_id: str) -> str:
+    """What every ``member_command_id`` of a batch starts with."""
+    return f"{batch_id}."
 
 
 def batch_members(session: Session, *, batch: DeviceCommandBatch) -> Select[int, str]:
@@ -350,11 +355,8 @@ def _issue_batches(
     if commune_ids:
         rows = session.execute(select(AdminUnit.id, AdminUnit.code).where(AdminUnit.id.in_(commune_ids)))
         codes = {unit_id: code for unit_id, code in rows}
-    members = [
-        Member(d.id, d.uid, codes.get(d.commune_id) if d.commune_id is not None else None)
-        for d in devices
-        if d.active
-    ]
+    code_of: Any = codes.get  # a device without a commune (None) has no code
+    members = [Member(d.id, d.uid, code_of(d.commune_id)) for d in devices if d.active]
     active_total = (
         session.scalar(select(func.count()).select_from(Device).where(Device.active.is_(True))) or 0
     )
@@ -385,10 +387,8 @@ def _issue_batches(
                 "expires_at": now + ttl,
             }
         )
-        issued += [
-            IssuedCommand(member_command_id(batch_id, mb.device_id), mb.device_id, payload, batch_id)
-            for mb in fan.members
-        ]
+        prefix = member_command_prefix(batch_id)
+        issued += [IssuedCommand(f"{prefix}{mb[0]}", mb[0], payload, batch_id) for mb in fan.members]
     # Only the batch rows: how long "play now" takes must not grow with the fleet. The gateway
     # writes each device's row right after publishing (``materialise_batch``).
     batches: Any = DeviceCommandBatch.__table__
