@@ -157,6 +157,20 @@ def test_failures_older_than_the_window_do_not_count(session: Session, units: Un
     authenticate(session, username="op", password=DEFAULT_PASSWORD, ip="1.2.3.4", policy=POLICY)
 
 
+def test_attempts_older_than_a_day_are_pruned_by_the_next_login(session: Session, units: Units) -> None:
+    make_user(session, "op", Role.COMMUNE_OPERATOR, units.commune.code)
+    now = utcnow()
+    stale = now - timedelta(days=1, minutes=1)
+    recent = now - timedelta(hours=2)  # outside the window, but kept for a day
+    session.add_all(LoginAttempt(username="x", ip="9.9.9.9", at=stale, success=False) for _ in range(50))
+    session.add(LoginAttempt(username="y", ip="9.9.9.9", at=recent, success=False))
+    session.flush()
+    with pytest.raises(AuthenticationFailed):
+        authenticate(session, username="op", password="sai-mat-khau", ip="1.2.3.4", policy=POLICY)
+    kept = session.scalars(select(LoginAttempt.username).order_by(LoginAttempt.at)).all()
+    assert kept == ["y", "op"]
+
+
 def test_inactive_user_cannot_sign_in(session: Session, units: Units) -> None:
     make_user(session, "admin", Role.ADMIN)
     user = make_user(session, "op", Role.COMMUNE_OPERATOR, units.commune.code)

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from loa.accounts import audit
@@ -43,6 +43,12 @@ class LoginThrottled(TooManyRequests):
 class LoginPolicy:
     max_failures: int
     window_s: int
+
+
+def attempts_kept_for(policy: LoginPolicy) -> timedelta:
+    """How long a login attempt is kept: the throttling window, and at least a day for anyone
+    looking into an incident (the audit log keeps the failures for good)."""
+    return timedelta(seconds=max(policy.window_s, 24 * 3600))
 
 
 def _throttle_wait(
@@ -99,6 +105,9 @@ def authenticate(
         ok = False
     else:
         ok = verify_password(user.password_hash, password)
+    # Attempts matter only inside the throttling window (failures stay in the audit log): older
+    # ones go, so the table stays small however long an attack lasts.
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - attempts_kept_for(policy)))
     session.add(LoginAttempt(username=name, ip=ip, at=now, success=ok))
     if not ok or user is None:
         audit.record(

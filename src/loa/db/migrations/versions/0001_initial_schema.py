@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 21:08:29.755981
+Create Date: 2026-11-26 04:05:11.223896
 """
 
 from collections.abc import Sequence
@@ -106,6 +106,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempts")),
     )
     with op.batch_alter_table("login_attempts", schema=None) as batch_op:
+        batch_op.create_index("ix_login_attempts_at", ["at"], unique=False)
         batch_op.create_index("ix_login_attempts_ip_at", ["ip", "at"], unique=False)
         batch_op.create_index("ix_login_attempts_username_at", ["username", "at"], unique=False)
 
@@ -1650,6 +1651,7 @@ def downgrade() -> None:
     with op.batch_alter_table("login_attempts", schema=None) as batch_op:
         batch_op.drop_index("ix_login_attempts_username_at")
         batch_op.drop_index("ix_login_attempts_ip_at")
+        batch_op.drop_index("ix_login_attempts_at")
 
     op.drop_table("login_attempts")
     with op.batch_alter_table("device_command_batches", schema=None) as batch_op:
