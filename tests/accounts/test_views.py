@@ -169,6 +169,22 @@ def test_non_admin_gets_a_vietnamese_403_page(client: TestClient, session: Sessi
         assert "không có quyền" in response.text and "<!doctype html>" in response.text
 
 
+def test_the_menu_offers_only_pages_the_role_may_open(
+    client: TestClient, session: Session, units: Units
+) -> None:
+    make_user(session, "admin", Role.ADMIN)
+    make_user(session, "canbo", Role.COMMUNE_OPERATOR, units.commune.code)
+    session.commit()
+    login_web(client, "canbo")
+    menu = client.get("/").text.split('aria-label="Điều hướng chính"')[1].split("</nav>")[0]
+    assert 'href="/fleet"' in menu and 'href="/bulletins"' in menu
+    assert 'href="/users"' not in menu and 'href="/audit"' not in menu  # both would answer 403
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    login_web(client, "admin")
+    menu = client.get("/").text.split('aria-label="Điều hướng chính"')[1].split("</nav>")[0]
+    assert 'href="/users"' in menu and 'href="/audit"' in menu
+
+
 def test_role_change_ends_the_users_web_session(client: TestClient, session: Session, units: Units) -> None:
     user = make_user(session, "canbo", Role.COMMUNE_OPERATOR, units.commune.code)
     session.commit()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from loa.accounts.principal import Permission, Principal
 
 
 @dataclass(frozen=True)
@@ -11,6 +14,7 @@ class NavItem:
     label: str
     href: str
     available: bool = True
+    permission: Permission = Permission.VIEW  # who sees the entry (the page checks again)
 
 
 NAVIGATION: tuple[NavItem, ...] = (
@@ -23,6 +27,13 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("alerts", "Cảnh báo khẩn cấp", "/alerts", available=False),
     NavItem("activities", "Hoạt động tuyên truyền", "/activities"),
     NavItem("reports", "Báo cáo", "/reports"),
-    NavItem("users", "Người dùng", "/users"),
-    NavItem("audit", "Nhật ký", "/audit"),
+    NavItem("users", "Người dùng", "/users", permission=Permission.MANAGE_USERS),
+    NavItem("audit", "Nhật ký", "/audit", permission=Permission.VIEW_AUDIT),
 )
+
+
+def menu_for(principal: Principal | None, items: Sequence[NavItem] = NAVIGATION) -> list[NavItem]:
+    """The entries this person may open: a page they would be refused is not offered."""
+    if principal is None:
+        return []
+    return [item for item in items if principal.has(item.permission)]

@@ -9,7 +9,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
-from loa.web.navigation import NAVIGATION
+from loa.web.navigation import menu_for
 
 # Domain packages that ship a templates/ folder; web's own (base layout) comes first.
 TEMPLATE_PACKAGES: tuple[str, ...] = (
@@ -28,7 +28,7 @@ TEMPLATE_PACKAGES: tuple[str, ...] = (
 def make_templates() -> Jinja2Templates:
     loaders = [PackageLoader(pkg, "templates") for pkg in TEMPLATE_PACKAGES]
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True))
-    env.globals["NAVIGATION"] = NAVIGATION
+    env.globals["menu_for"] = menu_for
     return Jinja2Templates(env=env)
 
 
