@@ -149,3 +149,53 @@ async def _scenario(tmp_path: Path, engine: Engine) -> None:
         rows = list(s.scalars(select(DeviceCommand).where(DeviceCommand.result.is_not(None))))
     done = [r for r in rows if r.result == "done" and r.kind == "play_now"]
     assert len(done) == 2 and all(json.loads(r.payload)["args"].get("priority", 500) == 500 for r in done)
+
+
+def test_a_repeated_emergency_message_comes_round_until_stopped(tmp_path: Path, engine: Engine) -> None:
+    asyncio.run(_repeat_scenario(tmp_path, engine))
+
+
+async def _repeat_scenario(tmp_path: Path, engine: Engine) -> None:
+    topics = Topics(unique_prefix())
+    factory = make_session_factory(engine)
+    alert = wav_bytes(1.0, 880.0)
+    async with broker("amqtt", engine, topics) as handle:
+        settings = make_settings(tmp_path, topics.prefix, handle.host, handle.port)
+        sha = store_audio(settings.audio_dir, alert)
+        uid, code = new_device(factory, "Cụm loa ven sông")
+        gateway = make_gateway(handle, engine, topics)
+        with ServerThread(create_app(settings, engine=engine)) as server:
+            agent = Agent(agent_config(tmp_path, "r", server.url, code))
+            async with running(gateway.run), running(agent.run):
+                await wait_until(agent.connected.is_set, 15, "agent connects")
+                with factory() as s, s.begin():
+                    device = service.get_device(s, uid=uid)
+                    service.issue_command(
+                        s,
+                        devices=[device],
+                        kind="play_now",
+                        args={"audio_sha256": sha, "item_id": "lu-1", "priority": 900, "repeat_gap_s": 0},
+                    )
+
+                def played() -> list[str]:
+                    return sorted(r.item_id for r in receipts_of(factory, uid) if r.outcome.value == "played")
+
+                await wait_until(lambda: len(played()) >= 3, 20, "three rounds played")
+                with factory() as s, s.begin():
+                    device = service.get_device(s, uid=uid)
+                    service.issue_command(s, devices=[device], kind="stop", args={})
+                await wait_until(lambda: agent.player.playing is None, 10, "silence after the stop")
+
+                def stopped() -> bool:  # the round that was sounding, cut by the stop
+                    return any(r.detail == "by:operator_stop" for r in receipts_of(factory, uid))
+
+                await wait_until(stopped, 10, "the cut round's receipt")
+                settled = len(receipts_of(factory, uid))
+                await asyncio.sleep(2.5)  # more than two rounds of 1 s with no gap
+                assert len(receipts_of(factory, uid)) == settled, "it came round again after the stop"
+                assert agent.player.playing is None
+    receipts = receipts_of(factory, uid)
+    ids = [r.item_id for r in receipts]
+    assert len(ids) == len(set(ids))  # every round is its own receipt
+    assert {"lu-1", "lu-1.r2", "lu-1.r3"} <= set(ids)
+    assert all(r.audio_sha256 == sha for r in receipts)

@@ -122,6 +122,23 @@ def test_play_now_and_stop_to_a_selection_are_sent_and_audited(web: TestClient, 
     assert actions(world_engine) == ["device.play_now", "device.play_now", "device.stop"]
 
 
+def test_an_emergency_repeated_until_stopped(web: TestClient, world_engine: Engine) -> None:
+    add_asset(world_engine)
+    token = login_web(web, "vanhanh.a")
+    form = {"csrf_token": token, "action": "play_now", "audio_sha256": SHA, "device_ids": [IDS.a1]}
+    assert "Phát lặp lại cho đến khi bấm «Dừng phát»" in web.get("/fleet").text
+    bad = web.post("/fleet/commands", data={**form, "repeat": "1", "repeat_gap_s": "mười"})
+    assert bad.status_code == 422 and "Số giây nghỉ giữa hai lần phát phải là số nguyên." in bad.text
+    too_long = web.post("/fleet/commands", data={**form, "repeat": "1", "repeat_gap_s": "7200"})
+    assert too_long.status_code == 422 and "từ 0 đến 3600" in too_long.text
+    assert commands(world_engine) == []
+    web.post("/fleet/commands", data={**form, "emergency": "1", "repeat": "1", "repeat_gap_s": "20"})
+    web.post("/fleet/commands", data={**form, "device_ids": [IDS.a2]})  # once: no repetition
+    sent = {uid: args for uid, _, args in commands(world_engine)}
+    assert sent[IDS.a1]["repeat_gap_s"] == 20 and sent[IDS.a1]["priority"] == 900
+    assert "repeat_gap_s" not in sent[IDS.a2]
+
+
 def test_bad_commands_are_refused_in_vietnamese_and_change_nothing(
     web: TestClient, world_engine: Engine
 ) -> None:

@@ -114,6 +114,15 @@ class Player:
         self._changed.set()
         return self.playing.id
 
+    def cancel_pending(self, item_ids: set[str]) -> None:
+        """Drop added items that have not started (the next round of a repeated message after a
+        stop); one that is sounding is left to ``stop_current``."""
+        playing = self.playing.id if self.playing is not None else None
+        for item_id in item_ids:
+            if item_id != playing and item_id not in self.done_ids and item_id not in self._actual:
+                self._extra_items.pop(item_id, None)
+        self._changed.set()
+
     def set_volume(self, level: int) -> None:
         self.volume = level
 

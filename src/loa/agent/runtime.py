@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import logging
 import ssl
 import time
@@ -84,6 +85,17 @@ async def enrol(config: AgentConfig) -> Identity:
     )
 
 
+@dataclasses.dataclass
+class _Repeat:
+    """A "play now" that comes round again until a stop (emergency messages)."""
+
+    first: PlayItem
+    gap_s: int
+    rounds: int = 1
+    current_id: str | None = None
+    next_id: str | None = None
+
+
 def mqtt_tls_context(config: AgentConfig, ident: Identity) -> ssl.SSLContext | None:
     """TLS to the broker when enrolment or the configuration asks for it: the broker's certificate
     is verified (host name included) against ``mqtt_ca_file`` or the system's trusted CAs."""
@@ -153,6 +165,7 @@ class Agent:
         self._download_now = asyncio.Event()
         self._receipts_now = asyncio.Event()
         self._seen_commands: dict[str, float] = {}
+        self._repeats: dict[str, _Repeat] = {}  # first item id → its repetition
         self._groups: set[str] = set()  # commune group codes learnt from ``state``
         self._command_tasks: set[asyncio.Task[None]] = set()
         self.server: ServerClient | None = None
@@ -259,11 +272,34 @@ class Agent:
             detail=finished.detail,
         )
         self.journal.add(receipt)  # fsync'd before anything else learns of it
+        self._repeat_after(finished)
         known = set(self.player.items())
         write_json(self.data / "done.json", sorted(i for i in self.player.done_ids if i in known))
         log.info("%s %s", finished.item.id, finished.outcome.value)
         self._receipts_now.set()
         self._status_changed.set()
+
+    def _repeat_after(self, finished: Finished) -> None:
+        """A repeated "play now" (``repeat_gap_s``) comes round again ``gap`` seconds after each end,
+        as a new item with its own receipt, until a ``stop``; one the operator stopped does not."""
+        base = next((k for k, r in self._repeats.items() if finished.item.id in (k, r.current_id)), None)
+        if base is None:
+            return
+        if finished.detail == "operator_stop" or finished.detail == "by:operator_stop":
+            self._repeats.pop(base, None)
+            return
+        repeat = self._repeats[base]
+        repeat.rounds += 1
+        start = now_ms() + repeat.gap_s * 1000
+        template = repeat.first
+        item = dataclasses.replace(
+            template,
+            id=f"{base[:56]}.r{repeat.rounds}",
+            start_ms=start,
+            not_after_ms=None,
+        )
+        repeat.current_id = repeat.next_id = item.id
+        self.player.add_item(item)
 
     async def _receipt_loop(self) -> None:
         while True:
@@ -421,10 +457,16 @@ class Agent:
             try:
                 path = await self._download(item, urgent=True)
                 duration = await asyncio.to_thread(audio_duration_ms, path)
-                self.player.add_item(_with_duration(item, duration, now_ms()))
+                first = _with_duration(item, duration, now_ms())
+                self.player.add_item(first)
+                if args.repeat_gap_s is not None:
+                    self._repeats[first.id] = _Repeat(first, args.repeat_gap_s)
             except FetchError as err:
                 status, detail = m.CommandStatus.FAILED, err.code
         elif isinstance(command, m.Stop):
+            # Ends what sounds and every repeated message: none comes round again.
+            self.player.cancel_pending({r.next_id for r in self._repeats.values() if r.next_id})
+            self._repeats.clear()
             self.player.stop_current()
         elif isinstance(command, m.SetVolume):
             self.player.set_volume(command.args.level)

@@ -128,14 +128,24 @@ def fleet_commands(
     device_ids: Annotated[list[str] | None, Form()] = None,
     audio_sha256: FormStr = "",
     emergency: FormStr = "",
+    repeat: FormStr = "",
+    repeat_gap_s: FormStr = "",
 ) -> Response:
     uids = device_ids or []
-    form = {"device_ids": uids, "audio_sha256": audio_sha256, "emergency": bool(emergency)}
+    form = {
+        "device_ids": uids,
+        "audio_sha256": audio_sha256,
+        "emergency": bool(emergency),
+        "repeat": bool(repeat),
+        "repeat_gap_s": repeat_gap_s,
+    }
     try:
         if action == "play_now":
             audio = get_playable(db, audio_sha256.strip())
             priority = int(Priority.EMERGENCY) if emergency else commands.PLAY_NOW_PRIORITY
             args: dict[str, Any] = {"audio_sha256": audio.sha256, "priority": priority, "title": audio.title}
+            if repeat:
+                args["repeat_gap_s"] = _repeat_gap(repeat_gap_s)
         elif action == "stop":
             args = {}
         else:
@@ -149,6 +159,18 @@ def fleet_commands(
     db.commit()
     _flash(request, f"Đã gửi lệnh «{commands.command_label(action)}» tới {len(rows)} cụm loa.")
     return RedirectResponse("/fleet", status_code=303)
+
+
+def _repeat_gap(raw: str) -> int:
+    """Seconds of silence between two rounds of a repeated message (0–3600)."""
+    try:
+        gap = int(raw.strip() or "30")
+    except ValueError:
+        message = "Số giây nghỉ giữa hai lần phát phải là số nguyên."
+        raise InvalidInput(message, code="bad_repeat_gap") from None
+    if not 0 <= gap <= 3600:
+        raise InvalidInput("Số giây nghỉ giữa hai lần phát phải từ 0 đến 3600.", code="bad_repeat_gap")
+    return gap
 
 
 def _back(request: Request, uid: str) -> str:

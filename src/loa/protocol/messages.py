@@ -194,6 +194,10 @@ class PlayNowArgs(BaseModel):
     priority: int = Field(default=500, ge=0, le=1000)  # priority bulletin; live is 700, emergency 900
     title: ShortText | None = None
     item_id: Identifier | None = None
+    # Optional (added in v1): play again this many seconds after each end, until a ``stop`` command
+    # (an emergency message repeated until cancelled). Absent: once. A device that does not know the
+    # field plays once.
+    repeat_gap_s: int | None = Field(default=None, ge=0, le=3600)
 
 
 class VolumeArgs(BaseModel):

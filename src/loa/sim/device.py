@@ -73,6 +73,8 @@ class _Playing:
     priority: int
     title: str | None
     started_at: datetime
+    repeat_gap_s: int | None = None  # comes round again after each end, until a stop
+    round: int = 1
 
 
 class Ticker:
@@ -140,6 +142,7 @@ class SimDevice:
         self._change_pending = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.groups: set[str] = set()  # commune group codes learnt from ``state``
+        self.repeating: _Playing | None = None  # the repeated "play now" still in force
 
     def topic(self, channel: Channel) -> str:
         return self.config.topics.device(self.identity.uid, channel)
@@ -357,9 +360,11 @@ class SimDevice:
                     priority=args.priority,
                     title=args.title,
                     started_at=datetime.now(UTC),
+                    repeat_gap_s=args.repeat_gap_s,
                 )
             )
         elif isinstance(command, m.Stop):
+            self.repeating = None
             if self.playing is not None:
                 self._finish(m.Outcome.PREEMPTED, "by:operator_stop")
         elif isinstance(command, m.SetVolume):
@@ -383,6 +388,8 @@ class SimDevice:
         self._start(item)
 
     def _start(self, item: _Playing) -> None:
+        if item.repeat_gap_s is not None:
+            self.repeating = item
         item.started_at = datetime.now(UTC)
         Ticker.of(asyncio.get_running_loop()).call_later(self.config.play_s, lambda: self._play_ended(item))
         self.playing = item
@@ -391,6 +398,24 @@ class SimDevice:
     def _play_ended(self, item: _Playing) -> None:
         if self.playing is item:  # not pre-empted or stopped in the meantime
             self._finish(m.Outcome.PLAYED)
+            if item.repeat_gap_s is not None and self.repeating is item:
+                gap = float(item.repeat_gap_s)
+                Ticker.of(asyncio.get_running_loop()).call_later(gap, lambda: self._come_round(item))
+
+    def _come_round(self, item: _Playing) -> None:
+        if self.repeating is not item:  # stopped in the gap
+            return
+        base = item.item_id.rsplit(".r", 1)[0] if item.round > 1 else item.item_id
+        again = _Playing(
+            item_id=f"{base[:56]}.r{item.round + 1}",
+            audio_sha256=item.audio_sha256,
+            priority=item.priority,
+            title=item.title,
+            started_at=datetime.now(UTC),
+            repeat_gap_s=item.repeat_gap_s,
+            round=item.round + 1,
+        )
+        self._enqueue(again)
 
     def _finish(self, outcome: m.Outcome, detail: str | None = None, *, start_next: bool = True) -> None:
         item = self.playing
