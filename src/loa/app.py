@@ -41,6 +41,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.schedule.api",
     "loa.schedule.views",
     "loa.fleet.views",
+    "loa.fleet.alert_views",
     "loa.speech.api",
     "loa.speech.views",
 )

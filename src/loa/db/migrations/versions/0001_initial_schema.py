@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 04:05:11.223896
+Create Date: 2026-11-26 04:23:32.870991
 """
 
 from collections.abc import Sequence
@@ -95,6 +95,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("device_command_batches", schema=None) as batch_op:
         batch_op.create_index("ix_device_command_batches_unsent", ["sent_at", "expires_at"], unique=False)
+
+    op.create_table(
+        "emergency_alerts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("audio_sha256", sa.String(length=64), nullable=False),
+        sa.Column("commune_codes", sa.Text(), nullable=False),
+        sa.Column("repeat_gap_s", sa.Integer(), nullable=False),
+        sa.Column("device_count", sa.Integer(), nullable=False),
+        sa.Column("batch_ids", sa.Text(), nullable=False),
+        sa.Column("started_by", sa.String(length=200), nullable=False),
+        sa.Column("started_at", loa.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("stopped_by", sa.String(length=200), nullable=True),
+        sa.Column("stopped_at", loa.db.base.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_emergency_alerts")),
+    )
+    with op.batch_alter_table("emergency_alerts", schema=None) as batch_op:
+        batch_op.create_index("ix_emergency_alerts_started_at", ["started_at"], unique=False)
 
     op.create_table(
         "login_attempts",
@@ -1654,6 +1672,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_login_attempts_at")
 
     op.drop_table("login_attempts")
+    with op.batch_alter_table("emergency_alerts", schema=None) as batch_op:
+        batch_op.drop_index("ix_emergency_alerts_started_at")
+
+    op.drop_table("emergency_alerts")
     with op.batch_alter_table("device_command_batches", schema=None) as batch_op:
         batch_op.drop_index("ix_device_command_batches_unsent")
 

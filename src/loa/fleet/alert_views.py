@@ -1,0 +1,103 @@
+"""Web pages of emergency alerts (``loa.fleet.alerts``): start one for chosen communes, see which
+are sounding and how many loudspeakers acknowledged, stop one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
+from loa.accounts.principal import Permission, Principal
+from loa.accounts.service import require_permission
+from loa.errors import InvalidInput, LoaError
+from loa.fleet import alerts, present
+from loa.fleet.playable import playable_audio
+from loa.web.deps import SessionDep
+from loa.web.flash import flash_pair
+from loa.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+_flash, _pop_flash = flash_pair("alerts_flash")
+
+
+def _page(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    *,
+    error: str | None = None,
+    form: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    can_broadcast = principal.has(Permission.BROADCAST)
+    context = {
+        "active_nav": "alerts",
+        "flash": _pop_flash(request),
+        "error": error,
+        "form": form or {"repeat_gap_s": alerts.DEFAULT_GAP_S, "communes": []},
+        "can_broadcast": can_broadcast,
+        "communes": alerts.commune_choices(db, principal) if can_broadcast else [],
+        "audio_choices": playable_audio(db) if can_broadcast else [],
+        "rows": alerts.list_alerts(db, principal),
+        "when": present.when,
+        "max_gap_s": alerts.MAX_GAP_S,
+    }
+    return render(request, "fleet/alerts.html", context, status_code=status)
+
+
+@router.get("/alerts")
+def alerts_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
+    require_permission(principal, Permission.VIEW)
+    return _page(request, db, principal)
+
+
+@router.post("/alerts")
+def alerts_start(
+    request: Request,
+    principal: WebPrincipal,
+    _csrf: CsrfProtected,
+    db: SessionDep,
+    audio_sha256: Annotated[str, Form()] = "",
+    communes: Annotated[list[str] | None, Form()] = None,
+    repeat_gap_s: Annotated[str, Form()] = "",
+) -> Response:
+    chosen = communes or []
+    form = {"audio_sha256": audio_sha256, "communes": chosen, "repeat_gap_s": repeat_gap_s}
+    try:
+        try:
+            gap = int(repeat_gap_s.strip() or str(alerts.DEFAULT_GAP_S))
+        except ValueError:
+            message = "Số giây nghỉ giữa hai lần phát phải là số nguyên."
+            raise InvalidInput(message, code="bad_repeat_gap") from None
+        alert = alerts.start_alert(
+            db,
+            principal=principal,
+            commune_codes=chosen,
+            audio_sha256=audio_sha256,
+            repeat_gap_s=gap,
+            ip=client_ip(request),
+        )
+    except LoaError as err:
+        db.rollback()
+        return _page(request, db, principal, error=err.message, form=form, status=err.status)
+    db.commit()
+    _flash(request, f"Đã phát cảnh báo khẩn cấp «{alert.title}» tới {alert.device_count} cụm loa.")
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.post("/alerts/{alert_id}/stop")
+def alerts_stop(
+    alert_id: int, request: Request, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep
+) -> Response:
+    try:
+        alert = alerts.stop_alert(db, principal=principal, alert_id=alert_id, ip=client_ip(request))
+    except LoaError as err:
+        db.rollback()
+        return _page(request, db, principal, error=err.message, status=err.status)
+    db.commit()
+    _flash(request, f"Đã dừng cảnh báo «{alert.title}».")
+    return RedirectResponse("/alerts", status_code=303)

@@ -1,0 +1,213 @@
+"""Emergency alerts (cảnh báo khẩn cấp): one message to every active loudspeaker of the communes
+chosen, at the emergency rung (900: it pre-empts scheduled programmes and live broadcasts), repeated
+until someone stops it. Sent as group commands (``loa.fleet.commands``), so the devices' answers
+land on the batches' per-device rows; started and stopped alerts are in the audit log.
+
+The commands live 30 minutes: a loudspeaker that comes back within that time (its broker session
+kept the message) still joins the alert. One that is away longer, or restarts during the alert, does
+not: send the alert again. A manifest-borne alert that survives both is the next step."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from loa.accounts import audit
+from loa.accounts.principal import Permission, Principal
+from loa.accounts.service import require_permission
+from loa.areas.logic import COMMUNE_KINDS
+from loa.areas.models import AdminUnit
+from loa.db.base import utcnow
+from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.fleet import commands
+from loa.fleet.models import Device, DeviceCommand, EmergencyAlert
+from loa.fleet.playable import get_playable
+from loa.protocol.priority import Priority
+
+ALERT_TTL = timedelta(minutes=30)
+DEFAULT_GAP_S = 30
+MAX_GAP_S = 3600
+
+
+@dataclass(frozen=True)
+class CommuneChoice:
+    code: str
+    name: str
+    devices: int  # active loudspeaker clusters
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    alert: EmergencyAlert
+    communes: list[str]  # names
+    acknowledged: int  # devices that answered "done"
+    active: bool
+
+
+def commune_choices(session: Session, principal: Principal) -> list[CommuneChoice]:
+    """Communes in the principal's areas, with how many active loudspeakers each has."""
+    query = (
+        select(AdminUnit.code, AdminUnit.name, AdminUnit.path, func.count(Device.id))
+        .join(Device, (Device.commune_id == AdminUnit.id) & Device.active.is_(True))
+        .where(AdminUnit.kind.in_(sorted(COMMUNE_KINDS)), AdminUnit.valid_to.is_(None))
+        .group_by(AdminUnit.code, AdminUnit.name, AdminUnit.path)
+        .order_by(AdminUnit.name)
+    )
+    return [
+        CommuneChoice(code, name, int(count))
+        for code, name, path, count in session.execute(query)
+        if principal.can_access_path(path)
+    ]
+
+
+def _communes(session: Session, principal: Principal, codes: list[str]) -> list[AdminUnit]:
+    wanted = sorted({c.strip() for c in codes if c.strip()})
+    if not wanted:
+        raise InvalidInput("Chưa chọn xã nào.", code="no_communes")
+    units = list(
+        session.scalars(
+            select(AdminUnit).where(
+                AdminUnit.code.in_(wanted),
+                AdminUnit.kind.in_(sorted(COMMUNE_KINDS)),
+                AdminUnit.valid_to.is_(None),
+            )
+        )
+    )
+    missing = set(wanted) - {u.code for u in units}
+    if missing:
+        raise NotFound(f"Không tìm thấy xã: {', '.join(sorted(missing))}.", code="commune_not_found")
+    outside = [u.name for u in units if not principal.can_access_path(u.path)]
+    if outside:
+        raise PermissionDenied(
+            f"Xã {', '.join(outside)} nằm ngoài địa bàn bạn được giao quản lý.", code="commune_out_of_scope"
+        )
+    return units
+
+
+def _device_uids(session: Session, commune_ids: list[int]) -> list[str]:
+    return list(
+        session.scalars(
+            select(Device.uid)
+            .where(Device.commune_id.in_(commune_ids), Device.active.is_(True))
+            .order_by(Device.uid)
+        )
+    )
+
+
+def start_alert(
+    session: Session,
+    *,
+    principal: Principal,
+    commune_codes: list[str],
+    audio_sha256: str,
+    repeat_gap_s: int = DEFAULT_GAP_S,
+    ip: str = "",
+) -> EmergencyAlert:
+    """Send the alert to every active loudspeaker of the communes (all in the principal's areas)."""
+    require_permission(principal, Permission.BROADCAST)
+    if not 0 <= repeat_gap_s <= MAX_GAP_S:
+        raise InvalidInput("Số giây nghỉ giữa hai lần phát phải từ 0 đến 3600.", code="bad_repeat_gap")
+    audio = get_playable(session, audio_sha256.strip())
+    units = _communes(session, principal, commune_codes)
+    uids = _device_uids(session, [u.id for u in units])
+    if not uids:
+        raise InvalidInput("Các xã đã chọn chưa có cụm loa nào đang hoạt động.", code="no_devices")
+    rows = commands.send_commands(
+        session,
+        principal=principal,
+        device_uids=uids,
+        kind="play_now",
+        args={
+            "audio_sha256": audio.sha256,
+            "priority": int(Priority.EMERGENCY),
+            "title": audio.title,
+            "repeat_gap_s": repeat_gap_s,
+        },
+        ttl=ALERT_TTL,
+        ip=ip,
+    )
+    alert = EmergencyAlert(
+        title=audio.title,
+        audio_sha256=audio.sha256,
+        commune_codes=json.dumps([u.code for u in units]),
+        repeat_gap_s=repeat_gap_s,
+        device_count=len(uids),
+        batch_ids=json.dumps(sorted({r.batch_id or r.id for r in rows})),
+        started_by=principal.username,
+        started_at=utcnow(),
+    )
+    session.add(alert)
+    session.flush()
+    for unit in units:
+        audit.record(
+            session,
+            action="alert.start",
+            actor=principal,
+            target_type="alert",
+            target_id=str(alert.id),
+            area_id=unit.id,
+            details={"audio_sha256": audio.sha256, "title": audio.title, "repeat_gap_s": repeat_gap_s},
+            ip=ip,
+        )
+    return alert
+
+
+def stop_alert(session: Session, *, principal: Principal, alert_id: int, ip: str = "") -> EmergencyAlert:
+    """Stop the alert on the loudspeakers of its communes (a ``stop`` ends every repetition)."""
+    require_permission(principal, Permission.BROADCAST)
+    alert = session.get(EmergencyAlert, alert_id)
+    if alert is None:
+        raise NotFound("Không tìm thấy cảnh báo này.", code="alert_not_found")
+    units = _communes(session, principal, json.loads(alert.commune_codes))
+    if alert.stopped_at is not None:
+        raise Conflict("Cảnh báo này đã được dừng.", code="alert_stopped")
+    uids = _device_uids(session, [u.id for u in units])
+    if uids:
+        commands.send_commands(
+            session, principal=principal, device_uids=uids, kind="stop", args={}, ttl=ALERT_TTL, ip=ip
+        )
+    alert.stopped_at, alert.stopped_by = utcnow(), principal.username
+    for unit in units:
+        audit.record(
+            session,
+            action="alert.stop",
+            actor=principal,
+            target_type="alert",
+            target_id=str(alert.id),
+            area_id=unit.id,
+            details={"devices": len(uids)},
+            ip=ip,
+        )
+    return alert
+
+
+def list_alerts(session: Session, principal: Principal, *, limit: int = 50) -> list[AlertRow]:
+    """Recent alerts that touch the principal's areas, newest first, with how many loudspeakers
+    acknowledged playing."""
+    alerts = list(session.scalars(select(EmergencyAlert).order_by(EmergencyAlert.id.desc()).limit(500)))
+    codes = sorted({c for a in alerts for c in json.loads(a.commune_codes)})
+    units = {
+        u.code: u
+        for u in session.scalars(
+            select(AdminUnit).where(AdminUnit.code.in_(codes), AdminUnit.valid_to.is_(None))
+        )
+    }
+    out: list[AlertRow] = []
+    for alert in alerts:
+        mine = [units[c] for c in json.loads(alert.commune_codes) if c in units]
+        if not principal.is_admin and not any(principal.can_access_path(u.path) for u in mine):
+            continue
+        batch_ids = json.loads(alert.batch_ids)
+        acknowledged = session.scalar(
+            select(func.count())
+            .select_from(DeviceCommand)
+            .where(DeviceCommand.batch_id.in_(batch_ids), DeviceCommand.result == "done")
+        )
+        out.append(AlertRow(alert, [u.name for u in mine], int(acknowledged or 0), alert.stopped_at is None))
+        if len(out) >= limit:
+            break
+    return out
