@@ -42,6 +42,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.schedule.views",
     "loa.fleet.views",
     "loa.fleet.alert_views",
+    "loa.fleet.alert_api",
     "loa.speech.api",
     "loa.speech.views",
 )

@@ -13,7 +13,7 @@ from loa.fleet import service
 from loa.fleet.models import DeviceCommand, DeviceCommandBatch, EmergencyAlert
 from tests.fleet.test_views import SHA, add_asset, commands
 from tests.fleet.world import COMMUNE_A, COMMUNE_B, IDS
-from tests.support.auth import csrf_token, login_web
+from tests.support.auth import bearer, csrf_token, login_web
 
 
 def alert_actions(engine: Engine) -> list[str]:
@@ -102,3 +102,27 @@ def test_alerts_are_scoped_and_bad_input_is_refused_in_vietnamese(
     assert 'action="/alerts/' not in page  # no stop button
     assert web.post(f"/alerts/{alert_id}/stop", data={"csrf_token": token_v}).status_code == 403
     assert alert_actions(world_engine) == ["alert.start"]
+
+
+def test_alert_api_start_list_stop(web: TestClient, world_engine: Engine) -> None:
+    add_asset(world_engine)
+    operator, other = bearer(web, "vanhanh.a"), bearer(web, "vanhanh.b")
+    body = {"commune_codes": [COMMUNE_A], "audio_sha256": SHA, "repeat_gap_s": 5}
+    refused = web.post("/api/v1/alerts", json=body, headers=other)
+    assert refused.status_code == 403 and "ngoài địa bàn" in refused.json()["title"]
+    bad = web.post("/api/v1/alerts", json={**body, "repeat_gap_s": -1}, headers=operator)
+    assert bad.status_code == 422
+    started = web.post("/api/v1/alerts", json=body, headers=operator)
+    assert started.status_code == 202
+    alert = started.json()
+    assert (
+        alert["device_count"] == 2 and alert["commune_codes"] == [COMMUNE_A] and alert["stopped_at"] is None
+    )
+    listed = web.get("/api/v1/alerts", headers=operator).json()
+    assert [a["id"] for a in listed] == [alert["id"]] and listed[0]["acknowledged"] == 0
+    assert web.get("/api/v1/alerts", headers=other).json() == []
+    assert web.post(f"/api/v1/alerts/{alert['id']}/stop", headers=other).status_code == 403
+    stopped = web.post(f"/api/v1/alerts/{alert['id']}/stop", headers=operator).json()
+    assert stopped["stopped_by"] == "vanhanh.a"
+    assert [uid for uid, kind, _ in commands(world_engine) if kind == "stop"] == [IDS.a1, IDS.a2]
+    assert alert_actions(world_engine) == ["alert.start", "alert.stop"]
