@@ -105,7 +105,7 @@ class BulletinIndex:
             select(b.c.id, b.c.kind, bt.c.topic_id)
             .outerjoin(bt, bt.c.bulletin_id == b.c.id)
             .where(b.c.id.in_(ids))
-        ):
+        ).all():
             kinds[bulletin_id] = kind
             if topic_id is not None:
                 topics[bulletin_id].add(topic_id)

@@ -40,7 +40,7 @@ from loa.reports.airtime import (
     month_of,
     row_ref,
 )
-from loa.reports.broadcasts import collect_facts
+from loa.reports.broadcasts import StartedReceipts, collect_facts
 from loa.reports.data import Airtime, AirtimeRow, DetailRow, ProgrammeRow
 from loa.reports.facts import BulletinIndex, Facts, period_bounds
 from loa.reports.period import Period
@@ -358,6 +358,11 @@ def _airtime(
     return Airtime(tuple(communes), tuple(days), tuple(programmes), facts.receipts)
 
 
+def scope_of(session: Session, prefixes: Sequence[str]) -> frozenset[int]:
+    """Ids of the units under ``prefixes``."""
+    return frozenset(session.scalars(select(AdminUnit.id).where(_under(prefixes))))
+
+
 def system_channels(
     session: Session,
     *,
@@ -368,11 +373,15 @@ def system_channels(
     manual_portal: Sequence[tuple[PortalPost, AdminUnit]],
     group: Callable[[AdminUnit], str],
     district_of: Callable[[AdminUnit], str],
+    started: StartedReceipts | None = None,
 ) -> SystemChannels:
     """``group``: a unit's key at commune level (the manual rule's buckets); ``district_of``: the
-    name of a commune's former district, for the broadcast tables."""
-    scope = set(session.scalars(select(AdminUnit.id).where(_under(prefixes))))
-    facts, programmes, index = collect_facts(session, period=period, scope=scope, topic_id=topic_id)
+    name of a commune's former district, for the broadcast tables; ``started``: the receipt
+    aggregate of the area (``scope_of(prefixes)``), if already started."""
+    scope = started.scope if started is not None else scope_of(session, prefixes)
+    facts, programmes, index = collect_facts(
+        session, period=period, scope=set(scope), topic_id=topic_id, started=started
+    )
     buckets: set[Bucket] = set()
     radio = _bulletin_rows(session, facts, index, prefixes, topic_id, buckets, group)
     programme_pairs, programme_rows = _programme_rows(

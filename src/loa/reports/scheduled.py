@@ -144,7 +144,7 @@ def _running_orders(session: Session, local_from: datetime, local_to: datetime) 
         .select_from(slots.outerjoin(items, item.slot_id == s.id))
         .where(in_window, s.own_running_order.is_(True), s.status != m.SlotStatus.CANCELLED)
         .order_by(s.id, item.position, item.id)
-    ):
+    ).all():
         if owner.get((pid, local)) != slot_id:  # the last slot at a time wins
             owner[(pid, local)] = slot_id
             own[pid][local] = []
@@ -184,7 +184,7 @@ def count_scheduled(
                 m.Announcement.status,
                 m.Announcement.cancelled_at,
             ).where(*window_announcements)
-        )
+        ).all()
         if a.status is m.AnnouncementStatus.SCHEDULED
         or (a.cancelled_at is not None and a.cancelled_at > a.start_at)
     ]
@@ -206,7 +206,7 @@ def count_scheduled(
             select(at.announcement_id, at.kind, at.ref_id, at.language)
             .where(at.announcement_id.in_(select(m.Announcement.id).where(*window_announcements)))
             .order_by(at.id)
-        ):
+        ).all():
             atargets[aid].append(StoredTarget(TargetKind(target_kind), ref_id, language))
     tokens = load_tokens(session, [t for ts in (*ptargets.values(), *atargets.values()) for t in ts])
     index: dict[Target, list[DeviceRef]] = defaultdict(list)

@@ -33,7 +33,8 @@ from loa.reports.airtime import (
 )
 from loa.reports.data import Airtime, AirtimeRow, ChannelSection, DetailRow, Figure, sum_rows
 from loa.reports.period import Period
-from loa.reports.radio import SystemChannels, system_channels
+from loa.reports.broadcasts import start_receipts
+from loa.reports.radio import SystemChannels, scope_of, system_channels
 from loa.reports.records import fetch_records
 from loa.reports.wording import CHANNEL_TITLES, EVENTS, MOBILE
 
@@ -150,6 +151,8 @@ def gather(
     require(principal, Permission.VIEW)
     root = resolve_root(session, principal, area_id)
     prefixes = area_prefixes(session, root)
+    # The database sums the play receipts (its longest work) while the rest is read and counted.
+    started = start_receipts(session, period=period, scope=set(scope_of(session, prefixes)))
     records = {spec.key: fetch_records(session, spec, period, prefixes, topic_code) for spec in _specs()}
     topic_id = get_topic(session, topic_code).id if topic_code else None
     successors, _ = _lineage(session)
@@ -179,6 +182,7 @@ def gather(
         manual_portal=records.pop(PORTAL_REGISTER.key),  # type: ignore[arg-type]
         group=commune_key,
         district_of=district_name,
+        started=started,
     )
     return Gathered(root, records, system)
 
