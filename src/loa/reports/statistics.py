@@ -31,9 +31,9 @@ from loa.reports.airtime import (
     RADIO_KINDS,
     figures_from_rows,
 )
+from loa.reports.broadcasts import start_receipts
 from loa.reports.data import Airtime, AirtimeRow, ChannelSection, DetailRow, Figure, sum_rows
 from loa.reports.period import Period
-from loa.reports.broadcasts import start_receipts
 from loa.reports.radio import SystemChannels, scope_of, system_channels
 from loa.reports.records import fetch_records
 from loa.reports.wording import CHANNEL_TITLES, EVENTS, MOBILE

@@ -13,8 +13,8 @@ import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from xml.sax.saxutils import escape, quoteattr
 
 Value = str | int | float | date | None
@@ -139,7 +139,9 @@ class Sheet:
         base = f' s="{style}"' if style else ""
         # The common types first, by exact type and without calls: this runs for every cell of the
         # workbook (hundreds of thousands on a province-year).
-        for letter, cell in zip(_LETTERS, cells):
+        if len(cells) > len(_LETTERS):
+            raise ValueError(f"{len(cells)} cells in a row: at most {len(_LETTERS)}")
+        for letter, cell in zip(_LETTERS, cells, strict=False):
             kind = type(cell)
             if kind is str:
                 if cell:
