@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from loa.content.catalog import BulletinKind
 from loa.reports.data import CellValue, Column, DetailRow, Figure
@@ -38,11 +39,10 @@ _ANNOUNCEMENT_ITEM = re.compile(r"^a\.(\d{1,12})(?:-[A-Za-z0-9_-]+)?$")
 
 
 # --- item ids -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ItemRef:
+class ItemRef(NamedTuple):
     """What a manifest item id (``loa.schedule.layout``) names: ``p.<programme>.<airing>.<bulletin>``
     for a running-order line, ``a.<announcement>`` for a one-off; anything else (play-now, live) is
-    named by neither."""
+    named by neither. A named tuple: a province-year's receipts name tens of thousands of items."""
 
     programme_id: int | None = None
     airing: str = ""  # "%Y%m%dT%H%MZ" of the airing in UTC
@@ -53,8 +53,8 @@ class ItemRef:
 def parse_item_id(item_id: str) -> ItemRef:
     found = _PROGRAMME_ITEM.match(item_id)
     if found:
-        entry = found.group(3)
-        return ItemRef(int(found.group(1)), found.group(2), int(entry) if entry.isdigit() else None)
+        programme, airing, entry = found.groups()
+        return ItemRef(int(programme), airing, int(entry) if entry.isdigit() else None)
     found = _ANNOUNCEMENT_ITEM.match(item_id)
     if found:
         return ItemRef(announcement_id=int(found.group(1)))

@@ -379,6 +379,8 @@ def system_channels(
     name of a commune's former district, for the broadcast tables; ``started``: the receipt
     aggregate of the area (``scope_of(prefixes)``), if already started."""
     scope = started.scope if started is not None else scope_of(session, prefixes)
+    # The portal does not depend on receipts: its rows are made while the database sums them.
+    portal = _portal_rows(session, period, prefixes, topic_id, manual_portal)
     facts, programmes, index = collect_facts(
         session, period=period, scope=set(scope), topic_id=topic_id, started=started
     )
@@ -388,5 +390,4 @@ def system_channels(
         session, facts, programmes, prefixes, topic_id, buckets, group
     )
     radio = programme_pairs + radio + _manual_radio(manual_radio, buckets, group)
-    portal = _portal_rows(session, period, prefixes, topic_id, manual_portal)
     return SystemChannels(radio, portal, _airtime(session, facts, programme_rows, district_of))

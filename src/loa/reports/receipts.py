@@ -10,7 +10,6 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -177,17 +176,9 @@ def start_receipt_rows(
     return fetch
 
 
-@dataclass
-class _Item:
-    """What one item id adds to: resolved once per item, not once per row."""
-
-    bulletin: BulletinFacts | None
-    programme: ProgrammeFacts | None
-    airing: str
-
-    def __post_init__(self) -> None:
-        self.bulletin_tally = self.bulletin.tally if self.bulletin is not None else None
-        self.programme_tally = self.programme.tally if self.programme is not None else None
+# What one item id adds to, resolved once per item (not once per row): the bulletin's facts, the
+# programme's facts, the airing stamp.
+_Item = tuple[BulletinFacts | None, ProgrammeFacts | None, str]
 
 
 def count_played(
@@ -238,7 +229,7 @@ def count_played(
         if topic_id is not None and not topics.matches(bulletin_id, topic_id, fallback):
             items[item_id] = None
             continue
-        items[item_id] = _Item(
+        items[item_id] = (
             facts.bulletins[bulletin_id] if bulletin_id is not None else None,
             facts.programmes[ref.programme_id] if ref.programme_id is not None else None,
             ref.airing,
@@ -255,15 +246,25 @@ def count_played(
         if day is None:
             day = days[raw_day] = raw_day if isinstance(raw_day, date) else date.fromisoformat(str(raw_day))
         played_ms = played_ms or 0
-        for tally in (commune_days[(commune_id, day)], item.bulletin_tally, item.programme_tally):
-            if tally is not None:
-                tally.played += played
-                tally.preempted += preempted
-                tally.failed += failed
-                tally.played_ms += played_ms
-        if played:
-            bf = item.bulletin
-            if bf is not None and (bf.first_played is None or day < bf.first_played):
+        tally = commune_days[(commune_id, day)]
+        tally.played += played
+        tally.preempted += preempted
+        tally.failed += failed
+        tally.played_ms += played_ms
+        bf, pf, airing = item
+        if bf is not None:
+            tally = bf.tally
+            tally.played += played
+            tally.preempted += preempted
+            tally.failed += failed
+            tally.played_ms += played_ms
+            if played and (bf.first_played is None or day < bf.first_played):
                 bf.first_played = day
-            if item.programme is not None:
-                item.programme.played_airings[item.airing] = day
+        if pf is not None:
+            tally = pf.tally
+            tally.played += played
+            tally.preempted += preempted
+            tally.failed += failed
+            tally.played_ms += played_ms
+            if played:
+                pf.played_airings[airing] = day
