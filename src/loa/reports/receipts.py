@@ -154,10 +154,7 @@ def start_receipt_rows(
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
                 connection.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
-                for name, value in _AGGREGATE_SETTINGS.items():
-                    connection.execute(
-                        text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value}
-                    )
+                connection.execute(*_set_config(_AGGREGATE_SETTINGS))
                 return connection.execute(statement).all()
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loa-report-receipts")
