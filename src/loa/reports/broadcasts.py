@@ -52,9 +52,11 @@ def collect_facts(
     scope: set[int],
     topic_id: int | None,
     started: StartedReceipts | None = None,
+    meanwhile: Callable[[Facts], None] | None = None,
 ) -> tuple[Facts, dict[int, m.Programme], BulletinIndex]:
     """Scheduled and played broadcasts on the clusters of the communes in ``scope`` (unit ids);
-    ``started``: the receipt aggregate of the same scope and period, if already started."""
+    ``started``: the receipt aggregate of the same scope and period, if already started;
+    ``meanwhile``: work to do with the scheduled facts while the database still sums receipts."""
     start_at, end_at = period_bounds(period)
     if started is None or started.scope != scope:
         started = start_receipts(session, period=period, scope=scope)
@@ -72,6 +74,8 @@ def collect_facts(
         topic_id=topic_id,
         topics=topics,
     )
+    if meanwhile is not None:
+        meanwhile(facts)
     count_played(
         session,
         facts,

@@ -77,11 +77,14 @@ def _topic_names(session: Session, bulletin_ids: Sequence[int]) -> dict[int, lis
     return names
 
 
-def _bulletins(session: Session, ids: set[int], prefixes: Sequence[str]) -> list[tuple[int, str, AdminUnit]]:
+BulletinTitles = dict[int, tuple[str, AdminUnit]]  # bulletin → title, unit (those under the area)
+
+
+def _bulletins(session: Session, ids: set[int], prefixes: Sequence[str]) -> BulletinTitles:
     """Titles and areas of the bulletins in ``ids`` filed under the area: one query over the id range
     (the ids are those of running orders and receipts, mostly close together)."""
     if not ids:
-        return []
+        return {}
     rows = session.execute(
         select(Bulletin.id, Bulletin.title, Bulletin.area_id)
         .join(AdminUnit, AdminUnit.id == Bulletin.area_id)
@@ -95,7 +98,7 @@ def _bulletins(session: Session, ids: set[int], prefixes: Sequence[str]) -> list
         if area_ids
         else {}
     )
-    return [(b, title, units[a]) for b, title, a in found]
+    return {b: (title, units[a]) for b, title, a in found}
 
 
 def _bulletin_rows(
@@ -106,15 +109,22 @@ def _bulletin_rows(
     topic_id: int | None,
     buckets: set[Bucket],
     group: Callable[[AdminUnit], str],
+    read: tuple[set[int], BulletinTitles] = (set(), {}),
 ) -> list[Pair]:
+    """``read``: bulletins already looked up (ids asked, titles found), before the receipts came."""
     topic_names = dict(session.execute(select(ActivityTopic.id, ActivityTopic.name)).all())
+    asked, titles = read
+    missing = set(facts.bulletins) - asked
+    if missing:
+        titles = {**titles, **_bulletins(session, missing, prefixes)}
     rows: list[Pair] = []
     # Tens of thousands of bulletins in a few communes and topic sets: per unit and per topic set
     # the cells are worked out once.
     places: dict[int, tuple[str, str, str]] = {}  # unit → group key, name, code
     topic_text: dict[frozenset[int], str] = {}
     months: dict[date, str] = {}
-    for bulletin_id, title, unit in _bulletins(session, set(facts.bulletins), prefixes):
+    for bulletin_id in sorted(b for b in titles if b in facts.bulletins):
+        title, unit = titles[bulletin_id]
         kind = index.kinds.get(bulletin_id)
         topic_ids = index.topics.get(bulletin_id, ())
         if kind is None or (topic_id is not None and topic_id not in topic_ids):
@@ -381,11 +391,18 @@ def system_channels(
     scope = started.scope if started is not None else scope_of(session, prefixes)
     # The portal does not depend on receipts: its rows are made while the database sums them.
     portal = _portal_rows(session, period, prefixes, topic_id, manual_portal)
+    read: tuple[set[int], BulletinTitles] = (set(), {})
+
+    def meanwhile(scheduled: Facts) -> None:
+        nonlocal read
+        asked = set(scheduled.bulletins)  # those the schedule names: almost all
+        read = (asked, _bulletins(session, asked, prefixes))
+
     facts, programmes, index = collect_facts(
-        session, period=period, scope=set(scope), topic_id=topic_id, started=started
+        session, period=period, scope=set(scope), topic_id=topic_id, started=started, meanwhile=meanwhile
     )
     buckets: set[Bucket] = set()
-    radio = _bulletin_rows(session, facts, index, prefixes, topic_id, buckets, group)
+    radio = _bulletin_rows(session, facts, index, prefixes, topic_id, buckets, group, read)
     programme_pairs, programme_rows = _programme_rows(
         session, facts, programmes, prefixes, topic_id, buckets, group
     )
