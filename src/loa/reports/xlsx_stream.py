@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import cast
 from xml.sax.saxutils import escape, quoteattr
 
 Value = str | int | float | date | None
@@ -154,18 +155,17 @@ class Sheet:
             elif cell is None:
                 continue
             elif kind is tuple:
-                value, s = cell  # type: ignore[misc]
+                value, s = cast(tuple[Value, int], cell)
                 if value is None:
                     continue
                 st = f' s="{s}"' if s else ""
-                kind = type(value)
-                if kind is str:
+                if type(value) is str:
                     if value:
                         n = strings.get(value)
                         if n is None:
                             n = strings[value] = len(strings)
                         append(f'<c r="{letter}{r}"{st} t="s"><v>{n}</v></c>')
-                elif kind is int:
+                elif type(value) is int:
                     append(f'<c r="{letter}{r}"{st}><v>{value}</v></c>')
                 else:
                     append(_other(f"{letter}{r}", value, s, st, strings))
