@@ -171,12 +171,23 @@ def figures_from_rows(
     """One figure per kind (zeros included), with the rows it counts and where its parts came from."""
     values: dict[str, dict[str, int]] = {k.key: {} for k in kinds}
     ids: dict[str, list[int | str]] = {k.key: [] for k in kinds}
+    # ``row_contributions`` inlined: this runs for each of a province-year's tens of thousands of rows.
     for row in rows:
-        source = str(row.get("record") or MANUAL)
-        for kind, quantity in row_contributions(row):
-            if kind in values:
-                values[kind][source] = values[kind].get(source, 0) + quantity
-                ids[kind].append(row.id)
+        cells = row.cells
+        if not cells.get("counted"):
+            continue
+        source = str(cells.get("record") or MANUAL)
+        kind = str(cells.get("kind_code") or "")
+        quantity = int(cells.get("quantity") or 0)
+        if kind and quantity and kind in values:
+            by_source = values[kind]
+            by_source[source] = by_source.get(source, 0) + quantity
+            ids[kind].append(row.id)
+        photos = int(cells.get("photos") or 0)
+        if photos and "photo" in values:
+            by_source = values["photo"]
+            by_source[source] = by_source.get(source, 0) + photos
+            ids["photo"].append(row.id)
     return tuple(
         Figure(
             f"{channel}.{k.key}",

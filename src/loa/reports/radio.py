@@ -247,9 +247,10 @@ def _programme_rows(
     return rows, out
 
 
-def _manual_radio(
-    records: Sequence[tuple[RadioItem, AdminUnit]], buckets: set[Bucket], group: Callable[[AdminUnit], str]
-) -> list[Pair]:
+ManualRows = tuple[list[DetailRow], dict[int | str, AdminUnit]]  # rows before the rule, their units
+
+
+def _manual_radio_rows(records: Sequence[tuple[RadioItem, AdminUnit]]) -> ManualRows:
     units: dict[int | str, AdminUnit] = {}
     rows = []
     for record, unit in records:
@@ -263,6 +264,11 @@ def _manual_radio(
         }
         rows.append(DetailRow(record.id, cells))
         units[record.id] = unit
+    return rows, units
+
+
+def _manual_radio(manual: ManualRows, buckets: set[Bucket], group: Callable[[AdminUnit], str]) -> list[Pair]:
+    rows, units = manual
     ruled = apply_manual_rule(rows, buckets, lambda r: group(units[r.id]))
     return [(r, units[r.id]) for r in ruled]
 
@@ -389,8 +395,10 @@ def system_channels(
     name of a commune's former district, for the broadcast tables; ``started``: the receipt
     aggregate of the area (``scope_of(prefixes)``), if already started."""
     scope = started.scope if started is not None else scope_of(session, prefixes)
-    # The portal does not depend on receipts: its rows are made while the database sums them.
+    # The portal and the manual register do not depend on receipts: their rows are made while the
+    # database sums them.
     portal = _portal_rows(session, period, prefixes, topic_id, manual_portal)
+    manual = _manual_radio_rows(manual_radio)
     read: tuple[set[int], BulletinTitles] = (set(), {})
 
     def meanwhile(scheduled: Facts) -> None:
@@ -406,5 +414,5 @@ def system_channels(
     programme_pairs, programme_rows = _programme_rows(
         session, facts, programmes, prefixes, topic_id, buckets, group
     )
-    radio = programme_pairs + radio + _manual_radio(manual_radio, buckets, group)
+    radio = programme_pairs + radio + _manual_radio(manual, buckets, group)
     return SystemChannels(radio, portal, _airtime(session, facts, programme_rows, district_of))
