@@ -16,7 +16,7 @@ from loa.areas.models import Station
 from loa.fleet.models import Device
 from loa.reports.facts import BulletinIndex, Facts, load_devices, period_bounds
 from loa.reports.period import Period
-from loa.reports.receipts import count_played, start_receipt_rows
+from loa.reports.receipts import count_played, expected_items, start_receipt_rows
 from loa.reports.scheduled import count_scheduled
 from loa.schedule import models as m
 
@@ -74,6 +74,7 @@ def collect_facts(
         topic_id=topic_id,
         topics=topics,
     )
+    prepared = expected_items(facts, topics=topics, programmes=programmes, topic_id=topic_id)
     if meanwhile is not None:
         meanwhile(facts)
     count_played(
@@ -86,5 +87,6 @@ def collect_facts(
         topics=topics,
         programmes=programmes,
         fetch_rows=fetch_rows,
+        prepared=prepared,
     )
     return facts, programmes, topics

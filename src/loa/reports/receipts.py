@@ -176,6 +176,41 @@ def start_receipt_rows(
 # What one item id adds to, resolved once per item (not once per row): the bulletin's facts, the
 # programme's facts, the airing stamp.
 _Item = tuple[BulletinFacts | None, ProgrammeFacts | None, str]
+# An item resolved: its bulletin, programme and airing stamp; None when it is not of the topic.
+Resolved = tuple[int | None, int | None, str] | None
+
+
+def _resolve(
+    ref: ItemRef,
+    of_announcement: dict[int, int | None],
+    *,
+    topics: BulletinIndex,
+    programmes: dict[int, m.Programme],
+    topic_id: int | None,
+) -> Resolved:
+    bulletin_id = ref.bulletin_id
+    if bulletin_id is None and ref.announcement_id is not None:
+        bulletin_id = of_announcement.get(ref.announcement_id)
+    programme = programmes.get(ref.programme_id) if ref.programme_id is not None else None
+    if ref.programme_id is not None and bulletin_id is not None and bulletin_id not in topics.kinds:
+        bulletin_id = None  # a recording line whose id happens to be digits, or a deleted bulletin
+    fallback = programme.topic_id if programme is not None else None
+    if topic_id is not None and not topics.matches(bulletin_id, topic_id, fallback):
+        return None
+    return bulletin_id, ref.programme_id, ref.airing
+
+
+def expected_items(
+    facts: Facts, *, topics: BulletinIndex, programmes: dict[int, m.Programme], topic_id: int | None
+) -> dict[str, Resolved]:
+    """The running-order lines the schedule aired (``Facts.expected_items``) resolved as receipts
+    naming them will be: worked out while the database sums the receipts, so that only the item
+    ids the schedule did not foresee are parsed and resolved after. The kinds and topics of every
+    running order's bulletins are loaded by then, as ``_resolve`` needs."""
+    return {
+        item_id: _resolve(ref, {}, topics=topics, programmes=programmes, topic_id=topic_id)
+        for item_id, ref in facts.expected_items.items()
+    }
 
 
 def count_played(
@@ -189,15 +224,20 @@ def count_played(
     topics: BulletinIndex,
     programmes: dict[int, m.Programme],
     fetch_rows: Callable[[], Sequence[Any]] | None = None,
+    prepared: dict[str, Resolved] | None = None,
 ) -> None:
-    """Add the receipts to ``facts``; ``fetch_rows`` from ``start_receipt_rows`` if already started."""
+    """Add the receipts to ``facts``; ``fetch_rows`` from ``start_receipt_rows`` if already started;
+    ``prepared``: items resolved ahead (``expected_items``)."""
     if not scope_communes:
         return
     if fetch_rows is not None:
         rows = fetch_rows()
     else:
         rows = receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=scope_communes)
-    refs: dict[str, ItemRef] = {item_id: parse_item_id(item_id) for item_id in {row[2] for row in rows}}
+    known = prepared or {}
+    refs: dict[str, ItemRef] = {
+        item_id: parse_item_id(item_id) for item_id in {row[2] for row in rows} if item_id not in known
+    }
     announcement_ids = {r.announcement_id for r in refs.values() if r.announcement_id is not None}
     of_announcement: dict[int, int | None] = {}
     if announcement_ids:
@@ -214,22 +254,22 @@ def count_played(
     topics.load(b for b in of_announcement.values() if b is not None)
     if rows:
         facts.receipts = True
+    resolved = {
+        item_id: _resolve(ref, of_announcement, topics=topics, programmes=programmes, topic_id=topic_id)
+        for item_id, ref in refs.items()
+    }
     items: dict[str, _Item | None] = {}  # None: not of the topic
-    for item_id, ref in refs.items():
-        bulletin_id = ref.bulletin_id
-        if bulletin_id is None and ref.announcement_id is not None:
-            bulletin_id = of_announcement.get(ref.announcement_id)
-        programme = programmes.get(ref.programme_id) if ref.programme_id is not None else None
-        if ref.programme_id is not None and bulletin_id is not None and bulletin_id not in topics.kinds:
-            bulletin_id = None  # a recording line whose id happens to be digits, or a deleted bulletin
-        fallback = programme.topic_id if programme is not None else None
-        if topic_id is not None and not topics.matches(bulletin_id, topic_id, fallback):
+    bulletins, programme_facts = facts.bulletins, facts.programmes
+    for item_id in {row[2] for row in rows}:
+        found = known[item_id] if item_id in known else resolved[item_id]
+        if found is None:
             items[item_id] = None
             continue
+        bulletin_id, programme_id, airing = found
         items[item_id] = (
-            facts.bulletins[bulletin_id] if bulletin_id is not None else None,
-            facts.programmes[ref.programme_id] if ref.programme_id is not None else None,
-            ref.airing,
+            bulletins[bulletin_id] if bulletin_id is not None else None,
+            programme_facts[programme_id] if programme_id is not None else None,
+            airing,
         )
     # Rows are unpacked as plain tuples and added field by field, without calls: a province-year is
     # tens of thousands of rows (one per commune, day and item).
