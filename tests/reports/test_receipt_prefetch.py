@@ -1,11 +1,8 @@
-"""The receipt aggregate started ahead (``start_receipt_rows``: its parts of whole days together)
-returns exactly what the inline aggregate returns, in the report's snapshot; where no snapshot can be
-shared (a connection in autocommit) it falls back to the report's own session."""
+"""The receipt aggregate started ahead (``start_receipt_rows``) returns exactly what the inline
+aggregate returns, in the report's snapshot; where no snapshot can be shared (a connection in
+autocommit) it falls back to the report's own session."""
 
 from __future__ import annotations
-
-import itertools
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -14,7 +11,7 @@ from sqlalchemy.orm import Session
 from loa.areas.models import AdminUnit, UnitKind
 from loa.db import make_session_factory
 from loa.reports.facts import period_bounds
-from loa.reports.receipts import day_parts, receipt_rows, start_receipt_rows
+from loa.reports.receipts import receipt_rows, start_receipt_rows
 from tests.reports.world import PERIOD, build_world
 
 
@@ -53,14 +50,3 @@ def test_without_a_transaction_to_share_it_runs_in_the_reports_session(
         assert sorted(map(tuple, fetch())) == sorted(map(tuple, inline)) and inline
     if engine.dialect.name == "postgresql":  # SQLite never starts it ahead
         assert "ran again in the report's own session" in caplog.text
-
-
-@pytest.mark.parametrize(("days", "parts", "expected"), [(366, 4, 4), (3, 4, 3), (1, 4, 1), (10, 1, 1)])
-def test_day_parts_cover_the_period_in_whole_days(days: int, parts: int, expected: int) -> None:
-    start_at = datetime(2023, 12, 31, 17, tzinfo=UTC)  # a local midnight
-    end_at = start_at + timedelta(days=days)
-    spans = day_parts(start_at, end_at, parts)
-    assert len(spans) == expected
-    assert spans[0][0] == start_at and spans[-1][1] == end_at
-    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))  # contiguous, no overlap
-    assert all((b - a) % timedelta(days=1) == timedelta(0) and b > a for a, b in spans)

@@ -5,7 +5,7 @@ Definitions: ``loa.reports.airtime``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from loa.areas.models import Station
 from loa.fleet.models import Device
 from loa.reports.facts import BulletinIndex, Facts, load_devices, period_bounds
 from loa.reports.period import Period
-from loa.reports.receipts import count_played, expected_items, start_receipt_parts
+from loa.reports.receipts import count_played, expected_items, start_receipt_rows
 from loa.reports.scheduled import count_scheduled
 from loa.schedule import models as m
 
@@ -27,7 +27,7 @@ class StartedReceipts:
 
     scope: frozenset[int]
     communes: list[int]  # the communes in scope that have clusters (retired ones included)
-    fetch_parts: Callable[[], Iterable[Sequence[Any]]]
+    fetch_rows: Callable[[], Sequence[Any]]
 
 
 def start_receipts(session: Session, *, period: Period, scope: set[int]) -> StartedReceipts:
@@ -41,8 +41,8 @@ def start_receipts(session: Session, *, period: Period, scope: set[int]) -> Star
         .distinct()
     )
     communes = sorted(c for c in all_communes if c is not None and c in scope)
-    fetch_parts = start_receipt_parts(session, start_at=start_at, end_at=end_at, commune_ids=communes)
-    return StartedReceipts(frozenset(scope), communes, fetch_parts)
+    fetch_rows = start_receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=communes)
+    return StartedReceipts(frozenset(scope), communes, fetch_rows)
 
 
 def collect_facts(
@@ -60,7 +60,7 @@ def collect_facts(
     start_at, end_at = period_bounds(period)
     if started is None or started.scope != scope:
         started = start_receipts(session, period=period, scope=scope)
-    communes, fetch_parts = started.communes, started.fetch_parts
+    communes, fetch_rows = started.communes, started.fetch_rows
     devices = load_devices(session)
     facts = Facts()
     topics = BulletinIndex(session)
@@ -86,7 +86,7 @@ def collect_facts(
         topic_id=topic_id,
         topics=topics,
         programmes=programmes,
-        fetch_parts=fetch_parts,
+        fetch_rows=fetch_rows,
         prepared=prepared,
     )
     return facts, programmes, topics

@@ -6,13 +6,11 @@ and item, never one per receipt. Definitions: ``loa.reports.airtime``.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
-import queue
 import re
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Date, Integer, Select, case, cast, func, literal_column, select, text
@@ -134,90 +132,45 @@ def receipt_rows(
 _SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+-[0-9]+$")
 
 
-# The started-ahead aggregate runs as consecutive parts of whole local days (no group straddles
-# two), in period order: Python adds the rows of the first parts while the database sums the last
-# (measured on a province-year: the four parts together take as long as the whole; after the
-# database is done, a quarter of the rows is left to add instead of all of them).
-AGGREGATE_PARTS = 4
-
-
-def day_parts(start_at: datetime, end_at: datetime, parts: int) -> list[tuple[datetime, datetime]]:
-    """``[start_at, end_at)`` cut in at most ``parts`` consecutive spans of whole days (the bounds
-    are local midnights: Vietnam's offset is fixed)."""
-    days = max((end_at - start_at).days, 1)
-    n = max(min(parts, days), 1)
-    cuts = [start_at + timedelta(days=round(i * days / n)) for i in range(n)] + [end_at]
-    return [(a, b) for a, b in itertools.pairwise(cuts) if a < b]
-
-
-def start_receipt_parts(
+def start_receipt_rows(
     session: Session, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int]
-) -> Callable[[], Iterator[Sequence[Any]]]:
-    """Start the aggregate now, take its rows later, part by part (``day_parts``): on PostgreSQL it
-    runs on a second connection, in this transaction's snapshot (``pg_export_snapshot``, so the
-    figures are exactly those of one moment), while Python expands the schedule — the database's
-    second of work overlaps ours. Elsewhere (SQLite) it runs, whole, when the rows are asked for."""
+) -> Callable[[], Sequence[Any]]:
+    """Start the aggregate now, fetch its rows later: on PostgreSQL it runs on a second connection,
+    in this transaction's snapshot (``pg_export_snapshot``, so the figures are exactly those of one
+    moment), while Python expands the schedule — the database's second of work overlaps ours.
+    Elsewhere (SQLite) it runs when the rows are asked for."""
     if not commune_ids:
-        return lambda: iter(())
+        return lambda: []
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
-        return lambda: iter(
-            [receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=commune_ids)]
-        )
+        return lambda: receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=commune_ids)
     snapshot = str(session.scalar(text("SELECT pg_export_snapshot()")))
     if not _SNAPSHOT_ID.match(snapshot):  # it is spliced into SET TRANSACTION below
         raise ValueError(f"unexpected snapshot id {snapshot!r}")
-    spans = day_parts(start_at, end_at, AGGREGATE_PARTS)
+    statement = receipts_statement("postgresql", start_at=start_at, end_at=end_at, commune_ids=commune_ids)
 
-    def run() -> Iterator[Sequence[Any]]:
+    def run() -> Sequence[Any]:
         with bind.engine.connect() as connection:
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
                 connection.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
                 connection.execute(*_set_config(_AGGREGATE_SETTINGS))
-                for part_start, part_end in spans:
-                    statement = receipts_statement(
-                        "postgresql", start_at=part_start, end_at=part_end, commune_ids=commune_ids
-                    )
-                    yield connection.execute(statement).all()
+                return connection.execute(statement).all()
 
-    # One thread runs the parts in order and hands each over as it is done.
-    handed: queue.Queue[Sequence[Any] | BaseException | None] = queue.Queue()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loa-report-receipts")
+    future = pool.submit(run)
+    pool.shutdown(wait=False)
 
-    def produce() -> None:
+    def fetch() -> Sequence[Any]:
         try:
-            for rows in run():
-                handed.put(rows)
-            handed.put(None)
-        except BaseException as err:  # handed to the report's thread, which raises or falls back
-            handed.put(err)
+            return future.result()
+        except DBAPIError:
+            # The snapshot could not be shared (a connection in autocommit has none to export):
+            # the same aggregate, in this session.
+            log.warning("receipt aggregate ran again in the report's own session", exc_info=True)
+            return receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=commune_ids)
 
-    threading.Thread(target=produce, name="loa-report-receipts", daemon=True).start()
-
-    def parts() -> Iterator[Sequence[Any]]:
-        for part_start, _ in spans:
-            got = handed.get()
-            if got is None:
-                return
-            if isinstance(got, DBAPIError):
-                # The snapshot could not be shared (a connection in autocommit has none to
-                # export): the rest of the aggregate, in this session.
-                log.warning("receipt aggregate ran again in the report's own session", exc_info=got)
-                yield receipt_rows(session, start_at=part_start, end_at=end_at, commune_ids=commune_ids)
-                return
-            if isinstance(got, BaseException):
-                raise got
-            yield got
-
-    return parts
-
-
-def start_receipt_rows(
-    session: Session, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int]
-) -> Callable[[], Sequence[Any]]:
-    """``start_receipt_parts``, its rows taken all at once."""
-    parts = start_receipt_parts(session, start_at=start_at, end_at=end_at, commune_ids=commune_ids)
-    return lambda: [row for part in parts() for row in part]
+    return fetch
 
 
 # What one item id adds to, resolved once per item (not once per row): the bulletin's facts, the
@@ -270,48 +223,21 @@ def count_played(
     topic_id: int | None,
     topics: BulletinIndex,
     programmes: dict[int, m.Programme],
-    fetch_parts: Callable[[], Iterable[Sequence[Any]]] | None = None,
+    fetch_rows: Callable[[], Sequence[Any]] | None = None,
     prepared: dict[str, Resolved] | None = None,
 ) -> None:
-    """Add the receipts to ``facts``; ``fetch_parts`` from ``start_receipt_parts`` if already
-    started; ``prepared``: items resolved ahead (``expected_items``)."""
+    """Add the receipts to ``facts``; ``fetch_rows`` from ``start_receipt_rows`` if already started;
+    ``prepared``: items resolved ahead (``expected_items``)."""
     if not scope_communes:
         return
-    if fetch_parts is not None:
-        parts = fetch_parts()
+    if fetch_rows is not None:
+        rows = fetch_rows()
     else:
-        parts = [receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=scope_communes)]
-    items: dict[str, _Item | None] = {}  # None: not of the topic
-    days: dict[Any, date] = {}
-    for rows in parts:
-        _add_rows(
-            session,
-            facts,
-            rows,
-            items,
-            days,
-            known=prepared or {},
-            topic_id=topic_id,
-            topics=topics,
-            programmes=programmes,
-        )
-
-
-def _add_rows(
-    session: Session,
-    facts: Facts,
-    rows: Sequence[Any],
-    items: dict[str, _Item | None],
-    days: dict[Any, date],
-    *,
-    known: dict[str, Resolved],
-    topic_id: int | None,
-    topics: BulletinIndex,
-    programmes: dict[int, m.Programme],
-) -> None:
-    """Add one part's rows; ``items`` and ``days`` carry what earlier parts resolved."""
-    new = {row[2] for row in rows} - items.keys()
-    refs: dict[str, ItemRef] = {item_id: parse_item_id(item_id) for item_id in new if item_id not in known}
+        rows = receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=scope_communes)
+    known = prepared or {}
+    refs: dict[str, ItemRef] = {
+        item_id: parse_item_id(item_id) for item_id in {row[2] for row in rows} if item_id not in known
+    }
     announcement_ids = {r.announcement_id for r in refs.values() if r.announcement_id is not None}
     of_announcement: dict[int, int | None] = {}
     if announcement_ids:
@@ -328,15 +254,14 @@ def _add_rows(
     topics.load(b for b in of_announcement.values() if b is not None)
     if rows:
         facts.receipts = True
+    resolved = {
+        item_id: _resolve(ref, of_announcement, topics=topics, programmes=programmes, topic_id=topic_id)
+        for item_id, ref in refs.items()
+    }
+    items: dict[str, _Item | None] = {}  # None: not of the topic
     bulletins, programme_facts = facts.bulletins, facts.programmes
-    for item_id in new:
-        found = (
-            known[item_id]
-            if item_id in known
-            else _resolve(
-                refs[item_id], of_announcement, topics=topics, programmes=programmes, topic_id=topic_id
-            )
-        )
+    for item_id in {row[2] for row in rows}:
+        found = known[item_id] if item_id in known else resolved[item_id]
         if found is None:
             items[item_id] = None
             continue
@@ -349,6 +274,7 @@ def _add_rows(
     # Rows are unpacked as plain tuples and added field by field, without calls: a province-year is
     # tens of thousands of rows (one per commune, day and item).
     commune_days = facts.commune_days
+    days: dict[Any, date] = {}
     for commune_id, raw_day, item_id, played, preempted, failed, played_ms in rows:
         item = items[item_id]
         if item is None:
