@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from loa.content.catalog import BulletinKind
 from loa.reports.data import CellValue, Column, DetailRow, Figure
@@ -38,11 +39,10 @@ _ANNOUNCEMENT_ITEM = re.compile(r"^a\.(\d{1,12})(?:-[A-Za-z0-9_-]+)?$")
 
 
 # --- item ids -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ItemRef:
+class ItemRef(NamedTuple):
     """What a manifest item id (``loa.schedule.layout``) names: ``p.<programme>.<airing>.<bulletin>``
     for a running-order line, ``a.<announcement>`` for a one-off; anything else (play-now, live) is
-    named by neither."""
+    named by neither. A named tuple: a province-year's receipts name tens of thousands of items."""
 
     programme_id: int | None = None
     airing: str = ""  # "%Y%m%dT%H%MZ" of the airing in UTC
@@ -53,8 +53,8 @@ class ItemRef:
 def parse_item_id(item_id: str) -> ItemRef:
     found = _PROGRAMME_ITEM.match(item_id)
     if found:
-        entry = found.group(3)
-        return ItemRef(int(found.group(1)), found.group(2), int(entry) if entry.isdigit() else None)
+        programme, airing, entry = found.groups()
+        return ItemRef(int(programme), airing, int(entry) if entry.isdigit() else None)
     found = _ANNOUNCEMENT_ITEM.match(item_id)
     if found:
         return ItemRef(announcement_id=int(found.group(1)))
@@ -171,12 +171,23 @@ def figures_from_rows(
     """One figure per kind (zeros included), with the rows it counts and where its parts came from."""
     values: dict[str, dict[str, int]] = {k.key: {} for k in kinds}
     ids: dict[str, list[int | str]] = {k.key: [] for k in kinds}
+    # ``row_contributions`` inlined: this runs for each of a province-year's tens of thousands of rows.
     for row in rows:
-        source = str(row.get("record") or MANUAL)
-        for kind, quantity in row_contributions(row):
-            if kind in values:
-                values[kind][source] = values[kind].get(source, 0) + quantity
-                ids[kind].append(row.id)
+        cells = row.cells
+        if not cells.get("counted"):
+            continue
+        source = str(cells.get("record") or MANUAL)
+        kind = str(cells.get("kind_code") or "")
+        quantity = int(cells.get("quantity") or 0)
+        if kind and quantity and kind in values:
+            by_source = values[kind]
+            by_source[source] = by_source.get(source, 0) + quantity
+            ids[kind].append(row.id)
+        photos = int(cells.get("photos") or 0)
+        if photos and "photo" in values:
+            by_source = values["photo"]
+            by_source[source] = by_source.get(source, 0) + photos
+            ids["photo"].append(row.id)
     return tuple(
         Figure(
             f"{channel}.{k.key}",

@@ -18,7 +18,7 @@ from loa.areas.models import Station
 from loa.content.catalog import BulletinKind
 from loa.content.models import Bulletin, bulletin_topics
 from loa.fleet.models import Device
-from loa.reports.airtime import Tally
+from loa.reports.airtime import ItemRef, Tally
 from loa.reports.period import Period
 from loa.schedule.dbsnapshot import load_memberships
 from loa.schedule.recurrence import VIETNAM_TZ, to_utc
@@ -84,6 +84,9 @@ class Facts:
     bulletins: dict[int, BulletinFacts] = field(default_factory=lambda: defaultdict(BulletinFacts))
     programmes: dict[int, ProgrammeFacts] = field(default_factory=lambda: defaultdict(ProgrammeFacts))
     receipts: bool = False
+    # Item ids of the running-order lines scheduled (as the manifest names them) with what they
+    # name: receipts are expected to carry them (``loa.reports.receipts.expected_items``).
+    expected_items: dict[str, ItemRef] = field(default_factory=dict)
 
 
 class BulletinIndex:
@@ -105,7 +108,7 @@ class BulletinIndex:
             select(b.c.id, b.c.kind, bt.c.topic_id)
             .outerjoin(bt, bt.c.bulletin_id == b.c.id)
             .where(b.c.id.in_(ids))
-        ):
+        ).all():
             kinds[bulletin_id] = kind
             if topic_id is not None:
                 topics[bulletin_id].add(topic_id)

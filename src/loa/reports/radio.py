@@ -40,7 +40,7 @@ from loa.reports.airtime import (
     month_of,
     row_ref,
 )
-from loa.reports.broadcasts import collect_facts
+from loa.reports.broadcasts import StartedReceipts, collect_facts
 from loa.reports.data import Airtime, AirtimeRow, DetailRow, ProgrammeRow
 from loa.reports.facts import BulletinIndex, Facts, period_bounds
 from loa.reports.period import Period
@@ -77,11 +77,14 @@ def _topic_names(session: Session, bulletin_ids: Sequence[int]) -> dict[int, lis
     return names
 
 
-def _bulletins(session: Session, ids: set[int], prefixes: Sequence[str]) -> list[tuple[int, str, AdminUnit]]:
+BulletinTitles = dict[int, tuple[str, AdminUnit]]  # bulletin → title, unit (those under the area)
+
+
+def _bulletins(session: Session, ids: set[int], prefixes: Sequence[str]) -> BulletinTitles:
     """Titles and areas of the bulletins in ``ids`` filed under the area: one query over the id range
     (the ids are those of running orders and receipts, mostly close together)."""
     if not ids:
-        return []
+        return {}
     rows = session.execute(
         select(Bulletin.id, Bulletin.title, Bulletin.area_id)
         .join(AdminUnit, AdminUnit.id == Bulletin.area_id)
@@ -95,7 +98,7 @@ def _bulletins(session: Session, ids: set[int], prefixes: Sequence[str]) -> list
         if area_ids
         else {}
     )
-    return [(b, title, units[a]) for b, title, a in found]
+    return {b: (title, units[a]) for b, title, a in found}
 
 
 def _bulletin_rows(
@@ -106,15 +109,22 @@ def _bulletin_rows(
     topic_id: int | None,
     buckets: set[Bucket],
     group: Callable[[AdminUnit], str],
+    read: tuple[set[int], BulletinTitles] = (set(), {}),
 ) -> list[Pair]:
+    """``read``: bulletins already looked up (ids asked, titles found), before the receipts came."""
     topic_names = dict(session.execute(select(ActivityTopic.id, ActivityTopic.name)).all())
+    asked, titles = read
+    missing = set(facts.bulletins) - asked
+    if missing:
+        titles = {**titles, **_bulletins(session, missing, prefixes)}
     rows: list[Pair] = []
     # Tens of thousands of bulletins in a few communes and topic sets: per unit and per topic set
     # the cells are worked out once.
     places: dict[int, tuple[str, str, str]] = {}  # unit → group key, name, code
     topic_text: dict[frozenset[int], str] = {}
     months: dict[date, str] = {}
-    for bulletin_id, title, unit in _bulletins(session, set(facts.bulletins), prefixes):
+    for bulletin_id in sorted(b for b in titles if b in facts.bulletins):
+        title, unit = titles[bulletin_id]
         kind = index.kinds.get(bulletin_id)
         topic_ids = index.topics.get(bulletin_id, ())
         if kind is None or (topic_id is not None and topic_id not in topic_ids):
@@ -237,9 +247,10 @@ def _programme_rows(
     return rows, out
 
 
-def _manual_radio(
-    records: Sequence[tuple[RadioItem, AdminUnit]], buckets: set[Bucket], group: Callable[[AdminUnit], str]
-) -> list[Pair]:
+ManualRows = tuple[list[DetailRow], dict[int | str, AdminUnit]]  # rows before the rule, their units
+
+
+def _manual_radio_rows(records: Sequence[tuple[RadioItem, AdminUnit]]) -> ManualRows:
     units: dict[int | str, AdminUnit] = {}
     rows = []
     for record, unit in records:
@@ -253,6 +264,11 @@ def _manual_radio(
         }
         rows.append(DetailRow(record.id, cells))
         units[record.id] = unit
+    return rows, units
+
+
+def _manual_radio(manual: ManualRows, buckets: set[Bucket], group: Callable[[AdminUnit], str]) -> list[Pair]:
+    rows, units = manual
     ruled = apply_manual_rule(rows, buckets, lambda r: group(units[r.id]))
     return [(r, units[r.id]) for r in ruled]
 
@@ -358,6 +374,11 @@ def _airtime(
     return Airtime(tuple(communes), tuple(days), tuple(programmes), facts.receipts)
 
 
+def scope_of(session: Session, prefixes: Sequence[str]) -> frozenset[int]:
+    """Ids of the units under ``prefixes``."""
+    return frozenset(session.scalars(select(AdminUnit.id).where(_under(prefixes))))
+
+
 def system_channels(
     session: Session,
     *,
@@ -368,16 +389,30 @@ def system_channels(
     manual_portal: Sequence[tuple[PortalPost, AdminUnit]],
     group: Callable[[AdminUnit], str],
     district_of: Callable[[AdminUnit], str],
+    started: StartedReceipts | None = None,
 ) -> SystemChannels:
     """``group``: a unit's key at commune level (the manual rule's buckets); ``district_of``: the
-    name of a commune's former district, for the broadcast tables."""
-    scope = set(session.scalars(select(AdminUnit.id).where(_under(prefixes))))
-    facts, programmes, index = collect_facts(session, period=period, scope=scope, topic_id=topic_id)
+    name of a commune's former district, for the broadcast tables; ``started``: the receipt
+    aggregate of the area (``scope_of(prefixes)``), if already started."""
+    scope = started.scope if started is not None else scope_of(session, prefixes)
+    # The portal and the manual register do not depend on receipts: their rows are made while the
+    # database sums them.
+    portal = _portal_rows(session, period, prefixes, topic_id, manual_portal)
+    manual = _manual_radio_rows(manual_radio)
+    read: tuple[set[int], BulletinTitles] = (set(), {})
+
+    def meanwhile(scheduled: Facts) -> None:
+        nonlocal read
+        asked = set(scheduled.bulletins)  # those the schedule names: almost all
+        read = (asked, _bulletins(session, asked, prefixes))
+
+    facts, programmes, index = collect_facts(
+        session, period=period, scope=set(scope), topic_id=topic_id, started=started, meanwhile=meanwhile
+    )
     buckets: set[Bucket] = set()
-    radio = _bulletin_rows(session, facts, index, prefixes, topic_id, buckets, group)
+    radio = _bulletin_rows(session, facts, index, prefixes, topic_id, buckets, group, read)
     programme_pairs, programme_rows = _programme_rows(
         session, facts, programmes, prefixes, topic_id, buckets, group
     )
-    radio = programme_pairs + radio + _manual_radio(manual_radio, buckets, group)
-    portal = _portal_rows(session, period, prefixes, topic_id, manual_portal)
+    radio = programme_pairs + radio + _manual_radio(manual, buckets, group)
     return SystemChannels(radio, portal, _airtime(session, facts, programme_rows, district_of))

@@ -48,7 +48,7 @@ def fetch_records(
         select(link.c.record_id, link.c.topic_id)
         .where(link.c.record_id.in_(wanted))
         .order_by(link.c.record_id, link.c.topic_id)
-    ):
+    ).all():
         by_id[record_id].topics.append(topics[topic_id])
     if model is MobileTrip:
         for r in records:

@@ -20,7 +20,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.content.catalog import BulletinKind
-from loa.reports.airtime import airing_stamp
+from loa.reports.airtime import ItemRef, airing_stamp
 from loa.reports.facts import BulletinIndex, DeviceRef, Facts
 from loa.schedule import models as m
 from loa.schedule.dbsnapshot import programme_recurrence
@@ -144,7 +144,7 @@ def _running_orders(session: Session, local_from: datetime, local_to: datetime) 
         .select_from(slots.outerjoin(items, item.slot_id == s.id))
         .where(in_window, s.own_running_order.is_(True), s.status != m.SlotStatus.CANCELLED)
         .order_by(s.id, item.position, item.id)
-    ):
+    ).all():
         if owner.get((pid, local)) != slot_id:  # the last slot at a time wins
             owner[(pid, local)] = slot_id
             own[pid][local] = []
@@ -184,7 +184,7 @@ def count_scheduled(
                 m.Announcement.status,
                 m.Announcement.cancelled_at,
             ).where(*window_announcements)
-        )
+        ).all()
         if a.status is m.AnnouncementStatus.SCHEDULED
         or (a.cancelled_at is not None and a.cancelled_at > a.start_at)
     ]
@@ -206,7 +206,7 @@ def count_scheduled(
             select(at.announcement_id, at.kind, at.ref_id, at.language)
             .where(at.announcement_id.in_(select(m.Announcement.id).where(*window_announcements)))
             .order_by(at.id)
-        ):
+        ).all():
             atargets[aid].append(StoredTarget(TargetKind(target_kind), ref_id, language))
     tokens = load_tokens(session, [t for ts in (*ptargets.values(), *atargets.values()) for t in ts])
     index: dict[Target, list[DeviceRef]] = defaultdict(list)
@@ -265,6 +265,8 @@ def _count_programme(
     clusters = [(r.commune_id, r.created, len(r.created), r.created[-1]) for r in reached]
     pf = facts.programmes[p.id]
     scheduled_airings, news, articles = pf.scheduled_airings, pf.news, pf.articles
+    expected, pid = facts.expected_items, p.id
+    named = 0 <= pid < 10**12  # as item ids can name it (``loa.reports.airtime.parse_item_id``)
     scheduled = 0
     for airing in timeline:
         local = airing.local
@@ -294,6 +296,11 @@ def _count_programme(
         counts[0] += 1
         counts[1] += total
         scheduled_airings[airing.stamp] = airing.day
+        if total and named:  # the item ids of the lines, as the manifest (``loa.schedule.layout``) names them
+            stamp = airing.stamp
+            for b in line:
+                if b is not None and 0 <= b < 10**16:
+                    expected[f"p.{pid}.{stamp}.{b}"] = ItemRef(pid, stamp, b)
         scheduled += total * n_lines
         news.append(n_news)
         articles.append(n_articles)

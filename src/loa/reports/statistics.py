@@ -9,7 +9,7 @@ communes whose ``former_district_id`` points at it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from sqlalchemy import and_, or_, select
@@ -31,9 +31,10 @@ from loa.reports.airtime import (
     RADIO_KINDS,
     figures_from_rows,
 )
+from loa.reports.broadcasts import start_receipts
 from loa.reports.data import Airtime, AirtimeRow, ChannelSection, DetailRow, Figure, sum_rows
 from loa.reports.period import Period
-from loa.reports.radio import SystemChannels, system_channels
+from loa.reports.radio import SystemChannels, scope_of, system_channels
 from loa.reports.records import fetch_records
 from loa.reports.wording import CHANNEL_TITLES, EVENTS, MOBILE
 
@@ -137,6 +138,8 @@ class Gathered:
     root: AdminUnit
     records: dict[str, list[tuple[AnyRecord, AdminUnit]]]  # register key → records with their unit
     system: SystemChannels
+    # Sections of the register-only channels, made while the database summed the receipts.
+    register_sections: dict[str, ChannelSection] = field(default_factory=dict)
 
 
 def gather(
@@ -150,7 +153,14 @@ def gather(
     require(principal, Permission.VIEW)
     root = resolve_root(session, principal, area_id)
     prefixes = area_prefixes(session, root)
+    # The database sums the play receipts (its longest work) while the rest is read and counted.
+    started = start_receipts(session, period=period, scope=set(scope_of(session, prefixes)))
     records = {spec.key: fetch_records(session, spec, period, prefixes, topic_code) for spec in _specs()}
+    register_sections = {
+        spec.key: _register_section(spec, records[spec.key])
+        for spec in _specs()
+        if spec.channel not in SYSTEM_CHANNELS
+    }
     topic_id = get_topic(session, topic_code).id if topic_code else None
     successors, _ = _lineage(session)
     chains = _Chains(session)
@@ -179,8 +189,9 @@ def gather(
         manual_portal=records.pop(PORTAL_REGISTER.key),  # type: ignore[arg-type]
         group=commune_key,
         district_of=district_name,
+        started=started,
     )
-    return Gathered(root, records, system)
+    return Gathered(root, records, system, register_sections)
 
 
 def _system_pairs(g: Gathered, channel: str) -> list[tuple[DetailRow, AdminUnit]]:
@@ -194,13 +205,20 @@ def sections_of(g: Gathered) -> tuple[ChannelSection, ...]:
             rows = tuple(r for r, _ in _system_pairs(g, spec.channel))
             figures = figures_from_rows(spec.channel, SYSTEM_KINDS[spec.channel], rows)
             columns = SYSTEM_COLUMNS[spec.channel]
+            sections.append(
+                ChannelSection(spec.channel, CHANNEL_TITLES[spec.channel], figures, columns, rows)
+            )
         else:
-            pairs = g.records[spec.key]
-            rows = tuple(DetailRow(r.id, detail_cells(spec, r, area_ref(u))) for r, u in pairs)
-            figures = tuple(replace(f, source=MANUAL) for f in channel_figures(spec, [r for r, _ in pairs]))
-            columns = report_columns(spec)
-        sections.append(ChannelSection(spec.channel, CHANNEL_TITLES[spec.channel], figures, columns, rows))
+            made = g.register_sections.get(spec.key)
+            sections.append(made if made is not None else _register_section(spec, g.records[spec.key]))
     return tuple(sections)
+
+
+def _register_section(spec: RegisterSpec, pairs: Sequence[tuple[AnyRecord, AdminUnit]]) -> ChannelSection:
+    """The section of a channel counted from its register alone."""
+    rows = tuple(DetailRow(r.id, detail_cells(spec, r, area_ref(u))) for r, u in pairs)
+    figures = tuple(replace(f, source=MANUAL) for f in channel_figures(spec, [r for r, _ in pairs]))
+    return ChannelSection(spec.channel, CHANNEL_TITLES[spec.channel], figures, report_columns(spec), rows)
 
 
 def collect_channels(

@@ -5,7 +5,7 @@ a year of play receipts — up to millions — is summed per commune and day rat
 from __future__ import annotations
 
 from loa.reports.data import Airtime, AirtimeRow, CellValue, Column
-from loa.reports.xlsx_stream import BOLD, DATE, Book, Sheet, column_letter
+from loa.reports.xlsx_stream import BOLD, DATE, Book, Sheet, column_letter, date_serial
 from loa.reports.xlsx_style import header_row, sheet_title
 
 DEFINITIONS = (
@@ -96,7 +96,7 @@ def write_airtime_sheets(book: Book, airtime: Airtime, used: set[str]) -> None:
     )
     header_row(days, 2, DAY_COLUMNS)
     for r, day in enumerate(airtime.days, start=3):
-        days.row(r, [(day.day, DATE), *_values(day)])
+        days.row(r, [(date_serial(day.day), DATE) if day.day else None, *_values(day)])
     days.freeze_row = 3
     if airtime.days:
         days.auto_filter = f"A2:{column_letter(len(DAY_COLUMNS))}{len(airtime.days) + 2}"

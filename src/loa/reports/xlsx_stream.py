@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import cast
 from xml.sax.saxutils import escape, quoteattr
 
@@ -54,7 +55,12 @@ _EPOCH = date(1899, 12, 30)
 _EPOCH_DT = datetime(1899, 12, 30)
 
 
+_NEEDS_ESCAPE = re.compile(_ILLEGAL.pattern + r"|[&<>]")
+
+
 def _xml_text(text: str) -> str:
+    if _NEEDS_ESCAPE.search(text) is None:  # most text: one scan instead of four
+        return text
     text = _ILLEGAL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
     return escape(text)
 
@@ -69,6 +75,19 @@ def column_letter(index: int) -> str:
 
 
 _LETTERS = [column_letter(i) for i in range(1, 257)]
+
+
+@lru_cache(maxsize=8192)
+def date_serial(day: date) -> int:
+    """A day as the number Excel stores: write it as ``(date_serial(day), DATE)``, the same cell as
+    ``(day, DATE)`` without working it out again for every row of the same day."""
+    return (day - _EPOCH).days
+
+
+@lru_cache(maxsize=8192)
+def iso_serial(day: str) -> int:
+    """``date_serial`` of an ISO date ("2024-03-04")."""
+    return (date.fromisoformat(day) - _EPOCH).days
 
 
 def _other(ref: str, value: Value, s: int, st: str, strings: dict[str, int]) -> str:
@@ -115,36 +134,48 @@ class Sheet:
         if row <= self._last_row:
             raise ValueError(f"row {row} written after row {self._last_row}")
         self._last_row = row
-        strings, out, r, letters = self._strings, [f'<row r="{row}">'], str(row), _LETTERS
+        strings, r = self._strings, str(row)
+        out = [f'<row r="{r}">']
+        append = out.append
         base = f' s="{style}"' if style else ""
-        for i, cell in enumerate(cells):
-            if cell is None:
-                continue
+        # The common types first, by exact type and without calls: this runs for every cell of the
+        # workbook (hundreds of thousands on a province-year).
+        if len(cells) > len(_LETTERS):
+            raise ValueError(f"{len(cells)} cells in a row: at most {len(_LETTERS)}")
+        for letter, cell in zip(_LETTERS, cells, strict=False):
             kind = type(cell)
-            if kind is tuple:
+            if kind is str:
+                if cell:
+                    n = strings.get(cell)  # type: ignore[arg-type]
+                    if n is None:
+                        n = strings[cell] = len(strings)  # type: ignore[index]
+                    append(f'<c r="{letter}{r}"{base} t="s"><v>{n}</v></c>')
+            elif kind is int:
+                append(f'<c r="{letter}{r}"{base}><v>{cell}</v></c>')
+            elif cell is None:
+                continue
+            elif kind is tuple:
                 value, s = cast(tuple[Value, int], cell)
                 if value is None:
                     continue
                 st = f' s="{s}"' if s else ""
-                kind = type(value)
+                if type(value) is str:
+                    if value:
+                        n = strings.get(value)
+                        if n is None:
+                            n = strings[value] = len(strings)
+                        append(f'<c r="{letter}{r}"{st} t="s"><v>{n}</v></c>')
+                elif type(value) is int:
+                    append(f'<c r="{letter}{r}"{st}><v>{value}</v></c>')
+                else:
+                    append(_other(f"{letter}{r}", value, s, st, strings))
+            elif kind is float and math.isfinite(cell):  # type: ignore[arg-type]
+                append(f'<c r="{letter}{r}"{base}><v>{cell!r}</v></c>')
             else:
-                value, s, st = cast(Value, cell), style, base
-            # The common types first, by exact type (this runs for every cell of the workbook).
-            if kind is str:
-                if value == "":
-                    continue
-                n = strings.get(value)  # type: ignore[arg-type]
-                if n is None:
-                    n = strings[value] = len(strings)  # type: ignore[index]
-                out.append(f'<c r="{letters[i]}{r}"{st} t="s"><v>{n}</v></c>')
-            elif kind is int:
-                out.append(f'<c r="{letters[i]}{r}"{st}><v>{value}</v></c>')
-            elif kind is float and math.isfinite(value):  # type: ignore[arg-type]
-                out.append(f'<c r="{letters[i]}{r}"{st}><v>{value!r}</v></c>')
-            else:
-                out.append(_other(f"{letters[i]}{r}", value, s, st, strings))
-        self._max_col = max(self._max_col, len(cells))
-        out.append("</row>")
+                append(_other(f"{letter}{r}", cell, style, base, strings))  # type: ignore[arg-type]
+        if len(cells) > self._max_col:
+            self._max_col = len(cells)
+        append("</row>")
         self._rows.append("".join(out))
 
     def _xml(self, selected: bool) -> tuple[str, list[tuple[str, str]]]:
@@ -204,7 +235,9 @@ class Book:
 
     def save(self) -> bytes:
         out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=3) as z:
+        # Level 1: a province-year's 24 MB of sheet XML zips in half the time of level 3 (measured:
+        # 0.07 s against 0.13 s) for a file about a tenth larger (3.5 MB against 3.2 MB).
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
             z.writestr("[Content_Types].xml", self._content_types())
             z.writestr(
                 "_rels/.rels",

@@ -5,13 +5,24 @@ thousands of detail cells)."""
 
 from __future__ import annotations
 
-from datetime import date
+from typing import cast
 
 from loa.reports.airtime import MANUAL
-from loa.reports.data import CellValue, ChannelSection, Column, ReportData
+from loa.reports.data import ChannelSection, Column, ReportData
 from loa.reports.period import vn_date
 from loa.reports.xlsx_airtime import broadcast_summary, write_airtime_sheets
-from loa.reports.xlsx_stream import BOLD, DATE, LINK, WRAP, WRAP_LINK, Book, Sheet, Value, column_letter
+from loa.reports.xlsx_stream import (
+    BOLD,
+    DATE,
+    LINK,
+    WRAP,
+    WRAP_LINK,
+    Book,
+    Sheet,
+    Value,
+    column_letter,
+    iso_serial,
+)
 from loa.reports.xlsx_style import header_row, sheet_title
 
 SUMMARY_COLUMNS: tuple[Column, ...] = (
@@ -86,31 +97,27 @@ def _channel_sheet(sheet: Sheet, channel: ChannelSection) -> None:
     )
     header_row(sheet, 1, columns)
     rest = columns[1:]
-    plain = all(c.kind not in ("date", "link") for c in rest)
+    keys = [c.key for c in rest]
+    # Positions in the row (after the id) of the cells that need more than their value.
+    dates = [i for i, c in enumerate(rest, start=1) if c.kind == "date"]
+    links = [i for i, c in enumerate(rest, start=1) if c.kind == "link"]
     for r, detail in enumerate(channel.rows, start=2):
-        cells = detail.cells
-        if plain:
-            sheet.row(r, [detail.id, *(cells.get(c.key) for c in rest)])
-            continue
-        values: list[Value | tuple[Value, int]] = [detail.id]
-        for c, column in enumerate(rest, start=2):
-            raw = cells.get(column.key)
+        get = detail.cells.get
+        values: list[Value | tuple[Value, int]] = [detail.id, *[get(k) for k in keys]]
+        for i in dates:
+            raw = values[i]
             if raw is None or raw == "":
-                values.append(None)
-            elif column.kind == "date":
-                values.append((_cell_value(column, raw), DATE))
-            elif column.kind == "link" and isinstance(raw, str) and raw.startswith(("http://", "https://")):
-                values.append((raw, LINK))
-                sheet.link(r, c, raw)
+                values[i] = None
+            elif isinstance(raw, str):
+                values[i] = (iso_serial(raw), DATE)  # the serial of date.fromisoformat(raw)
             else:
-                values.append(raw)
+                values[i] = (cast(Value, raw), DATE)
+        for i in links:
+            raw = values[i]
+            if isinstance(raw, str) and raw.startswith(("http://", "https://")):
+                values[i] = (raw, LINK)
+                sheet.link(r, i + 1, raw)
         sheet.row(r, values)
     sheet.freeze_row = 2
     if channel.rows:
         sheet.auto_filter = f"A1:{column_letter(len(columns))}{len(channel.rows) + 1}"
-
-
-def _cell_value(column: Column, raw: CellValue) -> CellValue | date:
-    if column.kind == "date" and isinstance(raw, str) and raw:
-        return date.fromisoformat(raw)
-    return raw
