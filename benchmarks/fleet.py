@@ -19,7 +19,10 @@ broker: an instrument there would take its own share of the two cores). Each rou
 gateway has taken in the previous burst. Raw fan-out = one plain QoS 0 publish to a topic all N devices
 subscribe to, time until 99 % received (the ratio's baseline); the same at QoS 1, the commands' QoS,
 is printed beside it (measured: no slower than QoS 0, so the gap to "play now" is the answers' way
-back through the broker, not the command's QoS).
+back through the broker, not the command's QoS). Raw round trip = the broker alone doing what "play
+now" asks of it: one QoS 1 publish to all N devices, each answering with a plain QoS 1 message to a
+server-side subscriber, time until 99 % of the answers; "play now" over it is what Loa adds (the
+request, the database, the gateway, the signed group message, the devices' real answers).
 
 Environment: ``LOA_BENCH_DEVICES`` (default 10,000), ``LOA_BENCH_AMQTT_DEVICES`` (1,000),
 ``LOA_BENCH_POSTGRES_URL`` (a server where a scratch database may be created), ``LOA_BENCH_DEBUG``,
@@ -397,6 +400,38 @@ async def raw_fanout_round(
     return latencies[p99_count(n) - 1]
 
 
+class EchoCounter:
+    """The server side of the raw round trip: arrival times of the devices' plain echoes."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.wanted = 0
+        self.enough = asyncio.Event()
+
+    def expect(self, count: int) -> None:
+        self.times, self.wanted = [], count
+        self.enough.clear()
+
+    def on_message(self, topic: str, payload: bytes) -> None:
+        if "/echo/" in topic:
+            self.times.append(time.perf_counter())
+            if len(self.times) >= self.wanted:
+                self.enough.set()
+
+
+async def raw_round_trip_round(publisher: LiteClient, echoes: EchoCounter, topic: str, n: int) -> float:
+    """The broker alone doing what "play now" asks of it: one QoS 1 publish to every device, each
+    answering with a QoS 1 message to a server-side subscriber. Time until 99 % of the answers."""
+    echoes.expect(p99_count(n))
+    started = time.perf_counter()
+    publisher.publish_nowait(topic, b"echo", qos=1)
+    try:
+        await asyncio.wait_for(echoes.enough.wait(), 30)
+    except TimeoutError:
+        raise TimeoutError(f"raw round trip reached only {len(echoes.times)}/{n}") from None
+    return sorted(echoes.times)[p99_count(n) - 1] - started
+
+
 async def mosquitto_bench(
     engine: Engine, workdir: Path, creds: Path, uids: list[str], operator: Principal, server_dir: Path
 ) -> list[Result]:
@@ -411,8 +446,10 @@ async def mosquitto_bench(
         )
         sim: SimProcess | None = None
         try:
-            publisher = LiteClient(f"bench-publisher-{uuid.uuid4().hex[:6]}")
+            echoes = EchoCounter()
+            publisher = LiteClient(f"bench-publisher-{uuid.uuid4().hex[:6]}", on_message=echoes.on_message)
             await publisher.connect("127.0.0.1", port)
+            await publisher.subscribe([(f"{fanout}/echo/+", 1)])
             sim = await SimProcess.start(
                 port=port,
                 prefix=topics.prefix,
@@ -423,12 +460,17 @@ async def mosquitto_bench(
             )
             raw: list[float] = []
             raw_qos1: list[float] = []
+            round_trip: list[float] = []
             play: list[float] = []
             for i in range(ROUNDS):
                 await settle(gateway.received, DEVICES, SIM_HEARTBEAT_S)
                 raw.append(await raw_fanout_round(publisher, sim, fanout, DEVICES))
                 await settle(gateway.received, DEVICES, SIM_HEARTBEAT_S)
                 raw_qos1.append(await raw_fanout_round(publisher, sim, fanout, DEVICES, qos=1))
+                await settle(gateway.received, DEVICES, SIM_HEARTBEAT_S)
+                round_trip.append(await raw_round_trip_round(publisher, echoes, fanout, DEVICES))
+                if DEBUG:
+                    sys.stderr.write(f"raw round trip: p99 {round_trip[-1]:.3f} s\n")
                 play.append(await play_now_round(engine, gateway, uids[:DEVICES], f"bench-{i}", operator))
             raw_s = statistics.median(raw)
             play_s = statistics.median(play)
@@ -438,6 +480,12 @@ async def mosquitto_bench(
                 Result(f"fleet.mosquitto.raw_fanout_qos1_p99_{DEVICES}", statistics.median(raw_qos1), "s"),
                 Result(f"fleet.mosquitto.play_now_p99_{DEVICES}", play_s, "s", target=0.5),
                 Result(f"fleet.mosquitto.play_now_vs_raw_{DEVICES}", play_s / raw_s, "ratio", target=2.0),
+                Result(f"fleet.mosquitto.raw_round_trip_p99_{DEVICES}", statistics.median(round_trip), "s"),
+                Result(
+                    f"fleet.mosquitto.play_now_vs_raw_round_trip_{DEVICES}",
+                    play_s / statistics.median(round_trip),
+                    "ratio",
+                ),
             ]
         finally:
             if sim is not None:
