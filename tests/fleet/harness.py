@@ -326,3 +326,16 @@ class TcpProxy:
 def start_private_mosquitto(config_dir: Path) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([MOSQUITTO, "-c", str(config_dir / "mosquitto.conf")], stderr=subprocess.PIPE)
     return proc
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str = "mosquitto") -> None:
+    """Until ``proc`` accepts connections on ``port`` (its stderr in the failure if it exits)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"{what} exited: {proc.stderr.read() if proc.stderr else b''!r}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not start")

@@ -4,9 +4,7 @@ Mosquitto with the files ``loa broker config`` writes (PBKDF2 ``$7$`` passwords,
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import aiomqtt
@@ -25,6 +23,7 @@ from tests.fleet.harness import (
     free_port,
     new_device,
     unique_prefix,
+    wait_for_port,
 )
 
 pytestmark = pytest.mark.mqtt
@@ -86,18 +85,6 @@ def test_embedded_broker_enforces_device_topics(engine: Engine) -> None:
     asyncio.run(scenario())
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"mosquitto exited: {proc.stderr.read() if proc.stderr else b''!r}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError("mosquitto did not start")
-
-
 def test_generated_mosquitto_config_enforces_device_topics(engine: Engine, tmp_path: Path) -> None:
     if not Path(MOSQUITTO).exists():
         pytest.skip("mosquitto is not installed")
@@ -118,7 +105,7 @@ def test_generated_mosquitto_config_enforces_device_topics(engine: Engine, tmp_p
         [MOSQUITTO, "-c", str(tmp_path / "mqtt" / "mosquitto.conf")], stderr=subprocess.PIPE
     )
     try:
-        _wait_port(port, proc)
+        wait_for_port(port, proc)
         asyncio.run(check_isolation("127.0.0.1", port, topics, devices))
     finally:
         proc.terminate()

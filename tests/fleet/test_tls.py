@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aiomqtt
@@ -36,6 +34,7 @@ from tests.fleet.harness import (
     free_port,
     new_device,
     unique_prefix,
+    wait_for_port,
 )
 
 pytestmark = pytest.mark.mqtt
@@ -110,18 +109,6 @@ def make_server_cert(
     return cert_path, key_path
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"mosquitto exited: {proc.stderr.read() if proc.stderr else b''!r}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError("mosquitto did not start")
-
-
 def test_conf_refuses_a_tls_listener_without_its_key() -> None:
     with pytest.raises(ValueError):
         mosquitto.MosquittoOptions(tls_port=8883, certfile=Path("/x.pem"))
@@ -178,8 +165,8 @@ def test_device_over_tls_with_the_agents_context(engine: Engine, tmp_path: Path)
     trusting = AgentConfig(server_url="http://127.0.0.1:1", mqtt_ca_file=ca_path)
     foreign = AgentConfig(server_url="http://127.0.0.1:1", mqtt_ca_file=other_ca_path)
     try:
-        _wait_port(plain_port, proc)
-        _wait_port(tls_port, proc)
+        wait_for_port(plain_port, proc)
+        wait_for_port(tls_port, proc)
         asyncio.run(_scenario(ident, trusting, foreign, topics, plain_port, tls_port))
     finally:
         proc.terminate()

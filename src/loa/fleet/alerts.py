@@ -142,17 +142,8 @@ def start_alert(
     )
     session.add(alert)
     session.flush()
-    for unit in units:
-        audit.record(
-            session,
-            action="alert.start",
-            actor=principal,
-            target_type="alert",
-            target_id=str(alert.id),
-            area_id=unit.id,
-            details={"audio_sha256": audio.sha256, "title": audio.title, "repeat_gap_s": repeat_gap_s},
-            ip=ip,
-        )
+    details = {"audio_sha256": audio.sha256, "title": audio.title, "repeat_gap_s": repeat_gap_s}
+    _audit(session, principal, "alert.start", alert, units, details, ip)
     return alert
 
 
@@ -171,18 +162,31 @@ def stop_alert(session: Session, *, principal: Principal, alert_id: int, ip: str
             session, principal=principal, device_uids=uids, kind="stop", args={}, ttl=ALERT_TTL, ip=ip
         )
     alert.stopped_at, alert.stopped_by = utcnow(), principal.username
+    _audit(session, principal, "alert.stop", alert, units, {"devices": len(uids)}, ip)
+    return alert
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    action: str,
+    alert: EmergencyAlert,
+    units: list[AdminUnit],
+    details: dict[str, object],
+    ip: str,
+) -> None:
+    """One audit event per commune, so each commune's log shows the alerts that reached it."""
     for unit in units:
         audit.record(
             session,
-            action="alert.stop",
+            action=action,
             actor=principal,
             target_type="alert",
             target_id=str(alert.id),
             area_id=unit.id,
-            details={"devices": len(uids)},
+            details=details,
             ip=ip,
         )
-    return alert
 
 
 def list_alerts(session: Session, principal: Principal, *, limit: int = 50) -> list[AlertRow]:

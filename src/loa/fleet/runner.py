@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
@@ -70,19 +71,25 @@ async def periodic_recompile(settings: Settings, engine: Engine, *, interval_s: 
         with factory() as session, session.begin():
             periodic_compile(session, data_dir=settings.data_dir)
 
+    await _every(period, compile_once, "periodic manifest recompilation")
+
+
+async def _every(interval_s: float, work: Callable[[], None], what: str) -> None:
+    """Run ``work`` in a thread every ``interval_s`` until cancelled; a failure is logged once (and
+    once when it works again), never fatal to the gateway beside it."""
     failing = False
     while True:
         try:
-            await asyncio.to_thread(compile_once)
+            await asyncio.to_thread(work)
         except Exception:
             if not failing:
-                log.exception("periodic manifest recompilation failed (will retry)")
+                log.exception("%s failed (will retry)", what)
             failing = True
         else:
             if failing:
-                log.info("periodic manifest recompilation works again")
+                log.info("%s works again", what)
             failing = False
-        await asyncio.sleep(period)
+        await asyncio.sleep(interval_s)
 
 
 async def run_fleet(settings: Settings, engine: Engine, *, with_broker: bool, with_gateway: bool) -> None:
@@ -130,14 +137,4 @@ async def sync_passwords(settings: Settings, engine: Engine, *, interval_s: floa
         with factory() as session:
             syncer.sync(session)
 
-    failing = False
-    while True:
-        try:
-            await asyncio.to_thread(once)
-        except Exception:
-            if not failing:
-                log.exception("Mosquitto password file not updated (will retry)")
-            failing = True
-        else:
-            failing = False
-        await asyncio.sleep(interval_s)
+    await _every(interval_s, once, "Mosquitto password file update")
