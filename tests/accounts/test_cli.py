@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -11,24 +9,15 @@ from sqlalchemy.orm import Session
 from loa.accounts import service
 from loa.accounts.passwords import verify_password
 from loa.accounts.principal import Role
-from loa.cli import main
 from tests.accounts.conftest import Units
 from tests.support.auth import DEFAULT_PASSWORD
+from tests.support.cli import run_loa
 
 
 def _run(
     monkeypatch: pytest.MonkeyPatch, engine: Engine, capsys: pytest.CaptureFixture[str], *args: str
 ) -> tuple[int, str, str]:
-    monkeypatch.setenv("LOA_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("LOA_DEMO", "1")
-    monkeypatch.setattr(sys, "argv", ["loa", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_loa(monkeypatch, engine, capsys, *args)
 
 
 def test_create_list_and_set_password(

@@ -9,7 +9,6 @@ import asyncio
 import datetime as dt
 import ipaddress
 import subprocess
-import sys
 from pathlib import Path
 
 import aiomqtt
@@ -23,7 +22,6 @@ from sqlalchemy import Engine
 
 from loa.agent.config import AgentConfig, Identity
 from loa.agent.runtime import mqtt_tls_context
-from loa.cli import main
 from loa.db import make_session_factory
 from loa.fleet import credentials, mosquitto, service
 from loa.protocol.topics import Channel, Topics
@@ -36,6 +34,7 @@ from tests.fleet.harness import (
     unique_prefix,
     wait_for_port,
 )
+from tests.support.cli import run_loa
 
 pytestmark = pytest.mark.mqtt
 
@@ -245,17 +244,9 @@ def test_enrolment_tells_the_device_where_and_how(client: TestClient, engine: En
 def _cli(
     monkeypatch: pytest.MonkeyPatch, engine: Engine, capsys: pytest.CaptureFixture[str], tmp: Path, *args: str
 ) -> tuple[int, str]:
-    monkeypatch.setenv("LOA_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("LOA_DEMO", "1")
     monkeypatch.setenv("LOA_DATA_DIR", str(tmp / "data"))
-    monkeypatch.setattr(sys, "argv", ["loa", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out + out.err
+    code, out, err = run_loa(monkeypatch, engine, capsys, *args)
+    return code, out + err
 
 
 def test_broker_config_command_writes_the_tls_listener(
