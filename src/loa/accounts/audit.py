@@ -62,6 +62,8 @@ ACTION_LABELS: dict[str, str] = {
     "device.create": "Thêm cụm loa",
     "device.play_now": "Phát ngay tới cụm loa",
     "device.stop": "Dừng phát cụm loa",
+    "alert.start": "Phát cảnh báo khẩn cấp",
+    "alert.stop": "Dừng cảnh báo khẩn cấp",
     "device.volume": "Đặt âm lượng cụm loa",
     "device.sync": "Đồng bộ lịch cụm loa",
     "device.reboot": "Khởi động lại cụm loa",
