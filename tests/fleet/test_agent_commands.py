@@ -194,6 +194,41 @@ async def _repeat_scenario(tmp_path: Path, engine: Engine) -> None:
                 await asyncio.sleep(2.5)  # more than two rounds of 1 s with no gap
                 assert len(receipts_of(factory, uid)) == settled, "it came round again after the stop"
                 assert agent.player.playing is None
+
+                # Again, and this time the stop reaches the loudspeaker late (it was away when it was
+                # sent; the broker session hands it over expired): it still ends the repetition.
+                with factory() as s, s.begin():
+                    device = service.get_device(s, uid=uid)
+                    service.issue_command(
+                        s,
+                        devices=[device],
+                        kind="play_now",
+                        args={"audio_sha256": sha, "item_id": "lu-2", "priority": 900, "repeat_gap_s": 0},
+                    )
+                await wait_until(lambda: "lu-2.r2" in played(), 20, "the second alert comes round")
+                with factory() as s, s.begin():
+                    device = service.get_device(s, uid=uid)
+                    (late,) = service.issue_command(
+                        s,
+                        devices=[device],
+                        kind="stop",
+                        args={},
+                        now=datetime.now(UTC) - timedelta(hours=2),
+                    )
+                    late_payload = late.payload
+                async with aiomqtt.Client(
+                    handle.host, handle.port, username=BACKEND_USER, password=BACKEND_PASSWORD
+                ) as backend:
+                    await backend.publish(topics.device(uid, Channel.CMD), late_payload.encode(), qos=1)
+                await wait_until(lambda: agent.player.playing is None, 10, "silence after the late stop")
+
+                def cut_twice() -> bool:  # each stop cut the round that was sounding
+                    return sum(r.detail == "by:operator_stop" for r in receipts_of(factory, uid)) == 2
+
+                await wait_until(cut_twice, 10, "the second cut round's receipt")
+                settled = len(receipts_of(factory, uid))
+                await asyncio.sleep(2.5)
+                assert len(receipts_of(factory, uid)) == settled, "it came round again after a late stop"
     receipts = receipts_of(factory, uid)
     ids = [r.item_id for r in receipts]
     assert len(ids) == len(set(ids))  # every round is its own receipt

@@ -4,6 +4,7 @@ its own receipt, as the agent does (the agent's own test: tests/fleet/test_agent
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 
 from loa.protocol import messages as m
@@ -46,3 +47,38 @@ def test_rounds_come_until_the_stop() -> None:
     ids = asyncio.run(scenario())
     assert ids[:3] == ["lu", "lu.r2", "lu.r3"]
     assert len(ids) == len(set(ids))
+
+
+def test_a_late_stop_ends_the_repetition_and_nothing_else() -> None:
+    async def scenario() -> None:
+        config = SimConfig(host="127.0.0.1", port=1, topics=Topics("t"), play_s=0.06)
+        device = SimDevice(SimIdentity("loa-000000000003", "x"), config, SimStats())
+        now = m.now_utc()
+        args = m.PlayNowArgs(audio_sha256="a" * 64, item_id="lu", priority=900, repeat_gap_s=0)
+        device._on_command(
+            m.PlayNow(id="c1", issued_at=now, expires_at=now + timedelta(minutes=5), args=args)
+        )
+        await asyncio.sleep(0.3)
+        long_ago = now - timedelta(hours=3)  # sent while the device was away; delivered now
+        device._on_command(m.Stop(id="c2", issued_at=long_ago, expires_at=long_ago + timedelta(minutes=10)))
+        assert device.stats.expired == 1 and device.repeating is None
+        after = device.seq
+        await asyncio.sleep(0.3)
+        assert device.seq == after and device.playing is None
+
+        # With nothing repeating, a late stop cuts nothing (a programme playing then goes on).
+        quiet = SimDevice(
+            SimIdentity("loa-000000000004", "x"), dataclasses.replace(config, play_s=5), SimStats()
+        )
+        quiet._on_command(
+            m.PlayNow(
+                id="c3",
+                issued_at=now,
+                expires_at=now + timedelta(minutes=5),
+                args=m.PlayNowArgs(audio_sha256="b" * 64, item_id="ct"),
+            )
+        )
+        quiet._on_command(m.Stop(id="c4", issued_at=long_ago, expires_at=long_ago + timedelta(minutes=10)))
+        assert quiet.playing is not None and quiet.playing.item_id == "ct"
+
+    asyncio.run(scenario())

@@ -279,6 +279,16 @@ class Agent:
         self._receipts_now.set()
         self._status_changed.set()
 
+    def _end_repeats(self, *, stop_sounding: bool) -> None:
+        """No repeated message comes round again; the sounding item is cut if ``stop_sounding``, or
+        if it is itself a round of a repeated message."""
+        rounds = {i for k, r in self._repeats.items() for i in (k, r.current_id, r.next_id) if i}
+        self.player.cancel_pending(rounds)
+        self._repeats.clear()
+        playing = self.player.playing
+        if stop_sounding or (playing is not None and playing.id in rounds):
+            self.player.stop_current()
+
     def _repeat_after(self, finished: Finished) -> None:
         """A repeated "play now" (``repeat_gap_s``) comes round again ``gap`` seconds after each end,
         as a new item with its own receipt, until a ``stop``; one the operator stopped does not."""
@@ -440,6 +450,10 @@ class Agent:
             for key in oldest:
                 del self._seen_commands[key]
         if command.expired():
+            if isinstance(command, m.Stop):
+                # However late, a stop still ends a repeated message (and only that): a loudspeaker
+                # away when it was sent would otherwise repeat the alert for ever.
+                self._end_repeats(stop_sounding=False)
             await self._result(command.id, m.CommandStatus.EXPIRED)
             return
         status, detail = m.CommandStatus.DONE, None
@@ -464,10 +478,7 @@ class Agent:
             except FetchError as err:
                 status, detail = m.CommandStatus.FAILED, err.code
         elif isinstance(command, m.Stop):
-            # Ends what sounds and every repeated message: none comes round again.
-            self.player.cancel_pending({r.next_id for r in self._repeats.values() if r.next_id})
-            self._repeats.clear()
-            self.player.stop_current()
+            self._end_repeats(stop_sounding=True)  # what sounds, and every repeated message
         elif isinstance(command, m.SetVolume):
             self.player.set_volume(command.args.level)
             self._status_changed.set()

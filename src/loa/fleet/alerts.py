@@ -3,9 +3,11 @@ chosen, at the emergency rung (900: it pre-empts scheduled programmes and live b
 until someone stops it. Sent as group commands (``loa.fleet.commands``), so the devices' answers
 land on the batches' per-device rows; started and stopped alerts are in the audit log.
 
-The commands live 30 minutes: a loudspeaker that comes back within that time (its broker session
-kept the message) still joins the alert. One that is away longer, or restarts during the alert, does
-not: send the alert again. A manifest-borne alert that survives both is the next step."""
+The alert's commands live 30 minutes: a loudspeaker that comes back within that time (its broker
+session kept the message) still joins the alert. One that is away longer, or restarts during the
+alert, does not: send the alert again. A loudspeaker away when the stop was sent gets it from its
+broker session when it comes back and, however late, still ends the repetition (an expired stop ends
+a repeated message and nothing else). A manifest-borne alert that survives restarts is the next step."""
 
 from __future__ import annotations
 
@@ -158,9 +160,7 @@ def stop_alert(session: Session, *, principal: Principal, alert_id: int, ip: str
         raise Conflict("Cảnh báo này đã được dừng.", code="alert_stopped")
     uids = _device_uids(session, [u.id for u in units])
     if uids:
-        commands.send_commands(
-            session, principal=principal, device_uids=uids, kind="stop", args={}, ttl=ALERT_TTL, ip=ip
-        )
+        commands.send_commands(session, principal=principal, device_uids=uids, kind="stop", args={}, ip=ip)
     alert.stopped_at, alert.stopped_by = utcnow(), principal.username
     _audit(session, principal, "alert.stop", alert, units, {"devices": len(uids)}, ip)
     return alert

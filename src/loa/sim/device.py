@@ -352,6 +352,11 @@ class SimDevice:
         self.stats.commands += 1
         if command.expired():
             self.stats.expired += 1
+            if isinstance(command, m.Stop) and self.repeating is not None:
+                # However late, a stop ends a repeated message (and only that), as the agent does.
+                repeating, self.repeating = self.repeating, None
+                if self.playing is repeating:
+                    self._finish(m.Outcome.PREEMPTED, "by:operator_stop")
             self._result(command.id, m.CommandStatus.EXPIRED)
             return
         if isinstance(command, m.PlayNow):
