@@ -41,8 +41,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.schedule.api",
     "loa.schedule.views",
     "loa.fleet.views",
-    "loa.fleet.alert_views",
-    "loa.fleet.alert_api",
+    "loa.alerts.api",
+    "loa.alerts.views",
     "loa.speech.api",
     "loa.speech.views",
 )

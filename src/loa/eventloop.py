@@ -2,8 +2,9 @@
 run``, ``loa broker run``) and the simulator. uvloop (libuv) where it is installed — a dependency of
 the server, not of the agent — and asyncio's own loop otherwise; the code is the same on both.
 
-Measured on the 2-core CI machine (``make bench``, 10,000 simulated devices through Mosquitto): the
-simulator's CPU per "play now" round falls by about a half on uvloop; see docs/operations.md."""
+Seen on the 2-core CI machine (``make bench fleet``, single runs before and after the switch, the same
+day): connecting 10,000 simulated devices to Mosquitto took 6.8 s on asyncio's loop and 4.3 s on
+uvloop."""
 
 from __future__ import annotations
 

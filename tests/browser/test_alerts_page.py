@@ -10,10 +10,10 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from loa.alerts.models import EmergencyAlert
 from loa.db import make_session_factory
-from loa.fleet.models import DeviceCommandBatch, EmergencyAlert
-from tests.fleet.test_views import SHA, add_asset
-from tests.fleet.world import seed_fleet_world
+from loa.fleet.models import DeviceCommandBatch
+from tests.fleet.world import SHA, add_asset, seed_fleet_world
 from tests.support.auth import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.browser

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from loa.db import make_session_factory
-from loa.fleet import credentials, mosquitto, service
+from loa.fleet import credentials, mosquitto, queries, service
 from loa.protocol.topics import Topics
 from tests.fleet.harness import (
     BACKEND_PASSWORD,
@@ -77,17 +77,17 @@ def test_enrolment_and_deactivation_reach_mosquitto(engine: Engine, tmp_path: Pa
         assert not asyncio.run(_can_connect(port, uid, enrolment.secret))  # not in the file yet
 
         with factory() as s:
-            assert syncer.sync(s) is True
+            assert syncer.sync(queries.device_password_entries(s)) is True
         assert _eventually(port, uid, enrolment.secret, expected=True)
         assert f"{BACKEND_USER}:" in paths["passwords"].read_text()
         assert backend_line.strip() in paths["passwords"].read_text()  # the backend's line is kept
-        with factory() as s:
-            assert syncer.sync(s) is False  # nothing changed: no rewrite, no signal
+        with factory() as s:  # nothing changed: no rewrite, no signal
+            assert syncer.sync(queries.device_password_entries(s)) is False
 
         with factory() as s, s.begin():
             service.deactivate_device(s, device=service.get_device(s, uid=uid))
         with factory() as s:
-            assert syncer.sync(s) is True
+            assert syncer.sync(queries.device_password_entries(s)) is True
         assert _eventually(port, uid, enrolment.secret, expected=False) is False
         assert asyncio.run(_can_connect(port, BACKEND_USER, BACKEND_PASSWORD))
         assert proc.poll() is None  # reloaded, not restarted

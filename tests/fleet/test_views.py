@@ -3,7 +3,6 @@ audited), enrolment with code + QR, device page with uptime and paginated proof 
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -14,55 +13,16 @@ from sqlalchemy import Engine, select
 
 from loa.accounts.models import AuditEvent
 from loa.db import make_session_factory
-from loa.fleet import service
 from loa.fleet.models import (
     Device,
-    DeviceCommand,
-    DeviceCommandBatch,
     DeviceStatusLog,
     PlayReceipt,
     ReceiptOutcome,
     StatusEvent,
 )
 from loa.fleet.qr import enrol_qr
-from loa.speech.models import AudioAsset, AudioSourceKind
-from tests.fleet.world import IDS, device
+from tests.fleet.world import IDS, SHA, add_asset, commands, device
 from tests.support.auth import login_web
-
-SHA = "cd" * 32
-
-
-def add_asset(engine: Engine, sha: str = SHA, name: str = "thong-bao-tiem-chung.mp3") -> None:
-    with make_session_factory(engine)() as s, s.begin():
-        s.add(
-            AudioAsset(
-                sha256=sha,
-                format="mp3",
-                size_bytes=1000,
-                duration_ms=65_000,
-                loudness_lufs=-16.0,
-                true_peak_dbtp=-1.5,
-                sample_rate=22050,
-                source_kind=AudioSourceKind.UPLOAD,
-                original_filename=name,
-            )
-        )
-
-
-def commands(engine: Engine) -> list[tuple[str, str, dict[str, object]]]:
-    """(device, kind, args) of every command queued, group messages expanded to the devices they
-    address (their per-device rows are only written when the gateway publishes them)."""
-    with make_session_factory(engine)() as s:
-        rows = s.execute(
-            select(Device.uid, DeviceCommand.kind, DeviceCommand.payload)
-            .join(Device, Device.id == DeviceCommand.device_id)
-            .where(DeviceCommand.batch_id.is_(None))
-        ).all()
-        out = [(uid, kind, json.loads(payload)["args"]) for uid, kind, payload in rows]
-        for batch in s.scalars(select(DeviceCommandBatch)):
-            args = json.loads(batch.payload)["args"]
-            out += [(uid, batch.kind, args) for _, uid in s.execute(service.batch_members(s, batch=batch))]
-    return sorted(out, key=lambda r: (r[0], r[1], json.dumps(r[2], sort_keys=True)))
 
 
 def actions(engine: Engine) -> list[str]:

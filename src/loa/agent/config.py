@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -42,8 +43,15 @@ class AgentConfig(BaseModel):
         config = cls.model_validate(raw)
         if not config.data_dir.is_absolute():
             config = config.model_copy(update={"data_dir": (path.parent / config.data_dir).resolve()})
-        if config.mqtt_ca_file is not None and not config.mqtt_ca_file.is_absolute():
-            config = config.model_copy(update={"mqtt_ca_file": (path.parent / config.mqtt_ca_file).resolve()})
+        if config.mqtt_ca_file is not None:
+            ca_file = config.mqtt_ca_file
+            if not ca_file.is_absolute():
+                ca_file = (path.parent / ca_file).resolve()
+                config = config.model_copy(update={"mqtt_ca_file": ca_file})
+            try:  # a missing or unreadable CA bundle is a configuration error, not a crash later
+                ssl.create_default_context(cafile=str(ca_file))
+            except (OSError, ssl.SSLError) as err:
+                raise ValueError(f"mqtt_ca_file {ca_file}: không đọc được chứng chỉ CA ({err})") from err
         return config
 
 

@@ -295,7 +295,7 @@ class Agent:
         base = next((k for k, r in self._repeats.items() if finished.item.id in (k, r.current_id)), None)
         if base is None:
             return
-        if finished.detail == "operator_stop" or finished.detail == "by:operator_stop":
+        if finished.detail == "by:operator_stop":
             self._repeats.pop(base, None)
             return
         repeat = self._repeats[base]

@@ -10,6 +10,7 @@ from loa.db.base import Base
 MODEL_MODULES: tuple[str, ...] = (
     "loa.accounts.models",
     "loa.activities.models",
+    "loa.alerts.models",
     "loa.areas.models",
     "loa.content.models",
     "loa.fleet.models",

@@ -94,7 +94,7 @@ def broker_config(
             fail(f"Không tìm thấy tệp {path}.")
     user, password = runner.backend_credentials(c.settings)
     with c.session() as s:
-        devices = mosquitto.device_password_entries(s)
+        devices = queries.device_password_entries(s)
     entries = [*devices, (user, credentials.mosquitto_hash(password))]
     paths = mosquitto.write_config(
         out,

@@ -20,12 +20,33 @@ from loa.accounts.principal import Permission, Principal
 from loa.accounts.service import require_permission
 from loa.errors import InvalidInput
 from loa.fleet import queries, service
-from loa.protocol.messages import COMMAND_KINDS
+from loa.protocol.messages import COMMAND_KINDS, REPEAT_GAP_MAX_S
 from loa.protocol.priority import Priority
 
 BROADCAST_COMMANDS = frozenset({"play_now", "stop", "volume"})
 PLAY_NOW_PRIORITY = int(Priority.PRIORITY_BULLETIN)
 MAX_AUDITED_UIDS = 50
+DEFAULT_REPEAT_GAP_S = 30  # what the forms offer between two rounds of a repeated message
+
+
+def check_repeat_gap(gap_s: int) -> int:
+    if not 0 <= gap_s <= REPEAT_GAP_MAX_S:
+        raise InvalidInput(
+            f"Số giây nghỉ giữa hai lần phát phải từ 0 đến {REPEAT_GAP_MAX_S}.", code="bad_repeat_gap"
+        )
+    return gap_s
+
+
+def parse_repeat_gap(raw: str) -> int:
+    """Seconds of silence between two rounds of a repeated message, from a form field (empty: the
+    default)."""
+    try:
+        gap_s = int(raw.strip() or DEFAULT_REPEAT_GAP_S)
+    except ValueError:
+        raise InvalidInput(
+            "Số giây nghỉ giữa hai lần phát phải là số nguyên.", code="bad_repeat_gap"
+        ) from None
+    return check_repeat_gap(gap_s)
 
 
 @dataclass(frozen=True)

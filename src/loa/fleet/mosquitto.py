@@ -15,11 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from loa.fleet import credentials
-from loa.fleet.models import Device
 from loa.protocol.topics import CHANNELS, Channel, Topics
 
 log = logging.getLogger(__name__)
@@ -159,16 +155,6 @@ def device_may(channel: Channel, *, publish: bool) -> bool:
     return CHANNELS[channel].from_device == publish
 
 
-def device_password_entries(session: Session) -> list[tuple[str, str]]:
-    """(device id, ``$7$`` hash) of every active, enrolled device."""
-    rows = session.execute(
-        select(Device.uid, Device.mqtt_password_hash).where(
-            Device.active.is_(True), Device.mqtt_password_hash.is_not(None)
-        )
-    ).all()
-    return sorted((uid, h) for uid, h in rows if h)
-
-
 class PasswordFileSync:
     """Keeps a production Mosquitto's password file in step with the device registry: a device
     enrolled (or re-enrolled, or deactivated) can connect (or no longer) within seconds, without
@@ -197,9 +183,9 @@ class PasswordFileSync:
                 out[user] = hashed
         return out
 
-    def sync(self, session: Session) -> bool:
-        """Rewrite the file and signal Mosquitto if the registry changed; True when it did."""
-        devices = device_password_entries(session)
+    def sync(self, devices: list[tuple[str, str]]) -> bool:
+        """Rewrite the file for ``devices`` (``queries.device_password_entries``) and signal
+        Mosquitto, if they changed; True when it did."""
         if devices == self._written:
             return False
         current = self._current()

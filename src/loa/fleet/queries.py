@@ -244,3 +244,13 @@ def recent_commands(session: Session, *, device: Device, limit: int = 20) -> lis
         .limit(limit)
     ).all()
     return [*pending, *stored][:limit]
+
+
+def device_password_entries(session: Session) -> list[tuple[str, str]]:
+    """(device id, ``$7$`` hash) of every active, enrolled device."""
+    rows = session.execute(
+        select(Device.uid, Device.mqtt_password_hash).where(
+            Device.active.is_(True), Device.mqtt_password_hash.is_not(None)
+        )
+    ).all()
+    return sorted((uid, h) for uid, h in rows if h)

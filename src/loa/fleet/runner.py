@@ -12,7 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from loa.db import make_session_factory
-from loa.fleet import keys
+from loa.fleet import keys, queries
 from loa.fleet.broker import DeviceCredentials, EmbeddedBroker, StaticCredentials
 from loa.fleet.gateway import Gateway, GatewayConfig
 from loa.protocol.topics import Topics
@@ -135,6 +135,6 @@ async def sync_passwords(settings: Settings, engine: Engine, *, interval_s: floa
 
     def once() -> None:
         with factory() as session:
-            syncer.sync(session)
+            syncer.sync(queries.device_password_entries(session))
 
     await _every(interval_s, once, "Mosquitto password file update")

@@ -24,6 +24,7 @@ from loa.fleet.models import Device
 from loa.fleet.playable import get_playable, playable_audio
 from loa.fleet.qr import enrol_qr_svg
 from loa.fleet.uptime import UPTIME_WINDOWS, online_time
+from loa.protocol.messages import REPEAT_GAP_MAX_S
 from loa.protocol.priority import Priority
 from loa.web.deps import SessionDep
 from loa.web.flash import flash_pair
@@ -99,6 +100,8 @@ def _fleet_page(
         "selected": set((form or {}).get("device_ids", [])),
         "play_now_priority": commands.PLAY_NOW_PRIORITY,
         "emergency_priority": int(Priority.EMERGENCY),
+        "repeat_gap_max_s": REPEAT_GAP_MAX_S,
+        "repeat_gap_default_s": commands.DEFAULT_REPEAT_GAP_S,
         **_helpers(),
     }
     return render(request, "fleet/index.html", context, status_code=status)
@@ -145,7 +148,7 @@ def fleet_commands(
             priority = int(Priority.EMERGENCY) if emergency else commands.PLAY_NOW_PRIORITY
             args: dict[str, Any] = {"audio_sha256": audio.sha256, "priority": priority, "title": audio.title}
             if repeat:
-                args["repeat_gap_s"] = _repeat_gap(repeat_gap_s)
+                args["repeat_gap_s"] = commands.parse_repeat_gap(repeat_gap_s)
         elif action == "stop":
             args = {}
         else:
@@ -159,18 +162,6 @@ def fleet_commands(
     db.commit()
     _flash(request, f"Đã gửi lệnh «{commands.command_label(action)}» tới {len(rows)} cụm loa.")
     return RedirectResponse("/fleet", status_code=303)
-
-
-def _repeat_gap(raw: str) -> int:
-    """Seconds of silence between two rounds of a repeated message (0–3600)."""
-    try:
-        gap = int(raw.strip() or "30")
-    except ValueError:
-        message = "Số giây nghỉ giữa hai lần phát phải là số nguyên."
-        raise InvalidInput(message, code="bad_repeat_gap") from None
-    if not 0 <= gap <= 3600:
-        raise InvalidInput("Số giây nghỉ giữa hai lần phát phải từ 0 đến 3600.", code="bad_repeat_gap")
-    return gap
 
 
 def _back(request: Request, uid: str) -> str:

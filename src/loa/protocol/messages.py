@@ -186,6 +186,9 @@ class ReceiptAck(_Message):
     receipt_ids: list[Identifier] = Field(max_length=MAX_RECEIPTS_PER_BATCH * 4)
 
 
+REPEAT_GAP_MAX_S = 3600  # the longest silence between two rounds of a repeated "play now"
+
+
 class PlayNowArgs(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -197,7 +200,7 @@ class PlayNowArgs(BaseModel):
     # Optional (added in v1): play again this many seconds after each end, until a ``stop`` command
     # (an emergency message repeated until cancelled). Absent: once. A device that does not know the
     # field plays once.
-    repeat_gap_s: int | None = Field(default=None, ge=0, le=3600)
+    repeat_gap_s: int | None = Field(default=None, ge=0, le=REPEAT_GAP_MAX_S)
 
 
 class VolumeArgs(BaseModel):

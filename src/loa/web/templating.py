@@ -21,6 +21,7 @@ TEMPLATE_PACKAGES: tuple[str, ...] = (
     "loa.activities",
     "loa.reports",
     "loa.fleet",
+    "loa.alerts",
     "loa.schedule",
 )
 

@@ -1,4 +1,4 @@
-"""Emergency alerts (cảnh báo khẩn cấp): one message to every active loudspeaker of the communes
+"""Use cases of emergency alerts (cảnh báo khẩn cấp): one message to every active loudspeaker of the communes
 chosen, at the emergency rung (900: it pre-empts scheduled programmes and live broadcasts), repeated
 until someone stops it. Sent as group commands (``loa.fleet.commands``), so the devices' answers
 land on the batches' per-device rows; started and stopped alerts are in the audit log.
@@ -15,24 +15,23 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.service import require_permission
+from loa.alerts.models import EmergencyAlert
 from loa.areas.logic import COMMUNE_KINDS
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.fleet import commands
-from loa.fleet.models import Device, DeviceCommand, EmergencyAlert
+from loa.fleet.models import Device, DeviceCommand
 from loa.fleet.playable import get_playable
 from loa.protocol.priority import Priority
 
 ALERT_TTL = timedelta(minutes=30)
-DEFAULT_GAP_S = 30
-MAX_GAP_S = 3600
 
 
 @dataclass(frozen=True)
@@ -106,13 +105,12 @@ def start_alert(
     principal: Principal,
     commune_codes: list[str],
     audio_sha256: str,
-    repeat_gap_s: int = DEFAULT_GAP_S,
+    repeat_gap_s: int = commands.DEFAULT_REPEAT_GAP_S,
     ip: str = "",
 ) -> EmergencyAlert:
     """Send the alert to every active loudspeaker of the communes (all in the principal's areas)."""
     require_permission(principal, Permission.BROADCAST)
-    if not 0 <= repeat_gap_s <= MAX_GAP_S:
-        raise InvalidInput("Số giây nghỉ giữa hai lần phát phải từ 0 đến 3600.", code="bad_repeat_gap")
+    commands.check_repeat_gap(repeat_gap_s)
     audio = get_playable(session, audio_sha256.strip())
     units = _communes(session, principal, commune_codes)
     uids = _device_uids(session, [u.id for u in units])
@@ -190,28 +188,42 @@ def _audit(
 
 
 def list_alerts(session: Session, principal: Principal, *, limit: int = 50) -> list[AlertRow]:
-    """Recent alerts that touch the principal's areas, newest first, with how many loudspeakers
-    acknowledged playing."""
-    alerts = list(session.scalars(select(EmergencyAlert).order_by(EmergencyAlert.id.desc()).limit(500)))
-    codes = sorted({c for a in alerts for c in json.loads(a.commune_codes)})
-    units = {
-        u.code: u
-        for u in session.scalars(
-            select(AdminUnit).where(AdminUnit.code.in_(codes), AdminUnit.valid_to.is_(None))
+    """Recent alerts that reached the principal's areas, newest first, with how many loudspeakers
+    acknowledged playing (one count over the alerts' batches)."""
+    recent = list(session.scalars(select(EmergencyAlert).order_by(EmergencyAlert.id.desc()).limit(500)))
+    codes = sorted({c for a in recent for c in json.loads(a.commune_codes)})
+    current = select(AdminUnit).where(AdminUnit.code.in_(codes), AdminUnit.valid_to.is_(None))
+    units = {u.code: u for u in session.scalars(current)}
+
+    def reaches_me(alert: EmergencyAlert) -> bool:
+        return any(
+            c in units and principal.can_access_path(units[c].path) for c in json.loads(alert.commune_codes)
         )
-    }
-    out: list[AlertRow] = []
-    for alert in alerts:
-        mine = [units[c] for c in json.loads(alert.commune_codes) if c in units]
-        if not principal.is_admin and not any(principal.can_access_path(u.path) for u in mine):
-            continue
-        batch_ids = json.loads(alert.batch_ids)
-        acknowledged = session.scalar(
-            select(func.count())
-            .select_from(DeviceCommand)
-            .where(DeviceCommand.batch_id.in_(batch_ids), DeviceCommand.result == "done")
+
+    alerts = [a for a in recent if reaches_me(a)][:limit]
+    # ``batch_ids``: the group commands' batches, or the command itself when one device was addressed.
+    sent_as = {b: a.id for a in alerts for b in json.loads(a.batch_ids)}
+    acknowledged: dict[int, int] = {}
+    if sent_as:
+        ids = sorted(sent_as)
+        carrier = func.coalesce(DeviceCommand.batch_id, DeviceCommand.id)
+        counted = session.execute(
+            select(carrier, func.count())
+            .where(
+                or_(DeviceCommand.batch_id.in_(ids), DeviceCommand.id.in_(ids)),
+                DeviceCommand.result == "done",
+            )
+            .group_by(carrier)
         )
-        out.append(AlertRow(alert, [u.name for u in mine], int(acknowledged or 0), alert.stopped_at is None))
-        if len(out) >= limit:
-            break
-    return out
+        for carrier_id, count in counted:
+            alert_id = sent_as[carrier_id]
+            acknowledged[alert_id] = acknowledged.get(alert_id, 0) + int(count)
+    return [
+        AlertRow(
+            alert,
+            [units[c].name for c in json.loads(alert.commune_codes) if c in units],
+            acknowledged.get(alert.id, 0),
+            alert.stopped_at is None,
+        )
+        for alert in alerts
+    ]

@@ -8,11 +8,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from loa.accounts.models import AuditEvent
+from loa.alerts.models import EmergencyAlert
 from loa.db import make_session_factory
 from loa.fleet import service
-from loa.fleet.models import DeviceCommand, DeviceCommandBatch, EmergencyAlert
-from tests.fleet.test_views import SHA, add_asset, commands
-from tests.fleet.world import COMMUNE_A, COMMUNE_B, IDS
+from loa.fleet.models import DeviceCommand, DeviceCommandBatch
+from tests.fleet.world import COMMUNE_A, COMMUNE_B, IDS, SHA, add_asset, commands
 from tests.support.auth import bearer, csrf_token, login_web
 
 
@@ -126,3 +126,18 @@ def test_alert_api_start_list_stop(web: TestClient, world_engine: Engine) -> Non
     assert stopped["stopped_by"] == "vanhanh.a"
     assert [uid for uid, kind, _ in commands(world_engine) if kind == "stop"] == [IDS.a1, IDS.a2]
     assert alert_actions(world_engine) == ["alert.start", "alert.stop"]
+
+
+def test_an_alert_to_one_loudspeaker_counts_its_answer(web: TestClient, world_engine: Engine) -> None:
+    """Commune B has one loudspeaker: the alert travels as that device's own command, no batch."""
+    add_asset(world_engine)
+    operator = bearer(web, "vanhanh.b")
+    body = {"commune_codes": [COMMUNE_B], "audio_sha256": SHA}
+    alert = web.post("/api/v1/alerts", json=body, headers=operator).json()
+    assert alert["device_count"] == 1 and alert["repeat_gap_s"] == 30
+    with make_session_factory(world_engine)() as s, s.begin():
+        (row,) = s.scalars(select(DeviceCommand).where(DeviceCommand.kind == "play_now"))
+        assert row.batch_id is None
+        row.result = "done"
+    (listed,) = web.get("/api/v1/alerts", headers=operator).json()
+    assert listed["acknowledged"] == 1

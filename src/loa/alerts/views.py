@@ -1,4 +1,4 @@
-"""Web pages of emergency alerts (``loa.fleet.alerts``): start one for chosen communes, see which
+"""Web pages of emergency alerts (``loa.alerts.service``): start one for chosen communes, see which
 are sounding and how many loudspeakers acknowledged, stop one."""
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from starlette.responses import RedirectResponse, Response
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.service import require_permission
-from loa.errors import InvalidInput, LoaError
-from loa.fleet import alerts, present
+from loa.alerts import service as alerts
+from loa.errors import LoaError
+from loa.fleet import commands, present
 from loa.fleet.playable import playable_audio
+from loa.protocol.messages import REPEAT_GAP_MAX_S
 from loa.web.deps import SessionDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
@@ -38,15 +40,15 @@ def _page(
         "active_nav": "alerts",
         "flash": _pop_flash(request),
         "error": error,
-        "form": form or {"repeat_gap_s": alerts.DEFAULT_GAP_S, "communes": []},
+        "form": form or {"repeat_gap_s": commands.DEFAULT_REPEAT_GAP_S, "communes": []},
         "can_broadcast": can_broadcast,
         "communes": alerts.commune_choices(db, principal) if can_broadcast else [],
         "audio_choices": playable_audio(db) if can_broadcast else [],
         "rows": alerts.list_alerts(db, principal),
         "when": present.when,
-        "max_gap_s": alerts.MAX_GAP_S,
+        "max_gap_s": REPEAT_GAP_MAX_S,
     }
-    return render(request, "fleet/alerts.html", context, status_code=status)
+    return render(request, "alerts/index.html", context, status_code=status)
 
 
 @router.get("/alerts")
@@ -68,17 +70,12 @@ def alerts_start(
     chosen = communes or []
     form = {"audio_sha256": audio_sha256, "communes": chosen, "repeat_gap_s": repeat_gap_s}
     try:
-        try:
-            gap = int(repeat_gap_s.strip() or str(alerts.DEFAULT_GAP_S))
-        except ValueError:
-            message = "Số giây nghỉ giữa hai lần phát phải là số nguyên."
-            raise InvalidInput(message, code="bad_repeat_gap") from None
         alert = alerts.start_alert(
             db,
             principal=principal,
             commune_codes=chosen,
             audio_sha256=audio_sha256,
-            repeat_gap_s=gap,
+            repeat_gap_s=commands.parse_repeat_gap(repeat_gap_s),
             ip=client_ip(request),
         )
     except LoaError as err:

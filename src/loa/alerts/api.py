@@ -1,4 +1,4 @@
-"""JSON routes of emergency alerts (``loa.fleet.alerts``), for a provincial warning system or a
+"""JSON routes of emergency alerts (``loa.alerts.service``), for a provincial warning system or a
 script: list, start, stop. Bearer token or session, the same permissions and scope as the page."""
 
 from __future__ import annotations
@@ -12,17 +12,19 @@ from pydantic import BaseModel, Field
 from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.accounts.principal import Permission
 from loa.accounts.service import require_permission
-from loa.fleet import alerts
-from loa.fleet.models import EmergencyAlert
+from loa.alerts import service as alerts
+from loa.alerts.models import EmergencyAlert
+from loa.fleet import commands
+from loa.protocol.messages import REPEAT_GAP_MAX_S
 from loa.web.deps import SessionDep
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["fleet"])
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
 
 class AlertIn(BaseModel):
     commune_codes: list[str] = Field(min_length=1, max_length=5000)
     audio_sha256: str = Field(min_length=64, max_length=64)
-    repeat_gap_s: int = Field(default=alerts.DEFAULT_GAP_S, ge=0, le=alerts.MAX_GAP_S)
+    repeat_gap_s: int = Field(default=commands.DEFAULT_REPEAT_GAP_S, ge=0, le=REPEAT_GAP_MAX_S)
 
 
 class AlertOut(BaseModel):
