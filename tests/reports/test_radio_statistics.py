@@ -26,7 +26,6 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal, Role
-from loa.reports.airtime import parse_item_id
 from loa.reports.data import ReportData
 from loa.reports.period import Period
 from loa.reports.rollup import rollup_rows, totals_row
@@ -56,15 +55,6 @@ def _gather(session: Session, w: World, *, area_id: int | None = None, topic: st
 def _values(g: Gathered, channel: str) -> dict[str, int]:
     section = next(s for s in sections_of(g) if s.key == channel)
     return {f.key.split(".", 1)[1]: f.value for f in section.figures if f.value}
-
-
-def test_item_ids_name_programme_airing_bulletin_or_announcement() -> None:
-    ref = parse_item_id("p.12.20240304T0000Z.345")
-    assert (ref.programme_id, ref.airing, ref.bulletin_id) == (12, "20240304T0000Z", 345)
-    assert parse_item_id("p.12.20240304T0000Z.345.1").bulletin_id == 345  # a repeated line
-    assert parse_item_id("p.12.20240304T0000Z.rec-abcdef").bulletin_id is None
-    assert parse_item_id("a.7-hre").announcement_id == 7
-    assert parse_item_id("live-2024").programme_id is None
 
 
 def test_broadcasts_scheduled_played_and_hours_per_commune(session: Session, world: World) -> None:

@@ -29,7 +29,7 @@ from loa.agent.journal import ReceiptJournal
 from loa.agent.player import Finished, Player, PlayItem, now_ms
 from loa.agent.sinks import Sink, make_sink
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
-from loa.protocol import group
+from loa.protocol import group, itemids
 from loa.protocol import manifest as mf
 from loa.protocol import messages as m
 from loa.protocol.priority import Priority
@@ -304,7 +304,7 @@ class Agent:
         template = repeat.first
         item = dataclasses.replace(
             template,
-            id=f"{base[:56]}.r{repeat.rounds}",
+            id=itemids.round_item(base, repeat.rounds),
             start_ms=start,
             not_after_ms=None,
         )
@@ -460,7 +460,7 @@ class Agent:
         if isinstance(command, m.PlayNow):
             args = command.args
             item = PlayItem(
-                id=args.item_id or f"cmd-{command.id[:24]}",
+                id=args.item_id or itemids.command_item(command.id),
                 audio_sha256=args.audio_sha256,
                 start_ms=now_ms(),
                 duration_ms=1,

@@ -25,45 +25,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import NamedTuple
+from datetime import date
 
 from loa.content.catalog import BulletinKind
 from loa.reports.data import CellValue, Column, DetailRow, Figure
 
 SYSTEM, MANUAL = "Hệ thống", "Nhập tay"
 BULLETIN_PREFIX, PROGRAMME_PREFIX = "TB", "CT"  # detail row ids of system rows: "TB12", "CT3"
-
-_PROGRAMME_ITEM = re.compile(r"^p\.(\d{1,12})\.(\d{8}T\d{4}Z)\.([A-Za-z0-9_-]{1,16})(?:\.\d+)?$")
-_ANNOUNCEMENT_ITEM = re.compile(r"^a\.(\d{1,12})(?:-[A-Za-z0-9_-]+)?$")
-
-
-# --- item ids -------------------------------------------------------------------------------------
-class ItemRef(NamedTuple):
-    """What a manifest item id (``loa.schedule.layout``) names: ``p.<programme>.<airing>.<bulletin>``
-    for a running-order line, ``a.<announcement>`` for a one-off; anything else (play-now, live) is
-    named by neither. A named tuple: a province-year's receipts name tens of thousands of items."""
-
-    programme_id: int | None = None
-    airing: str = ""  # "%Y%m%dT%H%MZ" of the airing in UTC
-    bulletin_id: int | None = None
-    announcement_id: int | None = None
-
-
-def parse_item_id(item_id: str) -> ItemRef:
-    found = _PROGRAMME_ITEM.match(item_id)
-    if found:
-        programme, airing, entry = found.groups()
-        return ItemRef(int(programme), airing, int(entry) if entry.isdigit() else None)
-    found = _ANNOUNCEMENT_ITEM.match(item_id)
-    if found:
-        return ItemRef(announcement_id=int(found.group(1)))
-    return ItemRef()
-
-
-def airing_stamp(at: datetime) -> str:
-    """The airing part of an item id, for an aware UTC instant."""
-    return f"{at:%Y%m%dT%H%MZ}"
 
 
 # --- kinds ----------------------------------------------------------------------------------------

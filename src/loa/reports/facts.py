@@ -18,7 +18,8 @@ from loa.areas.models import Station
 from loa.content.catalog import BulletinKind
 from loa.content.models import Bulletin, bulletin_topics
 from loa.fleet.models import Device
-from loa.reports.airtime import ItemRef, Tally
+from loa.protocol.itemids import ItemRef
+from loa.reports.airtime import Tally
 from loa.reports.period import Period
 from loa.schedule.dbsnapshot import load_memberships
 from loa.schedule.recurrence import VIETNAM_TZ, to_utc

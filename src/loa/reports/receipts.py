@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from loa.areas.models import Station
 from loa.fleet.models import Device, PlayReceipt, ReceiptOutcome
-from loa.reports.airtime import ItemRef, parse_item_id
+from loa.protocol.itemids import ItemRef
+from loa.protocol.itemids import parse as parse_item_id
 from loa.reports.facts import VIETNAM_UTC_OFFSET_HOURS, BulletinFacts, BulletinIndex, Facts, ProgrammeFacts
 from loa.schedule import models as m
 from loa.speech.models import AudioAsset

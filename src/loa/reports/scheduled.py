@@ -20,7 +20,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.content.catalog import BulletinKind
-from loa.reports.airtime import ItemRef, airing_stamp
+from loa.protocol.itemids import ItemRef, airing_stamp, programme_item_from_stamp
 from loa.reports.facts import BulletinIndex, DeviceRef, Facts
 from loa.schedule import models as m
 from loa.schedule.dbsnapshot import programme_recurrence
@@ -266,7 +266,7 @@ def _count_programme(
     pf = facts.programmes[p.id]
     scheduled_airings, news, articles = pf.scheduled_airings, pf.news, pf.articles
     expected, pid = facts.expected_items, p.id
-    named = 0 <= pid < 10**12  # as item ids can name it (``loa.reports.airtime.parse_item_id``)
+    named = 0 <= pid < 10**12  # as item ids can name it (``loa.protocol.itemids.parse``)
     scheduled = 0
     for airing in timeline:
         local = airing.local
@@ -300,7 +300,7 @@ def _count_programme(
             stamp = airing.stamp
             for b in line:
                 if b is not None and 0 <= b < 10**16:
-                    expected[f"p.{pid}.{stamp}.{b}"] = ItemRef(pid, stamp, b)
+                    expected[programme_item_from_stamp(pid, stamp, b)] = ItemRef(pid, stamp, b)
         scheduled += total * n_lines
         news.append(n_news)
         articles.append(n_articles)

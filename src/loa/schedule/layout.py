@@ -8,13 +8,12 @@ layout and every item's canonical bytes are cached and shared with other keys.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from loa.protocol import itemids
 from loa.protocol.manifest import (
     AudioKind,
     AudioSource,
@@ -29,7 +28,6 @@ from loa.schedule.recurrence import occurrences, resolve_timezone, to_local
 from loa.schedule.snapshot import Announcement, AudioRef, Entry, Programme, Snapshot, Target
 
 _MS = timedelta(milliseconds=1)
-_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 
 
 @dataclass(frozen=True)
@@ -58,10 +56,6 @@ class _Layout:
     items: tuple[tuple[ManifestItem, bytes], ...]  # only those overlapping the window
     block: Block | None
     overfull: OverfullSlot | None
-
-
-def _safe(text: str) -> str:
-    return text if _SAFE.match(text) else hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _audio(ref: AudioRef) -> AudioSource:
@@ -196,10 +190,9 @@ class Engine:
             if cursor_ms < slot_ms and duration > 0:
                 dup = seen[entry.bulletin_id]
                 seen[entry.bulletin_id] += 1
-                item_id = f"p.{_safe(p.id)}.{airing_at:%Y%m%dT%H%MZ}.{_safe(entry.bulletin_id)}"
                 start = airing_at + cursor_ms * _MS
                 item = ManifestItem(
-                    id=f"{item_id}.{dup}" if dup else item_id,
+                    id=itemids.programme_item(p.id, airing_at, entry.bulletin_id, dup),
                     title=entry.title,
                     source_id=p.id,
                     bulletin_id=entry.bulletin_id,
@@ -234,7 +227,7 @@ class Engine:
         if cached is None:
             duration = a.audio.duration_ms or 0
             item = ManifestItem(
-                id=f"a.{_safe(a.id)}",
+                id=itemids.announcement_item(a.id),
                 title=a.title,
                 source_id=a.id,
                 bulletin_id=a.bulletin_id,

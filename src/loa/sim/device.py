@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from loa.protocol import group
+from loa.protocol import group, itemids
 from loa.protocol import messages as m
 from loa.protocol.mqtt_lite import LiteClient, MqttLiteError, Will
 from loa.protocol.topics import Channel, Topics
@@ -363,7 +363,7 @@ class SimDevice:
             args = command.args
             self._enqueue(
                 _Playing(
-                    item_id=args.item_id or f"cmd-{command.id[:24]}",
+                    item_id=args.item_id or itemids.command_item(command.id),
                     audio_sha256=args.audio_sha256,
                     priority=args.priority,
                     title=args.title,
@@ -413,9 +413,9 @@ class SimDevice:
     def _come_round(self, item: _Playing) -> None:
         if self.repeating is not item:  # stopped in the gap
             return
-        base = item.item_id.rsplit(".r", 1)[0] if item.round > 1 else item.item_id
+        base = itemids.split_round(item.item_id)[0]
         again = _Playing(
-            item_id=f"{base[:56]}.r{item.round + 1}",
+            item_id=itemids.round_item(base, item.round + 1),
             audio_sha256=item.audio_sha256,
             priority=item.priority,
             title=item.title,

@@ -1,0 +1,118 @@
+"""Manifest and play item ids: the one place they are built and parsed. Pure, standard library only.
+
+An item id travels from the server (manifest, "play now") to the loudspeaker and back in every play
+receipt, so the reports can say which programme airing, announcement, command or emergency message a
+receipt is evidence of. The grammar (at most 64 characters of ``[A-Za-z0-9_.:-]``, the protocol's
+``Identifier``):
+
+==================================  =====================================================================
+``p.<programme>.<airing>.<line>``    a running-order line of a programme airing; ``<airing>`` is the
+                                     airing's UTC start as ``YYYYMMDDTHHMMZ``; ``<line>`` the bulletin;
+                                     ``.<n>`` appended for the n-th repeat of a bulletin in one airing
+``a.<announcement>``                 a one-off announcement
+``cmd-<command>``                    a "play now" command that named no item (the device makes it up)
+``<base>.r<n>``                      the n-th round (n ≥ 2) of a repeated "play now" whose first round was
+                                     ``<base>``
+==================================  =====================================================================
+
+Programme, announcement and bulletin parts are the record's id when it is short and plain (``_SAFE``),
+else the first 12 hex digits of its SHA-256: an id from elsewhere never breaks the grammar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from typing import NamedTuple
+
+MAX_ITEM_ID = 64
+_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+_PROGRAMME_ITEM = re.compile(r"^p\.(\d{1,12})\.(\d{8}T\d{4}Z)\.([A-Za-z0-9_-]{1,16})(?:\.(\d+))?$")
+_ANNOUNCEMENT_ITEM = re.compile(r"^a\.(\d{1,12})(?:-[A-Za-z0-9_-]+)?$")
+_ROUND = re.compile(r"^(.+)\.r(\d{1,6})$")
+COMMAND_PREFIX = "cmd-"
+_COMMAND_ID_CHARS = 24
+_REPEAT_BASE_CHARS = 56  # leaves room for ".r" and six digits within MAX_ITEM_ID
+
+
+class ItemRef(NamedTuple):
+    """What an item id names. A named tuple: a province-year's receipts name tens of thousands of items.
+
+    ``programme_id``/``airing``/``bulletin_id`` for a running-order line, ``announcement_id`` for a
+    one-off, ``command`` for a made-up "play now" id; ``round`` is 1 except for the later rounds of a
+    repeated message (whose other fields are those of the first round)."""
+
+    programme_id: int | None = None
+    airing: str = ""  # "%Y%m%dT%H%MZ" of the airing in UTC
+    bulletin_id: int | None = None
+    announcement_id: int | None = None
+    command: str = ""  # the command id part of "cmd-<command>"
+    round: int = 1
+
+
+def safe_part(text: str) -> str:
+    """An id part that fits the grammar: the text itself, or a short hash of it."""
+    return text if _SAFE.match(text) else hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def airing_stamp(at: datetime) -> str:
+    """The airing part of an item id, for an aware UTC instant."""
+    return f"{at:%Y%m%dT%H%MZ}"
+
+
+def programme_base(programme_id: str, airing_at: datetime, bulletin_id: str) -> str:
+    """The id of a running-order line before any repeat suffix (``programme_item`` adds it)."""
+    return f"p.{safe_part(programme_id)}.{airing_stamp(airing_at)}.{safe_part(bulletin_id)}"
+
+
+def programme_item(programme_id: str, airing_at: datetime, bulletin_id: str, repeat: int = 0) -> str:
+    """A running-order line; ``repeat`` counts earlier lines of the same bulletin in the airing."""
+    base = programme_base(programme_id, airing_at, bulletin_id)
+    return f"{base}.{repeat}" if repeat else base
+
+
+def programme_item_from_stamp(programme_id: int, stamp: str, bulletin_id: int) -> str:
+    """The first line of ``bulletin_id`` in the airing ``stamp`` (as ``airing_stamp`` wrote it)."""
+    return f"p.{programme_id}.{stamp}.{bulletin_id}"
+
+
+def announcement_item(announcement_id: str) -> str:
+    return f"a.{safe_part(announcement_id)}"
+
+
+def command_item(command_id: str) -> str:
+    """The item id a device gives a "play now" that named none."""
+    return f"{COMMAND_PREFIX}{command_id[:_COMMAND_ID_CHARS]}"
+
+
+def round_item(base: str, round_number: int) -> str:
+    """Round ``round_number`` (≥ 2) of a repeated message whose first round was ``base``."""
+    if round_number < 2:
+        raise ValueError("the first round keeps its own id")
+    return f"{base[:_REPEAT_BASE_CHARS]}.r{round_number}"
+
+
+def split_round(item_id: str) -> tuple[str, int]:
+    """(first-round id as far as the id keeps it, round number): ``"x.r3"`` → ``("x", 3)``.
+
+    A base longer than ``_REPEAT_BASE_CHARS`` was shortened by ``round_item``: the prefix comes back."""
+    found = _ROUND.match(item_id)
+    if found and int(found.group(2)) >= 2:
+        return found.group(1), int(found.group(2))
+    return item_id, 1
+
+
+def parse(item_id: str) -> ItemRef:
+    """What ``item_id`` names; an id of no known form names nothing (all fields empty)."""
+    base, round_number = split_round(item_id)
+    found = _PROGRAMME_ITEM.match(base)
+    if found:
+        programme, airing, entry, _repeat = found.groups()
+        return ItemRef(int(programme), airing, int(entry) if entry.isdigit() else None, round=round_number)
+    found = _ANNOUNCEMENT_ITEM.match(base)
+    if found:
+        return ItemRef(announcement_id=int(found.group(1)), round=round_number)
+    if base.startswith(COMMAND_PREFIX) and len(base) > len(COMMAND_PREFIX):
+        return ItemRef(command=base[len(COMMAND_PREFIX) :], round=round_number)
+    return ItemRef(round=round_number)
