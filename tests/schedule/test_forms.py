@@ -117,7 +117,8 @@ def test_preview_offers_both_readings_with_their_next_dates() -> None:
     chosen = preview({**fields, "reading": "week", "end_date": "2023-12-31"}, now=NOW)
     assert [r.chosen for r in chosen.readings] == [False, True]
     assert chosen.description == (
-        "Thứ Hai của tuần thứ ba trong tháng (tuần thứ nhất là tuần có ngày 1) lúc 07:00, đến hết ngày 31/12/2023"
+        "Thứ Hai của tuần thứ ba trong tháng (tuần thứ nhất là tuần có ngày 1) lúc 07:00,"
+        " đến hết ngày 31/12/2023"
     )
     assert chosen.dates == week.dates[:5]  # the end date stops it before January
 
@@ -139,7 +140,8 @@ def test_preview_starts_from_now_when_the_start_is_past() -> None:
         ),
         (
             {"rule_kind": "monthly_day", "month_day": "31", "end_date": "2023-12-31"},
-            "Ngày 31 hằng tháng lúc 07:00, đến hết ngày 31/12/2023, tháng nào không có ngày này thì không phát",
+            "Ngày 31 hằng tháng lúc 07:00, đến hết ngày 31/12/2023,"
+            " tháng nào không có ngày này thì không phát",
             "Thứ Năm 31/08/2023 lúc 07:00",
         ),
         ({"rule_kind": "once"}, "Một lần lúc 07:00 ngày 01/08/2023", "Thứ Ba 01/08/2023 lúc 07:00"),
