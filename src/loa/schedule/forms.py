@@ -24,15 +24,10 @@ from loa.schedule.recurrence import (
     upcoming,
     validate,
 )
+from loa.schedule.rulewords import WEEKDAY_WORDS, month_week_words, nth_weekday_words, occurrence_words
 from loa.schedule.service import ProgrammeInput
 from loa.schedule.targets import TargetInput
-from loa.schedule.wording import (
-    WEEKDAY_WORDS,
-    describe,
-    month_week_words,
-    nth_weekday_words,
-    occurrence_words,
-)
+from loa.schedule.wording import describe
 
 PREVIEW_COUNT = 6
 WEEKDAYS = tuple(

@@ -88,4 +88,3 @@ def _command_titles(session: Session, prefixes: set[str]) -> dict[str, str]:
                 if title and prefix is not None:
                     out.setdefault(prefix, title)
     return out
-
