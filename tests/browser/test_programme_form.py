@@ -78,7 +78,7 @@ def test_both_readings_previewed_chosen_and_described(page: Page, live_session: 
         "Thứ Hai của tuần thứ ba trong tháng (tuần thứ nhất là tuần có ngày 1) lúc 07:00, phát đến khi hủy"
     )
     expect(page.get_by_test_id("rule-description")).to_contain_text(description)
-    expect(page.get_by_test_id("upcoming").locator("li").nth(1)).to_have_text("Thứ Hai 13/09/2032 lúc 07:00")
+    expect(week_dates.nth(1)).to_have_text("Thứ Hai 13/09/2032 lúc 07:00")
     expect(page.get_by_role("radio", name=WEEK)).to_be_checked()
 
     page.get_by_role("button", name="Lưu chương trình").click()
