@@ -69,7 +69,7 @@ SCRIPTS = ("schedule.js", "programme_form.js")
 
 
 @router.get("/schedule/static/{name}")
-def schedule_js(name: str) -> Response:
+def schedule_script(name: str) -> Response:
     if name not in SCRIPTS:
         raise NotFound("Không tìm thấy tệp.", code="static_not_found")
     return FileResponse(STATIC / name, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
