@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from loa.accounts.audit import details_text
 from loa.accounts.deps import safe_next_path
 from loa.accounts.logic import (
     check_scope_kinds,
@@ -110,3 +111,14 @@ def test_with_more_failures_than_the_limit_more_must_expire() -> None:
 )
 def test_next_path_must_be_local(raw: str | None, expected: str) -> None:
     assert safe_next_path(raw) == expected
+
+
+def test_audit_details_read_in_words_without_machine_fields() -> None:
+    before = {"name": "Bản tin sáng", "recurrence": "Hằng ngày lúc 06:00", "rrule": "FREQ=DAILY"}
+    after = {**before, "recurrence": "Thứ Hai hằng tuần lúc 06:00", "rrule": "FREQ=WEEKLY;BYDAY=MO"}
+    text = details_text({"before": before, "after": after, "count": 2})
+    assert text == (
+        "Trước: (Tên: Bản tin sáng; Lịch phát: Hằng ngày lúc 06:00); "
+        "Sau: (Tên: Bản tin sáng; Lịch phát: Thứ Hai hằng tuần lúc 06:00); count: 2"
+    )
+    assert "FREQ" not in text

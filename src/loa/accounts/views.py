@@ -301,6 +301,7 @@ def audit_page(
             "action": action,
             "filters": AUDIT_FILTERS,
             "label": audit.action_label,
+            "details_text": audit.details_text,
             "when": format_vietnam_time,
         },
     )
