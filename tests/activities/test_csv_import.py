@@ -120,7 +120,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_imported(session: Session, tre
     assert by_row[11] == {
         "row": 11,
         "column": "Địa điểm",
-        "message": "Bắt buộc, không được để trống",
+        "message": "Bắt buộc, không được để trống (trừ khi nhập số liệu tổng hợp có “Đến ngày”)",
         "value": "",
     }
 

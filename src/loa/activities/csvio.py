@@ -66,7 +66,10 @@ def read_csv(spec: RegisterSpec, content: bytes) -> CsvTable:
         else:
             seen.add(f.name)
         columns.append(f or FieldSpec("", name))
-    missing = [f.label for f in spec.fields if f.required and f.name not in seen]
+    # Without an "Đến ngày" column every row is a single item, which needs its item-only columns too.
+    counts_possible = spec.ends_field is not None and spec.ends_field in seen
+    needed = spec.required_columns() if counts_possible else [f for f in spec.fields if f.required]
+    missing = [f.label for f in needed if f.name not in seen]
     if missing:
         errors.append(RowError(1, ", ".join(missing), f"Thiếu cột bắt buộc: {', '.join(missing)}"))
     if errors:

@@ -16,7 +16,15 @@ from loa.activities.csvio import RowError, import_failed, read_csv, write_csv
 from loa.activities.kinds import DEFAULT_TOPICS, fold
 from loa.activities.models import ActivityTopic, MobileTripStop
 from loa.activities.present import export_cells
-from loa.activities.registers import AnyRecord, AreaRef, FieldError, ParseContext, RegisterSpec, parse_record
+from loa.activities.registers import (
+    AnyRecord,
+    AreaRef,
+    FieldError,
+    ParseContext,
+    RegisterSpec,
+    parse_record,
+    record_errors,
+)
 from loa.areas.models import AdminUnit
 from loa.content.models import Bulletin
 from loa.errors import InvalidInput, NotFound, PermissionDenied
@@ -124,6 +132,21 @@ def _context(
 # --- records ----------------------------------------------------------------------------------------
 
 
+def period_clauses(spec: RegisterSpec, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
+    """Records of ``start``–``end``: a dated item on a day inside it, a count entry whose whole period
+    lies inside it. A count entry that only overlaps the range cannot be split (how many of the
+    year's 20 trips fell in March is unknown), so it is left out rather than counted in full."""
+    model = spec.model
+    day = getattr(model, spec.date_field)
+    last = func.coalesce(getattr(model, spec.ends_field), day) if spec.ends_field else day
+    clauses: list[ColumnElement[bool]] = []
+    if start is not None:
+        clauses.append(day >= start)
+    if end is not None:
+        clauses.append(last <= end)
+    return clauses
+
+
 def _query(spec: RegisterSpec, principal: Principal) -> Any:
     model = spec.model
     return select(model).join(AdminUnit, AdminUnit.id == model.area_id).where(scope_clause(principal))
@@ -143,11 +166,7 @@ def list_records(
     require(principal, Permission.VIEW)
     model = spec.model
     day = getattr(model, spec.date_field)
-    query = _query(spec, principal)
-    if start is not None:
-        query = query.where(day >= start)
-    if end is not None:
-        query = query.where(day <= end)
+    query = _query(spec, principal).where(*period_clauses(spec, start, end))
     if area_path:
         query = query.where(AdminUnit.path.startswith(area_path, autoescape=True))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -235,7 +254,7 @@ def update_record(
     if not errors:
         # Cross-field checks run on the merged record, as a whole-record parse would.
         merged = {f.name: getattr(record, f.name, None) for f in spec.fields} | values
-        errors = [e for check in spec.extra_checks if (e := check(merged)) is not None]
+        errors = record_errors(spec, merged)
     if errors:
         _raise_field_errors(errors)
     _apply(session, record, values)
