@@ -137,8 +137,9 @@ def display_cell(spec: RegisterSpec, record: AnyRecord, name: str, area_name: st
     if f is None:
         return ""
     value = getattr(record, name, None)
-    if name == spec.date_field and spec.ends_field and spec.is_count(record):
-        return span_text(value, getattr(record, spec.ends_field))
+    ends = getattr(record, spec.ends_field, None) if spec.ends_field and name == spec.date_field else None
+    if isinstance(value, date) and isinstance(ends, date):
+        return span_text(value, ends)  # a count entry's period stands where an item's day would
     if f.type == "stops":
         return "; ".join(s.name for s in getattr(record, "stops", []))
     if f.type == "kind":
