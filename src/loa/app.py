@@ -34,6 +34,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.content.views",
     "loa.activities.api",
     "loa.activities.views",
+    "loa.activities.import_views",
     "loa.reports.api",
     "loa.reports.views",
     "loa.reports.dashboard",

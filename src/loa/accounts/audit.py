@@ -69,6 +69,14 @@ ACTION_LABELS: dict[str, str] = {
     "device.reboot": "Khởi động lại cụm loa",
     "device.update": "Cập nhật phần mềm cụm loa",
     "speech.overrides_update": "Sửa từ điển viết tắt của địa bàn",
+    "activity.create": "Thêm bản ghi sổ theo dõi",
+    "activity.update": "Sửa bản ghi sổ theo dõi",
+    "activity.delete": "Xóa bản ghi sổ theo dõi",
+    "activity.import": "Nhập tệp vào sổ theo dõi",
+    "activity.import_hold": "Tải tệp lên sổ theo dõi, chờ xác nhận dòng trùng",
+    "activity.import_cancel": "Hủy nhập tệp vào sổ theo dõi",
+    "report.generate": "Lập báo cáo",
+    "report.download": "Tải tệp báo cáo",
 }
 
 MAX_PAGE_SIZE = 200
@@ -124,7 +132,8 @@ def record(
     acted (a user proving who they are at login, or the command line)."""
     event = AuditEvent(
         at=at or utcnow(),
-        actor_user_id=actor.user_id if actor else actor_user_id,
+        # A principal without a user (the command line's, id 0) is named, not linked.
+        actor_user_id=(actor.user_id or None) if actor else actor_user_id,
         actor_name=actor_name if actor_name is not None else (actor.username if actor else ""),
         action=action,
         target_type=target_type,
