@@ -28,6 +28,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.accounts.api",
     "loa.accounts.views",
     "loa.areas.api",
+    "loa.areas.picker_views",  # /areas/choices before /areas/{code}
     "loa.areas.views",
     "loa.content.api",
     "loa.content.feeds",
@@ -40,12 +41,15 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.reports.dashboard",
     "loa.fleet.api",
     "loa.schedule.api",
-    "loa.schedule.views",
+    "loa.schedule.views",  # /schedule/programmes/new before /schedule/programmes/{id}
+    "loa.schedule.programme_views",
+    "loa.schedule.order_views",
     "loa.fleet.views",
     "loa.alerts.api",
     "loa.alerts.views",
     "loa.speech.api",
     "loa.speech.views",
+    "loa.maps.views",
 )
 
 

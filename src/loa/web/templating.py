@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
+from loa.web.i18n import LOCALES, locale_of, template_translate
 from loa.web.navigation import menu_for
 
 # Domain packages that ship a templates/ folder; web's own (base layout) comes first.
@@ -23,6 +24,7 @@ TEMPLATE_PACKAGES: tuple[str, ...] = (
     "loa.fleet",
     "loa.alerts",
     "loa.schedule",
+    "loa.maps",
 )
 
 
@@ -30,6 +32,8 @@ def make_templates() -> Jinja2Templates:
     loaders = [PackageLoader(pkg, "templates") for pkg in TEMPLATE_PACKAGES]
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True))
     env.globals["menu_for"] = menu_for
+    env.globals["_"] = template_translate
+    env.globals["locales"] = LOCALES
     return Jinja2Templates(env=env)
 
 
@@ -38,6 +42,8 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
     templates: Jinja2Templates = request.app.state.templates
     ctx = {"request": request, **context}
     ctx.setdefault("principal", getattr(request.state, "principal", None))
+    settings = getattr(request.app.state, "settings", None)
+    ctx.setdefault("locale", locale_of(request, getattr(settings, "locale", "vi")))
     ctx.setdefault("csrf_token", request.session.get("csrf", "") if "session" in request.scope else "")
     ctx["is_fragment"] = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
