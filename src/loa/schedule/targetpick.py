@@ -56,16 +56,21 @@ def _others(session: Session, principal: Principal, query: str) -> list[Choice]:
         if principal.can_access_path(paths.get(s.commune_id, "/"))
     ]
     out += [
-        Choice(f"group:{g.id}", f"Nhóm {g.name}")
+        Choice(f"group:{g.id}", _prefixed("Nhóm", g.name))
         for g in groups
         if principal.can_access_path(paths.get(g.commune_id or -1, "/"))
     ]
     out += [
-        Choice(f"device:{d.uid}", f"Cụm loa {d.name}")
+        Choice(f"device:{d.uid}", _prefixed("Cụm loa", d.name))
         for d in devices
         if principal.can_access_path(paths.get(d.commune_id or -1, "/"))
     ]
     return out
+
+
+def _prefixed(word: str, name: str) -> str:
+    """ "Cụm loa chợ", not "Cụm loa Cụm loa chợ"."""
+    return name if fold(name).startswith(fold(word)) else f"{word} {name}"
 
 
 def target_choices(session: Session, principal: Principal, query: str) -> list[Choice]:
@@ -107,13 +112,20 @@ def _label(session: Session, kind: TargetKind, code: str, fallback: str) -> str:
 
 
 def typed(session: Session, principal: Principal, text: str) -> str:
-    """The ``kind:code`` of a place typed without choosing (no JavaScript): only an unambiguous name."""
+    """The ``kind:code`` of a place typed without choosing (no JavaScript): an unambiguous name only,
+    an area before a station named after it ("Ba Tơ" is xã Ba Tơ, not "Đài truyền thanh xã Ba Tơ")."""
     text = " ".join(text.split())
+    wanted = fold(text)
     found = target_choices(session, principal, text)
-    exact = [c for c in found if fold(c.label).split(" (")[0].endswith(fold(text))]
-    picked = exact if len(exact) == 1 else found if len(found) == 1 else []
-    if picked:
-        return picked[0].value
+
+    def named(choice: Choice) -> bool:
+        name = fold(choice.label.split(" (")[0])
+        return name == wanted or name.endswith(" " + wanted)
+
+    areas = [c for c in found if named(c) and TargetKind(c.value.partition(":")[0]) in UNIT_KINDS_OF]
+    for picked in (areas, [c for c in found if named(c)], found):
+        if len(picked) == 1:
+            return picked[0].value
     if not found:
         raise InvalidInput(f"Không tìm thấy nơi phát nào tên «{text}».", code="target_unknown")
     raise InvalidInput(
