@@ -27,6 +27,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.dashboard",
     "loa.accounts.api",
     "loa.accounts.views",
+    "loa.auditlog",
     "loa.areas.api",
     "loa.areas.picker_views",  # /areas/choices before /areas/{code}
     "loa.areas.views",

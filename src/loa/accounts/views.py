@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -39,12 +39,6 @@ router = APIRouter(include_in_schema=False)
 
 FLASH = "flash"
 SESSION_EXPIRED = "Phiên làm việc đã hết hạn. Vui lòng đăng nhập lại."
-AUDIT_FILTERS: dict[str, str] = {
-    "": "Tất cả",
-    "auth.": "Đăng nhập / đăng xuất",
-    "user.": "Quản lý người dùng",
-    **{action: label for action, label in audit.ACTION_LABELS.items()},
-}
 
 FormStr = Annotated[str, Form()]
 AreaList = Annotated[list[str] | None, Form()]
@@ -299,31 +293,6 @@ def user_password(
         service.set_password(db, user=user, password=password, actor=actor)
 
     return _user_change(request, db, principal, user_id, change, "Đã đặt mật khẩu mới.")
-
-
-@router.get("/audit")
-def audit_page(
-    request: Request,
-    principal: WebPrincipal,
-    db: SessionDep,
-    action: Annotated[str, Query(max_length=64)] = "",
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-) -> Response:
-    require_permission(principal, Permission.VIEW_AUDIT)
-    result = audit.query(db, principal=principal, action=action or None, page=page, per_page=50)
-    return render(
-        request,
-        "accounts/audit.html",
-        {
-            "active_nav": "audit",
-            "result": result,
-            "action": action,
-            "filters": AUDIT_FILTERS,
-            "label": audit.action_label,
-            "details_text": audit.details_text,
-            "when": format_vietnam_time,
-        },
-    )
 
 
 def _password_page(request: Request, *, error: str | None = None, status: int = 200) -> Response:
