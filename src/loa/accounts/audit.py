@@ -79,6 +79,7 @@ ACTION_LABELS: dict[str, str] = {
     "report.generate": "Lập báo cáo",
     "report.download": "Tải tệp báo cáo",
     "schedule.fallback_set": "Đặt danh mục dự phòng",
+    "area.village_place": "Sửa vị trí, số dân của thôn",
 }
 
 MAX_PAGE_SIZE = 200
@@ -155,6 +156,9 @@ DETAIL_LABELS: dict[str, str] = {
     "level": "Âm lượng",
     "repeat_gap_s": "Nghỉ giữa hai lần",
     "communes": "Các xã",
+    "latitude": "Vĩ độ",
+    "longitude": "Kinh độ",
+    "population": "Số dân",
 }
 VALUE_WORDS: dict[str, dict[str, str]] = {
     "via": {"web": "trang web", "api": "API", "cli": "dòng lệnh"},
