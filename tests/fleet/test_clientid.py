@@ -49,7 +49,9 @@ def enrolled(engine: Engine, count: int) -> list[tuple[str, str]]:
 
 
 @contextlib.contextmanager
-def private_mosquitto(engine: Engine, tmp_path: Path, topics: Topics, devices: list[tuple[str, str]]) -> Iterator[Address]:
+def private_mosquitto(
+    engine: Engine, tmp_path: Path, topics: Topics, devices: list[tuple[str, str]]
+) -> Iterator[Address]:
     if not Path(MOSQUITTO).exists():
         pytest.fail("the fleet tests need /usr/sbin/mosquitto")
     factory = make_session_factory(engine)
@@ -63,7 +65,9 @@ def private_mosquitto(engine: Engine, tmp_path: Path, topics: Topics, devices: l
         passwords=[*hashes, (BACKEND_USER, credentials.mosquitto_hash(BACKEND_PASSWORD))],
         backend_users=[BACKEND_USER],
     )
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(tmp_path / "mqtt" / "mosquitto.conf")], stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [MOSQUITTO, "-c", str(tmp_path / "mqtt" / "mosquitto.conf")], stderr=subprocess.PIPE
+    )
     try:
         wait_for_port(port, proc)
         yield ("127.0.0.1", port)
@@ -73,7 +77,9 @@ def private_mosquitto(engine: Engine, tmp_path: Path, topics: Topics, devices: l
 
 
 @contextlib.asynccontextmanager
-async def broker_at(kind: str, engine: Engine, tmp_path: Path, topics: Topics, devices: list[tuple[str, str]]) -> AsyncIterator[Address]:
+async def broker_at(
+    kind: str, engine: Engine, tmp_path: Path, topics: Topics, devices: list[tuple[str, str]]
+) -> AsyncIterator[Address]:
     if kind == "amqtt":
         async with broker("amqtt", engine, topics) as handle:
             yield (handle.host, handle.port)
@@ -86,7 +92,12 @@ async def intrude(address: Address, *, username: str, password: str, identifier:
     """Connect with another device's client id, linger, leave; True when the broker accepted."""
     try:
         async with aiomqtt.Client(
-            *address, username=username, password=password, identifier=identifier, clean_session=clean, timeout=5
+            *address,
+            username=username,
+            password=password,
+            identifier=identifier,
+            clean_session=clean,
+            timeout=5,
         ):
             await asyncio.sleep(0.5)
             return True
@@ -101,17 +112,19 @@ async def first_message(client: aiomqtt.Client) -> aiomqtt.Message:
 async def live_session_survives(address: Address, topics: Topics, devices: list[tuple[str, str]]) -> None:
     (uid_a, secret_a), (uid_b, secret_b) = devices
     inbox_b = topics.device(uid_b, Channel.CMD)
-    async with aiomqtt.Client(*address, username=BACKEND_USER, password=BACKEND_PASSWORD) as backend:
-        async with aiomqtt.Client(
+    async with (
+        aiomqtt.Client(*address, username=BACKEND_USER, password=BACKEND_PASSWORD) as backend,
+        aiomqtt.Client(
             *address, username=uid_b, password=secret_b, identifier=uid_b, clean_session=False
-        ) as dev_b:
-            await dev_b.subscribe(inbox_b, qos=1)
-            # A's real credentials with B's client id, then a wrong password with B's client id.
-            await intrude(address, username=uid_a, password=secret_a, identifier=uid_b, clean=True)
-            assert not await intrude(address, username=uid_b, password="wrong", identifier=uid_b, clean=True)
-            await backend.publish(inbox_b, b"for-b", qos=1)
-            got = await first_message(dev_b)  # B was never disconnected
-            assert got.payload == b"for-b"
+        ) as dev_b,
+    ):
+        await dev_b.subscribe(inbox_b, qos=1)
+        # A's real credentials with B's client id, then a wrong password with B's client id.
+        await intrude(address, username=uid_a, password=secret_a, identifier=uid_b, clean=True)
+        assert not await intrude(address, username=uid_b, password="wrong", identifier=uid_b, clean=True)
+        await backend.publish(inbox_b, b"for-b", qos=1)
+        got = await first_message(dev_b)  # B was never disconnected
+        assert got.payload == b"for-b"
 
 
 async def stored_session_stays_with_its_device(
@@ -121,20 +134,26 @@ async def stored_session_stays_with_its_device(
     command when it comes back (the intruder neither receives nor deletes it)."""
     (uid_a, secret_a), (uid_b, secret_b) = devices
     inbox_b = topics.device(uid_b, Channel.CMD)
-    async with aiomqtt.Client(*address, username=uid_b, password=secret_b, identifier=uid_b, clean_session=False) as dev_b:
+    async with aiomqtt.Client(
+        *address, username=uid_b, password=secret_b, identifier=uid_b, clean_session=False
+    ) as dev_b:
         await dev_b.subscribe(inbox_b, qos=1)
     async with aiomqtt.Client(*address, username=BACKEND_USER, password=BACKEND_PASSWORD) as backend:
         await backend.publish(inbox_b, b"queued-for-b", qos=1)
     await intrude(address, username=uid_a, password=secret_a, identifier=uid_b, clean=False)
     await intrude(address, username=uid_a, password=secret_a, identifier=uid_b, clean=True)
     await intrude(address, username=uid_b, password="wrong", identifier=uid_b, clean=True)
-    async with aiomqtt.Client(*address, username=uid_b, password=secret_b, identifier=uid_b, clean_session=False) as dev_b:
+    async with aiomqtt.Client(
+        *address, username=uid_b, password=secret_b, identifier=uid_b, clean_session=False
+    ) as dev_b:
         got = await first_message(dev_b)
         assert got.payload == b"queued-for-b"
 
 
 @pytest.mark.parametrize("kind", ["amqtt", "mosquitto"])
-def test_a_device_cannot_take_over_another_devices_live_session(kind: str, engine: Engine, tmp_path: Path) -> None:
+def test_a_device_cannot_take_over_another_devices_live_session(
+    kind: str, engine: Engine, tmp_path: Path
+) -> None:
     topics = Topics(unique_prefix())
     devices = enrolled(engine, 2)
 
@@ -167,7 +186,9 @@ def test_embedded_broker_refuses_a_device_whose_client_id_is_not_its_username(en
         async with broker("amqtt", engine, topics) as handle:
             address = (handle.host, handle.port)
             assert not await intrude(address, username=uid_a, password=secret_a, identifier=uid_b, clean=True)
-            assert not await intrude(address, username=uid_a, password=secret_a, identifier="any-id", clean=True)
+            assert not await intrude(
+                address, username=uid_a, password=secret_a, identifier="any-id", clean=True
+            )
             assert await intrude(address, username=uid_a, password=secret_a, identifier=uid_a, clean=True)
 
     asyncio.run(scenario())
