@@ -39,7 +39,9 @@ def png_bomb(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
 
 
-@pytest.mark.parametrize(("fmt", "content_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")])
+@pytest.mark.parametrize(
+    ("fmt", "content_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")]
+)
 def test_real_photos_are_accepted(fmt: str, content_type: str) -> None:
     info = check_photo(real_photo(fmt))
     assert (info.content_type, info.width, info.height) == (content_type, 320, 240)
@@ -79,10 +81,14 @@ def test_upload_of_a_truncated_photo_is_refused_in_vietnamese(client: TestClient
     bid = new_bulletin(client, editor)["id"]
     url = f"/api/v1/bulletins/{bid}/attachments"
     whole = real_photo("JPEG")
-    refused = client.post(url, files={"file": ("anh.jpg", whole[: len(whole) // 2], "image/jpeg")}, headers=editor)
+    refused = client.post(
+        url, files={"file": ("anh.jpg", whole[: len(whole) // 2], "image/jpeg")}, headers=editor
+    )
     assert refused.status_code == 422
     assert refused.json()["title"].startswith("Tệp ảnh bị hỏng hoặc không đầy đủ")
-    bomb = client.post(url, files={"file": ("anh.png", png_bomb(20_000, 20_000), "image/png")}, headers=editor)
+    bomb = client.post(
+        url, files={"file": ("anh.png", png_bomb(20_000, 20_000), "image/png")}, headers=editor
+    )
     assert bomb.status_code == 422 and "quá nhiều điểm ảnh" in bomb.json()["title"]
     assert client.get(f"/api/v1/bulletins/{bid}", headers=editor).json()["attachments"] == []
     ok = client.post(url, files={"file": ("anh.jpg", whole, "image/jpeg")}, headers=editor)

@@ -1,8 +1,8 @@
 """A device's credentials cannot take over another device's MQTT session (issue 20, point 7).
 
-The client id must be the username: Mosquitto replaces it (``use_username_as_clientid`` in the
-generated config), the embedded broker refuses a device whose client id differs and checks the
-password before it touches any session. Each scenario runs with a real client (aiomqtt) against the
+The client id must be the username: both brokers replace it (``use_username_as_clientid`` in the
+generated Mosquitto config; the embedded broker's auth plugin, which also checks the password before
+the broker touches any session). Each scenario runs with a real client (aiomqtt) against the
 embedded broker and a private Mosquitto started with the files ``loa broker config`` writes.
 """
 
@@ -178,18 +178,31 @@ def test_a_device_cannot_resume_or_wipe_another_devices_stored_session(
     asyncio.run(scenario())
 
 
-def test_embedded_broker_refuses_a_device_whose_client_id_is_not_its_username(engine: Engine) -> None:
+@pytest.mark.parametrize("kind", ["amqtt", "mosquitto"])
+def test_a_device_s_session_is_kept_under_its_username_whatever_id_it_sends(
+    kind: str, engine: Engine, tmp_path: Path
+) -> None:
     topics = Topics(unique_prefix())
-    (uid_a, secret_a), (uid_b, _secret_b) = enrolled(engine, 2)
+    devices = enrolled(engine, 2)
+    (uid_a, secret_a), (uid_b, _) = devices
+    inbox_a = topics.device(uid_a, Channel.CMD)
 
     async def scenario() -> None:
-        async with broker("amqtt", engine, topics) as handle:
-            address = (handle.host, handle.port)
-            assert not await intrude(address, username=uid_a, password=secret_a, identifier=uid_b, clean=True)
-            assert not await intrude(
-                address, username=uid_a, password=secret_a, identifier="any-id", clean=True
-            )
-            assert await intrude(address, username=uid_a, password=secret_a, identifier=uid_a, clean=True)
+        async with broker_at(kind, engine, tmp_path, topics, devices) as address:
+            # A asks for B's id (and then a random one); its subscription lands in A's own session.
+            for other_id in (uid_b, "tram-bom-so-3"):
+                async with aiomqtt.Client(
+                    *address, username=uid_a, password=secret_a, identifier=other_id, clean_session=False
+                ) as dev_a:
+                    await dev_a.subscribe(inbox_a, qos=1)
+                async with aiomqtt.Client(
+                    *address, username=BACKEND_USER, password=BACKEND_PASSWORD
+                ) as backend:
+                    await backend.publish(inbox_a, other_id.encode(), qos=1)
+                async with aiomqtt.Client(
+                    *address, username=uid_a, password=secret_a, identifier=uid_a, clean_session=False
+                ) as dev_a:
+                    assert (await first_message(dev_a)).payload == other_id.encode()
 
     asyncio.run(scenario())
 

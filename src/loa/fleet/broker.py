@@ -7,8 +7,8 @@ their will (so the gateway also times devices out from missed heartbeats).
 
 The ACL is the same rule as Mosquitto's pattern ACL: the MQTT username is the device id; a device
 publishes only on its own device→server channels and subscribes/receives only its own inbox. As with
-Mosquitto's ``use_username_as_clientid``, a device's client id is its username (here: any other is
-refused), and a client is admitted before the broker looks at the session its client id names.
+Mosquitto's ``use_username_as_clientid``, a device's client id is replaced by its username, and a
+client is admitted before the broker looks at the session its client id names.
 """
 
 from __future__ import annotations
@@ -93,9 +93,11 @@ class DeviceCredentials:
 
 
 class LoaAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
-    """amqtt auth plugin: every client needs a username and password accepted by the store, and a
-    device (any user but the backend's) must use its username as client id: with another device's
-    id it would take over that device's session (its queued commands, its subscriptions)."""
+    """amqtt auth plugin: every client needs a username and password accepted by the store. A device
+    (any user but the backend's) then gets its username as client id, as Mosquitto's
+    ``use_username_as_clientid`` does: with its own choice of id, one device's credentials would take
+    over another device's session (its queued commands, its subscriptions). The backend may open
+    several connections (gateway, tools), so its client ids are left alone."""
 
     @dataclass
     class Config:
@@ -106,15 +108,15 @@ class LoaAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
         store: CredentialStore | None = self.config.store
         if store is None or not session.username or session.password is None:
             return False
-        if session.username not in self.config.backend_users and session.client_id != session.username:
-            log.info("MQTT client id %r refused for user %r", session.client_id, session.username)
-            return False
         password = session.password
         if isinstance(password, bytes | bytearray):
             password = password.decode(errors="replace")
         ok = await asyncio.to_thread(store.verify, session.username, str(password))
         if not ok:
             log.info("MQTT authentication refused for %r", session.username)
+        elif session.username not in self.config.backend_users:
+            # Before the broker looks up a session by client id (LoaBroker admits first).
+            session.client_id = session.username
         return ok
 
 
