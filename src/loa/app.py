@@ -16,6 +16,7 @@ from loa.accounts.deps import install_auth_handlers
 from loa.db import make_engine
 from loa.settings import Settings
 from loa.web.errors import install_error_handlers
+from loa.web.proxies import TrustedProxyMiddleware
 from loa.web.templating import make_templates
 from loa.wiring import wired_session_factory
 
@@ -79,4 +80,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         same_site="lax",
         https_only=False,
     )
+    # Added last, so it runs first: everything inside sees the client and scheme it settles.
+    app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxy_networks)
     return app

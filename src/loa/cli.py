@@ -70,6 +70,7 @@ def serve(ctx: typer.Context, host: str | None = None, port: int | None = None) 
         create_app(c.settings, engine=c.engine),
         host=host or c.settings.host,
         port=port or c.settings.port,
+        proxy_headers=False,  # LOA_TRUSTED_PROXIES decides (loa.web.proxies), not uvicorn's default
     )
 
 
@@ -97,7 +98,7 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
     start_demo_fleet(c.settings, c.engine)
     echo(f"Broker MQTT nhúng và cụm loa mô phỏng: cổng {c.settings.mqtt_port}.")
     echo(f"Loa đang chạy tại http://{host}:{port}")
-    uvicorn.run(create_app(c.settings, engine=c.engine), host=host, port=port)
+    uvicorn.run(create_app(c.settings, engine=c.engine), host=host, port=port, proxy_headers=False)
 
 
 def main() -> None:

@@ -98,7 +98,11 @@ class AuditPageOut(BaseModel):
 
 
 def login_policy(settings: Settings) -> LoginPolicy:
-    return LoginPolicy(max_failures=settings.login_max_failures, window_s=settings.login_window_s)
+    return LoginPolicy(
+        max_failures=settings.login_max_failures,
+        window_s=settings.login_window_s,
+        max_delay_s=settings.login_max_delay_s,
+    )
 
 
 def _user_out(db: SessionDep, user: User) -> UserOut:
