@@ -6,11 +6,11 @@ import pytest
 
 from loa.accounts.deps import safe_next_path
 from loa.accounts.logic import (
-    check_scope_kinds,
-    parse_role,
     Backoff,
     backoff_wait_s,
+    check_scope_kinds,
     describe_wait,
+    parse_role,
     validate_password,
     validate_username,
 )
