@@ -101,3 +101,19 @@ def test_an_administrator_signs_a_user_out_everywhere(
     actions = session.scalars(select(AuditEvent.action).where(AuditEvent.target_id == str(user.id))).all()
     assert "user.sessions_revoke" in actions
     login_web(victim, "canbo", DEFAULT_PASSWORD)  # the password still works: only sessions ended
+
+
+def test_sign_out_everywhere_through_the_api(
+    app: FastAPI, client: TestClient, session: Session, units: Units
+) -> None:
+    make_user(session, "quantri", Role.ADMIN)
+    user = make_user(session, "canbo", Role.COMMUNE_OPERATOR, units.commune.code)
+    session.commit()
+    victim = TestClient(app)
+    login_web(victim, "canbo")
+    token = bearer(victim, "canbo")
+    admin = bearer(client, "quantri")
+    assert client.post(f"/api/v1/users/{user.id}/sessions/revoke", headers=token).status_code == 403
+    assert client.post(f"/api/v1/users/{user.id}/sessions/revoke", headers=admin).status_code == 204
+    assert not is_signed_in(victim)
+    assert client.get("/api/v1/me", headers=token).status_code == 401

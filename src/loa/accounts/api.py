@@ -223,6 +223,14 @@ def update_user(
     return _user_out(db, user)
 
 
+@router.post("/users/{user_id}/sessions/revoke", status_code=204)
+def revoke_user_sessions(user_id: int, principal: ApiPrincipal, request: Request, db: SessionDep) -> None:
+    """Sign the user out everywhere: every web session and API token ends (the password stays)."""
+    require_permission(principal, Permission.MANAGE_USERS)
+    service.sign_out_everywhere(db, user=service.get_user(db, user_id), actor=_actor(principal, request))
+    db.commit()
+
+
 @router.get("/audit", response_model=AuditPageOut)
 def list_audit(
     principal: ApiPrincipal,
