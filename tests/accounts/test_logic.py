@@ -37,7 +37,7 @@ def test_bad_usernames_are_refused_in_vietnamese(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("password", "fragment"),
-    [("ngan", "ít nhất 10 ký tự"), ("aaaaaaaaaaaa", "quá đơn giản"), ("x" * 300, "dài quá")],
+    [("ngan", "ít nhất 12 ký tự"), ("aaaaaaaaaaaa", "quá đơn giản"), ("x" * 300, "dài quá")],
 )
 def test_weak_passwords_are_refused(password: str, fragment: str) -> None:
     with pytest.raises(InvalidInput, match=fragment):

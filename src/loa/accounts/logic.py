@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from loa.accounts.common_passwords import is_common
 from loa.accounts.principal import ROLES, Role
 from loa.areas.models import UnitKind
 from loa.errors import InvalidInput
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-PASSWORD_MIN_CHARS = 10
+PASSWORD_MIN_CHARS = 12
 PASSWORD_MAX_CHARS = 256
 DISPLAY_NAME_MAX_CHARS = 200
 
@@ -72,13 +73,24 @@ def validate_display_name(raw: str) -> str:
     return name
 
 
-def validate_password(password: str) -> None:
+def validate_password(password: str, *, username: str = "") -> None:
+    """At least ``PASSWORD_MIN_CHARS`` characters, not too repetitive, not containing the username (of
+    3 characters or more) or a part of it of 4 or more, not a common password; Vietnamese messages."""
     if len(password) < PASSWORD_MIN_CHARS:
         raise InvalidInput(f"Mật khẩu phải có ít nhất {PASSWORD_MIN_CHARS} ký tự.", code="weak_password")
     if len(password) > PASSWORD_MAX_CHARS:
         raise InvalidInput(f"Mật khẩu dài quá {PASSWORD_MAX_CHARS} ký tự.", code="invalid_password")
     if len(set(password)) < 4:
         raise InvalidInput("Mật khẩu quá đơn giản (quá ít ký tự khác nhau).", code="weak_password")
+    folded = password.casefold()
+    name = normalize_username(username)
+    parts = {*([name] if len(name) >= 3 else []), *(p for p in re.split(r"[._-]+", name) if len(p) >= 4)}
+    if any(p and p in folded for p in parts):
+        raise InvalidInput("Mật khẩu không được chứa tên đăng nhập.", code="weak_password")
+    if is_common(password):
+        raise InvalidInput(
+            "Mật khẩu này quá phổ biến, dễ bị đoán. Vui lòng chọn mật khẩu khác.", code="weak_password"
+        )
 
 
 def parse_role(raw: str) -> Role:

@@ -127,7 +127,7 @@ def create_user(
     actor: Actor = SYSTEM,
 ) -> User:
     name = validate_username(username)
-    validate_password(password)
+    validate_password(password, username=name)
     shown = validate_display_name(display_name if display_name is not None else name)
     units = find_units(session, area_codes)
     check_scope_kinds(role, [(u.name, u.kind) for u in units])
@@ -244,7 +244,7 @@ def set_active(session: Session, *, user: User, active: bool, actor: Actor = SYS
 
 def set_password(session: Session, *, user: User, password: str, actor: Actor = SYSTEM) -> User:
     """Set a new password; every session and token issued before stops working."""
-    validate_password(password)
+    validate_password(password, username=user.username)
     if actor.principal is not None and actor.principal.user_id != user.id:
         _require_manage(actor, user_units(session, user))
     user.password_hash = hash_password(password)
