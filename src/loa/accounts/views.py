@@ -126,9 +126,10 @@ async def logout(request: Request, principal: OptionalWebPrincipal, db: SessionD
         supplied = request.headers.get("x-csrf-token") or form.get("csrf_token")
         require_csrf(request, supplied if isinstance(supplied, str) else None)
         audit.record(db, action="auth.logout", actor=principal, ip=client_ip(request))
-        end_web_session(request, db)
+        end_web_session(request, db)  # revoked on the server: a copy of the cookie stops working too
         db.commit()
-    end_web_session(request)
+    else:
+        end_web_session(request)
     _flash(request, "Bạn đã đăng xuất.")
     return RedirectResponse("/login", status_code=303)
 
