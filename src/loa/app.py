@@ -29,6 +29,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.accounts.views",
     "loa.areas.api",
     "loa.areas.views",
+    "loa.topics.api",
     "loa.content.api",
     "loa.content.feeds",
     "loa.content.views",

@@ -12,11 +12,13 @@ from docx.shared import Mm, Pt
 from openpyxl import load_workbook
 
 from loa.errors import InvalidInput
-from loa.reports.data import ChannelSection, Column, DetailRow, Figure, Organisation, ReportData, Topic
+from loa.reports.data import ChannelSection, DetailRow, Figure, Organisation, ReportData, Topic
 from loa.reports.docx_writer import date_line, number_line, render_docx
-from loa.reports.period import Period
-from loa.reports.wording import count_text, document_blocks, join_vn, size_text
+from loa.reports.wording import document_blocks, join_vn
 from loa.reports.xlsx_writer import render_xlsx, sheet_title
+from loa.vocab.cells import Column
+from loa.vocab.numbers import count_text, size_text
+from loa.vocab.period import Period
 
 ORG = Organisation(
     parent_name="UBND xã Ba Tơ",

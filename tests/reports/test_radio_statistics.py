@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal, Role
 from loa.reports.data import ReportData
-from loa.reports.period import Period
 from loa.reports.rollup import rollup_rows, totals_row
 from loa.reports.service import ReportRequest, build_report_data
 from loa.reports.statistics import Gathered, broadcast_groups, gather, groups_of, sections_of
 from loa.reports.wording import broadcast_sentence, media_paragraph
 from loa.reports.xlsx_writer import render_xlsx
+from loa.vocab.period import Period
 from tests.reports.world import PERIOD, World, build_world
 from tests.support.auth import login_web, make_user
 

@@ -12,10 +12,10 @@ from loa.accounts.principal import Principal, Role
 from loa.accounts.service import get_user_by_username, principal_for
 from loa.activities import browse, service
 from loa.activities.forms import TABS
-from loa.activities.kinds import fold
 from loa.activities.registers import REGISTERS, RegisterSpec
 from loa.cli_support import cli_context, echo
 from loa.errors import InvalidInput, NotFound
+from loa.vocab.text import fold
 
 app = typer.Typer(help="Sổ theo dõi hoạt động tuyên truyền (trực quan, xe lưu động, báo chí, …).")
 

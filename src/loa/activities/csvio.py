@@ -8,10 +8,10 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from loa.activities.kinds import fold
 from loa.activities.registers import FieldSpec, RegisterSpec
 from loa.activities.textcodec import decode_text
 from loa.errors import InvalidInput
+from loa.vocab.text import fold
 
 MAX_ROWS = 20_000
 

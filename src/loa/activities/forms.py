@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from loa.activities.present import kind_label
 from loa.activities.registers import REGISTERS, AnyRecord, FieldSpec, RegisterSpec
-from loa.reports.period import vn_date
-from loa.reports.wording import count_text, decimal_text
+from loa.vocab.dates import vn_date
+from loa.vocab.numbers import count_text, decimal_text
 
 Widget = Literal["text", "textarea", "number", "date", "select", "checkboxes", "area"]
 

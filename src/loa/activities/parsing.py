@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from loa.reports.period import vn_date
+from loa.vocab.dates import vn_date
 
 
 class ValueProblem(ValueError):

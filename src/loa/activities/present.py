@@ -8,9 +8,9 @@ from enum import StrEnum
 from typing import Any
 
 from loa.activities.registers import AnyRecord, AreaRef, FieldSpec, RegisterSpec
-from loa.reports.data import CellValue, Column, ColumnKind
-from loa.reports.period import vn_date
-from loa.reports.wording import decimal_text
+from loa.vocab.cells import CellValue, Column, ColumnKind
+from loa.vocab.dates import vn_date
+from loa.vocab.numbers import decimal_text
 
 
 def _raw(record: AnyRecord, f: FieldSpec) -> Any:

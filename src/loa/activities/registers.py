@@ -18,11 +18,11 @@ from loa.activities.kinds import (
     RADIO_KINDS,
     VISUAL_KINDS,
     KindInfo,
-    fold,
     match_kind,
 )
 from loa.activities.models import ActivityEvent, MobileTrip, PortalPost, PressItem, RadioItem, VisualItem
 from loa.activities.parsing import ValueProblem, check_range, parse_date, parse_decimal, parse_int, split_list
+from loa.vocab.text import fold
 
 FieldType = Literal[
     "text", "int", "decimal", "date", "kind", "topics", "area", "stops", "list", "money", "bulletin"

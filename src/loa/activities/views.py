@@ -19,7 +19,8 @@ from loa.activities.csvio import write_csv
 from loa.activities.present import export_cells
 from loa.activities.registers import REGISTERS, AnyRecord, RegisterSpec, get_register
 from loa.errors import InvalidInput, LoaError, PayloadTooLarge
-from loa.reports.periodform import choice_groups, year_choices
+from loa.topics.service import list_topics
+from loa.vocab.periodform import choice_groups, year_choices
 from loa.web.deps import SessionDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
@@ -61,7 +62,7 @@ def _vocabulary(session: Session, principal: Principal) -> dict[str, Any]:
         "hint": forms.hint,
         "column_label": forms.column_label,
         "display": forms.display_cell,
-        "topics": service.list_topics(session),
+        "topics": list_topics(session),
         "area_choices": browse.area_choices(session, principal),
         "can_edit": principal.has(Permission.EDIT_CONTENT),
     }
@@ -146,9 +147,7 @@ def register_page(
     spec = get_register(register)
     service.require(principal, Permission.VIEW)
     filters = browse.parse_filters(db, principal, period, year, start, end, area, topic)
-    response = _register_page(request, db, principal, spec, filters, page=page)
-    db.commit()  # default topics are inserted on first use
-    return response
+    return _register_page(request, db, principal, spec, filters, page=page)
 
 
 @router.post("/activities/{register}")

@@ -9,7 +9,7 @@ from loa.accounts.logic import VIETNAM_TZ, format_vietnam_time
 from loa.errors import InvalidInput
 from loa.fleet.models import Device, ReceiptOutcome, StatusEvent
 from loa.protocol.priority import PRIORITY_MAX, PRIORITY_MIN
-from loa.schedule.ladder import rung_of
+from loa.vocab.ladder import rung_of
 
 
 @dataclass(frozen=True)

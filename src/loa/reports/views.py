@@ -27,11 +27,14 @@ from loa.reports.airtime import BULLETIN_PREFIX, PROGRAMME_PREFIX, parse_row_ref
 from loa.reports.data import PROSE_SECTIONS, ChannelSection, ReportData
 from loa.reports.models import Report
 from loa.reports.pdf import pdf_available
-from loa.reports.period import Period, vn_date
-from loa.reports.periodform import choice_groups, year_choices
 from loa.reports.rollup import REGISTER_OF_CHANNEL, find_figure
 from loa.reports.webform import PROSE_HINTS, ReportForm, check, starting_form
-from loa.reports.wording import capitalise, count_text, decimal_text, hours_text
+from loa.reports.wording import capitalise, hours_text
+from loa.topics.service import get_topic, list_topics
+from loa.vocab.dates import vn_date
+from loa.vocab.numbers import count_text, decimal_text
+from loa.vocab.period import Period
+from loa.vocab.periodform import choice_groups, year_choices
 from loa.web.deps import SessionDep
 from loa.web.templating import render
 
@@ -162,7 +165,7 @@ def _form_page(
         "error": error,
         "period_groups": choice_groups(),
         "years": year_choices(date.today()),
-        "topics": activities.list_topics(session),
+        "topics": list_topics(session),
         "area_choices": browse.area_choices(session, principal),
         "districts": browse.former_districts(session, principal),
         "prose_sections": PROSE_SECTIONS,
@@ -189,9 +192,7 @@ def new_report(
     else:
         latest = service.list_reports(db, principal=principal, limit=1)
         base = latest[0] if latest else None
-    response = _form_page(request, db, principal, _initial_form(db, principal, base), source=base)
-    db.commit()  # default topics are inserted on first use
-    return response
+    return _form_page(request, db, principal, _initial_form(db, principal, base), source=base)
 
 
 def _root_id(session: Session, principal: Principal, form: ReportForm, errors: dict[str, str]) -> int | None:
@@ -222,7 +223,7 @@ def generate(
     root_id = _root_id(db, principal, form, errors)
     if form.topic:
         try:
-            activities.get_topic(db, form.topic)
+            get_topic(db, form.topic)
         except LoaError as err:
             errors["topic"] = err.message
     if errors or checked.period is None or root_id is None:

@@ -24,10 +24,10 @@ from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, LoaError
 from loa.schedule import calendar, checks, hooks, service, slots
 from loa.schedule.forms import WEEKDAYS, programme_from_form
-from loa.schedule.ladder import BULLETIN_PRIORITIES, LADDER
 from loa.schedule.playout import format_duration_vi
 from loa.schedule.recurrence import to_local
 from loa.schedule.snapshot import TARGET_KIND_LABELS
+from loa.vocab.ladder import BULLETIN_PRIORITIES, LADDER
 from loa.web.deps import SessionDep, SettingsDep
 from loa.web.templating import render
 
