@@ -14,10 +14,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from loa import __version__
 from loa.accounts.deps import install_auth_handlers
 from loa.db import make_engine
+from loa.process import Process
 from loa.settings import Settings
 from loa.web.errors import install_error_handlers
 from loa.web.templating import make_templates
-from loa.wiring import wired_session_factory
+from loa.wiring import wire
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,11 @@ ROUTER_MODULES: tuple[str, ...] = (
 )
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, engine: Engine | None = None, process: Process | None = None
+) -> FastAPI:
+    """``process``: when the web app shares its process with others (``loa demo`` runs the gateway
+    beside it), the one ``loa.wiring.wire`` made for them all; otherwise it is wired here."""
     app = FastAPI(
         title="Loa API",
         version=__version__,
@@ -61,7 +66,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     engine = engine or make_engine(settings.resolved_database_url)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = wired_session_factory(engine, settings)
+    process = process or wire(engine, settings)
+    app.state.process = process
+    app.state.session_factory = process.sessions
     app.state.templates = make_templates()
     app.state.audio_locator = importlib.import_module("loa.fleet.audio").locator_for(settings)
 

@@ -45,7 +45,14 @@ def _root(ctx: typer.Context, verbose: bool = typer.Option(False, "--verbose", "
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s")
     if not verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
-    ctx.obj = CliContext()
+    ctx.obj = cli_context_for()
+
+
+def cli_context_for(**overrides: object) -> CliContext:
+    """The context every command runs in: its process wired by ``loa.wiring`` (tests start the same)."""
+    from loa.wiring import wire
+
+    return CliContext(wire=wire, overrides=dict(overrides))
 
 
 @db_app.command("upgrade")
@@ -82,22 +89,23 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
     from loa.db.migrate import upgrade
     from loa.demo import seed_demo
     from loa.demo_content import seed_demo_content
-    from loa.wiring import wired_session_factory
 
     c = cli_context(ctx)
     c.overrides.setdefault("demo", True)
     upgrade(c.engine)
     with c.session() as session:
         report = seed_demo(session, c.settings)
-    report += seed_demo_content(wired_session_factory(c.engine, c.settings), c.settings)
+    report += seed_demo_content(c.process.sessions, c.settings)
     for line in report:
         echo(line)
     from loa.sim.demo import start_demo_fleet
 
-    start_demo_fleet(c.settings, c.engine)
+    # One process: the web app and the gateway share its sessions and doorbell, so a command queued
+    # by a page wakes the gateway at once.
+    start_demo_fleet(c.settings, c.engine, c.process)
     echo(f"Broker MQTT nhúng và cụm loa mô phỏng: cổng {c.settings.mqtt_port}.")
     echo(f"Loa đang chạy tại http://{host}:{port}")
-    uvicorn.run(create_app(c.settings, engine=c.engine), host=host, port=port)
+    uvicorn.run(create_app(c.settings, engine=c.engine, process=c.process), host=host, port=port)
 
 
 def main() -> None:

@@ -124,7 +124,9 @@ def broker_run(
     c = cli_context(ctx)
     echo(f"Broker MQTT nhúng tại {c.settings.mqtt_host}:{c.settings.mqtt_port}.")
     with contextlib.suppress(KeyboardInterrupt):
-        eventloop.run(runner.run_fleet(c.settings, c.engine, with_broker=True, with_gateway=with_gateway))
+        eventloop.run(
+            runner.run_fleet(c.settings, c.engine, c.process, with_broker=True, with_gateway=with_gateway)
+        )
 
 
 @gateway_app.command("run")
@@ -133,4 +135,6 @@ def gateway_run(ctx: typer.Context) -> None:
     c = cli_context(ctx)
     embedded = c.settings.mqtt_mode == "embedded"
     with contextlib.suppress(KeyboardInterrupt):
-        eventloop.run(runner.run_fleet(c.settings, c.engine, with_broker=embedded, with_gateway=True))
+        eventloop.run(
+            runner.run_fleet(c.settings, c.engine, c.process, with_broker=embedded, with_gateway=True)
+        )

@@ -32,7 +32,7 @@ from loa.reports.webform import PROSE_HINTS, ReportForm, check, starting_form
 from loa.reports.wording import capitalise, hours_text
 from loa.topics.service import get_topic, list_topics
 from loa.vocab.dates import vn_date
-from loa.vocab.numbers import count_text, decimal_text
+from loa.vocab.numbers import count_text, decimal_text, number_text, percent_text
 from loa.vocab.period import Period
 from loa.vocab.periodform import choice_groups, year_choices
 from loa.web.deps import SessionDep
@@ -67,7 +67,7 @@ def cell_text(value: object, kind: str) -> str:
     if isinstance(value, float):
         return decimal_text(value)
     if isinstance(value, int):
-        return count_text(value) if kind != "money" else f"{value:,}".replace(",", ".") + " đ"
+        return count_text(value) if kind != "money" else f"{number_text(value)} đ"
     return str(value)
 
 
@@ -80,10 +80,6 @@ def row_href(channel: str, row_id: int | str) -> str:
     if ref is not None:
         return ROW_LINKS[ref[0]].format(id=ref[1])
     return f"/activities/{REGISTER_OF_CHANNEL[channel]}/{row_id}"
-
-
-def percent_text(value: float) -> str:
-    return f"{decimal_text(round(value, 1))}%"
 
 
 def helpers() -> dict[str, Any]:

@@ -74,7 +74,7 @@ class AudioAsset(Base):
 class SpeechJob(Base):
     """A text-to-speech request processed in the background. ``id`` is an opaque random string (it
     appears in URLs). ``subject`` says what the audio is for (e.g. ``bulletin:12:vi``) so the owning
-    domain can attach the result when the job finishes (see ``loa.speech.jobs.on_job_done``)."""
+    domain can attach the result when the job finishes (``JOB_FINISHED`` in ``loa.speech.jobs``)."""
 
     __tablename__ = "speech_jobs"
 
