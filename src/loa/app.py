@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from loa import __version__
 from loa.accounts.deps import install_auth_handlers
 from loa.db import make_engine
+from loa.navigation import menu_for
 from loa.process import Process
 from loa.settings import Settings
 from loa.web.errors import install_error_handlers
@@ -69,7 +70,7 @@ def create_app(
     process = process or wire(engine, settings)
     app.state.process = process
     app.state.session_factory = process.sessions
-    app.state.templates = make_templates()
+    app.state.templates = make_templates(menu_for=menu_for)
     app.state.audio_locator = importlib.import_module("loa.fleet.audio").locator_for(settings)
 
     install_error_handlers(app)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
-
-from loa.web.navigation import menu_for
 
 # Domain packages that ship a templates/ folder; web's own (base layout) comes first.
 TEMPLATE_PACKAGES: tuple[str, ...] = (
@@ -26,7 +25,8 @@ TEMPLATE_PACKAGES: tuple[str, ...] = (
 )
 
 
-def make_templates() -> Jinja2Templates:
+def make_templates(*, menu_for: Callable[[Any], Sequence[Any]]) -> Jinja2Templates:
+    """``menu_for(principal)``: the menu entries the base layout shows (``loa.navigation``)."""
     loaders = [PackageLoader(pkg, "templates") for pkg in TEMPLATE_PACKAGES]
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True))
     env.globals["menu_for"] = menu_for
