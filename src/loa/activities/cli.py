@@ -15,6 +15,7 @@ from loa.activities.forms import TABS
 from loa.activities.registers import REGISTERS, RegisterSpec
 from loa.cli_support import cli_context, echo
 from loa.errors import InvalidInput, NotFound
+from loa.vocab.numbers import number_text
 from loa.vocab.text import fold
 
 app = typer.Typer(help="Sổ theo dõi hoạt động tuyên truyền (trực quan, xe lưu động, báo chí, …).")
@@ -70,7 +71,8 @@ def import_csv(
     except InvalidInput as err:
         _print_row_errors(err)
         raise typer.Exit(2) from err
-    echo(f"Đã nhập {result.created} {spec.noun} vào sổ «{spec.title}» (mã hóa tệp: {result.encoding}).")
+    created = number_text(result.created)
+    echo(f"Đã nhập {created} {spec.noun} vào sổ «{spec.title}» (mã hóa tệp: {result.encoding}).")
 
 
 @app.command("export")
@@ -86,4 +88,4 @@ def export_csv(
     with c.session() as s:
         content = service.export_csv(s, spec=spec, principal=cli_principal(s, as_user))
     out.write_bytes(content)
-    echo(f"Đã ghi {out} ({len(content):,} byte).".replace(",", "."))
+    echo(f"Đã ghi {out} ({number_text(len(content))} byte).")

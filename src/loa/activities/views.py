@@ -20,6 +20,7 @@ from loa.activities.present import export_cells
 from loa.activities.registers import REGISTERS, AnyRecord, RegisterSpec, get_register
 from loa.errors import InvalidInput, LoaError, PayloadTooLarge
 from loa.topics.service import list_topics
+from loa.vocab.numbers import number_text
 from loa.vocab.periodform import choice_groups, year_choices
 from loa.web.deps import SessionDep
 from loa.web.flash import flash_pair
@@ -271,10 +272,8 @@ async def import_csv(
             status=err.status,
         )
     db.commit()
-    _flash(
-        request,
-        f"Đã nhập {result.created} {spec.noun} từ tệp «{upload.filename}» (mã hóa {result.encoding}).",
-    )
+    created = number_text(result.created)
+    _flash(request, f"Đã nhập {created} {spec.noun} từ tệp «{upload.filename}» (mã hóa {result.encoding}).")
     return RedirectResponse(f"/activities/{spec.key}", status_code=303)
 
 

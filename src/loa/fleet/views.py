@@ -26,6 +26,7 @@ from loa.fleet.qr import enrol_qr_svg
 from loa.fleet.uptime import UPTIME_WINDOWS, online_time
 from loa.protocol.messages import REPEAT_GAP_MAX_S
 from loa.protocol.priority import Priority
+from loa.vocab.numbers import number_text
 from loa.web.deps import SessionDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
@@ -160,7 +161,7 @@ def fleet_commands(
         db.rollback()
         return _fleet_page(request, db, principal, error=err.message, form=form, status=err.status)
     db.commit()
-    _flash(request, f"Đã gửi lệnh «{commands.command_label(action)}» tới {len(rows)} cụm loa.")
+    _flash(request, f"Đã gửi lệnh «{commands.command_label(action)}» tới {number_text(len(rows))} cụm loa.")
     return RedirectResponse("/fleet", status_code=303)
 
 

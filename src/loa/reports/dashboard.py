@@ -41,6 +41,7 @@ from loa.reports.statistics import (
 from loa.reports.views import cell_text, helpers, rows_of
 from loa.reports.wording import CHANNEL_TITLES, hours_text
 from loa.topics.service import get_topic, list_topics
+from loa.vocab.numbers import number_text
 from loa.vocab.period import Period
 from loa.vocab.periodform import PeriodFields, choice_groups, parse_period, year_choices
 from loa.web.deps import SessionDep
@@ -153,7 +154,7 @@ def _trip_points(session: Session, province: str, section: ChannelSection) -> tu
 
 
 def _degrees(value: float) -> str:
-    return f"{value:.4f}".replace(".", ",")
+    return number_text(value, 4)
 
 
 def sketch(session: Session, root: AreaRef, channels: Sequence[ChannelSection]) -> MapView:
