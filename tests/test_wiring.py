@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 import loa
 from loa.app import create_app
@@ -23,14 +23,13 @@ from loa.content import service as content
 from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
 from loa.content.workflow import Action
-from loa.db.base import utcnow
 from loa.fleet import service as fleet
-from loa.schedule import hooks, service, slots
 from loa.settings import Settings
 from loa.speech.runtime import SpeechRuntime
 from tests.conftest import Backend
-from tests.schedule.test_service_db import commune, daily, manifest_items
-from tests.schedule.world import BA_TO, approved_bulletin, audio_asset, load_world, seed_world
+from tests.fleet.test_schedule_hooks import programme_for_ba_to
+from tests.schedule.test_service_db import manifest_items
+from tests.schedule.world import BA_TO, load_world, seed_world
 
 
 @pytest.fixture
@@ -53,46 +52,31 @@ def command(engine: Engine, settings: Settings) -> Iterator[CliContext]:
 
 
 def test_a_loa_command_recompiles_on_fleet_and_content_changes_and_rings_its_gateway(
-    command: CliContext,
+    engine: Engine, command: CliContext
 ) -> None:
+    programme_for_ba_to(engine)  # set up through a session factory nobody wired: no manifest yet
     rings: list[int] = []
     command.process.doorbell.hold(lambda: rings.append(1))  # what the gateway of ``run_fleet`` does
-    with command.session() as s:
-        world = load_world(s)
-        news = approved_bulletin(s, world, "Tin bão số 3", {"vi": audio_asset(s, "bao3", 90)})
-        outcome = service.create_programme(
-            s, principal=world.operator, data=daily("Bản tin sáng", 6, 0, 30, commune()), now=utcnow()
-        )
-        assert outcome.programme is not None
-        slots.set_running_order(
-            s,
-            principal=world.operator,
-            key=None,
-            programme_id=outcome.programme.id,
-            items=[slots.ItemInput("bulletin", news.id)],
-            now=utcnow(),
-        )
-        hooks.publish(s, data_dir=command.settings.data_dir, reason="test")
-    assert len(rings) == 1  # new manifests queued: the gateway is woken once, after the commit
-
     with command.session() as s:  # fleet announces "devices"
+        news_id = s.scalars(select(Bulletin.id).where(Bulletin.title == "Tin bão số 3")).one()
         fleet.create_device(
             s, name="Cụm loa mới", uid="loa-bt-09", commune_id=load_world(s).unit(s, BA_TO).id
         )
+        assert rings == []  # before the commit, nobody is woken
     with command.session() as s:
-        assert {i["bulletin_id"] for i in manifest_items(s, "loa-bt-09")} == {str(news.id)}
-    assert len(rings) == 2
+        assert {i["bulletin_id"] for i in manifest_items(s, "loa-bt-09")} == {str(news_id)}
+    assert len(rings) == 1  # the new manifests are queued: the gateway is woken once, after the commit
 
     with command.session() as s:  # content announces "bulletin"
-        content.transition(s, principal=load_world(s).editor, bulletin_id=news.id, action=Action.ARCHIVE)
+        content.transition(s, principal=load_world(s).editor, bulletin_id=news_id, action=Action.ARCHIVE)
     with command.session() as s:
         assert manifest_items(s, "loa-bt-01") == [] and manifest_items(s, "loa-bt-09") == []
-    assert len(rings) == 3
+    assert len(rings) == 2
 
     (recompile,) = command.process.periodic  # what ``loa gateway run`` repeats beside the gateway
     assert recompile.interval_s == command.settings.manifest_recompile_interval_s
     recompile.work()
-    assert len(rings) == 3  # nothing changed since: no new manifest, nobody woken
+    assert len(rings) == 2  # nothing changed since: no new manifest, nobody woken
 
 
 def test_a_reading_made_by_the_speech_worker_of_a_loa_command_reaches_its_bulletin(

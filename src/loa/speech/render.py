@@ -52,7 +52,7 @@ BAD_RATE = "Tốc độ đọc phải từ {low} đến {high} lần tốc độ
 
 
 def _decimal(value: float) -> str:
-    return f"{value:g}".replace(".", ",")
+    return number_text(value, 6, trim=True)
 
 
 ProgressCallback = Callable[[int], None]
