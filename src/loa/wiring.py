@@ -20,14 +20,13 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from loa.content import audio as content_audio
 from loa.db import make_session_factory
 from loa.db.changes import after_commit, on_commit
 from loa.fleet.outbox import OUTBOX
 from loa.process import Doorbell, Periodic, Process
 from loa.schedule import hooks
 from loa.settings import Settings
-from loa.speech import jobs as speech_jobs
+from loa.speech.models import JOB_FINISHED
 
 
 def wire(engine: Engine, settings: Settings) -> Process:
@@ -44,6 +43,11 @@ def wire(engine: Engine, settings: Settings) -> Process:
         hooks.devices_changed(session, data_dir=settings.data_dir)
 
     def speech_jobs_finished(session: Session, job_ids: set[Any]) -> None:
+        # Imported here: the audio stack (PyAV, NumPy) costs seconds, and a ``loa`` command that
+        # opens a session without finishing a reading should not pay for it.
+        from loa.content import audio as content_audio
+        from loa.speech import jobs as speech_jobs
+
         for job_id in sorted(job_ids):
             content_audio.attach_finished_job(session, speech_jobs.get_job(session, job_id))
 
@@ -54,7 +58,7 @@ def wire(engine: Engine, settings: Settings) -> Process:
     on_commit(sessions, "bulletin", bulletins_changed)
     on_commit(sessions, "devices", devices_changed)
     # A reading that cannot be attached must not fail the job that made it (it is logged).
-    on_commit(sessions, speech_jobs.JOB_FINISHED, speech_jobs_finished, isolated=True)
+    on_commit(sessions, JOB_FINISHED, speech_jobs_finished, isolated=True)
     after_commit(sessions, OUTBOX, lambda _keys: doorbell.ring())
     periodic = Periodic("periodic manifest recompilation", settings.manifest_recompile_interval_s, recompile)
     return Process(sessions=sessions, doorbell=doorbell, periodic=(periodic,))

@@ -25,7 +25,7 @@ from loa.db.base import utcnow
 from loa.db.changes import mark_changed
 from loa.errors import InvalidInput, LoaError, NotFound, TooManyRequests
 from loa.speech import service
-from loa.speech.models import JobStatus, SpeechJob
+from loa.speech.models import JOB_FINISHED, JobStatus, SpeechJob
 from loa.speech.overrides import effective_overrides
 from loa.speech.render import check_rate, prepare_text
 from loa.speech.service import SpeechContext
@@ -36,8 +36,6 @@ MAX_PENDING_JOBS_PER_USER = 20
 JOB_NOT_FOUND = "Không tìm thấy yêu cầu tạo âm thanh."
 GENERIC_FAILURE = "Không tạo được âm thanh do lỗi hệ thống. Vui lòng thử lại sau."
 INTERRUPTED = "Máy chủ khởi động lại khi đang xử lý; yêu cầu được làm lại."
-
-JOB_FINISHED = "speech_job"  # the change announced when a job ends; its key is the job id
 
 
 class JobRunner(Protocol):

@@ -13,7 +13,7 @@ from loa.db import make_session_factory
 from loa.db.changes import on_commit
 from loa.errors import InvalidInput, NotFound, TooManyRequests
 from loa.speech import jobs
-from loa.speech.models import AudioAsset, AudioSourceKind, JobStatus, SpeechJob
+from loa.speech.models import JOB_FINISHED, AudioAsset, AudioSourceKind, JobStatus, SpeechJob
 from loa.speech.service import SpeechContext
 from loa.speech.store import LocalAudioStore
 from tests.speech.audio.media import measure_file
@@ -40,7 +40,7 @@ def test_a_job_runs_to_done_with_progress_and_both_formats(
     factory = make_session_factory(engine)
     on_commit(
         factory,
-        jobs.JOB_FINISHED,
+        JOB_FINISHED,
         lambda s, ids: seen.extend((i, jobs.get_job(s, i).status.value) for i in ids),
     )
     runner = jobs.ThreadJobRunner(factory, speech_context)
