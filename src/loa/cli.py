@@ -8,10 +8,13 @@ import sys
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from loa.cli_support import CliContext, cli_context, echo
 from loa.cli_usage import NoArgsIsHelpError, UsageErrorType, help_hint, usage_message
 from loa.errors import LoaError
+from loa.process import Process
+from loa.settings import Settings
 
 app = typer.Typer(
     name="loa",
@@ -50,9 +53,13 @@ def _root(ctx: typer.Context, verbose: bool = typer.Option(False, "--verbose", "
 
 def cli_context_for(**overrides: object) -> CliContext:
     """The context every command runs in: its process wired by ``loa.wiring`` (tests start the same)."""
-    from loa.wiring import wire
+    return CliContext(wire=_wire, overrides=dict(overrides))
 
-    return CliContext(wire=wire, overrides=dict(overrides))
+
+def _wire(engine: Engine, settings: Settings) -> Process:
+    from loa.wiring import wire  # only a command that opens a session pays for importing the domains
+
+    return wire(engine, settings)
 
 
 @db_app.command("upgrade")
