@@ -23,7 +23,6 @@ from loa.accounts.logic import format_vietnam_time
 from loa.accounts.models import AuditEvent, User
 from loa.accounts.principal import ROLES, Permission, Role
 from loa.accounts.service import require_permission
-from loa.activities.models import ActivityTopic
 from loa.alerts.models import EmergencyAlert
 from loa.areas.models import AdminUnit
 from loa.content.catalog import LANGUAGES, PRIORITIES, STATUSES, Priority, Status
@@ -32,8 +31,9 @@ from loa.fleet.commands import command_label
 from loa.fleet.models import Device
 from loa.reports.models import Report
 from loa.schedule import models as m
-from loa.schedule.ladder import rung_of
 from loa.schedule.snapshot import TARGET_KIND_LABELS, TargetKind
+from loa.topics.models import Topic
+from loa.vocab.ladder import rung_of
 from loa.web.deps import SessionDep
 from loa.web.templating import render
 
@@ -77,7 +77,7 @@ NAMED_BY: dict[str, tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]
     "device": (Device.uid, Device.name),
     "alert": (EmergencyAlert.id, EmergencyAlert.title),
     "report": (Report.id, Report.title),
-    "topic": (ActivityTopic.code, ActivityTopic.name),
+    "topic": (Topic.code, Topic.name),
     "area": (AdminUnit.code, AdminUnit.name),
 }
 MANIFEST_REASONS: dict[str, str] = {

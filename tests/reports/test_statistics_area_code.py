@@ -43,7 +43,9 @@ def test_statistics_by_area_code(client: TestClient, tree: Tree) -> None:
     missing = client.get("/api/v1/reports/statistics", headers=headers, params=query)
     assert missing.status_code == 422 and "Thiếu địa bàn" in missing.json()["title"]
     other = client.get("/api/v1/reports/statistics", headers=headers, params={"area": "21490", **query})
-    same = client.get("/api/v1/reports/statistics", headers=headers, params={"area_id": tree.new_y.id, **query})
+    same = client.get(
+        "/api/v1/reports/statistics", headers=headers, params={"area_id": tree.new_y.id, **query}
+    )
     assert other.status_code == same.status_code >= 400  # another commune: refused alike
     assert other.json()["title"] == same.json()["title"]
 

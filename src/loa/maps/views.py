@@ -4,6 +4,7 @@ and ``/map/data`` (GeoJSON of every layer within the person's areas)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -15,6 +16,7 @@ from loa.db.base import utcnow
 from loa.maps.layers import TRIP_DAYS, map_data
 from loa.schedule.recurrence import to_local
 from loa.web.deps import SessionDep, SettingsDep
+from loa.web.security import policy_with_images_from
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -26,7 +28,7 @@ def map_page(request: Request, db: SessionDep, principal: WebPrincipal, settings
     require_permission(principal, Permission.VIEW)
     radius = settings.map_coverage_radius_m
     data = map_data(db, principal=principal, radius_m=radius, today=to_local(utcnow()).date())
-    return render(
+    response = render(
         request,
         "maps/map.html",
         {
@@ -39,6 +41,12 @@ def map_page(request: Request, db: SessionDep, principal: WebPrincipal, settings
             "tile_max_zoom": settings.map_tile_max_zoom,
         },
     )
+    tiles = urlsplit(settings.map_tile_url or "")
+    if tiles.scheme and tiles.netloc:  # another host: the page lets the browser load its images
+        response.headers["Content-Security-Policy"] = policy_with_images_from(
+            f"{tiles.scheme}://{tiles.netloc}"
+        )
+    return response
 
 
 @router.get("/map/data")

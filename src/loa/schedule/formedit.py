@@ -15,7 +15,6 @@ from datetime import date, datetime, time
 
 from loa.errors import InvalidInput
 from loa.schedule import models as m
-from loa.schedule.ladder import BULLETIN_PRIORITIES
 from loa.schedule.recurrence import (
     LAST_WEEK,
     MONTH_WEEKS,
@@ -26,6 +25,7 @@ from loa.schedule.recurrence import (
 )
 from loa.schedule.service import ProgrammeInput
 from loa.schedule.targets import ResolvedTarget
+from loa.vocab.ladder import BULLETIN_PRIORITIES
 
 KEEP = "keep"  # the rule kind of "giữ lịch hiện tại"
 END_OF_DAY = time(23, 59, 59)

@@ -24,9 +24,9 @@ from loa.protocol.manifest import (
     join_items_bytes,
 )
 from loa.schedule.conflicts import Block, Conflict, OverfullSlot, check_slot, find_conflicts, format_local_vi
-from loa.schedule.ladder import LADDER, Priority
 from loa.schedule.recurrence import occurrences, resolve_timezone, to_local
 from loa.schedule.snapshot import Announcement, AudioRef, Entry, Programme, Snapshot, Target
+from loa.vocab.ladder import LADDER, Priority
 
 _MS = timedelta(milliseconds=1)
 FALLBACK_TAG = "fallback"  # the running-order tag of a programme's fallback playlist

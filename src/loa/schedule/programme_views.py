@@ -11,13 +11,13 @@ from starlette.responses import RedirectResponse, Response
 
 from loa.accounts.deps import ApiPrincipal, CsrfProtected, WebPrincipal
 from loa.accounts.principal import Permission
-from loa.activities.models import ActivityTopic
 from loa.content.catalog import LANGUAGES
 from loa.db.base import utcnow
 from loa.errors import LoaError
 from loa.schedule import checks, formedit, forms, hooks, service, slots, targetpick
 from loa.schedule.recurrence import to_local
 from loa.schedule.views import Posted, base_context, posted_values, programme_form, refused, with_typed_target
+from loa.topics.models import Topic
 from loa.web.deps import SessionDep, SettingsDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
@@ -93,7 +93,7 @@ def edit_programme_post(
         values = with_typed_target(db, principal, values)
         # "keep the current schedule": the form reads only the other fields; the stored rule is kept.
         read = {**values, "rule_kind": "once"} if kind == formedit.KEEP else values
-        topic = db.get(ActivityTopic, programme.topic_id) if programme.topic_id else None
+        topic = db.get(Topic, programme.topic_id) if programme.topic_id else None
         data = formedit.keeping(
             forms.programme_from_form(read), programme, kind, topic_code=topic.code if topic else None
         )

@@ -23,9 +23,9 @@ from loa.db.base import utcnow
 from loa.errors import Conflict, LoaError, NotFound
 from loa.schedule import calendar, checks, formedit, forms, hooks, service, targetpick
 from loa.schedule import models as m
-from loa.schedule.ladder import BULLETIN_PRIORITIES, LADDER, rung_of
 from loa.schedule.playout import format_duration_vi
 from loa.schedule.recurrence import to_local
+from loa.vocab.ladder import BULLETIN_PRIORITIES, LADDER, rung_of
 from loa.web.deps import SessionDep, SettingsDep
 from loa.web.templating import render
 

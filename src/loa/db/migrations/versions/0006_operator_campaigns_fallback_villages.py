@@ -4,8 +4,8 @@ A programme may cap its airings per day (``max_per_day``: "3 lần/ngày trong 7
 lines marked ``fallback`` are a programme's fallback playlist, played at the background rung when an
 airing has nothing else; villages carry a point and a population for the map's coverage figures.
 
-Revision ID: 0004_operator
-Revises: 0003_registers
+Revision ID: 0006
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_operator"
-down_revision: str | None = "0003_registers"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
