@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Role
+from loa.navigation import NAVIGATION
 from loa.web.i18n import CATALOG_DIR, LOCALES, accepted_locale, catalog, translate
-from loa.web.navigation import NAVIGATION
 from tests.support.auth import login_web, make_user
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "loa"

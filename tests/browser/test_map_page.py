@@ -103,7 +103,7 @@ def _expect_points(page: Page) -> None:
     expect(box.locator("path.loa-village")).to_have_count(2)
     expect(box.locator("path.loa-commune")).to_have_count(1)  # Xã Ba Vì, from the data set
     expect(box.locator("path.loa-coverage")).to_have_count(1)
-    expect(page.get_by_test_id("people-covered")).to_contain_text("850 / 1270 người")
+    expect(page.get_by_test_id("people-covered")).to_contain_text("850 / 1.270 người")
 
 
 def test_without_tiles_the_map_still_shows_what_loa_knows(page: Page, live_server: str, placed: None) -> None:

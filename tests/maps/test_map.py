@@ -80,7 +80,7 @@ def test_map_page_and_data(client: TestClient, session: Session, world: World) -
     login_web(client, "canbo.bato")
     page = client.get("/map")
     assert page.status_code == 200
-    assert "Ước tính người nghe được: 850 / 1270 người (67%)" in page.text
+    assert "Ước tính người nghe được: 850 / 1.270 người (67 %)" in page.text
     assert 'src="/static/vendor/leaflet/leaflet.js"' in page.text and "unpkg" not in page.text
     assert 'data-tiles=""' in page.text  # no tile server configured: points only
     assert "<script>" not in page.text  # no inline script: a strict CSP holds

@@ -38,7 +38,10 @@
     var lines = [];
     if (props.kind === "loudspeaker") { lines.push(props.state); if (props.place) { lines.push(props.place); } }
     if (props.kind === "village") {
-      if (props.population !== null && props.population !== undefined) { lines.push(props.population + " " + label("people")); }
+      if (props.population !== null && props.population !== undefined) {
+        var lang = document.documentElement.lang === "en" ? "en" : "vi-VN";
+        lines.push(Number(props.population).toLocaleString(lang) + " " + label("people"));
+      }
       lines.push(props.covered ? label("covered") : label("uncovered"));
     }
     if (props.approximate) { lines.push(label("approximate")); }
