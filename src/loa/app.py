@@ -58,6 +58,13 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.speech.api",
     "loa.speech.views",
     "loa.maps.views",
+    "loa.exchange.api",
+    "loa.exchange.views",
+    "loa.exchange.connections_views",
+    "loa.feedback.public",  # /gop-y/tra-cuu before /gop-y/{commune_code}
+    "loa.feedback.views",
+    "loa.feedback.api",
+    "loa.eboards.api",
 )
 
 

@@ -29,6 +29,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("map", "Bản đồ", "/map"),
     NavItem("alerts", "Cảnh báo khẩn cấp", "/alerts"),
     NavItem("activities", "Hoạt động tuyên truyền", "/activities"),
+    NavItem("exchange", "Liên thông cấp trên, cấp dưới", "/exchange"),
+    NavItem("feedback", "Ý kiến người dân", "/feedback"),
     NavItem("reports", "Báo cáo", "/reports"),
     NavItem("users", "Người dùng", "/users", permission=Permission.MANAGE_USERS),
     NavItem("audit", "Nhật ký", "/audit", permission=Permission.VIEW_AUDIT),

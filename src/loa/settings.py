@@ -117,6 +117,29 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 200 * 1024 * 1024
     max_upload_duration_s: int = 3600  # longer recordings are refused (not truncated)
 
+    # Exchange with higher/lower information-source systems (docs/exchange.md).
+    exchange_rate_limit_per_min: int = Field(default=120, ge=1)  # calls per connected system, default
+    exchange_max_body_bytes: int = Field(default=40 * 1024 * 1024, ge=1024)  # a pushed bulletin's audio
+    exchange_poll_s: float = Field(default=5.0, gt=0)  # how often ``loa exchange run`` delivers
+    exchange_push_interval_s: int = Field(default=300, ge=1)  # play logs, inventory, statistics upward
+    exchange_timeout_s: float = Field(default=30.0, gt=0)
+    # A provincial LGSP (or NGSP) in front of the systems we call: OAuth2 client credentials at its
+    # token endpoint, then every call to a connection marked "via LGSP" carries its token.
+    exchange_lgsp_token_url: str | None = None
+    exchange_lgsp_client_id: str = ""
+    exchange_lgsp_client_secret: SecretStr | None = None
+
+    # Citizens' feedback (docs/feedback.md). The answer deadline is an assumption (see the docs).
+    feedback_answer_days: int = Field(default=10, ge=1, le=365)
+    feedback_max_per_hour: int = Field(default=3, ge=1)  # posts from one source
+    feedback_max_per_day: int = Field(default=10, ge=1)
+    feedback_max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    feedback_max_voice_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    feedback_max_voice_s: int = Field(default=120, ge=5)
+    # SMS/hotline provider: replies are POSTed to this URL; its webhook calls us with the token.
+    feedback_sms_url: str | None = None
+    feedback_sms_token: SecretStr | None = None
+
     @field_validator("trusted_proxies")
     @classmethod
     def _check_networks(cls, value: str) -> str:

@@ -275,6 +275,20 @@ def communes_of_former_district(session: Session, district_code: str) -> list[Ad
     return sorted(session.scalars(stmt), key=_natural_key)
 
 
+def successors_of_old_commune(session: Session, code: str) -> list[AdminUnit]:
+    """Today's communes that took over (part of) the pre-2025 commune ``code``. An old commune is not a
+    unit here: the importer writes it into the note of its former district's lineage link, as
+    "Name (code)" or "Name (code, một phần)" (``importer._note``); this is where that is read back."""
+    if not re.fullmatch(r"\d{5}", code):
+        return []
+    stmt = (
+        select(AdminUnit)
+        .join(AreaLineage, AreaLineage.successor_id == AdminUnit.id)
+        .where(or_(AreaLineage.note.contains(f"({code})"), AreaLineage.note.contains(f"({code}, ")))
+    )
+    return sorted(set(session.scalars(stmt)), key=_natural_key)
+
+
 # ---------------------------------------------------------------------------------------------
 # Villages and residential groups
 

@@ -48,11 +48,18 @@ def _stamp(at: datetime) -> str:
 
 
 def build_atom(
-    entries: Iterable[FeedEntry], *, title: str, self_url: str, site_url: str, updated_at: datetime
+    entries: Iterable[FeedEntry],
+    *,
+    title: str,
+    self_url: str,
+    site_url: str,
+    updated_at: datetime,
+    feed_id: str = FEED_ID,
 ) -> bytes:
+    """``feed_id``: the feed's permanent id (another feed of these entries, e.g. one area's, has its own)."""
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element("feed", {"xmlns": ATOM_NS, "xml:lang": "vi"})
-    _text(feed, "id", FEED_ID)
+    _text(feed, "id", feed_id)
     _text(feed, "title", title)
     _text(feed, "subtitle", "Thông tin nguồn đã được duyệt và phát hành")
     ET.SubElement(feed, "link", {"rel": "self", "type": "application/atom+xml", "href": self_url})

@@ -3,6 +3,7 @@ published revisions that the e-portal feeds serve."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -204,12 +205,20 @@ class Published:
 
 
 def published(
-    session: Session, *, filters: Filters, limit: int = 50, now: datetime | None = None
+    session: Session,
+    *,
+    filters: Filters,
+    limit: int = 50,
+    now: datetime | None = None,
+    area_paths: Sequence[str] | None = None,
 ) -> list[Published]:
-    """Live revisions for the e-portal: published, not archived, inside their validity window."""
+    """Live revisions for the e-portal: published, not archived, inside their validity window.
+    ``area_paths``: only bulletins filed exactly at these units (an e-board shows its commune's and the
+    levels above it, not its neighbours')."""
     now = now or utcnow()
     conditions = [
         *_common(filters),
+        *([AdminUnit.path.in_(list(area_paths))] if area_paths is not None else []),
         Bulletin.published_revision_no.is_not(None),
         Bulletin.status != Status.ARCHIVED,
         or_(Bulletin.valid_from.is_(None), Bulletin.valid_from <= now),

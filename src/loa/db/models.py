@@ -13,6 +13,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "loa.alerts.models",
     "loa.areas.models",
     "loa.content.models",
+    "loa.exchange.models",
+    "loa.feedback.models",
     "loa.fleet.models",
     "loa.reports.models",
     "loa.schedule.models",

@@ -154,7 +154,7 @@ def create_announcement(
         preempt_rule=clean_preempt(data.preempt_rule, priority).value,
         volume_percent=data.volume_percent,
         area_id=common_area_id(session, targets),
-        created_by_id=principal.user_id,
+        created_by_id=principal.user_id or None,  # 0: a connected system (no user row)
         created_at=now,
     )
     session.add(a)

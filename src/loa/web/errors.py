@@ -108,6 +108,8 @@ def install_error_handlers(app: FastAPI) -> None:
         response = respond(request, exc.status, exc.code, exc.message, exc.details)
         if exc.status == 401 and wants_json(request):
             headers["WWW-Authenticate"] = "Bearer"
+        if exc.status == 429 and isinstance(exc.details, dict) and "retry_after_s" in exc.details:
+            headers["Retry-After"] = str(int(exc.details["retry_after_s"]))
         response.headers.update(headers)
         return response
 

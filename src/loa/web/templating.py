@@ -26,6 +26,8 @@ TEMPLATE_PACKAGES: tuple[str, ...] = (
     "loa.alerts",
     "loa.schedule",
     "loa.maps",
+    "loa.exchange",
+    "loa.feedback",
 )
 
 
