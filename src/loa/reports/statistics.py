@@ -33,6 +33,7 @@ from loa.reports.airtime import (
 )
 from loa.reports.broadcasts import start_receipts
 from loa.reports.data import Airtime, AirtimeRow, ChannelSection, DetailRow, Figure, sum_rows
+from loa.reports.feedback_section import feedback_section
 from loa.reports.radio import SystemChannels, scope_of, system_channels
 from loa.reports.records import fetch_records
 from loa.reports.wording import CHANNEL_TITLES, EVENTS, MOBILE
@@ -141,6 +142,8 @@ class Gathered:
     system: SystemChannels
     # Sections of the register-only channels, made while the database summed the receipts.
     register_sections: dict[str, ChannelSection] = field(default_factory=dict)
+    # Sections that are no register's channel (citizens' feedback); shown when they count something.
+    extra: tuple[ChannelSection, ...] = ()
 
 
 def gather(
@@ -192,7 +195,8 @@ def gather(
         district_of=district_name,
         started=started,
     )
-    return Gathered(root, records, system, register_sections)
+    extra = (feedback_section(session, period=period, prefixes=prefixes, topic_id=topic_id),)
+    return Gathered(root, records, system, register_sections, extra)
 
 
 def _system_pairs(g: Gathered, channel: str) -> list[tuple[DetailRow, AdminUnit]]:
@@ -212,7 +216,7 @@ def sections_of(g: Gathered) -> tuple[ChannelSection, ...]:
         else:
             made = g.register_sections.get(spec.key)
             sections.append(made if made is not None else _register_section(spec, g.records[spec.key]))
-    return tuple(sections)
+    return tuple(sections) + tuple(s for s in g.extra if not s.is_empty)
 
 
 def _register_section(spec: RegisterSpec, pairs: Sequence[tuple[AnyRecord, AdminUnit]]) -> ChannelSection:

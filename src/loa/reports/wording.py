@@ -16,6 +16,7 @@ BlockKind = Literal["heading", "subheading", "paragraph", "bullet", "placeholder
 
 # Channel keys shared with the statistics service.
 RADIO, PORTAL, PRESS, VISUAL, MOBILE, EVENTS = "radio", "portal", "press", "visual", "mobile", "events"
+FEEDBACK = "feedback"  # not a register: figures of citizens' feedback (loa.reports.feedback_section)
 CHANNEL_TITLES: dict[str, str] = {
     RADIO: "Truyền thanh",
     PORTAL: "Cổng thông tin điện tử",
@@ -23,6 +24,7 @@ CHANNEL_TITLES: dict[str, str] = {
     VISUAL: "Tuyên truyền trực quan",
     MOBILE: "Xe thông tin lưu động",
     EVENTS: "Hội nghị, sự kiện",
+    FEEDBACK: "Ý kiến người dân",
 }
 
 
@@ -226,6 +228,21 @@ def events_blocks(data: ReportData) -> list[Block]:
     return [Block("paragraph", text + ".")]
 
 
+def feedback_blocks(data: ReportData) -> list[Block]:
+    section = data.channel(FEEDBACK)
+    if section is None or section.is_empty:
+        return []
+    received = section.value(f"{FEEDBACK}.received")
+    answered, on_time = section.value(f"{FEEDBACK}.answered"), section.value(f"{FEEDBACK}.on_time")
+    text = (
+        f"{data.period.opening}, đã tiếp nhận {count_text(received)} ý kiến, phản ánh, kiến nghị "
+        f"của người dân{_about(data)}; đã trả lời {count_text(answered)} ý kiến"
+    )
+    if answered:
+        text += f", trong đó {count_text(on_time)} ý kiến trả lời đúng hạn"
+    return [Block("paragraph", text + ".")]
+
+
 def results_blocks(data: ReportData) -> list[Block]:
     """Section I, numbered like the reference; the events subsection appears only when there are events."""
     media = [Block("paragraph", media_paragraph(data))]
@@ -239,6 +256,9 @@ def results_blocks(data: ReportData) -> list[Block]:
     events = events_blocks(data)
     if events:
         parts.append(("Hội nghị, sự kiện", events))
+    feedback = feedback_blocks(data)
+    if feedback:
+        parts.append(("Tiếp nhận, trả lời ý kiến của người dân", feedback))
     blocks = [Block("heading", "I. KẾT QUẢ CÔNG TÁC TUYÊN TRUYỀN")]
     for number, (title, body) in enumerate(parts, start=1):
         blocks.append(Block("subheading", f"{number}. {title}"))
