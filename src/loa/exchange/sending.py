@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
 from loa.areas.models import AdminUnit
 from loa.content.models import Bulletin, BulletinRevision
 from loa.content.service import area_path, can_view
@@ -39,6 +38,18 @@ def remote_id(sent: SentBulletin) -> str:
 def parse_remote_id(value: str) -> int | None:
     rest = value[len(SENT_PREFIX) :] if value.startswith(SENT_PREFIX) else ""
     return int(rest) if rest.isdigit() else None
+
+
+def may_send(principal: Principal) -> bool:
+    return principal.has(Permission.BROADCAST) or principal.has(Permission.APPROVE_CONTENT)
+
+
+def require_sender(principal: Principal) -> None:
+    if not may_send(principal):
+        raise PermissionDenied(
+            f"Vai trò «{principal.role_label}» không được gửi bản tin xuống hệ thống cấp dưới.",
+            code="send_denied",
+        )
 
 
 def lower_peers(session: Session) -> list[ExchangePeer]:
@@ -116,8 +127,9 @@ def send_bulletin(
     now: datetime,
     ip: str = "",
 ) -> SentBulletin:
-    """Queue an approved bulletin for a lower system (the connector delivers it)."""
-    require_permission(principal, Permission.BROADCAST)
+    """Queue an approved bulletin for a lower system (the connector delivers it). Who may: whoever may
+    put things on air, or the leader who approves bulletins (at a province nobody else broadcasts)."""
+    require_sender(principal)
     peer = get_peer(session, peer_id)
     if peer.relation is not PeerRelation.LOWER or not peer.active or not peer.push_url:
         raise InvalidInput(

@@ -199,7 +199,7 @@ def _sent_page(
         )
     }
     form = form or {"communes": []}
-    can_send = principal.has(Permission.BROADCAST)
+    can_send = sending.may_send(principal)
     return render(
         request,
         "exchange/sent.html",
