@@ -207,12 +207,16 @@ def deliver_due(
                 )
             except LoaError as err:
                 targets[peer.id] = err.message
-    blocked: set[int] = set()
+        firsts = outbox.first_pending(session, {d.peer_id for d in due})
+    # A system whose oldest message is not due (backing off, or leased by another connector) waits.
+    first_due = {d.peer_id: d.id for d in reversed(due)}
+    blocked = {peer for peer, first in firsts.items() if first_due.get(peer) != first}
     for message in due:
         if message.peer_id in blocked:
             continue
         with sessions() as session, session.begin():
             if not outbox.claim(session, message_id=message.id, now=utcnow()):
+                blocked.add(message.peer_id)  # another connector is on this system's queue
                 continue
         target = targets[message.peer_id]
         status: int | None = None

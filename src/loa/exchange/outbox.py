@@ -93,6 +93,23 @@ def due(session: Session, *, now: datetime, limit: int = 100) -> list[Due]:
     return [Due(*row) for row in rows]
 
 
+def first_pending(session: Session, peer_ids: set[int]) -> dict[int, int]:
+    """Per system, the oldest message not yet sent nor given up: the only one that may go next, so a
+    message backing off holds the later ones of its system (acknowledgements stay in order)."""
+    if not peer_ids:
+        return {}
+    rows = session.execute(
+        select(OutboxMessage.peer_id, func.min(OutboxMessage.id))
+        .where(
+            OutboxMessage.peer_id.in_(sorted(peer_ids)),
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.gave_up_at.is_(None),
+        )
+        .group_by(OutboxMessage.peer_id)
+    )
+    return {int(peer_id): int(first) for peer_id, first in rows}
+
+
 def claim(session: Session, *, message_id: int, now: datetime) -> bool:
     """Take the lease on one message; False when another connector holds it or it was sent."""
     result = session.execute(
