@@ -210,9 +210,12 @@ def remote_statistics(
             )
         )
         codes = sorted({p.commune_code for p in rows})
-        paths = dict(
-            session.execute(select(AdminUnit.code, AdminUnit.path).where(AdminUnit.code.in_(codes))).tuples()
-        )
+        paths = {
+            code: path
+            for code, path in session.execute(
+                select(AdminUnit.code, AdminUnit.path).where(AdminUnit.code.in_(codes))
+            )
+        }
         for play in rows:
             if not principal.can_access_path(paths.get(play.commune_code, "")):
                 continue

@@ -203,7 +203,7 @@ def queue(
         stmt = stmt.where(Feedback.state == state)
     if commune_code:
         stmt = stmt.where(AdminUnit.code == commune_code)
-    rows = list(session.execute(stmt.order_by(Feedback.id.desc()).limit(2000)).tuples())
+    rows = [(f, u) for f, u in session.execute(stmt.order_by(Feedback.id.desc()).limit(2000))]
     rows.sort(key=_queue_order)
     return rows[:limit]
 
@@ -356,5 +356,5 @@ def counts_by_state(
         state: int(n)
         for state, n in session.execute(
             select(Feedback.state, func.count()).where(Feedback.commune_id.in_(ids)).group_by(Feedback.state)
-        ).tuples()
+        )
     }
