@@ -54,6 +54,7 @@ from loa.speech import service as speech_service
 from loa.speech.service import SpeechContext
 from loa.wiring import wire
 from tests.conftest import Backend
+from tests.exchange.fake_lgsp import FakeLgsp
 from tests.exchange.servers import Live
 from tests.exchange.world import BA_TO, BA_VI, PROVINCE, people, seed_lower, seed_upper, speech_context, tone
 
@@ -395,3 +396,37 @@ def test_a_cut_link_loses_nothing_and_doubles_nothing(systems: tuple[System, Sys
             .group_by(ExchangeCall.idempotency_key)
         ).all()
         assert sorted(n for _, n in replays) == [1, 1, 1, 2]  # the first batch arrived twice, applied once
+
+
+def test_calls_through_a_provincial_lgsp_carry_its_token_and_our_key(systems: tuple[System, System]) -> None:
+    upper, below = systems
+    gateway = FakeLgsp(target=below.live.api)
+    served = Live(gateway.app()).start()
+    try:
+        with upper.sessions() as s, s.begin():
+            peer = sending.lower_peers(s)[0]
+            peer.push_url, peer.via_lgsp = f"{served.url}/forward", True
+        sent = _send_down(upper, _approved(upper, "Thông báo họp dân", "normal", 2.0), [BA_TO])
+        token = connector.LgspToken(f"{served.url}/token", gateway.client_id, gateway.client_secret)
+        transport = HttpTransport(10.0)
+        assert (
+            connector.deliver_due(
+                upper.sessions, transport=transport, secret_key=upper.secret, lgsp=token
+            ).sent
+            == 1
+        )
+        assert len(gateway.issued) == 1 and gateway.forwarded == [("bulletins", 202)]
+        with below.sessions() as s:
+            assert s.scalars(select(InboxItem.remote_id)).all() == [f"sent-{sent}"]
+        # The system behind the LGSP trusts its own keys, not the gateway's token alone.
+        alone = transport.post(
+            f"{below.live.api}/bulletins",
+            body=b"{}",
+            headers={"Authorization": f"Bearer {gateway.issued[0]}", "Content-Type": "application/json"},
+        )
+        assert alone.status == 401
+        wrong = connector.LgspToken(f"{served.url}/token", gateway.client_id, "not-the-secret")
+        with pytest.raises(TransportError, match="401"):
+            wrong.get(transport)
+    finally:
+        served.stop()
