@@ -15,7 +15,7 @@ from loa.eboards import board as boards
 from loa.eboards import signing
 from loa.web.deps import SessionDep, SettingsDep
 
-router = APIRouter(prefix="/eboards/v1", tags=["eboards"])
+router = APIRouter(prefix="/feeds/eboards/v1", tags=["eboards"])  # under /feeds: errors answer in JSON
 CACHE = "public, max-age=60"
 
 
@@ -83,7 +83,7 @@ def board_atom(
                 summary=item["summary"],
                 content_html=p.content["body_html"],
                 author=item["source"],
-                link=f"{base}/eboards/v1/{b.area.code}.json",
+                link=f"{base}/feeds/eboards/v1/{b.area.code}.json",
                 categories=[("kind:" + item["kind"], item["kind_label"])],
                 enclosures=[
                     Enclosure(ph["url"], ph["content_type"], 0, ph["caption"]) for ph in item["photos"]
