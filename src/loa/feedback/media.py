@@ -13,6 +13,7 @@ from pathlib import Path
 from loa.content.images import check_photo
 from loa.content.photos import PhotoStore
 from loa.errors import InvalidInput, PayloadTooLarge
+from loa.vocab.numbers import number_text
 
 # The types a voice note is served back with (an officer's browser plays it); anything else is sent
 # as the most common one: a browser sniffs audio, it never runs it.
@@ -56,15 +57,18 @@ def store_for(data_dir: Path) -> PhotoStore:
     return PhotoStore(data_dir / "feedback-media")
 
 
-def _megabytes(limit: int) -> str:
-    return f"{limit / (1024 * 1024):.0f} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+def size_words(limit: int) -> str:
+    """'5 MB', '1,5 MB', '300 KB' (Vietnamese decimal comma)."""
+    if limit >= 1024 * 1024:
+        return f"{number_text(limit / (1024 * 1024), 1, trim=True)} MB"
+    return f"{number_text(limit / 1024)} KB"
 
 
 def check_photo_upload(data: bytes, limits: MediaLimits) -> str:
     """The photo's content type, or a refusal in Vietnamese."""
     if len(data) > limits.photo_bytes:
         raise PayloadTooLarge(
-            f"Ảnh quá lớn (tối đa {_megabytes(limits.photo_bytes)}). Vui lòng chụp lại ở cỡ nhỏ hơn.",
+            f"Ảnh quá lớn (tối đa {size_words(limits.photo_bytes)}). Vui lòng chụp lại ở cỡ nhỏ hơn.",
             code="feedback_photo_too_large",
         )
     return check_photo(data).content_type
@@ -74,7 +78,7 @@ def check_voice_upload(data: bytes, declared_type: str, limits: MediaLimits) -> 
     """(content type to serve it with, duration in ms), or a refusal in Vietnamese."""
     if len(data) > limits.voice_bytes:
         raise PayloadTooLarge(
-            f"Ghi âm quá lớn (tối đa {_megabytes(limits.voice_bytes)}).", code="feedback_voice_too_large"
+            f"Ghi âm quá lớn (tối đa {size_words(limits.voice_bytes)}).", code="feedback_voice_too_large"
         )
     from loa.speech.audio.decode import decode  # PyAV: paid only when a voice note arrives
 

@@ -68,8 +68,8 @@ def _form_page(
             "error": error,
             "error_field": field,
             "challenge": challenge,
-            "photo_mb": limits.photo_bytes // (1024 * 1024),
-            "voice_mb": limits.voice_bytes // (1024 * 1024),
+            "photo_limit": media.size_words(limits.photo_bytes),
+            "voice_limit": media.size_words(limits.voice_bytes),
             "voice_s": limits.voice_s,
             "answer_days": settings.feedback_answer_days,
         },
@@ -156,8 +156,8 @@ async def feedback_submit(
     if declared.isdigit() and int(declared) > ceiling:
         await _drain(request, cap=4 * ceiling)
         message = (
-            f"Tệp gửi kèm quá lớn: ảnh tối đa {limits.photo_bytes // (1024 * 1024)} MB, "
-            f"ghi âm tối đa {limits.voice_bytes // (1024 * 1024)} MB. Vui lòng chọn tệp nhỏ hơn."
+            f"Tệp gửi kèm quá lớn: ảnh tối đa {media.size_words(limits.photo_bytes)}, "
+            f"ghi âm tối đa {media.size_words(limits.voice_bytes)}. Vui lòng chọn tệp nhỏ hơn."
         )
         return _form_page(request, db, settings, commune, error=message, status=413)
     form = await request.form(max_files=2, max_fields=20)
@@ -196,8 +196,12 @@ async def _accept(
     secret = settings.secret_key.get_secret_value()
     nonce = logic.solved(secret, str(form.get("challenge") or ""), str(form.get("answer") or ""), now)
     limits = media_limits(settings)
-    photo = await _file(form, "photo", limits.photo_bytes, "Ảnh quá lớn.")
-    voice = await _file(form, "voice", limits.voice_bytes, "Ghi âm quá lớn.")
+    photo = await _file(
+        form, "photo", limits.photo_bytes, f"Ảnh quá lớn (tối đa {media.size_words(limits.photo_bytes)})."
+    )
+    voice = await _file(
+        form, "voice", limits.voice_bytes, f"Ghi âm quá lớn (tối đa {media.size_words(limits.voice_bytes)})."
+    )
     # The text is checked before any file is decoded: a refusal costs no decoding. A voice note may
     # stand alone (some people would rather speak than write).
     submission = service.Submission(
