@@ -27,6 +27,7 @@ from loa.alerts.models import EmergencyAlert
 from loa.areas.models import AdminUnit
 from loa.content.catalog import LANGUAGES, PRIORITIES, STATUSES, Priority, Status
 from loa.content.models import Bulletin
+from loa.exchange.models import ExchangePeer, InboxItem
 from loa.fleet.commands import command_label
 from loa.fleet.models import Device
 from loa.reports.models import Report
@@ -67,6 +68,9 @@ TARGET_TYPES: dict[str, str] = {
     "visual-items": "Sổ trực quan",
     "mobile-trips": "Sổ xe lưu động",
     "events": "Sổ sự kiện",
+    "exchange_peer": "Kết nối liên thông",
+    "exchange_inbox": "Tin nhận từ cấp trên",
+    "feedback": "Ý kiến người dân",
 }
 # The record an event's target id names, and the column that names it for a person.
 NAMED_BY: dict[str, tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]]] = {
@@ -79,6 +83,8 @@ NAMED_BY: dict[str, tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]
     "report": (Report.id, Report.title),
     "topic": (Topic.code, Topic.name),
     "area": (AdminUnit.code, AdminUnit.name),
+    "exchange_peer": (ExchangePeer.id, ExchangePeer.name),
+    "exchange_inbox": (InboxItem.id, InboxItem.title),
 }
 MANIFEST_REASONS: dict[str, str] = {
     "periodic": "lập lại định kỳ",

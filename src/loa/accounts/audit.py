@@ -81,6 +81,25 @@ ACTION_LABELS: dict[str, str] = {
     "report.download": "Tải tệp báo cáo",
     "schedule.fallback_set": "Đặt danh mục dự phòng",
     "area.village_place": "Sửa vị trí, số dân của thôn",
+    "exchange.peer_create": "Thêm kết nối liên thông",
+    "exchange.peer_update": "Sửa địa chỉ gửi của kết nối liên thông",
+    "exchange.peer_pause": "Tạm dừng kết nối liên thông",
+    "exchange.peer_resume": "Mở lại kết nối liên thông",
+    "exchange.key_issue": "Cấp khóa kết nối liên thông",
+    "exchange.key_revoke": "Thu hồi khóa kết nối liên thông",
+    "exchange.inbox_receive": "Nhận bản tin từ cấp trên",
+    "exchange.inbox_schedule": "Xếp lịch phát tin của cấp trên",
+    "exchange.inbox_order": "Sắp thứ tự tin ưu tiên của cấp trên",
+    "exchange.inbox_decline": "Không phát tin của cấp trên",
+    "exchange.send": "Gửi bản tin xuống cấp dưới",
+    "exchange.ack_receive": "Nhận xác nhận của cấp dưới",
+    "exchange.plays_receive": "Nhận nhật ký phát của cấp dưới",
+    "exchange.snapshot_receive": "Nhận danh mục, số liệu của cấp dưới",
+    "exchange.message_retry": "Gửi lại tin liên thông bị từ chối",
+    "feedback.receive": "Nhận ý kiến của người dân",
+    "feedback.assign": "Giao xử lý ý kiến người dân",
+    "feedback.reply": "Trả lời ý kiến người dân",
+    "feedback.to_bulletin": "Tạo bản tin từ trả lời ý kiến người dân",
 }
 
 MAX_PAGE_SIZE = 200
@@ -160,11 +179,27 @@ DETAIL_LABELS: dict[str, str] = {
     "latitude": "Vĩ độ",
     "longitude": "Kinh độ",
     "population": "Số dân",
+    "key": "Khóa",
+    "url": "Địa chỉ",
+    "ahead": "Phát trước tin của xã",
+    "channel": "Kênh",
+    "topic": "Lĩnh vực",
+    "period": "Kỳ",
+    "message_kind": "Loại tin liên thông",
 }
 VALUE_WORDS: dict[str, dict[str, str]] = {
     "via": {"web": "trang web", "api": "API", "cli": "dòng lệnh"},
     "reason": {"inactive": "tài khoản đã khóa"},
     "accept": {"keep": "giữ cả hai", "proposal": "áp dụng đề xuất"},
+    "channel": {"web": "trang góp ý", "sms": "tin nhắn SMS", "hotline": "đường dây nóng"},
+    "message_kind": {
+        "inventory": "danh mục, trạng thái",
+        "statistics": "số liệu",
+        "ack": "xác nhận",
+        "plays": "nhật ký phát",
+        "bulletin": "bản tin",
+        "snapshot": "danh mục, số liệu",
+    },
 }
 Words = Mapping[str, Callable[[Any], str]]
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?$")

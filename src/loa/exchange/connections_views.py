@@ -223,7 +223,7 @@ def retry(
         actor=principal,
         target_type="exchange_peer",
         target_id=message.peer_id,
-        details={"kind": message.kind},
+        details={"message_kind": message.kind},
         ip=client_ip(request),
     )
     return _done(request, db, "Tin sẽ được gửi lại ở lượt tới.")

@@ -146,7 +146,7 @@ def store_snapshot(session: Session, *, caller: Caller, data: SnapshotIn) -> Non
         actor=caller.principal,
         target_type="exchange_peer",
         target_id=caller.peer.id,
-        details={"name": caller.peer.name, "kind": data.kind, **({"period": key} if key else {})},
+        details={"name": caller.peer.name, "message_kind": data.kind, **({"period": key} if key else {})},
     )
 
 

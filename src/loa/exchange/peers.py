@@ -120,7 +120,7 @@ def set_push_target(
         peer.push_key_encrypted = sealing.seal(push_key.strip(), secret_key=secret_key)
     peer.via_lgsp = via_lgsp
     session.flush()
-    _audit(session, principal, "exchange.peer_update", peer, ip, {"name": peer.name, "via": peer.push_url})
+    _audit(session, principal, "exchange.peer_update", peer, ip, {"name": peer.name, "url": peer.push_url})
     return peer
 
 
