@@ -14,6 +14,7 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -150,3 +151,4 @@ def bulletin_body(
 
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")

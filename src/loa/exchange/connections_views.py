@@ -60,7 +60,7 @@ def _page(
                 "peer": peer,
                 "relation": RELATIONS[peer.relation],
                 "areas": ", ".join(picker.chosen_labels(db, peer.area_codes).values()) or "—",
-                "keys": peers.keys_of(db, peer.id),
+                "peer_keys": peers.keys_of(db, peer.id),
                 "queue": queue_words(outbox.queue_state(db, peer.id)),
                 "messages": outbox.recent(db, peer.id, limit=10),
                 "calls": calls.recent_calls(db, peer_id=peer.id, limit=10),

@@ -435,7 +435,7 @@ def list_inbox(session: Session, *, principal: Principal, limit: int = 200) -> l
     rows = list(session.scalars(select(InboxItem).order_by(InboxItem.id.desc()).limit(2000)))
     codes = sorted({c for item in rows for c in item.commune_codes})
     paths = (
-        dict(session.execute(select(AdminUnit.code, AdminUnit.path).where(AdminUnit.code.in_(codes))))
+        dict(session.execute(select(AdminUnit.code, AdminUnit.path).where(AdminUnit.code.in_(codes))).all())
         if codes
         else {}
     )
@@ -449,6 +449,6 @@ def communes_named(session: Session, codes: Sequence[str]) -> list[str]:
     if not codes:
         return []
     names = dict(
-        session.execute(select(AdminUnit.code, AdminUnit.name).where(AdminUnit.code.in_(list(codes))))
+        session.execute(select(AdminUnit.code, AdminUnit.name).where(AdminUnit.code.in_(list(codes)))).all()
     )
     return [names.get(c, c) for c in codes]

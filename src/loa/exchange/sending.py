@@ -202,7 +202,7 @@ def list_sent(session: Session, *, principal: Principal, limit: int = 100) -> li
     ).all()
     codes = sorted({c for s, _ in rows for c in s.area_codes})
     paths = (
-        dict(session.execute(select(AdminUnit.code, AdminUnit.path).where(AdminUnit.code.in_(codes))))
+        dict(session.execute(select(AdminUnit.code, AdminUnit.path).where(AdminUnit.code.in_(codes))).all())
         if codes
         else {}
     )
