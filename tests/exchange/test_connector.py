@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from loa.db.base import utcnow
 from loa.errors import LoaError
 from loa.exchange import connector, outbox, sealing
-from loa.exchange.connector import LgspToken, Reply, TransportError
 from loa.exchange.models import ExchangePeer, OutboxMessage, PeerRelation
+from loa.exchange.transport import LgspToken, Reply, TransportError
 from loa.fleet import ingest
 from loa.protocol import messages as m
 from tests.exchange.conftest import SECRET, connect

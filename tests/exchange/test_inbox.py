@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from loa.alerts.models import EmergencyAlert
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.exchange import acks as acks_module
 from loa.exchange import inbox
 from loa.exchange.logic import AHEAD_OF_OWN_RUNG
 from loa.exchange.models import InboxItem, InboxState, OutboxMessage, PeerRelation
@@ -274,9 +275,9 @@ def test_play_receipts_make_an_item_aired_and_acknowledged_once_per_count(
     ]
     ingest.write_events(lower, events=events)
     lower.commit()
-    assert inbox.refresh_airings(lower, now=utcnow()) == 1
+    assert acks_module.refresh_airings(lower, now=utcnow()) == 1
     lower.commit()
     assert item.state is InboxState.AIRED and item.plays == 2
     assert acks(lower)[-1] == {**acks(lower)[-1], "state": "aired", "plays": 2, "played_ms": 4000}
-    assert inbox.refresh_airings(lower, now=utcnow()) == 0  # nothing new: nothing queued
+    assert acks_module.refresh_airings(lower, now=utcnow()) == 0  # nothing new: nothing queued
     assert len(acks(lower)) == 2

@@ -32,7 +32,6 @@ from loa.content.workflow import Action
 from loa.db.base import utcnow
 from loa.errors import PermissionDenied
 from loa.exchange import connector, inbox, lower, peers, sending
-from loa.exchange.connector import HttpTransport, Reply, TransportError
 from loa.exchange.models import (
     ExchangeCall,
     InboxItem,
@@ -43,6 +42,7 @@ from loa.exchange.models import (
     RemotePlay,
     SentBulletin,
 )
+from loa.exchange.transport import HttpTransport, LgspToken, Reply, TransportError
 from loa.fleet import ingest
 from loa.fleet.models import DeviceCommandBatch, DeviceManifest, PlayReceipt
 from loa.protocol import itemids
@@ -407,7 +407,7 @@ def test_calls_through_a_provincial_lgsp_carry_its_token_and_our_key(systems: tu
             peer = sending.lower_peers(s)[0]
             peer.push_url, peer.via_lgsp = f"{served.url}/forward", True
         sent = _send_down(upper, _approved(upper, "Thông báo họp dân", "normal", 2.0), [BA_TO])
-        token = connector.LgspToken(f"{served.url}/token", gateway.client_id, gateway.client_secret)
+        token = LgspToken(f"{served.url}/token", gateway.client_id, gateway.client_secret)
         transport = HttpTransport(10.0)
         assert (
             connector.deliver_due(
@@ -425,7 +425,7 @@ def test_calls_through_a_provincial_lgsp_carry_its_token_and_our_key(systems: tu
             headers={"Authorization": f"Bearer {gateway.issued[0]}", "Content-Type": "application/json"},
         )
         assert alone.status == 401
-        wrong = connector.LgspToken(f"{served.url}/token", gateway.client_id, "not-the-secret")
+        wrong = LgspToken(f"{served.url}/token", gateway.client_id, "not-the-secret")
         with pytest.raises(TransportError, match="401"):
             wrong.get(transport)
     finally:

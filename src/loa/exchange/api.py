@@ -3,7 +3,8 @@
 Authentication is a key of the connected system (``Authorization: Bearer lx_….<secret>``, or
 ``X-Loa-Exchange-Key`` when a gateway such as the province's LGSP uses ``Authorization`` for its own
 token), never a user account. Every call is logged with its answer (``ExchangeCall``, by the route
-class below, refused calls included) and counted against the system's per-minute limit. Every POST
+class of ``loa.exchange.api_gate``, refused calls included) and counted against the system's per-minute
+limit. Every POST
 needs an ``Idempotency-Key``: a key already applied gets the same answer again and changes nothing.
 The OpenAPI document of this API alone is ``/api/exchange/v1/openapi.json`` (Swagger UI:
 ``/api/exchange/v1/docs``).
@@ -11,29 +12,24 @@ The OpenAPI document of this API alone is ``/api/exchange/v1/openapi.json`` (Swa
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Coroutine
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.responses import HTMLResponse, JSONResponse
 
 from loa import __version__
-from loa.accounts.deps import client_ip
 from loa.db.base import utcnow
-from loa.errors import InvalidInput, LoaError, NotFound
-from loa.exchange import calls, inbox, lower, peers, pull
+from loa.errors import InvalidInput, NotFound
+from loa.exchange import inbox, lower, peers, pull
+from loa.exchange.api_gate import PREFIX, CallerDep, LoggedRoute, idempotent
 from loa.exchange.codes import map_codes
 from loa.exchange.logic import state_label
-from loa.exchange.models import InboxItem, PeerRelation, ReceivedMessage
+from loa.exchange.models import InboxItem, PeerRelation
 from loa.exchange.peers import Caller
 from loa.exchange.wire import (
     Accepted,
@@ -55,104 +51,8 @@ from loa.settings import Settings
 from loa.speech.runtime import runtime_for
 from loa.web.deps import SessionDep
 from loa.web.docs import ASSETS_PATH
-from loa.web.errors import problem
-
-PREFIX = "/api/exchange/v1"
-KEY_HEADER = "X-Loa-Exchange-Key"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-MAX_IDEMPOTENCY_KEY = 120
-LENGTH_REQUIRED = "Yêu cầu gửi dữ liệu phải có tiêu đề Content-Length."
-
-
-class LoggedRoute(APIRoute):
-    """Every call is written to the call log in its own transaction, with its status, whatever happens
-    in the handler; a POST larger than ``exchange_max_body_bytes`` is refused before it is read."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def logged(request: Request) -> Response:
-            started = time.monotonic()
-            status = 500
-            try:
-                refused = _refuse_large(request)
-                if refused is not None:
-                    status = refused.status_code
-                    return refused
-                response = await handle(request)
-                status = response.status_code
-                return response
-            except LoaError as err:
-                status = err.status
-                raise
-            except StarletteHTTPException as err:
-                status = err.status_code
-                raise
-            except Exception as err:
-                status = 422 if type(err).__name__ == "RequestValidationError" else 500
-                raise
-            finally:
-                elapsed_ms = int((time.monotonic() - started) * 1000)
-                await run_in_threadpool(_log_call, request, status, elapsed_ms)
-
-        return logged
-
-
-def _refuse_large(request: Request) -> Response | None:
-    if request.method != "POST":
-        return None
-    settings: Settings = request.app.state.settings
-    declared = request.headers.get("content-length", "")
-    if not declared.isdigit():
-        return problem(411, "length_required", LENGTH_REQUIRED)
-    if int(declared) > settings.exchange_max_body_bytes:
-        limit_mb = settings.exchange_max_body_bytes // (1024 * 1024)
-        return problem(413, "payload_too_large", f"Dữ liệu gửi quá lớn (tối đa {limit_mb} MB).")
-    return None
-
-
-def _log_call(request: Request, status: int, elapsed_ms: int) -> None:
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    now = utcnow()
-    with factory() as session, session.begin():
-        key_row = getattr(request.state, "exchange_key_row", None)
-        if key_row is not None:
-            peers.touch_key(session, key_row, now)
-        calls.record_call(
-            session,
-            peer_id=getattr(request.state, "exchange_peer_id", None),
-            method=request.method,
-            path=request.url.path,
-            status=status,
-            ip=client_ip(request),
-            idempotency_key=request.headers.get(IDEMPOTENCY_HEADER, ""),
-            duration_ms=elapsed_ms,
-            at=now,
-        )
-
 
 router = APIRouter(prefix=PREFIX, tags=["exchange"], route_class=LoggedRoute)
-
-
-def _presented_key(request: Request) -> str | None:
-    direct = request.headers.get(KEY_HEADER)
-    if direct:
-        return direct
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
-
-
-def get_caller(request: Request, db: SessionDep) -> Caller:
-    caller = peers.authenticate(db, _presented_key(request))
-    request.state.exchange_peer_id = caller.peer.id
-    request.state.exchange_key_row = caller.key.id
-    settings: Settings = request.app.state.settings
-    limit = caller.peer.rate_limit_per_min or settings.exchange_rate_limit_per_min
-    calls.check_rate(db, peer_id=caller.peer.id, limit=limit, now=utcnow())
-    return caller
-
-
-CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
 def _paths(db: Session, caller: Caller, area: str | None) -> tuple[str, ...]:
@@ -171,52 +71,6 @@ def _paths(db: Session, caller: Caller, area: str | None) -> tuple[str, ...]:
 def _period(start: date | None, end: date | None) -> tuple[date, date]:
     today = utcnow().astimezone(pull.VIETNAM).date()
     return start or today, end or start or today
-
-
-def _idempotent(
-    request: Request, db: Session, caller: Caller, kind: str, apply: Callable[[], tuple[int, dict[str, Any]]]
-) -> JSONResponse:
-    key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
-    if not key or len(key) > MAX_IDEMPOTENCY_KEY:
-        raise InvalidInput(
-            f"Thiếu tiêu đề {IDEMPOTENCY_HEADER} (tối đa {MAX_IDEMPOTENCY_KEY} ký tự): "
-            "mỗi lần gửi cần một mã riêng, gửi lại thì giữ nguyên mã.",
-            code="idempotency_key_missing",
-        )
-
-    def replay() -> JSONResponse | None:
-        found = db.scalar(
-            select(ReceivedMessage).where(
-                ReceivedMessage.peer_id == caller.peer.id, ReceivedMessage.idempotency_key == key
-            )
-        )
-        if found is None:
-            return None
-        return JSONResponse(found.response, status_code=found.status, headers={"Idempotent-Replay": "true"})
-
-    earlier = replay()
-    if earlier is not None:
-        return earlier
-    status, body = apply()
-    db.add(
-        ReceivedMessage(
-            peer_id=caller.peer.id,
-            idempotency_key=key,
-            kind=kind,
-            status=status,
-            response=body,
-            received_at=utcnow(),
-        )
-    )
-    try:
-        db.commit()
-    except IntegrityError:  # the same key, applied by a concurrent request: its answer stands
-        db.rollback()
-        earlier = replay()
-        if earlier is None:
-            raise
-        return earlier
-    return JSONResponse(body, status_code=status)
 
 
 def inbox_out(db: Session, item: InboxItem) -> InboxOut:
@@ -332,7 +186,7 @@ def post_bulletin(body: BulletinIn, request: Request, db: SessionDep, caller: Ca
         )
         return 202, inbox_out(db, item).model_dump(mode="json")
 
-    return _idempotent(request, db, caller, "bulletin", apply)
+    return idempotent(request, db, caller, "bulletin", apply)
 
 
 @router.get("/bulletins/{remote_id}/status", response_model=InboxOut)
@@ -359,14 +213,14 @@ def post_ack(body: AckIn, request: Request, db: SessionDep, caller: CallerDep) -
         sent = lower.apply_ack(db, caller=caller, ack=body)
         return 200, {"id": body.id, "state": sent.state, "plays": sent.plays}
 
-    return _idempotent(request, db, caller, "ack", apply)
+    return idempotent(request, db, caller, "ack", apply)
 
 
 @router.post("/plays", response_model=Accepted)
 def post_plays(body: PlaysIn, request: Request, db: SessionDep, caller: CallerDep) -> JSONResponse:
     """Nhật ký phát của cụm loa cấp dưới; mỗi biên nhận được ghi một lần (khóa: mã thiết bị và mã
     biên nhận)."""
-    return _idempotent(
+    return idempotent(
         request,
         db,
         caller,
@@ -383,7 +237,7 @@ def post_snapshot(body: SnapshotIn, request: Request, db: SessionDep, caller: Ca
         lower.store_snapshot(db, caller=caller, data=body)
         return 200, {"kind": body.kind, "period": body.period}
 
-    return _idempotent(request, db, caller, "snapshot", apply)
+    return idempotent(request, db, caller, "snapshot", apply)
 
 
 # --- the document of this API ----------------------------------------------------------------------

@@ -7,8 +7,8 @@
 3. delivers the outbox (``loa.exchange.outbox``): oldest first per system, stopping at a system's
    first failure so its messages keep their order; each attempt carries the message's idempotency key.
 
-All I/O goes through ``Transport`` (``HttpTransport`` in production, a fake or a wrapper in tests).
-With an LGSP in front (``Settings.exchange_lgsp_*`` and a connection marked "via LGSP"), every call
+All I/O goes through ``loa.exchange.transport`` (``HttpTransport`` in production, a fake or a wrapper
+in tests). With an LGSP in front (``Settings.exchange_lgsp_*`` and a connection marked "via LGSP"), every call
 first gets an OAuth2 client-credentials token from the LGSP's token endpoint (kept until it expires)
 and carries our key for the other system in ``X-Loa-Exchange-Key`` instead of ``Authorization``.
 """
@@ -19,13 +19,11 @@ import hashlib
 import json
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,9 +31,10 @@ from loa.alerts.models import EmergencyAlert
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import LoaError
-from loa.exchange import inbox, outbox, pull
+from loa.exchange import acks, outbox, pull
 from loa.exchange.models import ExchangePeer, InboxItem, InboxState, PeerRelation
 from loa.exchange.peers import push_key, scope_paths
+from loa.exchange.transport import HttpTransport, LgspToken, Reply, Transport, TransportError, lgsp_from
 from loa.fleet.models import Device
 from loa.protocol import itemids
 from loa.settings import Settings
@@ -46,92 +45,6 @@ KEY_HEADER = "X-Loa-Exchange-Key"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 USER_AGENT = "loa-exchange/1"
 PLAYS_PER_MESSAGE = 500
-
-
-# --- the I/O seam -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes
-
-
-class TransportError(Exception):
-    """No answer at all: refused, cut, timed out."""
-
-
-class Transport(Protocol):
-    def post(self, url: str, *, body: bytes, headers: Mapping[str, str]) -> Reply: ...
-
-    def post_form(self, url: str, *, form: Mapping[str, str], auth: tuple[str, str]) -> Reply: ...
-
-
-class HttpTransport:
-    def __init__(self, timeout_s: float) -> None:
-        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
-
-    def post(self, url: str, *, body: bytes, headers: Mapping[str, str]) -> Reply:
-        try:
-            response = self._client.post(url, content=body, headers=dict(headers))
-        except httpx.HTTPError as err:
-            raise TransportError(f"{type(err).__name__}: {err}") from err
-        return Reply(response.status_code, response.content)
-
-    def post_form(self, url: str, *, form: Mapping[str, str], auth: tuple[str, str]) -> Reply:
-        try:
-            response = self._client.post(url, data=dict(form), auth=auth)
-        except httpx.HTTPError as err:
-            raise TransportError(f"{type(err).__name__}: {err}") from err
-        return Reply(response.status_code, response.content)
-
-    def close(self) -> None:
-        self._client.close()
-
-
-@dataclass
-class LgspToken:
-    """An OAuth2 client-credentials token of the LGSP, kept until shortly before it expires."""
-
-    token_url: str
-    client_id: str
-    client_secret: str
-    _token: str = ""
-    _until: float = 0.0
-    fetched: int = 0  # how many tokens were asked for (the tests look)
-
-    def get(self, transport: Transport) -> str:
-        if self._token and time.monotonic() < self._until:
-            return self._token
-        reply = transport.post_form(
-            self.token_url,
-            form={"grant_type": "client_credentials"},
-            auth=(self.client_id, self.client_secret),
-        )
-        if reply.status != 200:
-            raise TransportError(f"LGSP token endpoint answered {reply.status}")
-        try:
-            data = json.loads(reply.body)
-            token, lifetime = str(data["access_token"]), float(data.get("expires_in", 300))
-        except (ValueError, KeyError, TypeError) as err:
-            raise TransportError("LGSP token endpoint answered without a token") from err
-        self._token, self._until = token, time.monotonic() + max(0.0, lifetime - 30)
-        self.fetched += 1
-        return token
-
-    def forget(self) -> None:
-        self._token, self._until = "", 0.0
-
-
-def lgsp_from(settings: Settings) -> LgspToken | None:
-    if not settings.exchange_lgsp_token_url:
-        return None
-    secret = settings.exchange_lgsp_client_secret
-    return LgspToken(
-        settings.exchange_lgsp_token_url,
-        settings.exchange_lgsp_client_id,
-        secret.get_secret_value() if secret else "",
-    )
 
 
 # --- delivery ---------------------------------------------------------------------------------------
@@ -354,7 +267,7 @@ def run_once(
     done = Round()
     now = utcnow()
     with sessions() as session, session.begin():
-        done.acks = inbox.refresh_airings(session, now=now)
+        done.acks = acks.refresh_airings(session, now=now)
     with sessions() as session, session.begin():
         uppers = list(
             session.scalars(
