@@ -110,8 +110,10 @@ def store_plays(session: Session, *, caller: Caller, data: PlaysIn) -> Accepted:
             dialect_insert(session, RemotePlay.__table__)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["peer_id", "receipt_key"])
+            .returning(RemotePlay.id)
         )
-        inserted = session.execute(statement).rowcount or 0  # type: ignore[attr-defined]
+        # Counted from RETURNING: a multi-row insert's rowcount is -1 on PostgreSQL (batched values).
+        inserted = len(session.execute(statement).all())
         audit.record(
             session,
             action="exchange.plays_receive",

@@ -54,9 +54,9 @@ def enqueue(session: Session, *, peer: ExchangePeer, kind: str, key: str, body: 
             last_error="",
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxMessage.id)
     )
-    inserted: int = session.execute(statement).rowcount or 0  # type: ignore[attr-defined]
-    return inserted == 1
+    return session.execute(statement).scalar() is not None
 
 
 @dataclass(frozen=True)
