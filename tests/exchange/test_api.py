@@ -119,6 +119,8 @@ def test_the_rate_limit_is_per_system_and_says_when_to_try_again(client: TestCli
 def test_a_push_is_applied_once_and_its_answer_replayed(client: TestClient, lower: Session) -> None:
     headers = key_for(lower, relation=PeerRelation.UPPER, areas=[BA_TO], name="Trung ương")
     body = bulletin_body("tw-100", "normal", [BA_TO], tone(1.0))
+    malformed = client.post(f"{API}/bulletins", json={**body, "priority": "khẩn"}, headers=headers)
+    assert malformed.status_code == 422 and calls(lower)[-1].status == 422  # logged with its answer
     missing = client.post(f"{API}/bulletins", json=body, headers=headers)
     assert missing.status_code == 422 and "Idempotency-Key" in missing.json()["title"]
     first = client.post(f"{API}/bulletins", json=body, headers={**headers, "Idempotency-Key": "b-1"})

@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -58,8 +59,8 @@ class LoggedRoute(APIRoute):
             except StarletteHTTPException as err:
                 status = err.status_code
                 raise
-            except Exception as err:
-                status = 422 if type(err).__name__ == "RequestValidationError" else 500
+            except RequestValidationError:
+                status = 422
                 raise
             finally:
                 elapsed_ms = int((time.monotonic() - started) * 1000)
