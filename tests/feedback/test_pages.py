@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loa.accounts.models import AuditEvent
+from loa.accounts.models import AuditEvent, User
 from loa.content.catalog import Status
 from loa.content.models import Bulletin
 from loa.feedback.models import Feedback, FeedbackChannel, FeedbackState
@@ -189,3 +189,32 @@ def test_the_sms_and_hotline_seam(client: TestClient, world: Session) -> None:
         client.post("/api/feedback/v1/sms", json=body, headers={"Authorization": f"Bearer {SMS_TOKEN}"})
     flooded = client.post("/api/feedback/v1/sms", json=body, headers={"Authorization": f"Bearer {SMS_TOKEN}"})
     assert flooded.status_code == 429 and flooded.headers["Retry-After"] == "3600"
+
+
+def test_an_officer_assigns_an_item_to_someone_of_the_commune(client: TestClient, world: Session) -> None:
+    assert client.get("/gop-y").status_code == 200
+    status, _page = send_feedback(client)
+    assert status == 200
+    [item] = items(world)
+    users = {u.username: u.id for u in world.scalars(select(User))}
+    csrf = login_web(client, "vanhanh.bato")
+    refused = client.post(
+        f"/feedback/{item.id}/assign",
+        data={"csrf_token": csrf, "user_id": str(users["vanhanh.bavi"]), "version": str(item.version)},
+    )
+    assert refused.status_code == 422 and "cán bộ phụ trách xã này" in refused.text
+    done = client.post(
+        f"/feedback/{item.id}/assign",
+        data={"csrf_token": csrf, "user_id": str(users["bientap.tinh"]), "version": str(item.version)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    [item] = items(world)
+    assert item.state is FeedbackState.ASSIGNED and item.assignee_id == users["bientap.tinh"]
+    stale = client.post(
+        f"/feedback/{item.id}/assign",
+        data={"csrf_token": csrf, "user_id": str(users["vanhanh.bato"]), "version": "1"},
+    )
+    assert stale.status_code == 409 and "người khác cập nhật" in stale.text
+    assert "Đang xử lý" in client.get("/feedback?state=assigned").text
+    assert "Đèn đường" not in client.get("/feedback?state=answered").text
