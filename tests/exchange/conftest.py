@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from loa.exchange import peers
 from loa.exchange.models import PeerRelation
 from loa.exchange.peers import Caller
+from loa.settings import Settings
 from loa.speech.service import SpeechContext
 from loa.wiring import wire
 from tests.exchange.world import BA_TO, BA_VI, people, seed_lower, speech_context
@@ -22,10 +23,7 @@ UPPER_URL = "http://trung-uong.example/api/exchange/v1"
 
 
 @pytest.fixture
-def sessions(engine: Engine, settings: object) -> sessionmaker[Session]:
-    from loa.settings import Settings
-
-    assert isinstance(settings, Settings)
+def sessions(engine: Engine, settings: Settings) -> sessionmaker[Session]:
     return wire(engine, settings).sessions
 
 
