@@ -1,20 +1,30 @@
-"""Radio figures from the system's own records, as plain values: what was scheduled, what the
-loudspeakers reported playing, and the rules that turn both into the report's counts. Pure: no DB.
+"""Radio figures from the system's own records, as plain values: what the loudspeakers reported
+playing (the evidence), what the schedule planned (the plan, shown beside it), and the rules that turn
+both into the report's counts. Pure: no DB. The full table of figures and rules is docs/reporting.md.
 
-Definitions (the XLSX and the statistics page repeat them to the reader):
-
-- A *broadcast* (lượt phát) is one item on one loudspeaker cluster. *Scheduled* broadcasts: for every
-  airing of a programme in the period, the lines of its running order (the slot's own, else the
-  programme's) times the active clusters its targets reach that existed at the time; one-off
-  announcements count once per cluster reached. *Played* broadcasts: play receipts with outcome
-  ``played`` (a cluster reports each item once; the unique key drops repeats of the same receipt).
+- A *broadcast* (lượt phát) is one item on one loudspeaker cluster. *Played* broadcasts are play
+  receipts with outcome ``played``: the cluster played the item to its end (a cluster reports each
+  item once; the unique key drops repeats). A receipt ``preempted`` (cut by a higher priority) or
+  ``failed`` is shown in its own column and is never an aired broadcast: a news item cut after ten
+  seconds was not broadcast. Receipts dated after the report's moment (a device clock running ahead)
+  are not evidence: they are left out and their number is reported.
+- Every play is credited to what it carried: a scheduled line to its programme airing and bulletin, an
+  announcement to its bulletin, a "play now" or an emergency message (item ids ``cmd-…``, ``….rN``) to
+  the bulletin whose audio it played (the receipt's audio hash). Plays the plan did not name are
+  *outside the plan* (ngoài kế hoạch): counted as aired, shown apart, never in a share of the plan.
+- The *plan* (kế hoạch): for every airing of a programme in the period, the lines of its running order
+  (the slot's own, else the programme's) times the active clusters its targets reach that existed at
+  the time; one-off announcements once per cluster reached. Airings after the report's moment are
+  plan only ("not yet due"); the share played (tỷ lệ thực hiện) divides the played broadcasts of the
+  plan by the plan that was due.
 - *Hours on air*: the sum of played receipts' durations, each capped to the length of its audio, so a
   clock jump on a device cannot inflate them.
-- A bulletin counts as *aired* when at least one played receipt references it. When no receipt at
-  all references it (it aired where no cluster reports: a wired station, a period before Loa),
-  being in a scheduled airing of the period stands in. A programme airing (chuyên mục) likewise.
-- Manual register entries fill what the system did not record: a manual radio entry counts unless the
-  system has aired items of the same kind, in the same commune, in the same month.
+- A bulletin counts as *aired* when at least one played receipt is credited to it. A programme airing
+  (chuyên mục) counts as aired when at least one cluster played at least one line of it; its coverage
+  is the clusters that played it out of the clusters it aimed at.
+- Manual register entries fill what the system did not record, never doubling it: per area, kind and
+  month of the entry, the larger of the notebook's count and the system's aired count is counted (the
+  system's rows, then what the notebook has beyond them).
 - Portal: bulletins published in the period count automatically (tin: news and announcements; bài
   viết: articles, reportages, segments; ảnh: their photos). A manual portal entry that references a
   bulletin counted automatically is listed but not counted again.
@@ -23,6 +33,7 @@ Definitions (the XLSX and the statistics page repeat them to the reader):
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -70,21 +81,30 @@ PORTAL_KIND_OF_BULLETIN: dict[BulletinKind, str] = {
     BulletinKind.SEGMENT: "article",
 }
 BASIS_PLAYED = "Có biên nhận đã phát"
-BASIS_SCHEDULED = "Theo lịch phát (không có biên nhận)"
-BASIS_NOT_AIRED = "Không tính: có biên nhận nhưng chưa phát trọn"
+BASIS_NOT_AIRED = "Không tính: chỉ có biên nhận phát dở hoặc lỗi, chưa phát trọn"
+BASIS_PLAN_ONLY = "Không tính: chỉ có kế hoạch, chưa có biên nhận đã phát"
+BASIS_NOTHING = "Không tính: không có kế hoạch hay biên nhận trong kỳ"
 BASIS_MANUAL = "Sổ nhập tay"
-BASIS_SUPERSEDED = "Không tính: tháng này hệ thống đã có số liệu cùng loại ở địa bàn"
+BASIS_SUPERSEDED = (
+    "Không tính: hệ thống đã ghi nhận {system} {unit} cùng loại ở địa bàn trong tháng {month}, "
+    "không ít hơn sổ nhập tay ({manual})"
+)
+BASIS_TOPPED_UP = (
+    "Tính {counted} (phần sổ nhập tay nhiều hơn hệ thống): sổ ghi {manual}, hệ thống đã ghi nhận "
+    "{system} {unit} cùng loại ở địa bàn trong tháng {month}"
+)
 BASIS_PUBLISHED = "Đã phát hành trên Loa"
 BASIS_DUPLICATE = "Không tính: trùng tin bài {ref} đã tính tự động"
 
 
-def aired_basis(played: int, not_played: int, scheduled_airings: int) -> str:
-    """Why a bulletin or programme counts as aired (or not); see the module docstring."""
+def aired_basis(played: int, not_played: int, scheduled: int) -> str:
+    """Why a bulletin or programme counts as aired (``BASIS_PLAYED``) or not; see the module
+    docstring. ``played``: played receipts (or airings) credited to it; ``scheduled``: its plan."""
     if played > 0:
         return BASIS_PLAYED
-    if not_played == 0 and scheduled_airings > 0:
-        return BASIS_SCHEDULED
-    return BASIS_NOT_AIRED if not_played else ""
+    if not_played:
+        return BASIS_NOT_AIRED
+    return BASIS_PLAN_ONLY if scheduled else BASIS_NOTHING
 
 
 # --- tallies ----------------------------------------------------------------------------------------
@@ -92,18 +112,27 @@ def aired_basis(played: int, not_played: int, scheduled_airings: int) -> str:
 class Tally:
     """Broadcasts of one commune, day, bulletin or programme (mutable while counting)."""
 
-    scheduled: int = 0
-    played: int = 0
+    scheduled: int = 0  # the plan of the period (kế hoạch), due or not
+    due: int = 0  # the plan whose time had come by the report's moment
+    played: int = 0  # played receipts of items the plan named
+    extra: int = 0  # played receipts of items outside the plan (play now, emergency messages)
     preempted: int = 0
     failed: int = 0
     played_ms: int = 0
 
     def add(self, other: Tally) -> None:
         self.scheduled += other.scheduled
+        self.due += other.due
         self.played += other.played
+        self.extra += other.extra
         self.preempted += other.preempted
         self.failed += other.failed
         self.played_ms += other.played_ms
+
+    @property
+    def aired(self) -> int:
+        """Every played broadcast, in the plan or outside it."""
+        return self.played + self.extra
 
     @property
     def not_played(self) -> int:
@@ -124,7 +153,8 @@ def row_contributions(row: DetailRow) -> list[Contribution]:
         return []
     out: list[Contribution] = []
     kind = str(row.get("kind_code") or "")
-    quantity = int(row.get("quantity") or 0)
+    share = row.get("counted_quantity")
+    quantity = int((row.get("quantity") if share is None else share) or 0)
     if kind and quantity:
         out.append((kind, quantity))
     photos = int(row.get("photos") or 0)
@@ -146,7 +176,8 @@ def figures_from_rows(
             continue
         source = str(cells.get("record") or MANUAL)
         kind = str(cells.get("kind_code") or "")
-        quantity = int(cells.get("quantity") or 0)
+        share = cells.get("counted_quantity")
+        quantity = int((cells.get("quantity") if share is None else share) or 0)
         if kind and quantity and kind in values:
             by_source = values[kind]
             by_source[source] = by_source.get(source, 0) + quantity
@@ -189,26 +220,54 @@ def month_of(d: date) -> str:
     return f"{d.year:04d}-{d.month:02d}"
 
 
+def month_text(month: str) -> str:
+    """'2024-03' → '03/2024'."""
+    year, _, number = month.partition("-")
+    return f"{number}/{year}"
+
+
+UNIT_OF_KIND: dict[str, str] = {k.key: k.unit for k in RADIO_KINDS}
+
+
 def apply_manual_rule(
-    manual: Sequence[DetailRow], system_buckets: set[Bucket], group_of_row: Callable[[DetailRow], str]
+    manual: Sequence[DetailRow],
+    system: Mapping[Bucket, int],
+    group_of_row: Callable[[DetailRow], str],
 ) -> list[DetailRow]:
-    """Manual radio rows with ``counted`` and ``basis`` set by the rule of the module docstring."""
-    out = []
+    """Manual radio rows with ``counted``, ``counted_quantity`` and ``basis`` set by the rule of the
+    module docstring. ``system``: aired items the system counted, by bucket. In each bucket the
+    notebook adds only what it has beyond the system, taken in the rows' order (oldest first)."""
+    notebook: dict[Bucket, int] = defaultdict(int)
+    keyed: list[tuple[DetailRow, Bucket]] = []
     for row in manual:
         day = row.get("date")
         kind = str(row.get("kind_code") or "")
         bucket = (group_of_row(row), month_of(date.fromisoformat(str(day))) if day else "", kind)
-        superseded = bucket in system_buckets
-        out.append(
-            DetailRow(
-                row.id,
-                {
-                    **row.cells,
-                    "counted": 0 if superseded else 1,
-                    "basis": BASIS_SUPERSEDED if superseded else BASIS_MANUAL,
-                },
-            )
-        )
+        notebook[bucket] += int(row.get("quantity") or 0)
+        keyed.append((row, bucket))
+    covered = {bucket: system.get(bucket, 0) for bucket in notebook}  # system items not yet matched
+    out = []
+    for row, bucket in keyed:
+        quantity = int(row.get("quantity") or 0)
+        by_system = system.get(bucket, 0)
+        matched = min(quantity, covered[bucket])
+        covered[bucket] -= matched
+        share = quantity - matched
+        words = {
+            "system": f"{by_system:,}".replace(",", "."),
+            "manual": f"{notebook[bucket]:,}".replace(",", "."),
+            "unit": UNIT_OF_KIND.get(bucket[2], ""),
+            "month": month_text(bucket[1]),
+            "counted": share,
+        }
+        if not by_system:
+            basis = BASIS_MANUAL
+        elif share == 0:
+            basis = BASIS_SUPERSEDED.format(**words)
+        else:
+            basis = BASIS_TOPPED_UP.format(**words)
+        cells = {**row.cells, "counted": 1 if share else 0, "counted_quantity": share, "basis": basis}
+        out.append(DetailRow(row.id, cells))
     return out
 
 
@@ -233,10 +292,13 @@ RADIO_COLUMNS: tuple[Column, ...] = (
     Column("area_name", "Địa bàn", "text", 20),
     Column("topics", "Chủ đề", "text", 20),
     Column("quantity", "Số lượng", "int", 10),
-    Column("scheduled_airings", "Số buổi theo lịch", "int", 11),
-    Column("scheduled", "Lượt phát theo lịch", "int", 11),
+    Column("counted_quantity", "Số được tính", "int", 10),
+    Column("scheduled_airings", "Số buổi kế hoạch", "int", 11),
+    Column("scheduled", "Lượt phát kế hoạch", "int", 11),
     Column("played", "Lượt đã phát", "int", 11),
-    Column("not_played", "Lượt bị ngắt, lỗi", "int", 11),
+    Column("extra", "Trong đó ngoài kế hoạch (phát ngay, khẩn cấp)", "int", 14),
+    Column("coverage", "Cụm loa đã phát / kế hoạch (cộng các buổi)", "text", 14),
+    Column("not_played", "Lượt phát dở, lỗi", "int", 11),
     Column("hours", "Giờ phát", "decimal", 9),
     Column("basis", "Căn cứ tính", "text", 34),
     Column("station", "Đài", "text", 20),

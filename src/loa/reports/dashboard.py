@@ -36,6 +36,7 @@ from loa.reports.statistics import (
     Gathered,
     Level,
     broadcast_groups,
+    former_areas,
     gather,
     groups_of,
     sections_of,
@@ -249,10 +250,13 @@ def statistics_page(
             title=f"{CHANNEL_TITLES[chosen]} {LEVEL_LABELS[q.level].lower()}",
             test_id="chart-groups",
         )
+        former = [f for f in former_areas(g) if not f.is_empty]
         context.update(
             root=root,
             channels=channels,
             headlines=channel_headlines(channels),
+            former=former,
+            former_headlines={f.name: channel_headlines(f.channels) for f in former},
             rows=rows,
             totals=totals_row(rows),
             charts=charts,

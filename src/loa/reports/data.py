@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from loa.reports.period import Period
 
 CellValue = str | int | float | None
 ColumnKind = Literal["text", "int", "decimal", "date", "link", "money"]
-SNAPSHOT_VERSION = 2  # 2: figure sources, system rows ("TB12"), broadcasts (``airtime``)
+# 2: figure sources, system rows ("TB12"), broadcasts; 3: the plan due, plays outside the plan,
+# former units' records apart
+SNAPSHOT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ class ChannelSection:
 
 @dataclass(frozen=True)
 class AirtimeRow:
-    """One commune (``day`` empty) or one commune-day, as the report keeps it."""
+    """One commune (``day`` empty) or one commune-day, as the report keeps it. ``scheduled``: the plan
+    of the period (kế hoạch); ``due``: the part of it whose time had come; ``played``: played
+    receipts of planned items; ``extra``: played receipts outside the plan (play now, emergency)."""
 
     commune_id: int | None
     commune: str
@@ -88,14 +92,22 @@ class AirtimeRow:
     preempted: int
     failed: int
     played_ms: int
+    due: int = 0
+    extra: int = 0
 
     @property
     def hours(self) -> float:
         return self.played_ms / 3_600_000
 
     @property
+    def aired(self) -> int:
+        """Every played broadcast, in the plan or outside it."""
+        return self.played + self.extra
+
+    @property
     def played_percent(self) -> float | None:
-        return None if self.scheduled == 0 else 100.0 * self.played / self.scheduled
+        """The share of the plan due that was played; plays outside the plan are not in it."""
+        return None if self.due == 0 else 100.0 * self.played / self.due
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,7 +116,9 @@ class AirtimeRow:
             "former_district": self.former_district,
             "day": self.day.isoformat() if self.day else None,
             "scheduled": self.scheduled,
+            "due": self.due,
             "played": self.played,
+            "extra": self.extra,
             "preempted": self.preempted,
             "failed": self.failed,
             "played_ms": self.played_ms,
@@ -122,6 +136,8 @@ class AirtimeRow:
             int(d.get("preempted", 0)),
             int(d.get("failed", 0)),
             int(d.get("played_ms", 0)),
+            int(d.get("due", d.get("scheduled", 0))),  # before version 3 the plan was all due
+            int(d.get("extra", 0)),
         )
 
 
@@ -137,6 +153,8 @@ def sum_rows(rows: Iterable[AirtimeRow], *, label: str = "Tổng cộng") -> Air
         sum(r.preempted for r in listed),
         sum(r.failed for r in listed),
         sum(r.played_ms for r in listed),
+        sum(r.due for r in listed),
+        sum(r.extra for r in listed),
     )
 
 
@@ -154,6 +172,8 @@ class ProgrammeRow:
     played: int
     news: tuple[int, int]  # fewest and most news items per airing
     articles: tuple[int, int]
+    clusters_played: int = 0  # coverage: clusters that played an airing, summed over the due airings
+    clusters_aimed: int = 0  # the clusters those airings aimed at
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -167,6 +187,8 @@ class ProgrammeRow:
             "played": self.played,
             "news": list(self.news),
             "articles": list(self.articles),
+            "clusters_played": self.clusters_played,
+            "clusters_aimed": self.clusters_aimed,
         }
 
     @classmethod
@@ -183,6 +205,8 @@ class ProgrammeRow:
             int(d.get("played", 0)),
             (int(news[0]), int(news[1])),
             (int(articles[0]), int(articles[1])),
+            int(d.get("clusters_played", 0)),
+            int(d.get("clusters_aimed", 0)),
         )
 
 
@@ -195,6 +219,8 @@ class Airtime:
     days: tuple[AirtimeRow, ...] = ()
     programmes: tuple[ProgrammeRow, ...] = ()
     receipts: bool = False
+    as_of: datetime | None = None  # the report's moment: evidence up to it, the plan after it not due
+    future_receipts: int = 0  # receipts dated after ``as_of`` (a clock ahead): left out
 
     @property
     def total(self) -> AirtimeRow:
@@ -210,6 +236,8 @@ class Airtime:
             "days": [r.to_json() for r in self.days],
             "programmes": [p.to_json() for p in self.programmes],
             "receipts": self.receipts,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "future_receipts": self.future_receipts,
         }
 
     @classmethod
@@ -219,7 +247,40 @@ class Airtime:
             tuple(AirtimeRow.from_json(r) for r in d.get("days", ())),
             tuple(ProgrammeRow.from_json(p) for p in d.get("programmes", ())),
             bool(d.get("receipts", False)),
+            datetime.fromisoformat(d["as_of"]) if d.get("as_of") else None,
+            int(d.get("future_receipts", 0)),
         )
+
+
+@dataclass(frozen=True)
+class FormerArea:
+    """The records of a former unit (a former district's own, an old commune split in several) that
+    the report's commune came out of together with other communes: shown apart, as that unit's, and
+    never added to the report's figures (``loa.reports.lineage``)."""
+
+    name: str
+    became: tuple[str, ...]  # the communes it became, the report's among them
+    channels: tuple[ChannelSection, ...]
+
+    @property
+    def became_text(self) -> str:
+        names = list(self.became)
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} và {names[-1]}"
+
+    @property
+    def is_empty(self) -> bool:
+        return all(c.is_empty for c in self.channels)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "became": list(self.became),
+            "channels": [_channel_to_json(c) for c in self.channels],
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> FormerArea:
+        return cls(d["name"], tuple(d.get("became", ())), tuple(_channel_from_json(c) for c in d["channels"]))
 
 
 @dataclass(frozen=True)
@@ -265,6 +326,7 @@ class ReportData:
     introduction: str = ""
     prose: Mapping[str, str] = field(default_factory=dict)
     airtime: Airtime | None = None  # broadcasts from schedules and play receipts, when the system has any
+    former: tuple[FormerArea, ...] = ()  # former units' records, shown apart from the figures
 
     def channel(self, key: str) -> ChannelSection | None:
         return next((c for c in self.channels if c.key == key), None)
@@ -316,6 +378,7 @@ class ReportData:
             "prose": dict(self.prose),
             "channels": [_channel_to_json(c) for c in self.channels],
             "airtime": self.airtime.to_json() if self.airtime is not None else None,
+            "former": [f.to_json() for f in self.former],
         }
 
     @classmethod
@@ -345,6 +408,7 @@ class ReportData:
             introduction=data.get("introduction", ""),
             prose=dict(data.get("prose", {})),
             airtime=Airtime.from_json(data["airtime"]) if data.get("airtime") else None,
+            former=tuple(FormerArea.from_json(f) for f in data.get("former", ())),
         )
 
 

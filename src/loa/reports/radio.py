@@ -6,9 +6,9 @@ Rules: ``loa.reports.airtime``."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -24,9 +24,7 @@ from loa.content.models import Attachment, Bulletin, bulletin_topics
 from loa.reports.airtime import (
     BASIS_DUPLICATE,
     BASIS_MANUAL,
-    BASIS_PLAYED,
     BASIS_PUBLISHED,
-    BASIS_SCHEDULED,
     BULLETIN_PREFIX,
     MANUAL,
     PORTAL_KIND_OF_BULLETIN,
@@ -34,6 +32,7 @@ from loa.reports.airtime import (
     RADIO_KIND_OF_BULLETIN,
     SYSTEM,
     Bucket,
+    Tally,
     aired_basis,
     apply_manual_rule,
     hours_value,
@@ -42,11 +41,9 @@ from loa.reports.airtime import (
 )
 from loa.reports.broadcasts import StartedReceipts, collect_facts
 from loa.reports.data import Airtime, AirtimeRow, DetailRow, ProgrammeRow
-from loa.reports.facts import BulletinIndex, Facts, period_bounds
-from loa.reports.period import Period
-from loa.schedule import models as m
-from loa.schedule.dbsnapshot import programme_recurrence
-from loa.schedule.recurrence import to_local
+from loa.reports.facts import BulletinIndex, Facts, local_day, period_bounds
+from loa.reports.period import Period, vn_date
+from loa.schedule.plan import ProgrammePlan
 
 Pair = tuple[DetailRow, AdminUnit]
 
@@ -107,7 +104,7 @@ def _bulletin_rows(
     index: BulletinIndex,
     prefixes: Sequence[str],
     topic_id: int | None,
-    buckets: set[Bucket],
+    aired_counts: dict[Bucket, int],
     group: Callable[[AdminUnit], str],
     read: tuple[set[int], BulletinTitles] = (set(), {}),
 ) -> list[Pair]:
@@ -131,18 +128,18 @@ def _bulletin_rows(
             continue
         bf = facts.bulletins[bulletin_id]
         t = bf.tally
-        basis = aired_basis(t.played, t.not_played, bf.scheduled_airings)
-        day = bf.first_played if t.played else bf.first_scheduled
-        aired = basis in (BASIS_PLAYED, BASIS_SCHEDULED)
+        aired_count = t.played + t.extra
+        day = bf.first_played if aired_count else None
         kind_code = RADIO_KIND_OF_BULLETIN[kind]
         place = places.get(id(unit))
         if place is None:
             place = places[id(unit)] = (group(unit), unit.name, unit.code)
-        if aired and day is not None:
+        if day is not None:
             month = months.get(day)
             if month is None:
                 month = months[day] = month_of(day)
-            buckets.add((place[0], month, kind_code))
+            bucket = (place[0], month, kind_code)
+            aired_counts[bucket] = aired_counts.get(bucket, 0) + 1
         key = frozenset(topic_ids)
         topics = topic_text.get(key)
         if topics is None:
@@ -157,25 +154,37 @@ def _bulletin_rows(
             "area_code": place[2],
             "topics": topics,
             "quantity": 1,
+            "counted_quantity": 1 if day else 0,
             "scheduled_airings": bf.scheduled_airings,
             "scheduled": t.scheduled,
-            "played": t.played,
+            "played": aired_count,
+            "extra": t.extra,
+            "coverage": f"{t.played}/{t.due}" if t.due else "",
             "not_played": t.not_played,
             "hours": hours_value(t.played_ms),
-            "basis": basis or "Không tính: không có lịch phát hay biên nhận trong kỳ",
-            "counted": 1 if aired else 0,
+            "basis": aired_basis(aired_count, t.not_played, bf.scheduled_airings),
+            "counted": 1 if day else 0,
+            "notes": _plan_note(bf.first_scheduled, t.scheduled - t.due),
         }
         rows.append((DetailRow(row_ref(BULLETIN_PREFIX, bulletin_id), cells), unit))
     return rows
 
 
+def _plan_note(first: date | None, upcoming: int) -> str:
+    """What the plan says beside the evidence: from when, and how much is not yet due."""
+    parts = [f"Kế hoạch từ ngày {vn_date(first)}"] if first is not None else []
+    if upcoming:
+        parts.append(f"{upcoming:,} lượt chưa đến giờ phát".replace(",", "."))
+    return "; ".join(parts)
+
+
 def _programme_rows(
     session: Session,
     facts: Facts,
-    programmes: dict[int, m.Programme],
+    programmes: Mapping[int, ProgrammePlan],
     prefixes: Sequence[str],
     topic_id: int | None,
-    buckets: set[Bucket],
+    aired_counts: dict[Bucket, int],
     group: Callable[[AdminUnit], str],
 ) -> tuple[list[Pair], list[ProgrammeRow]]:
     area_ids = {
@@ -195,19 +204,14 @@ def _programme_rows(
             continue
         pf = facts.programmes[pid]
         t = pf.tally
-        basis = aired_basis(len(pf.played_airings), t.not_played, len(pf.scheduled_airings))
-        aired = (
-            pf.played_airings
-            if basis == BASIS_PLAYED
-            else pf.scheduled_airings
-            if basis == BASIS_SCHEDULED
-            else {}
-        )
-        if aired:
-            key = group(unit)
-            buckets.update((key, month, "programme") for month in {month_of(d) for d in set(aired.values())})
-        first_day = min([*pf.scheduled_airings.values(), *pf.played_airings.values()], default=None)
-        schedule = programme_recurrence(p).describe_vi()
+        aired = pf.played_airings  # airing stamp → day: only airings with a played receipt
+        key = group(unit)
+        for day in aired.values():
+            bucket = (key, month_of(day), "programme")
+            aired_counts[bucket] = aired_counts.get(bucket, 0) + 1
+        first_day = min(aired.values(), default=None)
+        clusters_played, clusters_aimed = pf.airing_coverage()
+        upcoming = len(pf.scheduled_airings) - pf.due_airings
         cells = {
             "record": SYSTEM,
             "kind_label": "Chuyên mục",
@@ -218,15 +222,20 @@ def _programme_rows(
             "area_code": unit.code,
             "topics": topic_names.get(p.topic_id, "") if p.topic_id is not None else "",
             "quantity": len(aired),
+            "counted_quantity": len(aired),
             "scheduled_airings": len(pf.scheduled_airings),
             "scheduled": t.scheduled,
-            "played": t.played,
+            "played": t.played + t.extra,
+            "extra": t.extra,
+            "coverage": f"{clusters_played}/{clusters_aimed}" if clusters_aimed else "",
             "not_played": t.not_played,
             "hours": hours_value(t.played_ms),
-            "basis": basis or "Không tính: không có buổi phát trong kỳ",
+            "basis": aired_basis(len(aired), t.not_played, len(pf.scheduled_airings)),
             "counted": 1 if aired else 0,
             "notes": (
-                f"Lịch phát: {schedule}; đã phát {len(pf.played_airings)}/{len(pf.scheduled_airings)} buổi"
+                f"Lịch phát: {p.schedule_text}; đã phát {len(aired)} trong "
+                f"{len(pf.scheduled_airings)} buổi kế hoạch"
+                + (f" ({upcoming} buổi chưa đến giờ phát)" if upcoming else "")
             ),
         }
         rows.append((DetailRow(row_ref(PROGRAMME_PREFIX, pid), cells), unit))
@@ -234,14 +243,16 @@ def _programme_rows(
             ProgrammeRow(
                 pid,
                 p.name,
-                schedule,
+                p.schedule_text,
                 unit.name,
                 len(pf.scheduled_airings),
-                len(pf.played_airings),
+                len(aired),
                 t.scheduled,
-                t.played,
+                t.played + t.extra,
                 (min(pf.news, default=0), max(pf.news, default=0)),
                 (min(pf.articles, default=0), max(pf.articles, default=0)),
+                clusters_played,
+                clusters_aimed,
             )
         )
     return rows, out
@@ -267,9 +278,11 @@ def _manual_radio_rows(records: Sequence[tuple[RadioItem, AdminUnit]]) -> Manual
     return rows, units
 
 
-def _manual_radio(manual: ManualRows, buckets: set[Bucket], group: Callable[[AdminUnit], str]) -> list[Pair]:
+def _manual_radio(
+    manual: ManualRows, aired_counts: dict[Bucket, int], group: Callable[[AdminUnit], str]
+) -> list[Pair]:
     rows, units = manual
-    ruled = apply_manual_rule(rows, buckets, lambda r: group(units[r.id]))
+    ruled = apply_manual_rule(rows, aired_counts, lambda r: group(units[r.id]))
     return [(r, units[r.id]) for r in ruled]
 
 
@@ -310,7 +323,7 @@ def _portal_rows(
             "record": SYSTEM,
             "kind_label": "Tin" if PORTAL_KIND_OF_BULLETIN[kind] == "news" else "Bài viết",
             "kind_code": PORTAL_KIND_OF_BULLETIN[kind],
-            "date": to_local(published_at).date().isoformat(),
+            "date": local_day(published_at).isoformat(),
             "title": title,
             "quantity": 1,
             "photos": int(n_photos or 0),
@@ -352,26 +365,48 @@ def _airtime(
     # thousands of commune-days much faster than (name, date) tuples, in the same order.
     rank = {name: i for i, name in enumerate(sorted({name for name, _ in places.values()}))}
     order = {c: rank[name] << 24 for c, (name, _) in places.items()}
-    sums: dict[int, list[int]] = {}  # commune → scheduled, played, preempted, failed, played_ms
+    sums: dict[int, Tally] = {}
     for (commune_id, day), t in sorted(
         facts.commune_days.items(), key=lambda kv: order[kv[0][0]] + kv[0][1].toordinal()
     ):
         name, district = places[commune_id]
         days.append(
             AirtimeRow(
-                commune_id, name, district, day, t.scheduled, t.played, t.preempted, t.failed, t.played_ms
+                commune_id,
+                name,
+                district,
+                day,
+                t.scheduled,
+                t.played,
+                t.preempted,
+                t.failed,
+                t.played_ms,
+                t.due,
+                t.extra,
             )
         )
         total = sums.get(commune_id)
         if total is None:
-            total = sums[commune_id] = [0, 0, 0, 0, 0]
-        total[0] += t.scheduled
-        total[1] += t.played
-        total[2] += t.preempted
-        total[3] += t.failed
-        total[4] += t.played_ms
-    communes = [AirtimeRow(c, *places[c], None, *total) for c, total in sums.items()]
-    return Airtime(tuple(communes), tuple(days), tuple(programmes), facts.receipts)
+            total = sums[commune_id] = Tally()
+        total.add(t)
+    communes = [
+        AirtimeRow(
+            c,
+            *places[c],
+            None,
+            t.scheduled,
+            t.played,
+            t.preempted,
+            t.failed,
+            t.played_ms,
+            t.due,
+            t.extra,
+        )
+        for c, t in sums.items()
+    ]
+    return Airtime(
+        tuple(communes), tuple(days), tuple(programmes), facts.receipts, facts.now, facts.future_receipts
+    )
 
 
 def scope_of(session: Session, prefixes: Sequence[str]) -> frozenset[int]:
@@ -389,12 +424,16 @@ def system_channels(
     manual_portal: Sequence[tuple[PortalPost, AdminUnit]],
     group: Callable[[AdminUnit], str],
     district_of: Callable[[AdminUnit], str],
+    now: datetime,
+    scope: frozenset[int] | None = None,
     started: StartedReceipts | None = None,
 ) -> SystemChannels:
     """``group``: a unit's key at commune level (the manual rule's buckets); ``district_of``: the
-    name of a commune's former district, for the broadcast tables; ``started``: the receipt
-    aggregate of the area (``scope_of(prefixes)``), if already started."""
-    scope = started.scope if started is not None else scope_of(session, prefixes)
+    name of a commune's former district, for the broadcast tables; ``now``: the report's moment;
+    ``scope``: the units whose clusters' broadcasts are the area's (default: all under
+    ``prefixes``); ``started``: the receipt aggregate of that scope, if already started."""
+    if scope is None:
+        scope = started.scope if started is not None else scope_of(session, prefixes)
     # The portal and the manual register do not depend on receipts: their rows are made while the
     # database sums them.
     portal = _portal_rows(session, period, prefixes, topic_id, manual_portal)
@@ -407,12 +446,18 @@ def system_channels(
         read = (asked, _bulletins(session, asked, prefixes))
 
     facts, programmes, index = collect_facts(
-        session, period=period, scope=set(scope), topic_id=topic_id, started=started, meanwhile=meanwhile
+        session,
+        period=period,
+        scope=set(scope),
+        topic_id=topic_id,
+        now=now,
+        started=started,
+        meanwhile=meanwhile,
     )
-    buckets: set[Bucket] = set()
-    radio = _bulletin_rows(session, facts, index, prefixes, topic_id, buckets, group, read)
+    aired_counts: dict[Bucket, int] = {}
+    radio = _bulletin_rows(session, facts, index, prefixes, topic_id, aired_counts, group, read)
     programme_pairs, programme_rows = _programme_rows(
-        session, facts, programmes, prefixes, topic_id, buckets, group
+        session, facts, programmes, prefixes, topic_id, aired_counts, group
     )
-    radio = programme_pairs + radio + _manual_radio(manual, buckets, group)
+    radio = programme_pairs + radio + _manual_radio(manual, aired_counts, group)
     return SystemChannels(radio, portal, _airtime(session, facts, programme_rows, district_of))
