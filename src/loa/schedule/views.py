@@ -22,7 +22,7 @@ from loa.content.service import area_path as bulletin_area_path
 from loa.content.service import can_view as can_view_bulletin
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, LoaError
-from loa.schedule import calendar, checks, hooks, service, slots
+from loa.schedule import calendar, checks, deviceday, hooks, service, slots
 from loa.schedule.forms import WEEKDAYS, programme_from_form
 from loa.schedule.ladder import BULLETIN_PRIORITIES, LADDER
 from loa.schedule.playout import format_duration_vi
@@ -303,7 +303,7 @@ def device_day_page(uid: str, request: Request, db: SessionDep, principal: WebPr
     """Loa này phát gì trong ngày."""
     today = to_local(utcnow()).date()
     day = _parse_date(request.query_params.get("date"), today)
-    result = calendar.device_day(db, principal=principal, uid=uid, day=day, now=utcnow())
+    result = deviceday.device_day(db, principal=principal, uid=uid, day=day, now=utcnow())
     return render(
         request,
         "schedule/device_day.html",
