@@ -23,8 +23,11 @@ both into the report's counts. Pure: no DB. The full table of figures and rules 
   (chuyên mục) counts as aired when at least one cluster played at least one line of it; its coverage
   is the clusters that played it out of the clusters it aimed at.
 - Manual register entries fill what the system did not record, never doubling it: per area, kind and
-  month of the entry, the larger of the notebook's count and the system's aired count is counted (the
-  system's rows, then what the notebook has beyond them).
+  period of the entry (its own period when the register keeps one, else the calendar month of its
+  date), the larger of the notebook's count and the system's aired count is counted — the system's
+  rows, then what the notebook has beyond them. An entry kept for a commune is compared with that
+  commune's records; one kept above communes (a former district, a province) with the records of its
+  whole territory, the new communes it became included.
 - Portal: bulletins published in the period count automatically (tin: news and announcements; bài
   viết: articles, reportages, segments; ảnh: their photos). A manual portal entry that references a
   bulletin counted automatically is listed but not counted again.
@@ -36,7 +39,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from loa.content.catalog import BulletinKind
 from loa.reports.data import CellValue, Column, DetailRow, Figure
@@ -86,12 +89,12 @@ BASIS_PLAN_ONLY = "Không tính: chỉ có kế hoạch, chưa có biên nhận 
 BASIS_NOTHING = "Không tính: không có kế hoạch hay biên nhận trong kỳ"
 BASIS_MANUAL = "Sổ nhập tay"
 BASIS_SUPERSEDED = (
-    "Không tính: hệ thống đã ghi nhận {system} {unit} cùng loại ở địa bàn trong tháng {month}, "
+    "Không tính: hệ thống đã ghi nhận {system} {unit} cùng loại ở địa bàn {period}, "
     "không ít hơn sổ nhập tay ({manual})"
 )
 BASIS_TOPPED_UP = (
     "Tính {counted} (phần sổ nhập tay nhiều hơn hệ thống): sổ ghi {manual}, hệ thống đã ghi nhận "
-    "{system} {unit} cùng loại ở địa bàn trong tháng {month}"
+    "{system} {unit} cùng loại ở địa bàn {period}"
 )
 BASIS_PUBLISHED = "Đã phát hành trên Loa"
 BASIS_DUPLICATE = "Không tính: trùng tin bài {ref} đã tính tự động"
@@ -213,62 +216,99 @@ def source_text(parts: Mapping[str, int]) -> str:
 
 
 # --- merging with the manual register -------------------------------------------------------------
-Bucket = tuple[str, str, str]  # (commune group key, "YYYY-MM", kind suffix)
+AreaKind = tuple[str, str]  # (comparison area key, kind suffix)
 
 
-def month_of(d: date) -> str:
-    return f"{d.year:04d}-{d.month:02d}"
+class SystemAired:
+    """The system's aired items by comparison area, kind and day: what a manual entry is compared with.
+    An item counts for its own area (its commune group) and for every unit above communes whose
+    territory holds it (``in:<unit id>``: a former district, a province), so that an entry a district
+    kept for its whole territory is compared with what the system recorded anywhere in it."""
+
+    def __init__(self) -> None:
+        self.days: dict[AreaKind, dict[date, int]] = defaultdict(dict)
+
+    def add(self, keys: Sequence[str], kind: str, day: date, n: int = 1) -> None:
+        for key in keys:
+            by_day = self.days[(key, kind)]
+            by_day[day] = by_day.get(day, 0) + n
 
 
-def month_text(month: str) -> str:
-    """'2024-03' → '03/2024'."""
-    year, _, number = month.partition("-")
-    return f"{number}/{year}"
+def month_bounds(day: date) -> tuple[date, date]:
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def entry_period(row: DetailRow) -> tuple[date, date] | None:
+    """The period a manual entry speaks for: its own (``period_start``/``period_end``) when the
+    register keeps one, else the calendar month of its date."""
+    start, end = row.get("period_start"), row.get("period_end")
+    if start and end:
+        return date.fromisoformat(str(start)), date.fromisoformat(str(end))
+    day = row.get("date")
+    return month_bounds(date.fromisoformat(str(day))) if day else None
+
+
+def period_words(period: tuple[date, date]) -> str:
+    start, end = period
+    if (start, end) == month_bounds(start):
+        return f"trong tháng {start.month:02d}/{start.year}"
+    return f"từ ngày {start:%d/%m/%Y} đến ngày {end:%d/%m/%Y}"
+
+
+def _number(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
 
 
 UNIT_OF_KIND: dict[str, str] = {k.key: k.unit for k in RADIO_KINDS}
 
 
 def apply_manual_rule(
-    manual: Sequence[DetailRow],
-    system: Mapping[Bucket, int],
-    group_of_row: Callable[[DetailRow], str],
+    manual: Sequence[DetailRow], system: SystemAired, area_of_row: Callable[[DetailRow], str]
 ) -> list[DetailRow]:
     """Manual radio rows with ``counted``, ``counted_quantity`` and ``basis`` set by the rule of the
-    module docstring. ``system``: aired items the system counted, by bucket. In each bucket the
-    notebook adds only what it has beyond the system, taken in the rows' order (oldest first)."""
-    notebook: dict[Bucket, int] = defaultdict(int)
-    keyed: list[tuple[DetailRow, Bucket]] = []
-    for row in manual:
-        day = row.get("date")
-        kind = str(row.get("kind_code") or "")
-        bucket = (group_of_row(row), month_of(date.fromisoformat(str(day))) if day else "", kind)
-        notebook[bucket] += int(row.get("quantity") or 0)
-        keyed.append((row, bucket))
-    covered = {bucket: system.get(bucket, 0) for bucket in notebook}  # system items not yet matched
-    out = []
-    for row, bucket in keyed:
+    module docstring: per comparison area, kind and the entry's period, the larger of the notebook's
+    count and the system's aired count. The system's items are matched once: entries of shorter
+    periods first, each taking the items of its period not yet matched; an entry adds only what it
+    has beyond them."""
+    remaining = {key: dict(days) for key, days in system.days.items()}  # items not yet matched
+    order = []
+    for i, row in enumerate(manual):
+        period = entry_period(row)
+        length = (period[1] - period[0]).days if period else 0
+        order.append((length, str(row.get("date") or ""), i, period))
+    out: list[DetailRow | None] = [None] * len(manual)
+    for _, _, i, period in sorted(order, key=lambda o: o[:3]):
+        row = manual[i]
         quantity = int(row.get("quantity") or 0)
-        by_system = system.get(bucket, 0)
-        matched = min(quantity, covered[bucket])
-        covered[bucket] -= matched
+        kind = str(row.get("kind_code") or "")
+        by_day = remaining.get((area_of_row(row), kind), {})
+        found = matched = 0
+        if period is not None:
+            for day in sorted(d for d in by_day if period[0] <= d <= period[1]):
+                found += system.days[(area_of_row(row), kind)][day]
+                take = min(by_day[day], quantity - matched)
+                by_day[day] -= take
+                matched += take
         share = quantity - matched
         words = {
-            "system": f"{by_system:,}".replace(",", "."),
-            "manual": f"{notebook[bucket]:,}".replace(",", "."),
-            "unit": UNIT_OF_KIND.get(bucket[2], ""),
-            "month": month_text(bucket[1]),
-            "counted": share,
+            "system": _number(found),
+            "manual": _number(quantity),
+            "unit": UNIT_OF_KIND.get(kind, ""),
+            "period": period_words(period) if period else "",
+            "counted": _number(share),
         }
-        if not by_system:
+        if not found:
             basis = BASIS_MANUAL
         elif share == 0:
             basis = BASIS_SUPERSEDED.format(**words)
         else:
             basis = BASIS_TOPPED_UP.format(**words)
-        cells = {**row.cells, "counted": 1 if share else 0, "counted_quantity": share, "basis": basis}
-        out.append(DetailRow(row.id, cells))
-    return out
+        out[i] = DetailRow(
+            row.id, {**row.cells, "counted": 1 if share else 0, "counted_quantity": share, "basis": basis}
+        )
+    return [r for r in out if r is not None]
 
 
 def row_ref(prefix: str, record_id: int) -> str:

@@ -157,6 +157,41 @@ def group_of(unit: AdminUnit, chains: Chains, successors: Edges, level: Level) -
     return f"split:{commune.id}", f"{commune.name} (đã chia tách: {', '.join(names)})", None
 
 
+class Territories:
+    """The units above communes whose territory holds a unit (its province, its district before the
+    reform, the former district of its commune, a district it succeeded): keys ``in:<unit id>``."""
+
+    def __init__(self, chains: Chains, predecessors: Edges) -> None:
+        self.chains = chains
+        self.predecessors = predecessors
+        self._of_commune: dict[int, frozenset[str]] = {}
+
+    def of(self, unit: AdminUnit) -> frozenset[str]:
+        chain = self.chains.chain(unit)
+        keys = {f"in:{u.id}" for u in chain if u.kind not in COMMUNE_KINDS and u.kind not in VILLAGE_KINDS}
+        commune = next((u for u in chain if u.kind in COMMUNE_KINDS), None)
+        if commune is not None:
+            keys |= self._commune(commune)
+        return frozenset(keys)
+
+    def _commune(self, commune: AdminUnit) -> frozenset[str]:
+        found = self._of_commune.get(commune.id)
+        if found is None:
+            keys = {f"in:{commune.former_district_id}"} if commune.former_district_id is not None else set()
+            for unit_id in closure(commune.id, self.predecessors):
+                unit = self.chains.get(unit_id)
+                if unit is not None and unit.kind not in COMMUNE_KINDS and unit.kind not in VILLAGE_KINDS:
+                    keys.add(f"in:{unit.id}")
+            found = self._of_commune[commune.id] = frozenset(keys)
+        return found
+
+
+def manual_area(group_key: str) -> str:
+    """The area a manual entry is compared in: its commune group, or, for an entry kept above communes
+    (a former district, a province), that unit's whole territory."""
+    return "in:" + group_key.removeprefix("above:") if group_key.startswith("above:") else group_key
+
+
 @dataclass(frozen=True)
 class FormerUnit:
     """A former unit the report's commune came out of together with others."""

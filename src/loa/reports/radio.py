@@ -31,12 +31,11 @@ from loa.reports.airtime import (
     PROGRAMME_PREFIX,
     RADIO_KIND_OF_BULLETIN,
     SYSTEM,
-    Bucket,
+    SystemAired,
     Tally,
     aired_basis,
     apply_manual_rule,
     hours_value,
-    month_of,
     row_ref,
 )
 from loa.reports.broadcasts import StartedReceipts, collect_facts
@@ -46,6 +45,16 @@ from loa.reports.period import Period, vn_date
 from loa.schedule.plan import ProgrammePlan
 
 Pair = tuple[DetailRow, AdminUnit]
+
+
+@dataclass(frozen=True)
+class ComparisonAreas:
+    """Where the manual rule compares records: ``system(unit)``, every area a system record of the unit
+    counts in (its commune group and the territories holding it); ``manual(unit)``, the one area a
+    manual entry of the unit is compared in."""
+
+    system: Callable[[AdminUnit], Sequence[str]]
+    manual: Callable[[AdminUnit], str]
 
 
 @dataclass(frozen=True)
@@ -104,8 +113,8 @@ def _bulletin_rows(
     index: BulletinIndex,
     prefixes: Sequence[str],
     topic_id: int | None,
-    aired_counts: dict[Bucket, int],
-    group: Callable[[AdminUnit], str],
+    aired: SystemAired,
+    areas: Callable[[AdminUnit], Sequence[str]],
     read: tuple[set[int], BulletinTitles] = (set(), {}),
 ) -> list[Pair]:
     """``read``: bulletins already looked up (ids asked, titles found), before the receipts came."""
@@ -117,9 +126,8 @@ def _bulletin_rows(
     rows: list[Pair] = []
     # Tens of thousands of bulletins in a few communes and topic sets: per unit and per topic set
     # the cells are worked out once.
-    places: dict[int, tuple[str, str, str]] = {}  # unit → group key, name, code
+    places: dict[int, tuple[Sequence[str], str, str]] = {}  # unit → comparison areas, name, code
     topic_text: dict[frozenset[int], str] = {}
-    months: dict[date, str] = {}
     for bulletin_id in sorted(b for b in titles if b in facts.bulletins):
         title, unit = titles[bulletin_id]
         kind = index.kinds.get(bulletin_id)
@@ -133,13 +141,9 @@ def _bulletin_rows(
         kind_code = RADIO_KIND_OF_BULLETIN[kind]
         place = places.get(id(unit))
         if place is None:
-            place = places[id(unit)] = (group(unit), unit.name, unit.code)
+            place = places[id(unit)] = (areas(unit), unit.name, unit.code)
         if day is not None:
-            month = months.get(day)
-            if month is None:
-                month = months[day] = month_of(day)
-            bucket = (place[0], month, kind_code)
-            aired_counts[bucket] = aired_counts.get(bucket, 0) + 1
+            aired.add(place[0], kind_code, day)
         key = frozenset(topic_ids)
         topics = topic_text.get(key)
         if topics is None:
@@ -184,8 +188,8 @@ def _programme_rows(
     programmes: Mapping[int, ProgrammePlan],
     prefixes: Sequence[str],
     topic_id: int | None,
-    aired_counts: dict[Bucket, int],
-    group: Callable[[AdminUnit], str],
+    aired_system: SystemAired,
+    areas: Callable[[AdminUnit], Sequence[str]],
 ) -> tuple[list[Pair], list[ProgrammeRow]]:
     area_ids = {
         p.area_id for pid, p in programmes.items() if pid in facts.programmes and p.area_id is not None
@@ -205,10 +209,9 @@ def _programme_rows(
         pf = facts.programmes[pid]
         t = pf.tally
         aired = pf.played_airings  # airing stamp → day: only airings with a played receipt
-        key = group(unit)
+        keys = areas(unit)
         for day in aired.values():
-            bucket = (key, month_of(day), "programme")
-            aired_counts[bucket] = aired_counts.get(bucket, 0) + 1
+            aired_system.add(keys, "programme", day)
         first_day = min(aired.values(), default=None)
         clusters_played, clusters_aimed = pf.airing_coverage()
         upcoming = len(pf.scheduled_airings) - pf.due_airings
@@ -273,16 +276,19 @@ def _manual_radio_rows(records: Sequence[tuple[RadioItem, AdminUnit]]) -> Manual
             "date": record.aired_on.isoformat(),
             "quantity": record.count,
         }
+        # An entry that speaks for a period (a notebook's total for a quarter, a year) says so.
+        for key in ("period_start", "period_end"):
+            value = getattr(record, key, None)
+            if value is not None:
+                cells[key] = value.isoformat()
         rows.append(DetailRow(record.id, cells))
         units[record.id] = unit
     return rows, units
 
 
-def _manual_radio(
-    manual: ManualRows, aired_counts: dict[Bucket, int], group: Callable[[AdminUnit], str]
-) -> list[Pair]:
+def _manual_radio(manual: ManualRows, aired: SystemAired, area: Callable[[AdminUnit], str]) -> list[Pair]:
     rows, units = manual
-    ruled = apply_manual_rule(rows, aired_counts, lambda r: group(units[r.id]))
+    ruled = apply_manual_rule(rows, aired, lambda r: area(units[r.id]))
     return [(r, units[r.id]) for r in ruled]
 
 
@@ -422,13 +428,13 @@ def system_channels(
     topic_id: int | None,
     manual_radio: Sequence[tuple[RadioItem, AdminUnit]],
     manual_portal: Sequence[tuple[PortalPost, AdminUnit]],
-    group: Callable[[AdminUnit], str],
+    areas: ComparisonAreas,
     district_of: Callable[[AdminUnit], str],
     now: datetime,
     scope: frozenset[int] | None = None,
     started: StartedReceipts | None = None,
 ) -> SystemChannels:
-    """``group``: a unit's key at commune level (the manual rule's buckets); ``district_of``: the
+    """``areas``: where the manual rule compares a unit's records; ``district_of``: the
     name of a commune's former district, for the broadcast tables; ``now``: the report's moment;
     ``scope``: the units whose clusters' broadcasts are the area's (default: all under
     ``prefixes``); ``started``: the receipt aggregate of that scope, if already started."""
@@ -454,10 +460,10 @@ def system_channels(
         started=started,
         meanwhile=meanwhile,
     )
-    aired_counts: dict[Bucket, int] = {}
-    radio = _bulletin_rows(session, facts, index, prefixes, topic_id, aired_counts, group, read)
+    aired = SystemAired()
+    radio = _bulletin_rows(session, facts, index, prefixes, topic_id, aired, areas.system, read)
     programme_pairs, programme_rows = _programme_rows(
-        session, facts, programmes, prefixes, topic_id, aired_counts, group
+        session, facts, programmes, prefixes, topic_id, aired, areas.system
     )
-    radio = programme_pairs + radio + _manual_radio(manual, aired_counts, group)
+    radio = programme_pairs + radio + _manual_radio(manual, aired, areas.manual)
     return SystemChannels(radio, portal, _airtime(session, facts, programme_rows, district_of))

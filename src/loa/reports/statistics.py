@@ -40,13 +40,15 @@ from loa.reports.lineage import (
     Chains,
     FormerUnit,
     Ownership,
+    Territories,
     area_prefixes,
     group_of,
     lineage,
+    manual_area,
     owned_scope,
 )
 from loa.reports.period import Period
-from loa.reports.radio import Pair, SystemChannels, system_channels
+from loa.reports.radio import ComparisonAreas, Pair, SystemChannels, system_channels
 from loa.reports.records import fetch_records
 from loa.reports.wording import CHANNEL_TITLES, EVENTS, MOBILE
 
@@ -150,7 +152,7 @@ def gather(
     moment = now or datetime.now(UTC)
     root = resolve_root(session, principal, area_id)
     prefixes = area_prefixes(session, root)
-    successors, _ = lineage(session)
+    successors, predecessors = lineage(session)
     chains = Chains(session)
     ownership = Ownership(session, root, chains, successors)
     scope = owned_scope(session, ownership, prefixes)
@@ -168,11 +170,18 @@ def gather(
 
     keys: dict[int, str] = {}
     districts: dict[int, str] = {}
+    territories = Territories(chains, predecessors)
+    system_areas: dict[int, tuple[str, ...]] = {}
 
     def commune_key(unit: AdminUnit) -> str:
         if unit.id not in keys:
             keys[unit.id] = group_of(unit, chains, successors, "commune")[0]
         return keys[unit.id]
+
+    def areas_of(unit: AdminUnit) -> tuple[str, ...]:
+        if unit.id not in system_areas:
+            system_areas[unit.id] = (commune_key(unit), *sorted(territories.of(unit)))
+        return system_areas[unit.id]
 
     def district_name(unit: AdminUnit) -> str:
         if unit.id not in districts:
@@ -187,7 +196,7 @@ def gather(
         topic_id=topic_id,
         manual_radio=_with_former(records, former_records, RADIO_REGISTER.key),
         manual_portal=_with_former(records, former_records, PORTAL_REGISTER.key),
-        group=commune_key,
+        areas=ComparisonAreas(areas_of, lambda unit: manual_area(commune_key(unit))),
         district_of=district_name,
         now=moment,
         scope=scope,
