@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from loa.reports.credit import expected_items
 from loa.reports.facts import BulletinIndex, Facts, period_bounds
 from loa.reports.period import Period
 from loa.reports.receipts import (
     communes_with_clusters,
     count_future_receipts,
     count_played,
-    expected_items,
     load_devices,
     start_receipt_rows,
 )

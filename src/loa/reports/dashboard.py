@@ -25,8 +25,9 @@ from loa.activities.service import area_ref
 from loa.areas.logic import COMMUNE_KINDS
 from loa.areas.models import AdminUnit
 from loa.errors import InvalidInput, LoaError, NotFound
+from loa.reports.airdata import sum_rows
 from loa.reports.charts import PALETTE, Bar, bar_chart
-from loa.reports.data import ChannelSection, sum_rows
+from loa.reports.data import ChannelSection
 from loa.reports.period import Period
 from loa.reports.periodform import PeriodFields, choice_groups, parse_period, year_choices
 from loa.reports.rollup import LEVEL_LABELS, channel_headlines, find_figure, rollup_rows, totals_row

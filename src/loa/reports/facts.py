@@ -91,7 +91,7 @@ class Facts:
     # Receipts dated after the report's moment (a device clock ahead): not evidence, not counted.
     future_receipts: int = 0
     # Item ids of the running-order lines scheduled (as the manifest names them) with what they
-    # name: receipts are expected to carry them (``loa.reports.receipts.expected_items``).
+    # name: receipts are expected to carry them (``loa.reports.credit.expected_items``).
     expected_items: dict[str, ItemRef] = field(default_factory=dict)
     # Planned airings (programme id, stamp) and announcements: receipts naming them are of the plan.
     planned_airings: set[tuple[int, str]] = field(default_factory=set)

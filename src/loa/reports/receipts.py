@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Date, Integer, Select, case, cast, func, literal_column, select, text
@@ -27,13 +27,12 @@ from loa.areas.models import Station
 from loa.fleet.models import Device, PlayReceipt, ReceiptOutcome
 from loa.protocol.itemids import ItemRef
 from loa.protocol.itemids import parse as parse_item_id
+from loa.reports.credit import Item, Resolved, add_rows, resolve
 from loa.reports.facts import (
     VIETNAM_UTC_OFFSET_HOURS,
-    BulletinFacts,
     BulletinIndex,
     DeviceRef,
     Facts,
-    ProgrammeFacts,
 )
 from loa.schedule.plan import ProgrammePlan, announcement_bulletins
 from loa.speech.models import AudioAsset
@@ -230,52 +229,6 @@ def start_receipt_rows(
     return fetch
 
 
-# What one item id adds to, resolved once per item (not once per row): the bulletin's facts, the
-# programme's facts, the airing stamp, whether the plan named it.
-_Item = tuple[BulletinFacts | None, ProgrammeFacts | None, str, bool]
-# An item resolved: its bulletin, programme, airing stamp and whether the plan named it; None when
-# it is not of the topic.
-Resolved = tuple[int | None, int | None, str, bool] | None
-
-
-def _resolve(
-    ref: ItemRef,
-    of_announcement: dict[int, int | None],
-    *,
-    facts: Facts,
-    topics: BulletinIndex,
-    programmes: Mapping[int, ProgrammePlan],
-    topic_id: int | None,
-) -> Resolved:
-    bulletin_id = ref.bulletin_id
-    if bulletin_id is None and ref.announcement_id is not None:
-        bulletin_id = of_announcement.get(ref.announcement_id)
-    programme = programmes.get(ref.programme_id) if ref.programme_id is not None else None
-    if ref.programme_id is not None and bulletin_id is not None and bulletin_id not in topics.kinds:
-        bulletin_id = None  # a recording line whose id happens to be digits, or a deleted bulletin
-    fallback = programme.topic_id if programme is not None else None
-    if topic_id is not None and not topics.matches(bulletin_id, topic_id, fallback):
-        return None
-    planned = ref.round == 1 and (
-        (ref.programme_id, ref.airing) in facts.planned_airings
-        or (ref.announcement_id is not None and ref.announcement_id in facts.planned_announcements)
-    )
-    return bulletin_id, ref.programme_id, ref.airing, planned
-
-
-def expected_items(
-    facts: Facts, *, topics: BulletinIndex, programmes: Mapping[int, ProgrammePlan], topic_id: int | None
-) -> dict[str, Resolved]:
-    """The running-order lines the schedule aired (``Facts.expected_items``) resolved as receipts
-    naming them will be: worked out while the database sums the receipts, so that only the item
-    ids the schedule did not foresee are parsed and resolved after. The kinds and topics of every
-    running order's bulletins are loaded by then, as ``_resolve`` needs."""
-    return {
-        item_id: _resolve(ref, {}, facts=facts, topics=topics, programmes=programmes, topic_id=topic_id)
-        for item_id, ref in facts.expected_items.items()
-    }
-
-
 def _audio_of_items(
     session: Session, item_ids: Sequence[str], *, start_at: datetime, end_at: datetime
 ) -> dict[str, str]:
@@ -347,12 +300,12 @@ def count_played(
     if rows:
         facts.receipts = True
     resolved = {
-        item_id: _resolve(
+        item_id: resolve(
             ref, of_announcement, facts=facts, topics=topics, programmes=programmes, topic_id=topic_id
         )
         for item_id, ref in refs.items()
     }
-    items: dict[str, _Item | None] = {}  # None: not of the topic
+    items: dict[str, Item | None] = {}  # None: not of the topic
     bulletins, programme_facts = facts.bulletins, facts.programmes
     for item_id in {row[2] for row in rows}:
         found = known[item_id] if item_id in known else resolved[item_id]
@@ -364,52 +317,4 @@ def count_played(
         if pf is not None:
             pf.line_airing[item_id] = airing
         items[item_id] = (bulletins[bulletin_id] if bulletin_id is not None else None, pf, airing, planned)
-    _add_rows(facts, rows, items)
-
-
-def _add_rows(facts: Facts, rows: Sequence[Any], items: dict[str, _Item | None]) -> None:
-    """Rows are unpacked as plain tuples and added field by field, without calls: a province-year is
-    tens of thousands of rows (one per commune, day and item)."""
-    commune_days = facts.commune_days
-    days: dict[Any, date] = {}
-    for commune_id, raw_day, item_id, played, preempted, failed, played_ms in rows:
-        item = items[item_id]
-        if item is None:
-            continue
-        day = days.get(raw_day)
-        if day is None:
-            day = days[raw_day] = raw_day if isinstance(raw_day, date) else date.fromisoformat(str(raw_day))
-        played_ms = played_ms or 0
-        bf, pf, airing, planned = item
-        tally = commune_days[(commune_id, day)]
-        if planned:
-            tally.played += played
-        else:
-            tally.extra += played
-        tally.preempted += preempted
-        tally.failed += failed
-        tally.played_ms += played_ms
-        if bf is not None:
-            tally = bf.tally
-            if planned:
-                tally.played += played
-            else:
-                tally.extra += played
-            tally.preempted += preempted
-            tally.failed += failed
-            tally.played_ms += played_ms
-            if played and (bf.first_played is None or day < bf.first_played):
-                bf.first_played = day
-        if pf is not None:
-            tally = pf.tally
-            if planned:
-                tally.played += played
-            else:
-                tally.extra += played
-            tally.preempted += preempted
-            tally.failed += failed
-            tally.played_ms += played_ms
-            if played:
-                pf.played_airings[airing] = day
-                line_plays = pf.line_plays
-                line_plays[item_id] = line_plays.get(item_id, 0) + played
+    add_rows(facts, rows, items)

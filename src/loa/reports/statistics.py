@@ -25,6 +25,7 @@ from loa.activities.registers import REGISTERS, AnyRecord, AreaRef, RegisterSpec
 from loa.activities.service import area_ref, get_topic, require
 from loa.areas.models import AdminUnit
 from loa.errors import NotFound
+from loa.reports.airdata import Airtime, AirtimeRow, sum_rows
 from loa.reports.airtime import (
     MANUAL,
     PORTAL_COLUMNS,
@@ -34,11 +35,9 @@ from loa.reports.airtime import (
     figures_from_rows,
 )
 from loa.reports.broadcasts import start_receipts
-from loa.reports.data import Airtime, AirtimeRow, ChannelSection, DetailRow, Figure, FormerArea, sum_rows
+from loa.reports.data import ChannelSection, DetailRow, Figure, FormerArea
 from loa.reports.lineage import (
-    OWN,
     Chains,
-    FormerUnit,
     Ownership,
     Territories,
     area_prefixes,
@@ -47,6 +46,7 @@ from loa.reports.lineage import (
     manual_area,
     owned_scope,
 )
+from loa.reports.parts import FormerPart, Records, split_records, split_system, with_former
 from loa.reports.period import Period
 from loa.reports.radio import ComparisonAreas, Pair, SystemChannels, system_channels
 from loa.reports.records import fetch_records
@@ -110,20 +110,6 @@ SYSTEM_KINDS = {"radio": RADIO_KINDS, "portal": PORTAL_KINDS}
 SYSTEM_COLUMNS = {"radio": RADIO_COLUMNS, "portal": PORTAL_COLUMNS}
 
 
-Records = dict[str, list[tuple[AnyRecord, AdminUnit]]]  # register key → records with their unit
-
-
-@dataclass(frozen=True)
-class FormerPart:
-    """The records of a former unit the report's commune came out of with others (``FormerUnit``):
-    shown apart, as that unit's, never added to the commune's figures."""
-
-    unit: FormerUnit
-    records: Records
-    radio: list[Pair]
-    portal: list[Pair]
-
-
 @dataclass(frozen=True)
 class Gathered:
     """Everything counted for one area, period and topic: register records of the other channels,
@@ -160,7 +146,7 @@ def gather(
     started = start_receipts(session, period=period, scope=set(scope), now=moment)
     fetched = {spec.key: fetch_records(session, spec, period, prefixes, topic_code) for spec in _specs()}
     chains.warm(prefixes)
-    records, former_records = _split_records(fetched, ownership)
+    records, former_records = split_records(fetched, ownership)
     register_sections = {
         spec.key: _register_section(spec, records[spec.key])
         for spec in _specs()
@@ -194,55 +180,16 @@ def gather(
         period=period,
         prefixes=prefixes,
         topic_id=topic_id,
-        manual_radio=_with_former(records, former_records, RADIO_REGISTER.key),
-        manual_portal=_with_former(records, former_records, PORTAL_REGISTER.key),
+        manual_radio=with_former(records, former_records, RADIO_REGISTER.key),
+        manual_portal=with_former(records, former_records, PORTAL_REGISTER.key),
         areas=ComparisonAreas(areas_of, lambda unit: manual_area(commune_key(unit))),
         district_of=district_name,
         now=moment,
         scope=scope,
         started=started,
     )
-    own_system, former = _split_system(system, ownership, former_records)
+    own_system, former = split_system(system, ownership, former_records)
     return Gathered(root, records, own_system, register_sections, former)
-
-
-def _split_records(fetched: Records, ownership: Ownership) -> tuple[Records, dict[str, Records]]:
-    """The root's own records, and each former unit's by its key."""
-    own: Records = {key: [] for key in fetched}
-    former: dict[str, Records] = {key: {k: [] for k in fetched} for key in ownership.former}
-    for register, pairs in fetched.items():
-        for pair in pairs:
-            owner = ownership.owner(pair[1])
-            if owner == OWN:
-                own[register].append(pair)
-            elif owner is not None:
-                former[owner][register].append(pair)
-    return own, former
-
-
-def _with_former(own: Records, former: dict[str, Records], register: str) -> list[Any]:
-    """A system channel's manual register, own and former together: the manual rule compares each
-    record with the system's records of its own area, whoever's report shows it."""
-    return own.pop(register) + [pair for parts in former.values() for pair in parts.pop(register)]
-
-
-def _split_system(
-    system: SystemChannels, ownership: Ownership, former: dict[str, Records]
-) -> tuple[SystemChannels, tuple[FormerPart, ...]]:
-    if not ownership.splits:
-        return system, ()
-    own_radio: list[Pair] = []
-    own_portal: list[Pair] = []
-    parts = {key: FormerPart(unit, former[key], [], []) for key, unit in ownership.former.items()}
-    for pairs, mine, channel in ((system.radio, own_radio, "radio"), (system.portal, own_portal, "portal")):
-        for pair in pairs:
-            owner = ownership.owner(pair[1])
-            if owner == OWN:
-                mine.append(pair)
-            elif owner is not None:
-                (parts[owner].radio if channel == "radio" else parts[owner].portal).append(pair)
-    kept = tuple(p for p in parts.values() if p.radio or p.portal or any(p.records.values()))
-    return SystemChannels(own_radio, own_portal, system.airtime), kept
 
 
 def _system_pairs(g: Gathered, channel: str) -> list[tuple[DetailRow, AdminUnit]]:
