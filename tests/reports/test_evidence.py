@@ -171,7 +171,7 @@ def test_a_programme_from_1_january_without_receipts_aired_nothing(session: Sess
     assert rows[f"CT{town.daily.id}"].get("scheduled_airings") == 366
     total = g.system.airtime.total
     # The plan of the year is there, beside a zero: 366 × 8 + 12 × 2 × 8 broadcasts, all due.
-    assert (total.scheduled, total.due, total.aired, total.played_percent) == (3120, 3120, 0, 0.0)
+    assert (total.scheduled, total.due, total.played, total.played_percent) == (3120, 3120, 0, 0.0)
     data = build_report_data(
         session,
         principal=town.admin,
@@ -204,8 +204,8 @@ def test_a_month_with_days_to_come(session: Session, town: Town) -> None:
     assert total.played_percent == 100.0
     assert airtime.future_receipts == 1 and airtime.as_of == now
     later = [d for d in airtime.days if d.day is not None and d.day > date(2024, 3, 10)]
-    assert later and all(d.aired == 0 and d.due == 0 and d.played_percent is None for d in later)
-    assert {d.day for d in airtime.days if d.aired} == {date(2024, 3, day) for day in range(1, 11)}
+    assert later and all(d.played == 0 and d.due == 0 and d.played_percent is None for d in later)
+    assert {d.day for d in airtime.days if d.played} == {date(2024, 3, day) for day in range(1, 11)}
     rows = {r.id: r for r in _section(g).rows}
     cchc = rows[f"CT{town.cchc.id}"]  # its March airing is still to come
     assert cchc.get("counted") == 0 and "1 buổi chưa đến giờ phát" in str(cchc.get("notes"))
@@ -276,7 +276,7 @@ def test_play_now_and_alerts_are_credited_to_their_bulletin(session: Session, to
     assert _value(g, "radio.news") == 2 and _value(g, "radio.announcement") == 1
     total = g.system.airtime.total
     # The plan (8) was played in full; 24 plays outside it are counted apart, not in its share.
-    assert (total.due, total.played, total.extra, total.aired) == (8, 8, 24, 32)
+    assert (total.due, total.in_plan, total.extra, total.played) == (8, 8, 24, 32)
     assert total.played_percent == 100.0
     [x_day] = [d for d in g.system.airtime.days if d.day == date(2024, 3, 5)]
     assert (x_day.played_percent, x_day.extra) == (100.0, 24)
@@ -368,10 +368,7 @@ def test_announcements_are_planned_plays(session: Session, town: Town) -> None:
         now=datetime(2024, 3, 6, tzinfo=UTC),
     )
     total = g.system.airtime.total
-    assert (total.scheduled, total.played, total.extra) == (
-        8 + 8,
-        6,
-        0,
-    )  # the morning (8) + the announcement (8)
+    # The plan: the morning (8) and the announcement (8); six loudspeakers played the announcement.
+    assert (total.scheduled, total.played, total.extra) == (16, 6, 0)
     row = next(r for r in _section(g).rows if r.id == f"TB{town.bulletins['alert'].id}")
     assert (row.get("played"), row.get("coverage")) == (6, "6/8")

@@ -14,19 +14,28 @@ Xã Ba Tơ 1; trips D1 4, Xã Ba Vì 1; press D1 6; portal news D1 25, OA 2.
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import date
 
 import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal, Role
 from loa.activities import service
 from loa.activities.registers import MOBILE, PORTAL, PRESS, RADIO, VISUAL, RegisterSpec
 from loa.areas.models import AreaLineage, LineageChange
+from loa.reports.data import ReportData
 from loa.reports.period import Period
 from loa.reports.rollup import channel_headlines
+from loa.reports.service import ReportRequest, build_report_data
 from loa.reports.statistics import Gathered, former_areas, gather, groups_of, sections_of
+from loa.reports.wording import former_sentences
+from loa.reports.xlsx_writer import render_xlsx
 from tests.activities.areas import REFORM, Tree, build_tree
+from tests.support.auth import login_web, make_user
 
 ADMIN = Principal(user_id=0, username="admin", display_name="Quản trị", role=Role.ADMIN)
 PERIOD = Period.custom(date(2023, 1, 1), date(2025, 12, 31))
@@ -136,3 +145,38 @@ def test_the_province_counts_everything_once(session: Session, tree: Tree) -> No
         assert total == province[channel], channel
     radio = {grp.label: grp.value("radio.news") for grp in by_commune}
     assert radio == {"Xã Ba Tơ": 13, "Xã Ba Vì": 9, "Xã Sơn Thượng": 7, "Huyện Ba Tơ (cấp trên xã)": 100}
+
+
+def test_the_district_apart_in_every_output_of_a_commune(
+    client: TestClient, session: Session, tree: Tree
+) -> None:
+    data = build_report_data(
+        session,
+        principal=ADMIN,
+        request=ReportRequest(period=PERIOD, area_id=tree.new_x.id, issued_on=date(2026, 1, 10)),
+    )
+    assert ReportData.from_json(data.to_json()) == data
+    [district] = data.former
+    assert district.became_text == "Xã Ba Tơ và Xã Ba Vì"
+    sentence = next(s for s in former_sentences(data) if "Huyện Ba Tơ" in s)
+    assert sentence.startswith(
+        "Số liệu do Huyện Ba Tơ (đơn vị cũ, nay là Xã Ba Tơ và Xã Ba Vì) ghi nhận chung, "
+        "không cộng vào số liệu của Xã Ba Tơ: truyền thanh: 100 tin;"
+    )
+    summary = load_workbook(io.BytesIO(render_xlsx(data)))["Tổng hợp"]
+    cells = [[c.value for c in row] for row in summary.iter_rows()]
+    assert [None, "Số liệu của đơn vị cũ, báo cáo riêng (không cộng vào số liệu của Xã Ba Tơ)"] in [
+        r[:2] for r in cells
+    ]
+    assert ["Huyện Ba Tơ (đơn vị cũ, nay là Xã Ba Tơ và Xã Ba Vì): Truyền thanh", "Tin", 100] in [
+        r[1:4] for r in cells
+    ]
+    make_user(session, "tinh", Role.PROVINCE_EDITOR, area_code="51")
+    session.commit()
+    login_web(client, "tinh")
+    page = client.get("/reports/statistics?area=21484&period=custom&start=2023-01-01&end=2025-12-31")
+    assert page.status_code == 200
+    block = page.text.split('data-testid="former-units"')[1].split("</table>")[0]
+    assert "Huyện Ba Tơ" in block and "nay là Xã Ba Tơ và Xã Ba Vì" in block and ">100<" in block
+    assert 'data-testid="total-radio"><a' in page.text
+    assert re.search(r'data-testid="total-radio"><a [^>]*>13<', page.text)

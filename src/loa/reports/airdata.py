@@ -12,8 +12,8 @@ from typing import Any
 @dataclass(frozen=True)
 class AirtimeRow:
     """One commune (``day`` empty) or one commune-day, as the report keeps it. ``scheduled``: the plan
-    of the period (kế hoạch); ``due``: the part of it whose time had come; ``played``: played
-    receipts of planned items; ``extra``: played receipts outside the plan (play now, emergency)."""
+    of the period (kế hoạch); ``due``: the part of it whose time had come; ``played``: every played
+    receipt; ``extra``: those of them outside the plan (play now, emergency)."""
 
     commune_id: int | None
     commune: str
@@ -32,14 +32,14 @@ class AirtimeRow:
         return self.played_ms / 3_600_000
 
     @property
-    def aired(self) -> int:
-        """Every played broadcast, in the plan or outside it."""
-        return self.played + self.extra
+    def in_plan(self) -> int:
+        """Played broadcasts of items the plan named."""
+        return self.played - self.extra
 
     @property
     def played_percent(self) -> float | None:
         """The share of the plan due that was played; plays outside the plan are not in it."""
-        return None if self.due == 0 else 100.0 * self.played / self.due
+        return None if self.due == 0 else 100.0 * self.in_plan / self.due
 
     def to_json(self) -> dict[str, Any]:
         return {

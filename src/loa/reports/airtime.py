@@ -117,8 +117,8 @@ class Tally:
 
     scheduled: int = 0  # the plan of the period (kế hoạch), due or not
     due: int = 0  # the plan whose time had come by the report's moment
-    played: int = 0  # played receipts of items the plan named
-    extra: int = 0  # played receipts of items outside the plan (play now, emergency messages)
+    played: int = 0  # played receipts: every one, in the plan or outside it
+    extra: int = 0  # of them, those of items outside the plan (play now, emergency messages)
     preempted: int = 0
     failed: int = 0
     played_ms: int = 0
@@ -133,9 +133,9 @@ class Tally:
         self.played_ms += other.played_ms
 
     @property
-    def aired(self) -> int:
-        """Every played broadcast, in the plan or outside it."""
-        return self.played + self.extra
+    def in_plan(self) -> int:
+        """Played broadcasts of items the plan named."""
+        return self.played - self.extra
 
     @property
     def not_played(self) -> int:
@@ -234,6 +234,9 @@ class SystemAired:
             by_day[day] = by_day.get(day, 0) + n
 
 
+ONE_DAY = timedelta(days=1)
+
+
 def month_bounds(day: date) -> tuple[date, date]:
     first = day.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
@@ -283,14 +286,18 @@ def apply_manual_rule(
         row = manual[i]
         quantity = int(row.get("quantity") or 0)
         kind = str(row.get("kind_code") or "")
-        by_day = remaining.get((area_of_row(row), kind), {})
+        key = (area_of_row(row), kind)
+        by_day, all_days = remaining.get(key), system.days.get(key)
         found = matched = 0
-        if period is not None:
-            for day in sorted(d for d in by_day if period[0] <= d <= period[1]):
-                found += system.days[(area_of_row(row), kind)][day]
-                take = min(by_day[day], quantity - matched)
-                by_day[day] -= take
-                matched += take
+        if period is not None and by_day and all_days:
+            day, last = period
+            while day <= last:  # the period's days (a month: at most 31), not every day with items
+                if day in all_days:
+                    found += all_days[day]
+                    take = min(by_day[day], quantity - matched)
+                    by_day[day] -= take
+                    matched += take
+                day += ONE_DAY
         share = quantity - matched
         words = {
             "system": _number(found),

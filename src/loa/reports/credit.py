@@ -41,8 +41,9 @@ def resolve(
     fallback = programme.topic_id if programme is not None else None
     if topic_id is not None and not topics.matches(bulletin_id, topic_id, fallback):
         return None
+    programme_facts = facts.programmes.get(ref.programme_id) if ref.programme_id is not None else None
     planned = ref.round == 1 and (
-        (ref.programme_id, ref.airing) in facts.planned_airings
+        (programme_facts is not None and ref.airing in programme_facts.scheduled_airings)
         or (ref.announcement_id is not None and ref.announcement_id in facts.planned_announcements)
     )
     return bulletin_id, ref.programme_id, ref.airing, planned
@@ -76,34 +77,31 @@ def add_rows(facts: Facts, rows: Sequence[Any], items: dict[str, Item | None]) -
         played_ms = played_ms or 0
         bf, pf, airing, planned = item
         tally = commune_days[(commune_id, day)]
-        if planned:
-            tally.played += played
-        else:
-            tally.extra += played
+        tally.played += played
         tally.preempted += preempted
         tally.failed += failed
         tally.played_ms += played_ms
         if bf is not None:
-            tally = bf.tally
-            if planned:
-                tally.played += played
-            else:
-                tally.extra += played
-            tally.preempted += preempted
-            tally.failed += failed
-            tally.played_ms += played_ms
+            b_tally = bf.tally
+            b_tally.played += played
+            b_tally.preempted += preempted
+            b_tally.failed += failed
+            b_tally.played_ms += played_ms
             if played and (bf.first_played is None or day < bf.first_played):
                 bf.first_played = day
         if pf is not None:
-            tally = pf.tally
-            if planned:
-                tally.played += played
-            else:
-                tally.extra += played
-            tally.preempted += preempted
-            tally.failed += failed
-            tally.played_ms += played_ms
+            p_tally = pf.tally
+            p_tally.played += played
+            p_tally.preempted += preempted
+            p_tally.failed += failed
+            p_tally.played_ms += played_ms
             if played:
                 pf.played_airings[airing] = day
                 line_plays = pf.line_plays
                 line_plays[item_id] = line_plays.get(item_id, 0) + played
+        if not planned:  # rare: play now, emergency messages
+            tally.extra += played
+            if bf is not None:
+                bf.tally.extra += played
+            if pf is not None:
+                pf.tally.extra += played

@@ -93,8 +93,8 @@ class Facts:
     # Item ids of the running-order lines scheduled (as the manifest names them) with what they
     # name: receipts are expected to carry them (``loa.reports.credit.expected_items``).
     expected_items: dict[str, ItemRef] = field(default_factory=dict)
-    # Planned airings (programme id, stamp) and announcements: receipts naming them are of the plan.
-    planned_airings: set[tuple[int, str]] = field(default_factory=set)
+    # Planned announcements (planned airings: ``ProgrammeFacts.scheduled_airings``): receipts naming
+    # them are of the plan.
     planned_announcements: set[int] = field(default_factory=set)
 
 

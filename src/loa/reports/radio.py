@@ -110,6 +110,7 @@ def _bulletin_rows(
     # the cells are worked out once.
     places: dict[int, tuple[Sequence[str], str, str]] = {}  # unit → comparison areas, name, code
     topic_text: dict[frozenset[int], str] = {}
+    notes: dict[tuple[date | None, int], str] = {}
     for bulletin_id in sorted(b for b in titles if b in facts.bulletins):
         title, unit = titles[bulletin_id]
         kind = index.kinds.get(bulletin_id)
@@ -118,7 +119,7 @@ def _bulletin_rows(
             continue
         bf = facts.bulletins[bulletin_id]
         t = bf.tally
-        aired_count = t.played + t.extra
+        aired_count = t.played
         day = bf.first_played if aired_count else None
         kind_code = RADIO_KIND_OF_BULLETIN[kind]
         place = places.get(id(unit))
@@ -130,6 +131,10 @@ def _bulletin_rows(
         topics = topic_text.get(key)
         if topics is None:
             topics = topic_text[key] = "; ".join(topic_names[t_id] for t_id in sorted(key))
+        plan = (bf.first_scheduled, t.scheduled - t.due)
+        note = notes.get(plan)
+        if note is None:
+            note = notes[plan] = _plan_note(*plan)
         cells = {
             "record": SYSTEM,
             "kind_label": KINDS[kind].label,
@@ -145,12 +150,12 @@ def _bulletin_rows(
             "scheduled": t.scheduled,
             "played": aired_count,
             "extra": t.extra,
-            "coverage": f"{t.played}/{t.due}" if t.due else "",
+            "coverage": f"{t.in_plan}/{t.due}" if t.due else "",
             "not_played": t.not_played,
             "hours": hours_value(t.played_ms),
             "basis": aired_basis(aired_count, t.not_played, bf.scheduled_airings),
             "counted": 1 if day else 0,
-            "notes": _plan_note(bf.first_scheduled, t.scheduled - t.due),
+            "notes": note,
         }
         rows.append((DetailRow(row_ref(BULLETIN_PREFIX, bulletin_id), cells), unit))
     return rows
@@ -210,7 +215,7 @@ def _programme_rows(
             "counted_quantity": len(aired),
             "scheduled_airings": len(pf.scheduled_airings),
             "scheduled": t.scheduled,
-            "played": t.played + t.extra,
+            "played": t.played,
             "extra": t.extra,
             "coverage": f"{clusters_played}/{clusters_aimed}" if clusters_aimed else "",
             "not_played": t.not_played,
@@ -233,7 +238,7 @@ def _programme_rows(
                 len(pf.scheduled_airings),
                 len(aired),
                 t.scheduled,
-                t.played + t.extra,
+                t.played,
                 (min(pf.news, default=0), max(pf.news, default=0)),
                 (min(pf.articles, default=0), max(pf.articles, default=0)),
                 clusters_played,

@@ -97,14 +97,16 @@ def _count_programme(
     clusters = [(r.commune_id, r.created, len(r.created), r.created[-1]) for r in reached]
     pf = facts.programmes[p.id]
     scheduled_airings, news, articles, reached_at = pf.scheduled_airings, pf.news, pf.articles, pf.reached
-    expected, pid, planned = facts.expected_items, p.id, facts.planned_airings
+    expected, pid = facts.expected_items, p.id
+    own_orders, default_order = p.own_orders, p.running_order
     named = 0 <= pid < 10**12  # as item ids can name it (``loa.protocol.itemids.parse``)
     scheduled = due = 0
     airing: Airing
     for airing in p.airings:
-        order = id(p.lines_at(airing))
+        lines = own_orders.get(airing.local, default_order)  # ProgrammePlan.lines_at, inlined
+        order = id(lines)
         if order not in kept:
-            line = list(p.lines_at(airing))
+            line = list(lines)
             if topic_id is not None:
                 line = [b for b in line if topics.matches(b, topic_id, p.topic_id)]
             n_news = n_articles = 0
@@ -133,7 +135,6 @@ def _count_programme(
         counts[1] += total
         stamp = airing.stamp
         scheduled_airings[stamp] = airing.day
-        planned.add((pid, stamp))
         if is_due:
             pf.due_airings += 1
             counts[2] += total

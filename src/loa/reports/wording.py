@@ -153,13 +153,13 @@ def broadcast_sentence(data: ReportData) -> str:
     total = data.airtime.total
     text = (
         f"Trên hệ thống truyền thanh ứng dụng công nghệ thông tin, các cụm loa đã phát "
-        f"{count_text(total.aired)} lượt tin, bài{_about(data)}, "
+        f"{count_text(total.played)} lượt tin, bài{_about(data)}, "
         f"tổng {hours_text(total.played_ms)} giờ phát sóng (theo biên nhận phát của cụm loa)"
     )
     percent = total.played_percent
     if percent is not None:
         text += (
-            f"; trong đó {count_text(total.played)} lượt theo kế hoạch, đạt "
+            f"; trong đó {count_text(total.in_plan)} lượt theo kế hoạch, đạt "
             f"{decimal_text(round(percent, 1))}% kế hoạch ({count_text(total.due)} lượt)"
         )
     if total.extra:

@@ -60,7 +60,7 @@ def _values(row: AirtimeRow) -> list[CellValue]:
         row.former_district,
         row.scheduled,
         row.due,
-        row.played,
+        row.in_plan,
         None if percent is None else round(percent, 1),
         row.extra,
         row.preempted,
@@ -144,7 +144,7 @@ def broadcast_summary(sheet: Sheet, airtime: Airtime, row: int) -> None:
     sheet.row(row + 1, [None, "Phát sóng trên cụm loa (nguồn: hệ thống)"], style=BOLD)
     percent = total.played_percent
     lines: list[tuple[str, CellValue, str, str]] = [
-        ("Lượt đã phát (có biên nhận)", total.aired, "lượt", "Biên nhận phát"),
+        ("Lượt đã phát (có biên nhận)", total.played, "lượt", "Biên nhận phát"),
         ("Trong đó: ngoài kế hoạch (phát ngay, khẩn cấp)", total.extra, "lượt", "Biên nhận phát"),
         ("Giờ phát sóng", round(total.hours, 2), "giờ", "Biên nhận phát"),
         ("Lượt phát dở do nội dung ưu tiên", total.preempted, "lượt", "Biên nhận phát"),
