@@ -22,6 +22,7 @@ from loa.content.catalog import KINDS
 from loa.content.models import Bulletin
 from loa.reports.airdata import Airtime, AirtimeRow, ProgrammeRow
 from loa.reports.airtime import (
+    BASIS_PLAYED,
     BULLETIN_PREFIX,
     MANUAL,
     PROGRAMME_PREFIX,
@@ -111,6 +112,7 @@ def _bulletin_rows(
     places: dict[int, tuple[Sequence[str], str, str]] = {}  # unit → comparison areas, name, code
     topic_text: dict[frozenset[int], str] = {}
     notes: dict[tuple[date | None, int], str] = {}
+    aired_days = aired.days
     for bulletin_id in sorted(b for b in titles if b in facts.bulletins):
         title, unit = titles[bulletin_id]
         kind = index.kinds.get(bulletin_id)
@@ -126,7 +128,9 @@ def _bulletin_rows(
         if place is None:
             place = places[id(unit)] = (areas(unit), unit.name, unit.code)
         if day is not None:
-            aired.add(place[0], kind_code, day)
+            for area in place[0]:  # SystemAired.add, inlined
+                by_day = aired_days[(area, kind_code)]
+                by_day[day] = by_day.get(day, 0) + 1
         key = frozenset(topic_ids)
         topics = topic_text.get(key)
         if topics is None:
@@ -150,10 +154,10 @@ def _bulletin_rows(
             "scheduled": t.scheduled,
             "played": aired_count,
             "extra": t.extra,
-            "coverage": f"{t.in_plan}/{t.due}" if t.due else "",
-            "not_played": t.not_played,
+            "coverage": f"{aired_count - t.extra}/{t.due}" if t.due else "",
+            "not_played": t.preempted + t.failed,
             "hours": hours_value(t.played_ms),
-            "basis": aired_basis(aired_count, t.not_played, bf.scheduled_airings),
+            "basis": BASIS_PLAYED if day else aired_basis(aired_count, t.not_played, bf.scheduled_airings),
             "counted": 1 if day else 0,
             "notes": note,
         }
