@@ -372,3 +372,45 @@ def test_announcements_are_planned_plays(session: Session, town: Town) -> None:
     assert (total.scheduled, total.played, total.extra) == (16, 6, 0)
     row = next(r for r in _section(g).rows if r.id == f"TB{town.bulletins['alert'].id}")
     assert (row.get("played"), row.get("coverage")) == (6, "6/8")
+
+
+def test_a_count_entry_for_the_year_beside_the_system(session: Session, town: Town) -> None:
+    """A notebook's total for the whole year ("12 chuyên mục, cả năm 2024") beside the programme the
+    system recorded in eight of those months: 12, not 20; and 12 more in a notebook kept for 2023,
+    before Loa, count in full in 2023."""
+    receipts = []
+    for month in range(1, 9):
+        first = date(2024, month, 1)
+        monday = first + timedelta(days=(7 - first.weekday()) % 7 + 14)
+        item, at = _airing(town.cchc, datetime(2024, month, monday.day, 7), town.bulletins["news"])
+        receipts.append((town.devices[0], item, at, msg.Outcome.PLAYED))
+    town.send(receipts, session)
+    for year in (2023, 2024):
+        activities.create_record(
+            session,
+            spec=RADIO,
+            principal=town.admin,
+            data={
+                "kind": "programme",
+                "count": 12,
+                "aired_on": f"{year}-01-01",
+                "ends_on": f"{year}-12-31",
+                "area": "21484",
+                "topics": ["cchc"],
+            },
+            today=date(2025, 1, 5),
+        )
+    session.commit()
+    now = datetime(2025, 1, 5, tzinfo=UTC)
+    g = gather(session, principal=town.admin, period=YEAR, area_id=town.tree.new_x.id, now=now)
+    assert _value(g, "radio.programme") == 12
+    entry = next(r for r in _section(g).rows if r.get("record") == "Nhập tay")
+    assert entry.get("counted_quantity") == 4
+    assert entry.get("basis") == (
+        "Tính 4 (phần sổ nhập tay nhiều hơn hệ thống): sổ ghi 12, hệ thống đã ghi nhận 8 chuyên mục "
+        "cùng loại ở địa bàn từ ngày 01/01/2024 đến ngày 31/12/2024"
+    )
+    before = gather(
+        session, principal=town.admin, period=Period.year(2023), area_id=town.tree.new_x.id, now=now
+    )
+    assert _value(before, "radio.programme") == 12

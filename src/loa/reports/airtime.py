@@ -23,8 +23,8 @@ both into the report's counts. Pure: no DB. The full table of figures and rules 
   (chuyên mục) counts as aired when at least one cluster played at least one line of it; its coverage
   is the clusters that played it out of the clusters it aimed at.
 - Manual register entries fill what the system did not record, never doubling it: per area, kind and
-  period of the entry (its own period when the register keeps one, else the calendar month of its
-  date), the larger of the notebook's count and the system's aired count is counted — the system's
+  period of the entry (its own period when it is a count entry over a period, else the calendar month
+  of its date), the larger of the notebook's count and the system's aired count is counted — the system's
   rows, then what the notebook has beyond them. An entry kept for a commune is compared with that
   commune's records; one kept above communes (a former district, a province) with the records of its
   whole territory, the new communes it became included.
@@ -244,8 +244,8 @@ def month_bounds(day: date) -> tuple[date, date]:
 
 
 def entry_period(row: DetailRow) -> tuple[date, date] | None:
-    """The period a manual entry speaks for: its own (``period_start``/``period_end``) when the
-    register keeps one, else the calendar month of its date."""
+    """The period a manual entry speaks for: its own (``period_start``/``period_end``) when it is a
+    count entry over a period, else the calendar month of its date."""
     start, end = row.get("period_start"), row.get("period_end")
     if start and end:
         return date.fromisoformat(str(start)), date.fromisoformat(str(end))
@@ -335,6 +335,7 @@ RADIO_COLUMNS: tuple[Column, ...] = (
     Column("record", "Nguồn", "text", 11),
     Column("kind_label", "Loại", "text", 14),
     Column("date", "Ngày phát", "date", 12),
+    Column("summary", "Số liệu tổng hợp", "text", 26),  # a manual count entry: "130 tin, cả năm 2023"
     Column("title", "Tiêu đề", "text", 40),
     Column("area_name", "Địa bàn", "text", 20),
     Column("topics", "Chủ đề", "text", 20),
@@ -355,6 +356,7 @@ PORTAL_COLUMNS: tuple[Column, ...] = (
     Column("record", "Nguồn", "text", 11),
     Column("kind_label", "Loại", "text", 12),
     Column("date", "Ngày đăng", "date", 12),
+    Column("summary", "Số liệu tổng hợp", "text", 26),
     Column("title", "Tiêu đề", "text", 40),
     Column("quantity", "Số lượng", "int", 10),
     Column("photos", "Ảnh kèm theo", "int", 10),

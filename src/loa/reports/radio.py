@@ -267,11 +267,9 @@ def _manual_radio_rows(records: Sequence[tuple[RadioItem, AdminUnit]]) -> Manual
             "date": record.aired_on.isoformat(),
             "quantity": record.count,
         }
-        # An entry that speaks for a period (a notebook's total for a quarter, a year) says so.
-        for key in ("period_start", "period_end"):
-            value = getattr(record, key, None)
-            if value is not None:
-                cells[key] = value.isoformat()
+        ends_on = getattr(record, "ends_on", None)
+        if ends_on is not None:  # a count entry: the notebook's total over a period (a quarter, a year)
+            cells["period_start"], cells["period_end"] = record.aired_on.isoformat(), ends_on.isoformat()
         rows.append(DetailRow(record.id, cells))
         units[record.id] = unit
     return rows, units

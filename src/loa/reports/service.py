@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.activities.kinds import fold
 from loa.activities.service import get_topic, require
@@ -135,11 +136,12 @@ def generate_report(
     principal: Principal,
     request: ReportRequest,
     with_pdf: bool = False,
+    ip: str = "",
     now: datetime | None = None,
 ) -> Report:
     """Collect the figures as of ``now`` (default: now), write DOCX and XLSX (and PDF when asked),
-    save everything. Flushes only."""
-    require(principal, Permission.EDIT_CONTENT)
+    save everything, audit who made it. Flushes only."""
+    require(principal, Permission.MAKE_REPORTS)
     data = build_report_data(session, principal=principal, request=request, now=now)
     docx = render_docx(data)
     files = [_file("docx", docx), _file("xlsx", render_xlsx(data))]
@@ -167,6 +169,16 @@ def generate_report(
     )
     session.add(report)
     session.flush()
+    audit.record(
+        session,
+        action="report.generate",
+        actor=principal,
+        target_type="report",
+        target_id=report.id,
+        area_id=report.area_id,
+        details={"title": report.title, "formats": [f.format for f in files]},
+        ip=ip,
+    )
     return report
 
 
@@ -206,11 +218,24 @@ def report_data(report: Report) -> ReportData:
     return ReportData.from_json(report.snapshot)
 
 
-def report_file(session: Session, *, principal: Principal, report_id: int, fmt: str) -> ReportFile:
-    """A stored file, checked against its SHA-256; the PDF is made from the stored DOCX on first ask."""
+def report_file(
+    session: Session, *, principal: Principal, report_id: int, fmt: str, ip: str = ""
+) -> ReportFile:
+    """A stored file, checked against its SHA-256; the PDF is made from the stored DOCX on first ask.
+    Each download is audited: who took which signed document, when."""
     if fmt not in FORMATS:
         raise NotFound("Định dạng tệp không được hỗ trợ (chỉ có docx, xlsx, pdf).")
     report = get_report(session, principal=principal, report_id=report_id)
+    audit.record(
+        session,
+        action="report.download",
+        actor=principal,
+        target_type="report",
+        target_id=report.id,
+        area_id=report.area_id,
+        details={"title": report.title, "format": fmt},
+        ip=ip,
+    )
     files = {f.format: f for f in report.files}
     if fmt == "pdf" and "pdf" not in files:
         docx = files.get("docx")

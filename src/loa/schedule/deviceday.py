@@ -9,6 +9,7 @@ emergency message) is shown too, by title.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -33,6 +34,7 @@ from loa.schedule.dbsnapshot import load_snapshot
 from loa.schedule.ladder import rung_of
 from loa.schedule.playout import STATUS_LABELS, format_duration_vi, items_from_manifest, resolve_timeline
 from loa.schedule.recurrence import VIETNAM_TZ, to_local, to_utc
+from loa.schedule.titles import item_titles
 
 MAX_DEVICE_DAYS = 1
 PLAY_NOW_PRIORITY = int(Priority.PRIORITY_BULLETIN)  # what a "play now" plays at unless raised
@@ -224,10 +226,11 @@ def device_day(session: Session, *, principal: Principal, uid: str, day: date, n
     )
 
 
-def _commands(session: Session, command_ids: set[str]) -> dict[str, tuple[int, str]]:
-    """Priority and title of the "play now" commands (sent to one device or as a batch) whose ids the
-    devices put in their item ids (``cmd-<id>``, the id possibly shortened)."""
-    out: dict[str, tuple[int, str]] = {}
+def _priorities(session: Session, command_ids: set[str]) -> dict[str, int]:
+    """The rung each "play now" command was sent at (sent to one device or as a batch), by the id part
+    devices put in their item ids (``cmd-<id>``, possibly shortened): an emergency message shows as
+    one."""
+    out: dict[str, int] = {}
     for wanted in command_ids:
         for model in (DeviceCommand, DeviceCommandBatch):
             payload = session.scalar(
@@ -235,28 +238,26 @@ def _commands(session: Session, command_ids: set[str]) -> dict[str, tuple[int, s
             )
             if payload is None:
                 continue
-            try:
-                args = json.loads(payload).get("args") or {}
-                out[wanted] = (int(args.get("priority", PLAY_NOW_PRIORITY)), str(args.get("title") or ""))
-            except (ValueError, TypeError, AttributeError):
-                pass
+            with contextlib.suppress(ValueError, TypeError, AttributeError):  # a payload not of v1
+                out[wanted] = int((json.loads(payload).get("args") or {}).get("priority", PLAY_NOW_PRIORITY))
             break
     return out
 
 
 def _outside_manifest(session: Session, proofs: dict[str, Proof], named: set[str]) -> list[PlayRow]:
     """What the loudspeaker played that its manifest did not hold (play now, emergency messages, and
-    their repeats), titled by the command that asked for it, else by the audio it played."""
+    their repeats), titled by what the item id names (``loa.schedule.titles``), else by the audio."""
     outside = {item_id: proof for item_id, proof in proofs.items() if split_round(item_id)[0] not in named}
-    titles = audio_titles(session, {p.audio_sha256 for p in outside.values()})
-    commands = _commands(session, {c for i in outside if (c := parse_item_id(i).command)})
+    named_titles = item_titles(session, outside)
+    audio = audio_titles(session, {p.audio_sha256 for p in outside.values()})
+    priorities = _priorities(session, {c for i in outside if (c := parse_item_id(i).command)})
     rows = []
     for item_id, proof in outside.items():
         ref = parse_item_id(item_id)
-        priority, title = commands.get(ref.command, (PLAY_NOW_PRIORITY, ""))
-        title = title or titles.get(proof.audio_sha256, "Âm thanh không còn trong kho")
-        if ref.round > 1:
-            title = f"{title} (lần {ref.round})"
+        title = named_titles.get(item_id)
+        if title is None:
+            title = audio.get(proof.audio_sha256, "Âm thanh không còn trong kho")
+            title = title if ref.round == 1 else f"{title} (lần {ref.round})"
         rows.append(
             PlayRow(
                 title=title,
@@ -265,7 +266,7 @@ def _outside_manifest(session: Session, proofs: dict[str, Proof], named: set[str
                 planned_end_local=None,
                 played_start_local=to_local(proof.started_at),
                 duration_ms=proof.played_ms,
-                priority=priority,
+                priority=priorities.get(ref.command, PLAY_NOW_PRIORITY),
                 status=None,
                 message=_proof_text(proof) + " Phát ngoài lịch (phát ngay hoặc phát khẩn cấp).",
                 evidence=_EVIDENCE_OF[proof.outcome],
