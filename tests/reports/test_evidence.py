@@ -22,7 +22,6 @@ from loa.accounts.principal import Principal
 from loa.accounts.service import principal_for
 from loa.activities import service as activities
 from loa.activities.registers import RADIO
-from loa.activities.service import ensure_default_topics
 from loa.alerts.service import start_alert
 from loa.areas.models import AreaLineage, LineageChange
 from loa.content.catalog import BulletinKind
@@ -32,12 +31,12 @@ from loa.fleet.models import Device
 from loa.protocol import messages as msg
 from loa.protocol.itemids import announcement_item, command_item, programme_item, round_item
 from loa.reports.data import ChannelSection, ReportData
-from loa.reports.period import Period
 from loa.reports.service import ReportRequest, build_report_data
 from loa.reports.statistics import Gathered, former_areas, gather, sections_of
 from loa.reports.wording import broadcast_sentence, media_paragraph
 from loa.reports.xlsx_writer import render_xlsx
 from loa.schedule import models as m
+from loa.vocab.period import Period
 from tests.activities.areas import REFORM, Tree, build_tree
 from tests.reports.world import asset, bulletin, device, send, topic
 from tests.support.auth import make_user
@@ -113,7 +112,6 @@ def _programme(
 @pytest.fixture
 def town(session: Session) -> Town:
     tree = build_tree(session)
-    ensure_default_topics(session)
     cchc = topic(session, "cchc")
     audio = {k: asset(session, k, 60) for k in ("news", "article", "daily", "play-now", "alert")}
     kinds = {
@@ -282,7 +280,7 @@ def test_play_now_and_alerts_are_credited_to_their_bulletin(session: Session, to
     assert (x_day.played_percent, x_day.extra) == (100.0, 24)
     sentence = broadcast_sentence(_report(session, town, period, now))
     assert "các cụm loa đã phát 32 lượt tin, bài" in sentence
-    assert "đạt 100% kế hoạch (08 lượt); 24 lượt phát ngoài kế hoạch (phát ngay, phát khẩn cấp)" in sentence
+    assert "đạt 100 % kế hoạch (08 lượt); 24 lượt phát ngoài kế hoạch (phát ngay, phát khẩn cấp)" in sentence
 
 
 def test_a_notebook_never_doubles_what_the_system_recorded(session: Session, town: Town) -> None:

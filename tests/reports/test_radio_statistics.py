@@ -29,12 +29,12 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal, Role
 from loa.reports.data import ReportData
-from loa.reports.period import Period
 from loa.reports.rollup import rollup_rows, totals_row
 from loa.reports.service import ReportRequest, build_report_data
 from loa.reports.statistics import Gathered, broadcast_groups, gather, groups_of, sections_of
 from loa.reports.wording import broadcast_sentence, media_paragraph
 from loa.reports.xlsx_writer import render_xlsx
+from loa.vocab.period import Period
 from tests.reports.world import NOW, PERIOD, World, build_world
 from tests.support.auth import login_web, make_user
 
@@ -193,7 +193,7 @@ def test_report_documents_show_the_radio_figures_and_proof_of_play(session: Sess
     assert "11 tin, 04 bài viết" in text or "11 tin và 04 bài viết" in text
     sentence = broadcast_sentence(data)
     assert "các cụm loa đã phát 10 lượt tin, bài, tổng 0,23 giờ phát sóng" in sentence
-    assert "trong đó 10 lượt theo kế hoạch, đạt 55,6% kế hoạch (18 lượt)" in sentence
+    assert "trong đó 10 lượt theo kế hoạch, đạt 55,6 % kế hoạch (18 lượt)" in sentence
     assert "đã được phát thực tế" not in sentence and "ngoài kế hoạch" not in sentence
     book = load_workbook(io.BytesIO(render_xlsx(data)))
     assert {"Truyền thanh", "Truyền thanh theo ngày", "Tin bài truyền thanh"} <= set(book.sheetnames)
@@ -247,12 +247,12 @@ def test_statistics_page_shows_broadcasts_with_both_rollups_and_their_rows(
     html = by_commune.text
     assert 'data-testid="broadcast-totals"' in html and "Kế hoạch: <strong>18</strong> lượt" in html
     assert "Đã phát (có biên nhận «đã phát» từ cụm loa): <strong>10</strong> lượt" in html
-    assert "<strong>55,6%</strong>" in html
+    assert "<strong>55,6 %</strong>" in html
     assert re.search(r'data-testid="hours-total">0,23<', html)
     x_key = f"unit:{world.tree.new_x.id}"
     row = re.search(rf'data-group="{x_key}">(.*?)</tr>', html, re.S)
     assert row is not None  # aired 5, outside the plan 0, plan 10, 50 % of it
-    assert re.findall(r'class="num"[^>]*>([^<]*)<', row.group(1))[:4] == ["05", "0", "10", "50%"]
+    assert re.findall(r'class="num"[^>]*>([^<]*)<', row.group(1))[:4] == ["05", "0", "10", "50 %"]
     by_district = client.get(f"{base}&level=former_district").text
     assert re.search(
         rf'data-group="unit:{world.tree.district.id}"><td><a [^>]*>Huyện Ba Tơ</a>.*?>15<', by_district, re.S

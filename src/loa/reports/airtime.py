@@ -42,7 +42,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from loa.content.catalog import BulletinKind
-from loa.reports.data import CellValue, Column, DetailRow, Figure
+from loa.reports.data import DetailRow, Figure
+from loa.vocab.cells import CellValue, Column
+from loa.vocab.numbers import number_text
 
 SYSTEM, MANUAL = "Hệ thống", "Nhập tay"
 BULLETIN_PREFIX, PROGRAMME_PREFIX = "TB", "CT"  # detail row ids of system rows: "TB12", "CT3"
@@ -260,10 +262,6 @@ def period_words(period: tuple[date, date]) -> str:
     return f"từ ngày {start:%d/%m/%Y} đến ngày {end:%d/%m/%Y}"
 
 
-def _number(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
-
-
 UNIT_OF_KIND: dict[str, str] = {k.key: k.unit for k in RADIO_KINDS}
 
 
@@ -300,11 +298,11 @@ def apply_manual_rule(
                 day += ONE_DAY
         share = quantity - matched
         words = {
-            "system": _number(found),
-            "manual": _number(quantity),
+            "system": number_text(found),
+            "manual": number_text(quantity),
             "unit": UNIT_OF_KIND.get(kind, ""),
             "period": period_words(period) if period else "",
-            "counted": _number(share),
+            "counted": number_text(share),
         }
         if not found:
             basis = BASIS_MANUAL

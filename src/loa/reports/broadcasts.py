@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from loa.reports.credit import expected_items
 from loa.reports.facts import BulletinIndex, Facts, period_bounds
-from loa.reports.period import Period
 from loa.reports.receipts import (
     communes_with_clusters,
     count_future_receipts,
@@ -25,6 +24,7 @@ from loa.reports.receipts import (
 )
 from loa.reports.scheduled import count_scheduled
 from loa.schedule.plan import ProgrammePlan, load_plan, planned_bulletin_ids
+from loa.vocab.period import Period
 
 
 @dataclass(frozen=True)

@@ -10,26 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from loa.reports.airdata import Airtime
-from loa.reports.period import Period
+from loa.vocab.cells import CellValue, Column
+from loa.vocab.period import Period
 
-CellValue = str | int | float | None
-ColumnKind = Literal["text", "int", "decimal", "date", "link", "money"]
 # 2: figure sources, system rows ("TB12"), broadcasts; 3: the plan due, plays outside the plan,
 # former units' records apart
 SNAPSHOT_VERSION = 3
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a channel's detail sheet (Vietnamese header, width in Excel character units)."""
-
-    key: str
-    label: str
-    kind: ColumnKind = "text"
-    width: int = 16
 
 
 @dataclass(frozen=True)

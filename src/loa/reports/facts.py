@@ -18,8 +18,8 @@ from loa.content.catalog import BulletinKind
 from loa.content.models import Bulletin, Rendition, bulletin_topics
 from loa.protocol.itemids import ItemRef
 from loa.reports.airtime import Tally
-from loa.reports.period import Period
 from loa.speech.models import AudioAsset
+from loa.vocab.period import Period
 
 VIETNAM_UTC_OFFSET_HOURS = 7  # Vietnam keeps UTC+7 all year (no daylight saving)
 VIETNAM_OFFSET = timezone(timedelta(hours=VIETNAM_UTC_OFFSET_HOURS))

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from loa.activities.models import ActivityTopic, PortalPost
+from loa.activities.models import PortalPost
 from loa.activities.present import detail_cells
 from loa.activities.registers import PORTAL
 from loa.activities.service import area_ref
@@ -30,7 +30,8 @@ from loa.reports.airtime import (
 )
 from loa.reports.data import DetailRow
 from loa.reports.facts import local_day, period_bounds
-from loa.reports.period import Period
+from loa.topics.models import Topic
+from loa.vocab.period import Period
 
 Pair = tuple[DetailRow, AdminUnit]
 
@@ -45,10 +46,10 @@ def _topic_names(session: Session, bulletin_ids: Sequence[int]) -> dict[int, lis
     for start in range(0, len(bulletin_ids), 1000):
         chunk = bulletin_ids[start : start + 1000]
         for bulletin_id, name in session.execute(
-            select(bulletin_topics.c.bulletin_id, ActivityTopic.name)
-            .join(ActivityTopic, ActivityTopic.id == bulletin_topics.c.topic_id)
+            select(bulletin_topics.c.bulletin_id, Topic.name)
+            .join(Topic, Topic.id == bulletin_topics.c.topic_id)
             .where(bulletin_topics.c.bulletin_id.in_(chunk))
-            .order_by(ActivityTopic.id)
+            .order_by(Topic.id)
         ):
             names[bulletin_id].append(name)
     return names

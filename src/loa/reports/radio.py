@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from loa.activities.models import ActivityTopic, PortalPost, RadioItem
+from loa.activities.models import PortalPost, RadioItem
 from loa.activities.present import detail_cells
 from loa.activities.registers import RADIO
 from loa.activities.service import area_ref
@@ -38,9 +38,12 @@ from loa.reports.airtime import (
 from loa.reports.broadcasts import StartedReceipts, collect_facts
 from loa.reports.data import DetailRow
 from loa.reports.facts import BulletinIndex, Facts
-from loa.reports.period import Period, vn_date
 from loa.reports.portal import portal_rows
 from loa.schedule.plan import ProgrammePlan
+from loa.topics.models import Topic
+from loa.vocab.dates import vn_date
+from loa.vocab.numbers import number_text
+from loa.vocab.period import Period
 
 Pair = tuple[DetailRow, AdminUnit]
 
@@ -101,7 +104,7 @@ def _bulletin_rows(
     read: tuple[set[int], BulletinTitles] = (set(), {}),
 ) -> list[Pair]:
     """``read``: bulletins already looked up (ids asked, titles found), before the receipts came."""
-    topic_names = dict(session.execute(select(ActivityTopic.id, ActivityTopic.name)).all())
+    topic_names = dict(session.execute(select(Topic.id, Topic.name)).all())
     asked, titles = read
     missing = set(facts.bulletins) - asked
     if missing:
@@ -169,7 +172,7 @@ def _plan_note(first: date | None, upcoming: int) -> str:
     """What the plan says beside the evidence: from when, and how much is not yet due."""
     parts = [f"Kế hoạch từ ngày {vn_date(first)}"] if first is not None else []
     if upcoming:
-        parts.append(f"{upcoming:,} lượt chưa đến giờ phát".replace(",", "."))
+        parts.append(f"{number_text(upcoming)} lượt chưa đến giờ phát")
     return "; ".join(parts)
 
 
@@ -189,7 +192,7 @@ def _programme_rows(
         u.id: u
         for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(area_ids), _under(prefixes)))
     }
-    topic_names = dict(session.execute(select(ActivityTopic.id, ActivityTopic.name)).all())
+    topic_names = dict(session.execute(select(Topic.id, Topic.name)).all())
     rows: list[Pair] = []
     out: list[ProgrammeRow] = []
     for pid in sorted(facts.programmes):

@@ -22,7 +22,7 @@ from loa.activities.present import detail_cells, report_columns
 from loa.activities.registers import PORTAL as PORTAL_REGISTER
 from loa.activities.registers import RADIO as RADIO_REGISTER
 from loa.activities.registers import REGISTERS, AnyRecord, AreaRef, RegisterSpec
-from loa.activities.service import area_ref, get_topic, require
+from loa.activities.service import area_ref, require
 from loa.areas.models import AdminUnit
 from loa.errors import NotFound
 from loa.reports.airdata import Airtime, AirtimeRow, sum_rows
@@ -47,10 +47,11 @@ from loa.reports.lineage import (
     owned_scope,
 )
 from loa.reports.parts import FormerPart, Records, split_records, split_system, with_former
-from loa.reports.period import Period
 from loa.reports.radio import ComparisonAreas, Pair, SystemChannels, system_channels
 from loa.reports.records import fetch_records
 from loa.reports.wording import CHANNEL_TITLES, EVENTS, MOBILE
+from loa.topics.service import get_topic
+from loa.vocab.period import Period
 
 CHANNEL_ORDER = ("radio", "portal", "press", "visual", "mobile", "events")
 Level = Literal["commune", "former_district"]

@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 
 from loa.reports.airdata import Airtime, AirtimeRow
-from loa.reports.data import CellValue, Column
-from loa.reports.wording import count_text
 from loa.reports.xlsx_stream import BOLD, DATE, Book, Sheet, column_letter, date_serial
 from loa.reports.xlsx_style import header_row, sheet_title
+from loa.vocab.cells import CellValue, Column
+from loa.vocab.numbers import count_text
 
 VIETNAM = timezone(timedelta(hours=7))
 

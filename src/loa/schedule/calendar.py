@@ -16,12 +16,12 @@ from loa.areas.models import AdminUnit, Station, UnitKind
 from loa.errors import InvalidInput, NotFound, PermissionDenied
 from loa.fleet.models import Device, DeviceGroup, DeviceGroupMember
 from loa.schedule import models as m
-from loa.schedule.ladder import rung_of
 from loa.schedule.recurrence import to_local, to_utc
 from loa.schedule.service import area_path
 from loa.schedule.slots import MAX_RANGE_DAYS, programme_slots
 from loa.schedule.snapshot import Target, TargetKind
 from loa.schedule.targets import StoredTarget, load_tokens
+from loa.vocab.ladder import rung_of
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,10 @@ from loa.protocol.timeline import Status
 from loa.schedule.calendar import device_path
 from loa.schedule.compiler import Window, compile_manifests
 from loa.schedule.dbsnapshot import load_snapshot
-from loa.schedule.ladder import rung_of
 from loa.schedule.playout import STATUS_LABELS, format_duration_vi, items_from_manifest, resolve_timeline
 from loa.schedule.recurrence import VIETNAM_TZ, to_local, to_utc
 from loa.schedule.titles import item_titles
+from loa.vocab.ladder import rung_of
 
 MAX_DEVICE_DAYS = 1
 PLAY_NOW_PRIORITY = int(Priority.PRIORITY_BULLETIN)  # what a "play now" plays at unless raised

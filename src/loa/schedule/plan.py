@@ -29,6 +29,7 @@ from loa.schedule.dbsnapshot import load_memberships, programme_recurrence
 from loa.schedule.recurrence import Recurrence, occurrences, resolve_timezone, to_local
 from loa.schedule.snapshot import Target, TargetKind
 from loa.schedule.targets import StoredTarget, load_tokens
+from loa.schedule.wording import describe
 
 Line = int | None  # a running-order line: the bulletin it airs, None for a line that is not a bulletin
 
@@ -276,7 +277,7 @@ def load_plan(session: Session, *, start_at: datetime, end_at: datetime) -> Plan
             name=p.name,
             area_id=p.area_id,
             topic_id=p.topic_id,
-            schedule_text=programme_recurrence(p).describe_vi(),
+            schedule_text=describe(programme_recurrence(p)),
             airings=airings,
             running_order=tuple(orders.default.get(p.id, ())),
             own_orders={t: tuple(lines) for t, lines in orders.own.get(p.id, {}).items()},
