@@ -36,10 +36,12 @@ both into the report's counts. Pure: no DB. The full table of figures and rules 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from loa.content.catalog import BulletinKind
 from loa.reports.data import DetailRow, Figure
@@ -236,9 +238,6 @@ class SystemAired:
             by_day[day] = by_day.get(day, 0) + n
 
 
-ONE_DAY = timedelta(days=1)
-
-
 def month_bounds(day: date) -> tuple[date, date]:
     first = day.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
@@ -248,13 +247,28 @@ def month_bounds(day: date) -> tuple[date, date]:
 def entry_period(row: DetailRow) -> tuple[date, date] | None:
     """The period a manual entry speaks for: its own (``period_start``/``period_end``) when it is a
     count entry over a period, else the calendar month of its date."""
-    start, end = row.get("period_start"), row.get("period_end")
+    cells = row.cells
+    start, end = cells.get("period_start"), cells.get("period_end")
     if start and end:
         return date.fromisoformat(str(start)), date.fromisoformat(str(end))
-    day = row.get("date")
-    return month_bounds(date.fromisoformat(str(day))) if day else None
+    day = cells.get("date")
+    return _month_of_iso(str(day)[:7]) if day else None
 
 
+@lru_cache(maxsize=1024)
+def _month_of_iso(month: str) -> tuple[date, date]:
+    return month_bounds(date.fromisoformat(f"{month}-01"))
+
+
+def _running_sums(by_day: Mapping[date, int]) -> tuple[list[date], list[int]]:
+    days = sorted(by_day)
+    sums = [0]
+    for day in days:
+        sums.append(sums[-1] + by_day[day])
+    return days, sums
+
+
+@lru_cache(maxsize=1024)
 def period_words(period: tuple[date, date]) -> str:
     start, end = period
     if (start, end) == month_bounds(start):
@@ -273,45 +287,50 @@ def apply_manual_rule(
     count and the system's aired count. The system's items are matched once: entries of shorter
     periods first, each taking the items of its period not yet matched; an entry adds only what it
     has beyond them."""
-    remaining = {key: dict(days) for key, days in system.days.items()}  # items not yet matched
+    remaining: dict[AreaKind, dict[date, int]] = {}  # items not yet matched (copied when first met)
+    days_of: dict[AreaKind, tuple[list[date], list[int]]] = {}  # days with items, sorted; running sums
     order = []
     for i, row in enumerate(manual):
         period = entry_period(row)
         length = (period[1] - period[0]).days if period else 0
-        order.append((length, str(row.get("date") or ""), i, period))
+        order.append((length, str(row.cells.get("date") or ""), i, period))
     out: list[DetailRow | None] = [None] * len(manual)
     for _, _, i, period in sorted(order, key=lambda o: o[:3]):
         row = manual[i]
-        quantity = int(row.get("quantity") or 0)
-        kind = str(row.get("kind_code") or "")
+        cells = row.cells
+        quantity = int(cells.get("quantity") or 0)
+        kind = str(cells.get("kind_code") or "")
         key = (area_of_row(row), kind)
-        by_day, all_days = remaining.get(key), system.days.get(key)
+        all_days = system.days.get(key)
         found = matched = 0
-        if period is not None and by_day and all_days:
-            day, last = period
-            while day <= last:  # the period's days (a month: at most 31), not every day with items
-                if day in all_days:
-                    found += all_days[day]
-                    take = min(by_day[day], quantity - matched)
-                    by_day[day] -= take
-                    matched += take
-                day += ONE_DAY
+        if period is not None and all_days:
+            by_day = remaining.get(key)
+            if by_day is None:
+                by_day = remaining[key] = dict(all_days)
+                days_of[key] = _running_sums(all_days)
+            days, sums = days_of[key]
+            low, high = bisect_left(days, period[0]), bisect_right(days, period[1])
+            found = sums[high] - sums[low]
+            for day in days[low:high]:
+                if matched == quantity:
+                    break
+                take = min(by_day[day], quantity - matched)
+                by_day[day] -= take
+                matched += take
         share = quantity - matched
-        words = {
-            "system": number_text(found),
-            "manual": number_text(quantity),
-            "unit": UNIT_OF_KIND.get(kind, ""),
-            "period": period_words(period) if period else "",
-            "counted": number_text(share),
-        }
         if not found:
             basis = BASIS_MANUAL
-        elif share == 0:
-            basis = BASIS_SUPERSEDED.format(**words)
         else:
-            basis = BASIS_TOPPED_UP.format(**words)
+            words = {
+                "system": number_text(found),
+                "manual": number_text(quantity),
+                "unit": UNIT_OF_KIND.get(kind, ""),
+                "period": period_words(period) if period else "",
+                "counted": number_text(share),
+            }
+            basis = (BASIS_SUPERSEDED if share == 0 else BASIS_TOPPED_UP).format(**words)
         out[i] = DetailRow(
-            row.id, {**row.cells, "counted": 1 if share else 0, "counted_quantity": share, "basis": basis}
+            row.id, {**cells, "counted": 1 if share else 0, "counted_quantity": share, "basis": basis}
         )
     return [r for r in out if r is not None]
 

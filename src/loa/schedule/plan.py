@@ -54,11 +54,11 @@ class ProgrammePlan:
     topic_id: int | None
     schedule_text: str  # the recurrence in Vietnamese
     airings: tuple[Airing, ...]
-    running_order: tuple[Line, ...]  # the programme's own
-    own_orders: Mapping[datetime, tuple[Line, ...]]  # local airing time → a slot's own running order
+    running_order: Sequence[Line]  # the programme's own
+    own_orders: Mapping[datetime, Sequence[Line]]  # local airing time → a slot's own running order
     device_ids: tuple[int, ...]  # the active clusters its targets reach
 
-    def lines_at(self, airing: Airing) -> tuple[Line, ...]:
+    def lines_at(self, airing: Airing) -> Sequence[Line]:
         own = self.own_orders.get(airing.local)
         return self.running_order if own is None else own
 
@@ -226,8 +226,9 @@ def _targets(session: Session, model: Any, owner: Any, where: Any = None) -> dic
     if where is not None:
         query = query.where(where)
     out: dict[int, list[StoredTarget]] = defaultdict(list)
+    kinds = {k.value: k for k in TargetKind}  # a dict lookup: the enum's own costs more per row
     for owner_id, kind, ref_id, language in session.execute(query).all():
-        out[owner_id].append(StoredTarget(TargetKind(kind), ref_id, language))
+        out[owner_id].append(StoredTarget(kinds[kind], ref_id, language))
     return out
 
 
@@ -279,8 +280,8 @@ def load_plan(session: Session, *, start_at: datetime, end_at: datetime) -> Plan
             topic_id=p.topic_id,
             schedule_text=describe(programme_recurrence(p)),
             airings=airings,
-            running_order=tuple(orders.default.get(p.id, ())),
-            own_orders={t: tuple(lines) for t, lines in orders.own.get(p.id, {}).items()},
+            running_order=orders.default.get(p.id, []),
+            own_orders=orders.own.get(p.id, {}),
             device_ids=reach.devices(ptargets.get(p.id, ())) if airings else (),
         )
     planned = tuple(
