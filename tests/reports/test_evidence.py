@@ -29,7 +29,7 @@ from loa.content.models import Bulletin, Rendition
 from loa.fleet import commands
 from loa.fleet.models import Device
 from loa.protocol import messages as msg
-from loa.protocol.itemids import announcement_item, command_item, programme_item, round_item
+from loa.protocol.itemids import announcement_item, command_item, fallback_item, programme_item, round_item
 from loa.reports.data import ChannelSection, ReportData
 from loa.reports.service import ReportRequest, build_report_data
 from loa.reports.statistics import Gathered, former_areas, gather, sections_of
@@ -412,3 +412,31 @@ def test_a_count_entry_for_the_year_beside_the_system(session: Session, town: To
         session, principal=town.admin, period=Period.year(2023), area_id=town.tree.new_x.id, now=now
     )
     assert _value(before, "radio.programme") == 12
+
+
+def test_a_fallback_playlist_is_no_airing_of_the_programme(session: Session, town: Town) -> None:
+    """An airing with nothing of its own plays the programme's fallback playlist: the bulletin played
+    (outside the plan); the programme did not air."""
+    empty = m.Slot(
+        programme_id=town.daily.id, occurrence_local=datetime(2024, 3, 5, 6), own_running_order=True
+    )
+    session.add(empty)
+    session.flush()
+    at = datetime(2024, 3, 4, 23, tzinfo=UTC)  # 06:00 on 05/03 in Vietnam
+    filler = fallback_item(str(town.daily.id), at, str(town.bulletins["news"].id))
+    town.send([(d, filler, at, msg.Outcome.PLAYED) for d in town.devices[:3]], session)
+    session.commit()
+    period = Period.custom(date(2024, 3, 5), date(2024, 3, 5))
+    g = gather(
+        session,
+        principal=town.admin,
+        period=period,
+        area_id=town.tree.new_x.id,
+        now=datetime(2024, 3, 6, tzinfo=UTC),
+    )
+    rows = {r.id: r for r in _section(g).rows}
+    assert rows[f"CT{town.daily.id}"].get("counted") == 0  # its only airing had nothing of its own
+    news = rows[f"TB{town.bulletins['news'].id}"]
+    assert (news.get("played"), news.get("extra"), news.get("counted")) == (3, 3, 1)
+    total = g.system.airtime.total
+    assert (total.due, total.played, total.extra, total.played_percent) == (0, 3, 3, None)

@@ -10,7 +10,8 @@ both into the report's counts. Pure: no DB. The full table of figures and rules 
   are not evidence: they are left out and their number is reported.
 - Every play is credited to what it carried: a scheduled line to its programme airing and bulletin, an
   announcement to its bulletin, a "play now" or an emergency message (item ids ``cmd-…``, ``….rN``) to
-  the bulletin whose audio it played (the receipt's audio hash). Plays the plan did not name are
+  the bulletin whose audio it played (the receipt's audio hash); a line of a programme's fallback
+  playlist to its bulletin only (the airing had nothing of its own). Plays the plan did not name are
   *outside the plan* (ngoài kế hoạch): counted as aired, shown apart, never in a share of the plan.
 - The *plan* (kế hoạch): for every airing of a programme in the period, the lines of its running order
   (the slot's own, else the programme's) times the active clusters its targets reach that existed at

@@ -41,6 +41,10 @@ def resolve(
     fallback = programme.topic_id if programme is not None else None
     if topic_id is not None and not topics.matches(bulletin_id, topic_id, fallback):
         return None
+    if ref.fallback:
+        # A line of the programme's fallback playlist: the airing had nothing of its own, so it is no
+        # airing of the programme; the bulletin did play, outside the plan.
+        return bulletin_id, None, "", False
     programme_facts = facts.programmes.get(ref.programme_id) if ref.programme_id is not None else None
     planned = ref.round == 1 and (
         (programme_facts is not None and ref.airing in programme_facts.scheduled_airings)
