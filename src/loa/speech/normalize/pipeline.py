@@ -13,10 +13,10 @@ import re
 from collections.abc import Callable, Mapping
 
 from loa.errors import InvalidInput
-from loa.speech.normalize import codes, dates, measures, words
+from loa.speech.normalize import codes, dates, fractions, measures, words
 from loa.speech.normalize.abbreviations import Abbreviations, load_abbreviations, normalise_overrides
 from loa.speech.normalize.context import Context
-from loa.speech.normalize.letters import EMOJI_CLASS, FOREIGN_CLASS, UPPER_CLASS, clean, script_name
+from loa.speech.normalize.letters import EMOJI_CLASS, FOREIGN_CLASS, LETTER_CLASS, UPPER_CLASS, clean, script_name
 from loa.speech.normalize.model import DEFAULT_STYLE, NormalizedText, ReadingStyle, Segment
 from loa.speech.normalize.units import PER_PATTERN, is_amount_word, per_words
 
@@ -28,6 +28,8 @@ Rule = Callable[[Context, str, int, int], Replacement]
 _SYMBOLS = {
     "&": "và", "=": "bằng", "~": "khoảng", "≈": "xấp xỉ", ">": "lớn hơn", "<": "nhỏ hơn",
     "≥": "lớn hơn hoặc bằng", "≤": "nhỏ hơn hoặc bằng", "%": "phần trăm", "@": "a còng", "→": "đến",
+    "$": "đô la", "€": "ơ rô", "₫": "đồng", "£": "bảng Anh", "¥": "yên", "°": "độ", "‰": "phần nghìn",
+    "½": "một phần hai", "¼": "một phần tư", "¾": "ba phần tư", "×": "nhân", "±": "cộng trừ", "÷": "chia", "№": "số", "§": "mục",
 }  # fmt: skip
 _PUNCT_PATTERN = (
     r"\n\s*|[.…]{2,}|…|[-–—]+|[()\[\]{}]|/|[\"“”'‘’«»*•·▪►●◦■□✓+_|#]"
@@ -35,15 +37,21 @@ _PUNCT_PATTERN = (
 )
 
 _RULES: tuple[tuple[str, str, Rule], ...] = (
-    ("negative", measures.NEGATIVE_PATTERN, measures.read_negative),
+    ("phone_intl", codes.INTL_PHONE_PATTERN, codes.read_intl_phone),
     ("currency_first", measures.CURRENCY_FIRST_PATTERN, measures.read_currency_first),
     ("code", codes.CODE_PATTERN, codes.read_code),
     ("phone", codes.PHONE_PATTERN, codes.read_phone),
+    ("sign", measures.SIGN_PATTERN, measures.read_sign),
     ("digit_groups", codes.DIGIT_GROUPS_PATTERN, codes.read_digit_groups),
+    ("ip", codes.IP_PATTERN, codes.read_ip),
+    ("fraction_unit", fractions.FRACTION_UNIT_PATTERN, fractions.read_fraction_unit),
+    ("mixed_fraction", fractions.MIXED_FRACTION_PATTERN, fractions.read_mixed_fraction),
     ("date", dates.DATE_PATTERN, dates.read_date),
     ("month_year", dates.MONTH_YEAR_PATTERN, dates.read_month_year),
     ("time", dates.TIME_PATTERN, dates.read_time),
+    ("duration", measures.DURATION_PATTERN, measures.read_duration),
     ("product", measures.PRODUCT_PATTERN, measures.read_product),
+    ("unit_range", measures.UNIT_RANGE_PATTERN, measures.read_unit_range),
     ("range", measures.RANGE_PATTERN, measures.read_range),
     ("measure", measures.MEASURE_PATTERN, measures.read_measure),
     ("mixed", measures.MIXED_PATTERN, measures.read_mixed),
@@ -59,7 +67,7 @@ _MASTER = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern, _ in _
 _DISPATCH: dict[str, Rule] = {name: rule for name, _, rule in _RULES}
 # Every alternative of the master regex starts with one of these characters.
 _TOKEN_START = re.compile(
-    "[0-9$€"
+    "[0-9$€₫£¥°‰×±÷№§"
     + UPPER_CLASS
     + FOREIGN_CLASS
     + EMOJI_CLASS
@@ -147,6 +155,23 @@ def _fallback(ctx: Context, token: str, start: int) -> tuple[str, int]:
     return measures.read_number(ctx, leading.group(), start, end), end
 
 
+def _special_spans(text: str) -> list[tuple[int, int, str]]:
+    """Tokens found by a search over the whole text rather than at a token start: web and e-mail
+    addresses, lower-case Roman numerals after a trigger word. Sorted, without overlaps, and closed
+    by an empty span at the end of the text."""
+    found: list[tuple[int, int, str]] = []
+    if any(gate in text for gate in codes.LINK_GATES):
+        found += [(start, end, codes.read_link(text[start:end])) for start, end in codes.find_links(text)]
+    found += words.find_lower_romans(text)
+    found.sort()
+    spans: list[tuple[int, int, str]] = []
+    for span in found:
+        if not spans or span[0] >= spans[-1][1]:
+            spans.append(span)
+    spans.append((len(text), len(text), ""))
+    return spans
+
+
 def _convert(ctx: Context) -> str:
     """Replace every token the master regex recognises; copy everything between them unchanged.
 
@@ -157,13 +182,12 @@ def _convert(ctx: Context) -> str:
     text = ctx.source
     pieces: list[str] = []
     append = pieces.append
-    links = codes.find_links(text) if any(gate in text for gate in codes.LINK_GATES) else []
-    links.append((len(text), len(text)))
+    links = _special_spans(text)
     pos = 0
     find_start = _TOKEN_START.search
     match_at = _MASTER.match
     dispatch = _DISPATCH
-    for link_start, link_end in links:
+    for link_start, link_end, link_spoken in links:
         scan = pos
         while scan < link_start:
             candidate = find_start(text, scan, link_start)
@@ -201,7 +225,7 @@ def _convert(ctx: Context) -> str:
         if pos < link_start:
             append(text[pos:link_start])
         if link_end > link_start:
-            append(" " + codes.read_link(text[link_start:link_end]) + " ")
+            append(" " + link_spoken + " ")
         pos = max(pos, link_end)
     return "".join(pieces)
 
@@ -253,6 +277,32 @@ def _finish(spoken: str) -> tuple[str, list[Segment]]:
     return "\n".join(lines), segments
 
 
+# What a voice can say: Vietnamese letters, spaces and the canonical marks. Anything else left in the
+# spoken text (a digit, a currency or degree sign, a letter of another alphabet) must be on the
+# "khó đọc" list, so nothing is dropped or mangled silently.
+_RESIDUE = re.compile("[^" + LETTER_CLASS + r"\s,.;:!?]")
+
+
+def _report_residue(ctx: Context, spoken: str) -> None:
+    """The safety net: report every character no rule turned into words and no entry covers."""
+    covered = "".join(item.token for item in ctx.unreadable if item.left_in_text)
+    seen: set[str] = set()
+    for match in _RESIDUE.finditer(spoken):
+        char = match.group()
+        if char in covered or char in seen:
+            continue
+        seen.add(char)
+        at = ctx.source.find(char)
+        start = at if at >= 0 else 0
+        if char.isdigit():
+            reason = "Chữ số chưa đọc được thành lời"
+        elif char.isalpha():
+            reason = f"Chữ cái “{char}” không có trong tiếng Việt, giọng đọc có thể đọc sai"
+        else:
+            reason = f"Ký hiệu “{char}” không đọc được"
+        ctx.report(char, start, start + 1 if at >= 0 else 0, reason)
+
+
 def normalize(
     text: str,
     *,
@@ -280,5 +330,7 @@ def normalize(
         overrides=normalise_overrides(overrides),
     )
     spoken, segments = _finish(_convert(ctx))
+    if _RESIDUE.search(spoken):
+        _report_residue(ctx, spoken)
     ctx.unreadable.sort(key=lambda item: item.start)
     return NormalizedText(text=spoken, source=source, unreadable=ctx.unreadable, segments=segments)

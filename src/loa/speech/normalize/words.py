@@ -40,7 +40,7 @@ LOWER_ABBR_PATTERN = r"(?<![\w.])(?:v\.v\.?|[đĐ]/[cv]|K/g)(?![\w/])"
 
 ROMAN_TRIGGERS = frozenset(
     {
-        "chương", "phần", "mục", "khóa", "quý", "kỷ", "hội", "thứ", "lục", "tập", "đoạn", "đợt", "vòng",
+        "chương", "phần", "mục", "khoản", "khóa", "quý", "kỷ", "kỉ", "hội", "thứ", "lục", "tập", "đoạn", "đợt", "vòng",
         "loại", "nhóm", "vùng", "vực", "kỳ", "cấp", "hạng", "bậc", "tiết", "bài", "khu", "đội", "số",
     }
 )  # fmt: skip
@@ -224,6 +224,24 @@ def _compound(ctx: Context, pieces: list[str], start: int) -> str:
             words.append(spoken)
         at += len(piece)
     return " ".join(words)
+
+
+# Lower-case Roman numerals are ordinary letters ("vi", "xi", "li" are words), so they are read only right
+# after a trigger word ("chương iv", "thế kỉ xxi", "mục ii"). Found by one search over the whole text.
+_LOWER_ROMAN = re.compile(
+    r"(?<!\w)(?i:chương|phần|mục|khoản|khóa|quý|kỷ|kỉ|tập|phụ lục|giai đoạn|đợt)\s+([ivxl]+)(?![\w/])"
+)
+LOWER_ROMAN_GATE = re.compile(r"\s[ivxl]+(?![\w/])")
+
+
+def find_lower_romans(text: str) -> list[tuple[int, int, str]]:
+    """Spans of lower-case Roman numerals after a trigger word, with their reading."""
+    found = []
+    for match in _LOWER_ROMAN.finditer(text):
+        value = roman_value(match.group(1).upper())
+        if value is not None:
+            found.append((match.start(1), match.end(1), cardinal(value)))
+    return found
 
 
 def read_roman_year(ctx: Context, token: str, start: int, end: int) -> str | None:
