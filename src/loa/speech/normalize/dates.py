@@ -31,11 +31,16 @@ _TIME_ONE = (
 TIME_PATTERN = _TIME_ONE + r"(?:\s?[-–]\s?" + _TIME_ONE + ")?"
 
 _NO_DAY_WORD = frozenset({"ngày", "mùng", "mồng", "hôm"})
-_FRACTION_NEXT = frozenset({"số", "tổng", "diện", "dân"})
+_FRACTION_NEXT = frozenset(
+    {"số", "tổng", "diện", "dân", "viên", "cốc", "chén", "thìa", "gói", "quả", "lượng", "thời", "quãng", "chặng"}
+)
+# Fixed expressions: "24/7", "24/24" (all day, every day) are never dates.
+_ALWAYS = frozenset({"24/7", "24/24"})
 _DATE_BEFORE = frozenset(
     {
         "ngày", "mùng", "mồng", "hôm", "từ", "đến", "tới", "sáng", "chiều", "tối", "đêm", "trưa", "lúc",
-        "vào", "trước", "sau", "lễ", "dịp", "hạn", "nay", "qua", "đầu", "cuối", "giữa",
+        "vào", "trước", "sau", "lễ", "dịp", "hạn", "nay", "qua", "đầu", "cuối", "giữa", "khánh", "niệm",
+        "tết", "chót",
     }
 )  # fmt: skip
 _DATE_AFTER = frozenset(
@@ -96,6 +101,8 @@ def read_date(ctx: Context, token: str, start: int, end: int) -> str:
 def _ratio(ctx: Context, numerator: int, denominator: int, start: int, end: int) -> str | None:
     """A bare "3/5": ``None`` for a date, else the fraction or ratio (decision table in ``fractions``)."""
     previous, following = ctx.prev_word(start), ctx.next_word(end)
+    if ctx.source[start:end] in _ALWAYS:
+        return f"{cardinal(numerator, ctx.style)} trên {cardinal(denominator, ctx.style)}"
     if previous in _DATE_BEFORE:
         return None
     proper = numerator < denominator

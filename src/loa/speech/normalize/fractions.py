@@ -39,10 +39,13 @@ def fraction(numerator: int, denominator: int, ctx: Context) -> str:
     return f"{cardinal(numerator, ctx.style)} phần {below}"
 
 
-def read_fraction_unit(ctx: Context, token: str, start: int, end: int) -> str:
+def read_fraction_unit(ctx: Context, token: str, start: int, end: int) -> str | None:
     match = _PARTS.fullmatch(token)
     assert match is not None
-    spoken = fraction(int(match.group(1)), int(match.group(2)), ctx)
+    numerator, denominator = int(match.group(1)), int(match.group(2))
+    if not 0 < numerator < denominator:
+        return None  # "140/90 mmHg" is a pair of readings, not a fraction
+    spoken = fraction(numerator, denominator, ctx)
     return f"{spoken} {UNITS[match.group(3)]}"
 
 

@@ -33,6 +33,8 @@ _WORD_UNIT = r"(?:\s(?:đồng|USD|VNĐ|VND)(?!\w))"
 _RANGE_END = rf"(?:{UNIT_PATTERN}|\s{SPACED_UNIT_PATTERN}|{_WORD_UNIT})"
 _RANGE_SIDE = rf"{NUM}(?:{_SCALE}{_RANGE_END}?|{_RANGE_END})"
 UNIT_RANGE_PATTERN = rf"{_RANGE_SIDE}{BOUNDARY}\s?[-–]\s?{NUM}{_SCALE}?{_RANGE_END}?{BOUNDARY}"
+# Chainage on a road: "Km12+500" → "ki lô mét mười hai cộng năm trăm".
+CHAINAGE_PATTERN = r"(?<!\w)K[Mm]\s?\d{1,4}\s?\+\s?\d{1,3}(?![\d.,])"
 # Minutes and seconds written "2p30s", "2p30", "1p05s".
 DURATION_PATTERN = r"\d{1,3}p\d{1,2}s?(?!\w)"
 MIXED_PATTERN = rf"\d+[{LETTER_CLASS}]\w*"
@@ -44,6 +46,8 @@ _NUM_AND_UNIT = re.compile(rf"({NUM})({_SCALE}?)\s?(.*)")
 _NUMBERS = re.compile(NUM)
 _FACTORS = re.compile(r"\s*[x×]\s*")
 _DAY_WORDS = frozenset({"ngày", "sáng", "chiều", "tối", "đêm", "trưa", "hôm", "mùng", "mồng"})
+# Words that make "8-10" a range of amounts even after "ngày"/"đêm" ("ngày và đêm 8-10 độ").
+_COUNTED = frozenset({"độ", "giờ", "phút", "ngày", "tuổi", "người", "hộ", "lần", "tin", "bài", "buổi", "lượt"})
 _TIME_WORDS = frozenset({"lúc", "từ", "đến", "vào", "khoảng", "trước", "sau"})
 _MIXED = re.compile(rf"(\d+)([{LETTER_CLASS}])(\d*)")
 
@@ -101,10 +105,27 @@ def read_unit_range(ctx: Context, token: str, start: int, end: int) -> str:
     """Both ends carry a unit: "200.000đ-500.000đ" → "hai trăm nghìn đồng đến năm trăm nghìn đồng"."""
     dash = _DASH.search(token)
     assert dash is not None
-    return f"{_side(ctx, token[: dash.start()], start)} đến {_side(ctx, token[dash.end() :], start)}"
+    first, second = token[: dash.start()].strip(), token[dash.end() :].strip()
+    # Two different units ("15,8°N - 109,5°E") are a pair, not a range.
+    first_unit, second_unit = _unit_of(first), _unit_of(second)
+    joiner = ", " if first_unit and second_unit and first_unit != second_unit else " đến "
+    return f"{_side(ctx, first, start)}{joiner}{_side(ctx, second, start)}"
+
+
+def _unit_of(side: str) -> str:
+    match = _NUM_AND_UNIT.fullmatch(side)
+    return match.group(3).strip() if match else ""
 
 
 _DASH = re.compile(r"[-–]")
+_CHAINAGE = re.compile(r"\d+")
+
+
+def read_chainage(ctx: Context, token: str, start: int, end: int) -> str:
+    kilometre, metre = _CHAINAGE.findall(token)
+    return f"ki lô mét {cardinal(int(kilometre), ctx.style)} cộng {cardinal(int(metre), ctx.style)}"
+
+
 _DURATION = re.compile(r"(\d+)p(\d+)")
 
 
@@ -133,7 +154,7 @@ def read_range(ctx: Context, token: str, start: int, end: int) -> str:
             return f"{ordinal(a, ctx.style)} đến thứ {ordinal(b, ctx.style)}"
         if previous == "tháng" and 1 <= a <= 12 and 1 <= b <= 12:
             return f"{month(a, ctx.style)} đến tháng {month(b, ctx.style)}"
-        if previous in _DAY_WORDS and 1 <= a <= 31 and 1 <= b <= 12:
+        if previous in _DAY_WORDS and 1 <= a <= 31 and 1 <= b <= 12 and ctx.next_word(end) not in _COUNTED:
             day = f"{cardinal(a, ctx.style)} tháng {month(b, ctx.style)}"
             return day if previous in ("ngày", "mùng", "mồng") else f"ngày {day}"
         if a > b:  # a score ("tỷ số 2-1"), not a range
@@ -161,6 +182,8 @@ def _emergency(ctx: Context, token: str, start: int, end: int) -> bool:
 def read_number(ctx: Context, token: str, start: int, end: int) -> str:
     if token.isdigit():
         previous = ctx.prev_word(start)
+        if token == "00" and previous == "giờ":
+            return ""  # "8 giờ 00" is said "tám giờ"
         if previous == "thứ":
             return ordinal(int(token), ctx.style)
         if previous == "tháng" and 1 <= int(token) <= 12:

@@ -18,7 +18,16 @@ from loa.speech.normalize.abbreviations import Abbreviations, load_abbreviations
 from loa.speech.normalize.context import Context
 from loa.speech.normalize.letters import EMOJI_CLASS, FOREIGN_CLASS, LETTER_CLASS, UPPER_CLASS, clean, script_name
 from loa.speech.normalize.model import DEFAULT_STYLE, NormalizedText, ReadingStyle, Segment
-from loa.speech.normalize.units import PER_PATTERN, is_amount_word, per_words
+from loa.speech.normalize.numbers import cardinal
+from loa.speech.normalize.units import (
+    BOUNDARY,
+    PER_PATTERN,
+    PER_WORDS,
+    UNIT_PATTERN,
+    UNITS,
+    is_amount_word,
+    per_words,
+)
 
 MAX_CHARS = 5_000_000
 
@@ -38,6 +47,7 @@ _PUNCT_PATTERN = (
 
 _RULES: tuple[tuple[str, str, Rule], ...] = (
     ("phone_intl", codes.INTL_PHONE_PATTERN, codes.read_intl_phone),
+    ("chainage", measures.CHAINAGE_PATTERN, measures.read_chainage),
     ("currency_first", measures.CURRENCY_FIRST_PATTERN, measures.read_currency_first),
     ("code", codes.CODE_PATTERN, codes.read_code),
     ("phone", codes.PHONE_PATTERN, codes.read_phone),
@@ -121,6 +131,11 @@ def _punct(ctx: Context, token: str, start: int, end: int) -> Replacement:
     return _SYMBOLS.get(first, " ")
 
 
+_WITH_NOUNS = frozenset({"hộ", "người", "nhà", "căn", "con", "xã", "thôn", "trường", "lớp"})
+_NUMBER_BEFORE = re.compile(r"(?<![\w.,])[\d.,]+\Z")
+_UNIT_AFTER = re.compile(UNIT_PATTERN + BOUNDARY)
+_DIGIT = re.compile(r"\d(?=[^.;!?\n]*\Z)")
+_COUNT_PER = re.compile(r"(\d{1,3})\s?(h|giờ|ngày|tháng|năm|tuần)(?!\w)")
 _WORD_BEFORE = re.compile(r"[^\W\d_]+\d?\Z")
 
 
@@ -129,21 +144,40 @@ def _slash(source: str, start: int, end: int) -> Replacement:
     after = _WORD_AFTER.match(source, end)
     if after is None or start == 0:
         return " "
-    if source[start - 1].isdigit() and after.group().isdigit():
-        return "trên"
+    word = after.group()
+    if source[start - 1].isdigit() and _NUMBER_BEFORE.search(source, max(0, start - 24), start):
+        if word.isdigit():
+            return "trên"
+        unit = _UNIT_AFTER.match(source, end)
+        if unit is not None:  # "100.000/mm3" → "trên mi li mét khối"
+            return "trên " + UNITS[unit.group()], unit.end()
     before = _WORD_BEFORE.search(source, max(0, start - 24), start)
     if before is None:
         per_context = source[start - 1] in "%‰²³"
     else:
         chained = before.start() > 0 and source[before.start() - 1] == "/"
-        per_context = chained or is_amount_word(before.group())
-    if per_context:
-        per = _PER.match(source, end)
-        if per is not None:
-            return per_words(per.group()), per.end()
-        if not after.group().isdigit():
-            return "một " + after.group(), after.end()
-    return " "
+        counted_before = word in PER_WORDS and _DIGIT.search(source, max(0, start - 30), start) is not None
+        per_context = chained or is_amount_word(before.group()) or counted_before
+    if not per_context:
+        return " "
+    counted = _COUNT_PER.match(source, end)
+    if counted is not None:  # "150mm/3h" → "trong ba giờ"
+        unit_word = PER_WORDS.get(counted.group(2), counted.group(2))
+        return f"trong {cardinal(int(counted.group(1)))} {unit_word}", counted.end()
+    if word[0].isdigit():
+        previous = before.group() if before is not None else ""
+        if word.isdigit() and previous in UNITS:
+            return "trên"  # "0 mg/100 ml"
+        if word.isdigit() and previous in _WITH_NOUNS:
+            return "với"  # "45 hộ/156 nhân khẩu"
+        return ","  # "220V/50Hz"
+    per = _PER.match(source, end)
+    if per is not None:
+        return per_words(per.group()), per.end()
+    unit = _UNIT_AFTER.match(source, end)
+    if unit is not None:  # "đồng/kWh", "đồng/USD"
+        return "một " + UNITS[unit.group()], unit.end()
+    return "một " + word, after.end()
 
 
 def _fallback(ctx: Context, token: str, start: int) -> tuple[str, int]:

@@ -32,11 +32,13 @@ UNITS: dict[str, str] = {
     "°N": "độ vĩ bắc", "°S": "độ vĩ nam", "°E": "độ kinh đông", "°W": "độ kinh tây",
     "$": "đô la", "₫": "đồng", "€": "ơ rô", "£": "bảng Anh", "¥": "yên",
     "usd": "đô la Mỹ", "vnd": "đồng", "eur": "ơ rô", "Đ": "đồng",
+    "mmHg": "mi li mét thủy ngân", "mmol/l": "mi li mol trên lít", "mmol/L": "mi li mol trên lít",
+    "mmol": "mi li mol", "Ah": "am pe giờ", "mm3": "mi li mét khối", "mm³": "mi li mét khối",
 }  # fmt: skip
 
 # Units that must touch the number ("5h", "50k"); with a space they are likely ordinary letters/words.
 ATTACHED_ONLY = frozenset(
-    {"h", "k", "tr", "ph", "l", "V", "W", "oC", "TB", "v", "w", "p", "s", "t", "tb", "mb", "Đ", "ms"}
+    {"h", "k", "tr", "ph", "l", "V", "W", "oC", "TB", "v", "w", "p", "s", "t", "tb", "mb", "Đ"}
 )
 
 # Words and units that may follow a slash after a unit or amount: "đồng/kg", "người/tháng".

@@ -69,6 +69,7 @@ def _line_start(ctx: Context, start: int) -> bool:
 
 
 _ROMAN_LETTERS = frozenset("IVXL")
+_UNSURE_ROMAN = frozenset("IVX")
 
 
 def _roman(ctx: Context, token: str, start: int, end: int) -> str | None:
@@ -179,6 +180,12 @@ def _read_upper(ctx: Context, token: str, start: int, end: int) -> str:
     spoken = _dictionary(ctx, token, start, end)
     if spoken is not None:
         return spoken
+    if len(token) >= 2 and _UNSURE_ROMAN.issuperset(token):
+        value = roman_value(token)
+        if value is not None:  # "RON 95-III", "Euro IV": most likely a Roman numeral, but say so
+            spoken = cardinal(value, ctx.style)
+            ctx.report(token, start, end, f"Đã đọc “{token}” là số La Mã “{spoken}”", left_in_text=False)
+            return spoken
     if word_like:
         return token.lower()
     if token.isalpha() and not token.isupper():
