@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "loa-demo-secret-do-not-use"})
@@ -60,14 +61,21 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
+        # Error types (not messages) are what ``loa.config_errors`` translates for people.
         if not self.demo and self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
-            raise ValueError(
-                "LOA_SECRET_KEY is unset or a placeholder; set a long random value "
-                "(or LOA_DEMO=1 for a demo)."
+            raise PydanticCustomError(
+                "secret_placeholder",
+                "LOA_SECRET_KEY is unset or a placeholder; set a long random value (or LOA_DEMO=1 for a demo).",
             )
         if len(self.secret_key.get_secret_value()) < 16 and not self.demo:
-            raise ValueError("LOA_SECRET_KEY must be at least 16 characters.")
+            raise PydanticCustomError("secret_short", "LOA_SECRET_KEY must be at least 16 characters.")
         return self
+
+    @classmethod
+    def without_secret(cls, **values: object) -> Settings:
+        """Settings for commands that sign nothing and open no session (``loa speech normalize``,
+        ``say``, ``voices``): a missing secret key is no error there."""
+        return _SettingsWithoutSecret(**values)  # type: ignore[arg-type]
 
     @property
     def resolved_database_url(self) -> str:
@@ -78,3 +86,9 @@ class Settings(BaseSettings):
     @property
     def audio_dir(self) -> Path:
         return self.data_dir / "audio"
+
+
+class _SettingsWithoutSecret(Settings):
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:  # overrides the check by name
+        return self
