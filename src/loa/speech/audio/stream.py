@@ -53,6 +53,7 @@ BEFORE_SAMPLES = _GRID * 100  # ~1 s: the compressor recovers 60 dB a second
 AFTER_SAMPLES = _GRID * 10  # ~0.1 s: smoothing and limiter look-ahead
 MAX_MAKEUP_DB = 12.0
 _OPUS_MARGIN_DB = 0.3
+_LOUDNESS_SLACK_LU = 0.5  # re-encode a long file for loudness only when it is this far off
 
 ProgressCallback = Callable[[int], None]
 
@@ -228,14 +229,14 @@ def _verify(
 ) -> tuple[EncodedAudio, AudioMeasurement]:
     """Opus can overshoot the PCM's peaks and loses a little loudness: decode the file, and re-encode
     with a small correction until its true peak is under the limit (first) and its loudness within
-    0.3 LU of the target, or as close as the peak allows (as ``encode_verified`` does for speech)."""
+    0.5 LU of the target, or as close as the peak allows (as ``encode_verified`` does for speech)."""
     limit = TRUE_PEAK_MAX_DBTP - 0.15
     correction = 0.0
-    for _ in range(4):
+    for _ in range(2):  # each retry is a whole encoding pass: a long file allows few
         measured = measure_encoded(file)
         gap = TARGET_LUFS - measured.loudness_lufs
         room = limit - _OPUS_MARGIN_DB - measured.true_peak_dbtp
-        if measured.true_peak_dbtp <= limit and (abs(gap) < 0.3 or (gap > 0 and room < 0.1)):
+        if measured.true_peak_dbtp <= limit and (abs(gap) < _LOUDNESS_SLACK_LU or (gap > 0 and room < 0.1)):
             return file, measured
         step = min(gap, room)
         if measured.true_peak_dbtp > limit:
