@@ -49,5 +49,7 @@ def run() -> Iterator[Result]:
         "speech.normalize_throughput_bytes", len(text.encode()) / seconds / 1e6, "MB/s", 1.0, "higher"
     )
     plain = median_seconds(lambda: _plain_pass(text), repeat=5)
-    yield Result("speech.plain_pass_throughput_bytes", len(text.encode()) / plain / 1e6, "MB/s", better="higher")
+    yield Result(
+        "speech.plain_pass_throughput_bytes", len(text.encode()) / plain / 1e6, "MB/s", better="higher"
+    )
     yield Result("speech.normalize_vs_plain_pass_ratio", seconds / plain, "ratio")

@@ -65,7 +65,8 @@ class Settings(BaseSettings):
         if not self.demo and self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
             raise PydanticCustomError(
                 "secret_placeholder",
-                "LOA_SECRET_KEY is unset or a placeholder; set a long random value (or LOA_DEMO=1 for a demo).",
+                "LOA_SECRET_KEY is unset or a placeholder; set a long random value "
+                "(or LOA_DEMO=1 for a demo).",
             )
         if len(self.secret_key.get_secret_value()) < 16 and not self.demo:
             raise PydanticCustomError("secret_short", "LOA_SECRET_KEY must be at least 16 characters.")
@@ -89,6 +90,6 @@ class Settings(BaseSettings):
 
 
 class _SettingsWithoutSecret(Settings):
-    @model_validator(mode="after")
-    def _refuse_placeholder_secret(self) -> Settings:  # overrides the check by name
+    @model_validator(mode="after")  # type: ignore[misc]  # replaces the parent's check by its name
+    def _refuse_placeholder_secret(self) -> Settings:
         return self

@@ -126,7 +126,11 @@ def test_bulletin_from_writing_to_the_portal(
     assert runtime_for(speech_app.state).jobs.wait_idle(120)
     hre_job = client.get(uploaded.json()["job"]["status_url"], headers=editor).json()
     assert hre_job["status"] == "done", hre_job
-    hre = next(r for r in client.get(f"/api/v1/bulletins/{bid}", headers=editor).json()["renditions"] if r["language"] == "hre")
+    hre = next(
+        r
+        for r in client.get(f"/api/v1/bulletins/{bid}", headers=editor).json()["renditions"]
+        if r["language"] == "hre"
+    )
     assert hre["audio_origin"] == "upload" and 1900 <= hre["audio_duration_ms"] <= 2200
     assert hre["audio_url"] == hre_job["audio_url"]
 

@@ -91,9 +91,15 @@ def upload_audio(
 
 
 class TtsIn(BaseModel):
-    voice: str | None = Field(default=None, max_length=120, description="Mã giọng; trống: giọng đã lưu của địa bàn.")
-    rate: float | None = Field(default=None, ge=MIN_RATE, le=MAX_RATE, description="Tốc độ đọc (1,0 = bình thường).")
-    title: str | None = Field(default=None, max_length=255, description="Tên tệp âm thanh; trống: tiêu đề bản tin.")
+    voice: str | None = Field(
+        default=None, max_length=120, description="Mã giọng; trống: giọng đã lưu của địa bàn."
+    )
+    rate: float | None = Field(
+        default=None, ge=MIN_RATE, le=MAX_RATE, description="Tốc độ đọc (1,0 = bình thường)."
+    )
+    title: str | None = Field(
+        default=None, max_length=255, description="Tên tệp âm thanh; trống: tiêu đề bản tin."
+    )
 
 
 @router.post("/bulletins/{bulletin_id}/renditions/{language}/tts", status_code=status.HTTP_202_ACCEPTED)

@@ -171,7 +171,12 @@ def recording_started(
         target_type="bulletin",
         target_id=bulletin.id,
         area_id=bulletin.area_id,
-        details={"language": language, "source_sha256": source_sha256, "origin": origin.value, "job_id": job_id},
+        details={
+            "language": language,
+            "source_sha256": source_sha256,
+            "origin": origin.value,
+            "job_id": job_id,
+        },
     )
     return rendition
 

@@ -67,7 +67,9 @@ def _fragment(
         if language not in LANGUAGES or error is None:
             raise NotFound("Không có bản ngôn ngữ này.")
         # A refused first request on a bulletin without this rendition yet: show the error in place.
-        rendition = SimpleNamespace(language=language, audio_sha256=None, audio_origin=None, audio_duration_ms=None)
+        rendition = SimpleNamespace(
+            language=language, audio_sha256=None, audio_origin=None, audio_duration_ms=None
+        )
     job = job_view(audio.job_for(db, rendition))
     if error:
         job = JobView(pending=False, percent=0, error=error)
@@ -140,9 +142,16 @@ def audio_titles(db: Session, sha256s: list[str | None]) -> dict[str, str]:
     if not wanted:
         return {}
     rows = db.execute(
-        select(AudioAsset.sha256, AudioAsset.title, AudioAsset.original_filename).where(AudioAsset.sha256.in_(wanted))
+        select(AudioAsset.sha256, AudioAsset.title, AudioAsset.original_filename).where(
+            AudioAsset.sha256.in_(wanted)
+        )
     )
-    return {sha: title or filename for sha, title, filename in rows if title or filename}
+    names: dict[str, str] = {}
+    for sha, title, filename in rows:
+        name = title or filename
+        if name:
+            names[sha] = name
+    return names
 
 
 def audio_context(request: Request, db: Session, bulletin: Bulletin) -> dict[str, object]:

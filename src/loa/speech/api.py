@@ -242,7 +242,12 @@ def upload_audio(
     speech = runtime(request)
     data = read_limited(file, speech.context.max_upload_bytes)
     accepted = uploads.accept_upload(
-        db, context=speech.context, data=data, filename=file.filename, title=title, created_by_id=principal.user_id
+        db,
+        context=speech.context,
+        data=data,
+        filename=file.filename,
+        title=title,
+        created_by_id=principal.user_id,
     )
     db.commit()
     if accepted.asset is not None:

@@ -94,12 +94,17 @@ def default_for_area(session: Session, registry: EngineRegistry, area_id: int | 
     if unit is None:
         return VoiceDefault(default, 1.0, "Giọng mặc định của hệ thống")
     units = _path_units(session, unit)
-    choices = {c.area_id: c for c in session.scalars(select(VoiceChoice).where(VoiceChoice.area_id.in_([u.id for u in units])))}
+    choices = {
+        c.area_id: c
+        for c in session.scalars(select(VoiceChoice).where(VoiceChoice.area_id.in_([u.id for u in units])))
+    }
     known = {v.id for v in registry.voices()}
     for area in reversed(units):
         choice = choices.get(area.id)
         if choice is not None and choice.voice in known:
-            return VoiceDefault(registry.resolve(choice.voice), choice.rate, f"Lựa chọn đã lưu của {area.name}")
+            return VoiceDefault(
+                registry.resolve(choice.voice), choice.rate, f"Lựa chọn đã lưu của {area.name}"
+            )
     province = units[0]
     region = province_region(province.name)
     if region is Region.UNKNOWN:
@@ -140,5 +145,3 @@ def remember_choice(
         area_id=area_id,
         details={"before": before, "voice": info.id, "rate": rate},
     )
-
-

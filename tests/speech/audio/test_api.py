@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from loa.db import make_session_factory
 from loa.errors import InvalidInput
 from loa.settings import Settings
-from loa.speech import service, uploads
+from loa.speech import uploads
 from loa.speech.audio import NOT_AUDIO_MESSAGE, VIDEO_MESSAGE
 from loa.speech.runtime import SpeechRuntime
 from loa.speech.service import SpeechContext

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-
-from loa.speech.audio.pcm import Pcm
 import pytest
 
 from loa.errors import InvalidInput
@@ -25,7 +23,11 @@ SENTENCE = "Sáng mai xã tổ chức họp dân tại nhà văn hóa thôn"  # 
 
 def test_espeak_offers_three_regions_each_male_and_female() -> None:
     voices = {v.id: v for v in EspeakEngine().voices()}
-    male = {"espeak:vi": Region.NORTH, "espeak:vi-vn-x-central": Region.CENTRAL, "espeak:vi-vn-x-south": Region.SOUTH}
+    male = {
+        "espeak:vi": Region.NORTH,
+        "espeak:vi-vn-x-central": Region.CENTRAL,
+        "espeak:vi-vn-x-south": Region.SOUTH,
+    }
     female = {f"{k}+f3": region for k, region in male.items()}
     assert set(voices) == set(male) | set(female)
     assert all(voices[k].region is r and voices[k].gender is Gender.MALE for k, r in male.items())

@@ -67,5 +67,12 @@ def test_residue_check_catches_what_no_rule_reads() -> None:
 def test_suite_covers_weather_warning_language() -> None:
     """The classes the weather-warning service writes are all in the suite (with readings)."""
     inputs = " ".join(text for text, _, _ in CASES)
-    for needle in ("cấp 8, giật cấp 10", "16,5 độ Vĩ Bắc; 112,3 độ Kinh Đông", "100-200mm", "BĐ2", "+0,", "-1,5%"):
+    for needle in (
+        "cấp 8, giật cấp 10",
+        "16,5 độ Vĩ Bắc; 112,3 độ Kinh Đông",
+        "100-200mm",
+        "BĐ2",
+        "+0,",
+        "-1,5%",
+    ):
         assert needle in inputs, needle

@@ -140,7 +140,8 @@ def _encode_pass(
     gains: Sequence[float] | None = None,
 ) -> tuple[list[EncodedAudio], AudioMeasurement]:
     encoders = [
-        BackgroundEncoder(f, WORK_SAMPLE_RATE, extra) for f, extra in zip(formats, gains or [0.0] * len(formats), strict=True)
+        BackgroundEncoder(f, WORK_SAMPLE_RATE, extra)
+        for f, extra in zip(formats, gains or [0.0] * len(formats), strict=True)
     ]
     meter = ProgrammeMeter(WORK_SAMPLE_RATE)
     try:
@@ -168,7 +169,9 @@ def measure_encoded(encoded: EncodedAudio) -> AudioMeasurement:
     for block, _ in iter_decode(encoded.data, sample_rate=encoded.sample_rate, max_duration_s=None):
         meter.add(block)
     measured = meter.result()
-    return AudioMeasurement(measured.loudness_lufs, measured.true_peak_dbtp, encoded.duration_ms, encoded.sample_rate)
+    return AudioMeasurement(
+        measured.loudness_lufs, measured.true_peak_dbtp, encoded.duration_ms, encoded.sample_rate
+    )
 
 
 def level_recording_stream(
@@ -242,5 +245,7 @@ def _verify(
         if measured.true_peak_dbtp > limit:
             step = min(step, limit - measured.true_peak_dbtp - _OPUS_MARGIN_DB)
         correction += step
-        (file,), _ = _encode_pass(spool, programme_lufs, gain_db, [audio_format], lambda _: None, [correction])
+        (file,), _ = _encode_pass(
+            spool, programme_lufs, gain_db, [audio_format], lambda _: None, [correction]
+        )
     return file, measure_encoded(file)

@@ -32,7 +32,22 @@ TIME_PATTERN = _TIME_ONE + r"(?:\s?[-–]\s?" + _TIME_ONE + ")?"
 
 _NO_DAY_WORD = frozenset({"ngày", "mùng", "mồng", "hôm"})
 _FRACTION_NEXT = frozenset(
-    {"số", "tổng", "diện", "dân", "viên", "cốc", "chén", "thìa", "gói", "quả", "lượng", "thời", "quãng", "chặng"}
+    {
+        "số",
+        "tổng",
+        "diện",
+        "dân",
+        "viên",
+        "cốc",
+        "chén",
+        "thìa",
+        "gói",
+        "quả",
+        "lượng",
+        "thời",
+        "quãng",
+        "chặng",
+    }
 )
 # Fixed expressions: "24/7", "24/24" (all day, every day) are never dates.
 _ALWAYS = frozenset({"24/7", "24/24"})
@@ -115,9 +130,17 @@ def _ratio(ctx: Context, numerator: int, denominator: int, start: int, end: int)
     if not following or following in _DATE_AFTER:
         if proper:
             day = _day_month_year(ctx, numerator, denominator, None)
-            ctx.report(token, start, end, f"Không rõ là ngày tháng hay phân số; đã đọc là “{day}”", left_in_text=False)
+            ctx.report(
+                token,
+                start,
+                end,
+                f"Không rõ là ngày tháng hay phân số; đã đọc là “{day}”",
+                left_in_text=False,
+            )
         return None
-    ctx.report(token, start, end, f"Không rõ là ngày tháng hay tỷ số; đã đọc là “{ratio}”", left_in_text=False)
+    ctx.report(
+        token, start, end, f"Không rõ là ngày tháng hay tỷ số; đã đọc là “{ratio}”", left_in_text=False
+    )
     return ratio
 
 

@@ -8,10 +8,10 @@ words around it, in this order:
 | a date word before ("ngày", "sáng", "từ", "đến", "hạn", …) | date |
 | a unit right after ("1/4kg", "1/2 ha") | fraction |
 | a whole number before ("3 1/4") | mixed number ("ba và một phần tư") |
-| "số", "tổng", "diện", "dân" after and numerator < denominator ("2/3 số hộ") | fraction |
-| a change or share word before ("giảm", "tăng", "còn", "bằng", "chiếm", …), numerator < denominator | fraction |
+| "số", "tổng", "viên", … after, numerator < denominator ("2/3 số hộ") | fraction |
+| "giảm", "tăng", "còn", "chiếm", … before, numerator < denominator | fraction |
 | a rank or count word before ("hạng", "thứ", "đạt", "có", …) | ratio ("ba trên năm") |
-| nothing decides, at a clause end or before "năm", "đến", "và", … | date, **flagged** when it could be a fraction |
+| nothing decides, at a clause end or before "năm", "đến", … | date, **flagged** if it may be a fraction |
 | nothing decides, before other words | ratio, **flagged** |
 | not a valid day and month ("3/45") | ratio |
 """

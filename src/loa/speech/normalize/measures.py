@@ -47,7 +47,9 @@ _NUMBERS = re.compile(NUM)
 _FACTORS = re.compile(r"\s*[x×]\s*")
 _DAY_WORDS = frozenset({"ngày", "sáng", "chiều", "tối", "đêm", "trưa", "hôm", "mùng", "mồng"})
 # Words that make "8-10" a range of amounts even after "ngày"/"đêm" ("ngày và đêm 8-10 độ").
-_COUNTED = frozenset({"độ", "giờ", "phút", "ngày", "tuổi", "người", "hộ", "lần", "tin", "bài", "buổi", "lượt"})
+_COUNTED = frozenset(
+    {"độ", "giờ", "phút", "ngày", "tuổi", "người", "hộ", "lần", "tin", "bài", "buổi", "lượt"}
+)
 _TIME_WORDS = frozenset({"lúc", "từ", "đến", "vào", "khoảng", "trước", "sau"})
 _MIXED = re.compile(rf"(\d+)([{LETTER_CLASS}])(\d*)")
 

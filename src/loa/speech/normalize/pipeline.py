@@ -16,7 +16,14 @@ from loa.errors import InvalidInput
 from loa.speech.normalize import codes, dates, fractions, measures, words
 from loa.speech.normalize.abbreviations import Abbreviations, load_abbreviations, normalise_overrides
 from loa.speech.normalize.context import Context
-from loa.speech.normalize.letters import EMOJI_CLASS, FOREIGN_CLASS, LETTER_CLASS, UPPER_CLASS, clean, script_name
+from loa.speech.normalize.letters import (
+    EMOJI_CLASS,
+    FOREIGN_CLASS,
+    LETTER_CLASS,
+    UPPER_CLASS,
+    clean,
+    script_name,
+)
 from loa.speech.normalize.model import DEFAULT_STYLE, NormalizedText, ReadingStyle, Segment
 from loa.speech.normalize.numbers import cardinal
 from loa.speech.normalize.units import (
@@ -38,7 +45,8 @@ _SYMBOLS = {
     "&": "và", "=": "bằng", "~": "khoảng", "≈": "xấp xỉ", ">": "lớn hơn", "<": "nhỏ hơn",
     "≥": "lớn hơn hoặc bằng", "≤": "nhỏ hơn hoặc bằng", "%": "phần trăm", "@": "a còng", "→": "đến",
     "$": "đô la", "€": "ơ rô", "₫": "đồng", "£": "bảng Anh", "¥": "yên", "°": "độ", "‰": "phần nghìn",
-    "½": "một phần hai", "¼": "một phần tư", "¾": "ba phần tư", "×": "nhân", "±": "cộng trừ", "÷": "chia", "№": "số", "§": "mục",
+    "½": "một phần hai", "¼": "một phần tư", "¾": "ba phần tư",
+    "×": "nhân", "±": "cộng trừ", "÷": "chia", "№": "số", "§": "mục",
 }  # fmt: skip
 _PUNCT_PATTERN = (
     r"\n\s*|[.…]{2,}|…|[-–—]+|[()\[\]{}]|/|[\"“”'‘’«»*•·▪►●◦■□✓+_|#]"

@@ -40,8 +40,8 @@ LOWER_ABBR_PATTERN = r"(?<![\w.])(?:v\.v\.?|[đĐ]/[cv]|K/g)(?![\w/])"
 
 ROMAN_TRIGGERS = frozenset(
     {
-        "chương", "phần", "mục", "khoản", "khóa", "quý", "kỷ", "kỉ", "hội", "thứ", "lục", "tập", "đoạn", "đợt", "vòng",
-        "loại", "nhóm", "vùng", "vực", "kỳ", "cấp", "hạng", "bậc", "tiết", "bài", "khu", "đội", "số",
+        "chương", "phần", "mục", "khoản", "khóa", "quý", "kỷ", "kỉ", "hội", "thứ", "lục", "tập", "đoạn",
+        "đợt", "vòng", "loại", "nhóm", "vùng", "vực", "kỳ", "cấp", "hạng", "bậc", "tiết", "bài", "khu", "đội", "số",
     }
 )  # fmt: skip
 _UNKNOWN = "Từ viết tắt chưa có trong từ điển"
@@ -236,7 +236,8 @@ def _compound(ctx: Context, pieces: list[str], start: int) -> str:
 # Lower-case Roman numerals are ordinary letters ("vi", "xi", "li" are words), so they are read only right
 # after a trigger word ("chương iv", "thế kỉ xxi", "mục ii"). Found by one search over the whole text.
 _LOWER_ROMAN = re.compile(
-    r"(?<!\w)(?i:chương|phần|mục|khoản|khóa|quý|kỷ|kỉ|tập|phụ lục|giai đoạn|đợt)\s+([ivxl]+)(?![\w/])"
+    r"(?<!\w)(?i:chương|phần|mục|khoản|khóa|quý|kỷ|kỉ|tập|phụ lục|giai đoạn|đợt)"
+    r"\s+([ivxl]+)(?![\w/])"
 )
 LOWER_ROMAN_GATE = re.compile(r"\s[ivxl]+(?![\w/])")
 
