@@ -41,7 +41,8 @@ LOWER_ABBR_PATTERN = r"(?<![\w.])(?:v\.v\.?|[đĐ]/[cv]|K/g)(?![\w/])"
 ROMAN_TRIGGERS = frozenset(
     {
         "chương", "phần", "mục", "khoản", "khóa", "quý", "kỷ", "kỉ", "hội", "thứ", "lục", "tập", "đoạn",
-        "đợt", "vòng", "loại", "nhóm", "vùng", "vực", "kỳ", "cấp", "hạng", "bậc", "tiết", "bài", "khu", "đội", "số",
+        "đợt", "vòng", "loại", "nhóm", "vùng", "vực", "kỳ", "cấp", "hạng", "bậc", "tiết", "bài", "khu",
+        "đội", "số",
     }
 )  # fmt: skip
 _UNKNOWN = "Từ viết tắt chưa có trong từ điển"
