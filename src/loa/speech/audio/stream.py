@@ -7,7 +7,7 @@ and passed over three times, never whole:
 1. decode → high/low-pass and phase rotation (IIR filters whose state carries from block to block,
    so the result equals the one-piece filter) → a temporary float32 file on disk, measured on the way
    (the programme's loudness sets the compressor's threshold);
-2. compressor → first-guess gain → look-ahead limiter, measured (what the limiter takes away);
+2. compressor → first-guess gain → look-ahead limiter, measured (what they take away);
 3. the same with the corrected gain → the encoders (MP3, Opus) and the final measurement.
 
 Steps 2 and 3 need neighbours (the compressor's release, the limiter's look-ahead): each piece is
@@ -207,12 +207,13 @@ def level_recording_stream(
         if programme <= SILENCE_LUFS:
             gain_db = 0.0  # silence stays silence
         else:
-            compressed = _measure_pass(spool, programme, 0.0)
-            first_guess = TARGET_LUFS - compressed.loudness_lufs
+            # One measuring pass at a first guess (the gain the filtered programme needs); what the
+            # compressor and the limiter took meanwhile is made up, within MAX_MAKEUP_DB. Gain is
+            # linear up to the limiter, so one correction lands within a few tenths of a dB.
+            first_guess = TARGET_LUFS - programme
             probe = _measure_pass(spool, programme, first_guess)
             stage(45, 60)(1.0)
-            # What the limiter took at the first guess is made up, within MAX_MAKEUP_DB.
-            gain_db = min(first_guess + MAX_MAKEUP_DB, first_guess + (TARGET_LUFS - probe.loudness_lufs))
+            gain_db = first_guess + min(MAX_MAKEUP_DB, TARGET_LUFS - probe.loudness_lufs)
         encoded, measured = _encode_pass(spool, programme, gain_db, formats, stage(60, 95))
         results = []
         for audio_format, file in zip(formats, encoded, strict=True):
