@@ -301,6 +301,7 @@ def test_southern_style_in_text() -> None:
     ("(+0,5m so với BĐ2)", "cộng không phẩy năm mét so với báo động hai."),
     ("- 5 hộ", "năm hộ."),
     ("năm 2020 - 2021", "năm hai nghìn không trăm hai mươi đến hai nghìn không trăm hai mươi mốt."),
+    ("từ 10 -15 hộ", "từ mười đến mười lăm hộ."),
 )
 def test_signs(text: str, expected: str) -> None:
     assert read(text) == expected

@@ -60,7 +60,9 @@ def test_region_default_then_remembered_choices_nearest_first(
 
     operator = principals["vanhanh.a"]
     bulletin = content_service.create_bulletin(
-        session, principal=operator, draft=DraftInput(title="Lịch tiêm phòng", body="Sáng 15/3.", area_code=COMMUNE_A)
+        session,
+        principal=operator,
+        draft=DraftInput(title="Lịch tiêm phòng", body="Sáng 15/3.", area_code=COMMUNE_A),
     )
     job = content_audio.request_tts(
         session,
@@ -76,7 +78,9 @@ def test_region_default_then_remembered_choices_nearest_first(
     assert (remembered.voice.id, remembered.rate) == ("espeak:vi-vn-x-central+f3", 1.1)
     assert "Xã Ba Tơ" in remembered.reason
     # The neighbouring commune is not affected; a choice for the province reaches it, not Ba Tơ.
-    assert voices.default_for_area(session, registry, units[COMMUNE_B].id).voice.id == "espeak:vi-vn-x-central"
+    assert (
+        voices.default_for_area(session, registry, units[COMMUNE_B].id).voice.id == "espeak:vi-vn-x-central"
+    )
     voices.remember_choice(
         session,
         registry=registry,
@@ -86,7 +90,10 @@ def test_region_default_then_remembered_choices_nearest_first(
         rate=0.9,
     )
     assert voices.default_for_area(session, registry, units[COMMUNE_B].id).voice.id == "espeak:vi-vn-x-south"
-    assert voices.default_for_area(session, registry, units[COMMUNE_A].id).voice.id == "espeak:vi-vn-x-central+f3"
+    assert (
+        voices.default_for_area(session, registry, units[COMMUNE_A].id).voice.id
+        == "espeak:vi-vn-x-central+f3"
+    )
     # A request without a voice starts from the remembered one and changes nothing.
     again = content_audio.request_tts(
         session, context=speech_context, principal=operator, bulletin_id=bulletin.id, language="vi"

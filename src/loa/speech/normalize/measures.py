@@ -83,7 +83,10 @@ def read_sign(ctx: Context, token: str, start: int, end: int) -> str:
     """ "-1,5%" → "âm", "+0,5m" → "cộng". A list bullet has a space after its dash, so a dash glued
     to a number is a sign even at the start of a line, but that spot is flagged for the editor."""
     line_begin = ctx.source.rfind("\n", 0, start) + 1
-    if token != "+" and not ctx.source[line_begin:start].strip():
+    before = ctx.source[line_begin:start].rstrip(" ")
+    if token != "+" and before[-1:].isdigit():
+        return "đến"  # "từ 10 -15 hộ": a range typed with one space, not a negative number
+    if token != "+" and not before.strip():
         ctx.report(
             token,
             start,
