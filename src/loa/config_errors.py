@@ -2,7 +2,8 @@
 
 pydantic reports a wrong setting as an error type and a field name (``int_parsing`` on ``port``); the
 sentence names the environment variable to fix (``LOA_PORT``) and says what it must be. The English
-text pydantic carries is never shown.
+text pydantic carries is never shown; the checks ``Settings`` makes itself raise ``ValueError`` with a
+Vietnamese sentence, which is shown without pydantic's "Value error, " prefix.
 """
 
 from __future__ import annotations
@@ -16,11 +17,6 @@ ENV_PREFIX = "LOA_"
 
 # Error type → sentence; ``{var}`` is the environment variable, ``{expected}`` the allowed values.
 _SENTENCES: Mapping[str, str] = {
-    "secret_placeholder": (
-        "Chưa đặt khóa bí mật {var} (hoặc đang dùng giá trị mẫu): hãy đặt một chuỗi ngẫu nhiên dài, "
-        "hoặc đặt LOA_DEMO=1 khi chỉ chạy thử."
-    ),
-    "secret_short": "Khóa bí mật {var} quá ngắn: cần ít nhất 16 ký tự.",
     "int_parsing": "Giá trị của {var} phải là một số nguyên.",
     "int_type": "Giá trị của {var} phải là một số nguyên.",
     "float_parsing": "Giá trị của {var} phải là một số.",
@@ -48,14 +44,29 @@ def _expected(error: Mapping[str, Any]) -> str:
     return expected.replace("'", "").replace(" or ", ", ")
 
 
+_VALUE_ERROR_PREFIX = "Value error, "
+
+
+def _own_sentence(error: Mapping[str, Any]) -> str | None:
+    """The Vietnamese sentence of a check ``Settings`` makes itself (a ``ValueError``), if any."""
+    message = str(error.get("msg", ""))
+    if error.get("type") != "value_error" or not message.startswith(_VALUE_ERROR_PREFIX):
+        return None
+    sentence = message.removeprefix(_VALUE_ERROR_PREFIX).strip()
+    return sentence if any(ord(c) > 127 for c in sentence) else None  # only our own, Vietnamese ones
+
+
 def describe(err: ValidationError) -> list[str]:
     """One Vietnamese sentence per error of a ``Settings()`` validation."""
     sentences: list[str] = []
     for error in err.errors():
         kind = str(error.get("type", ""))
         variable = _variable(tuple(error.get("loc", ())))
-        if kind.startswith("secret_"):
-            variable = "LOA_SECRET_KEY"
+        own = _own_sentence(error)
+        if own is not None:
+            if own not in sentences:
+                sentences.append(own)
+            continue
         if not variable:
             sentences.append(_WHOLE)
             continue

@@ -32,6 +32,7 @@ ACTION_LABELS: dict[str, str] = {
     "user.deactivate": "Khóa tài khoản",
     "user.activate": "Mở khóa tài khoản",
     "user.password_change": "Đổi mật khẩu",
+    "user.sessions_revoke": "Đăng xuất mọi phiên",
     "bulletin.create": "Tạo tin bài",
     "bulletin.update": "Sửa tin bài",
     "bulletin.submit": "Gửi duyệt tin bài",

@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
 from loa.activities import service
-from loa.activities.models import ActivityTopic
 from loa.activities.registers import AnyRecord, AreaRef, RegisterSpec
 from loa.activities.service import area_ref, require, scope_clause
 from loa.areas.logic import PROVINCE_KINDS, VILLAGE_KINDS
 from loa.areas.models import AdminUnit, UnitKind
 from loa.errors import LoaError, NotFound
-from loa.reports.periodform import PeriodFields, parse_period
+from loa.topics.models import Topic
+from loa.topics.service import get_topic
+from loa.vocab.periodform import PeriodFields, parse_period
 
 MAX_AREA_CHOICES = 400
 
@@ -49,7 +50,7 @@ def _filtered(spec: RegisterSpec, principal: Principal, wanted: RecordFilter) ->
     if wanted.area_path:
         query = query.where(AdminUnit.path.startswith(wanted.area_path, autoescape=True))
     if wanted.topic_code:
-        query = query.where(model.topics.any(ActivityTopic.code == wanted.topic_code))
+        query = query.where(model.topics.any(Topic.code == wanted.topic_code))
     return query
 
 
@@ -176,7 +177,7 @@ def parse_filters(
         chosen = parse_period(PeriodFields(period, year or str(date.today().year), start, end))
         area_path = visible_unit(session, principal, area).path if area.strip() else None
         if topic:
-            service.get_topic(session, topic)
+            get_topic(session, topic)
     except LoaError as err:
         return Filters(raw, error=err.message)
     return Filters(

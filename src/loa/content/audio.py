@@ -1,6 +1,6 @@
 """The one seam between bulletins and the speech service: recordings and TTS requests become speech
-jobs, and finished jobs attach their audio to the rendition (through ``loa.speech.jobs.on_job_done``,
-which calls ``renditions.audio_finished``)."""
+jobs, and finished jobs attach their audio to the rendition (``attach_finished_job``, subscribed by
+``loa.wiring`` to the end of a speech job, calls ``renditions.audio_finished``)."""
 
 from __future__ import annotations
 
@@ -178,10 +178,9 @@ def owned_target(session: Session, job: SpeechJob) -> tuple[int, str] | None:
     return target
 
 
-@speech_jobs.on_job_done
 def attach_finished_job(session: Session, job: SpeechJob) -> None:
-    """Listener: a finished speech job for a bulletin (synthetic speech or a levelled recording) puts
-    its audio on the rendition; jobs for other subjects are ignored."""
+    """A finished speech job for a bulletin (synthetic speech or a levelled recording) puts its audio
+    on the rendition; jobs for other subjects are ignored."""
     if job.status is not JobStatus.DONE or not job.result_sha256:
         return
     target = parse_subject_origin(job.subject)

@@ -140,4 +140,6 @@ def voices_command(ctx: typer.Context) -> None:
 
 
 def _vn(value: float) -> str:
-    return f"{value:.1f}".replace(".", ",")
+    from loa.vocab.numbers import number_text
+
+    return number_text(value, 1)

@@ -35,6 +35,7 @@ from loa.speech.normalize.units import (
     is_amount_word,
     per_words,
 )
+from loa.vocab.numbers import number_text
 
 MAX_CHARS = 5_000_000
 
@@ -361,7 +362,7 @@ def normalize(
     if not isinstance(text, str):
         raise InvalidInput("Nội dung cần đọc phải là văn bản.")
     if len(text) > MAX_CHARS:
-        raise InvalidInput(f"Văn bản quá dài để đọc (tối đa {MAX_CHARS:,} ký tự).".replace(",", "."))
+        raise InvalidInput(f"Văn bản quá dài để đọc (tối đa {number_text(MAX_CHARS)} ký tự).")
     source = clean(text)
     if not source.strip():
         return NormalizedText(text="", source=source)

@@ -5,7 +5,7 @@ registers (the row then counts ``quantity``/``count`` items between its date and
 ``quantity`` on mobile trips and press items, and banner/flag sizes may be unknown. Uploaded files wait
 in ``activity_imports`` until the person confirms the rows that duplicate existing records.
 
-Revision ID: 0003_registers
+Revision ID: 0003
 Revises: 0002
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 import loa.db.base
 
-revision: str = "0003_registers"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -4,8 +4,8 @@ Uploads are levelled on the job worker (``speech_jobs.kind = 'upload'``; the ori
 the store under ``source_sha256``). Every job and audio file can carry a name (``title``). Each
 area remembers the voice and rate its editors last chose (``speech_voice_choices``).
 
-Revision ID: 0004_speech
-Revises: 0003_registers
+Revision ID: 0006
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from alembic import op
 
 import loa.db.base
 
-revision: str = "0004_speech"
-down_revision: str | None = "0003_registers"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
