@@ -38,7 +38,9 @@ def test_missing_secret_is_one_vietnamese_sentence(clean_env: dict[str, str], tm
     result = _run(["db", "upgrade"], clean_env, tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Lỗi cấu hình: LOA_SECRET_KEY chưa đặt hoặc là giá trị mẫu")
+    assert len(lines) == 1 and lines[0].startswith(
+        "Lỗi cấu hình: LOA_SECRET_KEY chưa đặt hoặc là giá trị mẫu"
+    )
     assert "Value error" not in result.stderr and "unset" not in result.stderr
 
 
