@@ -95,14 +95,14 @@ _UPLOAD = textwrap.dedent(
     folder = Path(sys.argv[1])
     path = folder / "upload.mp3"
     path.write_bytes(long_low_bitrate_mp3(59.0))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     results = level_recording_stream(
         path, formats=(AudioFormat.MP3, AudioFormat.OPUS), max_duration_s=3600, temp_dir=folder
     )
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     status = Path("/proc/self/status").read_text().splitlines()
     peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    print(json.dumps({"seconds": seconds, "peak_kb": peak_kb, "size": path.stat().st_size,
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_kb": peak_kb, "size": path.stat().st_size,
                       "duration_ms": results[0][0].duration_ms}))
     """
 )
@@ -117,5 +117,7 @@ def upload_results() -> Iterator[Result]:
     report = json.loads(done.stdout.strip().splitlines()[-1])
     minutes = report["duration_ms"] / 60_000
     yield Result("speech.upload_59min_seconds", report["seconds"], "s")
+    # CPU seconds of the process (all its threads): less sensitive to a busy machine than wall time.
+    yield Result("speech.upload_59min_cpu_seconds", report["cpu"], "s")
     yield Result("speech.upload_59min_x_realtime", minutes * 60 / report["seconds"], "x", better="higher")
     yield Result("speech.upload_59min_peak_mb", report["peak_kb"] / 1024, "MB", target=300)

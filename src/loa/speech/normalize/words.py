@@ -235,21 +235,30 @@ def _compound(ctx: Context, pieces: list[str], start: int) -> str:
 
 
 # Lower-case Roman numerals are ordinary letters ("vi", "xi", "li" are words), so they are read only right
-# after a trigger word ("chương iv", "thế kỉ xxi", "mục ii"). Found by one search over the whole text.
-_LOWER_ROMAN = re.compile(
-    r"(?<!\w)(?i:chương|phần|mục|khoản|khóa|quý|kỷ|kỉ|tập|phụ lục|giai đoạn|đợt)"
-    r"\s+([ivxl]+)(?![\w/])"
+# after a trigger word ("chương iv", "thế kỉ xxi", "mục ii"). The trigger words are found with
+# ``str.find`` (C speed; a regex alternation of words would scan the whole text position by position).
+_LOWER_ROMAN_TRIGGERS = (
+    "chương", "phần", "mục", "khoản", "khóa", "quý", "kỷ", "kỉ", "tập", "phụ lục", "giai đoạn", "đợt",
+)  # fmt: skip
+_TRIGGER_FORMS = tuple(
+    dict.fromkeys(form for word in _LOWER_ROMAN_TRIGGERS for form in (word, word.capitalize(), word.upper()))
 )
-LOWER_ROMAN_GATE = re.compile(r"\s[ivxl]+(?![\w/])")
+_NUMERAL_AFTER = re.compile(r"\s+([ivxl]+)(?![\w/])")
 
 
 def find_lower_romans(text: str) -> list[tuple[int, int, str]]:
     """Spans of lower-case Roman numerals after a trigger word, with their reading."""
     found = []
-    for match in _LOWER_ROMAN.finditer(text):
-        value = roman_value(match.group(1).upper())
-        if value is not None:
-            found.append((match.start(1), match.end(1), cardinal(value)))
+    for trigger in _TRIGGER_FORMS:
+        at = text.find(trigger)
+        while at >= 0:
+            end = at + len(trigger)
+            if at == 0 or not text[at - 1].isalnum():
+                match = _NUMERAL_AFTER.match(text, end)
+                value = roman_value(match.group(1).upper()) if match else None
+                if match is not None and value is not None:
+                    found.append((match.start(1), match.end(1), cardinal(value)))
+            at = text.find(trigger, end)
     return found
 
 
