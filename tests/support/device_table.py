@@ -237,12 +237,15 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "a duplicated command is carried out once; an expired one not at all",
-        (play_now(200, "c1", "bt-1"), play_now(300, "c1", "bt-1"), Cmd(400, "c2", "play_now", {
-            "audio_sha256": SHA["alert"], "item_id": "bt-2"}, late=True)),
+        (
+            play_now(200, "c1", "bt-1"),
+            play_now(300, "c1", "bt-1"),
+            Cmd(400, "c2", "play_now", {"audio_sha256": SHA["alert"], "item_id": "bt-2"}, late=True),
+        ),
         (R("bt-1", "played", 200, 500),),
         until=900,
         results={"c1": "done", "c2": "expired"},
-    ),  # fmt: skip
+    ),
     Scenario(
         "an item over before the device started is reported device_down",
         (Schedule(0, (Slot("old", -2500),)),),
@@ -487,6 +490,11 @@ def mismatches(sc: Scenario, seen: Observed, tolerance_ms: int) -> list[str]:
 
 
 def _same_detail(got: R, want: R, tolerance_ms: int) -> bool:
-    if want.detail and want.detail.startswith("partial:") and got.detail and got.detail.startswith("partial:"):
+    if (
+        want.detail
+        and want.detail.startswith("partial:")
+        and got.detail
+        and got.detail.startswith("partial:")
+    ):
         return abs(int(got.detail[8:-2]) - int(want.detail[8:-2])) <= tolerance_ms
     return got.detail == want.detail

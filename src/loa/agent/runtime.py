@@ -193,8 +193,11 @@ class Agent:
             wake = self.core.next_wake_ms
             delay = IDLE_WAIT_S if wake is None else max(0.0, (wake - now_ms()) / 1000)
             self._wake.clear()
+            # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` can swallow a
+            # cancellation that coincides with the event (the agent's shutdown then hangs).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

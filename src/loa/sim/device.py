@@ -24,7 +24,7 @@ import random
 import time
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, KeysView
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,8 +187,8 @@ class SimDevice:
         return self.core.playing
 
     @property
-    def seen_commands(self) -> dict[str, None]:
-        return self.core.seen_commands
+    def seen_commands(self) -> KeysView[str]:
+        return self.core.seen_commands.keys()
 
     @property
     def groups(self) -> set[str]:
