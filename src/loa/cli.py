@@ -81,7 +81,7 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
     from loa.app import create_app
     from loa.db.migrate import upgrade
     from loa.demo import seed_demo
-    from loa.demo_content import seed_demo_content
+    from loa.demo_content import announce_demo_start, seed_demo_content, seed_hourly_news
     from loa.wiring import wired_session_factory
 
     c = cli_context(ctx)
@@ -89,12 +89,17 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
     upgrade(c.engine)
     with c.session() as session:
         report = seed_demo(session, c.settings)
-    report += seed_demo_content(wired_session_factory(c.engine, c.settings), c.settings)
+    factory = wired_session_factory(c.engine, c.settings)
+    report += seed_demo_content(factory, c.settings)
+    report += seed_hourly_news(factory, c.settings)
+    report += announce_demo_start(factory, c.settings)
     for line in report:
         echo(line)
     from loa.sim.demo import start_demo_fleet
 
-    start_demo_fleet(c.settings, c.engine)
+    # The simulated loudspeakers fetch their manifests from this very server (once it listens).
+    local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    start_demo_fleet(c.settings, c.engine, server_url=f"http://{local}:{port}")
     echo(f"Broker MQTT nhúng và cụm loa mô phỏng: cổng {c.settings.mqtt_port}.")
     echo(f"Loa đang chạy tại http://{host}:{port}")
     uvicorn.run(create_app(c.settings, engine=c.engine), host=host, port=port)

@@ -1,13 +1,18 @@
 """Demo content for ``loa demo``: real bulletins read by the real TTS chain, approved through the real
-workflow, and a morning programme on xã Ba Tơ's loudspeakers, so every page has something to show.
+workflow, and programmes on xã Ba Tơ's loudspeakers, so every page has something to show.
 
 Runs after the base demo data is committed, in several short transactions (a TTS job is processed by
-the same job runner the web application uses). Idempotent: skipped when Ba Tơ already has bulletins.
+the same job runner the web application uses). Idempotent: bulletins and the morning programme are
+skipped when Ba Tơ already has bulletins, the hourly news when it exists.
+
+The demo's simulated loudspeakers play their manifests: the hourly news gives a report of the last
+hour something real to count, and at every start one announcement goes out a minute later
+(``announce_demo_start``), so a person trying Loa sees receipts arrive within minutes.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +27,9 @@ from loa.content.models import Bulletin
 from loa.content.workflow import Action
 from loa.db.base import utcnow
 from loa.schedule import hooks, service, slots
+from loa.schedule import models as sm
+from loa.schedule.announcements import AnnouncementInput, create_announcement
+from loa.schedule.recurrence import to_local
 from loa.schedule.service import ProgrammeInput
 from loa.schedule.targets import TargetInput
 from loa.settings import Settings
@@ -29,6 +37,8 @@ from loa.speech.jobs import run_job
 from loa.speech.runtime import SpeechRuntime
 
 COMMUNE = "21484"
+HOURLY_NEWS = "Điểm tin mỗi giờ xã Ba Tơ"
+START_ANNOUNCEMENT_AFTER = timedelta(minutes=1)
 
 # (kind, topics, priority, title, body): written in the style of a commune's announcements.
 DEMO_BULLETINS: tuple[tuple[str, tuple[str, ...], str, str, str], ...] = (
@@ -143,3 +153,87 @@ def _write_and_request_tts(
             bulletin_ids.append(bulletin.id)
             job_ids.append(job.id)
     return bulletin_ids, job_ids
+
+
+def _bulletin(session: Session, title: str) -> Bulletin | None:
+    commune = session.scalars(select(AdminUnit).where(AdminUnit.code == COMMUNE)).one()
+    return session.scalars(
+        select(Bulletin).where(Bulletin.area_id == commune.id, Bulletin.title == title)
+    ).first()
+
+
+def seed_hourly_news(factory: sessionmaker[Session], settings: Settings) -> list[str]:
+    """A five-minute news slot at half past every hour (the news of the day, one bulletin): between
+    the morning programme's slots, so it conflicts with nothing. Idempotent."""
+    with factory() as session, session.begin():
+        if session.scalar(select(sm.Programme.id).where(sm.Programme.name == HOURLY_NEWS)) is not None:
+            return []
+        bulletin = _bulletin(session, DEMO_BULLETINS[0][3])
+        if bulletin is None:
+            return []
+        operator = principal_for(session, get_user_by_username(session, "canbo.bato"))
+        now = utcnow()
+        outcome = service.create_programme(
+            session,
+            principal=operator,
+            data=ProgrammeInput(
+                name=HOURLY_NEWS,
+                start_local=to_local(now).replace(hour=0, minute=30, second=0, microsecond=0),
+                slot_minutes=5,
+                targets=(TargetInput("commune", COMMUNE),),
+                rrule="FREQ=HOURLY",
+                until_cancelled=True,
+                owner_organisation="UBND xã Ba Tơ",
+            ),
+            now=now,
+        )
+        assert outcome.programme is not None
+        slots.set_running_order(
+            session,
+            principal=operator,
+            key=None,
+            programme_id=outcome.programme.id,
+            items=[slots.ItemInput("bulletin", bulletin.id)],
+            now=now,
+        )
+        hooks.publish(session, data_dir=settings.data_dir, reason="demo")
+    return [f"Chuyên mục «{HOURLY_NEWS}» phát lúc 30 phút mỗi giờ."]
+
+
+def announce_demo_start(
+    factory: sessionmaker[Session], settings: Settings, *, now: datetime | None = None
+) -> list[str]:
+    """At every start of the demo: the vaccination notice as an announcement on xã Ba Tơ's
+    loudspeakers a minute later (unless one is already waiting), through the real service as the
+    commune's operator would, so receipts arrive within minutes of ``make run``."""
+    now = now or utcnow()
+    with factory() as session, session.begin():
+        bulletin = _bulletin(session, DEMO_BULLETINS[1][3])
+        if bulletin is None:
+            return []
+        title = bulletin.title
+        waiting = session.scalars(
+            select(sm.Announcement).where(
+                sm.Announcement.bulletin_id == bulletin.id,
+                sm.Announcement.status == sm.AnnouncementStatus.SCHEDULED,
+                sm.Announcement.start_at > now,
+            )
+        ).first()
+        if waiting is not None:
+            start_at = waiting.start_at
+        else:
+            start_at = now + START_ANNOUNCEMENT_AFTER
+            operator = principal_for(session, get_user_by_username(session, "canbo.bato"))
+            create_announcement(
+                session,
+                principal=operator,
+                data=AnnouncementInput(
+                    title=title,
+                    targets=(TargetInput("commune", COMMUNE),),
+                    start_at=start_at,
+                    bulletin_id=bulletin.id,
+                ),
+                now=now,
+            )
+            hooks.publish(session, data_dir=settings.data_dir, reason="demo")
+    return [f"Thông báo «{title}» phát lúc {to_local(start_at):%H:%M} trên các cụm loa xã Ba Tơ."]

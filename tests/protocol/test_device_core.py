@@ -3,18 +3,27 @@ exactly; and the rules the table cannot show (journal restart, tolerance of odd 
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loa.protocol import messages as m
 from loa.protocol.device import signals as s
 from loa.protocol.device.core import CoreConfig, DeviceCore
+from loa.protocol.priority import PreemptRule
 from tests.support.device_table import (
     DEVICE,
     PUBLIC,
     SHA,
     T0,
+    Cmd,
     Scenario,
+    Schedule,
+    Slot,
     command_wire,
+    manifest_bytes,
     mismatches,
     play_now,
     run_core,
@@ -72,8 +81,6 @@ def test_unacknowledged_receipts_are_resent_only_when_connected() -> None:
 
 
 def test_a_refused_manifest_is_reported_and_the_old_one_kept() -> None:
-    from tests.support.device_table import Schedule, Slot, manifest_bytes
-
     device = core()
     body, signature = manifest_bytes(Schedule(0, (Slot("tin", 60_000),)), T0)
     device.handle(s.ManifestFetched(body, signature), T0)
@@ -100,3 +107,86 @@ def test_a_long_repetition_keeps_the_plan_small() -> None:
         receipts += sum(isinstance(e, s.RecordReceipt) for e in effects)
     assert receipts == 400
     assert len(device.items()) <= 2 and device.playing is not None
+
+
+# --- lazy planning: a "play now" queued behind what sounds is not replanned until that ends --------
+
+Event = tuple[int, str, int, int, int | None]  # (at, kind, priority, audio, repeat gap)
+LENGTHS = {"bulletin": 300, "programme": 800, "long": 1000}  # as the table's audio
+
+
+def _drive(lazy: bool, slots: list[tuple[int, str, int, PreemptRule]], events: list[Event]) -> list[object]:
+    """Every effect, with its instant, of a core given ``slots`` (the manifest) and ``events``."""
+    ids = itertools.count()
+    device = DeviceCore(
+        CoreConfig(DEVICE, (PUBLIC,), resend_receipts_after_ms=60_000),
+        now_ms=T0,
+        ready_audio=SHA.values(),
+        new_id=lambda: f"r{next(ids)}",
+    )
+    device.playout.lazy = lazy
+    seen: list[object] = []
+    clock = [T0]
+
+    def feed(event: s.Event) -> None:
+        for effect in device.handle(event, clock[0]):
+            seen.append((clock[0] - T0, effect))
+            if isinstance(effect, s.FetchAudio):
+                name = next(n for n, sha in SHA.items() if sha == effect.audio_sha256)
+                feed(s.AudioReady(effect.audio_sha256, LENGTHS.get(name, 300)))
+
+    def until(t: int) -> None:
+        while device.next_wake_ms is not None and device.next_wake_ms <= t:
+            clock[0] = device.next_wake_ms
+            feed(s.TICK)
+        clock[0] = t
+
+    feed(s.CONNECTED)
+    schedule = Schedule(
+        0, tuple(Slot(f"m{i}", at, audio, prio, rule) for i, (at, audio, prio, rule) in enumerate(slots))
+    )
+    feed(s.ManifestFetched(*manifest_bytes(schedule, T0)))
+    for n, (at, kind, priority, audio, gap) in enumerate(sorted(events, key=lambda e: e[0])):
+        until(T0 + at)
+        if kind == "stop":
+            cmd = Cmd(at, f"s{n}", "stop", late=False)
+        elif kind == "late_stop":
+            cmd = Cmd(at, f"s{n}", "stop", late=True)
+        else:
+            name = list(LENGTHS)[audio]
+            args: dict[str, object] = {"audio_sha256": SHA[name], "priority": priority}
+            if gap is not None:
+                args["repeat_gap_s"] = gap
+            cmd = Cmd(at, f"c{n}", "play_now", args)
+        _topic, payload = command_wire(cmd, clock[0])
+        feed(s.Received(m.parse_server_message(m.Channel.CMD, payload)))
+    until(T0 + 8000)
+    return seen
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    slots=st.lists(
+        st.tuples(
+            st.integers(0, 3000),
+            st.sampled_from(sorted(LENGTHS)),
+            st.sampled_from([100, 300, 500]),
+            st.sampled_from(list(PreemptRule)),
+        ),
+        max_size=4,
+    ),
+    events=st.lists(
+        st.tuples(
+            st.integers(0, 4000),
+            st.sampled_from(["play", "play", "play", "stop", "late_stop"]),
+            st.sampled_from([100, 300, 500, 900]),
+            st.integers(0, 2),
+            st.one_of(st.none(), st.integers(0, 1)),
+        ),
+        max_size=8,
+    ),
+)
+def test_lazy_planning_changes_nothing(
+    slots: list[tuple[int, str, int, PreemptRule]], events: list[Event]
+) -> None:
+    assert _drive(True, slots, events) == _drive(False, slots, events)

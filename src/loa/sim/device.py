@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 FIRMWARE = "loa-sim/0.2"
 SIGNATURE_HEADER = "X-Loa-Signature"
-MANIFEST_ATTEMPTS = 5
 RECEIPTS_KEPT = 1000
 
 
@@ -174,11 +173,15 @@ class SimDevice:
         self._wake_at: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._etag: str | None = None
+        self._topics: dict[Channel, str] = {}
         self._fetching = False
         self._fetch_again = False
 
     def topic(self, channel: Channel) -> str:
-        return self.config.topics.device(self.identity.uid, channel)
+        topic = self._topics.get(channel)
+        if topic is None:  # built once per channel: checking the id costs as much as a publish
+            topic = self._topics[channel] = self.config.topics.device(self.identity.uid, channel)
+        return topic
 
     # --- what tests and the benchmarks read -------------------------------------------------------
 
@@ -319,6 +322,8 @@ class SimDevice:
 
     def _do_result(self, effect: s.SendResult) -> None:
         # Not retried: a result lost with the connection leaves the command "Chưa phản hồi" on the server.
+        if effect.result.status is m.CommandStatus.EXPIRED:
+            self.stats.expired += 1
         if self.client.connected:
             self.client.publish_nowait(self.topic(Channel.RESULT), effect.result.to_bytes(), qos=1)
 
@@ -367,19 +372,24 @@ class SimDevice:
         await self.client.subscribe(filters)
 
     async def _fetch_manifest(self) -> None:
-        """Fetch the signed manifest like the agent (ETag; a few retries with backoff): one fetch at a
-        time, and one more if asked again meanwhile."""
+        """Fetch the signed manifest like the agent (ETag; backoff with jitter until it works, e.g.
+        while the demo's web server starts): one fetch at a time, and one more if asked meanwhile."""
         if self._fetching:
             self._fetch_again = True
             return
         self._fetching = True
         try:
-            for attempt in range(MANIFEST_ATTEMPTS):
+            attempt = 0
+            while True:
                 self._fetch_again = False
-                if await self._fetch_manifest_once() and not self._fetch_again:
-                    return
-                if not self._fetch_again:
-                    await asyncio.sleep(min(30.0, 2.0**attempt) * (0.5 + random.random()))
+                if await self._fetch_manifest_once():
+                    attempt = 0
+                    if not self._fetch_again:
+                        return
+                    continue
+                delay = min(self.config.reconnect_max_s, 2.0**attempt)
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                attempt += 1
         finally:
             self._fetching = False
 
@@ -452,11 +462,8 @@ class SimDevice:
             self.feed(s.GroupReceived(opened))
 
     def _count(self, command: m.ServerMessage) -> None:
-        if isinstance(command, m.StateRef | m.ReceiptAck) or command.id in self.core.seen_commands:
-            return
-        self.stats.commands += 1
-        if command.expired():
-            self.stats.expired += 1
+        if not isinstance(command, m.StateRef | m.ReceiptAck) and command.id not in self.core.seen_commands:
+            self.stats.commands += 1
 
 
 _EFFECTS: dict[type, Callable[[SimDevice, Any], None]] = {

@@ -25,7 +25,7 @@ import dataclasses
 import itertools
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from loa.protocol import itemids
 from loa.protocol import manifest as mf
@@ -99,13 +99,17 @@ class DeviceCore:
         self._repeats: dict[str, _Repeat] = {}  # first round's id → its repetition
         self._audio_ms: dict[str, int] = {}  # measured lengths of "play now" audio
         self._awaiting: dict[str, list[m.PlayNow]] = {}  # audio sha → "play now" waiting for it
+        self._quiet = False  # this event changed nothing the timeline depends on before the next wake
 
     # --- the one entry point -----------------------------------------------------------------------
 
     def handle(self, event: s.Event, now_ms: int) -> list[s.Effect]:
         out: list[s.Effect] = []
+        self._quiet = False
         _EVENTS[type(event)](self, event, now_ms, out)
-        self._advance(now_ms, out)
+        wake = self.next_wake_ms
+        if not (self._quiet and wake is not None and now_ms < wake):
+            self._advance(now_ms, out)  # (a "play now" queued behind what sounds changes nothing yet)
         return out
 
     # --- what adapters read --------------------------------------------------------------------------
@@ -258,8 +262,9 @@ class DeviceCore:
 
     def _on_command(self, command: m.ServerMessage, now: int, out: list[s.Effect]) -> None:
         handler = _COMMANDS.get(type(command))
-        if handler is None or not isinstance(command, Command):
+        if handler is None:
             return
+        command = cast(Command, command)
         if command.id in self.seen_commands:
             return  # a QoS 1 duplicate
         self.seen_commands[command.id] = None
@@ -299,7 +304,7 @@ class DeviceCore:
             title=args.title,
             url=args.url,
         )
-        self.playout.add(item)
+        self._quiet = self.playout.add(item, now)
         if args.repeat_gap_s is not None:
             self._repeats[item.id] = _Repeat(item, args.repeat_gap_s * 1000, current_id=item.id)
         self._result(command.id, m.CommandStatus.DONE, now, out)
@@ -362,14 +367,11 @@ class DeviceCore:
             return False
         repeat = self._repeats[base]
         repeat.rounds += 1
-        item = dataclasses.replace(
-            repeat.first,
-            id=itemids.round_item(base, repeat.rounds),
-            start_ms=now + repeat.gap_ms,
-            not_after_ms=None,
+        item = repeat.first._replace(
+            id=itemids.round_item(base, repeat.rounds), start_ms=now + repeat.gap_ms, not_after_ms=None
         )
         repeat.current_id = item.id
-        self.playout.add(item)
+        self.playout.add(item, now)
         return True
 
     # --- time ----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from loa.protocol import manifest as mf
 from loa.protocol.messages import Outcome
@@ -17,8 +18,9 @@ from loa.protocol.timeline import Cue, Reason, Status
 PARTIAL_TOLERANCE_MS = 400  # heard this much less than the audio is still "played" (scheduling slack)
 
 
-@dataclass(frozen=True, slots=True)
-class PlayItem:
+class PlayItem(NamedTuple):
+    """One thing to play. A named tuple: a simulator makes one per "play now" on ten thousand devices."""
+
     id: str
     audio_sha256: str
     start_ms: int

@@ -18,20 +18,23 @@ from dataclasses import dataclass
 
 from loa.protocol.device.items import OPERATOR_STOP, Finished, Heard, PlayItem, finished
 from loa.protocol.device.signals import STATUS_CHANGED, Effect, Silence, Sound
-from loa.protocol.timeline import Reason, Resolution, Segment, Status, resolve
+from loa.protocol.priority import PreemptRule
+from loa.protocol.timeline import Cue, Reason, Resolution, Segment, Status, resolve
 
 START_SLACK_MS = 250  # later than this, an item starts mid-file (the device was busy or down)
 NEVER = -(2**62)
+FOREVER = 2**62
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Sounding:
     item: PlayItem
     since_ms: int
     until_ms: int
+    segment_start_ms: int  # when the plan's segment began (``since_ms``: when sound did)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Plan:
     items: dict[str, PlayItem]
     resolution: Resolution
@@ -57,6 +60,7 @@ class Playout:
         done_ids: Iterable[str] = (),
         assume_audio: bool = False,
         report_before_start: bool = True,
+        lazy: bool = True,
     ) -> None:
         self.started_ms = started_ms
         self.done_ids: set[str] = set(done_ids)
@@ -72,7 +76,9 @@ class Playout:
         self._heard: dict[str, Heard] = {}
         self._sound: _Sounding | None = None
         self._plan: _Plan | None = None
+        self._stale_from = FOREVER  # the plan holds before this instant (see ``add``)
         self._pruned_before = NEVER  # done items that started before this no longer shape the plan
+        self.lazy = lazy  # False: replan at every change (tests compare both)
 
     # --- what is known -----------------------------------------------------------------------------
 
@@ -107,9 +113,36 @@ class Playout:
         self._manifest = {i.id: i for i in items}
         self._plan = None
 
-    def add(self, item: PlayItem) -> None:
+    def add(self, item: PlayItem, now: int) -> bool:
+        """Add a "play now" (or a round); True when nothing changes before the next wake-up."""
+        waits = self.lazy and self._waits_behind_sound(item, now)
         self._extra[item.id] = item
-        self._plan = None
+        if waits:
+            self._stale_from = min(self._stale_from, self._sound.until_ms if self._sound else now)
+        else:
+            self._plan = None
+        return waits
+
+    def _waits_behind_sound(self, item: PlayItem, now: int) -> bool:
+        """Whether ``item`` leaves the plan as it is until the sounding segment ends: it arrives no
+        earlier than now and after that segment began (at the same instant it could be picked
+        first), at no higher a priority than what sounds, and waits (not SKIP) with a window open at
+        least that long. ``resolve`` never lets an equal or lower priority interrupt,
+        and one that finds the loudspeaker busy waits, so nothing changes before that end; the plan is
+        worked out again then. (A "play now" queued behind another on ten thousand simulated devices
+        then costs no replanning.)"""
+        sound = self._sound
+        return (
+            sound is not None
+            and self._plan is not None
+            and item.id not in self._extra
+            and item.id not in self._manifest
+            and item.start_ms >= now
+            and item.start_ms > sound.segment_start_ms
+            and item.priority <= sound.item.priority
+            and item.preempt_rule is not PreemptRule.SKIP
+            and (item.not_after_ms is None or item.not_after_ms >= sound.until_ms)
+        )
 
     def stop_sounding(self, now: int) -> str | None:
         """The operator's stop: the sounding item is cut now (``preempted``, ``by:operator_stop``)."""
@@ -146,7 +179,7 @@ class Playout:
 
     def settle(self, now: int, out: list[Effect]) -> list[Finished]:
         """Stop what no longer sounds, and return the items that are over (each once)."""
-        plan = self._current_plan()
+        plan = self._current_plan(now)
         sound = self._sound
         if sound is not None:
             seg = plan.at(now)
@@ -176,10 +209,10 @@ class Playout:
         """If the loudspeaker is silent and the plan has an item now, start it."""
         if self._sound is not None:
             return
-        seg = self._current_plan().at(now)
+        seg = self._current_plan(now).at(now)
         if seg is None:
             return
-        item = self._current_plan().items[seg.item_id]
+        item = self._current_plan(now).items[seg.item_id]
         heard = self._heard.setdefault(item.id, Heard())
         if heard.muted_until_ms is not None and now < heard.muted_until_ms:
             return
@@ -190,14 +223,14 @@ class Playout:
         starts = seg.offset_ms == 0 and heard.first_ms is None and now - seg.start_ms < START_SLACK_MS
         if heard.first_ms is None:
             heard.first_ms = now
-        self._sound = _Sounding(item, now, seg.end_ms)
+        self._sound = _Sounding(item, now, seg.end_ms, seg.start_ms)
         volume = self.volume * item.volume_percent // 100
         out.append(Sound(item, offset, seg.end_ms - now, volume, starts))
         out.append(STATUS_CHANGED)
 
     def next_wake_ms(self, now: int) -> int | None:
         """The next instant something changes by itself (a segment starts or ends, an item is over)."""
-        plan = self._current_plan()
+        plan = self._current_plan(now)
         candidates = [t for i, t in plan.final_ms.items() if t > now and i not in self.done_ids]
         if self._sound is not None:
             candidates.append(self._sound.until_ms)
@@ -208,6 +241,8 @@ class Playout:
         following = plan.next_start(now)
         if following is not None:
             candidates.append(following)
+        if self._stale_from != FOREVER:
+            candidates.append(self._stale_from)
         return min(candidates, default=None)
 
     # --- inside ------------------------------------------------------------------------------------
@@ -233,26 +268,32 @@ class Playout:
         heard = self._heard.pop(item.id, Heard())
         return finished(item, heard, status=status, reason=reason, by=by, device_started_ms=self.started_ms)
 
-    def _current_plan(self) -> _Plan:
-        if self._plan is not None:
+    def _current_plan(self, now: int) -> _Plan:
+        if self._plan is not None and now < self._stale_from:
             return self._plan
-        items = {
-            k: v
-            for k, v in self.items().items()
-            if not (k in self.done_ids and v.start_ms < self._pruned_before)
-        }
-        cues = []
-        for item in items.values():
-            stop = self._stopped.get(item.id)
-            if stop is not None and stop <= item.start_ms:
-                continue  # stopped the instant it began: nothing of it is in the plan
-            cues.append(item.cue(stop))
-        planned = {c.id: items[c.id] for c in cues}
+        self._stale_from = FOREVER
+        planned: dict[str, PlayItem] = {}
+        done, pruned_before = self.done_ids, self._pruned_before
+        for source in (self._manifest, self._extra):  # a "play now" reusing a manifest id wins
+            for item in source.values():
+                if pruned_before != NEVER and item.start_ms < pruned_before and item.id in done:
+                    continue  # over long ago: no longer shapes the plan
+                planned[item.id] = item
+        cues: list[Cue] = []
+        if self._stopped:
+            for item in list(planned.values()):
+                stop = self._stopped.get(item.id)
+                if stop is not None and stop <= item.start_ms:
+                    del planned[item.id]  # stopped the instant it began: nothing of it is in the plan
+                else:
+                    cues.append(item.cue(stop))
+        else:
+            cues = [item.cue() for item in planned.values()]
         resolution = resolve(cues)
         final = {c.id: c.not_after_ms if c.not_after_ms is not None else c.start_ms for c in cues}
         for seg in resolution.segments:
             final[seg.item_id] = seg.end_ms
-        self._plan = _Plan(planned, resolution, [s.start_ms for s in resolution.segments], final)
+        self._plan = _Plan(planned, resolution, [seg.start_ms for seg in resolution.segments], final)
         return self._plan
 
     def _prune(self, plan: _Plan, now: int) -> None:
