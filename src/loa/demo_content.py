@@ -12,6 +12,7 @@ hour something real to count, and at every start one announcement goes out a min
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -79,23 +80,21 @@ def seed_demo_content(factory: sessionmaker[Session], settings: Settings) -> lis
         )
         if existing:
             return []
-        editor = principal_for(session, get_user_by_username(session, "bientap.quangngai"))
-        approver = principal_for(session, get_user_by_username(session, "lanhdao.quangngai"))
         operator = principal_for(session, get_user_by_username(session, "canbo.bato"))
-
-    runtime = SpeechRuntime.build(settings, factory, recover=False)
-    try:
-        bulletin_ids, job_ids = _write_and_request_tts(factory, runtime, editor)
-        for job_id in job_ids:
-            run_job(factory, runtime.context, job_id)  # the real TTS chain, synchronously
-    finally:
-        runtime.close()
-
+    drafts = [
+        DraftInput(
+            title=title,
+            body=body,
+            kind=kind,
+            priority=priority,
+            topics=topics,
+            area_code=COMMUNE,
+            organisation="UBND xã Ba Tơ",
+        )
+        for kind, topics, priority, title, body in DEMO_BULLETINS
+    ]
+    bulletin_ids = publish_bulletins(factory, settings, drafts)
     with factory() as session, session.begin():
-        for bulletin_id in bulletin_ids:
-            content.transition(session, principal=editor, bulletin_id=bulletin_id, action=Action.SUBMIT)
-            content.transition(session, principal=approver, bulletin_id=bulletin_id, action=Action.APPROVE)
-            content.transition(session, principal=approver, bulletin_id=bulletin_id, action=Action.PUBLISH)
         now = utcnow()
         outcome = service.create_programme(
             session,
@@ -127,26 +126,37 @@ def seed_demo_content(factory: sessionmaker[Session], settings: Settings) -> lis
     ]
 
 
+def publish_bulletins(
+    factory: sessionmaker[Session], settings: Settings, drafts: Sequence[DraftInput]
+) -> list[int]:
+    """Write ``drafts`` as the demo's editor, read them aloud with the real TTS chain, and submit,
+    approve and publish them as the demo's leader: bulletins ready to schedule."""
+    with factory() as session:
+        editor = principal_for(session, get_user_by_username(session, "bientap.quangngai"))
+        approver = principal_for(session, get_user_by_username(session, "lanhdao.quangngai"))
+    runtime = SpeechRuntime.build(settings, factory, recover=False)
+    try:
+        bulletin_ids, job_ids = _write_and_request_tts(factory, runtime, editor, drafts)
+        for job_id in job_ids:
+            run_job(factory, runtime.context, job_id)  # the real TTS chain, synchronously
+    finally:
+        runtime.close()
+    with factory() as session, session.begin():
+        for bulletin_id in bulletin_ids:
+            content.transition(session, principal=editor, bulletin_id=bulletin_id, action=Action.SUBMIT)
+            content.transition(session, principal=approver, bulletin_id=bulletin_id, action=Action.APPROVE)
+            content.transition(session, principal=approver, bulletin_id=bulletin_id, action=Action.PUBLISH)
+    return bulletin_ids
+
+
 def _write_and_request_tts(
-    factory: sessionmaker[Session], runtime: SpeechRuntime, editor: Principal
+    factory: sessionmaker[Session], runtime: SpeechRuntime, editor: Principal, drafts: Sequence[DraftInput]
 ) -> tuple[list[int], list[str]]:
     bulletin_ids: list[int] = []
     job_ids: list[str] = []
     with factory() as session, session.begin():
-        for kind, topics, priority, title, body in DEMO_BULLETINS:
-            bulletin = content.create_bulletin(
-                session,
-                principal=editor,
-                draft=DraftInput(
-                    title=title,
-                    body=body,
-                    kind=kind,
-                    priority=priority,
-                    topics=topics,
-                    area_code=COMMUNE,
-                    organisation="UBND xã Ba Tơ",
-                ),
-            )
+        for draft in drafts:
+            bulletin = content.create_bulletin(session, principal=editor, draft=draft)
             job = request_tts(
                 session, context=runtime.context, principal=editor, bulletin_id=bulletin.id, language="vi"
             )

@@ -8,8 +8,7 @@ here (``_EFFECTS``).
 
 Tasks (all restartable, none may stop the others): the clock (wakes the core when something is due);
 the MQTT session (reconnects with backoff and jitter; birth + will; commands; acks); the heartbeat;
-the manifest sync (on ``state``, on every reconnect and every ``sync_interval_s``, with ETag); the
-downloader (most urgent first, backoff, daily budget).
+the manifest sync and the downloader (``loa.agent.transfers``).
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 import aiomqtt
@@ -29,25 +27,23 @@ import aiomqtt
 from loa.agent import sysinfo
 from loa.agent.config import AgentConfig, Identity
 from loa.agent.enrolment import EnrolmentError, enrol, mqtt_tls_context
-from loa.agent.fetch import DataBudget, FetchError, ServerClient, backoff_delay
+from loa.agent.fetch import DataBudget, backoff_delay
 from loa.agent.journal import ReceiptJournal
 from loa.agent.player import SoundOutput, now_ms
 from loa.agent.sinks import Sink, make_sink
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
+from loa.agent.transfers import Transfers
 from loa.protocol import group
 from loa.protocol import manifest as mf
 from loa.protocol import messages as m
 from loa.protocol.device import signals as s
 from loa.protocol.device.core import CoreConfig, DeviceCore
-from loa.protocol.priority import Priority
 from loa.protocol.topics import CHANNELS, Channel, Topics
 
 __all__ = ["RESTART_EXIT_CODE", "Agent", "EnrolmentError", "RestartRequested", "mqtt_tls_context"]
 
 log = logging.getLogger(__name__)
 
-URGENT_PRIORITY = int(Priority.PRIORITY_BULLETIN)
-IMMINENT_MS = 15 * 60 * 1000
 IDLE_WAIT_S = 30.0
 RESTART_EXIT_CODE = 75  # EX_TEMPFAIL: "run me again" for the supervisor (see docs/agent.md)
 
@@ -72,18 +68,15 @@ class Agent:
             on_failed=lambda item_id, detail: self.feed(s.OutputFailed(item_id, detail)),
         )
         self.core = self._new_core("unknown")  # replaced in ``adopt`` once the identity is known
-        self.manifest_etag: str | None = None
+        self.transfers = Transfers(config, self.cache, self.budget, core=lambda: self.core, feed=self.feed)
         self.message_errors = 0  # messages whose handling failed (logged; the agent carries on)
         self.boot_id = uuid.uuid4().hex[:16]
         self.started = time.monotonic()
-        self.server: ServerClient | None = None
         self.topics = Topics()
         self._client: aiomqtt.Client | None = None
         self.connected = asyncio.Event()
         self.restart_requested = asyncio.Event()
         self._status_changed = asyncio.Event()
-        self._sync_now = asyncio.Event()
-        self._download_now = asyncio.Event()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()  # publishes and "play now" downloads in flight
 
@@ -118,7 +111,7 @@ class Agent:
         """Act as ``identity`` from now on (its id, topics, credentials and pinned server key)."""
         self.identity = identity
         self.topics = Topics(identity.topic_prefix)
-        self.server = ServerClient(self.config.server_url, identity.device_id, identity.secret)
+        self.transfers.connect(identity.device_id, identity.secret)
         self.core = self._new_core(identity.device_id, (base64.b64decode(identity.manifest_public_key),))
 
     async def prepare(self) -> None:
@@ -156,8 +149,8 @@ class Agent:
             self._clock_loop,
             self._mqtt_loop,
             self._heartbeat_loop,
-            self._sync_loop,
-            self._download_loop,
+            self.transfers.sync_loop,
+            self.transfers.download_loop,
         ]
         tasks: list[asyncio.Task[Any]] = [asyncio.create_task(f(), name=f.__name__) for f in loops]
         restart = asyncio.create_task(self.restart_requested.wait(), name="restart")
@@ -176,8 +169,7 @@ class Agent:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await self.output.close()
-            if self.server is not None:
-                await self.server.aclose()
+            await self.transfers.aclose()
             self.journal.close()
 
     # --- the core: events in, effects out ------------------------------------------------------
@@ -237,7 +229,7 @@ class Agent:
         self._status_changed.set()
 
     def _do_fetch_manifest(self, effect: s.FetchManifest) -> None:
-        self._sync_now.set()
+        self.transfers.sync_now.set()
 
     def _do_save_manifest(self, effect: s.SaveManifest) -> None:
         atomic_write(self.data / "manifest.sig", effect.signature)
@@ -247,10 +239,10 @@ class Agent:
         write_json(self.data / "done.json", list(effect.item_ids))
 
     def _do_fetch_audio(self, effect: s.FetchAudio) -> None:
-        self._spawn(self._fetch_for_play_now(effect.audio_sha256, effect.url))
+        self._spawn(self.transfers.fetch_for_play_now(effect.audio_sha256, effect.url))
 
     def _do_audio_wanted(self, effect: s.AudioWanted) -> None:
-        self._download_now.set()
+        self.transfers.download_now.set()
 
     def _do_join(self, effect: s.JoinGroups) -> None:
         client = self._client
@@ -311,7 +303,7 @@ class Agent:
                     self.connected.set()
                     self.feed(s.CONNECTED)  # pending receipts go out now
                     self._status_changed.set()
-                    self._sync_now.set()
+                    self.transfers.sync_now.set()
                     async for message in client.messages:
                         await self._on_message(str(message.topic), message.payload)
             except aiomqtt.MqttError as err:
@@ -391,78 +383,6 @@ class Agent:
             except TimeoutError:
                 reason = m.StatusReason.HEARTBEAT
 
-    # --- manifest and audio --------------------------------------------------------------------
-
-    async def _sync_loop(self) -> None:
-        attempt = 0
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._sync_now.wait(), timeout=self.config.sync_interval_s)
-            self._sync_now.clear()
-            try:
-                await self.sync_manifest()
-                attempt = 0
-            except FetchError as err:
-                log.warning("manifest fetch failed: %s", err.code)
-                await asyncio.sleep(backoff_delay(attempt, cap_s=self.config.reconnect_max_s))
-                attempt += 1
-                self._sync_now.set()
-
-    async def sync_manifest(self) -> None:
-        assert self.server is not None and self.identity is not None
-        url = f"/api/v1/devices/{self.identity.device_id}/manifest"
-        try:
-            response = await self.server.fetch_manifest_signed(url, self.manifest_etag)
-        except FetchError as err:
-            if err.code == "http_404":
-                return  # no schedule yet
-            raise
-        if response is None:
-            return  # not modified
-        body, signature, etag = response
-        self.feed(s.ManifestFetched(body, signature))
-        if self.core.manifest_error is None:  # accepted (a refusal names its reason)
-            self.manifest_etag = etag
-
-    async def _download(self, sha256: str, url: str | None, *, urgent: bool) -> Path:
-        assert self.server is not None
-        return await self.server.download(sha256, self.cache, self.budget, urgent=urgent, url=url)
-
-    async def _fetch_for_play_now(self, sha256: str, url: str | None) -> None:
-        try:
-            path = await self._download(sha256, url, urgent=True)
-            duration = await asyncio.to_thread(audio_duration_ms, path)
-        except FetchError as err:
-            self.feed(s.AudioFailed(sha256, err.code))
-            return
-        self.feed(s.AudioReady(sha256, duration))
-
-    async def _download_loop(self) -> None:
-        attempts: dict[str, int] = {}
-        while True:
-            self._download_now.clear()
-            wait_s = 300.0
-            for item in self.core.needed_audio(now_ms(), self.config.download_horizon_s * 1000):
-                sha = item.audio_sha256
-                if self.cache.has(sha):
-                    continue
-                urgent = item.priority >= URGENT_PRIORITY or item.start_ms - now_ms() < IMMINENT_MS
-                try:
-                    await self._download(sha, item.url, urgent=urgent)
-                    attempts.pop(sha, None)
-                    self.feed(s.AudioReady(sha))
-                except FetchError as err:
-                    if err.code == "hash_mismatch":
-                        self.feed(s.AudioFailed(sha, err.code))
-                        continue
-                    if err.code == "budget":
-                        continue
-                    n = attempts.get(sha, 0)
-                    attempts[sha] = n + 1
-                    wait_s = min(wait_s, backoff_delay(n, base_s=0.5, cap_s=self.config.reconnect_max_s))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._download_now.wait(), timeout=wait_s)
-
 
 _EFFECTS: dict[type, Callable[[Agent, Any], None]] = {
     s.Sound: Agent._do_sound,
@@ -481,22 +401,3 @@ _EFFECTS: dict[type, Callable[[Agent, Any], None]] = {
     s.Restart: Agent._do_restart,
     s.Note: Agent._do_note,
 }
-
-
-def audio_duration_ms(path: Path) -> int:
-    """Duration of a cached file: WAV by its header (stdlib), anything else through PyAV if present."""
-    import wave
-
-    try:
-        with wave.open(str(path), "rb") as wav:
-            return int(wav.getnframes() * 1000 / wav.getframerate())
-    except (wave.Error, EOFError, OSError):
-        pass
-    try:
-        import av
-    except ImportError:
-        return 60_000  # unknown: the sink stops at the end of the file anyway
-    with av.open(str(path)) as container:
-        if container.duration:
-            return int(container.duration / 1000)
-    return 60_000

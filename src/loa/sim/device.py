@@ -17,26 +17,25 @@ import asyncio
 import base64
 import collections
 import contextlib
-import functools
 import logging
-import math
 import random
 import time
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable, KeysView
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from loa.protocol import group
 from loa.protocol import messages as m
 from loa.protocol.device import signals as s
 from loa.protocol.device.core import CoreConfig, DeviceCore
 from loa.protocol.device.items import PlayItem
 from loa.protocol.mqtt_lite import LiteClient, MqttLiteError, Will
-from loa.protocol.topics import Channel, Topics
+from loa.protocol.topics import Channel
+from loa.sim.config import SimConfig, SimIdentity, SimStats
+from loa.sim.shared import Ticker, open_group_command
+
+__all__ = ["SimConfig", "SimDevice", "SimIdentity", "SimStats", "Ticker", "now_ms"]
 
 log = logging.getLogger(__name__)
 
@@ -45,98 +44,8 @@ SIGNATURE_HEADER = "X-Loa-Signature"
 RECEIPTS_KEPT = 1000
 
 
-@dataclass(frozen=True)
-class SimIdentity:
-    uid: str
-    secret: str
-
-
-@dataclass(frozen=True)
-class SimConfig:
-    host: str
-    port: int
-    topics: Topics
-    heartbeat_s: float = 30.0
-    play_s: float = 10.0  # a "play now" whose audio length no manifest gives
-    resend_receipts_after_s: float = 20.0
-    reconnect_max_s: float = 60.0
-    # Benchmarks: a plain topic every device also subscribes to (at QoS 1: the publisher's QoS decides)
-    fanout_topic: str | None = None
-    anonymous: bool = False  # a broker without authentication (e.g. Mosquitto in CI)
-    # The server's Ed25519 public key (raw 32 bytes): group commands and manifests are verified with
-    # it; without it the simulator does not subscribe to group topics.
-    server_public_key: bytes | None = None
-    # A change (started, stopped, volume) is reported this long after it happens, several changes
-    # in one status: the agent's ``status_coalesce_s`` default.
-    change_status_delay_s: float = 1.0
-    # The Loa server (e.g. "http://127.0.0.1:8000") to fetch manifests from; None: commands only.
-    server_url: str | None = None
-
-
-@dataclass
-class SimStats:
-    connected: int = 0
-    connects: int = 0
-    connect_failures: int = 0
-    commands: int = 0
-    expired: int = 0
-    receipts_sent: int = 0
-    receipts_acked: int = 0
-    manifests: int = 0  # manifests accepted
-    fanout_latencies_s: list[float] = field(default_factory=list)
-    group_refused: int = 0  # group commands with a bad signature or payload
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-class Ticker:
-    """Timers for thousands of simulated devices: one event-loop timer per ``RESOLUTION_S`` slot
-    instead of one per device (scheduling a ``TimerHandle`` per device was about a third of the
-    time to answer a group command, under a profiler). Callbacks cannot be cancelled: they check
-    whether they still apply."""
-
-    RESOLUTION_S = 0.05
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.slots: dict[int, list[Callable[[], None]]] = {}
-
-    @classmethod
-    def of(cls, loop: asyncio.AbstractEventLoop) -> Ticker:
-        ticker = _tickers.get(loop)
-        if ticker is None:
-            ticker = _tickers[loop] = cls(loop)
-        return ticker
-
-    def call_later(self, delay_s: float, callback: Callable[[], None]) -> None:
-        slot = math.ceil((self.loop.time() + max(0.0, delay_s)) / self.RESOLUTION_S)
-        calls = self.slots.get(slot)
-        if calls is None:
-            calls = self.slots[slot] = []
-            self.loop.call_at(slot * self.RESOLUTION_S, self._fire, slot)
-        calls.append(callback)
-
-    def _fire(self, slot: int) -> None:
-        for callback in self.slots.pop(slot, ()):
-            try:
-                callback()
-            except Exception:
-                log.exception("simulated device timer failed")
-
-
-_tickers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Ticker] = weakref.WeakKeyDictionary()
-
-
-@functools.lru_cache(maxsize=32)
-def open_group_command(payload: bytes, public_key: bytes) -> group.GroupCommand | None:
-    """Verify once per distinct payload: thousands of simulated devices in one process receive the
-    same bytes (a real device verifies its one copy). None for a refused message."""
-    try:
-        return group.open_sealed(payload, public_key)
-    except m.ProtocolError:
-        return None
 
 
 class SimDevice:
