@@ -30,6 +30,7 @@ from loa.content.models import Bulletin
 from loa.demo import seed_demo
 from loa.demo_content import (
     COMMUNE,
+    DEMO_BULLETINS,
     START_ANNOUNCEMENT_AFTER,
     announce_demo_start,
     publish_bulletins,
@@ -79,6 +80,9 @@ def test_the_demo_loudspeakers_play_their_schedule_and_the_receipts_say_so(
     drafts = [DraftInput(title=t, body=b, priority=p, area_code=COMMUNE) for t, b, p in SHORT]
     b1, b2, b3, b4 = publish_bulletins(factory, settings, drafts)
     length = audio_lengths(factory, [b1, b2, b3, b4])
+    with factory() as session:
+        notice = session.scalars(select(Bulletin.id).where(Bulletin.title == DEMO_BULLETINS[1][3])).one()
+    notice_ms = audio_lengths(factory, [notice])[notice]
     window_start = datetime.now(UTC)
 
     with ServerThread(create_app(settings, engine=engine)) as server:
@@ -94,10 +98,12 @@ def test_the_demo_loudspeakers_play_their_schedule_and_the_receipts_say_so(
             airing = (now + timedelta(seconds=15)).replace(second=0, microsecond=0) + timedelta(minutes=1)
             programme = one_off_programme(factory, settings, airing, [b2, b3])
             a2 = announce(factory, settings, b4, airing + timedelta(seconds=1))  # interrupts b2
-            # The demo's own start announcement, placed after the programme so no two overlap.
-            announce_demo_start(
-                factory, settings, now=airing + timedelta(seconds=12) - START_ANNOUNCEMENT_AFTER
-            )
+            # The demo's own start announcement, where it overlaps nothing: before the airing if it
+            # fits there, else after the programme.
+            demo_at = now + timedelta(seconds=16)
+            if demo_at + timedelta(milliseconds=notice_ms + 2000) > airing:
+                demo_at = airing + timedelta(seconds=12)
+            announce_demo_start(factory, settings, now=demo_at - START_ANNOUNCEMENT_AFTER)
             starts = announcement_starts(factory)
             assert set(starts) > {a1, a2} and len(starts) == 3
 
@@ -171,8 +177,8 @@ def audio_lengths(factory: Factory, bulletin_ids: list[int]) -> dict[int, int]:
             bulletin = session.get(Bulletin, bulletin_id)
             assert bulletin is not None
             (sha,) = [r.audio_sha256 for r in bulletin.renditions if r.audio_sha256]
-            asset = session.get(AudioAsset, sha)
-            assert asset is not None and asset.duration_ms
+            asset = session.scalars(select(AudioAsset).where(AudioAsset.sha256 == sha)).one()
+            assert asset.duration_ms
             out[bulletin_id] = asset.duration_ms
     return out
 
@@ -228,7 +234,9 @@ def one_off_programme(factory: Factory, settings: Settings, airing: datetime, bu
 
 def announcement_starts(factory: Factory) -> dict[int, datetime]:
     with factory() as session:
-        return dict(session.execute(select(sm.Announcement.id, sm.Announcement.start_at)).tuples().all())
+        return {
+            row[0]: row[1] for row in session.execute(select(sm.Announcement.id, sm.Announcement.start_at))
+        }
 
 
 def receipt_total(factory: Factory) -> int:
