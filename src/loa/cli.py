@@ -97,7 +97,9 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
         echo(line)
     from loa.sim.demo import start_demo_fleet
 
-    # The simulated loudspeakers fetch their manifests from this very server (once it listens).
+    # The simulated loudspeakers fetch their manifests from this very server (once it listens); each
+    # fetch is not worth a line on the console.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     start_demo_fleet(c.settings, c.engine, server_url=f"http://{local}:{port}")
     echo(f"Broker MQTT nhúng và cụm loa mô phỏng: cổng {c.settings.mqtt_port}.")

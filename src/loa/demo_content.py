@@ -27,7 +27,7 @@ from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
 from loa.content.workflow import Action
 from loa.db.base import utcnow
-from loa.schedule import hooks, service, slots
+from loa.schedule import checks, hooks, service, slots
 from loa.schedule import models as sm
 from loa.schedule.announcements import AnnouncementInput, create_announcement
 from loa.schedule.recurrence import to_local
@@ -80,7 +80,6 @@ def seed_demo_content(factory: sessionmaker[Session], settings: Settings) -> lis
         )
         if existing:
             return []
-        operator = principal_for(session, get_user_by_username(session, "canbo.bato"))
     drafts = [
         DraftInput(
             title=title,
@@ -94,32 +93,17 @@ def seed_demo_content(factory: sessionmaker[Session], settings: Settings) -> lis
         for kind, topics, priority, title, body in DEMO_BULLETINS
     ]
     bulletin_ids = publish_bulletins(factory, settings, drafts)
+    morning = ProgrammeInput(
+        name="Bản tin sáng xã Ba Tơ",
+        start_local=datetime(utcnow().year, 1, 1, 6, 0),
+        slot_minutes=15,
+        targets=(TargetInput("commune", COMMUNE),),
+        rrule="FREQ=DAILY",
+        until_cancelled=True,
+        owner_organisation="UBND xã Ba Tơ",
+    )
     with factory() as session, session.begin():
-        now = utcnow()
-        outcome = service.create_programme(
-            session,
-            principal=operator,
-            data=ProgrammeInput(
-                name="Bản tin sáng xã Ba Tơ",
-                start_local=datetime(now.year, 1, 1, 6, 0),
-                slot_minutes=15,
-                targets=(TargetInput("commune", COMMUNE),),
-                rrule="FREQ=DAILY",
-                until_cancelled=True,
-                owner_organisation="UBND xã Ba Tơ",
-            ),
-            now=now,
-        )
-        if outcome.programme is not None:
-            slots.set_running_order(
-                session,
-                principal=operator,
-                key=None,
-                programme_id=outcome.programme.id,
-                items=[slots.ItemInput("bulletin", bulletin_id) for bulletin_id in bulletin_ids],
-                now=now,
-            )
-        hooks.publish(session, data_dir=settings.data_dir, reason="demo")
+        schedule_programme(session, settings, morning, bulletin_ids)
     return [
         f"Tin bài mẫu: {len(bulletin_ids)} bản tin đã đọc bằng giọng máy, duyệt và phát hành; "
         "chuyên mục «Bản tin sáng xã Ba Tơ» phát lúc 6 giờ hằng ngày."
@@ -181,32 +165,16 @@ def seed_hourly_news(factory: sessionmaker[Session], settings: Settings) -> list
         bulletin = _bulletin(session, DEMO_BULLETINS[0][3])
         if bulletin is None:
             return []
-        operator = principal_for(session, get_user_by_username(session, "canbo.bato"))
-        now = utcnow()
-        outcome = service.create_programme(
-            session,
-            principal=operator,
-            data=ProgrammeInput(
-                name=HOURLY_NEWS,
-                start_local=to_local(now).replace(hour=0, minute=30, second=0, microsecond=0),
-                slot_minutes=5,
-                targets=(TargetInput("commune", COMMUNE),),
-                rrule="FREQ=HOURLY",
-                until_cancelled=True,
-                owner_organisation="UBND xã Ba Tơ",
-            ),
-            now=now,
+        hourly = ProgrammeInput(
+            name=HOURLY_NEWS,
+            start_local=to_local(utcnow()).replace(hour=0, minute=30, second=0, microsecond=0),
+            slot_minutes=5,
+            targets=(TargetInput("commune", COMMUNE),),
+            rrule="FREQ=HOURLY",
+            until_cancelled=True,
+            owner_organisation="UBND xã Ba Tơ",
         )
-        assert outcome.programme is not None
-        slots.set_running_order(
-            session,
-            principal=operator,
-            key=None,
-            programme_id=outcome.programme.id,
-            items=[slots.ItemInput("bulletin", bulletin.id)],
-            now=now,
-        )
-        hooks.publish(session, data_dir=settings.data_dir, reason="demo")
+        schedule_programme(session, settings, hourly, [bulletin.id])
     return [f"Chuyên mục «{HOURLY_NEWS}» phát lúc 30 phút mỗi giờ."]
 
 
@@ -233,17 +201,52 @@ def announce_demo_start(
             start_at = waiting.start_at
         else:
             start_at = now + START_ANNOUNCEMENT_AFTER
-            operator = principal_for(session, get_user_by_username(session, "canbo.bato"))
-            create_announcement(
-                session,
-                principal=operator,
-                data=AnnouncementInput(
-                    title=title,
-                    targets=(TargetInput("commune", COMMUNE),),
-                    start_at=start_at,
-                    bulletin_id=bulletin.id,
-                ),
-                now=now,
-            )
-            hooks.publish(session, data_dir=settings.data_dir, reason="demo")
+            announce_bulletin(session, settings, bulletin.id, start_at, now=now)
     return [f"Thông báo «{title}» phát lúc {to_local(start_at):%H:%M} trên các cụm loa xã Ba Tơ."]
+
+
+def schedule_programme(
+    session: Session,
+    settings: Settings,
+    data: ProgrammeInput,
+    bulletin_ids: Sequence[int],
+    *,
+    accept: checks.Accept | None = None,
+) -> int:
+    """A programme with these bulletins as its running order, made by the commune's operator through
+    the real services, and the manifests compiled (as the scheduling API does)."""
+    operator = principal_for(session, get_user_by_username(session, "canbo.bato"))
+    now = utcnow()
+    outcome = service.create_programme(session, principal=operator, data=data, accept=accept, now=now)
+    assert outcome.programme is not None
+    items = [slots.ItemInput("bulletin", bulletin_id) for bulletin_id in bulletin_ids]
+    slots.set_running_order(
+        session, principal=operator, key=None, programme_id=outcome.programme.id, items=items, now=now
+    )
+    hooks.publish(session, data_dir=settings.data_dir, reason="demo")
+    return outcome.programme.id
+
+
+def announce_bulletin(
+    session: Session,
+    settings: Settings,
+    bulletin_id: int,
+    start_at: datetime,
+    *,
+    now: datetime | None = None,
+    accept: checks.Accept | None = None,
+) -> int:
+    """An announcement of the bulletin on xã Ba Tơ's loudspeakers, made by the commune's operator
+    through the real service, and the manifests compiled."""
+    operator = principal_for(session, get_user_by_username(session, "canbo.bato"))
+    a, _ = create_announcement(
+        session,
+        principal=operator,
+        data=AnnouncementInput(
+            title="", targets=(TargetInput("commune", COMMUNE),), start_at=start_at, bulletin_id=bulletin_id
+        ),
+        accept=accept,
+        now=now or utcnow(),
+    )
+    hooks.publish(session, data_dir=settings.data_dir, reason="demo")
+    return a.id

@@ -22,7 +22,6 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from loa.accounts.service import get_user_by_username, principal_for
 from loa.app import create_app
 from loa.areas.models import AdminUnit
 from loa.content.logic import DraftInput
@@ -32,16 +31,17 @@ from loa.demo_content import (
     COMMUNE,
     DEMO_BULLETINS,
     START_ANNOUNCEMENT_AFTER,
+    announce_bulletin,
     announce_demo_start,
     publish_bulletins,
+    schedule_programme,
     seed_demo_content,
 )
 from loa.fleet.models import PlayReceipt
 from loa.protocol import itemids
 from loa.reports.receipts import receipt_rows
-from loa.schedule import checks, hooks, service, slots
+from loa.schedule import checks
 from loa.schedule import models as sm
-from loa.schedule.announcements import AnnouncementInput, create_announcement
 from loa.schedule.recurrence import to_local
 from loa.schedule.service import ProgrammeInput
 from loa.schedule.targets import TargetInput
@@ -184,52 +184,19 @@ def audio_lengths(factory: Factory, bulletin_ids: list[int]) -> dict[int, int]:
 
 
 def announce(factory: Factory, settings: Settings, bulletin_id: int, start_at: datetime) -> int:
-    """An announcement through the service, as the commune's operator makes one (then compiled)."""
-    with factory() as session, session.begin():
-        operator = principal_for(session, get_user_by_username(session, "canbo.bato"))
-        a, _ = create_announcement(
-            session,
-            principal=operator,
-            data=AnnouncementInput(
-                title="",
-                targets=(TargetInput("commune", COMMUNE),),
-                start_at=start_at,
-                bulletin_id=bulletin_id,
-            ),
-            accept=checks.Accept.KEEP,  # the demo's hourly and morning slots may be near
-            now=datetime.now(UTC),
-        )
-        hooks.publish(session, data_dir=settings.data_dir, reason="test")
-        return a.id
+    with factory() as session, session.begin():  # the demo's hourly and morning slots may be near
+        return announce_bulletin(session, settings, bulletin_id, start_at, accept=checks.Accept.KEEP)
 
 
 def one_off_programme(factory: Factory, settings: Settings, airing: datetime, bulletin_ids: list[int]) -> int:
+    data = ProgrammeInput(
+        name="Chuyên mục thử",
+        start_local=to_local(airing),
+        slot_minutes=2,
+        targets=(TargetInput("commune", COMMUNE),),
+    )
     with factory() as session, session.begin():
-        operator = principal_for(session, get_user_by_username(session, "canbo.bato"))
-        now = datetime.now(UTC)
-        outcome = service.create_programme(
-            session,
-            principal=operator,
-            data=ProgrammeInput(
-                name="Chuyên mục thử",
-                start_local=to_local(airing),
-                slot_minutes=2,
-                targets=(TargetInput("commune", COMMUNE),),
-            ),
-            accept=checks.Accept.KEEP,
-            now=now,
-        )
-        assert outcome.programme is not None
-        slots.set_running_order(
-            session,
-            principal=operator,
-            key=None,
-            programme_id=outcome.programme.id,
-            items=[slots.ItemInput("bulletin", b) for b in bulletin_ids],
-            now=now,
-        )
-        hooks.publish(session, data_dir=settings.data_dir, reason="test")
-        return outcome.programme.id
+        return schedule_programme(session, settings, data, bulletin_ids, accept=checks.Accept.KEEP)
 
 
 def announcement_starts(factory: Factory) -> dict[int, datetime]:

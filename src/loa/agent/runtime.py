@@ -377,7 +377,8 @@ class Agent:
             self._publish(Channel.STATUS, self.status(reason).to_bytes(), qos=CHANNELS[Channel.STATUS].qos)
             self._status_changed.clear()
             try:
-                await asyncio.wait_for(self._status_changed.wait(), timeout=self.config.heartbeat_s)
+                async with asyncio.timeout(self.config.heartbeat_s):
+                    await self._status_changed.wait()
                 reason = m.StatusReason.CHANGE
                 await asyncio.sleep(self.config.status_coalesce_s)  # a burst of changes: one message
             except TimeoutError:
