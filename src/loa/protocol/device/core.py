@@ -148,8 +148,7 @@ class DeviceCore:
     def status_fields(self, now_ms: int) -> dict[str, Any]:
         """What a ``Status`` says of the device's behaviour (the adapter adds its hardware)."""
         playing = self.playout.playing
-        needed = self.playout.needed_audio(now_ms)
-        missing = sum(1 for i in needed if not self.playout.has_audio(i.audio_sha256))
+        ready, missing = self.playout.audio_counts(now_ms)
         info = None
         if playing is not None:
             first = self.playout.first_sound_ms(playing.id)
@@ -166,7 +165,7 @@ class DeviceCore:
             "manifest_version": self.manifest_version,
             "manifest_error": self.manifest_error,
             "audio_errors": self.audio_errors,
-            "items_ready": len(needed) - missing,
+            "items_ready": ready,
             "items_missing": missing,
             "pending_receipts": len(self.outbox),
         }
@@ -286,14 +285,15 @@ class DeviceCore:
         if self.config.assume_audio:
             duration = self.manifest_duration_ms(sha) or self.config.play_now_ms
         if duration is not None and self.playout.has_audio(sha):
-            self._play_now(command, duration, now, out)
+            self._quiet = self._play_now(command, duration, now, out)
             return
         waiting = self._awaiting.setdefault(sha, [])
         waiting.append(command)
         if len(waiting) == 1:
             out.append(s.FetchAudio(sha, command.args.url))
 
-    def _play_now(self, command: m.PlayNow, duration_ms: int, now: int, out: list[s.Effect]) -> None:
+    def _play_now(self, command: m.PlayNow, duration_ms: int, now: int, out: list[s.Effect]) -> bool:
+        """Play it from now; True when it only queues behind what sounds (nothing changes yet)."""
         args = command.args
         item = PlayItem(
             id=args.item_id or itemids.command_item(command.id),
@@ -304,10 +304,11 @@ class DeviceCore:
             title=args.title,
             url=args.url,
         )
-        self._quiet = self.playout.add(item, now)
+        queued = self.playout.add(item, now)
         if args.repeat_gap_s is not None:
             self._repeats[item.id] = _Repeat(item, args.repeat_gap_s * 1000, current_id=item.id)
         self._result(command.id, m.CommandStatus.DONE, now, out)
+        return queued
 
     def _cmd_stop(self, command: m.Stop, now: int, out: list[s.Effect]) -> None:
         self._end_repeats(now, stop_sounding=True)  # what sounds, and every repeated message

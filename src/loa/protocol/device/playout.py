@@ -107,6 +107,21 @@ class Playout:
         ]
         return sorted(todo, key=lambda i: (-i.priority, i.start_ms, i.id))
 
+    def audio_counts(self, now: int) -> tuple[int, int]:
+        """(ready, missing): items still to play whose audio is on the device, and the others
+        (counted for every status: ten thousand simulated devices heartbeat, so no list is built)."""
+        ready = missing = 0
+        done, assume = self.done_ids, self.assume_audio
+        for source in (self._manifest, self._extra):
+            for i in source.values():
+                if i.id in done or (i.not_after_ms is not None and i.not_after_ms <= now):
+                    continue
+                if assume or i.audio_sha256 in self.ready_audio:
+                    ready += 1
+                else:
+                    missing += 1
+        return ready, missing
+
     # --- changes -----------------------------------------------------------------------------------
 
     def set_manifest_items(self, items: Iterable[PlayItem]) -> None:
