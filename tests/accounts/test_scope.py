@@ -57,8 +57,18 @@ VILLAGES_A = frozenset({"21484.A_1", "21484.AB1", "21484.A%", "21484.AXYZ"})
 CASES = (
     Case("administrator", _principal(Role.ADMIN), ALL, ALL),
     Case("no scope", _principal(Role.VIEWER), frozenset(), frozenset()),
-    Case("village A_1", _principal(Role.VIEWER, "21484.A_1"), frozenset({"21484.A_1"}), frozenset({"51", "21484", "21484.A_1"})),
-    Case("village A%", _principal(Role.VIEWER, "21484.A%"), frozenset({"21484.A%"}), frozenset({"51", "21484", "21484.A%"})),
+    Case(
+        "village A_1",
+        _principal(Role.VIEWER, "21484.A_1"),
+        frozenset({"21484.A_1"}),
+        frozenset({"51", "21484", "21484.A_1"}),
+    ),
+    Case(
+        "village A%",
+        _principal(Role.VIEWER, "21484.A%"),
+        frozenset({"21484.A%"}),
+        frozenset({"51", "21484", "21484.A%"}),
+    ),
     Case(
         "commune A",
         _principal(Role.COMMUNE_OPERATOR, "21484"),
@@ -120,9 +130,14 @@ def test_no_unit_is_in_scope_for_administrators_only() -> None:
         assert case.principal.can_see_ancestor_path("/") is case.principal.is_admin
 
 
-def test_under_is_false_without_prefixes_and_escapes_wildcards(session: Session, units: dict[str, AdminUnit]) -> None:
+def test_under_is_false_without_prefixes_and_escapes_wildcards(
+    session: Session, units: dict[str, AdminUnit]
+) -> None:
     assert _codes(session, under(AdminUnit.path, [])) == frozenset()
-    assert _codes(session, under(AdminUnit.path, [_path("21484.A_1"), _path("21490")])) == {"21484.A_1", "21490"}
+    assert _codes(session, under(AdminUnit.path, [_path("21484.A_1"), _path("21490")])) == {
+        "21484.A_1",
+        "21490",
+    }
 
 
 def test_require_names_the_role() -> None:
@@ -132,7 +147,9 @@ def test_require_names_the_role() -> None:
         require(viewer, Permission.EDIT_CONTENT)
 
 
-def test_a_unit_outside_scope_is_not_found_like_a_missing_one(session: Session, units: dict[str, AdminUnit]) -> None:
+def test_a_unit_outside_scope_is_not_found_like_a_missing_one(
+    session: Session, units: dict[str, AdminUnit]
+) -> None:
     operator = _principal(Role.COMMUNE_OPERATOR, "21484")
     assert visible_unit(session, operator, code="21484.AB1").code == "21484.AB1"
     assert visible_unit(session, operator, area_id=units["21484"].id).code == "21484"
@@ -152,7 +169,12 @@ def test_a_unit_outside_scope_is_not_found_like_a_missing_one(session: Session, 
 
 def _bulletin(session: Session, unit: AdminUnit, title: str) -> Bulletin:
     bulletin = Bulletin(
-        kind=BulletinKind.NEWS, title=title, priority=Priority.NORMAL, area_id=unit.id, status=Status.SUBMITTED, version=1
+        kind=BulletinKind.NEWS,
+        title=title,
+        priority=Priority.NORMAL,
+        area_id=unit.id,
+        status=Status.SUBMITTED,
+        version=1,
     )
     session.add(bulletin)
     session.flush()
@@ -171,7 +193,9 @@ def test_a_village_user_does_not_see_its_wildcard_siblings_bulletins(
     assert [b.title for b in queries.review_queue(session, principal=approver)] == ["Tin thôn A_1"]
     # The area filter of the list is a prefix too: A_1 must not bring AB1 along for the commune.
     commune = _principal(Role.COMMUNE_OPERATOR, "21484")
-    filtered = queries.list_bulletins(session, principal=commune, filters=queries.Filters(area_code="21484.A_1"))
+    filtered = queries.list_bulletins(
+        session, principal=commune, filters=queries.Filters(area_code="21484.A_1")
+    )
     assert [b.title for b in filtered.items] == ["Tin thôn A_1"]
 
 
@@ -179,7 +203,9 @@ def test_a_village_user_does_not_see_its_wildcard_siblings_audit_events(
     session: Session, units: dict[str, AdminUnit]
 ) -> None:
     for code in ("21484.A_1", "21484.AB1"):
-        audit.record(session, action="area.village_add", target_type="area", target_id=code, area_id=units[code].id)
+        audit.record(
+            session, action="area.village_add", target_type="area", target_id=code, area_id=units[code].id
+        )
     village = Principal(99, "x", "X", Role.APPROVER, (_path("21484.A_1"),))
     page = audit.query(session, principal=village)
     assert [e.target_id for e in page.events] == ["21484.A_1"]

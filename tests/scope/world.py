@@ -54,18 +54,25 @@ OTHER_PROVINCE = "01"
 LETTERS = ("a", "b", "c")
 OPERATORS = {"a": "scope.a", "b": "scope.b", "c": "scope.c"}
 PROVINCE_USER, ADMIN = "scope.tinh", "scope.admin"
-# Who sees which commune's records: the whole rule, as the walk checks it.
+# The people the walk signs in as, and who sees which commune's records: the rule, as the walk checks it.
 SEES: dict[str, frozenset[str]] = {
     "scope.a": frozenset("a"),
     "scope.b": frozenset("b"),
     PROVINCE_USER: frozenset("ab"),
     ADMIN: frozenset("abc"),
 }
+USERS = tuple(SEES)
 SLOT_DAY = date.today() + timedelta(days=2)  # a slot inside the default windows of every page
 REPORT_PERIOD = Period.year(date.today().year)
 
 REGISTER_ROWS: dict[str, dict[str, object]] = {
-    "visual-items": {"kind": "banner", "place": "{mark}", "width_m": 3, "height_m": 1, "installed_on": "{day}"},
+    "visual-items": {
+        "kind": "banner",
+        "place": "{mark}",
+        "width_m": 3,
+        "height_m": 1,
+        "installed_on": "{day}",
+    },
     "mobile-trips": {"trip_on": "{day}", "route": "{mark}"},
     "press-items": {"outlet": "Báo Quảng Ngãi", "kind": "news", "published_on": "{day}", "title": "{mark}"},
     "portal-posts": {"kind": "news", "posted_on": "{day}", "title": "{mark}"},
@@ -87,7 +94,9 @@ def png_bytes(seed: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    )
 
 
 def _audio(session: Session, name: str, uploader: Principal) -> str:
@@ -134,7 +143,12 @@ def _records(session: Session, letter: str, unit: AdminUnit, who: Principal, dat
     )
     recording = _audio(session, mark(letter, "recording"), who)
     renditions.attach_recording(
-        session, principal=who, bulletin_id=bulletin.id, language="vi", audio_sha256=recording, duration_ms=10_000
+        session,
+        principal=who,
+        bulletin_id=bulletin.id,
+        language="vi",
+        audio_sha256=recording,
+        duration_ms=10_000,
     )
     photos.add_photo(
         session,
@@ -149,7 +163,10 @@ def _records(session: Session, letter: str, unit: AdminUnit, who: Principal, dat
     for key, row in REGISTER_ROWS.items():
         data = {k: str(v).format(mark=mark(letter, key), day=today.isoformat()) for k, v in row.items()}
         activities.create_record(
-            session, spec=REGISTERS[key], principal=who, data={**data, "area": unit.code, "notes": mark(letter, key)}
+            session,
+            spec=REGISTERS[key],
+            principal=who,
+            data={**data, "area": unit.code, "notes": mark(letter, key)},
         )
 
     station = create_station(session, commune_code=unit.code, name=mark(letter, "station"), principal=who)
@@ -187,7 +204,10 @@ def _records(session: Session, letter: str, unit: AdminUnit, who: Principal, dat
         now=now,
     )
     alerts.start_alert(
-        session, principal=who, commune_codes=[unit.code], audio_sha256=_audio(session, mark(letter, "alert"), who)
+        session,
+        principal=who,
+        commune_codes=[unit.code],
+        audio_sha256=_audio(session, mark(letter, "alert"), who),
     )
     session.add(
         SpeechJob(
@@ -249,7 +269,9 @@ def load_communes(session: Session) -> dict[str, Commune]:
         bulletin = session.scalars(select(Bulletin).where(Bulletin.title == mark(letter, "bulletin"))).one()
         unit = session.get(AdminUnit, bulletin.area_id)
         assert unit is not None
-        programme = session.scalars(select(m.Programme).where(m.Programme.name == mark(letter, "programme"))).one()
+        programme = session.scalars(
+            select(m.Programme).where(m.Programme.name == mark(letter, "programme"))
+        ).one()
         records = {}
         for key, spec in REGISTERS.items():
             model = spec.model
@@ -259,14 +281,20 @@ def load_communes(session: Session) -> dict[str, Commune]:
             unit=unit,
             user_id=session.scalars(select(User.id).where(User.username == OPERATORS[letter])).one(),
             bulletin_id=bulletin.id,
-            photo_sha256=session.scalars(select(Attachment.sha256).where(Attachment.bulletin_id == bulletin.id)).one(),
+            photo_sha256=session.scalars(
+                select(Attachment.sha256).where(Attachment.bulletin_id == bulletin.id)
+            ).one(),
             recording_sha256=hashlib.sha256(mark(letter, "recording").encode()).hexdigest(),
             record_ids=records,
             report_id=session.scalars(select(Report.id).where(Report.title == mark(letter, "report"))).one(),
-            station_id=session.scalars(select(Station.id).where(Station.name == mark(letter, "station"))).one(),
+            station_id=session.scalars(
+                select(Station.id).where(Station.name == mark(letter, "station"))
+            ).one(),
             device_uid=session.scalars(select(Device.uid).where(Device.name == mark(letter, "device"))).one(),
             programme_id=programme.id,
-            slot_key=slot_key(programme.id, datetime.combine(SLOT_DAY, datetime.min.time()).replace(hour=6, minute=30)),
+            slot_key=slot_key(
+                programme.id, datetime.combine(SLOT_DAY, datetime.min.time()).replace(hour=6, minute=30)
+            ),
             alert_id=session.scalars(
                 select(EmergencyAlert.id).where(EmergencyAlert.title == f"{mark(letter, 'alert')}.mp3")
             ).one(),

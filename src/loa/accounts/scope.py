@@ -23,9 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Integer, false, or_, select, true
+from sqlalchemy import ColumnElement, Integer, SQLColumnExpression, false, or_, select, true
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import KeyedColumnElement
 
 from loa.accounts.principal import Permission, Principal
 from loa.areas.logic import ancestor_paths
@@ -38,12 +37,15 @@ __all__ = [
     "area_path",
     "in_scope",
     "require",
+    "scope_units",
     "under",
+    "unit_not_found",
     "visible_unit",
 ]
 
+# A unit path column (``AdminUnit.path`` of a joined unit) or a unit id column (``Bulletin.area_id``).
+UnitColumn = SQLColumnExpression[str] | SQLColumnExpression[int] | SQLColumnExpression[int | None]
 NO_AREA = ""  # the path of "no unit": in scope for administrators only
-UNIT_NOT_FOUND = "Không tìm thấy địa bàn {what} trong phạm vi được giao cho bạn."
 
 
 def require(principal: Principal, permission: Permission) -> None:
@@ -55,13 +57,13 @@ def require(principal: Principal, permission: Permission) -> None:
         )
 
 
-def under(path: KeyedColumnElement[str], prefixes: Iterable[str]) -> ColumnElement[bool]:
+def under(path: SQLColumnExpression[str], prefixes: Iterable[str]) -> ColumnElement[bool]:
     """SQL for "``path`` starts with one of ``prefixes``" (false when there are none)."""
     conditions = [path.startswith(prefix, autoescape=True) for prefix in prefixes]
     return or_(*conditions) if conditions else false()
 
 
-def in_scope(principal: Principal, column: KeyedColumnElement[str] | KeyedColumnElement[int]) -> ColumnElement[bool]:
+def in_scope(principal: Principal, column: UnitColumn) -> ColumnElement[bool]:
     """SQL condition: the row's unit is in the principal's scope (``true()`` for administrators).
 
     ``column`` is either a unit path column (``AdminUnit.path`` of a joined unit) or a column holding a
@@ -71,12 +73,12 @@ def in_scope(principal: Principal, column: KeyedColumnElement[str] | KeyedColumn
         return true()
     if not principal.scope_paths:
         return false()
-    if isinstance(column.type, Integer):
+    if isinstance(getattr(column, "type", None), Integer):
         return column.in_(select(AdminUnit.id).where(under(AdminUnit.path, principal.scope_paths)))
     return under(column, principal.scope_paths)  # type: ignore[arg-type]
 
 
-def above_scope(principal: Principal, path: KeyedColumnElement[str]) -> ColumnElement[bool]:
+def above_scope(principal: Principal, path: SQLColumnExpression[str]) -> ColumnElement[bool]:
     """SQL condition: the unit at ``path`` is an ancestor of one of the principal's scope units (false
     for administrators, for whom everything is in scope)."""
     above = sorted({a for scope in principal.scope_paths for a in ancestor_paths(scope)})
@@ -92,18 +94,33 @@ def area_path(session: Session, area_id: int | None) -> str:
     return session.scalar(select(AdminUnit.path).where(AdminUnit.id == area_id)) or NO_AREA
 
 
+def scope_units(session: Session, principal: Principal) -> list[AdminUnit]:
+    """The units the principal was given, in path order (none for an administrator, who has no
+    particular unit but works everywhere)."""
+    if principal.is_admin or not principal.scope_paths:
+        return []
+    return list(
+        session.scalars(
+            select(AdminUnit).where(AdminUnit.path.in_(principal.scope_paths)).order_by(AdminUnit.path)
+        )
+    )
+
+
 def visible_unit(
     session: Session, principal: Principal, *, area_id: int | None = None, code: str | None = None
 ) -> AdminUnit:
     """The unit with this id (or code) if it is in the principal's scope; otherwise NotFound, the same
     answer as for a unit that does not exist."""
     if code is not None:
-        wanted = code.strip()
-        unit = session.scalar(select(AdminUnit).where(AdminUnit.code == wanted))
-        what = f"mã {wanted}"
+        unit = session.scalar(select(AdminUnit).where(AdminUnit.code == code.strip()))
     else:
         unit = session.get(AdminUnit, area_id) if area_id is not None else None
-        what = f"số {area_id}"
     if unit is None or not principal.can_access_path(unit.path):
-        raise NotFound(UNIT_NOT_FOUND.format(what=what), code="area_not_found")
+        raise unit_not_found(code)
     return unit
+
+
+def unit_not_found(code: str | None = None) -> NotFound:
+    """The one answer for a unit that is missing or outside scope (ids are not shown to people)."""
+    what = f" mã “{code.strip()}”" if code is not None else ""
+    return NotFound(f"Không tìm thấy địa bàn{what} trong phạm vi của bạn.", code="area_not_found")

@@ -9,8 +9,9 @@ import typer
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal, Role
+from loa.accounts.scope import visible_unit
 from loa.accounts.service import get_user_by_username, principal_for
-from loa.activities import browse, service
+from loa.activities import service
 from loa.activities.forms import TABS
 from loa.activities.kinds import fold
 from loa.activities.registers import REGISTERS, RegisterSpec
@@ -63,7 +64,7 @@ def import_csv(
     try:
         with c.session() as s:
             principal = cli_principal(s, as_user)
-            default_id = browse.visible_unit(s, principal, area).id if area else None
+            default_id = visible_unit(s, principal, code=area).id if area else None
             result = service.import_csv(
                 s, spec=spec, principal=principal, content=file.read_bytes(), default_area_id=default_id
             )

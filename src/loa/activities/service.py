@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import in_scope, require, under, visible_unit
 from loa.activities.csvio import RowError, import_failed, read_csv, write_csv
 from loa.activities.kinds import DEFAULT_TOPICS, fold
 from loa.activities.models import ActivityTopic, MobileTripStop
@@ -19,7 +20,7 @@ from loa.activities.present import export_cells
 from loa.activities.registers import AnyRecord, AreaRef, FieldError, ParseContext, RegisterSpec, parse_record
 from loa.areas.models import AdminUnit
 from loa.content.models import Bulletin
-from loa.errors import InvalidInput, NotFound, PermissionDenied
+from loa.errors import InvalidInput, NotFound
 
 # --- topics -----------------------------------------------------------------------------------------
 
@@ -55,21 +56,7 @@ def get_topic(session: Session, code: str) -> ActivityTopic:
     return topic
 
 
-# --- scope ------------------------------------------------------------------------------------------
-
-
-def require(principal: Principal, permission: Permission) -> None:
-    if not principal.has(permission):
-        raise PermissionDenied()
-
-
-def scope_clause(principal: Principal) -> ColumnElement[bool]:
-    """Rows whose area lies inside one of the principal's scopes (true for administrators)."""
-    if principal.is_admin:
-        return AdminUnit.id.is_not(None)
-    if not principal.scope_paths:
-        return false()
-    return or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in principal.scope_paths))
+# --- areas (the scope rule is loa.accounts.scope) ------------------------------------------------------
 
 
 def area_ref(unit: AdminUnit) -> AreaRef:
@@ -84,10 +71,7 @@ def areas_by_id(session: Session, ids: Iterable[int]) -> dict[int, AreaRef]:
 
 
 def get_area(session: Session, principal: Principal, area_id: int) -> AreaRef:
-    unit = session.get(AdminUnit, area_id)
-    if unit is None or not principal.can_access_path(unit.path):
-        raise NotFound("Không tìm thấy địa bàn (hoặc địa bàn nằm ngoài phạm vi của bạn).")
-    return area_ref(unit)
+    return area_ref(visible_unit(session, principal, area_id=area_id))
 
 
 def _context(
@@ -126,7 +110,11 @@ def _context(
 
 def _query(spec: RegisterSpec, principal: Principal) -> Any:
     model = spec.model
-    return select(model).join(AdminUnit, AdminUnit.id == model.area_id).where(scope_clause(principal))
+    return (
+        select(model)
+        .join(AdminUnit, AdminUnit.id == model.area_id)
+        .where(in_scope(principal, AdminUnit.path))
+    )
 
 
 def list_records(
@@ -149,7 +137,7 @@ def list_records(
     if end is not None:
         query = query.where(day <= end)
     if area_path:
-        query = query.where(AdminUnit.path.startswith(area_path, autoescape=True))
+        query = query.where(under(AdminUnit.path, [area_path]))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     query = query.order_by(day.desc(), model.id.desc()).offset(offset)
     if limit is not None:

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from loa.accounts.deps import CsrfProtected, WebPrincipal
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import require, visible_unit
 from loa.activities import browse, forms, service
 from loa.activities.csvio import write_csv
 from loa.activities.present import export_cells
@@ -144,7 +145,7 @@ def register_page(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     spec = get_register(register)
-    service.require(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     filters = browse.parse_filters(db, principal, period, year, start, end, area, topic)
     response = _register_page(request, db, principal, spec, filters, page=page)
     db.commit()  # default topics are inserted on first use
@@ -252,7 +253,7 @@ async def import_csv(
         content = await upload.read(MAX_CSV_BYTES + 1)
         if len(content) > MAX_CSV_BYTES:
             raise PayloadTooLarge(f"Tệp CSV quá lớn (tối đa {MAX_CSV_BYTES // (1024 * 1024)} MB).")
-        default_id = browse.visible_unit(db, principal, default_code).id if default_code else None
+        default_id = visible_unit(db, principal, code=default_code).id if default_code else None
         result = service.import_csv(
             db, spec=spec, principal=principal, content=content, default_area_id=default_id
         )

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import in_scope, require
 from loa.alerts.models import EmergencyAlert
 from loa.areas.logic import COMMUNE_KINDS
 from loa.areas.models import AdminUnit
@@ -52,17 +52,17 @@ class AlertRow:
 def commune_choices(session: Session, principal: Principal) -> list[CommuneChoice]:
     """Communes in the principal's areas, with how many active loudspeakers each has."""
     query = (
-        select(AdminUnit.code, AdminUnit.name, AdminUnit.path, func.count(Device.id))
+        select(AdminUnit.code, AdminUnit.name, func.count(Device.id))
         .join(Device, (Device.commune_id == AdminUnit.id) & Device.active.is_(True))
-        .where(AdminUnit.kind.in_(sorted(COMMUNE_KINDS)), AdminUnit.valid_to.is_(None))
-        .group_by(AdminUnit.code, AdminUnit.name, AdminUnit.path)
+        .where(
+            AdminUnit.kind.in_(sorted(COMMUNE_KINDS)),
+            AdminUnit.valid_to.is_(None),
+            in_scope(principal, AdminUnit.path),
+        )
+        .group_by(AdminUnit.code, AdminUnit.name)
         .order_by(AdminUnit.name)
     )
-    return [
-        CommuneChoice(code, name, int(count))
-        for code, name, path, count in session.execute(query)
-        if principal.can_access_path(path)
-    ]
+    return [CommuneChoice(code, name, int(count)) for code, name, count in session.execute(query)]
 
 
 def _communes(session: Session, principal: Principal, codes: list[str]) -> list[AdminUnit]:
@@ -109,7 +109,7 @@ def start_alert(
     ip: str = "",
 ) -> EmergencyAlert:
     """Send the alert to every active loudspeaker of the communes (all in the principal's areas)."""
-    require_permission(principal, Permission.BROADCAST)
+    require(principal, Permission.BROADCAST)
     commands.check_repeat_gap(repeat_gap_s)
     audio = get_playable(session, audio_sha256.strip())
     units = _communes(session, principal, commune_codes)
@@ -149,7 +149,7 @@ def start_alert(
 
 def stop_alert(session: Session, *, principal: Principal, alert_id: int, ip: str = "") -> EmergencyAlert:
     """Stop the alert on the loudspeakers of its communes (a ``stop`` ends every repetition)."""
-    require_permission(principal, Permission.BROADCAST)
+    require(principal, Permission.BROADCAST)
     alert = session.get(EmergencyAlert, alert_id)
     if alert is None:
         raise NotFound("Không tìm thấy cảnh báo này.", code="alert_not_found")

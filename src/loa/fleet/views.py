@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from loa.accounts import audit
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, LoaError, PermissionDenied
@@ -92,7 +92,7 @@ def _fleet_page(
         "device_map": device_map,
         "can_broadcast": can_broadcast,
         "can_operate": can_operate,
-        "audio_choices": playable_audio(db) if can_broadcast else [],
+        "audio_choices": playable_audio(db, principal) if can_broadcast else [],
         "communes": queries.communes_in_scope(db, principal=principal) if can_operate else [],
         "flash": _pop_flash(request),
         "error": error,
@@ -109,14 +109,14 @@ def _fleet_page(
 
 @router.get("/fleet")
 def fleet_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     return _fleet_page(request, db, principal)
 
 
 @router.get("/fleet/live")
 def fleet_live(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
     """Out-of-band cells for the polling table: state, what plays, last receipt, volume, counts."""
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     rows = queries.list_devices(db, principal=principal, limit=5000)
     return render(request, "fleet/_live.html", {"rows": rows, "counts": _counts(rows), **_helpers()})
 
@@ -265,7 +265,7 @@ def add_device(
 ) -> Response:
     form = {"name": name, "commune_code": commune_code, "village": village, "lat": latitude, "lon": longitude}
     try:
-        require_permission(principal, Permission.OPERATE_STATION)
+        require(principal, Permission.OPERATE_STATION)
         commune = db.query(AdminUnit).filter(AdminUnit.code == commune_code.strip()).one_or_none()
         if commune is None:
             raise InvalidInput("Hãy chọn xã/phường của cụm loa.", code="commune_required")
@@ -301,7 +301,7 @@ def add_device(
 def new_enrol_code(
     uid: str, request: Request, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep
 ) -> Response:
-    require_permission(principal, Permission.OPERATE_STATION)
+    require(principal, Permission.OPERATE_STATION)
     row = queries.visible_device_row(db, principal=principal, uid=uid)
     code = service.issue_enrol_code(db, device=row.device)
     audit.record(
@@ -330,7 +330,7 @@ def device_page(
     until: str = Query(default="", max_length=10),
     page: int = Query(default=1, ge=1, le=100_000),
 ) -> Response:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     row = queries.visible_device_row(db, principal=principal, uid=uid)
     device = row.device
     error = None
@@ -367,6 +367,6 @@ def device_page(
 
 @router.get("/fleet/devices/{uid}/live")
 def device_live(uid: str, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     device = queries.visible_device(db, principal=principal, uid=uid)
     return render(request, "fleet/_device_live.html", {"device": device, **_helpers()})

@@ -9,11 +9,11 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from loa.accounts.scope import under
 from loa.activities.models import ActivityTopic, PortalPost, RadioItem
 from loa.activities.present import detail_cells
 from loa.activities.registers import PORTAL, RADIO
@@ -58,10 +58,6 @@ class SystemChannels:
     airtime: Airtime
 
 
-def _under(prefixes: Sequence[str]) -> Any:
-    return or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in prefixes))
-
-
 def _topic_names(session: Session, bulletin_ids: Sequence[int]) -> dict[int, list[str]]:
     """Topic names of a few bulletins (the published ones of the portal)."""
     names: dict[int, list[str]] = defaultdict(list)
@@ -88,7 +84,7 @@ def _bulletins(session: Session, ids: set[int], prefixes: Sequence[str]) -> Bull
     rows = session.execute(
         select(Bulletin.id, Bulletin.title, Bulletin.area_id)
         .join(AdminUnit, AdminUnit.id == Bulletin.area_id)
-        .where(Bulletin.id.between(min(ids), max(ids)), _under(prefixes))
+        .where(Bulletin.id.between(min(ids), max(ids)), under(AdminUnit.path, prefixes))
         .order_by(Bulletin.id)
     ).all()
     found = [(b, title, area_id) for b, title, area_id in rows if b in ids]
@@ -183,7 +179,9 @@ def _programme_rows(
     }
     units = {
         u.id: u
-        for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(area_ids), _under(prefixes)))
+        for u in session.scalars(
+            select(AdminUnit).where(AdminUnit.id.in_(area_ids), under(AdminUnit.path, prefixes))
+        )
     }
     topic_names = dict(session.execute(select(ActivityTopic.id, ActivityTopic.name)).all())
     rows: list[Pair] = []
@@ -292,7 +290,7 @@ def _portal_rows(
             Bulletin.published_revision_no.is_not(None),
             Bulletin.published_at >= start_at,
             Bulletin.published_at < end_at,
-            _under(prefixes),
+            under(AdminUnit.path, prefixes),
         )
         .order_by(Bulletin.published_at, Bulletin.id)
     )
@@ -376,7 +374,7 @@ def _airtime(
 
 def scope_of(session: Session, prefixes: Sequence[str]) -> frozenset[int]:
     """Ids of the units under ``prefixes``."""
-    return frozenset(session.scalars(select(AdminUnit.id).where(_under(prefixes))))
+    return frozenset(session.scalars(select(AdminUnit.id).where(under(AdminUnit.path, prefixes))))
 
 
 def system_channels(

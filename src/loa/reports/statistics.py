@@ -16,13 +16,13 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import require, under, visible_unit
 from loa.activities.present import detail_cells, report_columns
 from loa.activities.registers import PORTAL as PORTAL_REGISTER
 from loa.activities.registers import RADIO as RADIO_REGISTER
 from loa.activities.registers import REGISTERS, AnyRecord, AreaRef, RegisterSpec
-from loa.activities.service import area_ref, get_topic, require
+from loa.activities.service import area_ref, get_topic
 from loa.areas.models import AdminUnit, AreaLineage, UnitKind
-from loa.errors import NotFound
 from loa.reports.airtime import (
     MANUAL,
     PORTAL_COLUMNS,
@@ -45,10 +45,7 @@ Level = Literal["commune", "former_district"]
 
 
 def resolve_root(session: Session, principal: Principal, area_id: int) -> AdminUnit:
-    unit = session.get(AdminUnit, area_id)
-    if unit is None or not principal.can_access_path(unit.path):
-        raise NotFound("Không tìm thấy địa bàn (hoặc địa bàn nằm ngoài phạm vi của bạn).")
-    return unit
+    return visible_unit(session, principal, area_id=area_id)
 
 
 def _lineage(session: Session) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
@@ -314,10 +311,12 @@ class _Chains:
         """Load in one query the units above villages under ``prefixes`` and those the prefixes go
         through: the chains of a province's records, without a query per commune."""
         codes = {c for p in prefixes for c in p.strip("/").split("/") if c}
-        under = or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in prefixes))
         for u in self.session.scalars(
             select(AdminUnit).where(
-                or_(AdminUnit.code.in_(codes), and_(under, AdminUnit.kind.not_in(_BELOW_COMMUNE)))
+                or_(
+                    AdminUnit.code.in_(codes),
+                    and_(under(AdminUnit.path, prefixes), AdminUnit.kind.not_in(_BELOW_COMMUNE)),
+                )
             )
         ):
             self.by_code[u.code], self.by_id[u.id] = u, u

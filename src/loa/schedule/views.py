@@ -16,9 +16,9 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from loa.accounts.deps import CsrfProtected, WebPrincipal
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import area_path
 from loa.content.catalog import LANGUAGES, Status
 from loa.content.models import Bulletin
-from loa.content.service import area_path as bulletin_area_path
 from loa.content.service import can_view as can_view_bulletin
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, LoaError
@@ -158,7 +158,7 @@ def _airable_bulletins(db: Session, principal: Principal) -> list[Bulletin]:
         .order_by(Bulletin.updated_at.desc())
         .limit(300)
     )
-    return [b for b in rows if can_view_bulletin(principal, bulletin_area_path(db, b), b.status)]
+    return [b for b in rows if can_view_bulletin(principal, area_path(db, b.area_id), b.status)]
 
 
 def _editor(
@@ -167,7 +167,7 @@ def _editor(
     programme, _, _ = slots.get_slot(db, principal=principal, key=key)
     view = slots.get_running_order(db, principal=principal, key=key)
     editable = principal.has(Permission.OPERATE_STATION) and principal.can_access_path(
-        service.area_path(db, programme.area_id)
+        area_path(db, programme.area_id)
     )
     return render(
         request,
