@@ -132,7 +132,11 @@ def test_commands_refuse_bad_input_in_vietnamese(web: TestClient, world_engine: 
     status, body = send({"device_ids": [IDS.a1], "kind": "stop", "ttl_s": 1})
     assert status == 422 and body["details"] == [{"field": "ttl_s", "message": "Giá trị quá nhỏ"}]
     status, body = send({"device_ids": [IDS.a1, IDS.b1], "kind": "stop"})
-    assert status == 404 and body["code"] == "device_not_found" and body["title"] == f"Không tìm thấy cụm loa: {IDS.b1}."
+    assert (
+        status == 404
+        and body["code"] == "device_not_found"
+        and body["title"] == f"Không tìm thấy cụm loa: {IDS.b1}."
+    )
     status, body = send({"device_ids": ["loa-ffffffffffff"], "kind": "stop"})
     assert status == 404 and "Không tìm thấy cụm loa" in str(body["title"])
     response = web.post(

@@ -3,17 +3,18 @@ approver and a system administrator (``world.py``): nobody sees a record of an a
 in a list or by its id, in HTML or JSON.
 
 The routes come from the routers of ``loa.app.ROUTER_MODULES``, so a new route is walked without being
-listed here. A route whose path names a record must say, in ``IDS``, how to name each commune's record of
-that kind (and an id that names nothing); a route whose query names one, in ``QUERY_IDS``. A route that
-names something no area owns is listed in ``UNSCOPED`` with the reason. Then, for every user:
+listed here. A route whose path names a record must say, in ``world.IDS``, how to name each commune's
+record of that kind (and an id that names nothing); a route whose query names one, in ``QUERY_IDS``. A
+route that names something no area owns is listed in ``UNSCOPED`` with the reason. Then, for every user:
 
 - lists (no id): the body carries no marker of a commune the user may not see; the administrator's
   body carries the markers of all three communes where ``LIST_SHOWS`` says the route lists that kind;
-- ids: another area's record is answered exactly like one that does not exist (the same status, 404 or
-  403, never revealing that it exists) and its marker is not in the body; a record in scope is not 404,
-  and the administrator opens every one (status below 400).
+- ids: another area's record is answered exactly like one that does not exist (the same status: 404,
+  or 403 where the role may not use the route at all; never revealing that it exists) and its marker is
+  not in the body; a record in scope is not 404, and the administrator opens every one (below 400).
 
-NetBox's generic view tests are the model: one table of how to make a record of each kind, one walk.
+Routes that change a record are tried the same way in ``test_changes.py``. NetBox's generic view tests
+are the model: one table of how to make and name a record of each kind, one walk.
 """
 
 from __future__ import annotations
@@ -27,55 +28,21 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from loa.activities.registers import REGISTERS
 from loa.app import ROUTER_MODULES
 from tests.scope.world import (
     ADMIN,
+    ENUMS,
+    IDS,
     LETTERS,
     OPERATORS,
+    OWNED,
     REPORT_PERIOD,
     SEES,
     SLOT_DAY,
     USERS,
     Commune,
+    IdParam,
 )
-
-
-@dataclass(frozen=True)
-class IdParam:
-    """How a route names one commune's record, and a value of the same shape that names nothing."""
-
-    value: Callable[[Commune, dict[str, str]], str]
-    missing: str
-
-
-def _n(value: int) -> str:
-    return str(value)
-
-
-# Path parameters that enumerate kinds, not records: the walk takes every value.
-ENUMS: dict[str, tuple[str, ...]] = {"register": tuple(REGISTERS), "fmt": ("docx", "xlsx")}
-
-# A record that is one person's own rather than an area's (seen by its maker and administrators).
-OWNED = "job_id"
-
-# Path parameters that name a record (the same name means the same kind on every route).
-IDS: dict[str, IdParam] = {
-    "bulletin_id": IdParam(lambda c, _: _n(c.bulletin_id), "987654"),
-    "number": IdParam(lambda c, _: "1", "1"),
-    "record_id": IdParam(lambda c, v: _n(c.record_ids[v["register"]]), "987654"),
-    "report_id": IdParam(lambda c, _: _n(c.report_id), "987654"),
-    "programme_id": IdParam(lambda c, _: _n(c.programme_id), "987654"),
-    "slot_id": IdParam(lambda c, _: c.slot_key, "987654-20300101T0630"),
-    "key": IdParam(lambda c, _: c.slot_key, "987654-20300101T0630"),
-    "station_id": IdParam(lambda c, _: _n(c.station_id), "987654"),
-    "uid": IdParam(lambda c, _: c.device_uid, "loa-scope-khong-co"),
-    "code": IdParam(lambda c, _: c.unit.code, "99999"),
-    "area_code": IdParam(lambda c, _: c.unit.code, "99999"),
-    "user_id": IdParam(lambda c, _: _n(c.user_id), "987654"),
-    "job_id": IdParam(lambda c, _: c.job_id, "0" * 32),
-    "sha256": IdParam(lambda c, _: c.photo_sha256, "0" * 64),  # only the photo route below
-}
 
 # Routes whose path names something that no area owns, or that a person's scope does not govern.
 UNSCOPED: dict[str, str] = {
@@ -91,11 +58,11 @@ QUERY_IDS: dict[str, dict[str, IdParam]] = {
     "/api/v1/areas": {"parent": IDS["code"]},
     "/areas/tree": {"parent": IDS["code"]},
     "/api/v1/bulletins": {"area": IDS["code"]},
-    "/api/v1/activities/{register}": {"area_id": IdParam(lambda c, _: _n(c.unit.id), "987654")},
+    "/api/v1/activities/{register}": {"area_id": IdParam(lambda c, _: str(c.unit.id), "987654")},
     "/activities": {"area": IDS["code"]},
     "/activities/{register}": {"area": IDS["code"]},
     "/activities/{register}/export.csv": {"area": IDS["code"]},
-    "/api/v1/reports/statistics": {"area_id": IdParam(lambda c, _: _n(c.unit.id), "987654")},
+    "/api/v1/reports/statistics": {"area_id": IdParam(lambda c, _: str(c.unit.id), "987654")},
     "/reports/new": {"from": IDS["report_id"]},
     "/reports/statistics": {"area": IDS["code"]},
     "/reports/statistics/rows": {"area": IDS["code"]},

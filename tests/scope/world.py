@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -83,6 +84,13 @@ REGISTER_ROWS: dict[str, dict[str, object]] = {
 
 def mark(letter: str, kind: str) -> str:
     return f"scopemark{letter}{kind}"
+
+
+def register_row(letter: str, key: str, area_code: str) -> dict[str, str]:
+    """A valid record of register ``key`` (as a form or the API takes it), marked for ``letter``."""
+    day = date.today().isoformat()
+    row = {k: str(v).format(mark=mark(letter, key), day=day) for k, v in REGISTER_ROWS[key].items()}
+    return {**row, "area": area_code, "notes": mark(letter, key)}
 
 
 def png_bytes(seed: int) -> bytes:
@@ -160,13 +168,9 @@ def _records(session: Session, letter: str, unit: AdminUnit, who: Principal, dat
     )
     content.transition(session, principal=who, bulletin_id=bulletin.id, action=Action.SUBMIT)
 
-    for key, row in REGISTER_ROWS.items():
-        data = {k: str(v).format(mark=mark(letter, key), day=today.isoformat()) for k, v in row.items()}
+    for key in REGISTER_ROWS:
         activities.create_record(
-            session,
-            spec=REGISTERS[key],
-            principal=who,
-            data={**data, "area": unit.code, "notes": mark(letter, key)},
+            session, spec=REGISTERS[key], principal=who, data=register_row(letter, key, unit.code)
         )
 
     station = create_station(session, commune_code=unit.code, name=mark(letter, "station"), principal=who)
@@ -251,6 +255,7 @@ class Commune:
     unit: AdminUnit
     user_id: int
     bulletin_id: int
+    attachment_id: int
     photo_sha256: str
     recording_sha256: str
     record_ids: dict[str, int]  # register key → id
@@ -260,6 +265,7 @@ class Commune:
     programme_id: int
     slot_key: str
     alert_id: int
+    announcement_id: int
     job_id: str
 
 
@@ -272,6 +278,7 @@ def load_communes(session: Session) -> dict[str, Commune]:
         programme = session.scalars(
             select(m.Programme).where(m.Programme.name == mark(letter, "programme"))
         ).one()
+        photo = session.scalars(select(Attachment).where(Attachment.bulletin_id == bulletin.id)).one()
         records = {}
         for key, spec in REGISTERS.items():
             model = spec.model
@@ -281,9 +288,8 @@ def load_communes(session: Session) -> dict[str, Commune]:
             unit=unit,
             user_id=session.scalars(select(User.id).where(User.username == OPERATORS[letter])).one(),
             bulletin_id=bulletin.id,
-            photo_sha256=session.scalars(
-                select(Attachment.sha256).where(Attachment.bulletin_id == bulletin.id)
-            ).one(),
+            attachment_id=photo.id,
+            photo_sha256=photo.sha256,
             recording_sha256=hashlib.sha256(mark(letter, "recording").encode()).hexdigest(),
             record_ids=records,
             report_id=session.scalars(select(Report.id).where(Report.title == mark(letter, "report"))).one(),
@@ -298,6 +304,52 @@ def load_communes(session: Session) -> dict[str, Commune]:
             alert_id=session.scalars(
                 select(EmergencyAlert.id).where(EmergencyAlert.title == f"{mark(letter, 'alert')}.mp3")
             ).one(),
+            announcement_id=session.scalars(
+                select(m.Announcement.id).where(m.Announcement.title == mark(letter, "announcement"))
+            ).one(),
             job_id=session.scalars(select(SpeechJob.id).where(SpeechJob.text == mark(letter, "job"))).one(),
         )
     return out
+
+
+# --- naming a commune's record in a route's path -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdParam:
+    """How a route names one commune's record, and a value of the same shape that names nothing."""
+
+    value: Callable[[Commune, dict[str, str]], str]
+    missing: str
+
+
+# Path parameters that enumerate kinds, not records: the walks take every value.
+ENUMS: dict[str, tuple[str, ...]] = {
+    "register": tuple(REGISTERS),
+    "fmt": ("docx", "xlsx"),
+    "action": tuple(a.value for a in Action),
+}
+
+# A record that is one person's own rather than an area's (seen by its maker and administrators).
+OWNED = "job_id"
+
+# Path parameters that name a record (the same name means the same kind on every route).
+IDS: dict[str, IdParam] = {
+    "bulletin_id": IdParam(lambda c, _: str(c.bulletin_id), "987654"),
+    "number": IdParam(lambda c, _: "1", "1"),
+    "record_id": IdParam(lambda c, v: str(c.record_ids[v["register"]]), "987654"),
+    "report_id": IdParam(lambda c, _: str(c.report_id), "987654"),
+    "programme_id": IdParam(lambda c, _: str(c.programme_id), "987654"),
+    "slot_id": IdParam(lambda c, _: c.slot_key, "987654-20300101T0630"),
+    "key": IdParam(lambda c, _: c.slot_key, "987654-20300101T0630"),
+    "station_id": IdParam(lambda c, _: str(c.station_id), "987654"),
+    "uid": IdParam(lambda c, _: c.device_uid, "loa-scope-khong-co"),
+    "code": IdParam(lambda c, _: c.unit.code, "99999"),
+    "area_code": IdParam(lambda c, _: c.unit.code, "99999"),
+    "user_id": IdParam(lambda c, _: str(c.user_id), "987654"),
+    "job_id": IdParam(lambda c, _: c.job_id, "0" * 32),
+    "sha256": IdParam(lambda c, _: c.photo_sha256, "0" * 64),  # the photo route; audio is UNSCOPED
+    "attachment_id": IdParam(lambda c, _: str(c.attachment_id), "987654"),
+    "announcement_id": IdParam(lambda c, _: str(c.announcement_id), "987654"),
+    "alert_id": IdParam(lambda c, _: str(c.alert_id), "987654"),
+}

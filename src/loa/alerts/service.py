@@ -151,7 +151,10 @@ def stop_alert(session: Session, *, principal: Principal, alert_id: int, ip: str
     """Stop the alert on the loudspeakers of its communes (a ``stop`` ends every repetition)."""
     require(principal, Permission.BROADCAST)
     alert = session.get(EmergencyAlert, alert_id)
-    if alert is None:
+    # An alert that reaches none of the principal's areas is answered like a missing one.
+    if alert is None or not _reaches(
+        principal, alert, _current_units(session, json.loads(alert.commune_codes))
+    ):
         raise NotFound("Không tìm thấy cảnh báo này.", code="alert_not_found")
     units = _communes(session, principal, json.loads(alert.commune_codes))
     if alert.stopped_at is not None:
@@ -187,20 +190,24 @@ def _audit(
         )
 
 
+def _current_units(session: Session, codes: list[str]) -> dict[str, AdminUnit]:
+    current = select(AdminUnit).where(AdminUnit.code.in_(codes), AdminUnit.valid_to.is_(None))
+    return {u.code: u for u in session.scalars(current)}
+
+
+def _reaches(principal: Principal, alert: EmergencyAlert, units: dict[str, AdminUnit]) -> bool:
+    """The alert went to at least one commune in the principal's scope (so they may see it)."""
+    return any(
+        c in units and principal.can_access_path(units[c].path) for c in json.loads(alert.commune_codes)
+    )
+
+
 def list_alerts(session: Session, principal: Principal, *, limit: int = 50) -> list[AlertRow]:
     """Recent alerts that reached the principal's areas, newest first, with how many loudspeakers
     acknowledged playing (one count over the alerts' batches)."""
     recent = list(session.scalars(select(EmergencyAlert).order_by(EmergencyAlert.id.desc()).limit(500)))
-    codes = sorted({c for a in recent for c in json.loads(a.commune_codes)})
-    current = select(AdminUnit).where(AdminUnit.code.in_(codes), AdminUnit.valid_to.is_(None))
-    units = {u.code: u for u in session.scalars(current)}
-
-    def reaches_me(alert: EmergencyAlert) -> bool:
-        return any(
-            c in units and principal.can_access_path(units[c].path) for c in json.loads(alert.commune_codes)
-        )
-
-    alerts = [a for a in recent if reaches_me(a)][:limit]
+    units = _current_units(session, sorted({c for a in recent for c in json.loads(a.commune_codes)}))
+    alerts = [a for a in recent if _reaches(principal, a, units)][:limit]
     # ``batch_ids``: the group commands' batches, or the command itself when one device was addressed.
     sent_as = {b: a.id for a in alerts for b in json.loads(a.batch_ids)}
     acknowledged: dict[int, int] = {}

@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
-from loa.accounts.scope import in_scope
+from loa.accounts.scope import NO_AREA, in_scope
 from loa.areas.models import AdminUnit
 from loa.db.base import one_of, utcnow
 from loa.errors import NotFound
@@ -69,9 +69,8 @@ def list_devices(
 
 
 def _in_scope(principal: Principal | None, path: str | None) -> bool:
-    if principal is None or principal.is_admin:
-        return True
-    return path is not None and principal.can_access_path(path)
+    """The device's commune is in scope (None principal: the system; no commune: administrators only)."""
+    return principal is None or principal.can_access_path(path or NO_AREA)
 
 
 def visible_device_row(session: Session, *, principal: Principal | None, uid: str) -> DeviceRow:
