@@ -100,7 +100,8 @@ def visible_devices(
             .outerjoin(AdminUnit, AdminUnit.id == Device.commune_id)
             .where(one_of(session, Device.uid, wanted[start : start + 10_000]), Device.active.is_(True))
         ).all()
-    missing = set(wanted) - {r.uid for r in rows if _in_scope(principal, r.path)}
+    everywhere = principal is None or principal.is_admin  # skip 10,000 checks that cannot fail
+    missing = set(wanted) - {r.uid for r in rows if everywhere or _in_scope(principal, r.path)}
     if missing:
         raise NotFound(f"Không tìm thấy cụm loa: {', '.join(sorted(missing)[:20])}.", code="device_not_found")
     # The rows already have what a command needs (id, uid, commune_id, active): no copy of 10,000.
