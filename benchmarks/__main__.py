@@ -14,6 +14,7 @@ import sys
 BENCH_MODULES: tuple[str, ...] = (
     "benchmarks.areas",
     "benchmarks.fleet",
+    "benchmarks.libs",
     "benchmarks.reports",
     "benchmarks.schedule",
     "benchmarks.speech_audio",

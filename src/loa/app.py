@@ -15,7 +15,10 @@ from loa import __version__
 from loa.accounts.deps import install_auth_handlers
 from loa.db import make_engine
 from loa.settings import Settings
+from loa.web.docs import install_api_docs
 from loa.web.errors import install_error_handlers
+from loa.web.proxies import TrustedProxyMiddleware
+from loa.web.security import SecurityHeadersMiddleware
 from loa.web.templating import make_templates
 from loa.wiring import wired_session_factory
 
@@ -34,6 +37,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.content.views",
     "loa.activities.api",
     "loa.activities.views",
+    "loa.activities.import_views",
     "loa.reports.api",
     "loa.reports.views",
     "loa.reports.dashboard",
@@ -53,7 +57,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         title="Loa API",
         version=__version__,
         description="API của hệ thống thông tin cơ sở Loa (truyền thanh thông minh, tin bài, báo cáo).",
-        docs_url="/api/docs",
+        docs_url=None,  # served by loa.web.docs, from local files (no CDN, no inline script)
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
@@ -66,6 +70,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     install_error_handlers(app)
     install_auth_handlers(app)
+    install_api_docs(app)
     for module_name in ROUTER_MODULES:
         module = importlib.import_module(module_name)
         router: APIRouter = module.router
@@ -79,4 +84,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         same_site="lax",
         https_only=False,
     )
+    app.add_middleware(SecurityHeadersMiddleware, always_secure=settings.secure_cookies)
+    # Added last, so it runs first: everything inside sees the client and scheme it settles.
+    app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxy_networks)
     return app

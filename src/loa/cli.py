@@ -9,9 +9,10 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from loa.cli_support import CliContext, cli_context, echo
+from loa.cli_support import CliContext, cli_context, echo, fail
 from loa.cli_usage import NoArgsIsHelpError, UsageErrorType, help_hint, usage_message
 from loa.errors import LoaError
+from loa.settings import DEMO_LOOPBACK_ONLY, is_loopback
 
 app = typer.Typer(
     name="loa",
@@ -66,10 +67,13 @@ def serve(ctx: typer.Context, host: str | None = None, port: int | None = None) 
     from loa.app import create_app
 
     c = cli_context(ctx)
+    if host and c.settings.demo:
+        _demo_on_loopback(host)
     uvicorn.run(
         create_app(c.settings, engine=c.engine),
         host=host or c.settings.host,
         port=port or c.settings.port,
+        proxy_headers=False,  # LOA_TRUSTED_PROXIES decides (loa.web.proxies), not uvicorn's default
     )
 
 
@@ -86,6 +90,7 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
 
     c = cli_context(ctx)
     c.overrides.setdefault("demo", True)
+    _demo_on_loopback(host)
     upgrade(c.engine)
     with c.session() as session:
         report = seed_demo(session, c.settings)
@@ -97,7 +102,14 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
     start_demo_fleet(c.settings, c.engine)
     echo(f"Broker MQTT nhúng và cụm loa mô phỏng: cổng {c.settings.mqtt_port}.")
     echo(f"Loa đang chạy tại http://{host}:{port}")
-    uvicorn.run(create_app(c.settings, engine=c.engine), host=host, port=port)
+    echo("Chế độ trình diễn: chỉ máy này truy cập được (địa chỉ nội bộ), không mở ra mạng.")
+    uvicorn.run(create_app(c.settings, engine=c.engine), host=host, port=port, proxy_headers=False)
+
+
+def _demo_on_loopback(host: str) -> None:
+    """Demo mode (placeholder secret, accounts printed on the console) never listens on a network."""
+    if not is_loopback(host):
+        fail(DEMO_LOOPBACK_ONLY.format(name="--host", host=host))
 
 
 def main() -> None:

@@ -2,14 +2,55 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "loa-demo-secret-do-not-use"})
 DEMO_SECRET = "loa-demo-secret-do-not-use"
+SECRET_MIN_BYTES = 32
+DEMO_LOOPBACK_ONLY = (
+    "Chế độ trình diễn (LOA_DEMO) chỉ chạy trên địa chỉ nội bộ của máy này (127.0.0.1), "
+    "không được mở ra mạng: {name}={host}. Để chạy thật, tắt LOA_DEMO và đặt LOA_SECRET_KEY riêng."
+)
+_HEX = frozenset("0123456789abcdefABCDEF")
+_BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=")
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address or name that only this machine can reach."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def secret_strength_bytes(secret: str) -> float:
+    """How many random bytes a key can hold: its length in its alphabet (hex 4 bits a character,
+    base64 6, anything else 8). A key whose characters repeat far more than random ones would
+    (``"a" * 64``, ``"0123" * 20``) counts only what its Shannon entropy allows."""
+    if not secret:
+        return 0.0
+    if set(secret) <= _HEX:
+        bits_per_char = 4.0
+    elif set(secret) <= _BASE64:
+        bits_per_char = 6.0
+    else:
+        bits_per_char = 8.0
+    counts = Counter(secret)
+    entropy = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    # A random key's measured entropy falls a little short of its alphabet's (a 64-character hex key
+    # measures about 3.8 bits a character); 70 % leaves room for that and catches the patterns.
+    if entropy >= 0.7 * min(bits_per_char, math.log2(len(secret))):
+        return len(secret) * bits_per_char / 8
+    return len(secret) * entropy / 8
 
 
 class Settings(BaseSettings):
@@ -17,7 +58,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LOA_", env_file=".env", extra="ignore")
 
-    demo: bool = Field(default=False, description="Demo mode: allows the placeholder secret key.")
+    demo: bool = Field(
+        default=False, description="Demo mode: allows the placeholder secret key; loopback addresses only."
+    )
     data_dir: Path = Field(default=Path("var"), description="Where the SQLite file and audio store live.")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is a SQLite file in data_dir."
@@ -27,8 +70,16 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEMO_SECRET)
     session_max_age_s: int = 8 * 3600
     token_ttl_s: int = 12 * 3600
-    login_max_failures: int = 5
-    login_window_s: int = 15 * 60
+    # Login throttling (docs/security.md): failures one account and one address may make before the
+    # delays start, how long a failure counts, and the longest delay.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: int = Field(default=24 * 3600, ge=60)
+    login_max_delay_s: int = Field(default=15 * 60, ge=1)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: "10.0.0.0/8,127.0.0.1".
+    trusted_proxies: str = ""
+    # Mark cookies Secure on every response, also when the request's scheme looks like plain HTTP
+    # (TLS ended by a proxy that is not in trusted_proxies). HTTPS requests always get Secure.
+    secure_cookies: bool = False
     locale: Literal["vi", "en"] = "vi"
 
     # Device messaging (used by the fleet gateway).
@@ -58,16 +109,46 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 200 * 1024 * 1024
     max_upload_duration_s: int = 3600  # longer recordings are refused (not truncated)
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_networks(cls, value: str) -> str:
+        for item in (i.strip() for i in value.split(",")):
+            if item:
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"LOA_TRUSTED_PROXIES: «{item}» không phải địa chỉ IP hoặc dải mạng (CIDR)."
+                    ) from None
+        return value
+
     @model_validator(mode="after")
-    def _refuse_placeholder_secret(self) -> Settings:
-        if not self.demo and self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
+    def _refuse_weak_secret_and_open_demo(self) -> Settings:
+        if self.demo:
+            for name, host in (("LOA_HOST", self.host), ("LOA_MQTT_HOST", self.mqtt_host)):
+                if not is_loopback(host):
+                    raise ValueError(DEMO_LOOPBACK_ONLY.format(name=name, host=host))
+            return self
+        secret = self.secret_key.get_secret_value()
+        if secret in PLACEHOLDER_SECRETS:
             raise ValueError(
-                "LOA_SECRET_KEY is unset or a placeholder; set a long random value "
-                "(or LOA_DEMO=1 for a demo)."
+                "LOA_SECRET_KEY chưa đặt hoặc là giá trị mẫu; hãy đặt một chuỗi ngẫu nhiên dài, ví dụ "
+                "`openssl rand -hex 32` (hoặc LOA_DEMO=1 để chạy trình diễn)."
             )
-        if len(self.secret_key.get_secret_value()) < 16 and not self.demo:
-            raise ValueError("LOA_SECRET_KEY must be at least 16 characters.")
+        if secret_strength_bytes(secret) < SECRET_MIN_BYTES:
+            raise ValueError(
+                f"LOA_SECRET_KEY quá yếu: cần ít nhất {SECRET_MIN_BYTES} byte ngẫu nhiên, ví dụ "
+                "`openssl rand -hex 32` (64 ký tự hex) hoặc `openssl rand -base64 32`."
+            )
         return self
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(i.strip(), strict=False)
+            for i in self.trusted_proxies.split(",")
+            if i.strip()
+        )
 
     @property
     def resolved_database_url(self) -> str:

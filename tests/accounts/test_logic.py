@@ -4,11 +4,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from loa.accounts.audit import details_text
 from loa.accounts.deps import safe_next_path
 from loa.accounts.logic import (
+    Backoff,
+    backoff_wait_s,
     check_scope_kinds,
+    describe_wait,
     parse_role,
-    retry_after_s,
     validate_password,
     validate_username,
 )
@@ -35,7 +38,7 @@ def test_bad_usernames_are_refused_in_vietnamese(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("password", "fragment"),
-    [("ngan", "ít nhất 10 ký tự"), ("aaaaaaaaaaaa", "quá đơn giản"), ("x" * 300, "dài quá")],
+    [("ngan", "ít nhất 12 ký tự"), ("aaaaaaaaaaaa", "quá đơn giản"), ("x" * 300, "dài quá")],
 )
 def test_weak_passwords_are_refused(password: str, fragment: str) -> None:
     with pytest.raises(InvalidInput, match=fragment):
@@ -79,20 +82,38 @@ def test_scope_rules_accept(role: Role, units: list[tuple[str, UnitKind]]) -> No
     check_scope_kinds(role, units)
 
 
-def test_not_throttled_below_the_limit() -> None:
-    failures = [NOW - timedelta(minutes=m) for m in range(4)]
-    assert retry_after_s(failures, max_failures=5, window_s=900, now=NOW) is None
+RULE = Backoff(free=5, base_s=2, max_s=900)
 
 
-def test_throttled_until_the_oldest_counted_failure_leaves_the_window() -> None:
-    failures = [NOW - timedelta(minutes=m) for m in (10, 1, 7, 3, 2)]  # any order
-    # The failure 10 minutes ago leaves the 15-minute window in 5 minutes.
-    assert retry_after_s(failures, max_failures=5, window_s=900, now=NOW) == 300
+@pytest.mark.parametrize(
+    ("failures", "latest_ago_s", "expected"),
+    [
+        (4, 0, None),  # below the free failures
+        (5, 0, 2),  # the first delay
+        (6, 0, 4),  # doubles with each failure
+        (9, 0, 32),
+        (9, 30, 2),  # counted from the latest failure
+        (9, 40, None),  # already over
+        (20, 0, 900),  # capped
+        (10_000, 0, 900),  # no overflow
+        (5, -1, 3),  # a clock a second ahead: still a whole number of seconds, rounded up
+    ],
+)
+def test_backoff(failures: int, latest_ago_s: int, expected: int | None) -> None:
+    latest = NOW - timedelta(seconds=latest_ago_s)
+    assert backoff_wait_s(failures, latest, rule=RULE, now=NOW) == expected
 
 
-def test_with_more_failures_than_the_limit_more_must_expire() -> None:
-    failures = [NOW - timedelta(minutes=m) for m in (14, 12, 9, 6, 4, 1)]
-    assert retry_after_s(failures, max_failures=5, window_s=900, now=NOW) == 180  # the 12-minute one
+def test_no_failures_no_wait() -> None:
+    assert backoff_wait_s(0, None, rule=RULE, now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(2, "2 giây"), (90, "90 giây"), (120, "2 phút"), (900, "15 phút"), (125, "2 phút 5 giây")],
+)
+def test_waits_are_said_in_vietnamese(seconds: int, words: str) -> None:
+    assert describe_wait(seconds) == words
 
 
 @pytest.mark.parametrize(
@@ -110,3 +131,14 @@ def test_with_more_failures_than_the_limit_more_must_expire() -> None:
 )
 def test_next_path_must_be_local(raw: str | None, expected: str) -> None:
     assert safe_next_path(raw) == expected
+
+
+def test_audit_details_read_in_words_without_machine_fields() -> None:
+    before = {"name": "Bản tin sáng", "recurrence": "Hằng ngày lúc 06:00", "rrule": "FREQ=DAILY"}
+    after = {**before, "recurrence": "Thứ Hai hằng tuần lúc 06:00", "rrule": "FREQ=WEEKLY;BYDAY=MO"}
+    text = details_text({"before": before, "after": after, "count": 2})
+    assert text == (
+        "Trước: (Tên: Bản tin sáng; Lịch phát: Hằng ngày lúc 06:00); "
+        "Sau: (Tên: Bản tin sáng; Lịch phát: Thứ Hai hằng tuần lúc 06:00); count: 2"
+    )
+    assert "FREQ" not in text

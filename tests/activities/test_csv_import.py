@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal, Role
-from loa.activities import service
+from loa.activities import imports, service
 from loa.activities.models import MobileTrip, VisualItem
-from loa.activities.registers import MOBILE, PRESS, VISUAL
+from loa.activities.registers import MOBILE, PRESS, VISUAL, RegisterSpec
 from loa.activities.textcodec import encode_cp1258, encode_tcvn3
 from loa.errors import InvalidInput, PermissionDenied
 from tests.activities.areas import Tree, build_tree
@@ -36,9 +37,11 @@ def _count(session: Session, model: type[VisualItem] | type[MobileTrip]) -> int:
 
 
 def _import(
-    session: Session, content: bytes, principal: Principal = ADMIN, **kw: object
-) -> service.ImportResult:
-    return service.import_csv(session, spec=VISUAL, principal=principal, content=content, today=TODAY, **kw)  # type: ignore[arg-type]
+    session: Session, content: bytes, principal: Principal = ADMIN, spec: RegisterSpec = VISUAL, **kw: Any
+) -> imports.ImportResult:
+    outcome = imports.import_file(session, spec=spec, principal=principal, content=content, today=TODAY, **kw)
+    assert outcome.result is not None, outcome.preview
+    return outcome.result
 
 
 def test_good_csv_imports_every_row_with_vietnamese_decimals(session: Session, tree: Tree) -> None:
@@ -62,7 +65,12 @@ def test_export_reads_back_identically(session: Session, tree: Tree) -> None:
         (i.place, i.width_m, i.height_m, i.sides, i.quantity, i.installed_on)
         for i in session.scalars(select(VisualItem).order_by(VisualItem.id))
     ]
-    again = _import(session, exported)
+    # The same rows again are duplicates: nothing is imported until the person says so.
+    held = imports.import_file(session, spec=VISUAL, principal=ADMIN, content=exported, today=TODAY)
+    assert held.result is None and held.preview is not None
+    assert [d.row for d in held.preview.duplicates] == [2, 3, 4]
+    assert _count(session, VisualItem) == 3
+    again = _import(session, exported, duplicates="include")
     assert again.created == 3
     after = [
         (i.place, i.width_m, i.height_m, i.sides, i.quantity, i.installed_on)
@@ -120,7 +128,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_imported(session: Session, tre
     assert by_row[11] == {
         "row": 11,
         "column": "Địa điểm",
-        "message": "Bắt buộc, không được để trống",
+        "message": "Bắt buộc, không được để trống (trừ khi nhập số liệu tổng hợp có “Đến ngày”)",
         "value": "",
     }
 
@@ -178,7 +186,7 @@ def test_mobile_trips_keep_known_villages_and_free_text(session: Session, tree: 
         "Ngày;Lộ trình;Thôn, tổ dân phố;Thời lượng (phút);Số người nghe (ước tính);Mã địa bàn\n"
         '12/06/2023;Trung tâm → Ba Động;"OA01; Làng Mạ";90;300;D1\n'
     )
-    result = service.import_csv(session, spec=MOBILE, principal=ADMIN, content=content.encode(), today=TODAY)
+    result = _import(session, content.encode(), spec=MOBILE)
     trip = session.get(MobileTrip, result.ids[0])
     assert trip is not None
     assert [(s.area_id, s.name) for s in trip.stops] == [
@@ -194,5 +202,5 @@ def test_press_kind_aliases(session: Session, tree: Tree) -> None:
         "Báo Quảng Ngãi,phong su truyen hinh,01/03/2023,Ba Tơ cải cách,D1\n"
         "Đài PT-TH tỉnh,Phóng sự truyền thanh,02/03/2023,Một cửa,D1\n"
     )
-    result = service.import_csv(session, spec=PRESS, principal=ADMIN, content=content.encode(), today=TODAY)
+    result = _import(session, content.encode(), spec=PRESS)
     assert result.created == 2

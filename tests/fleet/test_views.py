@@ -15,12 +15,14 @@ from loa.accounts.models import AuditEvent
 from loa.db import make_session_factory
 from loa.fleet.models import (
     Device,
+    DeviceCommand,
     DeviceStatusLog,
     PlayReceipt,
     ReceiptOutcome,
     StatusEvent,
 )
 from loa.fleet.qr import enrol_qr
+from loa.protocol import itemids
 from tests.fleet.world import IDS, SHA, add_asset, commands, device
 from tests.support.auth import login_web
 
@@ -220,7 +222,8 @@ def test_device_page_shows_uptime_and_paginated_receipts(web: TestClient, world_
     assert "24 giờ qua</td><td>87,5 %" in uptime.group(0)  # 21 / 24
     assert "7 ngày qua</td><td>93,8 %" in uptime.group(0)  # 45 / 48 (observed since 2 days ago)
     assert "Trang 1/2 · 60 biên nhận" in page.text
-    assert "nhường cho «canh-bao-lu»" in page.text
+    assert "nhường cho nội dung không rõ tên" in page.text  # an id naming nothing known is never shown
+    assert "tin-0" not in page.text
     second = web.get(f"/fleet/devices/{IDS.a1}", params={"page": 2})
     assert second.text.count("Đã phát trọn vẹn") == 10
     today = (now + timedelta(hours=7)).date().isoformat()  # Vietnam's calendar day
@@ -234,6 +237,48 @@ def test_device_page_shows_uptime_and_paginated_receipts(web: TestClient, world_
     assert reversed_range.status_code == 422 and "Ngày kết thúc phải sau ngày bắt đầu." in reversed_range.text
     live = web.get(f"/fleet/devices/{IDS.a1}/live", headers={"HX-Request": "true"})
     assert live.status_code == 200 and "Trực tuyến" in live.text
+
+
+def test_receipts_commands_and_playing_read_as_titles(web: TestClient, world_engine: Engine) -> None:
+    add_asset(world_engine)
+    token = login_web(web, "vanhanh.a")
+    form = {"csrf_token": token, "action": "play_now", "audio_sha256": SHA, "device_ids": [IDS.a1]}
+    assert web.post("/fleet/commands", data=form, follow_redirects=False).status_code == 303
+    now = datetime.now(UTC).replace(microsecond=0)
+    with make_session_factory(world_engine)() as s, s.begin():
+        d = device(s, IDS.a1)
+        command_id = s.scalars(select(DeviceCommand.id).where(DeviceCommand.device_id == d.id)).one()
+        played = itemids.command_item(command_id)  # what the loudspeaker names a "play now" by
+        scheduled = itemids.programme_item("424242", now, "7")  # a programme this database does not hold
+        d.online, d.enrolled_at = True, now
+        d.current_item_id, d.current_title = itemids.round_item(played, 2), None
+        for i, (item, detail) in enumerate(((played, None), (scheduled, f"by:{played}"))):
+            s.add(
+                PlayReceipt(
+                    device_id=d.id,
+                    receipt_id=f"t{i}",
+                    seq=i,
+                    item_id=item,
+                    audio_sha256=SHA,
+                    started_at=now - timedelta(minutes=10 - i),
+                    ended_at=now - timedelta(minutes=9 - i),
+                    outcome=ReceiptOutcome.PREEMPTED if detail else ReceiptOutcome.PLAYED,
+                    detail=detail,
+                )
+            )
+    page = web.get(f"/fleet/devices/{IDS.a1}")
+    receipts = re.search(r'data-testid="receipts">.*?</table>', page.text, re.S)
+    assert receipts is not None
+    assert "<td>thong-bao-tiem-chung.mp3</td>" in receipts.group(0)
+    assert "<td>Nội dung chương trình theo lịch</td>" in receipts.group(0)
+    assert "nhường cho «thong-bao-tiem-chung.mp3»" in receipts.group(0)
+    assert "Phát ngay «thong-bao-tiem-chung.mp3»" in page.text  # the list of commands sent
+    assert "▶ thong-bao-tiem-chung.mp3 (lần 2)" in page.text
+    assert SHA[:12] not in receipts.group(0)  # nor the audio's hash
+    for shown in (page.text, web.get("/fleet").text, web.get("/fleet/live").text):
+        assert played not in shown and scheduled not in shown
+    assert "▶ thong-bao-tiem-chung.mp3 (lần 2)" in web.get("/fleet/live").text
+    assert "▶ thong-bao-tiem-chung.mp3 (lần 2)" in web.get(f"/fleet/devices/{IDS.a1}/live").text
 
 
 def test_fleet_menu_item_is_live(web: TestClient) -> None:

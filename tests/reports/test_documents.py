@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from docx import Document
 from docx.enum.text import WD_COLOR_INDEX
+from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from openpyxl import load_workbook
 
@@ -185,6 +186,14 @@ def test_docx_layout_follows_decree_30() -> None:
     placeholder = next(p for p in body if p.text.startswith("[Cần bổ sung: Thuận lợi"))
     assert placeholder.runs[0].font.highlight_color == WD_COLOR_INDEX.YELLOW and placeholder.runs[0].italic
     assert "- Kinh phí còn hạn chế." in [p.text for p in body]
+    headings = [p for p in body if p.runs and p.runs[0].bold and p.text[:2] in ("I.", "1.", "II", "II.")]
+    assert headings, "the body has numbered headings"
+    assert all(p.paragraph_format.keep_with_next for p in headings)
+    assert body[title].paragraph_format.keep_with_next and body[title + 1].paragraph_format.keep_with_next
+    ordinary = [p for p in body[title + 2 :] if p.runs and not p.runs[0].bold]
+    assert not all(p.paragraph_format.keep_with_next for p in ordinary)  # body text flows freely
+    signature_row = doc.tables[1].rows[0]._tr
+    assert signature_row.trPr is not None and signature_row.trPr.find(qn("w:cantSplit")) is not None
     sign_left, sign_right = doc.tables[1].rows[0].cells
     lines = [p.text for p in sign_left.paragraphs]
     assert lines == ["Nơi nhận:", "- UBND tỉnh Quảng Ngãi;", "- Lưu: VT."]

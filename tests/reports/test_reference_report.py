@@ -331,7 +331,8 @@ def check_every_reference_figure_is_in_the_xlsx(
     assert ("ngã tư trụ đèn giao thông", 4, 6, 1) in sizes
     assert all(r[col["Ngày lắp đặt"]].year == 2023 for r in rows)
     press = book["Cộng tác báo chí"]
-    links = [c.hyperlink.target for c in press["G"][1:] if c.hyperlink is not None]
+    link_column = next(c.column_letter for c in press[1] if c.value == "Đường dẫn")
+    links = [c.hyperlink.target for c in press[link_column][1:] if c.hyperlink is not None]
     assert len(links) == 18 and links[0].startswith("https://ptqn.example.vn/")
     mobile = book["Xe thông tin lưu động"]
     assert mobile.max_row == 21

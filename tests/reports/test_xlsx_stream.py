@@ -16,9 +16,10 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from loa.reports.data import ChannelSection, Column, DetailRow, Figure, Organisation, ReportData
-from loa.reports.pdf import office_binary
+from loa.reports.pdf import office_binary, office_to_pdf
 from loa.reports.period import Period
 from loa.reports.xlsx_stream import BOLD, DATE, HEADER, LINK, Book, column_letter
+from loa.reports.xlsx_style import header_row
 from loa.reports.xlsx_writer import render_xlsx
 
 TRICKY = "Thôn Đắk Rơ Wơng & <Ba Tơ> \"lũ\" 'bão'"
@@ -179,3 +180,50 @@ def test_libreoffice_converts_the_report_workbook() -> None:
         rows = list(csv.reader(detail.read_text(encoding="utf-8").splitlines()))
         assert rows[0][:3] == ["Mã", "Ngày đăng", "Địa điểm"]
         assert rows[1][1] == "01/03/2024"  # shown with the date style and rows[1][2] == "Điểm 1 & <chợ>"
+
+
+def _wide_book(rows: int = 120) -> bytes:
+    """Fourteen columns wider than a portrait page, a title line above the column header, and
+    enough rows for several printed pages."""
+    book = Book()
+    sheet = book.sheet("Chi tiết")
+    sheet.row(1, ["CHI TIẾT PHÁT SÓNG THEO XÃ"], style=BOLD)
+    columns = tuple(Column(f"c{i}", f"Cột{i:02d}", "text", 14) for i in range(1, 15))
+    header_row(sheet, 2, columns)
+    for r in range(3, rows + 3):
+        sheet.row(r, [f"dòng{r:03d}", *[r * i for i in range(2, 15)]])
+    sheet.freeze_row = 3
+    return book.save()
+
+
+def test_sheets_print_across_one_page_with_the_header_repeated() -> None:
+    book = _load(_wide_book())
+    sheet = book["Chi tiết"]
+    assert sheet.print_title_rows == "$2:$2"  # the column labels, not the title line above them
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+    assert "Trang &P/&N" in sheet.oddFooter.center.text
+    narrow = Book()
+    small = narrow.sheet("Hẹp")
+    header_row(small, 1, (Column("a", "Tên", "text", 30), Column("b", "Số", "int", 10)))
+    small.freeze_row = 2
+    reread = _load(narrow.save())["Hẹp"]
+    assert reread.page_setup.orientation == "portrait" and reread.print_title_rows == "$1:$1"
+
+
+def test_libreoffice_prints_every_column_on_each_page_and_repeats_the_header() -> None:
+    assert office_binary(), "LibreOffice (soffice) is needed: apt-get install libreoffice-calc-nogui"
+    pdf = office_to_pdf(_wide_book(), "xlsx")
+    pages = (
+        subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+        .stdout.decode()
+        .split("\f")
+    )
+    pages = [p for p in pages if p.strip()]
+    assert len(pages) >= 2, "120 rows should need more than one page"
+    for number, page in enumerate(pages, start=1):
+        assert "Cột01" in page and "Cột14" in page, f"page {number} lacks a header or is cut in width"
+        assert f"Trang {number}/{len(pages)}" in page
+    assert "dòng003" in pages[0] and "dòng122" in pages[-1]
+    assert "CHI TIẾT PHÁT SÓNG" in pages[0] and "CHI TIẾT PHÁT SÓNG" not in pages[1]

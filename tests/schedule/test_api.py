@@ -45,7 +45,9 @@ def test_operator_of_another_commune_finds_nothing_of_it(client: TestClient, wor
     created = client.post("/api/v1/programmes", json=CCHC, headers=mine)
     assert created.status_code == 201, created.text
     pid = created.json()["id"]
-    assert created.json()["recurrence_text"] == "Thứ Hai tuần thứ 3 hằng tháng, 07:00"
+    assert (
+        created.json()["recurrence_text"] == "Thứ Hai thứ ba trong tháng lúc 07:00, đến hết ngày 31/12/2023"
+    )
 
     refused = client.post("/api/v1/programmes", json=CCHC, headers=theirs)
     assert refused.status_code == 403

@@ -36,7 +36,7 @@ def test_third_monday_of_every_month_gives_the_stations_2023_dates() -> None:
     ]  # fmt: skip
     assert all(to_local(at).weekday() == 0 and 15 <= to_local(at).day <= 21 for at in found)
     assert all(at.hour == 0 and at.tzinfo is UTC for at in found)  # 07:00 in Vietnam is 00:00 UTC
-    assert rec.describe_vi() == "Thứ Hai tuần thứ 3 hằng tháng, 07:00"
+    assert rec.describe_vi() == "Thứ Hai thứ ba trong tháng lúc 07:00"
 
 
 def test_daily_and_weekdays() -> None:
@@ -124,6 +124,9 @@ def test_bad_rules_are_refused_in_vietnamese(rule: str, code: str) -> None:
     assert (
         "Quy tắc lặp lại" in err.value.message or "RRULE" in err.value.message or "giây" in err.value.message
     )
+    assert rule not in err.value.message  # the rule travels in the details, for the API client that sent it
+    if code == "rrule_no_occurrence" or rule in ("hằng ngày", "FREQ=FORTNIGHTLY", "FREQ=DAILY;BYHOUR=25"):
+        assert err.value.details == [{"field": "rrule", "value": rule}]
 
 
 def test_no_occurrence_in_a_chosen_window() -> None:

@@ -113,7 +113,9 @@ def test_cchc_third_monday_gives_the_twelve_2023_slots(session: Session, world: 
     ]
     assert {s.start_local.time() for s in found} == {time(7, 0)}
     assert found[0].start_at == datetime(2023, 1, 16, 0, 0, tzinfo=UTC)
-    assert service.describe_recurrence(outcome.programme) == "Thứ Hai tuần thứ 3 hằng tháng, 07:00"
+    assert service.describe_recurrence(outcome.programme) == (
+        "Thứ Hai thứ ba trong tháng lúc 07:00, đến hết ngày 31/12/2023"
+    )
 
 
 def test_targets_resolve_to_devices_including_one_added_later(

@@ -99,7 +99,11 @@ class AuditPageOut(BaseModel):
 
 
 def login_policy(settings: Settings) -> LoginPolicy:
-    return LoginPolicy(max_failures=settings.login_max_failures, window_s=settings.login_window_s)
+    return LoginPolicy(
+        max_failures=settings.login_max_failures,
+        window_s=settings.login_window_s,
+        max_delay_s=settings.login_max_delay_s,
+    )
 
 
 def _user_out(db: SessionDep, user: User) -> UserOut:
@@ -218,6 +222,14 @@ def update_user(
         service.set_active(db, user=user, active=body.active, actor=actor)
     db.commit()
     return _user_out(db, user)
+
+
+@router.post("/users/{user_id}/sessions/revoke", status_code=204)
+def revoke_user_sessions(user_id: int, principal: ApiPrincipal, request: Request, db: SessionDep) -> None:
+    """Sign the user out everywhere: every web session and API token ends (the password stays)."""
+    require(principal, Permission.MANAGE_USERS)
+    service.sign_out_everywhere(db, user=service.get_user(db, user_id), actor=_actor(principal, request))
+    db.commit()
 
 
 @router.get("/audit", response_model=AuditPageOut)

@@ -7,14 +7,23 @@ turn the error into a response must commit first, or the failure (and so the thr
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts import audit
-from loa.accounts.logic import IP_FAILURE_FACTOR, describe_wait, new_token, normalize_username, retry_after_s
+from loa.accounts.logic import (
+    ACCOUNT_FAILURE_FACTOR,
+    IP_FAILURE_FACTOR,
+    Backoff,
+    backoff_wait_s,
+    describe_wait,
+    new_token,
+    normalize_username,
+)
 from loa.accounts.models import ApiToken, LoginAttempt, User
 from loa.accounts.passwords import burn_verify, hash_password, needs_rehash, verify_password
 from loa.accounts.principal import Principal
@@ -41,49 +50,119 @@ class LoginThrottled(TooManyRequests):
 
 @dataclass(frozen=True)
 class LoginPolicy:
-    max_failures: int
-    window_s: int
+    """Throttling parameters (settings ``login_*``); the rules built from them are ``THROTTLE_RULES``."""
+
+    max_failures: int = 5
+    window_s: int = 24 * 3600
+    max_delay_s: int = 15 * 60
+    base_delay_s: int = 2
+
+    @property
+    def account_ceiling(self) -> int:
+        return self.max_failures * ACCOUNT_FAILURE_FACTOR
+
+    @property
+    def source_ceiling(self) -> int:
+        return self.max_failures * IP_FAILURE_FACTOR
+
+
+SOURCE_WINDOW_S = 3600  # spraying is judged per hour: an office's typos over a day must not add up
+KNOWN_SOURCE_DAYS = 30  # an address the account signed in from this recently is the owner's
+
+
+@dataclass(frozen=True)
+class ThrottleRule:
+    """One row of the throttling table: whose failures count, how many are free, over what window.
+
+    ``unfamiliar_only``: the rule does not apply from an address the account signed in from in the
+    last ``KNOWN_SOURCE_DAYS`` days, so an attack spread over many addresses cannot lock out the
+    owner at their usual place. ``since_success``: a successful login from the same key resets it."""
+
+    name: str
+    by_account: bool
+    by_source: bool
+    free: Callable[[LoginPolicy], int]
+    window_s: Callable[[LoginPolicy], int]
+    since_success: bool = False
+    unfamiliar_only: bool = False
+
+
+THROTTLE_RULES: tuple[ThrottleRule, ...] = (
+    ThrottleRule(
+        "account+source", True, True, lambda p: p.max_failures, lambda p: p.window_s, since_success=True
+    ),
+    ThrottleRule(
+        "source", False, True, lambda p: p.source_ceiling, lambda p: min(SOURCE_WINDOW_S, p.window_s)
+    ),
+    ThrottleRule(
+        "account", True, False, lambda p: p.account_ceiling, lambda p: p.window_s, unfamiliar_only=True
+    ),
+)
 
 
 def attempts_kept_for(policy: LoginPolicy) -> timedelta:
-    """How long a login attempt is kept: the throttling window, and at least a day for anyone
-    looking into an incident (the audit log keeps the failures for good)."""
+    """How long a failed attempt is kept: the throttling window, and at least a day for anyone
+    looking into an incident (the audit log keeps the failures for good). Successes are kept
+    ``KNOWN_SOURCE_DAYS`` days: they are how the owner's usual addresses are known."""
     return timedelta(seconds=max(policy.window_s, 24 * 3600))
+
+
+def _key(rule: ThrottleRule, *, username: str, ip: str) -> list[ColumnElement[bool]]:
+    """The conditions selecting the attempts this rule counts."""
+    return [
+        *([LoginAttempt.username == username] if rule.by_account else []),
+        *([LoginAttempt.ip == ip] if rule.by_source else []),
+    ]
+
+
+def _known_source(session: Session, *, username: str, ip: str, now: datetime) -> bool:
+    since = now - timedelta(days=KNOWN_SOURCE_DAYS)
+    found = session.scalar(
+        select(LoginAttempt.id)
+        .where(LoginAttempt.username == username, LoginAttempt.ip == ip)
+        .where(LoginAttempt.success.is_(True), LoginAttempt.at >= since)
+        .limit(1)
+    )
+    return found is not None
+
+
+def _rule_wait(
+    session: Session, rule: ThrottleRule, *, username: str, ip: str, policy: LoginPolicy, now: datetime
+) -> int | None:
+    since = now - timedelta(seconds=rule.window_s(policy))
+    if rule.since_success:
+        last_success = session.scalar(
+            select(func.max(LoginAttempt.at)).where(
+                *_key(rule, username=username, ip=ip),
+                LoginAttempt.success.is_(True),
+                LoginAttempt.at >= since,
+            )
+        )
+        since = max(since, last_success) if last_success is not None else since
+    failures, latest_at = session.execute(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            *_key(rule, username=username, ip=ip), LoginAttempt.success.is_(False), LoginAttempt.at >= since
+        )
+    ).one()
+    backoff = Backoff(free=rule.free(policy), base_s=policy.base_delay_s, max_s=policy.max_delay_s)
+    return backoff_wait_s(failures, latest_at, rule=backoff, now=now)
 
 
 def _throttle_wait(
     session: Session, *, username: str, ip: str, policy: LoginPolicy, now: datetime
 ) -> int | None:
-    since = now - timedelta(seconds=policy.window_s)
-    last_success = session.scalar(
-        select(func.max(LoginAttempt.at)).where(
-            LoginAttempt.username == username, LoginAttempt.success.is_(True), LoginAttempt.at >= since
-        )
-    )
-    by_user = list(
-        session.scalars(
-            select(LoginAttempt.at).where(
-                LoginAttempt.username == username,
-                LoginAttempt.success.is_(False),
-                LoginAttempt.at >= (last_success or since),
-            )
-        )
-    )
-    by_ip = list(
-        session.scalars(
-            select(LoginAttempt.at).where(
-                LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at >= since
-            )
-        )
-    )
-    waits = [
-        retry_after_s(by_user, max_failures=policy.max_failures, window_s=policy.window_s, now=now),
-        retry_after_s(
-            by_ip, max_failures=policy.max_failures * IP_FAILURE_FACTOR, window_s=policy.window_s, now=now
-        ),
-    ]
-    present = [w for w in waits if w is not None]
-    return max(present) if present else None
+    """The longest wait any rule imposes on this (account, address), or None."""
+    known: bool | None = None
+    waits = []
+    for rule in THROTTLE_RULES:
+        if rule.unfamiliar_only:
+            known = _known_source(session, username=username, ip=ip, now=now) if known is None else known
+            if known:
+                continue
+        wait = _rule_wait(session, rule, username=username, ip=ip, policy=policy, now=now)
+        if wait is not None:
+            waits.append(wait)
+    return max(waits) if waits else None
 
 
 def authenticate(
@@ -91,8 +170,9 @@ def authenticate(
 ) -> User:
     """The active user with these credentials, or AuthenticationFailed / LoginThrottled.
 
-    While throttled nothing is checked and nothing is written, so the correct password is refused too
-    and an attacker cannot grow the tables."""
+    While throttled nothing is checked and nothing is written, so an attacker cannot grow the tables;
+    the rules (``THROTTLE_RULES``, docs/security.md) are keyed so that failures elsewhere do not
+    throttle the owner at their usual address."""
     name = normalize_username(username)[:64]
     ip = ip[:64]
     now = utcnow()
@@ -105,9 +185,17 @@ def authenticate(
         ok = False
     else:
         ok = verify_password(user.password_hash, password)
-    # Attempts matter only inside the throttling window (failures stay in the audit log): older
-    # ones go, so the table stays small however long an attack lasts.
-    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - attempts_kept_for(policy)))
+    # Failures matter only inside the throttling window (they stay in the audit log), successes
+    # for a month (the owner's usual addresses): older ones go, so the table stays small however
+    # long an attack lasts.
+    session.execute(
+        delete(LoginAttempt).where(
+            or_(
+                and_(LoginAttempt.success.is_(False), LoginAttempt.at < now - attempts_kept_for(policy)),
+                LoginAttempt.at < now - max(attempts_kept_for(policy), timedelta(days=KNOWN_SOURCE_DAYS)),
+            )
+        )
+    )
     session.add(LoginAttempt(username=name, ip=ip, at=now, success=ok))
     if not ok or user is None:
         audit.record(

@@ -8,13 +8,15 @@
   field ``csrf_token`` or the ``X-CSRF-Token`` header (loa.js adds it to HTMX requests).
 
 Each sets ``request.state.principal`` so the base layout shows who is signed in. The session cookie is
-Starlette's signed cookie and holds the user id, the user's ``session_version`` and the CSRF token.
+Starlette's signed cookie and holds a session token (``loa.accounts.sessions``: revocable on the
+server), the user's ``session_version`` and the CSRF token.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote, urlsplit
@@ -23,6 +25,7 @@ from fastapi import Depends, FastAPI, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import RedirectResponse, Response
 
+from loa.accounts import sessions
 from loa.accounts.auth import LoginThrottled, resolve_token
 from loa.accounts.logic import new_csrf_token
 from loa.accounts.models import ApiToken, User
@@ -30,6 +33,7 @@ from loa.accounts.principal import Principal
 from loa.accounts.service import principal_for
 from loa.db.base import utcnow
 from loa.errors import AuthenticationFailed, PermissionDenied
+from loa.settings import Settings
 from loa.web.deps import SessionDep
 from loa.web.errors import respond
 
@@ -50,7 +54,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SESSION_USER = "uid"
+SESSION_TOKEN = "sid"
 SESSION_VERSION = "sv"
 SESSION_CSRF = "csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -67,6 +71,7 @@ class LoginRequired(AuthenticationFailed):
 
 
 def client_ip(request: Request) -> str:
+    """The client's address (behind trusted proxies: the one they forwarded, loa.web.proxies)."""
     return request.client.host if request.client else ""
 
 
@@ -88,29 +93,46 @@ def ensure_csrf_token(request: Request) -> str:
     return token
 
 
-def start_web_session(request: Request, user: User) -> None:
-    """Sign ``user`` in on this browser: a fresh session (and CSRF token) against session fixation."""
+def _max_idle_s(request: Request) -> int:
+    settings: Settings = request.app.state.settings
+    return settings.session_max_age_s
+
+
+def start_web_session(request: Request, db: Session, user: User) -> None:
+    """Sign ``user`` in on this browser: a fresh server-side session (and CSRF token) against session
+    fixation. The caller commits."""
+    token = sessions.open_session(db, user=user, ip=client_ip(request), max_idle_s=_max_idle_s(request))
     request.session.clear()
-    request.session[SESSION_USER] = user.id
+    request.session[SESSION_TOKEN] = token
     request.session[SESSION_VERSION] = user.session_version
     request.session[SESSION_CSRF] = new_csrf_token()
 
 
-def end_web_session(request: Request) -> None:
+def end_web_session(request: Request, db: Session | None = None) -> None:
+    """Forget the session in this browser and, given the database, revoke it on the server (so a
+    copy of the cookie stops working too). The caller commits."""
+    token = request.session.get(SESSION_TOKEN)
+    if db is not None and isinstance(token, str):
+        sessions.revoke_session(db, token)
     request.session.clear()
     request.session[SESSION_CSRF] = new_csrf_token()
 
 
 def _session_principal(request: Request, db: Session) -> Principal | None:
-    user_id = request.session.get(SESSION_USER)
-    if not isinstance(user_id, int):
+    token = request.session.get(SESSION_TOKEN)
+    if not isinstance(token, str):
         return None
-    user = db.get(User, user_id)
-    if user is None or not user.active or user.session_version != request.session.get(SESSION_VERSION):
-        # Deactivated, password or role changed since this cookie was issued: sign out here too.
+    live = sessions.resolve_session(
+        db, token, version=request.session.get(SESSION_VERSION), max_idle_s=_max_idle_s(request)
+    )
+    if live is None:
+        # Signed out, revoked, idle too long, or the user changed since: sign out here too.
         end_web_session(request)
         return None
-    return principal_for(db, user)
+    now = utcnow()
+    if sessions.needs_touch(live.row, now):
+        _in_own_transaction(request, lambda s: sessions.touch(s, live.row.id, now), "web session")
+    return principal_for(db, live.user)
 
 
 def csrf_valid(request: Request, supplied: str | None) -> bool:
@@ -128,19 +150,28 @@ def require_csrf(request: Request, supplied: str | None) -> None:
         raise PermissionDenied(CSRF_FAILED, code="csrf_failed")
 
 
-def _touch_token(request: Request, row: ApiToken) -> None:
-    """Record token use at most once a minute, in its own transaction (GET handlers never commit)."""
-    now = utcnow()
-    if row.last_used_at is not None and now - row.last_used_at < TOKEN_TOUCH_INTERVAL:
-        return
+def _in_own_transaction(request: Request, work: Callable[[Session], None], what: str) -> None:
+    """Bookkeeping in its own transaction (GET handlers never commit); never fails the request."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     try:
         with factory() as s, s.begin():
-            token = s.get(ApiToken, row.id)
-            if token is not None:
-                token.last_used_at = now
-    except Exception:  # bookkeeping only: never fail the request because of it
-        log.warning("could not record use of API token %s", row.id, exc_info=True)
+            work(s)
+    except Exception:
+        log.warning("could not record use of %s", what, exc_info=True)
+
+
+def _touch_token(request: Request, row: ApiToken) -> None:
+    """Record token use at most once a minute."""
+    now = utcnow()
+    if row.last_used_at is not None and now - row.last_used_at < TOKEN_TOUCH_INTERVAL:
+        return
+
+    def work(s: Session) -> None:
+        token = s.get(ApiToken, row.id)
+        if token is not None:
+            token.last_used_at = now
+
+    _in_own_transaction(request, work, f"API token {row.id}")
 
 
 def get_api_principal(request: Request, db: SessionDep) -> Principal:

@@ -1,5 +1,5 @@
 """Pure rules of accounts: usernames, password policy, which unit kinds a role may be scoped to,
-and login throttling arithmetic. No database, no web."""
+and login back-off arithmetic. No database, no web."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from loa.accounts.common_passwords import is_common
 from loa.accounts.principal import ROLES, Role
 from loa.areas.models import UnitKind
 from loa.errors import InvalidInput
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-PASSWORD_MIN_CHARS = 10
+PASSWORD_MIN_CHARS = 12
 PASSWORD_MAX_CHARS = 256
 DISPLAY_NAME_MAX_CHARS = 200
 
@@ -39,8 +40,10 @@ SCOPE_RULES: dict[Role, ScopeRule] = {
     Role.VIEWER: ScopeRule(frozenset(UnitKind), "bất kỳ cấp nào"),
 }
 
-# Many users of one office share a public address (NAT), so the per-address limit is looser.
+# Many users of one office share a public address (NAT), so the per-address ceiling is looser; the
+# per-account ceiling too, since it also slows the owner when they sign in from a new address.
 IP_FAILURE_FACTOR = 4
+ACCOUNT_FAILURE_FACTOR = 4
 
 
 def normalize_username(raw: str) -> str:
@@ -70,13 +73,24 @@ def validate_display_name(raw: str) -> str:
     return name
 
 
-def validate_password(password: str) -> None:
+def validate_password(password: str, *, username: str = "") -> None:
+    """At least ``PASSWORD_MIN_CHARS`` characters, not too repetitive, not containing the username (of
+    3 characters or more) or a part of it of 4 or more, not a common password; Vietnamese messages."""
     if len(password) < PASSWORD_MIN_CHARS:
         raise InvalidInput(f"Mật khẩu phải có ít nhất {PASSWORD_MIN_CHARS} ký tự.", code="weak_password")
     if len(password) > PASSWORD_MAX_CHARS:
         raise InvalidInput(f"Mật khẩu dài quá {PASSWORD_MAX_CHARS} ký tự.", code="invalid_password")
     if len(set(password)) < 4:
         raise InvalidInput("Mật khẩu quá đơn giản (quá ít ký tự khác nhau).", code="weak_password")
+    folded = password.casefold()
+    name = normalize_username(username)
+    parts = {*([name] if len(name) >= 3 else []), *(p for p in re.split(r"[._-]+", name) if len(p) >= 4)}
+    if any(p and p in folded for p in parts):
+        raise InvalidInput("Mật khẩu không được chứa tên đăng nhập.", code="weak_password")
+    if is_common(password):
+        raise InvalidInput(
+            "Mật khẩu này quá phổ biến, dễ bị đoán. Vui lòng chọn mật khẩu khác.", code="weak_password"
+        )
 
 
 def parse_role(raw: str) -> Role:
@@ -118,17 +132,25 @@ def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def retry_after_s(
-    failures_at: Sequence[datetime], *, max_failures: int, window_s: int, now: datetime
-) -> int | None:
-    """Seconds until fewer than ``max_failures`` failures remain inside the window, or None when the
-    caller is not throttled. ``failures_at`` are the failures inside the window, in any order."""
-    if max_failures <= 0 or len(failures_at) < max_failures:
+@dataclass(frozen=True)
+class Backoff:
+    """Growing delays: after ``free`` failures, each further failure doubles the wait (from the
+    latest failure) from ``base_s``, up to ``max_s``."""
+
+    free: int
+    base_s: int
+    max_s: int
+
+
+def backoff_wait_s(failures: int, latest_at: datetime | None, *, rule: Backoff, now: datetime) -> int | None:
+    """Seconds still to wait before the next attempt, or None when the caller may try now, given
+    how many failures count (inside the window) and when the latest of them was."""
+    if latest_at is None or rule.free <= 0 or failures < rule.free:
         return None
-    ordered = sorted(failures_at)
-    # Dropping below the limit needs the (n - max + 1) oldest failures to leave the window.
-    release_at = ordered[len(ordered) - max_failures] + timedelta(seconds=window_s)
-    return max(1, math.ceil((release_at - now).total_seconds()))
+    excess = failures - rule.free
+    delay_s = rule.max_s if excess >= 32 else min(rule.max_s, rule.base_s * 2**excess)
+    wait = math.ceil((latest_at + timedelta(seconds=delay_s) - now).total_seconds())
+    return wait if wait > 0 else None
 
 
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")  # no daylight saving in Vietnam
@@ -146,5 +168,7 @@ def format_vietnam_time(value: datetime | None) -> str:
 
 
 def describe_wait(seconds: int) -> str:
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes} phút" if seconds > 60 else f"{seconds} giây"
+    if seconds <= 90:
+        return f"{seconds} giây"
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} phút {rest} giây" if rest else f"{minutes} phút"

@@ -1,4 +1,5 @@
-"""Tables of people and their access: users, area scopes, API tokens, login attempts, the audit log."""
+"""Tables of people and their access: users, area scopes, API tokens, web sessions, login attempts,
+the audit log."""
 
 from __future__ import annotations
 
@@ -79,6 +80,24 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebSession(Base):
+    """A signed-in browser. The signed cookie carries a random token; only its SHA-256 is stored, and
+    a request is accepted only while this row is unrevoked and recently seen, so signing out (or an
+    administrator signing the user out everywhere) ends the session on the server, copied cookies
+    included. ``User.session_version`` still ends every session of a user at once (password, role or
+    activity change) without touching these rows."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ip: Mapped[str] = mapped_column(String(64), default="")
 
 
 class LoginAttempt(Base):

@@ -26,6 +26,7 @@ class Permission(StrEnum):
     APPROVE_CONTENT = "approve_content"
     OPERATE_STATION = "operate_station"
     BROADCAST = "broadcast"
+    MAKE_REPORTS = "make_reports"  # draw up, save and download the periodic reports of one's areas
     VIEW = "view"
     VIEW_AUDIT = "view_audit"
 
@@ -45,20 +46,29 @@ ROLES: dict[Role, RoleInfo] = {
     Role.PROVINCE_EDITOR: RoleInfo(
         "Biên tập viên",
         "Editor",
-        frozenset({Permission.EDIT_CONTENT, Permission.VIEW}),
+        frozenset({Permission.EDIT_CONTENT, Permission.MAKE_REPORTS, Permission.VIEW}),
         needs_area=True,
     ),
+    # The leader approves bulletins and draws up and signs the reports of their areas.
     Role.APPROVER: RoleInfo(
         "Lãnh đạo duyệt tin",
         "Approver",
-        frozenset({Permission.APPROVE_CONTENT, Permission.VIEW, Permission.VIEW_AUDIT}),
+        frozenset(
+            {Permission.APPROVE_CONTENT, Permission.MAKE_REPORTS, Permission.VIEW, Permission.VIEW_AUDIT}
+        ),
         needs_area=True,
     ),
     Role.COMMUNE_OPERATOR: RoleInfo(
         "Cán bộ vận hành đài xã",
         "Commune operator",
         frozenset(
-            {Permission.OPERATE_STATION, Permission.BROADCAST, Permission.EDIT_CONTENT, Permission.VIEW}
+            {
+                Permission.OPERATE_STATION,
+                Permission.BROADCAST,
+                Permission.EDIT_CONTENT,
+                Permission.MAKE_REPORTS,
+                Permission.VIEW,
+            }
         ),
         needs_area=True,
     ),

@@ -21,6 +21,7 @@ from loa.accounts.models import ApiToken, User, UserArea
 from loa.accounts.passwords import hash_password
 from loa.accounts.principal import ROLES, Permission, Principal, Role
 from loa.accounts.scope import require
+from loa.accounts.sessions import revoke_user_sessions
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -119,7 +120,7 @@ def create_user(
     actor: Actor = SYSTEM,
 ) -> User:
     name = validate_username(username)
-    validate_password(password)
+    validate_password(password, username=name)
     shown = validate_display_name(display_name if display_name is not None else name)
     units = find_units(session, area_codes)
     check_scope_kinds(role, [(u.name, u.kind) for u in units])
@@ -198,11 +199,14 @@ def change_role(
 
 
 def _revoke_all_tokens(session: Session, user: User) -> None:
+    """Revoke the user's API tokens and web sessions (the latter also end by ``session_version``;
+    revoking the rows keeps the server's record true)."""
     session.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    revoke_user_sessions(session, user.id)
 
 
 def set_active(session: Session, *, user: User, active: bool, actor: Actor = SYSTEM) -> User:
@@ -233,7 +237,7 @@ def set_active(session: Session, *, user: User, active: bool, actor: Actor = SYS
 
 def set_password(session: Session, *, user: User, password: str, actor: Actor = SYSTEM) -> User:
     """Set a new password; every session and token issued before stops working."""
-    validate_password(password)
+    validate_password(password, username=user.username)
     if actor.principal is not None and actor.principal.user_id != user.id:
         _require_manage(actor, user_units(session, user))
     user.password_hash = hash_password(password)
@@ -243,6 +247,27 @@ def set_password(session: Session, *, user: User, password: str, actor: Actor = 
     audit.record(
         session,
         action="user.password_change",
+        actor=actor.principal,
+        actor_name=actor.name,
+        target_type="user",
+        target_id=user.id,
+        details={"username": user.username},
+        ip=actor.ip,
+    )
+    return user
+
+
+def sign_out_everywhere(session: Session, *, user: User, actor: Actor = SYSTEM) -> User:
+    """End every web session and API token of ``user`` (a lost phone, a shared computer); the
+    password stays as it is."""
+    if actor.principal is not None and actor.principal.user_id != user.id:
+        _require_manage(actor, user_units(session, user))
+    user.session_version += 1
+    _revoke_all_tokens(session, user)
+    session.flush()
+    audit.record(
+        session,
+        action="user.sessions_revoke",
         actor=actor.principal,
         actor_name=actor.name,
         target_type="user",

@@ -113,8 +113,8 @@ def login_submit(
     except AuthenticationFailed as err:
         db.commit()  # keep the failed attempt: it is what throttling counts
         return _login_page(request, next_path=next_path, username=username, error=err.message, status=401)
+    start_web_session(request, db, user)
     db.commit()
-    start_web_session(request, user)
     return RedirectResponse(next_path, status_code=303)
 
 
@@ -126,8 +126,10 @@ async def logout(request: Request, principal: OptionalWebPrincipal, db: SessionD
         supplied = request.headers.get("x-csrf-token") or form.get("csrf_token")
         require_csrf(request, supplied if isinstance(supplied, str) else None)
         audit.record(db, action="auth.logout", actor=principal, ip=client_ip(request))
+        end_web_session(request, db)  # revoked on the server: a copy of the cookie stops working too
         db.commit()
-    end_web_session(request)
+    else:
+        end_web_session(request)
     _flash(request, "Bạn đã đăng xuất.")
     return RedirectResponse("/login", status_code=303)
 
@@ -282,6 +284,17 @@ def user_password(
     return _user_change(request, db, principal, user_id, change, "Đã đặt mật khẩu mới.")
 
 
+@router.post("/users/{user_id}/sessions/revoke")
+def user_sessions_revoke(
+    request: Request, user_id: int, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep
+) -> Response:
+    def change(user: User, actor: service.Actor) -> None:
+        service.sign_out_everywhere(db, user=user, actor=actor)
+
+    done = "Đã đăng xuất người dùng khỏi mọi phiên và thu hồi mọi mã truy cập API."
+    return _user_change(request, db, principal, user_id, change, done)
+
+
 @router.get("/audit")
 def audit_page(
     request: Request,
@@ -301,6 +314,7 @@ def audit_page(
             "action": action,
             "filters": AUDIT_FILTERS,
             "label": audit.action_label,
+            "details_text": audit.details_text,
             "when": format_vietnam_time,
         },
     )
@@ -346,7 +360,7 @@ def own_password_change(
     except LoaError as err:
         db.rollback()
         return _password_page(request, error=err.message, status=err.status)
+    start_web_session(request, db, user)
     db.commit()
-    start_web_session(request, user)
     _flash(request, "Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất.")
     return RedirectResponse("/account/password", status_code=303)

@@ -1,20 +1,24 @@
-"""JSON routes of the registers: ``/api/v1/activities/<register>`` CRUD, ``/import`` (CSV upload, all or
-nothing) and ``/export.csv``. Thin: parse → service → respond; the handler commits."""
+"""JSON routes of the registers: ``/api/v1/activities/<register>`` CRUD, ``/import`` (CSV or Excel
+upload, all or nothing; rows that duplicate records wait for ``/imports/<id>`` to confirm them) and
+``/export.csv``. Thin: parse → service → respond; the handler commits."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Form, Query, UploadFile
-from fastapi.responses import Response
+from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 
-from loa.accounts.deps import ApiPrincipal
-from loa.activities import service
+from loa.accounts.deps import ApiPrincipal, client_ip
+from loa.activities import imports, service
+from loa.activities.imports import DuplicatePolicy, ImportResult
 from loa.activities.present import record_json
 from loa.activities.registers import REGISTERS, get_register
 from loa.errors import PayloadTooLarge
 from loa.web.deps import SessionDep
+from loa.web.errors import problem
 
 router = APIRouter(prefix="/api/v1/activities", tags=["activities"])
 
@@ -30,6 +34,8 @@ def registers(principal: ApiPrincipal) -> list[dict[str, Any]]:
             "title": spec.title,
             "channel": spec.channel,
             "date_field": spec.date_field,
+            "ends_field": spec.ends_field,
+            "quantity_field": spec.quantity_field,
             "fields": [
                 {"name": f.name, "label": f.label, "type": f.type, "required": f.required}
                 for f in spec.fields
@@ -89,31 +95,120 @@ def export_csv(
     )
 
 
-@router.post("/{register}/import", status_code=201)
+def _result_json(result: ImportResult) -> dict[str, Any]:
+    return {
+        "created": result.created,
+        "skipped": result.skipped,
+        "encoding": result.encoding,
+        "ids": list(result.ids),
+        "import_id": result.import_id,
+    }
+
+
+@router.post("/{register}/import", status_code=201, response_model=None)
 async def import_csv(
     register: str,
+    request: Request,
     principal: ApiPrincipal,
     db: SessionDep,
-    file: Annotated[UploadFile, File(description="Tệp CSV (UTF-8, Windows-1258 hoặc TCVN3)")],
+    file: Annotated[
+        UploadFile, File(description="Tệp CSV (UTF-8, Windows-1258 hoặc TCVN3) hoặc Excel .xlsx")
+    ],
     default_area_id: Annotated[int | None, Form()] = None,
-) -> dict[str, Any]:
+    duplicates: Annotated[
+        DuplicatePolicy,
+        Form(description="Dòng trùng: ask (hỏi lại, chưa nhập gì), skip (bỏ qua) hoặc include (nhập cả)"),
+    ] = "ask",
+) -> dict[str, Any] | JSONResponse:
+    """201 with the counts when imported; 409 ``import_duplicates`` with the duplicate rows and the
+    ``import_id`` to confirm (``POST …/imports/<id>``) when rows repeat records and nothing was imported."""
     spec = get_register(register)
     content = await file.read(MAX_CSV_BYTES + 1)
     if len(content) > MAX_CSV_BYTES:
-        raise PayloadTooLarge(f"Tệp CSV quá lớn (tối đa {MAX_CSV_BYTES // (1024 * 1024)} MB).")
-    result = service.import_csv(
-        db, spec=spec, principal=principal, content=content, default_area_id=default_area_id
+        raise PayloadTooLarge(f"Tệp quá lớn (tối đa {MAX_CSV_BYTES // (1024 * 1024)} MB).")
+    outcome = imports.import_file(
+        db,
+        spec=spec,
+        principal=principal,
+        content=content,
+        filename=file.filename or "",
+        default_area_id=default_area_id,
+        duplicates=duplicates,
+        ip=client_ip(request),
     )
     db.commit()
-    return {"created": result.created, "encoding": result.encoding, "ids": list(result.ids)}
+    if outcome.preview is not None:
+        preview = outcome.preview
+        message = (
+            f"Tệp có {len(preview.duplicates)} dòng trùng với bản ghi đã có hoặc với dòng khác trong tệp; "
+            "chưa nhập dòng nào. Xác nhận để nhập."
+        )
+        details = {
+            **preview.as_dict(),
+            "confirm_url": f"/api/v1/activities/{spec.key}/imports/{preview.import_id}",
+        }
+        return problem(409, "import_duplicates", message, details)
+    assert outcome.result is not None
+    return _result_json(outcome.result)
+
+
+class ConfirmIn(BaseModel):
+    include_rows: list[int] = Field(default_factory=list, max_length=20_000)
+    include_all: bool = False
+
+
+@router.get("/{register}/imports/{import_id}")
+def get_import(register: str, import_id: int, principal: ApiPrincipal, db: SessionDep) -> dict[str, Any]:
+    """A waiting upload, with its duplicate rows checked against the register as it is now."""
+    spec = get_register(register)
+    return imports.preview_import(db, spec=spec, principal=principal, import_id=import_id).as_dict()
+
+
+@router.post("/{register}/imports/{import_id}", status_code=201)
+def confirm_import(
+    register: str,
+    import_id: int,
+    request: Request,
+    principal: ApiPrincipal,
+    db: SessionDep,
+    body: Annotated[ConfirmIn, Body()],
+) -> dict[str, Any]:
+    """Import a waiting upload: its fresh rows and the duplicate rows named in ``include_rows`` (all of
+    them with ``include_all``). A second confirmation is refused (409)."""
+    spec = get_register(register)
+    result = imports.confirm_import(
+        db,
+        spec=spec,
+        principal=principal,
+        import_id=import_id,
+        include_rows=body.include_rows,
+        include_all=body.include_all,
+        ip=client_ip(request),
+    )
+    db.commit()
+    return _result_json(result)
+
+
+@router.delete("/{register}/imports/{import_id}", status_code=204)
+def cancel_import(
+    register: str, import_id: int, request: Request, principal: ApiPrincipal, db: SessionDep
+) -> Response:
+    spec = get_register(register)
+    imports.cancel_import(db, spec=spec, principal=principal, import_id=import_id, ip=client_ip(request))
+    db.commit()
+    return Response(status_code=204)
 
 
 @router.post("/{register}", status_code=201)
 def create_record(
-    register: str, principal: ApiPrincipal, db: SessionDep, data: Annotated[dict[str, Any], Body()]
+    register: str,
+    request: Request,
+    principal: ApiPrincipal,
+    db: SessionDep,
+    data: Annotated[dict[str, Any], Body()],
 ) -> dict[str, Any]:
     spec = get_register(register)
-    record = service.create_record(db, spec=spec, principal=principal, data=data)
+    record = service.create_record(db, spec=spec, principal=principal, data=data, ip=client_ip(request))
     db.commit()
     return record_json(spec, record, service.areas_by_id(db, [record.area_id]).get(record.area_id))
 
@@ -129,19 +224,24 @@ def get_record(register: str, record_id: int, principal: ApiPrincipal, db: Sessi
 def update_record(
     register: str,
     record_id: int,
+    request: Request,
     principal: ApiPrincipal,
     db: SessionDep,
     data: Annotated[dict[str, Any], Body()],
 ) -> dict[str, Any]:
     spec = get_register(register)
-    record = service.update_record(db, spec=spec, principal=principal, record_id=record_id, data=data)
+    record = service.update_record(
+        db, spec=spec, principal=principal, record_id=record_id, data=data, ip=client_ip(request)
+    )
     db.commit()
     return record_json(spec, record, service.areas_by_id(db, [record.area_id]).get(record.area_id))
 
 
 @router.delete("/{register}/{record_id}", status_code=204)
-def delete_record(register: str, record_id: int, principal: ApiPrincipal, db: SessionDep) -> Response:
+def delete_record(
+    register: str, record_id: int, request: Request, principal: ApiPrincipal, db: SessionDep
+) -> Response:
     spec = get_register(register)
-    service.delete_record(db, spec=spec, principal=principal, record_id=record_id)
+    service.delete_record(db, spec=spec, principal=principal, record_id=record_id, ip=client_ip(request))
     db.commit()
     return Response(status_code=204)

@@ -45,16 +45,12 @@ class RecordPage:
 
 def _filtered(spec: RegisterSpec, principal: Principal, wanted: RecordFilter) -> Any:
     model = spec.model
-    day = getattr(model, spec.date_field)
     query = (
         select(model)
         .join(AdminUnit, AdminUnit.id == model.area_id)
         .where(in_scope(principal, AdminUnit.path))
     )
-    if wanted.start is not None:
-        query = query.where(day >= wanted.start)
-    if wanted.end is not None:
-        query = query.where(day <= wanted.end)
+    query = query.where(*service.period_clauses(spec, wanted.start, wanted.end))
     if wanted.area_path:
         query = query.where(under(AdminUnit.path, [wanted.area_path]))
     if wanted.topic_code:

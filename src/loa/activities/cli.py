@@ -1,4 +1,5 @@
-"""``loa activities …``: import a register from CSV (all or nothing, every error listed) and export it."""
+"""``loa activities …``: import a register from CSV or Excel (all or nothing, every error listed; rows
+that duplicate records only with ``--duplicates skip|include``) and export it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from loa.accounts.principal import Principal, Role
 from loa.accounts.scope import visible_unit
 from loa.accounts.service import get_user_by_username, principal_for
-from loa.activities import service
+from loa.activities import imports, service
 from loa.activities.forms import TABS
 from loa.activities.kinds import fold
 from loa.activities.registers import REGISTERS, RegisterSpec
@@ -57,21 +58,64 @@ def import_csv(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Tệp CSV."),
     area: str | None = typer.Option(None, "--area", help="Mã địa bàn cho các dòng không ghi mã địa bàn."),
     as_user: str | None = typer.Option(None, "--as", help="Nhập với tư cách người dùng này (phạm vi, tên)."),
+    duplicates: str = typer.Option(
+        "ask",
+        "--duplicates",
+        help="Dòng trùng với bản ghi đã có hoặc với dòng khác trong tệp: ask (liệt kê, không nhập gì), "
+        "skip (bỏ qua các dòng trùng) hoặc include (nhập cả các dòng trùng).",
+    ),
 ) -> None:
-    """Nhập một tệp CSV vào sổ theo dõi: kiểm tra mọi dòng trước, một dòng sai thì không nhập dòng nào."""
+    """Nhập một tệp CSV hoặc Excel vào sổ theo dõi: kiểm tra mọi dòng trước, một dòng sai thì không nhập
+    dòng nào; có dòng trùng thì liệt kê và chỉ nhập khi chọn --duplicates skip hoặc include."""
     spec = find_register(register)
+    if duplicates not in POLICIES:
+        raise InvalidInput(f"--duplicates phải là một trong: {', '.join(POLICIES)}.")
     c = cli_context(ctx)
     try:
         with c.session() as s:
             principal = cli_principal(s, as_user)
             default_id = visible_unit(s, principal, code=area).id if area else None
-            result = service.import_csv(
-                s, spec=spec, principal=principal, content=file.read_bytes(), default_area_id=default_id
+            outcome = imports.import_file(
+                s,
+                spec=spec,
+                principal=principal,
+                content=file.read_bytes(),
+                filename=file.name,
+                default_area_id=default_id,
+                duplicates=POLICIES[duplicates],
             )
+            if outcome.preview is not None:
+                raise _Duplicates(outcome.preview)  # leaves the block: nothing is kept
     except InvalidInput as err:
         _print_row_errors(err)
         raise typer.Exit(2) from err
-    echo(f"Đã nhập {result.created} {spec.noun} vào sổ «{spec.title}» (mã hóa tệp: {result.encoding}).")
+    except _Duplicates as held:
+        _print_duplicates(held.preview)
+        raise typer.Exit(3) from held
+    result = outcome.result
+    assert result is not None
+    skipped = f"; bỏ qua {result.skipped} dòng trùng" if result.skipped else ""
+    echo(f"Đã nhập {result.created} {spec.noun} vào sổ «{spec.title}» (tệp: {result.encoding}){skipped}.")
+
+
+POLICIES: dict[str, imports.DuplicatePolicy] = {"ask": "ask", "skip": "skip", "include": "include"}
+
+
+class _Duplicates(Exception):
+    def __init__(self, preview: imports.ImportPreview) -> None:
+        super().__init__("duplicates")
+        self.preview = preview
+
+
+def _print_duplicates(preview: imports.ImportPreview) -> None:
+    sys.stderr.write(
+        f"Chưa nhập dòng nào: tệp có {len(preview.duplicates)} dòng trùng (trong {preview.rows} dòng).\n"
+    )
+    for d in preview.duplicates:
+        sys.stderr.write(f"  Dòng {d.row}: {d.summary} — {d.reason}\n")
+    sys.stderr.write(
+        "Chạy lại với --duplicates skip (bỏ qua các dòng này) hoặc --duplicates include (nhập cả).\n"
+    )
 
 
 @app.command("export")

@@ -1,5 +1,6 @@
-"""CSV of a register: read (any of the encodings offices use, ',' ';' or tab separated) and write
-(UTF-8 with BOM so Excel opens it, Vietnamese headers, dd/mm/yyyy dates, decimal commas). Pure."""
+"""CSV of a register: read (any of the encodings offices use, ',' ';' or tab separated; or the first
+sheet of an Excel workbook) and write (UTF-8 with BOM so Excel opens it, Vietnamese headers,
+dd/mm/yyyy dates, decimal commas). Pure."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from loa.activities.kinds import fold
 from loa.activities.registers import FieldSpec, RegisterSpec
 from loa.activities.textcodec import decode_text
+from loa.activities.xlsxio import XLSX_LABEL, is_xlsx, read_xlsx_rows
 from loa.errors import InvalidInput
 
 MAX_ROWS = 20_000
@@ -40,7 +42,13 @@ def _delimiter(first_line: str) -> str:
 
 
 def read_csv(spec: RegisterSpec, content: bytes) -> CsvTable:
-    """Decode and split a CSV; header problems (unknown, duplicate or missing columns) are row 1 errors."""
+    """Decode and split a CSV (or read a workbook's first sheet); header problems (unknown, duplicate
+    or missing columns) are row 1 errors."""
+    if is_xlsx(content):
+        sheet = read_xlsx_rows(content, max_rows=MAX_ROWS)
+        if not sheet:
+            raise InvalidInput("Tệp Excel trống.", code="empty_csv")
+        return _table(spec, XLSX_LABEL, sheet)
     decoded = decode_text(content)
     text = decoded.text.lstrip("\ufeff")
     if not text.strip():
@@ -50,7 +58,13 @@ def read_csv(spec: RegisterSpec, content: bytes) -> CsvTable:
         table = [row for row in reader]
     except csv.Error as err:
         raise InvalidInput(f"Tệp CSV không đúng định dạng: {err}", code="bad_csv") from err
-    header, body = table[0], table[1:]
+    return _table(spec, decoded.encoding, table)
+
+
+def _table(spec: RegisterSpec, encoding: str, table: list[list[str]]) -> CsvTable:
+    header, body = list(table[0]), table[1:]
+    while header and not header[-1].strip():
+        header.pop()  # a sheet's formatted but empty columns, or a trailing separator
     lookup = spec.header_lookup()
     errors: list[RowError] = []
     columns: list[FieldSpec] = []
@@ -66,30 +80,32 @@ def read_csv(spec: RegisterSpec, content: bytes) -> CsvTable:
         else:
             seen.add(f.name)
         columns.append(f or FieldSpec("", name))
-    missing = [f.label for f in spec.fields if f.required and f.name not in seen]
+    # Without an "Đến ngày" column every row is a single item, which needs its item-only columns too.
+    counts_possible = spec.ends_field is not None and spec.ends_field in seen
+    needed = spec.required_columns() if counts_possible else [f for f in spec.fields if f.required]
+    missing = [f.label for f in needed if f.name not in seen]
     if missing:
         errors.append(RowError(1, ", ".join(missing), f"Thiếu cột bắt buộc: {', '.join(missing)}"))
     if errors:
-        raise import_failed(errors, decoded.encoding)
+        raise import_failed(errors, encoding)
     rows: list[tuple[int, dict[str, str]]] = []
     for index, cells in enumerate(body, start=2):
         if not any(c.strip() for c in cells):
             continue
         if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :]):
-            errors.append(
-                RowError(index, "", f"Dòng có {len(cells)} ô nhưng tiêu đề chỉ có {len(columns)} cột")
-            )
+            used = max(i for i, c in enumerate(cells, start=1) if c.strip())
+            errors.append(RowError(index, "", f"Dòng có {used} ô nhưng tiêu đề chỉ có {len(columns)} cột"))
             continue
         rows.append((index, {col.name: cell.strip() for col, cell in zip(columns, cells, strict=False)}))
     if errors:
-        raise import_failed(errors, decoded.encoding)
+        raise import_failed(errors, encoding)
     if len(rows) > MAX_ROWS:
         raise InvalidInput(
             f"Tệp có {len(rows)} dòng; mỗi lần nhập tối đa {MAX_ROWS} dòng.", code="too_many_rows"
         )
     if not rows:
         raise InvalidInput("Tệp CSV không có dòng dữ liệu nào.", code="empty_csv")
-    return CsvTable(decoded.encoding, tuple(columns), tuple(rows))
+    return CsvTable(encoding, tuple(columns), tuple(rows))
 
 
 def import_failed(errors: Sequence[RowError], encoding: str) -> InvalidInput:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from loa.activities.present import kind_label
+from loa.activities.present import kind_label, span_text
 from loa.activities.registers import REGISTERS, AnyRecord, FieldSpec, RegisterSpec
 from loa.reports.period import vn_date
 from loa.reports.wording import count_text, decimal_text
@@ -35,13 +35,13 @@ TABS: tuple[Tab, ...] = (
         "mobile-trips",
         "Xe thông tin lưu động",
         "Mỗi lượt xe: ngày, lộ trình, các thôn, tổ dân phố đã đến, nội dung tuyên truyền.",
-        ("trip_on", "route", "stops", "duration_minutes", "audience_estimate", "area", "topics"),
+        ("trip_on", "quantity", "route", "stops", "duration_minutes", "audience_estimate", "area", "topics"),
     ),
     Tab(
         "press-items",
         "Báo chí, truyền hình",
         "Tin, bài, phóng sự cộng tác với báo, đài phát thanh – truyền hình.",
-        ("published_on", "outlet", "kind", "title", "area", "topics"),
+        ("published_on", "outlet", "kind", "quantity", "title", "area", "topics"),
     ),
     Tab(
         "portal-posts",
@@ -73,6 +73,14 @@ HINTS: dict[str, str] = {
     "area": "Chọn trong danh sách hoặc gõ mã địa bàn",
     "bulletin": "Nếu bài đã đăng từ Loa, ghi số tin bài để báo cáo không tính trùng",
 }
+NAMED_HINTS: dict[str, str] = {
+    "ends_on": (
+        "Chỉ điền khi nhập số liệu tổng hợp (ví dụ cả năm theo sổ ghi chép, không rõ từng ngày): "
+        "khi đó ngày ở trên là ngày đầu kỳ và số lượng là tổng số trong kỳ"
+    ),
+}
+ITEM_ONLY_HINT = "Không bắt buộc khi nhập số liệu tổng hợp (có “Đến ngày”)"
+SIZE_HINT = "Băng rôn, phướn hoặc số liệu tổng hợp có thể để trống kích thước"
 
 assert set(TAB_BY_KEY) == set(REGISTERS), "every register needs a tab"
 
@@ -88,8 +96,12 @@ def widget(f: FieldSpec) -> Widget:
     return mapping[f.type]
 
 
-def hint(f: FieldSpec) -> str:
-    return HINTS.get(f.type, "")
+def hint(spec: RegisterSpec, f: FieldSpec) -> str:
+    if f.name in spec.item_only:
+        return ITEM_ONLY_HINT
+    if f.name in ("width_m", "height_m"):
+        return f"{HINTS['decimal']}. {SIZE_HINT}"
+    return NAMED_HINTS.get(f.name) or HINTS.get(f.type, "")
 
 
 def column_label(spec: RegisterSpec, name: str) -> str:
@@ -125,6 +137,9 @@ def display_cell(spec: RegisterSpec, record: AnyRecord, name: str, area_name: st
     if f is None:
         return ""
     value = getattr(record, name, None)
+    ends = getattr(record, spec.ends_field, None) if spec.ends_field and name == spec.date_field else None
+    if isinstance(value, date) and isinstance(ends, date):
+        return span_text(value, ends)  # a count entry's period stands where an item's day would
     if f.type == "stops":
         return "; ".join(s.name for s in getattr(record, "stops", []))
     if f.type == "kind":

@@ -9,8 +9,8 @@ from typing import Any
 
 from loa.activities.registers import AnyRecord, AreaRef, FieldSpec, RegisterSpec
 from loa.reports.data import CellValue, Column, ColumnKind
-from loa.reports.period import vn_date
-from loa.reports.wording import decimal_text
+from loa.reports.period import Period, PeriodKind, vn_date
+from loa.reports.wording import count_text, decimal_text
 
 
 def _raw(record: AnyRecord, f: FieldSpec) -> Any:
@@ -35,6 +35,40 @@ def kind_unit(spec: RegisterSpec, kind: StrEnum | str | None) -> str:
     return info.unit if info else str(kind)
 
 
+def span_text(start: date, end: date) -> str:
+    """How a count entry's period reads: 'cả năm 2023', '6 tháng đầu năm 2023', 'quý I năm 2023',
+    'tháng 3 năm 2023', 'ngày 05/01/2023' or 'từ 05/01/2023 đến 20/03/2023'."""
+    year = start.year
+    if end.year == year:
+        named = [Period.year(year)]
+        named += [Period.half(year, i) for i in (1, 2)]
+        named += [Period.quarter(year, i) for i in range(1, 5)]
+        named += [Period.month(year, i) for i in range(1, 13)]
+        for period in named:
+            if (period.start, period.end) == (start, end):
+                return f"cả {period.label}" if period.kind is PeriodKind.YEAR else period.label
+    if start == end:
+        return f"ngày {vn_date(start)}"
+    return f"từ {vn_date(start)} đến {vn_date(end)}"
+
+
+def quantity_of(spec: RegisterSpec, record: AnyRecord) -> int:
+    """How many items a record stands for (its quantity, else one)."""
+    if spec.quantity_field is None:
+        return 1
+    return int(getattr(record, spec.quantity_field, None) or 1)
+
+
+def entry_text(spec: RegisterSpec, record: AnyRecord) -> str:
+    """A count entry as a person reads it: '20 lượt xe, cả năm 2023'; empty for a single item."""
+    if not spec.is_count(record):
+        return ""
+    assert spec.ends_field is not None
+    unit = kind_unit(spec, getattr(record, "kind", None)) or spec.unit or spec.noun
+    start, end = getattr(record, spec.date_field), getattr(record, spec.ends_field)
+    return f"{count_text(quantity_of(spec, record))} {unit}, {span_text(start, end)}"
+
+
 def record_json(spec: RegisterSpec, record: AnyRecord, area: AreaRef | None) -> dict[str, Any]:
     out: dict[str, Any] = {"id": record.id}
     for f in spec.fields:
@@ -52,6 +86,8 @@ def record_json(spec: RegisterSpec, record: AnyRecord, area: AreaRef | None) -> 
             out[f.name] = value.isoformat()
         else:
             out[f.name] = value
+    out["count_entry"] = spec.is_count(record)
+    out["summary"] = entry_text(spec, record)
     out["created_at"] = record.created_at.isoformat() if record.created_at else None
     out["updated_at"] = record.updated_at.isoformat() if record.updated_at else None
     return out
@@ -83,6 +119,7 @@ def export_cells(spec: RegisterSpec, record: AnyRecord, area: AreaRef | None) ->
     return cells
 
 
+SUMMARY, SUMMARY_LABEL = "summary", "Số liệu tổng hợp"  # the detail cell naming a count entry
 _COLUMN_KINDS: dict[str, ColumnKind] = {"int": "int", "decimal": "decimal", "date": "date", "money": "money"}
 
 
@@ -93,6 +130,8 @@ def report_columns(spec: RegisterSpec) -> tuple[Column, ...]:
             continue
         kind: ColumnKind = "link" if f.name == "link" else _COLUMN_KINDS.get(f.type, "text")
         columns.append(Column(f.name, f.label, kind, f.width))
+    if spec.ends_field is not None:
+        columns.append(Column(SUMMARY, SUMMARY_LABEL, "text", 26))
     return tuple(columns)
 
 
@@ -102,6 +141,8 @@ def detail_cells(spec: RegisterSpec, record: AnyRecord, area: AreaRef | None) ->
         "area_name": area.name if area else "",
         "area_code": area.code if area else "",
     }
+    if spec.ends_field is not None:
+        cells[SUMMARY] = entry_text(spec, record)
     for f in spec.fields:
         value = _raw(record, f)
         if f.type == "area":

@@ -18,11 +18,10 @@ from loa.activities.kinds import (
     RADIO_KINDS,
     VISUAL_KINDS,
     KindInfo,
+    VisualKind,
     fold,
-    match_kind,
 )
 from loa.activities.models import ActivityEvent, MobileTrip, PortalPost, PressItem, RadioItem, VisualItem
-from loa.activities.parsing import ValueProblem, check_range, parse_date, parse_decimal, parse_int, split_list
 
 FieldType = Literal[
     "text", "int", "decimal", "date", "kind", "topics", "area", "stops", "list", "money", "bulletin"
@@ -85,9 +84,25 @@ class RegisterSpec:
     fields: tuple[FieldSpec, ...]
     noun: str = "bản ghi"
     extra_checks: tuple[Callable[[dict[str, Any]], FieldError | None], ...] = field(default=())
+    # Count entries ("20 lượt xe, cả năm 2023"): the field that ends their period (None: the register
+    # has none), the required fields only a single item needs, and the word after a count when the
+    # register has no kinds.
+    ends_field: str | None = None
+    item_only: frozenset[str] = frozenset()
+    unit: str = ""
+    # What names a record beside its area, date (or period) and kind, for finding duplicates.
+    title_field: str = "title"
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    def is_count(self, record: object) -> bool:
+        """A count entry: ``quantity`` items over a period, not one dated item."""
+        return self.ends_field is not None and getattr(record, self.ends_field, None) is not None
+
+    def required_columns(self) -> list[FieldSpec]:
+        """Columns a file must have: the required fields a count entry needs too."""
+        return [f for f in self.fields if f.required and f.name not in self.item_only]
 
     def header_lookup(self) -> dict[str, FieldSpec]:
         """Folded header text → field (name, label and aliases all work)."""
@@ -98,6 +113,13 @@ class RegisterSpec:
         return table
 
 
+ENDS = FieldSpec(
+    "ends_on",
+    "Đến ngày",
+    "date",
+    aliases=("den ngay", "toi ngay", "ngay ket thuc", "ngay cuoi ky", "ends_on"),
+)
+FROM = ("tu ngay", "ngay bat dau", "ngay dau ky")  # the date field read as a count entry's start
 AREA = FieldSpec(
     "area", "Mã địa bàn", "area", aliases=("area_code", "area_id", "ma dia ban", "dia ban"), width=12
 )
@@ -109,6 +131,27 @@ def _removed_after_installed(values: dict[str, Any]) -> FieldError | None:
     installed, removed = values.get("installed_on"), values.get("removed_on")
     if installed and removed and removed < installed:
         return FieldError("Ngày tháo dỡ", "Ngày tháo dỡ phải sau ngày lắp đặt")
+    return None
+
+
+# Kinds that may be filed without a size (a banner's size is rarely noted); panels and boards need one
+# unless the row is a count entry.
+SIZELESS_KINDS: frozenset[StrEnum] = frozenset({VisualKind.BANNER, VisualKind.FLAG})
+SIZE_COLUMNS = "Rộng (m) / Cao (m)"
+
+
+def _size_when_needed(values: dict[str, Any]) -> FieldError | None:
+    width, height = values.get("width_m"), values.get("height_m")
+    if (width is None) != (height is None):
+        return FieldError(SIZE_COLUMNS, "Cần nhập cả chiều rộng và chiều cao, hoặc bỏ trống cả hai")
+    kind = values.get("kind")
+    if width is None and kind is not None and kind not in SIZELESS_KINDS and values.get("ends_on") is None:
+        label = VISUAL_KINDS[kind].label if kind in VISUAL_KINDS else str(kind)
+        return FieldError(
+            SIZE_COLUMNS,
+            f"{label} cần kích thước (rộng, cao); chỉ băng rôn, phướn hoặc số liệu tổng hợp "
+            "mới được để trống",
+        )
     return None
 
 
@@ -133,16 +176,19 @@ VISUAL = RegisterSpec(
             "place", "Địa điểm", required=True, max_length=300, aliases=("dia diem", "vi tri"), width=36
         ),
         FieldSpec(
-            "width_m", "Rộng (m)", "decimal", True, 0, True, 100, unit="m", aliases=("rong", "chieu rong")
+            "width_m", "Rộng (m)", "decimal", False, 0, True, 100, unit="m", aliases=("rong", "chieu rong")
         ),
         FieldSpec(
-            "height_m", "Cao (m)", "decimal", True, 0, True, 100, unit="m", aliases=("cao", "chieu cao")
+            "height_m", "Cao (m)", "decimal", False, 0, True, 100, unit="m", aliases=("cao", "chieu cao")
         ),
         FieldSpec(
             "sides", "Số mặt", "int", minimum=1, maximum=2, default=1, aliases=("so mat", "mat"), width=8
         ),
         FieldSpec("quantity", "Số lượng", "int", minimum=1, maximum=10000, default=1, aliases=("so luong",)),
-        FieldSpec("installed_on", "Ngày lắp đặt", "date", True, aliases=("ngay lap", "ngay treo", "ngay")),
+        FieldSpec(
+            "installed_on", "Ngày lắp đặt", "date", True, aliases=("ngay lap", "ngay treo", "ngay", *FROM)
+        ),
+        ENDS,
         FieldSpec("removed_on", "Ngày tháo dỡ", "date", aliases=("ngay thao", "ngay go")),
         FieldSpec("content", "Nội dung", max_length=4000, aliases=("noi dung", "khau hieu"), width=40),
         FieldSpec("latitude", "Vĩ độ", "decimal", minimum=-90, maximum=90, aliases=("vi do", "lat")),
@@ -157,7 +203,10 @@ VISUAL = RegisterSpec(
         TOPICS,
         NOTES,
     ),
-    extra_checks=(_removed_after_installed, _both_coordinates),
+    extra_checks=(_removed_after_installed, _both_coordinates, _size_when_needed),
+    ends_field="ends_on",
+    item_only=frozenset({"place"}),
+    title_field="place",
 )
 
 MOBILE = RegisterSpec(
@@ -167,10 +216,21 @@ MOBILE = RegisterSpec(
     model=MobileTrip,
     date_field="trip_on",
     kinds=None,
-    quantity_field=None,
+    quantity_field="quantity",
     noun="lượt xe",
     fields=(
-        FieldSpec("trip_on", "Ngày", "date", True, aliases=("ngay", "ngay di")),
+        FieldSpec("trip_on", "Ngày", "date", True, aliases=("ngay", "ngay di", *FROM)),
+        ENDS,
+        FieldSpec(
+            "quantity",
+            "Số lượt",
+            "int",
+            minimum=1,
+            maximum=100_000,
+            default=1,
+            aliases=("so luong", "so luot", "so chuyen", "luot"),
+            width=10,
+        ),
         FieldSpec("route", "Lộ trình", max_length=500, aliases=("lo trinh", "tuyen"), width=36),
         FieldSpec(
             "stops", "Thôn, tổ dân phố", "stops", aliases=("thon", "thon to dan pho", "diem den"), width=36
@@ -197,6 +257,9 @@ MOBILE = RegisterSpec(
         TOPICS,
         NOTES,
     ),
+    ends_field="ends_on",
+    unit="lượt xe",
+    title_field="route",
 )
 
 PRESS = RegisterSpec(
@@ -206,7 +269,7 @@ PRESS = RegisterSpec(
     model=PressItem,
     date_field="published_on",
     kinds=PRESS_KINDS,
-    quantity_field=None,
+    quantity_field="quantity",
     noun="tin, bài",
     fields=(
         FieldSpec(
@@ -218,13 +281,28 @@ PRESS = RegisterSpec(
             width=28,
         ),
         FieldSpec("kind", "Loại", "kind", required=True, aliases=("loai", "the loai"), width=22),
-        FieldSpec("published_on", "Ngày đăng/phát", "date", True, aliases=("ngay dang", "ngay phat", "ngay")),
+        FieldSpec(
+            "published_on", "Ngày đăng/phát", "date", True, aliases=("ngay dang", "ngay phat", "ngay", *FROM)
+        ),
+        ENDS,
+        FieldSpec(
+            "quantity",
+            "Số lượng",
+            "int",
+            minimum=1,
+            maximum=100_000,
+            default=1,
+            aliases=("so luong",),
+            width=10,
+        ),
         FieldSpec("title", "Tiêu đề", required=True, aliases=("tieu de", "ten bai"), width=40),
         FieldSpec("link", "Đường dẫn", max_length=1000, aliases=("duong dan", "link", "url"), width=30),
         AREA,
         TOPICS,
         NOTES,
     ),
+    ends_field="ends_on",
+    item_only=frozenset({"outlet", "title"}),
 )
 
 PORTAL = RegisterSpec(
@@ -239,7 +317,8 @@ PORTAL = RegisterSpec(
     fields=(
         FieldSpec("kind", "Loại", "kind", required=True, aliases=("loai",), width=12),
         FieldSpec("count", "Số lượng", "int", minimum=1, maximum=100_000, default=1, aliases=("so luong",)),
-        FieldSpec("posted_on", "Ngày đăng", "date", True, aliases=("ngay dang", "ngay")),
+        FieldSpec("posted_on", "Ngày đăng", "date", True, aliases=("ngay dang", "ngay", *FROM)),
+        ENDS,
         FieldSpec("title", "Tiêu đề", aliases=("tieu de",), width=40),
         FieldSpec("link", "Đường dẫn", max_length=1000, aliases=("duong dan", "link", "url"), width=30),
         FieldSpec(
@@ -253,6 +332,7 @@ PORTAL = RegisterSpec(
         TOPICS,
         NOTES,
     ),
+    ends_field="ends_on",
 )
 
 RADIO = RegisterSpec(
@@ -267,13 +347,15 @@ RADIO = RegisterSpec(
     fields=(
         FieldSpec("kind", "Loại", "kind", required=True, aliases=("loai",), width=14),
         FieldSpec("count", "Số lượng", "int", minimum=1, maximum=100_000, default=1, aliases=("so luong",)),
-        FieldSpec("aired_on", "Ngày phát", "date", True, aliases=("ngay phat", "ngay")),
+        FieldSpec("aired_on", "Ngày phát", "date", True, aliases=("ngay phat", "ngay", *FROM)),
+        ENDS,
         FieldSpec("title", "Tiêu đề", aliases=("tieu de",), width=40),
         FieldSpec("station", "Đài", max_length=200, aliases=("dai", "dai truyen thanh"), width=24),
         AREA,
         TOPICS,
         NOTES,
     ),
+    ends_field="ends_on",
 )
 
 EVENTS = RegisterSpec(
@@ -314,119 +396,3 @@ def get_register(key: str) -> RegisterSpec:
     if spec is None:
         raise NotFound(f"Không có sổ theo dõi “{key}”.")
     return spec
-
-
-# --- parsing -------------------------------------------------------------------------------------------
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        return "; ".join(str(v) for v in value)
-    return str(value).strip()
-
-
-def parse_value(spec: RegisterSpec, f: FieldSpec, raw: str, ctx: ParseContext) -> Any:
-    """One cell → a typed value (``None`` when empty); raises ``ValueProblem``."""
-    if f.type == "text":
-        if len(raw) > f.max_length:
-            raise ValueProblem(f"Quá dài ({len(raw)} ký tự, tối đa {f.max_length})")
-        return raw
-    if f.type == "list":
-        return split_list(raw)
-    if f.type == "date":
-        return parse_date(raw, today=ctx.today)
-    if f.type in ("int", "money"):
-        number: float = parse_int(raw)
-    elif f.type == "decimal":
-        number = parse_decimal(raw, unit=f.unit)
-    elif f.type == "kind":
-        assert spec.kinds is not None
-        kind = match_kind(dict(spec.kinds), raw)
-        if kind is None:
-            allowed = ", ".join(info.label for info in spec.kinds.values())
-            raise ValueProblem(f"Loại “{raw}” không hợp lệ; chọn một trong: {allowed}")
-        return kind
-    elif f.type == "bulletin":
-        return _parse_bulletin(raw, ctx)
-    elif f.type == "area":
-        return _parse_area(raw, ctx)
-    elif f.type == "topics":
-        return _parse_topics(raw, ctx)
-    else:  # stops
-        return _parse_stops(raw, ctx)
-    check_range(number, minimum=f.minimum, exclusive=f.exclusive, maximum=f.maximum, what=f.label)
-    return int(number) if f.type in ("int", "money") else number
-
-
-def _parse_area(raw: str, ctx: ParseContext) -> AreaRef:
-    area = ctx.areas_by_code.get(raw)
-    if area is None:
-        raise ValueProblem(f"Mã địa bàn không tồn tại: “{raw}”")
-    if not ctx.can_access(area.path):
-        raise ValueProblem(f"Địa bàn {area.name} ({area.code}) nằm ngoài phạm vi bạn quản lý")
-    return area
-
-
-def _parse_bulletin(raw: str, ctx: ParseContext) -> int:
-    number = parse_int(raw.strip().removeprefix("TB").removeprefix("tb").strip())
-    if number < 1 or not ctx.bulletin_visible(int(number)):
-        raise ValueProblem(f"Không có tin bài số “{raw}” (hoặc tin bài nằm ngoài phạm vi của bạn)")
-    return int(number)
-
-
-def _parse_topics(raw: str, ctx: ParseContext) -> list[int]:
-    ids: list[int] = []
-    for name in split_list(raw):
-        topic_id = ctx.topics.get(fold(name))
-        if topic_id is None:
-            raise ValueProblem(f"Chủ đề không tồn tại: “{name}”")
-        if topic_id not in ids:
-            ids.append(topic_id)
-    return ids
-
-
-def _parse_stops(raw: str, ctx: ParseContext) -> list[tuple[int | None, str]]:
-    stops: list[tuple[int | None, str]] = []
-    for name in split_list(raw):
-        area = ctx.areas_by_code.get(name)
-        if area is not None and not ctx.can_access(area.path):
-            raise ValueProblem(f"Địa bàn {area.name} ({area.code}) nằm ngoài phạm vi bạn quản lý")
-        stops.append((area.id, area.name) if area else (None, name[:200]))
-    return stops
-
-
-def parse_record(
-    spec: RegisterSpec, raw: Mapping[str, object], ctx: ParseContext, *, partial: bool = False
-) -> tuple[dict[str, Any], list[FieldError]]:
-    """Field name → raw value (text from CSV, or JSON values) → typed values and every problem found.
-    With ``partial`` (an update) only the given fields are parsed and required ones may be absent."""
-    values: dict[str, Any] = {}
-    errors: list[FieldError] = []
-    for f in spec.fields:
-        present = f.name in raw
-        text = _text(raw.get(f.name))
-        if not text:
-            if partial and not present:
-                continue
-            if f.type == "area" and ctx.default_area is not None and not partial:
-                values["area"] = ctx.default_area
-            elif f.required or f.type == "area":
-                errors.append(FieldError(f.label, "Bắt buộc, không được để trống"))
-            else:
-                values[f.name] = _empty(f)
-            continue
-        try:
-            values[f.name] = parse_value(spec, f, text, ctx)
-        except ValueProblem as problem:
-            errors.append(FieldError(f.label, problem.message, text[:100]))
-    if not errors and not partial:
-        errors.extend(e for check in spec.extra_checks if (e := check(values)) is not None)
-    return values, errors
-
-
-def _empty(f: FieldSpec) -> Any:
-    if f.type in ("list", "topics", "stops"):
-        return []
-    if f.type == "text":
-        return ""
-    return f.default

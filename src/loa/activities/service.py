@@ -1,23 +1,25 @@
-"""Use cases of the registers: list, read, create, update, delete, CSV import (all or nothing) and
-export, every one scoped to the principal's areas. Keyword-only, session first; never commits."""
+"""Use cases of the registers: list, read, create, update, delete and CSV export, every one scoped to
+the principal's areas and every write audited (imports: ``loa.activities.imports``). Keyword-only,
+session first; never commits."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import in_scope, require, under, visible_unit
-from loa.activities.csvio import RowError, import_failed, read_csv, write_csv
+from loa.activities.csvio import write_csv
 from loa.activities.kinds import DEFAULT_TOPICS, fold
 from loa.activities.models import ActivityTopic, MobileTripStop
-from loa.activities.present import export_cells
-from loa.activities.registers import AnyRecord, AreaRef, FieldError, ParseContext, RegisterSpec, parse_record
+from loa.activities.present import entry_text, export_cells
+from loa.activities.recordparse import parse_record, record_errors
+from loa.activities.registers import AnyRecord, AreaRef, FieldError, ParseContext, RegisterSpec
 from loa.areas.models import AdminUnit
 from loa.content.models import Bulletin
 from loa.errors import InvalidInput, NotFound
@@ -74,7 +76,7 @@ def get_area(session: Session, principal: Principal, area_id: int) -> AreaRef:
     return area_ref(visible_unit(session, principal, area_id=area_id))
 
 
-def _context(
+def parse_context(
     session: Session,
     principal: Principal,
     codes: Iterable[str],
@@ -108,6 +110,21 @@ def _context(
 # --- records ----------------------------------------------------------------------------------------
 
 
+def period_clauses(spec: RegisterSpec, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
+    """Records of ``start``–``end``: a dated item on a day inside it, a count entry whose whole period
+    lies inside it. A count entry that only overlaps the range cannot be split (how many of the
+    year's 20 trips fell in March is unknown), so it is left out rather than counted in full."""
+    model = spec.model
+    day = getattr(model, spec.date_field)
+    last = func.coalesce(getattr(model, spec.ends_field), day) if spec.ends_field else day
+    clauses: list[ColumnElement[bool]] = []
+    if start is not None:
+        clauses.append(day >= start)
+    if end is not None:
+        clauses.append(last <= end)
+    return clauses
+
+
 def _query(spec: RegisterSpec, principal: Principal) -> Any:
     model = spec.model
     return (
@@ -131,11 +148,7 @@ def list_records(
     require(principal, Permission.VIEW)
     model = spec.model
     day = getattr(model, spec.date_field)
-    query = _query(spec, principal)
-    if start is not None:
-        query = query.where(day >= start)
-    if end is not None:
-        query = query.where(day <= end)
+    query = _query(spec, principal).where(*period_clauses(spec, start, end))
     if area_path:
         query = query.where(under(AdminUnit.path, [area_path]))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -172,7 +185,7 @@ def _normalise_api_input(session: Session, data: Mapping[str, object]) -> dict[s
     return raw
 
 
-def _apply(session: Session, record: Any, values: Mapping[str, Any]) -> None:
+def apply_values(session: Session, record: Any, values: Mapping[str, Any]) -> None:
     for name, value in values.items():
         if name == "area":
             record.area_id = value.id
@@ -191,19 +204,42 @@ def create_record(
     principal: Principal,
     data: Mapping[str, object],
     today: date | None = None,
+    ip: str = "",
 ) -> AnyRecord:
     require(principal, Permission.EDIT_CONTENT)
     raw = _normalise_api_input(session, data)
-    ctx = _context(session, principal, [str(raw.get("area") or ""), *_stop_tokens(raw)], None, today)
+    ctx = parse_context(session, principal, [str(raw.get("area") or ""), *stop_tokens(raw)], None, today)
     values, errors = parse_record(spec, raw, ctx)
     if errors:
         _raise_field_errors(errors)
     record = spec.model(created_by_id=principal.user_id or None)
-    _apply(session, record, values)
+    apply_values(session, record, values)
     session.add(record)
     session.flush()
+    audit.record(
+        session,
+        action="activity.create",
+        actor=principal,
+        target_type=spec.key,
+        target_id=record.id,
+        area_id=record.area_id,
+        details=_described(spec, record),
+        ip=ip,
+    )
     created: AnyRecord = record
     return created
+
+
+def _described(spec: RegisterSpec, record: Any) -> dict[str, object]:
+    """What the audit log keeps of a record: its register and how it reads."""
+    details: dict[str, object] = {"register": spec.title}
+    summary = entry_text(spec, record)
+    if summary:
+        details["count_entry"] = summary
+    title = getattr(record, spec.title_field, "")
+    if title:
+        details["title"] = str(title)[:200]
+    return details
 
 
 def update_record(
@@ -214,31 +250,54 @@ def update_record(
     record_id: int,
     data: Mapping[str, object],
     today: date | None = None,
+    ip: str = "",
 ) -> AnyRecord:
     require(principal, Permission.EDIT_CONTENT)
     record = get_record(session, spec=spec, principal=principal, record_id=record_id)
     raw = _normalise_api_input(session, data)
-    ctx = _context(session, principal, [str(raw.get("area") or ""), *_stop_tokens(raw)], None, today)
+    ctx = parse_context(session, principal, [str(raw.get("area") or ""), *stop_tokens(raw)], None, today)
     values, errors = parse_record(spec, raw, ctx, partial=True)
     if not errors:
         # Cross-field checks run on the merged record, as a whole-record parse would.
         merged = {f.name: getattr(record, f.name, None) for f in spec.fields} | values
-        errors = [e for check in spec.extra_checks if (e := check(merged)) is not None]
+        errors = record_errors(spec, merged)
     if errors:
         _raise_field_errors(errors)
-    _apply(session, record, values)
+    apply_values(session, record, values)
     session.flush()
+    audit.record(
+        session,
+        action="activity.update",
+        actor=principal,
+        target_type=spec.key,
+        target_id=record.id,
+        area_id=record.area_id,
+        details={**_described(spec, record), "fields": sorted(values)},
+        ip=ip,
+    )
     return record
 
 
-def delete_record(session: Session, *, spec: RegisterSpec, principal: Principal, record_id: int) -> None:
+def delete_record(
+    session: Session, *, spec: RegisterSpec, principal: Principal, record_id: int, ip: str = ""
+) -> None:
     require(principal, Permission.EDIT_CONTENT)
     record = get_record(session, spec=spec, principal=principal, record_id=record_id)
+    audit.record(
+        session,
+        action="activity.delete",
+        actor=principal,
+        target_type=spec.key,
+        target_id=record.id,
+        area_id=record.area_id,
+        details=_described(spec, record),
+        ip=ip,
+    )
     session.delete(record)
     session.flush()
 
 
-def _stop_tokens(raw: Mapping[str, object]) -> list[str]:
+def stop_tokens(raw: Mapping[str, object]) -> list[str]:
     stops = raw.get("stops")
     if isinstance(stops, list):
         return [str(s) for s in stops]
@@ -248,46 +307,6 @@ def _stop_tokens(raw: Mapping[str, object]) -> list[str]:
 
 
 # --- CSV --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    created: int
-    encoding: str
-    ids: tuple[int, ...]
-
-
-def import_csv(
-    session: Session,
-    *,
-    spec: RegisterSpec,
-    principal: Principal,
-    content: bytes,
-    default_area_id: int | None = None,
-    today: date | None = None,
-) -> ImportResult:
-    """Every row is checked before any is written; one bad row → nothing imported, every error listed."""
-    require(principal, Permission.EDIT_CONTENT)
-    table = read_csv(spec, content)
-    codes = [cells.get("area", "") for _, cells in table.rows]
-    codes += [token for _, cells in table.rows for token in _stop_tokens({"stops": cells.get("stops", "")})]
-    ctx = _context(session, principal, codes, default_area_id, today)
-    parsed: list[dict[str, Any]] = []
-    errors: list[RowError] = []
-    for row_number, cells in table.rows:
-        values, field_errors = parse_record(spec, cells, ctx)
-        errors.extend(RowError(row_number, e.column, e.message, e.value) for e in field_errors)
-        parsed.append(values)
-    if errors:
-        raise import_failed(errors, table.encoding)
-    records = []
-    for values in parsed:
-        record = spec.model(created_by_id=principal.user_id or None)
-        _apply(session, record, values)
-        session.add(record)
-        records.append(record)
-    session.flush()
-    return ImportResult(len(records), table.encoding, tuple(r.id for r in records))
 
 
 def export_csv(

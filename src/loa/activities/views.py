@@ -1,6 +1,7 @@
 """HTML pages of the registers: ``/activities`` with one tab per register (filters, table, create form,
-CSV import and export) and a page per record (edit, delete). Scoped like the service: a person sees
-and files records only within their areas."""
+CSV/Excel import and export), the look at an upload's duplicate rows before they are imported, and a
+page per record (edit, delete). Scoped like the service: a person sees and files records only within
+their areas."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from loa.accounts.deps import CsrfProtected, WebPrincipal
+from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require, visible_unit
-from loa.activities import browse, forms, service
+from loa.activities import browse, forms, imports, service
 from loa.activities.csvio import write_csv
-from loa.activities.present import export_cells
+from loa.activities.present import entry_text, export_cells
 from loa.activities.registers import REGISTERS, AnyRecord, RegisterSpec, get_register
 from loa.errors import InvalidInput, LoaError, PayloadTooLarge
 from loa.reports.periodform import choice_groups, year_choices
@@ -41,7 +42,7 @@ async def read_form(request: Request) -> FormData:
 Posted = Annotated[FormData, Depends(read_form)]
 
 
-_flash, _pop_flash = flash_pair(FLASH)
+flash, _pop_flash = flash_pair(FLASH)
 
 
 def _blank_form(session: Session, principal: Principal, spec: RegisterSpec) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def _blank_form(session: Session, principal: Principal, spec: RegisterSpec) -> d
     return values
 
 
-def _vocabulary(session: Session, principal: Principal) -> dict[str, Any]:
+def vocabulary(session: Session, principal: Principal) -> dict[str, Any]:
     return {
         "active_nav": "activities",
         "tabs": forms.TABS,
@@ -62,6 +63,7 @@ def _vocabulary(session: Session, principal: Principal) -> dict[str, Any]:
         "hint": forms.hint,
         "column_label": forms.column_label,
         "display": forms.display_cell,
+        "entry_text": entry_text,
         "topics": service.list_topics(session),
         "area_choices": browse.area_choices(session, principal),
         "can_edit": principal.has(Permission.EDIT_CONTENT),
@@ -93,7 +95,7 @@ def _register_page(
     }
     areas = browse.areas_of(session, [r.area_id for r in result.items])
     context = {
-        **_vocabulary(session, principal),
+        **vocabulary(session, principal),
         "spec": spec,
         "tab": forms.TAB_BY_KEY[spec.key],
         "counts": counts,
@@ -164,7 +166,7 @@ def create(
     spec = get_register(register)
     raw = forms.form_input(spec, posted.get, posted.getlist)
     try:
-        record = service.create_record(db, spec=spec, principal=principal, data=raw)
+        record = service.create_record(db, spec=spec, principal=principal, data=raw, ip=client_ip(request))
     except LoaError as err:
         db.rollback()
         field_errors, general = _split_errors(spec, err)
@@ -182,7 +184,7 @@ def create(
             status=err.status,
         )
     db.commit()
-    _flash(request, f"Đã thêm {spec.noun} số {record.id}.")
+    flash(request, f"Đã thêm {spec.noun} số {record.id}.")
     return RedirectResponse(f"/activities/{spec.key}", status_code=303)
 
 
@@ -244,18 +246,25 @@ async def import_csv(
     db: SessionDep,
     posted: Posted,
 ) -> Response:
+    """Check the file; import it at once when no row repeats a record, else show the rows first."""
     spec = get_register(register)
     upload = posted.get("file")
     default_code = str(posted.get("default_area") or "").strip()
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
-            raise InvalidInput("Chưa chọn tệp CSV để tải lên.", code="csv_missing")
+            raise InvalidInput("Chưa chọn tệp CSV hoặc Excel để tải lên.", code="csv_missing")
         content = await upload.read(MAX_CSV_BYTES + 1)
         if len(content) > MAX_CSV_BYTES:
-            raise PayloadTooLarge(f"Tệp CSV quá lớn (tối đa {MAX_CSV_BYTES // (1024 * 1024)} MB).")
+            raise PayloadTooLarge(f"Tệp quá lớn (tối đa {MAX_CSV_BYTES // (1024 * 1024)} MB).")
         default_id = visible_unit(db, principal, code=default_code).id if default_code else None
-        result = service.import_csv(
-            db, spec=spec, principal=principal, content=content, default_area_id=default_id
+        outcome = imports.import_file(
+            db,
+            spec=spec,
+            principal=principal,
+            content=content,
+            filename=upload.filename,
+            default_area_id=default_id,
+            ip=client_ip(request),
         )
     except LoaError as err:
         db.rollback()
@@ -273,11 +282,18 @@ async def import_csv(
             status=err.status,
         )
     db.commit()
-    _flash(
-        request,
-        f"Đã nhập {result.created} {spec.noun} từ tệp «{upload.filename}» (mã hóa {result.encoding}).",
-    )
+    if outcome.preview is not None:
+        return RedirectResponse(
+            f"/activities/{spec.key}/imports/{outcome.preview.import_id}", status_code=303
+        )
+    assert outcome.result is not None
+    flash(request, imported_text(spec, outcome.result))
     return RedirectResponse(f"/activities/{spec.key}", status_code=303)
+
+
+def imported_text(spec: RegisterSpec, result: imports.ImportResult) -> str:
+    skipped = f"; bỏ qua {result.skipped} dòng trùng" if result.skipped else ""
+    return f"Đã nhập {result.created} {spec.noun} từ tệp «{result.filename}» ({result.encoding}){skipped}."
 
 
 def _record_page(
@@ -294,7 +310,7 @@ def _record_page(
 ) -> Response:
     area = service.areas_by_id(session, [record.area_id]).get(record.area_id)
     context = {
-        **_vocabulary(session, principal),
+        **vocabulary(session, principal),
         "spec": spec,
         "tab": forms.TAB_BY_KEY[spec.key],
         "record": record,
@@ -329,7 +345,9 @@ def update(
     spec = get_register(register)
     raw = forms.form_input(spec, posted.get, posted.getlist)
     try:
-        service.update_record(db, spec=spec, principal=principal, record_id=record_id, data=raw)
+        service.update_record(
+            db, spec=spec, principal=principal, record_id=record_id, data=raw, ip=client_ip(request)
+        )
     except LoaError as err:
         db.rollback()
         record = service.get_record(db, spec=spec, principal=principal, record_id=record_id)
@@ -346,7 +364,7 @@ def update(
             status=err.status,
         )
     db.commit()
-    _flash(request, "Đã lưu thay đổi.")
+    flash(request, "Đã lưu thay đổi.")
     return RedirectResponse(f"/activities/{spec.key}/{record_id}", status_code=303)
 
 
@@ -360,7 +378,7 @@ def delete(
     db: SessionDep,
 ) -> Response:
     spec = get_register(register)
-    service.delete_record(db, spec=spec, principal=principal, record_id=record_id)
+    service.delete_record(db, spec=spec, principal=principal, record_id=record_id, ip=client_ip(request))
     db.commit()
-    _flash(request, f"Đã xóa {spec.noun} số {record_id}.")
+    flash(request, f"Đã xóa {spec.noun} số {record_id}.")
     return RedirectResponse(f"/activities/{spec.key}", status_code=303)

@@ -1,4 +1,4 @@
-"""Photos of bulletins: checked by their header, stored content-addressed, listed in the feeds."""
+"""Photos of bulletins: decoded before they are accepted, stored content-addressed, listed in the feeds."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from loa.accounts.audit import record
 from loa.accounts.principal import Principal
 from loa.content.catalog import Status
-from loa.content.images import MAX_PHOTO_BYTES, inspect_photo
+from loa.content.images import MAX_PHOTO_BYTES, check_photo
 from loa.content.models import Attachment, Bulletin
 from loa.content.richtext import clean_line
 from loa.content.service import content_changed, get_bulletin
@@ -64,7 +64,7 @@ def add_photo(
     caption: str = "",
 ) -> Attachment:
     check_size(len(data))
-    info = inspect_photo(data)
+    info = check_photo(data)
     bulletin = get_bulletin(session, principal=principal, bulletin_id=bulletin_id)
     if len(bulletin.attachments) >= MAX_PHOTOS_PER_BULLETIN:
         raise InvalidInput(f"Mỗi bản tin có tối đa {MAX_PHOTOS_PER_BULLETIN} ảnh.")

@@ -6,7 +6,9 @@ clients' subscriptions (so ``state`` carries nothing secret) and half-open conne
 their will (so the gateway also times devices out from missed heartbeats).
 
 The ACL is the same rule as Mosquitto's pattern ACL: the MQTT username is the device id; a device
-publishes only on its own device→server channels and subscribes/receives only its own inbox.
+publishes only on its own device→server channels and subscribes/receives only its own inbox. As with
+Mosquitto's ``use_username_as_clientid``, a device's client id is replaced by its username, and a
+client is admitted before the broker looks at the session its client id names.
 """
 
 from __future__ import annotations
@@ -20,11 +22,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from amqtt.adapters import ReaderAdapter, WriterAdapter
 from amqtt.broker import Broker
 from amqtt.contexts import Action
+from amqtt.errors import MQTTError
+from amqtt.mqtt.connack import NOT_AUTHORIZED, ConnackPacket
 from amqtt.mqtt.constants import QOS_1, QOS_2
+from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session as MqttSession
+from amqtt.utils import gen_client_id
 from sqlalchemy import Engine, select
 
 from loa.fleet.credentials import verify_secret
@@ -86,11 +93,16 @@ class DeviceCredentials:
 
 
 class LoaAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
-    """amqtt auth plugin: every client needs a username and password accepted by the store."""
+    """amqtt auth plugin: every client needs a username and password accepted by the store. A device
+    (any user but the backend's) then gets its username as client id, as Mosquitto's
+    ``use_username_as_clientid`` does: with its own choice of id, one device's credentials would take
+    over another device's session (its queued commands, its subscriptions). The backend may open
+    several connections (gateway, tools), so its client ids are left alone."""
 
     @dataclass
     class Config:
         store: Any = None
+        backend_users: list[str] = field(default_factory=list)
 
     async def authenticate(self, *, session: MqttSession) -> bool | None:
         store: CredentialStore | None = self.config.store
@@ -102,6 +114,9 @@ class LoaAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
         ok = await asyncio.to_thread(store.verify, session.username, str(password))
         if not ok:
             log.info("MQTT authentication refused for %r", session.username)
+        elif session.username not in self.config.backend_users:
+            # Before the broker looks up a session by client id (LoaBroker admits first).
+            session.client_id = session.username
         return ok
 
 
@@ -148,7 +163,7 @@ def broker_config(
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}", "max_connections": 0}},
         "timeout_disconnect_delay": 2,
         "plugins": {
-            f"{__name__}.LoaAuthPlugin": {"store": store},
+            f"{__name__}.LoaAuthPlugin": {"store": store, "backend_users": backend_users},
             f"{__name__}.LoaTopicPlugin": {"prefix": topics.prefix, "backend_users": backend_users},
         },
     }
@@ -233,6 +248,58 @@ class LoaBroker(Broker):  # type: ignore[misc]
         if rule is None:
             return bool(await super()._topic_filtering(session, topic=topic, action=action))
         return bool(session.username) and bool(topic) and rule(session.username, topic, action)
+
+    async def _initialize_client_session(
+        self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str, remote_port: int
+    ) -> tuple[BrokerProtocolHandler, MqttSession]:
+        """amqtt 0.12.1's, with the client admitted (password, client id) first. amqtt looked up the
+        session named by the CONNECT's client id before any check — deleting it for a clean session,
+        merging a wrong password into it otherwise — and then took over a connected one whatever the
+        check said: a wrong password with a device's client id disconnected that device and wiped
+        its queued commands (tests/fleet/test_clientid.py)."""
+        try:
+            handler, incoming = await BrokerProtocolHandler.init_from_connect(
+                reader, writer, self.plugins_manager
+            )
+        except MQTTError:
+            await writer.close()
+            raise
+        if not await super()._authenticate(incoming, None):
+            connack = ConnackPacket.build(0, NOT_AUTHORIZED)
+            await connack.to_stream(writer)
+            await writer.close()
+            raise MQTTError(f"client {incoming.client_id!r} not admitted")
+        session: MqttSession = incoming
+        if incoming.clean_session:
+            if incoming.client_id:
+                await self._delete_session(incoming.client_id)
+            else:
+                incoming.client_id = gen_client_id()
+            incoming.parent = 0
+        elif incoming.client_id in self._sessions:
+            # The connection brings its will and keep-alive to the stored session (as amqtt does).
+            session = self._sessions[incoming.client_id][0]
+            for name in (
+                "will_flag",
+                "will_message",
+                "will_topic",
+                "will_qos",
+                "keep_alive",
+                "username",
+                "password",
+            ):
+                setattr(session, name, getattr(incoming, name))
+            session.parent = 1
+        else:
+            incoming.parent = 0
+        delay = self.config.get("timeout-disconnect-delay", 0)
+        if session.keep_alive > 0 and isinstance(delay, int):
+            session.keep_alive += delay
+        return handler, session
+
+    async def _authenticate(self, session: MqttSession, listener: Any) -> bool:
+        # Every connection was admitted by ``_initialize_client_session`` before reaching here.
+        return True
 
     async def _may_receive(self, session: MqttSession, topic: str) -> bool:
         return await self._topic_filtering(session, topic, Action.RECEIVE)

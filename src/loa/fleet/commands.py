@@ -7,6 +7,7 @@ live broadcasts (700) or emergencies (900). An operator raises it to the emergen
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,6 +78,22 @@ RESULT_LABELS: dict[str | None, str] = {
 def command_label(kind: str) -> str:
     info = COMMAND_INFO.get(kind)
     return info.label if info else kind
+
+
+def payload_title(payload: str | None) -> str | None:
+    """The title a command carried (``args.title`` of its v1 JSON), if any."""
+    try:
+        args = json.loads(payload or "{}").get("args") or {}
+    except (ValueError, AttributeError):
+        return None
+    title = args.get("title") if isinstance(args, dict) else None
+    return str(title) if title else None
+
+
+def command_text(kind: str, payload: str | None) -> str:
+    """A sent command for a list: its label, and for "play now" the title it carried."""
+    title = payload_title(payload) if kind == "play_now" else None
+    return f"{command_label(kind)} «{title}»" if title else command_label(kind)
 
 
 def check_command_permission(principal: Principal, kind: str) -> None:

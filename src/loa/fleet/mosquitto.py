@@ -1,9 +1,12 @@
 """Configuration files for a production Mosquitto: ``mosquitto.conf``, password file, pattern ACL.
 
 The device id is the MQTT username, so one ``pattern`` block gives every device exactly its own
-topics. The backend user (the gateway) reads and writes everything under the prefix. Queue limits are
-raised because one backend subscriber receives the whole fleet's traffic (with the defaults, a burst
-from 5,000 devices lost most messages).
+topics. Every listener replaces the client id with the username (``use_username_as_clientid``): with
+the client's own id, one device's credentials could connect as another device's client id and take
+over (or wipe) that device's session. A consequence: one connection per username, so a second backend
+process needs its own MQTT account. The backend user (the gateway) reads and writes everything
+under the prefix. Queue limits are raised because one backend subscriber receives the whole fleet's
+traffic (with the defaults, a burst from 5,000 devices lost most messages).
 """
 
 from __future__ import annotations
@@ -78,8 +81,7 @@ def conf_text(options: MosquittoOptions, *, password_file: Path, acl_file: Path)
         f"password_file {password_file}",
         f"acl_file {acl_file}",
         f"listener {options.port} {options.bind_host}",
-        f"max_connections {options.max_connections}",
-        "protocol mqtt",
+        *_listener_settings(options),
         *_tls_listener(options),
         *options.extra_listeners,
         "# Each device subscribes to distinct topics, so no message can reach a client twice; without",
@@ -104,14 +106,22 @@ def conf_text(options: MosquittoOptions, *, password_file: Path, acl_file: Path)
     return "\n".join(lines) + "\n"
 
 
+def _listener_settings(options: MosquittoOptions) -> list[str]:
+    """What every listener repeats (these are per-listener options in Mosquitto)."""
+    return [
+        f"max_connections {options.max_connections}",
+        "protocol mqtt",
+        "use_username_as_clientid true",
+    ]
+
+
 def _tls_listener(options: MosquittoOptions) -> list[str]:
     if options.tls_port is None:
         return []
     return [
         "# Devices over 4G/Internet: TLS 1.2 or newer, the same accounts and ACL.",
         f"listener {options.tls_port} {options.tls_bind_host}",
-        f"max_connections {options.max_connections}",
-        "protocol mqtt",
+        *_listener_settings(options),
         f"certfile {options.certfile}",
         f"keyfile {options.keyfile}",
         "tls_version tlsv1.2",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from loa.accounts.logic import VIETNAM_TZ, format_vietnam_time
 from loa.errors import InvalidInput
 from loa.fleet.models import Device, ReceiptOutcome, StatusEvent
+from loa.protocol import itemids
 from loa.protocol.priority import PRIORITY_MAX, PRIORITY_MIN
 from loa.schedule.ladder import rung_of
 
@@ -51,6 +53,30 @@ DETAIL_LABELS: dict[str, str] = {
 }
 
 
+# What a played item was, when no title for it is known (``loa.schedule.titles`` finds titles): a person
+# reads this, never the item id.
+UNTITLED_ITEM = "Nội dung không rõ tên"
+ITEM_KIND_LABELS: dict[str, str] = {
+    "programme": "Nội dung chương trình theo lịch",
+    "announcement": "Thông báo theo lịch",
+    "command": "Nội dung phát ngay",
+}
+
+
+def item_text(item_id: str | None, titles: Mapping[str, str], title: str | None = None) -> str:
+    """The words for a played item: its own ``title``, else the one found for its id, else its kind."""
+    if title:
+        return title
+    if not item_id:
+        return UNTITLED_ITEM
+    if item_id in titles:
+        return titles[item_id]
+    ref = itemids.parse(item_id)
+    kind = "programme" if ref.programme_id is not None else "announcement" if ref.announcement_id else ""
+    kind = kind or ("command" if ref.command else "")
+    return ITEM_KIND_LABELS.get(kind, UNTITLED_ITEM)
+
+
 def state_of(device: Device) -> StateInfo:
     if device.enrolled_at is None and not device.online:
         return STATES["new"]
@@ -83,12 +109,19 @@ def priority_label(priority: int | None) -> str:
     return rung_of(priority).label
 
 
-def detail_label(detail: str | None) -> str:
+def detail_label(detail: str | None, titles: Mapping[str, str] | None = None) -> str:
+    """A receipt's, status change's or command result's detail in words; ``by:<item>`` (what took the
+    loudspeaker) names the item by its title from ``titles``, else by its kind, never by its id."""
     if not detail:
         return ""
     if detail.startswith("by:"):
         by = detail[3:]
-        return "cán bộ vận hành dừng" if by == "operator_stop" else f"nhường cho «{by}»"
+        if by == "operator_stop":
+            return "cán bộ vận hành dừng"
+        if titles and by in titles:
+            return f"nhường cho «{titles[by]}»"
+        text = item_text(by, {})
+        return f"nhường cho {text[0].lower()}{text[1:]}"
     if detail.startswith("partial:"):
         return f"chỉ phát được {detail.split(':', 1)[1]}"
     return DETAIL_LABELS.get(detail, detail)

@@ -26,6 +26,7 @@ from loa.fleet.qr import enrol_qr_svg
 from loa.fleet.uptime import UPTIME_WINDOWS, online_time
 from loa.protocol.messages import REPEAT_GAP_MAX_S
 from loa.protocol.priority import Priority
+from loa.schedule import titles
 from loa.web.deps import SessionDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
@@ -51,9 +52,16 @@ def _helpers() -> dict[str, Any]:
         "outcome_label": lambda outcome: present.OUTCOME_LABELS.get(outcome, str(outcome)),
         "event_label": lambda event: present.EVENT_LABELS.get(event, str(event)),
         "command_label": commands.command_label,
+        "command_text": commands.command_text,
+        "item_text": present.item_text,
         "result_label": lambda result: commands.RESULT_LABELS.get(result, result or ""),
         "poll_seconds": POLL_SECONDS,
     }
+
+
+def _playing_titles(db: Session, devices: Sequence[Device]) -> dict[str, str]:
+    """Titles of what the devices play, for those whose status named only the item."""
+    return titles.item_titles(db, (d.current_item_id or "" for d in devices if not d.current_title))
 
 
 def _grouped(rows: Sequence[queries.DeviceRow]) -> list[tuple[str, list[queries.DeviceRow]]]:
@@ -102,6 +110,7 @@ def _fleet_page(
         "emergency_priority": int(Priority.EMERGENCY),
         "repeat_gap_max_s": REPEAT_GAP_MAX_S,
         "repeat_gap_default_s": commands.DEFAULT_REPEAT_GAP_S,
+        "item_titles": _playing_titles(db, [r.device for r in rows]),
         **_helpers(),
     }
     return render(request, "fleet/index.html", context, status_code=status)
@@ -118,7 +127,12 @@ def fleet_live(request: Request, principal: WebPrincipal, db: SessionDep) -> Res
     """Out-of-band cells for the polling table: state, what plays, last receipt, volume, counts."""
     require(principal, Permission.VIEW)
     rows = queries.list_devices(db, principal=principal, limit=5000)
-    return render(request, "fleet/_live.html", {"rows": rows, "counts": _counts(rows), **_helpers()})
+    context = {
+        "rows": rows,
+        "counts": _counts(rows),
+        "item_titles": _playing_titles(db, [r.device for r in rows]),
+    }
+    return render(request, "fleet/_live.html", {**context, **_helpers()})
 
 
 @router.post("/fleet/commands")
@@ -341,6 +355,8 @@ def device_page(
     except InvalidInput as err:
         error, start, end = err.message, None, None
     receipts = queries.receipts_page(db, device=device, since=start, until=end, page=page)
+    shown = [r.item_id for r in receipts.receipts] + [device.current_item_id or ""]
+    shown += [r.detail[3:] for r in receipts.receipts if r.detail and r.detail.startswith("by:")]
     now = utcnow()
     longest = max(span for _, span in UPTIME_WINDOWS)
     changes = queries.online_changes(db, device=device, since=now - longest)
@@ -351,6 +367,7 @@ def device_page(
         "commune": row.commune_name,
         "uptime": uptime,
         "receipts": receipts,
+        "item_titles": titles.item_titles(db, shown),
         "since": since,
         "until": until,
         "error": error,
@@ -369,4 +386,5 @@ def device_page(
 def device_live(uid: str, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
     require(principal, Permission.VIEW)
     device = queries.visible_device(db, principal=principal, uid=uid)
-    return render(request, "fleet/_device_live.html", {"device": device, **_helpers()})
+    context = {"device": device, "item_titles": _playing_titles(db, [device])}
+    return render(request, "fleet/_device_live.html", {**context, **_helpers()})

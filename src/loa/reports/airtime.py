@@ -229,6 +229,7 @@ RADIO_COLUMNS: tuple[Column, ...] = (
     Column("record", "Nguồn", "text", 11),
     Column("kind_label", "Loại", "text", 14),
     Column("date", "Ngày phát", "date", 12),
+    Column("summary", "Số liệu tổng hợp", "text", 26),  # a manual count entry: "130 tin, cả năm 2023"
     Column("title", "Tiêu đề", "text", 40),
     Column("area_name", "Địa bàn", "text", 20),
     Column("topics", "Chủ đề", "text", 20),
@@ -246,6 +247,7 @@ PORTAL_COLUMNS: tuple[Column, ...] = (
     Column("record", "Nguồn", "text", 11),
     Column("kind_label", "Loại", "text", 12),
     Column("date", "Ngày đăng", "date", 12),
+    Column("summary", "Số liệu tổng hợp", "text", 26),
     Column("title", "Tiêu đề", "text", 40),
     Column("quantity", "Số lượng", "int", 10),
     Column("photos", "Ảnh kèm theo", "int", 10),

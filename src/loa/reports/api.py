@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from loa.accounts.deps import ApiPrincipal
+from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.reports import service
 from loa.reports.data import ChannelSection, Organisation, ReportData
 from loa.reports.models import Report
@@ -104,8 +104,8 @@ def figures_json(channels: Sequence[ChannelSection]) -> list[dict[str, Any]]:
 
 
 @router.post("", status_code=201)
-def generate(body: ReportIn, principal: ApiPrincipal, db: SessionDep) -> dict[str, Any]:
-    request = service.ReportRequest(
+def generate(body: ReportIn, request: Request, principal: ApiPrincipal, db: SessionDep) -> dict[str, Any]:
+    wanted = service.ReportRequest(
         period=body.period.build(),
         area_id=body.area_id,
         issued_on=body.issued_on or date.today(),
@@ -116,7 +116,9 @@ def generate(body: ReportIn, principal: ApiPrincipal, db: SessionDep) -> dict[st
         introduction=body.introduction,
         prose=body.prose,
     )
-    report = service.generate_report(db, principal=principal, request=request, with_pdf=body.with_pdf)
+    report = service.generate_report(
+        db, principal=principal, request=wanted, with_pdf=body.with_pdf, ip=client_ip(request)
+    )
     db.commit()
     return report_json(report, with_figures=True)
 
@@ -181,9 +183,9 @@ def get_report(report_id: int, principal: ApiPrincipal, db: SessionDep) -> dict[
 
 
 @router.get("/{report_id}/report.{fmt}")
-def download(report_id: int, fmt: str, principal: ApiPrincipal, db: SessionDep) -> Response:
-    stored = service.report_file(db, principal=principal, report_id=report_id, fmt=fmt)
-    db.commit()  # a PDF made on first ask is kept
+def download(report_id: int, fmt: str, request: Request, principal: ApiPrincipal, db: SessionDep) -> Response:
+    stored = service.report_file(db, principal=principal, report_id=report_id, fmt=fmt, ip=client_ip(request))
+    db.commit()  # the audit event, and a PDF made on first ask
     report = service.get_report(db, principal=principal, report_id=report_id)
     media_type, _ = service.FORMATS[fmt]
     return Response(

@@ -138,7 +138,9 @@ def _trip_points(session: Session, province: str, section: ChannelSection) -> tu
             missing += 1
             continue
         assert commune is not None  # a centroid was found for it
-        label = f"Lượt xe ngày {cell_text(row.get('trip_on'), 'date')}: {row.get('route') or commune.name}"
+        # A count entry ("20 lượt xe, cả năm 2023") is one point that says what it stands for.
+        when = row.get("summary") or f"Lượt xe ngày {cell_text(row.get('trip_on'), 'date')}"
+        label = f"{when}: {row.get('route') or commune.name}"
         points.append(
             MapPoint(
                 centroid.latitude,

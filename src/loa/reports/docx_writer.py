@@ -179,8 +179,8 @@ def _header(doc: DocxDocument, data: ReportData) -> None:
 
 
 def _title(doc: DocxDocument, data: ReportData) -> None:
-    _para(doc, "BÁO CÁO", bold=True, before=18)
-    _para(doc, data.title_summary, bold=True)
+    _para(doc, "BÁO CÁO", bold=True, before=18).paragraph_format.keep_with_next = True
+    _para(doc, data.title_summary, bold=True).paragraph_format.keep_with_next = True
     _rule(doc, 50, TEXT_WIDTH_MM)
     _para(doc, "", after=6)
 
@@ -188,7 +188,8 @@ def _title(doc: DocxDocument, data: ReportData) -> None:
 def _block(doc: DocxDocument, block: Block) -> None:
     justify = WD_ALIGN_PARAGRAPH.JUSTIFY
     if block.kind in ("heading", "subheading"):
-        _para(doc, block.text, bold=True, align=justify, before=6, after=6, indent_first=True)
+        heading = _para(doc, block.text, bold=True, align=justify, before=6, after=6, indent_first=True)
+        heading.paragraph_format.keep_with_next = True  # never the last line of a page
         return
     p = _para(doc, block.text, align=justify, after=6, indent_first=True)
     p.paragraph_format.line_spacing = 1.15
@@ -207,8 +208,14 @@ def _recipients(data: ReportData) -> Iterable[str]:
 
 
 def _signature(doc: DocxDocument, data: ReportData) -> None:
-    _para(doc, "", after=6)
+    # The signature block is one unbreakable row, kept on the page of the text it signs: the last
+    # paragraph of the body stays with it.
+    if doc.paragraphs:
+        doc.paragraphs[-1].paragraph_format.keep_with_next = True
+    _para(doc, "", after=6).paragraph_format.keep_with_next = True
     left, right = _two_columns(doc, 80, TEXT_WIDTH_MM - 80)
+    row_properties = doc.tables[-1].rows[0]._tr.get_or_add_trPr()
+    row_properties.append(OxmlElement("w:cantSplit"))
     _para(left, "Nơi nhận:", size=12, bold=True, italic=True, align=WD_ALIGN_PARAGRAPH.LEFT)
     for line in _recipients(data):
         _para(left, line, size=11, align=WD_ALIGN_PARAGRAPH.LEFT)

@@ -1,4 +1,4 @@
-"""DOCX → PDF through LibreOffice when it is installed (``soffice --headless --convert-to pdf``).
+"""DOCX (or XLSX) → PDF through LibreOffice when it is installed (``soffice --headless --convert-to pdf``).
 
 Each conversion uses its own throw-away LibreOffice profile, so conversions never share (or lock) a
 user profile and can run side by side. Without LibreOffice the caller gets ``PdfUnavailable``.
@@ -42,13 +42,18 @@ def pdf_available() -> bool:
 
 
 def docx_to_pdf(docx: bytes, *, timeout_s: float = 180) -> bytes:
+    return office_to_pdf(docx, "docx", timeout_s=timeout_s)
+
+
+def office_to_pdf(document: bytes, extension: str, *, timeout_s: float = 180) -> bytes:
+    """``document`` (a DOCX or an XLSX, by ``extension``) printed to PDF as LibreOffice prints it."""
     binary = office_binary()
     if binary is None:
         raise PdfUnavailable()
     with tempfile.TemporaryDirectory(prefix="loa-pdf-") as tmp:
         root = Path(tmp)
-        source = root / "bao-cao.docx"
-        source.write_bytes(docx)
+        source = root / f"bao-cao.{extension}"
+        source.write_bytes(document)
         profile = root / "profile"
         command = [
             binary,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from loa.accounts.scope import under
 from loa.activities.models import ActivityTopic, MobileTrip, MobileTripStop
 from loa.activities.registers import AnyRecord, RegisterSpec
+from loa.activities.service import period_clauses
 from loa.areas.models import AdminUnit
 from loa.reports.period import Period
 
@@ -21,7 +22,8 @@ from loa.reports.period import Period
 def fetch_records(
     session: Session, spec: RegisterSpec, period: Period, prefixes: Sequence[str], topic_code: str | None
 ) -> list[tuple[AnyRecord, AdminUnit]]:
-    """The register's records of the period under the area, oldest first, with their unit. Read as
+    """The register's records of the period under the area, oldest first, with their unit (a count
+    entry only when its whole period lies in the report's: ``period_clauses``). Read as
     plain values (columns, topics, stops), not ORM objects: a province-year is thousands of records
     and the report only reads their fields."""
     model: Any = spec.model
@@ -30,7 +32,7 @@ def fetch_records(
     wanted: Any = (
         select(model.id)
         .join(AdminUnit, AdminUnit.id == model.area_id)
-        .where(day >= period.start, day <= period.end)
+        .where(*period_clauses(spec, period.start, period.end))
         .where(under(AdminUnit.path, prefixes))
     )
     if topic_code:

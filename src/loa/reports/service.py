@@ -12,6 +12,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import in_scope, require
 from loa.activities.kinds import fold
@@ -120,10 +121,11 @@ def _file(fmt: str, content: bytes) -> ReportFile:
 
 
 def generate_report(
-    session: Session, *, principal: Principal, request: ReportRequest, with_pdf: bool = False
+    session: Session, *, principal: Principal, request: ReportRequest, with_pdf: bool = False, ip: str = ""
 ) -> Report:
-    """Collect the figures, write DOCX and XLSX (and PDF when asked), save everything. Flushes only."""
-    require(principal, Permission.EDIT_CONTENT)
+    """Collect the figures, write DOCX and XLSX (and PDF when asked), save everything, audit who made
+    it. Flushes only."""
+    require(principal, Permission.MAKE_REPORTS)
     data = build_report_data(session, principal=principal, request=request)
     docx = render_docx(data)
     files = [_file("docx", docx), _file("xlsx", render_xlsx(data))]
@@ -151,6 +153,16 @@ def generate_report(
     )
     session.add(report)
     session.flush()
+    audit.record(
+        session,
+        action="report.generate",
+        actor=principal,
+        target_type="report",
+        target_id=report.id,
+        area_id=report.area_id,
+        details={"title": report.title, "formats": [f.format for f in files]},
+        ip=ip,
+    )
     return report
 
 
@@ -184,11 +196,24 @@ def report_data(report: Report) -> ReportData:
     return ReportData.from_json(report.snapshot)
 
 
-def report_file(session: Session, *, principal: Principal, report_id: int, fmt: str) -> ReportFile:
-    """A stored file, checked against its SHA-256; the PDF is made from the stored DOCX on first ask."""
+def report_file(
+    session: Session, *, principal: Principal, report_id: int, fmt: str, ip: str = ""
+) -> ReportFile:
+    """A stored file, checked against its SHA-256; the PDF is made from the stored DOCX on first ask.
+    Each download is audited: who took which signed document, when."""
     if fmt not in FORMATS:
         raise NotFound("Định dạng tệp không được hỗ trợ (chỉ có docx, xlsx, pdf).")
     report = get_report(session, principal=principal, report_id=report_id)
+    audit.record(
+        session,
+        action="report.download",
+        actor=principal,
+        target_type="report",
+        target_id=report.id,
+        area_id=report.area_id,
+        details={"title": report.title, "format": fmt},
+        ip=ip,
+    )
     files = {f.format: f for f in report.files}
     if fmt == "pdf" and "pdf" not in files:
         docx = files.get("docx")

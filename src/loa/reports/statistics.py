@@ -89,7 +89,7 @@ def channel_figures(spec: RegisterSpec, records: Sequence[AnyRecord]) -> tuple[F
         for r in records:
             villages.update(s.area_id or s.name.casefold() for s in getattr(r, "stops", []))
         return (
-            Figure(f"{channel}.trip", "Lượt xe", len(records), "lượt", tuple(r.id for r in records)),
+            _sum_figure(f"{channel}.trip", "Lượt xe", "lượt", records, spec.quantity_field),
             Figure(
                 f"{channel}.village",
                 "Thôn, tổ dân phố đến",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from loa.accounts.deps import CsrfProtected, WebPrincipal
+from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.logic import format_vietnam_time
 from loa.accounts.models import User
 from loa.accounts.principal import Permission, Principal
@@ -116,7 +116,7 @@ def reports_page(request: Request, principal: WebPrincipal, db: SessionDep) -> R
             "active_nav": "reports",
             "rows": rows,
             "creators": _creators(db, reports),
-            "can_write": principal.has(Permission.EDIT_CONTENT),
+            "can_write": principal.has(Permission.MAKE_REPORTS),
             "pdf_ready": pdf_available(),
             "flash": _pop_flash(request),
             **helpers(),
@@ -182,7 +182,7 @@ def new_report(
     source: Annotated[int | None, Query(alias="from", ge=1)] = None,
     blank: bool = False,
 ) -> Response:
-    require(principal, Permission.EDIT_CONTENT)
+    require(principal, Permission.MAKE_REPORTS)
     if source is not None:
         base: Report | None = service.get_report(db, principal=principal, report_id=source)
     elif blank:
@@ -243,7 +243,11 @@ def generate(
     )
     try:
         report = service.generate_report(
-            db, principal=principal, request=report_request, with_pdf=bool(form.with_pdf) and pdf_available()
+            db,
+            principal=principal,
+            request=report_request,
+            with_pdf=bool(form.with_pdf) and pdf_available(),
+            ip=client_ip(request),
         )
     except LoaError as err:
         db.rollback()
@@ -268,7 +272,7 @@ def report_page(report_id: int, request: Request, principal: WebPrincipal, db: S
             "formats": {f.format for f in report.files},
             "pdf_ready": pdf_available(),
             "prose_sections": PROSE_SECTIONS,
-            "can_write": principal.has(Permission.EDIT_CONTENT),
+            "can_write": principal.has(Permission.MAKE_REPORTS),
             "flash": _pop_flash(request),
             **helpers(),
         },
@@ -315,9 +319,9 @@ def report_rows(
 
 
 @router.get("/reports/{report_id:int}/files/{fmt}")
-def download(report_id: int, fmt: str, principal: WebPrincipal, db: SessionDep) -> Response:
-    stored = service.report_file(db, principal=principal, report_id=report_id, fmt=fmt)
-    db.commit()  # a PDF made on first ask is kept
+def download(report_id: int, fmt: str, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
+    stored = service.report_file(db, principal=principal, report_id=report_id, fmt=fmt, ip=client_ip(request))
+    db.commit()  # the audit event, and a PDF made on first ask
     report = service.get_report(db, principal=principal, report_id=report_id)
     media_type, _ = service.FORMATS[fmt]
     return Response(

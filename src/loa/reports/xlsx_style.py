@@ -24,5 +24,6 @@ def sheet_title(title: str, used: set[str]) -> str:
 def header_row(sheet: Sheet, row: int, columns: tuple[Column, ...]) -> None:
     """Bold, filled, wrapped header labels; sets each column's width."""
     sheet.row(row, [column.label for column in columns], style=HEADER)
+    sheet.mark_header(row)
     for i, column in enumerate(columns, start=1):
         sheet.width(i, column.width)

@@ -1,41 +1,92 @@
-"""The new-programme form: common shapes of recurrence as choices, turned into a ``ProgrammeInput``."""
+"""The new-programme form: the common shapes of recurrence as choices, turned into a ``ProgrammeInput``,
+and the preview of the next airings the form shows as the choices change (pure: no database).
+
+A person never types or reads an RRULE here; rules that only the API can create are described by
+``loa.schedule.wording``. "Hằng tháng, thứ … của tuần thứ …" is ambiguous in Vietnamese practice, so the
+form offers both readings by name (``READINGS``), each with its next dates, and stores the chosen one.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from loa.errors import InvalidInput
+from loa.schedule.recurrence import (
+    LAST_WEEK,
+    WEEKDAY_CODES,
+    Recurrence,
+    month_week_rule,
+    nth_weekday_rule,
+    to_local,
+    to_utc,
+    upcoming,
+    validate,
+)
+from loa.schedule.rulewords import WEEKDAY_WORDS, month_week_words, nth_weekday_words, occurrence_words
 from loa.schedule.service import ProgrammeInput
 from loa.schedule.targets import TargetInput
+from loa.schedule.wording import describe
 
-WEEKDAYS = (
-    ("MO", "Thứ Hai"),
-    ("TU", "Thứ Ba"),
-    ("WE", "Thứ Tư"),
-    ("TH", "Thứ Năm"),
-    ("FR", "Thứ Sáu"),
-    ("SA", "Thứ Bảy"),
-    ("SU", "Chủ Nhật"),
+PREVIEW_COUNT = 6
+WEEKDAYS = tuple(
+    (code, word[0].upper() + word[1:]) for code, word in zip(WEEKDAY_CODES, WEEKDAY_WORDS, strict=True)
 )
+WEEKS = (("1", "thứ nhất"), ("2", "thứ hai"), ("3", "thứ ba"), ("4", "thứ tư"), (str(LAST_WEEK), "cuối cùng"))
 RULE_KINDS = {
     "once": "Một lần",
     "daily": "Hằng ngày",
-    "weekdays": "Thứ Hai đến Thứ Sáu",
-    "weekly": "Hằng tuần, vào thứ …",
-    "monthly_nth": "Hằng tháng, thứ … của tuần thứ …",
-    "hourly": "Mỗi … giờ",
-    "custom": "Quy tắc RRULE tự nhập",
+    "weekdays": "Thứ Hai đến thứ Sáu",
+    "weekly": "Hằng tuần, vào các thứ đã chọn",
+    "monthly_weekday": "Hằng tháng, vào thứ … của tuần thứ … (có hai cách hiểu, chọn bên dưới)",
+    "monthly_day": "Hằng tháng, vào ngày …",
+    "hourly": "Mỗi … giờ một lần",
 }
 
 
-def _required(values: dict[str, str], name: str, label: str) -> str:
+@dataclass(frozen=True)
+class Reading:
+    """One reading of "thứ X của tuần thứ N": its rule and its name, both from (N, weekday)."""
+
+    code: str
+    rule: Callable[[int, int], str]
+    name: Callable[[int, int], str]
+
+
+READINGS = {
+    "nth": Reading("nth", nth_weekday_rule, nth_weekday_words),
+    "week": Reading("week", month_week_rule, month_week_words),
+}
+
+
+@dataclass(frozen=True)
+class ReadingPreview:
+    code: str
+    name: str  # "thứ Hai thứ ba trong tháng"
+    dates: tuple[str, ...]  # "Thứ Hai 14/08/2023 lúc 07:00"
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the form shows under the recurrence choices."""
+
+    description: str = ""
+    dates: tuple[str, ...] = ()
+    ambiguous: str = ""  # "thứ Hai của tuần thứ ba", as people say it, when the readings are shown
+    readings: tuple[ReadingPreview, ...] = ()
+    message: str = ""  # why there is nothing to show yet, in Vietnamese
+
+
+def _required(values: Mapping[str, str], name: str, label: str) -> str:
     value = values.get(name, "").strip()
     if not value:
         raise InvalidInput(f"Thiếu {label}.", code="form_missing", details=[{"field": name}])
     return value
 
 
-def _number(values: dict[str, str], name: str, label: str, default: int | None = None) -> int:
+def _number(values: Mapping[str, str], name: str, label: str, default: int | None = None) -> int:
     raw = values.get(name, "").strip()
     if not raw and default is not None:
         return default
@@ -44,31 +95,79 @@ def _number(values: dict[str, str], name: str, label: str, default: int | None =
     return int(raw)
 
 
-def rule_of(values: dict[str, str]) -> str | None:
-    kind = values.get("rule_kind", "daily")
-    weekday = values.get("weekday", "MO")
-    if weekday not in dict(WEEKDAYS):
+def _weekday(values: Mapping[str, str]) -> int:
+    code = values.get("weekday", "MO")
+    if code not in WEEKDAY_CODES:
         raise InvalidInput("Thứ trong tuần không hợp lệ.", code="form_weekday")
-    rules = {
-        "once": None,
-        "daily": "FREQ=DAILY",
-        "weekdays": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
-        "weekly": f"FREQ=WEEKLY;BYDAY={weekday}",
-        "hourly": f"FREQ=HOURLY;INTERVAL={_number(values, 'every_hours', 'Số giờ giữa hai lần phát', 2)}",
-    }
-    if kind == "monthly_nth":
-        nth = values.get("nth", "3")
-        if nth not in ("1", "2", "3", "4", "-1"):
-            raise InvalidInput("Tuần trong tháng không hợp lệ.", code="form_nth")
-        return f"FREQ=MONTHLY;BYDAY={nth}{weekday}"
-    if kind == "custom":
-        return _required(values, "rrule", "quy tắc RRULE")
-    if kind not in rules:
+    return WEEKDAY_CODES.index(code)
+
+
+def _week(values: Mapping[str, str]) -> int:
+    raw = values.get("nth", "3")
+    if raw not in dict(WEEKS):
+        raise InvalidInput("Tuần trong tháng không hợp lệ.", code="form_nth")
+    return int(raw)
+
+
+def _weekly_days(values: Mapping[str, str]) -> str:
+    days = [d for d in values.get("days", "").split(",") if d]
+    if not days:
+        raise InvalidInput(
+            "Hãy chọn ít nhất một thứ trong tuần.", code="form_days", details=[{"field": "days"}]
+        )
+    if any(d not in WEEKDAY_CODES for d in days):
+        raise InvalidInput("Thứ trong tuần không hợp lệ.", code="form_weekday")
+    return ",".join(sorted(set(days), key=WEEKDAY_CODES.index))
+
+
+def _month_day(values: Mapping[str, str]) -> int:
+    day = _number(values, "month_day", "Ngày trong tháng", 1)
+    if not 1 <= day <= 31:
+        raise InvalidInput("Ngày trong tháng phải từ 1 đến 31.", code="form_month_day")
+    return day
+
+
+def _ambiguous(values: Mapping[str, str]) -> str:
+    return f"{WEEKDAY_WORDS[_weekday(values)]} của tuần {dict(WEEKS)[str(_week(values))]}"
+
+
+def chosen_reading(values: Mapping[str, str]) -> Reading:
+    code = values.get("reading", "")
+    if code not in READINGS:
+        raise InvalidInput(
+            f"«{_ambiguous(values)}» có hai cách hiểu: hãy chọn một (xem ngày phát của từng cách bên dưới).",
+            code="form_reading",
+            details=[{"field": "reading"}],
+        )
+    return READINGS[code]
+
+
+_RULES: dict[str, Callable[[Mapping[str, str]], str | None]] = {
+    "once": lambda v: None,
+    "daily": lambda v: "FREQ=DAILY",
+    "weekdays": lambda v: "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+    "weekly": lambda v: f"FREQ=WEEKLY;BYDAY={_weekly_days(v)}",
+    "monthly_weekday": lambda v: chosen_reading(v).rule(_week(v), _weekday(v)),
+    "monthly_day": lambda v: f"FREQ=MONTHLY;BYMONTHDAY={_month_day(v)}",
+    "hourly": lambda v: f"FREQ=HOURLY;INTERVAL={_number(v, 'every_hours', 'Số giờ giữa hai lần phát', 2)}",
+}
+
+
+def rule_of(values: Mapping[str, str]) -> str | None:
+    """The RRULE of the chosen shape, without its end (``None``: once)."""
+    kind = values.get("rule_kind", "daily")
+    if kind not in _RULES:
         raise InvalidInput("Kiểu lặp lại không hợp lệ.", code="form_rule_kind")
-    return rules[kind]
+    return _RULES[kind](values)
 
 
-def programme_from_form(values: dict[str, str]) -> ProgrammeInput:
+@dataclass(frozen=True)
+class When:
+    start_local: datetime
+    end_day: date | None
+
+
+def when_of(values: Mapping[str, str]) -> When:
     try:
         first_day = date.fromisoformat(_required(values, "start_date", "ngày bắt đầu"))
         at = datetime.strptime(_required(values, "start_time", "giờ phát"), "%H:%M").time()
@@ -76,14 +175,23 @@ def programme_from_form(values: dict[str, str]) -> ProgrammeInput:
         end_day = date.fromisoformat(end_raw) if end_raw else None
     except ValueError as err:
         raise InvalidInput("Ngày hoặc giờ không hợp lệ.", code="form_date") from err
-    rule = rule_of(values)
-    if rule is not None and end_day is not None:
-        if end_day < first_day:
-            raise InvalidInput("Ngày kết thúc phải sau ngày bắt đầu.", code="form_date")
-        rule += f";UNTIL={end_day:%Y%m%d}T235959"
+    if end_day is not None and end_day < first_day:
+        raise InvalidInput("Ngày kết thúc phải sau ngày bắt đầu.", code="form_date")
+    return When(datetime.combine(first_day, at), end_day)
+
+
+def _ended(rule: str | None, when: When) -> str | None:
+    if rule is None or when.end_day is None:
+        return rule
+    return f"{rule};UNTIL={when.end_day:%Y%m%d}T235959"
+
+
+def programme_from_form(values: Mapping[str, str]) -> ProgrammeInput:
+    when = when_of(values)
+    rule = _ended(rule_of(values), when)
     return ProgrammeInput(
         name=_required(values, "name", "tên chương trình"),
-        start_local=datetime.combine(first_day, at),
+        start_local=when.start_local,
         slot_minutes=_number(values, "slot_minutes", "Độ dài khung giờ (phút)"),
         targets=[
             TargetInput(
@@ -93,9 +201,54 @@ def programme_from_form(values: dict[str, str]) -> ProgrammeInput:
             )
         ],
         rrule=rule,
-        until_cancelled=rule is not None and end_day is None and values.get("until_cancelled") == "1",
+        until_cancelled=rule is not None and when.end_day is None and values.get("until_cancelled") == "1",
         skip_holidays=values.get("skip_holidays") == "1",
         priority=values.get("priority", "normal") or "normal",
         owner_organisation=values.get("owner_organisation", ""),
         description=values.get("description", ""),
     )
+
+
+# --- preview ---
+
+
+def _next_dates(rule: str | None, when: When, skip_holidays: bool, now: datetime) -> tuple[str, ...]:
+    recurrence = Recurrence(when.start_local, _ended(rule, when), skip_holidays=skip_holidays)
+    validate(recurrence)
+    after = max(now, to_utc(when.start_local))
+    return tuple(occurrence_words(to_local(at)) for at in upcoming(recurrence, after, PREVIEW_COUNT))
+
+
+def preview(values: Mapping[str, str], *, now: datetime) -> Preview:
+    """The Vietnamese description and next dates of the chosen recurrence; for "thứ … của tuần thứ …",
+    both readings by name with their next dates. Incomplete input gives a ``message``, never an error."""
+    skip = values.get("skip_holidays") == "1"
+    try:
+        when = when_of(values)
+        readings: tuple[ReadingPreview, ...] = ()
+        if values.get("rule_kind") == "monthly_weekday":
+            week, weekday = _week(values), _weekday(values)
+            readings = tuple(
+                ReadingPreview(
+                    r.code,
+                    r.name(week, weekday),
+                    _next_dates(r.rule(week, weekday), when, skip, now),
+                    values.get("reading") == r.code,
+                )
+                for r in READINGS.values()
+            )
+            if values.get("reading") not in READINGS:
+                return Preview(ambiguous=_ambiguous(values), readings=readings)
+        rule = _ended(rule_of(values), when)
+        recurrence = Recurrence(when.start_local, rule, skip_holidays=skip)
+        until_cancelled = rule is not None and when.end_day is None and values.get("until_cancelled") == "1"
+        return Preview(
+            describe(recurrence, until_cancelled=until_cancelled),
+            _next_dates(rule_of(values), when, skip, now),
+            _ambiguous(values) if readings else "",
+            readings,
+        )
+    except InvalidInput as err:
+        if err.code == "form_missing":
+            return Preview(message="Chọn ngày bắt đầu và giờ phát để xem trước các ngày phát.")
+        return Preview(message=err.message)

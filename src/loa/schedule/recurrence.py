@@ -4,10 +4,16 @@ A rule is written for people in local wall-clock time (Asia/Ho_Chi_Minh, UTC+7, 
 and expanded into aware UTC instants (``*_at``) only inside a window: an open-ended rule such as
 "every 2 hours until cancelled" has infinitely many occurrences, so asking for all of them is refused.
 
-"Thứ Hai của tuần thứ 3 hằng tháng" (the CCHC programme of the reference report) means the *third Monday
-of the month*, ``FREQ=MONTHLY;BYDAY=3MO`` (always the 15th–21st). The other reading — the Monday of the
-third calendar week counted from the week holding the 1st — differs whenever a month does not begin on
-a Monday (August 2023: 14/8 instead of 21/8); the station's 2023 dates are the third Mondays.
+"Thứ Hai của tuần thứ 3 hằng tháng" (the CCHC programme of the reference report) is ambiguous, so both
+readings are plain RFC 5545 rules and every expansion (preview, manifests, reports) agrees on them:
+
+* the *third Monday of the month* ("thứ Hai thứ ba trong tháng"): ``FREQ=MONTHLY;BYDAY=3MO``, always
+  the 15th–21st (``Recurrence.monthly_nth_weekday``); the station's 2023 dates are these;
+* the *Monday of the third week* ("thứ Hai của tuần thứ ba"), weeks running Monday–Sunday and week 1
+  being the one holding the 1st: ``FREQ=MONTHLY;BYDAY=MO;BYMONTHDAY=9,10,11,12,13,14,15``, always the
+  9th–15th (``Recurrence.monthly_week_weekday``, ``week_of_month_days``). August 2023: 14/8, not 21/8.
+
+People never see the rule text: ``loa.schedule.wording.describe`` puts every recurrence into Vietnamese.
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ from loa.schedule.holidays import holiday_dates
 
 VIETNAM_TZ = "Asia/Ho_Chi_Minh"
 MAX_OCCURRENCES = 10_000
-_WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-_WEEKDAY_NAMES_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+LAST_WEEK = -1  # "the last week of the month", in both readings
+MONTH_WEEKS = (1, 2, 3, 4, 5, LAST_WEEK)
 _DAY_PARTS = ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY", "BYEASTER")
 _UNTIL_UTC = re.compile(r"^(\d{8})T(\d{6})Z$")
 
@@ -60,6 +67,23 @@ def to_local(at: datetime, timezone: str = VIETNAM_TZ) -> datetime:
 def _require_aware(at: datetime, what: str) -> None:
     if at.tzinfo is None or at.utcoffset() is None:
         raise InvalidInput(f"{what.capitalize()} phải có múi giờ (UTC).", code="naive_datetime")
+
+
+def week_of_month_days(week: int, weekday: int) -> tuple[int, ...]:
+    """The BYMONTHDAY values that, with ``BYDAY=<weekday>``, give ``weekday`` (0 = Monday) of the
+    ``week``-th week of the month, weeks running Monday–Sunday and week 1 being the week that holds the
+    1st; ``LAST_WEEK`` is the week that holds the last day.
+
+    The day sought lies ``7·(week−1) + weekday − w`` days after the 1st, ``w`` (0–6) being the 1st's
+    weekday: a run of seven consecutive days, which holds exactly one ``weekday``. Days outside the
+    month are dropped: in week 1 (or the last week) the day may fall in the month before (after), and
+    then that month has no occurrence. Monday of week 3 is the 9th–15th; of week 1, the 1st or nothing."""
+    if not 0 <= weekday <= 6 or week not in MONTH_WEEKS:
+        raise InvalidInput("Tuần trong tháng hoặc thứ trong tuần không hợp lệ.", code="rrule_invalid")
+    if week == LAST_WEEK:
+        return tuple(-k for k in range(7 - weekday, 0, -1))
+    low = 7 * (week - 1) + weekday - 5
+    return tuple(d for d in range(low, low + 7) if 1 <= d <= 31)
 
 
 @dataclass(frozen=True)
@@ -99,10 +123,19 @@ class Recurrence:
         cls, first_day: date, at: time, *, nth: int, weekday: int, skip_holidays: bool = False
     ) -> Recurrence:
         """The ``nth`` (1–4, or -1 for the last) ``weekday`` (0 = Monday) of every month."""
-        if nth not in (1, 2, 3, 4, -1) or not 0 <= weekday <= 6:
-            raise InvalidInput("Tuần trong tháng hoặc thứ trong tuần không hợp lệ.", code="rrule_invalid")
-        rule = f"FREQ=MONTHLY;BYDAY={nth}{_WEEKDAY_CODES[weekday]}"
-        return cls(datetime.combine(first_day, at), rule, skip_holidays=skip_holidays)
+        return cls(
+            datetime.combine(first_day, at), nth_weekday_rule(nth, weekday), skip_holidays=skip_holidays
+        )
+
+    @classmethod
+    def monthly_week_weekday(
+        cls, first_day: date, at: time, *, week: int, weekday: int, skip_holidays: bool = False
+    ) -> Recurrence:
+        """``weekday`` (0 = Monday) of the ``week``-th week of every month (1–5, or ``LAST_WEEK``), week 1
+        being the Monday–Sunday week holding the 1st (see ``week_of_month_days``)."""
+        return cls(
+            datetime.combine(first_day, at), month_week_rule(week, weekday), skip_holidays=skip_holidays
+        )
 
     @classmethod
     def every_hours(cls, start_local: datetime, hours: int) -> Recurrence:
@@ -118,30 +151,31 @@ class Recurrence:
         """Has a last occurrence (no rule, or COUNT/UNTIL)."""
         if self.rule is None:
             return True
-        parts = _parts(self.rule)
+        parts = rule_parts(self.rule)
         return "COUNT" in parts or "UNTIL" in parts
 
     def describe_vi(self) -> str:
-        """A short Vietnamese description for lists ("Thứ Hai tuần thứ 3 hằng tháng, 07:00")."""
-        at = self.start_local.strftime("%H:%M")
-        if self.rule is None:
-            return f"Một lần, {at} ngày {self.start_local:%d/%m/%Y}"
-        parts = _parts(self.rule)
-        freq, byday = parts.get("FREQ"), parts.get("BYDAY", "")
-        nth = re.fullmatch(r"([1-4])(MO|TU|WE|TH|FR|SA|SU)", byday)
-        if freq == "MONTHLY" and nth:
-            name = _WEEKDAY_NAMES_VI[_WEEKDAY_CODES.index(nth.group(2))]
-            return f"{name} tuần thứ {nth.group(1)} hằng tháng, {at}"
-        if freq == "DAILY" and set(parts) <= {"FREQ"}:
-            return f"Hằng ngày, {at}"
-        if freq == "WEEKLY" and byday == "MO,TU,WE,TH,FR":
-            return f"Thứ Hai đến Thứ Sáu, {at}"
-        if freq == "HOURLY" and set(parts) <= {"FREQ", "INTERVAL"}:
-            return f"Mỗi {parts.get('INTERVAL', '1')} giờ, từ {at} ngày {self.start_local:%d/%m/%Y}"
-        return f"Theo quy tắc {self.rule}, từ {at} ngày {self.start_local:%d/%m/%Y}"
+        """This recurrence in Vietnamese: ``loa.schedule.wording.describe`` (kept as a method for the
+        callers that hold a ``Recurrence``, such as the reports)."""
+        from loa.schedule.wording import describe  # wording builds on this module
+
+        return describe(self)
 
 
-def _parts(rule_text: str) -> dict[str, str]:
+def nth_weekday_rule(nth: int, weekday: int) -> str:
+    """The ``nth`` (1–5, or -1 for the last) ``weekday`` of every month: "thứ Hai thứ ba trong tháng"."""
+    if nth not in (1, 2, 3, 4, 5, -1) or not 0 <= weekday <= 6:
+        raise InvalidInput("Tuần trong tháng hoặc thứ trong tuần không hợp lệ.", code="rrule_invalid")
+    return f"FREQ=MONTHLY;BYDAY={nth}{WEEKDAY_CODES[weekday]}"
+
+
+def month_week_rule(week: int, weekday: int) -> str:
+    """``weekday`` of the ``week``-th Monday–Sunday week of every month: "thứ Hai của tuần thứ ba"."""
+    days = ",".join(str(d) for d in week_of_month_days(week, weekday))
+    return f"FREQ=MONTHLY;BYDAY={WEEKDAY_CODES[weekday]};BYMONTHDAY={days}"
+
+
+def rule_parts(rule_text: str) -> dict[str, str]:
     text = rule_text.strip()
     if text.upper().startswith("RRULE:"):
         text = text[6:]
@@ -151,7 +185,7 @@ def _parts(rule_text: str) -> dict[str, str]:
             continue
         name, sep, value = chunk.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise InvalidInput(f"Quy tắc lặp lại không hợp lệ: «{rule_text}».", code="rrule_invalid")
+            raise _malformed(rule_text)
         out[name.strip().upper()] = value.strip().upper()
     return out
 
@@ -160,7 +194,7 @@ def _unparts(parts: dict[str, str]) -> str:
     return ";".join(f"{k}={v}" for k, v in parts.items())
 
 
-def _localise_until(parts: dict[str, str], timezone: str) -> dict[str, str]:
+def localise_until(parts: dict[str, str], timezone: str) -> dict[str, str]:
     """RFC 5545 writes UNTIL in UTC (``...Z``); our DTSTART is local wall time, so convert it."""
     until = parts.get("UNTIL", "")
     match = _UNTIL_UTC.match(until)
@@ -180,7 +214,7 @@ def parse_rule(rule_text: str, start_local: datetime, timezone: str = VIETNAM_TZ
         raise InvalidInput(
             "Chỉ nhập một quy tắc RRULE (ngày bắt đầu và ngày ngoại lệ nhập riêng).", code="rrule_invalid"
         )
-    parts = _localise_until(_parts(rule_text), timezone)
+    parts = localise_until(rule_parts(rule_text), timezone)
     if parts.get("FREQ") == "SECONDLY":
         raise InvalidInput("Lịch phát không hỗ trợ lặp lại theo từng giây.", code="rrule_invalid")
     if "COUNT" in parts and "UNTIL" in parts:
@@ -190,18 +224,29 @@ def parse_rule(rule_text: str, start_local: datetime, timezone: str = VIETNAM_TZ
     except ValueError as err:
         if "empty set" in str(err):
             raise _never(rule_text) from err
-        raise InvalidInput(f"Quy tắc lặp lại không hợp lệ: «{rule_text}».", code="rrule_invalid") from err
+        raise _malformed(rule_text) from err
     except (TypeError, KeyError, OverflowError, IndexError) as err:
-        raise InvalidInput(f"Quy tắc lặp lại không hợp lệ: «{rule_text}».", code="rrule_invalid") from err
+        raise _malformed(rule_text) from err
     if not isinstance(parsed, rrule):
-        raise InvalidInput(f"Quy tắc lặp lại không hợp lệ: «{rule_text}».", code="rrule_invalid")
+        raise _malformed(rule_text)
     return parsed
 
 
-def _never(rule_text: str) -> InvalidInput:
+# The messages never quote the rule: a person reads them (the form shows them as they are); the rule
+# travels in ``details`` for the API client that sent it.
+def _malformed(rule_text: str) -> InvalidInput:
     return InvalidInput(
-        f"Quy tắc lặp lại «{rule_text}» không bao giờ tạo ra lần phát nào. Hãy kiểm tra ngày, tháng, thứ.",
+        "Quy tắc lặp lại không hợp lệ (sai cú pháp RFC 5545).",
+        code="rrule_invalid",
+        details=[{"field": "rrule", "value": rule_text}],
+    )
+
+
+def _never(rule_text: str | None) -> InvalidInput:
+    return InvalidInput(
+        "Quy tắc lặp lại không bao giờ tạo ra lần phát nào. Hãy kiểm tra ngày, tháng, thứ.",
         code="rrule_no_occurrence",
+        details=[{"field": "rrule", "value": rule_text}],
     )
 
 
@@ -241,7 +286,7 @@ def validate(recurrence: Recurrence) -> datetime:
             firsts.append(recurrence.start_local)
     else:
         rule = parse_rule(recurrence.rule, recurrence.start_local, recurrence.timezone)
-        if _days_possible(_parts(recurrence.rule), recurrence.start_local.date()):
+        if _days_possible(rule_parts(recurrence.rule), recurrence.start_local.date()):
             for tried, local in enumerate(rule.xafter(recurrence.start_local, inc=True)):
                 if kept(local):
                     firsts.append(local)
@@ -249,7 +294,7 @@ def validate(recurrence: Recurrence) -> datetime:
                 if tried >= 1000:
                     break
     if not firsts:
-        raise _never(recurrence.rule or recurrence.start_local.strftime("%d/%m/%Y %H:%M"))
+        raise _never(recurrence.rule)
     return to_utc(min(firsts), recurrence.timezone)
 
 
@@ -271,7 +316,7 @@ def occurrences(
     resolve_timezone(tz)
     if end_at is None and not recurrence.bounded:
         raise InvalidInput(
-            "Quy tắc lặp lại không có điểm kết thúc (không có COUNT hoặc UNTIL): "
+            "Quy tắc lặp lại không có điểm kết thúc (không có ngày kết thúc hay số lần phát): "
             "hãy chọn ngày kết thúc của khoảng cần liệt kê.",
             code="rrule_unbounded",
         )
@@ -316,6 +361,22 @@ def occurrences(
             code="rrule_no_occurrence_in_window",
         )
     return out
+
+
+def upcoming(
+    recurrence: Recurrence, after_at: datetime, count: int, *, horizon: timedelta = timedelta(days=3 * 366)
+) -> list[datetime]:
+    """The first ``count`` occurrences at or after ``after_at`` within ``horizon`` (for previews).
+
+    Windows double from one day, so an hourly rule expands a day and a monthly one a few hundred days,
+    never past ``MAX_OCCURRENCES`` per window."""
+    found: list[datetime] = []
+    start_at, span, end_limit = after_at, timedelta(days=1), after_at + horizon
+    while len(found) < count and start_at < end_limit:
+        end_at = min(start_at + span, end_limit)
+        found += occurrences(recurrence, start_at, end_at)
+        start_at, span = end_at, span * 2
+    return found[:count]
 
 
 def _too_many() -> InvalidInput:

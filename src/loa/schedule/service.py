@@ -37,6 +37,7 @@ from loa.schedule.targets import (
     describe,
     resolve_targets,
 )
+from loa.schedule.wording import describe as describe_recurrence_vi
 
 NOT_FOUND = "Không tìm thấy chương trình."
 MAX_SLOT_MINUTES = 24 * 60
@@ -157,13 +158,13 @@ def clean_recurrence(data: ProgrammeInput) -> Recurrence:
     validate(recurrence)  # malformed rule, unknown timezone, a rule that never occurs
     if not recurrence.bounded and not data.until_cancelled:
         raise InvalidInput(
-            "Quy tắc lặp lại không có điểm kết thúc (thiếu COUNT hoặc UNTIL). Hãy đặt ngày kết thúc, "
-            "hoặc chọn «phát đến khi hủy» nếu chương trình phát liên tục.",
+            "Lịch lặp lại không có điểm kết thúc (chưa có ngày kết thúc hay số lần phát). Hãy đặt ngày "
+            "kết thúc, hoặc chọn «phát đến khi hủy» nếu chương trình phát liên tục.",
             code="rrule_unbounded",
         )
     if rule is not None and data.until_cancelled and recurrence.bounded:
         raise InvalidInput(
-            "Quy tắc đã có ngày kết thúc (COUNT/UNTIL) nên không thể chọn «phát đến khi hủy».",
+            "Lịch lặp lại đã có ngày kết thúc (hoặc số lần phát) nên không thể chọn «phát đến khi hủy».",
             code="rrule_bounded",
         )
     return recurrence
@@ -304,6 +305,7 @@ def _audit_details(programme: m.Programme, targets: list[ResolvedTarget]) -> dic
     return {
         "name": programme.name,
         "start_local": programme.start_local.isoformat(),
+        "recurrence": describe_recurrence(programme),
         "rrule": programme.rrule,
         "slot_minutes": programme.slot_duration_ms // 60_000,
         "priority": programme.priority,
@@ -434,7 +436,5 @@ def list_programmes(
 
 
 def describe_recurrence(programme: m.Programme) -> str:
-    text = programme_recurrence(programme).describe_vi()
-    if programme.until_cancelled:
-        text += " (đến khi hủy)"
-    return text
+    """When the programme airs, in Vietnamese (its slot overrides are shown with the slots, not here)."""
+    return describe_recurrence_vi(programme_recurrence(programme), until_cancelled=programme.until_cancelled)

@@ -4,6 +4,7 @@ a new-programme form and "what will this loudspeaker play" for one day."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,15 +17,14 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from loa.accounts.deps import CsrfProtected, WebPrincipal
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.scope import area_path
+from loa.accounts.scope import area_path, require
 from loa.content.catalog import LANGUAGES, Status
 from loa.content.models import Bulletin
 from loa.content.service import can_view as can_view_bulletin
 from loa.db.base import utcnow
-from loa.errors import Conflict, InvalidInput, LoaError
-from loa.schedule import calendar, checks, hooks, service, slots
-from loa.schedule.forms import WEEKDAYS, programme_from_form
-from loa.schedule.ladder import BULLETIN_PRIORITIES, LADDER
+from loa.errors import Conflict, InvalidInput, LoaError, NotFound
+from loa.schedule import calendar, checks, forms, hooks, service, slots
+from loa.schedule.ladder import BULLETIN_PRIORITIES, LADDER, rung_of
 from loa.schedule.playout import format_duration_vi
 from loa.schedule.recurrence import to_local
 from loa.schedule.snapshot import TARGET_KIND_LABELS
@@ -59,15 +59,19 @@ def base_context() -> dict[str, Any]:
         "active_nav": "schedule",
         "duration": format_duration_vi,
         "ladder": LADDER,
+        "ladder_label": lambda priority: rung_of(priority).label,
         "day_names": DAY_NAMES,
     }
 
 
-@router.get("/schedule/static/schedule.js")
-def schedule_js() -> FileResponse:
-    return FileResponse(
-        STATIC / "schedule.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"}
-    )
+SCRIPTS = ("schedule.js", "programme_form.js")
+
+
+@router.get("/schedule/static/{name}")
+def schedule_script(name: str) -> Response:
+    if name not in SCRIPTS:
+        raise NotFound("Không tìm thấy tệp.", code="static_not_found")
+    return FileResponse(STATIC / name, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/schedule")
@@ -98,7 +102,7 @@ def calendar_page(
     if station_id is None and programme_id is None and stations:
         station_id = stations[0].id
     start_at, end_at = calendar.day_range(first, last)
-    chosen_station = None
+    chosen_station = chosen = None
     if programme_id is not None:
         chosen = service.visible_programme(db, principal=principal, programme_id=programme_id)
         events = calendar.programme_events(
@@ -137,6 +141,9 @@ def calendar_page(
             "programmes": programmes,
             "station_id": station_id if programme_id is None else None,
             "programme_id": programme_id,
+            "programme": chosen,
+            "recurrence_text": service.describe_recurrence(chosen) if chosen is not None else "",
+            "programme_targets": service.programme_targets(db, chosen.id) if chosen is not None else [],
             "station": chosen_station,
             "devices": calendar.visible_devices(db, principal=principal, station_id=chosen_station.id)
             if chosen_station
@@ -240,9 +247,25 @@ def running_order_post(
 # --- programmes ---
 
 
+def _form_values(items: Iterable[tuple[str, Any]], days: Sequence[str]) -> dict[str, str]:
+    """The posted (or queried) fields as text; the weekly days, a list, joined by commas."""
+    values = {k: str(v) for k, v in items if k not in ("csrf_token", "days")}
+    values["days"] = ",".join(days)
+    return values
+
+
 @router.get("/schedule/programmes/new")
 def new_programme(request: Request, db: SessionDep, principal: WebPrincipal) -> Response:
     return _programme_form(request, db, principal, {})
+
+
+@router.get("/schedule/programmes/preview")
+def programme_preview(request: Request, principal: WebPrincipal) -> Response:
+    """The next airings of the recurrence being chosen (HTMX fragment of the new-programme form)."""
+    require(principal, Permission.VIEW)
+    query = request.query_params
+    values = _form_values(query.items(), query.getlist("days"))
+    return render(request, "schedule/_rule_preview.html", {"preview": forms.preview(values, now=utcnow())})
 
 
 def _programme_form(
@@ -258,7 +281,10 @@ def _programme_form(
             "target_kinds": TARGET_KIND_LABELS,
             "languages": LANGUAGES,
             "priorities": BULLETIN_PRIORITIES,
-            "weekdays": WEEKDAYS,
+            "weekdays": forms.WEEKDAYS,
+            "weeks": forms.WEEKS,
+            "rule_kinds": forms.RULE_KINDS,
+            "preview": forms.preview(values, now=utcnow()),
             **extra,
         },
         status_code=status,
@@ -274,9 +300,9 @@ def create_programme_post(
     form: Posted,
     _: CsrfProtected,
 ) -> Response:
-    values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    values = _form_values(form.multi_items(), [str(d) for d in form.getlist("days")])
     try:
-        data = programme_from_form(values)
+        data = forms.programme_from_form(values)
         outcome = service.create_programme(
             db, principal=principal, data=data, accept=checks.parse_accept(values.get("accept")), now=utcnow()
         )

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from loa.errors import LoaError
+from loa.web.security import SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
 
@@ -125,4 +126,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return respond(request, 500, "internal_error", HTTP_MESSAGES[500])
+        response = respond(request, 500, "internal_error", HTTP_MESSAGES[500])
+        # Starlette answers these outside every middleware, so the security headers are added here.
+        response.headers.update(SECURITY_HEADERS)
+        return response
