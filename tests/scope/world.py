@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session
 from loa.accounts.models import User
 from loa.accounts.principal import Principal, Role
 from loa.accounts.service import principal_for
+from loa.activities import imports
 from loa.activities import service as activities
+from loa.activities.models import ActivityImport
 from loa.activities.registers import REGISTERS
 from loa.alerts import service as alerts
 from loa.alerts.models import EmergencyAlert
@@ -169,9 +171,14 @@ def _records(session: Session, letter: str, unit: AdminUnit, who: Principal, dat
     content.transition(session, principal=who, bulletin_id=bulletin.id, action=Action.SUBMIT)
 
     for key in REGISTER_ROWS:
-        activities.create_record(
-            session, spec=REGISTERS[key], principal=who, data=register_row(letter, key, unit.code)
+        row = register_row(letter, key, unit.code)
+        activities.create_record(session, spec=REGISTERS[key], principal=who, data=row)
+        # The same row uploaded again: a duplicate, so the upload waits for its maker to confirm.
+        csv = ",".join(row) + "\n" + ",".join(row.values()) + "\n"
+        outcome = imports.import_file(
+            session, spec=REGISTERS[key], principal=who, content=csv.encode(), filename=f"{key}.csv"
         )
+        assert outcome.result is None, outcome
 
     station = create_station(session, commune_code=unit.code, name=mark(letter, "station"), principal=who)
     fleet.create_device(
@@ -259,6 +266,7 @@ class Commune:
     photo_sha256: str
     recording_sha256: str
     record_ids: dict[str, int]  # register key → id
+    import_ids: dict[str, int]  # register key → the operator's upload waiting for confirmation
     report_id: int
     station_id: int
     device_uid: str
@@ -283,6 +291,10 @@ def load_communes(session: Session) -> dict[str, Commune]:
         for key, spec in REGISTERS.items():
             model = spec.model
             records[key] = session.scalars(select(model.id).where(model.notes == mark(letter, key))).one()
+        waiting = select(ActivityImport.register, ActivityImport.id).where(
+            ActivityImport.created_by_id
+            == session.scalars(select(User.id).where(User.username == OPERATORS[letter])).one()
+        )
         out[letter] = Commune(
             letter=letter,
             unit=unit,
@@ -292,6 +304,7 @@ def load_communes(session: Session) -> dict[str, Commune]:
             photo_sha256=photo.sha256,
             recording_sha256=hashlib.sha256(mark(letter, "recording").encode()).hexdigest(),
             record_ids=records,
+            import_ids={register: import_id for register, import_id in session.execute(waiting)},
             report_id=session.scalars(select(Report.id).where(Report.title == mark(letter, "report"))).one(),
             station_id=session.scalars(
                 select(Station.id).where(Station.name == mark(letter, "station"))
@@ -330,9 +343,6 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "action": tuple(a.value for a in Action),
 }
 
-# A record that is one person's own rather than an area's (seen by its maker and administrators).
-OWNED = "job_id"
-
 # Path parameters that name a record (the same name means the same kind on every route).
 IDS: dict[str, IdParam] = {
     "bulletin_id": IdParam(lambda c, _: str(c.bulletin_id), "987654"),
@@ -352,4 +362,28 @@ IDS: dict[str, IdParam] = {
     "attachment_id": IdParam(lambda c, _: str(c.attachment_id), "987654"),
     "announcement_id": IdParam(lambda c, _: str(c.announcement_id), "987654"),
     "alert_id": IdParam(lambda c, _: str(c.alert_id), "987654"),
+    "import_id": IdParam(lambda c, v: str(c.import_ids[v["register"]]), "987654"),
 }
+
+# Records that are one person's own rather than an area's: who else sees them. A speech job is seen by
+# its requester and administrators; a waiting upload only by the person who uploaded it.
+OWNED: dict[str, frozenset[str]] = {"job_id": frozenset({ADMIN}), "import_id": frozenset()}
+
+
+def sees(user: str, id_params: tuple[str, ...]) -> frozenset[str]:
+    """The communes whose record, named by ``id_params``, the user may see (made by each commune's
+    operator): by area, except for what is one person's own."""
+    owned = [OWNED[p] for p in id_params if p in OWNED]
+    if not owned:
+        return SEES[user]
+    if all(user in others for others in owned):
+        return frozenset(LETTERS)
+    return frozenset(letter for letter, operator in OPERATORS.items() if operator == user)
+
+
+def opener(letter: str, id_params: tuple[str, ...]) -> str:
+    """Who certainly opens commune ``letter``'s record: the administrator, or for what is one person's
+    own and hidden even from administrators, its maker."""
+    if any(ADMIN not in OWNED[p] for p in id_params if p in OWNED):
+        return OPERATORS[letter]
+    return ADMIN
