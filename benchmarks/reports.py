@@ -25,10 +25,9 @@ from sqlalchemy.orm import Session
 
 from benchmarks.common import Result, median_seconds, scratch_database
 from loa.accounts.principal import Principal, Role
-from loa.activities.kinds import EventKind, PortalKind, PressKind, RadioKind, VisualKind, fold
+from loa.activities.kinds import EventKind, PortalKind, PressKind, RadioKind, VisualKind
 from loa.activities.models import (
     ActivityEvent,
-    ActivityTopic,
     MobileTrip,
     MobileTripStop,
     PortalPost,
@@ -36,7 +35,6 @@ from loa.activities.models import (
     RadioItem,
     VisualItem,
 )
-from loa.activities.service import ensure_default_topics
 from loa.areas.models import AdminUnit, UnitKind
 from loa.content.catalog import BulletinKind, Priority, Status
 from loa.content.models import Attachment, Bulletin, bulletin_topics
@@ -46,13 +44,15 @@ from loa.reports.data import Organisation, ReportData
 from loa.reports.docx_writer import render_docx
 from loa.reports.facts import period_bounds
 from loa.reports.pdf import docx_to_pdf, pdf_available
-from loa.reports.period import Period
 from loa.reports.receipts import receipt_rows
 from loa.reports.service import ReportRequest, build_report_data
 from loa.reports.xlsx_writer import render_xlsx
 from loa.schedule import models as m
 from loa.schedule.recurrence import to_utc
 from loa.speech.models import AudioAsset, AudioSourceKind
+from loa.topics.models import Topic
+from loa.vocab.period import Period
+from loa.vocab.text import fold
 
 RECEIPTS = int(os.environ.get("LOA_BENCH_RECEIPTS", "1000000"))
 COMMUNES = 100
@@ -64,8 +64,7 @@ ADMIN = Principal(user_id=0, username="bench", display_name="bench", role=Role.A
 
 
 def _seed(session: Session) -> int:
-    ensure_default_topics(session)
-    topic = session.query(ActivityTopic).filter_by(code="cchc").one()
+    topic = session.query(Topic).filter_by(code="cchc").one()
     province = AdminUnit(
         code="51", kind=UnitKind.PROVINCE, name="Quảng Ngãi", name_folded="quang ngai", path="/51/"
     )
@@ -182,7 +181,7 @@ def _seed_radio(
     """2,000 clusters, a province CCHC programme (12 episodes × 8 items), a daily programme per commune
     with its own running order every day, announcements; returns the receipts to COPY (played 97 %,
     pre-empted 2 %, failed 1 %), in airing order, cut at ``receipts_wanted``."""
-    topics = {t.code: t.id for t in session.scalars(select(ActivityTopic))}
+    topics = {t.code: t.id for t in session.scalars(select(Topic))}
     topic_cycle = [topics["cchc"], topics["y-te"], topics["nong-nghiep"]]
     communes = session.execute(
         select(AdminUnit.id, AdminUnit.code).where(AdminUnit.kind == UnitKind.COMMUNE).order_by(AdminUnit.id)

@@ -19,18 +19,18 @@ from loa.demo_content import seed_demo_content
 from loa.fleet.models import Device, DeviceManifest
 from loa.settings import Settings
 from loa.speech.models import AudioAsset
-from loa.wiring import wired_session_factory
+from loa.wiring import wire
 from tests.support.auth import login_web
 
 
 def _count(engine: Engine, model: type) -> int:
-    factory = wired_session_factory(engine, Settings(demo=True))  # type: ignore[call-arg]
+    factory = wire(engine, Settings(demo=True)).sessions  # type: ignore[call-arg]
     with factory() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def test_demo_seeds_a_living_province_once(engine: Engine, settings: Settings) -> None:
-    factory = wired_session_factory(engine, settings)
+    factory = wire(engine, settings).sessions
     with factory() as session, session.begin():
         first = seed_demo(session, settings)
     first += seed_demo_content(factory, settings)
@@ -62,7 +62,7 @@ def test_demo_seeds_a_living_province_once(engine: Engine, settings: Settings) -
 
 def test_dashboard_shows_what_needs_attention_in_scope(engine: Engine, settings: Settings) -> None:
     """The home page counts the operator's loudspeakers and shows an approver the review queue."""
-    factory = wired_session_factory(engine, settings)
+    factory = wire(engine, settings).sessions
     with factory() as session, session.begin():
         lines = seed_demo(session, settings)
     passwords = {line.split()[0]: line.split()[1] for line in lines if line.startswith("  ")}

@@ -14,13 +14,16 @@ from starlette.middleware.sessions import SessionMiddleware
 from loa import __version__
 from loa.accounts.deps import install_auth_handlers
 from loa.db import make_engine
+from loa.navigation import menu_for
+from loa.process import Process
+from loa.schedule.titles import item_titles
 from loa.settings import Settings
 from loa.web.docs import install_api_docs
 from loa.web.errors import install_error_handlers
 from loa.web.proxies import TrustedProxyMiddleware
 from loa.web.security import SecurityHeadersMiddleware
 from loa.web.templating import make_templates
-from loa.wiring import wired_session_factory
+from loa.wiring import wire
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.accounts.views",
     "loa.areas.api",
     "loa.areas.views",
+    "loa.topics.api",
     "loa.content.api",
     "loa.content.feeds",
     "loa.content.views",
@@ -52,7 +56,11 @@ ROUTER_MODULES: tuple[str, ...] = (
 )
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, engine: Engine | None = None, process: Process | None = None
+) -> FastAPI:
+    """``process``: when the web app shares its process with others (``loa demo`` runs the gateway
+    beside it), the one ``loa.wiring.wire`` made for them all; otherwise it is wired here."""
     app = FastAPI(
         title="Loa API",
         version=__version__,
@@ -64,9 +72,12 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     engine = engine or make_engine(settings.resolved_database_url)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = wired_session_factory(engine, settings)
-    app.state.templates = make_templates()
+    process = process or wire(engine, settings)
+    app.state.process = process
+    app.state.session_factory = process.sessions
+    app.state.templates = make_templates(menu_for=menu_for)
     app.state.audio_locator = importlib.import_module("loa.fleet.audio").locator_for(settings)
+    app.state.item_titles = item_titles  # the fleet's pages name what devices play (loa.fleet.present)
 
     install_error_handlers(app)
     install_auth_handlers(app)

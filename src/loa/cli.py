@@ -8,11 +8,13 @@ import sys
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from loa.cli_support import CliContext, cli_context, echo, fail
 from loa.cli_usage import NoArgsIsHelpError, UsageErrorType, help_hint, usage_message
 from loa.errors import LoaError
-from loa.settings import DEMO_LOOPBACK_ONLY, is_loopback
+from loa.process import Process
+from loa.settings import DEMO_LOOPBACK_ONLY, Settings, is_loopback
 
 app = typer.Typer(
     name="loa",
@@ -46,7 +48,18 @@ def _root(ctx: typer.Context, verbose: bool = typer.Option(False, "--verbose", "
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s")
     if not verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
-    ctx.obj = CliContext()
+    ctx.obj = cli_context_for()
+
+
+def cli_context_for(**overrides: object) -> CliContext:
+    """The context every command runs in: its process wired by ``loa.wiring`` (tests start the same)."""
+    return CliContext(wire=_wire, overrides=dict(overrides))
+
+
+def _wire(engine: Engine, settings: Settings) -> Process:
+    from loa.wiring import wire  # only a command that opens a session pays for importing the domains
+
+    return wire(engine, settings)
 
 
 @db_app.command("upgrade")
@@ -86,7 +99,6 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
     from loa.db.migrate import upgrade
     from loa.demo import seed_demo
     from loa.demo_content import seed_demo_content
-    from loa.wiring import wired_session_factory
 
     c = cli_context(ctx)
     c.overrides.setdefault("demo", True)
@@ -94,16 +106,20 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
     upgrade(c.engine)
     with c.session() as session:
         report = seed_demo(session, c.settings)
-    report += seed_demo_content(wired_session_factory(c.engine, c.settings), c.settings)
+    report += seed_demo_content(c.process.sessions, c.settings)
     for line in report:
         echo(line)
     from loa.sim.demo import start_demo_fleet
 
-    start_demo_fleet(c.settings, c.engine)
+    # One process: the web app and the gateway share its sessions and doorbell, so a command queued
+    # by a page wakes the gateway at once.
+    start_demo_fleet(c.settings, c.engine, c.process)
     echo(f"Broker MQTT nhúng và cụm loa mô phỏng: cổng {c.settings.mqtt_port}.")
     echo(f"Loa đang chạy tại http://{host}:{port}")
     echo("Chế độ trình diễn: chỉ máy này truy cập được (địa chỉ nội bộ), không mở ra mạng.")
-    uvicorn.run(create_app(c.settings, engine=c.engine), host=host, port=port, proxy_headers=False)
+    uvicorn.run(
+        create_app(c.settings, engine=c.engine, process=c.process), host=host, port=port, proxy_headers=False
+    )
 
 
 def _demo_on_loopback(host: str) -> None:

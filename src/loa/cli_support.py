@@ -1,9 +1,10 @@
-"""What every ``loa`` sub-command needs: settings built once, an engine, a session scope, output."""
+"""What every ``loa`` sub-command needs: settings built once, an engine, the process wired by the
+entry point (``loa.cli`` hands it ``loa.wiring.wire``), a session scope, output."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -13,14 +14,16 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from loa.db import make_engine
+from loa.process import Process
 from loa.settings import Settings
-from loa.wiring import wired_session_factory
 
 
 @dataclass
 class CliContext:
-    """Held in ``typer.Context.obj``; settings are built lazily so ``--help`` needs no config."""
+    """Held in ``typer.Context.obj``; settings are built lazily so ``--help`` needs no config.
+    ``wire`` connects the domains of this process (``loa.wiring.wire``, given by ``loa.cli``)."""
 
+    wire: Callable[[Engine, Settings], Process]
     overrides: dict[str, object] = field(default_factory=dict)
 
     @cached_property
@@ -32,19 +35,23 @@ class CliContext:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return make_engine(self.settings.resolved_database_url)
 
+    @cached_property
+    def process(self) -> Process:
+        """This command's process: sessions with every change handler subscribed, its doorbell and
+        periodic work (one per command, so ``loa demo``'s web app and gateway share it)."""
+        return self.wire(self.engine, self.settings)
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose transaction commits when the block succeeds."""
-        factory = wired_session_factory(self.engine, self.settings)
-        with factory() as session, session.begin():
+        with self.process.sessions() as session, session.begin():
             yield session
 
 
 def cli_context(ctx: typer.Context) -> CliContext:
     obj = ctx.find_root().obj
-    if not isinstance(obj, CliContext):
-        obj = CliContext()
-        ctx.find_root().obj = obj
+    if not isinstance(obj, CliContext):  # only the ``loa`` command makes one (``loa.cli._root``)
+        raise RuntimeError("a loa sub-command was run outside the loa command")
     return obj
 
 

@@ -1,22 +1,39 @@
-"""How the domains are connected at run time: the session factory every entry point uses, with the
-cross-domain change handlers subscribed (see ``loa.db.changes``)."""
+"""How the domains are connected at run time, and the only place where that is decided: every
+subscription to a change (``loa.db.changes``) is made here, on the session factory of the process
+an entry point starts (``create_app``, the ``loa`` command, ``loa demo``).
+
+| change (announced by)          | delivered     | handled by                                              |
+|--------------------------------|---------------|---------------------------------------------------------|
+| ``bulletin`` (content)         | before commit | schedule: recompile the manifests that carry it         |
+| ``devices`` (fleet)            | before commit | schedule: recompile the manifests of the devices        |
+| ``speech_job`` (speech)        | before commit | content: attach a finished reading (isolated)           |
+| ``outbox`` (fleet, schedule)   | after commit  | the process's doorbell: wakes its gateway               |
+
+and, beside a gateway, a periodic full recompilation so that each device's 48-hour cover slides
+forward even when nothing changed.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from loa.db import make_session_factory
-from loa.db.changes import on_commit
+from loa.db.changes import after_commit, on_commit
+from loa.fleet.outbox import OUTBOX
+from loa.process import Doorbell, Periodic, Process
+from loa.schedule import hooks
 from loa.settings import Settings
+from loa.speech.models import JOB_FINISHED
 
 
-def wired_session_factory(engine: Engine, settings: Settings) -> sessionmaker[Session]:
-    from loa.schedule import hooks
-
-    factory = make_session_factory(engine)
+def wire(engine: Engine, settings: Settings) -> Process:
+    """The session factory of one process with every handler subscribed, its doorbell, and the
+    periodic work a gateway in this process runs."""
+    sessions = make_session_factory(engine)
+    doorbell = Doorbell()
 
     def bulletins_changed(session: Session, bulletin_ids: set[Any]) -> None:
         for bulletin_id in sorted(bulletin_ids):
@@ -25,6 +42,23 @@ def wired_session_factory(engine: Engine, settings: Settings) -> sessionmaker[Se
     def devices_changed(session: Session, _keys: set[Any]) -> None:
         hooks.devices_changed(session, data_dir=settings.data_dir)
 
-    on_commit(factory, "bulletin", bulletins_changed)
-    on_commit(factory, "devices", devices_changed)
-    return factory
+    def speech_jobs_finished(session: Session, job_ids: set[Any]) -> None:
+        # Imported here: the audio stack (PyAV, NumPy) costs seconds, and a ``loa`` command that
+        # opens a session without finishing a reading should not pay for it.
+        from loa.content import audio as content_audio
+        from loa.speech import jobs as speech_jobs
+
+        for job_id in sorted(job_ids):
+            content_audio.attach_finished_job(session, speech_jobs.get_job(session, job_id))
+
+    def recompile() -> None:
+        with sessions() as session, session.begin():
+            hooks.periodic_compile(session, data_dir=settings.data_dir)
+
+    on_commit(sessions, "bulletin", bulletins_changed)
+    on_commit(sessions, "devices", devices_changed)
+    # A reading that cannot be attached must not fail the job that made it (it is logged).
+    on_commit(sessions, JOB_FINISHED, speech_jobs_finished, isolated=True)
+    after_commit(sessions, OUTBOX, lambda _keys: doorbell.ring())
+    periodic = Periodic("periodic manifest recompilation", settings.manifest_recompile_interval_s, recompile)
+    return Process(sessions=sessions, doorbell=doorbell, periodic=(periodic,))

@@ -19,8 +19,8 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from loa.activities.kinds import fold
 from loa.areas.models import AdminUnit, AreaLineage, LineageChange, UnitKind
+from loa.vocab.text import fold
 
 REFORM = date(2025, 7, 1)
 

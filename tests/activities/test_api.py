@@ -7,7 +7,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Role
-from loa.activities.service import ensure_default_topics
 from loa.activities.textcodec import encode_tcvn3
 from loa.content.catalog import BulletinKind
 from tests.activities.areas import Tree, build_tree
@@ -133,7 +132,6 @@ def test_a_portal_entry_may_name_the_bulletin_it_repeats(
 ) -> None:
     """The link that keeps the report from counting a published bulletin twice: only a bulletin the
     person may see, named by its number (or "TB12" as reports show it)."""
-    ensure_default_topics(session)
     own = bulletin(session, BulletinKind.NEWS, "Tin của xã", tree.new_x, [topic(session, "cchc")])
     other = bulletin(session, BulletinKind.NEWS, "Tin của xã khác", tree.new_y, [])
     session.commit()

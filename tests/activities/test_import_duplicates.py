@@ -249,7 +249,7 @@ def test_pages_list_the_duplicate_rows_with_boxes_to_tick(
     )
     assert confirmed.status_code == 303
     flash = client.get("/activities/press-items").text
-    assert "Đã nhập 3 tin, bài từ tệp «bao-chi.csv» (UTF-8); bỏ qua 1 dòng trùng." in flash
+    assert "Đã nhập 3 tin, bài từ tệp «bao-chi.csv» (mã hóa UTF-8); bỏ qua 1 dòng trùng." in flash
     assert _press_count(session) == 4
     again = client.post(posted.headers["location"], data={"csrf_token": csrf, "row": "2"})
     assert "đã được nhập" in again.text and _press_count(session) == 4

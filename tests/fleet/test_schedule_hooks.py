@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -16,10 +17,10 @@ from loa.db.base import utcnow
 from loa.db.changes import pending_changes
 from loa.fleet import service as fleet
 from loa.fleet.models import DeviceManifest
-from loa.fleet.runner import periodic_recompile
+from loa.fleet.runner import run_periodic
 from loa.schedule import service, slots
 from loa.settings import Settings
-from loa.wiring import wired_session_factory
+from loa.wiring import wire
 from tests.conftest import Backend
 from tests.schedule.test_service_db import commune, daily, manifest_items
 from tests.schedule.world import BA_TO, BA_VI, approved_bulletin, audio_asset, load_world, seed_world
@@ -57,7 +58,7 @@ def programme_for_ba_to(engine: Engine) -> None:
 
 def test_device_changes_recompile_manifests_in_the_same_commit(engine: Engine, settings: Settings) -> None:
     programme_for_ba_to(engine)
-    factory = wired_session_factory(engine, settings)
+    factory = wire(engine, settings).sessions
     with factory() as s:
         world = load_world(s)
         ba_to, ba_vi = world.unit(s, BA_TO), world.unit(s, BA_VI)
@@ -100,7 +101,8 @@ def test_the_gateways_periodic_task_stores_new_manifests(engine: Engine, setting
     assert manifests(engine, "loa-bt-01") == 0
 
     async def scenario() -> None:
-        task = asyncio.create_task(periodic_recompile(settings, engine, interval_s=0.05))
+        (recompile,) = wire(engine, settings).periodic  # what ``loa gateway run`` runs beside it
+        task = asyncio.create_task(run_periodic(replace(recompile, interval_s=0.05)))
         try:
             for _ in range(200):
                 if manifests(engine, "loa-bt-01") >= 1:
@@ -123,7 +125,8 @@ def test_a_failing_periodic_compilation_is_logged_once_and_never_crashes(
     broken = create_engine("sqlite:////nonexistent-dir/x.sqlite3")
 
     async def scenario() -> None:
-        task = asyncio.create_task(periodic_recompile(settings, broken, interval_s=0.01))
+        (recompile,) = wire(broken, settings).periodic
+        task = asyncio.create_task(run_periodic(replace(recompile, interval_s=0.01)))
         await asyncio.sleep(0.2)
         assert not task.done()  # still running after many failures
         task.cancel()

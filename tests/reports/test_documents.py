@@ -5,19 +5,18 @@ from __future__ import annotations
 import io
 from datetime import date
 
-import pytest
 from docx import Document
 from docx.enum.text import WD_COLOR_INDEX
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from openpyxl import load_workbook
 
-from loa.errors import InvalidInput
-from loa.reports.data import ChannelSection, Column, DetailRow, Figure, Organisation, ReportData, Topic
+from loa.reports.data import ChannelSection, DetailRow, Figure, Organisation, ReportData, Topic
 from loa.reports.docx_writer import date_line, number_line, render_docx
-from loa.reports.period import Period
-from loa.reports.wording import count_text, document_blocks, join_vn, size_text
+from loa.reports.wording import document_blocks, join_vn
 from loa.reports.xlsx_writer import render_xlsx, sheet_title
+from loa.vocab.cells import Column
+from loa.vocab.period import Period
 
 ORG = Organisation(
     parent_name="UBND xã Ba Tơ",
@@ -78,17 +77,7 @@ def _data(**overrides: object) -> ReportData:
     return ReportData(**values)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    ("n", "text"), [(0, "0"), (5, "05"), (8, "08"), (12, "12"), (130, "130"), (1250, "1.250")]
-)
-def test_counts_are_zero_padded_below_ten(n: int, text: str) -> None:
-    assert count_text(n) == text
-
-
-def test_sizes_and_lists() -> None:
-    assert size_text(4.0, 6.0, 1) == "kích thước 4m x 6m"
-    assert size_text(1.8, 1.2, 2) == "02 mặt, kích thước 1,8m x 1,2m"
-    assert size_text(None, 1.2, 2) == ""
+def test_lists() -> None:
     assert join_vn(["a", "b", "c"]) == "a, b và c" and join_vn(["a"]) == "a"
 
 
@@ -97,34 +86,6 @@ def test_decree_30_date_and_number_lines() -> None:
     assert date_line("Ba Tơ", date(2024, 3, 5)) == "Ba Tơ, ngày 05 tháng 3 năm 2024"
     assert number_line("", "VP") == "Số:       /BC-VP"
     assert number_line("12", "") == "Số: 12/BC"
-
-
-@pytest.mark.parametrize(
-    ("period", "label", "next_label"),
-    [
-        (Period.year(2023), "năm 2023", "năm 2024"),
-        (Period.half(2024, 1), "6 tháng đầu năm 2024", "6 tháng cuối năm 2024"),
-        (Period.quarter(2024, 4), "quý IV năm 2024", "quý I năm 2025"),
-        (Period.month(2024, 12), "tháng 12 năm 2024", "tháng 1 năm 2025"),
-        (
-            Period.custom(date(2024, 1, 1), date(2024, 3, 15)),
-            "từ ngày 01/01/2024 đến ngày 15/03/2024",
-            "thời gian tới",
-        ),
-    ],
-)
-def test_period_wording(period: Period, label: str, next_label: str) -> None:
-    assert (period.label, period.next_label) == (label, next_label)
-    assert Period.from_json(period.to_json()) == period
-
-
-def test_bad_periods_are_refused_in_vietnamese() -> None:
-    with pytest.raises(InvalidInput, match="Quý phải từ 1 đến 4"):
-        Period.build("quarter", year=2024, index=5)
-    with pytest.raises(InvalidInput, match="Ngày kết thúc"):
-        Period.build("custom", start=date(2024, 3, 1), end=date(2024, 1, 1))
-    with pytest.raises(InvalidInput, match="Loại kỳ"):
-        Period.build("week", year=2024)
 
 
 def test_section_one_wording_for_empty_and_present_channels() -> None:

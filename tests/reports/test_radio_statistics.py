@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal, Role
 from loa.reports.data import ReportData
-from loa.reports.period import Period
 from loa.reports.rollup import rollup_rows, totals_row
 from loa.reports.service import ReportRequest, build_report_data
 from loa.reports.statistics import Gathered, broadcast_groups, gather, groups_of, sections_of
 from loa.reports.wording import broadcast_sentence, media_paragraph
 from loa.reports.xlsx_writer import render_xlsx
+from loa.vocab.period import Period
 from tests.reports.world import PERIOD, World, build_world
 from tests.support.auth import login_web, make_user
 
@@ -174,7 +174,7 @@ def test_report_documents_show_the_radio_figures_and_proof_of_play(session: Sess
     assert "02 tin, 05 bài viết" in text or "02 tin và 05 bài viết" in text
     sentence = broadcast_sentence(data)
     assert "các cụm loa đã phát 10 lượt tin, bài, tổng 0,23 giờ phát sóng" in sentence
-    assert "55,6% số lượt phát theo lịch (18 lượt) đã được phát thực tế" in sentence
+    assert "55,6 % số lượt phát theo lịch (18 lượt) đã được phát thực tế" in sentence
     book = load_workbook(io.BytesIO(render_xlsx(data)))
     assert {"Truyền thanh", "Truyền thanh theo ngày", "Tin bài truyền thanh"} <= set(book.sheetnames)
     sheet = book["Truyền thanh"]
@@ -216,7 +216,7 @@ def test_statistics_page_shows_broadcasts_with_both_rollups_and_their_rows(
     assert by_commune.status_code == 200
     html = by_commune.text
     assert 'data-testid="broadcast-totals"' in html and "<strong>18</strong> lượt phát" in html
-    assert "<strong>55,6%</strong>" in html
+    assert "<strong>55,6 %</strong>" in html
     assert re.search(r'data-testid="hours-total">0,23<', html)
     x_key = f"unit:{world.tree.new_x.id}"
     assert re.search(rf'data-group="{x_key}">.*?>10<.*?>05<', html, re.S)

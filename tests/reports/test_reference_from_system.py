@@ -159,7 +159,7 @@ def test_reference_radio_figures_from_bulletins_and_receipts(
     assert "130 tin và 190 bài viết" in section
     assert "32 bài viết, 25 tin, 60 ảnh trên cổng thông tin điện tử" in section
     assert "các cụm loa đã phát 320 lượt tin, bài về CCHC, tổng 5,33 giờ phát sóng" in section
-    assert "98,5% số lượt phát theo lịch (325 lượt) đã được phát thực tế" in section
+    assert "98,5 % số lượt phát theo lịch (325 lượt) đã được phát thực tế" in section
     xlsx = client.get(f"/api/v1/reports/{report['id']}/report.xlsx", headers=headers)
     book = load_workbook(io.BytesIO(xlsx.content))
     sheet = book["Truyền thanh"]

@@ -13,8 +13,8 @@ from loa.activities import service
 from loa.activities.registers import RADIO
 from loa.areas.models import AreaLineage, LineageChange
 from loa.errors import NotFound
-from loa.reports.period import Period
 from loa.reports.statistics import breakdown, collect_channels, totals
+from loa.vocab.period import Period
 from tests.activities.areas import REFORM, Tree, build_tree
 
 ADMIN = Principal(user_id=0, username="admin", display_name="Quản trị", role=Role.ADMIN)

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from loa.reports.data import ChannelSection, Column, DetailRow, Figure, Organisation, ReportData
+from loa.reports.data import ChannelSection, DetailRow, Figure, Organisation, ReportData
 from loa.reports.pdf import office_binary, office_to_pdf
-from loa.reports.period import Period
 from loa.reports.xlsx_stream import BOLD, DATE, HEADER, LINK, Book, column_letter
 from loa.reports.xlsx_style import header_row
 from loa.reports.xlsx_writer import render_xlsx
+from loa.vocab.cells import Column
+from loa.vocab.period import Period
 
 TRICKY = "Thôn Đắk Rơ Wơng & <Ba Tơ> \"lũ\" 'bão'"
 

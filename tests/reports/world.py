@@ -20,9 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loa.activities.kinds import PortalKind, RadioKind, fold
-from loa.activities.models import ActivityTopic, PortalPost, RadioItem
-from loa.activities.service import ensure_default_topics
+from loa.activities.kinds import PortalKind, RadioKind
+from loa.activities.models import PortalPost, RadioItem
 from loa.areas.models import AdminUnit, UnitKind
 from loa.content.catalog import BulletinKind, Priority, Status
 from loa.content.models import Attachment, Bulletin, BulletinRevision
@@ -30,9 +29,11 @@ from loa.content.service import snapshot
 from loa.fleet.ingest import write_events
 from loa.fleet.models import Device
 from loa.protocol import messages as msg
-from loa.reports.period import Period
 from loa.schedule import models as m
 from loa.speech.models import AudioAsset, AudioSourceKind
+from loa.topics.models import Topic
+from loa.vocab.period import Period
+from loa.vocab.text import fold
 from tests.activities.areas import Tree, build_tree
 
 PERIOD = Period.custom(date(2024, 3, 4), date(2024, 3, 6))
@@ -55,8 +56,8 @@ def sha(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
-def topic(session: Session, code: str) -> ActivityTopic:
-    found = session.scalar(select(ActivityTopic).where(ActivityTopic.code == code))
+def topic(session: Session, code: str) -> Topic:
+    found = session.scalar(select(Topic).where(Topic.code == code))
     assert found is not None
     return found
 
@@ -82,7 +83,7 @@ def bulletin(
     kind: BulletinKind,
     title: str,
     area: AdminUnit,
-    topics: list[ActivityTopic],
+    topics: list[Topic],
     *,
     published_at: datetime | None = None,
     photos: int = 0,
@@ -195,7 +196,6 @@ def build_world(session: Session) -> World:
     )
     session.add(z)
     session.flush()
-    ensure_default_topics(session)
     cchc, health = topic(session, "cchc"), topic(session, "y-te")
     a1, a2, a3, a5 = (asset(session, n, s) for n, s in (("b1", 60), ("b2", 120), ("b3", 90), ("b5", 30)))
     b = {

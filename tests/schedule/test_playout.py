@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from loa.errors import InvalidInput
 from loa.protocol.timeline import Reason, Status
-from loa.schedule.ladder import PreemptRule, Priority
 from loa.schedule.playout import PlayoutItem, Timeline, format_duration_vi, resolve_timeline
+from loa.vocab.ladder import PreemptRule, Priority
 
 T0 = datetime(2023, 1, 16, 0, 0, tzinfo=UTC)  # 07:00 in Vietnam
 

@@ -19,6 +19,7 @@ from loa.schedule.recurrence import (
     to_utc,
     validate,
 )
+from loa.schedule.wording import describe
 
 YEAR_2023 = (datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC))
 
@@ -36,7 +37,7 @@ def test_third_monday_of_every_month_gives_the_stations_2023_dates() -> None:
     ]  # fmt: skip
     assert all(to_local(at).weekday() == 0 and 15 <= to_local(at).day <= 21 for at in found)
     assert all(at.hour == 0 and at.tzinfo is UTC for at in found)  # 07:00 in Vietnam is 00:00 UTC
-    assert rec.describe_vi() == "Thứ Hai thứ ba trong tháng lúc 07:00"
+    assert describe(rec) == "Thứ Hai thứ ba trong tháng lúc 07:00"
 
 
 def test_daily_and_weekdays() -> None:

@@ -10,7 +10,7 @@ from loa.content.workflow import Action
 from loa.db.base import utcnow
 from loa.schedule import hooks, service, slots
 from loa.settings import Settings
-from loa.wiring import wired_session_factory
+from loa.wiring import wire
 from tests.schedule.test_service_db import commune, daily, manifest_items
 from tests.schedule.world import approved_bulletin, audio_asset, load_world
 
@@ -18,7 +18,7 @@ from tests.schedule.world import approved_bulletin, audio_asset, load_world
 def test_archiving_a_scheduled_bulletin_updates_manifests_in_the_same_commit(
     engine: Engine, settings: Settings
 ) -> None:
-    factory = wired_session_factory(engine, settings)
+    factory = wire(engine, settings).sessions
     with factory() as session:
         world = load_world(session)
         news = approved_bulletin(session, world, "Tin bão số 3", {"vi": audio_asset(session, "bao3", 90)})
@@ -49,7 +49,7 @@ def test_archiving_a_scheduled_bulletin_updates_manifests_in_the_same_commit(
 
 
 def test_a_rolled_back_change_leaves_no_pending_notice(engine: Engine, settings: Settings) -> None:
-    factory = wired_session_factory(engine, settings)
+    factory = wire(engine, settings).sessions
     with factory() as session:
         world = load_world(session)
         news = approved_bulletin(session, world, "Tin mưa lũ", {"vi": audio_asset(session, "mualu", 30)})

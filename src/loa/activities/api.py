@@ -17,6 +17,7 @@ from loa.activities.imports import DuplicatePolicy, ImportResult
 from loa.activities.present import record_json
 from loa.activities.registers import REGISTERS, get_register
 from loa.errors import PayloadTooLarge
+from loa.topics.service import list_topics
 from loa.web.deps import SessionDep
 from loa.web.errors import problem
 
@@ -48,11 +49,7 @@ def registers(principal: ApiPrincipal) -> list[dict[str, Any]]:
 
 @router.get("/topics")
 def topics(principal: ApiPrincipal, db: SessionDep) -> list[dict[str, str]]:
-    result = [
-        {"code": t.code, "name": t.name, "abbreviation": t.abbreviation} for t in service.list_topics(db)
-    ]
-    db.commit()  # default topics are inserted on first use
-    return result
+    return [{"code": t.code, "name": t.name, "abbreviation": t.abbreviation} for t in list_topics(db)]
 
 
 @router.get("/{register}")

@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import in_scope, require, scope_units, under, visible_unit
 from loa.activities import service
-from loa.activities.models import ActivityTopic
 from loa.activities.registers import AnyRecord, AreaRef, RegisterSpec
 from loa.activities.service import area_ref
 from loa.areas.logic import PROVINCE_KINDS, VILLAGE_KINDS
 from loa.areas.models import AdminUnit, UnitKind
 from loa.errors import LoaError
-from loa.reports.periodform import PeriodFields, parse_period
+from loa.topics.models import Topic
+from loa.topics.service import get_topic
+from loa.vocab.periodform import PeriodFields, parse_period
 
 MAX_AREA_CHOICES = 400
 
@@ -54,7 +55,7 @@ def _filtered(spec: RegisterSpec, principal: Principal, wanted: RecordFilter) ->
     if wanted.area_path:
         query = query.where(under(AdminUnit.path, [wanted.area_path]))
     if wanted.topic_code:
-        query = query.where(model.topics.any(ActivityTopic.code == wanted.topic_code))
+        query = query.where(model.topics.any(Topic.code == wanted.topic_code))
     return query
 
 
@@ -161,7 +162,7 @@ def parse_filters(
         chosen = parse_period(PeriodFields(period, year or str(date.today().year), start, end))
         area_path = visible_unit(session, principal, code=area).path if area.strip() else None
         if topic:
-            service.get_topic(session, topic)
+            get_topic(session, topic)
     except LoaError as err:
         return Filters(raw, error=err.message)
     return Filters(

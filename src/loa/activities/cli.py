@@ -14,10 +14,11 @@ from loa.accounts.scope import visible_unit
 from loa.accounts.service import get_user_by_username, principal_for
 from loa.activities import imports, service
 from loa.activities.forms import TABS
-from loa.activities.kinds import fold
 from loa.activities.registers import REGISTERS, RegisterSpec
 from loa.cli_support import cli_context, echo
 from loa.errors import InvalidInput, NotFound
+from loa.vocab.numbers import number_text
+from loa.vocab.text import fold
 
 app = typer.Typer(help="Sổ theo dõi hoạt động tuyên truyền (trực quan, xe lưu động, báo chí, …).")
 
@@ -95,7 +96,8 @@ def import_csv(
     result = outcome.result
     assert result is not None
     skipped = f"; bỏ qua {result.skipped} dòng trùng" if result.skipped else ""
-    echo(f"Đã nhập {result.created} {spec.noun} vào sổ «{spec.title}» (tệp: {result.encoding}){skipped}.")
+    created = number_text(result.created)
+    echo(f"Đã nhập {created} {spec.noun} vào sổ «{spec.title}» (mã hóa tệp: {result.encoding}){skipped}.")
 
 
 POLICIES: dict[str, imports.DuplicatePolicy] = {"ask": "ask", "skip": "skip", "include": "include"}
@@ -131,4 +133,4 @@ def export_csv(
     with c.session() as s:
         content = service.export_csv(s, spec=spec, principal=cli_principal(s, as_user))
     out.write_bytes(content)
-    echo(f"Đã ghi {out} ({len(content):,} byte).".replace(",", "."))
+    echo(f"Đã ghi {out} ({number_text(len(content))} byte).")

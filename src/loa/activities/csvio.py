@@ -9,11 +9,11 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from loa.activities.kinds import fold
 from loa.activities.registers import FieldSpec, RegisterSpec
 from loa.activities.textcodec import decode_text
 from loa.activities.xlsxio import XLSX_LABEL, is_xlsx, read_xlsx_rows
 from loa.errors import InvalidInput
+from loa.vocab.text import fold
 
 MAX_ROWS = 20_000
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loa.activities.kinds import fold
 from loa.activities.registers import RegisterSpec
+from loa.vocab.text import fold
 
 Identity = tuple[object, ...]
 

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from loa.activities.present import kind_label, span_text
 from loa.activities.registers import REGISTERS, AnyRecord, FieldSpec, RegisterSpec
-from loa.reports.period import vn_date
-from loa.reports.wording import count_text, decimal_text
+from loa.vocab.dates import vn_date
+from loa.vocab.numbers import count_text, decimal_text, number_text
 
 Widget = Literal["text", "textarea", "number", "date", "select", "checkboxes", "area"]
 
@@ -115,7 +115,7 @@ def _number(value: object, f: FieldSpec) -> str:
     if isinstance(value, float) and f.type == "decimal":
         return decimal_text(value)
     if isinstance(value, int):
-        text = f"{value:,}".replace(",", ".")
+        text = number_text(value)
         return f"{text} đ" if f.type == "money" else text
     return str(value)
 

@@ -31,7 +31,7 @@ from loa.activities.registers import RegisterSpec
 from loa.activities.service import apply_values, parse_context, stop_tokens
 from loa.db.base import utcnow
 from loa.errors import Conflict, NotFound
-from loa.reports.period import vn_date
+from loa.vocab.dates import vn_date
 
 DuplicatePolicy = Literal["ask", "skip", "include"]
 PENDING_KEPT = timedelta(days=2)  # an upload nobody confirmed is dropped after this

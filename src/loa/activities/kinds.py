@@ -1,23 +1,15 @@
-"""Kinds of each register and default topics, as data: enum → Vietnamese label, unit word, aliases.
+"""Kinds of each register, as data: enum → Vietnamese label, unit word, aliases.
 
 Aliases are compared after ``fold`` (lower case, no diacritics), so a CSV may say "Pa nô", "pano" or
-"panel". Topics live in the ``activity_topics`` table; the defaults below are inserted on first use.
-The content package seeds a ``topics`` table with the same codes; when topics move there, only the
-foreign keys of the topic link tables change.
+"panel". Topics are ``loa.topics`` (their defaults are seeded by ``loa db upgrade``).
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
-
-def fold(text: str) -> str:
-    """'Băng rôn ' → 'bang ron': for matching headers, kinds and names typed by people."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    return " ".join(stripped.lower().split())
+from loa.vocab.text import fold
 
 
 @dataclass(frozen=True)
@@ -113,24 +105,3 @@ def match_kind(table: dict[StrEnum, KindInfo], text: str) -> StrEnum | None:
         if wanted in (kind.value, fold(info.label), *info.aliases):
             return kind
     return None
-
-
-@dataclass(frozen=True)
-class DefaultTopic:
-    code: str
-    name: str
-    abbreviation: str = ""
-
-
-DEFAULT_TOPICS: tuple[DefaultTopic, ...] = (
-    DefaultTopic("cchc", "Cải cách hành chính", "CCHC"),
-    DefaultTopic("chinh-sach-phap-luat", "Chính sách, pháp luật"),
-    DefaultTopic("nong-nghiep", "Nông nghiệp, nông thôn mới"),
-    DefaultTopic("y-te", "Y tế, chăm sóc sức khỏe"),
-    DefaultTopic("giao-duc", "Giáo dục"),
-    DefaultTopic("phong-chong-thien-tai", "Phòng chống thiên tai"),
-    DefaultTopic("an-ninh-trat-tu", "An ninh, trật tự"),
-    DefaultTopic("van-hoa-xa-hoi", "Văn hóa, xã hội"),
-    DefaultTopic("chuyen-doi-so", "Chuyển đổi số", "CĐS"),
-    DefaultTopic("dan-toc-ton-giao", "Dân tộc, tôn giáo"),
-)

@@ -1,6 +1,6 @@
 """Registers of the non-radio channels (and a manual radio register for what bulletins, schedules and
 play receipts did not record): visual items, mobile information trips, press items, portal posts,
-events; their topics."""
+events; the links to their topics (``loa.topics``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from enum import StrEnum
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -27,21 +26,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loa.activities.kinds import EventKind, PortalKind, PressKind, RadioKind, VisualKind
 from loa.db.base import Base, UtcDateTime, str_enum, utcnow
+from loa.topics.models import Topic
 
 _enum = str_enum
-
-
-class ActivityTopic(Base):
-    """A topic of propaganda work (e.g. CCHC). Defaults are inserted on first use (see kinds)."""
-
-    __tablename__ = "activity_topics"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    abbreviation: Mapped[str] = mapped_column(String(20), default="")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 def _topic_links(table: str, record_table: str) -> Table:
@@ -103,7 +90,7 @@ class VisualItem(RegisterRecord, Base):
     removed_on: Mapped[date | None] = mapped_column(Date)
     cost_vnd: Mapped[int | None] = mapped_column(BigInteger)
     photo_refs: Mapped[list[str]] = mapped_column(JSON, default=list)
-    topics: Mapped[list[ActivityTopic]] = relationship(secondary=visual_item_topics, lazy="selectin")
+    topics: Mapped[list[Topic]] = relationship(secondary=visual_item_topics, lazy="selectin")
 
 
 class MobileTrip(RegisterRecord, Base):
@@ -129,7 +116,7 @@ class MobileTrip(RegisterRecord, Base):
     stops: Mapped[list[MobileTripStop]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="MobileTripStop.position"
     )
-    topics: Mapped[list[ActivityTopic]] = relationship(secondary=mobile_trip_topics, lazy="selectin")
+    topics: Mapped[list[Topic]] = relationship(secondary=mobile_trip_topics, lazy="selectin")
 
 
 class MobileTripStop(Base):
@@ -163,7 +150,7 @@ class PressItem(RegisterRecord, Base):
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     title: Mapped[str] = mapped_column(String(500))
     link: Mapped[str] = mapped_column(String(1000), default="")
-    topics: Mapped[list[ActivityTopic]] = relationship(secondary=press_item_topics, lazy="selectin")
+    topics: Mapped[list[Topic]] = relationship(secondary=press_item_topics, lazy="selectin")
 
 
 class PortalPost(RegisterRecord, Base):
@@ -187,7 +174,7 @@ class PortalPost(RegisterRecord, Base):
     bulletin_id: Mapped[int | None] = mapped_column(
         ForeignKey("bulletins.id", ondelete="SET NULL"), index=True
     )
-    topics: Mapped[list[ActivityTopic]] = relationship(secondary=portal_post_topics, lazy="selectin")
+    topics: Mapped[list[Topic]] = relationship(secondary=portal_post_topics, lazy="selectin")
 
 
 class RadioItem(RegisterRecord, Base):
@@ -209,7 +196,7 @@ class RadioItem(RegisterRecord, Base):
     ends_on: Mapped[date | None] = mapped_column(Date)
     title: Mapped[str] = mapped_column(String(500), default="")
     station: Mapped[str] = mapped_column(String(200), default="")
-    topics: Mapped[list[ActivityTopic]] = relationship(secondary=radio_item_topics, lazy="selectin")
+    topics: Mapped[list[Topic]] = relationship(secondary=radio_item_topics, lazy="selectin")
 
 
 class ActivityEvent(RegisterRecord, Base):
@@ -226,7 +213,7 @@ class ActivityEvent(RegisterRecord, Base):
     title: Mapped[str] = mapped_column(String(500))
     place: Mapped[str] = mapped_column(String(300), default="")
     participants: Mapped[int | None] = mapped_column(Integer)
-    topics: Mapped[list[ActivityTopic]] = relationship(secondary=activity_event_topics, lazy="selectin")
+    topics: Mapped[list[Topic]] = relationship(secondary=activity_event_topics, lazy="selectin")
 
 
 class ImportStatus(StrEnum):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from loa.reports.period import vn_date
+from loa.vocab.dates import vn_date
+from loa.vocab.numbers import number_text
 
 
 class ValueProblem(ValueError):
@@ -86,14 +87,14 @@ def parse_int(text: str) -> int:
 def check_range(
     value: float, *, minimum: float | None, exclusive: bool, maximum: float | None, what: str
 ) -> None:
-    shown = f"{value:g}".replace(".", ",")
+    shown = number_text(value, 6, trim=True)
     if minimum is not None:
         if exclusive and value <= minimum:
-            raise ValueProblem(f"{what} phải lớn hơn {minimum:g}: {shown}")
+            raise ValueProblem(f"{what} phải lớn hơn {number_text(minimum, 6, trim=True)}: {shown}")
         if not exclusive and value < minimum:
-            raise ValueProblem(f"{what} không được nhỏ hơn {minimum:g}: {shown}")
+            raise ValueProblem(f"{what} không được nhỏ hơn {number_text(minimum, 6, trim=True)}: {shown}")
     if maximum is not None and value > maximum:
-        raise ValueProblem(f"{what} không được lớn hơn {maximum:g}: {shown}")
+        raise ValueProblem(f"{what} không được lớn hơn {number_text(maximum, 6, trim=True)}: {shown}")
 
 
 def split_list(text: str) -> list[str]:

@@ -8,9 +8,10 @@ from enum import StrEnum
 from typing import Any
 
 from loa.activities.registers import AnyRecord, AreaRef, FieldSpec, RegisterSpec
-from loa.reports.data import CellValue, Column, ColumnKind
-from loa.reports.period import Period, PeriodKind, vn_date
-from loa.reports.wording import count_text, decimal_text
+from loa.vocab.cells import CellValue, Column, ColumnKind
+from loa.vocab.dates import vn_date
+from loa.vocab.numbers import count_text, number_text
+from loa.vocab.period import Period, PeriodKind
 
 
 def _raw(record: AnyRecord, f: FieldSpec) -> Any:
@@ -113,7 +114,10 @@ def export_cells(spec: RegisterSpec, record: AnyRecord, area: AreaRef | None) ->
         elif isinstance(value, date):
             cells.append(vn_date(value))
         elif isinstance(value, float):
-            cells.append(decimal_text(value) if f.type == "decimal" else str(value))
+            # Six places: a coordinate read back must be the one written (sizes show as "1,8").
+            cells.append(number_text(value, 6, trim=True) if f.type == "decimal" else str(value))
+        elif isinstance(value, int) and f.type in ("int", "money"):
+            cells.append(number_text(value))  # "1.500.000": the importer reads the dots back
         else:
             cells.append(str(value))
     return cells

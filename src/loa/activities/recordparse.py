@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from loa.activities.kinds import fold, match_kind
+from loa.activities.kinds import match_kind
 from loa.activities.parsing import ValueProblem, check_range, parse_date, parse_decimal, parse_int, split_list
 from loa.activities.registers import ENDS, AreaRef, FieldError, FieldSpec, ParseContext, RegisterSpec
-from loa.reports.period import vn_date
+from loa.vocab.dates import vn_date
+from loa.vocab.text import fold
 
 
 def _text(value: object) -> str:

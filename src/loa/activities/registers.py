@@ -19,9 +19,9 @@ from loa.activities.kinds import (
     VISUAL_KINDS,
     KindInfo,
     VisualKind,
-    fold,
 )
 from loa.activities.models import ActivityEvent, MobileTrip, PortalPost, PressItem, RadioItem, VisualItem
+from loa.vocab.text import fold
 
 FieldType = Literal[
     "text", "int", "decimal", "date", "kind", "topics", "area", "stops", "list", "money", "bulletin"

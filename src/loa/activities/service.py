@@ -15,48 +15,15 @@ from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import in_scope, require, under, visible_unit
 from loa.activities.csvio import write_csv
-from loa.activities.kinds import DEFAULT_TOPICS, fold
-from loa.activities.models import ActivityTopic, MobileTripStop
+from loa.activities.models import MobileTripStop
 from loa.activities.present import entry_text, export_cells
 from loa.activities.recordparse import parse_record, record_errors
 from loa.activities.registers import AnyRecord, AreaRef, FieldError, ParseContext, RegisterSpec
 from loa.areas.models import AdminUnit
 from loa.content.models import Bulletin
 from loa.errors import InvalidInput, NotFound
-
-# --- topics -----------------------------------------------------------------------------------------
-
-
-def ensure_default_topics(session: Session) -> None:
-    """Insert the default topics that are missing (idempotent; the caller commits)."""
-    existing = set(session.scalars(select(ActivityTopic.code)))
-    for topic in DEFAULT_TOPICS:
-        if topic.code not in existing:
-            session.add(ActivityTopic(code=topic.code, name=topic.name, abbreviation=topic.abbreviation))
-    session.flush()
-
-
-def list_topics(session: Session) -> list[ActivityTopic]:
-    ensure_default_topics(session)
-    return list(session.scalars(select(ActivityTopic).where(ActivityTopic.active).order_by(ActivityTopic.id)))
-
-
-def topic_lookup(session: Session) -> dict[str, int]:
-    table: dict[str, int] = {}
-    for t in list_topics(session):
-        for name in (t.code, t.name, t.abbreviation):
-            if name:
-                table.setdefault(fold(name), t.id)
-    return table
-
-
-def get_topic(session: Session, code: str) -> ActivityTopic:
-    ensure_default_topics(session)
-    topic = session.scalar(select(ActivityTopic).where(ActivityTopic.code == code))
-    if topic is None:
-        raise NotFound(f"Không có chủ đề “{code}”.")
-    return topic
-
+from loa.topics.models import Topic
+from loa.topics.service import topic_lookup
 
 # --- areas (the scope rule is loa.accounts.scope) ------------------------------------------------------
 
@@ -190,7 +157,7 @@ def apply_values(session: Session, record: Any, values: Mapping[str, Any]) -> No
         if name == "area":
             record.area_id = value.id
         elif name == "topics":
-            record.topics = list(session.scalars(select(ActivityTopic).where(ActivityTopic.id.in_(value))))
+            record.topics = list(session.scalars(select(Topic).where(Topic.id.in_(value))))
         elif name == "stops":
             record.stops = [MobileTripStop(position=i, area_id=a, name=n) for i, (a, n) in enumerate(value)]
         else:

@@ -21,7 +21,9 @@ from loa.activities.csvio import write_csv
 from loa.activities.present import entry_text, export_cells
 from loa.activities.registers import REGISTERS, AnyRecord, RegisterSpec, get_register
 from loa.errors import InvalidInput, LoaError, PayloadTooLarge
-from loa.reports.periodform import choice_groups, year_choices
+from loa.topics.service import list_topics
+from loa.vocab.numbers import number_text
+from loa.vocab.periodform import choice_groups, year_choices
 from loa.web.deps import SessionDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
@@ -64,7 +66,7 @@ def vocabulary(session: Session, principal: Principal) -> dict[str, Any]:
         "column_label": forms.column_label,
         "display": forms.display_cell,
         "entry_text": entry_text,
-        "topics": service.list_topics(session),
+        "topics": list_topics(session),
         "area_choices": browse.area_choices(session, principal),
         "can_edit": principal.has(Permission.EDIT_CONTENT),
     }
@@ -149,9 +151,7 @@ def register_page(
     spec = get_register(register)
     require(principal, Permission.VIEW)
     filters = browse.parse_filters(db, principal, period, year, start, end, area, topic)
-    response = _register_page(request, db, principal, spec, filters, page=page)
-    db.commit()  # default topics are inserted on first use
-    return response
+    return _register_page(request, db, principal, spec, filters, page=page)
 
 
 @router.post("/activities/{register}")
@@ -293,7 +293,8 @@ async def import_csv(
 
 def imported_text(spec: RegisterSpec, result: imports.ImportResult) -> str:
     skipped = f"; bỏ qua {result.skipped} dòng trùng" if result.skipped else ""
-    return f"Đã nhập {result.created} {spec.noun} từ tệp «{result.filename}» ({result.encoding}){skipped}."
+    created = number_text(result.created)
+    return f"Đã nhập {created} {spec.noun} từ tệp «{result.filename}» (mã hóa {result.encoding}){skipped}."
 
 
 def _record_page(

@@ -17,6 +17,7 @@ from loa.errors import LoaError
 from loa.fleet import commands, present
 from loa.fleet.playable import playable_audio
 from loa.protocol.messages import REPEAT_GAP_MAX_S
+from loa.vocab.numbers import number_text
 from loa.web.deps import SessionDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
@@ -82,7 +83,9 @@ def alerts_start(
         db.rollback()
         return _page(request, db, principal, error=err.message, form=form, status=err.status)
     db.commit()
-    _flash(request, f"Đã phát cảnh báo khẩn cấp «{alert.title}» tới {alert.device_count} cụm loa.")
+    _flash(
+        request, f"Đã phát cảnh báo khẩn cấp «{alert.title}» tới {number_text(alert.device_count)} cụm loa."
+    )
     return RedirectResponse("/alerts", status_code=303)
 
 

@@ -12,6 +12,7 @@ from loa.areas.logic import COMMUNE_KINDS, UNIT_KINDS, display_name
 from loa.areas.stations import list_stations, technology_label
 from loa.cli_support import cli_context, echo
 from loa.errors import InvalidInput
+from loa.vocab.numbers import number_text
 
 app = typer.Typer(
     help="Địa bàn hành chính: tỉnh/thành phố, xã/phường/đặc khu, thôn/tổ dân phố.", no_args_is_help=True
@@ -56,7 +57,7 @@ def import_villages(
         with c.session() as s:
             added = service.import_villages_csv(s, commune_code=commune, data=data, principal=CLI_PRINCIPAL)
             parent = service.get_unit(s, commune)
-            echo(f"Đã thêm {len(added)} thôn/tổ dân phố vào {parent.name}.")
+            echo(f"Đã thêm {number_text(len(added))} thôn/tổ dân phố vào {parent.name}.")
     except InvalidInput as err:
         if isinstance(err.details, list):
             for item in err.details:
@@ -90,11 +91,11 @@ def show(
             echo(f"  → {succ.name} ({succ.code}): {link.note or '—'}")
         kids = service.children(s, unit.code, CLI_PRINCIPAL)
         if kids:
-            echo(f"Đơn vị trực thuộc: {len(kids)}")
+            echo(f"Đơn vị trực thuộc: {number_text(len(kids))}")
             for node in kids[:30]:
                 echo(f"  {node.unit.code}  {node.unit.name}")
             if len(kids) > 30:
-                echo(f"  … và {len(kids) - 30} đơn vị khác")
+                echo(f"  … và {number_text(len(kids) - 30)} đơn vị khác")
         if unit.kind in COMMUNE_KINDS:
             for station in list_stations(s, commune_code=unit.code, principal=CLI_PRINCIPAL):
                 echo(f"Đài: {station.name} — {technology_label(station.technology)}")

@@ -24,6 +24,7 @@ from loa.areas.logic import (
     make_path,
 )
 from loa.areas.models import AdminUnit, AreaLineage, LineageChange, UnitKind
+from loa.vocab.numbers import number_text
 
 _NOTE_LIMIT = 500
 
@@ -93,7 +94,7 @@ class ImportReport:
 
 def _n(value: int) -> str:
     """Vietnamese thousands separator: 3321 → "3.321"."""
-    return f"{value:,}".replace(",", ".")
+    return number_text(value)
 
 
 _FIELDS = (

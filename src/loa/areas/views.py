@@ -17,6 +17,7 @@ from loa.areas.logic import COMMUNE_KINDS, UNIT_KINDS, VILLAGE_TYPE_HINT, displa
 from loa.areas.models import AdminUnit
 from loa.areas.stations import TECHNOLOGIES, create_station, list_stations, technology_label
 from loa.errors import InvalidInput, LoaError, PayloadTooLarge
+from loa.vocab.numbers import number_text
 from loa.web.deps import SessionDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
@@ -185,7 +186,7 @@ def import_villages(
     except LoaError as err:
         return _failed(request, db, principal, code, err, {})
     db.commit()
-    _flash(request, f"Đã thêm {len(added)} thôn/tổ dân phố từ tệp.")
+    _flash(request, f"Đã thêm {number_text(len(added))} thôn/tổ dân phố từ tệp.")
     return RedirectResponse(f"/areas/{code}#villages", status_code=303)
 
 

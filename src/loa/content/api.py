@@ -19,7 +19,6 @@ from loa.content.schemas import (
     BulletinPatch,
     BulletinPut,
     RenditionIn,
-    TopicIn,
     TransitionIn,
     attachment_out,
     bulletin_out,
@@ -29,6 +28,7 @@ from loa.content.schemas import (
 from loa.content.uploads import UploadedFile, read_upload
 from loa.content.workflow import TRANSITIONS, Action
 from loa.errors import InvalidInput
+from loa.topics.service import topic_names
 from loa.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["bulletins"])
@@ -48,20 +48,6 @@ def vocabulary() -> dict[str, Any]:
         "statuses": [{"code": k.value, "label": v.label} for k, v in STATUSES.items()],
         "languages": [{"code": v.code, "label": v.label, "tts": v.tts} for v in LANGUAGES.values()],
     }
-
-
-@router.get("/topics")
-def list_topics(db: SessionDep, principal: ApiPrincipal) -> list[dict[str, Any]]:
-    topics = service.list_topics(db)
-    db.commit()  # the defaults may just have been inserted
-    return [{"code": t.code, "name": t.name} for t in topics]
-
-
-@router.post("/topics", status_code=status.HTTP_201_CREATED)
-def create_topic(body: TopicIn, db: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
-    topic = service.create_topic(db, principal=principal, code=body.code, name=body.name)
-    db.commit()
-    return {"code": topic.code, "name": topic.name}
 
 
 @router.get("/bulletins")
@@ -84,7 +70,7 @@ def list_bulletins(
     if filters.status is Status.PUBLISHED:
         live = queries.published(db, filters=filters, limit=filters.per_page)
         codes = sorted({c for p in live for c in p.content["topics"]})
-        names = queries.topic_names(db, codes)
+        names = topic_names(db, codes)
         return {
             "items": [published_out(p.bulletin, p.revision, p.area, names) for p in live],
             "total": len(live),

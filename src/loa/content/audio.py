@@ -1,5 +1,6 @@
 """The one seam between bulletins and the speech service: recordings in, TTS jobs out, finished jobs
-attached back to their rendition (through ``loa.speech.jobs.on_job_done``)."""
+attached back to their rendition (``attach_finished_job``, subscribed by ``loa.wiring`` to the end of
+a speech job)."""
 
 from __future__ import annotations
 
@@ -115,10 +116,9 @@ def owned_target(session: Session, job: SpeechJob) -> tuple[int, str] | None:
     return target
 
 
-@speech_jobs.on_job_done
 def attach_finished_job(session: Session, job: SpeechJob) -> None:
-    """Listener: a finished TTS job for a bulletin puts its audio on the rendition; jobs for other
-    subjects are ignored."""
+    """A finished TTS job for a bulletin puts its audio on the rendition; jobs for other subjects are
+    ignored."""
     if job.status is not JobStatus.DONE or not job.result_sha256:
         return
     target = owned_target(session, job)

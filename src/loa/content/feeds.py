@@ -15,6 +15,7 @@ from loa.content.richtext import summary
 from loa.content.schemas import audio_url, photo_url
 from loa.db.base import utcnow
 from loa.errors import NotFound
+from loa.topics.service import topic_names
 from loa.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(tags=["feeds"])
@@ -35,7 +36,7 @@ def bulletins_atom(
     """Atom 1.0 feed of live (published, valid) bulletins; filters ``topic``, ``area``, ``kind``."""
     filters = queries.parse_filters({"topic": topic, "area": area, "kind": kind})
     live = queries.published(db, filters=filters, limit=limit)
-    names = queries.topic_names(db, sorted({c for p in live for c in p.content["topics"]}))
+    names = topic_names(db, sorted({c for p in live for c in p.content["topics"]}))
     base = str(request.base_url).rstrip("/")
     entries = []
     for p in live:

@@ -11,12 +11,12 @@ from loa.content.catalog import LANGUAGES, BulletinKind, Priority, SourceKind
 from loa.content.richtext import (
     MAX_BODY_CHARS,
     MAX_TITLE_CHARS,
-    clean_line,
     clean_multiline,
     html_to_text,
     render_markdown,
 )
 from loa.errors import InvalidInput
+from loa.vocab.text import clean_line
 
 MAX_TAGS = 20
 MAX_TAG_CHARS = 50

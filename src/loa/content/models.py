@@ -18,10 +18,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-# Topics are shared with the activity registers (one list for reports): ``activity_topics``.
-from loa.activities.models import ActivityTopic as Topic
 from loa.content.catalog import AudioOrigin, BulletinKind, Priority, SourceKind, Status
 from loa.db.base import Base, UtcDateTime, str_enum, utcnow
+from loa.topics.models import Topic
 
 _enum = str_enum
 

@@ -16,9 +16,9 @@ from loa.accounts.principal import Principal
 from loa.content.catalog import Status
 from loa.content.images import MAX_PHOTO_BYTES, check_photo
 from loa.content.models import Attachment, Bulletin
-from loa.content.richtext import clean_line
 from loa.content.service import content_changed, get_bulletin
 from loa.errors import InvalidInput, NotFound, PayloadTooLarge
+from loa.vocab.text import clean_line
 
 MAX_PHOTOS_PER_BULLETIN = 30
 TOO_LARGE = f"Ảnh quá lớn (tối đa {MAX_PHOTO_BYTES // (1024 * 1024)} MB). Vui lòng giảm kích thước ảnh."

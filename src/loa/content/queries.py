@@ -3,7 +3,6 @@ published revisions that the e-portal feeds serve."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import above_scope, in_scope, under
-from loa.activities.models import ActivityTopic as Topic
 from loa.areas.models import AdminUnit
 from loa.content.catalog import BulletinKind, Priority, Status
 from loa.content.diffing import FieldDiff, diff_fields
@@ -23,6 +21,7 @@ from loa.content.richtext import search_words
 from loa.content.service import get_bulletin
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, NotFound
+from loa.topics.models import Topic
 
 MAX_PAGE_SIZE = 200
 
@@ -217,10 +216,3 @@ def published(
         .limit(min(limit, MAX_PAGE_SIZE))
     ).all()
     return [Published(b, r, a) for b, r, a in rows]
-
-
-def topic_names(session: Session, codes: Sequence[str]) -> dict[str, str]:
-    if not codes:
-        return {}
-    rows = session.execute(select(Topic.code, Topic.name).where(Topic.code.in_(codes))).all()
-    return {code: name for code, name in rows}

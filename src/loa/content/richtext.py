@@ -77,13 +77,6 @@ def html_to_text(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def clean_line(text: str) -> str:
-    """A single-line field (title, organisation): NFC, control characters removed, spaces collapsed."""
-    text = unicodedata.normalize("NFC", text)
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    return " ".join(text.split())
-
-
 def clean_multiline(text: str) -> str:
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C").strip()

@@ -80,11 +80,6 @@ class TransitionIn(BaseModel):
     version: int | None = None
 
 
-class TopicIn(BaseModel):
-    code: str = Field(max_length=64)
-    name: str = Field(max_length=200)
-
-
 def current_draft(bulletin: Bulletin) -> DraftInput:
     return DraftInput(
         title=bulletin.title,

@@ -11,19 +11,18 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from loa.accounts.audit import record
-from loa.accounts.principal import Permission, Principal
+from loa.accounts.principal import Principal
 from loa.accounts.scope import area_path, scope_units
-from loa.activities.kinds import DEFAULT_TOPICS
-from loa.activities.models import ActivityTopic as Topic
 from loa.areas.models import AdminUnit
 from loa.content.catalog import STATUSES, Status
 from loa.content.logic import CONFLICT_MESSAGE, CleanDraft, DraftInput, clean_draft
 from loa.content.models import Bulletin, BulletinEvent, BulletinRevision
-from loa.content.richtext import clean_line, search_key
+from loa.content.richtext import search_key
 from loa.content.workflow import Action, Subject, check_create, check_edit, check_transition
 from loa.db.base import utcnow
 from loa.db.changes import mark_changed
-from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.errors import Conflict, InvalidInput, NotFound
+from loa.topics.models import Topic
 
 NOT_FOUND = "Không tìm thấy bản tin (hoặc bản tin nằm ngoài địa bàn bạn phụ trách)."
 
@@ -31,45 +30,9 @@ NOT_FOUND = "Không tìm thấy bản tin (hoặc bản tin nằm ngoài địa 
 # ------------------------------------------------------------------------------------------ topics
 
 
-def ensure_default_topics(session: Session) -> None:
-    """Insert the default topics that are missing (idempotent). The list is shared with the activity
-    registers, whose defaults these are; a topic switched off stays off."""
-    existing = set(session.scalars(select(Topic.code)))
-    missing = [t for t in DEFAULT_TOPICS if t.code not in existing]
-    for topic in missing:
-        session.add(Topic(code=topic.code, name=topic.name, abbreviation=topic.abbreviation))
-    if missing:
-        session.flush()
-
-
-def list_topics(session: Session, *, include_inactive: bool = False) -> list[Topic]:
-    ensure_default_topics(session)
-    query = select(Topic).order_by(Topic.id)
-    if not include_inactive:
-        query = query.where(Topic.active.is_(True))
-    return list(session.scalars(query))
-
-
-def create_topic(session: Session, *, principal: Principal, code: str, name: str) -> Topic:
-    if not (principal.is_admin or principal.has(Permission.APPROVE_CONTENT)):
-        raise PermissionDenied("Chỉ quản trị viên hoặc lãnh đạo duyệt tin được thêm chủ đề.")
-    ensure_default_topics(session)
-    code, name = clean_line(code).lower(), clean_line(name)
-    if not code or not name or len(code) > 64 or len(name) > 200:
-        raise InvalidInput("Mã chủ đề và tên chủ đề là bắt buộc (mã tối đa 64 ký tự).")
-    if session.scalar(select(Topic.id).where(Topic.code == code)) is not None:
-        raise Conflict(f"Chủ đề có mã «{code}» đã tồn tại.", code="duplicate_topic")
-    topic = Topic(code=code, name=name)
-    session.add(topic)
-    session.flush()
-    record(session, action="topic.create", actor=principal, target_type="topic", target_id=topic.id)
-    return topic
-
-
 def _topics(session: Session, codes: Sequence[str]) -> list[Topic]:
     if not codes:
         return []
-    ensure_default_topics(session)
     found = {t.code: t for t in session.scalars(select(Topic).where(Topic.code.in_(codes)))}
     missing = [c for c in codes if c not in found or not found[c].active]
     if missing:

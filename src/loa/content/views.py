@@ -29,11 +29,13 @@ from loa.content.catalog import (
 )
 from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
-from loa.content.richtext import clean_line, html_to_text, render_markdown
+from loa.content.richtext import html_to_text, render_markdown
 from loa.content.schemas import audio_url, photo_url
 from loa.content.uploads import UploadedFile
 from loa.content.workflow import TRANSITIONS, Action, Subject, allowed_actions, check_edit
 from loa.errors import Conflict, LoaError
+from loa.topics.service import list_topics
+from loa.vocab.text import clean_line
 from loa.web.deps import SessionDep, SettingsDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
@@ -127,8 +129,7 @@ def bulletin_list(request: Request, db: SessionDep, principal: WebPrincipal) -> 
         a.id: a
         for a in db.scalars(select(AdminUnit).where(AdminUnit.id.in_({b.area_id for b in page.items})))
     }
-    topics = service.list_topics(db)
-    db.commit()
+    topics = list_topics(db)
     return render(
         request,
         "content/list.html",
@@ -150,7 +151,7 @@ def bulletin_list(request: Request, db: SessionDep, principal: WebPrincipal) -> 
 def editor_context(
     db: Session, principal: Principal, bulletin: Bulletin | None, form: DraftInput | None
 ) -> dict[str, Any]:
-    topics = service.list_topics(db)
+    topics = list_topics(db)
     ctx: dict[str, Any] = {
         **vocab(),
         "bulletin": bulletin,

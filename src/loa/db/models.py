@@ -17,6 +17,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "loa.reports.models",
     "loa.schedule.models",
     "loa.speech.models",
+    "loa.topics.models",
 )
 
 

@@ -12,6 +12,7 @@ from loa import eventloop
 from loa.cli_support import cli_context, echo, fail
 from loa.fleet import credentials, mosquitto, queries, runner, service
 from loa.protocol.topics import Topics
+from loa.vocab.numbers import number_text
 
 app = typer.Typer(help="Cụm loa (thiết bị truyền thanh thông minh).", no_args_is_help=True)
 broker_app = typer.Typer(help="Máy chủ MQTT (broker) cho cụm loa.", no_args_is_help=True)
@@ -53,7 +54,7 @@ def list_devices(ctx: typer.Context) -> None:
             d = row.device
             state = "trực tuyến" if d.online else "mất kết nối"
             echo(f"{d.uid}\t{d.name}\t{row.commune_name or '-'}\t{state}\tlịch v{d.manifest_version or '-'}")
-        echo(f"Tổng cộng {len(rows)} cụm loa.")
+        echo(f"Tổng cộng {number_text(len(rows))} cụm loa.")
 
 
 @app.command("enrol-code")
@@ -109,7 +110,8 @@ def broker_config(
         passwords=entries,
         backend_users=[user],
     )
-    echo(f"Đã ghi {paths['conf']}, {paths['passwords']} ({len(entries)} tài khoản), {paths['acl']}.")
+    accounts = number_text(len(entries))
+    echo(f"Đã ghi {paths['conf']}, {paths['passwords']} ({accounts} tài khoản), {paths['acl']}.")
     echo(
         "Đặt LOA_MOSQUITTO_PASSWORD_FILE (và LOA_MOSQUITTO_PID_FILE) để «loa gateway run» tự cập nhật "
         "tệp mật khẩu khi đăng ký thiết bị; nếu không, chạy lại lệnh này rồi gửi SIGHUP cho mosquitto."
@@ -124,7 +126,9 @@ def broker_run(
     c = cli_context(ctx)
     echo(f"Broker MQTT nhúng tại {c.settings.mqtt_host}:{c.settings.mqtt_port}.")
     with contextlib.suppress(KeyboardInterrupt):
-        eventloop.run(runner.run_fleet(c.settings, c.engine, with_broker=True, with_gateway=with_gateway))
+        eventloop.run(
+            runner.run_fleet(c.settings, c.engine, c.process, with_broker=True, with_gateway=with_gateway)
+        )
 
 
 @gateway_app.command("run")
@@ -133,4 +137,6 @@ def gateway_run(ctx: typer.Context) -> None:
     c = cli_context(ctx)
     embedded = c.settings.mqtt_mode == "embedded"
     with contextlib.suppress(KeyboardInterrupt):
-        eventloop.run(runner.run_fleet(c.settings, c.engine, with_broker=embedded, with_gateway=True))
+        eventloop.run(
+            runner.run_fleet(c.settings, c.engine, c.process, with_broker=embedded, with_gateway=True)
+        )

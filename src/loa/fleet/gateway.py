@@ -36,6 +36,7 @@ from loa.db.base import utcnow
 from loa.fleet import outbox, service
 from loa.fleet.ingest import Event, IngestOutcome, sweep_offline, write_events
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch, DeviceManifest
+from loa.process import Doorbell
 from loa.protocol import group
 from loa.protocol import messages as m
 from loa.protocol.mqtt_lite import LiteClient, MqttLiteError
@@ -86,10 +87,15 @@ class GatewayStats:
 
 
 class Gateway:
-    def __init__(self, config: GatewayConfig, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, config: GatewayConfig, session_factory: sessionmaker[Session], doorbell: Doorbell | None = None
+    ) -> None:
+        """``doorbell``: rung when this process commits outbox work (``loa.wiring``); without one the
+        gateway learns of it by polling (and, on PostgreSQL, by ``NOTIFY``)."""
         self.config = config
         self.stats = GatewayStats()
         self._sessions = session_factory
+        self._doorbell = doorbell
         self._pending: list[Event] = []
         self._wake = asyncio.Event()
         self._outbox_wake = asyncio.Event()
@@ -115,7 +121,8 @@ class Gateway:
         def wake_threadsafe() -> None:
             loop.call_soon_threadsafe(self._outbox_wake.set)
 
-        outbox.add_listener(wake_threadsafe)
+        if self._doorbell is not None:
+            self._doorbell.hold(wake_threadsafe)
         bind = self._sessions.kw.get("bind")
         if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
             url = bind.url.render_as_string(hide_password=False)
@@ -125,7 +132,8 @@ class Gateway:
         try:
             await asyncio.gather(*tasks)
         finally:
-            outbox.remove_listener(wake_threadsafe)
+            if self._doorbell is not None:
+                self._doorbell.release(wake_threadsafe)
             for task in tasks:
                 task.cancel()
             for task in tasks:

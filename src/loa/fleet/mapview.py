@@ -10,6 +10,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from loa.vocab.numbers import number_text
+
 MAP_WIDTH = 640
 MAP_HEIGHT = 360
 MAP_MARGIN = 24
@@ -43,9 +45,7 @@ class DeviceMap:
 
     @property
     def scale_label(self) -> str:
-        if self.span_km >= 10:
-            return f"{self.span_km:.0f} km"
-        return f"{self.span_km:.1f} km".replace(".", ",")
+        return f"{number_text(self.span_km, 0 if self.span_km >= 10 else 1)} km"
 
 
 def valid_coordinates(latitude: float | None, longitude: float | None) -> bool:

@@ -2,8 +2,9 @@
 
 A transaction that queues a command or a manifest calls ``announce(session)``. When it commits:
 
-* in this process, every registered listener is called (the embedded setup runs the web app and the
-  gateway in one process);
+* in this process, the process's doorbell rings (``loa.wiring`` subscribes it to the ``outbox``
+  change; the embedded setup runs the web app and the gateway in one process, and the gateway
+  process's own recompilations queue manifests too); a running gateway holds a wake-up on it;
 * on PostgreSQL, ``NOTIFY loa_outbox`` is delivered to every session that listens (a gateway in
   another process or on another machine; see ``listen``). PostgreSQL sends a notification only when
   its transaction commits, so a rolled-back command wakes nobody.
@@ -15,57 +16,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+from loa.db.changes import mark_changed
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "loa_outbox"
-_ANNOUNCED = "loa_outbox_announced"
-_listeners: set[Callable[[], None]] = set()
-_lock = threading.Lock()
-
-
-def add_listener(callback: Callable[[], None]) -> None:
-    """``callback`` runs in the committing thread: it must be quick and thread-safe."""
-    with _lock:
-        _listeners.add(callback)
-
-
-def remove_listener(callback: Callable[[], None]) -> None:
-    with _lock:
-        _listeners.discard(callback)
+OUTBOX = "outbox"  # the change announced (``loa.db.changes``)
+_NOTIFIED = "loa.outbox.notified"
 
 
 def announce(session: Session) -> None:
     """Wake the gateway when this transaction commits."""
-    if session.info.get(_ANNOUNCED):
+    mark_changed(session, OUTBOX, True)
+    if session.get_bind().dialect.name != "postgresql":
         return
-    session.info[_ANNOUNCED] = True
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"NOTIFY {CHANNEL}"))
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    if not session.info.pop(_ANNOUNCED, False):
+    # One NOTIFY per transaction: remembered by the transaction object itself, so a session that
+    # goes on to a new transaction notifies again.
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_NOTIFIED) is transaction:
         return
-    with _lock:
-        callbacks = list(_listeners)
-    for callback in callbacks:
-        try:
-            callback()
-        except Exception:  # a listener must never break the committing request
-            log.exception("outbox listener failed")
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_ANNOUNCED, None)
+    session.execute(text(f"NOTIFY {CHANNEL}"))
+    session.info[_NOTIFIED] = session.get_transaction()
 
 
 async def listen(database_url: str, wake: Callable[[], None], *, retry_s: float = 5.0) -> None:

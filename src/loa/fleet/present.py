@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+
+from sqlalchemy.orm import Session
 
 from loa.accounts.logic import VIETNAM_TZ, format_vietnam_time
 from loa.errors import InvalidInput
 from loa.fleet.models import Device, ReceiptOutcome, StatusEvent
 from loa.protocol import itemids
 from loa.protocol.priority import PRIORITY_MAX, PRIORITY_MIN
-from loa.schedule.ladder import rung_of
+from loa.vocab.ladder import rung_of
+
+# The titles behind play item ids ("Bản tin sáng — Tin tiêm chủng"): ``loa.schedule.titles.item_titles``,
+# which the composition hands the fleet's pages (what was planned is a layer above the fleet).
+ItemTitles = Callable[[Session, Iterable[str]], dict[str, str]]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Wiring for the long-running fleet processes (broker, gateway) from ``Settings``."""
+"""The long-running fleet processes (broker, gateway) from ``Settings`` and the ``Process`` their
+entry point wired (``loa.wiring.wire``): its session factory, doorbell and periodic work."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from loa.db import make_session_factory
 from loa.fleet import keys, queries
 from loa.fleet.broker import DeviceCredentials, EmbeddedBroker, StaticCredentials
 from loa.fleet.gateway import Gateway, GatewayConfig
+from loa.process import Periodic, Process
 from loa.protocol.topics import Topics
 from loa.settings import Settings
 
@@ -43,7 +44,7 @@ def embedded_broker(settings: Settings, engine: Engine, *, host: str | None = No
     )
 
 
-def gateway(settings: Settings, engine: Engine) -> Gateway:
+def gateway(settings: Settings, process: Process) -> Gateway:
     user, password = backend_credentials(settings)
     config = GatewayConfig(
         host=settings.mqtt_host if settings.mqtt_host != "0.0.0.0" else "127.0.0.1",
@@ -55,23 +56,13 @@ def gateway(settings: Settings, engine: Engine) -> Gateway:
         client_id=f"loa-gateway-{settings.mqtt_topic_prefix}",
         signing_key=keys.load_or_create_signing_key(settings.data_dir),
     )
-    return Gateway(config, make_session_factory(engine))
+    return Gateway(config, process.sessions, process.doorbell)
 
 
-async def periodic_recompile(settings: Settings, engine: Engine, *, interval_s: float | None = None) -> None:
-    """Every ``manifest_recompile_interval_s``: a full recompilation, so each device's 48-hour cover
-    slides forward even when nothing changed. Its own session and commit; a failure is logged once
-    (and once when it works again), never fatal to the gateway."""
-    from loa.schedule.hooks import periodic_compile
-
-    factory = make_session_factory(engine)
-    period = interval_s if interval_s is not None else settings.manifest_recompile_interval_s
-
-    def compile_once() -> None:
-        with factory() as session, session.begin():
-            periodic_compile(session, data_dir=settings.data_dir)
-
-    await _every(period, compile_once, "periodic manifest recompilation")
+async def run_periodic(job: Periodic) -> None:
+    """``job`` every ``job.interval_s`` until cancelled; a failure is logged once (and once when it
+    works again), never fatal to the gateway beside it."""
+    await _every(job.interval_s, job.work, job.what)
 
 
 async def _every(interval_s: float, work: Callable[[], None], what: str) -> None:
@@ -92,25 +83,27 @@ async def _every(interval_s: float, work: Callable[[], None], what: str) -> None
         await asyncio.sleep(interval_s)
 
 
-async def run_fleet(settings: Settings, engine: Engine, *, with_broker: bool, with_gateway: bool) -> None:
-    """Run the embedded broker and/or the gateway (with the periodic manifest recompilation) until
-    cancelled (Ctrl-C)."""
+async def run_fleet(
+    settings: Settings, engine: Engine, process: Process, *, with_broker: bool, with_gateway: bool
+) -> None:
+    """Run the embedded broker and/or the gateway (with the process's periodic work, e.g. the
+    manifest recompilation) until cancelled (Ctrl-C)."""
     broker = embedded_broker(settings, engine) if with_broker else None
     if broker is not None:
         await broker.start()
-    recompile: asyncio.Task[None] | None = None
     side_tasks: list[asyncio.Task[None]] = []
     try:
         if with_gateway:
-            recompile = asyncio.create_task(periodic_recompile(settings, engine), name="manifest-recompile")
+            for job in process.periodic:
+                side_tasks.append(asyncio.create_task(run_periodic(job), name=job.what))
             if settings.mosquitto_password_file is not None:
-                passwords = asyncio.create_task(sync_passwords(settings, engine), name="mosquitto-passwords")
+                passwords = asyncio.create_task(sync_passwords(settings, process), name="mosquitto-passwords")
                 side_tasks.append(passwords)
-            await gateway(settings, engine).run()
+            await gateway(settings, process).run()
         else:
             await asyncio.Event().wait()
     finally:
-        for task in [*([recompile] if recompile is not None else []), *side_tasks]:
+        for task in side_tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -118,7 +111,7 @@ async def run_fleet(settings: Settings, engine: Engine, *, with_broker: bool, wi
             await broker.stop()
 
 
-async def sync_passwords(settings: Settings, engine: Engine, *, interval_s: float = 5.0) -> None:
+async def sync_passwords(settings: Settings, process: Process, *, interval_s: float = 5.0) -> None:
     """Keep ``mosquitto_password_file`` in step with the device registry (``PasswordFileSync``),
     checked every ``interval_s``; a failure is logged once, never fatal to the gateway."""
     from loa.fleet.mosquitto import PasswordFileSync
@@ -131,10 +124,9 @@ async def sync_passwords(settings: Settings, engine: Engine, *, interval_s: floa
         backend_password=password,
         pid_file=settings.mosquitto_pid_file,
     )
-    factory = make_session_factory(engine)
 
     def once() -> None:
-        with factory() as session:
+        with process.sessions() as session:
             syncer.sync(queries.device_password_entries(session))
 
     await _every(interval_s, once, "Mosquitto password file update")

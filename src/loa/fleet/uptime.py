@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from loa.vocab.numbers import percent_text
+
 
 @dataclass(frozen=True)
 class Uptime:
@@ -25,7 +27,7 @@ class Uptime:
     @property
     def percent_label(self) -> str:
         fraction = self.fraction
-        return "—" if fraction is None else f"{fraction * 100:.1f} %".replace(".", ",")
+        return "—" if fraction is None else percent_text(fraction * 100)
 
 
 def online_time(changes: Iterable[tuple[datetime, bool]], *, start: datetime, end: datetime) -> Uptime:

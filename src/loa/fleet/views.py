@@ -26,7 +26,7 @@ from loa.fleet.qr import enrol_qr_svg
 from loa.fleet.uptime import UPTIME_WINDOWS, online_time
 from loa.protocol.messages import REPEAT_GAP_MAX_S
 from loa.protocol.priority import Priority
-from loa.schedule import titles
+from loa.vocab.numbers import number_text
 from loa.web.deps import SessionDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
@@ -59,9 +59,16 @@ def _helpers() -> dict[str, Any]:
     }
 
 
-def _playing_titles(db: Session, devices: Sequence[Device]) -> dict[str, str]:
+def _item_titles(request: Request) -> present.ItemTitles:
+    """The titles behind item ids come from what was planned (``loa.schedule.titles``), a layer above
+    the fleet: the composition (``loa.app``) hands the lookup to the fleet's pages."""
+    lookup: present.ItemTitles = request.app.state.item_titles
+    return lookup
+
+
+def _playing_titles(request: Request, db: Session, devices: Sequence[Device]) -> dict[str, str]:
     """Titles of what the devices play, for those whose status named only the item."""
-    return titles.item_titles(db, (d.current_item_id or "" for d in devices if not d.current_title))
+    return _item_titles(request)(db, [d.current_item_id or "" for d in devices if not d.current_title])
 
 
 def _grouped(rows: Sequence[queries.DeviceRow]) -> list[tuple[str, list[queries.DeviceRow]]]:
@@ -110,7 +117,7 @@ def _fleet_page(
         "emergency_priority": int(Priority.EMERGENCY),
         "repeat_gap_max_s": REPEAT_GAP_MAX_S,
         "repeat_gap_default_s": commands.DEFAULT_REPEAT_GAP_S,
-        "item_titles": _playing_titles(db, [r.device for r in rows]),
+        "item_titles": _playing_titles(request, db, [r.device for r in rows]),
         **_helpers(),
     }
     return render(request, "fleet/index.html", context, status_code=status)
@@ -130,7 +137,7 @@ def fleet_live(request: Request, principal: WebPrincipal, db: SessionDep) -> Res
     context = {
         "rows": rows,
         "counts": _counts(rows),
-        "item_titles": _playing_titles(db, [r.device for r in rows]),
+        "item_titles": _playing_titles(request, db, [r.device for r in rows]),
     }
     return render(request, "fleet/_live.html", {**context, **_helpers()})
 
@@ -174,7 +181,7 @@ def fleet_commands(
         db.rollback()
         return _fleet_page(request, db, principal, error=err.message, form=form, status=err.status)
     db.commit()
-    _flash(request, f"Đã gửi lệnh «{commands.command_label(action)}» tới {len(rows)} cụm loa.")
+    _flash(request, f"Đã gửi lệnh «{commands.command_label(action)}» tới {number_text(len(rows))} cụm loa.")
     return RedirectResponse("/fleet", status_code=303)
 
 
@@ -367,7 +374,7 @@ def device_page(
         "commune": row.commune_name,
         "uptime": uptime,
         "receipts": receipts,
-        "item_titles": titles.item_titles(db, shown),
+        "item_titles": _item_titles(request)(db, shown),
         "since": since,
         "until": until,
         "error": error,
@@ -386,5 +393,5 @@ def device_page(
 def device_live(uid: str, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
     require(principal, Permission.VIEW)
     device = queries.visible_device(db, principal=principal, uid=uid)
-    context = {"device": device, "item_titles": _playing_titles(db, [device])}
+    context = {"device": device, "item_titles": _playing_titles(request, db, [device])}
     return render(request, "fleet/_device_live.html", {**context, **_helpers()})

@@ -3,7 +3,7 @@
 One numeric scale (0–1000, the range the MQTT messages accept): a higher number pre-empts a lower one.
 Rungs are spaced so that a later refinement (e.g. a province emergency above a commune emergency) can sit
 between them without renumbering. Labels, colours and the mapping of the three regulated bulletin
-priorities live in ``loa.schedule.ladder``; only the numbers and rule codes travel on the wire.
+priorities live in ``loa.vocab.ladder``; only the numbers and rule codes travel on the wire.
 """
 
 from __future__ import annotations

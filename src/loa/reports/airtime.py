@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from loa.content.catalog import BulletinKind
-from loa.reports.data import CellValue, Column, DetailRow, Figure
+from loa.reports.data import DetailRow, Figure
+from loa.vocab.cells import CellValue, Column
 
 SYSTEM, MANUAL = "Hệ thống", "Nhập tay"
 BULLETIN_PREFIX, PROGRAMME_PREFIX = "TB", "CT"  # detail row ids of system rows: "TB12", "CT3"

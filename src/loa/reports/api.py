@@ -15,8 +15,8 @@ from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.reports import service
 from loa.reports.data import ChannelSection, Organisation, ReportData
 from loa.reports.models import Report
-from loa.reports.period import Period, PeriodKind
 from loa.reports.statistics import Level, broadcast_groups, gather, groups_of, sections_of
+from loa.vocab.period import Period, PeriodKind
 from loa.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])

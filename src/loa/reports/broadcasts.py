@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from loa.areas.models import Station
 from loa.fleet.models import Device
 from loa.reports.facts import BulletinIndex, Facts, load_devices, period_bounds
-from loa.reports.period import Period
 from loa.reports.receipts import count_played, expected_items, start_receipt_rows
 from loa.reports.scheduled import count_scheduled
 from loa.schedule import models as m
+from loa.vocab.period import Period
 
 
 @dataclass(frozen=True)

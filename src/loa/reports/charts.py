@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from loa.reports.wording import count_text
+from loa.vocab.numbers import count_text
 
 ROW_HEIGHT = 26
 LABEL_WIDTH = 210

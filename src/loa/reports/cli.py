@@ -12,17 +12,17 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.scope import visible_unit
 from loa.activities.cli import cli_principal
-from loa.activities.kinds import fold
-from loa.activities.models import ActivityTopic
-from loa.activities.service import topic_lookup
 from loa.areas.models import UnitKind
 from loa.cli_support import cli_context, echo
 from loa.errors import InvalidInput, LoaError, NotFound
 from loa.reports import service
 from loa.reports.models import Report
 from loa.reports.pdf import pdf_available
-from loa.reports.period import Period
 from loa.reports.wording import figure_list
+from loa.topics.models import Topic
+from loa.topics.service import topic_lookup
+from loa.vocab.period import Period
+from loa.vocab.text import fold
 
 app = typer.Typer(help="Báo cáo.", no_args_is_help=True)
 
@@ -30,9 +30,7 @@ app = typer.Typer(help="Báo cáo.", no_args_is_help=True)
 def topic_code(session: Session, name: str) -> str:
     """A topic by code, name or abbreviation ("CCHC", "cchc", "Cải cách hành chính")."""
     topic_id = topic_lookup(session).get(fold(name))
-    code = (
-        session.scalar(select(ActivityTopic.code).where(ActivityTopic.id == topic_id)) if topic_id else None
-    )
+    code = session.scalar(select(Topic.code).where(Topic.id == topic_id)) if topic_id else None
     if code is None:
         raise NotFound(f"Không có chủ đề “{name}”.")
     return code

@@ -20,7 +20,6 @@ from loa.accounts.deps import WebPrincipal
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require, visible_unit
 from loa.activities import browse
-from loa.activities import service as activities
 from loa.activities.registers import AreaRef
 from loa.activities.service import area_ref
 from loa.areas.logic import COMMUNE_KINDS
@@ -28,8 +27,6 @@ from loa.areas.models import AdminUnit
 from loa.errors import InvalidInput, LoaError, NotFound
 from loa.reports.charts import PALETTE, Bar, bar_chart
 from loa.reports.data import ChannelSection, sum_rows
-from loa.reports.period import Period
-from loa.reports.periodform import PeriodFields, choice_groups, parse_period, year_choices
 from loa.reports.rollup import LEVEL_LABELS, channel_headlines, find_figure, rollup_rows, totals_row
 from loa.reports.sketchmap import Box, MapPoint, find_centroid, province_box, province_centroids, sketch_svg
 from loa.reports.statistics import (
@@ -43,6 +40,10 @@ from loa.reports.statistics import (
 )
 from loa.reports.views import cell_text, helpers, rows_of
 from loa.reports.wording import CHANNEL_TITLES, hours_text
+from loa.topics.service import get_topic, list_topics
+from loa.vocab.numbers import number_text
+from loa.vocab.period import Period
+from loa.vocab.periodform import PeriodFields, choice_groups, parse_period, year_choices
 from loa.web.deps import SessionDep
 from loa.web.templating import render
 
@@ -106,7 +107,7 @@ def _resolve(
             q.errors.append(err.message)
     if topic:
         try:
-            activities.get_topic(session, topic)
+            get_topic(session, topic)
         except LoaError as err:
             q.errors.append(err.message)
     return q
@@ -155,7 +156,7 @@ def _trip_points(session: Session, province: str, section: ChannelSection) -> tu
 
 
 def _degrees(value: float) -> str:
-    return f"{value:.4f}".replace(".", ",")
+    return number_text(value, 4)
 
 
 def sketch(session: Session, root: AreaRef, channels: Sequence[ChannelSection]) -> MapView:
@@ -216,7 +217,7 @@ def statistics_page(
         "q": q,
         "period_groups": choice_groups(),
         "years": year_choices(date.today()),
-        "topics": activities.list_topics(db),
+        "topics": list_topics(db),
         "area_choices": browse.area_choices(db, principal),
         "levels": LEVEL_LABELS,
         "channel_titles": CHANNEL_TITLES,
@@ -278,9 +279,7 @@ def statistics_page(
                 test_id="chart-broadcast-hours",
             ),
         )
-    response = render(request, "reports/statistics.html", context)
-    db.commit()  # default topics are inserted on first use
-    return response
+    return render(request, "reports/statistics.html", context)
 
 
 def _resolved_figures(

@@ -10,23 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
-from loa.reports.period import Period
+from loa.vocab.cells import CellValue, Column
+from loa.vocab.period import Period
 
-CellValue = str | int | float | None
-ColumnKind = Literal["text", "int", "decimal", "date", "link", "money"]
 SNAPSHOT_VERSION = 2  # 2: figure sources, system rows ("TB12"), broadcasts (``airtime``)
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a channel's detail sheet (Vietnamese header, width in Excel character units)."""
-
-    key: str
-    label: str
-    kind: ColumnKind = "text"
-    width: int = 16
 
 
 @dataclass(frozen=True)

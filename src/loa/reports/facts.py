@@ -20,10 +20,10 @@ from loa.content.models import Bulletin, bulletin_topics
 from loa.fleet.models import Device
 from loa.protocol.itemids import ItemRef
 from loa.reports.airtime import Tally
-from loa.reports.period import Period
 from loa.schedule.dbsnapshot import load_memberships
 from loa.schedule.recurrence import VIETNAM_TZ, to_utc
 from loa.schedule.snapshot import Target
+from loa.vocab.period import Period
 
 VIETNAM_UTC_OFFSET_HOURS = 7  # Vietnam keeps UTC+7 all year (no daylight saving)
 

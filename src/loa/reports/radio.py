@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.scope import under
-from loa.activities.models import ActivityTopic, PortalPost, RadioItem
+from loa.activities.models import PortalPost, RadioItem
 from loa.activities.present import detail_cells
 from loa.activities.registers import PORTAL, RADIO
 from loa.activities.service import area_ref
@@ -43,10 +43,12 @@ from loa.reports.airtime import (
 from loa.reports.broadcasts import StartedReceipts, collect_facts
 from loa.reports.data import Airtime, AirtimeRow, DetailRow, ProgrammeRow
 from loa.reports.facts import BulletinIndex, Facts, period_bounds
-from loa.reports.period import Period
 from loa.schedule import models as m
 from loa.schedule.dbsnapshot import programme_recurrence
 from loa.schedule.recurrence import to_local
+from loa.schedule.wording import describe as describe_recurrence
+from loa.topics.models import Topic
+from loa.vocab.period import Period
 
 Pair = tuple[DetailRow, AdminUnit]
 
@@ -64,10 +66,10 @@ def _topic_names(session: Session, bulletin_ids: Sequence[int]) -> dict[int, lis
     for start in range(0, len(bulletin_ids), 1000):
         chunk = bulletin_ids[start : start + 1000]
         for bulletin_id, name in session.execute(
-            select(bulletin_topics.c.bulletin_id, ActivityTopic.name)
-            .join(ActivityTopic, ActivityTopic.id == bulletin_topics.c.topic_id)
+            select(bulletin_topics.c.bulletin_id, Topic.name)
+            .join(Topic, Topic.id == bulletin_topics.c.topic_id)
             .where(bulletin_topics.c.bulletin_id.in_(chunk))
-            .order_by(ActivityTopic.id)
+            .order_by(Topic.id)
         ):
             names[bulletin_id].append(name)
     return names
@@ -108,7 +110,7 @@ def _bulletin_rows(
     read: tuple[set[int], BulletinTitles] = (set(), {}),
 ) -> list[Pair]:
     """``read``: bulletins already looked up (ids asked, titles found), before the receipts came."""
-    topic_names = dict(session.execute(select(ActivityTopic.id, ActivityTopic.name)).all())
+    topic_names = dict(session.execute(select(Topic.id, Topic.name)).all())
     asked, titles = read
     missing = set(facts.bulletins) - asked
     if missing:
@@ -183,7 +185,7 @@ def _programme_rows(
             select(AdminUnit).where(AdminUnit.id.in_(area_ids), under(AdminUnit.path, prefixes))
         )
     }
-    topic_names = dict(session.execute(select(ActivityTopic.id, ActivityTopic.name)).all())
+    topic_names = dict(session.execute(select(Topic.id, Topic.name)).all())
     rows: list[Pair] = []
     out: list[ProgrammeRow] = []
     for pid in sorted(facts.programmes):
@@ -205,7 +207,7 @@ def _programme_rows(
             key = group(unit)
             buckets.update((key, month, "programme") for month in {month_of(d) for d in set(aired.values())})
         first_day = min([*pf.scheduled_airings.values(), *pf.played_airings.values()], default=None)
-        schedule = programme_recurrence(p).describe_vi()
+        schedule = describe_recurrence(programme_recurrence(p))
         cells = {
             "record": SYSTEM,
             "kind_label": "Chuyên mục",

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.accounts.scope import under
-from loa.activities.models import ActivityTopic, MobileTrip, MobileTripStop
+from loa.activities.models import MobileTrip, MobileTripStop
 from loa.activities.registers import AnyRecord, RegisterSpec
 from loa.activities.service import period_clauses
 from loa.areas.models import AdminUnit
-from loa.reports.period import Period
+from loa.topics.models import Topic
+from loa.vocab.period import Period
 
 
 def fetch_records(
@@ -36,14 +37,14 @@ def fetch_records(
         .where(under(AdminUnit.path, prefixes))
     )
     if topic_code:
-        wanted = wanted.where(model.topics.any(ActivityTopic.code == topic_code))
+        wanted = wanted.where(model.topics.any(Topic.code == topic_code))
     names = [c.key for c in table.columns]
     rows = session.execute(select(*table.columns).where(model.id.in_(wanted)).order_by(day, model.id)).all()
     if not rows:
         return []
     records = [SimpleNamespace(**dict(zip(names, row, strict=True))) for row in rows]
     by_id = {r.id: r for r in records}
-    topics = {t.id: t for t in session.scalars(select(ActivityTopic))}
+    topics = {t.id: t for t in session.scalars(select(Topic))}
     link = model.topics.property.secondary
     for r in records:
         r.topics = []

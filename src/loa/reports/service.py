@@ -15,8 +15,6 @@ from sqlalchemy.orm import Session, selectinload
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import in_scope, require
-from loa.activities.kinds import fold
-from loa.activities.service import get_topic
 from loa.areas.logic import UNIT_KINDS, display_name
 from loa.areas.models import AdminUnit
 from loa.errors import Conflict, InvalidInput, NotFound
@@ -25,9 +23,11 @@ from loa.reports.docx_writer import render_docx
 from loa.reports.gcpause import paused_gc
 from loa.reports.models import Report, ReportFile
 from loa.reports.pdf import docx_to_pdf
-from loa.reports.period import Period
 from loa.reports.statistics import gather, resolve_root, sections_of
 from loa.reports.xlsx_writer import render_xlsx
+from loa.topics.service import get_topic
+from loa.vocab.period import Period
+from loa.vocab.text import fold
 
 FORMATS: dict[str, tuple[str, str]] = {
     "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word"),

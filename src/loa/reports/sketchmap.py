@@ -21,6 +21,7 @@ from typing import Literal
 from markupsafe import Markup, escape
 
 from loa.areas.logic import name_key
+from loa.vocab.numbers import number_text
 
 DATA_PACKAGE = "vietnamadminunits"
 PAD_FRACTION = 0.06
@@ -159,9 +160,10 @@ def sketch_svg(
                 f'data-kind="trip"><title>{escape(note)}</title></rect>'
             )
         parts.append(f'<a href="{escape(p.href)}">{mark}</a>' if p.href else mark)
-    parts.append(
-        f'<text x="8" y="{height - 8}" font-size="11" fill="#5d6778">'
-        f"{escape(f'Khung: vĩ độ {box.south:.2f}–{box.north:.2f}, kinh độ {box.west:.2f}–{box.east:.2f}')}"
-        "</text></svg>"
-    )
+    frame = f"Khung: vĩ độ {_deg(box.south)}–{_deg(box.north)}, kinh độ {_deg(box.west)}–{_deg(box.east)}"
+    parts.append(f'<text x="8" y="{height - 8}" font-size="11" fill="#5d6778">{escape(frame)}</text></svg>')
     return Markup("".join(parts))
+
+
+def _deg(value: float) -> str:
+    return number_text(value, 2)

@@ -21,7 +21,7 @@ from loa.activities.present import detail_cells, report_columns
 from loa.activities.registers import PORTAL as PORTAL_REGISTER
 from loa.activities.registers import RADIO as RADIO_REGISTER
 from loa.activities.registers import REGISTERS, AnyRecord, AreaRef, RegisterSpec
-from loa.activities.service import area_ref, get_topic
+from loa.activities.service import area_ref
 from loa.areas.models import AdminUnit, AreaLineage, UnitKind
 from loa.reports.airtime import (
     MANUAL,
@@ -33,10 +33,11 @@ from loa.reports.airtime import (
 )
 from loa.reports.broadcasts import start_receipts
 from loa.reports.data import Airtime, AirtimeRow, ChannelSection, DetailRow, Figure, sum_rows
-from loa.reports.period import Period
 from loa.reports.radio import SystemChannels, scope_of, system_channels
 from loa.reports.records import fetch_records
 from loa.reports.wording import CHANNEL_TITLES, EVENTS, MOBILE
+from loa.topics.service import get_topic
+from loa.vocab.period import Period
 
 CHANNEL_ORDER = ("radio", "portal", "press", "visual", "mobile", "events")
 COMMUNE_KINDS = frozenset({UnitKind.COMMUNE, UnitKind.WARD, UnitKind.SPECIAL_ZONE})

@@ -20,7 +20,6 @@ from loa.accounts.models import User
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require, visible_unit
 from loa.activities import browse
-from loa.activities import service as activities
 from loa.areas.models import AdminUnit, UnitKind
 from loa.errors import LoaError, NotFound
 from loa.reports import service
@@ -28,11 +27,14 @@ from loa.reports.airtime import BULLETIN_PREFIX, PROGRAMME_PREFIX, parse_row_ref
 from loa.reports.data import PROSE_SECTIONS, ChannelSection, ReportData
 from loa.reports.models import Report
 from loa.reports.pdf import pdf_available
-from loa.reports.period import Period, vn_date
-from loa.reports.periodform import choice_groups, year_choices
 from loa.reports.rollup import REGISTER_OF_CHANNEL, find_figure
 from loa.reports.webform import PROSE_HINTS, ReportForm, check, starting_form
-from loa.reports.wording import capitalise, count_text, decimal_text, hours_text
+from loa.reports.wording import capitalise, hours_text
+from loa.topics.service import get_topic, list_topics
+from loa.vocab.dates import vn_date
+from loa.vocab.numbers import count_text, decimal_text, number_text, percent_text
+from loa.vocab.period import Period
+from loa.vocab.periodform import choice_groups, year_choices
 from loa.web.deps import SessionDep
 from loa.web.templating import render
 
@@ -65,7 +67,7 @@ def cell_text(value: object, kind: str) -> str:
     if isinstance(value, float):
         return decimal_text(value)
     if isinstance(value, int):
-        return count_text(value) if kind != "money" else f"{value:,}".replace(",", ".") + " đ"
+        return count_text(value) if kind != "money" else f"{number_text(value)} đ"
     return str(value)
 
 
@@ -78,10 +80,6 @@ def row_href(channel: str, row_id: int | str) -> str:
     if ref is not None:
         return ROW_LINKS[ref[0]].format(id=ref[1])
     return f"/activities/{REGISTER_OF_CHANNEL[channel]}/{row_id}"
-
-
-def percent_text(value: float) -> str:
-    return f"{decimal_text(round(value, 1))}%"
 
 
 def helpers() -> dict[str, Any]:
@@ -163,7 +161,7 @@ def _form_page(
         "error": error,
         "period_groups": choice_groups(),
         "years": year_choices(date.today()),
-        "topics": activities.list_topics(session),
+        "topics": list_topics(session),
         "area_choices": browse.area_choices(session, principal),
         "districts": browse.former_districts(session, principal),
         "prose_sections": PROSE_SECTIONS,
@@ -190,9 +188,7 @@ def new_report(
     else:
         latest = service.list_reports(db, principal=principal, limit=1)
         base = latest[0] if latest else None
-    response = _form_page(request, db, principal, _initial_form(db, principal, base), source=base)
-    db.commit()  # default topics are inserted on first use
-    return response
+    return _form_page(request, db, principal, _initial_form(db, principal, base), source=base)
 
 
 def _root_id(session: Session, principal: Principal, form: ReportForm, errors: dict[str, str]) -> int | None:
@@ -223,7 +219,7 @@ def generate(
     root_id = _root_id(db, principal, form, errors)
     if form.topic:
         try:
-            activities.get_topic(db, form.topic)
+            get_topic(db, form.topic)
         except LoaError as err:
             errors["topic"] = err.message
     if errors or checked.period is None or root_id is None:

@@ -10,9 +10,9 @@ from typing import Any
 
 from loa.errors import LoaError
 from loa.reports.data import PROSE_SECTIONS, Organisation, ReportData
-from loa.reports.period import Period
-from loa.reports.periodform import PeriodFields, fields_of, parse_period
 from loa.reports.service import MAX_PROSE_CHARS
+from loa.vocab.period import Period
+from loa.vocab.periodform import PeriodFields, fields_of, parse_period
 
 PROSE_HINTS: dict[str, str] = {
     "advantages": "Những thuận lợi trong kỳ (mỗi ý một dòng; dòng bắt đầu bằng dấu - thành gạch đầu dòng).",

@@ -1,6 +1,6 @@
-"""Vietnamese wording of a report: number and size formats, and section I written channel by channel
-from the figures, in the shape of a district report (shared/reference). Pure: returns blocks of text
-that the DOCX writer lays out, so the wording is testable without a document.
+"""Vietnamese wording of a report: section I written channel by channel from the figures, in the shape
+of a district report (shared/reference); numbers, sizes and periods are worded by ``loa.vocab``. Pure:
+returns blocks of text that the DOCX writer lays out, so the wording is testable without a document.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from loa.reports.data import ChannelSection, DetailRow, ReportData
+from loa.vocab.numbers import count_text, number_text, percent_text, size_text
 
 BlockKind = Literal["heading", "subheading", "paragraph", "bullet", "placeholder"]
 
@@ -35,30 +36,7 @@ class Block:
     text: str
 
 
-# --- numbers ---------------------------------------------------------------------------------------
-def count_text(n: int) -> str:
-    """Counts as administrative reports write them: '08', '12', '1.250' (zero-padded below ten)."""
-    if 0 < n < 10:
-        return f"{n:02d}"
-    return f"{n:,}".replace(",", ".")
-
-
-def decimal_text(x: float) -> str:
-    """1.8 → '1,8'; 4.0 → '4'; 0.75 → '0,75' (Vietnamese decimal comma, no trailing zeros)."""
-    text = f"{x:.2f}".rstrip("0").rstrip(".")
-    return text.replace(".", ",")
-
-
-def size_text(width_m: float | None, height_m: float | None, sides: int | None) -> str:
-    """'kích thước 4m x 6m' or '02 mặt, kích thước 1,8m x 1,2m'."""
-    if not width_m or not height_m:
-        return ""
-    size = f"kích thước {decimal_text(width_m)}m x {decimal_text(height_m)}m"
-    if sides and sides > 1:
-        return f"{count_text(sides)} mặt, {size}"
-    return size
-
-
+# --- text ------------------------------------------------------------------------------------------
 def join_vn(items: Sequence[str]) -> str:
     """'a', 'a và b', 'a, b và c'."""
     items = [i for i in items if i]
@@ -158,7 +136,7 @@ def broadcast_sentence(data: ReportData) -> str:
     percent = total.played_percent
     if percent is not None:
         text += (
-            f"; {decimal_text(round(percent, 1))}% số lượt phát theo lịch "
+            f"; {percent_text(percent)} số lượt phát theo lịch "
             f"({count_text(total.scheduled)} lượt) đã được phát thực tế"
         )
     return text + "."
@@ -167,9 +145,7 @@ def broadcast_sentence(data: ReportData) -> str:
 def hours_text(played_ms: int) -> str:
     """Hours on air: '1.234,5' (one decimal; two below ten hours)."""
     hours = played_ms / 3_600_000
-    rounded = round(hours, 1) if hours >= 10 else round(hours, 2)
-    whole, _, frac = f"{rounded:.2f}".rstrip("0").rstrip(".").partition(".")
-    return f"{int(whole):,}".replace(",", ".") + (f",{frac}" if frac else "")
+    return number_text(hours, 1 if hours >= 10 else 2, trim=True)
 
 
 def visual_blocks(data: ReportData) -> list[Block]:

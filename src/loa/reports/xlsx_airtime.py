@@ -4,9 +4,10 @@ a year of play receipts — up to millions — is summed per commune and day rat
 
 from __future__ import annotations
 
-from loa.reports.data import Airtime, AirtimeRow, CellValue, Column
+from loa.reports.data import Airtime, AirtimeRow
 from loa.reports.xlsx_stream import BOLD, DATE, Book, Sheet, column_letter, date_serial
 from loa.reports.xlsx_style import header_row, sheet_title
+from loa.vocab.cells import CellValue, Column
 
 DEFINITIONS = (
     "Một lượt phát là một tin, bài phát trên một cụm loa.",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from loa.reports.data import Column
 from loa.reports.xlsx_stream import HEADER, Sheet
+from loa.vocab.cells import Column
 
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import cast
 
 from loa.reports.airtime import MANUAL
-from loa.reports.data import ChannelSection, Column, ReportData
-from loa.reports.period import vn_date
+from loa.reports.data import ChannelSection, ReportData
 from loa.reports.xlsx_airtime import broadcast_summary, write_airtime_sheets
 from loa.reports.xlsx_stream import (
     BOLD,
@@ -24,6 +23,8 @@ from loa.reports.xlsx_stream import (
     iso_serial,
 )
 from loa.reports.xlsx_style import header_row, sheet_title
+from loa.vocab.cells import Column
+from loa.vocab.dates import vn_date
 
 SUMMARY_COLUMNS: tuple[Column, ...] = (
     Column("no", "STT", "int", 6),

@@ -20,7 +20,6 @@ from loa.protocol.priority import Priority
 from loa.schedule import checks
 from loa.schedule import models as m
 from loa.schedule.dbsnapshot import ContentIndex, airable_revision
-from loa.schedule.ladder import ladder_priority
 from loa.schedule.service import (
     Outcome,
     can_view_path,
@@ -29,6 +28,7 @@ from loa.schedule.service import (
     clean_priority,
 )
 from loa.schedule.targets import TargetInput, common_area_id, resolve_targets
+from loa.vocab.ladder import ladder_priority
 
 ASAP_LEAD = timedelta(seconds=15)  # time for the state message and the download
 ASAP_EXPIRY = timedelta(hours=1)  # a device that comes back later does not play it late

@@ -20,12 +20,12 @@ from loa.protocol.timeline import Status
 from loa.schedule import models as m
 from loa.schedule.compiler import Window, compile_manifests
 from loa.schedule.dbsnapshot import load_snapshot
-from loa.schedule.ladder import rung_of
 from loa.schedule.playout import STATUS_LABELS, items_from_manifest, resolve_timeline
 from loa.schedule.recurrence import VIETNAM_TZ, to_local, to_utc
 from loa.schedule.slots import MAX_RANGE_DAYS, programme_slots
 from loa.schedule.snapshot import Target, TargetKind
 from loa.schedule.targets import StoredTarget, load_tokens
+from loa.vocab.ladder import rung_of
 
 MAX_DEVICE_DAYS = 1
 

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from loa.schedule.ladder import rung_of
 from loa.schedule.playout import PlayoutItem, format_duration_vi
 from loa.schedule.recurrence import VIETNAM_TZ, to_local
+from loa.vocab.ladder import rung_of
 
 _MS = timedelta(milliseconds=1)
 

@@ -14,7 +14,7 @@ from loa.errors import InvalidInput
 from loa.protocol.manifest import Manifest
 from loa.protocol.priority import PreemptRule
 from loa.protocol.timeline import Cue, Outcome, Reason, Status, resolve
-from loa.schedule.ladder import PREEMPT_RULES, check_priority, rung_of
+from loa.vocab.ladder import PREEMPT_RULES, check_priority, rung_of
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)

@@ -154,13 +154,6 @@ class Recurrence:
         parts = rule_parts(self.rule)
         return "COUNT" in parts or "UNTIL" in parts
 
-    def describe_vi(self) -> str:
-        """This recurrence in Vietnamese: ``loa.schedule.wording.describe`` (kept as a method for the
-        callers that hold a ``Recurrence``, such as the reports)."""
-        from loa.schedule.wording import describe  # wording builds on this module
-
-        return describe(self)
-
 
 def nth_weekday_rule(nth: int, weekday: int) -> str:
     """The ``nth`` (1–5, or -1 for the last) ``weekday`` of every month: "thứ Hai thứ ba trong tháng"."""

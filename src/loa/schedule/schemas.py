@@ -8,16 +8,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from loa.activities.models import ActivityTopic
 from loa.areas.models import AdminUnit
 from loa.schedule import models as m
 from loa.schedule.announcements import AnnouncementInput
 from loa.schedule.checks import describe
-from loa.schedule.ladder import PREEMPT_RULES, rung_of
 from loa.schedule.recurrence import VIETNAM_TZ
 from loa.schedule.service import Outcome, ProgrammeInput, describe_recurrence, programme_targets
 from loa.schedule.slots import ItemInput, RunningOrderView, SlotView
 from loa.schedule.targets import TargetInput
+from loa.topics.models import Topic
+from loa.vocab.ladder import PREEMPT_RULES, rung_of
 
 
 class _In(BaseModel):
@@ -159,7 +159,7 @@ class ProgrammeOut(BaseModel):
 
 
 def programme_out(session: Session, p: m.Programme, outcome: Outcome | None = None) -> ProgrammeOut:
-    topic = session.get(ActivityTopic, p.topic_id) if p.topic_id else None
+    topic = session.get(Topic, p.topic_id) if p.topic_id else None
     area = session.get(AdminUnit, p.area_id) if p.area_id else None
     rule = p.preempt_rule
     return ProgrammeOut(

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from loa.accounts.audit import record
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import area_path, require
-from loa.activities.models import ActivityTopic
 from loa.areas.models import AdminUnit
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.protocol.priority import PreemptRule
@@ -26,7 +25,6 @@ from loa.schedule import checks
 from loa.schedule import models as m
 from loa.schedule.conflicts import Conflict as ScheduleConflict
 from loa.schedule.dbsnapshot import programme_recurrence
-from loa.schedule.ladder import check_priority, ladder_priority, rung_of
 from loa.schedule.recurrence import VIETNAM_TZ, Recurrence, occurrences, resolve_timezone, to_utc, validate
 from loa.schedule.snapshot import TargetKind
 from loa.schedule.targets import (
@@ -38,6 +36,8 @@ from loa.schedule.targets import (
     resolve_targets,
 )
 from loa.schedule.wording import describe as describe_recurrence_vi
+from loa.topics.models import Topic
+from loa.vocab.ladder import check_priority, ladder_priority, rung_of
 
 NOT_FOUND = "Không tìm thấy chương trình."
 MAX_SLOT_MINUTES = 24 * 60
@@ -187,7 +187,7 @@ def _check_fields(data: ProgrammeInput) -> tuple[str, int, int, PreemptRule]:
 def _topic_id(session: Session, code: str | None) -> int | None:
     if not code:
         return None
-    topic = session.scalar(select(ActivityTopic.id).where(ActivityTopic.code == code))
+    topic = session.scalar(select(Topic.id).where(Topic.code == code))
     if topic is None:
         raise InvalidInput(f"Chủ đề «{code}» không có trong danh mục.", code="topic_unknown")
     return topic

@@ -18,8 +18,8 @@ from typing import NamedTuple
 from loa.errors import InvalidInput
 from loa.protocol.manifest import AudioKind
 from loa.protocol.priority import PreemptRule, Priority
-from loa.schedule.ladder import check_priority
 from loa.schedule.recurrence import VIETNAM_TZ, Recurrence, validate
+from loa.vocab.ladder import check_priority
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MAX_SLOT_MS = 24 * 3600 * 1000

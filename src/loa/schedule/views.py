@@ -24,10 +24,10 @@ from loa.content.service import can_view as can_view_bulletin
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, LoaError, NotFound
 from loa.schedule import calendar, checks, forms, hooks, service, slots
-from loa.schedule.ladder import BULLETIN_PRIORITIES, LADDER, rung_of
 from loa.schedule.playout import format_duration_vi
 from loa.schedule.recurrence import to_local
 from loa.schedule.snapshot import TARGET_KIND_LABELS
+from loa.vocab.ladder import BULLETIN_PRIORITIES, LADDER, rung_of
 from loa.web.deps import SessionDep, SettingsDep
 from loa.web.templating import render
 

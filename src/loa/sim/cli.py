@@ -27,6 +27,7 @@ from loa.sim.fleet import (
     server_public_key,
     write_credentials,
 )
+from loa.vocab.numbers import number_text
 
 app = typer.Typer(help="Mô phỏng nhiều cụm loa (kiểm thử tải).", invoke_without_command=True)
 
@@ -59,7 +60,7 @@ def sim(
         with c.session() as s:
             created = provision(s, count=provision_count, commune_code=commune)
         write_credentials(path, created)
-        echo(f"Đã tạo {len(created)} cụm loa mô phỏng; thông tin đăng nhập lưu tại {path}.")
+        echo(f"Đã tạo {number_text(len(created))} cụm loa mô phỏng; thông tin đăng nhập lưu tại {path}.")
     if not devices:
         if not provision_count:
             fail("Hãy cho biết --devices N (chạy) hoặc --provision N (tạo trước).")
@@ -89,7 +90,7 @@ async def _run(fleet: SimFleet) -> None:
     await fleet.start()
     try:
         took = await fleet.wait_connected(timeout_s=600)
-        echo(f"{len(fleet.devices)} cụm loa đã kết nối sau {took:.1f} giây.")
+        echo(f"{len(fleet.devices)} cụm loa đã kết nối sau {number_text(took, 1)} giây.")
         await asyncio.Event().wait()
     finally:
         await fleet.stop()

@@ -14,6 +14,7 @@ from loa.areas.models import AdminUnit
 from loa.fleet import service
 from loa.fleet.models import Device
 from loa.fleet.runner import run_fleet
+from loa.process import Process
 from loa.protocol.topics import Topics
 from loa.settings import Settings
 from loa.sim.device import SimConfig
@@ -59,12 +60,15 @@ def seed_demo_devices(session: Session, settings: Settings) -> list[str]:
     return [f"Cụm loa mô phỏng: {len(created)} cụm ở xã Ba Tơ."]
 
 
-def start_demo_fleet(settings: Settings, engine: Engine) -> threading.Thread:
-    """Broker, gateway and the simulated devices in a background thread (daemon: dies with the server)."""
+def start_demo_fleet(settings: Settings, engine: Engine, process: Process) -> threading.Thread:
+    """Broker, gateway and the simulated devices in a background thread (daemon: dies with the server);
+    ``process``: the one the web app beside them uses (``loa.wiring.wire``)."""
 
     async def main() -> None:
         identities = read_credentials(settings.data_dir / CREDENTIALS_FILE)[: len(DEMO_DEVICE_NAMES)]
-        fleet_task = asyncio.create_task(run_fleet(settings, engine, with_broker=True, with_gateway=True))
+        fleet_task = asyncio.create_task(
+            run_fleet(settings, engine, process, with_broker=True, with_gateway=True)
+        )
         await asyncio.sleep(0.5)  # the broker binds its port
         if fleet_task.done():
             fleet_task.result()  # raises the reason (e.g. the port is taken)

@@ -59,7 +59,6 @@ def say_command(
     from sqlalchemy.exc import SQLAlchemyError
 
     from loa.cli_support import cli_context
-    from loa.db import make_session_factory
     from loa.errors import InvalidInput, LoaError
     from loa.speech.audio.encode import PROFILES, AudioFormat
     from loa.speech.runtime import SpeechRuntime
@@ -70,7 +69,7 @@ def say_command(
         raise InvalidInput("Tên tệp kết quả phải có đuôi .mp3 hoặc .opus.")
     source = text if text is not None else sys.stdin.read()
     c = cli_context(ctx)
-    speech = SpeechRuntime.build(c.settings, make_session_factory(c.engine), recover=False)
+    speech = SpeechRuntime.build(c.settings, c.process.sessions, recover=False)
     reported = [0]
 
     def progress(percent: int) -> None:
@@ -130,4 +129,6 @@ def voices_command(ctx: typer.Context) -> None:
 
 
 def _vn(value: float) -> str:
-    return f"{value:.1f}".replace(".", ",")
+    from loa.vocab.numbers import number_text
+
+    return number_text(value, 1)

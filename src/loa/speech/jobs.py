@@ -6,8 +6,9 @@ Redis/PostgreSQL implementing ``JobRunner``) can share the table without running
 crashed process left queued or running are queued again at start-up (results are content-addressed,
 so redoing one is harmless).
 
-Other domains learn about finished jobs through ``on_job_done`` listeners, called inside the
-transaction that marks the job done (e.g. content attaches the audio to a bulletin).
+A job that ends (done or failed) is announced as the ``speech_job`` change (``loa.db.changes``) in
+the transaction that marks it so; other domains react to it where ``loa.wiring`` subscribes them
+(content attaches the audio to its bulletin), inside that transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy import func, select, update
@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from loa.accounts.principal import Principal
 from loa.db.base import utcnow
+from loa.db.changes import mark_changed
 from loa.errors import InvalidInput, LoaError, NotFound, TooManyRequests
 from loa.speech import service
-from loa.speech.models import JobStatus, SpeechJob
+from loa.speech.models import JOB_FINISHED, JobStatus, SpeechJob
 from loa.speech.overrides import effective_overrides
 from loa.speech.render import check_rate, prepare_text
 from loa.speech.service import SpeechContext
@@ -36,16 +37,6 @@ MAX_PENDING_JOBS_PER_USER = 20
 JOB_NOT_FOUND = "Không tìm thấy yêu cầu tạo âm thanh."
 GENERIC_FAILURE = "Không tạo được âm thanh do lỗi hệ thống. Vui lòng thử lại sau."
 INTERRUPTED = "Máy chủ khởi động lại khi đang xử lý; yêu cầu được làm lại."
-
-JobListener = Callable[[Session, SpeechJob], None]
-_listeners: list[JobListener] = []
-
-
-def on_job_done(listener: JobListener) -> JobListener:
-    """Register ``listener(session, job)``, called when a job finishes (done or failed), inside the
-    job's final transaction. An exception in a listener is logged and does not fail the job."""
-    _listeners.append(listener)
-    return listener
 
 
 class JobRunner(Protocol):
@@ -176,7 +167,7 @@ def run_job(factory: sessionmaker[Session], context: SpeechContext, job_id: str)
             job.status, job.progress, job.finished_at = JobStatus.DONE, 100, utcnow()
             job.result_asset_id, job.result_sha256, job.error_message = asset.id, asset.sha256, None
             job.reading = plan.reading
-            _notify(session, job)
+            mark_changed(session, JOB_FINISHED, job.id)
         log.info("speech job %s done: %s", job_id, asset.sha256)
     except Exception as err:
         message = err.message if isinstance(err, LoaError) else GENERIC_FAILURE
@@ -187,16 +178,7 @@ def run_job(factory: sessionmaker[Session], context: SpeechContext, job_id: str)
         with factory() as session, session.begin():
             job = get_job(session, job_id)
             job.status, job.finished_at, job.error_message = JobStatus.FAILED, utcnow(), message[:500]
-            _notify(session, job)
-
-
-def _notify(session: Session, job: SpeechJob) -> None:
-    for listener in list(_listeners):
-        try:
-            with session.begin_nested():
-                listener(session, job)
-        except Exception:
-            log.exception("listener %r failed for speech job %s", listener, job.id)
+            mark_changed(session, JOB_FINISHED, job.id)
 
 
 def requeue_interrupted(session: Session) -> list[str]:

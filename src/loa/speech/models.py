@@ -71,10 +71,14 @@ class AudioAsset(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
 
 
+# The change (``loa.db.changes``) announced when a job ends, done or failed; its key is the job id.
+JOB_FINISHED = "speech_job"
+
+
 class SpeechJob(Base):
     """A text-to-speech request processed in the background. ``id`` is an opaque random string (it
     appears in URLs). ``subject`` says what the audio is for (e.g. ``bulletin:12:vi``) so the owning
-    domain can attach the result when the job finishes (see ``loa.speech.jobs.on_job_done``)."""
+    domain can attach the result when the job ends (``JOB_FINISHED``, announced by ``loa.speech.jobs``)."""
 
     __tablename__ = "speech_jobs"
 

@@ -28,6 +28,7 @@ from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, LoaError, NotFound, PermissionDenied
 from loa.speech.models import SpeechOverrides
 from loa.speech.normalize import parse_overrides
+from loa.vocab.numbers import number_text
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ CONFLICT = (
     "Từ điển viết tắt của địa bàn này vừa được người khác sửa. Hãy tải lại trang, xem bản mới "
     "rồi sửa lại; nội dung bạn vừa nhập được giữ bên dưới."
 )
-TOO_LONG = f"Từ điển viết tắt quá dài (tối đa {MAX_OVERRIDES_CHARS:,} ký tự).".replace(",", ".")
+TOO_LONG = f"Từ điển viết tắt quá dài (tối đa {number_text(MAX_OVERRIDES_CHARS)} ký tự)."
 _AUDIT_KEYS_MAX = 50
 # Kinds offered in the area picker (villages inherit their commune's readings).
 PICKER_KINDS = frozenset(PROVINCE_KINDS | COMMUNE_KINDS)

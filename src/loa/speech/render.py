@@ -32,6 +32,7 @@ from loa.speech.audio.steps import run_steps
 from loa.speech.engines.base import MAX_RATE, MIN_RATE, VoiceInfo
 from loa.speech.engines.registry import EngineRegistry
 from loa.speech.normalize import NormalizedText, Segment, normalize
+from loa.vocab.numbers import number_text
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,14 @@ BAD_RATE = "Tốc độ đọc phải từ {low} đến {high} lần tốc độ
 
 
 def _decimal(value: float) -> str:
-    return f"{value:g}".replace(".", ",")
+    return number_text(value, 6, trim=True)
 
 
 ProgressCallback = Callable[[int], None]
 
 
 def too_long_text_message() -> str:
-    limit = f"{MAX_TEXT_CHARS:,}".replace(",", ".")
+    limit = number_text(MAX_TEXT_CHARS)
     return f"Văn bản quá dài để đọc thành một bản tin (tối đa {limit} ký tự); hãy chia thành nhiều phần."
 
 

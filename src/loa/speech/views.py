@@ -21,6 +21,7 @@ from loa.speech.models import JobStatus
 from loa.speech.normalize import NormalizedText, normalize
 from loa.speech.render import MAX_TEXT_CHARS, too_long_text_message
 from loa.speech.runtime import runtime_for
+from loa.vocab.numbers import number_text
 from loa.web.deps import SessionDep
 from loa.web.templating import render
 
@@ -43,7 +44,7 @@ def _minutes(duration_ms: int) -> str:
 
 
 def _number(value: float) -> str:
-    return f"{value:.1f}".replace(".", ",")
+    return number_text(value, 1)
 
 
 def _helpers() -> dict[str, Any]:

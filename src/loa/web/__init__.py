@@ -1,1 +1,2 @@
-"""Web plumbing shared by every domain: templates, dependencies, error pages, navigation."""
+"""Web plumbing shared by every domain: templates, dependencies, error pages (the menu is composition:
+``loa.navigation``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import Request
@@ -9,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
-from loa.web.navigation import menu_for
+from loa.vocab.numbers import number_text, percent_text
 
 # Domain packages that ship a templates/ folder; web's own (base layout) comes first.
 TEMPLATE_PACKAGES: tuple[str, ...] = (
@@ -26,10 +27,15 @@ TEMPLATE_PACKAGES: tuple[str, ...] = (
 )
 
 
-def make_templates() -> Jinja2Templates:
+def make_templates(*, menu_for: Callable[[Any], Sequence[Any]]) -> Jinja2Templates:
+    """``menu_for(principal)``: the menu entries the base layout shows (``loa.navigation``)."""
     loaders = [PackageLoader(pkg, "templates") for pkg in TEMPLATE_PACKAGES]
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True))
     env.globals["menu_for"] = menu_for
+    # Numbers a person reads: ``{{ n|number }}`` 1.234, ``{{ x|number(1) }}`` 1.234,5, ``{{ p|percent }}``
+    # 12,5 % (never in a URL, an id or an <input> value: those stay as Python writes them).
+    env.filters["number"] = number_text
+    env.filters["percent"] = percent_text
     return Jinja2Templates(env=env)
 
 

@@ -10,9 +10,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from loa.db import make_session_factory
+from loa.db.changes import on_commit
 from loa.errors import InvalidInput, NotFound, TooManyRequests
 from loa.speech import jobs
-from loa.speech.models import AudioAsset, AudioSourceKind, JobStatus, SpeechJob
+from loa.speech.models import JOB_FINISHED, AudioAsset, AudioSourceKind, JobStatus, SpeechJob
 from loa.speech.service import SpeechContext
 from loa.speech.store import LocalAudioStore
 from tests.speech.audio.media import measure_file
@@ -33,11 +34,16 @@ def test_a_job_runs_to_done_with_progress_and_both_formats(
     engine: Engine,
     session: Session,
     speech_context: SpeechContext,
-    runner: jobs.ThreadJobRunner,
     people: dict[str, int],
 ) -> None:
     seen: list[tuple[str, str]] = []
-    listener = jobs.on_job_done(lambda s, job: seen.append((job.id, job.status.value)))
+    factory = make_session_factory(engine)
+    on_commit(
+        factory,
+        JOB_FINISHED,
+        lambda s, ids: seen.extend((i, jobs.get_job(s, i).status.value) for i in ids),
+    )
+    runner = jobs.ThreadJobRunner(factory, speech_context)
     try:
         job = jobs.create_job(
             session,
@@ -52,7 +58,7 @@ def test_a_job_runs_to_done_with_progress_and_both_formats(
         runner.submit(job.id)
         assert runner.wait_idle(120)
     finally:
-        jobs._listeners.remove(listener)
+        runner.close()
 
     with make_session_factory(engine)() as check:
         done = jobs.get_job(check, job.id)

@@ -16,12 +16,13 @@ from loa.accounts.models import User
 from loa.accounts.principal import Principal, Role
 from loa.accounts.service import principal_for
 from loa.areas.models import AdminUnit, UnitKind
-from loa.db import make_session_factory
+from loa.settings import Settings
 from loa.speech.engines import EngineRegistry
 from loa.speech.engines.espeak import EspeakEngine
 from loa.speech.jobs import ThreadJobRunner
 from loa.speech.service import SpeechContext
 from loa.speech.store import LocalAudioStore
+from loa.wiring import wire
 from tests.conftest import Backend
 from tests.support.auth import make_user
 
@@ -83,8 +84,10 @@ def speech_context(tmp_path: Path) -> SpeechContext:
 
 
 @pytest.fixture
-def runner(engine: Engine, speech_context: SpeechContext) -> Iterator[ThreadJobRunner]:
-    jobs = ThreadJobRunner(make_session_factory(engine), speech_context)
+def runner(engine: Engine, settings: Settings, speech_context: SpeechContext) -> Iterator[ThreadJobRunner]:
+    """A job worker as the web app runs it: on the process's wired sessions, so a finished reading
+    reaches content (``loa.wiring``)."""
+    jobs = ThreadJobRunner(wire(engine, settings).sessions, speech_context)
     yield jobs
     jobs.close()
 

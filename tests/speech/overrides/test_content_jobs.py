@@ -11,7 +11,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
-from loa.content import audio as content_audio
 from loa.content import service as content_service
 from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
@@ -30,7 +29,6 @@ def test_jobs_for_other_subjects_are_ignored_quietly(
     runner: jobs.ThreadJobRunner,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    assert content_audio.attach_finished_job in jobs._listeners
     operator = principals["vanhanh.a"]
     bulletin = content_service.create_bulletin(
         session, principal=operator, draft=DraftInput(title="Thông báo", body="Họp dân.", area_code=COMMUNE_A)

@@ -19,6 +19,7 @@ from loa.speech.normalize.context import Context
 from loa.speech.normalize.letters import EMOJI_CLASS, FOREIGN_CLASS, UPPER_CLASS, clean, script_name
 from loa.speech.normalize.model import DEFAULT_STYLE, NormalizedText, ReadingStyle, Segment
 from loa.speech.normalize.units import PER_PATTERN, is_amount_word, per_words
+from loa.vocab.numbers import number_text
 
 MAX_CHARS = 5_000_000
 
@@ -269,7 +270,7 @@ def normalize(
     if not isinstance(text, str):
         raise InvalidInput("Nội dung cần đọc phải là văn bản.")
     if len(text) > MAX_CHARS:
-        raise InvalidInput(f"Văn bản quá dài để đọc (tối đa {MAX_CHARS:,} ký tự).".replace(",", "."))
+        raise InvalidInput(f"Văn bản quá dài để đọc (tối đa {number_text(MAX_CHARS)} ký tự).")
     source = clean(text)
     if not source.strip():
         return NormalizedText(text="", source=source)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from loa.errors import InvalidInput
-from loa.reports.period import ROMAN, Period, PeriodKind
+from loa.vocab.period import ROMAN, Period, PeriodKind
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 
 from loa.content.catalog import Priority as ContentPriority
 from loa.errors import InvalidInput
-from loa.schedule.ladder import (
+from loa.vocab.ladder import (
     BULLETIN_PRIORITIES,
     LADDER,
     PREEMPT_RULES,

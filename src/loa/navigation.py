@@ -1,4 +1,6 @@
-"""The dashboard's menu: one row per capability (label in Vietnamese, URL, who sees it)."""
+"""The product's menu: one row per capability (label in Vietnamese, URL, who sees it). It names every
+domain's pages, so it is composition (like ``app``): ``create_app`` hands ``menu_for`` to the
+templates, and ``loa.web`` knows nothing of accounts or of the domains."""
 
 from __future__ import annotations
 

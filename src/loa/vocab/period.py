@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from loa.errors import InvalidInput
+from loa.vocab.dates import vn_date
 
 ROMAN = ("I", "II", "III", "IV")
 
@@ -28,10 +29,6 @@ PERIOD_KIND_LABELS: dict[PeriodKind, str] = {
     PeriodKind.MONTH: "Tháng",
     PeriodKind.CUSTOM: "Khoảng thời gian tùy chọn",
 }
-
-
-def vn_date(d: date) -> str:
-    return f"{d.day:02d}/{d.month:02d}/{d.year}"
 
 
 def _month_end(year: int, month: int) -> date:
