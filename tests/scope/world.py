@@ -42,13 +42,13 @@ from loa.fleet import service as fleet
 from loa.fleet.models import Device
 from loa.reports import service as reports
 from loa.reports.models import Report
-from loa.reports.period import Period
 from loa.schedule import announcements
 from loa.schedule import models as m
 from loa.schedule import service as schedule
 from loa.schedule.slots import slot_key
 from loa.schedule.targets import TargetInput
 from loa.speech.models import AudioAsset, AudioSourceKind, JobStatus, SpeechJob
+from loa.vocab.period import Period
 from tests.conftest import seed_areas
 from tests.support.auth import make_user
 
