@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal, Role
-from loa.accounts.scope import above_scope, area_path, in_scope, require, under, visible_unit
+from loa.accounts.scope import above_scope, area_path, in_scope, require, sees_path, under, visible_unit
 from loa.areas.models import AdminUnit, UnitKind
 from loa.content import queries
 from loa.content.catalog import BulletinKind, Priority, Status
@@ -120,6 +120,7 @@ def test_python_and_sql_say_the_same_scope(session: Session, units: dict[str, Ad
     assert _codes(session, in_scope(p, AdminUnit.id)) == case.in_scope  # by a unit-id column
     above = {c for c in UNITS if p.can_see_ancestor_path(_path(c))}
     assert above == case.above
+    assert {c for c in UNITS if sees_path(p, _path(c))} == case.in_scope | case.above
     expected_sql_above = case.above - case.in_scope if not p.is_admin else frozenset()
     assert _codes(session, above_scope(p, AdminUnit.path)) - case.in_scope == expected_sql_above
 

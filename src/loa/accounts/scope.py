@@ -13,7 +13,7 @@ The rule
       may not do to a record it can see.
 
 Python (pure, on the value object): ``Principal.can_access_path(path)`` (in scope) and
-``Principal.can_see_ancestor_path(path)`` (above scope or in it).
+``Principal.can_see_ancestor_path(path)`` (above scope: a scope unit or one of its ancestors).
 SQL: ``in_scope(principal, column)`` and ``above_scope(principal, column)``; ``under(column, prefixes)``
 is the one builder of "path starts with one of these prefixes", with ``%``, ``_`` and the escape
 character escaped (village codes may contain ``_``).
@@ -38,6 +38,7 @@ __all__ = [
     "in_scope",
     "require",
     "scope_units",
+    "sees_path",
     "under",
     "unit_not_found",
     "visible_unit",
@@ -76,6 +77,11 @@ def in_scope(principal: Principal, column: UnitColumn) -> ColumnElement[bool]:
     if isinstance(getattr(column, "type", None), Integer):
         return column.in_(select(AdminUnit.id).where(under(AdminUnit.path, principal.scope_paths)))
     return under(column, principal.scope_paths)  # type: ignore[arg-type]
+
+
+def sees_path(principal: Principal, path: str) -> bool:
+    """In scope or above it: the unit at ``path`` may be shown to the principal (read-only when above)."""
+    return principal.can_access_path(path) or principal.can_see_ancestor_path(path)
 
 
 def above_scope(principal: Principal, path: SQLColumnExpression[str]) -> ColumnElement[bool]:

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.scope import above_scope, in_scope, scope_units, unit_not_found
+from loa.accounts.scope import above_scope, in_scope, scope_units, sees_path, unit_not_found
 from loa.areas.importer import ImportReport, import_units
 from loa.areas.logic import (
     COMMUNE_KINDS,
@@ -95,10 +95,6 @@ def get_visible_unit(session: Session, code: str, principal: Principal) -> Admin
     return unit
 
 
-def can_navigate(principal: Principal, unit: AdminUnit) -> bool:
-    return principal.can_access_path(unit.path) or principal.can_see_ancestor_path(unit.path)
-
-
 def ensure_can_manage(principal: Principal, unit: AdminUnit) -> None:
     """Managing villages and stations: MANAGE_AREAS within scope, or a station operator in their own
     commune."""
@@ -157,7 +153,7 @@ def children(
     if parent_code is None:
         return top_level(session, principal)
     parent = get_unit(session, parent_code)
-    if not can_navigate(principal, parent):
+    if not sees_path(principal, parent.path):
         ensure_access(principal, parent)  # raises with the Vietnamese message
     stmt = select(AdminUnit).where(AdminUnit.parent_id == parent.id)
     if not include_history:
@@ -173,7 +169,7 @@ def breadcrumbs(session: Session, unit: AdminUnit, principal: Principal) -> list
     if not paths:
         return []
     found = {u.path: u for u in session.scalars(select(AdminUnit).where(AdminUnit.path.in_(paths)))}
-    return [found[p] for p in paths if p in found and can_navigate(principal, found[p])]
+    return [found[p] for p in paths if p in found and sees_path(principal, found[p].path)]
 
 
 # ---------------------------------------------------------------------------------------------

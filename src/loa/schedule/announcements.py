@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.audit import record
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.scope import area_path, require
+from loa.accounts.scope import area_path, require, sees_path
 from loa.content.models import Bulletin
 from loa.content.service import can_view as can_view_bulletin
 from loa.errors import InvalidInput, NotFound, PermissionDenied
@@ -22,7 +22,6 @@ from loa.schedule import models as m
 from loa.schedule.dbsnapshot import ContentIndex, airable_revision
 from loa.schedule.service import (
     Outcome,
-    can_view_path,
     check_conflicts,
     clean_preempt,
     clean_priority,
@@ -52,7 +51,7 @@ class AnnouncementInput:
 def visible_announcement(session: Session, *, principal: Principal, announcement_id: int) -> m.Announcement:
     require(principal, Permission.VIEW)
     a = session.get(m.Announcement, announcement_id)
-    if a is None or not can_view_path(principal, area_path(session, a.area_id)):
+    if a is None or not sees_path(principal, area_path(session, a.area_id)):
         raise NotFound(NOT_FOUND, code="announcement_not_found")
     return a
 
@@ -213,4 +212,4 @@ def list_announcements(
         .where(m.Announcement.start_at >= from_at, m.Announcement.start_at < to_at)
         .order_by(m.Announcement.start_at, m.Announcement.id)
     )
-    return [a for a in rows if can_view_path(principal, area_path(session, a.area_id))]
+    return [a for a in rows if sees_path(principal, area_path(session, a.area_id))]

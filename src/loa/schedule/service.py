@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.audit import record
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.scope import area_path, require
+from loa.accounts.scope import NO_AREA, area_path, require, sees_path
 from loa.areas.models import AdminUnit
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.protocol.priority import PreemptRule
@@ -80,16 +80,11 @@ class Outcome:
 # --- scope ---
 
 
-def can_view_path(principal: Principal, path: str) -> bool:
-    """Own areas, and programmes of the units above (a province programme reaches the commune)."""
-    return principal.can_access_path(path) or principal.can_see_ancestor_path(path)
-
-
 def visible_programme(session: Session, *, principal: Principal, programme_id: int) -> m.Programme:
     require(principal, Permission.VIEW)
     programme = session.get(m.Programme, programme_id)
     # Another area's programme is answered like a missing one: its id reveals nothing.
-    if programme is None or not can_view_path(principal, area_path(session, programme.area_id)):
+    if programme is None or not sees_path(principal, area_path(session, programme.area_id)):
         raise NotFound(NOT_FOUND, code="programme_not_found")
     return programme
 
@@ -432,7 +427,7 @@ def list_programmes(
     if not include_cancelled:
         query = query.where(m.Programme.active.is_(True))
     rows = session.execute(query.order_by(m.Programme.name, m.Programme.id)).all()
-    return [p for p, path in rows if can_view_path(principal, path or "")]
+    return [p for p, path in rows if sees_path(principal, path or NO_AREA)]
 
 
 def describe_recurrence(programme: m.Programme) -> str:
