@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint types pytest bench browser office clean
+.PHONY: install run test lint types pytest bench browser office clean vendor-leaflet
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ office:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils fonts-liberation >/dev/null; \
 	else echo "Report tests need LibreOffice and pdftotext: sudo apt-get install libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils"; exit 1; fi
+
+# Leaflet (the map) is checked in under src/loa/web/static/vendor/leaflet/, so `make run` needs no npm.
+# This re-creates it from the npm package, refusing a tarball whose SHA-512 is not the pinned one.
+vendor-leaflet:
+	$(PYTHON) tools/vendor_leaflet.py
 
 run: install
 	$(BIN)/loa demo --host $(HOST) --port $(PORT)

@@ -33,7 +33,9 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.dashboard",
     "loa.accounts.api",
     "loa.accounts.views",
+    "loa.auditlog",
     "loa.areas.api",
+    "loa.areas.picker_views",  # /areas/choices before /areas/{code}
     "loa.areas.views",
     "loa.topics.api",
     "loa.content.api",
@@ -47,12 +49,15 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.reports.dashboard",
     "loa.fleet.api",
     "loa.schedule.api",
-    "loa.schedule.views",
+    "loa.schedule.views",  # /schedule/programmes/new before /schedule/programmes/{id}
+    "loa.schedule.programme_views",
+    "loa.schedule.order_views",
     "loa.fleet.views",
     "loa.alerts.api",
     "loa.alerts.views",
     "loa.speech.api",
     "loa.speech.views",
+    "loa.maps.views",
 )
 
 

@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from loa.accounts.demo import seed_demo_users
 from loa.accounts.principal import Principal, Role
 from loa.areas import service as areas
+from loa.areas.logic import VILLAGE_KINDS
 from loa.areas.models import AdminUnit, Station
 from loa.areas.stations import create_station
+from loa.fleet.models import Device
 from loa.settings import Settings
 from loa.sim.demo import seed_demo_devices
 
@@ -60,11 +62,50 @@ def seed_villages_and_stations(session: Session, settings: Settings) -> list[str
     return [f"Thôn/tổ dân phố và đài mẫu: thêm {added}."] if added else []
 
 
+# Where the demo's villages are and how many live there (made up, around Ba Tơ): the map has something
+# to show, and its "people covered" a figure. The demo loudspeakers stand beside these villages.
+DEMO_PLACES: tuple[tuple[float, float, int], ...] = (
+    (14.7700, 108.7260, 1240),
+    (14.7745, 108.7300, 980),
+    (14.7820, 108.7170, 650),
+    (14.7610, 108.7120, 720),
+)
+
+
+def seed_demo_places(session: Session, settings: Settings) -> list[str]:
+    """Points and populations for the demo villages, points for the demo loudspeakers (only those
+    still without one: a person's own entries are never overwritten)."""
+    commune = session.scalar(select(AdminUnit).where(AdminUnit.code == DEMO_COMMUNES[0][0]))
+    if commune is None:
+        return []
+    villages = session.scalars(
+        select(AdminUnit)
+        .where(AdminUnit.parent_id == commune.id, AdminUnit.kind.in_(list(VILLAGE_KINDS)))
+        .order_by(AdminUnit.code)
+    ).all()
+    placed = 0
+    for village, (lat, lon, people) in zip(villages, DEMO_PLACES, strict=False):
+        if village.latitude is None and village.population is None:
+            village.latitude, village.longitude, village.population = lat, lon, people
+            placed += 1
+    devices = session.scalars(
+        select(Device).where(Device.commune_id == commune.id).order_by(Device.uid)
+    ).all()
+    for index, device in enumerate(devices):
+        if device.latitude is None:
+            lat, lon, _ = DEMO_PLACES[index % len(DEMO_PLACES)]
+            # beside a village, 80 m further east each time round (one degree of longitude ≈ 107 km here)
+            device.latitude, device.longitude = lat + 0.0004, lon + 0.00075 * (index // len(DEMO_PLACES) + 1)
+            placed += 1
+    return [f"Vị trí mẫu cho bản đồ: {placed} thôn và cụm loa."] if placed else []
+
+
 DEMO_STEPS: tuple[DemoStep, ...] = (
     seed_areas,
     seed_villages_and_stations,
     lambda session, settings: seed_demo_users(session),
     seed_demo_devices,
+    seed_demo_places,
 )
 
 

@@ -26,6 +26,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("speech", "Giọng đọc", "/speech"),
     NavItem("schedule", "Lịch phát sóng", "/schedule"),
     NavItem("fleet", "Cụm loa", "/fleet"),
+    NavItem("map", "Bản đồ", "/map"),
     NavItem("alerts", "Cảnh báo khẩn cấp", "/alerts"),
     NavItem("activities", "Hoạt động tuyên truyền", "/activities"),
     NavItem("reports", "Báo cáo", "/reports"),

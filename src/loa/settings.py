@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     tts_voice: str | None = None
     piper_voice_dir: Path | None = None
 
+    # The map (/map). Without a tile URL it draws only what Loa knows (communes, villages, loudspeakers):
+    # it works with no network. With one, e.g. a province's own server
+    # "https://tiles.example.gov.vn/{z}/{x}/{y}.png", that base layer is drawn under them.
+    map_tile_url: str | None = Field(default=None, description="XYZ tile URL template ({z}/{x}/{y}).")
+    map_tile_attribution: str = ""
+    map_tile_max_zoom: int = Field(default=18, ge=1, le=22)
+    map_coverage_radius_m: int = Field(default=300, ge=10, le=5000)  # docs/map.md: why 300 m
+
     max_upload_bytes: int = 200 * 1024 * 1024
     max_upload_duration_s: int = 3600  # longer recordings are refused (not truncated)
 
@@ -139,6 +147,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"LOA_SECRET_KEY quá yếu: cần ít nhất {SECRET_MIN_BYTES} byte ngẫu nhiên, ví dụ "
                 "`openssl rand -hex 32` (64 ký tự hex) hoặc `openssl rand -base64 32`."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_tile_url(self) -> Settings:
+        url = self.map_tile_url
+        if url and (
+            not all(part in url for part in ("{z}", "{x}", "{y}"))
+            or not url.startswith(("https://", "http://", "/"))
+        ):
+            raise ValueError(
+                "LOA_MAP_TILE_URL must be an XYZ template with {z}, {x} and {y}, "
+                "e.g. https://tiles.example.gov.vn/{z}/{x}/{y}.png"
             )
         return self
 

@@ -139,6 +139,6 @@ def test_audit_details_read_in_words_without_machine_fields() -> None:
     text = details_text({"before": before, "after": after, "count": 2})
     assert text == (
         "Trước: (Tên: Bản tin sáng; Lịch phát: Hằng ngày lúc 06:00); "
-        "Sau: (Tên: Bản tin sáng; Lịch phát: Thứ Hai hằng tuần lúc 06:00); count: 2"
+        "Sau: (Tên: Bản tin sáng; Lịch phát: Thứ Hai hằng tuần lúc 06:00); Số lượng: 2"
     )
     assert "FREQ" not in text

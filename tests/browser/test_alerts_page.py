@@ -37,6 +37,9 @@ def test_operator_sends_and_stops_an_alert(page: Page, world: None, live_engine:
     page.get_by_label("Ba Tơ (2 cụm loa)").check()
     page.get_by_label("Nghỉ giữa hai lần phát (giây, 0–3600)").fill("10")
     page.get_by_role("button", name="Phát cảnh báo").click()
+    dialog = page.get_by_test_id("confirm-dialog")  # an emergency alert is always confirmed first
+    expect(dialog).to_contain_text("Phát CẢNH BÁO KHẨN CẤP tới mọi cụm loa của 1 xã đã chọn?")
+    dialog.get_by_role("button", name="Đồng ý").click()
     expect(page.get_by_role("status")).to_contain_text("tới 2 cụm loa")
     expect(page.get_by_test_id("alerts-table")).to_contain_text("Đang phát lặp lại")
     with make_session_factory(live_engine)() as s:

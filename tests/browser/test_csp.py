@@ -53,6 +53,9 @@ def test_pages_work_without_violations(page: Page, live_session: Session) -> Non
         "/reports",
         "/alerts",
         "/activities",
+        "/map",
+        "/audit",
+        "/schedule/programmes/new",
     ):
         page.goto(path)
         page.wait_for_load_state("networkidle")

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from loa.schedule import models as m
-from loa.schedule import slots
+from loa.schedule import service, slots
 from tests.conftest import Backend
 from tests.schedule.world import BA_TO, load_world, seed_world
 from tests.support.auth import DEFAULT_PASSWORD
@@ -40,8 +40,12 @@ def test_both_readings_previewed_chosen_and_described(page: Page, live_session: 
     expect(page).to_have_url(re.compile(r"/schedule/programmes/new$"))
 
     page.get_by_label("Tên chương trình").fill("Chuyên mục Cải cách hành chính")
-    page.get_by_label("Nơi phát", exact=True).select_option("commune")
-    page.get_by_label("Mã nơi phát").fill(BA_TO)
+    where = page.get_by_role("combobox", name="Nơi phát (gõ tên xã, thôn, đài, nhóm hoặc cụm loa rồi chọn)")
+    where.press_sequentially("Ba Tơ")  # a name, never a code: the combobox offers the places it names
+    page.get_by_role("option", name="Xã Ba Tơ (Quảng Ngãi)").click()
+    chips = page.get_by_test_id("combobox-targets").locator(".chips li")
+    expect(chips).to_have_count(1)
+    expect(chips).to_contain_text("Xã Ba Tơ (Quảng Ngãi)")
     page.get_by_label("Ngày bắt đầu và giờ phát").fill("2032-08-01")
     page.get_by_label("Giờ phát", exact=True).fill("07:00")
     monthly_fields = page.locator('[data-kinds="monthly_weekday"]')
@@ -97,3 +101,4 @@ def test_both_readings_previewed_chosen_and_described(page: Page, live_session: 
         to_date=date(2032, 10, 31),
     )
     assert [s.start_local.date() for s in listed] == [date(2032, 8, 9), date(2032, 9, 13), date(2032, 10, 11)]
+    assert [t.code for t in service.programme_targets(live_session, programme.id)] == [BA_TO]

@@ -43,7 +43,9 @@ def test_banner_to_report_download(page: Page, operator: str) -> None:
     form.get_by_label("Cao (m)").fill("6")
     form.get_by_label("Số lượng").fill("3")
     form.get_by_label("Ngày lắp đặt").fill(date.today().isoformat())
-    expect(form.get_by_label("Mã địa bàn")).to_have_value("21484")
+    expect(form.get_by_role("combobox", name="Địa bàn (gõ tên rồi chọn)")).to_have_value(
+        "Xã Ba Tơ (Quảng Ngãi)"
+    )
     form.get_by_label("Cải cách hành chính (CCHC)").check()
     form.get_by_role("button", name="Lưu sản phẩm trực quan").click()
     expect(page.get_by_test_id("flash")).to_contain_text("Đã thêm sản phẩm trực quan")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from loa.accounts.models import User
 from loa.accounts.principal import Principal, Role
 from loa.accounts.service import principal_for
+from loa.areas.logic import fold
 from loa.areas.models import AdminUnit, Station, UnitKind
 from loa.content import renditions
 from loa.content import service as content
@@ -42,7 +43,7 @@ def _unit(session: Session, code: str, kind: UnitKind, name: str, parent: AdminU
         code=code,
         kind=kind,
         name=name,
-        name_folded=name.lower(),
+        name_folded=fold(name),
         parent_id=parent.id if parent else None,
         path=(parent.path if parent else "/") + code + "/",
     )

@@ -7,7 +7,8 @@ without a label is shown as its code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,38 +79,155 @@ ACTION_LABELS: dict[str, str] = {
     "activity.import_cancel": "Hủy nhập tệp vào sổ theo dõi",
     "report.generate": "Lập báo cáo",
     "report.download": "Tải tệp báo cáo",
+    "schedule.fallback_set": "Đặt danh mục dự phòng",
+    "area.village_place": "Sửa vị trí, số dân của thôn",
 }
 
 MAX_PAGE_SIZE = 200
 
 # Details written for machines (the API returns them); the audit page leaves them out because the
-# event stores their Vietnamese counterpart beside them: ``recurrence`` says in words what ``rrule``
-# says in RFC 5545, which no person should have to read.
-MACHINE_DETAILS = frozenset({"rrule"})
+# event stores their Vietnamese counterpart beside them (``recurrence`` says in words what ``rrule`` says
+# in RFC 5545; ``places`` names what ``targets`` codes) or because they are ids no person reads.
+MACHINE_DETAILS = frozenset(
+    {"rrule", "items", "sample", "devices", "job_id", "your_changes", "current_text", "your_text", "fields"}
+)
+# ``key`` is shown only when the event has no ``value`` beside it (older events wrote only the codes).
+SHOWN_INSTEAD: dict[str, str] = {"targets": "places"}
 DETAIL_LABELS: dict[str, str] = {
     "name": "Tên",
+    "title": "Tiêu đề",
     "recurrence": "Lịch phát",
     "start_local": "Bắt đầu",
     "slot_minutes": "Khung giờ (phút)",
     "priority": "Mức ưu tiên",
+    "places": "Nơi phát",
     "targets": "Nơi phát",
+    "titles": "Nội dung",
     "before": "Trước",
     "after": "Sau",
+    "programme": "Chương trình",
+    "from": "Từ",
+    "to": "Sang",
+    "count": "Số lượng",
+    "conflicts": "Trùng lịch",
+    "reason": "Lý do",
+    "incremental": "Cách lập",
+    "changed": "Số cụm loa có lịch mới",
+    "renewed": "Số cụm loa được gia hạn lịch",
+    "total_ms": "Tổng thời lượng",
+    "slot_ms": "Khung giờ",
+    "duration_ms": "Thời lượng",
+    "overfull": "Dài hơn khung giờ",
+    "username": "Tên đăng nhập",
+    "role": "Vai trò",
+    "areas": "Địa bàn",
+    "via": "Qua",
+    "known_user": "Tên đăng nhập có tồn tại",
+    "retry_after_s": "Thử lại sau",
+    "ttl_s": "Hiệu lực lệnh",
+    "kind": "Loại",
+    "args": "Tham số",
+    "device_count": "Số cụm loa",
+    "register": "Sổ theo dõi",
+    "file": "Tệp",
+    "rows": "Số dòng",
+    "duplicates": "Dòng trùng",
+    "duplicates_imported": "Dòng trùng vẫn nhập",
+    "created": "Đã tạo",
+    "errors": "Lỗi",
+    "revision": "Phiên bản",
+    "version": "Phiên bản",
+    "current_version": "Phiên bản hiện tại",
+    "your_version": "Phiên bản đang sửa",
+    "comment": "Ý kiến",
+    "language": "Ngôn ngữ",
+    "origin": "Nguồn",
+    "size_bytes": "Dung lượng",
+    "chars": "Số ký tự",
+    "entries": "Số mục",
+    "format": "Định dạng",
+    "formats": "Định dạng",
+    "encoding": "Bảng mã",
+    "accept": "Xử lý trùng lịch",
+    "asap": "Phát ngay",
+    "start_at": "Giờ phát",
+    "bulletin_id": "Bản tin",
+    "areas_count": "Số địa bàn",
+    "audio_sha256": "Âm thanh",
+    "level": "Âm lượng",
+    "repeat_gap_s": "Nghỉ giữa hai lần",
+    "communes": "Các xã",
+    "latitude": "Vĩ độ",
+    "longitude": "Kinh độ",
+    "population": "Số dân",
 }
+VALUE_WORDS: dict[str, dict[str, str]] = {
+    "via": {"web": "trang web", "api": "API", "cli": "dòng lệnh"},
+    "reason": {"inactive": "tài khoản đã khóa"},
+    "accept": {"keep": "giữ cả hai", "proposal": "áp dụng đề xuất"},
+}
+Words = Mapping[str, Callable[[Any], str]]
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action)
 
 
-def details_text(details: Mapping[str, Any]) -> str:
-    """An event's details for the audit page: labelled, nested ones in brackets, machine ones left out."""
+def duration_words(ms: int) -> str:
+    """ "4 phút 30 giây", "1 giờ 5 phút"."""
+    seconds = round(ms / 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [
+        f"{hours} giờ" if hours else "",
+        f"{minutes} phút" if minutes else "",
+        f"{secs} giây" if secs else "",
+    ]
+    return " ".join(p for p in parts if p) or "0 giây"
+
+
+def _text(value: Any) -> str:
+    """A detail value in words: yes/no, dates and times as people write them, lists joined."""
+    if isinstance(value, bool):
+        return "có" if value else "không"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_text(v) for v in value) or "—"
+    if isinstance(value, str):
+        if _ISO_DATETIME.match(value):
+            at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return f"{at:%H:%M} ngày {at:%d/%m/%Y}"
+        if _ISO_DATE.match(value):
+            return f"{value[8:10]}/{value[5:7]}/{value[:4]}"
+    if value is None:
+        return "—"
+    return str(value)
+
+
+def _value(key: str, value: Any, words: Words) -> str:
+    if key in words:
+        return words[key](value)
+    if isinstance(value, Mapping):
+        return f"({details_text(value, words)})"
+    if isinstance(value, str) and value in VALUE_WORDS.get(key, {}):
+        return VALUE_WORDS[key][value]
+    if key.endswith("_ms") and isinstance(value, int):
+        return duration_words(value)
+    if key.endswith("_s") and isinstance(value, int):
+        return f"{value} giây"
+    return _text(value)
+
+
+def details_text(details: Mapping[str, Any], words: Words | None = None) -> str:
+    """An event's details for the audit page: labelled in Vietnamese, values in words (``words`` adds a
+    domain's own vocabulary, e.g. a bulletin's statuses), nested ones in brackets, machine ones left out."""
+    words = words or {}
     shown = []
     for key, value in details.items():
-        if key in MACHINE_DETAILS:
+        if key in MACHINE_DETAILS or SHOWN_INSTEAD.get(key, "") in details:
             continue
-        text = f"({details_text(value)})" if isinstance(value, Mapping) else str(value)
-        shown.append(f"{DETAIL_LABELS.get(key, key)}: {text}")
+        shown.append(f"{DETAIL_LABELS.get(key, key)}: {_value(key, value, words)}")
     return "; ".join(shown)
 
 

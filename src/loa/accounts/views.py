@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from loa.accounts import audit, service
@@ -28,6 +29,7 @@ from loa.accounts.models import User
 from loa.accounts.passwords import verify_password
 from loa.accounts.principal import ROLES, Permission, Principal
 from loa.accounts.scope import require
+from loa.areas import picker
 from loa.errors import AuthenticationFailed, LoaError
 from loa.web.deps import SessionDep, SettingsDep
 from loa.web.flash import flash_pair
@@ -37,14 +39,9 @@ router = APIRouter(include_in_schema=False)
 
 FLASH = "flash"
 SESSION_EXPIRED = "Phiên làm việc đã hết hạn. Vui lòng đăng nhập lại."
-AUDIT_FILTERS: dict[str, str] = {
-    "": "Tất cả",
-    "auth.": "Đăng nhập / đăng xuất",
-    "user.": "Quản lý người dùng",
-    **{action: label for action, label in audit.ACTION_LABELS.items()},
-}
 
 FormStr = Annotated[str, Form()]
+AreaList = Annotated[list[str] | None, Form()]
 
 
 _flash, _pop_flash = flash_pair(FLASH)
@@ -52,6 +49,16 @@ _flash, _pop_flash = flash_pair(FLASH)
 
 def _split_codes(raw: str) -> list[str]:
     return [c for c in re.split(r"[\s,;]+", raw) if c]
+
+
+def _area_codes(db: Session, principal: Principal, chosen: list[str] | None, typed: str) -> list[str]:
+    """The areas chosen in the combobox (one field per choice; a comma-separated list also reads), and
+    without JavaScript the one name typed."""
+    codes = _split_codes(",".join(chosen or []))
+    if typed.strip():
+        unit = picker.resolve(db, principal, code="", text=typed, kinds=picker.kinds_of(()))
+        codes.append(unit.code)
+    return list(dict.fromkeys(codes))
 
 
 def _login_page(
@@ -142,6 +149,7 @@ def _users_context(db: SessionDep, principal: Principal) -> dict[str, Any]:
         "roles": ROLES,
         "password_min": PASSWORD_MIN_CHARS,
         "when": format_vietnam_time,
+        "chips_of": lambda codes: sorted(picker.chosen_labels(db, _split_codes(codes or "")).items()),
     }
 
 
@@ -162,18 +170,21 @@ def users_create(
     display_name: FormStr = "",
     password: FormStr = "",
     role: FormStr = "",
-    areas: FormStr = "",
+    areas: AreaList = None,
+    areas_text: FormStr = "",
 ) -> Response:
     require(principal, Permission.MANAGE_USERS)
-    form = {"username": username, "display_name": display_name, "role": role, "areas": areas}
+    form = {"username": username, "display_name": display_name, "role": role, "areas": ",".join(areas or [])}
     try:
+        codes = _area_codes(db, principal, areas, areas_text)
+        form["areas"] = ",".join(codes)
         user = service.create_user(
             db,
             username=username,
             password=password,
             role=parse_role(role),
             display_name=display_name or None,
-            area_codes=_split_codes(areas),
+            area_codes=codes,
             actor=service.Actor(principal=principal, ip=client_ip(request)),
         )
     except LoaError as err:
@@ -201,7 +212,7 @@ def _user_page(
             "active_nav": "users",
             "user": user,
             "units": units,
-            "area_codes": ", ".join(u.code for u in units),
+            "area_chips": sorted(picker.chosen_labels(db, [u.code for u in units]).items()),
             "roles": ROLES,
             "password_min": PASSWORD_MIN_CHARS,
             "when": format_vietnam_time,
@@ -243,10 +254,12 @@ def user_role(
     _csrf: CsrfProtected,
     db: SessionDep,
     role: FormStr = "",
-    areas: FormStr = "",
+    areas: AreaList = None,
+    areas_text: FormStr = "",
 ) -> Response:
     def change(user: User, actor: service.Actor) -> None:
-        service.change_role(db, user=user, role=parse_role(role), area_codes=_split_codes(areas), actor=actor)
+        codes = _area_codes(db, principal, areas, areas_text)
+        service.change_role(db, user=user, role=parse_role(role), area_codes=codes, actor=actor)
 
     return _user_change(request, db, principal, user_id, change, "Đã cập nhật vai trò và địa bàn.")
 
@@ -293,31 +306,6 @@ def user_sessions_revoke(
 
     done = "Đã đăng xuất người dùng khỏi mọi phiên và thu hồi mọi mã truy cập API."
     return _user_change(request, db, principal, user_id, change, done)
-
-
-@router.get("/audit")
-def audit_page(
-    request: Request,
-    principal: WebPrincipal,
-    db: SessionDep,
-    action: Annotated[str, Query(max_length=64)] = "",
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-) -> Response:
-    require(principal, Permission.VIEW_AUDIT)
-    result = audit.query(db, principal=principal, action=action or None, page=page, per_page=50)
-    return render(
-        request,
-        "accounts/audit.html",
-        {
-            "active_nav": "audit",
-            "result": result,
-            "action": action,
-            "filters": AUDIT_FILTERS,
-            "label": audit.action_label,
-            "details_text": audit.details_text,
-            "when": format_vietnam_time,
-        },
-    )
 
 
 def _password_page(request: Request, *, error: str | None = None, status: int = 200) -> Response:

@@ -20,6 +20,7 @@ from loa.activities import browse, forms, imports, service
 from loa.activities.csvio import write_csv
 from loa.activities.present import entry_text, export_cells
 from loa.activities.registers import REGISTERS, AnyRecord, RegisterSpec, get_register
+from loa.areas import picker
 from loa.errors import InvalidInput, LoaError, PayloadTooLarge
 from loa.topics.service import list_topics
 from loa.vocab.numbers import number_text
@@ -35,6 +36,7 @@ MAX_CSV_BYTES = 5 * 1024 * 1024
 PER_PAGE = 50
 DEFAULT_REGISTER = forms.TABS[0].key
 FilterStr = Annotated[str, Query(max_length=40)]
+TypedStr = Annotated[str, Query(max_length=200)]
 
 
 async def read_form(request: Request) -> FormData:
@@ -68,6 +70,7 @@ def vocabulary(session: Session, principal: Principal) -> dict[str, Any]:
         "entry_text": entry_text,
         "topics": list_topics(session),
         "area_choices": browse.area_choices(session, principal),
+        "area_label": lambda code: picker.chosen_labels(session, [code]).get(code, "") if code else "",
         "can_edit": principal.has(Permission.EDIT_CONTENT),
     }
 
@@ -128,9 +131,10 @@ def overview(
     area: FilterStr = "",
     topic: FilterStr = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    area_text: TypedStr = "",
 ) -> Response:
     return register_page(
-        DEFAULT_REGISTER, request, principal, db, period, year, start, end, area, topic, page
+        DEFAULT_REGISTER, request, principal, db, period, year, start, end, area, topic, page, area_text
     )
 
 
@@ -147,9 +151,12 @@ def register_page(
     area: FilterStr = "",
     topic: FilterStr = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    area_text: TypedStr = "",
 ) -> Response:
     spec = get_register(register)
     require(principal, Permission.VIEW)
+    if not area.strip() and area_text.strip():  # typed without choosing (no JavaScript)
+        area = _typed_area(db, principal, area_text) or area_text
     filters = browse.parse_filters(db, principal, period, year, start, end, area, topic)
     return _register_page(request, db, principal, spec, filters, page=page)
 
@@ -164,7 +171,7 @@ def create(
     posted: Posted,
 ) -> Response:
     spec = get_register(register)
-    raw = forms.form_input(spec, posted.get, posted.getlist)
+    raw = _with_typed_area(db, principal, spec, forms.form_input(spec, posted.get, posted.getlist), posted)
     try:
         record = service.create_record(db, spec=spec, principal=principal, data=raw, ip=client_ip(request))
     except LoaError as err:
@@ -186,6 +193,26 @@ def create(
     db.commit()
     flash(request, f"Đã thêm {spec.noun} số {record.id}.")
     return RedirectResponse(f"/activities/{spec.key}", status_code=303)
+
+
+def _typed_area(session: Session, principal: Principal, text: str) -> str | None:
+    """The code of the one area named ``text`` (None when there is none or more than one)."""
+    try:
+        return picker.resolve(session, principal, code="", text=text, kinds=picker.kinds_of(())).code
+    except LoaError:
+        return None
+
+
+def _with_typed_area(
+    session: Session, principal: Principal, spec: RegisterSpec, raw: dict[str, Any], posted: FormData
+) -> dict[str, Any]:
+    """Without JavaScript the area is typed, not chosen: read the name; a name that names nothing (or
+    several) is left as typed, and the register's own check says so."""
+    for f in spec.fields:
+        typed = str(posted.get(f"{f.name}_text") or "").strip()
+        if f.type == "area" and not raw.get(f.name) and typed:
+            raw = {**raw, f.name: _typed_area(session, principal, typed) or typed}
+    return raw
 
 
 def _split_errors(spec: RegisterSpec, err: LoaError) -> tuple[dict[str, list[str]], list[str]]:
@@ -344,7 +371,7 @@ def update(
     posted: Posted,
 ) -> Response:
     spec = get_register(register)
-    raw = forms.form_input(spec, posted.get, posted.getlist)
+    raw = _with_typed_area(db, principal, spec, forms.form_input(spec, posted.get, posted.getlist), posted)
     try:
         service.update_record(
             db, spec=spec, principal=principal, record_id=record_id, data=raw, ip=client_ip(request)

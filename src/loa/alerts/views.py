@@ -13,6 +13,7 @@ from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
 from loa.alerts import service as alerts
+from loa.areas import picker
 from loa.errors import LoaError
 from loa.fleet import commands, present
 from loa.fleet.playable import playable_audio
@@ -25,6 +26,7 @@ from loa.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 _flash, _pop_flash = flash_pair("alerts_flash")
+COMMUNE_LIST_MAX = 12  # more communes than this: chosen by name in a combobox, not ticked in a list
 
 
 def _page(
@@ -48,6 +50,8 @@ def _page(
         "rows": alerts.list_alerts(db, principal),
         "when": present.when,
         "max_gap_s": REPEAT_GAP_MAX_S,
+        "list_max": COMMUNE_LIST_MAX,
+        "chosen_communes": sorted(picker.chosen_labels(db, (form or {}).get("communes", [])).items()),
     }
     return render(request, "alerts/index.html", context, status_code=status)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.deps import ApiPrincipal
 from loa.accounts.principal import Principal
-from loa.areas import service
+from loa.areas import service, villageplace
 from loa.areas.logic import COMMUNE_KINDS, UNIT_KINDS, display_name
 from loa.areas.models import AdminUnit, AreaLineage, Station
 from loa.areas.stations import create_station, list_stations, technology_label
@@ -186,6 +186,32 @@ def add_village(code: str, body: VillageIn, db: SessionDep, principal: ApiPrinci
     )
     db.commit()
     return area_out(unit, has_children=False)
+
+
+class PlaceIn(BaseModel):
+    latitude: float | None = None
+    longitude: float | None = None
+    population: int | None = None
+
+
+class PlaceOut(PlaceIn):
+    code: str
+    name: str
+
+
+@router.put("/{code}/place", response_model=PlaceOut)
+def set_village_place(code: str, body: PlaceIn, db: SessionDep, principal: ApiPrincipal) -> PlaceOut:
+    """Vị trí (vĩ độ, kinh độ) và số dân của một thôn/tổ dân phố, cho bản đồ và số người nghe được."""
+    place = villageplace.check_place(body.latitude, body.longitude, body.population)
+    unit = villageplace.set_place(db, code=code, principal=principal, place=place)
+    db.commit()
+    return PlaceOut(
+        code=unit.code,
+        name=unit.name,
+        latitude=unit.latitude,
+        longitude=unit.longitude,
+        population=unit.population,
+    )
 
 
 @router.post("/{code}/villages/csv", response_model=list[AreaOut], status_code=201)

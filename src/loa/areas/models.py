@@ -52,6 +52,11 @@ class AdminUnit(Base):
     former_province_name: Mapped[str] = mapped_column(String(200), default="")
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    # Known for villages a commune has entered (the map's points and "people covered"); communes take
+    # their centre from the vietnamadminunits data set instead.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    population: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     parent: Mapped[AdminUnit | None] = relationship(

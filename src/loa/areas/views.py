@@ -12,8 +12,8 @@ from starlette.responses import RedirectResponse, Response
 
 from loa.accounts.deps import CsrfProtected, WebPrincipal
 from loa.accounts.principal import Principal
-from loa.areas import service
-from loa.areas.logic import COMMUNE_KINDS, UNIT_KINDS, VILLAGE_TYPE_HINT, display_name
+from loa.areas import service, villageplace
+from loa.areas.logic import COMMUNE_KINDS, UNIT_KINDS, VILLAGE_KINDS, VILLAGE_TYPE_HINT, display_name
 from loa.areas.models import AdminUnit
 from loa.areas.stations import TECHNOLOGIES, create_station, list_stations, technology_label
 from loa.errors import InvalidInput, LoaError, PayloadTooLarge
@@ -94,6 +94,14 @@ def _can_manage(principal: Principal, unit: AdminUnit) -> bool:
     return unit.kind in COMMUNE_KINDS and unit.valid_to is None
 
 
+def _can_place(db: Session, principal: Principal, unit: AdminUnit) -> bool:
+    """A village's point and population: whoever manages its commune's villages."""
+    if unit.kind not in VILLAGE_KINDS or unit.parent_id is None or unit.valid_to is not None:
+        return False
+    commune = db.get(AdminUnit, unit.parent_id)
+    return commune is not None and _can_manage(principal, commune)
+
+
 def _unit_page(
     request: Request,
     db: Session,
@@ -118,6 +126,7 @@ def _unit_page(
         "stations": list_stations(db, commune_code=unit.code, principal=principal) if is_commune else [],
         "is_commune": is_commune,
         "can_manage": _can_manage(principal, unit),
+        "can_place": _can_place(db, principal, unit),
         "can_open": lambda u: principal.can_access_path(u.path),
         "technologies": TECHNOLOGIES,
         "village_hint": VILLAGE_TYPE_HINT,
@@ -226,6 +235,33 @@ def add_station(
     db.commit()
     _flash(request, f"Đã thêm đài «{station.name}».")
     return RedirectResponse(f"/areas/{code}#stations", status_code=303)
+
+
+@router.post("/areas/{code}/place")
+def village_place(
+    code: str,
+    request: Request,
+    principal: WebPrincipal,
+    _csrf: CsrfProtected,
+    db: SessionDep,
+    latitude: FormStr = "",
+    longitude: FormStr = "",
+    population: FormStr = "",
+) -> Response:
+    """Vị trí và số dân của một thôn (cho bản đồ và số người nghe được)."""
+    form = {"lat": latitude, "lon": longitude, "population": population}
+    try:
+        place = villageplace.check_place(
+            villageplace.number(latitude, "Vĩ độ"),
+            villageplace.number(longitude, "Kinh độ"),
+            villageplace.number(population, "Số dân"),
+        )
+        unit = villageplace.set_place(db, code=code, principal=principal, place=place)
+    except LoaError as err:
+        return _failed(request, db, principal, code, err, form)
+    db.commit()
+    _flash(request, f"Đã lưu vị trí và số dân của {unit.name}.")
+    return RedirectResponse(f"/areas/{code}", status_code=303)
 
 
 def _coordinate(raw: str, label: str) -> float | None:

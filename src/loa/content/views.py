@@ -16,6 +16,7 @@ from loa.accounts.deps import CsrfProtected, WebPrincipal
 from loa.accounts.logic import VIETNAM_TZ, as_vietnam_time, format_vietnam_time
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import scope_units
+from loa.areas import picker
 from loa.areas.models import AdminUnit
 from loa.content import photos, queries, renditions, service
 from loa.content.api import photo_upload
@@ -119,6 +120,12 @@ def bulletin_list(request: Request, db: SessionDep, principal: WebPrincipal) -> 
     raw = {
         k: request.query_params.get(k) for k in ("status", "topic", "kind", "area", "priority", "q", "page")
     }
+    typed = (request.query_params.get("area_text") or "").strip()[:200]
+    if not raw["area"] and typed:  # typed without choosing (no JavaScript): the name is read
+        try:
+            raw["area"] = picker.resolve(db, principal, code="", text=typed, kinds=picker.kinds_of(())).code
+        except LoaError:
+            raw["area"] = typed
     error = None
     try:
         filters = queries.parse_filters(raw)
@@ -140,6 +147,7 @@ def bulletin_list(request: Request, db: SessionDep, principal: WebPrincipal) -> 
             "topics": topics,
             "filters": filters,
             "raw": raw,
+            "area_label": picker.chosen_labels(db, [raw["area"] or ""]).get(raw["area"] or "", ""),
             "error": error,
             "flash": pop_flash(request),
             "can_write": principal.has(Permission.EDIT_CONTENT),

@@ -15,6 +15,7 @@ from loa.accounts import audit
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
+from loa.areas import picker
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, LoaError, PermissionDenied
@@ -109,6 +110,7 @@ def _fleet_page(
         "can_operate": can_operate,
         "audio_choices": playable_audio(db, principal) if can_broadcast else [],
         "communes": queries.communes_in_scope(db, principal=principal) if can_operate else [],
+        "commune_label": lambda code: picker.chosen_labels(db, [code]).get(code, "") if code else "",
         "flash": _pop_flash(request),
         "error": error,
         "form": form or {},
@@ -283,10 +285,14 @@ def add_device(
     village: FormStr = "",
     latitude: FormStr = "",
     longitude: FormStr = "",
+    commune_code_text: FormStr = "",
 ) -> Response:
     form = {"name": name, "commune_code": commune_code, "village": village, "lat": latitude, "lon": longitude}
     try:
         require(principal, Permission.OPERATE_STATION)
+        if not commune_code.strip() and commune_code_text.strip():  # typed, not chosen (no JavaScript)
+            kinds = picker.kinds_of(("commune",))
+            commune_code = picker.resolve(db, principal, code="", text=commune_code_text, kinds=kinds).code
         commune = db.query(AdminUnit).filter(AdminUnit.code == commune_code.strip()).one_or_none()
         if commune is None:
             raise InvalidInput("Hãy chọn xã/phường của cụm loa.", code="commune_required")

@@ -9,6 +9,8 @@ receipt is evidence of. The grammar (at most 64 characters of ``[A-Za-z0-9_.:-]`
 ``p.<programme>.<airing>.<line>``    a running-order line of a programme airing; ``<airing>`` is the
                                      airing's UTC start as ``YYYYMMDDTHHMMZ``; ``<line>`` the bulletin;
                                      ``.<n>`` appended for the n-th repeat of a bulletin in one airing
+``f.<programme>.<airing>.<line>``    a line of a programme's fallback playlist, played (at the background
+                                     rung) in an airing that had nothing else; same parts as ``p.``
 ``a.<announcement>``                 a one-off announcement
 ``cmd-<command>``                    a "play now" command that named no item (the device makes it up)
 ``<base>.r<n>``                      the n-th round (n ≥ 2) of a repeated "play now" whose first round was
@@ -28,7 +30,7 @@ from typing import NamedTuple
 
 MAX_ITEM_ID = 64
 _SAFE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
-_PROGRAMME_ITEM = re.compile(r"^p\.(\d{1,12})\.(\d{8}T\d{4}Z)\.([A-Za-z0-9_-]{1,16})(?:\.(\d+))?$")
+_PROGRAMME_ITEM = re.compile(r"^([pf])\.(\d{1,12})\.(\d{8}T\d{4}Z)\.([A-Za-z0-9_-]{1,16})(?:\.(\d+))?$")
 _ANNOUNCEMENT_ITEM = re.compile(r"^a\.(\d{1,12})(?:-[A-Za-z0-9_-]+)?$")
 _ROUND = re.compile(r"^(.+)\.r(\d{1,6})$")
 COMMAND_PREFIX = "cmd-"
@@ -41,7 +43,8 @@ class ItemRef(NamedTuple):
 
     ``programme_id``/``airing``/``bulletin_id`` for a running-order line, ``announcement_id`` for a
     one-off, ``command`` for a made-up "play now" id; ``round`` is 1 except for the later rounds of a
-    repeated message (whose other fields are those of the first round)."""
+    repeated message (whose other fields are those of the first round). ``fallback`` marks a line of a
+    programme's fallback playlist: evidence that the airing had nothing of its own."""
 
     programme_id: int | None = None
     airing: str = ""  # "%Y%m%dT%H%MZ" of the airing in UTC
@@ -49,6 +52,7 @@ class ItemRef(NamedTuple):
     announcement_id: int | None = None
     command: str = ""  # the command id part of "cmd-<command>"
     round: int = 1
+    fallback: bool = False
 
 
 def safe_part(text: str) -> str:
@@ -70,6 +74,11 @@ def programme_item(programme_id: str, airing_at: datetime, bulletin_id: str, rep
     """A running-order line; ``repeat`` counts earlier lines of the same bulletin in the airing."""
     base = programme_base(programme_id, airing_at, bulletin_id)
     return f"{base}.{repeat}" if repeat else base
+
+
+def fallback_item(programme_id: str, airing_at: datetime, bulletin_id: str, repeat: int = 0) -> str:
+    """A line of the programme's fallback playlist in an airing that had nothing else."""
+    return "f" + programme_item(programme_id, airing_at, bulletin_id, repeat)[1:]
 
 
 def programme_item_from_stamp(programme_id: int, stamp: str, bulletin_id: int) -> str:
@@ -108,8 +117,14 @@ def parse(item_id: str) -> ItemRef:
     base, round_number = split_round(item_id)
     found = _PROGRAMME_ITEM.match(base)
     if found:
-        programme, airing, entry, _repeat = found.groups()
-        return ItemRef(int(programme), airing, int(entry) if entry.isdigit() else None, round=round_number)
+        kind, programme, airing, entry, _repeat = found.groups()
+        return ItemRef(
+            int(programme),
+            airing,
+            int(entry) if entry.isdigit() else None,
+            round=round_number,
+            fallback=kind == "f",
+        )
     found = _ANNOUNCEMENT_ITEM.match(base)
     if found:
         return ItemRef(announcement_id=int(found.group(1)), round=round_number)

@@ -10,8 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from loa.accounts.deps import ApiPrincipal, client_ip
+from loa.areas.models import AdminUnit
+from loa.errors import InvalidInput, NotFound
 from loa.reports import service
 from loa.reports.data import ChannelSection, Organisation, ReportData
 from loa.reports.models import Report
@@ -47,9 +51,25 @@ class OrganisationIn(BaseModel):
         return Organisation(**{**self.model_dump(), "recipients": tuple(self.recipients)})
 
 
+def area_id_of(db: Session, code: str | None, area_id: int | None) -> int:
+    """The unit a request names: by its code (``area``, like every other route) or, for older clients,
+    by the internal ``area_id``."""
+    if code:
+        unit_id = db.scalar(select(AdminUnit.id).where(AdminUnit.code == code.strip()))
+        if unit_id is None:
+            raise NotFound(f"Không tìm thấy địa bàn mã {code.strip()}.", code="area_not_found")
+        return unit_id
+    if area_id is None:
+        raise InvalidInput(
+            "Thiếu địa bàn (area: mã địa bàn).", code="area_missing", details=[{"field": "area"}]
+        )
+    return area_id
+
+
 class ReportIn(BaseModel):
     period: PeriodIn
-    area_id: int
+    area: str | None = Field(default=None, max_length=32, description="mã địa bàn, ví dụ 21484")
+    area_id: int | None = Field(default=None, description="cũ: mã nội bộ; dùng «area»")
     topic_code: str | None = Field(default=None, max_length=64)
     issued_on: date | None = None
     number: str = Field(default="", max_length=40)
@@ -107,7 +127,7 @@ def figures_json(channels: Sequence[ChannelSection]) -> list[dict[str, Any]]:
 def generate(body: ReportIn, request: Request, principal: ApiPrincipal, db: SessionDep) -> dict[str, Any]:
     wanted = service.ReportRequest(
         period=body.period.build(),
-        area_id=body.area_id,
+        area_id=area_id_of(db, body.area, body.area_id),
         issued_on=body.issued_on or date.today(),
         topic_code=body.topic_code or None,
         organisation=body.organisation.build() if body.organisation else None,
@@ -134,7 +154,8 @@ def list_reports(
 def statistics(
     principal: ApiPrincipal,
     db: SessionDep,
-    area_id: int,
+    area: Annotated[str | None, Query(max_length=32, description="mã địa bàn, ví dụ 21484")] = None,
+    area_id: Annotated[int | None, Query(description="cũ: mã nội bộ; dùng «area»")] = None,
     kind: PeriodKind = PeriodKind.YEAR,
     year: int | None = None,
     index: int | None = None,
@@ -145,7 +166,9 @@ def statistics(
 ) -> dict[str, Any]:
     """Figures (with the ids of the records behind each) and, with ``level``, a split by area."""
     period = Period.build(kind, year=year, index=index, start=start, end=end)
-    g = gather(db, principal=principal, period=period, area_id=area_id, topic_code=topic_code)
+    g = gather(
+        db, principal=principal, period=period, area_id=area_id_of(db, area, area_id), topic_code=topic_code
+    )
     airtime = g.system.airtime
     out: dict[str, Any] = {
         "area": {"id": g.root.id, "code": g.root.code, "name": g.root.name},

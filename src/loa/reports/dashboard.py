@@ -22,6 +22,7 @@ from loa.accounts.scope import require, visible_unit
 from loa.activities import browse
 from loa.activities.registers import AreaRef
 from loa.activities.service import area_ref
+from loa.areas import picker
 from loa.areas.logic import COMMUNE_KINDS
 from loa.areas.models import AdminUnit
 from loa.errors import InvalidInput, LoaError, NotFound
@@ -191,6 +192,7 @@ def statistics_page(
     principal: WebPrincipal,
     db: SessionDep,
     area: Text = "",
+    area_text: Annotated[str, Query(max_length=200)] = "",
     period: Text = "",
     year: Text = "",
     start: Text = "",
@@ -200,6 +202,13 @@ def statistics_page(
     channel: Text = "",
 ) -> Response:
     require(principal, Permission.VIEW)
+    typed_error = None
+    if not area and area_text.strip():  # typed without choosing (no JavaScript): the name is read
+        try:
+            kinds = picker.kinds_of(("province", "commune"))
+            area = picker.resolve(db, principal, code="", text=area_text, kinds=kinds).code
+        except LoaError as err:
+            typed_error = err.message
     q = _resolve(
         db,
         principal,
@@ -212,13 +221,15 @@ def statistics_page(
         level=level,
         channel=channel,
     )
+    if typed_error:
+        q.errors.insert(0, typed_error)
     context: dict[str, Any] = {
         "active_nav": "reports",
         "q": q,
+        "area_label": picker.chosen_labels(db, [q.raw["area"]]).get(q.raw["area"], ""),
         "period_groups": choice_groups(),
         "years": year_choices(date.today()),
         "topics": list_topics(db),
-        "area_choices": browse.area_choices(db, principal),
         "levels": LEVEL_LABELS,
         "channel_titles": CHANNEL_TITLES,
         "channel_order": CHANNEL_ORDER,

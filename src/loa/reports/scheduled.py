@@ -133,7 +133,9 @@ def _running_orders(session: Session, local_from: datetime, local_to: datetime) 
         overrides[pid].append(m.Slot(occurrence_local=occurrence, status=status, moved_to_local=moved_to))
     default: dict[int, Line] = defaultdict(list)
     for pid, bulletin_id in session.execute(
-        select(item.programme_id, bulletin).where(item.slot_id.is_(None)).order_by(item.position, item.id)
+        select(item.programme_id, bulletin)
+        .where(item.slot_id.is_(None), item.fallback.is_(False))  # a fallback playlist is not planned
+        .order_by(item.position, item.id)
     ):
         default[pid].append(bulletin_id)
     # A slot with its own running order (even an empty one) replaces the programme's at its time.

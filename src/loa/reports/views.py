@@ -20,6 +20,7 @@ from loa.accounts.models import User
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require, visible_unit
 from loa.activities import browse
+from loa.areas import picker
 from loa.areas.models import AdminUnit, UnitKind
 from loa.errors import LoaError, NotFound
 from loa.reports import service
@@ -162,8 +163,7 @@ def _form_page(
         "period_groups": choice_groups(),
         "years": year_choices(date.today()),
         "topics": list_topics(session),
-        "area_choices": browse.area_choices(session, principal),
-        "districts": browse.former_districts(session, principal),
+        "area_labels": picker.chosen_labels(session, [form.area, form.former_district]),
         "prose_sections": PROSE_SECTIONS,
         "prose_hints": PROSE_HINTS,
         "pdf_ready": pdf_available(),
@@ -191,6 +191,27 @@ def new_report(
     return _form_page(request, db, principal, _initial_form(db, principal, base), source=base)
 
 
+TYPED_AREAS = (("area", ("province", "commune")), ("former_district", ("district",)))
+
+
+def _typed_areas(
+    session: Session, principal: Principal, form: ReportForm, posted: FormData
+) -> tuple[ReportForm, dict[str, str]]:
+    """Without JavaScript the area is typed, not chosen: read the name (one match only)."""
+    errors: dict[str, str] = {}
+    for name, kinds in TYPED_AREAS:
+        typed = str(posted.get(f"{name}_text") or "")
+        if getattr(form, name).strip() or not typed.strip():
+            continue
+        try:
+            unit = picker.resolve(session, principal, code="", text=typed, kinds=picker.kinds_of(kinds))
+        except LoaError as err:
+            errors[name] = err.message
+            continue
+        form = replace(form, **{name: unit.code})
+    return form, errors
+
+
 def _root_id(session: Session, principal: Principal, form: ReportForm, errors: dict[str, str]) -> int | None:
     """The unit the report covers: the former district when one is given, else the area."""
     for name in ("former_district", "area"):
@@ -213,9 +234,9 @@ def _root_id(session: Session, principal: Principal, form: ReportForm, errors: d
 def generate(
     request: Request, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep, posted: Posted
 ) -> Response:
-    form = ReportForm.from_posted(posted.get)
+    form, typed_errors = _typed_areas(db, principal, ReportForm.from_posted(posted.get), posted)
     checked = check(form, today=date.today())
-    errors = dict(checked.errors)
+    errors = {**dict(checked.errors), **typed_errors}
     root_id = _root_id(db, principal, form, errors)
     if form.topic:
         try:

@@ -201,6 +201,34 @@ def set_default_running_order(
     return out
 
 
+@router.get("/programmes/{programme_id}/fallback", response_model=RunningOrderOut)
+def get_fallback(programme_id: int, db: SessionDep, principal: ApiPrincipal) -> RunningOrderOut:
+    """Danh mục dự phòng: phát ở mức nền khi một buổi phát không có nội dung."""
+    return running_order_out(
+        slots.get_programme_order(db, principal=principal, programme_id=programme_id, fallback=True)
+    )
+
+
+@router.put("/programmes/{programme_id}/fallback", response_model=RunningOrderOut)
+def set_fallback(
+    programme_id: int, body: RunningOrderIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
+) -> RunningOrderOut:
+    """Đặt danh mục dự phòng (bản tin hoặc bản ghi) cho các buổi phát không có nội dung."""
+    view = slots.set_running_order(
+        db,
+        principal=principal,
+        key=None,
+        programme_id=programme_id,
+        items=[i.to_input() for i in body.items],
+        now=utcnow(),
+        fallback=True,
+    )
+    out = running_order_out(view)
+    out.manifests = _publish(db, settings, f"programme:{programme_id}")
+    db.commit()
+    return out
+
+
 # --- slots ---
 
 

@@ -44,6 +44,7 @@ class CalendarEvent:
     editable: bool
     overfull: bool = False
     item_count: int = 0
+    uses_fallback: bool = False  # an airing with nothing of its own: its fallback playlist fills it
 
     @property
     def start_local(self) -> datetime:
@@ -188,6 +189,7 @@ def programme_events(
                     editable=editable and s.status is not m.SlotStatus.CANCELLED,
                     overfull=s.overfull,
                     item_count=s.item_count,
+                    uses_fallback=s.uses_fallback,
                 )
             )
     return out

@@ -82,6 +82,7 @@ def programme_recurrence(p: m.Programme, slots: Sequence[m.Slot] = ()) -> Recurr
         except_dates=tuple(sorted(date.fromisoformat(d) for d in p.except_dates)),
         extra_local=tuple(sorted(extra - except_local)),
         skip_holidays=p.skip_holidays,
+        max_per_day=p.max_per_day,
     )
 
 
@@ -321,13 +322,17 @@ def load_snapshot(
             slots[s.programme_id].append(s)
     own_slot_ids = [s.id for ss in slots.values() for s in ss if s.own_running_order]
     items: dict[tuple[int, int | None], list[m.RunningOrderItem]] = defaultdict(list)
+    fallbacks: dict[int, list[m.RunningOrderItem]] = defaultdict(list)
     if pids:
         iquery = select(m.RunningOrderItem).where(
             m.RunningOrderItem.programme_id.in_(pids),
             or_(m.RunningOrderItem.slot_id.is_(None), m.RunningOrderItem.slot_id.in_(own_slot_ids or [-1])),
         )
         for it in session.scalars(iquery.order_by(m.RunningOrderItem.position, m.RunningOrderItem.id)):
-            items[(it.programme_id, it.slot_id)].append(it)
+            if it.fallback:
+                fallbacks[it.programme_id].append(it)
+            else:
+                items[(it.programme_id, it.slot_id)].append(it)
     ptargets: dict[int, list[StoredTarget]] = defaultdict(list)
     if pids:
         for t in session.scalars(select(m.ProgrammeTarget).where(m.ProgrammeTarget.programme_id.in_(pids))):
@@ -350,9 +355,10 @@ def load_snapshot(
         ):
             atargets[at.announcement_id].append(StoredTarget(TargetKind(at.kind), at.ref_id, at.language))
     tokens = load_tokens(session, [t for ts in (*ptargets.values(), *atargets.values()) for t in ts])
-    bulletin_ids = {it.bulletin_id for its in items.values() for it in its if it.bulletin_id is not None}
+    every_item = [it for its in (*items.values(), *fallbacks.values()) for it in its]
+    bulletin_ids = {it.bulletin_id for it in every_item if it.bulletin_id is not None}
     bulletin_ids |= {a.bulletin_id for a in announcements if a.bulletin_id is not None}
-    shas = {it.audio_sha256 for its in items.values() for it in its if it.audio_sha256}
+    shas = {it.audio_sha256 for it in every_item if it.audio_sha256}
     shas |= {a.audio_sha256 for a in announcements if a.audio_sha256}
     content = ContentIndex(session, bulletin_ids, shas)
 
@@ -374,6 +380,7 @@ def load_snapshot(
                 priority=p.priority,
                 preempt_rule=PreemptRule(p.preempt_rule),
                 volume_percent=p.volume_percent,
+                fallback=content.entries(fallbacks[p.id], languages),
             )
         )
         for s in slots[p.id]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from loa.errors import InvalidInput
 from loa.schedule.recurrence import (
@@ -37,6 +37,7 @@ WEEKS = (("1", "thứ nhất"), ("2", "thứ hai"), ("3", "thứ ba"), ("4", "th
 RULE_KINDS = {
     "once": "Một lần",
     "daily": "Hằng ngày",
+    "times_daily": "Nhiều lần mỗi ngày, vào các giờ …",
     "weekdays": "Thứ Hai đến thứ Sáu",
     "weekly": "Hằng tuần, vào các thứ đã chọn",
     "monthly_weekday": "Hằng tháng, vào thứ … của tuần thứ … (có hai cách hiểu, chọn bên dưới)",
@@ -127,6 +128,36 @@ def _month_day(values: Mapping[str, str]) -> int:
     return day
 
 
+def times_of_day(values: Mapping[str, str]) -> list[time]:
+    """ "06:00, 11:00, 17:00" → the times, sorted; all must share their minute (one RFC 5545 rule)."""
+    raw = values.get("times", "").replace(";", ",").replace(" ", ",")
+    try:
+        times = sorted({datetime.strptime(t.strip(), "%H:%M").time() for t in raw.split(",") if t.strip()})
+    except ValueError as err:
+        raise InvalidInput(
+            "Giờ phát trong ngày phải viết dạng giờ:phút, cách nhau bởi dấu phẩy "
+            "(ví dụ 06:00, 11:00, 17:00).",
+            code="form_times",
+            details=[{"field": "times"}],
+        ) from err
+    if not times:
+        raise InvalidInput(
+            "Hãy nhập các giờ phát trong ngày.", code="form_times", details=[{"field": "times"}]
+        )
+    if len({t.minute for t in times}) != 1:
+        raise InvalidInput(
+            "Các giờ phát trong ngày phải cùng số phút (ví dụ 06:00, 11:00, 17:00 hoặc 06:30, 11:30).",
+            code="form_times",
+            details=[{"field": "times"}],
+        )
+    return times
+
+
+def _times_daily(values: Mapping[str, str]) -> str:
+    times = times_of_day(values)
+    return f"FREQ=DAILY;BYHOUR={','.join(str(t.hour) for t in times)};BYMINUTE={times[0].minute}"
+
+
 def _ambiguous(values: Mapping[str, str]) -> str:
     return f"{WEEKDAY_WORDS[_weekday(values)]} của tuần {dict(WEEKS)[str(_week(values))]}"
 
@@ -145,6 +176,7 @@ def chosen_reading(values: Mapping[str, str]) -> Reading:
 _RULES: dict[str, Callable[[Mapping[str, str]], str | None]] = {
     "once": lambda v: None,
     "daily": lambda v: "FREQ=DAILY",
+    "times_daily": _times_daily,
     "weekdays": lambda v: "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
     "weekly": lambda v: f"FREQ=WEEKLY;BYDAY={_weekly_days(v)}",
     "monthly_weekday": lambda v: chosen_reading(v).rule(_week(v), _weekday(v)),
@@ -168,16 +200,62 @@ class When:
 
 
 def when_of(values: Mapping[str, str]) -> When:
+    """The first airing and the last day. Several times a day start at the earliest of them; a
+    campaign's number of days ("trong 7 ngày") gives the last day, counted from the first."""
     try:
         first_day = date.fromisoformat(_required(values, "start_date", "ngày bắt đầu"))
-        at = datetime.strptime(_required(values, "start_time", "giờ phát"), "%H:%M").time()
+        if values.get("rule_kind") == "times_daily":
+            at = times_of_day(values)[0]
+        else:
+            at = datetime.strptime(_required(values, "start_time", "giờ phát"), "%H:%M").time()
         end_raw = values.get("end_date", "").strip()
         end_day = date.fromisoformat(end_raw) if end_raw else None
     except ValueError as err:
         raise InvalidInput("Ngày hoặc giờ không hợp lệ.", code="form_date") from err
+    days_raw = values.get("campaign_days", "").strip()
+    if days_raw:
+        if end_day is not None:
+            raise InvalidInput(
+                "Chọn ngày kết thúc hoặc số ngày phát, không chọn cả hai.",
+                code="form_date",
+                details=[{"field": "campaign_days"}],
+            )
+        days = _number(values, "campaign_days", "Số ngày phát")
+        if not 1 <= days <= 366:
+            raise InvalidInput("Số ngày phát phải từ 1 đến 366.", code="form_date")
+        end_day = first_day + timedelta(days=days - 1)
     if end_day is not None and end_day < first_day:
         raise InvalidInput("Ngày kết thúc phải sau ngày bắt đầu.", code="form_date")
     return When(datetime.combine(first_day, at), end_day)
+
+
+def max_per_day_of(values: Mapping[str, str]) -> int | None:
+    """ "Tối đa … lần mỗi ngày": empty for no cap."""
+    if not values.get("max_per_day", "").strip():
+        return None
+    return _number(values, "max_per_day", "Số lần phát tối đa mỗi ngày")
+
+
+def targets_of(values: Mapping[str, str]) -> list[TargetInput]:
+    """The places chosen in the combobox (``kind:code``, comma-joined; the code never typed), or the
+    older pair ``target_kind``/``target_code`` that API-like clients still post."""
+    language = values.get("target_language", "vi") or "vi"
+    chosen = [t for t in values.get("targets", "").split(",") if t.strip()]
+    if chosen:
+        out = []
+        for token in chosen:
+            kind, sep, code = token.strip().partition(":")
+            if not sep or not code:
+                raise InvalidInput("Nơi phát không hợp lệ: hãy chọn lại.", code="form_target")
+            out.append(TargetInput(kind, code, language))
+        return out
+    if values.get("target_code", "").strip():
+        return [TargetInput(values.get("target_kind", "commune"), values["target_code"].strip(), language)]
+    raise InvalidInput(
+        "Hãy gõ tên nơi phát (xã, thôn, đài …) rồi chọn trong danh sách.",
+        code="form_missing",
+        details=[{"field": "targets"}],
+    )
 
 
 def _ended(rule: str | None, when: When) -> str | None:
@@ -193,16 +271,11 @@ def programme_from_form(values: Mapping[str, str]) -> ProgrammeInput:
         name=_required(values, "name", "tên chương trình"),
         start_local=when.start_local,
         slot_minutes=_number(values, "slot_minutes", "Độ dài khung giờ (phút)"),
-        targets=[
-            TargetInput(
-                values.get("target_kind", "commune"),
-                _required(values, "target_code", "mã nơi phát"),
-                values.get("target_language", "vi") or "vi",
-            )
-        ],
+        targets=targets_of(values),
         rrule=rule,
         until_cancelled=rule is not None and when.end_day is None and values.get("until_cancelled") == "1",
         skip_holidays=values.get("skip_holidays") == "1",
+        max_per_day=max_per_day_of(values),
         priority=values.get("priority", "normal") or "normal",
         owner_organisation=values.get("owner_organisation", ""),
         description=values.get("description", ""),
@@ -212,8 +285,12 @@ def programme_from_form(values: Mapping[str, str]) -> ProgrammeInput:
 # --- preview ---
 
 
-def _next_dates(rule: str | None, when: When, skip_holidays: bool, now: datetime) -> tuple[str, ...]:
-    recurrence = Recurrence(when.start_local, _ended(rule, when), skip_holidays=skip_holidays)
+def _next_dates(
+    rule: str | None, when: When, skip_holidays: bool, now: datetime, cap: int | None = None
+) -> tuple[str, ...]:
+    recurrence = Recurrence(
+        when.start_local, _ended(rule, when), skip_holidays=skip_holidays, max_per_day=cap
+    )
     validate(recurrence)
     after = max(now, to_utc(when.start_local))
     return tuple(occurrence_words(to_local(at)) for at in upcoming(recurrence, after, PREVIEW_COUNT))
@@ -240,11 +317,12 @@ def preview(values: Mapping[str, str], *, now: datetime) -> Preview:
             if values.get("reading") not in READINGS:
                 return Preview(ambiguous=_ambiguous(values), readings=readings)
         rule = _ended(rule_of(values), when)
-        recurrence = Recurrence(when.start_local, rule, skip_holidays=skip)
+        cap = max_per_day_of(values) if rule is not None else None
+        recurrence = Recurrence(when.start_local, rule, skip_holidays=skip, max_per_day=cap)
         until_cancelled = rule is not None and when.end_day is None and values.get("until_cancelled") == "1"
         return Preview(
             describe(recurrence, until_cancelled=until_cancelled),
-            _next_dates(rule_of(values), when, skip, now),
+            _next_dates(rule_of(values), when, skip, now, cap),
             _ambiguous(values) if readings else "",
             readings,
         )

@@ -26,8 +26,12 @@ from loa.protocol.manifest import (
 from loa.schedule.conflicts import Block, Conflict, OverfullSlot, check_slot, find_conflicts, format_local_vi
 from loa.schedule.recurrence import occurrences, resolve_timezone, to_local
 from loa.schedule.snapshot import Announcement, AudioRef, Entry, Programme, Snapshot, Target
+from loa.vocab.ladder import LADDER, Priority
 
 _MS = timedelta(milliseconds=1)
+FALLBACK_TAG = "fallback"  # the running-order tag of a programme's fallback playlist
+FALLBACK_PRIORITY = Priority.BACKGROUND
+FALLBACK_PREEMPT = LADDER[Priority.BACKGROUND].default_preempt_rule
 
 
 @dataclass(frozen=True)
@@ -93,13 +97,14 @@ class Engine:
             for t in p.targets:
                 self.index[t].append(f"P|{p.id}")
             self._index_entries(p.id, "default", p.running_order)
+            self._index_entries(p.id, FALLBACK_TAG, p.fallback)
         for e in snapshot.episodes:
             self._index_entries(e.programme_id, e.airing_local.isoformat(), e.running_order)
         for a in snapshot.announcements:
             for t in a.targets:
                 self.index[t].append(f"A|{a.id}")
         self._airings: dict[str, tuple[datetime, ...]] = {}
-        self._layouts: dict[tuple[str, datetime, tuple[int, ...]], _Layout] = {}
+        self._layouts: dict[tuple[str, datetime, bool, tuple[int, ...]], _Layout] = {}
         self._announcement_layouts: dict[str, _Layout] = {}
         self._entry_selectors: dict[tuple[str, str], tuple[str | None, ...]] = {}
 
@@ -159,25 +164,49 @@ class Engine:
             return local.isoformat(), episode.running_order
         return "default", programme.running_order
 
+    def _variant(
+        self, programme_id: str, tag: str, running_order: tuple[Entry, ...], key: frozenset[str]
+    ) -> tuple[int, ...]:
+        """The lines of ``running_order`` that reach the devices of ``key``."""
+        selectors = self._entry_selectors.get((programme_id, tag))
+        if selectors is None:
+            selectors = self._entry_selectors[(programme_id, tag)] = tuple(
+                f"E|{programme_id}|{tag}|{i}" if e.targets else None for i, e in enumerate(running_order)
+            )
+        return tuple(i for i, sel in enumerate(selectors) if sel is None or sel in key)
+
     def _layout(self, programme: Programme, airing_at: datetime, key: frozenset[str]) -> _Layout:
         tag, running_order = self._running_order(programme, airing_at)
-        selectors = self._entry_selectors.get((programme.id, tag))
-        if selectors is None:
-            selectors = self._entry_selectors[(programme.id, tag)] = tuple(
-                f"E|{programme.id}|{tag}|{i}" if e.targets else None for i, e in enumerate(running_order)
-            )
-        variant = tuple(i for i, sel in enumerate(selectors) if sel is None or sel in key)
-        cache_key = (programme.id, airing_at, variant)
+        variant = self._variant(programme.id, tag, running_order, key)
+        fallback = not variant and bool(programme.fallback)
+        if fallback:
+            running_order = programme.fallback
+            variant = self._variant(programme.id, FALLBACK_TAG, running_order, key)
+        cache_key = (programme.id, airing_at, fallback, variant)
         cached = self._layouts.get(cache_key)
         if cached is None:
-            cached = self._layouts[cache_key] = self._lay_out(programme, airing_at, running_order, variant)
+            cached = self._layouts[cache_key] = self._lay_out(
+                programme, airing_at, running_order, variant, fallback=fallback
+            )
         return cached
 
     def _lay_out(
-        self, p: Programme, airing_at: datetime, running_order: tuple[Entry, ...], variant: tuple[int, ...]
+        self,
+        p: Programme,
+        airing_at: datetime,
+        running_order: tuple[Entry, ...],
+        variant: tuple[int, ...],
+        *,
+        fallback: bool = False,
     ) -> _Layout:
+        """One airing's items. A fallback playlist sits at the background rung with its own item ids,
+        is cut at the slot end without an overfull warning, and is no block: it never conflicts."""
         slot_ms = p.slot_duration_ms
         slot_end = airing_at + slot_ms * _MS
+        make_id = itemids.fallback_item if fallback else itemids.programme_item
+        priority, preempt = (
+            (FALLBACK_PRIORITY, FALLBACK_PREEMPT) if fallback else (p.priority, p.preempt_rule)
+        )
         cursor_ms, placed, lines = 0, [], []
         seen: dict[str, int] = defaultdict(int)
         for i in variant:
@@ -192,7 +221,7 @@ class Engine:
                 seen[entry.bulletin_id] += 1
                 start = airing_at + cursor_ms * _MS
                 item = ManifestItem(
-                    id=itemids.programme_item(p.id, airing_at, entry.bulletin_id, dup),
+                    id=make_id(p.id, airing_at, entry.bulletin_id, dup),
                     title=entry.title,
                     source_id=p.id,
                     bulletin_id=entry.bulletin_id,
@@ -200,8 +229,8 @@ class Engine:
                     start_local=start.astimezone(self.zone).isoformat(timespec="milliseconds"),
                     duration_ms=duration,
                     not_after_at=slot_end,
-                    priority=p.priority,
-                    preempt_rule=p.preempt_rule,
+                    priority=priority,
+                    preempt_rule=preempt,
                     volume_percent=entry.volume_percent
                     if entry.volume_percent is not None
                     else p.volume_percent,
@@ -211,12 +240,14 @@ class Engine:
             cursor_ms += duration
         in_window = tuple((it, item_bytes(it)) for it in placed if self._overlaps(it))
         block = None
-        if in_window:
+        if in_window and not fallback:
             occupied = min(cursor_ms, slot_ms)
             block = Block(
                 f"{p.id}@{airing_at:%Y%m%dT%H%MZ}", p.title, airing_at, airing_at + occupied * _MS, p.priority
             )
-        overfull = check_slot(p.id, p.title, airing_at, slot_ms, lines) if in_window else None
+        overfull = (
+            check_slot(p.id, p.title, airing_at, slot_ms, lines) if in_window and not fallback else None
+        )
         return _Layout(in_window, block, overfull)
 
     def _overlaps(self, item: ManifestItem) -> bool:
@@ -292,11 +323,14 @@ class Engine:
             airings = self.airings(p)
             empty = [at for at in airings if not self._running_order(p, at)[1]]
             if empty:
+                instead = (
+                    ": sẽ phát danh mục dự phòng (mức nền, không ngắt nội dung nào)." if p.fallback else "."
+                )
                 out.append(
                     Notice(
                         "slot_empty",
                         f"Chương trình «{p.title}» có buổi phát lúc {format_local_vi(empty[0])} "
-                        "nhưng chưa có nội dung.",
+                        f"nhưng chưa có nội dung{instead}",
                         p.id,
                     )
                 )

@@ -71,6 +71,9 @@ class Programme(Base):
     extra_local: Mapped[list[str]] = mapped_column(JSON, default=list)
     skip_holidays: Mapped[bool] = mapped_column(Boolean, default=False)
     slot_duration_ms: Mapped[int] = mapped_column(Integer)
+    # A campaign's cap: at most this many airings per day (the day counted from the start's time of
+    # day, see ``Recurrence.max_per_day``); None: as many as the rule gives.
+    max_per_day: Mapped[int | None] = mapped_column(Integer)
     priority: Mapped[int] = mapped_column(Integer, default=300)
     preempt_rule: Mapped[str] = mapped_column(String(16), default="resume")
     volume_percent: Mapped[int] = mapped_column(Integer, default=100)
@@ -118,7 +121,9 @@ class Slot(Base):
 
 
 class RunningOrderItem(Base):
-    """One line of a running order: of the programme's default (``slot_id`` empty) or of one slot."""
+    """One line of a running order: of the programme's default (``slot_id`` empty) or of one slot.
+    ``fallback`` lines (``slot_id`` empty) are the programme's fallback playlist: played, at the
+    background rung, in an airing that has nothing else to play."""
 
     __tablename__ = "running_order_items"
     __table_args__ = (Index("ix_running_order_items_owner", "programme_id", "slot_id", "position"),)
@@ -133,6 +138,7 @@ class RunningOrderItem(Base):
     )
     audio_sha256: Mapped[str | None] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(300), default="")
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Announcement(Base):

@@ -32,6 +32,7 @@ from loa.schedule.holidays import holiday_dates
 
 VIETNAM_TZ = "Asia/Ho_Chi_Minh"
 MAX_OCCURRENCES = 10_000
+MAX_PER_DAY = 48
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 LAST_WEEK = -1  # "the last week of the month", in both readings
 MONTH_WEEKS = (1, 2, 3, 4, 5, LAST_WEEK)
@@ -92,7 +93,14 @@ class Recurrence:
 
     ``start_local`` is the naive local time of the first occurrence (DTSTART) in ``timezone``;
     ``except_local`` removes single occurrences (EXDATE), ``except_dates`` whole local days,
-    ``extra_local`` adds occurrences (RDATE); ``skip_holidays`` removes Vietnam's public holidays."""
+    ``extra_local`` adds occurrences (RDATE); ``skip_holidays`` removes Vietnam's public holidays.
+
+    ``max_per_day`` caps a campaign ("3 lần/ngày"): of the rule's occurrences, only the first
+    ``max_per_day`` of each day are kept. The day starts at the time of day of ``start_local``, not at
+    midnight, so "every 2 hours from 06:00, at most 3 a day" airs 06:00, 08:00, 10:00 every day (with
+    calendar days it would be 00:00, 02:00, 04:00). The cap is taken over the rule's own occurrences,
+    before exceptions and extra dates: cancelling or moving one airing never brings in another, and an
+    airing an operator added or moved by hand always stays."""
 
     start_local: datetime
     rule: str | None = None
@@ -101,6 +109,7 @@ class Recurrence:
     except_dates: tuple[date, ...] = ()
     extra_local: tuple[datetime, ...] = ()
     skip_holidays: bool = False
+    max_per_day: int | None = None
 
     # --- the common shapes, for forms and tests ---
 
@@ -273,6 +282,10 @@ def validate(recurrence: Recurrence) -> datetime:
     def kept(local: datetime) -> bool:
         return local not in excluded and local.date() not in days_off
 
+    if recurrence.max_per_day is not None and not 1 <= recurrence.max_per_day <= MAX_PER_DAY:
+        raise InvalidInput(
+            f"Số lần phát tối đa mỗi ngày phải từ 1 đến {MAX_PER_DAY}.", code="max_per_day_invalid"
+        )
     firsts = [d for d in recurrence.extra_local if kept(d)]
     if recurrence.rule is None:
         if kept(recurrence.start_local):
@@ -329,6 +342,8 @@ def occurrences(
             found.append(local)
             if len(found) > MAX_OCCURRENCES:
                 raise _too_many()
+        if recurrence.max_per_day is not None:
+            found = capped_per_day(found, recurrence.start_local, recurrence.max_per_day)
     else:
         found.append(recurrence.start_local)
     found.extend(recurrence.extra_local)
@@ -354,6 +369,27 @@ def occurrences(
             code="rrule_no_occurrence_in_window",
         )
     return out
+
+
+def broadcast_day(local: datetime, start_local: datetime) -> date:
+    """The day ``local`` counts towards for ``max_per_day``: days begin at ``start_local``'s time."""
+    anchor = timedelta(hours=start_local.hour, minutes=start_local.minute, seconds=start_local.second)
+    return (local - anchor).date()
+
+
+def capped_per_day(found: list[datetime], start_local: datetime, max_per_day: int) -> list[datetime]:
+    """The first ``max_per_day`` of ``found`` (sorted local times) in each broadcast day.
+
+    ``occurrences`` expands from a whole day before its window, so every earlier airing of the window's
+    first broadcast day is counted (a day never begins more than 24 hours before an instant in it)."""
+    counts: dict[date, int] = {}
+    kept: list[datetime] = []
+    for local in found:
+        day = broadcast_day(local, start_local)
+        counts[day] = counts.get(day, 0) + 1
+        if counts[day] <= max_per_day:
+            kept.append(local)
+    return kept
 
 
 def upcoming(

@@ -52,6 +52,7 @@ class ProgrammeIn(_In):
     except_local: list[datetime] = Field(default_factory=list, max_length=1000)
     extra_local: list[datetime] = Field(default_factory=list, max_length=1000)
     skip_holidays: bool = False
+    max_per_day: int | None = Field(default=None, description="tối đa số lần phát mỗi ngày (chiến dịch)")
     priority: int | str = "normal"
     preempt_rule: str | None = None
     volume_percent: int = 100
@@ -75,6 +76,7 @@ class ProgrammeIn(_In):
             except_local=self.except_local,
             extra_local=self.extra_local,
             skip_holidays=self.skip_holidays,
+            max_per_day=self.max_per_day,
             priority=self.priority,
             preempt_rule=self.preempt_rule,
             volume_percent=self.volume_percent,
@@ -144,6 +146,7 @@ class ProgrammeOut(BaseModel):
     except_local: list[str]
     extra_local: list[str]
     skip_holidays: bool
+    max_per_day: int | None
     slot_minutes: int
     priority: int
     priority_label: str
@@ -178,6 +181,7 @@ def programme_out(session: Session, p: m.Programme, outcome: Outcome | None = No
         except_local=list(p.except_local),
         extra_local=list(p.extra_local),
         skip_holidays=p.skip_holidays,
+        max_per_day=p.max_per_day,
         slot_minutes=p.slot_duration_ms // 60_000,
         priority=p.priority,
         priority_label=rung_of(p.priority).label,
@@ -206,6 +210,7 @@ class SlotOut(BaseModel):
     end_at: datetime
     status: str
     own_running_order: bool
+    uses_fallback: bool
     item_count: int
     total_ms: int
     slot_ms: int
@@ -224,6 +229,7 @@ def slot_out(s: SlotView) -> SlotOut:
         end_at=s.end_at,
         status=s.status.value,
         own_running_order=s.own_running_order,
+        uses_fallback=s.uses_fallback,
         item_count=s.item_count,
         total_ms=s.total_ms,
         slot_ms=s.slot_ms,
@@ -248,6 +254,7 @@ class RunningOrderOut(BaseModel):
     overfull: bool
     overrun_ms: int
     warning: str | None
+    fallback: bool = False
     manifests: dict[str, Any] | None = None
 
 
@@ -270,6 +277,7 @@ def running_order_out(view: RunningOrderView) -> RunningOrderOut:
         overfull=view.overfull,
         overrun_ms=view.overrun_ms,
         warning=view.warning,
+        fallback=view.fallback,
     )
 
 

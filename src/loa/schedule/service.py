@@ -59,6 +59,7 @@ class ProgrammeInput:
     except_local: Sequence[datetime] = ()
     extra_local: Sequence[datetime] = ()
     skip_holidays: bool = False
+    max_per_day: int | None = None  # a campaign's cap ("3 lần/ngày"), see ``Recurrence.max_per_day``
     priority: int | str = "normal"
     preempt_rule: str | None = None
     volume_percent: int = 100
@@ -149,8 +150,10 @@ def clean_recurrence(data: ProgrammeInput) -> Recurrence:
         except_dates=tuple(sorted(set(data.except_dates))),
         extra_local=tuple(sorted(set(data.extra_local))),
         skip_holidays=data.skip_holidays,
+        max_per_day=data.max_per_day,
     )
-    validate(recurrence)  # malformed rule, unknown timezone, a rule that never occurs
+    # malformed rule, unknown timezone, a rule that never occurs, a cap outside 1–MAX_PER_DAY
+    validate(recurrence)
     if not recurrence.bounded and not data.until_cancelled:
         raise InvalidInput(
             "Lịch lặp lại không có điểm kết thúc (chưa có ngày kết thúc hay số lần phát). Hãy đặt ngày "
@@ -281,6 +284,7 @@ def _write(
     programme.except_local = [d.isoformat() for d in recurrence.except_local]
     programme.extra_local = [d.isoformat() for d in recurrence.extra_local]
     programme.skip_holidays = recurrence.skip_holidays
+    programme.max_per_day = recurrence.max_per_day
     programme.slot_duration_ms = slot_ms
     programme.priority = priority
     programme.preempt_rule = preempt.value
@@ -297,6 +301,8 @@ def _replace_targets(session: Session, programme: m.Programme, targets: list[Res
 
 
 def _audit_details(programme: m.Programme, targets: list[ResolvedTarget]) -> dict[str, object]:
+    """What the audit page shows (``places`` in words) and what machines read (``targets``, ``rrule``:
+    ``loa.accounts.audit.MACHINE_DETAILS``)."""
     return {
         "name": programme.name,
         "start_local": programme.start_local.isoformat(),
@@ -304,6 +310,7 @@ def _audit_details(programme: m.Programme, targets: list[ResolvedTarget]) -> dic
         "rrule": programme.rrule,
         "slot_minutes": programme.slot_duration_ms // 60_000,
         "priority": programme.priority,
+        "places": [t.label for t in targets],
         "targets": [f"{t.kind.value}:{t.code}:{t.language}" for t in targets],
     }
 

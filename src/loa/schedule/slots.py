@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.audit import record
@@ -70,6 +70,7 @@ class SlotView:
     item_count: int
     total_ms: int
     priority: int
+    uses_fallback: bool = False  # nothing of its own to play: the fallback playlist fills it
 
     @property
     def end_local(self) -> datetime:
@@ -109,11 +110,20 @@ def durations(session: Session, items: Sequence[m.RunningOrderItem], language: s
     return out
 
 
-def _items(session: Session, programme_id: int, slot_id: int | None) -> list[m.RunningOrderItem]:
-    query = select(m.RunningOrderItem).where(m.RunningOrderItem.programme_id == programme_id)
-    query = query.where(
-        m.RunningOrderItem.slot_id.is_(None) if slot_id is None else m.RunningOrderItem.slot_id == slot_id
-    )
+def _owned_by(programme_id: int, slot_id: int | None, fallback: bool) -> list[ColumnElement[bool]]:
+    """The lines of one running order: a slot's, the programme's default, or its fallback playlist."""
+    item = m.RunningOrderItem
+    return [
+        item.programme_id == programme_id,
+        item.slot_id.is_(None) if slot_id is None else item.slot_id == slot_id,
+        item.fallback.is_(fallback),
+    ]
+
+
+def _items(
+    session: Session, programme_id: int, slot_id: int | None, *, fallback: bool = False
+) -> list[m.RunningOrderItem]:
+    query = select(m.RunningOrderItem).where(*_owned_by(programme_id, slot_id, fallback))
     return list(session.scalars(query.order_by(m.RunningOrderItem.position, m.RunningOrderItem.id)))
 
 
@@ -143,6 +153,13 @@ def programme_slots(
         if occ in wanted or stored.moved_to_local is not None:
             wanted[occ] = stored
     language = _main_language(session, programme.id) if with_totals else DEFAULT_LANGUAGE
+    has_fallback = bool(
+        session.scalar(
+            select(
+                exists().where(m.RunningOrderItem.programme_id == programme.id, m.RunningOrderItem.fallback)
+            )
+        )
+    )
     default_total: tuple[int, int] | None = None
     out: list[SlotView] = []
     for occ, row in sorted(wanted.items()):
@@ -176,6 +193,7 @@ def programme_slots(
                 item_count=count,
                 total_ms=total,
                 priority=programme.priority,
+                uses_fallback=with_totals and has_fallback and count == 0,
             )
         )
     return out
@@ -351,11 +369,12 @@ class RunningOrderLine:
 
 @dataclass(frozen=True)
 class RunningOrderView:
-    slot: SlotView | None  # None: the programme's default running order
+    slot: SlotView | None  # None: the programme's default running order (or its fallback playlist)
     lines: tuple[RunningOrderLine, ...]
     total_ms: int
     slot_ms: int
     warning: str | None  # overfull: by how many minutes, what is cut, what will not play
+    fallback: bool = False  # the programme's fallback playlist
 
     @property
     def overfull(self) -> bool:
@@ -409,10 +428,15 @@ def _clean_items(
 
 
 def running_order(
-    session: Session, programme: m.Programme, row: m.Slot | None, view: SlotView | None
+    session: Session,
+    programme: m.Programme,
+    row: m.Slot | None,
+    view: SlotView | None,
+    *,
+    fallback: bool = False,
 ) -> RunningOrderView:
-    slot_id = row.id if row is not None and row.own_running_order else None
-    items = _items(session, programme.id, slot_id)
+    slot_id = row.id if row is not None and row.own_running_order and not fallback else None
+    items = _items(session, programme.id, slot_id, fallback=fallback)
     lengths = durations(session, items, _main_language(session, programme.id))
     titles: list[str] = []
     bulletins = {
@@ -437,9 +461,8 @@ def running_order(
         programme.slot_duration_ms,
         list(zip(titles, lengths, strict=True)),
     )
-    return RunningOrderView(
-        view, tuple(lines), total, programme.slot_duration_ms, warning.message if warning else None
-    )
+    message = warning.message if warning and not fallback else None  # a fallback is cut, never warned
+    return RunningOrderView(view, tuple(lines), total, programme.slot_duration_ms, message, fallback)
 
 
 def set_running_order(
@@ -450,9 +473,15 @@ def set_running_order(
     programme_id: int | None = None,
     items: Sequence[ItemInput],
     now: datetime,
+    fallback: bool = False,
 ) -> RunningOrderView:
-    """Replace the running order of one slot (``key``) or the programme's default (``programme_id``).
-    An overfull slot is saved with a warning (the device cuts it at the slot end)."""
+    """Replace the running order of one slot (``key``) or the programme's default (``programme_id``),
+    or with ``fallback`` the programme's fallback playlist. An overfull slot is saved with a warning
+    (the device cuts it at the slot end)."""
+    if fallback and key is not None:
+        raise InvalidInput(
+            "Danh mục dự phòng thuộc chương trình, không thuộc một buổi phát.", code="slot_fallback"
+        )
     if key is not None:
         programme, row, occ = get_slot(session, principal=principal, key=key, write=True)
         row = _ensure_row(session, programme, row, occ)
@@ -471,25 +500,23 @@ def set_running_order(
     else:
         raise InvalidInput("Thiếu buổi phát hoặc chương trình.", code="slot_missing")
     cleaned = _clean_items(session, principal, items)
-    query = delete(m.RunningOrderItem).where(m.RunningOrderItem.programme_id == programme.id)
-    query = query.where(
-        m.RunningOrderItem.slot_id.is_(None) if slot_id is None else m.RunningOrderItem.slot_id == slot_id
-    )
-    session.execute(query)
+    session.execute(delete(m.RunningOrderItem).where(*_owned_by(programme.id, slot_id, fallback)))
     for item in cleaned:
-        item.programme_id, item.slot_id = programme.id, slot_id
+        item.programme_id, item.slot_id, item.fallback = programme.id, slot_id, fallback
     session.add_all(cleaned)
     session.flush()
     view = slot_view(session, programme, occ) if occ is not None else None
-    result = running_order(session, programme, row, view)
+    result = running_order(session, programme, row, view, fallback=fallback)
     record(
         session,
-        action="schedule.running_order_set",
+        action="schedule.fallback_set" if fallback else "schedule.running_order_set",
         actor=principal,
         target_type="slot" if key else "programme",
         target_id=key or programme.id,
         area_id=programme.area_id,
         details={
+            "programme": programme.name,
+            "titles": [line.title for line in result.lines],
             "items": [f"{i.kind.value}:{i.bulletin_id or i.audio_sha256}" for i in cleaned],
             "total_ms": result.total_ms,
             "slot_ms": result.slot_ms,
@@ -502,3 +529,11 @@ def set_running_order(
 def get_running_order(session: Session, *, principal: Principal, key: str) -> RunningOrderView:
     programme, row, occ = get_slot(session, principal=principal, key=key)
     return running_order(session, programme, row, slot_view(session, programme, occ))
+
+
+def get_programme_order(
+    session: Session, *, principal: Principal, programme_id: int, fallback: bool = False
+) -> RunningOrderView:
+    """The programme's default running order, or with ``fallback`` its fallback playlist."""
+    programme = visible_programme(session, principal=principal, programme_id=programme_id)
+    return running_order(session, programme, None, None, fallback=fallback)

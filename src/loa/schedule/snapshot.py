@@ -108,7 +108,11 @@ class Entry:
 @dataclass(frozen=True)
 class Programme:
     """A regular programme or daily slot: when (recurrence), how long (slot), where (targets) and,
-    by default, what (running order; a single airing may have its own, see ``Episode``)."""
+    by default, what (running order; a single airing may have its own, see ``Episode``).
+
+    ``fallback`` is what plays in an airing that has nothing else for a device (an empty running order,
+    or one whose every line is aimed elsewhere): at the background rung, so it never pre-empts anything,
+    and never a conflict."""
 
     id: str
     title: str
@@ -119,6 +123,7 @@ class Programme:
     priority: int = Priority.SCHEDULED
     preempt_rule: PreemptRule = PreemptRule.RESUME
     volume_percent: int = 100
+    fallback: tuple[Entry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -204,6 +209,8 @@ def snapshot_problems(snapshot: Snapshot) -> list[str]:
         problems += _common(p.priority, p.volume_percent, where)
         for e in p.running_order:
             problems += _audio_problems(e.audio, f"{where}, mục «{e.title}»")
+        for e in p.fallback:
+            problems += _audio_problems(e.audio, f"{where}, mục dự phòng «{e.title}»")
     programme_ids = seen["p"]
     for ep in snapshot.episodes:
         if ep.programme_id not in programme_ids:

@@ -1,32 +1,30 @@
 """HTML pages of scheduling: the week/month calendar per station or programme (drag a slot to move it;
-the browser calls ``POST /api/v1/slots/{id}/move`` with the CSRF header), the running-order editor,
-a new-programme form and "what will this loudspeaker play" for one day."""
+the browser calls ``POST /api/v1/slots/{id}/move`` with the CSRF header), the programme form (new and
+edit) and "what will this loudspeaker play" for one day. A programme's own page is
+``loa.schedule.programme_views``; running orders and one airing's actions are ``loa.schedule.order_views``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from loa.accounts.deps import CsrfProtected, WebPrincipal
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.scope import area_path, require
-from loa.content.catalog import LANGUAGES, Status
-from loa.content.models import Bulletin
-from loa.content.service import can_view as can_view_bulletin
+from loa.accounts.scope import require
+from loa.content.catalog import LANGUAGES
 from loa.db.base import utcnow
-from loa.errors import Conflict, InvalidInput, LoaError, NotFound
-from loa.schedule import calendar, checks, forms, hooks, service, slots
+from loa.errors import Conflict, LoaError, NotFound
+from loa.schedule import calendar, checks, formedit, forms, hooks, service, targetpick
+from loa.schedule import models as m
 from loa.schedule.playout import format_duration_vi
 from loa.schedule.recurrence import to_local
-from loa.schedule.snapshot import TARGET_KIND_LABELS
 from loa.vocab.ladder import BULLETIN_PRIORITIES, LADDER, rung_of
 from loa.web.deps import SessionDep, SettingsDep
 from loa.web.templating import render
@@ -155,139 +153,113 @@ def calendar_page(
     )
 
 
-# --- running order ---
-
-
-def _airable_bulletins(db: Session, principal: Principal) -> list[Bulletin]:
-    rows = db.scalars(
-        select(Bulletin)
-        .where(Bulletin.status.in_((Status.APPROVED, Status.PUBLISHED)))
-        .order_by(Bulletin.updated_at.desc())
-        .limit(300)
-    )
-    return [b for b in rows if can_view_bulletin(principal, area_path(db, b.area_id), b.status)]
-
-
-def _editor(
-    request: Request, db: Session, principal: Principal, key: str, *, status_code: int = 200, **extra: Any
-) -> Response:
-    programme, _, _ = slots.get_slot(db, principal=principal, key=key)
-    view = slots.get_running_order(db, principal=principal, key=key)
-    editable = principal.has(Permission.OPERATE_STATION) and principal.can_access_path(
-        area_path(db, programme.area_id)
-    )
-    return render(
-        request,
-        "schedule/running_order.html",
-        {
-            **base_context(),
-            "programme": programme,
-            "key": key,
-            "ro": view,
-            "editable": editable,
-            "bulletins": _airable_bulletins(db, principal) if editable else [],
-            "targets": service.programme_targets(db, programme.id),
-            "languages": LANGUAGES,
-            **extra,
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/schedule/slots/{key}")
-def running_order_page(key: str, request: Request, db: SessionDep, principal: WebPrincipal) -> Response:
-    """Danh mục phát của một buổi: thêm, bớt, sắp xếp; tổng thời lượng so với khung giờ."""
-    return _editor(request, db, principal, key)
-
-
-@router.post("/schedule/slots/{key}/running-order")
-def running_order_post(
-    key: str,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
-    current = slots.get_running_order(db, principal=principal, key=key)
-    items = [
-        slots.ItemInput(
-            line.kind.value,
-            line.bulletin_id,
-            line.audio_sha256,
-            line.title if line.kind.value == "recording" else "",
-        )
-        for line in current.lines
-    ]
-    action = str(form.get("action", ""))
-    index = _int(str(form.get("index", ""))) or 0
-    if action == "add_bulletin" and _int(str(form.get("bulletin_id", ""))) is not None:
-        items.append(slots.ItemInput("bulletin", _int(str(form.get("bulletin_id")))))
-    elif action == "add_recording":
-        items.append(
-            slots.ItemInput("recording", None, str(form.get("audio_sha256", "")), str(form.get("title", "")))
-        )
-    elif action == "remove" and 0 <= index < len(items):
-        items.pop(index)
-    elif action in ("up", "down") and 0 <= index < len(items):
-        other = index - 1 if action == "up" else index + 1
-        if 0 <= other < len(items):
-            items[index], items[other] = items[other], items[index]
-    try:
-        slots.set_running_order(db, principal=principal, key=key, items=items, now=utcnow())
-        hooks.publish(db, data_dir=settings.data_dir, reason=f"slot:{key}")
-        db.commit()
-    except InvalidInput as err:
-        db.rollback()
-        return _editor(request, db, principal, key, error=err.message, status_code=422)
-    return _editor(request, db, principal, key, saved="Đã lưu danh mục phát.")
-
-
 # --- programmes ---
 
+FORM_LISTS = ("days", "targets")  # fields posted once per choice, joined by commas
 
-def _form_values(items: Iterable[tuple[str, Any]], days: Sequence[str]) -> dict[str, str]:
-    """The posted (or queried) fields as text; the weekly days, a list, joined by commas."""
-    values = {k: str(v) for k, v in items if k not in ("csrf_token", "days")}
-    values["days"] = ",".join(days)
+
+def form_values(items: Iterable[tuple[str, Any]], lists: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """The posted (or queried) fields as text; fields posted once per choice joined by commas."""
+    values = {k: str(v) for k, v in items if k not in ("csrf_token", *FORM_LISTS)}
+    for name in FORM_LISTS:
+        values[name] = ",".join(str(v) for v in lists.get(name, ()))
+    return values
+
+
+def posted_values(form: FormData) -> dict[str, str]:
+    return form_values(form.multi_items(), {n: [str(v) for v in form.getlist(n)] for n in FORM_LISTS})
+
+
+def with_typed_target(db: Session, principal: Principal, values: dict[str, str]) -> dict[str, str]:
+    """Without JavaScript the place is typed, not chosen: read the name (unambiguous only)."""
+    text = values.get("targets_text", "").strip()
+    if text and not values.get("targets"):
+        return {**values, "targets": targetpick.typed(db, principal, text), "targets_text": ""}
     return values
 
 
 @router.get("/schedule/programmes/new")
 def new_programme(request: Request, db: SessionDep, principal: WebPrincipal) -> Response:
-    return _programme_form(request, db, principal, {})
+    return programme_form(request, db, principal, {})
 
 
 @router.get("/schedule/programmes/preview")
-def programme_preview(request: Request, principal: WebPrincipal) -> Response:
-    """The next airings of the recurrence being chosen (HTMX fragment of the new-programme form)."""
+def programme_preview(request: Request, db: SessionDep, principal: WebPrincipal) -> Response:
+    """The next airings of the recurrence being chosen (HTMX fragment of the programme form)."""
     require(principal, Permission.VIEW)
     query = request.query_params
-    values = _form_values(query.items(), query.getlist("days"))
-    return render(request, "schedule/_rule_preview.html", {"preview": forms.preview(values, now=utcnow())})
+    values = form_values(query.items(), {n: query.getlist(n) for n in FORM_LISTS})
+    return render(request, "schedule/_rule_preview.html", {"preview": _preview(db, principal, values)})
 
 
-def _programme_form(
-    request: Request, db: Session, principal: Principal, values: dict[str, str], **extra: Any
+def _preview(db: Session, principal: Principal, values: Mapping[str, str]) -> forms.Preview:
+    """The form's preview; "keep the current schedule" describes the stored programme."""
+    if values.get("rule_kind") == formedit.KEEP and _int(values.get("programme_id")) is not None:
+        programme = service.visible_programme(
+            db, principal=principal, programme_id=int(values["programme_id"])
+        )
+        return forms.Preview(description=service.describe_recurrence(programme))
+    return forms.preview(values, now=utcnow())
+
+
+def programme_form(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    values: dict[str, str],
+    *,
+    programme: m.Programme | None = None,
+    **extra: Any,
 ) -> Response:
+    """The new-programme form, or with ``programme`` its edit form (same fields, same checks)."""
     status = int(extra.pop("status_code", 200))
+    kinds = dict(forms.RULE_KINDS)
+    if programme is not None and values.get("rule_kind") == formedit.KEEP:
+        kinds = {formedit.KEEP: f"Giữ lịch hiện tại: {service.describe_recurrence(programme)}", **kinds}
+    tokens = [t for t in values.get("targets", "").split(",") if t]
     return render(
         request,
         "schedule/programme_form.html",
         {
             **base_context(),
             "values": values,
-            "target_kinds": TARGET_KIND_LABELS,
+            "programme": programme,
+            "action": f"/schedule/programmes/{programme.id}/edit"
+            if programme
+            else "/schedule/programmes/new",
+            "target_chips": targetpick.chosen(db, tokens, values.get("target_language", "vi") or "vi"),
             "languages": LANGUAGES,
             "priorities": BULLETIN_PRIORITIES,
             "weekdays": forms.WEEKDAYS,
             "weeks": forms.WEEKS,
-            "rule_kinds": forms.RULE_KINDS,
-            "preview": forms.preview(values, now=utcnow()),
+            "rule_kinds": kinds,
+            "preview": _preview(
+                db, principal, {**values, "programme_id": str(programme.id) if programme else ""}
+            ),
             **extra,
         },
         status_code=status,
+    )
+
+
+def refused(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    values: dict[str, str],
+    err: LoaError,
+    programme: m.Programme | None = None,
+) -> Response:
+    """The form again, with what was typed, the refusal and (for a conflict) the choices."""
+    db.rollback()
+    if isinstance(err, Conflict):
+        conflicts = (err.details or {}).get("conflicts", []) if isinstance(err.details, dict) else []
+        return programme_form(
+            request, db, principal, values, programme=programme, error=err.message, conflicts=conflicts,
+            status_code=409,
+        )  # fmt: skip
+    return programme_form(
+        request, db, principal, values, programme=programme, error=err.message, status_code=err.status
     )
 
 
@@ -300,8 +272,9 @@ def create_programme_post(
     form: Posted,
     _: CsrfProtected,
 ) -> Response:
-    values = _form_values(form.multi_items(), [str(d) for d in form.getlist("days")])
+    values = posted_values(form)
     try:
+        values = with_typed_target(db, principal, values)
         data = forms.programme_from_form(values)
         outcome = service.create_programme(
             db, principal=principal, data=data, accept=checks.parse_accept(values.get("accept")), now=utcnow()
@@ -309,15 +282,8 @@ def create_programme_post(
         assert outcome.programme is not None
         hooks.publish(db, data_dir=settings.data_dir, reason=f"programme:{outcome.programme.id}")
         db.commit()
-    except Conflict as err:
-        db.rollback()
-        conflicts = (err.details or {}).get("conflicts", []) if isinstance(err.details, dict) else []
-        return _programme_form(
-            request, db, principal, values, error=err.message, conflicts=conflicts, status_code=409
-        )
     except LoaError as err:
-        db.rollback()
-        return _programme_form(request, db, principal, values, error=err.message, status_code=err.status)
+        return refused(request, db, principal, values, err)
     return RedirectResponse(f"/schedule?programme={outcome.programme.id}", status_code=303)
 
 

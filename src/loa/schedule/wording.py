@@ -48,6 +48,7 @@ def describe(recurrence: Recurrence, *, until_cancelled: bool = False) -> str:
             clauses = [words, *end_words(rule), note]
         except (NotUnderstood, InvalidInput):
             clauses = [_custom(recurrence)]
+        clauses.append(_cap(recurrence))
     clauses += _exceptions(recurrence)
     if until_cancelled and recurrence.rule is not None:
         clauses.append("phát đến khi hủy")
@@ -56,6 +57,17 @@ def describe(recurrence: Recurrence, *, until_cancelled: bool = False) -> str:
 
 
 # --- the exceptions, the zone, the fallback ---
+
+
+def _cap(recurrence: Recurrence) -> str:
+    """ "tối đa 3 lần mỗi ngày", and where the day starts when that is not midnight."""
+    if recurrence.max_per_day is None:
+        return ""
+    text = f"tối đa {recurrence.max_per_day} lần mỗi ngày"
+    start = recurrence.start_local.time()
+    if start != time(0, 0):
+        text += f" (ngày tính từ {clock(start)})"
+    return text
 
 
 def _listed(one: str, many: str, words: Sequence[str], unit: str) -> str:

@@ -15,12 +15,13 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+IMG_SRC = "img-src 'self' data: blob:"
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
+        IMG_SRC,
         "media-src 'self' blob:",
         "connect-src 'self'",
         "font-src 'self'",
@@ -30,6 +31,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+def policy_with_images_from(origin: str) -> str:
+    """The policy, also allowing images from ``origin`` (``https://tiles.example.gov.vn``): the map's
+    page sets it when the province's tile server is another host (``LOA_MAP_TILE_URL``)."""
+    return CONTENT_SECURITY_POLICY.replace(IMG_SRC, f"{IMG_SRC} {origin}")
+
 
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
