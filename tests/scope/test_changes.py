@@ -85,6 +85,26 @@ def _programme(c: Commune, v: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _programme_form(c: Commune, v: dict[str, str]) -> dict[str, Any]:
+    """The programme form as the page posts it; ``version`` is stale, so the change is refused (409)
+    after the programme was found."""
+    return {
+        "data": {
+            "name": "Chương trình sửa",
+            "targets": f"station:{c.station_id}",
+            "start_date": SLOT_DAY.isoformat(),
+            "start_time": "06:30",
+            "slot_minutes": "15",
+            "rule_kind": "daily",
+            "until_cancelled": "1",
+            "version": "999",
+        }
+    }
+
+
+# A village, not the commune, is what these routes name by ``code``.
+VILLAGE_ROUTES = frozenset({"/api/v1/areas/{code}/place", "/areas/{code}/place"})
+
 VILLAGES_CSV = "ten,loai\nThôn Mới,thôn\n".encode()
 
 # What each route that changes a record is sent (the same for every person and every record).
@@ -147,6 +167,18 @@ REQUESTS: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/alerts/{alert_id}/stop"): _none,
     ("POST", "/alerts/{alert_id}/stop"): _none,
     ("PUT", "/api/v1/speech/overrides/{area_code}"): _json({"text": "HTX = hợp tác xã"}),
+    ("PUT", "/api/v1/areas/{code}/place"): _json({"latitude": 14.77, "longitude": 108.72, "population": 500}),
+    ("POST", "/areas/{code}/place"): _form({"latitude": "14.77", "longitude": "108.72", "population": "500"}),
+    ("PUT", "/api/v1/programmes/{programme_id}/fallback"): _json({"items": []}),
+    ("POST", "/schedule/programmes/{programme_id:int}/edit"): _programme_form,
+    ("POST", "/schedule/programmes/{programme_id:int}/end"): _none,
+    ("POST", "/schedule/programmes/{programme_id:int}/running-order"): _form({"action": "save"}),
+    ("POST", "/schedule/programmes/{programme_id:int}/fallback"): _form({"action": "save"}),
+    ("POST", "/schedule/slots/{key}/cancel"): _none,
+    ("POST", "/schedule/slots/{key}/restore"): _none,
+    ("POST", "/schedule/slots/{key}/move"): _form(
+        {"date": (SLOT_DAY + timedelta(days=1)).isoformat(), "time": "09:00"}
+    ),
 }
 
 
@@ -205,6 +237,8 @@ class Tries:
         self, user: str, route: ChangeRoute, values: dict[str, str], commune: Commune, *, missing: bool
     ) -> httpx.Response:
         named = {p: IDS[p].missing if missing else IDS[p].value(commune, values) for p in route.id_params}
+        if route.path in VILLAGE_ROUTES:
+            named["code"] = "99999.001" if missing else commune.village_code
         path = route.path
         for name, value in (values | named).items():
             path = path.replace(f"{{{name}}}", value).replace(f"{{{name}:int}}", value)

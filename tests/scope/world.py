@@ -32,6 +32,7 @@ from loa.activities.registers import REGISTERS
 from loa.alerts import service as alerts
 from loa.alerts.models import EmergencyAlert
 from loa.areas.models import AdminUnit, Station, UnitKind
+from loa.areas.service import add_village
 from loa.areas.stations import create_station
 from loa.content import photos, renditions
 from loa.content import service as content
@@ -180,6 +181,7 @@ def _records(session: Session, letter: str, unit: AdminUnit, who: Principal, dat
         )
         assert outcome.result is None, outcome
 
+    add_village(session, commune_code=unit.code, name="Thôn Một", kind="thôn", principal=who)
     station = create_station(session, commune_code=unit.code, name=mark(letter, "station"), principal=who)
     fleet.create_device(
         session,
@@ -260,6 +262,7 @@ class Commune:
 
     letter: str
     unit: AdminUnit
+    village_code: str
     user_id: int
     bulletin_id: int
     attachment_id: int
@@ -298,6 +301,9 @@ def load_communes(session: Session) -> dict[str, Commune]:
         out[letter] = Commune(
             letter=letter,
             unit=unit,
+            village_code=session.scalars(
+                select(AdminUnit.code).where(AdminUnit.parent_id == unit.id, AdminUnit.name == "Thôn Một")
+            ).one(),
             user_id=session.scalars(select(User.id).where(User.username == OPERATORS[letter])).one(),
             bulletin_id=bulletin.id,
             attachment_id=photo.id,
