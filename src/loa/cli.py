@@ -139,8 +139,10 @@ def main() -> None:
         sys.stderr.write(f"Lỗi: {err.message}\n")
         sys.exit(2)
     except ValidationError as err:
-        msgs = "; ".join(str(e.get("msg", "")) for e in err.errors())
-        sys.stderr.write(f"Lỗi cấu hình: {msgs}\n")
+        from loa.config_errors import describe
+
+        for sentence in describe(err):
+            sys.stderr.write(f"Lỗi cấu hình: {sentence}\n")
         sys.exit(2)
     except typer.Exit as err:
         sys.exit(err.exit_code)

@@ -129,10 +129,14 @@ def test_running_order_day_view_keys_and_compile(client: TestClient, session: Se
     assert body["manifests"]["changed_count"] == 0  # 2031 is beyond the 48-hour cover: nothing re-sent
 
     day = client.get("/api/v1/devices/loa-bt-01/schedule?date=2031-03-03", headers=headers).json()
-    assert [(i["title"], i["start_local"][11:16], i["status"]) for i in day["items"]] == [
-        ("Tin thời tiết", "11:00", "played"),
-        ("Phóng sự", "11:10", "cut"),
+    # A day to come: nothing is played yet; the schedule predicts one played, one cut.
+    assert [
+        (i["title"], i["start_local"][11:16], i["status"], i["planned_status"]) for i in day["items"]
+    ] == [
+        ("Tin thời tiết", "11:00", "upcoming", "played"),
+        ("Phóng sự", "11:10", "upcoming", "cut"),
     ]
+    assert {i["status_label"] for i in day["items"]} == {"Chưa đến giờ phát"}
     assert "hết khung giờ" in day["items"][1]["message"]
 
     slots = client.get(

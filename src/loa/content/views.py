@@ -261,6 +261,7 @@ def reading_preview(
 def bulletin_page(bulletin_id: int, request: Request, db: SessionDep, principal: WebPrincipal) -> Response:
     bulletin = service.get_bulletin(db, principal=principal, bulletin_id=bulletin_id)
     ctx = editor_context(db, principal, bulletin, None)
+    ctx.update(audio_context(request, db, bulletin))
     db.commit()
     return render(request, "content/editor.html", {**ctx, "flash": pop_flash(request)})
 
@@ -287,6 +288,7 @@ def bulletin_save(
         bulletin = service.get_bulletin(db, principal=principal, bulletin_id=bulletin_id)
         conflict = isinstance(err, Conflict)
         ctx = editor_context(db, principal, bulletin, None if conflict else draft)
+        ctx.update(audio_context(request, db, bulletin))
         # On a conflict the form shows the newer saved text; the person's own text is kept beside it.
         return render(
             request,
@@ -402,7 +404,7 @@ def photo_remove(
 
 
 # Audio of renditions: same URL space, own module (imported last: it needs nothing from here).
-from loa.content.views_audio import jobs_of  # noqa: E402
+from loa.content.views_audio import audio_context, jobs_of  # noqa: E402
 from loa.content.views_audio import router as _audio_router  # noqa: E402
 
 router.include_router(_audio_router)

@@ -89,3 +89,21 @@ def get_playable(session: Session, sha256: str) -> PlayableAudio:
         raise InvalidInput("Chưa chọn tệp âm thanh, hoặc tệp không còn trong kho.", code="audio_not_found")
     asset, title, language = row
     return PlayableAudio(asset.sha256, _title(asset, title, language)[:200], asset.duration_ms)
+
+
+def audio_titles(session: Session, shas: set[str]) -> dict[str, str]:
+    """What a person calls each audio file (the bulletin it reads, else its file name): the receipts
+    of a "play now" or an emergency message name only their audio."""
+    if not shas:
+        return {}
+    rows = session.execute(
+        select(AudioAsset, Bulletin.title, Rendition.language)
+        .outerjoin(Rendition, Rendition.audio_sha256 == AudioAsset.sha256)
+        .outerjoin(Bulletin, Bulletin.id == Rendition.bulletin_id)
+        .where(AudioAsset.sha256.in_(sorted(shas)))
+        .order_by(Bulletin.id)
+    ).all()
+    out: dict[str, str] = {}
+    for asset, title, language in rows:
+        out.setdefault(asset.sha256, _title(asset, title, language)[:200])
+    return out

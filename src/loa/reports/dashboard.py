@@ -26,8 +26,9 @@ from loa.areas import picker
 from loa.areas.logic import COMMUNE_KINDS
 from loa.areas.models import AdminUnit
 from loa.errors import InvalidInput, LoaError, NotFound
+from loa.reports.airdata import sum_rows
 from loa.reports.charts import PALETTE, Bar, bar_chart
-from loa.reports.data import ChannelSection, sum_rows
+from loa.reports.data import ChannelSection
 from loa.reports.rollup import LEVEL_LABELS, channel_headlines, find_figure, rollup_rows, totals_row
 from loa.reports.sketchmap import Box, MapPoint, find_centroid, province_box, province_centroids, sketch_svg
 from loa.reports.statistics import (
@@ -35,6 +36,7 @@ from loa.reports.statistics import (
     Gathered,
     Level,
     broadcast_groups,
+    former_areas,
     gather,
     groups_of,
     sections_of,
@@ -264,10 +266,13 @@ def statistics_page(
             title=f"{CHANNEL_TITLES[chosen]} {LEVEL_LABELS[q.level].lower()}",
             test_id="chart-groups",
         )
+        former = [f for f in former_areas(g) if not f.is_empty]
         context.update(
             root=root,
             channels=channels,
             headlines=channel_headlines(channels),
+            former=former,
+            former_headlines={f.name: channel_headlines(f.channels) for f in former},
             rows=rows,
             totals=totals_row(rows),
             charts=charts,

@@ -21,7 +21,7 @@ from loa.accounts.scope import require
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, PermissionDenied
 from loa.protocol.manifest import key_id, public_key_bytes
-from loa.schedule import announcements, calendar, checks, hooks, service, slots
+from loa.schedule import announcements, calendar, checks, deviceday, hooks, service, slots
 from loa.schedule.ics import IcsEvent, calendar_bytes
 from loa.schedule.manifests import CompileReport, compile_and_store, signing_key
 from loa.schedule.recurrence import to_local
@@ -340,7 +340,7 @@ def device_schedule(
     uid: str, db: SessionDep, principal: ApiPrincipal, date_: str | None = Query(default=None, alias="date")
 ) -> dict[str, Any]:
     """Loa này phát gì trong ngày (đã xử lý ưu tiên và ngắt quãng như trên thiết bị)."""
-    day = calendar.device_day(
+    day = deviceday.device_day(
         db, principal=principal, uid=uid, day=_date(date_, _today(), "date"), now=utcnow()
     )
     return {
@@ -351,14 +351,16 @@ def device_schedule(
             {
                 "title": r.title,
                 "source_id": r.source_id,
-                "start_local": r.planned_start_local.isoformat(),
-                "end_local": r.planned_end_local.isoformat(),
+                "start_local": r.planned_start_local.isoformat() if r.planned_start_local else None,
+                "end_local": r.planned_end_local.isoformat() if r.planned_end_local else None,
                 "played_start_local": r.played_start_local.isoformat() if r.played_start_local else None,
                 "duration_ms": r.duration_ms,
                 "priority": r.priority,
                 "priority_label": r.rung_label,
-                "status": r.status.value,
+                "status": r.evidence.value,  # from its receipts: played, partial, failed, missing, upcoming
                 "status_label": r.status_label,
+                "planned_status": r.status.value if r.status is not None else None,  # the prediction
+                "planned_status_label": r.planned_label,
                 "message": r.message,
             }
             for r in day.rows

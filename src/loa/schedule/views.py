@@ -21,7 +21,7 @@ from loa.accounts.scope import require
 from loa.content.catalog import LANGUAGES
 from loa.db.base import utcnow
 from loa.errors import Conflict, LoaError, NotFound
-from loa.schedule import calendar, checks, formedit, forms, hooks, service, targetpick
+from loa.schedule import calendar, checks, deviceday, formedit, forms, hooks, service, targetpick
 from loa.schedule import models as m
 from loa.schedule.playout import format_duration_vi
 from loa.schedule.recurrence import to_local
@@ -295,7 +295,7 @@ def device_day_page(uid: str, request: Request, db: SessionDep, principal: WebPr
     """Loa này phát gì trong ngày."""
     today = to_local(utcnow()).date()
     day = _parse_date(request.query_params.get("date"), today)
-    result = calendar.device_day(db, principal=principal, uid=uid, day=day, now=utcnow())
+    result = deviceday.device_day(db, principal=principal, uid=uid, day=day, now=utcnow())
     return render(
         request,
         "schedule/device_day.html",

@@ -1,11 +1,11 @@
-"""JSON routes of speech: voices, text normalisation, background TTS jobs, audio upload and download."""
+"""JSON routes of speech: voices, text normalisation, background jobs (TTS, uploads), audio download."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -13,7 +13,7 @@ from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
 from loa.errors import PayloadTooLarge
-from loa.speech import jobs, overrides, service
+from loa.speech import jobs, overrides, service, uploads
 from loa.speech.delivery import audio_response
 from loa.speech.engines.base import MAX_RATE, MIN_RATE, VoiceInfo
 from loa.speech.models import AudioAsset, SpeechJob
@@ -78,10 +78,13 @@ class JobIn(BaseModel):
     outro_sha256: str | None = Field(default=None, max_length=64, description="Nhạc hiệu kết thúc (mã tệp).")
     subject: str | None = Field(default=None, max_length=120)
     area: str | None = AREA_FIELD
+    title: str | None = Field(default=None, max_length=255, description="Tên của tệp âm thanh.")
 
 
 class JobOut(BaseModel):
     id: str
+    kind: str = Field(description="tts: đọc văn bản; upload: xử lý bản thu tải lên.")
+    title: str | None
     status: str
     status_label: str
     progress: int
@@ -104,6 +107,7 @@ class AssetOut(BaseModel):
     source_kind: str
     voice: str | None
     original_filename: str | None
+    title: str | None
     url: str
     renditions: list[AssetOut] = []
 
@@ -130,6 +134,8 @@ def voice_out(info: VoiceInfo, default_id: str) -> VoiceOut:
 def job_out(job: SpeechJob) -> JobOut:
     return JobOut(
         id=job.id,
+        kind=job.kind.value,
+        title=job.title,
         status=job.status.value,
         status_label=job.status_label,
         progress=job.progress,
@@ -154,6 +160,7 @@ def asset_out(asset: AudioAsset, renditions: list[AudioAsset] | None = None) -> 
         source_kind=asset.source_kind.value,
         voice=asset.voice,
         original_filename=asset.original_filename,
+        title=asset.title,
         url=audio_url(asset.sha256),
         renditions=[asset_out(r) for r in renditions or []],
     )
@@ -199,6 +206,7 @@ def create_job(body: JobIn, request: Request, db: SessionDep, principal: ApiPrin
         subject=body.subject,
         area_id=area.id if area else None,
         created_by_id=principal.user_id,
+        title=body.title,
     )
     db.commit()
     speech.jobs.submit(job.id)
@@ -210,24 +218,38 @@ def get_job(job_id: str, db: SessionDep, principal: ApiPrincipal) -> JobOut:
     return job_out(jobs.visible_job(db, principal, job_id))
 
 
-@router.post("/api/v1/audio", response_model=AssetOut, status_code=201)
+@router.post("/api/v1/audio", response_model=JobOut | AssetOut, status_code=202)
 def upload_audio(
     request: Request,
+    response: Response,
     db: SessionDep,
     principal: ApiPrincipal,
     file: Annotated[UploadFile, File(description="Tệp âm thanh: WAV, MP3, M4A/AAC, OGG/Opus, AMR, FLAC.")],
-) -> AssetOut:
-    """Decode, level for broadcast (−16 LUFS, ≤ −1,5 dBTP) and store a recording. Refused: files over
-    ``max_upload_bytes``, audio longer than ``LOA_MAX_UPLOAD_DURATION_S`` (default 60 minutes), a
-    video (even with sound), anything that is not decodable audio."""
+    title: Annotated[str | None, Form(max_length=255, description="Tên của tệp âm thanh.")] = None,
+) -> JobOut | AssetOut:
+    """Keep a recording and level it for broadcast (−16 LUFS, ≤ −1,5 dBTP) on the job worker: 202 and
+    the job to follow (``GET /api/v1/speech/jobs/{id}``). 201 and the file itself when identical bytes
+    were processed before. Refused at once: files over ``max_upload_bytes``, audio declared longer than
+    ``LOA_MAX_UPLOAD_DURATION_S`` (default 60 minutes), a video (even with sound), anything that is
+    not audio; a file that turns out corrupt while decoding fails its job with the same message."""
     require(principal, Permission.EDIT_CONTENT)
     speech = runtime(request)
     data = read_limited(file, speech.context.max_upload_bytes)
-    asset = service.ingest_upload(
-        db, context=speech.context, data=data, filename=file.filename, created_by_id=principal.user_id
+    accepted = uploads.accept_upload(
+        db,
+        context=speech.context,
+        data=data,
+        filename=file.filename,
+        title=title,
+        created_by_id=principal.user_id,
     )
     db.commit()
-    return asset_out(asset, service.renditions_of(db, asset))
+    if accepted.asset is not None:
+        response.status_code = 201
+        return asset_out(accepted.asset, service.renditions_of(db, accepted.asset))
+    assert accepted.job is not None
+    speech.jobs.submit(accepted.job.id)
+    return job_out(accepted.job)
 
 
 def read_limited(file: UploadFile, max_bytes: int) -> bytes:

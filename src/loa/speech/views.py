@@ -14,7 +14,7 @@ from loa.accounts.principal import ROLES, Permission, Principal
 from loa.accounts.scope import require
 from loa.areas.models import AdminUnit
 from loa.errors import Conflict, LoaError
-from loa.speech import jobs, overrides, service
+from loa.speech import jobs, overrides, service, uploads
 from loa.speech.api import read_limited
 from loa.speech.engines.base import MAX_RATE, MIN_RATE
 from loa.speech.models import JobStatus
@@ -100,6 +100,7 @@ def generate(
     voice: FormStr = "",
     rate: FormStr = "1.0",
     area_code: FormStr = "",
+    title: FormStr = "",
 ) -> Response:
     speech = runtime_for(request.app.state)
     try:
@@ -117,6 +118,7 @@ def generate(
             rate=rate_value if MIN_RATE <= rate_value <= MAX_RATE else 1.0,
             area_id=area.id if area else None,
             created_by_id=principal.user_id,
+            title=title or None,
         )
         db.commit()
     except LoaError as err:
@@ -146,18 +148,27 @@ def upload(
     _csrf: CsrfProtected,
     db: SessionDep,
     file: Annotated[UploadFile, File()],
+    title: FormStr = "",
 ) -> Response:
     speech = runtime_for(request.app.state)
     try:
         require(principal, Permission.EDIT_CONTENT)
         data = read_limited(file, speech.context.max_upload_bytes)
-        asset = service.ingest_upload(
-            db, context=speech.context, data=data, filename=file.filename, created_by_id=principal.user_id
+        accepted = uploads.accept_upload(
+            db,
+            context=speech.context,
+            data=data,
+            filename=file.filename,
+            title=title or None,
+            created_by_id=principal.user_id,
         )
         db.commit()
     except LoaError as err:
         return render(request, "speech/_error.html", {"message": err.message})
-    return render(request, "speech/_asset.html", {"asset": asset, **_helpers()})
+    if accepted.job is None:
+        return render(request, "speech/_asset.html", {"asset": accepted.asset, **_helpers()})
+    speech.jobs.submit(accepted.job.id)
+    return render(request, "speech/_job.html", {"job": accepted.job, "asset": None, **_helpers()})
 
 
 # --- Per-area abbreviation readings ------------------------------------------------------------------
