@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from loa.accounts.deps import CsrfProtected, WebPrincipal
 from loa.accounts.logic import VIETNAM_TZ, as_vietnam_time, format_vietnam_time
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import scope_units
 from loa.areas import picker
 from loa.areas.models import AdminUnit
 from loa.content import photos, queries, renditions, service
@@ -77,10 +78,9 @@ flash, pop_flash = flash_pair(FLASH)
 
 def _areas(db: Session, principal: Principal) -> list[AdminUnit]:
     """Areas offered in the editor: the principal's own scope units (admins: provinces and communes)."""
-    query = select(AdminUnit).order_by(AdminUnit.path)
     if principal.is_admin:
-        return list(db.scalars(query.limit(500)))
-    return list(db.scalars(query.where(AdminUnit.path.in_(principal.scope_paths))))
+        return list(db.scalars(select(AdminUnit).order_by(AdminUnit.path).limit(500)))
+    return scope_units(db, principal)
 
 
 def _local_time(raw: str) -> datetime | None:

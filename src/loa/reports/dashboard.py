@@ -18,8 +18,8 @@ from starlette.responses import Response
 
 from loa.accounts.deps import WebPrincipal
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import require, visible_unit
 from loa.activities import browse
-from loa.activities import service as activities
 from loa.activities.registers import AreaRef
 from loa.activities.service import area_ref
 from loa.areas import picker
@@ -105,7 +105,7 @@ def _resolve(
         q.errors.append("Chọn địa bàn để xem số liệu.")
     else:
         try:
-            q.root = browse.visible_unit(session, principal, area)
+            q.root = visible_unit(session, principal, code=area)
         except LoaError as err:
             q.errors.append(err.message)
     if topic:
@@ -203,7 +203,7 @@ def statistics_page(
     level: Text = "",
     channel: Text = "",
 ) -> Response:
-    activities.require(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     typed_error = None
     if not area and area_text.strip():  # typed without choosing (no JavaScript): the name is read
         try:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from loa.accounts.scope import under
 from loa.areas.logic import COMMUNE_KINDS, VILLAGE_KINDS
 from loa.areas.models import AdminUnit, AreaLineage, UnitKind
 from loa.reports.wording import join_vn
@@ -109,10 +110,10 @@ class Chains:
         """Load in one query the units above villages under ``prefixes`` and those the prefixes go
         through: the chains of a province's records, without a query per commune."""
         codes = {c for p in prefixes for c in p.strip("/").split("/") if c}
-        under = or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in prefixes))
+        inside = under(AdminUnit.path, prefixes)
         for u in self.session.scalars(
             select(AdminUnit).where(
-                or_(AdminUnit.code.in_(codes), and_(under, AdminUnit.kind.not_in(VILLAGE_KINDS)))
+                or_(AdminUnit.code.in_(codes), and_(inside, AdminUnit.kind.not_in(VILLAGE_KINDS)))
             )
         ):
             self.by_code[u.code], self.by_id[u.id] = u, u
@@ -266,9 +267,9 @@ class Ownership:
 
 def owned_scope(session: Session, ownership: Ownership, prefixes: Sequence[str]) -> frozenset[int]:
     """Ids of the units under ``prefixes`` whose records (and clusters' broadcasts) are the root's own."""
-    under = or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in prefixes))
+    inside = under(AdminUnit.path, prefixes)
     if not ownership.splits:
-        return frozenset(session.scalars(select(AdminUnit.id).where(under)))
+        return frozenset(session.scalars(select(AdminUnit.id).where(inside)))
     return frozenset(
-        u.id for u in session.scalars(select(AdminUnit).where(under)) if ownership.owner(u) == OWN
+        u.id for u in session.scalars(select(AdminUnit).where(inside)) if ownership.owner(u) == OWN
     )

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from loa.accounts.scope import under
 from loa.activities.models import PortalPost
 from loa.activities.present import detail_cells
 from loa.activities.registers import PORTAL
@@ -34,10 +34,6 @@ from loa.topics.models import Topic
 from loa.vocab.period import Period
 
 Pair = tuple[DetailRow, AdminUnit]
-
-
-def under(prefixes: Sequence[str]) -> Any:
-    return or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in prefixes))
 
 
 def _topic_names(session: Session, bulletin_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -74,7 +70,7 @@ def portal_rows(
             Bulletin.published_revision_no.is_not(None),
             Bulletin.published_at >= start_at,
             Bulletin.published_at < end_at,
-            under(prefixes),
+            under(AdminUnit.path, prefixes),
         )
         .order_by(Bulletin.published_at, Bulletin.id)
     )

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loa.accounts.scope import under
 from loa.activities.models import PortalPost, RadioItem
 from loa.activities.present import detail_cells
 from loa.activities.registers import RADIO
@@ -65,10 +65,6 @@ class SystemChannels:
     airtime: Airtime
 
 
-def _under(prefixes: Sequence[str]) -> Any:
-    return or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in prefixes))
-
-
 BulletinTitles = dict[int, tuple[str, AdminUnit]]  # bulletin → title, unit (those under the area)
 
 
@@ -80,7 +76,7 @@ def _bulletins(session: Session, ids: set[int], prefixes: Sequence[str]) -> Bull
     rows = session.execute(
         select(Bulletin.id, Bulletin.title, Bulletin.area_id)
         .join(AdminUnit, AdminUnit.id == Bulletin.area_id)
-        .where(Bulletin.id.between(min(ids), max(ids)), _under(prefixes))
+        .where(Bulletin.id.between(min(ids), max(ids)), under(AdminUnit.path, prefixes))
         .order_by(Bulletin.id)
     ).all()
     found = [(b, title, area_id) for b, title, area_id in rows if b in ids]
@@ -190,7 +186,9 @@ def _programme_rows(
     }
     units = {
         u.id: u
-        for u in session.scalars(select(AdminUnit).where(AdminUnit.id.in_(area_ids), _under(prefixes)))
+        for u in session.scalars(
+            select(AdminUnit).where(AdminUnit.id.in_(area_ids), under(AdminUnit.path, prefixes))
+        )
     }
     topic_names = dict(session.execute(select(Topic.id, Topic.name)).all())
     rows: list[Pair] = []
@@ -341,7 +339,7 @@ def _airtime(
 
 def scope_of(session: Session, prefixes: Sequence[str]) -> frozenset[int]:
     """Ids of the units under ``prefixes``."""
-    return frozenset(session.scalars(select(AdminUnit.id).where(_under(prefixes))))
+    return frozenset(session.scalars(select(AdminUnit.id).where(under(AdminUnit.path, prefixes))))
 
 
 def system_channels(

@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
-from loa.activities.service import require
+from loa.accounts.scope import in_scope, require
 from loa.areas.logic import UNIT_KINDS, display_name
 from loa.areas.models import AdminUnit
 from loa.errors import Conflict, InvalidInput, NotFound
@@ -183,18 +183,12 @@ def generate_report(
     return report
 
 
-def _scoped(principal: Principal) -> object:
-    if principal.is_admin:
-        return AdminUnit.id.is_not(None)
-    return or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in principal.scope_paths or ("\x00",)))
-
-
 def list_reports(session: Session, *, principal: Principal, limit: int = 100) -> list[Report]:
     require(principal, Permission.VIEW)
     query = (
         select(Report)
         .join(AdminUnit, AdminUnit.id == Report.area_id)
-        .where(_scoped(principal))  # type: ignore[arg-type]
+        .where(in_scope(principal, AdminUnit.path))
         .options(selectinload(Report.files))
         .order_by(Report.created_at.desc(), Report.id.desc())
         .limit(limit)
@@ -207,7 +201,7 @@ def get_report(session: Session, *, principal: Principal, report_id: int) -> Rep
     report: Report | None = session.scalar(
         select(Report)
         .join(AdminUnit, AdminUnit.id == Report.area_id)
-        .where(Report.id == report_id, _scoped(principal))  # type: ignore[arg-type]
+        .where(Report.id == report_id, in_scope(principal, AdminUnit.path))
         .options(selectinload(Report.files))
     )
     if report is None:

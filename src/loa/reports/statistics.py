@@ -18,13 +18,13 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import require, visible_unit
 from loa.activities.present import detail_cells, report_columns
 from loa.activities.registers import PORTAL as PORTAL_REGISTER
 from loa.activities.registers import RADIO as RADIO_REGISTER
 from loa.activities.registers import REGISTERS, AnyRecord, AreaRef, RegisterSpec
-from loa.activities.service import area_ref, require
+from loa.activities.service import area_ref
 from loa.areas.models import AdminUnit
-from loa.errors import NotFound
 from loa.reports.airdata import Airtime, AirtimeRow, sum_rows
 from loa.reports.airtime import (
     MANUAL,
@@ -59,10 +59,7 @@ __all__ = ["area_prefixes", "gather", "groups_of", "sections_of"]
 
 
 def resolve_root(session: Session, principal: Principal, area_id: int) -> AdminUnit:
-    unit = session.get(AdminUnit, area_id)
-    if unit is None or not principal.can_access_path(unit.path):
-        raise NotFound("Không tìm thấy địa bàn (hoặc địa bàn nằm ngoài phạm vi của bạn).")
-    return unit
+    return visible_unit(session, principal, area_id=area_id)
 
 
 def channel_figures(spec: RegisterSpec, records: Sequence[AnyRecord]) -> tuple[Figure, ...]:

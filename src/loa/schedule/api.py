@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from loa.accounts.deps import ApiPrincipal
 from loa.accounts.principal import Permission
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, PermissionDenied
 from loa.protocol.manifest import key_id, public_key_bytes
@@ -409,7 +409,7 @@ def station_ics(
     to: str | None = None,
 ) -> Response:
     """Lịch phát của đài dạng iCalendar (RFC 5545) để mở bằng ứng dụng lịch."""
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     start = _date(from_, _today(), "from")
     end = _date(to, start + timedelta(days=ICS_DEFAULT_DAYS), "to")
     start_at, end_at = calendar.day_range(start, end)

@@ -11,13 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import area_path, in_scope, require
 from loa.areas.models import AdminUnit, Station, UnitKind
-from loa.errors import InvalidInput, NotFound, PermissionDenied
+from loa.errors import InvalidInput, NotFound
 from loa.fleet.models import Device, DeviceGroup, DeviceGroupMember
 from loa.schedule import models as m
 from loa.schedule.recurrence import to_local, to_utc
-from loa.schedule.service import area_path
 from loa.schedule.slots import MAX_RANGE_DAYS, programme_slots
 from loa.schedule.snapshot import Target, TargetKind
 from loa.schedule.targets import StoredTarget, load_tokens
@@ -68,24 +67,23 @@ def day_range(from_date: date, to_date: date) -> tuple[datetime, datetime]:
 
 
 def visible_station(session: Session, *, principal: Principal, station_id: int) -> Station:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     station = session.get(Station, station_id)
-    if station is None:
+    # Another area's station is answered like a missing one: its id reveals nothing.
+    if station is None or not principal.can_access_path(area_path(session, station.commune_id)):
         raise NotFound("Không tìm thấy đài truyền thanh.", code="station_not_found")
-    if not principal.can_access_path(area_path(session, station.commune_id)):
-        raise PermissionDenied(
-            "Đài truyền thanh này nằm ngoài phạm vi được giao cho bạn.", code="out_of_scope"
-        )
     return station
 
 
 def visible_stations(session: Session, *, principal: Principal) -> list[Station]:
-    rows = session.execute(
-        select(Station, AdminUnit.path)
-        .join(AdminUnit, AdminUnit.id == Station.commune_id)
-        .order_by(Station.name)
-    ).all()
-    return [s for s, path in rows if principal.can_access_path(path)]
+    return list(
+        session.scalars(
+            select(Station)
+            .join(AdminUnit, AdminUnit.id == Station.commune_id)
+            .where(in_scope(principal, AdminUnit.path))
+            .order_by(Station.name)
+        )
+    )
 
 
 def station_reach(session: Session, station: Station) -> set[Target]:

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.logic import format_vietnam_time
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
-from loa.errors import NotFound, PermissionDenied
+from loa.accounts.scope import require
+from loa.errors import NotFound
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch, PlayReceipt, ReceiptOutcome
 from loa.fleet.playable import audio_titles
 from loa.protocol.itemids import parse as parse_item_id
@@ -163,12 +163,11 @@ def _duty_from(device: Device) -> datetime:
 
 
 def device_day(session: Session, *, principal: Principal, uid: str, day: date, now: datetime) -> DeviceDay:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     device = session.scalar(select(Device).where(Device.uid == uid))
-    if device is None:
+    # Another area's loudspeaker is answered like a missing one: its id reveals nothing.
+    if device is None or not principal.can_access_path(device_path(session, device)):
         raise NotFound("Không tìm thấy cụm loa.", code="device_not_found")
-    if not principal.can_access_path(device_path(session, device)):
-        raise PermissionDenied("Cụm loa này nằm ngoài phạm vi được giao cho bạn.", code="out_of_scope")
     start = to_utc(datetime.combine(day, time()), VIETNAM_TZ)
     window = Window(start, start + timedelta(days=MAX_DEVICE_DAYS))
     loaded = load_snapshot(session, start_at=window.start_at, end_at=window.end_at, uids=[uid])

@@ -17,7 +17,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from loa.accounts.deps import CsrfProtected, WebPrincipal
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.content.catalog import LANGUAGES
 from loa.db.base import utcnow
 from loa.errors import Conflict, LoaError, NotFound
@@ -186,7 +186,7 @@ def new_programme(request: Request, db: SessionDep, principal: WebPrincipal) -> 
 @router.get("/schedule/programmes/preview")
 def programme_preview(request: Request, db: SessionDep, principal: WebPrincipal) -> Response:
     """The next airings of the recurrence being chosen (HTMX fragment of the programme form)."""
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     query = request.query_params
     values = form_values(query.items(), {n: query.getlist(n) for n in FORM_LISTS})
     return render(request, "schedule/_rule_preview.html", {"preview": _preview(db, principal, values)})

@@ -9,9 +9,10 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from loa.accounts.deps import ApiPrincipal, client_ip, require_permission
+from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
-from loa.errors import NotFound, PayloadTooLarge
+from loa.accounts.scope import require
+from loa.errors import PayloadTooLarge
 from loa.speech import jobs, overrides, service, uploads
 from loa.speech.delivery import audio_response
 from loa.speech.engines.base import MAX_RATE, MIN_RATE, VoiceInfo
@@ -169,13 +170,6 @@ def runtime(request: Request) -> SpeechRuntime:
     return runtime_for(request.app.state)
 
 
-def visible_job(db: SessionDep, principal: Principal, job_id: str) -> SpeechJob:
-    job = jobs.get_job(db, job_id)
-    if not principal.is_admin and job.created_by_id != principal.user_id:
-        raise NotFound(jobs.JOB_NOT_FOUND)  # do not reveal other people's jobs
-    return job
-
-
 @router.get("/api/v1/speech/voices", response_model=list[VoiceOut])
 def list_voices(request: Request, principal: ApiPrincipal) -> list[VoiceOut]:
     registry = runtime(request).context.registry
@@ -198,7 +192,7 @@ def normalize_text(body: NormalizeIn, db: SessionDep, principal: ApiPrincipal) -
 
 @router.post("/api/v1/speech/jobs", response_model=JobOut, status_code=202)
 def create_job(body: JobIn, request: Request, db: SessionDep, principal: ApiPrincipal) -> JobOut:
-    require_permission(principal, Permission.EDIT_CONTENT)
+    require(principal, Permission.EDIT_CONTENT)
     area = overrides.area_for_request(db, principal, body.area)
     speech = runtime(request)
     job = jobs.create_job(
@@ -221,7 +215,7 @@ def create_job(body: JobIn, request: Request, db: SessionDep, principal: ApiPrin
 
 @router.get("/api/v1/speech/jobs/{job_id}", response_model=JobOut)
 def get_job(job_id: str, db: SessionDep, principal: ApiPrincipal) -> JobOut:
-    return job_out(visible_job(db, principal, job_id))
+    return job_out(jobs.visible_job(db, principal, job_id))
 
 
 @router.post("/api/v1/audio", response_model=JobOut | AssetOut, status_code=202)
@@ -238,7 +232,7 @@ def upload_audio(
     were processed before. Refused at once: files over ``max_upload_bytes``, audio declared longer than
     ``LOA_MAX_UPLOAD_DURATION_S`` (default 60 minutes), a video (even with sound), anything that is
     not audio; a file that turns out corrupt while decoding fails its job with the same message."""
-    require_permission(principal, Permission.EDIT_CONTENT)
+    require(principal, Permission.EDIT_CONTENT)
     speech = runtime(request)
     data = read_limited(file, speech.context.max_upload_bytes)
     accepted = uploads.accept_upload(

@@ -24,6 +24,7 @@ from typing import Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from loa.accounts.principal import Principal
 from loa.db.base import utcnow
 from loa.db.changes import mark_changed
 from loa.errors import InvalidInput, LoaError, NotFound, TooManyRequests
@@ -104,6 +105,14 @@ def create_job(
 def get_job(session: Session, job_id: str) -> SpeechJob:
     job = session.get(SpeechJob, job_id) if job_id.isalnum() and len(job_id) <= 32 else None
     if job is None:
+        raise NotFound(JOB_NOT_FOUND)
+    return job
+
+
+def visible_job(session: Session, principal: Principal, job_id: str) -> SpeechJob:
+    """A job is its requester's (and administrators'): anyone else's is not found, like a missing one."""
+    job = get_job(session, job_id)
+    if not principal.is_admin and job.created_by_id != principal.user_id:
         raise NotFound(JOB_NOT_FOUND)
     return job
 
