@@ -71,6 +71,7 @@ ACTION_LABELS: dict[str, str] = {
     "device.reboot": "Khởi động lại cụm loa",
     "device.update": "Cập nhật phần mềm cụm loa",
     "speech.overrides_update": "Sửa từ điển viết tắt của địa bàn",
+    "speech.voice_choice": "Chọn giọng đọc cho địa bàn",
     "activity.create": "Thêm bản ghi sổ theo dõi",
     "activity.update": "Sửa bản ghi sổ theo dõi",
     "activity.delete": "Xóa bản ghi sổ theo dõi",
