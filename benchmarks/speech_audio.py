@@ -1,10 +1,16 @@
 """Speech audio: eSpeak NG's real-time factor, the whole chain for a 1,000-word article (normalise →
 synthesise → broadcast pipeline → MP3 → store; target ≤ 2 s), its ratio to eSpeak alone on the same
-text in the same run, and encoder speeds (× real time)."""
+text in the same run, encoder speeds (× real time), and a 59-minute 8 kbit/s MP3 upload levelled as
+a stream (MP3 + Opus): its time and the peak memory of the process doing it (target ≤ 300 MB; the
+one-piece pipeline took 6.6 GB). The upload runs in a fresh process so its peak (VmHWM) is its own."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,3 +81,43 @@ def run() -> Iterator[Result]:
             "x",
             better="higher",
         )
+    yield from upload_results()
+
+
+_UPLOAD = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from loa.speech.audio.encode import AudioFormat
+    from loa.speech.audio.stream import level_recording_stream
+    from tests.speech.audio.media import long_low_bitrate_mp3
+
+    folder = Path(sys.argv[1])
+    path = folder / "upload.mp3"
+    path.write_bytes(long_low_bitrate_mp3(59.0))
+    start, cpu_start = time.perf_counter(), time.process_time()
+    results = level_recording_stream(
+        path, formats=(AudioFormat.MP3, AudioFormat.OPUS), max_duration_s=3600, temp_dir=folder
+    )
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    status = Path("/proc/self/status").read_text().splitlines()
+    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_kb": peak_kb, "size": path.stat().st_size,
+                      "duration_ms": results[0][0].duration_ms}))
+    """
+)
+
+
+def upload_results() -> Iterator[Result]:
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as folder:
+        done = subprocess.run(
+            [sys.executable, "-c", _UPLOAD, folder], cwd=root, capture_output=True, text=True, check=True
+        )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    minutes = report["duration_ms"] / 60_000
+    yield Result("speech.upload_59min_seconds", report["seconds"], "s")
+    # CPU seconds of the process (all its threads): less sensitive to a busy machine than wall time.
+    yield Result("speech.upload_59min_cpu_seconds", report["cpu"], "s")
+    yield Result("speech.upload_59min_x_realtime", minutes * 60 / report["seconds"], "x", better="higher")
+    yield Result("speech.upload_59min_peak_mb", report["peak_kb"] / 1024, "MB", target=300)

@@ -14,9 +14,11 @@ from loa.content import service as content
 from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
 from loa.content.workflow import Action
+from loa.db.base import utcnow
 from loa.demo import seed_demo
-from loa.demo_content import seed_demo_content
+from loa.demo_content import HOURLY_NEWS, announce_demo_start, seed_demo_content, seed_hourly_news
 from loa.fleet.models import Device, DeviceManifest
+from loa.schedule.models import Announcement, Programme
 from loa.settings import Settings
 from loa.speech.models import AudioAsset
 from loa.wiring import wire
@@ -53,11 +55,23 @@ def test_demo_seeds_a_living_province_once(engine: Engine, settings: Settings) -
         ba_to = session.scalars(select(AdminUnit).where(AdminUnit.code == "21484")).one()
         assert ba_to.former_district_id is not None
 
+    # Something airs on Ba Tơ's loudspeakers within minutes of every start, and every hour.
+    started = seed_hourly_news(factory, settings) + announce_demo_start(factory, settings)
+    assert any("30 phút mỗi giờ" in line for line in started) and any("Thông báo" in line for line in started)
+    with factory() as session:
+        (announcement,) = session.scalars(select(Announcement))
+        assert 50 <= (announcement.start_at - utcnow()).total_seconds() <= 60
+        hourly = session.scalars(select(Programme).where(Programme.name == HOURLY_NEWS)).one()
+        assert hourly.rrule == "FREQ=HOURLY" and hourly.start_local.minute == 30
+
     with factory() as session, session.begin():
         again = seed_demo(session, settings)
     again += seed_demo_content(factory, settings)
     assert not [line for line in again if line.startswith("  ")], "passwords are printed only once"
     assert _count(engine, Bulletin) == len(bulletins)
+    assert seed_hourly_news(factory, settings) == []
+    announce_demo_start(factory, settings)  # one is still waiting: no second announcement
+    assert _count(engine, Announcement) == 1 and _count(engine, Programme) == 2
 
 
 def test_dashboard_shows_what_needs_attention_in_scope(engine: Engine, settings: Settings) -> None:

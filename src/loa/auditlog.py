@@ -22,7 +22,7 @@ from loa.accounts.deps import WebPrincipal
 from loa.accounts.logic import format_vietnam_time
 from loa.accounts.models import AuditEvent, User
 from loa.accounts.principal import ROLES, Permission, Role
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.alerts.models import EmergencyAlert
 from loa.areas.models import AdminUnit
 from loa.content.catalog import LANGUAGES, PRIORITIES, STATUSES, Priority, Status
@@ -224,7 +224,7 @@ def audit_page(
     action: Annotated[str, Query(max_length=64)] = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    require_permission(principal, Permission.VIEW_AUDIT)
+    require(principal, Permission.VIEW_AUDIT)
     result = audit.query(db, principal=principal, action=action or None, page=page, per_page=50)
     words = words_for(db, result.events)
     names = _names(db, result.events)

@@ -99,7 +99,7 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
     from loa.app import create_app
     from loa.db.migrate import upgrade
     from loa.demo import seed_demo
-    from loa.demo_content import seed_demo_content
+    from loa.demo_content import announce_demo_start, seed_demo_content, seed_hourly_news
 
     c = cli_context(ctx)
     c.overrides.setdefault("demo", True)
@@ -108,13 +108,18 @@ def demo(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
     with c.session() as session:
         report = seed_demo(session, c.settings)
     report += seed_demo_content(c.process.sessions, c.settings)
+    report += seed_hourly_news(c.process.sessions, c.settings)
+    report += announce_demo_start(c.process.sessions, c.settings)
     for line in report:
         echo(line)
     from loa.sim.demo import start_demo_fleet
 
     # One process: the web app and the gateway share its sessions and doorbell, so a command queued
-    # by a page wakes the gateway at once.
-    start_demo_fleet(c.settings, c.engine, c.process)
+    # by a page wakes the gateway at once. The simulated loudspeakers fetch their manifests from this
+    # very server (once it listens); each fetch is not worth a line on the console.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    start_demo_fleet(c.settings, c.engine, c.process, server_url=f"http://{local}:{port}")
     echo(f"Broker MQTT nhúng và cụm loa mô phỏng: cổng {c.settings.mqtt_port}.")
     echo(f"Loa đang chạy tại http://{host}:{port}")
     echo("Chế độ trình diễn: chỉ máy này truy cập được (địa chỉ nội bộ), không mở ra mạng.")
@@ -140,8 +145,10 @@ def main() -> None:
         sys.stderr.write(f"Lỗi: {err.message}\n")
         sys.exit(2)
     except ValidationError as err:
-        msgs = "; ".join(str(e.get("msg", "")) for e in err.errors())
-        sys.stderr.write(f"Lỗi cấu hình: {msgs}\n")
+        from loa.config_errors import describe
+
+        for sentence in describe(err):
+            sys.stderr.write(f"Lỗi cấu hình: {sentence}\n")
         sys.exit(2)
     except typer.Exit as err:
         sys.exit(err.exit_code)

@@ -31,6 +31,12 @@ class CliContext:
         return Settings(**self.overrides)  # type: ignore[arg-type]
 
     @cached_property
+    def settings_without_secret(self) -> Settings:
+        """For commands that touch no database and sign nothing (text normalisation, synthesis to
+        a file, the list of voices): they run without ``LOA_SECRET_KEY``."""
+        return Settings.without_secret(**self.overrides)
+
+    @cached_property
     def engine(self) -> Engine:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return make_engine(self.settings.resolved_database_url)

@@ -181,10 +181,16 @@ class Settings(BaseSettings):
             or not url.startswith(("https://", "http://", "/"))
         ):
             raise ValueError(
-                "LOA_MAP_TILE_URL must be an XYZ template with {z}, {x} and {y}, "
-                "e.g. https://tiles.example.gov.vn/{z}/{x}/{y}.png"
+                "LOA_MAP_TILE_URL phải là mẫu địa chỉ ô bản đồ có {z}, {x} và {y}, "
+                "ví dụ https://tiles.example.gov.vn/{z}/{x}/{y}.png."
             )
         return self
+
+    @classmethod
+    def without_secret(cls, **values: object) -> Settings:
+        """Settings for commands that sign nothing and open no session (``loa speech normalize``,
+        ``say``, ``voices``): a missing secret key is no error there."""
+        return _SettingsWithoutSecret(**values)  # type: ignore[arg-type]
 
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -203,3 +209,9 @@ class Settings(BaseSettings):
     @property
     def audio_dir(self) -> Path:
         return self.data_dir / "audio"
+
+
+class _SettingsWithoutSecret(Settings):
+    @model_validator(mode="after")  # type: ignore[misc]  # replaces the parent's check by its name
+    def _refuse_weak_secret_and_open_demo(self) -> Settings:
+        return self

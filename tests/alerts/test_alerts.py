@@ -82,7 +82,7 @@ def test_alerts_are_scoped_and_bad_input_is_refused_in_vietnamese(
     assert gap.status_code == 422 and "phải là số nguyên" in gap.text
     assert commands(world_engine) == [] and alert_actions(world_engine) == []
 
-    # Commune A's alert: B's operator does not see it and cannot stop it.
+    # Commune A's alert: B's operator does not see it and cannot stop it (it is not found for them).
     web.post("/logout", data={"csrf_token": csrf_token(web)})
     token_a = login_web(web, "vanhanh.a")
     web.post("/alerts", data={"csrf_token": token_a, "audio_sha256": SHA, "communes": [COMMUNE_A]})
@@ -92,7 +92,7 @@ def test_alerts_are_scoped_and_bad_input_is_refused_in_vietnamese(
     token_b = login_web(web, "vanhanh.b")
     assert "Chưa có cảnh báo nào." in web.get("/alerts").text  # A's alert is not in B's list
     refused = web.post(f"/alerts/{alert_id}/stop", data={"csrf_token": token_b})
-    assert refused.status_code == 403
+    assert refused.status_code == 404 and "Không tìm thấy cảnh báo này." in refused.text
 
     # A viewer of commune A sees it sounding, with no form and no stop button; posting is refused.
     web.post("/logout", data={"csrf_token": csrf_token(web)})
@@ -121,7 +121,7 @@ def test_alert_api_start_list_stop(web: TestClient, world_engine: Engine) -> Non
     listed = web.get("/api/v1/alerts", headers=operator).json()
     assert [a["id"] for a in listed] == [alert["id"]] and listed[0]["acknowledged"] == 0
     assert web.get("/api/v1/alerts", headers=other).json() == []
-    assert web.post(f"/api/v1/alerts/{alert['id']}/stop", headers=other).status_code == 403
+    assert web.post(f"/api/v1/alerts/{alert['id']}/stop", headers=other).status_code == 404
     stopped = web.post(f"/api/v1/alerts/{alert['id']}/stop", headers=operator).json()
     assert stopped["stopped_by"] == "vanhanh.a"
     assert [uid for uid, kind, _ in commands(world_engine) if kind == "stop"] == [IDS.a1, IDS.a2]

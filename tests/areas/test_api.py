@@ -80,11 +80,11 @@ def test_commune_operator_is_confined_to_their_commune(country_client: TestClien
     ]
     found = country_client.get("/api/v1/areas/search?q=ba", headers=headers).json()
     assert [a["code"] for a in found] == ["21484"]
-    refused = country_client.get("/api/v1/areas/21523", headers=headers)
-    assert refused.status_code == 403
+    refused = country_client.get("/api/v1/areas/21523", headers=headers)  # like a code that names nothing
+    assert refused.status_code == 404
     assert refused.headers["content-type"].startswith("application/problem+json")
-    assert "ngoài phạm vi được giao" in refused.json()["title"]
-    assert country_client.get("/api/v1/areas?parent=01", headers=headers).status_code == 403
+    assert refused.json()["title"] == "Không tìm thấy địa bàn mã “21523” trong phạm vi của bạn."
+    assert country_client.get("/api/v1/areas?parent=01", headers=headers).status_code == 404
 
 
 def test_villages_and_stations_by_permission(country_client: TestClient) -> None:
@@ -104,7 +104,7 @@ def test_villages_and_stations_by_permission(country_client: TestClient) -> None
         denied = country_client.post("/api/v1/areas/21484/villages", json={"name": "Thôn 5"}, headers=headers)
         assert denied.status_code == 403
     elsewhere = country_client.post("/api/v1/areas/21523/villages", json={"name": "Thôn 1"}, headers=operator)
-    assert elsewhere.status_code == 403
+    assert elsewhere.status_code == 404
 
     station = country_client.post(
         "/api/v1/areas/21484/stations",

@@ -36,12 +36,13 @@ def test_commune_operator_sees_only_their_commune(country: Session) -> None:
     # The province is navigation only: listing it shows only the operator's own commune.
     assert _codes(service.children(country, "51", BA_TO_OPERATOR)) == ["21484"]
     assert service.get_visible_unit(country, "21484", BA_TO_OPERATOR).name == "Xã Ba Tơ"
-    with pytest.raises(PermissionDenied) as caught:
+    # Outside the scope is not found, like a code that names nothing (a code reveals nothing).
+    with pytest.raises(NotFound) as caught:
         service.get_visible_unit(country, "21523", BA_TO_OPERATOR)  # xã Ba Tô, next door
-    assert "ngoài phạm vi" in caught.value.message and "Xã Ba Tô" in caught.value.message
-    with pytest.raises(PermissionDenied):
+    assert caught.value.message == "Không tìm thấy địa bàn mã “21523” trong phạm vi của bạn."
+    with pytest.raises(NotFound):
         service.get_visible_unit(country, "51", BA_TO_OPERATOR)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         service.children(country, "01", BA_TO_OPERATOR)
     crumbs = service.breadcrumbs(country, service.get_unit(country, "21484"), BA_TO_OPERATOR)
     assert [u.code for u in crumbs] == ["51"]
@@ -96,7 +97,7 @@ def test_add_village_and_numbering(country: Session) -> None:
     with pytest.raises(Conflict) as caught:
         service.add_village(country, commune_code="21484", name="thôn gò da", principal=ADMIN)
     assert "đã có trong Xã Ba Tơ" in caught.value.message
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         service.add_village(country, commune_code="21523", name="Thôn 1", principal=BA_TO_OPERATOR)
     with pytest.raises(PermissionDenied):  # a viewer may look but not change
         service.add_village(country, commune_code="21484", name="Thôn 9", principal=VIEWER_BA_TO)
@@ -157,9 +158,9 @@ def test_stations_per_commune(country: Session) -> None:
         )
     fields = {d["field"] for d in caught.value.details}
     assert fields == {"technology", "latitude"}
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         create_station(country, commune_code="21523", name="Đài", principal=BA_TO_OPERATOR)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         list_stations(country, commune_code="21523", principal=BA_TO_OPERATOR)
     with pytest.raises(InvalidInput):
         create_station(country, commune_code="535", name="Đài huyện", principal=ADMIN)

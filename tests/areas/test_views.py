@@ -33,7 +33,7 @@ def test_search_fragment_and_full_page(country_client: TestClient) -> None:
         assert 'href="/areas/21484"' in page.text and "<html" in page.text
 
 
-def test_operator_sees_only_their_commune_and_a_vietnamese_refusal_elsewhere(
+def test_operator_sees_only_their_commune_and_elsewhere_is_not_found(
     country_client: TestClient,
 ) -> None:
     login_web(country_client, "bato")
@@ -45,10 +45,10 @@ def test_operator_sees_only_their_commune_and_a_vietnamese_refusal_elsewhere(
     assert "Huyện Ba Tơ" in unit.text and "Thị trấn Ba Tơ (21484)" in unit.text
     assert 'data-testid="village-form"' in unit.text  # an operator manages their own commune
     assert "<span>Tỉnh Quảng Ngãi</span>" in unit.text  # breadcrumb, not a link
-    refused = country_client.get("/areas/21523")
-    assert refused.status_code == 403
+    refused = country_client.get("/areas/21523")  # answered like a code that names nothing
+    assert refused.status_code == 404
     assert "text/html" in refused.headers["content-type"]
-    assert "ngoài phạm vi được giao cho bạn" in refused.text
+    assert "Không tìm thấy địa bàn mã “21523” trong phạm vi của bạn." in refused.text
     assert country_client.get("/areas/99999").status_code == 404
 
 

@@ -48,8 +48,10 @@ def test_commune_operator_sees_only_their_commune(page: Page) -> None:
     expect(page.get_by_test_id("unit-name")).to_have_text("Xã Ba Tơ")
     expect(page.get_by_test_id("former-district")).to_contain_text("Huyện Ba Tơ")
     page.goto("/areas/21523")  # xã Ba Tô, the neighbouring commune
-    expect(page.get_by_role("heading", name="Lỗi 403")).to_be_visible()
-    expect(page.get_by_test_id("error-message")).to_contain_text("nằm ngoài phạm vi được giao cho bạn")
+    expect(page.get_by_role("heading", name="Lỗi 404")).to_be_visible()
+    expect(page.get_by_test_id("error-message")).to_contain_text(
+        "Không tìm thấy địa bàn mã “21523” trong phạm vi"
+    )
 
 
 @pytest.mark.usefixtures("users")

@@ -71,7 +71,8 @@ def test_bulletin_flow_in_the_browser(page: Page, live_server: str, world_people
         {"name": "ban-doc-hre.m4a", "mimeType": "audio/mp4", "buffer": recording()}
     )
     hre.get_by_role("button", name="Tải bản thu lên").click()
-    expect(page.get_by_test_id("audio-hre")).to_be_attached()
+    # Kept at once, levelled on the job worker: the panel shows progress, then the player.
+    expect(page.get_by_test_id("audio-hre")).to_be_attached(timeout=60_000)
     page.get_by_test_id("tts-vi").click()
     player = page.get_by_test_id("audio-vi")
     expect(player).to_be_attached(timeout=60_000)

@@ -120,9 +120,19 @@ def test_bulletin_from_writing_to_the_portal(
     uploaded = client.post(
         f"{base}/hre/audio", files={"file": ("ban-doc-hre.m4a", recording(), "audio/mp4")}, headers=editor
     )
-    assert uploaded.status_code == 201, uploaded.text
-    hre = uploaded.json()
+    # Kept at once, levelled for broadcast on the job worker, then attached to the rendition.
+    assert uploaded.status_code == 202, uploaded.text
+    assert uploaded.json()["job"]["kind"] == "upload"
+    assert runtime_for(speech_app.state).jobs.wait_idle(120)
+    hre_job = client.get(uploaded.json()["job"]["status_url"], headers=editor).json()
+    assert hre_job["status"] == "done", hre_job
+    hre = next(
+        r
+        for r in client.get(f"/api/v1/bulletins/{bid}", headers=editor).json()["renditions"]
+        if r["language"] == "hre"
+    )
     assert hre["audio_origin"] == "upload" and 1900 <= hre["audio_duration_ms"] <= 2200
+    assert hre["audio_url"] == hre_job["audio_url"]
 
     # Synthetic reading of the Vietnamese text, as a background job.
     started = client.post(f"{base}/vi/tts", headers=editor)

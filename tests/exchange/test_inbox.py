@@ -16,6 +16,7 @@ from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.exchange import acks as acks_module
 from loa.exchange import inbox
+from loa.exchange.audio import ingest_now
 from loa.exchange.logic import AHEAD_OF_OWN_RUNG
 from loa.exchange.models import InboxItem, InboxState, OutboxMessage, PeerRelation
 from loa.exchange.peers import Caller
@@ -29,7 +30,6 @@ from loa.schedule.announcements import AnnouncementInput, create_announcement
 from loa.schedule.models import Announcement
 from loa.schedule.targets import TargetInput
 from loa.settings import Settings
-from loa.speech import service as speech_service
 from loa.speech.service import SpeechContext
 from tests.exchange.conftest import connect
 from tests.exchange.world import BA_TO, BA_VI, DISTRICT, OLD_BA_CUNG, bulletin_body, people, tone
@@ -107,7 +107,9 @@ def test_a_priority_bulletin_is_put_ahead_of_the_communes_programmes(
 def _own_priority_item(lower: Session, speech: SpeechContext) -> Announcement:
     """The commune's own priority announcement, on air as soon as possible."""
     operator = people(lower)["vanhanh.bato"]
-    asset = speech_service.ingest_upload(lower, context=speech, data=tone(30.0, 660.0).data)
+    asset = ingest_now(
+        lower, context=speech, filename="tone.wav", title="Âm thanh thử", data=tone(30.0, 660.0).data
+    )
     own, _ = create_announcement(
         lower,
         principal=operator,

@@ -20,11 +20,11 @@ from loa.content.logic import DraftInput
 from loa.content.workflow import Action
 from loa.db.base import utcnow
 from loa.exchange import inbox
+from loa.exchange.audio import ingest_now
 from loa.exchange.models import ExchangeKey, ExchangePeer, InboxItem, InboxState, OutboxMessage, PeerRelation
 from loa.exchange.peers import Caller
 from loa.exchange.wire import BulletinIn
 from loa.settings import Settings
-from loa.speech import service as speech_service
 from loa.speech.service import SpeechContext
 from tests.exchange.conftest import connect
 from tests.exchange.world import BA_TO, VIETNAM, bulletin_body, people, tone
@@ -170,7 +170,7 @@ def test_an_approved_bulletin_is_sent_down_from_the_page(
             title="Lịch cắt điện tuần sau", body="Cắt điện thứ Ba.", priority="priority", area_code=BA_TO
         ),
     )
-    asset = speech_service.ingest_upload(lower, context=speech, data=tone(1.5).data)
+    asset = ingest_now(lower, context=speech, filename="tone.wav", title="Âm thanh thử", data=tone(1.5).data)
     renditions.attach_recording(
         lower,
         principal=staff["vanhanh.bato"],

@@ -32,6 +32,7 @@ from loa.content.workflow import Action
 from loa.db.base import utcnow
 from loa.errors import PermissionDenied
 from loa.exchange import connector, inbox, lower, peers, sending
+from loa.exchange.audio import ingest_now
 from loa.exchange.models import (
     ExchangeCall,
     InboxItem,
@@ -50,7 +51,6 @@ from loa.protocol import messages as m
 from loa.protocol.manifest import decode_manifest
 from loa.schedule.models import Announcement
 from loa.settings import Settings
-from loa.speech import service as speech_service
 from loa.speech.service import SpeechContext
 from loa.wiring import wire
 from tests.conftest import Backend
@@ -151,8 +151,12 @@ def _approved(system: System, title: str, priority: str, seconds: float) -> int:
                 title=title, body=f"{title}. Đề nghị bà con chú ý.", priority=priority, area_code=PROVINCE
             ),
         )
-        asset = speech_service.ingest_upload(
-            s, context=system.speech, data=tone(seconds, 500.0 + seconds).data
+        asset = ingest_now(
+            s,
+            context=system.speech,
+            filename="tone.wav",
+            title="Âm thanh thử",
+            data=tone(seconds, 500.0 + seconds).data,
         )
         renditions.attach_recording(
             s,

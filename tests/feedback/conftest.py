@@ -105,7 +105,7 @@ def send_feedback(
         "text": text,
         **fields,
     }
-    response = client.post(f"/gop-y/{commune}", data=data, files=files or {})
+    response = client.post(f"/gop-y/gui?commune={commune}", data=data, files=files or {})
     return response.status_code, response.text
 
 

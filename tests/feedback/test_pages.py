@@ -152,8 +152,8 @@ def test_the_challenge_must_be_right_and_is_used_once(client: TestClient, world:
         "answer": answer_of(form),
         "text": "Cống thoát nước thôn 1 bị tắc, nước tràn ra đường.",
     }
-    assert client.post(f"/gop-y/{BA_TO}", data=data).status_code == 200
-    replayed = client.post(f"/gop-y/{BA_TO}", data=data)
+    assert client.post(f"/gop-y/gui?commune={BA_TO}", data=data).status_code == 200
+    replayed = client.post(f"/gop-y/gui?commune={BA_TO}", data=data)
     assert replayed.status_code == 422 and "phép tính" in replayed.text
     assert len(items(world)) == 1
 
@@ -163,7 +163,7 @@ def test_robots_and_forged_forms_are_refused(client: TestClient, world: Session)
     assert status == 422 and "Không gửi được ý kiến" in page
     form = client.get(f"/gop-y/{BA_TO}").text
     forged = client.post(
-        f"/gop-y/{BA_TO}",
+        f"/gop-y/gui?commune={BA_TO}",
         data={
             "challenge": hidden(form, "challenge"),
             "answer": "3",
@@ -172,6 +172,7 @@ def test_robots_and_forged_forms_are_refused(client: TestClient, world: Session)
     )
     assert forged.status_code == 403 and "tải lại trang" in forged.text
     assert client.get("/gop-y/99999").status_code == 404
+    assert client.post("/gop-y/gui?commune=99999", data={}).status_code == 404
     assert client.get(f"/gop-y/{BA_VI}").status_code == 200
     assert items(world) == []
 

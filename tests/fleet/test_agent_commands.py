@@ -89,7 +89,7 @@ async def _scenario(tmp_path: Path, engine: Engine) -> None:
                 await wait_until(lambda: agent.cache.has(sha_programme), 10, "programme cached")
 
                 def playing() -> str | None:
-                    return agent.player.playing.id if agent.player.playing else None
+                    return agent.core.playing.id if agent.core.playing else None
 
                 await wait_until(lambda: playing() == "ct-skip", 10, "programme A plays")
                 await asyncio.sleep(0.5)
@@ -123,7 +123,7 @@ async def _scenario(tmp_path: Path, engine: Engine) -> None:
                 await wait_until(
                     lambda: command_row(engine, late_id).result == "expired", 10, "expiry reported"
                 )
-                assert "bt-late" not in agent.player.items() and playing() != "bt-late"
+                assert "bt-late" not in agent.core.items() and playing() != "bt-late"
 
                 # "reboot": the agent answers, then leaves with the exit code its supervisor restarts.
                 with factory() as s, s.begin():
@@ -184,7 +184,7 @@ async def _repeat_scenario(tmp_path: Path, engine: Engine) -> None:
                 with factory() as s, s.begin():
                     device = service.get_device(s, uid=uid)
                     service.issue_command(s, devices=[device], kind="stop", args={})
-                await wait_until(lambda: agent.player.playing is None, 10, "silence after the stop")
+                await wait_until(lambda: agent.core.playing is None, 10, "silence after the stop")
 
                 def stopped() -> bool:  # the round that was sounding, cut by the stop
                     return any(r.detail == "by:operator_stop" for r in receipts_of(factory, uid))
@@ -193,7 +193,7 @@ async def _repeat_scenario(tmp_path: Path, engine: Engine) -> None:
                 settled = len(receipts_of(factory, uid))
                 await asyncio.sleep(2.5)  # more than two rounds of 1 s with no gap
                 assert len(receipts_of(factory, uid)) == settled, "it came round again after the stop"
-                assert agent.player.playing is None
+                assert agent.core.playing is None
 
                 # Again, and this time the stop reaches the loudspeaker late (it was away when it was
                 # sent; the broker session hands it over expired): it still ends the repetition.
@@ -220,7 +220,7 @@ async def _repeat_scenario(tmp_path: Path, engine: Engine) -> None:
                     handle.host, handle.port, username=BACKEND_USER, password=BACKEND_PASSWORD
                 ) as backend:
                     await backend.publish(topics.device(uid, Channel.CMD), late_payload.encode(), qos=1)
-                await wait_until(lambda: agent.player.playing is None, 10, "silence after the late stop")
+                await wait_until(lambda: agent.core.playing is None, 10, "silence after the late stop")
 
                 def cut_twice() -> bool:  # each stop cut the round that was sounding
                     return sum(r.detail == "by:operator_stop" for r in receipts_of(factory, uid)) == 2

@@ -57,10 +57,10 @@ def test_enrol_code_is_scoped_audited_and_works_once(web: TestClient, world_engi
     assert response.status_code == 200, response.text
     code = response.json()["code"]
     assert credentials.normalise_enrol_code(code) == code and len(code) == 11
-    # Another commune's device: a Vietnamese 403, not a code.
+    # Another commune's device: not found, like one that does not exist (and no code).
     other = web.post(f"/api/v1/devices/{IDS.b1}/enrol-code", headers=headers)
-    assert other.status_code == 403
-    assert other.json()["code"] == "device_out_of_scope" and "ngoài địa bàn" in other.json()["title"]
+    assert other.status_code == 404
+    assert other.json()["code"] == "device_not_found" and "Không tìm thấy cụm loa" in other.json()["title"]
     # A viewer may not issue codes at all; a device that does not exist is a 404.
     assert web.post(f"/api/v1/devices/{IDS.a1}/enrol-code", headers=bearer(web, "xem.a")).status_code == 403
     missing = web.post("/api/v1/devices/loa-ffffffffffff/enrol-code", headers=headers)
@@ -132,7 +132,11 @@ def test_commands_refuse_bad_input_in_vietnamese(web: TestClient, world_engine: 
     status, body = send({"device_ids": [IDS.a1], "kind": "stop", "ttl_s": 1})
     assert status == 422 and body["details"] == [{"field": "ttl_s", "message": "Giá trị quá nhỏ"}]
     status, body = send({"device_ids": [IDS.a1, IDS.b1], "kind": "stop"})
-    assert status == 403 and body["code"] == "device_out_of_scope" and IDS.b1 in str(body["title"])
+    assert (
+        status == 404
+        and body["code"] == "device_not_found"
+        and body["title"] == f"Không tìm thấy cụm loa: {IDS.b1}."
+    )
     status, body = send({"device_ids": ["loa-ffffffffffff"], "kind": "stop"})
     assert status == 404 and "Không tìm thấy cụm loa" in str(body["title"])
     response = web.post(

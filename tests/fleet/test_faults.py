@@ -126,7 +126,7 @@ async def _tampered(tmp_path: Path, engine: Engine) -> None:
                     lambda: device_row(engine, uid)[1] == "signature_invalid", 10, "refusal reported"
                 )
                 assert agent.manifest is not None and agent.manifest.manifest_version == 1
-                assert [i.id for i in agent.player.items().values()] == ["tin-1"]
+                assert [i.id for i in agent.core.items().values()] == ["tin-1"]
                 # Audio whose bytes do not match the hash the manifest promises.
                 fake_sha = hashlib.sha256(b"what the manifest promised").hexdigest()
                 (settings.audio_dir / f"{fake_sha}.wav").write_bytes(good)

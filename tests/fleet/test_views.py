@@ -55,11 +55,11 @@ def test_fleet_page_is_scoped_grouped_and_polls_live_cells(web: TestClient, worl
     assert IDS.b1 not in live.text
 
 
-def test_other_communes_device_page_is_a_vietnamese_403(web: TestClient) -> None:
+def test_other_communes_device_page_is_not_found_like_a_missing_one(web: TestClient) -> None:
     login_web(web, "vanhanh.a")
     response = web.get(f"/fleet/devices/{IDS.b1}")
-    assert response.status_code == 403
-    assert "nằm ngoài địa bàn bạn được giao quản lý" in response.text
+    assert response.status_code == 404
+    assert f"Không tìm thấy cụm loa {IDS.b1}." in response.text
     assert web.get("/fleet/devices/loa-ffffffffffff").status_code == 404
 
 
@@ -112,7 +112,7 @@ def test_bad_commands_are_refused_in_vietnamese_and_change_nothing(
     no_devices = web.post("/fleet/commands", data={**base, "audio_sha256": SHA})
     assert no_devices.status_code == 422 and "Chưa chọn cụm loa nào." in no_devices.text
     other = web.post("/fleet/commands", data={**base, "audio_sha256": SHA, "device_ids": [IDS.b1]})
-    assert other.status_code == 403 and "ngoài địa bàn" in other.text
+    assert other.status_code == 404 and f"Không tìm thấy cụm loa: {IDS.b1}." in other.text
     forged = web.post("/fleet/commands", data={**base, "csrf_token": "x", "device_ids": [IDS.a1]})
     assert forged.status_code == 403
     volume = web.post(

@@ -159,18 +159,18 @@ def test_reference_radio_figures_from_bulletins_and_receipts(
     assert "130 tin và 190 bài viết" in section
     assert "32 bài viết, 25 tin, 60 ảnh trên cổng thông tin điện tử" in section
     assert "các cụm loa đã phát 320 lượt tin, bài về CCHC, tổng 5,33 giờ phát sóng" in section
-    assert "98,5 % số lượt phát theo lịch (325 lượt) đã được phát thực tế" in section
+    assert "trong đó 320 lượt theo kế hoạch, đạt 98,5 % kế hoạch (325 lượt)" in section
     xlsx = client.get(f"/api/v1/reports/{report['id']}/report.xlsx", headers=headers)
     book = load_workbook(io.BytesIO(xlsx.content))
     sheet = book["Truyền thanh"]
     rows = {
-        sheet.cell(r, 1).value: [sheet.cell(r, c).value for c in range(1, 9)]
+        sheet.cell(r, 1).value: [sheet.cell(r, c).value for c in range(1, 10)]
         for r in range(1, sheet.max_row + 1)
     }
-    assert rows["Xã Ba Tơ"][1:5] == ["Huyện Ba Tơ", 325, 320, 98.5]
-    assert rows["Tổng cộng"][2:4] == [325, 320]
+    assert rows["Xã Ba Tơ"][1:6] == ["Huyện Ba Tơ", 325, 325, 320, 98.5]
+    assert rows["Tổng cộng"][2:5] == [325, 325, 320]
     programme = next(v for v in rows.values() if v[1] == "Chuyên mục Cải cách hành chính")
-    assert programme[3:8] == ["Huyện Ba Tơ", 12, 12, 126, 126]
+    assert programme[3:9] == ["Huyện Ba Tơ", 12, 12, "12/12", 126, 126]
     bulletins = book["Tin bài truyền thanh"]
     assert bulletins.max_row == 1 + 1 + 325  # header, the programme, every bulletin (5 not counted)
     assert date(2023, 1, 16) == _third_week_monday(1)

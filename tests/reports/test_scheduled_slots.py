@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from loa.reports.broadcasts import collect_facts
 from loa.schedule import models as m
 from tests.reports.test_radio_statistics import world  # noqa: F401  (fixture)
-from tests.reports.world import PERIOD, World, running_order
+from tests.reports.world import NOW, PERIOD, World, running_order
 
 
 def test_empty_own_running_order_and_moved_slot_with_its_own(session: Session, world: World) -> None:  # noqa: F811
@@ -35,11 +35,11 @@ def test_empty_own_running_order_and_moved_slot_with_its_own(session: Session, w
     session.commit()
 
     scope = {world.tree.province.id, world.tree.new_x.id, world.tree.new_y.id, world.z.id}
-    facts, _, _ = collect_facts(session, period=PERIOD, scope=scope, topic_id=None)
+    facts, _, _ = collect_facts(session, period=PERIOD, scope=scope, topic_id=None, now=NOW)
 
     pf = facts.programmes[q.id]
     assert sorted(pf.scheduled_airings) == ["20240304T1100Z", "20240305T1300Z", "20240306T1100Z"]
-    assert pf.tally.scheduled == 3
+    assert pf.tally.scheduled == pf.tally.due == 3
     assert (pf.news, pf.articles) == ([0, 2, 1], [0, 0, 0])  # B3 and B1 are news
     b3 = facts.bulletins[b["B3"].id]
     assert (b3.scheduled_airings, b3.tally.scheduled, b3.first_scheduled) == (2, 2, date(2024, 3, 5))

@@ -38,6 +38,7 @@ from tests.activities.areas import Tree, build_tree
 
 PERIOD = Period.custom(date(2024, 3, 4), date(2024, 3, 6))
 INSTALLED = datetime(2024, 1, 1, tzinfo=UTC)
+NOW = datetime(2024, 3, 8, tzinfo=UTC)  # the reports' moment: the period is all past
 
 
 @dataclass

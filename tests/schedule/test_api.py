@@ -1,4 +1,5 @@
-"""The scheduling API over HTTP: scope (another commune's operator gets 403), conflicts as 409 with the
+"""The scheduling API over HTTP: scope (another commune's programmes, stations and loudspeakers are not
+found, like ids that name nothing; its communes are refused as targets), conflicts as 409 with the
 proposal until accepted, running-order totals, a loudspeaker's day, the public key, compilation and
 the station's iCalendar export (parsed with the ``icalendar`` package and by hand)."""
 
@@ -38,7 +39,7 @@ def daily(name: str, start: str, minutes: int, target: dict[str, str]) -> dict[s
     }
 
 
-def test_operator_of_another_commune_gets_403(client: TestClient, world: World) -> None:
+def test_operator_of_another_commune_finds_nothing_of_it(client: TestClient, world: World) -> None:
     mine = bearer(client, "canbo.bato")
     theirs = bearer(client, "canbo.bavi")
     created = client.post("/api/v1/programmes", json=CCHC, headers=mine)
@@ -60,7 +61,7 @@ def test_operator_of_another_commune_gets_403(client: TestClient, world: World) 
         ("GET", "/api/v1/devices/loa-bt-01/schedule?date=2023-01-16", None),
     ):
         response = client.request(method, path, json=body, headers=theirs)
-        assert response.status_code == 403, (path, response.text)
+        assert response.status_code == 404, (path, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
     assert client.get("/api/v1/programmes", headers=theirs).json() == []
     assert client.post("/api/v1/schedule/compile", headers=mine).status_code == 403
@@ -128,10 +129,14 @@ def test_running_order_day_view_keys_and_compile(client: TestClient, session: Se
     assert body["manifests"]["changed_count"] == 0  # 2031 is beyond the 48-hour cover: nothing re-sent
 
     day = client.get("/api/v1/devices/loa-bt-01/schedule?date=2031-03-03", headers=headers).json()
-    assert [(i["title"], i["start_local"][11:16], i["status"]) for i in day["items"]] == [
-        ("Tin thời tiết", "11:00", "played"),
-        ("Phóng sự", "11:10", "cut"),
+    # A day to come: nothing is played yet; the schedule predicts one played, one cut.
+    assert [
+        (i["title"], i["start_local"][11:16], i["status"], i["planned_status"]) for i in day["items"]
+    ] == [
+        ("Tin thời tiết", "11:00", "upcoming", "played"),
+        ("Phóng sự", "11:10", "upcoming", "cut"),
     ]
+    assert {i["status_label"] for i in day["items"]} == {"Chưa đến giờ phát"}
     assert "hết khung giờ" in day["items"][1]["message"]
 
     slots = client.get(

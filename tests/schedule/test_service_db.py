@@ -16,7 +16,7 @@ from loa.accounts.models import AuditEvent
 from loa.content import service as content
 from loa.content.logic import DraftInput
 from loa.content.workflow import Action
-from loa.errors import Conflict, InvalidInput, PermissionDenied
+from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.fleet import service as fleet
 from loa.fleet.models import Device, DeviceManifest
 from loa.protocol.manifest import decode_manifest, verify
@@ -471,7 +471,7 @@ def test_scope_other_commune_and_unapproved_content_are_refused(session: Session
         session, principal=world.operator, data=daily("Bản tin", 6, 0, 30, commune()), now=MON_16_JAN
     ).programme
     assert p is not None
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):  # another commune's programme is not found, like a missing one
         service.editable_programme(session, principal=world.other_operator, programme_id=p.id)
     draft = content.create_bulletin(
         session, principal=world.editor, draft=DraftInput(title="Nháp", area_code=BA_TO)

@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 
 from loa.accounts import audit, service
 from loa.accounts.auth import LoginPolicy, authenticate, issue_token, revoke_token
-from loa.accounts.deps import ApiPrincipal, client_ip, require_permission
+from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.accounts.logic import as_vietnam_time, parse_role
 from loa.accounts.models import AuditEvent, User
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import require
 from loa.errors import AuthenticationFailed
 from loa.settings import Settings
 from loa.web.deps import SessionDep, SettingsDep
@@ -181,7 +182,7 @@ def me(principal: ApiPrincipal, db: SessionDep) -> MeOut:
 
 @router.get("/users", response_model=list[UserOut])
 def list_users(principal: ApiPrincipal, db: SessionDep) -> list[UserOut]:
-    require_permission(principal, Permission.MANAGE_USERS)
+    require(principal, Permission.MANAGE_USERS)
     return [_user_out(db, u) for u in service.list_users(db, principal=principal)]
 
 
@@ -191,7 +192,7 @@ def _actor(principal: Principal, request: Request) -> service.Actor:
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(body: UserCreate, principal: ApiPrincipal, request: Request, db: SessionDep) -> UserOut:
-    require_permission(principal, Permission.MANAGE_USERS)
+    require(principal, Permission.MANAGE_USERS)
     user = service.create_user(
         db,
         username=body.username,
@@ -210,7 +211,7 @@ def update_user(
     user_id: int, body: UserUpdate, principal: ApiPrincipal, request: Request, db: SessionDep
 ) -> UserOut:
     """Change role and/or areas (omitted ones keep their value) and/or (de)activate."""
-    require_permission(principal, Permission.MANAGE_USERS)
+    require(principal, Permission.MANAGE_USERS)
     user = service.get_user(db, user_id)
     actor = _actor(principal, request)
     if body.role is not None or body.areas is not None:
@@ -226,7 +227,7 @@ def update_user(
 @router.post("/users/{user_id}/sessions/revoke", status_code=204)
 def revoke_user_sessions(user_id: int, principal: ApiPrincipal, request: Request, db: SessionDep) -> None:
     """Sign the user out everywhere: every web session and API token ends (the password stays)."""
-    require_permission(principal, Permission.MANAGE_USERS)
+    require(principal, Permission.MANAGE_USERS)
     service.sign_out_everywhere(db, user=service.get_user(db, user_id), actor=_actor(principal, request))
     db.commit()
 
@@ -242,7 +243,7 @@ def list_audit(
     page: int = Query(default=1, ge=1),
     per_page: int = Query(default=50, ge=1, le=audit.MAX_PAGE_SIZE),
 ) -> AuditPageOut:
-    require_permission(principal, Permission.VIEW_AUDIT)
+    require(principal, Permission.VIEW_AUDIT)
     since, until = as_vietnam_time(since), as_vietnam_time(until)
     result = audit.query(
         db,

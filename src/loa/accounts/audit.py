@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.models import AuditEvent
 from loa.accounts.principal import Principal
-from loa.areas.models import AdminUnit
+from loa.accounts.scope import in_scope
 from loa.db.base import utcnow
 
 ACTION_LABELS: dict[str, str] = {
@@ -71,6 +71,7 @@ ACTION_LABELS: dict[str, str] = {
     "device.reboot": "Khởi động lại cụm loa",
     "device.update": "Cập nhật phần mềm cụm loa",
     "speech.overrides_update": "Sửa từ điển viết tắt của địa bàn",
+    "speech.voice_choice": "Chọn giọng đọc cho địa bàn",
     "activity.create": "Thêm bản ghi sổ theo dõi",
     "activity.update": "Sửa bản ghi sổ theo dõi",
     "activity.delete": "Xóa bản ghi sổ theo dõi",
@@ -313,13 +314,9 @@ class AuditPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def _visible_to(principal: Principal) -> ColumnElement[bool] | None:
-    """Admins see everything; others see events in their areas and their own actions."""
-    if principal.is_admin:
-        return None
-    in_scope = [AdminUnit.path.startswith(p) for p in principal.scope_paths] or [false()]
-    area_ids = select(AdminUnit.id).where(or_(*in_scope))
-    return or_(AuditEvent.area_id.in_(area_ids), AuditEvent.actor_user_id == principal.user_id)
+def _visible_to(principal: Principal) -> ColumnElement[bool]:
+    """Events in the principal's areas (all of them for administrators), and their own actions."""
+    return or_(in_scope(principal, AuditEvent.area_id), AuditEvent.actor_user_id == principal.user_id)
 
 
 def query(
@@ -337,10 +334,7 @@ def query(
     (``"auth."``). ``since`` is inclusive, ``until`` exclusive."""
     page = max(1, page)
     per_page = min(max(1, per_page), MAX_PAGE_SIZE)
-    conditions: list[ColumnElement[bool]] = []
-    visible = _visible_to(principal)
-    if visible is not None:
-        conditions.append(visible)
+    conditions: list[ColumnElement[bool]] = [_visible_to(principal)]
     if action:
         conditions.append(
             AuditEvent.action.startswith(action) if action.endswith(".") else AuditEvent.action == action

@@ -6,7 +6,6 @@
 - ``OptionalWebPrincipal``: the signed-in principal or None (e.g. the login page).
 - ``CsrfProtected``: for HTML form posts; the token from the session must come back in the form
   field ``csrf_token`` or the ``X-CSRF-Token`` header (loa.js adds it to HTMX requests).
-- ``require_permission(principal, Permission.X)``: PermissionDenied (403) unless the role allows it.
 
 Each sets ``request.state.principal`` so the base layout shows who is signed in. The session cookie is
 Starlette's signed cookie and holds a session token (``loa.accounts.sessions``: revocable on the
@@ -31,7 +30,7 @@ from loa.accounts.auth import LoginThrottled, resolve_token
 from loa.accounts.logic import new_csrf_token
 from loa.accounts.models import ApiToken, User
 from loa.accounts.principal import Principal
-from loa.accounts.service import principal_for, require_permission
+from loa.accounts.service import principal_for
 from loa.db.base import utcnow
 from loa.errors import AuthenticationFailed, PermissionDenied
 from loa.settings import Settings
@@ -49,7 +48,6 @@ __all__ = [
     "ensure_csrf_token",
     "install_auth_handlers",
     "require_csrf",
-    "require_permission",
     "safe_next_path",
     "start_web_session",
 ]

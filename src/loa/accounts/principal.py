@@ -2,7 +2,7 @@
 
 Area scopes are expressed as materialised area paths (``AdminUnit.path``, e.g. ``/51/21484/``): a
 principal may act on a unit when the unit's path starts with one of the principal's scope paths.
-System administrators act everywhere.
+System administrators act everywhere. The whole rule, and its SQL form, is ``loa.accounts.scope``.
 """
 
 from __future__ import annotations
@@ -96,14 +96,20 @@ class Principal:
     def has(self, permission: Permission) -> bool:
         return permission in ROLES[self.role].permissions
 
+    # The Python half of the scope rule; the SQL half and the rule itself are in loa.accounts.scope.
+
     def can_access_path(self, area_path: str) -> bool:
-        """True when the unit at ``area_path`` lies inside one of this principal's scopes."""
+        """In scope: the unit at ``area_path`` is one of this principal's scope units or lies below one.
+        ``""`` (no unit) is in scope for administrators only."""
         if self.is_admin:
             return True
         return any(area_path.startswith(scope) for scope in self.scope_paths)
 
     def can_see_ancestor_path(self, area_path: str) -> bool:
-        """True when the unit is an ancestor of a scope (shown read-only for navigation context)."""
+        """Above scope: the unit at ``area_path`` is one of this principal's scope units or an ancestor
+        of one (shown read-only for navigation context). ``""`` and ``"/"`` are no unit's path."""
         if self.is_admin:
             return True
+        if len(area_path) < 2 or not area_path.endswith("/"):
+            return False
         return any(scope.startswith(area_path) for scope in self.scope_paths)

@@ -20,6 +20,7 @@ from loa.accounts.logic import (
 from loa.accounts.models import ApiToken, User, UserArea
 from loa.accounts.passwords import hash_password
 from loa.accounts.principal import ROLES, Permission, Principal, Role
+from loa.accounts.scope import require
 from loa.accounts.sessions import revoke_user_sessions
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
@@ -41,18 +42,10 @@ class Actor:
 SYSTEM = Actor()
 
 
-def require_permission(principal: Principal, permission: Permission) -> None:
-    if not principal.has(permission):
-        raise PermissionDenied(
-            f"Vai trò «{principal.role_label}» không có quyền thực hiện thao tác này.",
-            code="permission_denied",
-        )
-
-
 def _require_manage(actor: Actor, units: Sequence[AdminUnit] = ()) -> None:
     if actor.principal is None:
         return
-    require_permission(actor.principal, Permission.MANAGE_USERS)
+    require(actor.principal, Permission.MANAGE_USERS)
     for unit in units:
         if not actor.principal.can_access_path(unit.path):
             raise PermissionDenied(f"Địa bàn «{unit.name}» nằm ngoài phạm vi quản lý của bạn.")
@@ -291,7 +284,7 @@ def list_users(session: Session, *, principal: Principal | None = None) -> list[
     users = list(session.scalars(select(User).order_by(User.username)))
     if principal is None or principal.is_admin:
         return users
-    require_permission(principal, Permission.MANAGE_USERS)
+    require(principal, Permission.MANAGE_USERS)
     paths = {u.id: u.path for u in session.scalars(select(AdminUnit).join(UserArea))}
     return [
         u

@@ -21,7 +21,6 @@ from loa.accounts.deps import (
     end_web_session,
     ensure_csrf_token,
     require_csrf,
-    require_permission,
     safe_next_path,
     start_web_session,
 )
@@ -29,6 +28,7 @@ from loa.accounts.logic import PASSWORD_MIN_CHARS, format_vietnam_time, parse_ro
 from loa.accounts.models import User
 from loa.accounts.passwords import verify_password
 from loa.accounts.principal import ROLES, Permission, Principal
+from loa.accounts.scope import require
 from loa.areas import picker
 from loa.errors import AuthenticationFailed, LoaError
 from loa.web.deps import SessionDep, SettingsDep
@@ -155,7 +155,7 @@ def _users_context(db: SessionDep, principal: Principal) -> dict[str, Any]:
 
 @router.get("/users")
 def users_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
-    require_permission(principal, Permission.MANAGE_USERS)
+    require(principal, Permission.MANAGE_USERS)
     ctx = _users_context(db, principal)
     return render(request, "accounts/users.html", {**ctx, "form": {}, "flash": _pop_flash(request)})
 
@@ -173,7 +173,7 @@ def users_create(
     areas: AreaList = None,
     areas_text: FormStr = "",
 ) -> Response:
-    require_permission(principal, Permission.MANAGE_USERS)
+    require(principal, Permission.MANAGE_USERS)
     form = {"username": username, "display_name": display_name, "role": role, "areas": ",".join(areas or [])}
     try:
         codes = _area_codes(db, principal, areas, areas_text)
@@ -225,7 +225,7 @@ def _user_page(
 
 @router.get("/users/{user_id}")
 def user_detail(request: Request, user_id: int, principal: WebPrincipal, db: SessionDep) -> Response:
-    require_permission(principal, Permission.MANAGE_USERS)
+    require(principal, Permission.MANAGE_USERS)
     return _user_page(request, db, service.get_user(db, user_id))
 
 
@@ -233,7 +233,7 @@ def _user_change(
     request: Request, db: SessionDep, principal: Principal, user_id: int, change: Any, done: str
 ) -> Response:
     """Run one audited change on a user, then redirect (or show the page again with the error)."""
-    require_permission(principal, Permission.MANAGE_USERS)
+    require(principal, Permission.MANAGE_USERS)
     user = service.get_user(db, user_id)
     actor = service.Actor(principal=principal, ip=client_ip(request))
     try:

@@ -9,16 +9,17 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import in_scope, require, scope_units, under, visible_unit
 from loa.activities import service
 from loa.activities.registers import AnyRecord, AreaRef, RegisterSpec
-from loa.activities.service import area_ref, require, scope_clause
+from loa.activities.service import area_ref
 from loa.areas.logic import PROVINCE_KINDS, VILLAGE_KINDS
 from loa.areas.models import AdminUnit, UnitKind
-from loa.errors import LoaError, NotFound
+from loa.errors import LoaError
 from loa.topics.models import Topic
 from loa.topics.service import get_topic
 from loa.vocab.periodform import PeriodFields, parse_period
@@ -45,10 +46,14 @@ class RecordPage:
 
 def _filtered(spec: RegisterSpec, principal: Principal, wanted: RecordFilter) -> Any:
     model = spec.model
-    query = select(model).join(AdminUnit, AdminUnit.id == model.area_id).where(scope_clause(principal))
+    query = (
+        select(model)
+        .join(AdminUnit, AdminUnit.id == model.area_id)
+        .where(in_scope(principal, AdminUnit.path))
+    )
     query = query.where(*service.period_clauses(spec, wanted.start, wanted.end))
     if wanted.area_path:
-        query = query.where(AdminUnit.path.startswith(wanted.area_path, autoescape=True))
+        query = query.where(under(AdminUnit.path, [wanted.area_path]))
     if wanted.topic_code:
         query = query.where(model.topics.any(Topic.code == wanted.topic_code))
     return query
@@ -87,24 +92,6 @@ def count_records(session: Session, *, spec: RegisterSpec, principal: Principal,
     return int(session.scalar(select(func.count()).select_from(sub)) or 0)
 
 
-def visible_unit(session: Session, principal: Principal, code: str) -> AdminUnit:
-    unit = session.scalar(select(AdminUnit).where(AdminUnit.code == code.strip()))
-    if unit is None or not principal.can_access_path(unit.path):
-        raise NotFound(f"Không tìm thấy địa bàn mã “{code.strip()}” trong phạm vi của bạn.")
-    return unit
-
-
-def scope_units(session: Session, principal: Principal) -> list[AdminUnit]:
-    """The units a principal was given (none for an administrator, who works everywhere)."""
-    if principal.is_admin or not principal.scope_paths:
-        return []
-    return list(
-        session.scalars(
-            select(AdminUnit).where(AdminUnit.path.in_(principal.scope_paths)).order_by(AdminUnit.path)
-        )
-    )
-
-
 def area_choices(session: Session, principal: Principal) -> list[AreaRef]:
     """Units offered in area pickers: an administrator gets the provinces; others their scope and what
     lies below it (villages only for a commune-level scope, so a province list stays short)."""
@@ -115,9 +102,7 @@ def area_choices(session: Session, principal: Principal) -> list[AreaRef]:
         if not scopes:
             return []
         wide = any(u.kind in PROVINCE_KINDS for u in scopes)
-        query = select(AdminUnit).where(
-            or_(*(AdminUnit.path.startswith(u.path, autoescape=True) for u in scopes))
-        )
+        query = select(AdminUnit).where(under(AdminUnit.path, [u.path for u in scopes]))
         if wide:
             query = query.where(AdminUnit.kind.not_in(VILLAGE_KINDS))
     units = session.scalars(query.order_by(AdminUnit.path).limit(MAX_AREA_CHOICES))
@@ -126,7 +111,7 @@ def area_choices(session: Session, principal: Principal) -> list[AreaRef]:
 
 def former_districts(session: Session, principal: Principal) -> list[AreaRef]:
     """Former districts the principal may report on (for "theo huyện cũ")."""
-    query = select(AdminUnit).where(AdminUnit.kind == UnitKind.DISTRICT, scope_clause(principal))
+    query = select(AdminUnit).where(AdminUnit.kind == UnitKind.DISTRICT, in_scope(principal, AdminUnit.path))
     return [area_ref(u) for u in session.scalars(query.order_by(AdminUnit.name).limit(MAX_AREA_CHOICES))]
 
 
@@ -175,7 +160,7 @@ def parse_filters(
     raw = {"period": period, "year": year, "start": start, "end": end, "area": area, "topic": topic}
     try:
         chosen = parse_period(PeriodFields(period, year or str(date.today().year), start, end))
-        area_path = visible_unit(session, principal, area).path if area.strip() else None
+        area_path = visible_unit(session, principal, code=area).path if area.strip() else None
         if topic:
             get_topic(session, topic)
     except LoaError as err:

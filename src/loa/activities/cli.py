@@ -10,8 +10,9 @@ import typer
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal, Role
+from loa.accounts.scope import visible_unit
 from loa.accounts.service import get_user_by_username, principal_for
-from loa.activities import browse, imports, service
+from loa.activities import imports, service
 from loa.activities.forms import TABS
 from loa.activities.registers import REGISTERS, RegisterSpec
 from loa.cli_support import cli_context, echo
@@ -74,7 +75,7 @@ def import_csv(
     try:
         with c.session() as s:
             principal = cli_principal(s, as_user)
-            default_id = browse.visible_unit(s, principal, area).id if area else None
+            default_id = visible_unit(s, principal, code=area).id if area else None
             outcome = imports.import_file(
                 s,
                 spec=spec,

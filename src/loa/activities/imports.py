@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import require
 from loa.activities.csvio import RowError, import_failed, read_csv
 from loa.activities.duplicates import Duplicate, Identity, find_duplicates, identity
 from loa.activities.models import ActivityImport, ImportStatus
 from loa.activities.present import kind_label, span_text
 from loa.activities.recordparse import parse_record
 from loa.activities.registers import RegisterSpec
-from loa.activities.service import apply_values, parse_context, require, stop_tokens
+from loa.activities.service import apply_values, parse_context, stop_tokens
 from loa.db.base import utcnow
 from loa.errors import Conflict, NotFound
 from loa.vocab.dates import vn_date

@@ -8,11 +8,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import in_scope, require, under, visible_unit
 from loa.activities.csvio import write_csv
 from loa.activities.models import MobileTripStop
 from loa.activities.present import entry_text, export_cells
@@ -20,25 +21,11 @@ from loa.activities.recordparse import parse_record, record_errors
 from loa.activities.registers import AnyRecord, AreaRef, FieldError, ParseContext, RegisterSpec
 from loa.areas.models import AdminUnit
 from loa.content.models import Bulletin
-from loa.errors import InvalidInput, NotFound, PermissionDenied
+from loa.errors import InvalidInput, NotFound
 from loa.topics.models import Topic
 from loa.topics.service import topic_lookup
 
-# --- scope ------------------------------------------------------------------------------------------
-
-
-def require(principal: Principal, permission: Permission) -> None:
-    if not principal.has(permission):
-        raise PermissionDenied()
-
-
-def scope_clause(principal: Principal) -> ColumnElement[bool]:
-    """Rows whose area lies inside one of the principal's scopes (true for administrators)."""
-    if principal.is_admin:
-        return AdminUnit.id.is_not(None)
-    if not principal.scope_paths:
-        return false()
-    return or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in principal.scope_paths))
+# --- areas (the scope rule is loa.accounts.scope) ------------------------------------------------------
 
 
 def area_ref(unit: AdminUnit) -> AreaRef:
@@ -53,10 +40,7 @@ def areas_by_id(session: Session, ids: Iterable[int]) -> dict[int, AreaRef]:
 
 
 def get_area(session: Session, principal: Principal, area_id: int) -> AreaRef:
-    unit = session.get(AdminUnit, area_id)
-    if unit is None or not principal.can_access_path(unit.path):
-        raise NotFound("Không tìm thấy địa bàn (hoặc địa bàn nằm ngoài phạm vi của bạn).")
-    return area_ref(unit)
+    return area_ref(visible_unit(session, principal, area_id=area_id))
 
 
 def parse_context(
@@ -110,7 +94,11 @@ def period_clauses(spec: RegisterSpec, start: date | None, end: date | None) -> 
 
 def _query(spec: RegisterSpec, principal: Principal) -> Any:
     model = spec.model
-    return select(model).join(AdminUnit, AdminUnit.id == model.area_id).where(scope_clause(principal))
+    return (
+        select(model)
+        .join(AdminUnit, AdminUnit.id == model.area_id)
+        .where(in_scope(principal, AdminUnit.path))
+    )
 
 
 def list_records(
@@ -129,7 +117,7 @@ def list_records(
     day = getattr(model, spec.date_field)
     query = _query(spec, principal).where(*period_clauses(spec, start, end))
     if area_path:
-        query = query.where(AdminUnit.path.startswith(area_path, autoescape=True))
+        query = query.where(under(AdminUnit.path, [area_path]))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     query = query.order_by(day.desc(), model.id.desc()).offset(offset)
     if limit is not None:

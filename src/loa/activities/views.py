@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import require, visible_unit
 from loa.activities import browse, forms, imports, service
 from loa.activities.csvio import write_csv
 from loa.activities.present import entry_text, export_cells
@@ -153,7 +154,7 @@ def register_page(
     area_text: TypedStr = "",
 ) -> Response:
     spec = get_register(register)
-    service.require(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     if not area.strip() and area_text.strip():  # typed without choosing (no JavaScript)
         area = _typed_area(db, principal, area_text) or area_text
     filters = browse.parse_filters(db, principal, period, year, start, end, area, topic)
@@ -282,7 +283,7 @@ async def import_csv(
         content = await upload.read(MAX_CSV_BYTES + 1)
         if len(content) > MAX_CSV_BYTES:
             raise PayloadTooLarge(f"Tệp quá lớn (tối đa {MAX_CSV_BYTES // (1024 * 1024)} MB).")
-        default_id = browse.visible_unit(db, principal, default_code).id if default_code else None
+        default_id = visible_unit(db, principal, code=default_code).id if default_code else None
         outcome = imports.import_file(
             db,
             spec=spec,

@@ -53,6 +53,11 @@ class ReceiptJournal:
         self._next_seq += 1
         return seq
 
+    @property
+    def upcoming_seq(self) -> int:
+        """The sequence number the next receipt gets (without taking it)."""
+        return self._next_seq
+
     def _append(self, entry: dict[str, object]) -> None:
         self._fh.write(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
         self._fh.flush()
@@ -62,9 +67,12 @@ class ReceiptJournal:
     def add(self, receipt: Receipt) -> None:
         self._append({"op": "add", "r": receipt.model_dump(mode="json")})
         self._pending[receipt.receipt_id] = receipt
+        self._next_seq = max(self._next_seq, receipt.seq + 1)
 
     def ack(self, receipt_ids: list[str]) -> int:
-        known = [rid for rid in receipt_ids if rid in self._pending]
+        """Forget acknowledged receipts; an id named twice (a resent batch acknowledged twice) or
+        unknown (acknowledged before) is no error."""
+        known = [rid for rid in dict.fromkeys(receipt_ids) if rid in self._pending]
         if not known:
             return 0
         self._append({"op": "ack", "ids": known})

@@ -90,6 +90,10 @@ class AudioCache:
     def has(self, sha256: str) -> bool:
         return self.path(sha256) is not None
 
+    def shas(self) -> list[str]:
+        """Every verified file in the cache, by its SHA-256."""
+        return [p.name for p in self.ready_dir.iterdir() if p.is_file() and _SHA256.match(p.name)]
+
     def partial(self, sha256: str) -> Path:
         if not _SHA256.match(sha256):
             raise ValueError("not a sha256")

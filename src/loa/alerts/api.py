@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.accounts.principal import Permission
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.alerts import service as alerts
 from loa.alerts.models import EmergencyAlert
 from loa.fleet import commands
@@ -60,7 +60,7 @@ def _out(alert: EmergencyAlert, acknowledged: int | None = None) -> AlertOut:
 @router.get("", response_model=list[AlertOut])
 def list_alerts(db: SessionDep, principal: ApiPrincipal) -> list[AlertOut]:
     """Các cảnh báo khẩn cấp gần đây trong địa bàn (mới nhất trước), kèm số cụm loa đã nhận."""
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     return [_out(r.alert, r.acknowledged) for r in alerts.list_alerts(db, principal)]
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import in_scope, require
 from loa.alerts.models import EmergencyAlert
 from loa.areas.logic import COMMUNE_KINDS
 from loa.areas.models import AdminUnit
@@ -52,17 +52,17 @@ class AlertRow:
 def commune_choices(session: Session, principal: Principal) -> list[CommuneChoice]:
     """Communes in the principal's areas, with how many active loudspeakers each has."""
     query = (
-        select(AdminUnit.code, AdminUnit.name, AdminUnit.path, func.count(Device.id))
+        select(AdminUnit.code, AdminUnit.name, func.count(Device.id))
         .join(Device, (Device.commune_id == AdminUnit.id) & Device.active.is_(True))
-        .where(AdminUnit.kind.in_(sorted(COMMUNE_KINDS)), AdminUnit.valid_to.is_(None))
-        .group_by(AdminUnit.code, AdminUnit.name, AdminUnit.path)
+        .where(
+            AdminUnit.kind.in_(sorted(COMMUNE_KINDS)),
+            AdminUnit.valid_to.is_(None),
+            in_scope(principal, AdminUnit.path),
+        )
+        .group_by(AdminUnit.code, AdminUnit.name)
         .order_by(AdminUnit.name)
     )
-    return [
-        CommuneChoice(code, name, int(count))
-        for code, name, path, count in session.execute(query)
-        if principal.can_access_path(path)
-    ]
+    return [CommuneChoice(code, name, int(count)) for code, name, count in session.execute(query)]
 
 
 def _communes(session: Session, principal: Principal, codes: list[str]) -> list[AdminUnit]:
@@ -109,7 +109,7 @@ def start_alert(
     ip: str = "",
 ) -> EmergencyAlert:
     """Send the alert to every active loudspeaker of the communes (all in the principal's areas)."""
-    require_permission(principal, Permission.BROADCAST)
+    require(principal, Permission.BROADCAST)
     commands.check_repeat_gap(repeat_gap_s)
     audio = get_playable(session, audio_sha256.strip())
     units = _communes(session, principal, commune_codes)
@@ -149,9 +149,12 @@ def start_alert(
 
 def stop_alert(session: Session, *, principal: Principal, alert_id: int, ip: str = "") -> EmergencyAlert:
     """Stop the alert on the loudspeakers of its communes (a ``stop`` ends every repetition)."""
-    require_permission(principal, Permission.BROADCAST)
+    require(principal, Permission.BROADCAST)
     alert = session.get(EmergencyAlert, alert_id)
-    if alert is None:
+    # An alert that reaches none of the principal's areas is answered like a missing one.
+    if alert is None or not _reaches(
+        principal, alert, _current_units(session, json.loads(alert.commune_codes))
+    ):
         raise NotFound("Không tìm thấy cảnh báo này.", code="alert_not_found")
     units = _communes(session, principal, json.loads(alert.commune_codes))
     if alert.stopped_at is not None:
@@ -187,20 +190,24 @@ def _audit(
         )
 
 
+def _current_units(session: Session, codes: list[str]) -> dict[str, AdminUnit]:
+    current = select(AdminUnit).where(AdminUnit.code.in_(codes), AdminUnit.valid_to.is_(None))
+    return {u.code: u for u in session.scalars(current)}
+
+
+def _reaches(principal: Principal, alert: EmergencyAlert, units: dict[str, AdminUnit]) -> bool:
+    """The alert went to at least one commune in the principal's scope (so they may see it)."""
+    return any(
+        c in units and principal.can_access_path(units[c].path) for c in json.loads(alert.commune_codes)
+    )
+
+
 def list_alerts(session: Session, principal: Principal, *, limit: int = 50) -> list[AlertRow]:
     """Recent alerts that reached the principal's areas, newest first, with how many loudspeakers
     acknowledged playing (one count over the alerts' batches)."""
     recent = list(session.scalars(select(EmergencyAlert).order_by(EmergencyAlert.id.desc()).limit(500)))
-    codes = sorted({c for a in recent for c in json.loads(a.commune_codes)})
-    current = select(AdminUnit).where(AdminUnit.code.in_(codes), AdminUnit.valid_to.is_(None))
-    units = {u.code: u for u in session.scalars(current)}
-
-    def reaches_me(alert: EmergencyAlert) -> bool:
-        return any(
-            c in units and principal.can_access_path(units[c].path) for c in json.loads(alert.commune_codes)
-        )
-
-    alerts = [a for a in recent if reaches_me(a)][:limit]
+    units = _current_units(session, sorted({c for a in recent for c in json.loads(a.commune_codes)}))
+    alerts = [a for a in recent if _reaches(principal, a, units)][:limit]
     # ``batch_ids``: the group commands' batches, or the command itself when one device was addressed.
     sent_as = {b: a.id for a in alerts for b in json.loads(a.batch_ids)}
     acknowledged: dict[int, int] = {}

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.alerts import service as alerts
 from loa.areas import picker
 from loa.errors import LoaError
@@ -46,7 +46,7 @@ def _page(
         "form": form or {"repeat_gap_s": commands.DEFAULT_REPEAT_GAP_S, "communes": []},
         "can_broadcast": can_broadcast,
         "communes": alerts.commune_choices(db, principal) if can_broadcast else [],
-        "audio_choices": playable_audio(db) if can_broadcast else [],
+        "audio_choices": playable_audio(db, principal) if can_broadcast else [],
         "rows": alerts.list_alerts(db, principal),
         "when": present.when,
         "max_gap_s": REPEAT_GAP_MAX_S,
@@ -58,7 +58,7 @@ def _page(
 
 @router.get("/alerts")
 def alerts_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     return _page(request, db, principal)
 
 

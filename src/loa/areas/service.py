@@ -2,8 +2,9 @@
 villages and stations. Functions take the session first and never commit: the caller owns the
 transaction. Importing the official lists lives in :mod:`loa.areas.importer`.
 
-Visibility: a principal *accesses* the units inside its scope paths; it may also *see* the ancestors of
-its scopes, but only as navigation (breadcrumbs, tree), not their pages. Administrators see everything.
+Visibility (the rule of :mod:`loa.accounts.scope`): a principal *accesses* the units inside its scope
+paths; it may also *see* the ancestors of its scopes, but only as navigation (breadcrumbs, tree), not
+their pages. A unit outside scope is not found, like a missing one. Administrators see everything.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import above_scope, in_scope, scope_units, sees_path, unit_not_found
 from loa.areas.importer import ImportReport, import_units
 from loa.areas.logic import (
     COMMUNE_KINDS,
@@ -81,23 +83,16 @@ def get_unit(session: Session, code: str) -> AdminUnit:
 
 
 def ensure_access(principal: Principal, unit: AdminUnit) -> None:
-    """PermissionDenied unless ``unit`` lies inside one of the principal's areas."""
+    """NotFound unless ``unit`` lies inside one of the principal's areas (the same answer as for a
+    code that names no unit, so a code outside scope reveals nothing)."""
     if not principal.can_access_path(unit.path):
-        raise PermissionDenied(
-            f"Bạn không có quyền xem địa bàn «{display_name(unit.kind, unit.name)}»: "
-            "địa bàn này nằm ngoài phạm vi được giao cho bạn.",
-            code="area_out_of_scope",
-        )
+        raise unit_not_found(unit.code)
 
 
 def get_visible_unit(session: Session, code: str, principal: Principal) -> AdminUnit:
     unit = get_unit(session, code)
     ensure_access(principal, unit)
     return unit
-
-
-def can_navigate(principal: Principal, unit: AdminUnit) -> bool:
-    return principal.can_access_path(unit.path) or principal.can_see_ancestor_path(unit.path)
 
 
 def ensure_can_manage(principal: Principal, unit: AdminUnit) -> None:
@@ -114,26 +109,9 @@ def ensure_can_manage(principal: Principal, unit: AdminUnit) -> None:
     )
 
 
-def _visible_filter(principal: Principal) -> ColumnElement[bool] | None:
-    """SQL condition for "inside a scope or an ancestor of one"; None for administrators."""
-    if principal.is_admin:
-        return None
-    conditions: list[ColumnElement[bool]] = []
-    navigation: set[str] = set()
-    for scope in principal.scope_paths:
-        conditions.append(AdminUnit.path.startswith(scope, autoescape=True))
-        navigation.update(ancestor_paths(scope))
-    if navigation:
-        conditions.append(AdminUnit.path.in_(sorted(navigation)))
-    return or_(*conditions) if conditions else literal(False)
-
-
-def _in_scope_filter(principal: Principal) -> ColumnElement[bool] | None:
-    if principal.is_admin:
-        return None
-    if not principal.scope_paths:
-        return literal(False)
-    return or_(*(AdminUnit.path.startswith(s, autoescape=True) for s in principal.scope_paths))
+def _navigable(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition for "inside a scope or an ancestor of one"."""
+    return or_(in_scope(principal, AdminUnit.path), above_scope(principal, AdminUnit.path))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,8 +141,7 @@ def top_level(session: Session, principal: Principal) -> list[UnitNode]:
         stmt = select(AdminUnit).where(AdminUnit.parent_id.is_(None), AdminUnit.kind.in_(PROVINCE_KINDS))
         units = sorted(session.scalars(stmt), key=lambda u: u.code)
     else:
-        stmt = select(AdminUnit).where(AdminUnit.path.in_(principal.scope_paths))
-        units = sorted(session.scalars(stmt), key=lambda u: u.path)
+        units = scope_units(session, principal)
     return _nodes(session, units, include_history=False)
 
 
@@ -176,15 +153,12 @@ def children(
     if parent_code is None:
         return top_level(session, principal)
     parent = get_unit(session, parent_code)
-    if not can_navigate(principal, parent):
+    if not sees_path(principal, parent.path):
         ensure_access(principal, parent)  # raises with the Vietnamese message
     stmt = select(AdminUnit).where(AdminUnit.parent_id == parent.id)
     if not include_history:
         stmt = stmt.where(AdminUnit.valid_to.is_(None))
-    visible = _visible_filter(principal)
-    if visible is not None:
-        stmt = stmt.where(visible)
-    units = list(session.scalars(stmt))
+    units = list(session.scalars(stmt.where(_navigable(principal))))
     units.sort(key=lambda u: (u.valid_to is not None, UNIT_KINDS[u.kind].level, _natural_key(u)))
     return _nodes(session, units, include_history)
 
@@ -195,7 +169,7 @@ def breadcrumbs(session: Session, unit: AdminUnit, principal: Principal) -> list
     if not paths:
         return []
     found = {u.path: u for u in session.scalars(select(AdminUnit).where(AdminUnit.path.in_(paths)))}
-    return [found[p] for p in paths if p in found and can_navigate(principal, found[p])]
+    return [found[p] for p in paths if p in found and sees_path(principal, found[p].path)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,10 +194,7 @@ def search(session: Session, query: str, principal: Principal, limit: int = 20) 
     compact = folded.replace(" ", "")
     if compact.isdigit():
         matches.append(AdminUnit.code.startswith(compact, autoescape=True))
-    stmt = select(AdminUnit).where(or_(*matches))
-    in_scope = _in_scope_filter(principal)
-    if in_scope is not None:
-        stmt = stmt.where(in_scope)
+    stmt = select(AdminUnit).where(or_(*matches), in_scope(principal, AdminUnit.path))
     stmt = stmt.order_by(
         case((AdminUnit.code == compact, 0), else_=1),
         rank,

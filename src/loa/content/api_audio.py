@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import FileResponse, Response, StreamingResponse
@@ -19,6 +20,7 @@ from loa.content.uploads import UploadedFile, read_upload
 from loa.errors import NotFound
 from loa.speech import service as speech
 from loa.speech.audio.encode import PROFILES, AudioFormat
+from loa.speech.engines.base import MAX_RATE, MIN_RATE
 from loa.speech.models import SpeechJob
 from loa.speech.runtime import SpeechRuntime, runtime_for
 from loa.web.deps import SessionDep
@@ -42,6 +44,10 @@ async def audio_upload(request: Request) -> UploadedFile:
 def job_out(bulletin_id: int, language: str, job: SpeechJob) -> dict[str, Any]:
     return {
         "job_id": job.id,
+        "kind": job.kind.value,
+        "title": job.title,
+        "voice": job.voice,
+        "rate": job.rate,
         "status": job.status.value,
         "status_label": job.status_label,
         "progress": job.progress,
@@ -51,19 +57,22 @@ def job_out(bulletin_id: int, language: str, job: SpeechJob) -> dict[str, Any]:
     }
 
 
-@router.post("/bulletins/{bulletin_id}/renditions/{language}/audio", status_code=status.HTTP_201_CREATED)
+@router.post("/bulletins/{bulletin_id}/renditions/{language}/audio", status_code=status.HTTP_202_ACCEPTED)
 def upload_audio(
     bulletin_id: int,
     language: str,
+    response: Response,
     db: SessionDep,
     principal: ApiPrincipal,
     runtime: Runtime,
     upload: Annotated[UploadedFile, Depends(audio_upload)],
 ) -> dict[str, Any]:
-    """A recording (any common audio format; video is refused). Form field ``origin=recording``
-    marks a recording made in the browser."""
+    """A recording (any common audio format; video, and audio declared longer than the limit, are
+    refused at once). Form field ``origin=recording`` marks a recording made in the browser. 202: the
+    original is kept and levelled for broadcast on the job worker (``job``; poll its ``status_url``),
+    then attached to the rendition. 201 when the same bytes were levelled before (attached at once)."""
     origin = AudioOrigin.RECORDING if upload.fields.get("origin") == "recording" else AudioOrigin.UPLOAD
-    rendition = audio.upload_recording(
+    rendition, job = audio.upload_recording(
         db,
         context=runtime.context,
         principal=principal,
@@ -74,16 +83,47 @@ def upload_audio(
         origin=origin,
     )
     db.commit()
-    return rendition_out(rendition)
+    if job is None:
+        response.status_code = status.HTTP_201_CREATED
+        return rendition_out(rendition)
+    runtime.jobs.submit(job.id)
+    return {**rendition_out(rendition), "job": job_out(bulletin_id, language, job)}
+
+
+class TtsIn(BaseModel):
+    voice: str | None = Field(
+        default=None, max_length=120, description="Mã giọng; trống: giọng đã lưu của địa bàn."
+    )
+    rate: float | None = Field(
+        default=None, ge=MIN_RATE, le=MAX_RATE, description="Tốc độ đọc (1,0 = bình thường)."
+    )
+    title: str | None = Field(
+        default=None, max_length=255, description="Tên tệp âm thanh; trống: tiêu đề bản tin."
+    )
 
 
 @router.post("/bulletins/{bulletin_id}/renditions/{language}/tts", status_code=status.HTTP_202_ACCEPTED)
 def start_tts(
-    bulletin_id: int, language: str, db: SessionDep, principal: ApiPrincipal, runtime: Runtime
+    bulletin_id: int,
+    language: str,
+    db: SessionDep,
+    principal: ApiPrincipal,
+    runtime: Runtime,
+    body: TtsIn | None = None,
 ) -> dict[str, Any]:
-    """Start reading the rendition's text with the synthetic voice; poll the returned ``status_url``."""
+    """Start reading the rendition's text (Vietnamese without one: the title and body) with the
+    synthetic voice; poll the returned ``status_url``. A voice or rate given here is remembered for
+    the area's next bulletins."""
+    choice = body or TtsIn()
     job = audio.request_tts(
-        db, context=runtime.context, principal=principal, bulletin_id=bulletin_id, language=language
+        db,
+        context=runtime.context,
+        principal=principal,
+        bulletin_id=bulletin_id,
+        language=language,
+        voice=choice.voice,
+        rate=choice.rate,
+        title=choice.title,
     )
     db.commit()
     runtime.jobs.submit(job.id)

@@ -1,6 +1,6 @@
-"""The one seam between bulletins and the speech service: recordings in, TTS jobs out, finished jobs
-attached back to their rendition (``attach_finished_job``, subscribed by ``loa.wiring`` to the end of
-a speech job)."""
+"""The one seam between bulletins and the speech service: recordings and TTS requests become speech
+jobs, and finished jobs attach their audio to the rendition (``attach_finished_job``, subscribed by
+``loa.wiring`` to the end of a speech job, calls ``renditions.audio_finished``)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from loa.content.workflow import check_edit
 from loa.errors import InvalidInput
 from loa.speech import jobs as speech_jobs
 from loa.speech import service as speech
+from loa.speech import uploads, voices
 from loa.speech.models import JobStatus, SpeechJob
 from loa.speech.service import SpeechContext
 
@@ -28,15 +29,29 @@ NO_VOICE = "Chưa có giọng đọc máy cho ngôn ngữ này; hãy tải lên 
 NOTHING_TO_READ = "Chưa có văn bản để đọc. Hãy nhập nội dung trước khi tạo giọng đọc."
 
 
-def subject_for(bulletin_id: int, language: str) -> str:
-    return f"{SUBJECT_PREFIX}:{bulletin_id}:{language}"
+# The origin a finished job's audio gets: synthetic speech, or a person's recording levelled for
+# broadcast (the subject's fourth part says which; three parts is synthetic speech).
+_SUBJECT_ORIGINS = {"upload": AudioOrigin.UPLOAD, "recording": AudioOrigin.RECORDING}
+
+
+def subject_for(bulletin_id: int, language: str, origin: AudioOrigin = AudioOrigin.TTS) -> str:
+    base = f"{SUBJECT_PREFIX}:{bulletin_id}:{language}"
+    return base if origin is AudioOrigin.TTS else f"{base}:{origin.value}"
 
 
 def parse_subject(subject: str | None) -> tuple[int, str] | None:
-    parts = (subject or "").split(":", 2)
-    if len(parts) != 3 or parts[0] != SUBJECT_PREFIX or not parts[1].isdigit():
+    parsed = parse_subject_origin(subject)
+    return None if parsed is None else (parsed[0], parsed[1])
+
+
+def parse_subject_origin(subject: str | None) -> tuple[int, str, AudioOrigin] | None:
+    parts = (subject or "").split(":")
+    if len(parts) not in (3, 4) or parts[0] != SUBJECT_PREFIX or not parts[1].isdigit():
         return None
-    return int(parts[1]), parts[2]
+    origin = _SUBJECT_ORIGINS.get(parts[3]) if len(parts) == 4 else AudioOrigin.TTS
+    if origin is None:
+        return None
+    return int(parts[1]), parts[2], origin
 
 
 def _editable(session: Session, principal: Principal, bulletin_id: int, language: str) -> None:
@@ -55,30 +70,62 @@ def upload_recording(
     data: bytes,
     filename: str = "",
     origin: AudioOrigin = AudioOrigin.UPLOAD,
-) -> Rendition:
-    """Check who may change the bulletin before any decoding, then let the speech service decode,
-    level and store the recording, and attach it to the rendition."""
+) -> tuple[Rendition, SpeechJob | None]:
+    """Check who may change the bulletin before anything else, then let the speech service check the
+    file (audio, not video; not too long) and keep it. Returns the rendition and the job that levels
+    the recording (the caller commits, then submits it); ``None`` when identical bytes were levelled
+    before, in which case the audio is attached at once."""
     _editable(session, principal, bulletin_id, language)
-    # The speech service refuses anything that is not audio, videos with a sound track included.
-    asset = speech.ingest_upload(
-        session, context=context, data=data, filename=filename, created_by_id=principal.user_id
+    bulletin = get_bulletin(session, principal=principal, bulletin_id=bulletin_id)
+    accepted = uploads.accept_upload(
+        session,
+        context=context,
+        data=data,
+        filename=filename,
+        title=bulletin.title,
+        created_by_id=principal.user_id,
     )
-    return renditions.attach_recording(
+    if accepted.asset is not None:
+        rendition = renditions.attach_recording(
+            session,
+            principal=principal,
+            bulletin_id=bulletin_id,
+            language=language,
+            audio_sha256=accepted.asset.sha256,
+            duration_ms=accepted.asset.duration_ms,
+            origin=origin,
+        )
+        return rendition, None
+    job = accepted.job
+    assert job is not None and job.source_sha256 is not None
+    job.subject = subject_for(bulletin.id, language, origin)
+    rendition = renditions.recording_started(
         session,
         principal=principal,
-        bulletin_id=bulletin_id,
+        bulletin=bulletin,
         language=language,
-        audio_sha256=asset.sha256,
-        duration_ms=asset.duration_ms,
+        job_id=job.id,
+        source_sha256=job.source_sha256,
         origin=origin,
     )
+    return rendition, job
 
 
 def request_tts(
-    session: Session, *, context: SpeechContext, principal: Principal, bulletin_id: int, language: str
+    session: Session,
+    *,
+    context: SpeechContext,
+    principal: Principal,
+    bulletin_id: int,
+    language: str,
+    voice: str | None = None,
+    rate: float | None = None,
+    title: str | None = None,
 ) -> SpeechJob:
-    """Queue a synthetic reading of the rendition's text. The caller commits, then submits the job
-    to the runner (``runtime.jobs.submit(job.id)``)."""
+    """Queue a synthetic reading of the rendition's text (for Vietnamese without one: the title and
+    body). Without ``voice``/``rate`` the area's remembered choice (else its region's voice) is used;
+    a voice chosen here is remembered for the area's next bulletins. The audio is named ``title``
+    (default: the bulletin's title). The caller commits, then submits the job to the runner."""
     _editable(session, principal, bulletin_id, language)
     if not LANGUAGES[language].tts:
         raise InvalidInput(NO_VOICE, code="no_voice")
@@ -86,14 +133,29 @@ def request_tts(
     text = renditions.reading_text(bulletin, language)
     if not text.strip():
         raise InvalidInput(NOTHING_TO_READ, code="nothing_to_read")
+    start = voices.default_for_area(session, context.registry, bulletin.area_id)
+    chosen_voice = voice or start.voice.id
+    chosen_rate = start.rate if rate is None else rate
     job = speech_jobs.create_job(
         session,
         context=context,
         text=text,
+        voice=chosen_voice,
+        rate=chosen_rate,
         subject=subject_for(bulletin.id, language),
         area_id=bulletin.area_id,
         created_by_id=principal.user_id,
+        title=(title or "").strip() or bulletin.title,
     )
+    if voice is not None or rate is not None:
+        voices.remember_choice(
+            session,
+            registry=context.registry,
+            principal=principal,
+            area_id=bulletin.area_id,
+            voice=job.voice,
+            rate=chosen_rate,
+        )
     renditions.mark_tts_started(
         session, principal=principal, bulletin=bulletin, language=language, job_id=job.id
     )
@@ -117,22 +179,23 @@ def owned_target(session: Session, job: SpeechJob) -> tuple[int, str] | None:
 
 
 def attach_finished_job(session: Session, job: SpeechJob) -> None:
-    """A finished TTS job for a bulletin puts its audio on the rendition; jobs for other subjects are
-    ignored."""
+    """A finished speech job for a bulletin (synthetic speech or a levelled recording) puts its audio
+    on the rendition; jobs for other subjects are ignored."""
     if job.status is not JobStatus.DONE or not job.result_sha256:
         return
-    target = owned_target(session, job)
-    if target is None:
+    target = parse_subject_origin(job.subject)
+    if target is None or session.get(Bulletin, target[0]) is None:
         return
-    bulletin_id, language = target
+    bulletin_id, language, origin = target
     asset = speech.get_asset(session, job.result_sha256)
-    attached = renditions.tts_finished(
+    attached = renditions.audio_finished(
         session,
         bulletin_id=bulletin_id,
         language=language,
         job_id=job.id,
         audio_sha256=asset.sha256,
         duration_ms=asset.duration_ms,
+        origin=origin,
     )
     if not attached:
         log.info("speech job %s for %s is stale; result not attached", job.id, job.subject)

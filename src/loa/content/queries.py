@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import above_scope, in_scope, under
 from loa.areas.models import AdminUnit
 from loa.content.catalog import BulletinKind, Priority, Status
 from loa.content.diffing import FieldDiff, diff_fields
@@ -80,24 +81,13 @@ def parse_filters(raw: dict[str, str | None]) -> Filters:
     )
 
 
-def _ancestor_paths(scope: str) -> list[str]:
-    parts = [p for p in scope.split("/") if p]
-    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """Own areas' bulletins; published bulletins of the levels above too (needs ``AdminUnit`` joined)."""
+    published_above = and_(above_scope(principal, AdminUnit.path), Bulletin.status == Status.PUBLISHED)
+    return or_(in_scope(principal, AdminUnit.path), published_above)
 
 
-def visible_to(principal: Principal) -> ColumnElement[bool] | None:
-    """Own areas' bulletins; published bulletins of the levels above too."""
-    if principal.is_admin:
-        return None
-    own = [AdminUnit.path.startswith(p) for p in principal.scope_paths] or [false()]
-    above = sorted({a for p in principal.scope_paths for a in _ancestor_paths(p)})
-    clauses = [or_(*own)]
-    if above:
-        clauses.append(and_(AdminUnit.path.in_(above), Bulletin.status == Status.PUBLISHED))
-    return or_(*clauses)
-
-
-def _common(filters: Filters) -> list[ColumnElement[bool]]:
+def _common(session: Session, filters: Filters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.topic:
         conditions.append(
@@ -112,18 +102,15 @@ def _common(filters: Filters) -> list[ColumnElement[bool]]:
     if filters.priority:
         conditions.append(Bulletin.priority == filters.priority)
     if filters.area_code:
-        base = select(AdminUnit.path).where(AdminUnit.code == filters.area_code).scalar_subquery()
-        conditions.append(AdminUnit.path.startswith(base))
+        base = session.scalar(select(AdminUnit.path).where(AdminUnit.code == filters.area_code))
+        conditions.append(under(AdminUnit.path, [base] if base else []))
     for pattern in search_words(filters.q):
         conditions.append(Bulletin.search_folded.contains(pattern, autoescape=True))
     return conditions
 
 
 def list_bulletins(session: Session, *, principal: Principal, filters: Filters) -> Page:
-    conditions = _common(filters)
-    visible = visible_to(principal)
-    if visible is not None:
-        conditions.append(visible)
+    conditions = [*_common(session, filters), visible_to(principal)]
     if filters.status:
         conditions.append(Bulletin.status == filters.status)
     base = select(Bulletin).join(AdminUnit, AdminUnit.id == Bulletin.area_id).where(*conditions)
@@ -140,11 +127,10 @@ def review_queue(session: Session, *, principal: Principal) -> list[Bulletin]:
     """Submitted bulletins this approver may decide on, most urgent and oldest first."""
     if not principal.has(Permission.APPROVE_CONTENT):
         return []
-    conditions: list[ColumnElement[bool]] = [Bulletin.status == Status.SUBMITTED]
-    if not principal.is_admin:
-        conditions.append(or_(*[AdminUnit.path.startswith(p) for p in principal.scope_paths] or [false()]))
     rows = session.scalars(
-        select(Bulletin).join(AdminUnit, AdminUnit.id == Bulletin.area_id).where(*conditions)
+        select(Bulletin)
+        .join(AdminUnit, AdminUnit.id == Bulletin.area_id)
+        .where(Bulletin.status == Status.SUBMITTED, in_scope(principal, AdminUnit.path))
     ).all()
     rank = {Priority.EMERGENCY: 0, Priority.PRIORITY: 1, Priority.NORMAL: 2}
     return sorted(rows, key=lambda b: (rank[b.priority], b.submitted_at or b.created_at))
@@ -217,7 +203,7 @@ def published(
     levels above it, not its neighbours')."""
     now = now or utcnow()
     conditions = [
-        *_common(filters),
+        *_common(session, filters),
         *([AdminUnit.path.in_(list(area_paths))] if area_paths is not None else []),
         Bulletin.published_revision_no.is_not(None),
         Bulletin.status != Status.ARCHIVED,

@@ -141,18 +141,70 @@ def mark_tts_started(
     return rendition
 
 
-def tts_finished(
-    session: Session, *, bulletin_id: int, language: str, job_id: str, audio_sha256: str, duration_ms: int
+def recording_started(
+    session: Session,
+    *,
+    principal: Principal,
+    bulletin: Bulletin,
+    language: str,
+    job_id: str,
+    source_sha256: str,
+    origin: AudioOrigin,
+) -> Rendition:
+    """A person's recording was kept and is being levelled on the job worker. It is new content, so
+    the edit counts now (as ``attach_recording`` would); the levelled file attaches when the job
+    finishes (``audio_finished``), like synthetic speech."""
+    rendition = find(bulletin, language)
+    if rendition is None:
+        rendition = Rendition(language=language, text="")
+        bulletin.renditions.append(rendition)
+    rendition.tts_job_id = job_id
+    rendition.updated_by_id, rendition.updated_at = principal.user_id, utcnow()
+    session.flush()
+    content_changed(
+        session, principal=principal, bulletin=bulletin, note=f"Âm thanh {LANGUAGES[language].label}"
+    )
+    record(
+        session,
+        action="bulletin.rendition_audio",
+        actor=principal,
+        target_type="bulletin",
+        target_id=bulletin.id,
+        area_id=bulletin.area_id,
+        details={
+            "language": language,
+            "source_sha256": source_sha256,
+            "origin": origin.value,
+            "job_id": job_id,
+        },
+    )
+    return rendition
+
+
+def audio_finished(
+    session: Session,
+    *,
+    bulletin_id: int,
+    language: str,
+    job_id: str,
+    audio_sha256: str,
+    duration_ms: int,
+    origin: AudioOrigin = AudioOrigin.TTS,
 ) -> bool:
-    """Attach synthetic audio when the job is still the one the rendition waits for (a newer
-    request or an edit of the text makes an older job's result stale). Returns whether attached."""
+    """Attach the result of a speech job (synthetic speech, or a recording levelled for broadcast)
+    when the job is still the one the rendition waits for (a newer request or an edit of the text
+    makes an older job's result stale). Returns whether attached.
+
+    This is the one place where a job's audio attaches to a bulletin (called by the listener in
+    ``content.audio``); the review state is not changed here: a recording already counted as an
+    edit when it was uploaded, and synthetic speech is derived from text already reviewed."""
     bulletin = session.get(Bulletin, bulletin_id)
     if bulletin is None:
         raise NotFound("Không tìm thấy bản tin.")
     rendition = find(bulletin, language)
     if rendition is None or rendition.tts_job_id != job_id:
         return False
-    rendition.audio_sha256, rendition.audio_origin = audio_sha256, AudioOrigin.TTS
+    rendition.audio_sha256, rendition.audio_origin = audio_sha256, origin
     rendition.audio_duration_ms, rendition.updated_at = duration_ms, utcnow()
     session.flush()
     mark_changed(session, "bulletin", bulletin.id)

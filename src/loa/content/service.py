@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from loa.accounts.audit import record
 from loa.accounts.principal import Principal
+from loa.accounts.scope import area_path, scope_units
 from loa.areas.models import AdminUnit
 from loa.content.catalog import STATUSES, Status
 from loa.content.logic import CONFLICT_MESSAGE, CleanDraft, DraftInput, clean_draft
@@ -54,18 +55,13 @@ def _area(session: Session, principal: Principal, code: str | None) -> AdminUnit
                 details=[{"field": "area_code", "message": "Mã địa bàn không tồn tại"}],
             )
         return unit
-    if len(principal.scope_paths) == 1:
-        unit = session.scalar(select(AdminUnit).where(AdminUnit.path == principal.scope_paths[0]))
-        if unit is not None:
-            return unit
+    own = scope_units(session, principal)
+    if len(own) == 1:
+        return own[0]
     raise InvalidInput(
         "Vui lòng chọn địa bàn của bản tin.",
         details=[{"field": "area_code", "message": "Thiếu địa bàn"}],
     )
-
-
-def area_path(session: Session, bulletin: Bulletin) -> str:
-    return session.scalar(select(AdminUnit.path).where(AdminUnit.id == bulletin.area_id)) or ""
 
 
 def can_view(principal: Principal, path: str, status: Status) -> bool:
@@ -77,7 +73,7 @@ def can_view(principal: Principal, path: str, status: Status) -> bool:
 
 def get_bulletin(session: Session, *, principal: Principal, bulletin_id: int) -> Bulletin:
     bulletin = session.get(Bulletin, bulletin_id)
-    if bulletin is None or not can_view(principal, area_path(session, bulletin), bulletin.status):
+    if bulletin is None or not can_view(principal, area_path(session, bulletin.area_id), bulletin.status):
         raise NotFound(NOT_FOUND)
     return bulletin
 
@@ -96,7 +92,7 @@ def subject_of(session: Session, bulletin: Bulletin) -> Subject:
     revision = current_revision(session, bulletin)
     return Subject(
         status=bulletin.status,
-        area_path=area_path(session, bulletin),
+        area_path=area_path(session, bulletin.area_id),
         author_id=bulletin.author_id,
         revision_editor_ids=frozenset(revision.editor_ids),
     )

@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from loa.accounts.deps import CsrfProtected, WebPrincipal
 from loa.accounts.logic import VIETNAM_TZ, as_vietnam_time, format_vietnam_time
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import scope_units
 from loa.areas import picker
 from loa.areas.models import AdminUnit
 from loa.content import photos, queries, renditions, service
@@ -77,10 +78,9 @@ flash, pop_flash = flash_pair(FLASH)
 
 def _areas(db: Session, principal: Principal) -> list[AdminUnit]:
     """Areas offered in the editor: the principal's own scope units (admins: provinces and communes)."""
-    query = select(AdminUnit).order_by(AdminUnit.path)
     if principal.is_admin:
-        return list(db.scalars(query.limit(500)))
-    return list(db.scalars(query.where(AdminUnit.path.in_(principal.scope_paths))))
+        return list(db.scalars(select(AdminUnit).order_by(AdminUnit.path).limit(500)))
+    return scope_units(db, principal)
 
 
 def _local_time(raw: str) -> datetime | None:
@@ -261,6 +261,7 @@ def reading_preview(
 def bulletin_page(bulletin_id: int, request: Request, db: SessionDep, principal: WebPrincipal) -> Response:
     bulletin = service.get_bulletin(db, principal=principal, bulletin_id=bulletin_id)
     ctx = editor_context(db, principal, bulletin, None)
+    ctx.update(audio_context(request, db, bulletin))
     db.commit()
     return render(request, "content/editor.html", {**ctx, "flash": pop_flash(request)})
 
@@ -287,6 +288,7 @@ def bulletin_save(
         bulletin = service.get_bulletin(db, principal=principal, bulletin_id=bulletin_id)
         conflict = isinstance(err, Conflict)
         ctx = editor_context(db, principal, bulletin, None if conflict else draft)
+        ctx.update(audio_context(request, db, bulletin))
         # On a conflict the form shows the newer saved text; the person's own text is kept beside it.
         return render(
             request,
@@ -402,7 +404,7 @@ def photo_remove(
 
 
 # Audio of renditions: same URL space, own module (imported last: it needs nothing from here).
-from loa.content.views_audio import jobs_of  # noqa: E402
+from loa.content.views_audio import audio_context, jobs_of  # noqa: E402
 from loa.content.views_audio import router as _audio_router  # noqa: E402
 
 router.include_router(_audio_router)

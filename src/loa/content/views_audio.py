@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from types import SimpleNamespace
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -13,12 +15,14 @@ from loa.accounts.deps import CsrfProtected, WebPrincipal
 from loa.accounts.principal import Principal
 from loa.content import audio, renditions, service
 from loa.content.api_audio import Runtime, audio_upload
-from loa.content.catalog import AUDIO_ORIGINS, LANGUAGES, AudioOrigin
+from loa.content.catalog import AUDIO_ORIGINS, DEFAULT_LANGUAGE, LANGUAGES, AudioOrigin
 from loa.content.models import Bulletin
 from loa.content.schemas import audio_url
 from loa.content.uploads import UploadedFile
 from loa.errors import LoaError, NotFound
-from loa.speech.models import JobStatus, SpeechJob
+from loa.speech import voices
+from loa.speech.models import AudioAsset, JobKind, JobStatus, SpeechJob
+from loa.speech.runtime import runtime_for
 from loa.web.deps import SessionDep
 from loa.web.templating import render
 
@@ -30,6 +34,7 @@ class JobView:
     pending: bool
     percent: int
     error: str | None
+    label: str = "Đang tổng hợp giọng đọc…"
 
 
 def job_view(job: SpeechJob | None) -> JobView | None:
@@ -39,6 +44,7 @@ def job_view(job: SpeechJob | None) -> JobView | None:
         pending=job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
         percent=job.progress,
         error=job.error_message if job.status is JobStatus.FAILED else None,
+        label="Đang chuẩn hóa bản thu…" if job.kind is JobKind.UPLOAD else "Đang tổng hợp giọng đọc…",
     )
 
 
@@ -56,9 +62,14 @@ def _fragment(
     error: str | None = None,
 ) -> Response:
     bulletin = service.get_bulletin(db, principal=principal, bulletin_id=bulletin_id)
-    rendition = renditions.find(bulletin, language)
+    rendition: Any = renditions.find(bulletin, language)
     if rendition is None:
-        raise NotFound("Không có bản ngôn ngữ này.")
+        if language not in LANGUAGES or error is None:
+            raise NotFound("Không có bản ngôn ngữ này.")
+        # A refused first request on a bulletin without this rendition yet: show the error in place.
+        rendition = SimpleNamespace(
+            language=language, audio_sha256=None, audio_origin=None, audio_duration_ms=None
+        )
     job = job_view(audio.job_for(db, rendition))
     if error:
         job = JobView(pending=False, percent=0, error=error)
@@ -72,6 +83,7 @@ def _fragment(
             "audio_url": audio_url,
             "audio_origins": AUDIO_ORIGINS,
             "languages": LANGUAGES,
+            "audio_titles": audio_titles(db, [rendition.audio_sha256]),
         },
     )
 
@@ -85,10 +97,20 @@ def tts_start(
     principal: WebPrincipal,
     _csrf: CsrfProtected,
     runtime: Runtime,
+    voice: Annotated[str, Form()] = "",
+    rate: Annotated[str, Form()] = "",
+    title: Annotated[str, Form()] = "",
 ) -> Response:
     try:
         job = audio.request_tts(
-            db, context=runtime.context, principal=principal, bulletin_id=bulletin_id, language=language
+            db,
+            context=runtime.context,
+            principal=principal,
+            bulletin_id=bulletin_id,
+            language=language,
+            voice=voice or None,
+            rate=_rate(rate),
+            title=title or None,
         )
         db.commit()
     except LoaError as err:
@@ -96,6 +118,58 @@ def tts_start(
         return _fragment(request, db, principal, bulletin_id, language, error=err.message)
     runtime.jobs.submit(job.id)
     return _fragment(request, db, principal, bulletin_id, language)
+
+
+def _rate(text: str) -> float | None:
+    try:
+        return float(text.replace(",", ".")) if text.strip() else None
+    except ValueError:
+        return None
+
+
+RATE_CHOICES: tuple[tuple[float, str], ...] = (
+    (0.8, "Chậm (0,8)"),
+    (0.9, "Hơi chậm (0,9)"),
+    (1.0, "Bình thường (1,0)"),
+    (1.1, "Hơi nhanh (1,1)"),
+    (1.2, "Nhanh (1,2)"),
+)
+
+
+def audio_titles(db: Session, sha256s: list[str | None]) -> dict[str, str]:
+    """The names of the audio files (a job's title, or the uploaded file's name), by SHA-256."""
+    wanted = [s for s in sha256s if s]
+    if not wanted:
+        return {}
+    rows = db.execute(
+        select(AudioAsset.sha256, AudioAsset.title, AudioAsset.original_filename).where(
+            AudioAsset.sha256.in_(wanted)
+        )
+    )
+    names: dict[str, str] = {}
+    for sha, title, filename in rows:
+        name = title or filename
+        if name:
+            names[sha] = name
+    return names
+
+
+def audio_context(request: Request, db: Session, bulletin: Bulletin) -> dict[str, object]:
+    """What the editor's audio panel needs: the synthetic-voice controls (every installed voice, the
+    area's remembered choice, else its region's voice, preselected; the reading rates) and the names
+    of the rendition audio files."""
+    registry = runtime_for(request.app.state).context.registry
+    start = voices.default_for_area(db, registry, bulletin.area_id)
+    rates = list(RATE_CHOICES)
+    if all(abs(value - start.rate) > 1e-9 for value, _ in rates):
+        rates.append((start.rate, f"Đã lưu ({start.rate:g})".replace(".", ",")))
+    return {
+        "tts_voices": registry.voices(),
+        "tts_default": start,
+        "tts_rates": rates,
+        "audio_titles": audio_titles(db, [r.audio_sha256 for r in bulletin.renditions]),
+        "has_vi_rendition": any(r.language == DEFAULT_LANGUAGE for r in bulletin.renditions),
+    }
 
 
 @router.get("/bulletins/{bulletin_id}/renditions/{language}/tts")
@@ -116,7 +190,7 @@ def audio_from_form(
     runtime: Runtime,
     upload: Annotated[UploadedFile, Depends(audio_upload)],
 ) -> Response:
-    audio.upload_recording(
+    _rendition, job = audio.upload_recording(
         db,
         context=runtime.context,
         principal=principal,
@@ -127,5 +201,9 @@ def audio_from_form(
         origin=AudioOrigin.UPLOAD,
     )
     db.commit()
-    request.session["bulletin_flash"] = "Đã lưu bản thu âm."
+    if job is not None:
+        runtime.jobs.submit(job.id)
+        request.session["bulletin_flash"] = "Đã nhận bản thu; đang chuẩn hóa âm lượng, có thể rời trang."
+    else:
+        request.session["bulletin_flash"] = "Đã lưu bản thu."
     return RedirectResponse(f"/bulletins/{bulletin_id}#renditions", status_code=303)

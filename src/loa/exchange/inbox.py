@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.alerts import service as alerts
 from loa.areas.models import AdminUnit
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.exchange.acks import queue_ack
+from loa.exchange.audio import ingest_now
 from loa.exchange.codes import target_communes
 from loa.exchange.logic import AHEAD_OF_OWN_RUNG, PRIORITY_RULES, Handling
 from loa.exchange.models import InboxItem, InboxState, PeerRelation
@@ -39,7 +40,6 @@ from loa.schedule import checks, hooks
 from loa.schedule.announcements import AnnouncementInput, create_announcement
 from loa.schedule.models import Announcement
 from loa.schedule.targets import TargetInput
-from loa.speech import service as speech
 from loa.speech.service import SpeechContext
 from loa.vocab.text import clean_line
 
@@ -102,8 +102,8 @@ def receive_bulletin(
             f"Địa bàn {', '.join(outside)} nằm ngoài phạm vi của kết nối «{caller.peer.name}».",
             code="exchange_out_of_scope",
         )
-    asset = speech.ingest_upload(
-        session, context=speech_context, data=_audio(data), filename=f"{data.id}.audio"
+    asset = ingest_now(
+        session, context=speech_context, data=_audio(data), filename=f"{data.id}.audio", title=data.title
     )
     item = InboxItem(
         peer_id=caller.peer.id,
@@ -246,7 +246,7 @@ def get_item(session: Session, *, principal: Principal, item_id: int) -> InboxIt
 
 
 def _decidable(session: Session, principal: Principal, item_id: int, states: set[InboxState]) -> InboxItem:
-    require_permission(principal, Permission.BROADCAST)
+    require(principal, Permission.BROADCAST)
     item = get_item(session, principal=principal, item_id=item_id)
     outside = [c.name for c in _communes_of(session, item) if not principal.can_access_path(c.path)]
     if outside:
@@ -345,7 +345,7 @@ def _decided(
 
 def list_inbox(session: Session, *, principal: Principal, limit: int = 200) -> list[InboxItem]:
     """Items reaching the principal's areas, those waiting for a decision first, newest first."""
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     rows = list(session.scalars(select(InboxItem).order_by(InboxItem.id.desc()).limit(2000)))
     codes = sorted({c for item in rows for c in item.commune_codes})
     paths = (

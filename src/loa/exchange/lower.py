@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.areas.models import AdminUnit
 from loa.db.base import dialect_insert, utcnow
 from loa.errors import InvalidInput, NotFound, PermissionDenied
@@ -193,7 +193,7 @@ def remote_statistics(
     peers: Sequence[ExchangePeer] = (),
 ) -> list[PeerPlays]:
     """Per lower system and commune: what its loudspeakers reported playing in [start, end)."""
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     chosen = list(peers) or list(
         session.scalars(
             select(ExchangePeer)

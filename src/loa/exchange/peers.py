@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal, Role
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
@@ -27,7 +27,7 @@ MAX_AREAS = 200
 
 
 def _require_admin(principal: Principal) -> None:
-    require_permission(principal, Permission.MANAGE_USERS)
+    require(principal, Permission.MANAGE_USERS)
     if not principal.is_admin:
         raise PermissionDenied(
             "Chỉ quản trị hệ thống được quản lý kết nối liên thông.", code="exchange_admin"

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import area_path
 from loa.areas.models import AdminUnit
 from loa.content.models import Bulletin, BulletinRevision
-from loa.content.service import area_path, can_view
+from loa.content.service import can_view
 from loa.errors import InvalidInput, NotFound, PermissionDenied
 from loa.exchange import outbox
 from loa.exchange.models import ExchangePeer, PeerRelation, Priority, SentBulletin
@@ -64,7 +65,7 @@ def lower_peers(session: Session) -> list[ExchangePeer]:
 
 def _approved(session: Session, principal: Principal, bulletin_id: int) -> tuple[Bulletin, dict[str, object]]:
     bulletin = session.get(Bulletin, bulletin_id)
-    if bulletin is None or not can_view(principal, area_path(session, bulletin), bulletin.status):
+    if bulletin is None or not can_view(principal, area_path(session, bulletin.area_id), bulletin.status):
         raise NotFound("Không tìm thấy bản tin.", code="bulletin_not_found")
     number = airable_revision(bulletin)
     if number is None:

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.areas import picker
 from loa.areas.models import AdminUnit
 from loa.content.catalog import Status
@@ -76,7 +76,7 @@ def _inbox_page(
 
 @router.get("/exchange")
 def inbox_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     return _inbox_page(request, db, principal)
 
 
@@ -100,9 +100,9 @@ def _local(raw: str) -> datetime:
         raise InvalidInput("Hãy chọn ngày giờ phát.", code="start_missing") from err
 
 
-@router.post("/exchange/inbox/{item_id}/schedule")
+@router.post("/exchange/inbox/{inbox_id}/schedule")
 def schedule(
-    item_id: int,
+    inbox_id: int,
     request: Request,
     principal: WebPrincipal,
     _csrf: CsrfProtected,
@@ -115,7 +115,7 @@ def schedule(
         inbox.schedule_item(
             db,
             principal=principal,
-            item_id=item_id,
+            item_id=inbox_id,
             start_at=_local(start_local),
             keep_overlap=bool(keep_overlap),
             context=inbox.Context(settings.data_dir, utcnow()),
@@ -124,9 +124,9 @@ def schedule(
     return _decide(request, db, principal, work, "Đã xếp lịch phát tin của cấp trên; cấp trên được báo lại.")
 
 
-@router.post("/exchange/inbox/{item_id}/order")
+@router.post("/exchange/inbox/{inbox_id}/order")
 def order(
-    item_id: int,
+    inbox_id: int,
     request: Request,
     principal: WebPrincipal,
     _csrf: CsrfProtected,
@@ -140,7 +140,7 @@ def order(
         inbox.order_item(
             db,
             principal=principal,
-            item_id=item_id,
+            item_id=inbox_id,
             ahead=place == "ahead",
             context=inbox.Context(settings.data_dir, utcnow()),
         )
@@ -148,9 +148,9 @@ def order(
     return _decide(request, db, principal, work, "Đã sắp thứ tự phát; cấp trên được báo lại.")
 
 
-@router.post("/exchange/inbox/{item_id}/decline")
+@router.post("/exchange/inbox/{inbox_id}/decline")
 def decline(
-    item_id: int,
+    inbox_id: int,
     request: Request,
     principal: WebPrincipal,
     _csrf: CsrfProtected,
@@ -158,7 +158,7 @@ def decline(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     def work() -> None:
-        inbox.decline_item(db, principal=principal, item_id=item_id, reason=reason, now=utcnow())
+        inbox.decline_item(db, principal=principal, item_id=inbox_id, reason=reason, now=utcnow())
 
     return _decide(request, db, principal, work, "Đã ghi không phát tin này; lý do được báo lên cấp trên.")
 
@@ -223,7 +223,7 @@ def _sent_page(
 
 @router.get("/exchange/sent")
 def sent_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     return _sent_page(request, db, principal)
 
 
@@ -274,7 +274,7 @@ def _day(raw: str | None, default: date) -> date:
 def statistics_page(
     request: Request, principal: WebPrincipal, db: SessionDep, start: str = "", end: str = ""
 ) -> Response:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     today = utcnow().astimezone(VIETNAM).date()
     first, last = _day(start, today.replace(day=1)), _day(end, today)
     if last < first:

@@ -145,11 +145,13 @@ async def _file(form: Any, name: str, limit: int, too_large: str) -> tuple[bytes
     return (data, upload.content_type or "") if data else None
 
 
-@router.post("/gop-y/{commune_code}")
+@router.post("/gop-y/gui")
 async def feedback_submit(
-    commune_code: str, request: Request, db: SessionDep, settings: SettingsDep
+    request: Request, db: SessionDep, settings: SettingsDep, commune: str = ""
 ) -> Response:
-    commune = service.public_commune(db, commune_code)
+    """The form posts here, its commune in the query (``?commune=``): a citizen's post makes a record,
+    it changes none that an address would name."""
+    unit = service.public_commune(db, commune)
     limits = media_limits(settings)
     ceiling = limits.photo_bytes + limits.voice_bytes + FORM_OVERHEAD_BYTES
     declared = request.headers.get("content-length", "")
@@ -159,28 +161,28 @@ async def feedback_submit(
             f"Tệp gửi kèm quá lớn: ảnh tối đa {media.size_words(limits.photo_bytes)}, "
             f"ghi âm tối đa {media.size_words(limits.voice_bytes)}. Vui lòng chọn tệp nhỏ hơn."
         )
-        return _form_page(request, db, settings, commune, error=message, status=413)
+        return _form_page(request, db, settings, unit, error=message, status=413)
     form = await request.form(max_files=2, max_fields=20)
     fields = _text_fields(form)
     csrf = form.get("csrf_token")
     if not csrf_valid(request, csrf if isinstance(csrf, str) else None):
-        return _form_page(request, db, settings, commune, form=fields, error=SESSION_EXPIRED, status=403)
+        return _form_page(request, db, settings, unit, form=fields, error=SESSION_EXPIRED, status=403)
     if form.get("website"):  # the honeypot: invisible to people, filled by robots
-        return _form_page(request, db, settings, commune, form=fields, error=HONEYPOT_REFUSED, status=422)
+        return _form_page(request, db, settings, unit, form=fields, error=HONEYPOT_REFUSED, status=422)
     try:
-        item_and_code = await _accept(request, db, settings, commune, form, fields)
+        item_and_code = await _accept(request, db, settings, unit, form, fields)
     except LoaError as err:
         db.rollback()
         field = err.details[0].get("field") if isinstance(err.details, list) and err.details else None
         return _form_page(
-            request, db, settings, commune, form=fields, error=err.message, field=field, status=err.status
+            request, db, settings, unit, form=fields, error=err.message, field=field, status=err.status
         )
     item, code = item_and_code
     db.commit()
     return render(
         request,
         "feedback/public_sent.html",
-        {"commune": commune, "code": code, "due": vn_date(item.due_at.astimezone(VIETNAM).date())},
+        {"commune": unit, "code": code, "due": vn_date(item.due_at.astimezone(VIETNAM).date())},
     )
 
 

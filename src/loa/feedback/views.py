@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.models import User
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.db.base import utcnow
 from loa.errors import LoaError, NotFound
 from loa.feedback import logic, media, service, sms
@@ -42,7 +42,7 @@ def when(value: datetime | None) -> str:
 def queue_page(
     request: Request, principal: WebPrincipal, db: SessionDep, state: str = "", commune: str = ""
 ) -> Response:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     chosen = FeedbackState(state) if state in {s.value for s in FeedbackState} else None
     rows = service.queue(db, principal=principal, state=chosen, commune_code=commune or None)
     now = utcnow()
@@ -104,9 +104,9 @@ def _item_page(
     )
 
 
-@router.get("/feedback/{item_id}")
-def item_page(item_id: int, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
-    return _item_page(request, db, principal, service.get_item(db, principal=principal, item_id=item_id))
+@router.get("/feedback/{feedback_id}")
+def item_page(feedback_id: int, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
+    return _item_page(request, db, principal, service.get_item(db, principal=principal, item_id=feedback_id))
 
 
 def _act(request: Request, db: Session, principal: Principal, item_id: int, work: Any, done: str) -> Response:
@@ -122,9 +122,9 @@ def _act(request: Request, db: Session, principal: Principal, item_id: int, work
     return RedirectResponse(f"/feedback/{item_id}", status_code=303)
 
 
-@router.post("/feedback/{item_id}/assign")
+@router.post("/feedback/{feedback_id}/assign")
 def assign(
-    item_id: int,
+    feedback_id: int,
     request: Request,
     principal: WebPrincipal,
     _csrf: CsrfProtected,
@@ -134,15 +134,20 @@ def assign(
 ) -> Response:
     def work() -> None:
         service.assign(
-            db, principal=principal, item_id=item_id, user_id=user_id, version=version, ip=client_ip(request)
+            db,
+            principal=principal,
+            item_id=feedback_id,
+            user_id=user_id,
+            version=version,
+            ip=client_ip(request),
         )
 
-    return _act(request, db, principal, item_id, work, "Đã giao ý kiến cho cán bộ xử lý.")
+    return _act(request, db, principal, feedback_id, work, "Đã giao ý kiến cho cán bộ xử lý.")
 
 
-@router.post("/feedback/{item_id}/reply")
+@router.post("/feedback/{feedback_id}/reply")
 def reply(
-    item_id: int,
+    feedback_id: int,
     request: Request,
     principal: WebPrincipal,
     _csrf: CsrfProtected,
@@ -155,7 +160,7 @@ def reply(
         service.reply(
             db,
             principal=principal,
-            item_id=item_id,
+            item_id=feedback_id,
             text=text,
             now=utcnow(),
             version=version,
@@ -163,10 +168,10 @@ def reply(
         )
 
     response = _act(
-        request, db, principal, item_id, work, "Đã gửi trả lời. Người gửi xem được bằng mã tra cứu."
+        request, db, principal, feedback_id, work, "Đã gửi trả lời. Người gửi xem được bằng mã tra cứu."
     )
     if response.status_code == 303:
-        _notify(request, db, settings, item_id)
+        _notify(request, db, settings, feedback_id)
     return response
 
 
@@ -189,32 +194,32 @@ def _notify(request: Request, db: Session, settings: Any, item_id: int) -> None:
     db.commit()
 
 
-@router.post("/feedback/{item_id}/bulletin")
+@router.post("/feedback/{feedback_id}/bulletin")
 def to_bulletin(
-    item_id: int, request: Request, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep
+    feedback_id: int, request: Request, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep
 ) -> Response:
     made: dict[str, int] = {}
 
     def work() -> None:
         made["id"] = service.draft_bulletin(
-            db, principal=principal, item_id=item_id, ip=client_ip(request)
+            db, principal=principal, item_id=feedback_id, ip=client_ip(request)
         ).id
 
-    response = _act(request, db, principal, item_id, work, "")
+    response = _act(request, db, principal, feedback_id, work, "")
     if response.status_code == 303:
         return RedirectResponse(f"/bulletins/{made['id']}", status_code=303)
     return response
 
 
-@router.get("/feedback/{item_id}/photo")
-def photo(item_id: int, principal: WebPrincipal, db: SessionDep, settings: SettingsDep) -> Response:
-    item = service.get_item(db, principal=principal, item_id=item_id)
+@router.get("/feedback/{feedback_id}/photo")
+def photo(feedback_id: int, principal: WebPrincipal, db: SessionDep, settings: SettingsDep) -> Response:
+    item = service.get_item(db, principal=principal, item_id=feedback_id)
     return _file(settings, item.photo_sha256, item.photo_type)
 
 
-@router.get("/feedback/{item_id}/voice")
-def voice(item_id: int, principal: WebPrincipal, db: SessionDep, settings: SettingsDep) -> Response:
-    item = service.get_item(db, principal=principal, item_id=item_id)
+@router.get("/feedback/{feedback_id}/voice")
+def voice(feedback_id: int, principal: WebPrincipal, db: SessionDep, settings: SettingsDep) -> Response:
+    item = service.get_item(db, principal=principal, item_id=feedback_id)
     return _file(settings, item.voice_sha256, item.voice_type)
 
 

@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, Response
 from loa.accounts import audit
 from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.accounts.principal import Permission
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.errors import AuthenticationFailed, NotFound
 from loa.fleet import commands, keys, queries, service
 from loa.fleet.audio import AudioLocator, locator_for
@@ -167,7 +167,7 @@ def _out(row: queries.DeviceRow) -> DeviceOut:
 @router.get("", response_model=list[DeviceOut])
 def list_devices(db: SessionDep, principal: ApiPrincipal, q: str = "") -> list[DeviceOut]:
     """Danh sách cụm loa trong địa bàn của người dùng."""
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     return [_out(r) for r in queries.list_devices(db, principal=principal, search=q)]
 
 
@@ -180,7 +180,7 @@ class EnrolCodeOut(BaseModel):
 @router.post("/{uid}/enrol-code", response_model=EnrolCodeOut)
 def new_enrol_code(uid: str, request: Request, db: SessionDep, principal: ApiPrincipal) -> EnrolCodeOut:
     """Tạo mã đăng ký dùng một lần cho cụm loa (mã cũ mất hiệu lực)."""
-    require_permission(principal, Permission.OPERATE_STATION)
+    require(principal, Permission.OPERATE_STATION)
     device = queries.visible_device(db, principal=principal, uid=uid)
     code = service.issue_enrol_code(db, device=device)
     expires_at = device.enrol_code_expires_at

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.errors import InvalidInput
 from loa.fleet import queries, service
 from loa.protocol.messages import COMMAND_KINDS, REPEAT_GAP_MAX_S
@@ -100,7 +100,7 @@ def check_command_permission(principal: Principal, kind: str) -> None:
     info = COMMAND_INFO.get(kind)
     if info is None:
         raise InvalidInput("Lệnh không được hỗ trợ.", code="unknown_command")
-    require_permission(principal, info.permission)
+    require(principal, info.permission)
 
 
 def send_commands(

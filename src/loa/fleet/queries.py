@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
+from loa.accounts.scope import NO_AREA, in_scope
 from loa.areas.models import AdminUnit
 from loa.db.base import one_of, utcnow
-from loa.errors import NotFound, PermissionDenied
+from loa.errors import NotFound
 from loa.fleet.models import (
     Device,
     DeviceCommand,
@@ -25,7 +26,6 @@ from loa.fleet.models import (
 )
 from loa.fleet.service import Commandable
 
-OUT_OF_SCOPE = "Cụm loa {uid} nằm ngoài địa bàn bạn được giao quản lý."
 MAX_PER_PAGE = 200
 
 
@@ -40,12 +40,8 @@ S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 def _scoped(stmt: S, principal: Principal | None) -> S:
-    """Restrict a statement joined with ``AdminUnit`` to the principal's areas (admins: all)."""
-    if principal is None or principal.is_admin:
-        return stmt
-    if not principal.scope_paths:
-        return stmt.where(false())
-    return stmt.where(or_(*(AdminUnit.path.startswith(p) for p in principal.scope_paths)))
+    """Restrict a statement joined with ``AdminUnit`` to the principal's areas (None: the system)."""
+    return stmt if principal is None else stmt.where(in_scope(principal, AdminUnit.path))
 
 
 def _with_commune() -> Select[Device, str, str]:  # commune name and path are None without one
@@ -73,20 +69,17 @@ def list_devices(
 
 
 def _in_scope(principal: Principal | None, path: str | None) -> bool:
-    if principal is None or principal.is_admin:
-        return True
-    return path is not None and principal.can_access_path(path)
+    """The device's commune is in scope (None principal: the system; no commune: administrators only)."""
+    return principal is None or principal.can_access_path(path or NO_AREA)
 
 
 def visible_device_row(session: Session, *, principal: Principal | None, uid: str) -> DeviceRow:
-    """The device with its commune: NotFound if it does not exist, PermissionDenied (403, in
-    Vietnamese) if it lies outside the principal's areas."""
+    """The device with its commune: NotFound if it does not exist or lies outside the principal's
+    areas (the same answer, so a device id reveals nothing)."""
     row = session.execute(_with_commune().where(Device.uid == uid)).first()
-    if row is None:
-        raise NotFound(f"Không tìm thấy cụm loa {uid}.")
+    if row is None or not _in_scope(principal, row[2]):
+        raise NotFound(f"Không tìm thấy cụm loa {uid}.", code="device_not_found")
     device, name, path = row
-    if not _in_scope(principal, path):
-        raise PermissionDenied(OUT_OF_SCOPE.format(uid=uid), code="device_out_of_scope")
     return DeviceRow(device, name, path)
 
 
@@ -97,7 +90,8 @@ def visible_device(session: Session, *, principal: Principal | None, uid: str) -
 def visible_devices(
     session: Session, *, principal: Principal | None, uids: Sequence[str]
 ) -> list[Commandable]:
-    """Active devices by id, all of them in the principal's areas (else NotFound / PermissionDenied)."""
+    """Active devices by id, all of them in the principal's areas (else NotFound: a device outside them
+    is answered like a missing one)."""
     wanted = list(dict.fromkeys(uids))
     rows: list[Any] = []
     for start in range(0, len(wanted), 10_000):  # below SQLite's parameter limit
@@ -106,15 +100,10 @@ def visible_devices(
             .outerjoin(AdminUnit, AdminUnit.id == Device.commune_id)
             .where(one_of(session, Device.uid, wanted[start : start + 10_000]), Device.active.is_(True))
         ).all()
-    missing = set(wanted) - {r.uid for r in rows}
+    everywhere = principal is None or principal.is_admin  # skip 10,000 checks that cannot fail
+    missing = set(wanted) - {r.uid for r in rows if everywhere or _in_scope(principal, r.path)}
     if missing:
         raise NotFound(f"Không tìm thấy cụm loa: {', '.join(sorted(missing)[:20])}.", code="device_not_found")
-    if principal is not None and not principal.is_admin:
-        outside = sorted(r.uid for r in rows if not _in_scope(principal, r.path))
-        if outside:
-            raise PermissionDenied(
-                OUT_OF_SCOPE.format(uid=", ".join(outside[:20])), code="device_out_of_scope"
-            )
     # The rows already have what a command needs (id, uid, commune_id, active): no copy of 10,000.
     return cast(list[Commandable], rows)
 
@@ -123,9 +112,11 @@ def communes_in_scope(session: Session, *, principal: Principal) -> list[AdminUn
     """Communes (with or without devices) a principal may add devices to, by name."""
     from loa.areas.logic import COMMUNE_KINDS
 
-    stmt = select(AdminUnit).where(AdminUnit.kind.in_(list(COMMUNE_KINDS)), AdminUnit.valid_to.is_(None))
-    if not principal.is_admin:
-        stmt = stmt.where(or_(false(), *(AdminUnit.path.startswith(p) for p in principal.scope_paths)))
+    stmt = select(AdminUnit).where(
+        AdminUnit.kind.in_(list(COMMUNE_KINDS)),
+        AdminUnit.valid_to.is_(None),
+        in_scope(principal, AdminUnit.path),
+    )
     return list(session.scalars(stmt.order_by(AdminUnit.name).limit(2000)))
 
 

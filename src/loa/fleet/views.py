@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from loa.accounts import audit
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.areas import picker
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
@@ -108,7 +108,7 @@ def _fleet_page(
         "device_map": device_map,
         "can_broadcast": can_broadcast,
         "can_operate": can_operate,
-        "audio_choices": playable_audio(db) if can_broadcast else [],
+        "audio_choices": playable_audio(db, principal) if can_broadcast else [],
         "communes": queries.communes_in_scope(db, principal=principal) if can_operate else [],
         "commune_label": lambda code: picker.chosen_labels(db, [code]).get(code, "") if code else "",
         "flash": _pop_flash(request),
@@ -127,14 +127,14 @@ def _fleet_page(
 
 @router.get("/fleet")
 def fleet_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     return _fleet_page(request, db, principal)
 
 
 @router.get("/fleet/live")
 def fleet_live(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
     """Out-of-band cells for the polling table: state, what plays, last receipt, volume, counts."""
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     rows = queries.list_devices(db, principal=principal, limit=5000)
     context = {
         "rows": rows,
@@ -289,7 +289,7 @@ def add_device(
 ) -> Response:
     form = {"name": name, "commune_code": commune_code, "village": village, "lat": latitude, "lon": longitude}
     try:
-        require_permission(principal, Permission.OPERATE_STATION)
+        require(principal, Permission.OPERATE_STATION)
         if not commune_code.strip() and commune_code_text.strip():  # typed, not chosen (no JavaScript)
             kinds = picker.kinds_of(("commune",))
             commune_code = picker.resolve(db, principal, code="", text=commune_code_text, kinds=kinds).code
@@ -328,7 +328,7 @@ def add_device(
 def new_enrol_code(
     uid: str, request: Request, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep
 ) -> Response:
-    require_permission(principal, Permission.OPERATE_STATION)
+    require(principal, Permission.OPERATE_STATION)
     row = queries.visible_device_row(db, principal=principal, uid=uid)
     code = service.issue_enrol_code(db, device=row.device)
     audit.record(
@@ -357,7 +357,7 @@ def device_page(
     until: str = Query(default="", max_length=10),
     page: int = Query(default=1, ge=1, le=100_000),
 ) -> Response:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     row = queries.visible_device_row(db, principal=principal, uid=uid)
     device = row.device
     error = None
@@ -397,7 +397,7 @@ def device_page(
 
 @router.get("/fleet/devices/{uid}/live")
 def device_live(uid: str, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     device = queries.visible_device(db, principal=principal, uid=uid)
     context = {"device": device, "item_titles": _playing_titles(request, db, [device])}
     return render(request, "fleet/_device_live.html", {**context, **_helpers()})

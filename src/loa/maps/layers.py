@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
+from loa.accounts.scope import in_scope
 from loa.activities.kinds import VISUAL_KINDS
 from loa.activities.models import MobileTrip, VisualItem
 from loa.areas.logic import COMMUNE_KINDS, VILLAGE_KINDS, display_name
@@ -49,14 +50,6 @@ def _point(lat: float, lon: float, props: dict[str, Any]) -> Feature:
     return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": props}
 
 
-def _in_scope(principal: Principal) -> Any:
-    if principal.is_admin:
-        return AdminUnit.id.is_not(None)
-    if not principal.scope_paths:
-        return false()
-    return or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in principal.scope_paths))
-
-
 def _province_of(path: str) -> str:
     return path.strip("/").split("/")[0] if path.strip("/") else ""
 
@@ -65,7 +58,9 @@ def _communes(session: Session, principal: Principal) -> tuple[list[Feature], di
     """Commune centres (where the data set knows them), and those centres by commune id for trips."""
     units = session.scalars(
         select(AdminUnit).where(
-            AdminUnit.kind.in_(list(COMMUNE_KINDS)), AdminUnit.valid_to.is_(None), _in_scope(principal)
+            AdminUnit.kind.in_(list(COMMUNE_KINDS)),
+            AdminUnit.valid_to.is_(None),
+            in_scope(principal, AdminUnit.path),
         )
     )
     features, centres = [], {}
@@ -92,7 +87,9 @@ def _villages(session: Session, principal: Principal) -> list[AdminUnit]:
     return list(
         session.scalars(
             select(AdminUnit).where(
-                AdminUnit.kind.in_(list(VILLAGE_KINDS)), AdminUnit.valid_to.is_(None), _in_scope(principal)
+                AdminUnit.kind.in_(list(VILLAGE_KINDS)),
+                AdminUnit.valid_to.is_(None),
+                in_scope(principal, AdminUnit.path),
             )
         )
     )
@@ -143,7 +140,7 @@ def _visual_items(session: Session, principal: Principal, today: date) -> list[F
         select(VisualItem)
         .join(AdminUnit, AdminUnit.id == VisualItem.area_id)
         .where(
-            _in_scope(principal),
+            in_scope(principal, AdminUnit.path),
             VisualItem.latitude.is_not(None),
             VisualItem.longitude.is_not(None),
             VisualItem.installed_on <= today,
@@ -175,7 +172,9 @@ def _trips(
         session.scalars(
             select(MobileTrip)
             .join(AdminUnit, AdminUnit.id == MobileTrip.area_id)
-            .where(_in_scope(principal), MobileTrip.trip_on >= today - timedelta(days=TRIP_DAYS))
+            .where(
+                in_scope(principal, AdminUnit.path), MobileTrip.trip_on >= today - timedelta(days=TRIP_DAYS)
+            )
             .order_by(MobileTrip.trip_on)
         )
     )

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from loa.accounts.deps import ApiPrincipal, WebPrincipal
 from loa.accounts.principal import Permission
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.db.base import utcnow
 from loa.maps.layers import TRIP_DAYS, map_data
 from loa.schedule.recurrence import to_local
@@ -25,7 +25,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/map")
 def map_page(request: Request, db: SessionDep, principal: WebPrincipal, settings: SettingsDep) -> Response:
     """Bản đồ: cụm loa và vùng phủ sóng, thôn và số dân được phủ, xã, pa nô, lượt xe lưu động."""
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     radius = settings.map_coverage_radius_m
     data = map_data(db, principal=principal, radius_m=radius, today=to_local(utcnow()).date())
     response = render(
@@ -52,7 +52,7 @@ def map_page(request: Request, db: SessionDep, principal: WebPrincipal, settings
 @router.get("/map/data")
 def map_json(db: SessionDep, principal: ApiPrincipal, settings: SettingsDep) -> dict[str, Any]:
     """Các lớp của bản đồ dạng GeoJSON (RFC 7946) trong địa bàn của người dùng."""
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     data = map_data(
         db, principal=principal, radius_m=settings.map_coverage_radius_m, today=to_local(utcnow()).date()
     )

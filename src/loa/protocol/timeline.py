@@ -22,6 +22,7 @@ import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from loa.protocol.priority import PreemptRule
 
@@ -38,8 +39,12 @@ class Reason(StrEnum):
     WINDOW_CLOSED = "window_closed"  # its not_after passed before it could (finish) playing
 
 
-@dataclass(frozen=True, slots=True)
-class Cue:
+# Cue, Segment and Outcome are named tuples, not frozen dataclasses: a device replans at every change
+# (a "play now" on ten thousand simulated devices is ten thousand plans) and a frozen dataclass
+# takes several times as long to build (measured: 2.5 µs against 0.4 µs for an Outcome).
+
+
+class Cue(NamedTuple):
     id: str
     start_ms: int
     duration_ms: int
@@ -48,8 +53,7 @@ class Cue:
     not_after_ms: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(NamedTuple):
     """``item_id`` sounds from ``start_ms`` to ``end_ms``, from ``offset_ms`` into its audio."""
 
     item_id: str
@@ -58,8 +62,7 @@ class Segment:
     offset_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     item_id: str
     status: Status
     played_ms: int  # content actually heard, over all attempts
@@ -133,7 +136,22 @@ def validate_cues(cues: Sequence[Cue]) -> None:
 def resolve(cues: Sequence[Cue]) -> Resolution:
     """Resolve the cues of one device into non-overlapping segments plus one outcome per cue."""
     validate_cues(cues)
+    if len(cues) == 1:
+        return _alone(cues[0])
     return _Resolver(cues).run()
+
+
+def _alone(cue: Cue) -> Resolution:
+    """One cue and nothing else (a loudspeaker's first "play now"): it plays from its start, cut
+    where its window closes. What ``_Resolver`` works out for it, without its machinery."""
+    end = cue.start_ms + cue.duration_ms
+    if cue.not_after_ms is None or cue.not_after_ms >= end:
+        return Resolution(
+            (Segment(cue.id, cue.start_ms, end, 0),), (Outcome(cue.id, Status.PLAYED, cue.duration_ms),)
+        )
+    heard = cue.not_after_ms - cue.start_ms
+    outcome = Outcome(cue.id, Status.CUT, heard, Reason.WINDOW_CLOSED)
+    return Resolution((Segment(cue.id, cue.start_ms, cue.not_after_ms, 0),), (outcome,))
 
 
 class _Resolver:

@@ -17,9 +17,9 @@ from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.areas.models import AdminUnit
 from loa.errors import InvalidInput, NotFound
 from loa.reports import service
-from loa.reports.data import ChannelSection, Organisation, ReportData
+from loa.reports.data import ChannelSection, FormerArea, Organisation, ReportData
 from loa.reports.models import Report
-from loa.reports.statistics import Level, broadcast_groups, gather, groups_of, sections_of
+from loa.reports.statistics import Level, broadcast_groups, former_areas, gather, groups_of, sections_of
 from loa.vocab.period import Period, PeriodKind
 from loa.web.deps import SessionDep
 
@@ -104,7 +104,13 @@ def report_json(report: Report, *, with_figures: bool = False) -> dict[str, Any]
     if with_figures:
         out["figures"] = figures_json(data.channels)
         out["broadcasts"] = data.airtime.to_json() if data.airtime is not None else None
+        out["former_units"] = former_json(data.former)
     return out
+
+
+def former_json(former: Sequence[FormerArea]) -> list[dict[str, Any]]:
+    """Former units' records, apart from the area's own figures (never added to them)."""
+    return [{"name": f.name, "became": list(f.became), "figures": figures_json(f.channels)} for f in former]
 
 
 def figures_json(channels: Sequence[ChannelSection]) -> list[dict[str, Any]]:
@@ -175,6 +181,7 @@ def statistics(
         "period": {**period.to_json(), "label": period.label},
         "figures": figures_json(sections_of(g)),
         "broadcasts": {"total": airtime.total.to_json(), **airtime.to_json()},
+        "former_units": former_json([f for f in former_areas(g) if not f.is_empty]),
     }
     if level is not None:
         groups = groups_of(db, g, level)

@@ -1,23 +1,29 @@
-"""Broadcasts of an area and period from the database: what the schedule planned (programmes expanded
-with their slot overrides, announcements: ``loa.reports.scheduled``) and what the loudspeakers
-reported (play receipts, summed in SQL by commune, local day and item: ``loa.reports.receipts``).
+"""Broadcasts of an area and period from the database: what the loudspeakers reported (play receipts,
+summed in SQL by commune, local day and item: ``loa.reports.receipts``) — the evidence — and what the
+schedule planned (``loa.schedule.plan``, counted by ``loa.reports.scheduled``) — the plan beside it.
+Everything is as of one moment, the report's ``now``: receipts dated later are not evidence.
 Definitions: ``loa.reports.airtime``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from loa.areas.models import Station
-from loa.fleet.models import Device
-from loa.reports.facts import BulletinIndex, Facts, load_devices, period_bounds
-from loa.reports.receipts import count_played, expected_items, start_receipt_rows
+from loa.reports.credit import expected_items
+from loa.reports.facts import BulletinIndex, Facts, period_bounds
+from loa.reports.receipts import (
+    communes_with_clusters,
+    count_future_receipts,
+    count_played,
+    load_devices,
+    start_receipt_rows,
+)
 from loa.reports.scheduled import count_scheduled
-from loa.schedule import models as m
+from loa.schedule.plan import ProgrammePlan, load_plan, planned_bulletin_ids
 from loa.vocab.period import Period
 
 
@@ -27,22 +33,25 @@ class StartedReceipts:
 
     scope: frozenset[int]
     communes: list[int]  # the communes in scope that have clusters (retired ones included)
+    now: datetime
     fetch_rows: Callable[[], Sequence[Any]]
 
 
-def start_receipts(session: Session, *, period: Period, scope: set[int]) -> StartedReceipts:
+def evidence_end(period: Period, now: datetime) -> datetime:
+    """Where the evidence of a period stops: its end, or the report's moment if earlier."""
+    return min(period_bounds(period)[1], now)
+
+
+def start_receipts(session: Session, *, period: Period, scope: set[int], now: datetime) -> StartedReceipts:
     """Start summing the receipts of every cluster of the communes in ``scope`` (unit ids), including
     clusters retired since: the database works while Python reads the registers and expands the
     schedule. The report starts it first of all, as soon as its area is known."""
-    start_at, end_at = period_bounds(period)
-    all_communes = session.scalars(
-        select(func.coalesce(Device.commune_id, Station.commune_id))
-        .outerjoin(Station, Station.id == Device.station_id)
-        .distinct()
+    start_at, _ = period_bounds(period)
+    communes = communes_with_clusters(session, scope)
+    fetch_rows = start_receipt_rows(
+        session, start_at=start_at, end_at=max(start_at, evidence_end(period, now)), commune_ids=communes
     )
-    communes = sorted(c for c in all_communes if c is not None and c in scope)
-    fetch_rows = start_receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=communes)
-    return StartedReceipts(frozenset(scope), communes, fetch_rows)
+    return StartedReceipts(frozenset(scope), communes, now, fetch_rows)
 
 
 def collect_facts(
@@ -51,42 +60,39 @@ def collect_facts(
     period: Period,
     scope: set[int],
     topic_id: int | None,
+    now: datetime,
     started: StartedReceipts | None = None,
     meanwhile: Callable[[Facts], None] | None = None,
-) -> tuple[Facts, dict[int, m.Programme], BulletinIndex]:
-    """Scheduled and played broadcasts on the clusters of the communes in ``scope`` (unit ids);
-    ``started``: the receipt aggregate of the same scope and period, if already started;
-    ``meanwhile``: work to do with the scheduled facts while the database still sums receipts."""
+) -> tuple[Facts, Mapping[int, ProgrammePlan], BulletinIndex]:
+    """Planned and played broadcasts on the clusters of the communes in ``scope`` (unit ids), as of
+    ``now``; ``started``: the receipt aggregate of the same scope, period and moment, if already
+    started; ``meanwhile``: work to do with the planned facts while the database still sums receipts."""
     start_at, end_at = period_bounds(period)
-    if started is None or started.scope != scope:
-        started = start_receipts(session, period=period, scope=scope)
+    if started is None or started.scope != scope or started.now != now:
+        started = start_receipts(session, period=period, scope=scope, now=now)
     communes, fetch_rows = started.communes, started.fetch_rows
-    devices = load_devices(session)
-    facts = Facts()
+    facts = Facts(now=now)
     topics = BulletinIndex(session)
-    programmes = count_scheduled(
-        session,
-        facts,
-        start_at=start_at,
-        end_at=end_at,
-        devices=devices,
-        scope=scope,
-        topic_id=topic_id,
-        topics=topics,
-    )
-    prepared = expected_items(facts, topics=topics, programmes=programmes, topic_id=topic_id)
+    plan = load_plan(session, start_at=start_at, end_at=end_at)
+    topics.load_where(planned_bulletin_ids(start_at, end_at))
+    count_scheduled(facts, plan, devices=load_devices(session), scope=scope, topic_id=topic_id, topics=topics)
+    prepared = expected_items(facts, topics=topics, programmes=plan.programmes, topic_id=topic_id)
     if meanwhile is not None:
         meanwhile(facts)
+    until = max(start_at, evidence_end(period, now))
     count_played(
         session,
         facts,
         start_at=start_at,
-        end_at=end_at,
+        end_at=until,
         scope_communes=communes,
         topic_id=topic_id,
         topics=topics,
-        programmes=programmes,
+        programmes=plan.programmes,
         fetch_rows=fetch_rows,
         prepared=prepared,
     )
-    return facts, programmes, topics
+    facts.future_receipts = count_future_receipts(
+        session, now=max(now, start_at), end_at=end_at, commune_ids=communes
+    )
+    return facts, plan.programmes, topics

@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loa.activities import browse
+from loa.accounts.scope import visible_unit
 from loa.activities.cli import cli_principal
 from loa.areas.models import UnitKind
 from loa.cli_support import cli_context, echo
@@ -83,7 +83,7 @@ def generate(
     c = cli_context(ctx)
     with c.session() as s:
         principal = cli_principal(s, as_user)
-        unit = browse.visible_unit(s, principal, former_district or area or "")
+        unit = visible_unit(s, principal, code=former_district or area or "")
         if former_district and unit.kind is not UnitKind.DISTRICT:
             raise InvalidInput(f"{unit.name} ({unit.code}) không phải là huyện cũ.")
         request = service.ReportRequest(

@@ -18,16 +18,17 @@ from starlette.responses import Response
 
 from loa.accounts.deps import WebPrincipal
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import require, visible_unit
 from loa.activities import browse
-from loa.activities import service as activities
 from loa.activities.registers import AreaRef
 from loa.activities.service import area_ref
 from loa.areas import picker
 from loa.areas.logic import COMMUNE_KINDS
 from loa.areas.models import AdminUnit
 from loa.errors import InvalidInput, LoaError, NotFound
+from loa.reports.airdata import sum_rows
 from loa.reports.charts import PALETTE, Bar, bar_chart
-from loa.reports.data import ChannelSection, sum_rows
+from loa.reports.data import ChannelSection
 from loa.reports.rollup import LEVEL_LABELS, channel_headlines, find_figure, rollup_rows, totals_row
 from loa.reports.sketchmap import Box, MapPoint, find_centroid, province_box, province_centroids, sketch_svg
 from loa.reports.statistics import (
@@ -35,6 +36,7 @@ from loa.reports.statistics import (
     Gathered,
     Level,
     broadcast_groups,
+    former_areas,
     gather,
     groups_of,
     sections_of,
@@ -103,7 +105,7 @@ def _resolve(
         q.errors.append("Chọn địa bàn để xem số liệu.")
     else:
         try:
-            q.root = browse.visible_unit(session, principal, area)
+            q.root = visible_unit(session, principal, code=area)
         except LoaError as err:
             q.errors.append(err.message)
     if topic:
@@ -201,7 +203,7 @@ def statistics_page(
     level: Text = "",
     channel: Text = "",
 ) -> Response:
-    activities.require(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     typed_error = None
     if not area and area_text.strip():  # typed without choosing (no JavaScript): the name is read
         try:
@@ -264,10 +266,13 @@ def statistics_page(
             title=f"{CHANNEL_TITLES[chosen]} {LEVEL_LABELS[q.level].lower()}",
             test_id="chart-groups",
         )
+        former = [f for f in former_areas(g) if not f.is_empty]
         context.update(
             root=root,
             channels=channels,
             headlines=channel_headlines(channels),
+            former=former,
+            former_headlines={f.name: channel_headlines(f.channels) for f in former},
             rows=rows,
             totals=totals_row(rows),
             charts=charts,

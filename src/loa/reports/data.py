@@ -7,15 +7,18 @@ with every generated report, so a document can always be traced to (and rebuilt 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from loa.reports.airdata import Airtime
 from loa.vocab.cells import CellValue, Column
 from loa.vocab.period import Period
 
-SNAPSHOT_VERSION = 2  # 2: figure sources, system rows ("TB12"), broadcasts (``airtime``)
+# 2: figure sources, system rows ("TB12"), broadcasts; 3: the plan due, plays outside the plan,
+# former units' records apart
+SNAPSHOT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -65,150 +68,34 @@ class ChannelSection:
 
 
 @dataclass(frozen=True)
-class AirtimeRow:
-    """One commune (``day`` empty) or one commune-day, as the report keeps it."""
+class FormerArea:
+    """The records of a former unit (a former district's own, an old commune split in several) that
+    the report's commune came out of together with other communes: shown apart, as that unit's, and
+    never added to the report's figures (``loa.reports.lineage``)."""
 
-    commune_id: int | None
-    commune: str
-    former_district: str
-    day: date | None
-    scheduled: int
-    played: int
-    preempted: int
-    failed: int
-    played_ms: int
-
-    @property
-    def hours(self) -> float:
-        return self.played_ms / 3_600_000
-
-    @property
-    def played_percent(self) -> float | None:
-        return None if self.scheduled == 0 else 100.0 * self.played / self.scheduled
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "commune_id": self.commune_id,
-            "commune": self.commune,
-            "former_district": self.former_district,
-            "day": self.day.isoformat() if self.day else None,
-            "scheduled": self.scheduled,
-            "played": self.played,
-            "preempted": self.preempted,
-            "failed": self.failed,
-            "played_ms": self.played_ms,
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> AirtimeRow:
-        return cls(
-            d.get("commune_id"),
-            d.get("commune", ""),
-            d.get("former_district", ""),
-            date.fromisoformat(d["day"]) if d.get("day") else None,
-            int(d.get("scheduled", 0)),
-            int(d.get("played", 0)),
-            int(d.get("preempted", 0)),
-            int(d.get("failed", 0)),
-            int(d.get("played_ms", 0)),
-        )
-
-
-def sum_rows(rows: Iterable[AirtimeRow], *, label: str = "Tổng cộng") -> AirtimeRow:
-    listed = list(rows)
-    return AirtimeRow(
-        None,
-        label,
-        "",
-        None,
-        sum(r.scheduled for r in listed),
-        sum(r.played for r in listed),
-        sum(r.preempted for r in listed),
-        sum(r.failed for r in listed),
-        sum(r.played_ms for r in listed),
-    )
-
-
-@dataclass(frozen=True)
-class ProgrammeRow:
-    """A programme (chuyên mục) of the area: its airings in the period, scheduled and played."""
-
-    programme_id: int
     name: str
-    schedule: str  # "Thứ Hai tuần thứ 3 hằng tháng, 07:00"
-    area: str
-    scheduled_airings: int
-    played_airings: int
-    scheduled: int
-    played: int
-    news: tuple[int, int]  # fewest and most news items per airing
-    articles: tuple[int, int]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "programme_id": self.programme_id,
-            "name": self.name,
-            "schedule": self.schedule,
-            "area": self.area,
-            "scheduled_airings": self.scheduled_airings,
-            "played_airings": self.played_airings,
-            "scheduled": self.scheduled,
-            "played": self.played,
-            "news": list(self.news),
-            "articles": list(self.articles),
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> ProgrammeRow:
-        news, articles = d.get("news", (0, 0)), d.get("articles", (0, 0))
-        return cls(
-            int(d["programme_id"]),
-            d["name"],
-            d.get("schedule", ""),
-            d.get("area", ""),
-            int(d.get("scheduled_airings", 0)),
-            int(d.get("played_airings", 0)),
-            int(d.get("scheduled", 0)),
-            int(d.get("played", 0)),
-            (int(news[0]), int(news[1])),
-            (int(articles[0]), int(articles[1])),
-        )
-
-
-@dataclass(frozen=True)
-class Airtime:
-    """Broadcasts of the report's area: by commune, by commune and day (the XLSX detail: a year of
-    receipts is too many to list one per row), and by programme. ``receipts``: any receipt exists."""
-
-    communes: tuple[AirtimeRow, ...] = ()
-    days: tuple[AirtimeRow, ...] = ()
-    programmes: tuple[ProgrammeRow, ...] = ()
-    receipts: bool = False
+    became: tuple[str, ...]  # the communes it became, the report's among them
+    channels: tuple[ChannelSection, ...]
 
     @property
-    def total(self) -> AirtimeRow:
-        return sum_rows(self.communes)
+    def became_text(self) -> str:
+        names = list(self.became)
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} và {names[-1]}"
 
     @property
     def is_empty(self) -> bool:
-        return not self.communes and not self.programmes
+        return all(c.is_empty for c in self.channels)
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "communes": [r.to_json() for r in self.communes],
-            "days": [r.to_json() for r in self.days],
-            "programmes": [p.to_json() for p in self.programmes],
-            "receipts": self.receipts,
+            "name": self.name,
+            "became": list(self.became),
+            "channels": [_channel_to_json(c) for c in self.channels],
         }
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> Airtime:
-        return cls(
-            tuple(AirtimeRow.from_json(r) for r in d.get("communes", ())),
-            tuple(AirtimeRow.from_json(r) for r in d.get("days", ())),
-            tuple(ProgrammeRow.from_json(p) for p in d.get("programmes", ())),
-            bool(d.get("receipts", False)),
-        )
+    def from_json(cls, d: Mapping[str, Any]) -> FormerArea:
+        return cls(d["name"], tuple(d.get("became", ())), tuple(_channel_from_json(c) for c in d["channels"]))
 
 
 @dataclass(frozen=True)
@@ -254,6 +141,7 @@ class ReportData:
     introduction: str = ""
     prose: Mapping[str, str] = field(default_factory=dict)
     airtime: Airtime | None = None  # broadcasts from schedules and play receipts, when the system has any
+    former: tuple[FormerArea, ...] = ()  # former units' records, shown apart from the figures
 
     def channel(self, key: str) -> ChannelSection | None:
         return next((c for c in self.channels if c.key == key), None)
@@ -305,6 +193,7 @@ class ReportData:
             "prose": dict(self.prose),
             "channels": [_channel_to_json(c) for c in self.channels],
             "airtime": self.airtime.to_json() if self.airtime is not None else None,
+            "former": [f.to_json() for f in self.former],
         }
 
     @classmethod
@@ -334,6 +223,7 @@ class ReportData:
             introduction=data.get("introduction", ""),
             prose=dict(data.get("prose", {})),
             airtime=Airtime.from_json(data["airtime"]) if data.get("airtime") else None,
+            former=tuple(FormerArea.from_json(f) for f in data.get("former", ())),
         )
 
 

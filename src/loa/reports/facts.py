@@ -8,56 +8,42 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from loa.areas.models import Station
 from loa.content.catalog import BulletinKind
-from loa.content.models import Bulletin, bulletin_topics
-from loa.fleet.models import Device
+from loa.content.models import Bulletin, Rendition, bulletin_topics
 from loa.protocol.itemids import ItemRef
 from loa.reports.airtime import Tally
-from loa.schedule.dbsnapshot import load_memberships
-from loa.schedule.recurrence import VIETNAM_TZ, to_utc
-from loa.schedule.snapshot import Target
+from loa.speech.models import AudioAsset
 from loa.vocab.period import Period
 
 VIETNAM_UTC_OFFSET_HOURS = 7  # Vietnam keeps UTC+7 all year (no daylight saving)
+VIETNAM_OFFSET = timezone(timedelta(hours=VIETNAM_UTC_OFFSET_HOURS))
 
 
 def period_bounds(period: Period) -> tuple[datetime, datetime]:
     """The period's first local midnight and the local midnight after its last day, in UTC."""
-    start = to_utc(datetime.combine(period.start, time()), VIETNAM_TZ)
-    end = to_utc(datetime.combine(period.end + timedelta(days=1), time()), VIETNAM_TZ)
+    start = datetime.combine(period.start, time(), VIETNAM_OFFSET).astimezone(UTC)
+    end = datetime.combine(period.end + timedelta(days=1), time(), VIETNAM_OFFSET).astimezone(UTC)
     return start, end
+
+
+def local_day(at: datetime) -> date:
+    """The day in Vietnam of an aware instant."""
+    return at.astimezone(VIETNAM_OFFSET).date()
 
 
 @dataclass(frozen=True)
 class DeviceRef:
+    """A loudspeaker cluster as the reports count it: its commune and when it came into being."""
+
     id: int
     commune_id: int | None
     created_at: datetime
-    tokens: tuple[Target, ...]
-
-
-def load_devices(session: Session) -> list[DeviceRef]:
-    """Active loudspeaker clusters with their commune (their own, else their station's) and targets."""
-    memberships, ids = load_memberships(session)
-    rows = session.execute(
-        select(Device.id, func.coalesce(Device.commune_id, Station.commune_id), Device.created_at)
-        .outerjoin(Station, Station.id == Device.station_id)
-        .where(Device.active.is_(True))
-    ).all()
-    info = {device_id: (commune_id, created_at) for device_id, commune_id, created_at in rows}
-    out = []
-    for membership in memberships:
-        device_id = ids[membership.device_id]
-        commune_id, created_at = info[device_id]
-        out.append(DeviceRef(device_id, commune_id, created_at, membership.tokens()))
-    return out
 
 
 @dataclass
@@ -71,23 +57,45 @@ class BulletinFacts:
 @dataclass
 class ProgrammeFacts:
     scheduled_airings: dict[str, date] = field(default_factory=dict)  # airing stamp → local day
+    due_airings: int = 0  # of them, those whose time had come by the report's moment
     played_airings: dict[str, date] = field(default_factory=dict)
     tally: Tally = field(default_factory=Tally)
     news: list[int] = field(default_factory=list)  # per scheduled airing
     articles: list[int] = field(default_factory=list)
+    # Coverage: clusters each due airing aimed at, and played receipts of each of its lines.
+    reached: dict[str, int] = field(default_factory=dict)  # airing stamp → clusters
+    line_plays: dict[str, int] = field(default_factory=dict)  # item id → played receipts
+    line_airing: dict[str, str] = field(default_factory=dict)  # item id → airing stamp
+
+    def airing_coverage(self) -> tuple[int, int]:
+        """(clusters that played, clusters aimed at), summed over the due airings. A cluster plays an
+        airing's lines in turn, so the line played by the most clusters says how many played it."""
+        most: dict[str, int] = {}
+        for item_id, plays in self.line_plays.items():
+            stamp = self.line_airing[item_id]
+            if plays > most.get(stamp, 0):
+                most[stamp] = plays
+        played = sum(min(n, self.reached.get(stamp, n)) for stamp, n in most.items())
+        return played, sum(self.reached.values())
 
 
 @dataclass
 class Facts:
-    """Everything counted for one area, period and topic."""
+    """Everything counted for one area, period and topic, as of ``now`` (the report's moment)."""
 
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     commune_days: dict[tuple[int, date], Tally] = field(default_factory=lambda: defaultdict(Tally))
     bulletins: dict[int, BulletinFacts] = field(default_factory=lambda: defaultdict(BulletinFacts))
     programmes: dict[int, ProgrammeFacts] = field(default_factory=lambda: defaultdict(ProgrammeFacts))
     receipts: bool = False
+    # Receipts dated after the report's moment (a device clock ahead): not evidence, not counted.
+    future_receipts: int = 0
     # Item ids of the running-order lines scheduled (as the manifest names them) with what they
-    # name: receipts are expected to carry them (``loa.reports.receipts.expected_items``).
+    # name: receipts are expected to carry them (``loa.reports.credit.expected_items``).
     expected_items: dict[str, ItemRef] = field(default_factory=dict)
+    # Planned announcements (planned airings: ``ProgrammeFacts.scheduled_airings``): receipts naming
+    # them are of the plan.
+    planned_announcements: set[int] = field(default_factory=set)
 
 
 class BulletinIndex:
@@ -125,3 +133,28 @@ class BulletinIndex:
         if bulletin_id is None:
             return fallback_topic == topic_id
         return topic_id in self.topics.get(bulletin_id, ())
+
+    def of_audio(self, shas: set[str]) -> dict[str, int]:
+        """The bulletin each audio file is the reading of (a rendition's audio, or a copy made from
+        it, e.g. its Opus encoding); the oldest bulletin when several read the very same audio."""
+        if not shas:
+            return {}
+        r = Rendition.__table__.c
+        copy, master = AudioAsset.__table__.alias("copy"), AudioAsset.__table__.alias("master")
+        found: dict[str, int] = {}
+        wanted = sorted(shas)
+        for start in range(0, len(wanted), 1000):
+            chunk = wanted[start : start + 1000]
+            direct = select(r.audio_sha256.label("sha"), r.bulletin_id).where(r.audio_sha256.in_(chunk))
+            copies = (
+                select(copy.c.sha256.label("sha"), r.bulletin_id)
+                .join(master, master.c.id == copy.c.rendition_of_id)
+                .join(Rendition.__table__, r.audio_sha256 == master.c.sha256)
+                .where(copy.c.sha256.in_(chunk))
+            )
+            union = direct.union_all(copies).subquery()
+            for sha, bulletin_id in self.session.execute(
+                select(union.c.sha, func.min(union.c.bulletin_id)).group_by(union.c.sha)
+            ).all():
+                found[sha] = bulletin_id
+        return found

@@ -1,6 +1,12 @@
-"""What the loudspeakers reported: play receipts of an area and period, summed by the database by
-commune, local day and item (one pass over ``play_receipts``); Python sees one row per commune, day
-and item, never one per receipt. Definitions: ``loa.reports.airtime``.
+"""What the loudspeakers reported — the evidence every aired figure rests on: play receipts of an area
+and period, summed by the database by commune, local day and item (one pass over ``play_receipts``);
+Python sees one row per commune, day and item, never one per receipt. The one module of the reports
+that reads the fleet's tables (clusters and receipts). Definitions: ``loa.reports.airtime``.
+
+Each item is resolved once: a running-order line to its programme airing and bulletin, an
+announcement to its bulletin, anything else (a "play now" or an emergency message, ``cmd-…`` and its
+rounds ``….rN``) to the bulletin whose audio the receipt carries. Whether the plan named the item
+decides whether its plays count towards the plan or outside it.
 """
 
 from __future__ import annotations
@@ -8,9 +14,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Date, Integer, Select, case, cast, func, literal_column, select, text
@@ -21,11 +27,58 @@ from loa.areas.models import Station
 from loa.fleet.models import Device, PlayReceipt, ReceiptOutcome
 from loa.protocol.itemids import ItemRef
 from loa.protocol.itemids import parse as parse_item_id
-from loa.reports.facts import VIETNAM_UTC_OFFSET_HOURS, BulletinFacts, BulletinIndex, Facts, ProgrammeFacts
-from loa.schedule import models as m
+from loa.reports.credit import Item, Resolved, add_rows, resolve
+from loa.reports.facts import (
+    VIETNAM_UTC_OFFSET_HOURS,
+    BulletinIndex,
+    DeviceRef,
+    Facts,
+)
+from loa.schedule.plan import ProgrammePlan, announcement_bulletins
 from loa.speech.models import AudioAsset
 
 log = logging.getLogger(__name__)
+
+
+def load_devices(session: Session) -> dict[int, DeviceRef]:
+    """Active loudspeaker clusters with their commune (their own, else their station's)."""
+    rows = session.execute(
+        select(Device.id, func.coalesce(Device.commune_id, Station.commune_id), Device.created_at)
+        .outerjoin(Station, Station.id == Device.station_id)
+        .where(Device.active.is_(True))
+    ).all()
+    return {
+        device_id: DeviceRef(device_id, commune_id, created_at) for device_id, commune_id, created_at in rows
+    }
+
+
+def communes_with_clusters(session: Session, scope: frozenset[int] | set[int]) -> list[int]:
+    """The communes in ``scope`` that have clusters, retired ones included (their receipts stay)."""
+    all_communes = session.scalars(
+        select(func.coalesce(Device.commune_id, Station.commune_id))
+        .outerjoin(Station, Station.id == Device.station_id)
+        .distinct()
+    )
+    return sorted(c for c in all_communes if c is not None and c in scope)
+
+
+def count_future_receipts(
+    session: Session, *, now: datetime, end_at: datetime, commune_ids: Sequence[int]
+) -> int:
+    """Receipts of the period dated after ``now``: a cluster whose clock runs ahead. Not evidence of
+    anything yet; the report says how many it left out."""
+    if now >= end_at or not commune_ids:
+        return 0
+    r, d, s = PlayReceipt.__table__, Device.__table__, Station.__table__
+    commune = func.coalesce(d.c.commune_id, s.c.commune_id)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(r.join(d, d.c.id == r.c.device_id).outerjoin(s, s.c.id == d.c.station_id))
+            .where(r.c.started_at >= now, r.c.started_at < end_at, commune.in_(list(commune_ids)))
+        )
+        or 0
+    )
 
 
 def receipts_statement(
@@ -176,44 +229,40 @@ def start_receipt_rows(
     return fetch
 
 
-# What one item id adds to, resolved once per item (not once per row): the bulletin's facts, the
-# programme's facts, the airing stamp.
-_Item = tuple[BulletinFacts | None, ProgrammeFacts | None, str]
-# An item resolved: its bulletin, programme and airing stamp; None when it is not of the topic.
-Resolved = tuple[int | None, int | None, str] | None
+def _audio_of_items(
+    session: Session, item_ids: Sequence[str], *, start_at: datetime, end_at: datetime
+) -> dict[str, str]:
+    """The audio each item's receipts carried (an item is one audio), through the item id index:
+    the few items of "play now" and emergency commands, not every receipt."""
+    out: dict[str, str] = {}
+    r = PlayReceipt.__table__.c
+    for start in range(0, len(item_ids), 1000):
+        chunk = list(item_ids[start : start + 1000])
+        for item_id, sha in session.execute(
+            select(r.item_id, func.min(r.audio_sha256))
+            .where(r.item_id.in_(chunk), r.started_at >= start_at, r.started_at < end_at)
+            .group_by(r.item_id)
+        ).all():
+            out[item_id] = sha
+    return out
 
 
-def _resolve(
-    ref: ItemRef,
-    of_announcement: dict[int, int | None],
-    *,
-    topics: BulletinIndex,
-    programmes: dict[int, m.Programme],
-    topic_id: int | None,
-) -> Resolved:
-    bulletin_id = ref.bulletin_id
-    if bulletin_id is None and ref.announcement_id is not None:
-        bulletin_id = of_announcement.get(ref.announcement_id)
-    programme = programmes.get(ref.programme_id) if ref.programme_id is not None else None
-    if ref.programme_id is not None and bulletin_id is not None and bulletin_id not in topics.kinds:
-        bulletin_id = None  # a recording line whose id happens to be digits, or a deleted bulletin
-    fallback = programme.topic_id if programme is not None else None
-    if topic_id is not None and not topics.matches(bulletin_id, topic_id, fallback):
-        return None
-    return bulletin_id, ref.programme_id, ref.airing
-
-
-def expected_items(
-    facts: Facts, *, topics: BulletinIndex, programmes: dict[int, m.Programme], topic_id: int | None
-) -> dict[str, Resolved]:
-    """The running-order lines the schedule aired (``Facts.expected_items``) resolved as receipts
-    naming them will be: worked out while the database sums the receipts, so that only the item
-    ids the schedule did not foresee are parsed and resolved after. The kinds and topics of every
-    running order's bulletins are loaded by then, as ``_resolve`` needs."""
-    return {
-        item_id: _resolve(ref, {}, topics=topics, programmes=programmes, topic_id=topic_id)
-        for item_id, ref in facts.expected_items.items()
-    }
+def _credit_by_audio(
+    session: Session, refs: dict[str, ItemRef], topics: BulletinIndex, *, start_at: datetime, end_at: datetime
+) -> dict[str, ItemRef]:
+    """Items that name no programme line or announcement (play now, emergency messages), named again
+    by the bulletin whose audio they played."""
+    unnamed = [i for i, ref in refs.items() if ref.programme_id is None and ref.announcement_id is None]
+    if not unnamed:
+        return refs
+    audio = _audio_of_items(session, unnamed, start_at=start_at, end_at=end_at)
+    of_audio = topics.of_audio(set(audio.values()))
+    out = dict(refs)
+    for item_id, sha in audio.items():
+        bulletin_id = of_audio.get(sha)
+        if bulletin_id is not None:
+            out[item_id] = refs[item_id]._replace(bulletin_id=bulletin_id)
+    return out
 
 
 def count_played(
@@ -225,12 +274,13 @@ def count_played(
     scope_communes: Sequence[int],
     topic_id: int | None,
     topics: BulletinIndex,
-    programmes: dict[int, m.Programme],
+    programmes: Mapping[int, ProgrammePlan],
     fetch_rows: Callable[[], Sequence[Any]] | None = None,
     prepared: dict[str, Resolved] | None = None,
 ) -> None:
-    """Add the receipts to ``facts``; ``fetch_rows`` from ``start_receipt_rows`` if already started;
-    ``prepared``: items resolved ahead (``expected_items``)."""
+    """Add the receipts to ``facts``; ``end_at``: the end of the evidence (the period's end or the
+    report's moment, whichever is earlier); ``fetch_rows`` from ``start_receipt_rows`` if already
+    started; ``prepared``: items resolved ahead (``expected_items``)."""
     if not scope_communes:
         return
     if fetch_rows is not None:
@@ -241,70 +291,30 @@ def count_played(
     refs: dict[str, ItemRef] = {
         item_id: parse_item_id(item_id) for item_id in {row[2] for row in rows} if item_id not in known
     }
-    announcement_ids = {r.announcement_id for r in refs.values() if r.announcement_id is not None}
-    of_announcement: dict[int, int | None] = {}
-    if announcement_ids:
-        # One range query instead of thousands of bound ids (their parsing alone took a quarter
-        # of a second on a province-year).
-        for announcement_id, bulletin_id in session.execute(
-            select(m.Announcement.id, m.Announcement.bulletin_id).where(
-                m.Announcement.id.between(min(announcement_ids), max(announcement_ids))
-            )
-        ).all():
-            if announcement_id in announcement_ids:
-                of_announcement[announcement_id] = bulletin_id
+    refs = _credit_by_audio(session, refs, topics, start_at=start_at, end_at=end_at)
+    of_announcement = announcement_bulletins(
+        session, {r.announcement_id for r in refs.values() if r.announcement_id is not None}
+    )
     topics.load(b for r in refs.values() if (b := r.bulletin_id) is not None)
     topics.load(b for b in of_announcement.values() if b is not None)
     if rows:
         facts.receipts = True
     resolved = {
-        item_id: _resolve(ref, of_announcement, topics=topics, programmes=programmes, topic_id=topic_id)
+        item_id: resolve(
+            ref, of_announcement, facts=facts, topics=topics, programmes=programmes, topic_id=topic_id
+        )
         for item_id, ref in refs.items()
     }
-    items: dict[str, _Item | None] = {}  # None: not of the topic
+    items: dict[str, Item | None] = {}  # None: not of the topic
     bulletins, programme_facts = facts.bulletins, facts.programmes
     for item_id in {row[2] for row in rows}:
         found = known[item_id] if item_id in known else resolved[item_id]
         if found is None:
             items[item_id] = None
             continue
-        bulletin_id, programme_id, airing = found
-        items[item_id] = (
-            bulletins[bulletin_id] if bulletin_id is not None else None,
-            programme_facts[programme_id] if programme_id is not None else None,
-            airing,
-        )
-    # Rows are unpacked as plain tuples and added field by field, without calls: a province-year is
-    # tens of thousands of rows (one per commune, day and item).
-    commune_days = facts.commune_days
-    days: dict[Any, date] = {}
-    for commune_id, raw_day, item_id, played, preempted, failed, played_ms in rows:
-        item = items[item_id]
-        if item is None:
-            continue
-        day = days.get(raw_day)
-        if day is None:
-            day = days[raw_day] = raw_day if isinstance(raw_day, date) else date.fromisoformat(str(raw_day))
-        played_ms = played_ms or 0
-        tally = commune_days[(commune_id, day)]
-        tally.played += played
-        tally.preempted += preempted
-        tally.failed += failed
-        tally.played_ms += played_ms
-        bf, pf, airing = item
-        if bf is not None:
-            tally = bf.tally
-            tally.played += played
-            tally.preempted += preempted
-            tally.failed += failed
-            tally.played_ms += played_ms
-            if played and (bf.first_played is None or day < bf.first_played):
-                bf.first_played = day
+        bulletin_id, programme_id, airing, planned = found
+        pf = programme_facts[programme_id] if programme_id is not None else None
         if pf is not None:
-            tally = pf.tally
-            tally.played += played
-            tally.preempted += preempted
-            tally.failed += failed
-            tally.played_ms += played_ms
-            if played:
-                pf.played_airings[airing] = day
+            pf.line_airing[item_id] = airing
+        items[item_id] = (bulletins[bulletin_id] if bulletin_id is not None else None, pf, airing, planned)
+    add_rows(facts, rows, items)

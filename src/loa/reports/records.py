@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loa.accounts.scope import under
 from loa.activities.models import MobileTrip, MobileTripStop
 from loa.activities.registers import AnyRecord, RegisterSpec
 from loa.activities.service import period_clauses
@@ -33,7 +34,7 @@ def fetch_records(
         select(model.id)
         .join(AdminUnit, AdminUnit.id == model.area_id)
         .where(*period_clauses(spec, period.start, period.end))
-        .where(or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in prefixes)))
+        .where(under(AdminUnit.path, prefixes))
     )
     if topic_code:
         wanted = wanted.where(model.topics.any(Topic.code == topic_code))

@@ -7,14 +7,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
-from loa.activities.service import require
+from loa.accounts.scope import in_scope, require
 from loa.areas.logic import UNIT_KINDS, display_name
 from loa.areas.models import AdminUnit
 from loa.errors import Conflict, InvalidInput, NotFound
@@ -23,7 +23,7 @@ from loa.reports.docx_writer import render_docx
 from loa.reports.gcpause import paused_gc
 from loa.reports.models import Report, ReportFile
 from loa.reports.pdf import docx_to_pdf
-from loa.reports.statistics import gather, resolve_root, sections_of
+from loa.reports.statistics import former_areas, gather, resolve_root, sections_of
 from loa.reports.xlsx_writer import render_xlsx
 from loa.topics.service import get_topic
 from loa.vocab.period import Period
@@ -83,20 +83,30 @@ def _check_text(request: ReportRequest) -> None:
             raise InvalidInput(f"Mục “{key}” quá dài (tối đa {MAX_PROSE_CHARS} ký tự).")
 
 
-def build_report_data(session: Session, *, principal: Principal, request: ReportRequest) -> ReportData:
+def build_report_data(
+    session: Session, *, principal: Principal, request: ReportRequest, now: datetime | None = None
+) -> ReportData:
+    """``now``: the moment the figures are taken (default: now)."""
     _check_text(request)
     with paused_gc():
-        return _build(session, principal=principal, request=request)
+        return _build(session, principal=principal, request=request, now=now)
 
 
-def _build(session: Session, *, principal: Principal, request: ReportRequest) -> ReportData:
+def _build(
+    session: Session, *, principal: Principal, request: ReportRequest, now: datetime | None
+) -> ReportData:
     root = resolve_root(session, principal, request.area_id)
     topic = None
     if request.topic_code:
         t = get_topic(session, request.topic_code)
         topic = Topic(t.code, t.name, t.abbreviation)
     gathered = gather(
-        session, principal=principal, period=request.period, area_id=root.id, topic_code=request.topic_code
+        session,
+        principal=principal,
+        period=request.period,
+        area_id=root.id,
+        topic_code=request.topic_code,
+        now=now,
     )
     airtime = gathered.system.airtime
     return ReportData(
@@ -111,6 +121,7 @@ def _build(session: Session, *, principal: Principal, request: ReportRequest) ->
         introduction=request.introduction,
         prose={k: v for k, v in request.prose.items() if v.strip()},
         airtime=None if airtime.is_empty else airtime,
+        former=tuple(f for f in former_areas(gathered) if not f.is_empty),
     )
 
 
@@ -121,12 +132,18 @@ def _file(fmt: str, content: bytes) -> ReportFile:
 
 
 def generate_report(
-    session: Session, *, principal: Principal, request: ReportRequest, with_pdf: bool = False, ip: str = ""
+    session: Session,
+    *,
+    principal: Principal,
+    request: ReportRequest,
+    with_pdf: bool = False,
+    ip: str = "",
+    now: datetime | None = None,
 ) -> Report:
-    """Collect the figures, write DOCX and XLSX (and PDF when asked), save everything, audit who made
-    it. Flushes only."""
+    """Collect the figures as of ``now`` (default: now), write DOCX and XLSX (and PDF when asked),
+    save everything, audit who made it. Flushes only."""
     require(principal, Permission.MAKE_REPORTS)
-    data = build_report_data(session, principal=principal, request=request)
+    data = build_report_data(session, principal=principal, request=request, now=now)
     docx = render_docx(data)
     files = [_file("docx", docx), _file("xlsx", render_xlsx(data))]
     if with_pdf:
@@ -166,18 +183,12 @@ def generate_report(
     return report
 
 
-def _scoped(principal: Principal) -> object:
-    if principal.is_admin:
-        return AdminUnit.id.is_not(None)
-    return or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in principal.scope_paths or ("\x00",)))
-
-
 def list_reports(session: Session, *, principal: Principal, limit: int = 100) -> list[Report]:
     require(principal, Permission.VIEW)
     query = (
         select(Report)
         .join(AdminUnit, AdminUnit.id == Report.area_id)
-        .where(_scoped(principal))  # type: ignore[arg-type]
+        .where(in_scope(principal, AdminUnit.path))
         .options(selectinload(Report.files))
         .order_by(Report.created_at.desc(), Report.id.desc())
         .limit(limit)
@@ -190,7 +201,7 @@ def get_report(session: Session, *, principal: Principal, report_id: int) -> Rep
     report: Report | None = session.scalar(
         select(Report)
         .join(AdminUnit, AdminUnit.id == Report.area_id)
-        .where(Report.id == report_id, _scoped(principal))  # type: ignore[arg-type]
+        .where(Report.id == report_id, in_scope(principal, AdminUnit.path))
         .options(selectinload(Report.files))
     )
     if report is None:

@@ -1,28 +1,31 @@
 """Figures by period, topic, channel and area, each with the ids of the records behind it.
 
 Areas follow the two-tier structure (province → commune) and, for periods before the 2025 reform, the
-former districts: a report on a new commune also counts records filed under the old communes it
-succeeded (``AreaLineage``), and a report on a former district also counts records filed under the new
-communes whose ``former_district_id`` points at it.
+former districts; every record belongs to exactly one area and is counted once at every level
+(``loa.reports.lineage``): a report on a new commune counts its own records and those of the old
+communes that became it alone, and shows a former unit's records (its former district's own, an old
+commune split in several) apart; a report on a former district counts its own records and those of
+the new communes that came out of it, once each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import require, visible_unit
 from loa.activities.present import detail_cells, report_columns
 from loa.activities.registers import PORTAL as PORTAL_REGISTER
 from loa.activities.registers import RADIO as RADIO_REGISTER
 from loa.activities.registers import REGISTERS, AnyRecord, AreaRef, RegisterSpec
-from loa.activities.service import area_ref, require
-from loa.areas.models import AdminUnit, AreaLineage, UnitKind
-from loa.errors import NotFound
+from loa.activities.service import area_ref
+from loa.areas.models import AdminUnit
+from loa.reports.airdata import Airtime, AirtimeRow, sum_rows
 from loa.reports.airtime import (
     MANUAL,
     PORTAL_COLUMNS,
@@ -32,58 +35,32 @@ from loa.reports.airtime import (
     figures_from_rows,
 )
 from loa.reports.broadcasts import start_receipts
-from loa.reports.data import Airtime, AirtimeRow, ChannelSection, DetailRow, Figure, sum_rows
+from loa.reports.data import ChannelSection, DetailRow, Figure, FormerArea
 from loa.reports.feedback_section import feedback_section
-from loa.reports.radio import SystemChannels, scope_of, system_channels
+from loa.reports.lineage import (
+    Chains,
+    Ownership,
+    Territories,
+    area_prefixes,
+    group_of,
+    lineage,
+    manual_area,
+    owned_scope,
+)
+from loa.reports.parts import FormerPart, Records, split_records, split_system, with_former
+from loa.reports.radio import ComparisonAreas, Pair, SystemChannels, system_channels
 from loa.reports.records import fetch_records
 from loa.reports.wording import CHANNEL_TITLES, EVENTS, MOBILE
 from loa.topics.service import get_topic
 from loa.vocab.period import Period
 
 CHANNEL_ORDER = ("radio", "portal", "press", "visual", "mobile", "events")
-COMMUNE_KINDS = frozenset({UnitKind.COMMUNE, UnitKind.WARD, UnitKind.SPECIAL_ZONE})
-_BELOW_COMMUNE = (UnitKind.VILLAGE, UnitKind.RESIDENTIAL_GROUP)
 Level = Literal["commune", "former_district"]
+__all__ = ["area_prefixes", "gather", "groups_of", "sections_of"]
 
 
 def resolve_root(session: Session, principal: Principal, area_id: int) -> AdminUnit:
-    unit = session.get(AdminUnit, area_id)
-    if unit is None or not principal.can_access_path(unit.path):
-        raise NotFound("Không tìm thấy địa bàn (hoặc địa bàn nằm ngoài phạm vi của bạn).")
-    return unit
-
-
-def _lineage(session: Session) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
-    successors: dict[int, list[int]] = {}
-    predecessors: dict[int, list[int]] = {}
-    for link in session.scalars(select(AreaLineage)):
-        successors.setdefault(link.predecessor_id, []).append(link.successor_id)
-        predecessors.setdefault(link.successor_id, []).append(link.predecessor_id)
-    return successors, predecessors
-
-
-def _closure(start: int, edges: dict[int, list[int]]) -> set[int]:
-    seen: set[int] = set()
-    todo = [start]
-    while todo:
-        for nxt in edges.get(todo.pop(), []):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
-
-
-def area_prefixes(session: Session, root: AdminUnit) -> list[str]:
-    """Path prefixes whose records belong to ``root``: its subtree, the subtrees of the units it
-    succeeded, and (for a former district) the new communes that came out of it."""
-    _, predecessors = _lineage(session)
-    ids = _closure(root.id, predecessors)
-    units = list(session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids)))) if ids else []
-    if root.kind is UnitKind.DISTRICT:
-        units += list(session.scalars(select(AdminUnit).where(AdminUnit.former_district_id == root.id)))
-    prefixes = sorted({root.path, *(u.path for u in units)})
-    # Drop prefixes already covered by a shorter one.
-    return [p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes)]
+    return visible_unit(session, principal, area_id=area_id)
 
 
 def channel_figures(spec: RegisterSpec, records: Sequence[AnyRecord]) -> tuple[Figure, ...]:
@@ -135,13 +112,15 @@ SYSTEM_COLUMNS = {"radio": RADIO_COLUMNS, "portal": PORTAL_COLUMNS}
 @dataclass(frozen=True)
 class Gathered:
     """Everything counted for one area, period and topic: register records of the other channels,
-    radio and portal rows (system and manual), and broadcasts. Sections and splits are views of it."""
+    radio and portal rows (system and manual), and broadcasts, all the area's own; and the records
+    of former units shown apart. Sections and splits are views of it."""
 
     root: AdminUnit
-    records: dict[str, list[tuple[AnyRecord, AdminUnit]]]  # register key → records with their unit
+    records: Records
     system: SystemChannels
     # Sections of the register-only channels, made while the database summed the receipts.
     register_sections: dict[str, ChannelSection] = field(default_factory=dict)
+    former: tuple[FormerPart, ...] = ()
     # Sections that are no register's channel (citizens' feedback); shown when they count something.
     extra: tuple[ChannelSection, ...] = ()
 
@@ -153,34 +132,47 @@ def gather(
     period: Period,
     area_id: int,
     topic_code: str | None = None,
+    now: datetime | None = None,
 ) -> Gathered:
+    """``now``: the moment the figures are taken (default: now); evidence after it does not count."""
     require(principal, Permission.VIEW)
+    moment = now or datetime.now(UTC)
     root = resolve_root(session, principal, area_id)
     prefixes = area_prefixes(session, root)
+    successors, predecessors = lineage(session)
+    chains = Chains(session)
+    ownership = Ownership(session, root, chains, successors)
+    scope = owned_scope(session, ownership, prefixes)
     # The database sums the play receipts (its longest work) while the rest is read and counted.
-    started = start_receipts(session, period=period, scope=set(scope_of(session, prefixes)))
-    records = {spec.key: fetch_records(session, spec, period, prefixes, topic_code) for spec in _specs()}
+    started = start_receipts(session, period=period, scope=set(scope), now=moment)
+    fetched = {spec.key: fetch_records(session, spec, period, prefixes, topic_code) for spec in _specs()}
+    chains.warm(prefixes)
+    records, former_records = split_records(fetched, ownership)
     register_sections = {
         spec.key: _register_section(spec, records[spec.key])
         for spec in _specs()
         if spec.channel not in SYSTEM_CHANNELS
     }
     topic_id = get_topic(session, topic_code).id if topic_code else None
-    successors, _ = _lineage(session)
-    chains = _Chains(session)
-    chains.warm(prefixes)
 
     keys: dict[int, str] = {}
     districts: dict[int, str] = {}
+    territories = Territories(chains, predecessors)
+    system_areas: dict[int, tuple[str, ...]] = {}
 
     def commune_key(unit: AdminUnit) -> str:
         if unit.id not in keys:
-            keys[unit.id] = _group_of(unit, chains, successors, "commune")[0]
+            keys[unit.id] = group_of(unit, chains, successors, "commune")[0]
         return keys[unit.id]
+
+    def areas_of(unit: AdminUnit) -> tuple[str, ...]:
+        if unit.id not in system_areas:
+            system_areas[unit.id] = (commune_key(unit), *sorted(territories.of(unit)))
+        return system_areas[unit.id]
 
     def district_name(unit: AdminUnit) -> str:
         if unit.id not in districts:
-            key, label, _ = _group_of(unit, chains, successors, "former_district")
+            key, label, _ = group_of(unit, chains, successors, "former_district")
             districts[unit.id] = "" if key == "none" else label
         return districts[unit.id]
 
@@ -189,34 +181,56 @@ def gather(
         period=period,
         prefixes=prefixes,
         topic_id=topic_id,
-        manual_radio=records.pop(RADIO_REGISTER.key),  # type: ignore[arg-type]
-        manual_portal=records.pop(PORTAL_REGISTER.key),  # type: ignore[arg-type]
-        group=commune_key,
+        manual_radio=with_former(records, former_records, RADIO_REGISTER.key),
+        manual_portal=with_former(records, former_records, PORTAL_REGISTER.key),
+        areas=ComparisonAreas(areas_of, lambda unit: manual_area(commune_key(unit))),
         district_of=district_name,
+        now=moment,
+        scope=scope,
         started=started,
     )
+    own_system, former = split_system(system, ownership, former_records)
     extra = (feedback_section(session, period=period, prefixes=prefixes, topic_id=topic_id),)
-    return Gathered(root, records, system, register_sections, extra)
+    return Gathered(root, records, own_system, register_sections, former, extra)
 
 
 def _system_pairs(g: Gathered, channel: str) -> list[tuple[DetailRow, AdminUnit]]:
     return g.system.radio if channel == "radio" else g.system.portal
 
 
-def sections_of(g: Gathered) -> tuple[ChannelSection, ...]:
+def _sections(
+    records: Records,
+    radio: Sequence[Pair],
+    portal: Sequence[Pair],
+    made: dict[str, ChannelSection] | None = None,
+) -> tuple[ChannelSection, ...]:
+    """``made``: register sections already made."""
     sections = []
     for spec in _specs():
         if spec.channel in SYSTEM_CHANNELS:
-            rows = tuple(r for r, _ in _system_pairs(g, spec.channel))
+            rows = tuple(r for r, _ in (radio if spec.channel == "radio" else portal))
             figures = figures_from_rows(spec.channel, SYSTEM_KINDS[spec.channel], rows)
             columns = SYSTEM_COLUMNS[spec.channel]
             sections.append(
                 ChannelSection(spec.channel, CHANNEL_TITLES[spec.channel], figures, columns, rows)
             )
         else:
-            made = g.register_sections.get(spec.key)
-            sections.append(made if made is not None else _register_section(spec, g.records[spec.key]))
-    return tuple(sections) + tuple(s for s in g.extra if not s.is_empty)
+            done = (made or {}).get(spec.key)
+            sections.append(done if done is not None else _register_section(spec, records.get(spec.key, [])))
+    return tuple(sections)
+
+
+def sections_of(g: Gathered) -> tuple[ChannelSection, ...]:
+    """The area's own figures, channel by channel (and citizens' feedback, when there was some)."""
+    own = _sections(g.records, g.system.radio, g.system.portal, g.register_sections)
+    return own + tuple(s for s in g.extra if not s.is_empty)
+
+
+def former_areas(g: Gathered) -> tuple[FormerArea, ...]:
+    """The former units' records of a commune's report, each as its own set of channel sections."""
+    return tuple(
+        FormerArea(p.unit.name, p.unit.became, _sections(p.records, p.radio, p.portal)) for p in g.former
+    )
 
 
 def _register_section(spec: RegisterSpec, pairs: Sequence[tuple[AnyRecord, AdminUnit]]) -> ChannelSection:
@@ -233,9 +247,10 @@ def collect_channels(
     period: Period,
     area_id: int,
     topic_code: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[AreaRef, tuple[ChannelSection, ...]]:
     """Every channel's figures and detail rows for one area, period and (optional) topic."""
-    g = gather(session, principal=principal, period=period, area_id=area_id, topic_code=topic_code)
+    g = gather(session, principal=principal, period=period, area_id=area_id, topic_code=topic_code, now=now)
     return area_ref(g.root), sections_of(g)
 
 
@@ -266,26 +281,27 @@ def breakdown(
     area_id: int,
     level: Level,
     topic_code: str | None = None,
+    now: datetime | None = None,
 ) -> list[AreaGroup]:
-    g = gather(session, principal=principal, period=period, area_id=area_id, topic_code=topic_code)
+    g = gather(session, principal=principal, period=period, area_id=area_id, topic_code=topic_code, now=now)
     return groups_of(session, g, level)
 
 
 def groups_of(session: Session, g: Gathered, level: Level) -> list[AreaGroup]:
     """Figures of the area split by today's communes or by former districts. Records filed under an
     old commune count for its successor; a commune split in several goes to a group that says so."""
-    successors, _ = _lineage(session)
-    chains = _Chains(session)
+    successors, _ = lineage(session)
+    chains = Chains(session)
     grouped: dict[str, tuple[str, int | None, dict[str, list[Any]]]] = {}
-    group_of: dict[int, tuple[str, str, int | None]] = {}
+    groups_by_unit: dict[int, tuple[str, str, int | None]] = {}
     for spec in _specs():
         pairs: Sequence[tuple[Any, AdminUnit]] = (
             _system_pairs(g, spec.channel) if spec.channel in SYSTEM_CHANNELS else g.records[spec.key]
         )
         for item, unit in pairs:
-            if unit.id not in group_of:
-                group_of[unit.id] = _group_of(unit, chains, successors, level)
-            key, label, group_id = group_of[unit.id]
+            if unit.id not in groups_by_unit:
+                groups_by_unit[unit.id] = group_of(unit, chains, successors, level)
+            key, label, group_id = groups_by_unit[unit.id]
             entry = grouped.setdefault(key, (label, group_id, {}))
             entry[2].setdefault(spec.key, []).append(item)
     groups = []
@@ -303,85 +319,8 @@ def groups_of(session: Session, g: Gathered, level: Level) -> list[AreaGroup]:
 
 def group_key(session: Session, unit: AdminUnit, level: Level) -> tuple[str, str, int | None]:
     """The group of ``unit`` in a split (key, label, group unit id)."""
-    successors, _ = _lineage(session)
-    return _group_of(unit, _Chains(session), successors, level)
-
-
-class _Chains:
-    """Units by code, loaded once, to walk a record's path upwards without a query per record."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.by_code: dict[str, AdminUnit] = {}
-        self.by_id: dict[int, AdminUnit] = {}
-
-    def warm(self, prefixes: Sequence[str]) -> None:
-        """Load in one query the units above villages under ``prefixes`` and those the prefixes go
-        through: the chains of a province's records, without a query per commune."""
-        codes = {c for p in prefixes for c in p.strip("/").split("/") if c}
-        under = or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in prefixes))
-        for u in self.session.scalars(
-            select(AdminUnit).where(
-                or_(AdminUnit.code.in_(codes), and_(under, AdminUnit.kind.not_in(_BELOW_COMMUNE)))
-            )
-        ):
-            self.by_code[u.code], self.by_id[u.id] = u, u
-
-    def chain(self, unit: AdminUnit) -> list[AdminUnit]:
-        codes = [c for c in unit.path.strip("/").split("/") if c]
-        missing = [c for c in codes if c not in self.by_code]
-        if missing:
-            for u in self.session.scalars(select(AdminUnit).where(AdminUnit.code.in_(missing))):
-                self.by_code[u.code], self.by_id[u.id] = u, u
-        return [self.by_code[c] for c in codes if c in self.by_code]
-
-    def get(self, unit_id: int) -> AdminUnit | None:
-        if unit_id not in self.by_id:
-            unit = self.session.get(AdminUnit, unit_id)
-            if unit is None:
-                return None
-            self.by_id[unit_id], self.by_code[unit.code] = unit, unit
-        return self.by_id[unit_id]
-
-
-def _group_of(
-    unit: AdminUnit, chains: _Chains, successors: dict[int, list[int]], level: Level
-) -> tuple[str, str, int | None]:
-    chain = chains.chain(unit)
-    commune = next((u for u in chain if u.kind in COMMUNE_KINDS), None)
-    if level == "former_district":
-        district = next((u for u in chain if u.kind is UnitKind.DISTRICT), None)
-        if district is None and commune is not None and commune.former_district_id is not None:
-            district = chains.get(commune.former_district_id)
-        if district is None:
-            return "none", "Không thuộc huyện cũ nào", None
-        return f"unit:{district.id}", district.name, district.id
-    if commune is None:
-        top = chain[-1] if chain else unit
-        return f"above:{top.id}", f"{top.name} (cấp trên xã)", None
-    current = _current_units(commune.id, successors)
-    if len(current) == 1:
-        target = chains.get(next(iter(current)))
-        if target is not None:
-            return f"unit:{target.id}", target.name, target.id
-    names = sorted(u.name for u in (chains.get(i) for i in current) if u is not None)
-    return f"split:{commune.id}", f"{commune.name} (đã chia tách: {', '.join(names)})", None
-
-
-def _current_units(unit_id: int, successors: dict[int, list[int]]) -> set[int]:
-    """The unit itself when it has no successor, else its latest successors (following merges)."""
-    current: set[int] = set()
-    todo, seen = [unit_id], {unit_id}
-    while todo:
-        u = todo.pop()
-        nxt = successors.get(u, [])
-        if not nxt:
-            current.add(u)
-        for n in nxt:
-            if n not in seen:
-                seen.add(n)
-                todo.append(n)
-    return current
+    successors, _ = lineage(session)
+    return group_of(unit, Chains(session), successors, level)
 
 
 def totals(groups: Iterable[AreaGroup], key: str) -> int:
@@ -400,14 +339,14 @@ class BroadcastGroup:
 def broadcast_groups(session: Session, airtime: Airtime, level: Level) -> list[BroadcastGroup]:
     """Broadcasts by commune summed by today's communes or by former districts (same groups as the
     split of the other figures)."""
-    successors, _ = _lineage(session)
-    chains = _Chains(session)
+    successors, _ = lineage(session)
+    chains = Chains(session)
     grouped: dict[str, tuple[str, int | None, list[AirtimeRow]]] = {}
     for row in airtime.communes:
         unit = chains.get(row.commune_id) if row.commune_id is not None else None
         if unit is None:
             continue
-        key, label, group_id = _group_of(unit, chains, successors, level)
+        key, label, group_id = group_of(unit, chains, successors, level)
         grouped.setdefault(key, (label, group_id, []))[2].append(row)
     return sorted(
         (

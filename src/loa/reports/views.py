@@ -18,8 +18,8 @@ from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.logic import format_vietnam_time
 from loa.accounts.models import User
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import require, visible_unit
 from loa.activities import browse
-from loa.activities import service as activities
 from loa.areas import picker
 from loa.areas.models import AdminUnit, UnitKind
 from loa.errors import LoaError, NotFound
@@ -180,7 +180,7 @@ def new_report(
     source: Annotated[int | None, Query(alias="from", ge=1)] = None,
     blank: bool = False,
 ) -> Response:
-    activities.require(principal, Permission.MAKE_REPORTS)
+    require(principal, Permission.MAKE_REPORTS)
     if source is not None:
         base: Report | None = service.get_report(db, principal=principal, report_id=source)
     elif blank:
@@ -219,7 +219,7 @@ def _root_id(session: Session, principal: Principal, form: ReportForm, errors: d
         if not code:
             continue
         try:
-            unit = browse.visible_unit(session, principal, code)
+            unit = visible_unit(session, principal, code=code)
         except LoaError as err:
             errors[name] = err.message
             return None

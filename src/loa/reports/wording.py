@@ -108,7 +108,7 @@ def media_paragraph(data: ReportData) -> str:
 def programme_details(data: ReportData) -> str:
     """', phát vào Thứ Hai tuần thứ 3 hằng tháng, 07:00 (mỗi chuyên mục 3-5 tin, 6-7 bài viết)' from
     the programmes that aired in the period; empty when the figures came from the manual register."""
-    aired = [p for p in data.airtime.programmes if p.scheduled_airings] if data.airtime else []
+    aired = [p for p in data.airtime.programmes if p.played_airings] if data.airtime else []
     if not aired:
         return ""
     schedules = list(dict.fromkeys(p.schedule for p in aired))
@@ -126,21 +126,24 @@ def programme_details(data: ReportData) -> str:
 
 
 def broadcast_sentence(data: ReportData) -> str:
-    """Proof of play, when loudspeakers reported receipts: broadcasts, hours, share of the schedule."""
+    """Proof of play, when loudspeakers reported receipts: the broadcasts played, hours, and beside
+    them the plan: the share of the plan due that was played, and the plays outside the plan."""
     if data.airtime is None or not data.airtime.receipts:
         return ""
     total = data.airtime.total
     text = (
         f"Trên hệ thống truyền thanh ứng dụng công nghệ thông tin, các cụm loa đã phát "
         f"{count_text(total.played)} lượt tin, bài{_about(data)}, "
-        f"tổng {hours_text(total.played_ms)} giờ phát sóng"
+        f"tổng {hours_text(total.played_ms)} giờ phát sóng (theo biên nhận phát của cụm loa)"
     )
     percent = total.played_percent
     if percent is not None:
         text += (
-            f"; {percent_text(percent)} số lượt phát theo lịch "
-            f"({count_text(total.scheduled)} lượt) đã được phát thực tế"
+            f"; trong đó {count_text(total.in_plan)} lượt theo kế hoạch, đạt "
+            f"{percent_text(percent)} kế hoạch ({count_text(total.due)} lượt)"
         )
+    if total.extra:
+        text += f"; {count_text(total.extra)} lượt phát ngoài kế hoạch (phát ngay, phát khẩn cấp)"
     return text + "."
 
 
@@ -243,11 +246,30 @@ def feedback_blocks(data: ReportData) -> list[Block]:
     return [Block("paragraph", text + ".")]
 
 
+def former_sentences(data: ReportData) -> list[str]:
+    """The records of former units (a former district's own, an old commune split in several) that
+    the report's commune came out of with others: stated apart, never added to its figures."""
+    out = []
+    for former in data.former:
+        parts = [
+            f"{c.title.lower()}: {figure_list(c)}"
+            for c in former.channels
+            if not c.is_empty and figure_list(c)
+        ]
+        if parts:
+            out.append(
+                f"Số liệu do {former.name} (đơn vị cũ, nay là {former.became_text}) ghi nhận chung, "
+                f"không cộng vào số liệu của {data.area_name}: {'; '.join(parts)}."
+            )
+    return out
+
+
 def results_blocks(data: ReportData) -> list[Block]:
     """Section I, numbered like the reference; the events subsection appears only when there are events."""
     media = [Block("paragraph", media_paragraph(data))]
     if broadcast_sentence(data):
         media.append(Block("paragraph", broadcast_sentence(data)))
+    media.extend(Block("paragraph", text) for text in former_sentences(data))
     parts: list[tuple[str, list[Block]]] = [
         ("Lĩnh vực thông tin truyền thông", media),
         ("Tuyên truyền trực quan", visual_blocks(data)),

@@ -1,28 +1,41 @@
 """Broadcast sheets of the report workbook: "Truyền thanh" (by commune, with totals, then by
 programme) and "Truyền thanh theo ngày" (by commune and day: the detail behind the commune figures;
-a year of play receipts — up to millions — is summed per commune and day rather than listed)."""
+a year of play receipts — up to millions — is summed per commune and day rather than listed).
+Played broadcasts are evidence (receipts); the plan stands beside them, never in their place."""
 
 from __future__ import annotations
 
-from loa.reports.data import Airtime, AirtimeRow
+from datetime import timedelta, timezone
+
+from loa.reports.airdata import Airtime, AirtimeRow
 from loa.reports.xlsx_stream import BOLD, DATE, Book, Sheet, column_letter, date_serial
 from loa.reports.xlsx_style import header_row, sheet_title
 from loa.vocab.cells import CellValue, Column
+from loa.vocab.numbers import count_text
+
+VIETNAM = timezone(timedelta(hours=7))
 
 DEFINITIONS = (
     "Một lượt phát là một tin, bài phát trên một cụm loa.",
-    "Lượt phát theo lịch: mỗi buổi phát của chương trình trong kỳ × số tin, bài trong buổi × số cụm loa "
-    "đang hoạt động mà chương trình nhắm tới; thông báo đột xuất tính một lượt cho mỗi cụm loa.",
-    "Lượt đã phát: biên nhận «đã phát» do cụm loa gửi về (mỗi biên nhận chỉ được ghi một lần).",
+    "Lượt đã phát: biên nhận «đã phát» (phát trọn) do cụm loa gửi về, mỗi biên nhận chỉ được ghi một lần; "
+    "lượt phát dở (bị ngắt) hoặc lỗi không tính là đã phát.",
+    "Kế hoạch: mỗi buổi phát của chương trình trong kỳ × số tin, bài trong buổi × số cụm loa đang hoạt "
+    "động mà chương trình nhắm tới; thông báo đột xuất tính một lượt cho mỗi cụm loa. Kế hoạch không phải "
+    "là số đã phát.",
+    "Tỷ lệ thực hiện: lượt đã phát theo kế hoạch chia cho kế hoạch đã đến giờ phát (không tính các ngày, "
+    "giờ sau thời điểm lập báo cáo).",
+    "Ngoài kế hoạch: phát ngay, phát khẩn cấp; được tính là đã phát, ghi riêng, không tính vào tỷ lệ.",
     "Giờ phát sóng: tổng thời lượng các lượt đã phát, mỗi lượt không vượt quá độ dài tệp âm thanh.",
 )
 COMMUNE_COLUMNS: tuple[Column, ...] = (
     Column("commune", "Xã, phường, đặc khu", "text", 28),
     Column("district", "Huyện cũ", "text", 20),
-    Column("scheduled", "Lượt phát theo lịch", "int", 13),
-    Column("played", "Lượt đã phát", "int", 12),
-    Column("percent", "Tỷ lệ đã phát (%)", "decimal", 11),
-    Column("preempted", "Lượt bị ngắt do nội dung ưu tiên", "int", 14),
+    Column("scheduled", "Kế hoạch (lượt)", "int", 12),
+    Column("due", "Kế hoạch đã đến giờ (lượt)", "int", 13),
+    Column("played", "Đã phát theo kế hoạch (lượt)", "int", 13),
+    Column("percent", "Tỷ lệ thực hiện (%)", "decimal", 11),
+    Column("extra", "Đã phát ngoài kế hoạch (lượt)", "int", 13),
+    Column("preempted", "Lượt phát dở do nội dung ưu tiên", "int", 14),
     Column("failed", "Lượt lỗi", "int", 10),
     Column("hours", "Giờ phát sóng", "decimal", 12),
 )
@@ -32,9 +45,10 @@ PROGRAMME_COLUMNS: tuple[Column, ...] = (
     Column("name", "Chuyên mục, chương trình", "text", 34),
     Column("schedule", "Lịch phát", "text", 30),
     Column("area", "Địa bàn", "text", 20),
-    Column("scheduled_airings", "Số buổi theo lịch", "int", 11),
-    Column("played_airings", "Số buổi có biên nhận đã phát", "int", 13),
-    Column("scheduled", "Lượt phát theo lịch", "int", 13),
+    Column("scheduled_airings", "Số buổi kế hoạch", "int", 11),
+    Column("played_airings", "Số buổi đã phát (có biên nhận)", "int", 13),
+    Column("coverage", "Cụm loa đã phát / kế hoạch (cộng các buổi)", "text", 16),
+    Column("scheduled", "Kế hoạch (lượt)", "int", 12),
     Column("played", "Lượt đã phát", "int", 12),
 )
 
@@ -45,8 +59,10 @@ def _values(row: AirtimeRow) -> list[CellValue]:
         row.commune,
         row.former_district,
         row.scheduled,
-        row.played,
+        row.due,
+        row.in_plan,
         None if percent is None else round(percent, 1),
+        row.extra,
         row.preempted,
         row.failed,
         round(row.hours, 2),
@@ -57,7 +73,11 @@ def write_airtime_sheets(book: Book, airtime: Airtime, used: set[str]) -> None:
     sheet = book.sheet(sheet_title("Truyền thanh", used))
     sheet.row(1, ["PHÁT SÓNG TRÊN CỤM LOA THEO XÃ, PHƯỜNG, ĐẶC KHU"], style=BOLD)
     row = 2
-    for line in (*DEFINITIONS, "Nguồn số liệu: hệ thống (lịch phát và biên nhận phát của cụm loa)."):
+    for line in (
+        *DEFINITIONS,
+        "Nguồn số liệu: biên nhận phát của cụm loa (đã phát) và lịch phát (kế hoạch).",
+        *notes(airtime),
+    ):
         sheet.row(row, [line])
         row += 1
     header = row + 1
@@ -81,6 +101,7 @@ def write_airtime_sheets(book: Book, airtime: Airtime, used: set[str]) -> None:
                 p.area,
                 p.scheduled_airings,
                 p.played_airings,
+                f"{p.clusters_played}/{p.clusters_aimed}" if p.clusters_aimed else None,
                 p.scheduled,
                 p.played,
             ]
@@ -91,7 +112,7 @@ def write_airtime_sheets(book: Book, airtime: Airtime, used: set[str]) -> None:
         1,
         [
             "Chi tiết theo xã và ngày: mỗi dòng là tổng các biên nhận phát của mọi cụm loa trong xã trong "
-            "ngày (giờ Việt Nam), cùng số lượt theo lịch của ngày đó. Biên nhận không được liệt kê từng "
+            "ngày (giờ Việt Nam), cùng kế hoạch của ngày đó. Biên nhận không được liệt kê từng "
             "dòng vì một năm có thể tới hàng triệu biên nhận; xem từng biên nhận trên trang của cụm loa."
         ],
     )
@@ -103,18 +124,33 @@ def write_airtime_sheets(book: Book, airtime: Airtime, used: set[str]) -> None:
         days.auto_filter = f"A2:{column_letter(len(DAY_COLUMNS))}{len(airtime.days) + 2}"
 
 
+def notes(airtime: Airtime) -> list[str]:
+    """When the figures were taken, and the receipts left out as not evidence."""
+    out = []
+    if airtime.as_of is not None:
+        local = airtime.as_of.astimezone(VIETNAM)
+        out.append(f"Số liệu tính đến {local:%H:%M} ngày {local:%d/%m/%Y} (thời điểm lập báo cáo).")
+    if airtime.future_receipts:
+        out.append(
+            f"{count_text(airtime.future_receipts)} biên nhận ghi giờ phát sau thời điểm lập báo cáo "
+            "(đồng hồ cụm loa chạy sai) không được tính."
+        )
+    return out
+
+
 def broadcast_summary(sheet: Sheet, airtime: Airtime, row: int) -> None:
     """A block under the summary table: the broadcast totals, with their source."""
     total = airtime.total
     sheet.row(row + 1, [None, "Phát sóng trên cụm loa (nguồn: hệ thống)"], style=BOLD)
     percent = total.played_percent
-    lines: list[tuple[str, CellValue, str]] = [
-        ("Lượt phát theo lịch", total.scheduled, "lượt"),
-        ("Lượt đã phát (có biên nhận)", total.played, "lượt"),
-        ("Tỷ lệ đã phát so với lịch", None if percent is None else round(percent, 1), "%"),
-        ("Lượt bị ngắt do nội dung ưu tiên", total.preempted, "lượt"),
-        ("Lượt lỗi", total.failed, "lượt"),
-        ("Giờ phát sóng", round(total.hours, 2), "giờ"),
+    lines: list[tuple[str, CellValue, str, str]] = [
+        ("Lượt đã phát (có biên nhận)", total.played, "lượt", "Biên nhận phát"),
+        ("Trong đó: ngoài kế hoạch (phát ngay, khẩn cấp)", total.extra, "lượt", "Biên nhận phát"),
+        ("Giờ phát sóng", round(total.hours, 2), "giờ", "Biên nhận phát"),
+        ("Lượt phát dở do nội dung ưu tiên", total.preempted, "lượt", "Biên nhận phát"),
+        ("Lượt lỗi", total.failed, "lượt", "Biên nhận phát"),
+        ("Kế hoạch (không phải số đã phát)", total.scheduled, "lượt", "Lịch phát"),
+        ("Tỷ lệ thực hiện kế hoạch đã đến giờ", None if percent is None else round(percent, 1), "%", ""),
     ]
-    for i, (label, value, unit) in enumerate(lines, start=row + 2):
-        sheet.row(i, [None, "Truyền thanh", label, value, unit, None, None, "Hệ thống"])
+    for i, (label, value, unit, source) in enumerate(lines, start=row + 2):
+        sheet.row(i, [None, "Truyền thanh", label, value, unit, None, None, source or "Hệ thống"])

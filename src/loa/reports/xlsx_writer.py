@@ -89,6 +89,37 @@ def _summary(sheet: Sheet, data: ReportData, titles: dict[str, str]) -> None:
     sheet.freeze_row = header + 1
     if data.airtime is not None:
         broadcast_summary(sheet, data.airtime, row + 1)
+        row += 10
+    if data.former:
+        _former_block(sheet, data, row + 2)
+
+
+def _former_block(sheet: Sheet, data: ReportData, row: int) -> None:
+    """Former units' records, apart: never added to the figures above."""
+    sheet.row(
+        row,
+        [None, f"Số liệu của đơn vị cũ, báo cáo riêng (không cộng vào số liệu của {data.area_name})"],
+        style=BOLD,
+    )
+    row += 1
+    for former in data.former:
+        where = f"{former.name} (đơn vị cũ, nay là {former.became_text})"
+        for channel in former.channels:
+            for figure in channel.figures:
+                if not figure.value:
+                    continue
+                values: list[Value | tuple[Value, int]] = [
+                    None,
+                    f"{where}: {channel.title}",
+                    figure.label,
+                    figure.value,
+                    figure.unit,
+                    len(figure.row_ids),
+                    ", ".join(str(i) for i in figure.row_ids),
+                    figure.source or MANUAL,
+                ]
+                sheet.row(row, values, style=WRAP)
+                row += 1
 
 
 def _channel_sheet(sheet: Sheet, channel: ChannelSection) -> None:

@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.audit import record
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import area_path, require, sees_path
 from loa.content.models import Bulletin
-from loa.content.service import area_path as bulletin_area_path
 from loa.content.service import can_view as can_view_bulletin
 from loa.errors import InvalidInput, NotFound, PermissionDenied
 from loa.protocol.priority import Priority
@@ -23,8 +22,6 @@ from loa.schedule import models as m
 from loa.schedule.dbsnapshot import ContentIndex, airable_revision
 from loa.schedule.service import (
     Outcome,
-    area_path,
-    can_view_path,
     check_conflicts,
     clean_preempt,
     clean_priority,
@@ -52,20 +49,16 @@ class AnnouncementInput:
 
 
 def visible_announcement(session: Session, *, principal: Principal, announcement_id: int) -> m.Announcement:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     a = session.get(m.Announcement, announcement_id)
-    if a is None:
+    if a is None or not sees_path(principal, area_path(session, a.area_id)):
         raise NotFound(NOT_FOUND, code="announcement_not_found")
-    if not can_view_path(principal, area_path(session, a.area_id)):
-        raise PermissionDenied(
-            "Thông báo này thuộc địa bàn khác, nằm ngoài phạm vi được giao cho bạn.", code="out_of_scope"
-        )
     return a
 
 
 def editable_announcement(session: Session, *, principal: Principal, announcement_id: int) -> m.Announcement:
     a = visible_announcement(session, principal=principal, announcement_id=announcement_id)
-    require_permission(principal, Permission.BROADCAST)
+    require(principal, Permission.BROADCAST)
     if not principal.can_access_path(area_path(session, a.area_id)):
         raise PermissionDenied(
             "Thông báo thuộc cấp trên hoặc địa bàn khác: bạn chỉ được xem.", code="out_of_scope"
@@ -100,14 +93,14 @@ def create_announcement(
     accept: checks.Accept | None = None,
     now: datetime,
 ) -> tuple[m.Announcement, Outcome]:
-    require_permission(principal, Permission.BROADCAST)
+    require(principal, Permission.BROADCAST)
     title = " ".join(data.title.split())
     targets = resolve_targets(session, data.targets, principal=principal)
     bulletin = None
     if data.bulletin_id is not None:
         bulletin = session.get(Bulletin, data.bulletin_id)
         if bulletin is None or not can_view_bulletin(
-            principal, bulletin_area_path(session, bulletin), bulletin.status
+            principal, area_path(session, bulletin.area_id), bulletin.status
         ):
             raise InvalidInput("Không tìm thấy bản tin.", code="bulletin_unknown")
         if airable_revision(bulletin) is None:
@@ -213,10 +206,10 @@ def cancel_announcement(
 def list_announcements(
     session: Session, *, principal: Principal, from_at: datetime, to_at: datetime
 ) -> list[m.Announcement]:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     rows = session.scalars(
         select(m.Announcement)
         .where(m.Announcement.start_at >= from_at, m.Announcement.start_at < to_at)
         .order_by(m.Announcement.start_at, m.Announcement.id)
     )
-    return [a for a in rows if can_view_path(principal, area_path(session, a.area_id))]
+    return [a for a in rows if sees_path(principal, area_path(session, a.area_id))]

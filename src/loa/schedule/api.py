@@ -17,11 +17,11 @@ from starlette.responses import Response
 
 from loa.accounts.deps import ApiPrincipal
 from loa.accounts.principal import Permission
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, PermissionDenied
 from loa.protocol.manifest import key_id, public_key_bytes
-from loa.schedule import announcements, calendar, checks, hooks, service, slots
+from loa.schedule import announcements, calendar, checks, deviceday, hooks, service, slots
 from loa.schedule.ics import IcsEvent, calendar_bytes
 from loa.schedule.manifests import CompileReport, compile_and_store, signing_key
 from loa.schedule.recurrence import to_local
@@ -340,7 +340,7 @@ def device_schedule(
     uid: str, db: SessionDep, principal: ApiPrincipal, date_: str | None = Query(default=None, alias="date")
 ) -> dict[str, Any]:
     """Loa này phát gì trong ngày (đã xử lý ưu tiên và ngắt quãng như trên thiết bị)."""
-    day = calendar.device_day(
+    day = deviceday.device_day(
         db, principal=principal, uid=uid, day=_date(date_, _today(), "date"), now=utcnow()
     )
     return {
@@ -351,14 +351,16 @@ def device_schedule(
             {
                 "title": r.title,
                 "source_id": r.source_id,
-                "start_local": r.planned_start_local.isoformat(),
-                "end_local": r.planned_end_local.isoformat(),
+                "start_local": r.planned_start_local.isoformat() if r.planned_start_local else None,
+                "end_local": r.planned_end_local.isoformat() if r.planned_end_local else None,
                 "played_start_local": r.played_start_local.isoformat() if r.played_start_local else None,
                 "duration_ms": r.duration_ms,
                 "priority": r.priority,
                 "priority_label": r.rung_label,
-                "status": r.status.value,
+                "status": r.evidence.value,  # from its receipts: played, partial, failed, missing, upcoming
                 "status_label": r.status_label,
+                "planned_status": r.status.value if r.status is not None else None,  # the prediction
+                "planned_status_label": r.planned_label,
                 "message": r.message,
             }
             for r in day.rows
@@ -407,7 +409,7 @@ def station_ics(
     to: str | None = None,
 ) -> Response:
     """Lịch phát của đài dạng iCalendar (RFC 5545) để mở bằng ứng dụng lịch."""
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     start = _date(from_, _today(), "from")
     end = _date(to, start + timedelta(days=ICS_DEFAULT_DAYS), "to")
     start_at, end_at = calendar.day_range(start, end)

@@ -1,6 +1,5 @@
-"""Read models for people: a station's calendar (every airing and announcement that reaches it), a
-programme's calendar, and what one loudspeaker plays on a given day (compiled and resolved exactly as
-the device will, with Vietnamese explanations)."""
+"""Read models for people: a station's calendar (every airing and announcement that reaches it) and a
+programme's calendar. What one loudspeaker was to play and did on a day: ``loa.schedule.deviceday``."""
 
 from __future__ import annotations
 
@@ -12,23 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import area_path, in_scope, require
 from loa.areas.models import AdminUnit, Station, UnitKind
-from loa.errors import InvalidInput, NotFound, PermissionDenied
+from loa.errors import InvalidInput, NotFound
 from loa.fleet.models import Device, DeviceGroup, DeviceGroupMember
-from loa.protocol.timeline import Status
 from loa.schedule import models as m
-from loa.schedule.compiler import Window, compile_manifests
-from loa.schedule.dbsnapshot import load_snapshot
-from loa.schedule.playout import STATUS_LABELS, items_from_manifest, resolve_timeline
-from loa.schedule.recurrence import VIETNAM_TZ, to_local, to_utc
-from loa.schedule.service import area_path
+from loa.schedule.recurrence import to_local, to_utc
 from loa.schedule.slots import MAX_RANGE_DAYS, programme_slots
 from loa.schedule.snapshot import Target, TargetKind
 from loa.schedule.targets import StoredTarget, load_tokens
 from loa.vocab.ladder import rung_of
-
-MAX_DEVICE_DAYS = 1
 
 
 @dataclass(frozen=True)
@@ -75,24 +67,23 @@ def day_range(from_date: date, to_date: date) -> tuple[datetime, datetime]:
 
 
 def visible_station(session: Session, *, principal: Principal, station_id: int) -> Station:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     station = session.get(Station, station_id)
-    if station is None:
+    # Another area's station is answered like a missing one: its id reveals nothing.
+    if station is None or not principal.can_access_path(area_path(session, station.commune_id)):
         raise NotFound("Không tìm thấy đài truyền thanh.", code="station_not_found")
-    if not principal.can_access_path(area_path(session, station.commune_id)):
-        raise PermissionDenied(
-            "Đài truyền thanh này nằm ngoài phạm vi được giao cho bạn.", code="out_of_scope"
-        )
     return station
 
 
 def visible_stations(session: Session, *, principal: Principal) -> list[Station]:
-    rows = session.execute(
-        select(Station, AdminUnit.path)
-        .join(AdminUnit, AdminUnit.id == Station.commune_id)
-        .order_by(Station.name)
-    ).all()
-    return [s for s, path in rows if principal.can_access_path(path)]
+    return list(
+        session.scalars(
+            select(Station)
+            .join(AdminUnit, AdminUnit.id == Station.commune_id)
+            .where(in_scope(principal, AdminUnit.path))
+            .order_by(Station.name)
+        )
+    )
 
 
 def station_reach(session: Session, station: Station) -> set[Target]:
@@ -216,91 +207,11 @@ def announcement_event(session: Session, principal: Principal, a: m.Announcement
 # --- one loudspeaker, one day ---
 
 
-@dataclass(frozen=True)
-class PlayRow:
-    title: str
-    source_id: str
-    planned_start_local: datetime
-    planned_end_local: datetime
-    played_start_local: datetime | None
-    duration_ms: int
-    priority: int
-    status: Status
-    message: str
-
-    @property
-    def rung_label(self) -> str:
-        return rung_of(self.priority).label
-
-    @property
-    def colour(self) -> str:
-        return rung_of(self.priority).colour
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
-
-
-@dataclass(frozen=True)
-class DeviceDay:
-    device: Device
-    day: date
-    rows: tuple[PlayRow, ...]
-    conflicts: tuple[str, ...]
-    overfull: tuple[str, ...]
-    notices: tuple[str, ...]
-    content_hash: str
-
-
 def device_path(session: Session, device: Device) -> str:
     commune_id = device.commune_id
     if commune_id is None and device.station_id is not None:
         commune_id = session.scalar(select(Station.commune_id).where(Station.id == device.station_id))
     return area_path(session, commune_id)
-
-
-def device_day(session: Session, *, principal: Principal, uid: str, day: date, now: datetime) -> DeviceDay:
-    require_permission(principal, Permission.VIEW)
-    device = session.scalar(select(Device).where(Device.uid == uid))
-    if device is None:
-        raise NotFound("Không tìm thấy cụm loa.", code="device_not_found")
-    if not principal.can_access_path(device_path(session, device)):
-        raise PermissionDenied("Cụm loa này nằm ngoài phạm vi được giao cho bạn.", code="out_of_scope")
-    start = to_utc(datetime.combine(day, time()), VIETNAM_TZ)
-    window = Window(start, start + timedelta(days=MAX_DEVICE_DAYS))
-    loaded = load_snapshot(session, start_at=window.start_at, end_at=window.end_at, uids=[uid])
-    compilation = compile_manifests(loaded.snapshot, window=window, generated_at=now)
-    compiled = compilation.manifests.get(uid)
-    rows: list[PlayRow] = []
-    if compiled is not None and compiled.result.items:
-        manifest = compiled.manifest
-        timeline = resolve_timeline(items_from_manifest(manifest))
-        first_segment: dict[str, datetime] = {}
-        for seg in timeline.segments:
-            first_segment.setdefault(seg.item_id, seg.start_at)
-        for item, result in zip(manifest.items, timeline.results, strict=True):
-            rows.append(
-                PlayRow(
-                    title=item.title,
-                    source_id=item.source_id,
-                    planned_start_local=to_local(item.start_at),
-                    planned_end_local=to_local(item.start_at + timedelta(milliseconds=item.duration_ms)),
-                    played_start_local=to_local(first_segment[item.id]) if item.id in first_segment else None,
-                    duration_ms=item.duration_ms,
-                    priority=item.priority,
-                    status=result.status,
-                    message=result.message,
-                )
-            )
-    return DeviceDay(
-        device=device,
-        day=day,
-        rows=tuple(rows),
-        conflicts=tuple(c.message for c in compilation.conflicts),
-        overfull=tuple(w.message for w in compilation.overfull),
-        notices=tuple(dict.fromkeys([*loaded.notices, *(n.message for n in compilation.notices)])),
-        content_hash=compiled.content_hash if compiled is not None else "",
-    )
 
 
 def visible_devices(session: Session, *, principal: Principal, station_id: int | None = None) -> list[Device]:

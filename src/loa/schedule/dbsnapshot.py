@@ -296,8 +296,11 @@ def load_snapshot(
     uids: Iterable[str] | None = None,
     programme_ids: Iterable[int] | None = None,
 ) -> LoadedSnapshot:
-    """Everything that may air in ``[start_at, end_at)`` (with a margin), for all or some devices."""
+    """Everything that may air in ``[start_at, end_at)`` (with a margin), for all or some devices. With
+    ``uids``, only what reaches those devices: the rest would not change their manifests, and its
+    notices (other areas' titles) are not for the people looking at these devices."""
     devices, device_ids = load_memberships(session, uids=uids)
+    reach = None if uids is None else frozenset(t for d in devices for t in d.tokens())
     pquery = select(m.Programme).where(m.Programme.active.is_(True))
     if programme_ids is not None:
         pquery = pquery.where(m.Programme.id.in_(list(programme_ids)))
@@ -364,7 +367,7 @@ def load_snapshot(
     for p in programmes:
         languages = _languages(ptargets[p.id], tokens)
         all_targets = tuple(sorted({t for ts in languages.values() for t in ts}))
-        if not all_targets:
+        if not all_targets or (reach is not None and reach.isdisjoint(all_targets)):
             continue
         out_programmes.append(
             Programme(
@@ -392,6 +395,8 @@ def load_snapshot(
     out_announcements: list[Announcement] = []
     for a in announcements:
         languages = _languages(atargets[a.id], tokens)
+        if reach is not None and all(reach.isdisjoint(ts) for ts in languages.values()):
+            continue
         for language, targets in languages.items():
             if a.bulletin_id is not None:
                 found = content.bulletin_audio(a.bulletin_id, language)

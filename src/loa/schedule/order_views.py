@@ -15,10 +15,10 @@ from starlette.responses import RedirectResponse, Response
 
 from loa.accounts.deps import ApiPrincipal, CsrfProtected, WebPrincipal
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import area_path
 from loa.areas.logic import fold
 from loa.content.catalog import LANGUAGES, Status
 from loa.content.models import Bulletin
-from loa.content.service import area_path as bulletin_area_path
 from loa.content.service import can_view as can_view_bulletin
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, LoaError
@@ -86,7 +86,7 @@ def _editor(
     editable = (
         programme.active
         and principal.has(Permission.OPERATE_STATION)
-        and principal.can_access_path(service.area_path(db, programme.area_id))
+        and principal.can_access_path(area_path(db, programme.area_id))
     )
     return render(
         request,
@@ -97,7 +97,7 @@ def _editor(
             "owner": owner,
             "ro": view,
             "editable": editable,
-            "recordings": playable_audio(db) if editable else [],
+            "recordings": playable_audio(db, principal) if editable else [],
             "targets": service.programme_targets(db, programme.id),
             "languages": LANGUAGES,
             "flash": pop_flash(request),
@@ -129,7 +129,7 @@ def _change(
             items.append(slots.ItemInput("bulletin", _chosen_bulletin(db, principal, form)))
         elif action == "add_recording":
             sha = str(form.get("audio_sha256", "")).strip()
-            title = str(form.get("title", "")).strip() or _recording_title(db, sha)
+            title = str(form.get("title", "")).strip() or _recording_title(db, principal, sha)
             items.append(slots.ItemInput("recording", None, sha, title))
         elif action == "remove" and 0 <= index < len(items):
             items.pop(index)
@@ -150,8 +150,8 @@ def _change(
     return _editor(request, db, principal, owner, saved="Đã lưu danh mục phát.")
 
 
-def _recording_title(db: Session, sha: str) -> str:
-    return next((a.title for a in playable_audio(db, limit=500) if a.sha256 == sha), "")
+def _recording_title(db: Session, principal: Principal, sha: str) -> str:
+    return next((a.title for a in playable_audio(db, principal, limit=500) if a.sha256 == sha), "")
 
 
 # --- bulletins by title ---
@@ -164,7 +164,7 @@ def _airable(db: Session, principal: Principal) -> list[Bulletin]:
         .order_by(Bulletin.updated_at.desc())
         .limit(MAX_BULLETINS_SEARCHED)
     )
-    return [b for b in rows if can_view_bulletin(principal, bulletin_area_path(db, b), b.status)]
+    return [b for b in rows if can_view_bulletin(principal, area_path(db, b.area_id), b.status)]
 
 
 def bulletin_choices(db: Session, principal: Principal, query: str) -> list[Bulletin]:

@@ -19,10 +19,12 @@ from loa.vocab.ladder import PREEMPT_RULES, check_priority, rung_of
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
+# Predictions: what the device will do by the schedule. Only a play receipt says what it did
+# (``loa.schedule.deviceday``).
 STATUS_LABELS: dict[Status, str] = {
-    Status.PLAYED: "Đã phát đủ",
-    Status.CUT: "Bị cắt",
-    Status.SKIPPED: "Bị bỏ qua",
+    Status.PLAYED: "Dự kiến phát đủ",
+    Status.CUT: "Dự kiến bị cắt",
+    Status.SKIPPED: "Dự kiến bị bỏ qua",
 }
 
 

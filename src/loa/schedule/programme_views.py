@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from loa.accounts.deps import ApiPrincipal, CsrfProtected, WebPrincipal
 from loa.accounts.principal import Permission
+from loa.accounts.scope import area_path
 from loa.content.catalog import LANGUAGES
 from loa.db.base import utcnow
 from loa.errors import LoaError
@@ -45,7 +46,7 @@ def programme_page(programme_id: int, request: Request, db: SessionDep, principa
         else []
     )
     editable = principal.has(Permission.OPERATE_STATION) and principal.can_access_path(
-        service.area_path(db, programme.area_id)
+        area_path(db, programme.area_id)
     )
     return render(
         request,

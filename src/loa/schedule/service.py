@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.audit import record
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import NO_AREA, area_path, require, sees_path
 from loa.areas.models import AdminUnit
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.protocol.priority import PreemptRule
@@ -40,7 +40,6 @@ from loa.topics.models import Topic
 from loa.vocab.ladder import check_priority, ladder_priority, rung_of
 
 NOT_FOUND = "Không tìm thấy chương trình."
-OUT_OF_SCOPE = "Chương trình này thuộc địa bàn khác, nằm ngoài phạm vi được giao cho bạn."
 MAX_SLOT_MINUTES = 24 * 60
 CHECK_HORIZON = timedelta(days=400)
 
@@ -82,30 +81,18 @@ class Outcome:
 # --- scope ---
 
 
-def area_path(session: Session, area_id: int | None) -> str:
-    if area_id is None:
-        return "/"
-    return session.scalar(select(AdminUnit.path).where(AdminUnit.id == area_id)) or "/"
-
-
-def can_view_path(principal: Principal, path: str) -> bool:
-    """Own areas, and programmes of the units above (a province programme reaches the commune)."""
-    return principal.can_access_path(path) or (path != "/" and principal.can_see_ancestor_path(path))
-
-
 def visible_programme(session: Session, *, principal: Principal, programme_id: int) -> m.Programme:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     programme = session.get(m.Programme, programme_id)
-    if programme is None:
+    # Another area's programme is answered like a missing one: its id reveals nothing.
+    if programme is None or not sees_path(principal, area_path(session, programme.area_id)):
         raise NotFound(NOT_FOUND, code="programme_not_found")
-    if not can_view_path(principal, area_path(session, programme.area_id)):
-        raise PermissionDenied(OUT_OF_SCOPE, code="out_of_scope")
     return programme
 
 
 def editable_programme(session: Session, *, principal: Principal, programme_id: int) -> m.Programme:
     programme = visible_programme(session, principal=principal, programme_id=programme_id)
-    require_permission(principal, Permission.OPERATE_STATION)
+    require(principal, Permission.OPERATE_STATION)
     if not principal.can_access_path(area_path(session, programme.area_id)):
         raise PermissionDenied(
             f"Chương trình «{programme.name}» thuộc cấp trên hoặc địa bàn khác: bạn chỉ được xem.",
@@ -336,7 +323,7 @@ def create_programme(
     accept: checks.Accept | None = None,
     now: datetime,
 ) -> Outcome:
-    require_permission(principal, Permission.OPERATE_STATION)
+    require(principal, Permission.OPERATE_STATION)
     targets = resolve_targets(session, data.targets, principal=principal)
     programme = m.Programme(owner_user_id=principal.user_id, created_by_id=principal.user_id, created_at=now)
     recurrence = _write(session, programme, data, targets)
@@ -442,12 +429,12 @@ def cancel_programme(
 def list_programmes(
     session: Session, *, principal: Principal, include_cancelled: bool = False
 ) -> list[m.Programme]:
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     query = select(m.Programme, AdminUnit.path).outerjoin(AdminUnit, AdminUnit.id == m.Programme.area_id)
     if not include_cancelled:
         query = query.where(m.Programme.active.is_(True))
     rows = session.execute(query.order_by(m.Programme.name, m.Programme.id)).all()
-    return [p for p, path in rows if can_view_path(principal, path or "/")]
+    return [p for p, path in rows if sees_path(principal, path or NO_AREA)]
 
 
 def describe_recurrence(programme: m.Programme) -> str:

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.audit import record
 from loa.accounts.principal import Principal
+from loa.accounts.scope import area_path
 from loa.content.catalog import DEFAULT_LANGUAGE
 from loa.content.models import Bulletin
-from loa.content.service import area_path as bulletin_area_path
 from loa.content.service import can_view as can_view_bulletin
 from loa.errors import InvalidInput, NotFound
 from loa.schedule import checks
@@ -397,7 +397,7 @@ def _clean_items(
         if item.kind == m.ItemKind.BULLETIN.value:
             bulletin = session.get(Bulletin, item.bulletin_id) if item.bulletin_id is not None else None
             if bulletin is None or not can_view_bulletin(
-                principal, bulletin_area_path(session, bulletin), bulletin.status
+                principal, area_path(session, bulletin.area_id), bulletin.status
             ):
                 raise InvalidInput(f"{where}: không tìm thấy bản tin.", code="bulletin_unknown")
             if airable_revision(bulletin) is None:

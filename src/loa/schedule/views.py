@@ -17,11 +17,11 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from loa.accounts.deps import CsrfProtected, WebPrincipal
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.service import require_permission
+from loa.accounts.scope import require
 from loa.content.catalog import LANGUAGES
 from loa.db.base import utcnow
 from loa.errors import Conflict, LoaError, NotFound
-from loa.schedule import calendar, checks, formedit, forms, hooks, service, targetpick
+from loa.schedule import calendar, checks, deviceday, formedit, forms, hooks, service, targetpick
 from loa.schedule import models as m
 from loa.schedule.playout import format_duration_vi
 from loa.schedule.recurrence import to_local
@@ -186,7 +186,7 @@ def new_programme(request: Request, db: SessionDep, principal: WebPrincipal) -> 
 @router.get("/schedule/programmes/preview")
 def programme_preview(request: Request, db: SessionDep, principal: WebPrincipal) -> Response:
     """The next airings of the recurrence being chosen (HTMX fragment of the programme form)."""
-    require_permission(principal, Permission.VIEW)
+    require(principal, Permission.VIEW)
     query = request.query_params
     values = form_values(query.items(), {n: query.getlist(n) for n in FORM_LISTS})
     return render(request, "schedule/_rule_preview.html", {"preview": _preview(db, principal, values)})
@@ -295,7 +295,7 @@ def device_day_page(uid: str, request: Request, db: SessionDep, principal: WebPr
     """Loa này phát gì trong ngày."""
     today = to_local(utcnow()).date()
     day = _parse_date(request.query_params.get("date"), today)
-    result = calendar.device_day(db, principal=principal, uid=uid, day=day, now=utcnow())
+    result = deviceday.device_day(db, principal=principal, uid=uid, day=day, now=utcnow())
     return render(
         request,
         "schedule/device_day.html",

@@ -3,6 +3,7 @@
 loa sim --provision 100 --commune 21484       # create 100 enrolled devices, keep their secrets
 loa sim --devices 100                          # run them (embedded broker: LOA_MQTT_PORT, 1884)
 loa sim --devices 100 --broker-url mqtt://127.0.0.1:1883 --prefix loa
+loa sim --devices 100 --server-url http://127.0.0.1:8000   # also fetch and play their manifests
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ def sim(
     broker_url: str | None = typer.Option(None, "--broker-url", help="mqtt://máy:cổng (mặc định: cấu hình)"),
     prefix: str | None = typer.Option(None, "--prefix", help="Tiền tố chủ đề MQTT"),
     heartbeat_s: float = typer.Option(30.0, help="Chu kỳ gửi trạng thái (giây)"),
-    play_s: float = typer.Option(10.0, help="Thời lượng giả lập của mỗi lần phát (giây)"),
+    play_s: float = typer.Option(10.0, help="Thời lượng giả lập của lệnh «phát ngay» (giây)"),
+    server_url: str | None = typer.Option(
+        None, "--server-url", help="Máy chủ Loa để tải lịch phát đã ký và phát theo lịch (http://máy:cổng)"
+    ),
     credentials_file: Path | None = typer.Option(None, "--credentials", help="Tệp lưu mật khẩu thiết bị"),
 ) -> None:
     """Chạy các cụm loa mô phỏng nói đúng giao thức (trạng thái, lệnh, biên nhận)."""
@@ -78,6 +82,7 @@ def sim(
         heartbeat_s=heartbeat_s,
         play_s=play_s,
         server_public_key=server_public_key(c.settings.data_dir),
+        server_url=server_url,
     )
     fleet = SimFleet(identities[:devices], config)
     echo(f"Chạy {devices} cụm loa mô phỏng tới {config.host}:{config.port} (Ctrl-C để dừng).")

@@ -1,11 +1,15 @@
 """The live part of ``loa demo``: six simulated loudspeakers in xã Ba Tơ (21484), behind the embedded
-broker and the gateway, so the fleet page has something to show from the first second."""
+broker and the gateway, so the fleet page has something to show from the first second. Given the
+server's address they fetch their signed manifests and play their schedule, so receipts accumulate
+as they would from real loudspeakers."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -39,6 +43,7 @@ DEMO_DEVICE_NAMES = (
     "Cụm loa Thôn 1",
     "Cụm loa Thôn 2",
 )
+PLAY_NOW_S = 20  # a "play now" of audio no manifest item carries (the simulator cannot measure it)
 
 
 def seed_demo_devices(session: Session, settings: Settings) -> list[str]:
@@ -60,38 +65,71 @@ def seed_demo_devices(session: Session, settings: Settings) -> list[str]:
     return [f"Cụm loa mô phỏng: {len(created)} cụm ở xã Ba Tơ."]
 
 
-def start_demo_fleet(settings: Settings, engine: Engine, process: Process) -> threading.Thread:
-    """Broker, gateway and the simulated devices in a background thread (daemon: dies with the server);
-    ``process``: the one the web app beside them uses (``loa.wiring.wire``)."""
+@dataclass
+class DemoFleet:
+    """The background thread running broker, gateway and simulated loudspeakers; ``fleet`` once up."""
+
+    thread: threading.Thread | None = None
+    started: threading.Event = field(default_factory=threading.Event)
+    fleet: SimFleet | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _main: asyncio.Task[None] | None = None
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        loop, main = self._loop, self._main
+        if loop is not None and main is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(main.cancel)
+        if self.thread is not None:
+            self.thread.join(timeout_s)
+
+
+def start_demo_fleet(
+    settings: Settings, engine: Engine, process: Process, *, server_url: str | None = None
+) -> DemoFleet:
+    """Broker, gateway and the simulated devices in a background thread (daemon: dies with the server).
+    ``process``: the one the web app beside them uses (``loa.wiring.wire``); ``server_url``: where
+    they fetch their manifests (the demo's own web server) to play them."""
+    handle = DemoFleet()
 
     async def main() -> None:
+        handle._loop, handle._main = asyncio.get_running_loop(), asyncio.current_task()
         identities = read_credentials(settings.data_dir / CREDENTIALS_FILE)[: len(DEMO_DEVICE_NAMES)]
         fleet_task = asyncio.create_task(
             run_fleet(settings, engine, process, with_broker=True, with_gateway=True)
         )
-        await asyncio.sleep(0.5)  # the broker binds its port
-        if fleet_task.done():
-            fleet_task.result()  # raises the reason (e.g. the port is taken)
-        config = SimConfig(
-            host="127.0.0.1", port=settings.mqtt_port, topics=Topics(settings.mqtt_topic_prefix),
-            heartbeat_s=15, play_s=20,
-            server_public_key=server_public_key(settings.data_dir, create=True),
-        )  # fmt: skip
-        sim = SimFleet(identities, config)
-        await sim.start()
+        sim: SimFleet | None = None
         try:
+            await asyncio.sleep(0.5)  # the broker binds its port
+            if fleet_task.done():
+                fleet_task.result()  # raises the reason (e.g. the port is taken)
+            config = SimConfig(
+                host="127.0.0.1", port=settings.mqtt_port, topics=Topics(settings.mqtt_topic_prefix),
+                heartbeat_s=15, play_s=PLAY_NOW_S,
+                server_public_key=server_public_key(settings.data_dir, create=True),
+                server_url=server_url,
+            )  # fmt: skip
+            sim = handle.fleet = SimFleet(identities, config)
+            await sim.start()
+            handle.started.set()
             await fleet_task
         finally:
-            await sim.stop()
+            if sim is not None:
+                await sim.stop()
+            fleet_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await fleet_task
 
     def target() -> None:
         try:
             asyncio.run(main())
+        except asyncio.CancelledError:
+            pass  # stopped
         except OSError as err:
             log.warning("không chạy được broker MQTT nhúng ở cổng %d: %s", settings.mqtt_port, err)
         except Exception:
             log.exception("cụm loa mô phỏng dừng vì lỗi")
 
-    thread = threading.Thread(target=target, name="loa-demo-fleet", daemon=True)
-    thread.start()
-    return thread
+    handle.thread = threading.Thread(target=target, name="loa-demo-fleet", daemon=True)
+    handle.thread.start()
+    return handle

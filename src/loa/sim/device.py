@@ -1,151 +1,114 @@
-"""One simulated loudspeaker: protocol v1 over ``mqtt_lite`` — birth and will, QoS 0 heartbeats,
-commands answered (expired ones refused), "play now" with the priority ladder, receipts with sequence
-numbers kept until the server acknowledges them. Plays nothing: an item only takes ``play_s``."""
+"""One simulated loudspeaker: protocol v1 over ``mqtt_lite`` around the device core the agent runs
+(``loa.protocol.device``), so it follows the agent's rules for commands, repeats, pre-emption and
+receipts. Birth and will, QoS 0 heartbeats, command results, receipts kept until acknowledged.
+
+It plays no sound and downloads no audio: an item "sounds" for its length on the simulated clock.
+With ``SimConfig.server_url`` it fetches its signed manifest like the agent (``GET
+/api/v1/devices/{uid}/manifest`` with its own credentials, verified with the server key) and plays
+the items at their times for the ``duration_ms`` the server measured, sending real receipts; an item
+whose audio the manifest does not name (a live relay) is not played. Without a server (load
+benchmarks) it plays only what commands ask. A "play now" lasts what the manifest says of that
+audio, else ``play_s``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import collections
 import contextlib
-import functools
 import logging
-import math
 import random
 import time
 import uuid
-import weakref
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, KeysView
+from typing import Any
 
-from loa.protocol import group, itemids
+import httpx
+
 from loa.protocol import messages as m
+from loa.protocol.device import signals as s
+from loa.protocol.device.core import CoreConfig, DeviceCore
+from loa.protocol.device.items import PlayItem
 from loa.protocol.mqtt_lite import LiteClient, MqttLiteError, Will
-from loa.protocol.topics import Channel, Topics
+from loa.protocol.topics import Channel
+from loa.sim.config import SimConfig, SimIdentity, SimStats
+from loa.sim.shared import Ticker, open_group_command
+
+__all__ = ["SimConfig", "SimDevice", "SimIdentity", "SimStats", "Ticker", "now_ms"]
 
 log = logging.getLogger(__name__)
 
-FIRMWARE = "loa-sim/0.1"
+FIRMWARE = "loa-sim/0.2"
+SIGNATURE_HEADER = "X-Loa-Signature"
+RECEIPTS_KEPT = 1000
 
 
-@dataclass(frozen=True)
-class SimIdentity:
-    uid: str
-    secret: str
-
-
-@dataclass(frozen=True)
-class SimConfig:
-    host: str
-    port: int
-    topics: Topics
-    heartbeat_s: float = 30.0
-    play_s: float = 10.0
-    resend_receipts_after_s: float = 20.0
-    reconnect_max_s: float = 60.0
-    # Benchmarks: a plain topic every device also subscribes to (at QoS 1: the publisher's QoS decides)
-    fanout_topic: str | None = None
-    anonymous: bool = False  # a broker without authentication (e.g. Mosquitto in CI)
-    # The server's Ed25519 public key (raw 32 bytes): group commands are verified with it; without
-    # it the simulator does not subscribe to group topics.
-    server_public_key: bytes | None = None
-    # A change (started, stopped, volume) is reported this long after it happens, several changes
-    # in one status: the agent's ``status_coalesce_s`` default.
-    change_status_delay_s: float = 1.0
-
-
-@dataclass
-class SimStats:
-    connected: int = 0
-    connects: int = 0
-    connect_failures: int = 0
-    commands: int = 0
-    expired: int = 0
-    receipts_sent: int = 0
-    receipts_acked: int = 0
-    fanout_latencies_s: list[float] = field(default_factory=list)
-    group_refused: int = 0  # group commands with a bad signature or payload
-
-
-@dataclass
-class _Playing:
-    item_id: str
-    audio_sha256: str
-    priority: int
-    title: str | None
-    started_at: datetime
-    repeat_gap_s: int | None = None  # comes round again after each end, until a stop
-    round: int = 1
-
-
-class Ticker:
-    """Timers for thousands of simulated devices: one event-loop timer per ``RESOLUTION_S`` slot
-    instead of one per device (scheduling a ``TimerHandle`` per device was about a third of the
-    time to answer a group command, under a profiler). Callbacks cannot be cancelled: they check
-    whether they still apply."""
-
-    RESOLUTION_S = 0.05
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.slots: dict[int, list[Callable[[], None]]] = {}
-
-    @classmethod
-    def of(cls, loop: asyncio.AbstractEventLoop) -> Ticker:
-        ticker = _tickers.get(loop)
-        if ticker is None:
-            ticker = _tickers[loop] = cls(loop)
-        return ticker
-
-    def call_later(self, delay_s: float, callback: Callable[[], None]) -> None:
-        slot = math.ceil((self.loop.time() + max(0.0, delay_s)) / self.RESOLUTION_S)
-        calls = self.slots.get(slot)
-        if calls is None:
-            calls = self.slots[slot] = []
-            self.loop.call_at(slot * self.RESOLUTION_S, self._fire, slot)
-        calls.append(callback)
-
-    def _fire(self, slot: int) -> None:
-        for callback in self.slots.pop(slot, ()):
-            try:
-                callback()
-            except Exception:
-                log.exception("simulated device timer failed")
-
-
-_tickers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Ticker] = weakref.WeakKeyDictionary()
-
-
-@functools.lru_cache(maxsize=32)
-def open_group_command(payload: bytes, public_key: bytes) -> group.GroupCommand | None:
-    """Verify once per distinct payload: thousands of simulated devices in one process receive the
-    same bytes (a real device verifies its one copy). None for a refused message."""
-    try:
-        return group.open_sealed(payload, public_key)
-    except m.ProtocolError:
-        return None
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class SimDevice:
-    def __init__(self, identity: SimIdentity, config: SimConfig, stats: SimStats) -> None:
+    def __init__(
+        self,
+        identity: SimIdentity,
+        config: SimConfig,
+        stats: SimStats,
+        *,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
         self.identity = identity
         self.config = config
         self.stats = stats
+        self.http = http if config.server_url else None
+        key = config.server_public_key
+        self.core = DeviceCore(
+            CoreConfig(
+                device_id=identity.uid,
+                server_keys=(key,) if key is not None else (),
+                resend_receipts_after_ms=int(config.resend_receipts_after_s * 1000),
+                can_restart=False,
+                assume_audio=True,
+                play_now_ms=int(config.play_s * 1000),
+            ),
+            now_ms=now_ms(),
+        )
         self.client = LiteClient(identity.uid, on_message=self._on_message)
-        self.volume = 70
-        self.playing: _Playing | None = None
-        self.queue: list[_Playing] = []
-        self.pending: dict[str, tuple[float, m.Receipt]] = {}  # receipt id → (last sent, receipt)
-        self.seq = 0
-        self.seen_commands: set[str] = set()
         self.started = time.monotonic()
         self.boot_id = uuid.uuid4().hex[:16]
+        # The latest receipts made, in order (tests and the demo compare them with the server's).
+        self.receipts: collections.deque[m.Receipt] = collections.deque(maxlen=RECEIPTS_KEPT)
         self._change_pending = False
+        self._wake_at: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.groups: set[str] = set()  # commune group codes learnt from ``state``
-        self.repeating: _Playing | None = None  # the repeated "play now" still in force
+        self._etag: str | None = None
+        self._topics: dict[Channel, str] = {}
+        self._fetching = False
+        self._fetch_again = False
 
     def topic(self, channel: Channel) -> str:
-        return self.config.topics.device(self.identity.uid, channel)
+        topic = self._topics.get(channel)
+        if topic is None:  # built once per channel: checking the id costs as much as a publish
+            topic = self._topics[channel] = self.config.topics.device(self.identity.uid, channel)
+        return topic
+
+    # --- what tests and the benchmarks read -------------------------------------------------------
+
+    @property
+    def playing(self) -> PlayItem | None:
+        return self.core.playing
+
+    @property
+    def seen_commands(self) -> KeysView[str]:
+        return self.core.seen_commands.keys()
+
+    @property
+    def groups(self) -> set[str]:
+        return self.core.groups
+
+    @property
+    def volume(self) -> int:
+        return self.core.volume
 
     # --- the connection ---------------------------------------------------------------------------
 
@@ -162,16 +125,21 @@ class SimDevice:
         )
         filters = [(self.topic(c), 1) for c in (Channel.STATE, Channel.CMD, Channel.ACK)]
         if cfg.server_public_key is not None:
-            filters += [(cfg.topics.group_cmd(code), 1) for code in ("", *sorted(self.groups))]
+            filters += [(cfg.topics.group_cmd(code), 1) for code in ("", *sorted(self.core.groups))]
         if cfg.fanout_topic:
             filters.append((cfg.fanout_topic, 1))
         await self.client.subscribe(filters)
-        birth = m.Birth(sent_at=m.now_utc(), boot_id=self.boot_id, firmware=FIRMWARE)
+        birth = m.Birth(
+            sent_at=m.now_utc(),
+            boot_id=self.boot_id,
+            firmware=FIRMWARE,
+            manifest_version=self.core.manifest_version,
+        )
         await self.client.publish(self.topic(Channel.BIRTH), birth.to_bytes(), qos=1)
         self.stats.connects += 1
 
     async def run(self, connect_gate: asyncio.Semaphore | None = None) -> None:
-        """Stay connected (reconnecting with backoff and jitter), heartbeat, resend receipts."""
+        """Stay connected (reconnecting with backoff and jitter) and heartbeat."""
         attempt = 0
         while True:
             try:
@@ -193,13 +161,14 @@ class SimDevice:
                 await self._session()
             finally:
                 self.stats.connected -= 1
+                self.feed(s.DISCONNECTED)
             await asyncio.sleep(random.random() * 2)
 
     async def _session(self) -> None:
         # Spread the fleet's heartbeats over the period instead of all at once.
         wait = random.random() * self.config.heartbeat_s
         self._send_status(m.StatusReason.BOOT)
-        self._resend_receipts(force=True)
+        self.feed(s.CONNECTED)  # pending receipts go out now
         while self.client.connected:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.client.closed.wait(), timeout=wait)
@@ -207,101 +176,164 @@ class SimDevice:
                 return
             try:
                 self._send_status(m.StatusReason.HEARTBEAT)
-                self._resend_receipts()
             except MqttLiteError:
                 return
             wait = self.config.heartbeat_s
 
-    def _changed(self) -> None:
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        self._wake_at = None  # pending timers find nothing to do
+        await self.client.disconnect()
+
+    # --- the core: events in, effects out ---------------------------------------------------------
+
+    def feed(self, event: s.Event) -> None:
+        for effect in self.core.handle(event, now_ms()):
+            handler = _EFFECTS.get(type(effect))
+            if handler is not None:
+                handler(self, effect)
+        self._schedule_wake()
+
+    def _schedule_wake(self) -> None:
+        """One timer callback at the core's next wake-up (earlier ones win; stale ones do nothing)."""
+        wake = self.core.next_wake_ms
+        if wake is None or (self._wake_at is not None and self._wake_at <= wake):
+            return
+        self._wake_at = wake
+        loop = asyncio.get_running_loop()
+        Ticker.of(loop).call_later((wake - now_ms()) / 1000, lambda: self._woken(wake))
+
+    def _woken(self, at: int) -> None:
+        if self._wake_at == at:
+            self._wake_at = None
+            self.feed(s.TICK)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            with contextlib.suppress(MqttLiteError, TimeoutError, OSError):
+                await work
+
+        task = asyncio.ensure_future(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _do_send_receipts(self, effect: s.SendReceipts) -> None:
+        if self.client.connected:
+            self.stats.receipts_sent += len(effect.batch.receipts)
+            self._spawn(self.client.publish(self.topic(Channel.RECEIPTS), effect.batch.to_bytes(), qos=1))
+
+    def _do_record(self, effect: s.RecordReceipt) -> None:
+        self.receipts.append(effect.receipt)
+
+    def _do_forget(self, effect: s.ForgetReceipts) -> None:
+        self.stats.receipts_acked += len(effect.receipt_ids)
+
+    def _do_result(self, effect: s.SendResult) -> None:
+        # Not retried: a result lost with the connection leaves the command "Chưa phản hồi" on the server.
+        if effect.result.status is m.CommandStatus.EXPIRED:
+            self.stats.expired += 1
+        if self.client.connected:
+            self.client.publish_nowait(self.topic(Channel.RESULT), effect.result.to_bytes(), qos=1)
+
+    def _do_status(self, effect: s.StatusChanged) -> None:
         """Report a change with a timer callback, not a waiting task per device."""
         if not self._change_pending:
             self._change_pending = True
             ticker = Ticker.of(asyncio.get_running_loop())
             ticker.call_later(self.config.change_status_delay_s, self._report_change)
 
+    def _do_fetch_manifest(self, effect: s.FetchManifest) -> None:
+        if self.http is not None:
+            self._spawn(self._fetch_manifest())
+
+    def _do_join(self, effect: s.JoinGroups) -> None:
+        if self.config.server_public_key is not None:
+            filters = [(self.config.topics.group_cmd(code), 1) for code in effect.codes]
+            self._spawn(self._subscribe(filters))
+
+    def _do_note(self, effect: s.Note) -> None:
+        log.debug("%s: %s", self.identity.uid, effect.text)
+
+    # --- outbound ---------------------------------------------------------------------------------
+
     def _report_change(self) -> None:
         self._change_pending = False
         with contextlib.suppress(MqttLiteError):
             self._send_status(m.StatusReason.CHANGE)
 
-    async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        self.playing = None  # pending timers find nothing to finish
-        await self.client.disconnect()
-
-    # --- outbound ---------------------------------------------------------------------------------
-
-    def _spawn(self, publish: Awaitable[None]) -> None:
-        async def guarded() -> None:
-            with contextlib.suppress(MqttLiteError, TimeoutError, OSError):
-                await publish
-
-        task = asyncio.ensure_future(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def status(self, reason: m.StatusReason) -> m.Status:
-        p = self.playing
         return m.Status(
             sent_at=m.now_utc(),
             reason=reason,
             heartbeat_s=max(1, int(self.config.heartbeat_s)),
             firmware=FIRMWARE,
             uptime_s=int(time.monotonic() - self.started),
-            volume=self.volume,
             network=m.NetworkInfo(kind="4g", signal_dbm=-70.0 - random.random() * 30),
-            playing=m.PlayingInfo(
-                item_id=p.item_id,
-                audio_sha256=p.audio_sha256,
-                priority=p.priority,
-                started_at=p.started_at,
-                title=p.title,
-            )
-            if p
-            else None,
-            pending_receipts=len(self.pending),
+            **self.core.status_fields(now_ms()),
         )
 
     def _send_status(self, reason: m.StatusReason) -> None:
         if self.client.connected:
             self.client.publish_nowait(self.topic(Channel.STATUS), self.status(reason).to_bytes())
 
-    def _resend_receipts(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        due = [
-            r
-            for sent, r in self.pending.values()
-            if force or now - sent >= self.config.resend_receipts_after_s
-        ]
-        for start in range(0, len(due), m.MAX_RECEIPTS_PER_BATCH):
-            batch = due[start : start + m.MAX_RECEIPTS_PER_BATCH]
-            for r in batch:
-                self.pending[r.receipt_id] = (now, r)
-            payload = m.ReceiptBatch(sent_at=m.now_utc(), receipts=batch).to_bytes()
-            self.stats.receipts_sent += len(batch)
-            self._spawn(self.client.publish(self.topic(Channel.RECEIPTS), payload, qos=1))
+    async def _subscribe(self, filters: list[tuple[str, int]]) -> None:
+        await self.client.subscribe(filters)
 
-    def _result(self, command_id: str, status: m.CommandStatus, detail: str | None = None) -> None:
-        payload = m.CommandResult(
-            command_id=command_id, status=status, at=m.now_utc(), detail=detail
-        ).to_bytes()
-        # Not retried: a result lost with the connection leaves the command "Chưa phản hồi" on the server.
-        if self.client.connected:
-            self.client.publish_nowait(self.topic(Channel.RESULT), payload, qos=1)
+    async def _fetch_manifest(self) -> None:
+        """Fetch the signed manifest like the agent (ETag; backoff with jitter until it works, e.g.
+        while the demo's web server starts): one fetch at a time, and one more if asked meanwhile."""
+        if self._fetching:
+            self._fetch_again = True
+            return
+        self._fetching = True
+        try:
+            attempt = 0
+            while True:
+                self._fetch_again = False
+                if await self._fetch_manifest_once():
+                    attempt = 0
+                    if not self._fetch_again:
+                        return
+                    continue
+                delay = min(self.config.reconnect_max_s, 2.0**attempt)
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                attempt += 1
+        finally:
+            self._fetching = False
+
+    async def _fetch_manifest_once(self) -> bool:
+        assert self.http is not None and self.config.server_url is not None
+        uid = self.identity.uid
+        headers = {"If-None-Match": self._etag} if self._etag else {}
+        try:
+            response = await self.http.get(
+                f"{self.config.server_url.rstrip('/')}/api/v1/devices/{uid}/manifest",
+                auth=(uid, self.identity.secret),
+                headers=headers,
+            )
+        except httpx.HTTPError as err:
+            log.debug("%s: manifest fetch failed: %s", uid, err)
+            return False
+        if response.status_code in (304, 404):  # not modified; no schedule yet
+            return True
+        if response.status_code != 200:
+            return False
+        try:
+            signature = base64.b64decode(response.headers.get(SIGNATURE_HEADER, ""), validate=True)
+        except ValueError:
+            signature = b""
+        self.feed(s.ManifestFetched(response.content, signature))
+        if self.core.manifest_error is None:  # accepted
+            self._etag = response.headers.get("etag")
+            self.stats.manifests += 1
+        return True
 
     # --- inbound ----------------------------------------------------------------------------------
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         if topic == self.config.fanout_topic:
-            if payload.startswith(b"echo"):  # benchmarks: the broker's own round trip, no Loa in it
-                self.client.publish_nowait(f"{topic}/echo/{self.identity.uid}", payload, qos=1)
-                return
-            try:
-                sent = float(payload)
-            except ValueError:
-                return
-            self.stats.fanout_latencies_s.append(time.time() - sent)
+            self._on_fanout(topic, payload)
             return
         if self.config.topics.is_group_cmd(topic):
             self._on_group_command(payload)
@@ -313,27 +345,19 @@ class SimDevice:
             message = m.parse_server_message(parsed[1], payload)
         except m.ProtocolError:
             return
-        if isinstance(message, m.ReceiptAck):
-            for rid in message.receipt_ids:
-                if self.pending.pop(rid, None) is not None:
-                    self.stats.receipts_acked += 1
-        elif isinstance(message, m.StateRef):
-            # A real agent fetches the manifest; the simulator plays only what it is told.
-            self._join_groups(message.groups)
-        elif not isinstance(message, m.StateRef | m.ReceiptAck):
-            self._on_command(message)
+        if not isinstance(message, m.StateRef | m.ReceiptAck):
+            self._count(message)
+        self.feed(s.Received(message))
 
-    def _join_groups(self, groups: list[str] | None) -> None:
-        if groups is None or self.config.server_public_key is None:
+    def _on_fanout(self, topic: str, payload: bytes) -> None:
+        if payload.startswith(b"echo"):  # benchmarks: the broker's own round trip, no Loa in it
+            self.client.publish_nowait(f"{topic}/echo/{self.identity.uid}", payload, qos=1)
             return
-        new = set(groups) - self.groups
-        self.groups |= new
-        if new:
-            filters = [(self.config.topics.group_cmd(code), 1) for code in sorted(new)]
-            self._spawn(self._subscribe(filters))
-
-    async def _subscribe(self, filters: list[tuple[str, int]]) -> None:
-        await self.client.subscribe(filters)
+        try:
+            sent = float(payload)
+        except ValueError:
+            return
+        self.stats.fanout_latencies_s.append(time.time() - sent)
 
     def _on_group_command(self, payload: bytes) -> None:
         key = self.config.server_public_key
@@ -343,107 +367,23 @@ class SimDevice:
         if opened is None:
             self.stats.group_refused += 1
         elif opened.addresses(self.identity.uid):
-            self._on_command(opened.command)
+            self._count(opened.command)
+            self.feed(s.GroupReceived(opened))
 
-    def _on_command(self, command: m.PlayNow | m.Stop | m.SetVolume | m.Sync | m.Reboot | m.Update) -> None:
-        if command.id in self.seen_commands:
-            return
-        self.seen_commands.add(command.id)
-        self.stats.commands += 1
-        if command.expired():
-            self.stats.expired += 1
-            if isinstance(command, m.Stop) and self.repeating is not None:
-                # However late, a stop ends a repeated message (and only that), as the agent does.
-                repeating, self.repeating = self.repeating, None
-                if self.playing is repeating:
-                    self._finish(m.Outcome.PREEMPTED, "by:operator_stop")
-            self._result(command.id, m.CommandStatus.EXPIRED)
-            return
-        if isinstance(command, m.PlayNow):
-            args = command.args
-            self._enqueue(
-                _Playing(
-                    item_id=args.item_id or itemids.command_item(command.id),
-                    audio_sha256=args.audio_sha256,
-                    priority=args.priority,
-                    title=args.title,
-                    started_at=datetime.now(UTC),
-                    repeat_gap_s=args.repeat_gap_s,
-                )
-            )
-        elif isinstance(command, m.Stop):
-            self.repeating = None
-            if self.playing is not None:
-                self._finish(m.Outcome.PREEMPTED, "by:operator_stop")
-        elif isinstance(command, m.SetVolume):
-            self.volume = command.args.level
-            self._changed()
-        elif isinstance(command, m.Reboot | m.Update):
-            self._result(command.id, m.CommandStatus.REJECTED, "simulator")
-            return
-        self._result(command.id, m.CommandStatus.DONE)
+    def _count(self, command: m.ServerMessage) -> None:
+        if not isinstance(command, m.StateRef | m.ReceiptAck) and command.id not in self.core.seen_commands:
+            self.stats.commands += 1
 
-    # --- the "player" -----------------------------------------------------------------------------
 
-    def _enqueue(self, item: _Playing) -> None:
-        current = self.playing
-        if current is not None and item.priority <= current.priority:
-            self.queue.append(item)  # equal never interrupts; waits its turn
-            self.queue.sort(key=lambda i: -i.priority)
-            return
-        if current is not None:
-            self._finish(m.Outcome.PREEMPTED, f"by:{item.item_id}", start_next=False)
-        self._start(item)
-
-    def _start(self, item: _Playing) -> None:
-        if item.repeat_gap_s is not None:
-            self.repeating = item
-        item.started_at = datetime.now(UTC)
-        Ticker.of(asyncio.get_running_loop()).call_later(self.config.play_s, lambda: self._play_ended(item))
-        self.playing = item
-        self._changed()
-
-    def _play_ended(self, item: _Playing) -> None:
-        if self.playing is item:  # not pre-empted or stopped in the meantime
-            self._finish(m.Outcome.PLAYED)
-            if item.repeat_gap_s is not None and self.repeating is item:
-                gap = float(item.repeat_gap_s)
-                Ticker.of(asyncio.get_running_loop()).call_later(gap, lambda: self._come_round(item))
-
-    def _come_round(self, item: _Playing) -> None:
-        if self.repeating is not item:  # stopped in the gap
-            return
-        base = itemids.split_round(item.item_id)[0]
-        again = _Playing(
-            item_id=itemids.round_item(base, item.round + 1),
-            audio_sha256=item.audio_sha256,
-            priority=item.priority,
-            title=item.title,
-            started_at=datetime.now(UTC),
-            repeat_gap_s=item.repeat_gap_s,
-            round=item.round + 1,
-        )
-        self._enqueue(again)
-
-    def _finish(self, outcome: m.Outcome, detail: str | None = None, *, start_next: bool = True) -> None:
-        item = self.playing
-        if item is None:
-            return
-        self.playing = None
-        receipt = m.Receipt(
-            receipt_id=uuid.uuid4().hex,
-            seq=self.seq,
-            item_id=item.item_id,
-            audio_sha256=item.audio_sha256,
-            started_at=item.started_at,
-            ended_at=datetime.now(UTC),
-            outcome=outcome,
-            detail=detail,
-        )
-        self.seq += 1
-        self.pending[receipt.receipt_id] = (0.0, receipt)
-        if self.client.connected:
-            self._resend_receipts()
-        if start_next and self.queue:
-            self._start(self.queue.pop(0))
-        self._changed()
+_EFFECTS: dict[type, Callable[[SimDevice, Any], None]] = {
+    s.SendReceipts: SimDevice._do_send_receipts,
+    s.RecordReceipt: SimDevice._do_record,
+    s.ForgetReceipts: SimDevice._do_forget,
+    s.SendResult: SimDevice._do_result,
+    s.StatusChanged: SimDevice._do_status,
+    s.FetchManifest: SimDevice._do_fetch_manifest,
+    s.JoinGroups: SimDevice._do_join,
+    s.Note: SimDevice._do_note,
+    # Sound and Silence: nothing sounds; SaveManifest, SaveDone: nothing is kept on disk; FetchAudio,
+    # AudioWanted: never asked (``assume_audio``); Restart: refused by the core (``can_restart``).
+}

@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -108,7 +109,9 @@ class SimFleet:
     def __init__(self, identities: Sequence[SimIdentity], config: SimConfig) -> None:
         self.config = config
         self.stats = SimStats()
-        self.devices = [SimDevice(i, config, self.stats) for i in identities]
+        # One HTTP client for every device's manifest fetches (each request carries its own credentials).
+        self.http = httpx.AsyncClient(timeout=30.0) if config.server_url else None
+        self.devices = [SimDevice(i, config, self.stats, http=self.http) for i in identities]
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -132,6 +135,8 @@ class SimFleet:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await asyncio.gather(*(d.stop() for d in self.devices), return_exceptions=True)
+        if self.http is not None:
+            await self.http.aclose()
 
     async def run_forever(self) -> None:
         await self.start()

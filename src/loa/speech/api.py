@@ -1,18 +1,19 @@
-"""JSON routes of speech: voices, text normalisation, background TTS jobs, audio upload and download."""
+"""JSON routes of speech: voices, text normalisation, background jobs (TTS, uploads), audio download."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from loa.accounts.deps import ApiPrincipal, client_ip, require_permission
+from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
-from loa.errors import NotFound, PayloadTooLarge
-from loa.speech import jobs, overrides, service
+from loa.accounts.scope import require
+from loa.errors import PayloadTooLarge
+from loa.speech import jobs, overrides, service, uploads
 from loa.speech.delivery import audio_response
 from loa.speech.engines.base import MAX_RATE, MIN_RATE, VoiceInfo
 from loa.speech.models import AudioAsset, SpeechJob
@@ -77,10 +78,13 @@ class JobIn(BaseModel):
     outro_sha256: str | None = Field(default=None, max_length=64, description="Nhạc hiệu kết thúc (mã tệp).")
     subject: str | None = Field(default=None, max_length=120)
     area: str | None = AREA_FIELD
+    title: str | None = Field(default=None, max_length=255, description="Tên của tệp âm thanh.")
 
 
 class JobOut(BaseModel):
     id: str
+    kind: str = Field(description="tts: đọc văn bản; upload: xử lý bản thu tải lên.")
+    title: str | None
     status: str
     status_label: str
     progress: int
@@ -103,6 +107,7 @@ class AssetOut(BaseModel):
     source_kind: str
     voice: str | None
     original_filename: str | None
+    title: str | None
     url: str
     renditions: list[AssetOut] = []
 
@@ -129,6 +134,8 @@ def voice_out(info: VoiceInfo, default_id: str) -> VoiceOut:
 def job_out(job: SpeechJob) -> JobOut:
     return JobOut(
         id=job.id,
+        kind=job.kind.value,
+        title=job.title,
         status=job.status.value,
         status_label=job.status_label,
         progress=job.progress,
@@ -153,6 +160,7 @@ def asset_out(asset: AudioAsset, renditions: list[AudioAsset] | None = None) -> 
         source_kind=asset.source_kind.value,
         voice=asset.voice,
         original_filename=asset.original_filename,
+        title=asset.title,
         url=audio_url(asset.sha256),
         renditions=[asset_out(r) for r in renditions or []],
     )
@@ -160,13 +168,6 @@ def asset_out(asset: AudioAsset, renditions: list[AudioAsset] | None = None) -> 
 
 def runtime(request: Request) -> SpeechRuntime:
     return runtime_for(request.app.state)
-
-
-def visible_job(db: SessionDep, principal: Principal, job_id: str) -> SpeechJob:
-    job = jobs.get_job(db, job_id)
-    if not principal.is_admin and job.created_by_id != principal.user_id:
-        raise NotFound(jobs.JOB_NOT_FOUND)  # do not reveal other people's jobs
-    return job
 
 
 @router.get("/api/v1/speech/voices", response_model=list[VoiceOut])
@@ -191,7 +192,7 @@ def normalize_text(body: NormalizeIn, db: SessionDep, principal: ApiPrincipal) -
 
 @router.post("/api/v1/speech/jobs", response_model=JobOut, status_code=202)
 def create_job(body: JobIn, request: Request, db: SessionDep, principal: ApiPrincipal) -> JobOut:
-    require_permission(principal, Permission.EDIT_CONTENT)
+    require(principal, Permission.EDIT_CONTENT)
     area = overrides.area_for_request(db, principal, body.area)
     speech = runtime(request)
     job = jobs.create_job(
@@ -205,6 +206,7 @@ def create_job(body: JobIn, request: Request, db: SessionDep, principal: ApiPrin
         subject=body.subject,
         area_id=area.id if area else None,
         created_by_id=principal.user_id,
+        title=body.title,
     )
     db.commit()
     speech.jobs.submit(job.id)
@@ -213,27 +215,41 @@ def create_job(body: JobIn, request: Request, db: SessionDep, principal: ApiPrin
 
 @router.get("/api/v1/speech/jobs/{job_id}", response_model=JobOut)
 def get_job(job_id: str, db: SessionDep, principal: ApiPrincipal) -> JobOut:
-    return job_out(visible_job(db, principal, job_id))
+    return job_out(jobs.visible_job(db, principal, job_id))
 
 
-@router.post("/api/v1/audio", response_model=AssetOut, status_code=201)
+@router.post("/api/v1/audio", response_model=JobOut | AssetOut, status_code=202)
 def upload_audio(
     request: Request,
+    response: Response,
     db: SessionDep,
     principal: ApiPrincipal,
     file: Annotated[UploadFile, File(description="Tệp âm thanh: WAV, MP3, M4A/AAC, OGG/Opus, AMR, FLAC.")],
-) -> AssetOut:
-    """Decode, level for broadcast (−16 LUFS, ≤ −1,5 dBTP) and store a recording. Refused: files over
-    ``max_upload_bytes``, audio longer than ``LOA_MAX_UPLOAD_DURATION_S`` (default 60 minutes), a
-    video (even with sound), anything that is not decodable audio."""
-    require_permission(principal, Permission.EDIT_CONTENT)
+    title: Annotated[str | None, Form(max_length=255, description="Tên của tệp âm thanh.")] = None,
+) -> JobOut | AssetOut:
+    """Keep a recording and level it for broadcast (−16 LUFS, ≤ −1,5 dBTP) on the job worker: 202 and
+    the job to follow (``GET /api/v1/speech/jobs/{id}``). 201 and the file itself when identical bytes
+    were processed before. Refused at once: files over ``max_upload_bytes``, audio declared longer than
+    ``LOA_MAX_UPLOAD_DURATION_S`` (default 60 minutes), a video (even with sound), anything that is
+    not audio; a file that turns out corrupt while decoding fails its job with the same message."""
+    require(principal, Permission.EDIT_CONTENT)
     speech = runtime(request)
     data = read_limited(file, speech.context.max_upload_bytes)
-    asset = service.ingest_upload(
-        db, context=speech.context, data=data, filename=file.filename, created_by_id=principal.user_id
+    accepted = uploads.accept_upload(
+        db,
+        context=speech.context,
+        data=data,
+        filename=file.filename,
+        title=title,
+        created_by_id=principal.user_id,
     )
     db.commit()
-    return asset_out(asset, service.renditions_of(db, asset))
+    if accepted.asset is not None:
+        response.status_code = 201
+        return asset_out(accepted.asset, service.renditions_of(db, accepted.asset))
+    assert accepted.job is not None
+    speech.jobs.submit(accepted.job.id)
+    return job_out(accepted.job)
 
 
 def read_limited(file: UploadFile, max_bytes: int) -> bytes:

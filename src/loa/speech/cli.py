@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from loa.speech.normalize.model import Unreadable
+
 app = typer.Typer(help="Giọng đọc và âm thanh.", no_args_is_help=True)
 
 
@@ -52,24 +54,24 @@ def say_command(
     voice: str | None = typer.Option(None, "--voice", help="Mã giọng đọc (xem «loa speech voices»)."),
     rate: float = typer.Option(1.0, "--rate", help="Tốc độ đọc, từ 0,5 đến 1,5 (1,0 = bình thường)."),
 ) -> None:
-    """Đọc văn bản thành tệp âm thanh (chuẩn hóa → giọng đọc → chuẩn âm lượng → mã hóa → lưu kho)."""
-    import os
-    import tempfile
+    """Đọc văn bản thành tệp âm thanh (chuẩn hóa → giọng đọc → chuẩn âm lượng → mã hóa).
 
-    from sqlalchemy.exc import SQLAlchemyError
-
+    Không dùng cơ sở dữ liệu: chỉ ghi tệp kết quả."""
     from loa.cli_support import cli_context
-    from loa.errors import InvalidInput, LoaError
-    from loa.speech.audio.encode import PROFILES, AudioFormat
-    from loa.speech.runtime import SpeechRuntime
-    from loa.speech.service import synthesize
+    from loa.errors import InvalidInput
+    from loa.speech.audio.encode import AudioFormat
+    from loa.speech.engines.registry import EngineRegistry
+    from loa.speech.render import check_rate, prepare_text, render_speech, speakable_segments
 
     audio_format = _SAY_FORMATS.get(output.suffix.lower())
     if audio_format is None:
         raise InvalidInput("Tên tệp kết quả phải có đuôi .mp3 hoặc .opus.")
     source = text if text is not None else sys.stdin.read()
-    c = cli_context(ctx)
-    speech = SpeechRuntime.build(c.settings, c.process.sessions, recover=False)
+    registry = EngineRegistry.from_settings(cli_context(ctx).settings_without_secret)
+    info = registry.resolve(voice)
+    check_rate(rate)
+    normalized = prepare_text(source)
+    _report_unreadable(normalized.unreadable)
     reported = [0]
 
     def progress(percent: int) -> None:
@@ -79,26 +81,39 @@ def say_command(
             sys.stderr.flush()
 
     try:
-        with c.session() as session:
-            asset = synthesize(
-                session,
-                context=speech.context,
-                text=source,
-                voice=voice,
-                rate=rate,
-                formats=(AudioFormat(audio_format),),
-                on_progress=progress,
-            )
-            sha256, extension = asset.sha256, PROFILES[AudioFormat(asset.format)].extension
-            duration_ms, lufs, peak = asset.duration_ms, asset.loudness_lufs, asset.true_peak_dbtp
-    except SQLAlchemyError as err:
-        raise LoaError("Cơ sở dữ liệu chưa sẵn sàng; hãy chạy «loa db upgrade» trước.") from err
+        rendered = render_speech(
+            registry,
+            speakable_segments(normalized),
+            voice=info,
+            rate=rate,
+            formats=(AudioFormat(audio_format),),
+            on_progress=progress,
+        )
     finally:
-        speech.close()
         if reported[0]:
             sys.stderr.write("\n")
-    with speech.context.store.open(sha256, extension) as handle:
-        data = handle.read()
+    primary = rendered.primary
+    _write_atomically(output, primary.encoded.data)
+    measured = primary.measurement
+    seconds = primary.encoded.duration_ms / 1000
+    typer.echo(
+        f"Đã ghi {output}: {_vn(seconds)} giây, {_vn(measured.loudness_lufs)} LUFS, "
+        f"đỉnh {_vn(measured.true_peak_dbtp)} dBTP (giọng {info.name})."
+    )
+
+
+def _report_unreadable(items: list[Unreadable]) -> None:
+    """The "khó đọc" list goes to standard error, so a script still gets only the file."""
+    if items:
+        sys.stderr.write(f"Chỗ khó đọc ({len(items)}):\n")
+        for item in items:
+            sys.stderr.write(f"- “{item.token}”: {item.reason}\n")
+
+
+def _write_atomically(output: Path, data: bytes) -> None:
+    import os
+    import tempfile
+
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=".loa-say-", dir=output.parent)
     try:
@@ -108,10 +123,6 @@ def say_command(
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
-    seconds = duration_ms / 1000
-    typer.echo(
-        f"Đã ghi {output}: {_vn(seconds)} giây, {_vn(lufs)} LUFS, đỉnh {_vn(peak)} dBTP (mã {sha256[:12]})."
-    )
 
 
 @app.command("voices")
@@ -120,7 +131,7 @@ def voices_command(ctx: typer.Context) -> None:
     from loa.cli_support import cli_context
     from loa.speech.engines.registry import EngineRegistry
 
-    registry = EngineRegistry.from_settings(cli_context(ctx).settings)
+    registry = EngineRegistry.from_settings(cli_context(ctx).settings_without_secret)
     default_id = registry.default_voice().id
     for info in registry.voices():
         mark = " (mặc định)" if info.id == default_id else ""

@@ -1,4 +1,5 @@
-"""Background text-to-speech jobs: rows in ``speech_jobs`` and a worker that processes them.
+"""Background speech jobs: rows in ``speech_jobs`` and a worker that processes them. A job either
+speaks a text (``JobKind.TTS``) or levels an uploaded recording (``JobKind.UPLOAD``, see ``uploads``).
 
 The embedded default is ``ThreadJobRunner``: worker threads inside the web process. A job is claimed
 with a conditional UPDATE (``queued → running``), so several processes (or later a real queue on
@@ -16,16 +17,19 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from loa.accounts.principal import Principal
 from loa.db.base import utcnow
 from loa.db.changes import mark_changed
 from loa.errors import InvalidInput, LoaError, NotFound, TooManyRequests
-from loa.speech import service
-from loa.speech.models import JOB_FINISHED, JobStatus, SpeechJob
+from loa.speech import service, uploads
+from loa.speech.models import JOB_FINISHED, AudioAsset, JobKind, JobStatus, SpeechJob
 from loa.speech.overrides import effective_overrides
 from loa.speech.render import check_rate, prepare_text
 from loa.speech.service import SpeechContext
@@ -56,6 +60,7 @@ def create_job(
     subject: str | None = None,
     area_id: int | None = None,
     created_by_id: int | None = None,
+    title: str | None = None,
 ) -> SpeechJob:
     """Validate the request now (so mistakes are reported at once) and queue it. Submit the job to a
     runner after the caller commits. ``area_id``: the area whose abbreviation readings apply (merged
@@ -90,6 +95,7 @@ def create_job(
         subject=subject,
         area_id=area_id,
         created_by_id=created_by_id,
+        title=(title or "").strip()[:255] or None,
     )
     session.add(job)
     session.flush()
@@ -103,6 +109,14 @@ def get_job(session: Session, job_id: str) -> SpeechJob:
     return job
 
 
+def visible_job(session: Session, principal: Principal, job_id: str) -> SpeechJob:
+    """A job is its requester's (and administrators'): anyone else's is not found, like a missing one."""
+    job = get_job(session, job_id)
+    if not principal.is_admin and job.created_by_id != principal.user_id:
+        raise NotFound(JOB_NOT_FOUND)
+    return job
+
+
 def claim(session: Session, job_id: str) -> bool:
     result = session.execute(
         update(SpeechJob)
@@ -112,15 +126,107 @@ def claim(session: Session, job_id: str) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
+@dataclass(frozen=True)
+class _Request:
+    """What a worker needs from the job row, read before the (long) render."""
+
+    kind: JobKind
+    text: str
+    voice: str
+    rate: float
+    intro: str | None
+    outro: str | None
+    created_by_id: int | None
+    area_id: int | None
+    source_sha256: str | None
+    source_name: str | None
+    title: str | None
+
+    @classmethod
+    def of(cls, job: SpeechJob) -> _Request:
+        return cls(
+            job.kind, job.text, job.voice, job.rate, job.intro_sha256, job.outro_sha256, job.created_by_id,
+            job.area_id, job.source_sha256, job.source_name, job.title,
+        )  # fmt: skip
+
+
+# A render takes the request and a progress callback, holds no transaction, and returns what stores
+# its result inside the job's final transaction: (the asset, the text the voice was given).
+Finish = Callable[[Session], tuple[AudioAsset, str | None]]
+
+
+def _render_tts(
+    factory: sessionmaker[Session], context: SpeechContext, request: _Request, progress: Callable[[int], None]
+) -> Finish:
+    with factory() as session:
+        plan = service.plan_synthesis(
+            session,
+            context=context,
+            text=request.text,
+            voice=request.voice,
+            rate=request.rate,
+            formats=service.JOB_FORMATS,
+            intro_sha256=request.intro,
+            outro_sha256=request.outro,
+            overrides=effective_overrides(session, request.area_id),
+        )
+    # The render holds no transaction: progress updates commit meanwhile (SQLite would refuse
+    # to upgrade a read snapshot that older to a write).
+    rendered = None if plan.cached is not None else service.render_plan(context, plan, progress)
+
+    def finish(session: Session) -> tuple[AudioAsset, str | None]:
+        if rendered is None:
+            assert plan.cached is not None
+            if request.title and not plan.cached.title:
+                plan.cached.title = request.title
+            return plan.cached, plan.reading
+        asset = service.store_plan_result(
+            session,
+            context=context,
+            plan=plan,
+            rendered=rendered,
+            created_by_id=request.created_by_id,
+            title=request.title,
+        )
+        return asset, plan.reading
+
+    return finish
+
+
+def _render_upload(
+    factory: sessionmaker[Session], context: SpeechContext, request: _Request, progress: Callable[[int], None]
+) -> Finish:
+    assert request.source_sha256 is not None
+    rendered = uploads.render_stored_upload(
+        context, source_sha256=request.source_sha256, source_name=request.source_name, on_progress=progress
+    )
+
+    def finish(session: Session) -> tuple[AudioAsset, str | None]:
+        assert request.source_sha256 is not None
+        asset = uploads.store_upload_result(
+            session,
+            context=context,
+            rendered=rendered,
+            source_sha256=request.source_sha256,
+            source_name=request.source_name,
+            title=request.title,
+            created_by_id=request.created_by_id,
+        )
+        return asset, None
+
+    return finish
+
+
+_RENDERS = {JobKind.TTS: _render_tts, JobKind.UPLOAD: _render_upload}
+
+
 def run_job(factory: sessionmaker[Session], context: SpeechContext, job_id: str) -> None:
     """Process one job end to end, each state change in its own short transaction."""
     with factory() as session, session.begin():
         if not claim(session, job_id):
             return  # another worker has it, or it was not queued
     with factory() as session:
-        job = get_job(session, job_id)
-        request = (job.text, job.voice, job.rate, job.intro_sha256, job.outro_sha256, job.created_by_id)
-        area_id = job.area_id
+        request = _Request.of(get_job(session, job_id))
     last = [0]
 
     def progress(percent: int) -> None:
@@ -130,34 +236,14 @@ def run_job(factory: sessionmaker[Session], context: SpeechContext, job_id: str)
         with factory() as s, s.begin():
             s.execute(update(SpeechJob).where(SpeechJob.id == job_id).values(progress=percent))
 
-    text, voice, rate, intro, outro, created_by_id = request
     try:
-        with factory() as session:
-            plan = service.plan_synthesis(
-                session,
-                context=context,
-                text=text,
-                voice=voice,
-                rate=rate,
-                formats=service.JOB_FORMATS,
-                intro_sha256=intro,
-                outro_sha256=outro,
-                overrides=effective_overrides(session, area_id),
-            )
-        # The render holds no transaction: progress updates commit meanwhile (SQLite would refuse
-        # to upgrade a read snapshot that older to a write).
-        rendered = None if plan.cached is not None else service.render_plan(context, plan, progress)
+        finish = _RENDERS[request.kind](factory, context, request, progress)
         with factory() as session, session.begin():
-            asset = plan.cached
-            if rendered is not None:
-                asset = service.store_plan_result(
-                    session, context=context, plan=plan, rendered=rendered, created_by_id=created_by_id
-                )
-            assert asset is not None
+            asset, reading = finish(session)
             job = get_job(session, job_id)
             job.status, job.progress, job.finished_at = JobStatus.DONE, 100, utcnow()
             job.result_asset_id, job.result_sha256, job.error_message = asset.id, asset.sha256, None
-            job.reading = plan.reading
+            job.reading = reading
             mark_changed(session, JOB_FINISHED, job.id)
         log.info("speech job %s done: %s", job_id, asset.sha256)
     except Exception as err:

@@ -1,5 +1,6 @@
-"""Tables of the speech domain: stored audio files (``audio_assets``), background TTS jobs
-(``speech_jobs``) and each area's abbreviation readings (``speech_overrides``)."""
+"""Tables of the speech domain: stored audio files (``audio_assets``), background jobs (``speech_jobs``:
+text to speech, uploads levelled for broadcast), each area's abbreviation readings
+(``speech_overrides``) and its remembered voice (``speech_voice_choices``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ from loa.db.base import Base, UtcDateTime, str_enum, utcnow
 class AudioSourceKind(StrEnum):
     TTS = "tts"
     UPLOAD = "upload"
+
+
+class JobKind(StrEnum):
+    TTS = "tts"  # text → speech
+    UPLOAD = "upload"  # a recording → levelled for broadcast (the original is kept in the store)
 
 
 class JobStatus(StrEnum):
@@ -64,6 +70,8 @@ class AudioAsset(Base):
     source_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     voice: Mapped[str | None] = mapped_column(String(120))
     original_filename: Mapped[str | None] = mapped_column(String(255))
+    # The name shown wherever the file is listed (a bulletin's title, or one the person typed).
+    title: Mapped[str | None] = mapped_column(String(255))
     rendition_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("audio_assets.id", ondelete="CASCADE"), index=True
     )
@@ -84,6 +92,9 @@ class SpeechJob(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_job_id)
     status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "speech_job_status"), index=True)
+    kind: Mapped[JobKind] = mapped_column(
+        _enum(JobKind, "speech_job_kind"), default=JobKind.TTS, server_default=JobKind.TTS.value
+    )
     progress: Mapped[int] = mapped_column(Integer, default=0)
     text: Mapped[str] = mapped_column(Text)
     voice: Mapped[str] = mapped_column(String(120))
@@ -91,6 +102,10 @@ class SpeechJob(Base):
     intro_sha256: Mapped[str | None] = mapped_column(String(64))
     outro_sha256: Mapped[str | None] = mapped_column(String(64))
     subject: Mapped[str | None] = mapped_column(String(120), index=True)
+    # Upload jobs: the original file in the store (its SHA-256 and the name it was uploaded with).
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    source_name: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(String(255))
     # The area whose abbreviation readings apply (merged along its path when the job runs).
     area_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id", ondelete="SET NULL"))
     # What the voice was given to say (the normalised text), recorded when the job finishes.
@@ -119,5 +134,18 @@ class SpeechOverrides(Base):
     area_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id", ondelete="CASCADE"), primary_key=True)
     text: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class VoiceChoice(Base):
+    """The voice and rate an area's editors last chose for synthetic speech; the next bulletin of the
+    area starts from it (before any choice: the voice of the province's region)."""
+
+    __tablename__ = "speech_voice_choices"
+
+    area_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id", ondelete="CASCADE"), primary_key=True)
+    voice: Mapped[str] = mapped_column(String(120))
+    rate: Mapped[float] = mapped_column(Float, default=1.0)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.audit import record
 from loa.accounts.principal import Permission, Principal
+from loa.accounts.scope import in_scope
 from loa.areas.logic import COMMUNE_KINDS, PROVINCE_KINDS, ancestor_paths, display_name
 from loa.areas.models import AdminUnit
 from loa.areas.service import ensure_access, get_unit
@@ -175,15 +176,10 @@ def picker_areas(session: Session, principal: Principal) -> list[AdminUnit]:
     """Provinces and communes the principal may open, in path order (and the principal's own scope
     units whatever their kind)."""
     query = select(AdminUnit).where(AdminUnit.valid_to.is_(None)).order_by(AdminUnit.path)
-    if principal.is_admin:
-        query = query.where(AdminUnit.kind.in_(sorted(PICKER_KINDS)))
-    else:
-        if not principal.scope_paths:
-            return []
-        query = query.where(
-            or_(*(AdminUnit.path.startswith(p, autoescape=True) for p in principal.scope_paths)),
-            or_(AdminUnit.kind.in_(sorted(PICKER_KINDS)), AdminUnit.path.in_(principal.scope_paths)),
-        )
+    own_units = AdminUnit.path.in_(principal.scope_paths)
+    query = query.where(
+        in_scope(principal, AdminUnit.path), or_(AdminUnit.kind.in_(sorted(PICKER_KINDS)), own_units)
+    )
     return list(session.scalars(query.limit(PICKER_LIMIT)))
 
 

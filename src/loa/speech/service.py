@@ -5,7 +5,6 @@ never a row pointing at a missing or half-written file."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,8 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loa.errors import InvalidInput, NotFound, PayloadTooLarge
-from loa.speech.audio.decode import MAX_AUDIO_DURATION_S, NOT_AUDIO_MESSAGE, decode
+from loa.errors import NotFound
+from loa.speech.audio.decode import MAX_AUDIO_DURATION_S, decode
 from loa.speech.audio.encode import PROFILES, AudioFormat
 from loa.speech.audio.pcm import Pcm
 from loa.speech.audio.pipeline import WORK_SAMPLE_RATE
@@ -27,7 +26,6 @@ from loa.speech.render import (
     RenderedAudio,
     check_rate,
     prepare_text,
-    render_recording,
     render_speech,
     speakable_segments,
     tts_source_key,
@@ -90,6 +88,7 @@ def store_rendered(
     voice: str | None = None,
     original_filename: str | None = None,
     created_by_id: int | None = None,
+    title: str | None = None,
 ) -> AudioAsset:
     """Write every rendition to the store, then add (or reuse) their rows. Returns the primary."""
     primary: AudioAsset | None = None
@@ -111,11 +110,14 @@ def store_rendered(
                 source_sha256=source_sha256,
                 voice=voice,
                 original_filename=original_filename,
+                title=title,
                 rendition_of_id=None if primary is None else primary.id,
                 created_by_id=created_by_id,
             )
             session.add(asset)
             session.flush()
+        elif title and not asset.title:
+            asset.title = title
         if primary is None:
             primary = asset
     assert primary is not None
@@ -163,7 +165,7 @@ def plan_synthesis(
     normalized = prepare_text(text, overrides)
     source_key = tts_source_key(normalized.text, info, rate, intro_sha256, outro_sha256)
     cached = find_cached(session, context.store, source_key)
-    if cached is not None and _has_formats(session, cached, formats):
+    if cached is not None and has_formats(session, cached, formats):
         return SynthesisPlan(info, rate, [], normalized.text, source_key, tuple(formats), None, None, cached)
     return SynthesisPlan(
         voice=info,
@@ -200,6 +202,7 @@ def store_plan_result(
     plan: SynthesisPlan,
     rendered: RenderedAudio,
     created_by_id: int | None = None,
+    title: str | None = None,
 ) -> AudioAsset:
     return store_rendered(
         session,
@@ -209,6 +212,7 @@ def store_plan_result(
         source_sha256=plan.source_key,
         voice=plan.voice.id,
         created_by_id=created_by_id,
+        title=title,
     )
 
 
@@ -249,45 +253,9 @@ def synthesize(
     )
 
 
-def _has_formats(session: Session, asset: AudioAsset, formats: Sequence[AudioFormat]) -> bool:
+def has_formats(session: Session, asset: AudioAsset, formats: Sequence[AudioFormat]) -> bool:
     present = {asset.format} | {r.format for r in renditions_of(session, asset)}
     return all(f.value in present for f in formats)
-
-
-def ingest_upload(
-    session: Session,
-    *,
-    context: SpeechContext,
-    data: bytes,
-    filename: str | None = None,
-    created_by_id: int | None = None,
-    formats: Sequence[AudioFormat] = JOB_FORMATS,
-) -> AudioAsset:
-    """Decode a recording (any supported format), level it for broadcast and store it.
-    Limits: ``max_upload_bytes`` and ``max_upload_duration_s`` (refused, not truncated)."""
-    if len(data) > context.max_upload_bytes:
-        raise PayloadTooLarge(upload_too_large_message(context.max_upload_bytes))
-    if not data:
-        raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
-    source_key = hashlib.sha256(data).hexdigest()
-    cached = find_cached(session, context.store, source_key)
-    if cached is not None and _has_formats(session, cached, formats):
-        return cached
-    max_duration_s = context.max_upload_duration_s
-    pcm = decode(data, sample_rate=WORK_SAMPLE_RATE, max_duration_s=max_duration_s)
-    if pcm.duration_s < 0.1:
-        raise InvalidInput("Âm thanh quá ngắn (dưới 0,1 giây).", code="audio_too_short")
-    rendered = render_recording(pcm, formats=formats, max_duration_s=max_duration_s)
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1][:255] or None
-    return store_rendered(
-        session,
-        store=context.store,
-        rendered=rendered,
-        source_kind=AudioSourceKind.UPLOAD,
-        source_sha256=source_key,
-        original_filename=name,
-        created_by_id=created_by_id,
-    )
 
 
 def list_voices(context: SpeechContext) -> list[VoiceInfo]:

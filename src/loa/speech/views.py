@@ -9,14 +9,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.responses import Response
 
-from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip, require_permission
+from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import ROLES, Permission, Principal
+from loa.accounts.scope import require
 from loa.areas.models import AdminUnit
-from loa.errors import Conflict, LoaError, NotFound
-from loa.speech import jobs, overrides, service
+from loa.errors import Conflict, LoaError
+from loa.speech import jobs, overrides, service, uploads
 from loa.speech.api import read_limited
 from loa.speech.engines.base import MAX_RATE, MIN_RATE
-from loa.speech.models import JobStatus, SpeechJob
+from loa.speech.models import JobStatus
 from loa.speech.normalize import NormalizedText, normalize
 from loa.speech.render import MAX_TEXT_CHARS, too_long_text_message
 from loa.speech.runtime import runtime_for
@@ -48,13 +49,6 @@ def _number(value: float) -> str:
 
 def _helpers() -> dict[str, Any]:
     return {"fmt_duration": _minutes, "fmt_number": _number}
-
-
-def _visible_job(db: SessionDep, principal: Principal, job_id: str) -> SpeechJob:
-    job = jobs.get_job(db, job_id)
-    if not principal.is_admin and job.created_by_id != principal.user_id:
-        raise NotFound(jobs.JOB_NOT_FOUND)
-    return job
 
 
 @router.get("/speech")
@@ -106,10 +100,11 @@ def generate(
     voice: FormStr = "",
     rate: FormStr = "1.0",
     area_code: FormStr = "",
+    title: FormStr = "",
 ) -> Response:
     speech = runtime_for(request.app.state)
     try:
-        require_permission(principal, Permission.EDIT_CONTENT)
+        require(principal, Permission.EDIT_CONTENT)
         area = overrides.area_for_request(db, principal, area_code)
         try:
             rate_value = float(rate.replace(",", "."))
@@ -123,6 +118,7 @@ def generate(
             rate=rate_value if MIN_RATE <= rate_value <= MAX_RATE else 1.0,
             area_id=area.id if area else None,
             created_by_id=principal.user_id,
+            title=title or None,
         )
         db.commit()
     except LoaError as err:
@@ -134,7 +130,7 @@ def generate(
 @router.get("/speech/jobs/{job_id}")
 def job_status(job_id: str, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
     try:
-        job = _visible_job(db, principal, job_id)
+        job = jobs.visible_job(db, principal, job_id)
     except LoaError as err:
         return render(request, "speech/_error.html", {"message": err.message})
     asset = (
@@ -152,18 +148,27 @@ def upload(
     _csrf: CsrfProtected,
     db: SessionDep,
     file: Annotated[UploadFile, File()],
+    title: FormStr = "",
 ) -> Response:
     speech = runtime_for(request.app.state)
     try:
-        require_permission(principal, Permission.EDIT_CONTENT)
+        require(principal, Permission.EDIT_CONTENT)
         data = read_limited(file, speech.context.max_upload_bytes)
-        asset = service.ingest_upload(
-            db, context=speech.context, data=data, filename=file.filename, created_by_id=principal.user_id
+        accepted = uploads.accept_upload(
+            db,
+            context=speech.context,
+            data=data,
+            filename=file.filename,
+            title=title or None,
+            created_by_id=principal.user_id,
         )
         db.commit()
     except LoaError as err:
         return render(request, "speech/_error.html", {"message": err.message})
-    return render(request, "speech/_asset.html", {"asset": asset, **_helpers()})
+    if accepted.job is None:
+        return render(request, "speech/_asset.html", {"asset": accepted.asset, **_helpers()})
+    speech.jobs.submit(accepted.job.id)
+    return render(request, "speech/_job.html", {"job": accepted.job, "asset": None, **_helpers()})
 
 
 # --- Per-area abbreviation readings ------------------------------------------------------------------

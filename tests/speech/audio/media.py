@@ -12,7 +12,7 @@ from typing import Any
 import av
 import numpy as np
 import pyloudnorm
-from scipy.signal import resample_poly
+from scipy.signal import lfilter, resample_poly
 
 SAMPLE_RATE = 22_050
 
@@ -202,3 +202,29 @@ def three_hour_mp3() -> bytes:
     frame_seconds = 576 / 8_000  # MPEG-2.5 layer III: 576 samples a frame
     repeats = math.ceil(3 * 3600 / (len(frames) * frame_seconds))
     return block * repeats
+
+
+def speechlike(seconds: float, rate: int, seed: int = 1) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """Noise shaped like speech: syllable-rate (3 Hz) and phrase-rate bursts, around −20 dBFS."""
+    rng = np.random.default_rng(seed)
+    count = int(seconds * rate)
+    t = np.arange(count) / rate
+    envelope = (0.5 + 0.5 * np.sin(2 * np.pi * 3.0 * t)) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.23 * t))
+    # Energy falling off above a few hundred hertz, as in speech (a one-pole low-pass on white noise).
+    voiced = lfilter([1.0], [1.0, -0.9], rng.standard_normal(count)) * 0.3
+    return np.asarray(0.1 * voiced * envelope, dtype=np.float32)
+
+
+def long_low_bitrate_mp3(minutes: float, rate: int = 8_000) -> bytes:
+    """A long 8 kbit/s-class MP3 (like a phone recorder's), made cheaply: 30 s of speech-like noise
+    encoded once, its frames repeated to the length asked for. No header declares the duration, so
+    FFmpeg estimates it from the bit rate, as for such files in the field."""
+    encoded = encode_with_pyav(
+        speechlike(30.0, rate), rate, Container("MP3", "mp3", "libmp3lame", rate, "fltp", ".mp3")
+    )
+    with av.open(io.BytesIO(encoded), mode="r") as container:
+        frames = [bytes(packet) for packet in container.demux(container.streams.audio[0]) if packet.size]
+    frames = frames[2:-2]  # drop the encoder's delay and flush frames: the joins stay seamless
+    frame_seconds = 576 / rate
+    repeats = math.ceil(minutes * 60 / (len(frames) * frame_seconds))
+    return b"".join(frames) * repeats

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from loa.db import make_session_factory
 from loa.errors import InvalidInput
 from loa.settings import Settings
-from loa.speech import service
+from loa.speech import uploads
 from loa.speech.audio import NOT_AUDIO_MESSAGE, VIDEO_MESSAGE
 from loa.speech.runtime import SpeechRuntime
 from loa.speech.service import SpeechContext
@@ -63,7 +63,15 @@ def _store_files(app: FastAPI) -> list[str]:
 def test_voices_and_normalize(speech_client: TestClient) -> None:
     headers = bearer(speech_client, "xem")
     voices = speech_client.get("/api/v1/speech/voices", headers=headers).json()
-    assert [v["id"] for v in voices] == ["espeak:vi", "espeak:vi-vn-x-central", "espeak:vi-vn-x-south"]
+    assert [v["id"] for v in voices] == [
+        "espeak:vi",
+        "espeak:vi-vn-x-central",
+        "espeak:vi-vn-x-south",
+        "espeak:vi+f3",
+        "espeak:vi-vn-x-central+f3",
+        "espeak:vi-vn-x-south+f3",
+    ]
+    assert {v["gender_label"] for v in voices[3:]} == {"Nữ"}
     assert (
         voices[0]["default"]
         and voices[2]["region_label"] == "Giọng miền Nam"
@@ -161,15 +169,33 @@ def test_upload_is_decoded_levelled_and_stored(
     response = speech_client.post(
         "/api/v1/audio",
         files={"file": (f"ghi-am{container.suffix}", data, "application/octet-stream")},
+        data={"title": "Bản thu họp dân"},
         headers=headers,
     )
-    assert response.status_code == 201, response.text
-    body = response.json()
+    # Accepted at once; levelled on the job worker, outside the request.
+    assert response.status_code == 202, response.text
+    assert response.json()["kind"] == "upload" and response.json()["title"] == "Bản thu họp dân"
+    job = _wait_done(speech_client, app, str(response.json()["id"]), headers)
+    assert job["status"] == "done", job
+    body = speech_client.get(f"{job['audio_url']}/info", headers=headers).json()
     assert body["source_kind"] == "upload" and body["original_filename"] == f"ghi-am{container.suffix}"
+    assert body["title"] == "Bản thu họp dân"
     assert body["duration_ms"] == pytest.approx(3000, abs=120)
+    assert [r["format"] for r in body["renditions"]] == ["opus"]
     stored = speech_client.get(body["url"], headers=headers).content
     measured = measure_file(stored)
     assert measured.loudness_lufs == pytest.approx(-16, abs=1) and measured.true_peak_dbtp <= -1.5
+    opus = measure_file(speech_client.get(body["renditions"][0]["url"], headers=headers).content)
+    assert opus.true_peak_dbtp <= -1.5
+    # The original is kept, byte for byte, under its own SHA-256.
+    store = app.state.speech_runtime.context.store
+    original = store.local_path(hashlib.sha256(data).hexdigest(), container.suffix.lstrip("."))
+    assert original is not None and original.read_bytes() == data
+    # The same bytes again: the levelled file at once (201), no second job.
+    again = speech_client.post(
+        "/api/v1/audio", files={"file": ("lai.bin", data, "application/octet-stream")}, headers=headers
+    )
+    assert again.status_code == 201 and again.json()["sha256"] == body["sha256"]
 
 
 def test_bad_uploads_are_refused_and_leave_nothing_in_the_store(
@@ -257,7 +283,12 @@ def test_the_upload_duration_cap_is_a_setting(
     wav = encode_with_pyav(tone(440, 3.0), SAMPLE_RATE, UPLOAD_FORMATS[0])
     short_cap = replace(speech_context, max_upload_duration_s=2)
     with pytest.raises(InvalidInput) as caught:
-        service.ingest_upload(session, context=short_cap, data=wav)
+        uploads.accept_upload(session, context=short_cap, data=wav)  # refused by the probed duration
     assert caught.value.message == "Âm thanh dài quá 2 giây; hãy cắt thành nhiều tệp ngắn hơn."
-    asset = service.ingest_upload(session, context=replace(speech_context, max_upload_duration_s=4), data=wav)
-    assert asset.duration_ms == pytest.approx(3000, abs=100)
+    roomy = replace(speech_context, max_upload_duration_s=4)
+    accepted = uploads.accept_upload(session, context=roomy, data=wav, filename="a.wav")
+    assert accepted.job is not None and accepted.job.source_sha256 is not None
+    rendered = uploads.render_stored_upload(
+        roomy, source_sha256=accepted.job.source_sha256, source_name=accepted.job.source_name
+    )
+    assert rendered.primary.encoded.duration_ms == pytest.approx(3000, abs=100)

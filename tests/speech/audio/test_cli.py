@@ -16,15 +16,15 @@ runner = CliRunner()
 
 @pytest.fixture
 def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LOA_DEMO", "1")
+    """No secret key, no demo mode, no database: speech commands need none of them."""
+    monkeypatch.delenv("LOA_SECRET_KEY", raising=False)
+    monkeypatch.delenv("LOA_DEMO", raising=False)
     monkeypatch.setenv("LOA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("LOA_DATABASE_URL", raising=False)
-    result = runner.invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0, result.output
     return tmp_path
 
 
-def test_say_writes_a_broadcast_ready_mp3_and_stores_it(cli_env: Path) -> None:
+def test_say_writes_a_broadcast_ready_mp3_without_secret_or_database(cli_env: Path) -> None:
     out = cli_env / "ban-tin" / "thong-bao.mp3"
     result = runner.invoke(
         app,
@@ -34,9 +34,16 @@ def test_say_writes_a_broadcast_ready_mp3_and_stores_it(cli_env: Path) -> None:
     assert "Đã ghi" in result.output and "LUFS" in result.output
     measured = measure_file(out.read_bytes())
     assert measured.loudness_lufs == pytest.approx(-16, abs=1) and measured.true_peak_dbtp <= -1.5
-    stored = list((cli_env / "data" / "audio").rglob("*.mp3"))
-    assert len(stored) == 1 and stored[0].read_bytes() == out.read_bytes()
+    assert not (cli_env / "data").exists()  # touched no database and no store
     assert not list(cli_env.joinpath("ban-tin").glob(".loa-say-*"))
+
+
+def test_say_reports_what_it_could_not_read(cli_env: Path) -> None:
+    out = cli_env / "tin.mp3"
+    result = runner.invoke(app, ["speech", "say", "Điểm 8^2 đạt yêu cầu.", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Chỗ khó đọc (1):" in result.output and "Ký hiệu “^” không đọc được" in result.output
+    assert out.exists()
 
 
 def test_say_reads_stdin_and_writes_opus(cli_env: Path) -> None:

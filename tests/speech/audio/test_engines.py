@@ -21,14 +21,36 @@ from tests.speech.audio.piper_voice import HOP, PHONEME_ID_MAP, SAMPLE_RATE, rea
 SENTENCE = "Sáng mai xã tổ chức họp dân tại nhà văn hóa thôn"  # 12 syllables
 
 
-def test_espeak_offers_the_three_vietnamese_voices() -> None:
+def test_espeak_offers_three_regions_each_male_and_female() -> None:
     voices = {v.id: v for v in EspeakEngine().voices()}
-    assert set(voices) == {"espeak:vi", "espeak:vi-vn-x-central", "espeak:vi-vn-x-south"}
-    assert [voices[k].region for k in sorted(voices)] == [Region.NORTH, Region.CENTRAL, Region.SOUTH]
-    assert all(
-        v.gender is Gender.MALE and v.language == "vi" and v.default_rate == 175 for v in voices.values()
-    )
+    male = {
+        "espeak:vi": Region.NORTH,
+        "espeak:vi-vn-x-central": Region.CENTRAL,
+        "espeak:vi-vn-x-south": Region.SOUTH,
+    }
+    female = {f"{k}+f3": region for k, region in male.items()}
+    assert set(voices) == set(male) | set(female)
+    assert all(voices[k].region is r and voices[k].gender is Gender.MALE for k, r in male.items())
+    assert all(voices[k].region is r and voices[k].gender is Gender.FEMALE for k, r in female.items())
+    assert all(v.language == "vi" and v.default_rate == 175 for v in voices.values())
     assert isinstance(EspeakEngine(), TtsEngine)
+
+
+def _pitch_hz(pcm: Pcm) -> float:
+    """Fundamental frequency of the loudest 40 ms (autocorrelation between 70 and 400 Hz)."""
+    rate, width = pcm.sample_rate, int(0.04 * pcm.sample_rate)
+    frames = pcm.samples[: len(pcm.samples) // width * width].reshape(-1, width)
+    frame = frames[int(np.argmax((frames**2).sum(axis=1)))]
+    frame = frame - frame.mean()
+    correlation = np.correlate(frame, frame, "full")[width - 1 :]
+    low, high = rate // 400, rate // 70
+    return rate / (low + int(np.argmax(correlation[low:high])))
+
+
+def test_the_female_variant_speaks_higher() -> None:
+    male = _pitch_hz(EspeakEngine().synthesize(SENTENCE, voice="espeak:vi-vn-x-central"))
+    female = _pitch_hz(EspeakEngine().synthesize(SENTENCE, voice="espeak:vi-vn-x-central+f3"))
+    assert female > 1.25 * male
 
 
 @pytest.mark.parametrize("voice", ["espeak:vi", "espeak:vi-vn-x-central", "espeak:vi-vn-x-south"])

@@ -292,3 +292,135 @@ def test_decomposed_input_reads_like_composed() -> None:
 def test_southern_style_in_text() -> None:
     result = normalize("Hỗ trợ 1.005 hộ", style=ReadingStyle.south())
     assert result.text == "Hỗ trợ một ngàn không trăm lẻ năm hộ."
+
+
+@table(
+    ("Tăng trưởng -1,5%", "Tăng trưởng âm một phẩy năm phần trăm."),
+    ("lợi nhuận -3,2 tỷ đồng", "lợi nhuận âm ba phẩy hai tỷ đồng."),
+    ("số dư −25 triệu đồng", "số dư âm hai mươi lăm triệu đồng."),
+    ("(+0,5m so với BĐ2)", "cộng không phẩy năm mét so với báo động hai."),
+    ("- 5 hộ", "năm hộ."),
+    ("năm 2020 - 2021", "năm hai nghìn không trăm hai mươi đến hai nghìn không trăm hai mươi mốt."),
+    ("từ 10 -15 hộ", "từ mười đến mười lăm hộ."),
+)
+def test_signs(text: str, expected: str) -> None:
+    assert read(text) == expected
+
+
+def test_a_dash_glued_to_a_number_at_line_start_is_a_flagged_sign() -> None:
+    result = normalize("-5 hộ")
+    assert result.text == "âm năm hộ."
+    assert result.unreadable[0].token == "-" and not result.unreadable[0].left_in_text
+
+
+@table(
+    ("từ 1.000.000 đồng - 2.000.000 đồng", "từ một triệu đồng đến hai triệu đồng."),
+    ("200.000đ-500.000đ", "hai trăm nghìn đồng đến năm trăm nghìn đồng."),
+    ("5kg-10kg", "năm ki lô gam đến mười ki lô gam."),
+    ("2 triệu - 3 triệu đồng", "hai triệu đến ba triệu đồng."),
+    ("15,8°N - 109,5°E", "mười lăm phẩy tám độ vĩ bắc, một trăm linh chín phẩy năm độ kinh đông."),
+    ("12V - 100Ah", "mười hai vôn, một trăm am pe giờ."),
+)
+def test_ranges_with_units_on_both_ends(text: str, expected: str) -> None:
+    assert read(text) == expected
+
+
+@table(
+    ("giảm 2/5", "giảm hai phần năm."),
+    ("3 1/4", "ba và một phần tư."),
+    ("1/4kg", "một phần tư ki lô gam."),
+    ("chiếm 1/4 số trẻ", "chiếm một phần tư số trẻ."),
+    ("uống 1/2 viên", "uống một phần hai viên."),
+    ("đạt 18/18 xã", "đạt mười tám trên mười tám xã."),
+    ("140/90 mmHg", "một trăm bốn mươi trên chín mươi mi li mét thủy ngân."),
+    ("trực 24/7", "trực hai mươi tư trên bảy."),
+    ("Quốc khánh 2/9", "Quốc khánh ngày hai tháng chín."),
+)
+def test_fractions_and_dates_by_context(text: str, expected: str) -> None:
+    result = normalize(text)
+    assert result.text == expected
+    assert result.unreadable == []
+
+
+@pytest.mark.parametrize(
+    ("text", "reading", "reason"),
+    [
+        ("Hạn chót nộp 1/6.", "ngày một tháng sáu", "ngày tháng hay phân số"),
+        ("Thôn 2/5 nhận quà", "hai trên năm", "ngày tháng hay tỷ số"),
+    ],
+)
+def test_a_guess_between_date_and_fraction_is_flagged(text: str, reading: str, reason: str) -> None:
+    result = normalize(text)
+    assert reading in result.text
+    assert len(result.unreadable) == 1 and reason in result.unreadable[0].reason
+    assert not result.unreadable[0].left_in_text
+
+
+@table(
+    ("20$", "hai mươi đô la."),
+    ("$100", "một trăm đô la."),
+    ("5.000₫", "năm nghìn đồng."),
+    ("50 usd", "năm mươi đô la Mỹ."),
+    ("giá tính bằng €", "giá tính bằng ơ rô."),
+    ("30°c", "ba mươi độ xê."),
+    ("380v", "ba trăm tám mươi vôn."),
+    ("4gb", "bốn gi ga bai."),
+    ("12 mA", "mười hai mi li am pe."),
+    ("15p", "mười lăm phút."),
+    ("2p30s", "hai phút ba mươi giây."),
+    ("45s", "bốn mươi lăm giây."),
+    ("990mb", "chín trăm chín mươi mi li ba."),
+    ("965 hPa", "chín trăm sáu mươi lăm héc tô pát xcan."),
+    ("1.893 đồng/kWh", "một nghìn tám trăm chín mươi ba đồng một ki lô oát giờ."),
+    ("150mm/3h", "một trăm năm mươi mi li mét trong ba giờ."),
+    ("100.000/mm3", "một trăm nghìn trên mi li mét khối."),
+    ("220V/50Hz", "hai trăm hai mươi vôn, năm mươi héc."),
+    ("Km12+500", "ki lô mét mười hai cộng năm trăm."),
+)
+def test_currency_and_units_in_other_forms(text: str, expected: str) -> None:
+    result = normalize(text)
+    assert result.text == expected
+    assert result.unreadable == []
+
+
+@table(
+    ("thế kỉ XX", "thế kỉ hai mươi."),
+    ("thế kỉ xxi", "thế kỉ hai mươi mốt."),
+    ("chương iv", "chương bốn."),
+    ("khoản IV", "khoản bốn."),
+    ("Mục ii", "Mục hai."),
+    ("Phần iii: tổ chức thực hiện", "Phần ba: tổ chức thực hiện."),
+    ("vi phạm", "vi phạm."),
+)
+def test_roman_numerals_after_trigger_words(text: str, expected: str) -> None:
+    assert read(text) == expected
+
+
+@table(
+    ("192.168.1.10", "một trăm chín mươi hai chấm một trăm sáu mươi tám chấm một chấm mười."),
+    ("10.0.0.5:1883", "mười chấm không chấm không chấm năm cổng một nghìn tám trăm tám mươi ba."),
+    ("phiên bản 2.1.9", "phiên bản hai chấm một chấm chín."),
+    ("1.250.000.000 đồng", "một tỷ hai trăm năm mươi triệu đồng."),
+    ("+84 912 345 678", "cộng tám bốn, chín một hai, ba bốn năm, sáu bảy tám."),
+    ("+1 202 555 0100", "cộng một, hai không hai, năm năm năm, không một không không."),
+    ("Gọi 0123456789", "Gọi không một hai ba, bốn năm sáu, bảy tám chín."),
+    ("Mã số thuế 4300123456", "Mã số thuế bốn ba không không một hai ba bốn năm sáu."),
+    ("vốn 1500000000 đồng", "vốn một tỷ năm trăm triệu đồng."),
+    ("(0255) 3 822 345", "không hai năm năm, ba, tám hai hai, ba bốn năm."),
+)
+def test_addresses_phone_numbers_and_long_digit_strings(text: str, expected: str) -> None:
+    result = normalize(text)
+    assert result.text == expected
+    assert result.unreadable == []
+
+
+def test_a_long_digit_string_without_context_is_spelled_and_flagged() -> None:
+    result = normalize("Nhận được 12345678901 trong tháng")
+    assert "một hai ba bốn năm sáu bảy tám chín không một" in result.text
+    assert "số tiền hay mã số" in result.unreadable[0].reason
+
+
+def test_a_roman_numeral_without_trigger_is_read_and_flagged() -> None:
+    result = normalize("Xăng RON 95-III")
+    assert result.text == "Xăng ron chín mươi lăm ba."
+    assert result.unreadable[0].token == "III" and "La Mã" in result.unreadable[0].reason

@@ -19,7 +19,7 @@ from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
 from loa.content.renditions import find
 from loa.db import make_session_factory
-from loa.errors import Conflict, InvalidInput, PermissionDenied
+from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.speech import jobs
 from loa.speech.models import JobStatus, SpeechOverrides
 from loa.speech.normalize import normalize
@@ -89,9 +89,9 @@ def test_bad_lines_are_refused_line_by_line_and_nothing_is_saved(
 
     with pytest.raises(Conflict):  # someone saved since version 0
         save_overrides(session, principal=operator, unit=units[COMMUNE_A], text=TEXT_B, expected_version=0)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):  # another commune's list is not theirs to find
         save_overrides(session, principal=principals["vanhanh.b"], unit=units[COMMUNE_A], text=TEXT_B)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied):  # a viewer sees it but may not change it
         save_overrides(session, principal=principals["xem.a"], unit=units[COMMUNE_A], text=TEXT_B)
 
 
@@ -115,9 +115,10 @@ def test_api_get_put_scope_errors_and_normalize_with_area(web: TestClient) -> No
     stale = web.put(url, json={"text": TEXT_B, "version": 0}, headers=a)
     assert stale.status_code == 409 and stale.json()["details"]["current_version"] == 1
 
-    # Another commune's operator may neither read nor change it; the province editor may do both.
-    assert web.put(url, json={"text": TEXT_B}, headers=b).status_code == 403
-    assert web.get(url, headers=b).status_code == 403
+    # Another commune's operator may neither read nor change it (it is not found for them, like a
+    # code that names nothing); the province editor may do both.
+    assert web.put(url, json={"text": TEXT_B}, headers=b).status_code == 404
+    assert web.get(url, headers=b).status_code == 404
     assert web.get(url, headers=tinh).json()["can_edit"] is True
     assert web.get("/api/v1/speech/overrides/99999", headers=a).status_code == 404
 
@@ -136,7 +137,7 @@ def test_api_get_put_scope_errors_and_normalize_with_area(web: TestClient) -> No
         web.post(
             "/api/v1/speech/normalize", json={"text": SENTENCE, "area": COMMUNE_A}, headers=b
         ).status_code
-        == 403
+        == 404
     )
 
 
@@ -173,7 +174,7 @@ def test_overrides_page_previews_saves_and_refuses_bad_lines(web: TestClient, ap
     speech = web.post("/speech/preview", data={"text": SENTENCE, "area_code": COMMUNE_A}, headers=hx)
     assert READ_A in speech.text
     foreign = web.get(f"/speech/overrides?area={COMMUNE_B}")
-    assert foreign.status_code == 403
+    assert foreign.status_code == 404
 
 
 def test_a_bulletin_tts_job_reads_with_its_communes_list(

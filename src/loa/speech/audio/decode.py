@@ -8,6 +8,7 @@ stops as soon as the audio is longer than ``max_duration_s`` so a huge upload ne
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from typing import Any
 
 import av
 import numpy as np
+import numpy.typing as npt
 
 from loa.errors import InvalidInput
 from loa.speech.audio.pcm import Pcm
@@ -111,15 +113,18 @@ def probe_duration_s(source: AudioSource) -> float | None:
         return _declared_duration_s(container, container.streams.audio[0])
 
 
-def decode(
+def iter_decode(
     source: AudioSource,
     *,
     sample_rate: int | None = None,
     max_duration_s: float | None = MAX_AUDIO_DURATION_S,
-) -> Pcm:
+    block_samples: int = 1 << 16,
+) -> Iterator[tuple[npt.NDArray[np.float32], float]]:
     """Decode the first audio stream of ``source`` to mono float32 at ``sample_rate`` (default: the
-    stream's own rate). Raises ``InvalidInput`` for anything that is not decodable audio, and for a
-    video even when it has a sound track (``VIDEO_MESSAGE``)."""
+    stream's own rate), in blocks of about ``block_samples``, each with the fraction of the declared
+    duration decoded so far (0 when the file declares none). Memory does not grow with the duration.
+    Raises ``InvalidInput`` for anything that is not decodable audio (when it is found: a corrupt or
+    cut-off file can fail after some blocks), and for a video even when it has a sound track."""
     if isinstance(source, bytes) and not source:
         raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio")
     if _riff_truncated(source):
@@ -139,20 +144,22 @@ def decode(
         # Keep the channels through resampling and average them ourselves: FFmpeg's stereo→mono
         # matrix adds the channels at −3 dB, which makes a correlated recording 3 dB hotter and can clip.
         resampler = av.AudioResampler(format="fltp", rate=rate)
-        parts: list[np.ndarray[Any, np.dtype[np.float32]]] = []
-        total = 0
+        parts: list[npt.NDArray[np.float32]] = []
+        pending = total = 0
+        expected = declared * rate if declared else 0.0
         try:
-            for frame in container.decode(stream):
+            # ``None`` at the end flushes the resampler.
+            for frame in itertools.chain(container.decode(stream), [None]):
                 for out in resampler.resample(frame):
                     block = _downmix(out.to_ndarray())
                     parts.append(block)
+                    pending += len(block)
                     total += len(block)
                 if limit is not None and total > limit:
                     raise InvalidInput(too_long_message(max_duration_s or 0), code="audio_too_long")
-            for out in resampler.resample(None):
-                block = _downmix(out.to_ndarray())
-                parts.append(block)
-                total += len(block)
+                if pending >= block_samples or (frame is None and pending):
+                    yield _clean(np.concatenate(parts)), min(1.0, total / expected) if expected else 0.0
+                    parts, pending = [], 0
         except av.FFmpegError as err:
             # Broadcasting half a corrupt file is worse than refusing it: the person can re-export.
             raise InvalidInput(NOT_AUDIO_MESSAGE, code="not_audio") from err
@@ -163,7 +170,29 @@ def decode(
         # carry no total duration: a cut-off copy of those decodes to the part that arrived.)
         log.info("audio truncated: declared %.1f s, decoded %.1f s", declared, total / rate)
         raise InvalidInput(NOT_AUDIO_MESSAGE, code="truncated_audio")
-    samples = np.concatenate(parts).astype(np.float32, copy=False)
+
+
+def _clean(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     np.nan_to_num(samples, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
     np.clip(samples, -1.0, 1.0, out=samples)
-    return Pcm(samples, int(rate))
+    return samples
+
+
+def decode(
+    source: AudioSource,
+    *,
+    sample_rate: int | None = None,
+    max_duration_s: float | None = MAX_AUDIO_DURATION_S,
+) -> Pcm:
+    """Decode the whole of ``source`` into memory (see ``iter_decode``); for short audio (jingles,
+    encoded TTS checks). Long uploads go through ``audio.stream`` instead."""
+    rate = 0
+    parts: list[npt.NDArray[np.float32]] = []
+    if sample_rate is None:
+        with _open(source) as container:
+            streams = container.streams.audio
+            rate = (streams[0].rate or streams[0].codec_context.sample_rate) if streams else 0
+    for block, _ in iter_decode(source, sample_rate=sample_rate, max_duration_s=max_duration_s):
+        parts.append(block)
+    samples = np.concatenate(parts).astype(np.float32, copy=False)
+    return Pcm(samples, int(sample_rate or rate))

@@ -93,6 +93,7 @@ def compress(
     release_db_per_s: float = 60.0,
     window_ms: float = 5.0,
     smoothing_windows: int = 3,
+    programme_lufs: float | None = None,
 ) -> Step:
     """Gentle downward compression of the loud parts. The threshold is relative to the signal's own
     integrated loudness (``threshold_lu`` above it), so the step behaves the same on a quiet phone
@@ -101,13 +102,16 @@ def compress(
 
     Gain reduction reacts within one window (smoothed over ``smoothing_windows`` so it has no steps)
     and recovers at ``release_db_per_s``: a decay linear in dB, which is a running maximum and so
-    needs no per-sample loop."""
+    needs no per-sample loop.
+
+    ``programme_lufs``: the loudness of the whole programme when the step sees it piece by piece (a
+    long upload processed as a stream), so every piece gets the same threshold."""
 
     def step(pcm: Pcm) -> Pcm:
         samples = pcm.samples
         window = max(1, int(pcm.sample_rate * window_ms / 1000))
         blocks = len(samples) // window
-        loudness = integrated_loudness_lufs(pcm)
+        loudness = integrated_loudness_lufs(pcm) if programme_lufs is None else programme_lufs
         if blocks < 2 or loudness <= SILENCE_LUFS:
             return pcm
         framed = samples[: blocks * window].reshape(blocks, window)

@@ -57,11 +57,17 @@ class _Voice(ctypes.Structure):
 
 _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
-# The Vietnamese voices of eSpeak NG 1.52 (all male), by the name espeak_SetVoiceByName accepts.
-VIETNAMESE_VOICES: tuple[tuple[str, str, Region], ...] = (
-    ("vi", "eSpeak tiếng Việt (miền Bắc)", Region.NORTH),
-    ("vi-vn-x-central", "eSpeak tiếng Việt (miền Trung)", Region.CENTRAL),
-    ("vi-vn-x-south", "eSpeak tiếng Việt (miền Nam)", Region.SOUTH),
+# The Vietnamese voices of eSpeak NG 1.52, by the name espeak_SetVoiceByName accepts. The three
+# regional voices are male; eSpeak's "+f3" variant (raised pitch and formants, ~150 Hz instead of
+# ~105 Hz) gives each a female counterpart. (name, label, region, gender; None = as eSpeak says)
+FEMALE_VARIANT = "+f3"
+VIETNAMESE_VOICES: tuple[tuple[str, str, Region, Gender | None], ...] = (
+    ("vi", "eSpeak tiếng Việt (miền Bắc)", Region.NORTH, None),
+    ("vi-vn-x-central", "eSpeak tiếng Việt (miền Trung)", Region.CENTRAL, None),
+    ("vi-vn-x-south", "eSpeak tiếng Việt (miền Nam)", Region.SOUTH, None),
+    ("vi" + FEMALE_VARIANT, "eSpeak tiếng Việt (miền Bắc, nữ)", Region.NORTH, Gender.FEMALE),
+    ("vi-vn-x-central" + FEMALE_VARIANT, "eSpeak tiếng Việt (miền Trung, nữ)", Region.CENTRAL, Gender.FEMALE),
+    ("vi-vn-x-south" + FEMALE_VARIANT, "eSpeak tiếng Việt (miền Nam, nữ)", Region.SOUTH, Gender.FEMALE),
 )
 _GENDERS = {1: Gender.MALE, 2: Gender.FEMALE}
 
@@ -176,19 +182,23 @@ class EspeakEngine:
         library = _shared_library()
         with library.lock:
             available = library.list_voices()
-        return [
-            VoiceInfo(
-                id=f"{ENGINE_NAME}:{language}",
-                name=label,
-                language="vi",
-                gender=_GENDERS.get(available[language], Gender.UNKNOWN),
-                region=region,
-                engine=ENGINE_NAME,
-                default_rate=DEFAULT_RATE_WPM,
+        voices = []
+        for name, label, region, gender in VIETNAMESE_VOICES:
+            base = name.split("+", 1)[0]
+            if base not in available:
+                continue
+            voices.append(
+                VoiceInfo(
+                    id=f"{ENGINE_NAME}:{name}",
+                    name=label,
+                    language="vi",
+                    gender=gender or _GENDERS.get(available[base], Gender.UNKNOWN),
+                    region=region,
+                    engine=ENGINE_NAME,
+                    default_rate=DEFAULT_RATE_WPM,
+                )
             )
-            for language, label, region in VIETNAMESE_VOICES
-            if language in available
-        ]
+        return voices
 
     def synthesize(self, text: str, *, voice: str, rate: float = 1.0, pitch: float | None = None) -> Pcm:
         language = voice.removeprefix(f"{ENGINE_NAME}:")

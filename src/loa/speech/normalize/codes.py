@@ -28,8 +28,17 @@ PHONE_PATTERN = (
     r"\+84[\s.]?\d{2,3}(?:[\s.-]?\d{3,4}){2}(?!\d|[.,]\d)"
     r"|\(0\d{2,3}\)\s?\d{3,4}[\s.-]?\d{3,4}(?!\d|[.,]\d)"
     r"|0\d{2,3}(?:[\s.-]?\d{3,4}){2}(?!\d|[.,]\d)"
+    r"|\(?0\d{3}\)?[\s.]\d(?:[\s.]\d{3}){2}(?!\d|[.,]\d)"
     r"|1[89]00(?:[\s.]?\d{2,4}){1,2}(?!\d|[.,]\d)"
 )
+
+# Other countries: "+1 202 555 0100", "+44 20 7946 0958"; the country code is read digit by digit too.
+INTL_PHONE_PATTERN = r"(?<![\w+])\+(?!84)\d{1,3}(?:[\s.-]\(?\d{1,4}\)?){2,5}(?!\d|[.,]\d)"
+# IPv4 addresses; at least one group after the first has one or two digits, so "1.250.000.000" stays
+# an amount (all later groups of three digits are thousands).
+# Dotted numbers that are no amounts: IPv4 addresses ("192.168.1.10:1883") and versions ("2.1.9"). At
+# least one group after the first has one or two digits, so "1.250.000.000" stays an amount.
+IP_PATTERN = r"\d{1,3}(?=(?:\.\d{1,3}){0,3}\.\d{1,2}(?!\d))(?:\.\d{1,3}){2,3}(?::\d{1,5})?(?!\d|[.,:]\d)"
 
 # Account numbers and the like written in space-separated groups: "4300 205 123 456".
 DIGIT_GROUPS_PATTERN = r"\d{3,4}(?: \d{3,4}){2,}(?!\d|[.,]\d)"
@@ -82,6 +91,18 @@ PHONE_CONTEXT = frozenset(
     {"gọi", "thoại", "đt", "sđt", "hotline", "nóng", "đài", "fax", "máy", "zalo", "nhắn"}
 )
 EMERGENCY = frozenset({"111", "112", "113", "114", "115"})
+
+
+def read_intl_phone(ctx: Context, token: str, start: int, end: int) -> str:
+    groups = _GROUPS.findall(token)
+    return "cộng " + ", ".join(digits(g) for g in groups)
+
+
+def read_ip(ctx: Context, token: str, start: int, end: int) -> str:
+    """ "192.168.1.10" → "một trăm chín mươi hai chấm một trăm sáu mươi tám chấm một chấm mười"."""
+    address, colon, port = token.partition(":")  # a version ("2.1.9") reads the same way
+    spoken = " chấm ".join(cardinal(int(part), ctx.style) for part in address.split("."))
+    return f"{spoken} cổng {cardinal(int(port), ctx.style)}" if colon else spoken
 
 
 def read_digit_groups(ctx: Context, token: str, start: int, end: int) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from loa.speech.normalize.context import Context
+from loa.speech.normalize.fractions import FRACTION_BEFORE, fraction
 from loa.speech.normalize.numbers import cardinal, integer, month
 
 DATE_PATTERN = (
@@ -30,11 +31,31 @@ _TIME_ONE = (
 TIME_PATTERN = _TIME_ONE + r"(?:\s?[-–]\s?" + _TIME_ONE + ")?"
 
 _NO_DAY_WORD = frozenset({"ngày", "mùng", "mồng", "hôm"})
-_FRACTION_NEXT = frozenset({"số", "tổng", "diện", "dân"})
+_FRACTION_NEXT = frozenset(
+    {
+        "số",
+        "tổng",
+        "diện",
+        "dân",
+        "viên",
+        "cốc",
+        "chén",
+        "thìa",
+        "gói",
+        "quả",
+        "lượng",
+        "thời",
+        "quãng",
+        "chặng",
+    }
+)
+# Fixed expressions: "24/7", "24/24" (all day, every day) are never dates.
+_ALWAYS = frozenset({"24/7", "24/24"})
 _DATE_BEFORE = frozenset(
     {
         "ngày", "mùng", "mồng", "hôm", "từ", "đến", "tới", "sáng", "chiều", "tối", "đêm", "trưa", "lúc",
-        "vào", "trước", "sau", "lễ", "dịp", "hạn", "nay", "qua", "đầu", "cuối", "giữa",
+        "vào", "trước", "sau", "lễ", "dịp", "hạn", "nay", "qua", "đầu", "cuối", "giữa", "khánh", "niệm",
+        "tết", "chót",
     }
 )  # fmt: skip
 _DATE_AFTER = frozenset(
@@ -43,7 +64,7 @@ _DATE_AFTER = frozenset(
         "sẽ", "đã", "của", "với", "theo", "thì", "sau", "trước",
     }
 )  # fmt: skip
-_RATIO_BEFORE = frozenset({"hạng", "thứ", "lệ", "đạt", "có", "được", "chiếm", "trong", "khoảng", "gồm"})
+_RATIO_BEFORE = frozenset({"hạng", "thứ", "lệ", "đạt", "có", "được", "trong", "gồm", "tỷ", "số"})
 _DATE_PART = re.compile(r"(\d{1,2})(?:/(\d{1,2}))?(?:/(\d{4}))?")
 _DASHED = re.compile(r"(\d{1,2})[-.](\d{1,2})[-.](\d{4})")
 _RANGE_DASH = re.compile(r"\s?[-–]\s?")
@@ -93,15 +114,34 @@ def read_date(ctx: Context, token: str, start: int, end: int) -> str:
 
 
 def _ratio(ctx: Context, numerator: int, denominator: int, start: int, end: int) -> str | None:
-    """A bare "3/5" is a date after a date word or before a clause end, else a ratio or fraction."""
+    """A bare "3/5": ``None`` for a date, else the fraction or ratio (decision table in ``fractions``)."""
     previous, following = ctx.prev_word(start), ctx.next_word(end)
+    if ctx.source[start:end] in _ALWAYS:
+        return f"{cardinal(numerator, ctx.style)} trên {cardinal(denominator, ctx.style)}"
     if previous in _DATE_BEFORE:
         return None
-    if following in _FRACTION_NEXT and numerator < denominator:
-        return f"{cardinal(numerator, ctx.style)} phần {cardinal(denominator, ctx.style)}"
-    if previous not in _RATIO_BEFORE and (not following or following in _DATE_AFTER):
+    proper = numerator < denominator
+    ratio = f"{cardinal(numerator, ctx.style)} trên {cardinal(denominator, ctx.style)}"
+    if proper and (following in _FRACTION_NEXT or previous in FRACTION_BEFORE):
+        return fraction(numerator, denominator, ctx)
+    if previous in _RATIO_BEFORE or previous in FRACTION_BEFORE:
+        return ratio
+    token = ctx.source[start:end]
+    if not following or following in _DATE_AFTER:
+        if proper:
+            day = _day_month_year(ctx, numerator, denominator, None)
+            ctx.report(
+                token,
+                start,
+                end,
+                f"Không rõ là ngày tháng hay phân số; đã đọc là “{day}”",
+                left_in_text=False,
+            )
         return None
-    return f"{cardinal(numerator, ctx.style)} trên {cardinal(denominator, ctx.style)}"
+    ctx.report(
+        token, start, end, f"Không rõ là ngày tháng hay tỷ số; đã đọc là “{ratio}”", left_in_text=False
+    )
+    return ratio
 
 
 def _not_a_date(

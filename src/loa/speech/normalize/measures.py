@@ -25,7 +25,18 @@ PRODUCT_PATTERN = rf"{_FACTOR}\s*[x×]\s*{_FACTOR}(?:\s*[x×]\s*{_FACTOR})?{BOUN
 RANGE_PATTERN = rf"{NUM}\s?[-–]\s?{NUM}(?:{_UNIT_AFTER})?{BOUNDARY}"
 _SCALE = r"(?:\s(?:triệu|nghìn|ngàn|tỷ))"
 MEASURE_PATTERN = rf"{NUM}{_SCALE}?{_UNIT_AFTER}{BOUNDARY}"
-NEGATIVE_PATTERN = rf"(?<![\w.,])[-−]{NUM}\s?(?:°C|ºC|oC|°|độ(?!\w))"
+# A sign glued to a number, after a space or an opening mark: "-1,5%", "−2°C", "+0,5m". Only the sign is
+# the token; the number after it is read by the usual rules (a measure, a range, an amount).
+SIGN_PATTERN = r"(?<![\w.,/+\-−–])[-−+](?=\d)"
+# Amount words that may close each end of a range ("1.000.000 đồng - 2.000.000 đồng").
+_WORD_UNIT = r"(?:\s(?:đồng|USD|VNĐ|VND)(?!\w))"
+_RANGE_END = rf"(?:{UNIT_PATTERN}|\s{SPACED_UNIT_PATTERN}|{_WORD_UNIT})"
+_RANGE_SIDE = rf"{NUM}(?:{_SCALE}{_RANGE_END}?|{_RANGE_END})"
+UNIT_RANGE_PATTERN = rf"{_RANGE_SIDE}{BOUNDARY}\s?[-–]\s?{NUM}{_SCALE}?{_RANGE_END}?{BOUNDARY}"
+# Chainage on a road: "Km12+500" → "ki lô mét mười hai cộng năm trăm".
+CHAINAGE_PATTERN = r"(?<!\w)K[Mm]\s?\d{1,4}\s?\+\s?\d{1,3}(?![\d.,])"
+# Minutes and seconds written "2p30s", "2p30", "1p05s".
+DURATION_PATTERN = r"\d{1,3}p\d{1,2}s?(?!\w)"
 MIXED_PATTERN = rf"\d+[{LETTER_CLASS}]\w*"
 NUMBER_PATTERN = NUM
 CURRENCY_FIRST_PATTERN = rf"[$€]\s?{NUM}"
@@ -35,6 +46,10 @@ _NUM_AND_UNIT = re.compile(rf"({NUM})({_SCALE}?)\s?(.*)")
 _NUMBERS = re.compile(NUM)
 _FACTORS = re.compile(r"\s*[x×]\s*")
 _DAY_WORDS = frozenset({"ngày", "sáng", "chiều", "tối", "đêm", "trưa", "hôm", "mùng", "mồng"})
+# Words that make "8-10" a range of amounts even after "ngày"/"đêm" ("ngày và đêm 8-10 độ").
+_COUNTED = frozenset(
+    {"độ", "giờ", "phút", "ngày", "tuổi", "người", "hộ", "lần", "tin", "bài", "buổi", "lượt"}
+)
 _TIME_WORDS = frozenset({"lúc", "từ", "đến", "vào", "khoảng", "trước", "sau"})
 _MIXED = re.compile(rf"(\d+)([{LETTER_CLASS}])(\d*)")
 
@@ -61,11 +76,70 @@ def read_currency_first(ctx: Context, token: str, start: int, end: int) -> str:
     return f"{number(token[1:].strip(), ctx.style)} {_CURRENCY_SIGNS[token[0]]}"
 
 
-def read_negative(ctx: Context, token: str, start: int, end: int) -> str:
-    amount = _NUMBERS.search(token)
-    assert amount is not None
-    degrees = "độ xê" if token.rstrip().endswith("C") else "độ"
-    return f"âm {number(amount.group(), ctx.style)} {degrees}"
+_SIGN_WORDS = {"-": "âm", "−": "âm", "+": "cộng"}
+
+
+def read_sign(ctx: Context, token: str, start: int, end: int) -> str:
+    """ "-1,5%" → "âm", "+0,5m" → "cộng". A list bullet has a space after its dash, so a dash glued
+    to a number is a sign even at the start of a line, but that spot is flagged for the editor."""
+    line_begin = ctx.source.rfind("\n", 0, start) + 1
+    before = ctx.source[line_begin:start].rstrip(" ")
+    if token != "+" and before[-1:].isdigit():
+        return "đến"  # "từ 10 -15 hộ": a range typed with one space, not a negative number
+    if token != "+" and not before.strip():
+        ctx.report(
+            token,
+            start,
+            end,
+            "Dấu trừ đầu dòng đã đọc là “âm”; nếu là gạch đầu dòng, hãy thêm dấu cách sau dấu gạch",
+            left_in_text=False,
+        )
+    return _SIGN_WORDS[token]
+
+
+def _side(ctx: Context, text: str, start: int) -> str:
+    text = text.strip()
+    for word in ("đồng", "USD", "VNĐ", "VND"):
+        if text.endswith(" " + word):
+            amount = _amount_with_unit(ctx, text[: -len(word) - 1], start)
+            return f"{amount} {UNITS.get(word, word)}"
+    return _amount_with_unit(ctx, text, start)
+
+
+def read_unit_range(ctx: Context, token: str, start: int, end: int) -> str:
+    """Both ends carry a unit: "200.000đ-500.000đ" → "hai trăm nghìn đồng đến năm trăm nghìn đồng"."""
+    dash = _DASH.search(token)
+    assert dash is not None
+    first, second = token[: dash.start()].strip(), token[dash.end() :].strip()
+    # Two different units ("15,8°N - 109,5°E") are a pair, not a range.
+    first_unit, second_unit = _unit_of(first), _unit_of(second)
+    joiner = ", " if first_unit and second_unit and first_unit != second_unit else " đến "
+    return f"{_side(ctx, first, start)}{joiner}{_side(ctx, second, start)}"
+
+
+def _unit_of(side: str) -> str:
+    match = _NUM_AND_UNIT.fullmatch(side)
+    return match.group(3).strip() if match else ""
+
+
+_DASH = re.compile(r"[-–]")
+_CHAINAGE = re.compile(r"\d+")
+
+
+def read_chainage(ctx: Context, token: str, start: int, end: int) -> str:
+    kilometre, metre = _CHAINAGE.findall(token)
+    return f"ki lô mét {cardinal(int(kilometre), ctx.style)} cộng {cardinal(int(metre), ctx.style)}"
+
+
+_DURATION = re.compile(r"(\d+)p(\d+)")
+
+
+def read_duration(ctx: Context, token: str, start: int, end: int) -> str:
+    match = _DURATION.match(token)
+    assert match is not None
+    minutes, seconds = int(match.group(1)), int(match.group(2))
+    spoken = f"{cardinal(minutes, ctx.style)} phút"
+    return f"{spoken} {cardinal(seconds, ctx.style)} giây" if seconds else spoken
 
 
 def read_product(ctx: Context, token: str, start: int, end: int) -> str:
@@ -85,7 +159,7 @@ def read_range(ctx: Context, token: str, start: int, end: int) -> str:
             return f"{ordinal(a, ctx.style)} đến thứ {ordinal(b, ctx.style)}"
         if previous == "tháng" and 1 <= a <= 12 and 1 <= b <= 12:
             return f"{month(a, ctx.style)} đến tháng {month(b, ctx.style)}"
-        if previous in _DAY_WORDS and 1 <= a <= 31 and 1 <= b <= 12:
+        if previous in _DAY_WORDS and 1 <= a <= 31 and 1 <= b <= 12 and ctx.next_word(end) not in _COUNTED:
             day = f"{cardinal(a, ctx.style)} tháng {month(b, ctx.style)}"
             return day if previous in ("ngày", "mùng", "mồng") else f"ngày {day}"
         if a > b:  # a score ("tỷ số 2-1"), not a range
@@ -113,15 +187,43 @@ def _emergency(ctx: Context, token: str, start: int, end: int) -> bool:
 def read_number(ctx: Context, token: str, start: int, end: int) -> str:
     if token.isdigit():
         previous = ctx.prev_word(start)
+        if token == "00" and previous == "giờ":
+            return ""  # "8 giờ 00" is said "tám giờ"
         if previous == "thứ":
             return ordinal(int(token), ctx.style)
         if previous == "tháng" and 1 <= int(token) <= 12:
             return month(int(token), ctx.style)
         if len(token) >= 10:
-            return digits(token)
+            return _long_number(ctx, token, start, end)
         if 3 <= len(token) <= 6 and (is_phone_context(ctx, start) or _emergency(ctx, token, start, end)):
             return digits(token)
     return number(token, ctx.style)
+
+
+# Words after which a long digit string is an identifier (read digit by digit without a doubt).
+_ID_WORDS = frozenset(
+    {"mã", "số", "khoản", "cccd", "cmnd", "mst", "thuế", "danh", "cước", "chiếu", "hiệu", "seri", "serial",
+     "đơn", "hàng", "bhxh", "bhyt", "thẻ", "stk", "vận"}
+)  # fmt: skip
+_AMOUNT_AFTER = frozenset({"đồng", "vnđ", "vnd", "usd", "đ"})
+
+
+def _long_number(ctx: Context, token: str, start: int, end: int) -> str:
+    """Ten or more digits without separators: an amount before a currency word, a phone number when
+    it starts with 0 (handled by the phone rule), an identifier after "mã", "số", "CCCD"…; otherwise
+    read digit by digit and flagged, since it might be an amount written without dots."""
+    if ctx.next_word(end) in _AMOUNT_AFTER and len(token) <= 15:
+        return number(token, ctx.style)
+    if not any(word in _ID_WORDS for word in ctx.prev_words(start, 3)):
+        ctx.report(
+            token,
+            start,
+            end,
+            "Dãy số dài không rõ là số tiền hay mã số; đã đọc từng chữ số "
+            "(nếu là số tiền, hãy viết dấu chấm ngăn hàng nghìn: 1.500.000.000)",
+            left_in_text=False,
+        )
+    return digits(token)
 
 
 def read_mixed(ctx: Context, token: str, start: int, end: int) -> str:

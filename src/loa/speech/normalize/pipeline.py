@@ -13,12 +13,28 @@ import re
 from collections.abc import Callable, Mapping
 
 from loa.errors import InvalidInput
-from loa.speech.normalize import codes, dates, measures, words
+from loa.speech.normalize import codes, dates, fractions, measures, words
 from loa.speech.normalize.abbreviations import Abbreviations, load_abbreviations, normalise_overrides
 from loa.speech.normalize.context import Context
-from loa.speech.normalize.letters import EMOJI_CLASS, FOREIGN_CLASS, UPPER_CLASS, clean, script_name
+from loa.speech.normalize.letters import (
+    EMOJI_CLASS,
+    FOREIGN_CLASS,
+    LETTER_CLASS,
+    UPPER_CLASS,
+    clean,
+    script_name,
+)
 from loa.speech.normalize.model import DEFAULT_STYLE, NormalizedText, ReadingStyle, Segment
-from loa.speech.normalize.units import PER_PATTERN, is_amount_word, per_words
+from loa.speech.normalize.numbers import cardinal
+from loa.speech.normalize.units import (
+    BOUNDARY,
+    PER_PATTERN,
+    PER_WORDS,
+    UNIT_PATTERN,
+    UNITS,
+    is_amount_word,
+    per_words,
+)
 from loa.vocab.numbers import number_text
 
 MAX_CHARS = 5_000_000
@@ -29,6 +45,9 @@ Rule = Callable[[Context, str, int, int], Replacement]
 _SYMBOLS = {
     "&": "và", "=": "bằng", "~": "khoảng", "≈": "xấp xỉ", ">": "lớn hơn", "<": "nhỏ hơn",
     "≥": "lớn hơn hoặc bằng", "≤": "nhỏ hơn hoặc bằng", "%": "phần trăm", "@": "a còng", "→": "đến",
+    "$": "đô la", "€": "ơ rô", "₫": "đồng", "£": "bảng Anh", "¥": "yên", "°": "độ", "‰": "phần nghìn",
+    "½": "một phần hai", "¼": "một phần tư", "¾": "ba phần tư",
+    "×": "nhân", "±": "cộng trừ", "÷": "chia", "№": "số", "§": "mục",
 }  # fmt: skip
 _PUNCT_PATTERN = (
     r"\n\s*|[.…]{2,}|…|[-–—]+|[()\[\]{}]|/|[\"“”'‘’«»*•·▪►●◦■□✓+_|#]"
@@ -36,15 +55,22 @@ _PUNCT_PATTERN = (
 )
 
 _RULES: tuple[tuple[str, str, Rule], ...] = (
-    ("negative", measures.NEGATIVE_PATTERN, measures.read_negative),
+    ("phone_intl", codes.INTL_PHONE_PATTERN, codes.read_intl_phone),
+    ("chainage", measures.CHAINAGE_PATTERN, measures.read_chainage),
     ("currency_first", measures.CURRENCY_FIRST_PATTERN, measures.read_currency_first),
     ("code", codes.CODE_PATTERN, codes.read_code),
     ("phone", codes.PHONE_PATTERN, codes.read_phone),
+    ("sign", measures.SIGN_PATTERN, measures.read_sign),
     ("digit_groups", codes.DIGIT_GROUPS_PATTERN, codes.read_digit_groups),
+    ("ip", codes.IP_PATTERN, codes.read_ip),
+    ("fraction_unit", fractions.FRACTION_UNIT_PATTERN, fractions.read_fraction_unit),
+    ("mixed_fraction", fractions.MIXED_FRACTION_PATTERN, fractions.read_mixed_fraction),
     ("date", dates.DATE_PATTERN, dates.read_date),
     ("month_year", dates.MONTH_YEAR_PATTERN, dates.read_month_year),
     ("time", dates.TIME_PATTERN, dates.read_time),
+    ("duration", measures.DURATION_PATTERN, measures.read_duration),
     ("product", measures.PRODUCT_PATTERN, measures.read_product),
+    ("unit_range", measures.UNIT_RANGE_PATTERN, measures.read_unit_range),
     ("range", measures.RANGE_PATTERN, measures.read_range),
     ("measure", measures.MEASURE_PATTERN, measures.read_measure),
     ("mixed", measures.MIXED_PATTERN, measures.read_mixed),
@@ -56,11 +82,28 @@ _RULES: tuple[tuple[str, str, Rule], ...] = (
     ("emoji", "[" + EMOJI_CLASS + "]+", lambda ctx, token, start, end: _emoji(ctx, token, start, end)),
     ("punct", _PUNCT_PATTERN, lambda ctx, token, start, end: _punct(ctx, token, start, end)),
 )
-_MASTER = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern, _ in _RULES))
+# Rules whose tokens start with a digit, and those that may also start with something else. A token
+# start is tried only against the alternatives that can begin with its first character: the regex
+# engine tries alternatives one by one, so this halves the attempts at every token.
+_DIGIT_ONLY = frozenset(
+    {
+        "code", "digit_groups", "ip", "fraction_unit", "mixed_fraction", "date", "month_year", "time",
+        "duration", "product", "unit_range", "range", "measure", "mixed", "number",
+    }
+)  # fmt: skip
+_ALSO_DIGIT = frozenset({"phone"})
+
+
+def _alternation(rules: tuple[tuple[str, str, Rule], ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern, _ in rules))
+
+
+_MASTER_DIGIT = _alternation(tuple(r for r in _RULES if r[0] in _DIGIT_ONLY | _ALSO_DIGIT))
+_MASTER_OTHER = _alternation(tuple(r for r in _RULES if r[0] not in _DIGIT_ONLY))
 _DISPATCH: dict[str, Rule] = {name: rule for name, _, rule in _RULES}
 # Every alternative of the master regex starts with one of these characters.
 _TOKEN_START = re.compile(
-    "[0-9$€"
+    "[0-9$€₫£¥°‰×±÷№§"
     + UPPER_CLASS
     + FOREIGN_CLASS
     + EMOJI_CLASS
@@ -114,6 +157,11 @@ def _punct(ctx: Context, token: str, start: int, end: int) -> Replacement:
     return _SYMBOLS.get(first, " ")
 
 
+_WITH_NOUNS = frozenset({"hộ", "người", "nhà", "căn", "con", "xã", "thôn", "trường", "lớp"})
+_NUMBER_BEFORE = re.compile(r"(?<![\w.,])[\d.,]+\Z")
+_UNIT_AFTER = re.compile(UNIT_PATTERN + BOUNDARY)
+_DIGIT = re.compile(r"\d(?=[^.;!?\n]*\Z)")
+_COUNT_PER = re.compile(r"(\d{1,3})\s?(h|giờ|ngày|tháng|năm|tuần)(?!\w)")
 _WORD_BEFORE = re.compile(r"[^\W\d_]+\d?\Z")
 
 
@@ -122,21 +170,40 @@ def _slash(source: str, start: int, end: int) -> Replacement:
     after = _WORD_AFTER.match(source, end)
     if after is None or start == 0:
         return " "
-    if source[start - 1].isdigit() and after.group().isdigit():
-        return "trên"
+    word = after.group()
+    if source[start - 1].isdigit() and _NUMBER_BEFORE.search(source, max(0, start - 24), start):
+        if word.isdigit():
+            return "trên"
+        unit = _UNIT_AFTER.match(source, end)
+        if unit is not None:  # "100.000/mm3" → "trên mi li mét khối"
+            return "trên " + UNITS[unit.group()], unit.end()
     before = _WORD_BEFORE.search(source, max(0, start - 24), start)
     if before is None:
         per_context = source[start - 1] in "%‰²³"
     else:
         chained = before.start() > 0 and source[before.start() - 1] == "/"
-        per_context = chained or is_amount_word(before.group())
-    if per_context:
-        per = _PER.match(source, end)
-        if per is not None:
-            return per_words(per.group()), per.end()
-        if not after.group().isdigit():
-            return "một " + after.group(), after.end()
-    return " "
+        counted_before = word in PER_WORDS and _DIGIT.search(source, max(0, start - 30), start) is not None
+        per_context = chained or is_amount_word(before.group()) or counted_before
+    if not per_context:
+        return " "
+    counted = _COUNT_PER.match(source, end)
+    if counted is not None:  # "150mm/3h" → "trong ba giờ"
+        unit_word = PER_WORDS.get(counted.group(2), counted.group(2))
+        return f"trong {cardinal(int(counted.group(1)))} {unit_word}", counted.end()
+    if word[0].isdigit():
+        previous = before.group() if before is not None else ""
+        if word.isdigit() and previous in UNITS:
+            return "trên"  # "0 mg/100 ml"
+        if word.isdigit() and previous in _WITH_NOUNS:
+            return "với"  # "45 hộ/156 nhân khẩu"
+        return ","  # "220V/50Hz"
+    per = _PER.match(source, end)
+    if per is not None:
+        return per_words(per.group()), per.end()
+    unit = _UNIT_AFTER.match(source, end)
+    if unit is not None:  # "đồng/kWh", "đồng/USD"
+        return "một " + UNITS[unit.group()], unit.end()
+    return "một " + word, after.end()
 
 
 def _fallback(ctx: Context, token: str, start: int) -> tuple[str, int]:
@@ -146,6 +213,23 @@ def _fallback(ctx: Context, token: str, start: int) -> tuple[str, int]:
         return token, start + len(token)
     end = start + leading.end()
     return measures.read_number(ctx, leading.group(), start, end), end
+
+
+def _special_spans(text: str) -> list[tuple[int, int, str]]:
+    """Tokens found by a search over the whole text rather than at a token start: web and e-mail
+    addresses, lower-case Roman numerals after a trigger word. Sorted, without overlaps, and closed
+    by an empty span at the end of the text."""
+    found: list[tuple[int, int, str]] = []
+    if any(gate in text for gate in codes.LINK_GATES):
+        found += [(start, end, codes.read_link(text[start:end])) for start, end in codes.find_links(text)]
+    found += words.find_lower_romans(text)
+    found.sort()
+    spans: list[tuple[int, int, str]] = []
+    for span in found:
+        if not spans or span[0] >= spans[-1][1]:
+            spans.append(span)
+    spans.append((len(text), len(text), ""))
+    return spans
 
 
 def _convert(ctx: Context) -> str:
@@ -158,20 +242,19 @@ def _convert(ctx: Context) -> str:
     text = ctx.source
     pieces: list[str] = []
     append = pieces.append
-    links = codes.find_links(text) if any(gate in text for gate in codes.LINK_GATES) else []
-    links.append((len(text), len(text)))
+    links = _special_spans(text)
     pos = 0
     find_start = _TOKEN_START.search
-    match_at = _MASTER.match
+    match_digit, match_other = _MASTER_DIGIT.match, _MASTER_OTHER.match
     dispatch = _DISPATCH
-    for link_start, link_end in links:
+    for link_start, link_end, link_spoken in links:
         scan = pos
         while scan < link_start:
             candidate = find_start(text, scan, link_start)
             if candidate is None:
                 break
             start = candidate.start()
-            match = match_at(text, start, link_start)
+            match = (match_digit if "0" <= text[start] <= "9" else match_other)(text, start, link_start)
             if match is None:
                 scan = start + 1
                 continue
@@ -202,7 +285,7 @@ def _convert(ctx: Context) -> str:
         if pos < link_start:
             append(text[pos:link_start])
         if link_end > link_start:
-            append(" " + codes.read_link(text[link_start:link_end]) + " ")
+            append(" " + link_spoken + " ")
         pos = max(pos, link_end)
     return "".join(pieces)
 
@@ -254,6 +337,32 @@ def _finish(spoken: str) -> tuple[str, list[Segment]]:
     return "\n".join(lines), segments
 
 
+# What a voice can say: Vietnamese letters, spaces and the canonical marks. Anything else left in the
+# spoken text (a digit, a currency or degree sign, a letter of another alphabet) must be on the
+# "khó đọc" list, so nothing is dropped or mangled silently.
+_RESIDUE = re.compile("[^" + LETTER_CLASS + r"\s,.;:!?]")
+
+
+def _report_residue(ctx: Context, spoken: str) -> None:
+    """The safety net: report every character no rule turned into words and no entry covers."""
+    covered = "".join(item.token for item in ctx.unreadable if item.left_in_text)
+    seen: set[str] = set()
+    for match in _RESIDUE.finditer(spoken):
+        char = match.group()
+        if char in covered or char in seen:
+            continue
+        seen.add(char)
+        at = ctx.source.find(char)
+        start = at if at >= 0 else 0
+        if char.isdigit():
+            reason = "Chữ số chưa đọc được thành lời"
+        elif char.isalpha():
+            reason = f"Chữ cái “{char}” không có trong tiếng Việt, giọng đọc có thể đọc sai"
+        else:
+            reason = f"Ký hiệu “{char}” không đọc được"
+        ctx.report(char, start, start + 1 if at >= 0 else 0, reason)
+
+
 def normalize(
     text: str,
     *,
@@ -281,5 +390,7 @@ def normalize(
         overrides=normalise_overrides(overrides),
     )
     spoken, segments = _finish(_convert(ctx))
+    if _RESIDUE.search(spoken):
+        _report_residue(ctx, spoken)
     ctx.unreadable.sort(key=lambda item: item.start)
     return NormalizedText(text=spoken, source=source, unreadable=ctx.unreadable, segments=segments)

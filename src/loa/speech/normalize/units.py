@@ -22,10 +22,24 @@ UNITS: dict[str, str] = {
     "%": "phần trăm", "‰": "phần nghìn",
     "đ": "đồng", "VNĐ": "đồng", "VND": "đồng", "vnđ": "đồng", "USD": "đô la Mỹ", "EUR": "ơ rô",
     "tr": "triệu", "k": "nghìn", "h": "giờ", "ph": "phút",
+    # Other cases and forms seen in pasted text (lower-case codes, "°c", "Kg").
+    "°c": "độ xê", "ºc": "độ xê", "Kg": "ki lô gam", "KG": "ki lô gam", "Km": "ki lô mét", "KM": "ki lô mét",
+    "kw": "ki lô oát", "kwh": "ki lô oát giờ", "KW": "ki lô oát", "KWh": "ki lô oát giờ",
+    "v": "vôn", "kv": "ki lô vôn", "w": "oát", "mw": "mê ga oát",
+    "kb": "ki lô bai", "gb": "gi ga bai", "tb": "tê ra bai", "mA": "mi li am pe", "kA": "ki lô am pe",
+    "mAh": "mi li am pe giờ", "hPa": "héc tô pát xcan", "mb": "mi li ba", "mbar": "mi li ba",
+    "p": "phút", "s": "giây", "ms": "mi li giây", "t": "tấn",
+    "°N": "độ vĩ bắc", "°S": "độ vĩ nam", "°E": "độ kinh đông", "°W": "độ kinh tây",
+    "$": "đô la", "₫": "đồng", "€": "ơ rô", "£": "bảng Anh", "¥": "yên",
+    "usd": "đô la Mỹ", "vnd": "đồng", "eur": "ơ rô", "Đ": "đồng",
+    "mmHg": "mi li mét thủy ngân", "mmol/l": "mi li mol trên lít", "mmol/L": "mi li mol trên lít",
+    "mmol": "mi li mol", "Ah": "am pe giờ", "mm3": "mi li mét khối", "mm³": "mi li mét khối",
 }  # fmt: skip
 
 # Units that must touch the number ("5h", "50k"); with a space they are likely ordinary letters/words.
-ATTACHED_ONLY = frozenset({"h", "k", "tr", "ph", "l", "V", "W", "oC", "TB"})
+ATTACHED_ONLY = frozenset(
+    {"h", "k", "tr", "ph", "l", "V", "W", "oC", "TB", "v", "w", "p", "s", "t", "tb", "mb", "Đ"}
+)
 
 # Words and units that may follow a slash after a unit or amount: "đồng/kg", "người/tháng".
 PER_WORDS: dict[str, str] = {

@@ -40,8 +40,9 @@ LOWER_ABBR_PATTERN = r"(?<![\w.])(?:v\.v\.?|[đĐ]/[cv]|K/g)(?![\w/])"
 
 ROMAN_TRIGGERS = frozenset(
     {
-        "chương", "phần", "mục", "khóa", "quý", "kỷ", "hội", "thứ", "lục", "tập", "đoạn", "đợt", "vòng",
-        "loại", "nhóm", "vùng", "vực", "kỳ", "cấp", "hạng", "bậc", "tiết", "bài", "khu", "đội", "số",
+        "chương", "phần", "mục", "khoản", "khóa", "quý", "kỷ", "kỉ", "hội", "thứ", "lục", "tập", "đoạn",
+        "đợt", "vòng", "loại", "nhóm", "vùng", "vực", "kỳ", "cấp", "hạng", "bậc", "tiết", "bài", "khu",
+        "đội", "số",
     }
 )  # fmt: skip
 _UNKNOWN = "Từ viết tắt chưa có trong từ điển"
@@ -69,6 +70,7 @@ def _line_start(ctx: Context, start: int) -> bool:
 
 
 _ROMAN_LETTERS = frozenset("IVXL")
+_UNSURE_ROMAN = frozenset("IVX")
 
 
 def _roman(ctx: Context, token: str, start: int, end: int) -> str | None:
@@ -179,6 +181,12 @@ def _read_upper(ctx: Context, token: str, start: int, end: int) -> str:
     spoken = _dictionary(ctx, token, start, end)
     if spoken is not None:
         return spoken
+    if len(token) >= 2 and _UNSURE_ROMAN.issuperset(token):
+        value = roman_value(token)
+        if value is not None:  # "RON 95-III", "Euro IV": most likely a Roman numeral, but say so
+            spoken = cardinal(value, ctx.style)
+            ctx.report(token, start, end, f"Đã đọc “{token}” là số La Mã “{spoken}”", left_in_text=False)
+            return spoken
     if word_like:
         return token.lower()
     if token.isalpha() and not token.isupper():
@@ -224,6 +232,34 @@ def _compound(ctx: Context, pieces: list[str], start: int) -> str:
             words.append(spoken)
         at += len(piece)
     return " ".join(words)
+
+
+# Lower-case Roman numerals are ordinary letters ("vi", "xi", "li" are words), so they are read only right
+# after a trigger word ("chương iv", "thế kỉ xxi", "mục ii"). The trigger words are found with
+# ``str.find`` (C speed; a regex alternation of words would scan the whole text position by position).
+_LOWER_ROMAN_TRIGGERS = (
+    "chương", "phần", "mục", "khoản", "khóa", "quý", "kỷ", "kỉ", "tập", "phụ lục", "giai đoạn", "đợt",
+)  # fmt: skip
+_TRIGGER_FORMS = tuple(
+    dict.fromkeys(form for word in _LOWER_ROMAN_TRIGGERS for form in (word, word.capitalize(), word.upper()))
+)
+_NUMERAL_AFTER = re.compile(r"\s+([ivxl]+)(?![\w/])")
+
+
+def find_lower_romans(text: str) -> list[tuple[int, int, str]]:
+    """Spans of lower-case Roman numerals after a trigger word, with their reading."""
+    found = []
+    for trigger in _TRIGGER_FORMS:
+        at = text.find(trigger)
+        while at >= 0:
+            end = at + len(trigger)
+            if at == 0 or not text[at - 1].isalnum():
+                match = _NUMERAL_AFTER.match(text, end)
+                value = roman_value(match.group(1).upper()) if match else None
+                if match is not None and value is not None:
+                    found.append((match.start(1), match.end(1), cardinal(value)))
+            at = text.find(trigger, end)
+    return found
 
 
 def read_roman_year(ctx: Context, token: str, start: int, end: int) -> str | None:

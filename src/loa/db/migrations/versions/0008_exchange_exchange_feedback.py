@@ -5,8 +5,8 @@ directions, the inbox of bulletins from above, bulletins sent down with their ac
 what lower systems report (play receipts, snapshots); citizens' feedback items (docs/exchange.md,
 docs/feedback.md). New tables only.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -16,8 +16,8 @@ from alembic import op
 
 import loa.db.base
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
