@@ -103,6 +103,11 @@ def _receipts(below: System) -> list[tuple[str, PlayReceipt]]:
         return [(uid, receipt) for uid, receipt in rows]
 
 
+def _utc(moment: datetime) -> datetime:
+    """A stored time as UTC (SQLite gives it back naive, PostgreSQL aware)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _tone_of(data: bytes) -> tuple[float, float]:
     """(seconds, dominant frequency in Hz) of an audio file (the broadcast master, MP3)."""
     pcm = decode(data)
@@ -168,7 +173,7 @@ async def _on_air(upper: System, below: System, agents: dict[str, Agent], tmp_pa
         "both loudspeakers' receipts",
     )
     receipts = [(uid, r) for uid, r in _receipts(below) if r.outcome is ReceiptOutcome.PLAYED]
-    to_sound = min(r.started_at for _, r in receipts).replace(tzinfo=UTC) - answered_at
+    to_sound = min(_utc(r.started_at) for _, r in receipts) - answered_at
     # The figure, shown with ``pytest -s`` (as the benchmarks print theirs).
     print(  # noqa: T201
         f"\nemergency from above: push answered → first sound {to_sound.total_seconds():.2f} s, "
