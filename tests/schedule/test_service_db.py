@@ -20,7 +20,7 @@ from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.fleet import service as fleet
 from loa.fleet.models import Device, DeviceManifest
 from loa.protocol.manifest import decode_manifest, verify
-from loa.schedule import checks, hooks, service, slots
+from loa.schedule import access, checks, hooks, service, slots
 from loa.schedule import models as m
 from loa.schedule.manifests import compile_and_store, device_states, signing_key
 from loa.schedule.service import ProgrammeInput
@@ -472,7 +472,7 @@ def test_scope_other_commune_and_unapproved_content_are_refused(session: Session
     ).programme
     assert p is not None
     with pytest.raises(NotFound):  # another commune's programme is not found, like a missing one
-        service.editable_programme(session, principal=world.other_operator, programme_id=p.id)
+        access.editable_programme(session, principal=world.other_operator, programme_id=p.id)
     draft = content.create_bulletin(
         session, principal=world.editor, draft=DraftInput(title="Nháp", area_code=BA_TO)
     )

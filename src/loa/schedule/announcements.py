@@ -15,10 +15,11 @@ from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import area_path, require, sees_path
 from loa.content.models import Bulletin
 from loa.content.service import can_view as can_view_bulletin
-from loa.errors import InvalidInput, NotFound, PermissionDenied
+from loa.errors import InvalidInput
 from loa.protocol.priority import Priority
 from loa.schedule import checks
 from loa.schedule import models as m
+from loa.schedule.access import editable_announcement
 from loa.schedule.dbsnapshot import ContentIndex, airable_revision
 from loa.schedule.service import (
     Outcome,
@@ -31,7 +32,6 @@ from loa.vocab.ladder import ladder_priority
 
 ASAP_LEAD = timedelta(seconds=15)  # time for the state message and the download
 ASAP_EXPIRY = timedelta(hours=1)  # a device that comes back later does not play it late
-NOT_FOUND = "Không tìm thấy thông báo."
 
 
 @dataclass(frozen=True)
@@ -46,24 +46,6 @@ class AnnouncementInput:
     preempt_rule: str | None = None
     not_after_minutes: int | None = None
     volume_percent: int = 100
-
-
-def visible_announcement(session: Session, *, principal: Principal, announcement_id: int) -> m.Announcement:
-    require(principal, Permission.VIEW)
-    a = session.get(m.Announcement, announcement_id)
-    if a is None or not sees_path(principal, area_path(session, a.area_id)):
-        raise NotFound(NOT_FOUND, code="announcement_not_found")
-    return a
-
-
-def editable_announcement(session: Session, *, principal: Principal, announcement_id: int) -> m.Announcement:
-    a = visible_announcement(session, principal=principal, announcement_id=announcement_id)
-    require(principal, Permission.BROADCAST)
-    if not principal.can_access_path(area_path(session, a.area_id)):
-        raise PermissionDenied(
-            "Thông báo thuộc cấp trên hoặc địa bàn khác: bạn chỉ được xem.", code="out_of_scope"
-        )
-    return a
 
 
 def _duration_ms(session: Session, a: m.Announcement, languages: set[str]) -> int:

@@ -21,7 +21,7 @@ from loa.accounts.scope import require
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, PermissionDenied
 from loa.protocol.manifest import key_id, public_key_bytes
-from loa.schedule import announcements, calendar, checks, deviceday, hooks, service, slots
+from loa.schedule import access, announcements, calendar, checks, deviceday, hooks, service, slots
 from loa.schedule.ics import IcsEvent, calendar_bytes
 from loa.schedule.manifests import CompileReport, compile_and_store, signing_key
 from loa.schedule.recurrence import to_local
@@ -118,7 +118,7 @@ def create_programme(
 
 @router.get("/programmes/{programme_id}", response_model=ProgrammeOut)
 def get_programme(programme_id: int, db: SessionDep, principal: ApiPrincipal) -> ProgrammeOut:
-    return programme_out(db, service.visible_programme(db, principal=principal, programme_id=programme_id))
+    return programme_out(db, access.visible_programme(db, principal=principal, programme_id=programme_id))
 
 
 @router.put("/programmes/{programme_id}", response_model=ProgrammeOut)

@@ -23,7 +23,7 @@ from loa.content.service import can_view as can_view_bulletin
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, LoaError
 from loa.fleet.playable import playable_audio
-from loa.schedule import checks, hooks, service, slots
+from loa.schedule import access, checks, hooks, service, slots
 from loa.schedule import models as m
 from loa.schedule.programme_views import flash, pop_flash
 from loa.schedule.views import Posted, base_context
@@ -81,7 +81,7 @@ def _slot_owner(key: str) -> Owner:
 def _editor(
     request: Request, db: Session, principal: Principal, owner: Owner, *, status_code: int = 200, **extra: Any
 ) -> Response:
-    programme = service.visible_programme(db, principal=principal, programme_id=owner.programme_id)
+    programme = access.visible_programme(db, principal=principal, programme_id=owner.programme_id)
     view = owner.view(db, principal)
     editable = (
         programme.active

@@ -15,7 +15,7 @@ from loa.accounts.scope import area_path
 from loa.content.catalog import LANGUAGES
 from loa.db.base import utcnow
 from loa.errors import LoaError
-from loa.schedule import checks, formedit, forms, hooks, service, slots, targetpick
+from loa.schedule import access, checks, formedit, forms, hooks, service, slots, targetpick
 from loa.schedule.recurrence import to_local
 from loa.schedule.views import Posted, base_context, posted_values, programme_form, refused, with_typed_target
 from loa.topics.models import Topic
@@ -32,7 +32,7 @@ flash, pop_flash = flash_pair(FLASH)
 @router.get("/schedule/programmes/{programme_id:int}")
 def programme_page(programme_id: int, request: Request, db: SessionDep, principal: WebPrincipal) -> Response:
     """Một chương trình: lịch phát, nơi phát, danh mục mặc định, danh mục dự phòng, các buổi sắp tới."""
-    programme = service.visible_programme(db, principal=principal, programme_id=programme_id)
+    programme = access.visible_programme(db, principal=principal, programme_id=programme_id)
     today = to_local(utcnow()).date()
     upcoming = (
         slots.list_slots(
@@ -72,7 +72,7 @@ def programme_page(programme_id: int, request: Request, db: SessionDep, principa
 
 @router.get("/schedule/programmes/{programme_id:int}/edit")
 def edit_programme(programme_id: int, request: Request, db: SessionDep, principal: WebPrincipal) -> Response:
-    programme = service.editable_programme(db, principal=principal, programme_id=programme_id)
+    programme = access.editable_programme(db, principal=principal, programme_id=programme_id)
     values = formedit.values_of(programme, service.programme_targets(db, programme.id))
     return programme_form(request, db, principal, values, programme=programme)
 
@@ -87,7 +87,7 @@ def edit_programme_post(
     form: Posted,
     _: CsrfProtected,
 ) -> Response:
-    programme = service.editable_programme(db, principal=principal, programme_id=programme_id)
+    programme = access.editable_programme(db, principal=principal, programme_id=programme_id)
     values = posted_values(form)
     kind = values.get("rule_kind", "")
     try:

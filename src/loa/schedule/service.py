@@ -2,7 +2,7 @@
 session first, never commit (the caller commits). Every change is written to the audit log.
 
 Slots, running orders and announcements are in ``loa.schedule.slots`` and ``loa.schedule.announcements``;
-they share the helpers here (``visible_programme``, ``editable_programme``, ``check_conflicts``).
+they share ``check_conflicts`` and the validation here; the scope lookups are in ``loa.schedule.access``.
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.audit import record
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.scope import NO_AREA, area_path, require, sees_path
+from loa.accounts.scope import NO_AREA, require, sees_path
 from loa.areas.models import AdminUnit
-from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.errors import Conflict, InvalidInput
 from loa.protocol.priority import PreemptRule
 from loa.schedule import checks
 from loa.schedule import models as m
+from loa.schedule.access import editable_programme
 from loa.schedule.conflicts import Conflict as ScheduleConflict
 from loa.schedule.dbsnapshot import programme_recurrence
+from loa.schedule.proposals import apply_proposals
 from loa.schedule.recurrence import VIETNAM_TZ, Recurrence, occurrences, resolve_timezone, to_utc, validate
 from loa.schedule.snapshot import TargetKind
 from loa.schedule.targets import (
@@ -39,7 +41,6 @@ from loa.schedule.wording import describe as describe_recurrence_vi
 from loa.topics.models import Topic
 from loa.vocab.ladder import check_priority, ladder_priority, rung_of
 
-NOT_FOUND = "Không tìm thấy chương trình."
 MAX_SLOT_MINUTES = 24 * 60
 CHECK_HORIZON = timedelta(days=400)
 
@@ -79,26 +80,6 @@ class Outcome:
 
 
 # --- scope ---
-
-
-def visible_programme(session: Session, *, principal: Principal, programme_id: int) -> m.Programme:
-    require(principal, Permission.VIEW)
-    programme = session.get(m.Programme, programme_id)
-    # Another area's programme is answered like a missing one: its id reveals nothing.
-    if programme is None or not sees_path(principal, area_path(session, programme.area_id)):
-        raise NotFound(NOT_FOUND, code="programme_not_found")
-    return programme
-
-
-def editable_programme(session: Session, *, principal: Principal, programme_id: int) -> m.Programme:
-    programme = visible_programme(session, principal=principal, programme_id=programme_id)
-    require(principal, Permission.OPERATE_STATION)
-    if not principal.can_access_path(area_path(session, programme.area_id)):
-        raise PermissionDenied(
-            f"Chương trình «{programme.name}» thuộc cấp trên hoặc địa bàn khác: bạn chỉ được xem.",
-            code="out_of_scope",
-        )
-    return programme
 
 
 def stored_targets(session: Session, programme_id: int) -> list[StoredTarget]:
@@ -251,8 +232,6 @@ def check_conflicts(
             details={"conflicts": [c.message for c in found[:20]], "count": len(found)},
         )
         return tuple(found), ()
-    from loa.schedule.proposals import apply_proposals  # avoids an import cycle with slots
-
     applied: list[str] = []
     for _round in range(3):
         applied += apply_proposals(session, principal=principal, conflicts=found, now=now)

@@ -24,16 +24,11 @@ from loa.content.service import can_view as can_view_bulletin
 from loa.errors import InvalidInput, NotFound
 from loa.schedule import checks
 from loa.schedule import models as m
+from loa.schedule.access import editable_programme, visible_programme
 from loa.schedule.conflicts import check_slot
 from loa.schedule.dbsnapshot import ContentIndex, airable_revision, programme_recurrence
 from loa.schedule.recurrence import occurrences, to_local, to_utc
-from loa.schedule.service import (
-    Outcome,
-    check_conflicts,
-    editable_programme,
-    stored_targets,
-    visible_programme,
-)
+from loa.schedule.service import Outcome, check_conflicts, stored_targets
 from loa.speech.models import AudioAsset
 
 _KEY = re.compile(r"^(\d{1,9})-(\d{8}T\d{4})$")

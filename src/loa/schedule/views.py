@@ -21,7 +21,7 @@ from loa.accounts.scope import require
 from loa.content.catalog import LANGUAGES
 from loa.db.base import utcnow
 from loa.errors import Conflict, LoaError, NotFound
-from loa.schedule import calendar, checks, deviceday, formedit, forms, hooks, service, targetpick
+from loa.schedule import access, calendar, checks, deviceday, formedit, forms, hooks, service, targetpick
 from loa.schedule import models as m
 from loa.schedule.playout import format_duration_vi
 from loa.schedule.recurrence import to_local
@@ -102,7 +102,7 @@ def calendar_page(
     start_at, end_at = calendar.day_range(first, last)
     chosen_station = chosen = None
     if programme_id is not None:
-        chosen = service.visible_programme(db, principal=principal, programme_id=programme_id)
+        chosen = access.visible_programme(db, principal=principal, programme_id=programme_id)
         events = calendar.programme_events(
             db, principal=principal, programmes=[chosen], start_at=start_at, end_at=end_at
         )
@@ -195,7 +195,7 @@ def programme_preview(request: Request, db: SessionDep, principal: WebPrincipal)
 def _preview(db: Session, principal: Principal, values: Mapping[str, str]) -> forms.Preview:
     """The form's preview; "keep the current schedule" describes the stored programme."""
     if values.get("rule_kind") == formedit.KEEP and _int(values.get("programme_id")) is not None:
-        programme = service.visible_programme(
+        programme = access.visible_programme(
             db, principal=principal, programme_id=int(values["programme_id"])
         )
         return forms.Preview(description=service.describe_recurrence(programme))
