@@ -27,7 +27,7 @@ from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
 from loa.content.workflow import Action
 from loa.db.base import utcnow
-from loa.schedule import checks, hooks, service, slots
+from loa.schedule import checks, hooks, running_orders, service
 from loa.schedule import models as sm
 from loa.schedule.announcements import AnnouncementInput, create_announcement
 from loa.schedule.recurrence import to_local
@@ -219,8 +219,8 @@ def schedule_programme(
     now = utcnow()
     outcome = service.create_programme(session, principal=operator, data=data, accept=accept, now=now)
     assert outcome.programme is not None
-    items = [slots.ItemInput("bulletin", bulletin_id) for bulletin_id in bulletin_ids]
-    slots.set_running_order(
+    items = [running_orders.ItemInput("bulletin", bulletin_id) for bulletin_id in bulletin_ids]
+    running_orders.set_running_order(
         session, principal=operator, key=None, programme_id=outcome.programme.id, items=items, now=now
     )
     hooks.publish(session, data_dir=settings.data_dir, reason="demo")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from loa.accounts.models import AuditEvent
 from loa.db.base import utcnow
 from loa.schedule import models as m
-from loa.schedule import service, slots
+from loa.schedule import running_orders, service, slots
 from loa.schedule.recurrence import to_local
 from loa.schedule.service import ProgrammeInput
 from loa.schedule.targets import TargetInput
@@ -212,7 +212,7 @@ def test_default_running_order_by_title_search(client: TestClient, session: Sess
         f"/schedule/programmes/{p.id}/running-order", data={"csrf_token": csrf, "action": "up", "index": "1"}
     )
     assert moved.status_code == 200
-    order = slots.get_programme_order(session, principal=world.operator, programme_id=p.id)
+    order = running_orders.get_programme_order(session, principal=world.operator, programme_id=p.id)
     assert [line.title for line in order.lines] == ["Tin phòng chống bão", "Tin tiêm chủng mở rộng"]
 
 
@@ -233,7 +233,7 @@ def test_fallback_playlist_fills_an_empty_airing_at_the_background_rung(
         },
     )
     assert saved.status_code == 200 and "Nhạc truyền thống" in saved.text
-    order = slots.get_programme_order(session, principal=world.operator, programme_id=p.id)
+    order = running_orders.get_programme_order(session, principal=world.operator, programme_id=p.id)
     assert order.lines == ()  # the default running order is untouched
     api = client.get(f"/api/v1/programmes/{p.id}/fallback").json()
     assert api["fallback"] and [i["title"] for i in api["items"]] == ["Nhạc truyền thống"]

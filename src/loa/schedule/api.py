@@ -21,7 +21,17 @@ from loa.accounts.scope import require
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, PermissionDenied
 from loa.protocol.manifest import key_id, public_key_bytes
-from loa.schedule import access, announcements, calendar, checks, deviceday, hooks, service, slots
+from loa.schedule import (
+    access,
+    announcements,
+    calendar,
+    checks,
+    deviceday,
+    hooks,
+    running_orders,
+    service,
+    slots,
+)
 from loa.schedule.ics import IcsEvent, calendar_bytes
 from loa.schedule.manifests import CompileReport, compile_and_store, signing_key
 from loa.schedule.recurrence import to_local
@@ -102,7 +112,7 @@ def create_programme(
     )
     assert outcome.programme is not None
     if body.running_order is not None:
-        slots.set_running_order(
+        running_orders.set_running_order(
             db,
             principal=principal,
             key=None,
@@ -137,7 +147,7 @@ def update_programme(
     )
     assert outcome.programme is not None
     if body.running_order is not None:
-        slots.set_running_order(
+        running_orders.set_running_order(
             db,
             principal=principal,
             key=None,
@@ -187,7 +197,7 @@ def set_default_running_order(
     programme_id: int, body: RunningOrderIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
 ) -> RunningOrderOut:
     """Danh mục phát mặc định của chương trình (dùng cho mọi buổi không có danh mục riêng)."""
-    view = slots.set_running_order(
+    view = running_orders.set_running_order(
         db,
         principal=principal,
         key=None,
@@ -205,7 +215,7 @@ def set_default_running_order(
 def get_fallback(programme_id: int, db: SessionDep, principal: ApiPrincipal) -> RunningOrderOut:
     """Danh mục dự phòng: phát ở mức nền khi một buổi phát không có nội dung."""
     return running_order_out(
-        slots.get_programme_order(db, principal=principal, programme_id=programme_id, fallback=True)
+        running_orders.get_programme_order(db, principal=principal, programme_id=programme_id, fallback=True)
     )
 
 
@@ -214,7 +224,7 @@ def set_fallback(
     programme_id: int, body: RunningOrderIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
 ) -> RunningOrderOut:
     """Đặt danh mục dự phòng (bản tin hoặc bản ghi) cho các buổi phát không có nội dung."""
-    view = slots.set_running_order(
+    view = running_orders.set_running_order(
         db,
         principal=principal,
         key=None,
@@ -234,7 +244,7 @@ def set_fallback(
 
 @router.get("/slots/{slot_id}/running-order", response_model=RunningOrderOut)
 def get_running_order(slot_id: str, db: SessionDep, principal: ApiPrincipal) -> RunningOrderOut:
-    return running_order_out(slots.get_running_order(db, principal=principal, key=slot_id))
+    return running_order_out(running_orders.get_running_order(db, principal=principal, key=slot_id))
 
 
 @router.put("/slots/{slot_id}/running-order", response_model=RunningOrderOut)
@@ -242,7 +252,7 @@ def set_running_order(
     slot_id: str, body: RunningOrderIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
 ) -> RunningOrderOut:
     """Danh mục phát của một buổi: trả về tổng thời lượng so với khung giờ và cảnh báo nếu quá dài."""
-    view = slots.set_running_order(
+    view = running_orders.set_running_order(
         db, principal=principal, key=slot_id, items=[i.to_input() for i in body.items], now=utcnow()
     )
     out = running_order_out(view)

@@ -23,7 +23,7 @@ from loa.content.service import can_view as can_view_bulletin
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, LoaError
 from loa.fleet.playable import playable_audio
-from loa.schedule import access, checks, hooks, service, slots
+from loa.schedule import access, checks, hooks, running_orders, service, slots
 from loa.schedule import models as m
 from loa.schedule.programme_views import flash, pop_flash
 from loa.schedule.views import Posted, base_context
@@ -54,15 +54,15 @@ class Owner:
     def post_url(self) -> str:
         return f"{self.url}/running-order" if self.key is not None else self.url
 
-    def view(self, db: Session, principal: Principal) -> slots.RunningOrderView:
+    def view(self, db: Session, principal: Principal) -> running_orders.RunningOrderView:
         if self.key is not None:
-            return slots.get_running_order(db, principal=principal, key=self.key)
-        return slots.get_programme_order(
+            return running_orders.get_running_order(db, principal=principal, key=self.key)
+        return running_orders.get_programme_order(
             db, principal=principal, programme_id=self.programme_id, fallback=self.fallback
         )
 
-    def save(self, db: Session, principal: Principal, items: list[slots.ItemInput]) -> None:
-        slots.set_running_order(
+    def save(self, db: Session, principal: Principal, items: list[running_orders.ItemInput]) -> None:
+        running_orders.set_running_order(
             db,
             principal=principal,
             key=self.key,
@@ -113,7 +113,7 @@ def _change(
 ) -> Response:
     current = owner.view(db, principal)
     items = [
-        slots.ItemInput(
+        running_orders.ItemInput(
             line.kind.value,
             line.bulletin_id,
             line.audio_sha256,
@@ -126,11 +126,11 @@ def _change(
     index = int(raw_index) if raw_index.isdigit() else -1
     try:
         if action == "add_bulletin":
-            items.append(slots.ItemInput("bulletin", _chosen_bulletin(db, principal, form)))
+            items.append(running_orders.ItemInput("bulletin", _chosen_bulletin(db, principal, form)))
         elif action == "add_recording":
             sha = str(form.get("audio_sha256", "")).strip()
             title = str(form.get("title", "")).strip() or _recording_title(db, principal, sha)
-            items.append(slots.ItemInput("recording", None, sha, title))
+            items.append(running_orders.ItemInput("recording", None, sha, title))
         elif action == "remove" and 0 <= index < len(items):
             items.pop(index)
         elif action in ("up", "down") and 0 <= index < len(items):

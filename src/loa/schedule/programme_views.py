@@ -15,7 +15,7 @@ from loa.accounts.scope import area_path
 from loa.content.catalog import LANGUAGES
 from loa.db.base import utcnow
 from loa.errors import LoaError
-from loa.schedule import access, checks, formedit, forms, hooks, service, slots, targetpick
+from loa.schedule import access, checks, formedit, forms, hooks, running_orders, service, slots, targetpick
 from loa.schedule.recurrence import to_local
 from loa.schedule.views import Posted, base_context, posted_values, programme_form, refused, with_typed_target
 from loa.topics.models import Topic
@@ -57,8 +57,10 @@ def programme_page(programme_id: int, request: Request, db: SessionDep, principa
             "recurrence_text": service.describe_recurrence(programme),
             "targets": service.programme_targets(db, programme.id),
             "languages": LANGUAGES,
-            "default_order": slots.get_programme_order(db, principal=principal, programme_id=programme.id),
-            "fallback": slots.get_programme_order(
+            "default_order": running_orders.get_programme_order(
+                db, principal=principal, programme_id=programme.id
+            ),
+            "fallback": running_orders.get_programme_order(
                 db, principal=principal, programme_id=programme.id, fallback=True
             ),
             "upcoming": upcoming,
