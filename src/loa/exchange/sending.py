@@ -24,7 +24,7 @@ from loa.errors import InvalidInput, NotFound, PermissionDenied
 from loa.exchange import outbox
 from loa.exchange.models import ExchangePeer, PeerRelation, Priority, SentBulletin
 from loa.exchange.peers import get_peer, scope_paths
-from loa.schedule.dbsnapshot import airable_revision
+from loa.schedule.contentindex import airable_revision
 from loa.speech.models import AudioAsset
 from loa.speech.store import AudioStore
 

@@ -20,7 +20,7 @@ from loa.protocol.priority import Priority
 from loa.schedule import checks
 from loa.schedule import models as m
 from loa.schedule.access import editable_announcement
-from loa.schedule.dbsnapshot import ContentIndex, airable_revision
+from loa.schedule.contentindex import ContentIndex, airable_revision
 from loa.schedule.service import (
     Outcome,
     check_conflicts,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from loa.content.catalog import DEFAULT_LANGUAGE
 from loa.schedule import models as m
-from loa.schedule.dbsnapshot import ContentIndex
+from loa.schedule.contentindex import ContentIndex
 from loa.schedule.service import stored_targets
 
 

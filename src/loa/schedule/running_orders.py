@@ -19,7 +19,7 @@ from loa.errors import InvalidInput
 from loa.schedule import models as m
 from loa.schedule.access import editable_programme, visible_programme
 from loa.schedule.conflicts import check_slot
-from loa.schedule.dbsnapshot import airable_revision
+from loa.schedule.contentindex import airable_revision
 from loa.schedule.orderlines import durations, main_language, order_items, owned_by
 from loa.schedule.recurrence import to_utc
 from loa.schedule.slots import SlotView, ensure_row, get_slot, slot_view
