@@ -39,7 +39,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.areas.views",
     "loa.topics.api",
     "loa.content.api",
-    "loa.content.feeds",
+    "loa.content.api_public",
     "loa.content.views",
     "loa.activities.api",
     "loa.activities.views",
