@@ -7,6 +7,8 @@ to reach these lookups.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
@@ -18,39 +20,46 @@ PROGRAMME_NOT_FOUND = "Không tìm thấy chương trình."
 ANNOUNCEMENT_NOT_FOUND = "Không tìm thấy thông báo."
 
 
-def visible_programme(session: Session, *, principal: Principal, programme_id: int) -> m.Programme:
+_Row = TypeVar("_Row", m.Programme, m.Announcement)
+
+
+def _visible(
+    session: Session, principal: Principal, model: type[_Row], ident: int, missing: str, code: str
+) -> _Row:
     require(principal, Permission.VIEW)
-    programme = session.get(m.Programme, programme_id)
-    # Another area's programme is answered like a missing one: its id reveals nothing.
-    if programme is None or not sees_path(principal, area_path(session, programme.area_id)):
-        raise NotFound(PROGRAMME_NOT_FOUND, code="programme_not_found")
-    return programme
+    row = session.get(model, ident)
+    # Another area's record is answered like a missing one: its id reveals nothing.
+    if row is None or not sees_path(principal, area_path(session, row.area_id)):
+        raise NotFound(missing, code=code)
+    return row
+
+
+def _editable(session: Session, principal: Principal, row: _Row, permission: Permission, what: str) -> _Row:
+    require(principal, permission)
+    if not principal.can_access_path(area_path(session, row.area_id)):
+        raise PermissionDenied(
+            f"{what} thuộc cấp trên hoặc địa bàn khác: bạn chỉ được xem.", code="out_of_scope"
+        )
+    return row
+
+
+def visible_programme(session: Session, *, principal: Principal, programme_id: int) -> m.Programme:
+    return _visible(session, principal, m.Programme, programme_id, PROGRAMME_NOT_FOUND, "programme_not_found")
 
 
 def editable_programme(session: Session, *, principal: Principal, programme_id: int) -> m.Programme:
     programme = visible_programme(session, principal=principal, programme_id=programme_id)
-    require(principal, Permission.OPERATE_STATION)
-    if not principal.can_access_path(area_path(session, programme.area_id)):
-        raise PermissionDenied(
-            f"Chương trình «{programme.name}» thuộc cấp trên hoặc địa bàn khác: bạn chỉ được xem.",
-            code="out_of_scope",
-        )
-    return programme
+    return _editable(
+        session, principal, programme, Permission.OPERATE_STATION, f"Chương trình «{programme.name}»"
+    )
 
 
 def visible_announcement(session: Session, *, principal: Principal, announcement_id: int) -> m.Announcement:
-    require(principal, Permission.VIEW)
-    a = session.get(m.Announcement, announcement_id)
-    if a is None or not sees_path(principal, area_path(session, a.area_id)):
-        raise NotFound(ANNOUNCEMENT_NOT_FOUND, code="announcement_not_found")
-    return a
+    return _visible(
+        session, principal, m.Announcement, announcement_id, ANNOUNCEMENT_NOT_FOUND, "announcement_not_found"
+    )
 
 
 def editable_announcement(session: Session, *, principal: Principal, announcement_id: int) -> m.Announcement:
     a = visible_announcement(session, principal=principal, announcement_id=announcement_id)
-    require(principal, Permission.BROADCAST)
-    if not principal.can_access_path(area_path(session, a.area_id)):
-        raise PermissionDenied(
-            "Thông báo thuộc cấp trên hoặc địa bàn khác: bạn chỉ được xem.", code="out_of_scope"
-        )
-    return a
+    return _editable(session, principal, a, Permission.BROADCAST, "Thông báo")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from loa.accounts.deps import ApiPrincipal
-from loa.accounts.principal import Permission
+from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, PermissionDenied
@@ -68,6 +68,34 @@ def summary(report: CompileReport) -> dict[str, Any]:
 
 def _publish(db: SessionDep, settings: SettingsDep, reason: str) -> dict[str, Any]:
     return summary(hooks.publish(db, data_dir=settings.data_dir, reason=reason))
+
+
+def _save_order(
+    db: SessionDep,
+    principal: Principal,
+    settings: SettingsDep,
+    body: RunningOrderIn,
+    *,
+    key: str | None = None,
+    programme_id: int | None = None,
+    fallback: bool = False,
+) -> RunningOrderOut:
+    """Replace a slot's running order (``key``), or the programme's default or fallback playlist, and
+    publish the manifests it changes."""
+    view = running_orders.set_running_order(
+        db,
+        principal=principal,
+        key=key,
+        programme_id=programme_id,
+        items=[i.to_input() for i in body.items],
+        now=utcnow(),
+        fallback=fallback,
+    )
+    out = running_order_out(view)
+    reason = f"slot:{key}" if key is not None else f"programme:{programme_id}"
+    out.manifests = _publish(db, settings, reason)
+    db.commit()
+    return out
 
 
 def _date(raw: str | None, default: date, field: str) -> date:
@@ -197,18 +225,7 @@ def set_default_running_order(
     programme_id: int, body: RunningOrderIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
 ) -> RunningOrderOut:
     """Danh mục phát mặc định của chương trình (dùng cho mọi buổi không có danh mục riêng)."""
-    view = running_orders.set_running_order(
-        db,
-        principal=principal,
-        key=None,
-        programme_id=programme_id,
-        items=[i.to_input() for i in body.items],
-        now=utcnow(),
-    )
-    out = running_order_out(view)
-    out.manifests = _publish(db, settings, f"programme:{programme_id}")
-    db.commit()
-    return out
+    return _save_order(db, principal, settings, body, programme_id=programme_id)
 
 
 @router.get("/programmes/{programme_id}/fallback", response_model=RunningOrderOut)
@@ -224,19 +241,7 @@ def set_fallback(
     programme_id: int, body: RunningOrderIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
 ) -> RunningOrderOut:
     """Đặt danh mục dự phòng (bản tin hoặc bản ghi) cho các buổi phát không có nội dung."""
-    view = running_orders.set_running_order(
-        db,
-        principal=principal,
-        key=None,
-        programme_id=programme_id,
-        items=[i.to_input() for i in body.items],
-        now=utcnow(),
-        fallback=True,
-    )
-    out = running_order_out(view)
-    out.manifests = _publish(db, settings, f"programme:{programme_id}")
-    db.commit()
-    return out
+    return _save_order(db, principal, settings, body, programme_id=programme_id, fallback=True)
 
 
 # --- slots ---
@@ -252,13 +257,7 @@ def set_running_order(
     slot_id: str, body: RunningOrderIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
 ) -> RunningOrderOut:
     """Danh mục phát của một buổi: trả về tổng thời lượng so với khung giờ và cảnh báo nếu quá dài."""
-    view = running_orders.set_running_order(
-        db, principal=principal, key=slot_id, items=[i.to_input() for i in body.items], now=utcnow()
-    )
-    out = running_order_out(view)
-    out.manifests = _publish(db, settings, f"slot:{slot_id}")
-    db.commit()
-    return out
+    return _save_order(db, principal, settings, body, key=slot_id)
 
 
 @router.post("/slots/{slot_id}/move", response_model=SlotOut)
@@ -281,15 +280,18 @@ def move_slot(
 
 @router.post("/slots/{slot_id}/cancel", response_model=SlotOut)
 def cancel_slot(slot_id: str, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep) -> SlotOut:
-    view = slots.set_slot_cancelled(db, principal=principal, key=slot_id, cancelled=True, now=utcnow())
-    _publish(db, settings, f"slot:{slot_id}")
-    db.commit()
-    return slot_out(view)
+    return _set_cancelled(db, principal, settings, slot_id, cancelled=True)
 
 
 @router.post("/slots/{slot_id}/restore", response_model=SlotOut)
 def restore_slot(slot_id: str, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep) -> SlotOut:
-    view = slots.set_slot_cancelled(db, principal=principal, key=slot_id, cancelled=False, now=utcnow())
+    return _set_cancelled(db, principal, settings, slot_id, cancelled=False)
+
+
+def _set_cancelled(
+    db: SessionDep, principal: Principal, settings: SettingsDep, slot_id: str, *, cancelled: bool
+) -> SlotOut:
+    view = slots.set_slot_cancelled(db, principal=principal, key=slot_id, cancelled=cancelled, now=utcnow())
     _publish(db, settings, f"slot:{slot_id}")
     db.commit()
     return slot_out(view)

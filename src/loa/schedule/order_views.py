@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -232,6 +233,25 @@ def _back(request: Request, form: Any, key: str) -> str:
     return wanted if wanted.startswith("/schedule/") else f"/schedule/slots/{key}"
 
 
+def _set_cancelled(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    data_dir: Path,
+    form: Any,
+    key: str,
+    *,
+    cancelled: bool,
+) -> Response:
+    """Cancel or restore one airing, publish the manifests it changes, go back where the form came from."""
+    view = slots.set_slot_cancelled(db, principal=principal, key=key, cancelled=cancelled, now=utcnow())
+    hooks.publish(db, data_dir=data_dir, reason=f"slot:{key}")
+    db.commit()
+    done = "hủy" if cancelled else "khôi phục"
+    flash(request, f"Đã {done} buổi phát lúc {view.start_local:%H:%M ngày %d/%m/%Y}.")
+    return RedirectResponse(_back(request, form, key), status_code=303)
+
+
 @router.post("/schedule/slots/{key}/cancel")
 def slot_cancel(
     key: str,
@@ -242,11 +262,7 @@ def slot_cancel(
     form: Posted,
     _: CsrfProtected,
 ) -> Response:
-    view = slots.set_slot_cancelled(db, principal=principal, key=key, cancelled=True, now=utcnow())
-    hooks.publish(db, data_dir=settings.data_dir, reason=f"slot:{key}")
-    db.commit()
-    flash(request, f"Đã hủy buổi phát lúc {view.start_local:%H:%M ngày %d/%m/%Y}.")
-    return RedirectResponse(_back(request, form, key), status_code=303)
+    return _set_cancelled(request, db, principal, settings.data_dir, form, key, cancelled=True)
 
 
 @router.post("/schedule/slots/{key}/restore")
@@ -259,11 +275,7 @@ def slot_restore(
     form: Posted,
     _: CsrfProtected,
 ) -> Response:
-    view = slots.set_slot_cancelled(db, principal=principal, key=key, cancelled=False, now=utcnow())
-    hooks.publish(db, data_dir=settings.data_dir, reason=f"slot:{key}")
-    db.commit()
-    flash(request, f"Đã khôi phục buổi phát lúc {view.start_local:%H:%M ngày %d/%m/%Y}.")
-    return RedirectResponse(_back(request, form, key), status_code=303)
+    return _set_cancelled(request, db, principal, settings.data_dir, form, key, cancelled=False)
 
 
 @router.post("/schedule/slots/{key}/move")
