@@ -10,9 +10,8 @@ from starlette.responses import RedirectResponse, Response
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.activities import forms, imports, views
 from loa.activities.registers import get_register
-from loa.activities.views import Posted
 from loa.errors import Conflict
-from loa.web.deps import SessionDep
+from loa.web.deps import Posted, SessionDep
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)

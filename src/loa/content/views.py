@@ -37,7 +37,7 @@ from loa.content.workflow import TRANSITIONS, Action, Subject, allowed_actions, 
 from loa.errors import Conflict, LoaError
 from loa.topics.service import list_topics
 from loa.vocab.text import clean_line
-from loa.web.deps import SessionDep, SettingsDep
+from loa.web.deps import Posted, SessionDep, SettingsDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
 
@@ -46,13 +46,6 @@ router = APIRouter(include_in_schema=False)
 FLASH = "bulletin_flash"
 STEP_LABELS: dict[str, str] = {"create": "Tạo bản tin", **{a.value: t.label for a, t in TRANSITIONS.items()}}
 FormStr = Annotated[str, Form()]
-
-
-async def read_form(request: Request) -> FormData:
-    return await request.form()
-
-
-Posted = Annotated[FormData, Depends(read_form)]
 
 
 def vocab() -> dict[str, Any]:

@@ -27,8 +27,8 @@ from loa.fleet.playable import playable_audio
 from loa.schedule import access, checks, hooks, running_orders, service, slots
 from loa.schedule import models as m
 from loa.schedule.programme_views import flash, pop_flash
-from loa.schedule.views import Posted, base_context
-from loa.web.deps import SessionDep, SettingsDep
+from loa.schedule.views import base_context
+from loa.web.deps import Posted, SessionDep, SettingsDep
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)

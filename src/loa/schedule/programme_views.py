@@ -17,9 +17,9 @@ from loa.db.base import utcnow
 from loa.errors import LoaError
 from loa.schedule import access, checks, formedit, forms, hooks, running_orders, service, slots, targetpick
 from loa.schedule.recurrence import to_local
-from loa.schedule.views import Posted, base_context, posted_values, programme_form, refused, with_typed_target
+from loa.schedule.views import base_context, posted_values, programme_form, refused, with_typed_target
 from loa.topics.models import Topic
-from loa.web.deps import SessionDep, SettingsDep
+from loa.web.deps import Posted, SessionDep, SettingsDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -26,19 +26,12 @@ from loa.schedule import models as m
 from loa.schedule.playout import format_duration_vi
 from loa.schedule.recurrence import to_local
 from loa.vocab.ladder import BULLETIN_PRIORITIES, LADDER, rung_of
-from loa.web.deps import SessionDep, SettingsDep
+from loa.web.deps import Posted, SessionDep, SettingsDep
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
 DAY_NAMES = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
-
-
-async def read_form(request: Request) -> FormData:
-    return await request.form()
-
-
-Posted = Annotated[FormData, Depends(read_form)]
 
 
 def _parse_date(raw: str | None, default: date) -> date:
