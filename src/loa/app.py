@@ -33,6 +33,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.dashboard",
     "loa.accounts.api",
     "loa.accounts.views",
+    "loa.users.views",
     "loa.auditlog",
     "loa.areas.api",
     "loa.areas.picker_views",  # /areas/choices before /areas/{code}

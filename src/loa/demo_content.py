@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from loa.accounts.principal import Principal
 from loa.accounts.service import get_user_by_username, principal_for
-from loa.areas.models import AdminUnit
 from loa.content import service as content
 from loa.content.audio import request_tts
 from loa.content.logic import DraftInput
@@ -36,6 +35,7 @@ from loa.schedule.targets import TargetInput
 from loa.settings import Settings
 from loa.speech.jobs import run_job
 from loa.speech.runtime import SpeechRuntime
+from loa.units.models import AdminUnit
 
 COMMUNE = "21484"
 HOURLY_NEWS = "Điểm tin mỗi giờ xã Ba Tơ"

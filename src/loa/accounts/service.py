@@ -23,9 +23,9 @@ from loa.accounts.passwords import hash_password
 from loa.accounts.principal import ROLES, Permission, Principal, Role
 from loa.accounts.scope import require
 from loa.accounts.sessions import revoke_user_sessions
-from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.units.models import AdminUnit
 
 
 @dataclass(frozen=True)

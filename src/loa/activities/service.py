@@ -19,11 +19,11 @@ from loa.activities.models import MobileTripStop
 from loa.activities.present import entry_text, export_cells
 from loa.activities.recordparse import parse_record, record_errors
 from loa.activities.registers import AnyRecord, AreaRef, FieldError, ParseContext, RegisterSpec
-from loa.areas.models import AdminUnit
 from loa.content.models import Bulletin
 from loa.errors import InvalidInput, NotFound
 from loa.topics.models import Topic
 from loa.topics.service import topic_lookup
+from loa.units.models import AdminUnit
 
 # --- areas (the scope rule is loa.accounts.scope) ------------------------------------------------------
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.areas.logic import name_key
-from loa.areas.models import AdminUnit, Station, UnitKind
 from loa.fleet.models import Device, DeviceGroupMember
 from loa.schedule.snapshot import DeviceMembership
+from loa.units.models import AdminUnit, Station, UnitKind
 
 _VILLAGE_KINDS = (UnitKind.VILLAGE, UnitKind.RESIDENTIAL_GROUP)
 

@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit
 from loa.schedule import models as m
 from loa.schedule.announcements import AnnouncementInput
 from loa.schedule.checks import describe
@@ -18,6 +17,7 @@ from loa.schedule.service import Outcome, ProgrammeInput, describe_recurrence, p
 from loa.schedule.slots import SlotView
 from loa.schedule.targets import TargetInput
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 from loa.vocab.ladder import PREEMPT_RULES, rung_of
 
 

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from loa.accounts.audit import record
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import NO_AREA, require, sees_path
-from loa.areas.models import AdminUnit
 from loa.errors import Conflict, InvalidInput
 from loa.protocol.priority import PreemptRule
 from loa.schedule import checks
@@ -39,6 +38,7 @@ from loa.schedule.targets import (
 )
 from loa.schedule.wording import describe as describe_recurrence_vi
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 from loa.vocab.ladder import check_priority, ladder_priority, rung_of
 
 MAX_SLOT_MINUTES = 24 * 60
