@@ -50,6 +50,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.reports.dashboard",
     "loa.fleet.api",
     "loa.schedule.api",
+    "loa.schedule.api_devices",
     "loa.schedule.views",  # /schedule/programmes/new before /schedule/programmes/{id}
     "loa.schedule.programme_views",
     "loa.schedule.order_views",

@@ -19,14 +19,10 @@ from loa.errors import InvalidInput
 from loa.protocol.priority import Priority
 from loa.schedule import checks
 from loa.schedule import models as m
+from loa.schedule.acceptance import Outcome, check_conflicts
 from loa.schedule.access import editable_announcement
 from loa.schedule.contentindex import ContentIndex, airable_revision
-from loa.schedule.service import (
-    Outcome,
-    check_conflicts,
-    clean_preempt,
-    clean_priority,
-)
+from loa.schedule.service import clean_preempt, clean_priority
 from loa.schedule.targets import TargetInput, common_area_id, resolve_targets
 from loa.vocab.ladder import ladder_priority
 

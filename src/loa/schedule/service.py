@@ -2,14 +2,15 @@
 session first, never commit (the caller commits). Every change is written to the audit log.
 
 Slots, running orders and announcements are in ``loa.schedule.slots`` and ``loa.schedule.announcements``;
-they share ``check_conflicts`` and the validation here; the scope lookups are in ``loa.schedule.access``.
+they share the validation here; the scope lookups are in ``loa.schedule.access`` and the operator's
+answer to conflicts (refuse, keep, apply the proposals) in ``loa.schedule.acceptance``.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -22,10 +23,9 @@ from loa.errors import Conflict, InvalidInput
 from loa.protocol.priority import PreemptRule
 from loa.schedule import checks
 from loa.schedule import models as m
+from loa.schedule.acceptance import Outcome, check_conflicts
 from loa.schedule.access import editable_programme
-from loa.schedule.conflicts import Conflict as ScheduleConflict
 from loa.schedule.dbsnapshot import programme_recurrence
-from loa.schedule.proposals import apply_proposals
 from loa.schedule.recurrence import VIETNAM_TZ, Recurrence, occurrences, resolve_timezone, to_utc, validate
 from loa.schedule.snapshot import TargetKind
 from loa.schedule.targets import (
@@ -67,16 +67,6 @@ class ProgrammeInput:
     topic_code: str | None = None
     owner_organisation: str = ""
     description: str = ""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A scheduling change: what it produced, the conflicts the operator accepted, and warnings."""
-
-    programme: m.Programme | None = None
-    accepted_conflicts: tuple[ScheduleConflict, ...] = ()
-    applied: tuple[str, ...] = ()  # Vietnamese descriptions of applied proposals
-    warnings: tuple[str, ...] = field(default=())
 
 
 # --- scope ---
@@ -204,42 +194,6 @@ def airing_spans(
         if not recurrence.bounded and len(spans) >= limit:
             break
     return spans
-
-
-def check_conflicts(
-    session: Session,
-    *,
-    principal: Principal,
-    subject: checks.Subject,
-    accept: checks.Accept | None,
-    now: datetime,
-) -> tuple[tuple[ScheduleConflict, ...], tuple[str, ...]]:
-    """Refuse (409) on same-priority conflicts unless the operator accepted them: ``keep`` keeps both,
-    ``proposal`` applies the proposed shifts (then checks again). Returns (accepted, applied)."""
-    session.flush()
-    found = checks.find(session, subject, now=now)
-    if not found:
-        return (), ()
-    if accept is None:
-        raise checks.refuse(found)
-    if accept is checks.Accept.KEEP:
-        record(
-            session,
-            action="schedule.conflict_keep",
-            actor=principal,
-            target_type="programme" if subject.programmes else "announcement",
-            target_id=",".join(str(i) for i in sorted(subject.programmes | subject.announcements))[:64],
-            details={"conflicts": [c.message for c in found[:20]], "count": len(found)},
-        )
-        return tuple(found), ()
-    applied: list[str] = []
-    for _round in range(3):
-        applied += apply_proposals(session, principal=principal, conflicts=found, now=now)
-        session.flush()
-        found = checks.find(session, subject, now=now)
-        if not found:
-            return (), tuple(applied)
-    raise checks.refuse(found)
 
 
 # --- programmes ---

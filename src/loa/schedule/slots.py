@@ -21,11 +21,11 @@ from loa.content.catalog import DEFAULT_LANGUAGE
 from loa.errors import InvalidInput, NotFound
 from loa.schedule import checks
 from loa.schedule import models as m
+from loa.schedule.acceptance import Outcome, check_conflicts
 from loa.schedule.access import editable_programme, visible_programme
 from loa.schedule.dbsnapshot import programme_recurrence
 from loa.schedule.orderlines import durations, main_language, order_items
 from loa.schedule.recurrence import occurrences, to_local, to_utc
-from loa.schedule.service import Outcome, check_conflicts
 
 _KEY = re.compile(r"^(\d{1,9})-(\d{8}T\d{4})$")
 MAX_RANGE_DAYS = 400
