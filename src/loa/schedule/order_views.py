@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from loa.accounts.deps import ApiPrincipal, CsrfProtected, WebPrincipal
+from loa.accounts.deps import ApiPrincipal, WebPrincipal
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import area_path
 from loa.areas.logic import fold
@@ -27,8 +26,8 @@ from loa.fleet.playable import playable_audio
 from loa.schedule import access, checks, hooks, running_orders, service, slots
 from loa.schedule import models as m
 from loa.schedule.programme_views import flash, pop_flash
-from loa.schedule.views import base_context
-from loa.web.deps import Posted, SessionDep, SettingsDep
+from loa.schedule.views import FormPost, PostedForm, base_context
+from loa.web.deps import SessionDep
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -109,9 +108,14 @@ def _editor(
     )
 
 
-def _change(
-    request: Request, db: Session, principal: Principal, owner: Owner, form: Any, data_dir: Any
-) -> Response:
+def _change(post: FormPost, owner: Owner) -> Response:
+    request, db, principal, form, data_dir = (
+        post.request,
+        post.db,
+        post.principal,
+        post.form,
+        post.settings.data_dir,
+    )
     current = owner.view(db, principal)
     items = [
         running_orders.ItemInput(
@@ -216,16 +220,8 @@ def slot_page(key: str, request: Request, db: SessionDep, principal: WebPrincipa
 
 
 @router.post("/schedule/slots/{key}/running-order")
-def slot_order_post(
-    key: str,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
-    return _change(request, db, principal, _slot_owner(key), form, settings.data_dir)
+def slot_order_post(key: str, post: PostedForm) -> Response:
+    return _change(post, _slot_owner(key))
 
 
 def _back(request: Request, form: Any, key: str) -> str:
@@ -233,62 +229,31 @@ def _back(request: Request, form: Any, key: str) -> str:
     return wanted if wanted.startswith("/schedule/") else f"/schedule/slots/{key}"
 
 
-def _set_cancelled(
-    request: Request,
-    db: Session,
-    principal: Principal,
-    data_dir: Path,
-    form: Any,
-    key: str,
-    *,
-    cancelled: bool,
-) -> Response:
+def _set_cancelled(post: FormPost, key: str, *, cancelled: bool) -> Response:
     """Cancel or restore one airing, publish the manifests it changes, go back where the form came from."""
-    view = slots.set_slot_cancelled(db, principal=principal, key=key, cancelled=cancelled, now=utcnow())
-    hooks.publish(db, data_dir=data_dir, reason=f"slot:{key}")
+    db = post.db
+    view = slots.set_slot_cancelled(db, principal=post.principal, key=key, cancelled=cancelled, now=utcnow())
+    hooks.publish(db, data_dir=post.settings.data_dir, reason=f"slot:{key}")
     db.commit()
     done = "hủy" if cancelled else "khôi phục"
-    flash(request, f"Đã {done} buổi phát lúc {view.start_local:%H:%M ngày %d/%m/%Y}.")
-    return RedirectResponse(_back(request, form, key), status_code=303)
+    flash(post.request, f"Đã {done} buổi phát lúc {view.start_local:%H:%M ngày %d/%m/%Y}.")
+    return RedirectResponse(_back(post.request, post.form, key), status_code=303)
 
 
 @router.post("/schedule/slots/{key}/cancel")
-def slot_cancel(
-    key: str,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
-    return _set_cancelled(request, db, principal, settings.data_dir, form, key, cancelled=True)
+def slot_cancel(key: str, post: PostedForm) -> Response:
+    return _set_cancelled(post, key, cancelled=True)
 
 
 @router.post("/schedule/slots/{key}/restore")
-def slot_restore(
-    key: str,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
-    return _set_cancelled(request, db, principal, settings.data_dir, form, key, cancelled=False)
+def slot_restore(key: str, post: PostedForm) -> Response:
+    return _set_cancelled(post, key, cancelled=False)
 
 
 @router.post("/schedule/slots/{key}/move")
-def slot_move(
-    key: str,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
+def slot_move(key: str, post: PostedForm) -> Response:
     """Dời một buổi phát sang ngày, giờ khác; trùng lịch thì hỏi lại, không tự xử lý."""
+    request, db, principal, settings, form = post.request, post.db, post.principal, post.settings, post.form
     owner = _slot_owner(key)
     moved_to = f"{form.get('date', '')}T{form.get('time', '')}"
     try:
@@ -332,16 +297,8 @@ def default_order_page(
 
 
 @router.post("/schedule/programmes/{programme_id:int}/running-order")
-def default_order_post(
-    programme_id: int,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
-    return _change(request, db, principal, Owner(programme_id), form, settings.data_dir)
+def default_order_post(programme_id: int, post: PostedForm) -> Response:
+    return _change(post, Owner(programme_id))
 
 
 @router.get("/schedule/programmes/{programme_id:int}/fallback")
@@ -351,13 +308,5 @@ def fallback_page(programme_id: int, request: Request, db: SessionDep, principal
 
 
 @router.post("/schedule/programmes/{programme_id:int}/fallback")
-def fallback_post(
-    programme_id: int,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
-    return _change(request, db, principal, Owner(programme_id, fallback=True), form, settings.data_dir)
+def fallback_post(programme_id: int, post: PostedForm) -> Response:
+    return _change(post, Owner(programme_id, fallback=True))

@@ -17,9 +17,16 @@ from loa.db.base import utcnow
 from loa.errors import LoaError
 from loa.schedule import access, checks, formedit, forms, hooks, running_orders, service, slots, targetpick
 from loa.schedule.recurrence import to_local
-from loa.schedule.views import base_context, posted_values, programme_form, refused, with_typed_target
+from loa.schedule.views import (
+    PostedForm,
+    base_context,
+    posted_values,
+    programme_form,
+    refused,
+    with_typed_target,
+)
 from loa.topics.models import Topic
-from loa.web.deps import Posted, SessionDep, SettingsDep
+from loa.web.deps import SessionDep, SettingsDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
 
@@ -80,15 +87,8 @@ def edit_programme(programme_id: int, request: Request, db: SessionDep, principa
 
 
 @router.post("/schedule/programmes/{programme_id:int}/edit")
-def edit_programme_post(
-    programme_id: int,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
+def edit_programme_post(programme_id: int, post: PostedForm) -> Response:
+    request, db, principal, settings, form = post.request, post.db, post.principal, post.settings, post.form
     programme = access.editable_programme(db, principal=principal, programme_id=programme_id)
     values = posted_values(form)
     kind = values.get("rule_kind", "")
