@@ -84,6 +84,25 @@ def _day_bounds(from_date: date, to_date: date, timezone: str) -> tuple[datetime
     return start, end
 
 
+def _occurrences(
+    session: Session, programme: m.Programme, start_at: datetime, end_at: datetime
+) -> dict[datetime, m.Slot | None]:
+    """Original local time → its stored row (if any) of the occurrences in the window, and of every
+    moved slot (which may land in the window from elsewhere)."""
+    rows = {
+        s.occurrence_local: s
+        for s in session.scalars(select(m.Slot).where(m.Slot.programme_id == programme.id))
+    }
+    wanted: dict[datetime, m.Slot | None] = {
+        to_local(at, programme.timezone): None
+        for at in occurrences(programme_recurrence(programme), start_at, end_at)
+    }
+    for occ, stored in rows.items():
+        if occ in wanted or stored.moved_to_local is not None:
+            wanted[occ] = stored
+    return wanted
+
+
 def programme_slots(
     session: Session,
     programme: m.Programme,
@@ -92,18 +111,8 @@ def programme_slots(
     *,
     with_totals: bool = True,
 ) -> list[SlotView]:
-    rows = {
-        s.occurrence_local: s
-        for s in session.scalars(select(m.Slot).where(m.Slot.programme_id == programme.id))
-    }
-    base = programme_recurrence(programme)
     length = timedelta(milliseconds=programme.slot_duration_ms)
-    wanted: dict[datetime, m.Slot | None] = {
-        to_local(at, programme.timezone): None for at in occurrences(base, start_at - length, end_at)
-    }
-    for occ, stored in rows.items():
-        if occ in wanted or stored.moved_to_local is not None:
-            wanted[occ] = stored
+    wanted = _occurrences(session, programme, start_at - length, end_at)
     language = main_language(session, programme.id) if with_totals else DEFAULT_LANGUAGE
     has_fallback = bool(
         session.scalar(

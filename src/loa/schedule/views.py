@@ -27,6 +27,7 @@ from loa.schedule import models as m
 from loa.schedule.playout import format_duration_vi
 from loa.schedule.recurrence import to_local
 from loa.settings import Settings
+from loa.units.models import Station
 from loa.vocab.ladder import BULLETIN_PRIORITIES, LADDER, rung_of
 from loa.web.deps import Posted, SessionDep, SettingsDep
 from loa.web.templating import render
@@ -93,6 +94,46 @@ def schedule_script(name: str) -> Response:
     return FileResponse(STATIC / name, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
+def _calendar_span(day: date, view: str) -> tuple[date, date]:
+    """First and last day shown: the week of ``day``, or its month in whole Monday–Sunday weeks."""
+    if view == "week":
+        first = day - timedelta(days=day.weekday())
+        return first, first + timedelta(days=6)
+    month_start = day.replace(day=1)
+    first = month_start - timedelta(days=month_start.weekday())
+    next_month = (month_start + timedelta(days=32)).replace(day=1)
+    last = next_month - timedelta(days=1)
+    return first, last + timedelta(days=6 - last.weekday())
+
+
+def _calendar_events(
+    db: Session,
+    principal: Principal,
+    programmes: list[m.Programme],
+    programme_id: int | None,
+    station_id: int | None,
+    start_at: datetime,
+    end_at: datetime,
+) -> tuple[m.Programme | None, Station | None, list[calendar.CalendarEvent], str]:
+    """What the calendar shows: one programme, one station's airings, or every programme; with the
+    programme or station chosen and the title."""
+    if programme_id is not None:
+        chosen = access.visible_programme(db, principal=principal, programme_id=programme_id)
+        events = calendar.programme_events(
+            db, principal=principal, programmes=[chosen], start_at=start_at, end_at=end_at
+        )
+        return chosen, None, events, f"Chương trình «{chosen.name}»"
+    if station_id is not None:
+        chosen_station, events = calendar.station_events(
+            db, principal=principal, station_id=station_id, start_at=start_at, end_at=end_at
+        )
+        return None, chosen_station, events, chosen_station.name
+    events = calendar.programme_events(
+        db, principal=principal, programmes=programmes, start_at=start_at, end_at=end_at
+    )
+    return None, None, events, "Tất cả chương trình"
+
+
 @router.get("/schedule")
 def calendar_page(
     request: Request,
@@ -106,38 +147,16 @@ def calendar_page(
     today = to_local(utcnow()).date()
     day = _parse_date(request.query_params.get("date"), today)
     view = "month" if view == "month" else "week"
-    if view == "week":
-        first = day - timedelta(days=day.weekday())
-        last = first + timedelta(days=6)
-    else:
-        month_start = day.replace(day=1)
-        first = month_start - timedelta(days=month_start.weekday())
-        next_month = (month_start + timedelta(days=32)).replace(day=1)
-        last = next_month - timedelta(days=1)
-        last += timedelta(days=6 - last.weekday())
+    first, last = _calendar_span(day, view)
     stations = calendar.visible_stations(db, principal=principal)
     programmes = service.list_programmes(db, principal=principal)
     station_id, programme_id = _int(station), _int(programme)
     if station_id is None and programme_id is None and stations:
         station_id = stations[0].id
     start_at, end_at = calendar.day_range(first, last)
-    chosen_station = chosen = None
-    if programme_id is not None:
-        chosen = access.visible_programme(db, principal=principal, programme_id=programme_id)
-        events = calendar.programme_events(
-            db, principal=principal, programmes=[chosen], start_at=start_at, end_at=end_at
-        )
-        title = f"Chương trình «{chosen.name}»"
-    elif station_id is not None:
-        chosen_station, events = calendar.station_events(
-            db, principal=principal, station_id=station_id, start_at=start_at, end_at=end_at
-        )
-        title = chosen_station.name
-    else:
-        events = calendar.programme_events(
-            db, principal=principal, programmes=programmes, start_at=start_at, end_at=end_at
-        )
-        title = "Tất cả chương trình"
+    chosen, chosen_station, events, title = _calendar_events(
+        db, principal, programmes, programme_id, station_id, start_at, end_at
+    )
     days: list[date] = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     by_day: dict[date, list[calendar.CalendarEvent]] = {d: [] for d in days}
     for e in events:
