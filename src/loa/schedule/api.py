@@ -8,7 +8,7 @@ request says ``"accept": "keep"`` or ``"accept": "proposal"``.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -27,6 +27,7 @@ from loa.schedule import (
     service,
     slots,
 )
+from loa.schedule.acceptance import Outcome
 from loa.schedule.manifests import CompileReport
 from loa.schedule.recurrence import to_local
 from loa.schedule.schemas import (
@@ -124,6 +125,33 @@ def list_programmes(
     ]
 
 
+def _with_running_order(
+    db: SessionDep,
+    principal: Principal,
+    settings: SettingsDep,
+    body: ProgrammeIn,
+    outcome: Outcome,
+    now: datetime,
+) -> ProgrammeOut:
+    """After a programme is created or changed: its default running order when the body gives one,
+    then the manifests it changes, all in one commit."""
+    programme = outcome.programme
+    assert programme is not None
+    if body.running_order is not None:
+        running_orders.set_running_order(
+            db,
+            principal=principal,
+            key=None,
+            programme_id=programme.id,
+            items=[i.to_input() for i in body.running_order],
+            now=now,
+        )
+    out = programme_out(db, programme, outcome)
+    out.manifests = _publish(db, settings, f"programme:{programme.id}")
+    db.commit()
+    return out
+
+
 @router.post("/programmes", response_model=ProgrammeOut, status_code=201)
 def create_programme(
     body: ProgrammeIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
@@ -133,20 +161,7 @@ def create_programme(
     outcome = service.create_programme(
         db, principal=principal, data=body.to_input(), accept=checks.parse_accept(body.accept), now=now
     )
-    assert outcome.programme is not None
-    if body.running_order is not None:
-        running_orders.set_running_order(
-            db,
-            principal=principal,
-            key=None,
-            programme_id=outcome.programme.id,
-            items=[i.to_input() for i in body.running_order],
-            now=now,
-        )
-    out = programme_out(db, outcome.programme, outcome)
-    out.manifests = _publish(db, settings, f"programme:{outcome.programme.id}")
-    db.commit()
-    return out
+    return _with_running_order(db, principal, settings, body, outcome, now)
 
 
 @router.get("/programmes/{programme_id}", response_model=ProgrammeOut)
@@ -168,20 +183,7 @@ def update_programme(
         accept=checks.parse_accept(body.accept),
         now=now,
     )
-    assert outcome.programme is not None
-    if body.running_order is not None:
-        running_orders.set_running_order(
-            db,
-            principal=principal,
-            key=None,
-            programme_id=programme_id,
-            items=[i.to_input() for i in body.running_order],
-            now=now,
-        )
-    out = programme_out(db, outcome.programme, outcome)
-    out.manifests = _publish(db, settings, f"programme:{programme_id}")
-    db.commit()
-    return out
+    return _with_running_order(db, principal, settings, body, outcome, now)
 
 
 @router.delete("/programmes/{programme_id}", response_model=ProgrammeOut)

@@ -25,6 +25,7 @@ from loa.schedule import checks
 from loa.schedule import models as m
 from loa.schedule.acceptance import Outcome, check_conflicts
 from loa.schedule.access import editable_programme
+from loa.schedule.conflicts import Conflict as ScheduleConflict
 from loa.schedule.dbsnapshot import programme_recurrence
 from loa.schedule.recurrence import VIETNAM_TZ, Recurrence, occurrences, resolve_timezone, to_utc, validate
 from loa.schedule.snapshot import TargetKind
@@ -248,6 +249,27 @@ def _audit_details(programme: m.Programme, targets: list[ResolvedTarget]) -> dic
     }
 
 
+def _check_airings(
+    session: Session,
+    programme: m.Programme,
+    *,
+    principal: Principal,
+    accept: checks.Accept | None,
+    now: datetime,
+) -> tuple[tuple[ScheduleConflict, ...], tuple[str, ...]]:
+    """The conflicts of the programme's next airings (from now, or from its start if later)."""
+    spans = airing_spans(
+        session, programme, after=max(now, to_utc(programme.start_local, programme.timezone))
+    )
+    return check_conflicts(
+        session,
+        principal=principal,
+        subject=checks.Subject(programmes=frozenset({programme.id}), spans=tuple(spans)),
+        accept=accept,
+        now=now,
+    )
+
+
 def create_programme(
     session: Session,
     *,
@@ -264,16 +286,7 @@ def create_programme(
     session.add(programme)
     session.flush()
     _replace_targets(session, programme, targets)
-    spans = airing_spans(
-        session, programme, after=max(now, to_utc(programme.start_local, programme.timezone))
-    )
-    accepted, applied = check_conflicts(
-        session,
-        principal=principal,
-        subject=checks.Subject(programmes=frozenset({programme.id}), spans=tuple(spans)),
-        accept=accept,
-        now=now,
-    )
+    accepted, applied = _check_airings(session, programme, principal=principal, accept=accept, now=now)
     record(
         session,
         action="schedule.programme_create",
@@ -314,16 +327,7 @@ def update_programme(
     programme.version += 1
     programme.updated_at = now
     _replace_targets(session, programme, targets)
-    spans = airing_spans(
-        session, programme, after=max(now, to_utc(programme.start_local, programme.timezone))
-    )
-    accepted, applied = check_conflicts(
-        session,
-        principal=principal,
-        subject=checks.Subject(programmes=frozenset({programme.id}), spans=tuple(spans)),
-        accept=accept,
-        now=now,
-    )
+    accepted, applied = _check_airings(session, programme, principal=principal, accept=accept, now=now)
     record(
         session,
         action="schedule.programme_update",
