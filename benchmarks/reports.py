@@ -35,7 +35,6 @@ from loa.activities.models import (
     RadioItem,
     VisualItem,
 )
-from loa.areas.models import AdminUnit, UnitKind
 from loa.content.catalog import BulletinKind, Priority, Status
 from loa.content.models import Attachment, Bulletin, bulletin_topics
 from loa.db import make_session_factory
@@ -51,6 +50,7 @@ from loa.schedule import models as m
 from loa.schedule.recurrence import to_utc
 from loa.speech.models import AudioAsset, AudioSourceKind
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit, UnitKind
 from loa.vocab.period import Period
 from loa.vocab.text import fold
 

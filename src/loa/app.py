@@ -33,13 +33,14 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.dashboard",
     "loa.accounts.api",
     "loa.accounts.views",
+    "loa.users.views",
     "loa.auditlog",
     "loa.areas.api",
     "loa.areas.picker_views",  # /areas/choices before /areas/{code}
     "loa.areas.views",
     "loa.topics.api",
     "loa.content.api",
-    "loa.content.feeds",
+    "loa.content.api_public",
     "loa.content.views",
     "loa.activities.api",
     "loa.activities.views",
@@ -49,6 +50,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.reports.dashboard",
     "loa.fleet.api",
     "loa.schedule.api",
+    "loa.schedule.api_devices",
     "loa.schedule.views",  # /schedule/programmes/new before /schedule/programmes/{id}
     "loa.schedule.programme_views",
     "loa.schedule.order_views",

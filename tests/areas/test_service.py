@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal, Role
 from loa.areas import service
-from loa.areas.models import AdminUnit, UnitKind
 from loa.areas.stations import create_station, list_stations
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.units.models import AdminUnit, UnitKind
 from tests.areas.conftest import ADMIN, BA_TO_OPERATOR, PROVINCE_EDITOR, VIEWER_BA_TO
 
 

@@ -32,7 +32,6 @@ from loa.activities.models import ActivityImport
 from loa.activities.registers import REGISTERS
 from loa.alerts import service as alerts
 from loa.alerts.models import EmergencyAlert
-from loa.areas.models import AdminUnit, Station, UnitKind
 from loa.areas.service import add_village
 from loa.areas.stations import create_station
 from loa.content import photos, renditions
@@ -69,6 +68,7 @@ from loa.speech.engines.registry import EngineRegistry
 from loa.speech.models import AudioAsset, AudioSourceKind, JobStatus, SpeechJob
 from loa.speech.service import SpeechContext
 from loa.speech.store import LocalAudioStore
+from loa.units.models import AdminUnit, Station, UnitKind
 from loa.vocab.period import Period
 from tests.conftest import seed_areas
 from tests.fleet.harness import wav_bytes

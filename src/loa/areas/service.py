@@ -26,16 +26,15 @@ from loa.areas.logic import (
     UNIT_KINDS,
     VILLAGE_KINDS,
     RowError,
-    ancestor_paths,
     display_name,
     fold,
-    make_path,
     normalise_village,
     parse_village_csv,
     rows_invalid,
 )
-from loa.areas.models import AdminUnit, AreaLineage, UnitKind
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.units.models import AdminUnit, AreaLineage, UnitKind
+from loa.units.paths import ancestor_paths, make_path
 
 __all__ = [
     "ImportReport",

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
 from loa.areas.logic import COMMUNE_KINDS, fold
-from loa.areas.models import AdminUnit, Station
 from loa.areas.service import ensure_access, ensure_can_manage, get_unit
 from loa.errors import Conflict, InvalidInput
+from loa.units.models import AdminUnit, Station
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import above_scope, in_scope, under
-from loa.areas.models import AdminUnit
 from loa.content.catalog import BulletinKind, Priority, Status
 from loa.content.diffing import FieldDiff, diff_fields
 from loa.content.logic import diff_labels, diffable
@@ -23,6 +22,7 @@ from loa.content.service import get_bulletin
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, NotFound
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 
 MAX_PAGE_SIZE = 200
 

@@ -13,7 +13,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from loa.accounts.audit import record
 from loa.accounts.principal import Principal
 from loa.accounts.scope import area_path, scope_units
-from loa.areas.models import AdminUnit
 from loa.content.catalog import STATUSES, Status
 from loa.content.logic import CONFLICT_MESSAGE, CleanDraft, DraftInput, clean_draft
 from loa.content.models import Bulletin, BulletinEvent, BulletinRevision
@@ -23,6 +22,7 @@ from loa.db.base import utcnow
 from loa.db.changes import mark_changed
 from loa.errors import Conflict, InvalidInput, NotFound
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 
 NOT_FOUND = "Không tìm thấy bản tin (hoặc bản tin nằm ngoài địa bàn bạn phụ trách)."
 

@@ -11,7 +11,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "loa.accounts.models",
     "loa.activities.models",
     "loa.alerts.models",
-    "loa.areas.models",
+    "loa.units.models",
     "loa.content.models",
     "loa.exchange.models",
     "loa.feedback.models",

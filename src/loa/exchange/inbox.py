@@ -27,7 +27,6 @@ from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
 from loa.alerts import service as alerts
-from loa.areas.models import AdminUnit
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.exchange.acks import queue_ack
 from loa.exchange.audio import ingest_now
@@ -41,6 +40,7 @@ from loa.schedule.announcements import AnnouncementInput, create_announcement
 from loa.schedule.models import Announcement
 from loa.schedule.targets import TargetInput
 from loa.speech.service import SpeechContext
+from loa.units.models import AdminUnit
 from loa.vocab.text import clean_line
 
 NOT_FOUND = "Không tìm thấy tin nhận từ cấp trên (hoặc tin không thuộc địa bàn của bạn)."
