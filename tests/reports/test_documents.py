@@ -209,3 +209,22 @@ def test_long_place_lists_point_to_the_detail_sheet() -> None:
     texts = [b.text for b in document_blocks(_data(channels=(visual,)))]
     assert sum(t.startswith("+ Điểm") for t in texts) == 15
     assert "+ Và 05 địa điểm khác (chi tiết tại bảng số liệu kèm theo)." in texts
+
+
+def test_roman_numerals_of_quarters_stay_upper_case() -> None:
+    """A quarter's number is a Roman numeral: "QUÝ II" in a heading, "quý II" in a sentence, never
+    "quý ii" (the placeholder of section V once lower-cased its heading)."""
+    data = _data(period=Period.quarter(2024, 1), prose={})
+    texts = [b.text for b in document_blocks(data)]
+    assert "V. NHIỆM VỤ TRỌNG TÂM QUÝ II NĂM 2024" in texts
+    placeholder = next(t for t in texts if t.startswith("[Cần bổ sung: Nhiệm vụ trọng tâm"))
+    assert placeholder.startswith("[Cần bổ sung: Nhiệm vụ trọng tâm quý II năm 2024.")
+    assert not any(" ii " in t or " iv " in t or t.endswith(" iii") for t in texts)
+    fourth = [b.text for b in document_blocks(_data(period=Period.quarter(2024, 4), prose={}))]
+    assert "V. NHIỆM VỤ TRỌNG TÂM QUÝ I NĂM 2025" in fourth
+    assert any(t.startswith("[Cần bổ sung: Nhiệm vụ trọng tâm quý I năm 2025.") for t in fourth)
+    third = Document(io.BytesIO(render_docx(_data(period=Period.quarter(2024, 3)))))
+    paragraphs = [p.text for p in third.paragraphs]
+    assert "Kết quả công tác tuyên truyền chuyển đổi số quý III năm 2024" in paragraphs
+    assert "V. NHIỆM VỤ TRỌNG TÂM QUÝ IV NĂM 2024" in paragraphs
+    assert "quý iv" not in "\n".join(paragraphs).replace("QUÝ IV", "")

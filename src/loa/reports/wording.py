@@ -288,11 +288,14 @@ def results_blocks(data: ReportData) -> list[Block]:
     return blocks
 
 
-PROSE_HEADINGS: tuple[tuple[str, str], ...] = (
-    ("advantages", "II. THUẬN LỢI"),
-    ("limitations", "III. HẠN CHẾ, TỒN TẠI"),
-    ("proposals", "IV. ĐỀ XUẤT, KIẾN NGHỊ"),
-    ("next_tasks", "V. NHIỆM VỤ TRỌNG TÂM {next}"),
+# Sections II-V: number and title as a sentence ("{next}": the period section V plans for). The
+# heading is the title in capitals; the placeholder names it as written, never by lower-casing the
+# heading (that would turn "QUÝ II" into "quý ii").
+PROSE_HEADINGS: tuple[tuple[str, str, str], ...] = (
+    ("advantages", "II", "Thuận lợi"),
+    ("limitations", "III", "Hạn chế, tồn tại"),
+    ("proposals", "IV", "Đề xuất, kiến nghị"),
+    ("next_tasks", "V", "Nhiệm vụ trọng tâm {next}"),
 )
 
 PLACEHOLDER = "[Cần bổ sung: {what}. Nội dung này do người lập báo cáo viết trước khi trình ký.]"
@@ -301,12 +304,11 @@ PLACEHOLDER = "[Cần bổ sung: {what}. Nội dung này do người lập báo 
 def prose_blocks(data: ReportData) -> list[Block]:
     """Sections II-V from the user's text; an empty section becomes a marked placeholder line."""
     blocks: list[Block] = []
-    for key, heading in PROSE_HEADINGS:
-        title = heading.format(next=data.period.next_label.upper())
-        blocks.append(Block("heading", title))
+    for key, number, title in PROSE_HEADINGS:
+        what = title.format(next=data.period.next_label)
+        blocks.append(Block("heading", f"{number}. {what.upper()}"))
         text = data.prose.get(key, "").strip()
         if not text:
-            what = capitalise(title.split(". ", 1)[1].lower())
             blocks.append(Block("placeholder", PLACEHOLDER.format(what=what)))
             continue
         for line in text.splitlines():
