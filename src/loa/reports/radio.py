@@ -18,9 +18,9 @@ from loa.activities.present import detail_cells
 from loa.activities.registers import RADIO
 from loa.activities.service import area_ref
 from loa.areas.models import AdminUnit
-from loa.content.catalog import KINDS
+from loa.content.catalog import KINDS, BulletinKind
 from loa.content.models import Bulletin
-from loa.reports.airdata import Airtime, AirtimeRow, ProgrammeRow
+from loa.reports.airdata import Airtime, AirtimeRow, ProgrammeRow, mix_ranges
 from loa.reports.airtime import (
     BASIS_PLAYED,
     BULLETIN_PREFIX,
@@ -37,7 +37,7 @@ from loa.reports.airtime import (
 )
 from loa.reports.broadcasts import StartedReceipts, collect_facts
 from loa.reports.data import DetailRow
-from loa.reports.facts import BulletinIndex, Facts
+from loa.reports.facts import MIX_KINDS, BulletinIndex, Facts
 from loa.reports.portal import portal_rows
 from loa.schedule.plan import ProgrammePlan
 from loa.topics.models import Topic
@@ -46,6 +46,7 @@ from loa.vocab.numbers import number_text
 from loa.vocab.period import Period
 
 Pair = tuple[DetailRow, AdminUnit]
+MIX_KEYS = tuple(k.value for k in MIX_KINDS)  # a programme's composition, by kind
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ def _programme_rows(
     topic_id: int | None,
     aired_system: SystemAired,
     areas: Callable[[AdminUnit], Sequence[str]],
+    kinds: Mapping[int, BulletinKind],
 ) -> tuple[list[Pair], list[ProgrammeRow]]:
     area_ids = {
         p.area_id for pid, p in programmes.items() if pid in facts.programmes and p.area_id is not None
@@ -244,10 +246,11 @@ def _programme_rows(
                 len(aired),
                 t.scheduled,
                 t.played,
-                (min(pf.news, default=0), max(pf.news, default=0)),
-                (min(pf.articles, default=0), max(pf.articles, default=0)),
+                mix_ranges(pf.aired_mix(kinds), MIX_KEYS),
+                mix_ranges(pf.planned_mix, MIX_KEYS),
                 clusters_played,
                 clusters_aimed,
+                pf.due_airings,
             )
         )
     return rows, out
@@ -385,7 +388,7 @@ def system_channels(
     aired = SystemAired()
     radio = _bulletin_rows(session, facts, index, prefixes, topic_id, aired, areas.system, read)
     programme_pairs, programme_rows = _programme_rows(
-        session, facts, programmes, prefixes, topic_id, aired, areas.system
+        session, facts, programmes, prefixes, topic_id, aired, areas.system, index.kinds
     )
     radio = programme_pairs + radio + _manual_radio(manual, aired, areas.manual)
     return SystemChannels(radio, portal, _airtime(session, facts, programme_rows, district_of))

@@ -316,5 +316,7 @@ def count_played(
         pf = programme_facts[programme_id] if programme_id is not None else None
         if pf is not None:
             pf.line_airing[item_id] = airing
+            if bulletin_id is not None:
+                pf.line_bulletin[item_id] = bulletin_id
         items[item_id] = (bulletins[bulletin_id] if bulletin_id is not None else None, pf, airing, planned)
     add_rows(facts, rows, items)
