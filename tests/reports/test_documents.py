@@ -11,6 +11,8 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from openpyxl import load_workbook
 
+from loa.reports.assessment import Comparison, PeriodFigures, draft_text, previous_period
+from loa.reports.composition import mix_text
 from loa.reports.data import ChannelSection, DetailRow, Figure, Organisation, ReportData, Topic
 from loa.reports.docx_writer import date_line, number_line, render_docx
 from loa.reports.wording import document_blocks, join_vn
@@ -228,3 +230,48 @@ def test_roman_numerals_of_quarters_stay_upper_case() -> None:
     assert "Kết quả công tác tuyên truyền chuyển đổi số quý III năm 2024" in paragraphs
     assert "V. NHIỆM VỤ TRỌNG TÂM QUÝ IV NĂM 2024" in paragraphs
     assert "quý iv" not in "\n".join(paragraphs).replace("QUÝ IV", "")
+
+
+def _figures(period: Period, programmes: int, items: int, in_plan: int, due: int) -> PeriodFigures:
+    return PeriodFigures(period, programmes, items, in_plan, due)
+
+
+def test_the_previous_period_has_the_same_length() -> None:
+    assert previous_period(Period.year(2024)) == Period.year(2023)
+    assert previous_period(Period.half(2024, 1)) == Period.half(2023, 2)
+    assert previous_period(Period.half(2024, 2)) == Period.half(2024, 1)
+    assert previous_period(Period.quarter(2024, 1)) == Period.quarter(2023, 4)
+    assert previous_period(Period.quarter(2024, 3)) == Period.quarter(2024, 2)
+    assert previous_period(Period.month(2024, 1)) == Period.month(2023, 12)
+    assert previous_period(Period.month(2024, 3)) == Period.month(2024, 2)
+    assert previous_period(Period.custom(date(2024, 3, 1), date(2024, 3, 10))) == Period.custom(
+        date(2024, 2, 20), date(2024, 2, 29)
+    )
+
+
+def test_the_drafted_assessment_states_each_change_without_judging() -> None:
+    q2, q1 = Period.quarter(2024, 2), Period.quarter(2024, 1)
+    fewer = Comparison(_figures(q2, 3, 40, 90, 100), _figures(q1, 3, 52, 95, 100))
+    assert draft_text(fewer) == (
+        "So với quý I năm 2024, số chuyên mục đã phát sóng bằng kỳ trước (03 chuyên mục); số tin, bài đã "
+        "phát giảm 12 tin, bài (từ 52 xuống 40); tỷ lệ thực hiện kế hoạch phát sóng trên cụm loa (theo "
+        "biên nhận phát) đạt 90 %, thấp hơn kỳ trước 5 điểm phần trăm (95 %). Nhìn chung, số chuyên mục, "
+        "tin, bài phát trên hệ thống truyền thanh giảm so với kỳ trước."
+    )
+    mixed = Comparison(_figures(q2, 4, 40, 0, 0), _figures(q1, 3, 52, 95, 100))
+    text = draft_text(mixed)
+    assert "Nhìn chung" not in text  # one up, one down: no overall word
+    assert "kỳ này chưa có kế hoạch phát sóng trên cụm loa đến giờ phát (kỳ trước đạt 95 %)" in text
+    days = Period.custom(date(2024, 3, 1), date(2024, 3, 10))
+    empty = Comparison(_figures(days, 0, 0, 0, 0), _figures(previous_period(days), 0, 0, 0, 0))
+    assert draft_text(empty) == (
+        "Từ ngày 01/03/2024 đến ngày 10/03/2024 và khoảng thời gian liền trước (từ ngày 20/02/2024 đến "
+        "ngày 29/02/2024), chưa ghi nhận chuyên mục, tin, bài phát trên hệ thống truyền thanh để so sánh."
+    )
+    assert Comparison.from_json(fewer.to_json()) == fewer
+
+
+def test_a_programme_composition_in_words() -> None:
+    assert mix_text((("news", 3, 5), ("article", 6, 7))) == "3-5 tin, 6-7 bài viết"
+    assert mix_text((("news", 4, 4), ("reportage", 0, 1))) == "04 tin, không quá 01 phóng sự"
+    assert mix_text(()) == ""

@@ -39,6 +39,23 @@ def mix_text(mix: MixRange) -> str:
     return ", ".join(parts)
 
 
+def in_sentence(schedule: str) -> str:
+    """A schedule's words (``loa.schedule.wording.describe``, capitalised to stand alone) inside a
+    sentence: 'hằng ngày lúc 06:00', 'thứ Hai thứ ba trong tháng lúc 07:00'."""
+    return schedule[:1].lower() + schedule[1:]
+
+
+def airs_when(schedule: str) -> str:
+    """'phát vào thứ Hai thứ ba trong tháng lúc 07:00', 'phát hằng ngày lúc 06:00'."""
+    words = in_sentence(schedule)
+    return f"phát vào {words}" if words.startswith(("thứ ", "chủ nhật", "ngày ")) else f"phát {words}"
+
+
+def named(p: ProgrammeRow) -> str:
+    """'chuyên mục «Bản tin sáng»'; a name that already says it, alone: '«Chuyên mục CCHC»'."""
+    return f"«{p.name}»" if p.name.casefold().startswith("chuyên mục") else f"chuyên mục «{p.name}»"
+
+
 def aired(programmes: Sequence[ProgrammeRow]) -> list[ProgrammeRow]:
     return [p for p in programmes if p.played_airings]
 
@@ -51,13 +68,13 @@ def plan_differs(p: ProgrammeRow) -> bool:
 
 def inline_details(programmes: Sequence[ProgrammeRow]) -> str:
     """For one programme aired, the clause closing the radio sentence, as the reference writes it:
-    ', phát vào Thứ Hai thứ ba trong tháng lúc 07:00 (mỗi chuyên mục 3-5 tin, 6-7 bài viết)'. With
+    ', phát vào thứ Hai thứ ba trong tháng lúc 07:00 (mỗi chuyên mục 3-5 tin, 6-7 bài viết)'. With
     several, the clause is empty and each has its own line (``programme_lines``)."""
     shown = aired(programmes)
     if len(shown) != 1:
         return ""
     p = shown[0]
-    text = f", phát vào {p.schedule}" if p.schedule else ""
+    text = f", {airs_when(p.schedule)}" if p.schedule else ""
     mix = mix_text(p.aired_mix)
     return f"{text} (mỗi chuyên mục {mix})" if mix else text
 
@@ -84,12 +101,12 @@ def programme_lines(programmes: Sequence[ProgrammeRow]) -> list[str]:
     if len(shown) == 1:
         p = shown[0]
         return [
-            f"Theo kế hoạch trong kỳ, chuyên mục «{p.name}» có {_plan_words(p)}; số chuyên mục nêu trên "
+            f"Theo kế hoạch trong kỳ, {named(p)} có {_plan_words(p)}; số chuyên mục nêu trên "
             "chỉ tính các buổi có biên nhận đã phát của cụm loa."
         ]
     lines = []
     for p in shown[:MAX_PROGRAMME_LINES]:
-        when = f" ({p.schedule})" if p.schedule else ""
+        when = f" ({in_sentence(p.schedule)})" if p.schedule else ""
         mix = mix_text(p.aired_mix)
         text = f"+ «{p.name}»{when}: đã phát {count_text(p.played_airings)} buổi"
         if mix:

@@ -107,7 +107,7 @@ def media_paragraph(data: ReportData) -> str:
 
 
 def programme_details(data: ReportData) -> str:
-    """', phát vào Thứ Hai thứ ba trong tháng lúc 07:00 (mỗi chuyên mục 3-5 tin, 6-7 bài viết)' for the
+    """', phát vào thứ Hai thứ ba trong tháng lúc 07:00 (mỗi chuyên mục 3-5 tin, 6-7 bài viết)' for the
     one programme that aired (``loa.reports.composition``); empty for several or for figures that
     came from the manual register."""
     return inline_details(data.airtime.programmes) if data.airtime else ""
