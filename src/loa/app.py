@@ -46,7 +46,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.activities.import_views",
     "loa.reports.api",
     "loa.reports.views",
-    "loa.reports.dashboard",
+    "loa.reports.statistics_page",
     "loa.fleet.api",
     "loa.schedule.api",
     "loa.schedule.views",  # /schedule/programmes/new before /schedule/programmes/{id}

@@ -1,5 +1,5 @@
 """JSON routes of reports: generate (POST), list, read (with the figures and the ids behind them),
-download ``report.docx|xlsx|pdf``, and statistics for the dashboard."""
+download ``report.docx|xlsx|pdf``, the drafted assessment, and the statistics by area."""
 
 from __future__ import annotations
 
