@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Role
+from loa.errors import InvalidInput
 from loa.protocol import messages as msg
 from loa.reports.data import ReportData
 from loa.reports.docx_writer import render_docx
@@ -146,6 +147,8 @@ def test_the_assessment_is_drafted_against_the_previous_period(session: Session,
         None,
     )
     assert ReportData.from_json(data.to_json()) == data
+    with pytest.raises(InvalidInput, match=r"^Mục «Đánh giá chung» quá dài \(tối đa 20\.000 ký tự\)\.$"):
+        _data(session, town, MARCH, now, assessment="x" * 20_001)
 
 
 def test_the_signed_document_keeps_headings_with_their_text(session: Session, town: Town) -> None:
@@ -266,3 +269,7 @@ def test_a_leader_sees_the_draft_in_the_form_and_edits_it(
     shown = client.get(edited.headers["location"]).text
     assert "Đạt kế hoạch phát sóng." in shown and "do người lập báo cáo viết" in shown
     assert "Tuyên truyền chữ ký số" in shown
+    # The next report starts from this one: its contents again, but not its assessment (of its period).
+    again = client.get("/reports/new").text
+    assert '<textarea id="r-contents" name="contents" rows="4">Tuyên truyền chữ ký số</textarea>' in again
+    assert '<textarea id="r-assessment" name="assessment" rows="5"></textarea>' in again

@@ -28,6 +28,7 @@ from loa.reports.pdf import docx_to_pdf
 from loa.reports.statistics import former_areas, gather, resolve_root, sections_of
 from loa.reports.xlsx_writer import render_xlsx
 from loa.topics.service import get_topic
+from loa.vocab.numbers import number_text
 from loa.vocab.period import Period
 from loa.vocab.text import fold
 
@@ -37,6 +38,13 @@ FORMATS: dict[str, tuple[str, str]] = {
     "pdf": ("application/pdf", "PDF"),
 }
 PROSE_KEYS = frozenset(k for k, _ in PROSE_SECTIONS)
+# The texts a person writes, by the name a person knows them by (never the field's key).
+TEXT_TITLES: dict[str, str] = {
+    "introduction": "Mở đầu",
+    "contents": "Nội dung tuyên truyền chủ yếu",
+    "assessment": "Đánh giá chung",
+    **dict(PROSE_SECTIONS),
+}
 MAX_PROSE_CHARS = 20_000
 
 
@@ -90,7 +98,10 @@ def _check_text(request: ReportRequest) -> None:
     }
     for key, text in texts.items():
         if len(text) > MAX_PROSE_CHARS:
-            raise InvalidInput(f"Mục “{key}” quá dài (tối đa {MAX_PROSE_CHARS} ký tự).")
+            raise InvalidInput(
+                f"Mục «{TEXT_TITLES[key]}» quá dài (tối đa {number_text(MAX_PROSE_CHARS)} ký tự).",
+                details=[{"field": key}],
+            )
 
 
 def build_report_data(
