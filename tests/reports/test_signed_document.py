@@ -132,7 +132,7 @@ def test_the_assessment_is_drafted_against_the_previous_period(session: Session,
         "bài đã phát bằng kỳ trước (01 tin, bài); tỷ lệ thực hiện kế hoạch phát sóng trên cụm loa (theo "
         "biên nhận phát) đạt 100 %, cao hơn kỳ trước 83,9 điểm phần trăm (16,1 %). Nhìn chung, số chuyên "
         "mục, tin, bài phát trên hệ thống truyền thanh tăng so với kỳ trước. Số liệu kỳ này tính đến ngày "
-        "10/03/2024, khi kỳ báo cáo chưa kết thúc."
+        "10/03/2024 (kỳ báo cáo chưa kết thúc)."
     )
     texts = _texts(data)
     lead = texts.index("Đồng thời, đã tuyên truyền một số nội dung cụ thể như sau:")

@@ -183,5 +183,5 @@ def draft_text(comparison: Comparison) -> str:
     if overall:
         text += f" {overall}"
     if now.as_of is not None:
-        text += f" Số liệu kỳ này tính đến ngày {vn_date(now.as_of)}, khi kỳ báo cáo chưa kết thúc."
+        text += f" Số liệu kỳ này tính đến ngày {vn_date(now.as_of)} (kỳ báo cáo chưa kết thúc)."
     return text
