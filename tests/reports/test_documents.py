@@ -11,8 +11,9 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from openpyxl import load_workbook
 
+from loa.reports.airdata import ProgrammeRow
 from loa.reports.assessment import Comparison, PeriodFigures, draft_text, previous_period
-from loa.reports.composition import mix_text
+from loa.reports.composition import inline_details, mix_text
 from loa.reports.data import ChannelSection, DetailRow, Figure, Organisation, ReportData, Topic
 from loa.reports.docx_writer import date_line, number_line, render_docx
 from loa.reports.wording import document_blocks, join_vn
@@ -275,3 +276,22 @@ def test_a_programme_composition_in_words() -> None:
     assert mix_text((("news", 3, 5), ("article", 6, 7))) == "3-5 tin, 6-7 bài viết"
     assert mix_text((("news", 4, 4), ("reportage", 0, 1))) == "04 tin, không quá 01 phóng sự"
     assert mix_text(()) == ""
+
+
+def test_a_version_3_snapshot_keeps_its_plan_composition_as_the_plan() -> None:
+    """Before version 4 a programme kept the news and articles of its plan's airings only: read again,
+    they are the plan's composition, and nothing is claimed as aired."""
+    old = {
+        "programme_id": 3,
+        "name": "Chuyên mục CCHC",
+        "schedule": "Thứ Hai thứ ba trong tháng lúc 07:00",
+        "scheduled_airings": 12,
+        "played_airings": 12,
+        "news": [3, 5],
+        "articles": [6, 7],
+    }
+    row = ProgrammeRow.from_json(old)
+    assert row.planned_mix == (("news", 3, 5), ("article", 6, 7)) and row.aired_mix == ()
+    assert row.due_airings == 12
+    assert inline_details([row]) == ", phát vào thứ Hai thứ ba trong tháng lúc 07:00"
+    assert ProgrammeRow.from_json(row.to_json()) == row
