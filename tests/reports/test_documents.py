@@ -270,6 +270,11 @@ def test_the_drafted_assessment_states_each_change_without_judging() -> None:
         "ngày 29/02/2024), chưa ghi nhận chuyên mục, tin, bài phát trên hệ thống truyền thanh để so sánh."
     )
     assert Comparison.from_json(fewer.to_json()) == fewer
+    first_year = Comparison(_figures(q2, 3, 40, 90, 100), _figures(q1, 0, 0, 0, 0))
+    assert draft_text(first_year) == (
+        "Chưa có số liệu truyền thanh của quý I năm 2024 trên hệ thống (biên nhận phát của cụm loa, sổ nhập "
+        "tay) để so sánh với kỳ này."
+    )
 
 
 def test_a_programme_composition_in_words() -> None:

@@ -173,6 +173,11 @@ def draft_text(comparison: Comparison) -> str:
             f"{now.period.opening} và {previous}, chưa ghi nhận chuyên mục, tin, bài phát trên hệ thống "
             "truyền thanh để so sánh."
         )
+    if before.is_empty:  # nothing recorded then is no evidence of nothing done: no "tăng từ 0"
+        return (
+            f"Chưa có số liệu truyền thanh của {previous} trên hệ thống (biên nhận phát của cụm loa, sổ "
+            "nhập tay) để so sánh với kỳ này."
+        )
     clauses = [
         _count_clause("số chuyên mục đã phát sóng", "chuyên mục", now.programmes, before.programmes),
         _count_clause("số tin, bài đã phát", "tin, bài", now.items, before.items),
