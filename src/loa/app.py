@@ -47,7 +47,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.activities.import_views",
     "loa.reports.api",
     "loa.reports.views",
-    "loa.reports.dashboard",
+    "loa.reports.statistics_page",
     "loa.fleet.api",
     "loa.schedule.api",
     "loa.schedule.api_devices",

@@ -85,6 +85,10 @@ QUERY_IDS: dict[str, dict[str, IdParam]] = {
         "area_id": IdParam(lambda c, _: str(c.unit.id), "987654"),
         "area": IDS["code"],
     },
+    "/api/v1/reports/assessment": {
+        "area_id": IdParam(lambda c, _: str(c.unit.id), "987654"),
+        "area": IDS["code"],
+    },
     "/reports/new": {"from": IDS["report_id"]},
     "/reports/statistics": {"area": IDS["code"]},
     "/reports/statistics/rows": {"area": IDS["code"]},
@@ -107,6 +111,7 @@ FIXED_QUERY: dict[str, dict[str, str]] = {
     "/api/v1/bulletins/{bulletin_id}/diff": {"from": "1", "to": "1"},
     "/api/v1/programmes/{programme_id}/slots": {"to": SLOT_DAY.isoformat()},
     "/api/v1/reports/statistics": {"kind": "year", "year": str(REPORT_PERIOD.start.year)},
+    "/api/v1/reports/assessment": {"kind": "year", "year": str(REPORT_PERIOD.start.year)},
     "/reports/{report_id:int}/rows": {"figure": "events.conference"},
     "/reports/statistics/rows": {"figure": "events.conference"},
     "/api/exchange/v1/area-codes": {"code": "21484"},
