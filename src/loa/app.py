@@ -65,6 +65,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.feedback.views",
     "loa.feedback.api",
     "loa.eboards.api",
+    "loa.push.api",
 )
 
 
