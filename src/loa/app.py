@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # Every module below exposes ``router``; order matters only for overlapping paths.
 ROUTER_MODULES: tuple[str, ...] = (
     "loa.web.views",
+    "loa.web.pwa",
     "loa.dashboard",
     "loa.accounts.api",
     "loa.accounts.views",
