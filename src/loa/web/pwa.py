@@ -25,8 +25,8 @@ router = APIRouter(include_in_schema=False)
 
 STATIC = Path(__file__).parent / "static"
 SW_SOURCE = STATIC / "sw.js"
-# What the worker keeps (also in sw.js's SHELL list; a test checks the two agree): the offline page
-# and what it shows.
+# What the worker keeps (also sw.js's SHELL list; tests/browser/test_phone.py checks that the
+# browser's cache holds exactly these): the offline page and what it shows.
 SHELL = ("/offline", "/static/loa.css", "/static/favicon.svg", "/static/icons/icon-192.png")
 THEME = "#b3261e"
 

@@ -18,7 +18,10 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": meta ? meta.content : "" },
       body: body ? JSON.stringify(body) : undefined
     }).then(function (r) {
-      return r.json().then(function (j) { if (!r.ok) { throw new Error(j.title || ""); } return j; });
+      return r.json().then(function (j) {
+        if (!r.ok) { var e = new Error(j.title || ""); e.fromServer = true; throw e; }
+        return j;
+      });
     });
   }
 
@@ -56,7 +59,10 @@
                 .then(function (made) { return call("/api/v1/push/subscriptions", made.toJSON()); })
                 .then(function () { show(true); });
             });
-          }).catch(function (err) { show(false, err.message || button.dataset.failed); }).then(done, done);
+          }).catch(function (err) {
+            // The server's messages are Vietnamese; the browser's own (push service errors) are not shown.
+            show(false, (err && err.fromServer && err.message) || button.dataset.failed);
+          }).then(done, done);
         });
       });
     });
