@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Literal
@@ -199,7 +200,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_vapid(self) -> Settings:
-        if self.vapid_private_key is not None and not self.vapid_subject.startswith(("mailto:", "https://")):
+        if self.vapid_private_key is None:
+            return self
+        key = self.vapid_private_key.get_secret_value().strip()
+        if not re.fullmatch(r"[A-Za-z0-9_-]{43}=?", key):
+            raise ValueError(
+                "LOA_VAPID_PRIVATE_KEY không đúng dạng: hãy dùng khóa do lệnh «loa push keys» in ra."
+            )
+        if not self.vapid_subject.startswith(("mailto:", "https://")):
             raise ValueError(
                 "LOA_VAPID_SUBJECT phải là địa chỉ liên hệ của người vận hành máy chủ, dạng "
                 "mailto:ten@example.gov.vn hoặc https://…, khi đã đặt LOA_VAPID_PRIVATE_KEY."

@@ -199,3 +199,23 @@ def test_gone_browsers_are_forgotten_and_failures_counted(
     with sessions() as session:
         left = {s.endpoint: s.failures for s in session.scalars(select(PushSubscription))}
     assert left == {failing.endpoint: 1}
+
+
+@pytest.mark.parametrize(
+    ("key", "subject", "words"),
+    [
+        ("not-a-key", SUBJECT, "LOA_VAPID_PRIVATE_KEY không đúng dạng"),
+        (keys.generate().private_key, "", "LOA_VAPID_SUBJECT phải là địa chỉ liên hệ"),
+        (keys.generate().private_key, "vanhanh@quangngai.gov.vn", "mailto:"),
+    ],
+)
+def test_settings_refuse_a_malformed_key_or_no_contact(
+    tmp_path: Path, key: str, subject: str, words: str
+) -> None:
+    with pytest.raises(ValueError, match=words):
+        Settings(
+            demo=True,
+            data_dir=tmp_path,
+            vapid_private_key=key,  # type: ignore[arg-type]
+            vapid_subject=subject,
+        )
