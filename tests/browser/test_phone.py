@@ -10,12 +10,13 @@ import struct
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.models import User
 from loa.accounts.service import get_user, principal_for
+from loa.content import renditions
 from loa.content.logic import DraftInput
 from loa.content.service import create_bulletin
 from loa.web.pwa import SHELL
@@ -34,12 +35,17 @@ def world(live_session: Session, live_engine: Engine) -> int:
     live_session.flush()
     operator = live_session.scalar(select(User).where(User.username == "vanhanh.a"))
     assert operator is not None
+    principal = principal_for(live_session, get_user(live_session, operator.id))
     bulletin = create_bulletin(
         live_session,
-        principal=principal_for(live_session, get_user(live_session, operator.id)),
+        principal=principal,
         draft=DraftInput(
             title="Thông báo lịch tiêm chủng mở rộng tháng 12 cho trẻ em dưới năm tuổi", area_code=COMMUNE_A
         ),
+    )
+    # A reading in Hrê, to be recorded on the phone and sent (record-and-send).
+    renditions.save_text(
+        live_session, principal=principal, bulletin_id=bulletin.id, language="hre", text="Bản đọc tiếng Hrê."
     )
     live_session.commit()
     add_asset(live_engine)
@@ -182,6 +188,35 @@ def test_the_operators_pages_fit_a_phone(phone: Page, world: int) -> None:
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     tap = phone.get_by_role("button", name="Phát ngay").bounding_box()
     assert tap is not None and tap["height"] >= 44  # a finger, not a mouse pointer
+    phone.goto(f"/bulletins/{world}")  # record and send
+    _on_screen(phone.get_by_role("button", name="● Thu âm").first)
+    _on_screen(phone.get_by_role("button", name="Tải bản thu lên").first)
+
+
+def _on_screen(control: Locator) -> None:
+    control.scroll_into_view_if_needed()
+    box = control.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+
+
+def test_an_emergency_alert_started_and_stopped_on_a_phone(
+    phone: Page, world: int, live_engine: Engine
+) -> None:
+    _sign_in(phone, "/alerts")
+    phone.get_by_label("Âm thanh (bản tin đã có giọng đọc hoặc tệp ghi âm đã tải lên)").select_option(SHA)
+    phone.get_by_label("Ba Tơ (2 cụm loa)").tap()
+    phone.get_by_role("button", name="Phát cảnh báo").tap()
+    dialog = phone.get_by_test_id("confirm-dialog")
+    expect(dialog).to_contain_text("Phát CẢNH BÁO KHẨN CẤP tới mọi cụm loa của 1 xã đã chọn?")
+    dialog.get_by_role("button", name="Đồng ý").tap()
+    expect(phone.locator("p.flash[role=status]")).to_be_visible()
+    row = phone.get_by_test_id("alerts-table").locator("tr", has_text="Đang phát lặp lại")
+    stop = row.get_by_role("button", name="Dừng cảnh báo")
+    _on_screen(stop)  # not scrolled off to the right of a table
+    document, _, viewport = phone.evaluate(WIDTH)
+    assert document <= viewport
+    stop.tap()
+    expect(phone.get_by_test_id("alerts-table")).to_contain_text("Đã dừng lúc")
 
 
 def test_play_now_asks_first_on_a_phone(phone: Page, world: int, live_engine: Engine) -> None:
