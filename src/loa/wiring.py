@@ -81,6 +81,8 @@ def wire(engine: Engine, settings: Settings) -> Process:
 
 def _wire_push(sessions: sessionmaker[Session], settings: Settings) -> Pusher | None:
     """Web Push after the commits that announce an offline loudspeaker or a waiting bulletin."""
+    if settings.vapid_private_key is None:
+        return None
     # Imported here: pywebpush (requests, aiohttp) is not worth loading in a process that never pushes.
     from loa.push import triggers
     from loa.push.api import vapid_config
