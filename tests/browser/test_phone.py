@@ -21,6 +21,7 @@ from loa.content.logic import DraftInput
 from loa.content.service import create_bulletin
 from loa.web.pwa import SHELL
 from tests.browser.conftest import PAGE_TIMEOUT_MS
+from tests.browser.test_csp import violations
 from tests.fleet.world import COMMUNE_A, IDS, SHA, add_asset, commands, seed_fleet_world
 from tests.support.auth import DEFAULT_PASSWORD
 
@@ -168,6 +169,7 @@ WIDER = """limit => {
 
 
 def test_the_operators_pages_fit_a_phone(phone: Page, world: int) -> None:
+    seen = violations(phone)
     _sign_in(phone, "/fleet")
     pages = ["/", "/fleet", f"/fleet/devices/{IDS.a1}", "/alerts", f"/bulletins/{world}", "/bulletins/new"]
     for path in pages:
@@ -191,6 +193,7 @@ def test_the_operators_pages_fit_a_phone(phone: Page, world: int) -> None:
     phone.goto(f"/bulletins/{world}")  # record and send
     _on_screen(phone.get_by_role("button", name="● Thu âm").first)
     _on_screen(phone.get_by_role("button", name="Tải bản thu lên").first)
+    assert seen == []  # the worker's registration (pwa.js) is a file, under script-src 'self'
 
 
 def _on_screen(control: Locator) -> None:
