@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     vapid_private_key: SecretStr | None = None
     vapid_subject: str = ""
     push_timeout_s: float = Field(default=10.0, gt=0)
+    # A loudspeaker back within this long (an agent restart, a 4G hand-over) is not announced.
+    push_offline_grace_s: float = Field(default=60.0, ge=0)
     # Where browsers' subscriptions may point (the server POSTs there, so not anywhere): host names
     # (HTTPS, sub-domains included) of the browsers' push services, or an exact origin such as
     # ``http://127.0.0.1:8099`` for a private push service.

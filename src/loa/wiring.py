@@ -8,7 +8,7 @@ an entry point starts (``create_app``, the ``loa`` command, ``loa demo``).
 | ``devices`` (fleet)            | before commit | schedule: recompile the manifests of the devices        |
 | ``speech_job`` (speech)        | before commit | content: attach a finished reading (isolated)           |
 | ``outbox`` (fleet, schedule)   | after commit  | the process's doorbell: wakes its gateway               |
-| ``device_offline`` (fleet)     | after commit  | push: "… mất kết nối" to the phones of its areas        |
+| ``device_offline`` (fleet)     | after commit  | push (if still offline after a grace): "… mất kết nối"  |
 | ``exchange_inbox_waiting``     | after commit  | push: "Tin từ … chờ xác nhận" to who may broadcast there |
 |   (exchange)                   |               |                                                         |
 
@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from loa.db import make_session_factory
+from loa.db.base import utcnow
 from loa.db.changes import after_commit, on_commit
 from loa.exchange.models import WAITING_FOR_COMMUNE
 from loa.fleet.ingest import WENT_OFFLINE
@@ -94,7 +95,14 @@ def _wire_push(sessions: sessionmaker[Session], settings: Settings) -> Pusher | 
     pusher = Pusher()
 
     def offline(ids: set[Any]) -> None:
-        pusher.submit(lambda: log_sent(triggers.devices_offline(sessions, sorted(ids), vapid=vapid)))
+        # After a grace period, and only for those still offline since this announcement.
+        announced_at = utcnow()
+        pusher.submit_later(
+            settings.push_offline_grace_s,
+            lambda: log_sent(
+                triggers.devices_offline(sessions, sorted(ids), vapid=vapid, announced_at=announced_at)
+            ),
+        )
 
     def waiting(ids: set[Any]) -> None:
         pusher.submit(lambda: log_sent(triggers.bulletins_waiting(sessions, sorted(ids), vapid=vapid)))

@@ -32,6 +32,7 @@ from tests.support.auth import bearer
 from tests.support.fakepush import FakeBrowser, FakePushService, fake_push_service, vapid_claims
 
 SUBJECT = "mailto:vanhanh@quangngai.gov.vn"
+GRACE_S = 1.5  # long enough for a test to bring a loudspeaker back before it runs out
 
 
 @pytest.fixture
@@ -54,6 +55,7 @@ def push_settings(tmp_path: Path, push_service: FakePushService, vapid: keys.Vap
         vapid_private_key=vapid.private_key,  # type: ignore[arg-type]
         vapid_subject=SUBJECT,
         push_services=push_service.base_url,
+        push_offline_grace_s=GRACE_S,
     )
 
 
@@ -219,3 +221,43 @@ def test_settings_refuse_a_malformed_key_or_no_contact(
             vapid_private_key=key,  # type: ignore[arg-type]
             vapid_subject=subject,
         )
+
+
+def test_a_loudspeaker_back_within_the_grace_is_not_announced(
+    client: TestClient, push_service: FakePushService, push_settings: Settings, engine: Engine
+) -> None:
+    phone = FakeBrowser(push_service, "vanhanh.a")
+    _subscribe(client, "vanhanh.a", phone)
+    process = wire(engine, push_settings)
+    now = utcnow()
+    with process.sessions() as session, session.begin():
+        session.execute(
+            update(Device)
+            .where(Device.uid.in_([IDS.a1, IDS.a2]))
+            .values(online=True, offline_deadline_at=now - timedelta(seconds=1))
+        )
+    with process.sessions() as session, session.begin():
+        assert sorted(sweep_offline(session, now=now)) == [IDS.a1, IDS.a2]
+    announced = time.monotonic()
+    with process.sessions() as session, session.begin():  # thôn 1 is back at once (an agent restart)
+        write_events(session, events=[(IDS.a1, utcnow(), m.Status(sent_at=utcnow()))])
+    _wait_sent(process.sessions, phone.endpoint)
+    [push] = push_service.to(phone)
+    assert phone.read(push)["title"] == "Cụm loa chợ Ba Tơ mất kết nối"  # only the one still away
+    assert push.at - announced >= GRACE_S
+
+
+def test_a_later_announcement_tells_of_a_loudspeaker_offline_again(
+    push_service: FakePushService, push_settings: Settings, engine: Engine, world: None
+) -> None:
+    sessions = make_session_factory(engine)
+    now = utcnow()
+    with sessions() as session, session.begin():
+        session.execute(
+            update(Device).where(Device.uid == IDS.a1).values(online=False, online_changed_at=now)
+        )
+        device_id = session.scalar(select(Device.id).where(Device.uid == IDS.a1))
+    config = vapid_config(push_settings)
+    assert config is not None
+    earlier = now - timedelta(seconds=30)
+    assert triggers.devices_offline(sessions, [device_id], vapid=config, announced_at=earlier) == 0

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class Push:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float  # time.monotonic() on arrival
 
 
 @dataclass
@@ -67,7 +69,8 @@ def fake_push_service() -> Iterator[FakePushService]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with service.arrived:
-                service.pushes.append(Push(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                service.pushes.append(Push(self.path, headers, body, time.monotonic()))
                 service.arrived.notify_all()
             self.send_response(service.statuses.get(self.path, 201))
             self.send_header("Content-Length", "0")

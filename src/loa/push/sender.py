@@ -96,6 +96,15 @@ class Pusher:
                 self._thread.start()
         self._jobs.put(job)
 
+    def submit_later(self, delay_s: float, job: Callable[[], None]) -> None:
+        """Run ``job`` after ``delay_s`` (a timer thread hands it to the worker)."""
+        if delay_s <= 0:
+            self.submit(job)
+            return
+        timer = threading.Timer(delay_s, self.submit, (job,))
+        timer.daemon = True
+        timer.start()
+
     def join(self) -> None:
         """Wait until every submitted job has run (tests; a command about to exit)."""
         self._jobs.join()

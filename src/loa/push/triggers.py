@@ -13,6 +13,7 @@ announced), sends outside any transaction, then records the deliveries in one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,13 +45,24 @@ def deliver(
     return sum(1 for _, delivery in outcomes if delivery is Delivery.SENT)
 
 
-def devices_offline(sessions: sessionmaker[Session], device_ids: Sequence[int], *, vapid: VapidConfig) -> int:
+def devices_offline(
+    sessions: sessionmaker[Session],
+    device_ids: Sequence[int],
+    *,
+    vapid: VapidConfig,
+    announced_at: datetime | None = None,
+) -> int:
+    """Tell of the loudspeakers still offline. With ``announced_at`` (when their going offline was
+    committed), one that came back and went offline again since is left to that later announcement."""
+    query = (
+        select(Device.name, AdminUnit.path)
+        .outerjoin(AdminUnit, AdminUnit.id == Device.commune_id)
+        .where(Device.id.in_(list(device_ids)), Device.online.is_(False))
+    )
+    if announced_at is not None:
+        query = query.where(Device.online_changed_at <= announced_at)
     with sessions() as session:
-        rows = session.execute(
-            select(Device.name, AdminUnit.path)
-            .outerjoin(AdminUnit, AdminUnit.id == Device.commune_id)
-            .where(Device.id.in_(list(device_ids)), Device.online.is_(False))
-        ).all()
+        rows = session.execute(query).all()
         people = service.recipients(session, permission=Permission.VIEW) if rows else []
     messages = []
     for recipient in people:
