@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # Every module below exposes ``router``; order matters only for overlapping paths.
 ROUTER_MODULES: tuple[str, ...] = (
     "loa.web.views",
+    "loa.web.pwa",
     "loa.dashboard",
     "loa.accounts.api",
     "loa.accounts.views",
@@ -67,6 +68,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.feedback.views",
     "loa.feedback.api",
     "loa.eboards.api",
+    "loa.push.api",
 )
 
 

@@ -34,6 +34,8 @@ ACTION_LABELS: dict[str, str] = {
     "user.activate": "Mở khóa tài khoản",
     "user.password_change": "Đổi mật khẩu",
     "user.sessions_revoke": "Đăng xuất mọi phiên",
+    "push.subscribe": "Bật thông báo đẩy trên một trình duyệt",
+    "push.unsubscribe": "Tắt thông báo đẩy trên một trình duyệt",
     "bulletin.create": "Tạo tin bài",
     "bulletin.update": "Sửa tin bài",
     "bulletin.submit": "Gửi duyệt tin bài",
