@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from loa.areas.logic import name_key
 from loa.areas.models import AdminUnit, Station, UnitKind
-from loa.content.catalog import DEFAULT_LANGUAGE, LANGUAGES, AudioOrigin, Status
+from loa.content.catalog import DEFAULT_LANGUAGE, LANGUAGES, Status
 from loa.content.models import Bulletin, BulletinRevision
 from loa.fleet.models import Device, DeviceGroupMember
 from loa.protocol.priority import PreemptRule
@@ -195,8 +195,6 @@ class ContentIndex:
             for r in (rev_snapshot.get("renditions") or {}).values():
                 if isinstance(r, dict) and r.get("audio_sha256"):
                     shas.add(str(r["audio_sha256"]))
-        for b in self.bulletins.values():
-            shas.update(r.audio_sha256 for r in b.renditions if r.audio_sha256)
         self.assets: dict[str, tuple[int, int]] = {}
         if shas:
             self.assets = {
@@ -210,18 +208,11 @@ class ContentIndex:
         self.notices: list[str] = []
 
     def _rendition_audio(self, bulletin: Bulletin, language: str) -> str | None:
+        """Only the audio sealed in the approved revision: speech made after approval (which may say
+        other words, the area's readings having changed) airs once its own revision is approved."""
         approved = (self.revisions.get(bulletin.id, {}).get("renditions") or {}).get(language)
         if isinstance(approved, dict) and approved.get("audio_sha256"):
             return str(approved["audio_sha256"])
-        live = next((r for r in bulletin.renditions if r.language == language), None)
-        # Synthetic speech of the approved text is derived content: it needs no second review.
-        if (
-            live is not None
-            and live.audio_sha256
-            and live.audio_origin is AudioOrigin.TTS
-            and (approved is None or (isinstance(approved, dict) and approved.get("text") == live.text))
-        ):
-            return live.audio_sha256
         return None
 
     def audio(self, sha: str | None) -> AudioRef | None:
