@@ -55,6 +55,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.fleet.views",
     "loa.alerts.api",
     "loa.alerts.views",
+    "loa.content.api_media",  # GET /api/v1/audio/{sha256}: scoped by content's audio rule
     "loa.speech.api",
     "loa.speech.views",
     "loa.maps.views",

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from loa.accounts.audit import record
 from loa.accounts.principal import Principal
 from loa.accounts.scope import area_path
+from loa.content.audio_scope import reachable_asset
 from loa.content.catalog import DEFAULT_LANGUAGE
 from loa.content.models import Bulletin
 from loa.content.service import can_view as can_view_bulletin
@@ -34,7 +35,6 @@ from loa.schedule.service import (
     stored_targets,
     visible_programme,
 )
-from loa.speech.models import AudioAsset
 
 _KEY = re.compile(r"^(\d{1,9})-(\d{8}T\d{4})$")
 MAX_RANGE_DAYS = 400
@@ -413,7 +413,7 @@ def _clean_items(
             )
         elif item.kind == m.ItemKind.RECORDING.value:
             sha = (item.audio_sha256 or "").strip().lower()
-            if session.scalar(select(AudioAsset.id).where(AudioAsset.sha256 == sha)) is None:
+            if reachable_asset(session, principal, sha) is None:  # missing, or another area's
                 raise InvalidInput(f"{where}: không tìm thấy bản ghi âm thanh.", code="audio_unknown")
             if not title:
                 raise InvalidInput(f"{where}: hãy đặt tên cho bản ghi.", code="title_missing")

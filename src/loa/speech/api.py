@@ -14,7 +14,6 @@ from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
 from loa.errors import PayloadTooLarge
 from loa.speech import jobs, overrides, service, uploads
-from loa.speech.delivery import audio_response
 from loa.speech.engines.base import MAX_RATE, MIN_RATE, VoiceInfo
 from loa.speech.models import AudioAsset, SpeechJob
 from loa.speech.normalize import normalize
@@ -263,28 +262,6 @@ def read_limited(file: UploadFile, max_bytes: int) -> bytes:
             raise PayloadTooLarge(service.upload_too_large_message(max_bytes))
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-@router.get("/api/v1/audio/{sha256}/info", response_model=AssetOut)
-def audio_info(sha256: str, db: SessionDep, principal: ApiPrincipal) -> AssetOut:
-    asset = service.get_asset(db, sha256)
-    return asset_out(asset, service.renditions_of(db, asset))
-
-
-@router.api_route("/api/v1/audio/{sha256}", methods=["GET", "HEAD"], response_class=Response)
-def download_audio(sha256: str, request: Request, db: SessionDep, principal: ApiPrincipal) -> Response:
-    """The file itself (immutable: its name is the SHA-256 of its bytes); supports Range requests."""
-    asset = service.get_asset(db, sha256)
-    return audio_response(request, runtime(request).context.store, asset)
-
-
-@router.api_route(
-    "/media/audio/{sha256}", methods=["GET", "HEAD"], response_class=Response, include_in_schema=False
-)
-def media_audio(sha256: str, request: Request, db: SessionDep, principal: ApiPrincipal) -> Response:
-    """Same file for pages (``<audio src>``), signed in by the session cookie."""
-    asset = service.get_asset(db, sha256)
-    return audio_response(request, runtime(request).context.store, asset)
 
 
 class OverridesLayerOut(BaseModel):
