@@ -133,6 +133,13 @@ def test_another_communes_audio_cannot_be_played_or_scheduled(
         other = client.request(method, url, json=_with(body, ba_vi_draft), headers=a)
         assert missing.status_code == 422, (name, missing.text)
         assert (other.status_code, other.json()["title"]) == (422, missing.json()["title"]), name
+    # Nor mixed into one's own synthetic speech as its opening or closing jingle.
+    for field in ("intro_sha256", "outro_sha256"):
+        job = {"text": "Thông báo của xã.", field: "{}"}
+        missing = client.post("/api/v1/speech/jobs", json=_with(job, MISSING), headers=a)
+        other = client.post("/api/v1/speech/jobs", json=_with(job, ba_vi_draft), headers=a)
+        assert missing.status_code == 404, missing.text
+        assert (other.status_code, other.json()) == (404, missing.json()), field
     session.expire_all()
     assert session.scalars(select(DeviceCommand)).all() == []
     # The play-now form of the loudspeakers page answers the same.
