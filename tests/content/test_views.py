@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 
 from tests.content.conftest import COMMUNE_A, World
-from tests.support.auth import login_web
+from tests.support.auth import csrf_token, login_web
 
 SCRIPT = "<script>alert('x')</script>"
 
@@ -115,3 +115,11 @@ def test_the_approver_reads_the_words_the_voice_will_say(client: TestClient, wor
     page = client.get(f"/bulletins/{bid}")
     sealed = page.text.split('data-testid="sealed-readings"', 1)[1].split("</section>", 1)[0]
     assert "Tiếng Việt" in sealed and "ủy ban nhân dân xã tiếp công dân lúc bảy giờ ba mươi" in sealed
+    approved = client.post(
+        f"/bulletins/{bid}/step/approve", data={"csrf_token": csrf_token(client)}, follow_redirects=False
+    )
+    assert approved.status_code == 303
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    login_web(client, "bientap.a")
+    page = client.get(f"/bulletins/{bid}")  # new speech of approved text must be approved again
+    assert 'data-testid="tts-new-revision"' in page.text and "phải duyệt lại" in page.text
