@@ -58,6 +58,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.fleet.views",
     "loa.alerts.api",
     "loa.alerts.views",
+    "loa.content.api_media",  # GET /api/v1/audio/{sha256}: scoped by content's audio rule
     "loa.speech.api",
     "loa.speech.views",
     "loa.maps.views",
@@ -93,6 +94,8 @@ def create_app(
     app.state.session_factory = process.sessions
     app.state.templates = make_templates(menu_for=menu_for)
     app.state.audio_locator = importlib.import_module("loa.fleet.audio").locator_for(settings)
+    # Which audio a person may name by hash, for speech's routes (the rule needs bulletins: issue 20.8).
+    app.state.audio_gate = importlib.import_module("loa.content.audio_scope").require_asset
     app.state.item_titles = item_titles  # the fleet's pages name what devices play (loa.fleet.present)
 
     install_error_handlers(app)

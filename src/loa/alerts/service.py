@@ -111,7 +111,7 @@ def start_alert(
     """Send the alert to every active loudspeaker of the communes (all in the principal's areas)."""
     require(principal, Permission.BROADCAST)
     commands.check_repeat_gap(repeat_gap_s)
-    audio = get_playable(session, audio_sha256.strip())
+    audio = get_playable(session, principal, audio_sha256.strip())
     units = _communes(session, principal, commune_codes)
     uids = _device_uids(session, [u.id for u in units])
     if not uids:

@@ -81,10 +81,13 @@ def parse_filters(raw: dict[str, str | None]) -> Filters:
     )
 
 
-def visible_to(principal: Principal) -> ColumnElement[bool]:
-    """Own areas' bulletins; published bulletins of the levels above too (needs ``AdminUnit`` joined)."""
-    published_above = and_(above_scope(principal, AdminUnit.path), Bulletin.status == Status.PUBLISHED)
-    return or_(in_scope(principal, AdminUnit.path), published_above)
+def visible_to(
+    principal: Principal, bulletin: type[Bulletin] = Bulletin, unit: type[AdminUnit] = AdminUnit
+) -> ColumnElement[bool]:
+    """Own areas' bulletins; published bulletins of the levels above too (needs ``AdminUnit`` joined;
+    ``bulletin`` and ``unit`` name aliases of the two when a subquery needs its own)."""
+    published_above = and_(above_scope(principal, unit.path), bulletin.status == Status.PUBLISHED)
+    return or_(in_scope(principal, unit.path), published_above)
 
 
 def _common(session: Session, filters: Filters) -> list[ColumnElement[bool]]:

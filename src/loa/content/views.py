@@ -162,7 +162,13 @@ def editor_context(
     }
     if bulletin is not None:
         subject = service.subject_of(db, bulletin)
+        revision = service.current_revision(db, bulletin)
+        sealed = (revision.snapshot.get("readings") or {}) if revision.sealed_at is not None else {}
         ctx.update(
+            # What is approved includes the words a voice says (issue 20, point 1).
+            sealed_readings=[
+                (LANGUAGES[k].label if k in LANGUAGES else k, v) for k, v in sorted(sealed.items())
+            ],
             area=db.get_one(AdminUnit, bulletin.area_id),
             actions=allowed_actions(principal, subject),
             editable=_editable(principal, bulletin, subject),

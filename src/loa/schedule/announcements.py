@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from loa.accounts.audit import record
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import area_path, require, sees_path
+from loa.content.audio_scope import reachable_asset
 from loa.content.models import Bulletin
 from loa.content.service import can_view as can_view_bulletin
 from loa.errors import InvalidInput
@@ -28,6 +29,9 @@ from loa.vocab.ladder import ladder_priority
 
 ASAP_LEAD = timedelta(seconds=15)  # time for the state message and the download
 ASAP_EXPIRY = timedelta(hours=1)  # a device that comes back later does not play it late
+
+
+NO_AUDIO = "Nội dung thông báo chưa có âm thanh để phát."
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ def _duration_ms(session: Session, a: m.Announcement, languages: set[str]) -> in
             if audio is not None:
                 lengths.append(audio.duration_ms or 0)
     if not lengths:
-        raise InvalidInput("Nội dung thông báo chưa có âm thanh để phát.", code="audio_missing")
+        raise InvalidInput(NO_AUDIO, code="audio_missing")
     return max(lengths)
 
 
@@ -124,6 +128,8 @@ def create_announcement(
         title = title or bulletin.title
     elif not data.audio_sha256:
         raise InvalidInput("Hãy chọn bản tin hoặc bản ghi âm thanh để phát.", code="content_missing")
+    elif reachable_asset(session, principal, data.audio_sha256) is None:  # missing, or another area's
+        raise InvalidInput(NO_AUDIO, code="audio_missing")
     if not title or len(title) > 300:
         raise InvalidInput("Tiêu đề thông báo là bắt buộc (tối đa 300 ký tự).", code="title_invalid")
     start_at = _start_at(data, now)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loa.content.catalog import DEFAULT_LANGUAGE, LANGUAGES, AudioOrigin, Status
+from loa.content.catalog import DEFAULT_LANGUAGE, LANGUAGES, Status
 from loa.content.models import Bulletin, BulletinRevision
 from loa.schedule import models as m
 from loa.schedule.snapshot import AudioRef, Entry, Target
@@ -55,8 +55,6 @@ class ContentIndex:
             for r in (rev_snapshot.get("renditions") or {}).values():
                 if isinstance(r, dict) and r.get("audio_sha256"):
                     shas.add(str(r["audio_sha256"]))
-        for b in self.bulletins.values():
-            shas.update(r.audio_sha256 for r in b.renditions if r.audio_sha256)
         self.assets: dict[str, tuple[int, int]] = {}
         if shas:
             self.assets = {
@@ -70,18 +68,11 @@ class ContentIndex:
         self.notices: list[str] = []
 
     def _rendition_audio(self, bulletin: Bulletin, language: str) -> str | None:
+        """Only the audio sealed in the approved revision: speech made after approval (which may say
+        other words, the area's readings having changed) airs once its own revision is approved."""
         approved = (self.revisions.get(bulletin.id, {}).get("renditions") or {}).get(language)
         if isinstance(approved, dict) and approved.get("audio_sha256"):
             return str(approved["audio_sha256"])
-        live = next((r for r in bulletin.renditions if r.language == language), None)
-        # Synthetic speech of the approved text is derived content: it needs no second review.
-        if (
-            live is not None
-            and live.audio_sha256
-            and live.audio_origin is AudioOrigin.TTS
-            and (approved is None or (isinstance(approved, dict) and approved.get("text") == live.text))
-        ):
-            return live.audio_sha256
         return None
 
     def audio(self, sha: str | None) -> AudioRef | None:

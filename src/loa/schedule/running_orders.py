@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from loa.accounts.audit import record
 from loa.accounts.principal import Principal
 from loa.accounts.scope import area_path
+from loa.content.audio_scope import reachable_asset
 from loa.content.models import Bulletin
 from loa.content.service import can_view as can_view_bulletin
 from loa.errors import InvalidInput
@@ -23,7 +24,6 @@ from loa.schedule.contentindex import airable_revision
 from loa.schedule.orderlines import durations, main_language, order_items, owned_by
 from loa.schedule.recurrence import to_utc
 from loa.schedule.slots import SlotView, ensure_row, get_slot, slot_view
-from loa.speech.models import AudioAsset
 
 MAX_ITEMS = 100
 
@@ -92,7 +92,7 @@ def _clean_items(
             )
         elif item.kind == m.ItemKind.RECORDING.value:
             sha = (item.audio_sha256 or "").strip().lower()
-            if session.scalar(select(AudioAsset.id).where(AudioAsset.sha256 == sha)) is None:
+            if reachable_asset(session, principal, sha) is None:  # missing, or another area's
                 raise InvalidInput(f"{where}: không tìm thấy bản ghi âm thanh.", code="audio_unknown")
             if not title:
                 raise InvalidInput(f"{where}: hãy đặt tên cho bản ghi.", code="title_missing")
