@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Role
 from tests.activities.areas import Tree, build_tree
-from tests.support.auth import bearer, make_user
+from tests.support.auth import bearer, login_web, make_user
 
 HUGE = 2**63  # one past the largest BIGINT
 JSON = {"content-type": "application/json"}
@@ -61,8 +61,9 @@ def test_ids_beyond_64_bits_in_bodies(client: TestClient, admin: Tree) -> None:
 
 
 def test_a_page_with_a_huge_id_is_an_error_page(client: TestClient, admin: Tree) -> None:
-    client.post("/login", data={"username": "quantri", "password": "x"})  # not signed in: still no 500
-    assert client.get(f"/bulletins/{HUGE}").status_code < 500
+    login_web(client, "quantri")
+    page = client.get(f"/bulletins/{HUGE}")
+    assert page.status_code == 422 and "vượt quá giới hạn" in page.text and "<html" in page.text
 
 
 @pytest.mark.parametrize("text", ["\ud800", "Hội nghị \udc00", "\udbff\udfff\udfff"])
