@@ -53,6 +53,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.schedule.programme_views",
     "loa.schedule.order_views",
     "loa.fleet.views",
+    "loa.fleet.monitoring",
     "loa.alerts.api",
     "loa.alerts.views",
     "loa.speech.api",

@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     # SMS/hotline provider: replies are POSTed to this URL; its webhook calls us with the token.
     feedback_sms_url: str | None = None
     feedback_sms_token: SecretStr | None = None
+    # Prometheus scrapes /metrics with "Authorization: Bearer <this>"; unset, /metrics answers 404.
+    metrics_token: SecretStr | None = None
 
     @field_validator("trusted_proxies")
     @classmethod
