@@ -58,9 +58,12 @@ class Walk:
         with make_session_factory(self.engine)() as s:
             return int(s.scalar(select(func.max(AuditEvent.id))) or 0)
 
-    def expect(self, what: str, action: str, call: Callable[[], httpx.Response]) -> httpx.Response:
+    def expect(
+        self, what: str, action: str, call: Callable[[], httpx.Response], status: int | None = None
+    ) -> httpx.Response:
         response = call()
-        assert response.status_code < 300, (what, response.status_code, response.text[:300])
+        ok = response.status_code == status if status else response.status_code < 300
+        assert ok, (what, response.status_code, response.text[:300])
         with make_session_factory(self.engine)() as s:
             events = list(s.scalars(select(AuditEvent).where(AuditEvent.id > self.last_id)))
         self.last_id = self._max_id()
@@ -126,12 +129,31 @@ def test_every_write_of_these_areas_is_audited(client: TestClient, engine: Engin
     rows = (
         "Loại,Ngày tổ chức,Tên sự kiện,Số người tham dự,Mã địa bàn\nhội nghị,02/02/2024,Tập huấn,20,21484\n"
     )
+    upload = {"file": ("su-kien.csv", rows.encode(), "text/csv")}
     walk.expect(
-        "activity import",
+        "activity import", "activity.import", lambda: client.post(f"{acts}/import", headers=h, files=upload)
+    )
+    held = walk.expect(
+        "import of repeated rows",
+        "activity.import_hold",
+        lambda: client.post(f"{acts}/import", headers=h, files=upload),
+        status=409,
+    ).json()["details"]["import_id"]
+    walk.expect(
+        "held import confirmed",
         "activity.import",
-        lambda: client.post(
-            f"{acts}/import", headers=h, files={"file": ("su-kien.csv", rows.encode(), "text/csv")}
-        ),
+        lambda: client.post(f"{acts}/imports/{held}", headers=h, json={"include_all": True}),
+    )
+    held = walk.expect(
+        "import held again",
+        "activity.import_hold",
+        lambda: client.post(f"{acts}/import", headers=h, files=upload),
+        status=409,
+    ).json()["details"]["import_id"]
+    walk.expect(
+        "held import cancelled",
+        "activity.import_cancel",
+        lambda: client.delete(f"{acts}/imports/{held}", headers=h),
     )
 
     # Reports.
