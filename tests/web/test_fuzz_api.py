@@ -24,9 +24,12 @@ from sqlalchemy import Engine
 
 from loa.accounts.auth import issue_token
 from loa.accounts.principal import Role
-from loa.accounts.service import get_user_by_username
+from loa.accounts.service import get_user_by_username, principal_for
 from loa.app import create_app
 from loa.db import make_session_factory
+from loa.exchange import peers
+from loa.exchange.api_gate import KEY_HEADER
+from loa.exchange.models import PeerRelation
 from loa.settings import Settings
 from tests.activities.areas import build_tree
 from tests.support.auth import make_user
@@ -38,14 +41,25 @@ MAX_EXAMPLES = 30  # per operation, half valid and half invalid requests: about 
 @pytest.fixture
 def fuzzed(sqlite_backend: SqliteBackend, tmp_path: Path) -> Iterator[tuple[schemathesis.BaseSchema, Admin]]:
     with sqlite_backend.database() as engine:
+        secret = "test-secret-key-0123456789abcdef"
         with make_session_factory(engine)() as session:
             build_tree(session)
-            make_user(session, "quantri", Role.ADMIN)
+            admin = principal_for(session, make_user(session, "quantri", Role.ADMIN))
+            # The exchange API (another system's key, scoped to Ba Tơ) is fuzzed too, not only refused.
+            peer = peers.create_peer(
+                session,
+                principal=admin,
+                name="Hệ thống cấp tỉnh",
+                relation=PeerRelation.UPPER,
+                area_codes=["21484"],
+                rate_limit_per_min=100_000,
+                secret_key=secret,
+            )
+            exchange_key = peers.issue_key(session, principal=admin, peer_id=peer.id).token
             session.commit()
-        secret = "test-secret-key-0123456789abcdef"
         settings_ = Settings(demo=True, data_dir=tmp_path / "data", secret_key=secret)
         app = create_app(settings_, engine=engine)
-        yield schemathesis.openapi.from_asgi("/api/v1/openapi.json", app), Admin(app, engine)
+        yield schemathesis.openapi.from_asgi("/api/v1/openapi.json", app), Admin(app, engine, exchange_key)
 
 
 class Admin:
@@ -53,8 +67,9 @@ class Admin:
     password, revoked tokens, a lower role): after a call that succeeded on ``/users`` or ``/auth``,
     the account is put back directly in the database with a new token."""
 
-    def __init__(self, app: FastAPI, engine: Engine) -> None:
+    def __init__(self, app: FastAPI, engine: Engine, exchange_key: str) -> None:
         self.client, self.engine = TestClient(app, raise_server_exceptions=False), engine
+        self.exchange_key = exchange_key
         self.headers: dict[str, str] = {}
         self.restore()
 
@@ -82,7 +97,7 @@ class Admin:
             user.active, user.role = True, Role.ADMIN
             issued = issue_token(session, user=user, ttl_s=3600)
             session.commit()
-        self.headers = {"Authorization": f"Bearer {issued.token}"}
+        self.headers = {"Authorization": f"Bearer {issued.token}", KEY_HEADER: self.exchange_key}
 
 
 pytestmark = pytest.mark.slow
@@ -122,7 +137,7 @@ def test_no_server_error(fuzzed: tuple[schemathesis.BaseSchema, Admin]) -> None:
                 )
 
         call()
-    # The run reached the application, not only the sign-in check (the device, exchange and SMS
-    # operations, which take other credentials, do answer 401).
+    # The run reached the application, not only the sign-in check (the device and SMS operations,
+    # which take other credentials, do answer 401).
     assert calls > 2000 and sum(n for status, n in statuses.items() if status < 300) > 150, statuses
     assert not failures, "\n".join(failures)
