@@ -56,6 +56,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.schedule.programme_views",
     "loa.schedule.order_views",
     "loa.fleet.views",
+    "loa.fleet.monitoring",
     "loa.alerts.api",
     "loa.alerts.views",
     "loa.content.api_media",  # GET /api/v1/audio/{sha256}: scoped by content's audio rule

@@ -140,6 +140,8 @@ class Settings(BaseSettings):
     # SMS/hotline provider: replies are POSTed to this URL; its webhook calls us with the token.
     feedback_sms_url: str | None = None
     feedback_sms_token: SecretStr | None = None
+    # Prometheus scrapes /metrics with "Authorization: Bearer <this>"; unset, /metrics answers 404.
+    metrics_token: SecretStr | None = None
 
     # Web Push (docs/operations.md): the server's VAPID key pair, made by ``loa push keys``. Without a
     # private key the phones are never asked to subscribe and nothing is sent. The subject is how a

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from loa.accounts.audit import record
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, PayloadTooLarge
 from loa.speech.audio.decode import NOT_AUDIO_MESSAGE, _riff_truncated, probe_duration_s, too_long_message
@@ -122,6 +123,15 @@ def accept_upload(
     )
     session.add(job)
     session.flush()
+    record(
+        session,
+        action="speech.upload",
+        actor_user_id=created_by_id,
+        actor_name=None if created_by_id is not None else "",
+        target_type="speech_job",
+        target_id=job.id,
+        details={"title": job.title or name or "", "job_id": job.id},
+    )
     return AcceptedUpload(job=job)
 
 

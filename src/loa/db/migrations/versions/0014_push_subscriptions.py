@@ -3,7 +3,7 @@
 One row per browser that asked for Web Push notices, for one user (``loa.push``). New table only.
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0010
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import loa.db.base
 
 revision: str = "0014"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
