@@ -239,7 +239,7 @@ class Agent:
         write_json(self.data / "done.json", list(effect.item_ids))
 
     def _do_fetch_audio(self, effect: s.FetchAudio) -> None:
-        self._spawn(self.transfers.fetch_for_play_now(effect.audio_sha256, effect.url))
+        self._spawn(self.transfers.fetch_for_play_now(effect.audio_sha256))
 
     def _do_audio_wanted(self, effect: s.AudioWanted) -> None:
         self.transfers.download_now.set()

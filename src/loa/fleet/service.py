@@ -323,6 +323,9 @@ def materialise_batch(session: Session, *, batch: DeviceCommandBatch, sent_at: d
 
 
 def _command_payload(kind: str, args: dict[str, Any], now: datetime, ttl: timedelta) -> tuple[str, str]:
+    unknown = sorted(set(args) - m.COMMAND_ARGS.get(kind, frozenset()))
+    if unknown:  # above all a ``url``: a device fetches only from its own server, by hash (issue 20.2)
+        raise InvalidInput("Tham số của lệnh không hợp lệ.", details=f"args: {', '.join(unknown)[:200]}")
     command_id = uuid.uuid4().hex
     raw = {
         "v": 1,

@@ -290,7 +290,7 @@ class DeviceCore:
         waiting = self._awaiting.setdefault(sha, [])
         waiting.append(command)
         if len(waiting) == 1:
-            out.append(s.FetchAudio(sha, command.args.url))
+            out.append(s.FetchAudio(sha))
 
     def _play_now(self, command: m.PlayNow, duration_ms: int, now: int, out: list[s.Effect]) -> bool:
         """Play it from now; True when it only queues behind what sounds (nothing changes yet)."""
@@ -302,7 +302,6 @@ class DeviceCore:
             duration_ms=max(1, duration_ms),
             priority=args.priority,
             title=args.title,
-            url=args.url,
         )
         queued = self.playout.add(item, now)
         if args.repeat_gap_s is not None:

@@ -170,10 +170,9 @@ class SaveDone:
 @dataclass(frozen=True, slots=True)
 class FetchAudio:
     """A "play now" needs this audio at once (answer with ``AudioReady`` with its duration, or
-    ``AudioFailed``)."""
+    ``AudioFailed``), by its hash from the device's own server."""
 
     audio_sha256: str
-    url: str | None
 
 
 @dataclass(frozen=True, slots=True)
