@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -70,6 +71,7 @@ class Agent:
         self.core = self._new_core("unknown")  # replaced in ``adopt`` once the identity is known
         self.transfers = Transfers(config, self.cache, self.budget, core=lambda: self.core, feed=self.feed)
         self.message_errors = 0  # messages whose handling failed (logged; the agent carries on)
+        self.messages_refused: Counter[str] = Counter()  # by code: not a valid message (ignored)
         self.boot_id = uuid.uuid4().hex[:16]
         self.started = time.monotonic()
         self.topics = Topics()
@@ -323,34 +325,41 @@ class Agent:
 
     async def _on_message(self, topic: str, payload: object) -> None:
         """One message from the broker. Whatever it holds, it never ends the agent: a refused one is
-        logged, and a failure in handling it is logged and counted."""
-        if not isinstance(payload, bytes | bytearray) or self.identity is None:
+        counted by code (``messages_refused``, in the status) and logged at the first of each code and
+        then at every power of two; a failure in handling one is logged and counted
+        (``message_errors``)."""
+        if self.identity is None:
             return
         try:
+            if not isinstance(payload, bytes | bytearray):
+                raise m.ProtocolError("not_bytes", type(payload).__name__)
             event = self._event_of(topic, bytes(payload), self.identity)
             if event is not None:
                 self.feed(event)
+        except m.ProtocolError as err:
+            self._refused(topic, err.code)
         except Exception:
             self.message_errors += 1
+            self._status_changed.set()
             log.exception("message on %s not handled", topic)
 
+    def _refused(self, topic: str, code: str) -> None:
+        self.messages_refused[code] += 1
+        n = self.messages_refused[code]
+        if n & (n - 1) == 0:  # 1, 2, 4, 8 …: a flood does not flood the log
+            log.warning("ignored a message on %s: %s (%d so far)", topic, code, n)
+        self._status_changed.set()
+
     def _event_of(self, topic: str, payload: bytes, ident: Identity) -> s.Event | None:
+        """The core's event for one message, None for one not meant for this device; raises
+        ``ProtocolError`` for one that is not a valid message."""
         if self.topics.is_group_cmd(topic):
             # A command on a shared group topic: only the server's signature makes it trustworthy.
-            try:
-                opened = group.open_sealed(payload, base64.b64decode(ident.manifest_public_key))
-            except m.ProtocolError as err:
-                log.warning("ignored group command: %s", err.code)
-                return None
-            return s.GroupReceived(opened)
+            return s.GroupReceived(group.open_sealed(payload, base64.b64decode(ident.manifest_public_key)))
         parsed = self.topics.parse(topic)
         if parsed is None or parsed[0] != ident.device_id:
             return None  # someone else's retained message (amqtt 0.12): ignore it
-        try:
-            return s.Received(m.parse_server_message(parsed[1], payload))
-        except m.ProtocolError as err:
-            log.warning("ignored %s message: %s", parsed[1].value, err.code)
-            return None
+        return s.Received(m.parse_server_message(parsed[1], payload))
 
     # --- status --------------------------------------------------------------------------------
 
@@ -367,6 +376,8 @@ class Agent:
             temperature_c=sysinfo.temperature_c(),
             network=sysinfo.network(),
             data_used_today_bytes=self.budget.used,
+            messages_refused=self.messages_refused.total(),
+            message_errors=self.message_errors,
             **self.core.status_fields(now_ms()),
         )
 

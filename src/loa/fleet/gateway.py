@@ -36,6 +36,7 @@ from loa.db.base import utcnow
 from loa.fleet import outbox, service
 from loa.fleet.ingest import Event, IngestOutcome, sweep_offline, write_events
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch, DeviceManifest
+from loa.fleet.provenance import ManifestItems, screen_receipts
 from loa.process import Doorbell
 from loa.protocol import group
 from loa.protocol import messages as m
@@ -74,6 +75,7 @@ class GatewayStats:
     statuses: int = 0
     receipts_new: int = 0
     receipts_duplicate: int = 0
+    receipts_refused: int = 0  # for items the device was not given (also in ``dropped``)
     acks_sent: int = 0
     states_published: int = 0
     commands_sent: int = 0
@@ -97,6 +99,8 @@ class Gateway:
         self._sessions = session_factory
         self._doorbell = doorbell
         self._pending: list[Event] = []
+        self._manifest_items = ManifestItems()  # for screening receipts (``loa.fleet.provenance``)
+        self._refused_logged: set[str] = set()  # devices whose refused receipts were logged
         self._wake = asyncio.Event()
         self._outbox_wake = asyncio.Event()
         self._client: LiteClient | None = None
@@ -242,6 +246,7 @@ class Gateway:
         self.stats.receipts_new += outcome.receipts_new
         self.stats.receipts_duplicate += outcome.receipts_duplicate
         self.stats.dropped["unknown_device"] += outcome.unknown_devices
+        self._count_refused(outcome)
         for uid in outcome.came_online:
             log.info("device %s is online", uid)
         for uid in outcome.went_offline:
@@ -268,7 +273,21 @@ class Gateway:
 
     def _write(self, events: list[Event]) -> IngestOutcome:
         with self._sessions() as session, session.begin():
-            return write_events(session, events=events)
+            screened = screen_receipts(session, events, self._manifest_items, now=utcnow())
+            outcome = write_events(session, events=screened.events)
+        outcome.refused = screened.refused
+        for uid, ids in screened.refused.items():  # answered all the same: the device stops resending
+            outcome.acks[uid] = list(dict.fromkeys([*outcome.acks.get(uid, []), *ids]))
+        return outcome
+
+    def _count_refused(self, outcome: IngestOutcome) -> None:
+        """Receipts for items the device was not given: counted, and logged once per device."""
+        for uid, ids in outcome.refused.items():
+            self.stats.receipts_refused += len(ids)
+            self.stats.dropped["receipt_refused"] += len(ids)
+            if uid not in self._refused_logged:
+                self._refused_logged.add(uid)
+                log.warning("device %s sent receipts for items it was not given: refused", uid)
 
     async def _send_acks(self, acks: dict[str, list[str]]) -> None:
         client = self._client

@@ -48,6 +48,7 @@ class IngestOutcome:
     unknown_devices: int = 0
     came_online: list[str] = field(default_factory=list)
     went_offline: list[str] = field(default_factory=list)
+    refused: dict[str, list[str]] = field(default_factory=dict)  # uid → receipts refused (provenance)
 
 
 def offline_deadline(received_at: datetime, heartbeat_s: int) -> datetime:
@@ -138,7 +139,7 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
     inserted = _insert_receipts(session, receipts)
     outcome.receipts_new = inserted
     outcome.receipts_duplicate = len(receipts) - inserted
-    outcome.acks = acks
+    outcome.acks = {uid: list(dict.fromkeys(ids)) for uid, ids in acks.items()}  # each id once
     session.flush()
     return outcome
 

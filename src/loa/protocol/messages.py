@@ -100,6 +100,10 @@ class Status(_Message):
     items_missing: int = Field(default=0, ge=0)
     pending_receipts: int = Field(default=0, ge=0)
     data_used_today_bytes: int = Field(default=0, ge=0)
+    # Optional (added in v1): messages from the broker the device refused as invalid, and those whose
+    # handling failed, since it started (none of them stops it).
+    messages_refused: int = Field(default=0, ge=0)
+    message_errors: int = Field(default=0, ge=0)
 
 
 class Birth(_Message):
