@@ -160,8 +160,15 @@ def near_valid(draw: st.DrawFn) -> dict[str, Any]:
     """A real message (command, state, ack) with some fields replaced by anything."""
     kind = draw(st.sampled_from(["play_now", "stop", "volume", "sync", "reboot", "update", "state", "ack"]))
     if kind == "state":
-        raw: dict[str, Any] = {"v": 1, "type": "state", "manifest_version": 9, "sha256": "ab" * 32,
-                               "url": "/x", "issued_at": iso(0), "groups": ["21484"]}  # fmt: skip
+        raw: dict[str, Any] = {
+            "v": 1,
+            "type": "state",
+            "manifest_version": 9,
+            "sha256": "ab" * 32,
+            "url": "/x",
+            "issued_at": iso(0),
+            "groups": ["21484"],
+        }
     elif kind == "ack":
         raw = {"v": 1, "type": "ack", "receipt_ids": ["X", "X"]}
     else:
@@ -170,10 +177,18 @@ def near_valid(draw: st.DrawFn) -> dict[str, Any]:
             "volume": {"level": 30},
             "update": {"version": "9", "url": "http://x/", "sha256": "cd" * 32},
         }.get(kind, {})
-        raw = {"v": 1, "type": "cmd", "id": draw(st.text("abc-", min_size=1, max_size=4)), "kind": kind,
-               "issued_at": iso(-1), "expires_at": iso(draw(st.sampled_from([-5, 300]))), "args": args}  # fmt: skip
+        raw = {
+            "v": 1,
+            "type": "cmd",
+            "id": draw(st.text("abc-", min_size=1, max_size=4)),
+            "kind": kind,
+            "issued_at": iso(-1),
+            "expires_at": iso(draw(st.sampled_from([-5, 300]))),
+            "args": args,
+        }
     for name, value in draw(st.dictionaries(FIELDS, json_value, max_size=3)).items():
-        target = raw["args"] if name in ("level", "audio_sha256", "priority", "repeat_gap_s") and "args" in raw and isinstance(raw["args"], dict) else raw  # fmt: skip
+        in_args = name in ("level", "audio_sha256", "priority", "repeat_gap_s")
+        target = raw["args"] if in_args and isinstance(raw.get("args"), dict) else raw
         target[name] = value
     return raw
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from loa.protocol import messages as m
 from loa.protocol.device import signals as s
 from loa.protocol.device.core import CoreConfig, DeviceCore
+from loa.protocol.device.items import at_ms
 from loa.protocol.priority import PreemptRule
 from tests.support.device_table import (
     DEVICE,
@@ -92,6 +93,17 @@ def test_a_refused_manifest_is_reported_and_the_old_one_kept() -> None:
     other = DeviceCore(CoreConfig("loa-d00000000009", (PUBLIC,)), now_ms=T0)
     other.handle(s.ManifestFetched(body, signature), T0)
     assert other.manifest_error == "wrong_device" and other.manifest is None
+
+
+def test_an_item_over_before_the_device_started_was_not_heard() -> None:
+    """Issue 21.6: a ``device_down`` receipt says nothing was heard: it ends where it starts (the
+    item's start), not at the restart, however late the device came back."""
+    body, signature = manifest_bytes(Schedule(0, (Slot("tin", -69_000),)), T0)
+    device = core()
+    effects = device.handle(s.ManifestFetched(body, signature, saved=True), T0)
+    (receipt,) = [e.receipt for e in effects if isinstance(e, s.RecordReceipt)]
+    assert receipt.outcome is m.Outcome.FAILED and receipt.detail == "device_down"
+    assert receipt.started_at == receipt.ended_at == at_ms(T0 - 69_000)
 
 
 def test_a_long_repetition_keeps_the_plan_small() -> None:

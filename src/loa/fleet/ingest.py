@@ -134,7 +134,8 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
     if updates:
         _update_devices(session, list(updates.values()))
     if results:
-        _record_results(session, results)
+        first = {(r["id"], r["uid"]): r for r in reversed(results)}  # one answer per command: the first
+        _record_results(session, [first[k] for k in dict.fromkeys((r["id"], r["uid"]) for r in results)])
     session.add_all(logs)
     inserted = _insert_receipts(session, receipts)
     outcome.receipts_new = inserted
@@ -249,6 +250,7 @@ def _record_results(session: Session, rows: list[dict[str, Any]]) -> None:
     statement = statement.on_conflict_do_update(
         index_elements=["id"],
         set_={c: statement.excluded[c] for c in ("acked_at", "result", "result_detail")},
+        where=table.c.result.is_(None),  # the first answer is the result (a replay changes nothing)
     )
     # In (batch, device) order, as the gateway materialises batches: no deadlock between the two.
     ordered = sorted(members.values(), key=lambda row: (str(row["batch_id"]), int(row["device_id"])))
@@ -256,7 +258,9 @@ def _record_results(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _update_results(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Answers to single-device commands, matched by ``(id, device_id)``."""
+    """Answers to single-device commands, matched by ``(id, device_id)``; only the first is kept (a
+    late or replayed answer — ``expired`` from a device that got the command again after a restart —
+    never overwrites a recorded result)."""
     table: Any = DeviceCommand.__table__
     columns = ("id", "device_id", "acked_at", "result", "result_detail")
     rows = [{c: r[c] for c in columns} for r in rows]
@@ -268,13 +272,17 @@ def _update_results(session: Session, rows: list[dict[str, Any]]) -> None:
         connection.exec_driver_sql(
             f"UPDATE {table.name} AS c SET acked_at = v.acked_at, result = v.result, "
             f"result_detail = v.result_detail FROM unnest({arrays}) AS v({', '.join(columns)}) "
-            "WHERE c.id = v.id AND c.device_id = v.device_id",
+            "WHERE c.id = v.id AND c.device_id = v.device_id AND c.result IS NULL",
             {c: [r[c] for r in rows] for c in columns},
         )
         return
     stmt = (
         update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.device_id == bindparam("b_device_id"))
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.device_id == bindparam("b_device_id"),
+            table.c.result.is_(None),
+        )
         .values({c: bindparam(f"b_{c}") for c in ("acked_at", "result", "result_detail")})
     )
     connection.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
