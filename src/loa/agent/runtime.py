@@ -96,6 +96,8 @@ class Agent:
 
     def _new_core(self, device_id: str, keys: tuple[bytes, ...] = ()) -> DeviceCore:
         done = read_json(self.data / "done.json")
+        settings = read_json(self.data / "settings.json")
+        volume = settings.get("volume") if isinstance(settings, dict) else None
         return DeviceCore(
             CoreConfig(
                 device_id=device_id,
@@ -107,6 +109,7 @@ class Agent:
             pending_receipts=self.journal.pending(),
             next_seq=self.journal.upcoming_seq,
             ready_audio=self.cache.shas(),
+            volume=volume if isinstance(volume, int) else None,
         )
 
     def adopt(self, identity: Identity) -> None:
@@ -236,6 +239,9 @@ class Agent:
     def _do_save_manifest(self, effect: s.SaveManifest) -> None:
         atomic_write(self.data / "manifest.sig", effect.signature)
         atomic_write(self.data / "manifest.json", effect.body)
+
+    def _do_save_volume(self, effect: s.SaveVolume) -> None:
+        write_json(self.data / "settings.json", {"volume": effect.level})
 
     def _do_save_done(self, effect: s.SaveDone) -> None:
         write_json(self.data / "done.json", list(effect.item_ids))
@@ -406,6 +412,7 @@ _EFFECTS: dict[type, Callable[[Agent, Any], None]] = {
     s.StatusChanged: Agent._do_status,
     s.FetchManifest: Agent._do_fetch_manifest,
     s.SaveManifest: Agent._do_save_manifest,
+    s.SaveVolume: Agent._do_save_volume,
     s.SaveDone: Agent._do_save_done,
     s.FetchAudio: Agent._do_fetch_audio,
     s.AudioWanted: Agent._do_audio_wanted,

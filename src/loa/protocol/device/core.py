@@ -72,8 +72,10 @@ class DeviceCore:
         pending_receipts: Iterable[m.Receipt] = (),
         next_seq: int = 0,
         ready_audio: Iterable[str] = (),
+        volume: int | None = None,
         new_id: Callable[[], str] | None = None,
     ) -> None:
+        """``volume``: the last one the server set (``SaveVolume``), if the adapter kept it."""
         self.config = config
         pending = list(pending_receipts)
         self.playout = Playout(
@@ -83,6 +85,8 @@ class DeviceCore:
             report_before_start=not config.assume_audio,
         )
         self.playout.ready_audio.update(ready_audio)
+        if volume is not None and 0 <= volume <= 100:
+            self.playout.volume = volume
         self.outbox = ReceiptOutbox(
             resend_after_ms=config.resend_receipts_after_ms,
             new_id=new_id or (lambda: uuid.uuid4().hex),
@@ -315,7 +319,7 @@ class DeviceCore:
 
     def _cmd_volume(self, command: m.SetVolume, now: int, out: list[s.Effect]) -> None:
         self.playout.volume = command.args.level
-        out.append(s.STATUS_CHANGED)
+        out += [s.SaveVolume(command.args.level), s.STATUS_CHANGED]
         self._result(command.id, m.CommandStatus.DONE, now, out)
 
     def _cmd_sync(self, command: m.Sync, now: int, out: list[s.Effect]) -> None:
