@@ -22,6 +22,10 @@ from loa.protocol.priority import Priority
 log = logging.getLogger(__name__)
 
 URGENT_PRIORITY = int(Priority.PRIORITY_BULLETIN)
+# A manifest refused for one of these is refused again as long as the server offers it: its ETag is
+# kept, so the server answers 304 and nothing is fetched, refused or reported again until it changes.
+# (Any other refusal — a bad signature, perhaps altered in transit — is fetched again.)
+SETTLED_REFUSALS = frozenset({"manifest_rollback", "wrong_device"})
 IMMINENT_MS = 15 * 60 * 1000
 
 
@@ -85,7 +89,8 @@ class Transfers:
             return  # not modified
         body, signature, etag = response
         self.feed(s.ManifestFetched(body, signature))
-        if self.core().manifest_error is None:  # accepted (a refusal names its reason)
+        error = self.core().manifest_error  # None: accepted (a refusal names its reason)
+        if error is None or error in SETTLED_REFUSALS:
             self.manifest_etag = etag
 
     # --- audio ---------------------------------------------------------------------------------

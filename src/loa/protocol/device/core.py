@@ -36,6 +36,10 @@ from loa.protocol.device.playout import Playout
 from loa.protocol.device.receipts import ReceiptOutbox
 
 SEEN_COMMANDS_KEPT = 1000
+# Audio that failed its hash check is wanted again after this, doubling at each failure up to
+# ``BAD_AUDIO_RETRY_MAX_MS`` (the server's copy may have been fixed), and at once with a new manifest.
+BAD_AUDIO_RETRY_MS = 60_000
+BAD_AUDIO_RETRY_MAX_MS = 3_600_000
 WRONG_DEVICE = "Lịch phát của thiết bị khác."
 ROLLBACK = "Lịch phát cũ hơn lịch đang dùng."
 Command = m.PlayNow | m.Stop | m.SetVolume | m.Sync | m.Reboot | m.Update
@@ -96,7 +100,7 @@ class DeviceCore:
         self.manifest: mf.Manifest | None = None
         self.manifest_error: str | None = None
         self.audio_errors = 0
-        self.bad_audio: set[str] = set()
+        self.bad_audio: dict[str, tuple[int, int]] = {}  # sha → (failures, wanted again from)
         self.groups: set[str] = set()
         self.seen_commands: dict[str, None] = {}  # insertion-ordered: the oldest are forgotten first
         self.next_wake_ms: int | None = None
@@ -134,8 +138,11 @@ class DeviceCore:
         return self.playout.items()
 
     def needed_audio(self, now_ms: int, horizon_ms: int | None = None) -> list[PlayItem]:
+        bad = self.bad_audio
         return [
-            i for i in self.playout.needed_audio(now_ms, horizon_ms) if i.audio_sha256 not in self.bad_audio
+            i
+            for i in self.playout.needed_audio(now_ms, horizon_ms)
+            if i.audio_sha256 not in bad or bad[i.audio_sha256][1] <= now_ms
         ]
 
     def pending_receipts(self) -> list[m.Receipt]:
@@ -219,6 +226,8 @@ class DeviceCore:
             return
         if not event.saved:
             out.append(s.SaveManifest(event.body, event.signature))
+        if manifest.manifest_version != self.manifest_version:
+            self.bad_audio.clear()  # a new schedule: what failed before is worth another try
         self.manifest = manifest
         self.manifest_error = None
         self.playout.set_manifest_items(items_from_manifest(manifest))
@@ -227,7 +236,9 @@ class DeviceCore:
     def _on_audio_ready(self, event: s.AudioReady, now: int, out: list[s.Effect]) -> None:
         sha = event.audio_sha256
         self.playout.ready_audio.add(sha)
-        self.bad_audio.discard(sha)
+        self.bad_audio.pop(sha, None)
+        if not self.bad_audio and self.manifest_error == "audio_hash_mismatch":
+            self.manifest_error = None  # every file it refused has since arrived whole
         duration = event.duration_ms or self.manifest_duration_ms(sha)
         if event.duration_ms:
             self._audio_ms[sha] = event.duration_ms
@@ -244,7 +255,9 @@ class DeviceCore:
             self._result(command.id, m.CommandStatus.FAILED, now, out, event.code)
         if event.code == "hash_mismatch":
             self.audio_errors += 1
-            self.bad_audio.add(sha)
+            failures = self.bad_audio.get(sha, (0, 0))[0] + 1
+            delay = min(BAD_AUDIO_RETRY_MS << min(failures - 1, 20), BAD_AUDIO_RETRY_MAX_MS)
+            self.bad_audio[sha] = (failures, now + delay)
             self.manifest_error = "audio_hash_mismatch"
             out += [s.Note(f"audio {sha[:12]} refused: wrong hash", True), s.STATUS_CHANGED]
 
