@@ -30,6 +30,7 @@ from loa.agent.config import AgentConfig, Identity
 from loa.agent.enrolment import EnrolmentError, enrol, mqtt_tls_context
 from loa.agent.fetch import DataBudget, backoff_delay
 from loa.agent.journal import ReceiptJournal
+from loa.agent.link import BrokerLink
 from loa.agent.player import SoundOutput, now_ms
 from loa.agent.sinks import Sink, make_sink
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
@@ -76,6 +77,7 @@ class Agent:
         self.started = time.monotonic()
         self.topics = Topics()
         self._client: aiomqtt.Client | None = None
+        self.link = BrokerLink(self.data)  # the broker link's state, logged and kept on a change
         self.connected = asyncio.Event()
         self.restart_requested = asyncio.Event()
         self._status_changed = asyncio.Event()
@@ -299,6 +301,7 @@ class Agent:
                         await client.subscribe(self.topics.group_cmd(code), qos=1)
                     self._client = client
                     attempt = 0
+                    self.link.connected()
                     birth = m.Birth(
                         sent_at=m.now_utc(),
                         boot_id=self.boot_id,
@@ -315,8 +318,7 @@ class Agent:
                     async for message in client.messages:
                         await self._on_message(str(message.topic), message.payload)
             except aiomqtt.MqttError as err:
-                if self.connected.is_set():
-                    log.warning("lost MQTT: %s", err)
+                self.link.failed(err, was_connected=self._client is not None)
             finally:
                 self._client = None
                 self.connected.clear()
