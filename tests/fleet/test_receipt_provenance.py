@@ -17,6 +17,7 @@ from loa.db import make_session_factory
 from loa.db.base import utcnow
 from loa.fleet import service
 from loa.fleet.ingest import write_events
+from loa.fleet.provenance import RECENT_VERSIONS, ManifestItems, screen_receipts
 from loa.protocol import itemids
 from loa.protocol import messages as m
 from loa.protocol.topics import Channel, Topics
@@ -130,3 +131,32 @@ async def _forged(tmp_path: Path, engine: Engine, broker_kind: str) -> None:
     assert recorded == set(accepted)
     assert gateway.stats.dropped["receipt_refused"] == gateway.stats.receipts_refused
     assert gateway.stats.receipts_refused in (len(forged), 2 * len(forged))  # the resend: refused again
+
+
+def test_what_the_gateway_remembers_follows_new_manifests(tmp_path: Path, world_engine: Engine) -> None:
+    """The screening keeps each device's versions between batches; a receipt naming a newer version
+    asks the database again, and one naming an old version it forgot asks for those too."""
+    factory = make_session_factory(world_engine)
+    start = datetime.now(UTC) + timedelta(minutes=5)
+    cache = ManifestItems()
+
+    def screen(*receipts: m.Receipt) -> set[str]:
+        batch = m.ReceiptBatch(sent_at=m.now_utc(), receipts=list(receipts))
+        with factory() as s:
+            screened = screen_receipts(s, [(IDS.a1, utcnow(), batch)], cache, now=utcnow())
+        return {
+            r.receipt_id
+            for _, _, msg in screened.events
+            if isinstance(msg, m.ReceiptBatch)
+            for r in msg.receipts
+        }
+
+    publish_manifest(factory, tmp_path, IDS.a1, 1, [Slot("a.1", SHA, 1, start, 1000)])
+    assert screen(receipt("r1", "a.1", 1), receipt("r2", "a.2", 1)) == {"r1"}
+    for version in range(2, 2 + 2 * RECENT_VERSIONS + 2):  # many new versions, each a new item
+        publish_manifest(factory, tmp_path, IDS.a1, version, [Slot(f"a.{version}", SHA, 1, start, 1000)])
+        assert screen(receipt(f"r{version}", f"a.{version}", version)) == {f"r{version}"}
+    newest = 1 + 2 * RECENT_VERSIONS + 1
+    assert screen(receipt("old", "a.1", 1)) == {"old"}  # forgotten by the cache: asked again
+    assert screen(receipt("too-old", "a.1", newest)) == set()  # more than RECENT_VERSIONS before
+    assert screen(receipt("claimed", f"a.{newest}", newest + 5)) == {"claimed"}

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.areas.models import AdminUnit
@@ -41,7 +41,8 @@ from loa.protocol import messages as m
 RECENT_VERSIONS = 50
 COMMAND_LOOKBACK = timedelta(days=30)
 CACHED_MANIFESTS = 20_000
-_CHUNK = 100  # devices per manifest query (an OR of ranges stays shallow for SQLite)
+CACHED_DEVICES = 200_000
+_BUCKET = 64  # devices whose versions are asked for from nearby floors share a query
 _ROUND_BASE = 56  # ``itemids.round_item`` keeps this much of a long first-round id
 
 
@@ -51,12 +52,27 @@ class Screened:
     refused: dict[str, list[str]] = field(default_factory=dict)  # device uid → receipt ids refused
 
 
-class ManifestItems:
-    """Item ids of stored manifests, by row id (least recently used dropped past ``limit``)."""
+@dataclass
+class _Versions:
+    """What is known of one device's stored manifests: every version from ``lo`` up to ``top`` (as
+    stored when last asked), by version → manifest row id."""
 
-    def __init__(self, limit: int = CACHED_MANIFESTS) -> None:
+    lo: int
+    top: int
+    rows: dict[int, int] = field(default_factory=dict)
+
+
+class ManifestItems:
+    """What the screening keeps between batches, so that the steady state costs no query: item ids of
+    stored manifests by row id (bodies never change), and each device's versions (a device's receipt
+    naming a version above the newest known asks the database again). Both bounded (least recently
+    used dropped)."""
+
+    def __init__(self, limit: int = CACHED_MANIFESTS, devices: int = CACHED_DEVICES) -> None:
         self.limit = limit
+        self.device_limit = devices
         self._items: OrderedDict[int, frozenset[str]] = OrderedDict()
+        self.versions: OrderedDict[int, _Versions] = OrderedDict()
 
     def of(self, session: Session, manifest_ids: Iterable[int]) -> dict[int, frozenset[str]]:
         wanted = list(dict.fromkeys(manifest_ids))
@@ -77,6 +93,46 @@ class ManifestItems:
             self._items.popitem(last=False)
         return found
 
+    def learn_versions(self, session: Session, ranges: dict[int, tuple[int, int]]) -> None:
+        """Make sure every version in each device's ``(lo, hi)`` that is stored is known."""
+        need: dict[int, int] = {}  # device id → ask for its versions from this one up
+        for device_id, (lo, hi) in ranges.items():
+            known = self.versions.get(device_id)
+            if known is None or lo < known.lo:
+                need[device_id] = lo
+            elif hi > known.top:
+                need[device_id] = known.top + 1
+        by_floor: dict[int, list[int]] = {}  # devices asked together from a shared floor (a bucket)
+        for device_id, floor in need.items():
+            by_floor.setdefault(floor // _BUCKET * _BUCKET, []).append(device_id)
+        fetched: dict[int, dict[int, int]] = {device_id: {} for device_id in need}
+        for floor, device_ids in by_floor.items():
+            stored = session.execute(
+                select(DeviceManifest.device_id, DeviceManifest.version, DeviceManifest.id).where(
+                    one_of(session, DeviceManifest.device_id, sorted(device_ids)),
+                    DeviceManifest.version >= floor,
+                )
+            )
+            for device_id, version, row_id in stored:
+                if version >= need[device_id]:
+                    fetched[device_id][version] = row_id
+        for device_id, rows in fetched.items():
+            known = self.versions.get(device_id)
+            lo = need[device_id] if known is None else min(known.lo, need[device_id])
+            top = max([need[device_id] - 1, *rows] if known is None else [known.top, *rows])
+            merged = {**(known.rows if known is not None else {}), **rows}
+            # Older versions are forgotten (asked for again if a receipt names them), not those asked for now.
+            floor = min(top - 2 * RECENT_VERSIONS, need[device_id])
+            if lo < floor:
+                merged = {v: r for v, r in merged.items() if v >= floor}
+                lo = floor
+            self.versions[device_id] = _Versions(lo, top, merged)
+        for device_id in ranges:
+            if device_id in self.versions:
+                self.versions.move_to_end(device_id)
+        while len(self.versions) > self.device_limit:
+            self.versions.popitem(last=False)
+
 
 def _item_ids(body: bytes) -> frozenset[str]:
     try:
@@ -90,27 +146,29 @@ def _item_ids(body: bytes) -> frozenset[str]:
 class _Device:
     id: int
     uid: str
-    commune_code: str | None
+    commune_code: str | None = None  # loaded only to check group commands
     receipts: list[m.Receipt] = field(default_factory=list)
     manifests: list[tuple[int, frozenset[str]]] = field(default_factory=list)  # (version, item ids)
     commanded: set[str] = field(default_factory=set)  # items of "play now" sent to it
 
     def knows(self, receipt: m.Receipt) -> bool:
-        v = receipt.manifest_version
-        if _names(self.commanded, receipt.item_id):
+        item_id, v = receipt.item_id, receipt.manifest_version
+        base = itemids.split_round(item_id)[0] if ".r" in item_id else item_id
+        if _names(self.commanded, item_id, base):
             return True
-        return v is not None and any(
-            v - RECENT_VERSIONS <= version <= v and _names(items, receipt.item_id)
+        if v is None:
+            return False
+        return any(
+            v - RECENT_VERSIONS <= version <= v and _names(items, item_id, base)
             for version, items in self.manifests
         )
 
 
-def _names(known: frozenset[str] | set[str], item_id: str) -> bool:
-    """Whether ``item_id`` is one of ``known`` or a later round of one."""
-    base, _round = itemids.split_round(item_id)
+def _names(known: frozenset[str] | set[str], item_id: str, base: str) -> bool:
+    """Whether ``item_id`` is one of ``known`` or a later round (of first round ``base``) of one."""
     if item_id in known or base in known:
         return True
-    return len(base) == _ROUND_BASE and any(k.startswith(base) for k in known)
+    return base != item_id and len(base) == _ROUND_BASE and any(k.startswith(base) for k in known)
 
 
 def screen_receipts(
@@ -125,9 +183,12 @@ def screen_receipts(
         if uid in devices:
             devices[uid].receipts += batch.receipts
     _learn_manifest_items(session, list(devices.values()), cache)
-    doubtful = [d for d in devices.values() if not all(d.knows(r) for r in d.receipts)]
+    verdicts = {(d.uid, r.receipt_id): d.knows(r) for d in devices.values() for r in d.receipts}
+    doubtful = [d for d in devices.values() if not all(verdicts[d.uid, r.receipt_id] for r in d.receipts)]
     if doubtful:
         _learn_command_items(session, doubtful, now=now)
+        for d in doubtful:
+            verdicts.update({(d.uid, r.receipt_id): d.knows(r) for r in d.receipts})
     refused: dict[str, list[str]] = {}
     kept: list[Event] = []
     for uid, at, message in events:
@@ -135,8 +196,8 @@ def screen_receipts(
         if device is None or not isinstance(message, m.ReceiptBatch):
             kept.append((uid, at, message))
             continue
-        good = [r for r in message.receipts if device.knows(r)]
-        bad = [r.receipt_id for r in message.receipts if not device.knows(r)]
+        good = [r for r in message.receipts if verdicts[uid, r.receipt_id]]
+        bad = [r.receipt_id for r in message.receipts if not verdicts[uid, r.receipt_id]]
         if bad:
             refused.setdefault(uid, []).extend(bad)
         if good:
@@ -145,12 +206,8 @@ def screen_receipts(
 
 
 def _devices(session: Session, uids: set[str]) -> dict[str, _Device]:
-    rows = session.execute(
-        select(Device.id, Device.uid, AdminUnit.code)
-        .outerjoin(AdminUnit, AdminUnit.id == Device.commune_id)
-        .where(one_of(session, Device.uid, sorted(uids)))
-    )
-    return {uid: _Device(device_id, uid, code) for device_id, uid, code in rows}
+    rows = session.execute(select(Device.id, Device.uid).where(one_of(session, Device.uid, sorted(uids))))
+    return {uid: _Device(device_id, uid) for device_id, uid in rows}
 
 
 def _learn_manifest_items(session: Session, devices: list[_Device], cache: ManifestItems) -> None:
@@ -159,31 +216,28 @@ def _learn_manifest_items(session: Session, devices: list[_Device], cache: Manif
         versions = [r.manifest_version for r in d.receipts if r.manifest_version is not None]
         if versions:
             ranges[d.id] = (min(versions) - RECENT_VERSIONS, max(versions))
+    cache.learn_versions(session, ranges)
+    found: list[tuple[_Device, int, int]] = []  # (device, version, manifest row id)
     by_id = {d.id: d for d in devices}
-    found: list[tuple[int, int, int]] = []  # (manifest row id, device id, version)
-    pairs = list(ranges.items())
-    for start in range(0, len(pairs), _CHUNK):
-        chunk = pairs[start : start + _CHUNK]
-        wanted = or_(
-            *(
-                and_(DeviceManifest.device_id == device_id, DeviceManifest.version.between(lo, hi))
-                for device_id, (lo, hi) in chunk
-            )
-        )
-        found += [
-            (r.id, r.device_id, r.version)
-            for r in session.execute(
-                select(DeviceManifest.id, DeviceManifest.device_id, DeviceManifest.version).where(wanted)
-            )
-        ]
-    items = cache.of(session, (row_id for row_id, _, _ in found))
-    for row_id, device_id, version in found:
-        by_id[device_id].manifests.append((version, items.get(row_id, frozenset())))
+    for device_id, (lo, hi) in ranges.items():
+        known = cache.versions.get(device_id)
+        if known is not None:
+            found += [(by_id[device_id], v, row) for v, row in known.rows.items() if lo <= v <= hi]
+    items = cache.of(session, (row for _, _, row in found))
+    for device, version, row in found:
+        device.manifests.append((version, items.get(row, frozenset())))
 
 
 def _learn_command_items(session: Session, devices: list[_Device], *, now: datetime) -> None:
     since = now - COMMAND_LOOKBACK
     by_id = {d.id: d for d in devices}
+    communes = session.execute(
+        select(Device.id, AdminUnit.code)
+        .join(AdminUnit, AdminUnit.id == Device.commune_id)
+        .where(one_of(session, Device.id, sorted(by_id)))
+    )
+    for device_id, code in communes:
+        by_id[device_id].commune_code = code
     singles = session.execute(
         select(DeviceCommand.id, DeviceCommand.device_id, DeviceCommand.payload).where(
             DeviceCommand.kind == "play_now",
