@@ -73,6 +73,7 @@ class Agent:
         self.transfers = Transfers(config, self.cache, self.budget, core=lambda: self.core, feed=self.feed)
         self.message_errors = 0  # messages whose handling failed (logged; the agent carries on)
         self.messages_refused: Counter[str] = Counter()  # by code: not a valid message (ignored)
+        self.loop_errors = 0  # failures of a task, which was started again (``_supervised``)
         self.boot_id = uuid.uuid4().hex[:16]
         self.started = time.monotonic()
         self.topics = Topics()
@@ -159,7 +160,9 @@ class Agent:
             self.transfers.sync_loop,
             self.transfers.download_loop,
         ]
-        tasks: list[asyncio.Task[Any]] = [asyncio.create_task(f(), name=f.__name__) for f in loops]
+        tasks: list[asyncio.Task[Any]] = [
+            asyncio.create_task(self._supervised(f), name=f.__name__) for f in loops
+        ]
         restart = asyncio.create_task(self.restart_requested.wait(), name="restart")
         tasks.append(restart)
         try:
@@ -178,6 +181,22 @@ class Agent:
             await self.output.close()
             await self.transfers.aclose()
             self.journal.close()
+
+    async def _supervised(self, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``loop`` for ever: one that fails (a full disk, an answer nobody foresaw) is logged,
+        counted (``loop_errors``) and started again after a backoff; it never ends the agent."""
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                await loop()
+            except Exception:
+                self.loop_errors += 1
+                log.exception("%s failed; starting it again", loop.__name__)
+            if time.monotonic() - started > self.config.reconnect_max_s:
+                attempt = 0  # it ran a good while: the failure is not a loop
+            await asyncio.sleep(backoff_delay(attempt, base_s=1.0, cap_s=self.config.reconnect_max_s))
+            attempt += 1
 
     # --- the core: events in, effects out ------------------------------------------------------
 
