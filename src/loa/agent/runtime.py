@@ -29,13 +29,14 @@ from loa.agent import sysinfo
 from loa.agent.config import AgentConfig, Identity
 from loa.agent.enrolment import EnrolmentError, enrol, mqtt_tls_context
 from loa.agent.fetch import DataBudget, backoff_delay
+from loa.agent.inbox import Inbox
 from loa.agent.journal import ReceiptJournal
 from loa.agent.link import BrokerLink
 from loa.agent.player import SoundOutput, now_ms
 from loa.agent.sinks import Sink, make_sink
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
+from loa.agent.supervise import supervised
 from loa.agent.transfers import Transfers
-from loa.protocol import group
 from loa.protocol import manifest as mf
 from loa.protocol import messages as m
 from loa.protocol.device import signals as s
@@ -71,8 +72,6 @@ class Agent:
         )
         self.core = self._new_core("unknown")  # replaced in ``adopt`` once the identity is known
         self.transfers = Transfers(config, self.cache, self.budget, core=lambda: self.core, feed=self.feed)
-        self.message_errors = 0  # messages whose handling failed (logged; the agent carries on)
-        self.messages_refused: Counter[str] = Counter()  # by code: not a valid message (ignored)
         self.loop_errors = 0  # failures of a task, which was started again (``_supervised``)
         self.boot_id = uuid.uuid4().hex[:16]
         self.started = time.monotonic()
@@ -82,6 +81,7 @@ class Agent:
         self.connected = asyncio.Event()
         self.restart_requested = asyncio.Event()
         self._status_changed = asyncio.Event()
+        self.inbox = Inbox(self.feed, self._status_changed.set)  # what arrives from the broker
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()  # publishes and "play now" downloads in flight
 
@@ -94,6 +94,14 @@ class Agent:
     @property
     def audio_errors(self) -> int:
         return self.core.audio_errors
+
+    @property
+    def message_errors(self) -> int:
+        return self.inbox.errors
+
+    @property
+    def messages_refused(self) -> Counter[str]:
+        return self.inbox.refused
 
     # --- start-up ------------------------------------------------------------------------------
 
@@ -119,6 +127,7 @@ class Agent:
         """Act as ``identity`` from now on (its id, topics, credentials and pinned server key)."""
         self.identity = identity
         self.topics = Topics(identity.topic_prefix)
+        self.inbox.adopt(identity, self.topics)
         self.transfers.connect(identity.device_id, identity.secret)
         self.core = self._new_core(identity.device_id, (base64.b64decode(identity.manifest_public_key),))
 
@@ -183,20 +192,10 @@ class Agent:
             self.journal.close()
 
     async def _supervised(self, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Run ``loop`` for ever: one that fails (a full disk, an answer nobody foresaw) is logged,
-        counted (``loop_errors``) and started again after a backoff; it never ends the agent."""
-        attempt = 0
-        while True:
-            started = time.monotonic()
-            try:
-                await loop()
-            except Exception:
-                self.loop_errors += 1
-                log.exception("%s failed; starting it again", loop.__name__)
-            if time.monotonic() - started > self.config.reconnect_max_s:
-                attempt = 0  # it ran a good while: the failure is not a loop
-            await asyncio.sleep(backoff_delay(attempt, base_s=1.0, cap_s=self.config.reconnect_max_s))
-            attempt += 1
+        def failed() -> None:
+            self.loop_errors += 1
+
+        await supervised(loop, on_failure=failed, cap_s=self.config.reconnect_max_s)
 
     # --- the core: events in, effects out ------------------------------------------------------
 
@@ -351,42 +350,8 @@ class Agent:
             await client.subscribe(topic, qos=1)
 
     async def _on_message(self, topic: str, payload: object) -> None:
-        """One message from the broker. Whatever it holds, it never ends the agent: a refused one is
-        counted by code (``messages_refused``, in the status) and logged at the first of each code and
-        then at every power of two; a failure in handling one is logged and counted
-        (``message_errors``)."""
-        if self.identity is None:
-            return
-        try:
-            if not isinstance(payload, bytes | bytearray):
-                raise m.ProtocolError("not_bytes", type(payload).__name__)
-            event = self._event_of(topic, bytes(payload), self.identity)
-            if event is not None:
-                self.feed(event)
-        except m.ProtocolError as err:
-            self._refused(topic, err.code)
-        except Exception:
-            self.message_errors += 1
-            self._status_changed.set()
-            log.exception("message on %s not handled", topic)
-
-    def _refused(self, topic: str, code: str) -> None:
-        self.messages_refused[code] += 1
-        n = self.messages_refused[code]
-        if n & (n - 1) == 0:  # 1, 2, 4, 8 …: a flood does not flood the log
-            log.warning("ignored a message on %s: %s (%d so far)", topic, code, n)
-        self._status_changed.set()
-
-    def _event_of(self, topic: str, payload: bytes, ident: Identity) -> s.Event | None:
-        """The core's event for one message, None for one not meant for this device; raises
-        ``ProtocolError`` for one that is not a valid message."""
-        if self.topics.is_group_cmd(topic):
-            # A command on a shared group topic: only the server's signature makes it trustworthy.
-            return s.GroupReceived(group.open_sealed(payload, base64.b64decode(ident.manifest_public_key)))
-        parsed = self.topics.parse(topic)
-        if parsed is None or parsed[0] != ident.device_id:
-            return None  # someone else's retained message (amqtt 0.12): ignore it
-        return s.Received(m.parse_server_message(parsed[1], payload))
+        """One message from the broker (``loa.agent.inbox``: it never ends the agent)."""
+        self.inbox.deliver(topic, payload)
 
     # --- status --------------------------------------------------------------------------------
 
@@ -403,8 +368,8 @@ class Agent:
             temperature_c=sysinfo.temperature_c(),
             network=sysinfo.network(),
             data_used_today_bytes=self.budget.used,
-            messages_refused=self.messages_refused.total(),
-            message_errors=self.message_errors,
+            messages_refused=self.inbox.refused.total(),
+            message_errors=self.inbox.errors,
             **self.core.status_fields(now_ms()),
         )
 

@@ -34,6 +34,7 @@ from loa.protocol.device import signals as s
 from loa.protocol.device.items import Finished, PlayItem, at_ms, items_from_manifest
 from loa.protocol.device.playout import Playout
 from loa.protocol.device.receipts import ReceiptOutbox
+from loa.protocol.device.repeats import Repeats
 
 SEEN_COMMANDS_KEPT = 1000
 # Audio that failed its hash check is wanted again after this, doubling at each failure up to
@@ -56,14 +57,6 @@ class CoreConfig:
     # is not reported (it did not exist then; a real device reports it ``device_down``).
     assume_audio: bool = False
     play_now_ms: int = 10_000
-
-
-@dataclasses.dataclass
-class _Repeat:
-    first: PlayItem
-    gap_ms: int
-    current_id: str
-    rounds: int = 1
 
 
 class DeviceCore:
@@ -104,7 +97,7 @@ class DeviceCore:
         self.groups: set[str] = set()
         self.seen_commands: dict[str, None] = {}  # insertion-ordered: the oldest are forgotten first
         self.next_wake_ms: int | None = None
-        self._repeats: dict[str, _Repeat] = {}  # first round's id → its repetition
+        self.repeats = Repeats(self.playout)
         self._audio_ms: dict[str, int] = {}  # measured lengths of "play now" audio
         self._awaiting: dict[str, list[m.PlayNow]] = {}  # audio sha → "play now" waiting for it
         self._quiet = False  # this event changed nothing the timeline depends on before the next wake
@@ -291,7 +284,7 @@ class DeviceCore:
             if isinstance(command, m.Stop):
                 # However late, a stop still ends a repeated message (and only that): a loudspeaker
                 # away when it was sent would otherwise repeat the alert for ever.
-                self._end_repeats(now, stop_sounding=False)
+                self.repeats.end_all(now, stop_sounding=False)
             self._result(command.id, m.CommandStatus.EXPIRED, now, out)
             return
         handler(self, command, now, out)
@@ -322,12 +315,12 @@ class DeviceCore:
         )
         queued = self.playout.add(item, now)
         if args.repeat_gap_s is not None:
-            self._repeats[item.id] = _Repeat(item, args.repeat_gap_s * 1000, current_id=item.id)
+            self.repeats.start(item, args.repeat_gap_s * 1000)
         self._result(command.id, m.CommandStatus.DONE, now, out)
         return queued
 
     def _cmd_stop(self, command: m.Stop, now: int, out: list[s.Effect]) -> None:
-        self._end_repeats(now, stop_sounding=True)  # what sounds, and every repeated message
+        self.repeats.end_all(now, stop_sounding=True)  # what sounds, and every repeated message
         self._result(command.id, m.CommandStatus.DONE, now, out)
 
     def _cmd_volume(self, command: m.SetVolume, now: int, out: list[s.Effect]) -> None:
@@ -362,35 +355,6 @@ class DeviceCore:
             s.SendResult(m.CommandResult(command_id=command_id, status=status, at=at_ms(now), detail=detail))
         )
 
-    # --- repetition ----------------------------------------------------------------------------------
-
-    def _end_repeats(self, now: int, *, stop_sounding: bool) -> None:
-        """No repeated message comes round again; the sounding item is cut if ``stop_sounding``, or
-        if it is itself a round of a repeated message."""
-        rounds = {i for k, r in self._repeats.items() for i in (k, r.current_id)}
-        self._repeats.clear()
-        self.playout.cancel_unheard(rounds)
-        playing = self.playout.playing
-        if playing is not None and (stop_sounding or playing.id in rounds):
-            self.playout.stop_sounding(now)
-
-    def _repeat_after(self, done: Finished, now: int) -> bool:
-        """The next round of a repeated message ``gap`` after this one ended (not after a stop)."""
-        base = next((k for k, r in self._repeats.items() if r.current_id == done.item.id), None)
-        if base is None:
-            return False
-        if done.detail == "by:operator_stop":
-            del self._repeats[base]
-            return False
-        repeat = self._repeats[base]
-        repeat.rounds += 1
-        item = repeat.first._replace(
-            id=itemids.round_item(base, repeat.rounds), start_ms=now + repeat.gap_ms, not_after_ms=None
-        )
-        repeat.current_id = item.id
-        self.playout.add(item, now)
-        return True
-
     # --- time ----------------------------------------------------------------------------------------
 
     def _advance(self, now: int, out: list[s.Effect]) -> None:
@@ -399,7 +363,7 @@ class DeviceCore:
             again = False
             for done in self.playout.settle(now, out):
                 self._report(done, out)
-                again |= self._repeat_after(done, now)
+                again |= self.repeats.after(done, now)
         self.playout.sound(now, out)
         self.outbox.flush(now, out)
         wakes = [t for t in (self.playout.next_wake_ms(now), self.outbox.next_wake_ms()) if t is not None]
