@@ -161,6 +161,8 @@ def _status_values(status: m.Status) -> dict[str, Any]:
         "network_kind": status.network.kind if status.network else None,
         "signal_dbm": status.network.signal_dbm if status.network else None,
         "pending_receipts": status.pending_receipts,
+        "messages_refused": status.messages_refused,
+        "message_errors": status.message_errors,
     }
 
 
