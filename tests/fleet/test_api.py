@@ -158,6 +158,30 @@ def test_commands_refuse_bad_input_in_vietnamese(web: TestClient, world_engine: 
     assert audit_events(world_engine) == []
 
 
+def test_commands_carry_no_url_nor_any_unknown_argument(web: TestClient, world_engine: Engine) -> None:
+    """Issue 20.2: a device fetches only from its own server, by hash; a command naming a URL (or any
+    argument its kind does not have) is refused, for one device and for several."""
+    add_asset(world_engine, SHA)
+    headers = bearer(web, "vanhanh.a")
+    for device_ids in ([IDS.a1], [IDS.a1, IDS.a2]):
+        for args in (
+            {"audio_sha256": SHA, "url": "http://attacker.example/a.mp3"},
+            {"audio_sha256": SHA, "callback": "x"},
+        ):
+            body = {"device_ids": device_ids, "kind": "play_now", "args": args}
+            response = web.post("/api/v1/devices/commands", json=body, headers=headers)
+            assert response.status_code == 422, response.text
+            assert response.json()["title"] == "Tham số của lệnh không hợp lệ."
+        body = {"device_ids": device_ids, "kind": "stop", "args": {"url": "http://attacker.example/"}}
+        assert web.post("/api/v1/devices/commands", json=body, headers=headers).status_code == 422
+    assert commands_of(world_engine, IDS.a1) == []
+    with make_session_factory(world_engine)() as s:
+        assert s.scalars(select(DeviceCommandBatch)).all() == []
+    # Without the URL the same command is accepted.
+    body = {"device_ids": [IDS.a1], "kind": "play_now", "args": {"audio_sha256": SHA}}
+    assert web.post("/api/v1/devices/commands", json=body, headers=headers).status_code == 202
+
+
 def test_device_audio_is_served_from_the_speech_store(web: TestClient, world_engine: Engine) -> None:
     from loa.speech.store import LocalAudioStore
 

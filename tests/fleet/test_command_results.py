@@ -89,3 +89,42 @@ def test_a_device_cannot_answer_for_a_batch_that_was_not_sent_to_it(db: Session)
         answer(db, IDS.a2, command.batch_id, m.CommandStatus.DONE)
     db.commit()
     assert all(rows(db, c.batch_id or "") == {} for c in targeted)
+
+
+def test_a_late_or_replayed_answer_does_not_overwrite_the_recorded_result(db: Session) -> None:
+    """Issue 21.6: the first answer is the result. A device restarted while the command waited in its
+    broker session gets it again past its expiry and answers ``expired``: "done" must stay."""
+    (single,) = service.issue_command(db, devices=devices(db, IDS.a1), kind="volume", args={"level": 5})
+    db.commit()
+    answer(db, IDS.a1, single.id, m.CommandStatus.DONE)
+    db.commit()
+    answer(db, IDS.a1, single.id, m.CommandStatus.EXPIRED)
+    db.commit()
+    row = db.get(DeviceCommand, single.id)
+    assert row is not None and row.result == "done"
+    issued = service.issue_command(db, devices=devices(db, IDS.a1, IDS.a2), kind="stop", args={})
+    (batch_id,) = {c.batch_id for c in issued}
+    assert batch_id is not None
+    db.commit()
+    answer(db, IDS.a1, batch_id, m.CommandStatus.DONE)  # before the rows are written
+    db.commit()
+    batch = db.get(DeviceCommandBatch, batch_id)
+    assert batch is not None
+    service.materialise_batch(db, batch=batch, sent_at=utcnow())
+    answer(db, IDS.a2, batch_id, m.CommandStatus.DONE)  # after
+    db.commit()
+    answer(db, IDS.a1, batch_id, m.CommandStatus.EXPIRED)
+    answer(db, IDS.a2, batch_id, m.CommandStatus.EXPIRED)
+    db.commit()
+    assert rows(db, batch_id) == {IDS.a1: ("done", True), IDS.a2: ("done", True)}
+
+
+def test_of_two_answers_in_one_batch_the_first_is_the_result(db: Session) -> None:
+    (single,) = service.issue_command(db, devices=devices(db, IDS.a1), kind="volume", args={"level": 5})
+    db.commit()
+    done = m.CommandResult(command_id=single.id, status=m.CommandStatus.DONE, at=m.now_utc())
+    late = m.CommandResult(command_id=single.id, status=m.CommandStatus.EXPIRED, at=m.now_utc())
+    write_events(db, events=[(IDS.a1, utcnow(), done), (IDS.a1, utcnow(), late)])
+    db.commit()
+    row = db.get(DeviceCommand, single.id)
+    assert row is not None and row.result == "done"

@@ -284,3 +284,20 @@ def test_receipts_commands_and_playing_read_as_titles(web: TestClient, world_eng
 def test_fleet_menu_item_is_live(web: TestClient) -> None:
     login_web(web, "xem.a")
     assert '<a href="/fleet"' in web.get("/").text
+
+
+def test_the_device_page_shows_what_the_loudspeaker_refused(web: TestClient, world_engine: Engine) -> None:
+    """Issue 21.1: a loudspeaker reports the messages it refused (and any it failed to handle); the
+    technician sees them on its page, in words."""
+    from loa.db.base import utcnow
+    from loa.fleet.ingest import write_events
+    from loa.protocol import messages as m
+
+    login_web(web, "vanhanh.a")
+    assert "tin nhắn không hợp lệ" not in web.get(f"/fleet/devices/{IDS.a1}/live").text
+    status = m.Status(sent_at=m.now_utc(), messages_refused=1234, message_errors=2)
+    with make_session_factory(world_engine)() as s, s.begin():
+        write_events(s, events=[(IDS.a1, utcnow(), status)])
+    live = web.get(f"/fleet/devices/{IDS.a1}/live").text
+    assert "1.234 tin nhắn không hợp lệ đã bị bỏ qua" in live
+    assert "2 tin nhắn xử lý lỗi" in live

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from loa.protocol import messages as m
 from loa.protocol.device import signals as s
-from loa.protocol.device.core import CoreConfig, DeviceCore
+from loa.protocol.device.core import BAD_AUDIO_RETRY_MS, CoreConfig, DeviceCore
+from loa.protocol.device.items import at_ms
 from loa.protocol.priority import PreemptRule
 from tests.support.device_table import (
     DEVICE,
@@ -92,6 +93,56 @@ def test_a_refused_manifest_is_reported_and_the_old_one_kept() -> None:
     other = DeviceCore(CoreConfig("loa-d00000000009", (PUBLIC,)), now_ms=T0)
     other.handle(s.ManifestFetched(body, signature), T0)
     assert other.manifest_error == "wrong_device" and other.manifest is None
+
+
+def test_an_item_over_before_the_device_started_was_not_heard() -> None:
+    """Issue 21.6: a ``device_down`` receipt says nothing was heard: it ends where it starts (the
+    item's start), not at the restart, however late the device came back."""
+    body, signature = manifest_bytes(Schedule(0, (Slot("tin", -69_000),)), T0)
+    device = core()
+    effects = device.handle(s.ManifestFetched(body, signature, saved=True), T0)
+    (receipt,) = [e.receipt for e in effects if isinstance(e, s.RecordReceipt)]
+    assert receipt.outcome is m.Outcome.FAILED and receipt.detail == "device_down"
+    assert receipt.started_at == receipt.ended_at == at_ms(T0 - 69_000)
+
+
+def test_audio_that_failed_its_hash_is_tried_again_after_a_backoff_or_a_new_manifest() -> None:
+    """Issue 21.5: a file that once failed its hash check is not refused for ever (the server's copy
+    may be fixed): it is wanted again after a growing backoff, and at once when a new manifest
+    comes; once it arrives whole, the error is no longer reported."""
+    device = DeviceCore(CoreConfig(DEVICE, (PUBLIC,)), now_ms=T0)
+    body, signature = manifest_bytes(Schedule(0, (Slot("tin", 7_200_000),)), T0)
+    device.handle(s.ManifestFetched(body, signature), T0)
+    wanted = lambda at: [i.id for i in device.needed_audio(at)]  # noqa: E731
+    assert wanted(T0) == ["tin"]
+    device.handle(s.AudioFailed(SHA["programme"], "hash_mismatch"), T0)
+    assert device.manifest_error == "audio_hash_mismatch" and wanted(T0 + 1000) == []
+    assert wanted(T0 + BAD_AUDIO_RETRY_MS) == ["tin"]  # the backoff is over
+    device.handle(s.AudioFailed(SHA["programme"], "hash_mismatch"), T0 + BAD_AUDIO_RETRY_MS)
+    assert wanted(T0 + 2 * BAD_AUDIO_RETRY_MS) == []  # it grows
+    assert wanted(T0 + 3 * BAD_AUDIO_RETRY_MS) == ["tin"]
+    device.handle(s.AudioFailed(SHA["programme"], "hash_mismatch"), T0 + 3 * BAD_AUDIO_RETRY_MS)
+    newer, newer_signature = manifest_bytes(Schedule(0, (Slot("tin", 7_200_000),)), T0, version=2)
+    device.handle(s.ManifestFetched(newer, newer_signature), T0 + 3 * BAD_AUDIO_RETRY_MS + 1)
+    assert wanted(T0 + 3 * BAD_AUDIO_RETRY_MS + 2) == ["tin"]  # a new manifest: wanted at once
+    device.handle(s.AudioFailed(SHA["programme"], "hash_mismatch"), T0 + 3 * BAD_AUDIO_RETRY_MS + 3)
+    assert device.manifest_error == "audio_hash_mismatch"
+    device.handle(s.AudioReady(SHA["programme"]), T0 + 4 * BAD_AUDIO_RETRY_MS)
+    assert device.manifest_error is None and device.status_fields(T0)["items_ready"] == 1
+
+
+def test_a_refused_manifest_is_reported_once_not_at_every_fetch() -> None:
+    """Issue 21.5: the same refused manifest offered again is no new event (no new warning)."""
+    device = core()
+    newer, newer_signature = manifest_bytes(Schedule(0, (Slot("tin", 60_000),)), T0, version=2)
+    device.handle(s.ManifestFetched(newer, newer_signature), T0)
+    older, older_signature = manifest_bytes(Schedule(0, (Slot("tin", 60_000),)), T0, version=1)
+    notes = []
+    for k in range(3):
+        effects = device.handle(s.ManifestFetched(older, older_signature), T0 + k)
+        notes += [e for e in effects if isinstance(e, s.Note) and e.warning]
+        assert device.manifest_error == "manifest_rollback" and device.manifest_version == 2
+    assert len(notes) == 1
 
 
 def test_a_long_repetition_keeps_the_plan_small() -> None:

@@ -74,6 +74,7 @@ class Slot:
     priority: int = 300
     rule: PreemptRule = PreemptRule.RESUME
     not_after: int | None = None
+    volume_percent: int = 100
 
 
 @dataclass(frozen=True)
@@ -310,8 +311,8 @@ def scenarios_for(adapter: str) -> list[Scenario]:
 # --- the wire ------------------------------------------------------------------------------------
 
 
-def manifest_bytes(schedule: Schedule, t0: int) -> tuple[bytes, bytes]:
-    """The signed manifest of ``schedule`` (version 1), times from ``t0``."""
+def manifest_bytes(schedule: Schedule, t0: int, version: int = 1) -> tuple[bytes, bytes]:
+    """The signed manifest of ``schedule`` (``version``), times from ``t0``."""
     items = []
     for slot in schedule.slots:
         duration, _data = AUDIO[slot.audio]
@@ -327,6 +328,7 @@ def manifest_bytes(schedule: Schedule, t0: int) -> tuple[bytes, bytes]:
                 not_after_at=at_ms(t0 + slot.not_after) if slot.not_after is not None else None,
                 priority=slot.priority,
                 preempt_rule=slot.rule,
+                volume_percent=slot.volume_percent,
                 audio=mf.AudioSource(
                     url=f"/api/v1/devices/{DEVICE}/audio/{SHA[slot.audio]}",
                     sha256=SHA[slot.audio],
@@ -336,7 +338,7 @@ def manifest_bytes(schedule: Schedule, t0: int) -> tuple[bytes, bytes]:
         )
     manifest = mf.build_manifest(
         device_id=DEVICE,
-        manifest_version=1,
+        manifest_version=version,
         generated_at=at_ms(t0),
         valid_from=at_ms(t0 - 3_600_000),
         valid_until=at_ms(t0 + 3_600_000),

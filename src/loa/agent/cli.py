@@ -32,11 +32,30 @@ def run(config_path: Path) -> int:
     return 0
 
 
+def status(config_path: Path) -> int:
+    """For a technician on site: the broker link's last state, from the data directory."""
+    from loa.agent.config import AgentConfig
+    from loa.agent.link import describe
+
+    try:
+        config = AgentConfig.load(config_path)
+    except (OSError, ValueError, ValidationError) as err:
+        sys.stderr.write(f"Lỗi cấu hình {config_path}: {err}\n")
+        return 2
+    sys.stdout.write(describe(config.data_dir) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="loa-agent", description="Phần mềm trên cụm loa Loa.")
     parser.add_argument("--config", type=Path, required=True, help="tệp cấu hình TOML")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument(
+        "--status", action="store_true", help="in trạng thái kết nối máy chủ tin nhắn rồi thoát"
+    )
     args = parser.parse_args(argv)
+    if args.status:
+        return status(args.config)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s"
     )

@@ -107,9 +107,7 @@ class ServerClient:
     def audio_url(self, sha256: str) -> str:
         return f"/api/v1/devices/{self.device_id}/audio/{sha256}"
 
-    async def download(
-        self, sha256: str, cache: AudioCache, budget: DataBudget, *, urgent: bool, url: str | None = None
-    ) -> Path:
+    async def download(self, sha256: str, cache: AudioCache, budget: DataBudget, *, urgent: bool) -> Path:
         """Fetch one file into the cache, resuming a partial download; returns the verified path."""
         ready = cache.path(sha256)
         if ready is not None:
@@ -120,7 +118,7 @@ class ServerClient:
         offset = partial.stat().st_size if partial.exists() else 0
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         try:
-            async with self._client.stream("GET", url or self.audio_url(sha256), headers=headers) as response:
+            async with self._client.stream("GET", self.audio_url(sha256), headers=headers) as response:
                 if response.status_code == 416:  # we already have it all (or the partial is junk)
                     return self._finish(sha256, cache)
                 if response.status_code == 200:

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -28,12 +29,14 @@ from loa.agent import sysinfo
 from loa.agent.config import AgentConfig, Identity
 from loa.agent.enrolment import EnrolmentError, enrol, mqtt_tls_context
 from loa.agent.fetch import DataBudget, backoff_delay
+from loa.agent.inbox import Inbox
 from loa.agent.journal import ReceiptJournal
+from loa.agent.link import BrokerLink
 from loa.agent.player import SoundOutput, now_ms
 from loa.agent.sinks import Sink, make_sink
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
+from loa.agent.supervise import supervised
 from loa.agent.transfers import Transfers
-from loa.protocol import group
 from loa.protocol import manifest as mf
 from loa.protocol import messages as m
 from loa.protocol.device import signals as s
@@ -69,14 +72,16 @@ class Agent:
         )
         self.core = self._new_core("unknown")  # replaced in ``adopt`` once the identity is known
         self.transfers = Transfers(config, self.cache, self.budget, core=lambda: self.core, feed=self.feed)
-        self.message_errors = 0  # messages whose handling failed (logged; the agent carries on)
+        self.loop_errors = 0  # failures of a task, which was started again (``_supervised``)
         self.boot_id = uuid.uuid4().hex[:16]
         self.started = time.monotonic()
         self.topics = Topics()
         self._client: aiomqtt.Client | None = None
+        self.link = BrokerLink(self.data)  # the broker link's state, logged and kept on a change
         self.connected = asyncio.Event()
         self.restart_requested = asyncio.Event()
         self._status_changed = asyncio.Event()
+        self.inbox = Inbox(self.feed, self._status_changed.set)  # what arrives from the broker
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()  # publishes and "play now" downloads in flight
 
@@ -90,10 +95,20 @@ class Agent:
     def audio_errors(self) -> int:
         return self.core.audio_errors
 
+    @property
+    def message_errors(self) -> int:
+        return self.inbox.errors
+
+    @property
+    def messages_refused(self) -> Counter[str]:
+        return self.inbox.refused
+
     # --- start-up ------------------------------------------------------------------------------
 
     def _new_core(self, device_id: str, keys: tuple[bytes, ...] = ()) -> DeviceCore:
         done = read_json(self.data / "done.json")
+        settings = read_json(self.data / "settings.json")
+        volume = settings.get("volume") if isinstance(settings, dict) else None
         return DeviceCore(
             CoreConfig(
                 device_id=device_id,
@@ -105,12 +120,14 @@ class Agent:
             pending_receipts=self.journal.pending(),
             next_seq=self.journal.upcoming_seq,
             ready_audio=self.cache.shas(),
+            volume=volume if isinstance(volume, int) else None,
         )
 
     def adopt(self, identity: Identity) -> None:
         """Act as ``identity`` from now on (its id, topics, credentials and pinned server key)."""
         self.identity = identity
         self.topics = Topics(identity.topic_prefix)
+        self.inbox.adopt(identity, self.topics)
         self.transfers.connect(identity.device_id, identity.secret)
         self.core = self._new_core(identity.device_id, (base64.b64decode(identity.manifest_public_key),))
 
@@ -152,7 +169,9 @@ class Agent:
             self.transfers.sync_loop,
             self.transfers.download_loop,
         ]
-        tasks: list[asyncio.Task[Any]] = [asyncio.create_task(f(), name=f.__name__) for f in loops]
+        tasks: list[asyncio.Task[Any]] = [
+            asyncio.create_task(self._supervised(f), name=f.__name__) for f in loops
+        ]
         restart = asyncio.create_task(self.restart_requested.wait(), name="restart")
         tasks.append(restart)
         try:
@@ -171,6 +190,12 @@ class Agent:
             await self.output.close()
             await self.transfers.aclose()
             self.journal.close()
+
+    async def _supervised(self, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        def failed() -> None:
+            self.loop_errors += 1
+
+        await supervised(loop, on_failure=failed, cap_s=self.config.reconnect_max_s)
 
     # --- the core: events in, effects out ------------------------------------------------------
 
@@ -235,11 +260,14 @@ class Agent:
         atomic_write(self.data / "manifest.sig", effect.signature)
         atomic_write(self.data / "manifest.json", effect.body)
 
+    def _do_save_volume(self, effect: s.SaveVolume) -> None:
+        write_json(self.data / "settings.json", {"volume": effect.level})
+
     def _do_save_done(self, effect: s.SaveDone) -> None:
         write_json(self.data / "done.json", list(effect.item_ids))
 
     def _do_fetch_audio(self, effect: s.FetchAudio) -> None:
-        self._spawn(self.transfers.fetch_for_play_now(effect.audio_sha256, effect.url))
+        self._spawn(self.transfers.fetch_for_play_now(effect.audio_sha256))
 
     def _do_audio_wanted(self, effect: s.AudioWanted) -> None:
         self.transfers.download_now.set()
@@ -291,6 +319,7 @@ class Agent:
                         await client.subscribe(self.topics.group_cmd(code), qos=1)
                     self._client = client
                     attempt = 0
+                    self.link.connected()
                     birth = m.Birth(
                         sent_at=m.now_utc(),
                         boot_id=self.boot_id,
@@ -307,8 +336,7 @@ class Agent:
                     async for message in client.messages:
                         await self._on_message(str(message.topic), message.payload)
             except aiomqtt.MqttError as err:
-                if self.connected.is_set():
-                    log.warning("lost MQTT: %s", err)
+                self.link.failed(err, was_connected=self._client is not None)
             finally:
                 self._client = None
                 self.connected.clear()
@@ -322,35 +350,8 @@ class Agent:
             await client.subscribe(topic, qos=1)
 
     async def _on_message(self, topic: str, payload: object) -> None:
-        """One message from the broker. Whatever it holds, it never ends the agent: a refused one is
-        logged, and a failure in handling it is logged and counted."""
-        if not isinstance(payload, bytes | bytearray) or self.identity is None:
-            return
-        try:
-            event = self._event_of(topic, bytes(payload), self.identity)
-            if event is not None:
-                self.feed(event)
-        except Exception:
-            self.message_errors += 1
-            log.exception("message on %s not handled", topic)
-
-    def _event_of(self, topic: str, payload: bytes, ident: Identity) -> s.Event | None:
-        if self.topics.is_group_cmd(topic):
-            # A command on a shared group topic: only the server's signature makes it trustworthy.
-            try:
-                opened = group.open_sealed(payload, base64.b64decode(ident.manifest_public_key))
-            except m.ProtocolError as err:
-                log.warning("ignored group command: %s", err.code)
-                return None
-            return s.GroupReceived(opened)
-        parsed = self.topics.parse(topic)
-        if parsed is None or parsed[0] != ident.device_id:
-            return None  # someone else's retained message (amqtt 0.12): ignore it
-        try:
-            return s.Received(m.parse_server_message(parsed[1], payload))
-        except m.ProtocolError as err:
-            log.warning("ignored %s message: %s", parsed[1].value, err.code)
-            return None
+        """One message from the broker (``loa.agent.inbox``: it never ends the agent)."""
+        self.inbox.deliver(topic, payload)
 
     # --- status --------------------------------------------------------------------------------
 
@@ -367,6 +368,8 @@ class Agent:
             temperature_c=sysinfo.temperature_c(),
             network=sysinfo.network(),
             data_used_today_bytes=self.budget.used,
+            messages_refused=self.inbox.refused.total(),
+            message_errors=self.inbox.errors,
             **self.core.status_fields(now_ms()),
         )
 
@@ -395,6 +398,7 @@ _EFFECTS: dict[type, Callable[[Agent, Any], None]] = {
     s.StatusChanged: Agent._do_status,
     s.FetchManifest: Agent._do_fetch_manifest,
     s.SaveManifest: Agent._do_save_manifest,
+    s.SaveVolume: Agent._do_save_volume,
     s.SaveDone: Agent._do_save_done,
     s.FetchAudio: Agent._do_fetch_audio,
     s.AudioWanted: Agent._do_audio_wanted,

@@ -22,6 +22,10 @@ from loa.protocol.priority import Priority
 log = logging.getLogger(__name__)
 
 URGENT_PRIORITY = int(Priority.PRIORITY_BULLETIN)
+# A manifest refused for one of these is refused again as long as the server offers it: its ETag is
+# kept, so the server answers 304 and nothing is fetched, refused or reported again until it changes.
+# (Any other refusal — a bad signature, perhaps altered in transit — is fetched again.)
+SETTLED_REFUSALS = frozenset({"manifest_rollback", "wrong_device"})
 IMMINENT_MS = 15 * 60 * 1000
 
 
@@ -85,20 +89,22 @@ class Transfers:
             return  # not modified
         body, signature, etag = response
         self.feed(s.ManifestFetched(body, signature))
-        if self.core().manifest_error is None:  # accepted (a refusal names its reason)
+        error = self.core().manifest_error  # None: accepted (a refusal names its reason)
+        if error is None or error in SETTLED_REFUSALS:
             self.manifest_etag = etag
 
     # --- audio ---------------------------------------------------------------------------------
 
-    async def download(self, sha256: str, url: str | None, *, urgent: bool) -> Path:
+    async def download(self, sha256: str, *, urgent: bool) -> Path:
+        """From the device's own server, by hash (never from a URL a message named)."""
         assert self.server is not None
-        return await self.server.download(sha256, self.cache, self.budget, urgent=urgent, url=url)
+        return await self.server.download(sha256, self.cache, self.budget, urgent=urgent)
 
-    async def fetch_for_play_now(self, sha256: str, url: str | None) -> None:
+    async def fetch_for_play_now(self, sha256: str) -> None:
         """A "play now" waits for its audio: fetched at once, and measured (the command carries no
         length)."""
         try:
-            path = await self.download(sha256, url, urgent=True)
+            path = await self.download(sha256, urgent=True)
             duration = await asyncio.to_thread(audio_duration_ms, path)
         except FetchError as err:
             self.feed(s.AudioFailed(sha256, err.code))
@@ -116,7 +122,7 @@ class Transfers:
                     continue
                 urgent = item.priority >= URGENT_PRIORITY or item.start_ms - now_ms() < IMMINENT_MS
                 try:
-                    await self.download(sha, item.url, urgent=urgent)
+                    await self.download(sha, urgent=urgent)
                     attempts.pop(sha, None)
                     self.feed(s.AudioReady(sha))
                 except FetchError as err:

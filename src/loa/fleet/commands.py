@@ -117,6 +117,7 @@ def send_commands(
 ) -> list[service.IssuedCommand]:
     """Queue ``kind`` for each device (the gateway sends them) and write one audit event per commune."""
     check_command_permission(principal, kind)
+    service.check_command_args(kind, args)  # before any lookup: the clearest answer to a forged command
     if not device_uids:
         raise InvalidInput("Chưa chọn cụm loa nào.", code="no_devices")
     devices = queries.visible_devices(session, principal=principal, uids=device_uids)

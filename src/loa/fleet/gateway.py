@@ -21,21 +21,22 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.fleet import counters, outbox, service
-from loa.fleet.ingest import Event, IngestOutcome, sweep_offline, write_events
+from loa.fleet.ingest import Event, IngestOutcome, sweep_offline
+from loa.fleet.intake import Intake
+from loa.fleet.intake import bounded_gather as _bounded_gather
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch, DeviceManifest
+from loa.fleet.provenance import ManifestItems
 from loa.process import Doorbell
 from loa.protocol import group
 from loa.protocol import messages as m
@@ -76,6 +77,7 @@ class GatewayStats:
     statuses: int = 0
     receipts_new: int = 0
     receipts_duplicate: int = 0
+    receipts_refused: int = 0  # for items the device was not given (also in ``dropped``)
     acks_sent: int = 0
     states_published: int = 0
     commands_sent: int = 0
@@ -88,7 +90,10 @@ class GatewayStats:
         return sum(self.dropped.values())
 
 
-class Gateway:
+class Gateway(Intake):
+    config: GatewayConfig
+    stats: GatewayStats
+
     def __init__(
         self, config: GatewayConfig, session_factory: sessionmaker[Session], doorbell: Doorbell | None = None
     ) -> None:
@@ -100,6 +105,8 @@ class Gateway:
         self._sessions = session_factory
         self._doorbell = doorbell
         self._pending: list[Event] = []
+        self._manifest_items = ManifestItems()  # for screening receipts (``loa.fleet.provenance``)
+        self._refused_logged: set[str] = set()  # devices whose refused receipts were logged
         self._wake = asyncio.Event()
         self._outbox_wake = asyncio.Event()
         self._client: LiteClient | None = None
@@ -199,120 +206,6 @@ class Gateway:
             except BaseException:
                 client.abort()
                 raise
-
-    # --- ingest ------------------------------------------------------------------------------
-
-    def accept(self, topic: str, payload: object) -> None:
-        """Parse one inbound message at the edge; never raises."""
-        self.stats.received += 1
-        parsed_topic = self.config.topics.parse(topic)
-        if parsed_topic is None or not CHANNELS[parsed_topic[1]].from_device:
-            self.count_drop("bad_topic")
-            return
-        if not isinstance(payload, bytes | bytearray):
-            self.count_drop("not_bytes")
-            return
-        uid, channel = parsed_topic
-        try:
-            message = m.parse_device_message(channel, payload)
-        except m.ProtocolError as err:
-            self.count_drop(err.code)
-            log.debug("dropped %s from %s: %s", err.code, uid, err.detail)
-            return
-        self._pending.append((uid, utcnow(), message))
-        if self.on_message is not None:
-            self.on_message(uid, message)
-        if len(self._pending) >= self.config.flush_max:
-            self._wake.set()
-
-    async def _writer_loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.config.flush_interval_s)
-            self._wake.clear()
-            if self._pending:
-                await self._flush()
-            await self._write_counters()
-
-    def count_drop(self, kind: str, n: int = 1) -> None:
-        """Count ``n`` messages dropped for ``kind`` (a reason of ``loa.fleet.counters.DROPS``, e.g.
-        ``"refused_receipt"``); the database gets them with the other counters, in batches."""
-        self.stats.dropped[kind] += n
-
-    async def _write_counters(self, *, force: bool = False) -> None:
-        if not force and not self._counters.due(time.monotonic()):
-            return
-        deltas = self._counters.deltas(counters.stats_totals(self.stats))
-        if not deltas:
-            return
-        try:
-            await asyncio.to_thread(self._store_counters, deltas)
-        except Exception as err:  # kept in memory: the next write adds them
-            log.warning("gateway counters not written (kept for the next write): %s", err)
-            return
-        self._counters.written(deltas)
-
-    def _store_counters(self, deltas: dict[str, int]) -> None:
-        with self._sessions() as session, session.begin():
-            counters.add_counts(session, deltas, now=utcnow())
-
-    async def _flush(self) -> None:
-        events, self._pending = self._pending, []
-        try:
-            outcome = await self._write_retrying(events)
-        except Exception:
-            # Receipts are not acknowledged, so devices send them again; statuses are transient.
-            self.count_drop("write_failed", len(events))
-            log.exception("gateway could not write a batch of %d messages", len(events))
-            return
-        self.stats.batches += 1
-        self.stats.statuses += outcome.statuses
-        self.stats.receipts_new += outcome.receipts_new
-        self.stats.receipts_duplicate += outcome.receipts_duplicate
-        self.count_drop("unknown_device", outcome.unknown_devices)
-        for uid in outcome.came_online:
-            log.info("device %s is online", uid)
-        for uid in outcome.went_offline:
-            log.info("device %s went offline (will)", uid)
-        await self._send_acks(outcome.acks)
-        if self.on_outcome is not None:
-            result = self.on_outcome(outcome)
-            if result is not None:
-                await result
-
-    async def _write_retrying(self, events: list[Event], attempts: int = 3) -> IngestOutcome:
-        """A transaction PostgreSQL aborted to break a deadlock (or a serialization conflict) is
-        written again: command answers are not resent by devices, so they must not be dropped."""
-        for attempt in range(1, attempts + 1):
-            try:
-                return await asyncio.to_thread(self._write, events)
-            except OperationalError as err:
-                code = getattr(err.orig, "sqlstate", None)
-                if code not in ("40P01", "40001") or attempt == attempts:
-                    raise
-                log.warning("batch of %d messages retried after %s", len(events), code)
-                await asyncio.sleep(0.05 * attempt)
-        raise AssertionError("unreachable")
-
-    def _write(self, events: list[Event]) -> IngestOutcome:
-        with self._sessions() as session, session.begin():
-            return write_events(session, events=events)
-
-    async def _send_acks(self, acks: dict[str, list[str]]) -> None:
-        client = self._client
-        if client is None or not acks:
-            return
-        topics = self.config.topics
-
-        async def one(uid: str, ids: list[str]) -> None:
-            payload = m.ReceiptAck(receipt_ids=ids).to_bytes()
-            await client.publish(topics.device(uid, Channel.ACK), payload, qos=1)
-            self.stats.acks_sent += 1
-
-        try:
-            await _bounded_gather([one(uid, ids) for uid, ids in acks.items()])
-        except (MqttLiteError, OSError, TimeoutError) as err:
-            log.warning("receipt acknowledgements not sent (devices will resend): %s", err)
 
     # --- outbox: manifests and commands ------------------------------------------------------
 
@@ -494,14 +387,3 @@ class _Batch:
     payload: str
     targets: list[str] | None
     member_uids: list[str]  # only loaded when the gateway has no signing key (per-device fallback)
-
-
-async def _bounded_gather(coros: Sequence[Coroutine[Any, Any, None]], limit: int = 200) -> None:
-    """Publish with at most ``limit`` waiting for the broker's PUBACK (what the broker has not yet
-    acknowledged stays bounded; a lost connection fails the rest of the round, sent again later)."""
-    try:
-        for start in range(0, len(coros), limit):
-            await asyncio.gather(*coros[start : start + limit])
-    finally:
-        for coro in coros:
-            coro.close()  # no-op for finished ones; silences the rest after a failure

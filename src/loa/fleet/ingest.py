@@ -50,6 +50,7 @@ class IngestOutcome:
     unknown_devices: int = 0
     came_online: list[str] = field(default_factory=list)
     went_offline: list[str] = field(default_factory=list)
+    refused: dict[str, list[str]] = field(default_factory=dict)  # uid → receipts refused (provenance)
 
 
 def offline_deadline(received_at: datetime, heartbeat_s: int) -> datetime:
@@ -136,12 +137,13 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
     if updates:
         _update_devices(session, list(updates.values()))
     if results:
-        _record_results(session, results)
+        first = {(r["id"], r["uid"]): r for r in reversed(results)}  # one answer per command: the first
+        _record_results(session, [first[k] for k in dict.fromkeys((r["id"], r["uid"]) for r in results)])
     session.add_all(logs)
     inserted = _insert_receipts(session, receipts)
     outcome.receipts_new = inserted
     outcome.receipts_duplicate = len(receipts) - inserted
-    outcome.acks = acks
+    outcome.acks = {uid: list(dict.fromkeys(ids)) for uid, ids in acks.items()}  # each id once
     session.flush()
     return outcome
 
@@ -162,6 +164,8 @@ def _status_values(status: m.Status) -> dict[str, Any]:
         "network_kind": status.network.kind if status.network else None,
         "signal_dbm": status.network.signal_dbm if status.network else None,
         "pending_receipts": status.pending_receipts,
+        "messages_refused": status.messages_refused,
+        "message_errors": status.message_errors,
     }
 
 
@@ -251,6 +255,7 @@ def _record_results(session: Session, rows: list[dict[str, Any]]) -> None:
     statement = statement.on_conflict_do_update(
         index_elements=["id"],
         set_={c: statement.excluded[c] for c in ("acked_at", "result", "result_detail")},
+        where=table.c.result.is_(None),  # the first answer is the result (a replay changes nothing)
     )
     # In (batch, device) order, as the gateway materialises batches: no deadlock between the two.
     ordered = sorted(members.values(), key=lambda row: (str(row["batch_id"]), int(row["device_id"])))
@@ -258,7 +263,9 @@ def _record_results(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _update_results(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Answers to single-device commands, matched by ``(id, device_id)``."""
+    """Answers to single-device commands, matched by ``(id, device_id)``; only the first is kept (a
+    late or replayed answer — ``expired`` from a device that got the command again after a restart —
+    never overwrites a recorded result)."""
     table: Any = DeviceCommand.__table__
     columns = ("id", "device_id", "acked_at", "result", "result_detail")
     rows = [{c: r[c] for c in columns} for r in rows]
@@ -270,13 +277,17 @@ def _update_results(session: Session, rows: list[dict[str, Any]]) -> None:
         connection.exec_driver_sql(
             f"UPDATE {table.name} AS c SET acked_at = v.acked_at, result = v.result, "
             f"result_detail = v.result_detail FROM unnest({arrays}) AS v({', '.join(columns)}) "
-            "WHERE c.id = v.id AND c.device_id = v.device_id",
+            "WHERE c.id = v.id AND c.device_id = v.device_id AND c.result IS NULL",
             {c: [r[c] for r in rows] for c in columns},
         )
         return
     stmt = (
         update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.device_id == bindparam("b_device_id"))
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.device_id == bindparam("b_device_id"),
+            table.c.result.is_(None),
+        )
         .values({c: bindparam(f"b_{c}") for c in ("acked_at", "result", "result_detail")})
     )
     connection.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])

@@ -84,6 +84,9 @@ class Device(Base):
     network_kind: Mapped[str | None] = mapped_column(String(40))
     signal_dbm: Mapped[float | None] = mapped_column(Float)
     pending_receipts: Mapped[int] = mapped_column(Integer, default=0)
+    # What the loudspeaker refused of what the broker handed it, and failed to handle, since it started.
+    messages_refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    message_errors: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_receipt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

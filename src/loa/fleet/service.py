@@ -322,7 +322,16 @@ def materialise_batch(session: Session, *, batch: DeviceCommandBatch, sent_at: d
     session.execute(statement)
 
 
+def check_command_args(kind: str, args: dict[str, Any]) -> None:
+    """Refuse any argument ``kind`` does not have — above all a ``url``: a device fetches only from its
+    own server, by hash (issue 20.2)."""
+    unknown = sorted(set(args) - m.COMMAND_ARGS.get(kind, frozenset()))
+    if unknown:
+        raise InvalidInput("Tham số của lệnh không hợp lệ.", details=f"args: {', '.join(unknown)[:200]}")
+
+
 def _command_payload(kind: str, args: dict[str, Any], now: datetime, ttl: timedelta) -> tuple[str, str]:
+    check_command_args(kind, args)
     command_id = uuid.uuid4().hex
     raw = {
         "v": 1,

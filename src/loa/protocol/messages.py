@@ -100,6 +100,10 @@ class Status(_Message):
     items_missing: int = Field(default=0, ge=0)
     pending_receipts: int = Field(default=0, ge=0)
     data_used_today_bytes: int = Field(default=0, ge=0)
+    # Optional (added in v1): messages from the broker the device refused as invalid, and those whose
+    # handling failed, since it started (none of them stops it).
+    messages_refused: int = Field(default=0, ge=0)
+    message_errors: int = Field(default=0, ge=0)
 
 
 class Birth(_Message):
@@ -192,8 +196,9 @@ REPEAT_GAP_MAX_S = 3600  # the longest silence between two rounds of a repeated 
 class PlayNowArgs(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    # The audio by its hash, always from the device's own server (``…/devices/{id}/audio/{sha256}``):
+    # a command never names where to fetch (issue 20.2; a ``url`` sent by an older server is ignored).
     audio_sha256: Sha256
-    url: Annotated[str, Field(max_length=500)] | None = None  # default: the device's audio endpoint
     priority: int = Field(default=500, ge=0, le=1000)  # priority bulletin; live is 700, emergency 900
     title: ShortText | None = None
     item_id: Identifier | None = None
@@ -263,6 +268,15 @@ class Update(_CommandBase):
 
 Command = Annotated[PlayNow | Stop | SetVolume | Sync | Reboot | Update, Field(discriminator="kind")]
 COMMAND_KINDS: tuple[str, ...] = ("play_now", "stop", "volume", "sync", "reboot", "update")
+# The arguments each kind has. A peer ignores unknown fields; the server refuses to send any.
+COMMAND_ARGS: dict[str, frozenset[str]] = {
+    "play_now": frozenset(PlayNowArgs.model_fields),
+    "stop": frozenset(),
+    "volume": frozenset(VolumeArgs.model_fields),
+    "sync": frozenset(),
+    "reboot": frozenset(),
+    "update": frozenset(UpdateArgs.model_fields),
+}
 
 # --- parsing at the edge ----------------------------------------------------------------------------
 

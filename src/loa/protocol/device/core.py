@@ -34,8 +34,13 @@ from loa.protocol.device import signals as s
 from loa.protocol.device.items import Finished, PlayItem, at_ms, items_from_manifest
 from loa.protocol.device.playout import Playout
 from loa.protocol.device.receipts import ReceiptOutbox
+from loa.protocol.device.repeats import Repeats
 
 SEEN_COMMANDS_KEPT = 1000
+# Audio that failed its hash check is wanted again after this, doubling at each failure up to
+# ``BAD_AUDIO_RETRY_MAX_MS`` (the server's copy may have been fixed), and at once with a new manifest.
+BAD_AUDIO_RETRY_MS = 60_000
+BAD_AUDIO_RETRY_MAX_MS = 3_600_000
 WRONG_DEVICE = "Lịch phát của thiết bị khác."
 ROLLBACK = "Lịch phát cũ hơn lịch đang dùng."
 Command = m.PlayNow | m.Stop | m.SetVolume | m.Sync | m.Reboot | m.Update
@@ -54,14 +59,6 @@ class CoreConfig:
     play_now_ms: int = 10_000
 
 
-@dataclasses.dataclass
-class _Repeat:
-    first: PlayItem
-    gap_ms: int
-    current_id: str
-    rounds: int = 1
-
-
 class DeviceCore:
     def __init__(
         self,
@@ -72,8 +69,10 @@ class DeviceCore:
         pending_receipts: Iterable[m.Receipt] = (),
         next_seq: int = 0,
         ready_audio: Iterable[str] = (),
+        volume: int | None = None,
         new_id: Callable[[], str] | None = None,
     ) -> None:
+        """``volume``: the last one the server set (``SaveVolume``), if the adapter kept it."""
         self.config = config
         pending = list(pending_receipts)
         self.playout = Playout(
@@ -83,6 +82,8 @@ class DeviceCore:
             report_before_start=not config.assume_audio,
         )
         self.playout.ready_audio.update(ready_audio)
+        if volume is not None and 0 <= volume <= 100:
+            self.playout.volume = volume
         self.outbox = ReceiptOutbox(
             resend_after_ms=config.resend_receipts_after_ms,
             new_id=new_id or (lambda: uuid.uuid4().hex),
@@ -92,11 +93,11 @@ class DeviceCore:
         self.manifest: mf.Manifest | None = None
         self.manifest_error: str | None = None
         self.audio_errors = 0
-        self.bad_audio: set[str] = set()
+        self.bad_audio: dict[str, tuple[int, int]] = {}  # sha → (failures, wanted again from)
         self.groups: set[str] = set()
         self.seen_commands: dict[str, None] = {}  # insertion-ordered: the oldest are forgotten first
         self.next_wake_ms: int | None = None
-        self._repeats: dict[str, _Repeat] = {}  # first round's id → its repetition
+        self.repeats = Repeats(self.playout)
         self._audio_ms: dict[str, int] = {}  # measured lengths of "play now" audio
         self._awaiting: dict[str, list[m.PlayNow]] = {}  # audio sha → "play now" waiting for it
         self._quiet = False  # this event changed nothing the timeline depends on before the next wake
@@ -130,8 +131,11 @@ class DeviceCore:
         return self.playout.items()
 
     def needed_audio(self, now_ms: int, horizon_ms: int | None = None) -> list[PlayItem]:
+        bad = self.bad_audio
         return [
-            i for i in self.playout.needed_audio(now_ms, horizon_ms) if i.audio_sha256 not in self.bad_audio
+            i
+            for i in self.playout.needed_audio(now_ms, horizon_ms)
+            if i.audio_sha256 not in bad or bad[i.audio_sha256][1] <= now_ms
         ]
 
     def pending_receipts(self) -> list[m.Receipt]:
@@ -215,6 +219,8 @@ class DeviceCore:
             return
         if not event.saved:
             out.append(s.SaveManifest(event.body, event.signature))
+        if manifest.manifest_version != self.manifest_version:
+            self.bad_audio.clear()  # a new schedule: what failed before is worth another try
         self.manifest = manifest
         self.manifest_error = None
         self.playout.set_manifest_items(items_from_manifest(manifest))
@@ -223,7 +229,9 @@ class DeviceCore:
     def _on_audio_ready(self, event: s.AudioReady, now: int, out: list[s.Effect]) -> None:
         sha = event.audio_sha256
         self.playout.ready_audio.add(sha)
-        self.bad_audio.discard(sha)
+        self.bad_audio.pop(sha, None)
+        if not self.bad_audio and self.manifest_error == "audio_hash_mismatch":
+            self.manifest_error = None  # every file it refused has since arrived whole
         duration = event.duration_ms or self.manifest_duration_ms(sha)
         if event.duration_ms:
             self._audio_ms[sha] = event.duration_ms
@@ -240,7 +248,9 @@ class DeviceCore:
             self._result(command.id, m.CommandStatus.FAILED, now, out, event.code)
         if event.code == "hash_mismatch":
             self.audio_errors += 1
-            self.bad_audio.add(sha)
+            failures = self.bad_audio.get(sha, (0, 0))[0] + 1
+            delay = min(BAD_AUDIO_RETRY_MS << min(failures - 1, 20), BAD_AUDIO_RETRY_MAX_MS)
+            self.bad_audio[sha] = (failures, now + delay)
             self.manifest_error = "audio_hash_mismatch"
             out += [s.Note(f"audio {sha[:12]} refused: wrong hash", True), s.STATUS_CHANGED]
 
@@ -274,7 +284,7 @@ class DeviceCore:
             if isinstance(command, m.Stop):
                 # However late, a stop still ends a repeated message (and only that): a loudspeaker
                 # away when it was sent would otherwise repeat the alert for ever.
-                self._end_repeats(now, stop_sounding=False)
+                self.repeats.end_all(now, stop_sounding=False)
             self._result(command.id, m.CommandStatus.EXPIRED, now, out)
             return
         handler(self, command, now, out)
@@ -290,7 +300,7 @@ class DeviceCore:
         waiting = self._awaiting.setdefault(sha, [])
         waiting.append(command)
         if len(waiting) == 1:
-            out.append(s.FetchAudio(sha, command.args.url))
+            out.append(s.FetchAudio(sha))
 
     def _play_now(self, command: m.PlayNow, duration_ms: int, now: int, out: list[s.Effect]) -> bool:
         """Play it from now; True when it only queues behind what sounds (nothing changes yet)."""
@@ -302,21 +312,20 @@ class DeviceCore:
             duration_ms=max(1, duration_ms),
             priority=args.priority,
             title=args.title,
-            url=args.url,
         )
         queued = self.playout.add(item, now)
         if args.repeat_gap_s is not None:
-            self._repeats[item.id] = _Repeat(item, args.repeat_gap_s * 1000, current_id=item.id)
+            self.repeats.start(item, args.repeat_gap_s * 1000)
         self._result(command.id, m.CommandStatus.DONE, now, out)
         return queued
 
     def _cmd_stop(self, command: m.Stop, now: int, out: list[s.Effect]) -> None:
-        self._end_repeats(now, stop_sounding=True)  # what sounds, and every repeated message
+        self.repeats.end_all(now, stop_sounding=True)  # what sounds, and every repeated message
         self._result(command.id, m.CommandStatus.DONE, now, out)
 
     def _cmd_volume(self, command: m.SetVolume, now: int, out: list[s.Effect]) -> None:
         self.playout.volume = command.args.level
-        out.append(s.STATUS_CHANGED)
+        out += [s.SaveVolume(command.args.level), s.STATUS_CHANGED]
         self._result(command.id, m.CommandStatus.DONE, now, out)
 
     def _cmd_sync(self, command: m.Sync, now: int, out: list[s.Effect]) -> None:
@@ -346,35 +355,6 @@ class DeviceCore:
             s.SendResult(m.CommandResult(command_id=command_id, status=status, at=at_ms(now), detail=detail))
         )
 
-    # --- repetition ----------------------------------------------------------------------------------
-
-    def _end_repeats(self, now: int, *, stop_sounding: bool) -> None:
-        """No repeated message comes round again; the sounding item is cut if ``stop_sounding``, or
-        if it is itself a round of a repeated message."""
-        rounds = {i for k, r in self._repeats.items() for i in (k, r.current_id)}
-        self._repeats.clear()
-        self.playout.cancel_unheard(rounds)
-        playing = self.playout.playing
-        if playing is not None and (stop_sounding or playing.id in rounds):
-            self.playout.stop_sounding(now)
-
-    def _repeat_after(self, done: Finished, now: int) -> bool:
-        """The next round of a repeated message ``gap`` after this one ended (not after a stop)."""
-        base = next((k for k, r in self._repeats.items() if r.current_id == done.item.id), None)
-        if base is None:
-            return False
-        if done.detail == "by:operator_stop":
-            del self._repeats[base]
-            return False
-        repeat = self._repeats[base]
-        repeat.rounds += 1
-        item = repeat.first._replace(
-            id=itemids.round_item(base, repeat.rounds), start_ms=now + repeat.gap_ms, not_after_ms=None
-        )
-        repeat.current_id = item.id
-        self.playout.add(item, now)
-        return True
-
     # --- time ----------------------------------------------------------------------------------------
 
     def _advance(self, now: int, out: list[s.Effect]) -> None:
@@ -383,7 +363,7 @@ class DeviceCore:
             again = False
             for done in self.playout.settle(now, out):
                 self._report(done, out)
-                again |= self._repeat_after(done, now)
+                again |= self.repeats.after(done, now)
         self.playout.sound(now, out)
         self.outbox.flush(now, out)
         wakes = [t for t in (self.playout.next_wake_ms(now), self.outbox.next_wake_ms()) if t is not None]

@@ -29,7 +29,6 @@ class PlayItem(NamedTuple):
     preempt_rule: PreemptRule = PreemptRule.RESUME
     not_after_ms: int | None = None
     title: str | None = None
-    url: str | None = None  # where to fetch the audio when not from the device's own audio endpoint
     volume_percent: int = 100  # of the device volume (a quieter announcement, from the manifest)
 
     def cue(self, stop_ms: int | None = None) -> Cue:
@@ -51,12 +50,12 @@ def at_ms(ms: int) -> datetime:
 def items_from_manifest(manifest: mf.Manifest) -> list[PlayItem]:
     """The items a device plays from its cache: every item with a content-addressed file. A live relay
     (``stream``) names no file and is not played from the cache; an item is never played without the
-    audio its manifest names."""
+    audio its manifest names. The audio is fetched by its hash from the device's own server, whatever
+    URL the manifest names (issue 20.2: the device's credentials go to no other host)."""
     items = []
     for it in manifest.items:
         if it.audio.kind is not mf.AudioKind.FILE or it.audio.sha256 is None:
             continue
-        url = it.audio.url if it.audio.url.startswith(("http://", "https://")) else None
         items.append(
             PlayItem(
                 id=it.id,
@@ -67,7 +66,6 @@ def items_from_manifest(manifest: mf.Manifest) -> list[PlayItem]:
                 preempt_rule=it.preempt_rule,
                 not_after_ms=ms_of(it.not_after_at) if it.not_after_at else None,
                 title=it.title,
-                url=url,
                 volume_percent=it.volume_percent,
             )
         )

@@ -160,6 +160,13 @@ class SaveManifest:
 
 
 @dataclass(frozen=True, slots=True)
+class SaveVolume:
+    """The server set the volume: keep it, so a restart plays at it (given back as ``volume``)."""
+
+    level: int
+
+
+@dataclass(frozen=True, slots=True)
 class SaveDone:
     """The ids of the items already reported that the manifest still names (a restart must not report
     them again)."""
@@ -170,10 +177,9 @@ class SaveDone:
 @dataclass(frozen=True, slots=True)
 class FetchAudio:
     """A "play now" needs this audio at once (answer with ``AudioReady`` with its duration, or
-    ``AudioFailed``)."""
+    ``AudioFailed``), by its hash from the device's own server."""
 
     audio_sha256: str
-    url: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +217,7 @@ Effect = (
     | StatusChanged
     | FetchManifest
     | SaveManifest
+    | SaveVolume
     | SaveDone
     | FetchAudio
     | AudioWanted

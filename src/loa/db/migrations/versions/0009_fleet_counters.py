@@ -3,7 +3,7 @@
 One small table the gateways add to in batches (issue 20.11): messages dropped at the edge by reason,
 refused receipts, and the traffic in and out (``loa.fleet.counters``). New table only.
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 import loa.db.base
 
-revision: str = "0010"
+revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

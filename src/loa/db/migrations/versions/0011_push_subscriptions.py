@@ -2,7 +2,7 @@
 
 One row per browser that asked for Web Push notices, for one user (``loa.push``). New table only.
 
-Revision ID: 0014
+Revision ID: 0011
 Revises: 0010
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 import loa.db.base
 
-revision: str = "0014"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
