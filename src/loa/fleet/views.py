@@ -19,7 +19,7 @@ from loa.areas import picker
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, LoaError, PermissionDenied
-from loa.fleet import commands, present, queries, service
+from loa.fleet import commands, listing, present, queries, service
 from loa.fleet.mapview import MapInput, project
 from loa.fleet.models import Device
 from loa.fleet.playable import get_playable, playable_audio
@@ -77,9 +77,34 @@ def _grouped(rows: Sequence[queries.DeviceRow]) -> list[tuple[str, list[queries.
     return [(name, list(group)) for name, group in groupby(rows, key=key)]
 
 
-def _counts(rows: Sequence[queries.DeviceRow]) -> dict[str, int]:
-    states = [present.state_of(r.device).key for r in rows]
-    return {"total": len(rows), **{k: states.count(k) for k in present.STATES}}
+def _filter(
+    request: Request, db: Session, principal: Principal
+) -> tuple[listing.FleetFilter, int, str | None]:
+    """The table's filter and page from the query string (``commune`` code, ``q`` words, ``state``,
+    ``page``); a commune outside the person's areas or unknown is refused in words, never shown."""
+    params = request.query_params
+    search, state = params.get("q", "")[:200], params.get("state", "")
+    code = params.get("commune", "")[:64].strip()
+    text = params.get("commune_text", "")[:200].strip()
+    error, commune_id = None, None
+    try:
+        page = min(max(1, int(params.get("page", "1"))), listing.MAX_PAGE)
+    except ValueError:
+        page = 1
+    try:
+        if not code and text:  # typed, not chosen (no JavaScript)
+            code = picker.resolve(db, principal, code="", text=text, kinds=picker.kinds_of(("commune",))).code
+        if code:
+            unit = db.query(AdminUnit).filter(AdminUnit.code == code).one_or_none()
+            if unit is None or not principal.can_access_path(unit.path):
+                raise InvalidInput(
+                    "Không tìm thấy xã/phường này trong địa bàn của bạn.", code="unknown_commune"
+                )
+            commune_id = unit.id
+    except LoaError as err:
+        error, code = err.message, ""
+    state = state if state in present.STATES else ""
+    return listing.FleetFilter(commune_id, code, search, state), page, error
 
 
 def _fleet_page(
@@ -91,7 +116,9 @@ def _fleet_page(
     form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    rows = queries.list_devices(db, principal=principal, limit=5000)
+    f, page_no, filter_error = _filter(request, db, principal)
+    page = listing.devices_page(db, principal=principal, f=f, page=page_no)
+    rows = page.rows
     device_map = project(
         [
             MapInput(r.device.uid, r.device.name, r.device.latitude, r.device.longitude, r.device.online)
@@ -104,7 +131,11 @@ def _fleet_page(
     context = {
         "active_nav": "fleet",
         "groups": _grouped(rows),
-        "counts": _counts(rows),
+        "counts": listing.state_counts(db, principal=principal, f=f),
+        "page": page,
+        "filter": f,
+        "filter_error": filter_error,
+        "state_labels": {key: info.label for key, info in present.STATES.items()},
         "device_map": device_map,
         "can_broadcast": can_broadcast,
         "can_operate": can_operate,
@@ -122,7 +153,9 @@ def _fleet_page(
         "item_titles": _playing_titles(request, db, [r.device for r in rows]),
         **_helpers(),
     }
-    return render(request, "fleet/index.html", context, status_code=status)
+    return render(
+        request, "fleet/index.html", context, status_code=422 if filter_error and status == 200 else status
+    )
 
 
 @router.get("/fleet")
@@ -135,10 +168,11 @@ def fleet_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Res
 def fleet_live(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
     """Out-of-band cells for the polling table: state, what plays, last receipt, volume, counts."""
     require(principal, Permission.VIEW)
-    rows = queries.list_devices(db, principal=principal, limit=5000)
+    f, page_no, _ = _filter(request, db, principal)
+    rows = listing.devices_page(db, principal=principal, f=f, page=page_no).rows
     context = {
         "rows": rows,
-        "counts": _counts(rows),
+        "counts": listing.state_counts(db, principal=principal, f=f),
         "item_titles": _playing_titles(request, db, [r.device for r in rows]),
     }
     return render(request, "fleet/_live.html", {**context, **_helpers()})
