@@ -16,6 +16,7 @@ from sqlalchemy import Engine, event, select
 
 from loa.db import make_session_factory
 from loa.fleet.listing import PER_PAGE
+from loa.maps.layers import GRID, MAX_POINTS
 from loa.sim.crowd import add_crowd
 from loa.units.models import AdminUnit
 from loa.vocab.numbers import number_text
@@ -23,6 +24,7 @@ from tests.fleet.world import COMMUNE_A, COMMUNE_B, PROVINCE
 from tests.support.auth import login_web
 
 SMALL, LARGE = 1_000, 100_000
+MAP_DEVICES = 3 * MAX_POINTS
 WORLD_DEVICES = 3  # tests.fleet.world: never enrolled, so counted as "Chưa đăng ký"
 # Besides the page of devices: the person, their session, audio choices, communes, audit events…
 OTHER_ROWS = 15
@@ -132,3 +134,31 @@ def test_the_pager_keeps_the_filter_across_pages(web: TestClient, world_engine: 
     refused = web.get(f"/fleet?commune={COMMUNE_B}")
     assert refused.status_code == 422
     assert "Không tìm thấy xã/phường này trong địa bàn của bạn." in refused.text
+
+
+def test_the_map_groups_loudspeakers_and_follows_the_view(web: TestClient, world_engine: Engine) -> None:
+    communes = _communes(world_engine)
+    add_crowd(world_engine, communes=communes, count=MAP_DEVICES, near=(14.5, 108.5))
+    login_web(web, "quantri")
+    whole = web.get("/map/data").json()["features"]
+    speakers = [f for f in whole if f["properties"]["kind"].startswith("loudspeaker")]
+    # More than the map draws one by one: groups counted by the database, on a grid of GRID × GRID.
+    assert {f["properties"]["kind"] for f in speakers} == {"loudspeaker_group"}
+    assert len(speakers) <= GRID * GRID
+    assert sum(f["properties"]["count"] for f in speakers) == MAP_DEVICES + 2  # and the world's two
+    online = sum(f["properties"]["online"] for f in speakers)
+    assert online == sum(1 for n in range(MAP_DEVICES) if n % 10 != 9 and n % 3 != 0)
+    assert any("cụm loa" in f["properties"]["name"] for f in speakers)
+    # A view of about 1 km² holds a few: drawn one by one, each inside the view.
+    west, south, east, north = 108.5, 14.5, 108.5095, 14.5095
+    view = web.get(f"/map/data?bbox={west},{south},{east},{north}").json()["features"]
+    points = [f for f in view if f["properties"]["kind"].startswith("loudspeaker")]
+    assert len(points) == 11 * 11
+    assert all(f["properties"]["kind"] == "loudspeaker" for f in points)
+    assert all(
+        west <= f["geometry"]["coordinates"][0] <= east and south <= f["geometry"]["coordinates"][1] <= north
+        for f in points
+    )
+    wrong = web.get("/map/data?bbox=1,2,3")
+    assert wrong.status_code == 422
+    assert "Khung bản đồ không hợp lệ" in wrong.text

@@ -23,14 +23,16 @@ def add_crowd(
     first: int = 0,
     at: datetime | None = None,
     receipt_every: int = 2,
+    near: tuple[float, float] | None = None,
 ) -> None:
     """Add devices ``first`` … ``first + count - 1`` spread over ``communes`` (unit ids): two in three
-    online, one in ten never enrolled, one status row each and a receipt for every ``receipt_every``-th."""
+    online, one in ten never enrolled, one status row each and a receipt for every ``receipt_every``-th;
+    ``near``: placed on a grid 100 m apart north-east of that point (latitude, longitude)."""
     now = at or datetime.now(UTC)
     with engine.begin() as conn:
         for start in range(first, first + count, CHUNK):
             numbers = range(start, min(start + CHUNK, first + count))
-            conn.execute(insert(Device), [_device(n, communes, now) for n in numbers])
+            conn.execute(insert(Device), [_device(n, communes, now, near) for n in numbers])
             uids = [f"loa-c{n:011d}" for n in numbers]
             ids = dict(conn.execute(select(Device.uid, Device.id).where(Device.uid.in_(uids))).all())
             conn.execute(
@@ -52,9 +54,14 @@ def add_crowd(
                 conn.execute(insert(PlayReceipt), receipts)
 
 
-def _device(n: int, communes: Sequence[int], now: datetime) -> dict[str, object]:
+def _device(
+    n: int, communes: Sequence[int], now: datetime, near: tuple[float, float] | None
+) -> dict[str, object]:
     new = n % 10 == 9
+    lat, lon = (None, None) if near is None else (near[0] + (n % 300) * 0.0009, near[1] + (n // 300) * 0.0009)
     return {
+        "latitude": lat,
+        "longitude": lon,
         "uid": f"loa-c{n:011d}",
         "name": f"Cụm loa số {n}",
         "commune_id": communes[n % len(communes)],
