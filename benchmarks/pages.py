@@ -1,12 +1,13 @@
-"""The pages at 100,000 loudspeaker clusters on PostgreSQL (issue 17, point 4): the home page, the fleet
-table (first page, a page deep in the list, a filtered page, the live cells it polls) and the statistics
-of the province for the year, each a whole request through the web application (session, queries,
-template), signed in as an administrator who sees every device.
+"""The pages at 100,000 loudspeaker clusters on PostgreSQL (issue 17, point 4), each a whole request
+through the web application (session, queries, template), signed in as an administrator who sees every
+device: the home page; the fleet table (first page, a page deep in the list, a filtered page, the live
+cells it polls); the map's data (the whole province: loudspeakers grouped on a grid by the database; a
+view of about 2 km x 2 km: drawn one by one); the statistics of the province for the year.
 
-Seeding (not measured): a province with 100 communes, ``LOA_BENCH_PAGE_DEVICES`` devices (100,000),
-one status row each and a play receipt for every second one (``loa.sim.crowd``), bulk-inserted.
-Baseline in the same run: the database alone counting the devices (``SELECT count(*) FROM devices``);
-each page is also printed as a ratio to it. Figures are medians of 5 requests.
+Seeding (not measured): a province with 100 communes, ``LOA_BENCH_PAGE_DEVICES`` devices (100,000) on a
+grid 100 m apart, one status row each and a play receipt for every second one (``loa.sim.crowd``),
+bulk-inserted. Baseline in the same run: the database alone counting the devices
+(``SELECT count(*) FROM devices``); each page is also printed as a ratio to it. Medians of 5 requests.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _seed(engine: Engine) -> None:
         s.flush()
         create_user(s, username=USER, password=PASSWORD, role=Role.ADMIN)
         communes = [u.id for u in s.query(AdminUnit).filter(AdminUnit.kind == UnitKind.COMMUNE)]
-    add_crowd(engine, communes=communes, count=DEVICES)
+    add_crowd(engine, communes=communes, count=DEVICES, near=(14.5, 108.5))
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
 
@@ -89,6 +90,8 @@ def run() -> Iterator[Result]:
         "fleet_page_1000": "/fleet?page=1000",
         "fleet_filtered": "/fleet?commune=21007&state=offline&q=Th%C3%B4n+1",
         "fleet_live": "/fleet/live",
+        "map_data": "/map/data",
+        "map_data_view": "/map/data?bbox=108.5,14.5,108.52,14.52",
         "statistics": f"/reports/statistics?area={PROVINCE}&period=year&year={date.today().year}",
     }
     with scratch_database("pages") as engine, tempfile.TemporaryDirectory() as tmp:

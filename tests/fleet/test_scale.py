@@ -18,7 +18,7 @@ from loa.db import make_session_factory
 from loa.fleet.listing import PER_PAGE
 from loa.maps.layers import GRID, MAX_POINTS
 from loa.sim.crowd import add_crowd
-from loa.units.models import AdminUnit
+from loa.units.models import AdminUnit, UnitKind
 from loa.vocab.numbers import number_text
 from tests.fleet.world import COMMUNE_A, COMMUNE_B, PROVINCE
 from tests.support.auth import login_web
@@ -139,6 +139,17 @@ def test_the_pager_keeps_the_filter_across_pages(web: TestClient, world_engine: 
 def test_the_map_groups_loudspeakers_and_follows_the_view(web: TestClient, world_engine: Engine) -> None:
     communes = _communes(world_engine)
     add_crowd(world_engine, communes=communes, count=MAP_DEVICES, near=(14.5, 108.5))
+    with make_session_factory(world_engine)() as s, s.begin():  # one village among them, one far away
+        parent = s.get(AdminUnit, communes[0])
+        assert parent is not None
+        for code, lat in (("9900001", 14.5013), ("9900002", 15.5)):
+            s.add(
+                AdminUnit(
+                    code=code, kind=UnitKind.VILLAGE, name=f"Thôn {code}", name_folded=f"thon {code}",
+                    parent_id=parent.id, path=f"{parent.path}{code}/", latitude=lat, longitude=108.5013,
+                    population=500,
+                )
+            )  # fmt: skip
     login_web(web, "quantri")
     whole = web.get("/map/data").json()["features"]
     speakers = [f for f in whole if f["properties"]["kind"].startswith("loudspeaker")]
@@ -149,11 +160,19 @@ def test_the_map_groups_loudspeakers_and_follows_the_view(web: TestClient, world
     online = sum(f["properties"]["online"] for f in speakers)
     assert online == sum(1 for n in range(MAP_DEVICES) if n % 10 != 9 and n % 3 != 0)
     assert any("cụm loa" in f["properties"]["name"] for f in speakers)
+    covered = {
+        f["properties"]["name"]: f["properties"]["covered"]
+        for f in whole
+        if f["properties"]["kind"] == "village"
+    }
+    assert covered == {"Thôn 9900001": True, "Thôn 9900002": False}
+    assert "Ước tính người nghe được: 500 / 1.000 người (50 %)" in web.get("/map").text
     # A view of about 1 km² holds a few: drawn one by one, each inside the view.
     west, south, east, north = 108.5, 14.5, 108.5095, 14.5095
     view = web.get(f"/map/data?bbox={west},{south},{east},{north}").json()["features"]
     points = [f for f in view if f["properties"]["kind"].startswith("loudspeaker")]
     assert len(points) == 11 * 11
+    assert [f["properties"]["name"] for f in view if f["properties"]["kind"] == "village"] == ["Thôn 9900001"]
     assert all(f["properties"]["kind"] == "loudspeaker" for f in points)
     assert all(
         west <= f["geometry"]["coordinates"][0] <= east and south <= f["geometry"]["coordinates"][1] <= north

@@ -10,6 +10,7 @@ Labels are Vietnamese; GeoJSON coordinates are ``[longitude, latitude]`` (RFC 79
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from loa.activities.models import MobileTrip, VisualItem
 from loa.areas.logic import COMMUNE_KINDS, VILLAGE_KINDS, display_name
 from loa.fleet.mapview import valid_coordinates
 from loa.fleet.models import Device
-from loa.maps.coverage import Coverage, Point, Village, coverage
+from loa.maps.coverage import METRES_PER_DEGREE, Coverage, Point, Village, coverage
 from loa.reports.sketchmap import find_centroid
 from loa.units.models import AdminUnit
 from loa.vocab.numbers import number_text
@@ -85,16 +86,17 @@ def _communes(session: Session, principal: Principal) -> tuple[list[Feature], di
     return features, centres
 
 
-def _villages(session: Session, principal: Principal) -> list[AdminUnit]:
-    return list(
-        session.scalars(
-            select(AdminUnit).where(
-                AdminUnit.kind.in_(list(VILLAGE_KINDS)),
-                AdminUnit.valid_to.is_(None),
-                in_scope(principal, AdminUnit.path),
-            )
-        )
+def _villages(session: Session, principal: Principal, bbox: BBox | None) -> list[AdminUnit]:
+    """The villages of the principal's areas (those with a point inside ``bbox`` when given)."""
+    stmt = select(AdminUnit).where(
+        AdminUnit.kind.in_(list(VILLAGE_KINDS)),
+        AdminUnit.valid_to.is_(None),
+        in_scope(principal, AdminUnit.path),
     )
+    if bbox is not None:
+        west, south, east, north = bbox
+        stmt = stmt.where(AdminUnit.longitude.between(west, east), AdminUnit.latitude.between(south, north))
+    return list(session.scalars(stmt))
 
 
 def _village_features(villages: Iterable[AdminUnit], covered: set[str]) -> list[Feature]:
@@ -201,9 +203,19 @@ def _loudspeaker_groups(session: Session, where: list[ColumnElement[bool]], fram
     return out
 
 
-def _coverage_points(session: Session, principal: Principal) -> list[Point]:
-    """Every loudspeaker's coordinates (two numbers a device, for the coverage figure)."""
-    stmt = select(Device.latitude, Device.longitude).select_from(Device).where(*_located(principal, None))
+def _coverage_points(
+    session: Session, principal: Principal, villages: Iterable[AdminUnit], radius_m: float
+) -> list[Point]:
+    """The coordinates of the loudspeakers that may cover one of ``villages``: those inside the frame
+    of the villages' points widened by the radius (none read when no village has a point)."""
+    lats = [v.latitude for v in villages if v.latitude is not None and v.longitude is not None]
+    lons = [v.longitude for v in villages if v.latitude is not None and v.longitude is not None]
+    if not lats:
+        return []
+    margin = radius_m / METRES_PER_DEGREE
+    widest = math.cos(math.radians(min(89.0, max(abs(min(lats)), abs(max(lats))) + margin)))
+    frame = (min(lons) - margin / widest, min(lats) - margin, max(lons) + margin / widest, max(lats) + margin)
+    stmt = select(Device.latitude, Device.longitude).select_from(Device).where(*_located(principal, frame))
     return [Point(lat, lon) for lat, lon in _device_rows(session, stmt) if valid_coordinates(lat, lon)]
 
 
@@ -319,13 +331,14 @@ def map_data(
     bbox: BBox | None = None,
     max_points: int = MAX_POINTS,
 ) -> MapData:
-    """Every layer of the map within the principal's areas, and the coverage figures; loudspeakers
-    inside ``bbox`` only when given, grouped when more than ``max_points``."""
+    """Every layer of the map within the principal's areas, and the coverage figures; with ``bbox``
+    (the view), only its loudspeakers and villages (and their coverage). Loudspeakers are grouped when
+    more than ``max_points``."""
     communes, centres = _communes(session, principal)
-    villages = _villages(session, principal)
+    villages = _villages(session, principal, bbox)
     speakers = _loudspeakers(session, principal, radius_m, bbox, max_points)
     found = coverage(
-        _coverage_points(session, principal),
+        _coverage_points(session, principal, villages, radius_m),
         [
             Village(
                 v.code,
