@@ -105,7 +105,7 @@ def test_pages_fetch_the_same_rows_with_1000_or_100000_devices(web: TestClient, 
     assert f"{number_text(expected['offline'])} mất kết nối" in home
     fleet = web.get("/fleet").text
     pages = -(-(LARGE + WORLD_DEVICES) // PER_PAGE)
-    assert f"Trang 1/{number_text(pages)}" in fleet or f"Trang 1/{pages}" in fleet
+    assert f"Trang 1/{number_text(pages)}" in fleet  # "Trang 1/2.001"
     assert f"Trực tuyến: {number_text(expected['online'])}" in fleet
     assert f"Chưa đăng ký: {number_text(expected['new'])}" in fleet
     assert fleet.count('<tr data-device="') == PER_PAGE

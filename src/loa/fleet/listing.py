@@ -15,6 +15,7 @@ from loa.fleet.models import Device
 from loa.fleet.present import STATES
 from loa.fleet.queries import DeviceRow, _scoped, _with_commune
 from loa.units.models import AdminUnit
+from loa.vocab.numbers import number_text
 
 PER_PAGE = 50
 MAX_PAGE = 100_000
@@ -48,7 +49,7 @@ class DevicePage:
 
     @property
     def label(self) -> str:
-        return f"Trang {self.page}/{self.pages}"
+        return f"Trang {number_text(self.page)}/{number_text(self.pages)}"
 
 
 def _state_of() -> ColumnElement[str]:
