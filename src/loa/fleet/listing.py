@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -11,6 +12,8 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
+from loa.areas import picker
+from loa.errors import InvalidInput, LoaError
 from loa.fleet.models import Device
 from loa.fleet.present import STATES
 from loa.fleet.queries import DeviceRow, _scoped, _with_commune
@@ -109,3 +112,32 @@ def devices_page(
     )
     rows = [DeviceRow(d, name, path) for d, name, path in session.execute(stmt).all()]
     return DevicePage(rows, total, page, per_page)
+
+
+def filter_from(
+    params: Mapping[str, str], db: Session, principal: Principal
+) -> tuple[FleetFilter, int, str | None]:
+    """The table's filter and page from the query string (``commune`` code, ``q`` words, ``state``,
+    ``page``); a commune outside the person's areas or unknown is refused in words, never shown."""
+    search, state = params.get("q", "")[:200], params.get("state", "")
+    code = params.get("commune", "")[:64].strip()
+    text = params.get("commune_text", "")[:200].strip()
+    error, commune_id = None, None
+    try:
+        page = min(max(1, int(params.get("page", "1"))), MAX_PAGE)
+    except ValueError:
+        page = 1
+    try:
+        if not code and text:  # typed, not chosen (no JavaScript)
+            code = picker.resolve(db, principal, code="", text=text, kinds=picker.kinds_of(("commune",))).code
+        if code:
+            unit = db.query(AdminUnit).filter(AdminUnit.code == code).one_or_none()
+            if unit is None or not principal.can_access_path(unit.path):
+                raise InvalidInput(
+                    "Không tìm thấy xã/phường này trong địa bàn của bạn.", code="unknown_commune"
+                )
+            commune_id = unit.id
+    except LoaError as err:
+        error, code = err.message, ""
+    state = state if state in STATES else ""
+    return FleetFilter(commune_id, code, search, state), page, error

@@ -77,36 +77,6 @@ def _grouped(rows: Sequence[queries.DeviceRow]) -> list[tuple[str, list[queries.
     return [(name, list(group)) for name, group in groupby(rows, key=key)]
 
 
-def _filter(
-    request: Request, db: Session, principal: Principal
-) -> tuple[listing.FleetFilter, int, str | None]:
-    """The table's filter and page from the query string (``commune`` code, ``q`` words, ``state``,
-    ``page``); a commune outside the person's areas or unknown is refused in words, never shown."""
-    params = request.query_params
-    search, state = params.get("q", "")[:200], params.get("state", "")
-    code = params.get("commune", "")[:64].strip()
-    text = params.get("commune_text", "")[:200].strip()
-    error, commune_id = None, None
-    try:
-        page = min(max(1, int(params.get("page", "1"))), listing.MAX_PAGE)
-    except ValueError:
-        page = 1
-    try:
-        if not code and text:  # typed, not chosen (no JavaScript)
-            code = picker.resolve(db, principal, code="", text=text, kinds=picker.kinds_of(("commune",))).code
-        if code:
-            unit = db.query(AdminUnit).filter(AdminUnit.code == code).one_or_none()
-            if unit is None or not principal.can_access_path(unit.path):
-                raise InvalidInput(
-                    "Không tìm thấy xã/phường này trong địa bàn của bạn.", code="unknown_commune"
-                )
-            commune_id = unit.id
-    except LoaError as err:
-        error, code = err.message, ""
-    state = state if state in present.STATES else ""
-    return listing.FleetFilter(commune_id, code, search, state), page, error
-
-
 def _fleet_page(
     request: Request,
     db: Session,
@@ -116,7 +86,7 @@ def _fleet_page(
     form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    f, page_no, filter_error = _filter(request, db, principal)
+    f, page_no, filter_error = listing.filter_from(request.query_params, db, principal)
     page = listing.devices_page(db, principal=principal, f=f, page=page_no)
     rows = page.rows
     device_map = project(
@@ -168,7 +138,7 @@ def fleet_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Res
 def fleet_live(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
     """Out-of-band cells for the polling table: state, what plays, last receipt, volume, counts."""
     require(principal, Permission.VIEW)
-    f, page_no, _ = _filter(request, db, principal)
+    f, page_no, _ = listing.filter_from(request.query_params, db, principal)
     rows = listing.devices_page(db, principal=principal, f=f, page=page_no).rows
     context = {
         "rows": rows,
