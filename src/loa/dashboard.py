@@ -14,30 +14,30 @@ from loa.accounts.logic import format_vietnam_time
 from loa.accounts.principal import Permission
 from loa.content.catalog import PRIORITIES
 from loa.content.queries import review_queue
-from loa.fleet.queries import list_devices
+from loa.fleet.listing import FleetFilter, devices_page, state_counts
 from loa.web.deps import SessionDep
 from loa.web.templating import render
 
 router = APIRouter()
 
 RECENT_EVENTS = 8
+OFFLINE_SHOWN = 10
 
 
 @dataclass(frozen=True)
 class FleetSummary:
     total: int
     online: int
-
-    @property
-    def offline(self) -> int:
-        return self.total - self.online
+    offline: int  # enrolled and silent (never enrolled ones are neither)
 
 
 @router.get("/")
 def dashboard(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
-    devices = list_devices(db, principal=principal, limit=100_000)
-    fleet = FleetSummary(total=len(devices), online=sum(1 for row in devices if row.device.online))
-    offline = [row for row in devices if not row.device.online][:10]
+    counts = state_counts(db, principal=principal)  # counted by the database, never row by row
+    fleet = FleetSummary(total=counts["total"], online=counts["online"], offline=counts["offline"])
+    offline = devices_page(
+        db, principal=principal, f=FleetFilter(state="offline"), per_page=OFFLINE_SHOWN
+    ).rows
     recent = (
         audit.query(db, principal=principal, per_page=RECENT_EVENTS)
         if principal.has(Permission.VIEW_AUDIT)

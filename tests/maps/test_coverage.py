@@ -37,3 +37,32 @@ def test_the_radius_decides(radius: int, covered: tuple[str, ...]) -> None:
 
 def test_no_population_known_gives_no_share() -> None:
     assert coverage([], [Village("a", "A", None, None)], 300).share is None
+
+
+def test_the_grid_finds_what_comparing_every_pair_finds() -> None:
+    import random
+
+    rng = random.Random(17)
+    for centre in ((14.7, 108.7), (23.3, 105.3), (8.6, 104.7), (66.0, 25.0)):
+        speakers = [
+            Point(centre[0] + rng.uniform(-0.05, 0.05), centre[1] + rng.uniform(-0.05, 0.05))
+            for _ in range(400)
+        ]
+        villages = [
+            Village(
+                str(i),
+                f"Thôn {i}",
+                Point(centre[0] + rng.uniform(-0.05, 0.05), centre[1] + rng.uniform(-0.05, 0.05)),
+                100,
+            )
+            for i in range(300)
+        ]
+        for radius in (150.0, 300.0, 1500.0):
+            found = coverage(speakers, villages, radius)
+            brute = tuple(
+                v.code
+                for v in villages
+                if v.point and any(distance_m(v.point, s) <= radius for s in speakers)
+            )
+            assert found.covered == brute and brute  # the same villages, and some
+            assert radius > 150 or len(brute) < len(villages)  # not all of them at 150 m

@@ -19,7 +19,7 @@ from loa.areas import picker
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, LoaError, PermissionDenied
-from loa.fleet import commands, present, queries, service
+from loa.fleet import commands, listing, present, queries, service
 from loa.fleet.mapview import MapInput, project
 from loa.fleet.models import Device
 from loa.fleet.playable import get_playable, playable_audio
@@ -77,11 +77,6 @@ def _grouped(rows: Sequence[queries.DeviceRow]) -> list[tuple[str, list[queries.
     return [(name, list(group)) for name, group in groupby(rows, key=key)]
 
 
-def _counts(rows: Sequence[queries.DeviceRow]) -> dict[str, int]:
-    states = [present.state_of(r.device).key for r in rows]
-    return {"total": len(rows), **{k: states.count(k) for k in present.STATES}}
-
-
 def _fleet_page(
     request: Request,
     db: Session,
@@ -91,7 +86,9 @@ def _fleet_page(
     form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    rows = queries.list_devices(db, principal=principal, limit=5000)
+    f, page_no, filter_error = listing.filter_from(request.query_params, db, principal)
+    page = listing.devices_page(db, principal=principal, f=f, page=page_no)
+    rows = page.rows
     device_map = project(
         [
             MapInput(r.device.uid, r.device.name, r.device.latitude, r.device.longitude, r.device.online)
@@ -104,7 +101,11 @@ def _fleet_page(
     context = {
         "active_nav": "fleet",
         "groups": _grouped(rows),
-        "counts": _counts(rows),
+        "counts": listing.state_counts(db, principal=principal, f=f),
+        "page": page,
+        "filter": f,
+        "filter_error": filter_error,
+        "state_labels": {key: info.label for key, info in present.STATES.items()},
         "device_map": device_map,
         "can_broadcast": can_broadcast,
         "can_operate": can_operate,
@@ -122,7 +123,9 @@ def _fleet_page(
         "item_titles": _playing_titles(request, db, [r.device for r in rows]),
         **_helpers(),
     }
-    return render(request, "fleet/index.html", context, status_code=status)
+    return render(
+        request, "fleet/index.html", context, status_code=422 if filter_error and status == 200 else status
+    )
 
 
 @router.get("/fleet")
@@ -135,10 +138,11 @@ def fleet_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Res
 def fleet_live(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
     """Out-of-band cells for the polling table: state, what plays, last receipt, volume, counts."""
     require(principal, Permission.VIEW)
-    rows = queries.list_devices(db, principal=principal, limit=5000)
+    f, page_no, _ = listing.filter_from(request.query_params, db, principal)
+    rows = listing.devices_page(db, principal=principal, f=f, page=page_no).rows
     context = {
         "rows": rows,
-        "counts": _counts(rows),
+        "counts": listing.state_counts(db, principal=principal, f=f),
         "item_titles": _playing_titles(request, db, [r.device for r in rows]),
     }
     return render(request, "fleet/_live.html", {**context, **_helpers()})

@@ -15,10 +15,12 @@ without a point or without a population are counted apart, so the page can say h
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
+METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180  # of latitude (along a meridian, on the sphere)
 DEFAULT_RADIUS_M = 300
 
 
@@ -58,16 +60,40 @@ def distance_m(a: Point, b: Point) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
+class _Grid:
+    """Loudspeakers in cells a little larger than ``radius_m`` of latitude: a village is compared only
+    with those of the cells around it, not with every loudspeaker of the province."""
+
+    def __init__(self, points: Sequence[Point], radius_m: float) -> None:
+        self.cell = max(radius_m * 1.01 / METRES_PER_DEGREE, 1e-7)  # degrees, both ways
+        self.cells: dict[tuple[int, int], list[Point]] = defaultdict(list)
+        for p in points:
+            self.cells[self._key(p.latitude, p.longitude)].append(p)
+
+    def _key(self, lat: float, lon: float) -> tuple[int, int]:
+        return math.floor(lat / self.cell), math.floor(lon / self.cell)
+
+    def near(self, p: Point) -> Iterator[Point]:
+        """Every loudspeaker within one cell of latitude, and as many of longitude as the parallel asks."""
+        row, col = self._key(p.latitude, p.longitude)
+        widest = max(abs(p.latitude) + self.cell, 0.0)
+        span = 1 + math.ceil(1 / max(math.cos(math.radians(min(widest, 89.9))), 1e-3))
+        for r in range(row - 1, row + 2):
+            for c in range(col - span, col + span + 1):
+                yield from self.cells.get((r, c), ())
+
+
 def coverage(loudspeakers: Sequence[Point], villages: Sequence[Village], radius_m: float) -> Coverage:
     """Which villages lie within ``radius_m`` of a loudspeaker, and how many people they hold."""
     covered: list[str] = []
     people = known = 0
+    grid = _Grid(loudspeakers, radius_m)
     for v in villages:
         if v.population is not None:
             known += v.population
         if v.point is None:
             continue
-        if any(distance_m(v.point, speaker) <= radius_m for speaker in loudspeakers):
+        if any(distance_m(v.point, speaker) <= radius_m for speaker in grid.near(v.point)):
             covered.append(v.code)
             people += v.population or 0
     return Coverage(

@@ -10,13 +10,14 @@ Labels are Vietnamese; GeoJSON coordinates are ``[longitude, latitude]`` (RFC 79
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Integer, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
@@ -25,13 +26,15 @@ from loa.activities.kinds import VISUAL_KINDS
 from loa.activities.models import MobileTrip, VisualItem
 from loa.areas.logic import COMMUNE_KINDS, VILLAGE_KINDS, display_name
 from loa.fleet.mapview import valid_coordinates
-from loa.fleet.queries import list_devices
-from loa.maps.coverage import Coverage, Point, Village, coverage
+from loa.fleet.models import Device
+from loa.maps.coverage import METRES_PER_DEGREE, Coverage, Point, Village, coverage
 from loa.reports.sketchmap import find_centroid
 from loa.units.models import AdminUnit
+from loa.vocab.numbers import number_text
 
 TRIP_DAYS = 90
-MAX_DEVICES = 100_000
+MAX_POINTS = 2_000  # loudspeakers drawn one by one; beyond, grouped on a grid
+GRID = 40
 Feature = dict[str, Any]
 
 
@@ -83,16 +86,17 @@ def _communes(session: Session, principal: Principal) -> tuple[list[Feature], di
     return features, centres
 
 
-def _villages(session: Session, principal: Principal) -> list[AdminUnit]:
-    return list(
-        session.scalars(
-            select(AdminUnit).where(
-                AdminUnit.kind.in_(list(VILLAGE_KINDS)),
-                AdminUnit.valid_to.is_(None),
-                in_scope(principal, AdminUnit.path),
-            )
-        )
+def _villages(session: Session, principal: Principal, bbox: BBox | None) -> list[AdminUnit]:
+    """The villages of the principal's areas (those with a point inside ``bbox`` when given)."""
+    stmt = select(AdminUnit).where(
+        AdminUnit.kind.in_(list(VILLAGE_KINDS)),
+        AdminUnit.valid_to.is_(None),
+        in_scope(principal, AdminUnit.path),
     )
+    if bbox is not None:
+        west, south, east, north = bbox
+        stmt = stmt.where(AdminUnit.longitude.between(west, east), AdminUnit.latitude.between(south, north))
+    return list(session.scalars(stmt))
 
 
 def _village_features(villages: Iterable[AdminUnit], covered: set[str]) -> list[Feature]:
@@ -116,23 +120,103 @@ def _village_features(villages: Iterable[AdminUnit], covered: set[str]) -> list[
     return out
 
 
-def _loudspeakers(session: Session, principal: Principal, radius_m: float) -> list[Feature]:
+BBox = tuple[float, float, float, float]  # west, south, east, north (RFC 7946 order)
+
+
+def _located(principal: Principal, bbox: BBox | None) -> list[ColumnElement[bool]]:
+    """Active devices with coordinates in the principal's areas (and inside ``bbox``)."""
+    out = [
+        Device.active.is_(True),
+        Device.latitude.is_not(None),
+        Device.longitude.is_not(None),
+        in_scope(principal, AdminUnit.path),
+    ]
+    if bbox is not None:
+        west, south, east, north = bbox
+        out += [Device.longitude.between(west, east), Device.latitude.between(south, north)]
+    return out
+
+
+def _device_rows(session: Session, stmt: Any) -> Any:
+    return session.execute(stmt.outerjoin(AdminUnit, AdminUnit.id == Device.commune_id))
+
+
+def _loudspeakers(
+    session: Session, principal: Principal, radius_m: float, bbox: BBox | None, max_points: int
+) -> list[Feature]:
+    """One point per loudspeaker while at most ``max_points`` lie in view; beyond, groups counted by
+    the database on a grid (``GRID`` × ``GRID`` cells over what is in view), never every device."""
+    where = _located(principal, bbox)
+    n, south, west, north, east = _device_rows(
+        session,
+        select(
+            func.count(), func.min(Device.latitude), func.min(Device.longitude),
+            func.max(Device.latitude), func.max(Device.longitude),
+        ).select_from(Device).where(*where),
+    ).one()  # fmt: skip
+    if n > max_points:
+        return _loudspeaker_groups(session, where, (west, south, east, north))
     out = []
-    for row in list_devices(session, principal=principal, limit=MAX_DEVICES):
-        d = row.device
-        if d.latitude is None or d.longitude is None or not valid_coordinates(d.latitude, d.longitude):
+    rows = _device_rows(
+        session, select(Device, AdminUnit.name).select_from(Device).where(*where).limit(max_points)
+    )
+    for d, commune_name in rows:
+        if not valid_coordinates(d.latitude, d.longitude):
             continue
         props = {
             "kind": "loudspeaker",
             "name": d.name,
             "online": bool(d.online),
             "state": "Trực tuyến" if d.online else "Mất kết nối",
-            "place": ", ".join(p for p in (d.village, row.commune_name or "") if p),
+            "place": ", ".join(p for p in (d.village, commune_name or "") if p),
             "radius_m": radius_m,
             "href": f"/fleet/devices/{d.uid}",
         }
         out.append(_point(d.latitude, d.longitude, props))
     return out
+
+
+def _loudspeaker_groups(session: Session, where: list[ColumnElement[bool]], frame: BBox) -> list[Feature]:
+    west, south, east, north = frame
+    lat_cell = max((north - south) / GRID, 1e-6)
+    lon_cell = max((east - west) / GRID, 1e-6)
+    row = cast(func.floor((Device.latitude - south) / lat_cell), Integer)
+    col = cast(func.floor((Device.longitude - west) / lon_cell), Integer)
+    online = func.sum(case((Device.online.is_(True), 1), else_=0))
+    stmt = (
+        select(func.count(), online, func.avg(Device.latitude), func.avg(Device.longitude))
+        .select_from(Device)
+        .where(*where)
+        .group_by(row, col)
+    )
+    out = []
+    for count, up, lat, lon in _device_rows(session, stmt):
+        up = int(up or 0)
+        props = {
+            "kind": "loudspeaker_group",
+            "name": f"{number_text(count)} cụm loa",
+            "count": int(count),
+            "online": up,
+            "state": f"{number_text(up)} trực tuyến, {number_text(int(count) - up)} mất kết nối",
+        }
+        out.append(_point(float(lat), float(lon), props))
+    return out
+
+
+def _coverage_points(
+    session: Session, principal: Principal, villages: Iterable[AdminUnit], radius_m: float
+) -> list[Point]:
+    """The coordinates of the loudspeakers that may cover one of ``villages``: those inside the frame
+    of the villages' points widened by the radius (none read when no village has a point)."""
+    lats = [v.latitude for v in villages if v.latitude is not None and v.longitude is not None]
+    lons = [v.longitude for v in villages if v.latitude is not None and v.longitude is not None]
+    if not lats:
+        return []
+    margin = radius_m / METRES_PER_DEGREE
+    widest = math.cos(math.radians(min(89.0, max(abs(min(lats)), abs(max(lats))) + margin)))
+    frame = (min(lons) - margin / widest, min(lats) - margin, max(lons) + margin / widest, max(lats) + margin)
+    stmt = select(Device.latitude, Device.longitude).select_from(Device).where(*_located(principal, frame))
+    return [Point(lat, lon) for lat, lon in _device_rows(session, stmt) if valid_coordinates(lat, lon)]
 
 
 def _visual_items(session: Session, principal: Principal, today: date) -> list[Feature]:
@@ -238,16 +322,23 @@ def _bounds(features: Iterable[Feature]) -> tuple[tuple[float, float], tuple[flo
     return (min(lats), min(lons)), (max(lats), max(lons))
 
 
-def map_data(session: Session, *, principal: Principal, radius_m: float, today: date) -> MapData:
-    """Every layer of the map within the principal's areas, and the coverage figures."""
+def map_data(
+    session: Session,
+    *,
+    principal: Principal,
+    radius_m: float,
+    today: date,
+    bbox: BBox | None = None,
+    max_points: int = MAX_POINTS,
+) -> MapData:
+    """Every layer of the map within the principal's areas, and the coverage figures; with ``bbox``
+    (the view), only its loudspeakers and villages (and their coverage). Loudspeakers are grouped when
+    more than ``max_points``."""
     communes, centres = _communes(session, principal)
-    villages = _villages(session, principal)
-    speakers = _loudspeakers(session, principal, radius_m)
-    speaker_points = [
-        Point(f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0]) for f in speakers
-    ]
+    villages = _villages(session, principal, bbox)
+    speakers = _loudspeakers(session, principal, radius_m, bbox, max_points)
     found = coverage(
-        speaker_points,
+        _coverage_points(session, principal, villages, radius_m),
         [
             Village(
                 v.code,
@@ -269,8 +360,10 @@ def map_data(session: Session, *, principal: Principal, radius_m: float, today: 
         *_trips(session, principal, today, centres),
     ]
     counts: dict[str, int] = defaultdict(int)
-    for f in features:
-        counts[f["properties"]["kind"]] += 1
+    for f in features:  # a group of loudspeakers counts as the loudspeakers it holds
+        props = f["properties"]
+        grouped = props["kind"] == "loudspeaker_group"
+        counts["loudspeaker" if grouped else props["kind"]] += props["count"] if grouped else 1
     # Frame what the person works with: their loudspeakers and villages if any, else their communes.
     own = [f for f in features if f["properties"]["kind"] != "commune"] or features
     return MapData(tuple(features), found, dict(counts), _bounds(own))

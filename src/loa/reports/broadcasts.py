@@ -75,7 +75,10 @@ def collect_facts(
     topics = BulletinIndex(session)
     plan = load_plan(session, start_at=start_at, end_at=end_at)
     topics.load_where(planned_bulletin_ids(start_at, end_at))
-    count_scheduled(facts, plan, devices=load_devices(session), scope=scope, topic_id=topic_id, topics=topics)
+    reached = {d for p in plan.programmes.values() for d in p.device_ids}
+    reached.update(d for a in plan.announcements for d in a.device_ids)
+    devices = load_devices(session, reached)  # only the clusters the plan reaches
+    count_scheduled(facts, plan, devices=devices, scope=scope, topic_id=topic_id, topics=topics)
     prepared = expected_items(facts, topics=topics, programmes=plan.programmes, topic_id=topic_id)
     if meanwhile is not None:
         meanwhile(facts)

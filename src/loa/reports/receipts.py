@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from loa.areas.models import Station
+from loa.db.base import one_of
 from loa.fleet.models import Device, PlayReceipt, ReceiptOutcome
 from loa.protocol.itemids import ItemRef
 from loa.protocol.itemids import parse as parse_item_id
@@ -40,13 +41,22 @@ from loa.speech.models import AudioAsset
 log = logging.getLogger(__name__)
 
 
-def load_devices(session: Session) -> dict[int, DeviceRef]:
-    """Active loudspeaker clusters with their commune (their own, else their station's)."""
-    rows = session.execute(
-        select(Device.id, func.coalesce(Device.commune_id, Station.commune_id), Device.created_at)
-        .outerjoin(Station, Station.id == Device.station_id)
-        .where(Device.active.is_(True))
-    ).all()
+def load_devices(session: Session, ids: Iterable[int] | None = None) -> dict[int, DeviceRef]:
+    """Active loudspeaker clusters with their commune (their own, else their station's): all of them,
+    or only ``ids`` (those a plan reaches: none read when it reaches none)."""
+    wanted = None if ids is None else sorted(set(ids))
+    if wanted == []:
+        return {}
+    rows: list[Any] = []
+    for start in range(0, len(wanted or [None]), 10_000):  # below SQLite's parameter limit
+        stmt = (
+            select(Device.id, func.coalesce(Device.commune_id, Station.commune_id), Device.created_at)
+            .outerjoin(Station, Station.id == Device.station_id)
+            .where(Device.active.is_(True))
+        )
+        if wanted is not None:
+            stmt = stmt.where(one_of(session, Device.id, wanted[start : start + 10_000]))
+        rows += session.execute(stmt).all()
     return {
         device_id: DeviceRef(device_id, commune_id, created_at) for device_id, commune_id, created_at in rows
     }

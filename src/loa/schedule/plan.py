@@ -207,13 +207,15 @@ class _Reach:
     """Target tokens → the active clusters they reach."""
 
     def __init__(self, session: Session, stored: Sequence[StoredTarget]) -> None:
-        memberships, ids = load_memberships(session)
         self.index: dict[Target, list[int]] = defaultdict(list)
+        self.tokens = load_tokens(session, stored) if stored else {}
+        if not stored:  # nothing targeted: no device is read
+            return
+        memberships, ids = load_memberships(session)
         for membership in memberships:
             device_id = ids[membership.device_id]
             for token in membership.tokens():
                 self.index[token].append(device_id)
-        self.tokens = load_tokens(session, stored)
 
     def devices(self, targets: Sequence[StoredTarget]) -> tuple[int, ...]:
         seen: dict[int, None] = {}

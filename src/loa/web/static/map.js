@@ -36,7 +36,10 @@
     title.textContent = props.name;
     div.appendChild(title);
     var lines = [];
-    if (props.kind === "loudspeaker") { lines.push(props.state); if (props.place) { lines.push(props.place); } }
+    if (props.kind === "loudspeaker" || props.kind === "loudspeaker_group") {
+      lines.push(props.state);
+      if (props.place) { lines.push(props.place); }
+    }
     if (props.kind === "village") {
       if (props.population !== null && props.population !== undefined) {
         var lang = document.documentElement.lang === "en" ? "en" : "vi-VN";
@@ -63,6 +66,11 @@
     commune: function () { return { radius: 4, color: "#fff", weight: 1, fillColor: "#8a94a3", fillOpacity: 0.9 }; },
     village: function (p) { return { radius: 6, color: "#fff", weight: 1.5, fillColor: p.covered ? "#0b63c4" : "#c46a00", fillOpacity: 0.95 }; },
     loudspeaker: function (p) { return { radius: 8, color: "#fff", weight: 2, fillColor: p.online ? "#1f7a3a" : "#b3261e", fillOpacity: 1 }; },
+    // Many loudspeakers counted together by the server (more than it draws one by one): zoom in to see them.
+    loudspeaker_group: function (p) {
+      return { radius: Math.min(28, 8 + 3 * Math.log(p.count)), color: "#fff", weight: 2,
+               fillColor: p.online === p.count ? "#1f7a3a" : "#c46a00", fillOpacity: 0.85 };
+    },
     visual: function () { return { radius: 6, color: "#fff", weight: 1.5, fillColor: "#6a2db3", fillOpacity: 0.95 }; },
     trip: function () { return { radius: 6, color: "#0b4a8b", weight: 3, dashArray: "6 4", fillColor: "#0b4a8b", fillOpacity: 0.8 }; }
   };
@@ -74,32 +82,57 @@
     return style;
   }
 
-  fetch(box.getAttribute("data-source"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
-    .then(function (response) { return response.json(); })
-    .then(function (data) {
-      var groups = {};
-      ORDER.forEach(function (kind) { groups[kind] = L.featureGroup(); });
-      var coverage = L.featureGroup();
-      data.features.forEach(function (feature) {
-        var props = feature.properties;
-        if (!STYLES[props.kind]) { return; }
-        var layer = L.geoJSON(feature, {
-          pointToLayer: function (f, latlng) { return L.circleMarker(latlng, mark(props)); },
-          style: function () { return mark(props); }
-        });
-        layer.eachLayer(function (l) {
-          l.bindTooltip(props.name);
-          l.bindPopup(function () { return popup(props); });
-        });
-        layer.addTo(groups[props.kind]);
-        if (props.kind === "loudspeaker") {
-          var c = feature.geometry.coordinates;
-          L.circle([c[1], c[0]], {
-            radius: props.radius_m, color: "#1f7a3a", weight: 1, fillColor: "#1f7a3a", fillOpacity: 0.12,
-            interactive: false, className: "loa-coverage"
-          }).addTo(coverage);
-        }
+  var groups = {};
+  ORDER.forEach(function (kind) { groups[kind] = L.featureGroup(); });
+  var coverage = L.featureGroup();
+
+  function draw(features, only) {  // only: the kinds to draw ("loudspeaker": the loudspeakers again)
+    features.forEach(function (feature) {
+      var props = feature.properties;
+      var kind = props.kind === "loudspeaker_group" ? "loudspeaker" : props.kind;
+      if (!STYLES[props.kind] || (only && kind !== only)) { return; }
+      var layer = L.geoJSON(feature, {
+        pointToLayer: function (f, latlng) { return L.circleMarker(latlng, mark(props)); },
+        style: function () { return mark(props); }
       });
+      layer.eachLayer(function (l) {
+        l.bindTooltip(props.name);
+        l.bindPopup(function () { return popup(props); });
+      });
+      layer.addTo(groups[kind]);
+      if (props.kind === "loudspeaker") {
+        var c = feature.geometry.coordinates;
+        L.circle([c[1], c[0]], {
+          radius: props.radius_m, color: "#1f7a3a", weight: 1, fillColor: "#1f7a3a", fillOpacity: 0.12,
+          interactive: false, className: "loa-coverage"
+        }).addTo(coverage);
+      }
+    });
+  }
+
+  function load(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.json(); });
+  }
+
+  // With too many loudspeakers to draw one by one, the server groups them: then the loudspeakers of
+  // the view are asked for again whenever the view moves (bbox: west,south,east,north).
+  function follow() {
+    var pending = 0;
+    map.on("moveend", function () {
+      var mine = ++pending;
+      load(box.getAttribute("data-source") + "?bbox=" + map.getBounds().toBBoxString()).then(function (data) {
+        if (mine !== pending) { return; }  // a later move already asked again
+        groups.loudspeaker.clearLayers();
+        coverage.clearLayers();
+        draw(data.features, "loudspeaker");
+      });
+    });
+  }
+
+  load(box.getAttribute("data-source"))
+    .then(function (data) {
+      draw(data.features, null);
       var overlays = {};
       overlays[label("coverage")] = coverage.addTo(map);
       ORDER.forEach(function (kind) { overlays[label(kind)] = groups[kind].addTo(map); });
@@ -108,6 +141,7 @@
       if (data.bounds) {
         map.fitBounds([data.bounds[0], data.bounds[1]], { padding: [30, 30], maxZoom: 16 });
       }
+      if (data.features.some(function (f) { return f.properties.kind === "loudspeaker_group"; })) { follow(); }
       box.setAttribute("data-features", String(data.features.length));
       box.setAttribute("data-ready", "1");
     })
