@@ -9,11 +9,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Role
-from loa.areas.models import AdminUnit, UnitKind
 from loa.db import make_session_factory
 from loa.fleet import service
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch
 from loa.speech.models import AudioAsset, AudioSourceKind
+from loa.units.models import AdminUnit, UnitKind
 from tests.support.auth import make_user
 
 PROVINCE, COMMUNE_A, COMMUNE_B = "51", "21484", "21490"

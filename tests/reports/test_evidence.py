@@ -23,7 +23,6 @@ from loa.accounts.service import principal_for
 from loa.activities import service as activities
 from loa.activities.registers import RADIO
 from loa.alerts.service import start_alert
-from loa.areas.models import AreaLineage, LineageChange
 from loa.content.catalog import BulletinKind
 from loa.content.models import Bulletin, Rendition
 from loa.fleet import commands
@@ -36,6 +35,7 @@ from loa.reports.statistics import Gathered, former_areas, gather, sections_of
 from loa.reports.wording import broadcast_sentence, media_paragraph
 from loa.reports.xlsx_writer import render_xlsx
 from loa.schedule import models as m
+from loa.units.models import AreaLineage, LineageChange
 from loa.vocab.period import Period
 from tests.activities.areas import REFORM, Tree, build_tree
 from tests.reports.world import asset, bulletin, device, send, topic

@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session
 from loa.accounts.principal import Principal, Role
 from loa.activities import service
 from loa.activities.registers import MOBILE, PORTAL, PRESS, RADIO, VISUAL, RegisterSpec
-from loa.areas.models import AreaLineage, LineageChange
 from loa.reports.data import ReportData
 from loa.reports.rollup import channel_headlines
 from loa.reports.service import ReportRequest, build_report_data
 from loa.reports.statistics import Gathered, former_areas, gather, groups_of, sections_of
 from loa.reports.wording import former_sentences
 from loa.reports.xlsx_writer import render_xlsx
+from loa.units.models import AreaLineage, LineageChange
 from loa.vocab.period import Period
 from tests.activities.areas import REFORM, Tree, build_tree
 from tests.support.auth import login_web, make_user

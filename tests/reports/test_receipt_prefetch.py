@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit, UnitKind
 from loa.db import make_session_factory
 from loa.reports.facts import period_bounds
 from loa.reports.receipts import receipt_rows, start_receipt_rows
+from loa.units.models import AdminUnit, UnitKind
 from tests.reports.world import PERIOD, build_world
 
 

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from loa.accounts.principal import Principal, Role
 from loa.activities import service
 from loa.activities.registers import RADIO
-from loa.areas.models import AreaLineage, LineageChange
 from loa.errors import NotFound
 from loa.reports.statistics import breakdown, collect_channels, totals
+from loa.units.models import AreaLineage, LineageChange
 from loa.vocab.period import Period
 from tests.activities.areas import REFORM, Tree, build_tree
 

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from loa.activities.kinds import PortalKind, RadioKind
 from loa.activities.models import PortalPost, RadioItem
-from loa.areas.models import AdminUnit, UnitKind
 from loa.content.catalog import BulletinKind, Priority, Status
 from loa.content.models import Attachment, Bulletin, BulletinRevision
 from loa.content.service import snapshot
@@ -32,6 +31,7 @@ from loa.protocol import messages as msg
 from loa.schedule import models as m
 from loa.speech.models import AudioAsset, AudioSourceKind
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit, UnitKind
 from loa.vocab.period import Period
 from loa.vocab.text import fold
 from tests.activities.areas import Tree, build_tree

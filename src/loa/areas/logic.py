@@ -14,7 +14,6 @@ from typing import Any
 
 from loa.errors import InvalidInput
 from loa.units.models import UnitKind
-from loa.units.paths import ancestor_paths as ancestor_paths  # for speech.overrides, until it imports units
 
 # The two-tier local government took effect on 1 July 2025 (Resolution 202/2025/QH15 and the
 # standing committee's resolutions on each province); district-level units ended the day before.

@@ -27,8 +27,8 @@ def add(
     village: str = typer.Option("", help="Thôn/tổ dân phố"),
 ) -> None:
     """Thêm một cụm loa và in mã đăng ký dùng một lần."""
-    from loa.areas.models import AdminUnit
     from loa.errors import NotFound
+    from loa.units.models import AdminUnit
 
     c = cli_context(ctx)
     with c.session() as s:

@@ -29,7 +29,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.fleet import counters, outbox, service
 from loa.fleet.ingest import Event, IngestOutcome, sweep_offline
@@ -42,6 +41,7 @@ from loa.protocol import group
 from loa.protocol import messages as m
 from loa.protocol.mqtt_lite import LiteClient, MqttLiteError
 from loa.protocol.topics import CHANNELS, Channel, Topics, valid_group_code
+from loa.units.models import AdminUnit
 
 log = logging.getLogger(__name__)
 

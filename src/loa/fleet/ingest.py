@@ -18,7 +18,6 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit
 from loa.db.base import dialect_insert, one_of, utcnow
 from loa.db.changes import mark_changed
 from loa.fleet.models import (
@@ -30,6 +29,7 @@ from loa.fleet.models import (
     StatusEvent,
 )
 from loa.protocol import messages as m
+from loa.units.models import AdminUnit
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
-from loa.areas.models import AdminUnit
 from loa.content.audio_scope import visible_audio
 from loa.content.models import Bulletin, Rendition
 from loa.content.queries import visible_to
 from loa.errors import InvalidInput
 from loa.speech.models import AudioAsset, AudioSourceKind
+from loa.units.models import AdminUnit
 
 
 @dataclass(frozen=True)

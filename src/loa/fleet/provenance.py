@@ -31,12 +31,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit
 from loa.db.base import one_of
 from loa.fleet.ingest import Event
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch, DeviceManifest
 from loa.protocol import itemids
 from loa.protocol import messages as m
+from loa.units.models import AdminUnit
 
 RECENT_VERSIONS = 50
 COMMAND_LOOKBACK = timedelta(days=30)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
 from loa.accounts.scope import NO_AREA, in_scope
-from loa.areas.models import AdminUnit
 from loa.db.base import one_of, utcnow
 from loa.errors import NotFound
 from loa.fleet.models import (
@@ -25,6 +24,7 @@ from loa.fleet.models import (
     StatusEvent,
 )
 from loa.fleet.service import Commandable
+from loa.units.models import AdminUnit
 
 MAX_PER_PAGE = 200
 

@@ -16,7 +16,6 @@ from typing import Any, NamedTuple, Protocol
 from sqlalchemy import Select, String, cast, delete, func, insert, literal, select, true
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit
 from loa.db.base import dialect_insert, one_of, utcnow
 from loa.db.changes import mark_changed
 from loa.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
@@ -34,6 +33,7 @@ from loa.fleet.models import (
 )
 from loa.protocol import messages as m
 from loa.protocol.topics import Channel, valid_device_id
+from loa.units.models import AdminUnit
 
 ENROL_CODE_TTL = timedelta(days=7)
 COMMAND_TTL = timedelta(minutes=10)

@@ -16,7 +16,6 @@ from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
 from loa.areas import picker
-from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, LoaError, PermissionDenied
 from loa.fleet import commands, listing, present, queries, service
@@ -27,6 +26,7 @@ from loa.fleet.qr import enrol_qr_svg
 from loa.fleet.uptime import UPTIME_WINDOWS, online_time
 from loa.protocol.messages import REPEAT_GAP_MAX_S
 from loa.protocol.priority import Priority
+from loa.units.models import AdminUnit
 from loa.vocab.numbers import number_text
 from loa.web.deps import SessionDep
 from loa.web.flash import flash_pair

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.accounts.deps import ApiPrincipal, client_ip
-from loa.areas.models import AdminUnit
 from loa.errors import InvalidInput, NotFound
 from loa.reports import service
 from loa.reports.data import ChannelSection, FormerArea, Organisation, ReportData
 from loa.reports.models import Report
 from loa.reports.statistics import Level, broadcast_groups, former_areas, gather, groups_of, sections_of
+from loa.units.models import AdminUnit
 from loa.vocab.period import Period, PeriodKind
 from loa.web.deps import SessionDep
 

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.scope import visible_unit
 from loa.activities.cli import cli_principal
-from loa.areas.models import UnitKind
 from loa.cli_support import cli_context, echo
 from loa.errors import InvalidInput, LoaError, NotFound
 from loa.reports import service
@@ -21,6 +20,7 @@ from loa.reports.pdf import pdf_available
 from loa.reports.wording import figure_list
 from loa.topics.models import Topic
 from loa.topics.service import topic_lookup
+from loa.units.models import UnitKind
 from loa.vocab.period import Period
 from loa.vocab.text import fold
 

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.scope import under
 from loa.areas.logic import COMMUNE_KINDS, VILLAGE_KINDS
-from loa.areas.models import AdminUnit, AreaLineage, UnitKind
 from loa.reports.wording import join_vn
+from loa.units.models import AdminUnit, AreaLineage, UnitKind
 
 Level = str  # "commune" | "former_district" (``loa.reports.statistics.Level``)
 Edges = dict[int, list[int]]

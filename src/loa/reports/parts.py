@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from loa.activities.registers import AnyRecord
-from loa.areas.models import AdminUnit
 from loa.reports.lineage import OWN, FormerUnit, Ownership
 from loa.reports.radio import Pair, SystemChannels
+from loa.units.models import AdminUnit
 
 Records = dict[str, list[tuple[AnyRecord, AdminUnit]]]  # register key → records with their unit
 

@@ -16,7 +16,6 @@ from loa.activities.models import PortalPost
 from loa.activities.present import detail_cells
 from loa.activities.registers import PORTAL
 from loa.activities.service import area_ref
-from loa.areas.models import AdminUnit
 from loa.content.models import Attachment, Bulletin, bulletin_topics
 from loa.reports.airtime import (
     BASIS_DUPLICATE,
@@ -31,6 +30,7 @@ from loa.reports.airtime import (
 from loa.reports.data import DetailRow
 from loa.reports.facts import local_day, period_bounds
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 from loa.vocab.period import Period
 
 Pair = tuple[DetailRow, AdminUnit]

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.accounts.scope import under
-from loa.areas.models import AdminUnit
 from loa.content.catalog import BulletinKind
 from loa.reports.airdata import ProgrammeRow, mix_ranges
 from loa.reports.airtime import (
@@ -26,6 +25,7 @@ from loa.reports.data import DetailRow
 from loa.reports.facts import MIX_KINDS, Facts, ProgrammeFacts
 from loa.schedule.plan import ProgrammePlan
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 from loa.vocab.cells import CellValue
 
 MIX_KEYS = tuple(k.value for k in MIX_KINDS)  # a programme's composition, by kind

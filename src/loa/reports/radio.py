@@ -17,7 +17,6 @@ from loa.activities.models import PortalPost, RadioItem
 from loa.activities.present import detail_cells
 from loa.activities.registers import RADIO
 from loa.activities.service import area_ref
-from loa.areas.models import AdminUnit
 from loa.content.catalog import KINDS
 from loa.content.models import Bulletin
 from loa.reports.airdata import Airtime, AirtimeRow, ProgrammeRow
@@ -40,6 +39,7 @@ from loa.reports.facts import BulletinIndex, Facts
 from loa.reports.portal import portal_rows
 from loa.reports.programme_rows import programme_rows_of
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 from loa.vocab.dates import vn_date
 from loa.vocab.numbers import number_text
 from loa.vocab.period import Period

@@ -23,7 +23,6 @@ from sqlalchemy import BigInteger, Date, Integer, Select, case, cast, func, lite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from loa.areas.models import Station
 from loa.db.base import one_of
 from loa.fleet.models import Device, PlayReceipt, ReceiptOutcome
 from loa.protocol.itemids import ItemRef
@@ -37,6 +36,7 @@ from loa.reports.facts import (
 )
 from loa.schedule.plan import ProgrammePlan, announcement_bulletins
 from loa.speech.models import AudioAsset
+from loa.units.models import Station
 
 log = logging.getLogger(__name__)
 

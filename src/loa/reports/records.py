@@ -15,8 +15,8 @@ from loa.accounts.scope import under
 from loa.activities.models import MobileTrip, MobileTripStop
 from loa.activities.registers import AnyRecord, RegisterSpec
 from loa.activities.service import period_clauses
-from loa.areas.models import AdminUnit
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 from loa.vocab.period import Period
 
 

@@ -16,7 +16,6 @@ from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import in_scope, require
 from loa.areas.logic import UNIT_KINDS, display_name
-from loa.areas.models import AdminUnit
 from loa.errors import Conflict, InvalidInput, NotFound
 from loa.reports.airdata import Airtime
 from loa.reports.assessment import Comparison, draft_text, period_figures, previous_period
@@ -28,6 +27,7 @@ from loa.reports.pdf import docx_to_pdf
 from loa.reports.statistics import former_areas, gather, resolve_root, sections_of
 from loa.reports.xlsx_writer import render_xlsx
 from loa.topics.service import get_topic
+from loa.units.models import AdminUnit
 from loa.vocab.numbers import number_text
 from loa.vocab.period import Period
 from loa.vocab.text import fold

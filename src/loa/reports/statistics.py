@@ -24,7 +24,6 @@ from loa.activities.registers import PORTAL as PORTAL_REGISTER
 from loa.activities.registers import RADIO as RADIO_REGISTER
 from loa.activities.registers import REGISTERS, AnyRecord, AreaRef, RegisterSpec
 from loa.activities.service import area_ref
-from loa.areas.models import AdminUnit
 from loa.reports.airdata import Airtime, AirtimeRow, sum_rows
 from loa.reports.airtime import (
     MANUAL,
@@ -52,6 +51,7 @@ from loa.reports.radio import ComparisonAreas, Pair, SystemChannels, system_chan
 from loa.reports.records import fetch_records
 from loa.reports.wording import CHANNEL_TITLES, EVENTS, MOBILE
 from loa.topics.service import get_topic
+from loa.units.models import AdminUnit
 from loa.vocab.period import Period
 
 CHANNEL_ORDER = ("radio", "portal", "press", "visual", "mobile", "events")

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from loa.activities.registers import AreaRef
 from loa.areas.logic import COMMUNE_KINDS
-from loa.areas.models import AdminUnit
 from loa.reports.data import ChannelSection
 from loa.reports.sketchmap import Box, MapPoint, find_centroid, province_box, province_centroids, sketch_svg
 from loa.reports.views import cell_text
+from loa.units.models import AdminUnit
 from loa.vocab.numbers import number_text
 
 

@@ -19,7 +19,6 @@ from loa.accounts.scope import require, visible_unit
 from loa.activities import browse
 from loa.activities.service import area_ref
 from loa.areas import picker
-from loa.areas.models import AdminUnit
 from loa.errors import InvalidInput, LoaError, NotFound
 from loa.reports.airdata import sum_rows
 from loa.reports.charts import PALETTE, Bar, bar_chart
@@ -38,6 +37,7 @@ from loa.reports.statistics_map import sketch
 from loa.reports.views import helpers, rows_of
 from loa.reports.wording import CHANNEL_TITLES, hours_text
 from loa.topics.service import get_topic, list_topics
+from loa.units.models import AdminUnit
 from loa.vocab.period import Period
 from loa.vocab.periodform import PeriodFields, choice_groups, parse_period, year_choices
 from loa.web.deps import SessionDep

@@ -21,7 +21,6 @@ from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require, visible_unit
 from loa.activities import browse
 from loa.areas import picker
-from loa.areas.models import AdminUnit, UnitKind
 from loa.errors import LoaError, NotFound
 from loa.reports import service
 from loa.reports.airtime import BULLETIN_PREFIX, PROGRAMME_PREFIX, parse_row_ref
@@ -39,6 +38,7 @@ from loa.reports.webform import (
 )
 from loa.reports.wording import capitalise, hours_text
 from loa.topics.service import get_topic, list_topics
+from loa.units.models import AdminUnit, UnitKind
 from loa.vocab.dates import vn_date
 from loa.vocab.numbers import count_text, decimal_text, number_text, percent_text
 from loa.vocab.period import Period

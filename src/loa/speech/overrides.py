@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 from loa.accounts.audit import record
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import in_scope
-from loa.areas.logic import COMMUNE_KINDS, PROVINCE_KINDS, ancestor_paths, display_name
-from loa.areas.models import AdminUnit
+from loa.areas.logic import COMMUNE_KINDS, PROVINCE_KINDS, display_name
 from loa.areas.service import ensure_access, get_unit
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, LoaError, NotFound, PermissionDenied
 from loa.speech.models import SpeechOverrides
 from loa.speech.normalize import parse_overrides
+from loa.units.models import AdminUnit
+from loa.units.paths import ancestor_paths
 from loa.vocab.numbers import number_text
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Role
-from loa.areas.models import AdminUnit, UnitKind
 from loa.db import make_session_factory
 from loa.errors import InvalidInput
 from loa.settings import Settings
@@ -21,6 +20,7 @@ from loa.speech.audio import NOT_AUDIO_MESSAGE, VIDEO_MESSAGE
 from loa.speech.runtime import SpeechRuntime
 from loa.speech.service import SpeechContext
 from loa.speech.store import LocalAudioStore
+from loa.units.models import AdminUnit, UnitKind
 from tests.speech.audio.media import (
     SAMPLE_RATE,
     UPLOAD_FORMATS,

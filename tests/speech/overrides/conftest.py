@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 from loa.accounts.models import User
 from loa.accounts.principal import Principal, Role
 from loa.accounts.service import principal_for
-from loa.areas.models import AdminUnit, UnitKind
 from loa.settings import Settings
 from loa.speech.engines import EngineRegistry
 from loa.speech.engines.espeak import EspeakEngine
 from loa.speech.jobs import ThreadJobRunner
 from loa.speech.service import SpeechContext
 from loa.speech.store import LocalAudioStore
+from loa.units.models import AdminUnit, UnitKind
 from loa.wiring import wire
 from tests.conftest import Backend
 from tests.support.auth import make_user

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from loa.accounts.audit import ACTION_LABELS
 from loa.accounts.models import AuditEvent
 from loa.accounts.principal import Principal
-from loa.areas.models import AdminUnit
 from loa.content import audio as content_audio
 from loa.content import service as content_service
 from loa.content.logic import DraftInput
@@ -25,6 +24,7 @@ from loa.speech.models import JobStatus, SpeechOverrides
 from loa.speech.normalize import normalize
 from loa.speech.overrides import effective_overrides, merge, save_overrides
 from loa.speech.service import SpeechContext
+from loa.units.models import AdminUnit
 from tests.speech.overrides.conftest import COMMUNE_A, COMMUNE_B, PROVINCE
 from tests.support.auth import bearer, login_web
 
