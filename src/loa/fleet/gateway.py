@@ -7,7 +7,8 @@
   in the database);
 * tracks online/offline from births, wills *and* missed heartbeats (amqtt never fires the will of a
   half-open connection), logging a device going offline once and once when it returns;
-* drains the outbox: publishes the retained ``state`` reference of new manifests and sends commands.
+* drains the outbox: publishes the retained ``state`` reference of new manifests (and every device's
+  again when the broker session is new: ``loa.fleet.retained``) and sends commands.
 
 Library errors are translated here: a lost broker means reconnect with backoff and jitter.
 """
@@ -33,14 +34,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
-from loa.fleet import outbox, service
+from loa.fleet import outbox, retained, service
 from loa.fleet.ingest import Event, IngestOutcome, sweep_offline, write_events
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch, DeviceManifest
 from loa.process import Doorbell
 from loa.protocol import group
 from loa.protocol import messages as m
 from loa.protocol.mqtt_lite import LiteClient, MqttLiteError
-from loa.protocol.topics import CHANNELS, Channel, Topics, valid_group_code
+from loa.protocol.topics import CHANNELS, Channel, Topics
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class GatewayStats:
     receipts_duplicate: int = 0
     acks_sent: int = 0
     states_published: int = 0
+    states_republished: int = 0  # after a broker that had lost the retained ones (``loa.fleet.retained``)
     commands_sent: int = 0
     group_messages_sent: int = 0
     batches: int = 0
@@ -101,6 +103,7 @@ class Gateway:
         self._outbox_wake = asyncio.Event()
         self._client: LiteClient | None = None
         self._connected = asyncio.Event()
+        self._republish_states = False  # the broker lost its retained messages: publish them again
         self.ready = asyncio.Event()  # set once subscribed (tests and the CLI wait for it)
         self.on_outcome: Callable[[IngestOutcome], Awaitable[None] | None] | None = None
         # Called with (device id, message) for every message parsed at the edge (benchmarks).
@@ -172,6 +175,9 @@ class Gateway:
                 if refused or len(granted) != len(filters):
                     raise MqttLiteError(f"the broker refused the subscriptions {refused}")
                 self._client = client
+                if not client.session_present:  # a new broker session: its retained states may be gone
+                    self._republish_states = True
+                    self._outbox_wake.set()
                 self._connected.set()
                 self.stats.connects += 1
                 self.ready.set()
@@ -307,6 +313,8 @@ class Gateway:
         client = self._client
         if client is None:
             return
+        if self._republish_states:
+            await self._republish(client)
         started = time.perf_counter()
         states, commands, batches = await asyncio.to_thread(self._collect_outbox)
         collected = time.perf_counter()
@@ -347,6 +355,24 @@ class Gateway:
                 await asyncio.to_thread(self._mark_sent, published_states, sent_commands)
                 self.stats.states_published += len(published_states)
                 self.stats.commands_sent += len(sent_commands)
+
+    async def _republish(self, client: LiteClient) -> None:
+        """Every device's current ``state`` again, before anything newer from the outbox (one
+        connection keeps the order, so a newer reference is never overwritten by this one)."""
+        states = await asyncio.to_thread(self._published_states)
+        topics = self.config.topics
+
+        async def publish(uid: str, ref: m.StateRef) -> None:
+            await client.publish(topics.device(uid, Channel.STATE), ref.to_bytes(), qos=1, retain=True)
+
+        await _bounded_gather([publish(uid, ref) for uid, ref in states])
+        self._republish_states = False
+        self.stats.states_republished += len(states)
+        log.info("retained state of %d devices published again (new broker session)", len(states))
+
+    def _published_states(self) -> list[tuple[str, m.StateRef]]:
+        with self._sessions() as session:
+            return retained.published_states(session, now=utcnow())
 
     def _batch_messages(self, batch: _Batch) -> list[tuple[str, bytes]]:
         topics = self.config.topics
@@ -389,12 +415,8 @@ class Gateway:
             latest: dict[str, tuple[int, m.StateRef]] = {}
             stale: list[int] = []
             for row in manifest_rows:
-                ref = m.StateRef(
-                    manifest_version=row.version,
-                    sha256=row.sha256,
-                    url=service.manifest_url(row.uid),
-                    issued_at=now,
-                    groups=[row.code] if row.code and valid_group_code(row.code) else [],
+                ref = retained.state_ref(
+                    uid=row.uid, version=row.version, sha256=row.sha256, commune_code=row.code, now=now
                 )
                 if row.uid in latest:
                     stale.append(latest[row.uid][0])

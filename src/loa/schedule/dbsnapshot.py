@@ -25,6 +25,7 @@ from loa.content.catalog import DEFAULT_LANGUAGE, LANGUAGES, AudioOrigin, Status
 from loa.content.models import Bulletin, BulletinRevision
 from loa.fleet.models import Device, DeviceGroupMember
 from loa.protocol.priority import PreemptRule
+from loa.protocol.topics import valid_group_code
 from loa.schedule import models as m
 from loa.schedule.recurrence import Recurrence, to_local
 from loa.schedule.snapshot import (
@@ -166,9 +167,16 @@ def load_memberships(
                 village=village,
                 station=str(r.station_id) if r.station_id is not None else None,
                 groups=tuple(groups.get(r.id, ())),
+                command_groups=_command_groups(r.commune_id, communes),
             )
         )
     return out, device_ids
+
+
+def _command_groups(commune_id: int | None, communes: dict[int, tuple[str, str]]) -> tuple[str, ...]:
+    """The device's own commune (not a station's): the group its commune's commands are sent to."""
+    code = communes[commune_id][0] if commune_id is not None and commune_id in communes else None
+    return (code,) if code is not None and valid_group_code(code) else ()
 
 
 # --- content ---
