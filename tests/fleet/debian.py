@@ -4,6 +4,7 @@ its own port with its own directory; and Debian's ``mosquitto_sub``/``mosquitto_
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -17,6 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from loa.db import make_session_factory
+from loa.fleet import mosquitto, queries
 from tests.fleet.harness import BACKEND_PASSWORD, BACKEND_USER, MOSQUITTO, free_port, wait_for_port
 from tests.support.cli import run_loa
 
@@ -116,6 +119,26 @@ def debian_mosquitto(
             yield broker
         finally:
             broker.stop()
+
+
+async def keep_passwords(engine: Engine, broker: DebianMosquitto, interval_s: float = 0.2) -> None:
+    """What ``loa gateway run`` does with ``LOA_MOSQUITTO_PASSWORD_FILE``/``_PID_FILE`` set (there every
+    5 s): newly enrolled devices are written to the password file and Mosquitto reloads it."""
+    syncer = mosquitto.PasswordFileSync(
+        broker.conf.parent / "passwd",
+        backend_user=BACKEND_USER,
+        backend_password=BACKEND_PASSWORD,
+        pid_file=broker.conf.parent.parent / "run" / "mosquitto.pid",
+    )
+    factory = make_session_factory(engine)
+
+    def once() -> None:
+        with factory() as session:
+            syncer.sync(queries.device_password_entries(session))
+
+    while True:
+        await asyncio.to_thread(once)
+        await asyncio.sleep(interval_s)
 
 
 def client_args(tool: str, port: int, user: str, password: str) -> list[str]:
