@@ -36,6 +36,7 @@ from tests.fleet.harness import (
     publish_manifest,
     running,
     unique_prefix,
+    wait_event,
     wait_until,
 )
 from tests.fleet.test_end_to_end import agent_config, make_settings
@@ -156,7 +157,7 @@ async def _restart_story(
     with ServerThread(create_app(settings, engine=engine)) as server:
         configs = [c.model_copy(update={"server_url": server.url}) for c in configs]
         async with running(gateway.run, "gateway"):
-            await asyncio.wait_for(gateway.ready.wait(), 30)
+            await wait_event(gateway.ready, "ready")
             first = [Agent(c) for c in configs]
             async with running(first[0].run), running(first[1].run):
                 await wait_until(lambda: all(a.connected.is_set() for a in first), 60, "agents connect")
