@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from loa.agent.storage import AudioCache
 from loa.db import make_session_factory
@@ -125,7 +126,7 @@ class Production:
     expected: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
-    def factory(self):  # type: ignore[no-untyped-def]
+    def factory(self) -> sessionmaker[Session]:
         return make_session_factory(self.engine)
 
     # --- the schedule ------------------------------------------------------------------------
