@@ -116,7 +116,7 @@ class Production:
     base: Path
     engine: Engine
     prefix: str
-    broker: DebianMosquitto
+    broker: DebianMosquitto | None  # None: the embedded broker, inside the gateway's process
     server: Proc
     gateway: Proc
     agents: list[AgentProc]
@@ -231,6 +231,8 @@ class Production:
         parts = [f"expected {dict(self.expected)}", f"recorded {dict(self.recorded())}"]
         for proc in (self.gateway, *self.agents):
             parts.append(f"--- {proc.name}:\n{proc.output()}")
+        for agent in self.agents:
+            parts.append(f"--- {agent.name} journal pending: {sorted(journal_pending(agent))}")
         return "\n".join(parts)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -247,7 +249,41 @@ class Production:
     def stop_all(self) -> None:
         for proc in [*self.agents, self.gateway, self.server]:
             proc.stop()
-        self.broker.stop()
+        if self.broker is not None:
+            self.broker.stop()
+
+    def stop_broker(self) -> None:
+        """Mosquitto stopped; the embedded broker stops with its gateway."""
+        if self.broker is not None:
+            self.broker.stop()
+        else:
+            self.gateway.stop()
+
+    def start_broker(self) -> None:
+        if self.broker is not None:
+            self.broker.start()
+        else:
+            self.start_gateway()
+
+    def start_gateway(self) -> None:
+        """Start ``loa gateway run`` and wait for its first compilation: it replaces the test's own
+        manifests (signed by hand, no schedule behind them) by the schedule's, an empty one."""
+        self.gateway.start()
+        wait_for(self.compiled, "the gateway's compilation at start")
+
+    def compiled(self) -> bool:
+        with self.factory() as s:
+            for agent in self.agents:
+                device = service.get_device(s, uid=agent.uid)
+                newest = s.scalar(
+                    select(DeviceManifest.content_hash)
+                    .where(DeviceManifest.device_id == device.id)
+                    .order_by(DeviceManifest.version.desc())
+                    .limit(1)
+                )
+                if newest is None:  # hand-made (``publish_manifest`` stores no content hash)
+                    return False
+        return True
 
 
 def journal_pending(agent: AgentProc) -> set[str]:
@@ -280,7 +316,10 @@ def production(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     agents: int = 2,
+    kind: str = "mosquitto",
 ) -> Iterator[Production]:
+    """The installation with ``agents`` agents, on Debian's Mosquitto (``kind="mosquitto"``) or on the
+    embedded broker that ``loa gateway run`` starts in its own process (``"embedded"``)."""
     prefix = unique_prefix()
     factory = make_session_factory(engine)
     codes = []
@@ -290,8 +329,10 @@ def production(
             codes.append((device.uid, service.issue_enrol_code(s, device=device)))
     with reachable_dir() as base:
         port, http_port = free_port(), free_port()
-        conf, _ = generate_config(monkeypatch, capsys, engine, base, prefix=prefix, port=port)
-        broker = DebianMosquitto(conf, port)
+        broker: DebianMosquitto | None = None
+        if kind == "mosquitto":
+            conf, _ = generate_config(monkeypatch, capsys, engine, base, prefix=prefix, port=port)
+            broker = DebianMosquitto(conf, port)
         data_dir = base / "server"
         (base / "logs").mkdir()
         env = {
@@ -305,13 +346,16 @@ def production(
             "LOA_MQTT_USERNAME": BACKEND_USER,
             "LOA_MQTT_PASSWORD": BACKEND_PASSWORD,
             "LOA_MQTT_TOPIC_PREFIX": prefix,
-            "LOA_MOSQUITTO_PASSWORD_FILE": str(conf.parent / "passwd"),
-            "LOA_MOSQUITTO_PID_FILE": str(base / "run" / "mosquitto.pid"),
             "PYTHONPATH": os.pathsep.join(
                 [str(Path(__file__).resolve().parents[2] / "src"), os.environ.get("PYTHONPATH", "")]
             ),
         }
         env.pop("LOA_DEMO", None)
+        if broker is not None:  # what keeps Mosquitto's password file in step with enrolments
+            env["LOA_MOSQUITTO_PASSWORD_FILE"] = str(broker.conf.parent / "passwd")
+            env["LOA_MOSQUITTO_PID_FILE"] = str(base / "run" / "mosquitto.pid")
+        else:
+            env["LOA_MQTT_MODE"] = "embedded"
         server = Proc(
             "server",
             [sys.executable, "-c", LOA, "serve", "--host", "127.0.0.1", "--port", str(http_port)],
@@ -349,7 +393,8 @@ def production(
         prod = Production(base, engine, prefix, broker, server, gateway, agent_procs, data_dir)
         keys.load_or_create_signing_key(data_dir)  # before the processes (they would race to create it)
         try:
-            broker.start()
+            if broker is not None:
+                broker.start()
             server.start()
             gateway.start()
             wait_for(lambda: _healthy(http_port), "the server")
