@@ -114,7 +114,7 @@ def broker_config(
             certfile=certfile.resolve() if certfile else None,
             keyfile=keyfile.resolve() if keyfile else None,
             persistence_dir=(persistence_dir or out / "data").resolve(),
-            pid_file=pid_file,
+            pid_file=pid_file.resolve() if pid_file else None,
             run_as_user=run_as,
         ),
         passwords=entries,
