@@ -20,7 +20,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from benchmarks.common import Result, median_seconds
-from loa.areas.models import AdminUnit, UnitKind
 from loa.db import make_engine, make_session_factory
 from loa.db.migrate import upgrade
 from loa.fleet.models import Device, DeviceGroup, DeviceGroupMember
@@ -30,6 +29,7 @@ from loa.schedule.compiler import Window, compile_manifests
 from loa.schedule.dbsnapshot import load_snapshot
 from loa.schedule.manifests import compile_and_store
 from loa.speech.models import AudioAsset, AudioSourceKind
+from loa.units.models import AdminUnit, UnitKind
 
 COMMUNES, VILLAGES, PER_VILLAGE = 100, 10, 10
 WINDOW = Window.starting(datetime(2024, 1, 14, 17, 0, tzinfo=UTC))  # 15/01/2024 00:00 Vietnam, a Monday

@@ -3,13 +3,13 @@
 Read from the source with ``ast`` (nothing is imported), counting every import, also those inside a
 function (a lazy import hides a loop, it does not remove it):
 
-* the first-level packages and modules form no loop, beyond the known ones listed below (an
-  allow-list that may only shrink: a listed loop that is gone fails too, so it is struck off);
+* the first-level packages and modules form no loop (issue 12 broke the last ones: a loop is fixed by
+  moving the shared piece to the package that owns it, never listed as an exception);
 * each import goes to a lower layer of the map drawn in ``docs/architecture.md`` (the table is read
   from there, so the drawing cannot drift from the code);
 * composition modules (the entry points and what composes several domains) import anything and are
   imported by no package;
-* inside a package, modules form no loop either (again with a known, shrinking list).
+* inside a package, modules form no loop either.
 """
 
 from __future__ import annotations
@@ -26,21 +26,6 @@ import loa
 
 SRC = Path(loa.__file__).parent
 DOCS = SRC.parents[1] / "docs" / "architecture.md"
-
-# Loops not broken yet, each with the reason and where its work is tracked.
-KNOWN_LOOPS: dict[frozenset[str], str] = {
-    frozenset({"accounts", "areas"}): (
-        "issue 12.1/12.2: accounts scopes users to admin units (user_areas, unit kinds per role) while "
-        "areas' services and pages ask who is acting (accounts.principal, accounts.deps); breaking it "
-        "means moving the pure principal (and the scope rule of accounts/scope.py) below both"
-    ),
-}
-KNOWN_MODULE_LOOPS: dict[frozenset[str], str] = {
-    frozenset({"loa.schedule.service", "loa.schedule.proposals", "loa.schedule.announcements"}): (
-        "issue 12.6: schedule/service.py imports proposals lazily to dodge this loop"
-    ),
-}
-
 
 # --- reading the imports -----------------------------------------------------------------------------
 
@@ -161,7 +146,7 @@ def test_the_reader_sees_the_imports_that_exist() -> None:
     graph = package_graph()
     assert {"reports", "activities", "content", "topics", "vocab", "web"} <= set(graph)
     assert graph["reports"]["activities"] and graph["activities"]["topics"] and graph["content"]["topics"]
-    assert "loa.schedule.proposals" in module_graph()["loa.schedule.service"]  # imported in a function
+    assert "loa.wiring" in module_graph()["loa.cli"]  # imported in a function
     assert strongly_connected({"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]}) == [frozenset("abc")]
 
 
@@ -176,7 +161,7 @@ def test_no_package_imports_a_composition_module() -> None:
     assert not wrong, "composition modules are imported by nothing: " + "; ".join(sorted(wrong))
 
 
-def test_packages_form_no_loop_beyond_the_known_ones() -> None:
+def test_packages_form_no_loop() -> None:
     graph = package_graph()
     domain = {
         s: {t for t in targets if t not in COMPOSITION}
@@ -194,11 +179,8 @@ def test_packages_form_no_loop_beyond_the_known_ones() -> None:
             if b in graph[a]
         )
         for loop in loops
-        if loop not in KNOWN_LOOPS
     ]
     assert not new, "package import loop: " + " | ".join(new)
-    gone = [" ↔ ".join(sorted(loop)) for loop in KNOWN_LOOPS if loop not in loops]
-    assert not gone, f"strike these off KNOWN_LOOPS, they are broken now: {gone}"
 
 
 def test_every_import_goes_down_the_layers_drawn_in_the_docs() -> None:
@@ -212,7 +194,7 @@ def test_every_import_goes_down_the_layers_drawn_in_the_docs() -> None:
     for source, targets in graph.items():
         for target, files in targets.items():
             low, high = layers[target], layers[source]
-            if high is None or frozenset({source, target}) in KNOWN_LOOPS:
+            if high is None:
                 continue
             if low is None or low >= high:
                 upward.append(
@@ -229,7 +211,4 @@ def test_modules_inside_a_package_form_no_loop(package: str) -> None:
         for m, targets in module_graph().items()
         if m == prefix or m.startswith(prefix + ".")
     }
-    loops = strongly_connected(inside)
-    assert [loop for loop in loops if loop not in KNOWN_MODULE_LOOPS] == []
-    gone = [sorted(loop) for loop in KNOWN_MODULE_LOOPS if loop <= inside.keys() and loop not in loops]
-    assert not gone, f"strike these off KNOWN_MODULE_LOOPS, they are broken now: {gone}"
+    assert [sorted(loop) for loop in strongly_connected(inside)] == []

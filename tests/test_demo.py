@@ -9,7 +9,6 @@ from sqlalchemy import Engine, func, select
 
 from loa.accounts.service import get_user_by_username, principal_for
 from loa.app import create_app
-from loa.areas.models import AdminUnit, Station
 from loa.content import service as content
 from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
@@ -21,6 +20,7 @@ from loa.fleet.models import Device, DeviceManifest
 from loa.schedule.models import Announcement, Programme
 from loa.settings import Settings
 from loa.speech.models import AudioAsset
+from loa.units.models import AdminUnit, Station
 from loa.wiring import wire
 from tests.support.auth import login_web
 

@@ -30,31 +30,36 @@ log = logging.getLogger(__name__)
 # Every module below exposes ``router``; order matters only for overlapping paths.
 ROUTER_MODULES: tuple[str, ...] = (
     "loa.web.views",
+    "loa.web.pwa",
     "loa.dashboard",
     "loa.accounts.api",
     "loa.accounts.views",
+    "loa.users.views",
     "loa.auditlog",
     "loa.areas.api",
     "loa.areas.picker_views",  # /areas/choices before /areas/{code}
     "loa.areas.views",
     "loa.topics.api",
     "loa.content.api",
-    "loa.content.feeds",
+    "loa.content.api_public",
     "loa.content.views",
     "loa.activities.api",
     "loa.activities.views",
     "loa.activities.import_views",
     "loa.reports.api",
     "loa.reports.views",
-    "loa.reports.dashboard",
+    "loa.reports.statistics_page",
     "loa.fleet.api",
     "loa.schedule.api",
+    "loa.schedule.api_devices",
     "loa.schedule.views",  # /schedule/programmes/new before /schedule/programmes/{id}
     "loa.schedule.programme_views",
     "loa.schedule.order_views",
     "loa.fleet.views",
+    "loa.fleet.monitoring",
     "loa.alerts.api",
     "loa.alerts.views",
+    "loa.content.api_media",  # GET /api/v1/audio/{sha256}: scoped by content's audio rule
     "loa.speech.api",
     "loa.speech.views",
     "loa.maps.views",
@@ -65,6 +70,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.feedback.views",
     "loa.feedback.api",
     "loa.eboards.api",
+    "loa.push.api",
 )
 
 
@@ -89,6 +95,8 @@ def create_app(
     app.state.session_factory = process.sessions
     app.state.templates = make_templates(menu_for=menu_for)
     app.state.audio_locator = importlib.import_module("loa.fleet.audio").locator_for(settings)
+    # Which audio a person may name by hash, for speech's routes (the rule needs bulletins: issue 20.8).
+    app.state.audio_gate = importlib.import_module("loa.content.audio_scope").require_asset
     app.state.item_titles = item_titles  # the fleet's pages name what devices play (loa.fleet.present)
 
     install_error_handlers(app)

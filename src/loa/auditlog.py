@@ -24,7 +24,6 @@ from loa.accounts.models import AuditEvent, User
 from loa.accounts.principal import ROLES, Permission, Role
 from loa.accounts.scope import require
 from loa.alerts.models import EmergencyAlert
-from loa.areas.models import AdminUnit
 from loa.content.catalog import LANGUAGES, PRIORITIES, STATUSES, Priority, Status
 from loa.content.models import Bulletin
 from loa.exchange.models import ExchangePeer, InboxItem
@@ -34,6 +33,7 @@ from loa.reports.models import Report
 from loa.schedule import models as m
 from loa.schedule.snapshot import TARGET_KIND_LABELS, TargetKind
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 from loa.vocab.ladder import rung_of
 from loa.web.deps import SessionDep
 from loa.web.templating import render

@@ -15,11 +15,11 @@ from loa.accounts.demo import seed_demo_users
 from loa.accounts.principal import Principal, Role
 from loa.areas import service as areas
 from loa.areas.logic import VILLAGE_KINDS
-from loa.areas.models import AdminUnit, Station
 from loa.areas.stations import create_station
 from loa.fleet.models import Device
 from loa.settings import Settings
 from loa.sim.demo import seed_demo_devices
+from loa.units.models import AdminUnit, Station
 
 DemoStep = Callable[[Session, Settings], list[str]]
 

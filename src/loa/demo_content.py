@@ -20,14 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from loa.accounts.principal import Principal
 from loa.accounts.service import get_user_by_username, principal_for
-from loa.areas.models import AdminUnit
 from loa.content import service as content
 from loa.content.audio import request_tts
 from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
 from loa.content.workflow import Action
 from loa.db.base import utcnow
-from loa.schedule import checks, hooks, service, slots
+from loa.schedule import checks, hooks, running_orders, service
 from loa.schedule import models as sm
 from loa.schedule.announcements import AnnouncementInput, create_announcement
 from loa.schedule.recurrence import to_local
@@ -36,6 +35,7 @@ from loa.schedule.targets import TargetInput
 from loa.settings import Settings
 from loa.speech.jobs import run_job
 from loa.speech.runtime import SpeechRuntime
+from loa.units.models import AdminUnit
 
 COMMUNE = "21484"
 HOURLY_NEWS = "Điểm tin mỗi giờ xã Ba Tơ"
@@ -219,8 +219,8 @@ def schedule_programme(
     now = utcnow()
     outcome = service.create_programme(session, principal=operator, data=data, accept=accept, now=now)
     assert outcome.programme is not None
-    items = [slots.ItemInput("bulletin", bulletin_id) for bulletin_id in bulletin_ids]
-    slots.set_running_order(
+    items = [running_orders.ItemInput("bulletin", bulletin_id) for bulletin_id in bulletin_ids]
+    running_orders.set_running_order(
         session, principal=operator, key=None, programme_id=outcome.programme.id, items=items, now=now
     )
     hooks.publish(session, data_dir=settings.data_dir, reason="demo")

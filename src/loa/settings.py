@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Literal
@@ -139,6 +140,21 @@ class Settings(BaseSettings):
     # SMS/hotline provider: replies are POSTed to this URL; its webhook calls us with the token.
     feedback_sms_url: str | None = None
     feedback_sms_token: SecretStr | None = None
+    # Prometheus scrapes /metrics with "Authorization: Bearer <this>"; unset, /metrics answers 404.
+    metrics_token: SecretStr | None = None
+
+    # Web Push (docs/operations.md): the server's VAPID key pair, made by ``loa push keys``. Without a
+    # private key the phones are never asked to subscribe and nothing is sent. The subject is how a
+    # push service reaches whoever runs this server (``mailto:`` or an ``https:`` address).
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str = ""
+    push_timeout_s: float = Field(default=10.0, gt=0)
+    # A loudspeaker back within this long (an agent restart, a 4G hand-over) is not announced.
+    push_offline_grace_s: float = Field(default=60.0, ge=0)
+    # Where browsers' subscriptions may point (the server POSTs there, so not anywhere): host names
+    # (HTTPS, sub-domains included) of the browsers' push services, or an exact origin such as
+    # ``http://127.0.0.1:8099`` for a private push service.
+    push_services: str = "fcm.googleapis.com,push.services.mozilla.com,push.apple.com,notify.windows.com"
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -183,6 +199,22 @@ class Settings(BaseSettings):
             raise ValueError(
                 "LOA_MAP_TILE_URL phải là mẫu địa chỉ ô bản đồ có {z}, {x} và {y}, "
                 "ví dụ https://tiles.example.gov.vn/{z}/{x}/{y}.png."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_vapid(self) -> Settings:
+        if self.vapid_private_key is None:
+            return self
+        key = self.vapid_private_key.get_secret_value().strip()
+        if not re.fullmatch(r"[A-Za-z0-9_-]{43}=?", key):
+            raise ValueError(
+                "LOA_VAPID_PRIVATE_KEY không đúng dạng: hãy dùng khóa do lệnh «loa push keys» in ra."
+            )
+        if not self.vapid_subject.startswith(("mailto:", "https://")):
+            raise ValueError(
+                "LOA_VAPID_SUBJECT phải là địa chỉ liên hệ của người vận hành máy chủ, dạng "
+                "mailto:ten@example.gov.vn hoặc https://…, khi đã đặt LOA_VAPID_PRIVATE_KEY."
             )
         return self
 

@@ -8,6 +8,12 @@ an entry point starts (``create_app``, the ``loa`` command, ``loa demo``).
 | ``devices`` (fleet)            | before commit | schedule: recompile the manifests of the devices        |
 | ``speech_job`` (speech)        | before commit | content: attach a finished reading (isolated)           |
 | ``outbox`` (fleet, schedule)   | after commit  | the process's doorbell: wakes its gateway               |
+| ``device_offline`` (fleet)     | after commit  | push (if still offline after a grace): "… mất kết nối"  |
+| ``exchange_inbox_waiting``     | after commit  | push: "Tin từ … chờ xác nhận" to who may broadcast there |
+|   (exchange)                   |               |                                                         |
+
+Pushes are sent by the process's ``Pusher`` thread, never inside the commit; without a VAPID key
+(``LOA_VAPID_PRIVATE_KEY``) nothing is subscribed for them.
 
 and, beside a gateway, a periodic full recompilation so that each device's 48-hour cover slides
 forward even when nothing changed.
@@ -15,18 +21,27 @@ forward even when nothing changed.
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from loa.db import make_session_factory
+from loa.db.base import utcnow
 from loa.db.changes import after_commit, on_commit
+from loa.exchange.models import WAITING_FOR_COMMUNE
+from loa.fleet.ingest import WENT_OFFLINE
 from loa.fleet.outbox import OUTBOX
 from loa.process import Doorbell, Periodic, Process
 from loa.schedule import hooks
 from loa.settings import Settings
 from loa.speech.models import JOB_FINISHED
+
+if TYPE_CHECKING:
+    from loa.push.sender import Pusher
+
+log = logging.getLogger(__name__)
 
 
 def wire(engine: Engine, settings: Settings) -> Process:
@@ -60,5 +75,43 @@ def wire(engine: Engine, settings: Settings) -> Process:
     # A reading that cannot be attached must not fail the job that made it (it is logged).
     on_commit(sessions, JOB_FINISHED, speech_jobs_finished, isolated=True)
     after_commit(sessions, OUTBOX, lambda _keys: doorbell.ring())
+    _wire_push(sessions, settings)
     periodic = Periodic("periodic manifest recompilation", settings.manifest_recompile_interval_s, recompile)
     return Process(sessions=sessions, doorbell=doorbell, periodic=(periodic,))
+
+
+def _wire_push(sessions: sessionmaker[Session], settings: Settings) -> Pusher | None:
+    """Web Push after the commits that announce an offline loudspeaker or a waiting bulletin."""
+    if settings.vapid_private_key is None:
+        return None
+    # Imported here: pywebpush (requests, aiohttp) is not worth loading in a process that never pushes.
+    from loa.push import triggers
+    from loa.push.api import vapid_config
+    from loa.push.sender import Pusher
+
+    vapid = vapid_config(settings)
+    if vapid is None:
+        return None
+    pusher = Pusher()
+
+    def offline(ids: set[Any]) -> None:
+        # After a grace period, and only for those still offline since this announcement.
+        announced_at = utcnow()
+        pusher.submit_later(
+            settings.push_offline_grace_s,
+            lambda: log_sent(
+                triggers.devices_offline(sessions, sorted(ids), vapid=vapid, announced_at=announced_at)
+            ),
+        )
+
+    def waiting(ids: set[Any]) -> None:
+        pusher.submit(lambda: log_sent(triggers.bulletins_waiting(sessions, sorted(ids), vapid=vapid)))
+
+    after_commit(sessions, WENT_OFFLINE, offline)
+    after_commit(sessions, WAITING_FOR_COMMUNE, waiting)
+    return pusher
+
+
+def log_sent(count: int) -> None:
+    if count:
+        log.info("sent %d push notice(s)", count)

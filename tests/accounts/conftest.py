@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit, UnitKind
+from loa.units.models import AdminUnit, UnitKind
 
 
 @dataclass(frozen=True)

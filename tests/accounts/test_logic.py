@@ -16,8 +16,8 @@ from loa.accounts.logic import (
     validate_username,
 )
 from loa.accounts.principal import Role
-from loa.areas.models import UnitKind
 from loa.errors import InvalidInput
+from loa.units.models import UnitKind
 
 NOW = datetime(2025, 9, 1, 8, 0, tzinfo=UTC)
 

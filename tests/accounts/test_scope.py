@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal, Role
 from loa.accounts.scope import above_scope, area_path, in_scope, require, sees_path, under, visible_unit
-from loa.areas.models import AdminUnit, UnitKind
 from loa.content import queries
 from loa.content.catalog import BulletinKind, Priority, Status
 from loa.content.models import Bulletin
 from loa.errors import NotFound, PermissionDenied
+from loa.units.models import AdminUnit, UnitKind
 
 # code → (parent code, kind); paths are built from the chain.
 UNITS: dict[str, tuple[str | None, UnitKind]] = {

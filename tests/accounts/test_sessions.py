@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.accounts import service
-from loa.accounts.models import AuditEvent
+from loa.accounts.models import AuditEvent, User
 from loa.accounts.principal import Role
 from tests.accounts.conftest import Units
 from tests.support.auth import DEFAULT_PASSWORD, bearer, login_web, make_user
@@ -79,15 +79,22 @@ def test_password_change_and_deactivation_end_sessions_and_tokens(
     assert other.get("/api/v1/me", headers=token).status_code == 401
 
 
-def test_an_administrator_signs_a_user_out_everywhere(
-    app: FastAPI, client: TestClient, session: Session, units: Units
-) -> None:
+def _signed_in_operator(
+    app: FastAPI, session: Session, units: Units
+) -> tuple[User, TestClient, dict[str, str]]:
+    """An administrator "quantri", and "canbo" signed in on the web and holding an API token."""
     make_user(session, "quantri", Role.ADMIN)
     user = make_user(session, "canbo", Role.COMMUNE_OPERATOR, units.commune.code)
     session.commit()
     victim = TestClient(app)
     login_web(victim, "canbo")
-    token = bearer(victim, "canbo")
+    return user, victim, bearer(victim, "canbo")
+
+
+def test_an_administrator_signs_a_user_out_everywhere(
+    app: FastAPI, client: TestClient, session: Session, units: Units
+) -> None:
+    user, victim, token = _signed_in_operator(app, session, units)
     thief = signed_in_copy(app, victim, "canbo")
     csrf = login_web(client, "quantri")
     response = client.post(
@@ -106,12 +113,7 @@ def test_an_administrator_signs_a_user_out_everywhere(
 def test_sign_out_everywhere_through_the_api(
     app: FastAPI, client: TestClient, session: Session, units: Units
 ) -> None:
-    make_user(session, "quantri", Role.ADMIN)
-    user = make_user(session, "canbo", Role.COMMUNE_OPERATOR, units.commune.code)
-    session.commit()
-    victim = TestClient(app)
-    login_web(victim, "canbo")
-    token = bearer(victim, "canbo")
+    user, victim, token = _signed_in_operator(app, session, units)
     admin = bearer(client, "quantri")
     assert client.post(f"/api/v1/users/{user.id}/sessions/revoke", headers=token).status_code == 403
     assert client.post(f"/api/v1/users/{user.id}/sessions/revoke", headers=admin).status_code == 204

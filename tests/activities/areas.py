@@ -19,7 +19,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit, AreaLineage, LineageChange, UnitKind
+from loa.units.models import AdminUnit, AreaLineage, LineageChange, UnitKind
 from loa.vocab.text import fold
 
 REFORM = date(2025, 7, 1)

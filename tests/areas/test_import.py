@@ -8,8 +8,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from loa.areas.importer import import_units
-from loa.areas.models import AdminUnit, AreaLineage, UnitKind
 from loa.areas.service import communes_of_former_district, get_unit, lineage
+from loa.units.models import AdminUnit, AreaLineage, UnitKind
 
 
 def _kinds(session: Session) -> Counter[UnitKind]:

@@ -7,19 +7,15 @@ import pytest
 from loa.areas.logic import (
     UNIT_KINDS,
     VillageRow,
-    ancestor_paths,
     display_name,
     fold,
-    is_within,
-    make_path,
     may_contain,
     name_key,
-    path_codes,
     read_village_csv,
-    rebase_path,
 )
-from loa.areas.models import UnitKind
 from loa.errors import InvalidInput
+from loa.units.models import UnitKind
+from loa.units.paths import ancestor_paths, is_within, make_path, path_codes, rebase_path
 
 
 @pytest.mark.parametrize(

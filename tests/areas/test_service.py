@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal, Role
 from loa.areas import service
-from loa.areas.models import AdminUnit, UnitKind
 from loa.areas.stations import create_station, list_stations
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.units.models import AdminUnit, UnitKind
 from tests.areas.conftest import ADMIN, BA_TO_OPERATOR, PROVINCE_EDITOR, VIEWER_BA_TO
 
 
@@ -83,7 +83,9 @@ def test_search_is_limited_to_scope(country: Session) -> None:
     assert in_province and all(u.path.startswith("/51/") for u in in_province)
 
 
-def test_add_village_and_numbering(country: Session) -> None:
+def test_add_village_and_numbering(
+    country: Session, people: None
+) -> None:  # people: the audit names real users
     first = service.add_village(
         country, commune_code="21484", name="Gò Da", kind="thôn", principal=BA_TO_OPERATOR
     )
@@ -112,7 +114,9 @@ def _village_count(session: Session) -> int:
     return session.scalar(stmt) or 0
 
 
-def test_import_villages_csv_all_or_nothing(country: Session) -> None:
+def test_import_villages_csv_all_or_nothing(
+    country: Session, people: None
+) -> None:  # people: the audit names real users
     service.add_village(country, commune_code="21484", name="Thôn Gò Da", principal=ADMIN)
     country.commit()
     bad = "ten,loai\nThôn Làng Mạ,\nGò Da,thôn\n,thôn\nThôn 2,\n".encode()
@@ -133,7 +137,7 @@ def test_import_villages_csv_all_or_nothing(country: Session) -> None:
     assert names == ["Thôn 2", "Thôn Gò Da", "Thôn Làng Mạ", "Tổ dân phố 10"]
 
 
-def test_stations_per_commune(country: Session) -> None:
+def test_stations_per_commune(country: Session, people: None) -> None:  # people: the audit names real users
     fm = create_station(
         country, commune_code="21484", name="Đài FM Ba Tơ (cũ)", technology="fm", principal=BA_TO_OPERATOR
     )

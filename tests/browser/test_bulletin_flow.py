@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
-from loa.content.feed import ATOM_NS
+from loa.content.atom import ATOM_NS
 from tests.content.conftest import seed_world
 from tests.content.test_flow import recording
 from tests.support.auth import DEFAULT_PASSWORD

@@ -57,6 +57,14 @@ def test_leader_draws_up_and_downloads_the_report(page: Page, leader: str, live_
     page.get_by_test_id("new-report").click()
     expect(page.get_by_label("Năm")).to_have_value(str(date.today().year))
     page.get_by_label("II. Thuận lợi").fill("- Lãnh đạo xã quan tâm chỉ đạo")
+    page.get_by_label("I. Nội dung tuyên truyền chủ yếu").fill("Tuyên truyền dịch vụ công trực tuyến")
+    # The assessment the system drafts is shown in the form, to read and edit before the report is made.
+    page.get_by_test_id("draft-assessment").click()
+    expect(page.get_by_test_id("assessment-drafted")).to_be_visible()
+    assessment = page.get_by_label("I. Đánh giá chung")
+    expect(assessment).to_have_value(re.compile(rf"^Trong năm {date.today().year} và năm "))
+    expect(page.get_by_label("II. Thuận lợi")).to_have_value("- Lãnh đạo xã quan tâm chỉ đạo")
+    assessment.fill("Công tác tuyên truyền được duy trì thường xuyên.")
     page.get_by_role("button", name="Lập báo cáo").click()
     expect(page.get_by_test_id("report-title")).to_contain_text(f"năm {date.today().year}")
     expect(page.get_by_test_id("figure-mobile.trip")).to_have_text("14")
@@ -66,6 +74,8 @@ def test_leader_draws_up_and_downloads_the_report(page: Page, leader: str, live_
     content = Path(info.value.path()).read_bytes()
     text = "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
     assert "14 lượt xe thông tin lưu động" in text and "Lãnh đạo xã quan tâm chỉ đạo" in text
+    assert "Công tác tuyên truyền được duy trì thường xuyên." in text
+    assert "- Tuyên truyền dịch vụ công trực tuyến" in text
 
     live_session.expire_all()
     actions = [

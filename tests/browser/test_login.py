@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Role
-from loa.areas.models import AdminUnit, UnitKind
+from loa.units.models import AdminUnit, UnitKind
 from tests.support.auth import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.browser

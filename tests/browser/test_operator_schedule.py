@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from loa.db.base import utcnow
 from loa.schedule import models as m
-from loa.schedule import service, slots
+from loa.schedule import running_orders, service
 from loa.schedule.recurrence import to_local
 from loa.schedule.service import ProgrammeInput
 from loa.schedule.targets import TargetInput
@@ -100,7 +100,7 @@ def test_running_order_by_title_reordered_against_the_slot(
 
     page.get_by_role("button", name="Lên mục 2").click()
     expect(lines.nth(0)).to_contain_text("Tin dịch vụ công trực tuyến")
-    order = slots.get_programme_order(
+    order = running_orders.get_programme_order(
         live_session, principal=load_world(live_session).operator, programme_id=pid
     )
     assert [line.title for line in order.lines] == ["Tin dịch vụ công trực tuyến", "Tin tiêm chủng mở rộng"]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from loa.accounts.models import User
 from loa.accounts.principal import Principal, Role
 from loa.accounts.service import principal_for
-from loa.areas.models import AdminUnit, UnitKind
+from loa.units.models import AdminUnit, UnitKind
 from tests.conftest import Backend
 from tests.support.auth import make_user
 

@@ -8,7 +8,7 @@ import zlib
 
 from fastapi.testclient import TestClient
 
-from loa.content.feed import ATOM_NS
+from loa.content.atom import ATOM_NS
 from tests.content.conftest import COMMUNE_A, World
 from tests.support.auth import bearer
 

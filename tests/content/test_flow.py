@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.accounts.models import AuditEvent
-from loa.content.feed import ATOM_NS
+from loa.content.atom import ATOM_NS
 from loa.speech.runtime import runtime_for
 from tests.content.conftest import COMMUNE_A, World
 from tests.support.auth import bearer

@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from loa.content.atom import ATOM_NS, FeedEntry, build_atom
 from loa.content.diffing import word_diff_html
-from loa.content.feed import ATOM_NS, FeedEntry, build_atom
 from loa.content.images import inspect_photo
 from loa.content.logic import DraftInput, clean_draft
 from loa.content.richtext import html_to_text, render_markdown, search_key, search_words

@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 
 from tests.content.conftest import COMMUNE_A, World
-from tests.support.auth import login_web
+from tests.support.auth import csrf_token, login_web
 
 SCRIPT = "<script>alert('x')</script>"
 
@@ -102,3 +102,24 @@ def test_review_queue_return_and_history(client: TestClient, world: World) -> No
     history = client.get(f"/bulletins/{bid}/revisions")
     assert history.status_code == 200
     assert "<del>15/3/2025.</del><ins>15/3/2025 tại hội trường.</ins>" in history.text
+
+
+def test_the_approver_reads_the_words_the_voice_will_say(client: TestClient, world: World) -> None:
+    """What is approved includes the reading (issue 20, point 1): the page shows the sealed words."""
+    csrf = login_web(client, "bientap.a")
+    bid = create_via_form(client, csrf)
+    assert 'data-testid="sealed-readings"' not in client.get(f"/bulletins/{bid}").text  # still a draft
+    client.post(f"/bulletins/{bid}/step/submit", data={"csrf_token": csrf}, follow_redirects=False)
+    client.post("/logout", data={"csrf_token": csrf})
+    login_web(client, "duyet.a")
+    page = client.get(f"/bulletins/{bid}")
+    sealed = page.text.split('data-testid="sealed-readings"', 1)[1].split("</section>", 1)[0]
+    assert "Tiếng Việt" in sealed and "ủy ban nhân dân xã tiếp công dân lúc bảy giờ ba mươi" in sealed
+    approved = client.post(
+        f"/bulletins/{bid}/step/approve", data={"csrf_token": csrf_token(client)}, follow_redirects=False
+    )
+    assert approved.status_code == 303
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    login_web(client, "bientap.a")
+    page = client.get(f"/bulletins/{bid}")  # new speech of approved text must be approved again
+    assert 'data-testid="tts-new-revision"' in page.text and "phải duyệt lại" in page.text

@@ -23,12 +23,12 @@ from loa.accounts.models import User
 from loa.accounts.principal import Principal, Role
 from loa.accounts.service import principal_for
 from loa.areas.logic import fold
-from loa.areas.models import AdminUnit, AreaLineage, LineageChange, Station, UnitKind
 from loa.fleet import service as fleet
 from loa.speech.engines.espeak import EspeakEngine
 from loa.speech.engines.registry import EngineRegistry
 from loa.speech.service import SpeechContext
 from loa.speech.store import LocalAudioStore
+from loa.units.models import AdminUnit, AreaLineage, LineageChange, Station, UnitKind
 from tests.fleet.harness import wav_bytes
 from tests.support.auth import make_user
 

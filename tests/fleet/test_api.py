@@ -13,7 +13,7 @@ from loa.db import make_session_factory
 from loa.db.base import utcnow
 from loa.fleet import credentials, queries, service
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch
-from tests.fleet.world import IDS
+from tests.fleet.world import IDS, add_asset
 from tests.support.auth import bearer
 
 SHA = "ab" * 32
@@ -78,6 +78,7 @@ def test_enrol_code_is_scoped_audited_and_works_once(web: TestClient, world_engi
 def test_play_now_defaults_to_the_priority_bulletin_rung_and_is_audited(
     web: TestClient, world_engine: Engine
 ) -> None:
+    add_asset(world_engine, SHA)
     response = web.post(
         "/api/v1/devices/commands",
         json={"device_ids": [IDS.a1, IDS.a2], "kind": "play_now", "args": {"audio_sha256": SHA}},
@@ -169,6 +170,11 @@ def test_device_audio_is_served_from_the_speech_store(web: TestClient, world_eng
         code = service.issue_enrol_code(s, device=device)
         secret = service.enrol(s, code=code).secret
     url = f"/api/v1/devices/{IDS.a1}/audio/{stored.sha256}"
+    # Only audio the device was told to play (issue 20, point 8): here, a "play now" sent to it.
+    assert web.get(url, auth=(IDS.a1, secret)).status_code == 404
+    with make_session_factory(world_engine)() as s, s.begin():
+        device = s.scalars(select(Device).where(Device.uid == IDS.a1)).one()
+        service.issue_command(s, devices=[device], kind="play_now", args={"audio_sha256": stored.sha256})
     response = web.get(url, auth=(IDS.a1, secret))
     assert response.status_code == 200 and response.content == b"ID3 fake mp3 bytes for the test"
     partial = web.get(url, auth=(IDS.a1, secret), headers={"Range": "bytes=4-7"})

@@ -20,13 +20,13 @@ from sqlalchemy import Engine, select
 
 from loa.agent.runtime import Agent
 from loa.app import create_app
-from loa.areas.models import AdminUnit, UnitKind
 from loa.db import make_session_factory
 from loa.fleet import keys, service
 from loa.fleet.models import Device, DeviceCommand, DeviceManifest
 from loa.protocol import messages as m
 from loa.protocol.mqtt_lite import LiteClient
 from loa.protocol.topics import Channel, Topics
+from loa.units.models import AdminUnit, UnitKind
 from tests.fleet.debian import debian_mosquitto, keep_passwords
 from tests.fleet.harness import (
     BrokerHandle,

@@ -188,6 +188,9 @@ async def _resume(tmp_path: Path, engine: Engine) -> None:
     uid, code = new_device(factory, "Cụm loa 2")
     with factory() as s, s.begin():
         secret = service.enrol(s, code=code).secret
+        # A device downloads only audio it was told to play (issue 20, point 8).
+        device = service.get_device(s, uid=uid)
+        service.issue_command(s, devices=[device], kind="play_now", args={"audio_sha256": sha})
     cache = AudioCache(tmp_path / "agent")
     half = len(audio) // 2
     cache.partial(sha).write_bytes(audio[:half])  # what a power cut left behind

@@ -18,7 +18,7 @@ from loa.db.changes import pending_changes
 from loa.fleet import service as fleet
 from loa.fleet.models import DeviceManifest
 from loa.fleet.runner import run_periodic
-from loa.schedule import service, slots
+from loa.schedule import running_orders, service
 from loa.settings import Settings
 from loa.wiring import wire
 from tests.conftest import Backend
@@ -46,12 +46,12 @@ def programme_for_ba_to(engine: Engine) -> None:
             s, principal=world.operator, data=daily("Bản tin sáng", 6, 0, 30, commune()), now=utcnow()
         )
         assert outcome.programme is not None
-        slots.set_running_order(
+        running_orders.set_running_order(
             s,
             principal=world.operator,
             key=None,
             programme_id=outcome.programme.id,
-            items=[slots.ItemInput("bulletin", news.id)],
+            items=[running_orders.ItemInput("bulletin", news.id)],
             now=utcnow(),
         )
 

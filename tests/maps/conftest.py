@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit
 from loa.fleet.models import Device
+from loa.units.models import AdminUnit
 from tests.conftest import Backend
 from tests.schedule.world import HRE_VILLAGE, KINH_VILLAGE, World, load_world, seed_world
 

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from loa.accounts.models import AuditEvent
 from loa.activities.kinds import VisualKind
 from loa.activities.models import MobileTrip, MobileTripStop, VisualItem
-from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.maps.layers import map_data
 from loa.schedule.recurrence import to_local
+from loa.units.models import AdminUnit
 from tests.maps.conftest import GO_KHOAI, place_world
 from tests.schedule.world import BA_TO, HRE_VILLAGE, KINH_VILLAGE, World
 from tests.support.auth import login_web

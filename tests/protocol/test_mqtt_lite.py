@@ -20,6 +20,7 @@ from loa.protocol.mqtt_lite import (
     packet,
     publish_packet,
 )
+from tests.fleet.harness import wait_until
 
 
 class ScriptedBroker:
@@ -73,9 +74,7 @@ def test_keep_alive_pings_and_drops_a_silent_broker() -> None:
         await client.connect("127.0.0.1", port, keepalive_s=1)
         pinger = asyncio.create_task(client.keep_alive(1))
         # Wait for the pings themselves (a loaded machine may take longer than their period).
-        async with asyncio.timeout(60):
-            while peer.received.count(PINGREQ) < 3:
-                await asyncio.sleep(0.05)
+        await wait_until(lambda: peer.received.count(PINGREQ) >= 3, what="three pings answered")
         assert client.connected  # answered pings keep it up
         peer.answer_pings = False  # the broker goes silent (a half-open connection)
         await asyncio.wait_for(client.closed.wait(), 60)

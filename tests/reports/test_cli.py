@@ -83,3 +83,19 @@ def test_generate_writes_documents(tmp_path: Path, session: Session, tree: Tree)
     )
     assert not_district.exit_code != 0 and "không phải là huyện cũ" in str(not_district.exception)
     assert _count(session, Report) == 2
+    # The assessment: drafted from the figures, or the edited text of a file; the contents from a file.
+    assert "  Đánh giá chung (hệ thống soạn từ số liệu): Trong năm 2024 và năm 2023, chưa ghi nhận" in (
+        result.output
+    )
+    edited, contents = tmp_path / "danh-gia.txt", tmp_path / "noi-dung.txt"
+    edited.write_text("Hoàn thành kế hoạch tuyên truyền năm.\n", encoding="utf-8")
+    contents.write_text("Cải cách thủ tục hành chính\nChữ ký số\n", encoding="utf-8")
+    signed = runner.invoke(
+        app,
+        [*args, "--no-pdf", "--assessment-file", str(edited), "--contents-file", str(contents)],
+    )
+    assert signed.exit_code == 0, signed.output
+    assert "  Đánh giá chung (theo tệp đã sửa): Hoàn thành kế hoạch tuyên truyền năm." in signed.output
+    newest = max(out.glob("*.docx"), key=lambda p: p.stat().st_mtime_ns)
+    texts = [p.text for p in Document(io.BytesIO(newest.read_bytes())).paragraphs]
+    assert "Hoàn thành kế hoạch tuyên truyền năm." in texts and "- Chữ ký số" in texts

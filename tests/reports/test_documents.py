@@ -11,6 +11,9 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from openpyxl import load_workbook
 
+from loa.reports.airdata import ProgrammeRow
+from loa.reports.assessment import Comparison, PeriodFigures, draft_text, previous_period
+from loa.reports.composition import inline_details, mix_text
 from loa.reports.data import ChannelSection, DetailRow, Figure, Organisation, ReportData, Topic
 from loa.reports.docx_writer import date_line, number_line, render_docx
 from loa.reports.wording import document_blocks, join_vn
@@ -209,3 +212,91 @@ def test_long_place_lists_point_to_the_detail_sheet() -> None:
     texts = [b.text for b in document_blocks(_data(channels=(visual,)))]
     assert sum(t.startswith("+ Điểm") for t in texts) == 15
     assert "+ Và 05 địa điểm khác (chi tiết tại bảng số liệu kèm theo)." in texts
+
+
+def test_roman_numerals_of_quarters_stay_upper_case() -> None:
+    """A quarter's number is a Roman numeral: "QUÝ II" in a heading, "quý II" in a sentence, never
+    "quý ii" (the placeholder of section V once lower-cased its heading)."""
+    data = _data(period=Period.quarter(2024, 1), prose={})
+    texts = [b.text for b in document_blocks(data)]
+    assert "V. NHIỆM VỤ TRỌNG TÂM QUÝ II NĂM 2024" in texts
+    placeholder = next(t for t in texts if t.startswith("[Cần bổ sung: Nhiệm vụ trọng tâm"))
+    assert placeholder.startswith("[Cần bổ sung: Nhiệm vụ trọng tâm quý II năm 2024.")
+    assert not any(" ii " in t or " iv " in t or t.endswith(" iii") for t in texts)
+    fourth = [b.text for b in document_blocks(_data(period=Period.quarter(2024, 4), prose={}))]
+    assert "V. NHIỆM VỤ TRỌNG TÂM QUÝ I NĂM 2025" in fourth
+    assert any(t.startswith("[Cần bổ sung: Nhiệm vụ trọng tâm quý I năm 2025.") for t in fourth)
+    third = Document(io.BytesIO(render_docx(_data(period=Period.quarter(2024, 3)))))
+    paragraphs = [p.text for p in third.paragraphs]
+    assert "Kết quả công tác tuyên truyền chuyển đổi số quý III năm 2024" in paragraphs
+    assert "V. NHIỆM VỤ TRỌNG TÂM QUÝ IV NĂM 2024" in paragraphs
+    assert "quý iv" not in "\n".join(paragraphs).replace("QUÝ IV", "")
+
+
+def _figures(period: Period, programmes: int, items: int, in_plan: int, due: int) -> PeriodFigures:
+    return PeriodFigures(period, programmes, items, in_plan, due)
+
+
+def test_the_previous_period_has_the_same_length() -> None:
+    assert previous_period(Period.year(2024)) == Period.year(2023)
+    assert previous_period(Period.half(2024, 1)) == Period.half(2023, 2)
+    assert previous_period(Period.half(2024, 2)) == Period.half(2024, 1)
+    assert previous_period(Period.quarter(2024, 1)) == Period.quarter(2023, 4)
+    assert previous_period(Period.quarter(2024, 3)) == Period.quarter(2024, 2)
+    assert previous_period(Period.month(2024, 1)) == Period.month(2023, 12)
+    assert previous_period(Period.month(2024, 3)) == Period.month(2024, 2)
+    assert previous_period(Period.custom(date(2024, 3, 1), date(2024, 3, 10))) == Period.custom(
+        date(2024, 2, 20), date(2024, 2, 29)
+    )
+
+
+def test_the_drafted_assessment_states_each_change_without_judging() -> None:
+    q2, q1 = Period.quarter(2024, 2), Period.quarter(2024, 1)
+    fewer = Comparison(_figures(q2, 3, 40, 90, 100), _figures(q1, 3, 52, 95, 100))
+    assert draft_text(fewer) == (
+        "So với quý I năm 2024, số chuyên mục đã phát sóng bằng kỳ trước (03 chuyên mục); số tin, bài đã "
+        "phát giảm 12 tin, bài (từ 52 xuống 40); tỷ lệ thực hiện kế hoạch phát sóng trên cụm loa (theo "
+        "biên nhận phát) đạt 90 %, thấp hơn kỳ trước 5 điểm phần trăm (95 %). Nhìn chung, số chuyên mục, "
+        "tin, bài phát trên hệ thống truyền thanh giảm so với kỳ trước."
+    )
+    mixed = Comparison(_figures(q2, 4, 40, 0, 0), _figures(q1, 3, 52, 95, 100))
+    text = draft_text(mixed)
+    assert "Nhìn chung" not in text  # one up, one down: no overall word
+    assert "kỳ này chưa có kế hoạch phát sóng trên cụm loa đến giờ phát (kỳ trước đạt 95 %)" in text
+    days = Period.custom(date(2024, 3, 1), date(2024, 3, 10))
+    empty = Comparison(_figures(days, 0, 0, 0, 0), _figures(previous_period(days), 0, 0, 0, 0))
+    assert draft_text(empty) == (
+        "Từ ngày 01/03/2024 đến ngày 10/03/2024 và khoảng thời gian liền trước (từ ngày 20/02/2024 đến "
+        "ngày 29/02/2024), chưa ghi nhận chuyên mục, tin, bài phát trên hệ thống truyền thanh để so sánh."
+    )
+    assert Comparison.from_json(fewer.to_json()) == fewer
+    first_year = Comparison(_figures(q2, 3, 40, 90, 100), _figures(q1, 0, 0, 0, 0))
+    assert draft_text(first_year) == (
+        "Chưa có số liệu truyền thanh của quý I năm 2024 trên hệ thống (biên nhận phát của cụm loa, sổ nhập "
+        "tay) để so sánh với kỳ này."
+    )
+
+
+def test_a_programme_composition_in_words() -> None:
+    assert mix_text((("news", 3, 5), ("article", 6, 7))) == "3-5 tin, 6-7 bài viết"
+    assert mix_text((("news", 4, 4), ("reportage", 0, 1))) == "04 tin, không quá 01 phóng sự"
+    assert mix_text(()) == ""
+
+
+def test_a_version_3_snapshot_keeps_its_plan_composition_as_the_plan() -> None:
+    """Before version 4 a programme kept the news and articles of its plan's airings only: read again,
+    they are the plan's composition, and nothing is claimed as aired."""
+    old = {
+        "programme_id": 3,
+        "name": "Chuyên mục CCHC",
+        "schedule": "Thứ Hai thứ ba trong tháng lúc 07:00",
+        "scheduled_airings": 12,
+        "played_airings": 12,
+        "news": [3, 5],
+        "articles": [6, 7],
+    }
+    row = ProgrammeRow.from_json(old)
+    assert row.planned_mix == (("news", 3, 5), ("article", 6, 7)) and row.aired_mix == ()
+    assert row.due_airings == 12
+    assert inline_details([row]) == ", phát vào thứ Hai thứ ba trong tháng lúc 07:00"
+    assert ProgrammeRow.from_json(row.to_json()) == row

@@ -111,6 +111,10 @@ def _programme(
 
 @pytest.fixture
 def town(session: Session) -> Town:
+    return build_town(session)
+
+
+def build_town(session: Session) -> Town:
     tree = build_tree(session)
     cchc = topic(session, "cchc")
     audio = {k: asset(session, k, 60) for k in ("news", "article", "daily", "play-now", "alert")}

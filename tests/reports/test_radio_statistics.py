@@ -85,7 +85,11 @@ def test_broadcasts_scheduled_played_and_hours_per_commune(session: Session, wor
         programmes["Chuyên mục CCHC"].played_airings,
     ) == (2, 2)
     assert (programmes["Bản tin y tế"].scheduled_airings, programmes["Bản tin y tế"].played_airings) == (3, 2)
-    assert programmes["Chuyên mục CCHC"].news == (1, 2) and programmes["Chuyên mục CCHC"].articles == (1, 1)
+    # Composition: the plan had 1-2 news items an airing (B5 was added on 05/03), but B5 failed or was
+    # cut everywhere: as aired, each airing was one news item and one article.
+    assert programmes["Chuyên mục CCHC"].planned_mix == (("news", 1, 2), ("article", 1, 1))
+    assert programmes["Chuyên mục CCHC"].aired_mix == (("news", 1, 1), ("article", 1, 1))
+    assert programmes["Bản tin y tế"].aired_mix == (("news", 1, 1),)
     # Coverage: on 04/03 X1, X2 and Y1 played B1 (3 of 3 clusters), on 05/03 X1 and Y1 (2 of 3).
     cchc = programmes["Chuyên mục CCHC"]
     assert (cchc.clusters_played, cchc.clusters_aimed) == (5, 6)

@@ -155,7 +155,7 @@ def test_reference_radio_figures_from_bulletins_and_receipts(
     docx = client.get(f"/api/v1/reports/{report['id']}/report.docx", headers=headers)
     section = _section_one(docx.content)
     assert "Trong năm 2023, Trung tâm đã xây dựng và phát sóng 12 chuyên mục về CCHC" in section
-    assert "phát vào Thứ Hai thứ ba trong tháng lúc 07:00 (mỗi chuyên mục 3-5 tin, 6-7 bài viết)" in section
+    assert "phát vào thứ Hai thứ ba trong tháng lúc 07:00 (mỗi chuyên mục 3-5 tin, 6-7 bài viết)" in section
     assert "130 tin và 190 bài viết" in section
     assert "32 bài viết, 25 tin, 60 ảnh trên cổng thông tin điện tử" in section
     assert "các cụm loa đã phát 320 lượt tin, bài về CCHC, tổng 5,33 giờ phát sóng" in section

@@ -40,7 +40,7 @@ def test_empty_own_running_order_and_moved_slot_with_its_own(session: Session, w
     pf = facts.programmes[q.id]
     assert sorted(pf.scheduled_airings) == ["20240304T1100Z", "20240305T1300Z", "20240306T1100Z"]
     assert pf.tally.scheduled == pf.tally.due == 3
-    assert (pf.news, pf.articles) == ([0, 2, 1], [0, 0, 0])  # B3 and B1 are news
+    assert [mix[:2] for mix in pf.planned_mix] == [(0, 0), (2, 0), (1, 0)]  # B3 and B1 are news
     b3 = facts.bulletins[b["B3"].id]
     assert (b3.scheduled_airings, b3.tally.scheduled, b3.first_scheduled) == (2, 2, date(2024, 3, 5))
     z_days = {d: t.scheduled for (c, d), t in facts.commune_days.items() if c == world.z.id}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from loa.accounts.models import AuditEvent
 from loa.db.base import utcnow
 from loa.schedule import models as m
-from loa.schedule import service, slots
+from loa.schedule import running_orders, service, slots
 from loa.schedule.recurrence import to_local
 from loa.schedule.service import ProgrammeInput
 from loa.schedule.targets import TargetInput
@@ -63,6 +64,22 @@ def test_the_programme_page_says_when_where_and_what(
     assert not RULE_TEXT.search(page.text.split("<main")[1])
 
 
+def _post_edit(client: TestClient, p: m.Programme, csrf: str, **fields: str) -> httpx.Response:
+    """Post the programme's edit form: the commune, 30 minutes at 07:00 from its first day at the
+    normal rung, unless ``fields`` say otherwise (no redirect followed)."""
+    data = {
+        "csrf_token": csrf,
+        "version": str(p.version),
+        "targets": "commune:21484",
+        "slot_minutes": "30",
+        "start_date": p.start_local.date().isoformat(),
+        "start_time": "07:00",
+        "priority": "normal",
+        **fields,
+    }
+    return client.post(f"/schedule/programmes/{p.id}/edit", data=data, follow_redirects=False)
+
+
 def test_the_edit_form_reads_the_rule_back_and_saves_a_campaign_cap(
     client: TestClient, session: Session, world: World
 ) -> None:
@@ -77,24 +94,18 @@ def test_the_edit_form_reads_the_rule_back_and_saves_a_campaign_cap(
         "Xã Ba Tơ (Quảng Ngãi)" in form.text and 'value="commune:21484"' in form.text
     )  # a chip, no code typed
 
-    saved = client.post(
-        f"/schedule/programmes/{p.id}/edit",
-        data={
-            "csrf_token": csrf,
-            "version": str(p.version),
-            "name": "Nhắc tiêm chủng",
-            "targets": "commune:21484",
-            "target_language": "vi",
-            "slot_minutes": "10",
-            "start_date": p.start_local.date().isoformat(),
-            "start_time": "06:00",
-            "rule_kind": "hourly",
-            "every_hours": "2",
-            "campaign_days": "7",
-            "max_per_day": "3",
-            "priority": "normal",
-        },
-        follow_redirects=False,
+    saved = _post_edit(
+        client,
+        p,
+        csrf,
+        name="Nhắc tiêm chủng",
+        target_language="vi",
+        slot_minutes="10",
+        start_time="06:00",
+        rule_kind="hourly",
+        every_hours="2",
+        campaign_days="7",
+        max_per_day="3",
     )
     assert saved.status_code == 303, saved.text
     session.expire_all()
@@ -120,21 +131,7 @@ def test_a_rule_the_form_cannot_show_is_kept_untouched(
     form = client.get(f"/schedule/programmes/{p.id}/edit")
     assert '<option value="keep" selected>Giữ lịch hiện tại: Theo quy tắc lặp tùy chỉnh' in form.text
     assert "BYSETPOS" not in form.text
-    saved = client.post(
-        f"/schedule/programmes/{p.id}/edit",
-        data={
-            "csrf_token": csrf,
-            "version": str(p.version),
-            "name": "Đổi tên, giữ lịch",
-            "targets": "commune:21484",
-            "slot_minutes": "30",
-            "start_date": p.start_local.date().isoformat(),
-            "start_time": "07:00",
-            "rule_kind": "keep",
-            "priority": "normal",
-        },
-        follow_redirects=False,
-    )
+    saved = _post_edit(client, p, csrf, name="Đổi tên, giữ lịch", rule_kind="keep")
     assert saved.status_code == 303, saved.text
     session.expire_all()
     kept = session.get(m.Programme, p.id)
@@ -147,21 +144,15 @@ def test_a_stale_edit_is_refused_and_nothing_typed_is_lost(
 ) -> None:
     p = _programme(session, world)
     csrf = login_web(client, "canbo.bato")
-    stale = client.post(
-        f"/schedule/programmes/{p.id}/edit",
-        data={
-            "csrf_token": csrf,
-            "version": str(p.version - 1),
-            "name": "Bản sửa cũ",
-            "targets": "commune:21484",
-            "slot_minutes": "30",
-            "start_date": p.start_local.date().isoformat(),
-            "start_time": "07:00",
-            "rule_kind": "weekly",
-            "days": "MO",
-            "until_cancelled": "1",
-            "priority": "normal",
-        },
+    stale = _post_edit(
+        client,
+        p,
+        csrf,
+        version=str(p.version - 1),
+        name="Bản sửa cũ",
+        rule_kind="weekly",
+        days="MO",
+        until_cancelled="1",
     )
     assert stale.status_code == 409
     assert "đã được người khác sửa" in stale.text and 'value="Bản sửa cũ"' in stale.text
@@ -212,7 +203,7 @@ def test_default_running_order_by_title_search(client: TestClient, session: Sess
         f"/schedule/programmes/{p.id}/running-order", data={"csrf_token": csrf, "action": "up", "index": "1"}
     )
     assert moved.status_code == 200
-    order = slots.get_programme_order(session, principal=world.operator, programme_id=p.id)
+    order = running_orders.get_programme_order(session, principal=world.operator, programme_id=p.id)
     assert [line.title for line in order.lines] == ["Tin phòng chống bão", "Tin tiêm chủng mở rộng"]
 
 
@@ -233,7 +224,7 @@ def test_fallback_playlist_fills_an_empty_airing_at_the_background_rung(
         },
     )
     assert saved.status_code == 200 and "Nhạc truyền thống" in saved.text
-    order = slots.get_programme_order(session, principal=world.operator, programme_id=p.id)
+    order = running_orders.get_programme_order(session, principal=world.operator, programme_id=p.id)
     assert order.lines == ()  # the default running order is untouched
     api = client.get(f"/api/v1/programmes/{p.id}/fallback").json()
     assert api["fallback"] and [i["title"] for i in api["items"]] == ["Nhạc truyền thống"]

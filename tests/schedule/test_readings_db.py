@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.fleet.models import Device, DeviceManifest
-from loa.schedule import slots
+from loa.schedule import running_orders, slots
 from loa.schedule.manifests import compile_and_store, signing_key
 from loa.schedule.plan import load_plan
 from loa.schedule.recurrence import to_local
@@ -107,12 +107,12 @@ def test_each_reading_airs_on_its_own_days_everywhere(
         session, world, "Tin cải cách hành chính", {"vi": audio_asset(session, "cchc", 120)}
     )
     for pid in (third, week):
-        slots.set_running_order(
+        running_orders.set_running_order(
             session,
             principal=world.operator,
             key=None,
             programme_id=pid,
-            items=[slots.ItemInput("bulletin", spot.id)],
+            items=[running_orders.ItemInput("bulletin", spot.id)],
             now=datetime(2023, 7, 1, tzinfo=UTC),
         )
     session.commit()

@@ -20,7 +20,7 @@ from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.fleet import service as fleet
 from loa.fleet.models import Device, DeviceManifest
 from loa.protocol.manifest import decode_manifest, verify
-from loa.schedule import checks, hooks, service, slots
+from loa.schedule import access, checks, hooks, running_orders, service, slots
 from loa.schedule import models as m
 from loa.schedule.manifests import compile_and_store, device_states, signing_key
 from loa.schedule.service import ProgrammeInput
@@ -127,12 +127,12 @@ def test_targets_resolve_to_devices_including_one_added_later(
         session, principal=world.operator, data=daily("Bản tin sáng", 6, 0, 30, commune()), now=MON_16_JAN
     )
     assert outcome.programme is not None
-    slots.set_running_order(
+    running_orders.set_running_order(
         session,
         principal=world.operator,
         key=None,
         programme_id=outcome.programme.id,
-        items=[slots.ItemInput("bulletin", spot.id)],
+        items=[running_orders.ItemInput("bulletin", spot.id)],
         now=MON_16_JAN,
     )
     first = compile_and_store(session, key=key, now=MON_16_JAN)
@@ -164,12 +164,12 @@ def test_withdrawn_bulletin_leaves_future_manifests(
         session, principal=world.operator, data=daily("Bản tin sáng", 6, 0, 30, commune()), now=MON_16_JAN
     )
     assert outcome.programme is not None
-    slots.set_running_order(
+    running_orders.set_running_order(
         session,
         principal=world.operator,
         key=None,
         programme_id=outcome.programme.id,
-        items=[slots.ItemInput("bulletin", news.id), slots.ItemInput("bulletin", keep.id)],
+        items=[running_orders.ItemInput("bulletin", news.id), running_orders.ItemInput("bulletin", keep.id)],
         now=MON_16_JAN,
     )
     hooks.publish(session, data_dir=data_dir, reason="test", now=MON_16_JAN)
@@ -209,20 +209,20 @@ def test_only_changed_devices_get_a_new_signed_version(
         now=MON_16_JAN,
     ).programme
     assert village is not None and other is not None
-    slots.set_running_order(
+    running_orders.set_running_order(
         session,
         principal=world.operator,
         key=None,
         programme_id=village.id,
-        items=[slots.ItemInput("bulletin", a.id)],
+        items=[running_orders.ItemInput("bulletin", a.id)],
         now=MON_16_JAN,
     )
-    slots.set_running_order(
+    running_orders.set_running_order(
         session,
         principal=world.other_operator,
         key=None,
         programme_id=other.id,
-        items=[slots.ItemInput("recording", audio_sha256=jingle, title="Nhạc hiệu")],
+        items=[running_orders.ItemInput("recording", audio_sha256=jingle, title="Nhạc hiệu")],
         now=MON_16_JAN,
     )
     compile_and_store(session, key=key, now=MON_16_JAN)
@@ -234,11 +234,11 @@ def test_only_changed_devices_get_a_new_signed_version(
 
     c = approved_bulletin(session, world, "Thông báo bổ sung", {"vi": audio_asset(session, "bosung", 30)})
     key17 = slots.slot_key(village.id, datetime(2023, 1, 16, 17, 0))
-    slots.set_running_order(
+    running_orders.set_running_order(
         session,
         principal=world.operator,
         key=key17,
-        items=[slots.ItemInput("bulletin", a.id), slots.ItemInput("bulletin", c.id)],
+        items=[running_orders.ItemInput("bulletin", a.id), running_orders.ItemInput("bulletin", c.id)],
         now=MON_16_JAN,
     )
     report = compile_and_store(session, key=key, now=MON_16_JAN)
@@ -274,12 +274,12 @@ def test_hre_village_hears_the_hre_rendition(session: Session, world: World, set
         now=MON_16_JAN,
     ).programme
     assert p is not None
-    slots.set_running_order(
+    running_orders.set_running_order(
         session,
         principal=world.operator,
         key=None,
         programme_id=p.id,
-        items=[slots.ItemInput("bulletin", warning.id)],
+        items=[running_orders.ItemInput("bulletin", warning.id)],
         now=MON_16_JAN,
     )
     hooks.publish(session, data_dir=settings.data_dir, reason="test", now=MON_16_JAN)
@@ -379,11 +379,14 @@ def test_overfull_slot_by_thirty_minutes_warns(session: Session, world: World) -
         session, principal=world.operator, data=daily("Chuyên mục tối", 19, 0, 30, commune()), now=MON_16_JAN
     ).programme
     assert p is not None
-    view = slots.set_running_order(
+    view = running_orders.set_running_order(
         session,
         principal=world.operator,
         key=slots.slot_key(p.id, datetime(2023, 1, 16, 19, 0)),
-        items=[slots.ItemInput("bulletin", long_a.id), slots.ItemInput("bulletin", long_b.id)],
+        items=[
+            running_orders.ItemInput("bulletin", long_a.id),
+            running_orders.ItemInput("bulletin", long_b.id),
+        ],
         now=MON_16_JAN,
     )
     assert view.overfull and view.total_ms == 3_600_000 and view.slot_ms == 1_800_000
@@ -472,17 +475,17 @@ def test_scope_other_commune_and_unapproved_content_are_refused(session: Session
     ).programme
     assert p is not None
     with pytest.raises(NotFound):  # another commune's programme is not found, like a missing one
-        service.editable_programme(session, principal=world.other_operator, programme_id=p.id)
+        access.editable_programme(session, principal=world.other_operator, programme_id=p.id)
     draft = content.create_bulletin(
         session, principal=world.editor, draft=DraftInput(title="Nháp", area_code=BA_TO)
     )
     with pytest.raises(InvalidInput) as caught:
-        slots.set_running_order(
+        running_orders.set_running_order(
             session,
             principal=world.operator,
             key=None,
             programme_id=p.id,
-            items=[slots.ItemInput("bulletin", draft.id)],
+            items=[running_orders.ItemInput("bulletin", draft.id)],
             now=MON_16_JAN,
         )
     assert caught.value.code == "bulletin_not_approved"

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from loa.content import service as content
 from loa.content.workflow import Action
 from loa.db.base import utcnow
-from loa.schedule import hooks, service, slots
+from loa.schedule import hooks, running_orders, service
 from loa.settings import Settings
 from loa.wiring import wire
 from tests.schedule.test_service_db import commune, daily, manifest_items
@@ -27,12 +27,15 @@ def test_archiving_a_scheduled_bulletin_updates_manifests_in_the_same_commit(
             session, principal=world.operator, data=daily("Bản tin sáng", 6, 0, 30, commune()), now=utcnow()
         )
         assert outcome.programme is not None
-        slots.set_running_order(
+        running_orders.set_running_order(
             session,
             principal=world.operator,
             key=None,
             programme_id=outcome.programme.id,
-            items=[slots.ItemInput("bulletin", news.id), slots.ItemInput("bulletin", keep.id)],
+            items=[
+                running_orders.ItemInput("bulletin", news.id),
+                running_orders.ItemInput("bulletin", keep.id),
+            ],
             now=utcnow(),
         )
         hooks.publish(session, data_dir=settings.data_dir, reason="test")

@@ -16,7 +16,6 @@ from loa.accounts.models import User
 from loa.accounts.principal import Principal, Role
 from loa.accounts.service import principal_for
 from loa.areas.logic import fold
-from loa.areas.models import AdminUnit, Station, UnitKind
 from loa.content import renditions
 from loa.content import service as content
 from loa.content.logic import DraftInput
@@ -25,6 +24,7 @@ from loa.content.workflow import Action
 from loa.fleet import service as fleet
 from loa.fleet.models import Device, DeviceGroup, DeviceGroupMember
 from loa.speech.models import AudioAsset, AudioSourceKind
+from loa.units.models import AdminUnit, Station, UnitKind
 from tests.support.auth import make_user
 
 PROVINCE, BA_TO, BA_VI = "51", "21484", "21490"

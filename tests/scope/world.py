@@ -32,7 +32,6 @@ from loa.activities.models import ActivityImport
 from loa.activities.registers import REGISTERS
 from loa.alerts import service as alerts
 from loa.alerts.models import EmergencyAlert
-from loa.areas.models import AdminUnit, Station, UnitKind
 from loa.areas.service import add_village
 from loa.areas.stations import create_station
 from loa.content import photos, renditions
@@ -68,7 +67,8 @@ from loa.speech.engines.espeak import EspeakEngine
 from loa.speech.engines.registry import EngineRegistry
 from loa.speech.models import AudioAsset, AudioSourceKind, JobStatus, SpeechJob
 from loa.speech.service import SpeechContext
-from loa.speech.store import LocalAudioStore
+from loa.speech.store import LocalAudioStore, object_key
+from loa.units.models import AdminUnit, Station, UnitKind
 from loa.vocab.period import Period
 from tests.conftest import seed_areas
 from tests.fleet.harness import wav_bytes
@@ -174,6 +174,10 @@ def _records(session: Session, letter: str, unit: AdminUnit, who: Principal, dat
         draft=DraftInput(title=mark(letter, "bulletin"), body="Nội dung bản tin.", area_code=unit.code),
     )
     recording = _audio(session, mark(letter, "recording"), who)
+    # Its bytes too, where the server's store keeps them: the audio routes serve the file itself.
+    stored = data_dir / "audio" / object_key(recording, "mp3")
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_bytes(b"ID3" + recording.encode())
     renditions.attach_recording(
         session,
         principal=who,
@@ -498,7 +502,8 @@ IDS: dict[str, IdParam] = {
     "area_code": IdParam(lambda c, _: c.unit.code, "99999"),
     "user_id": IdParam(lambda c, _: str(c.user_id), "987654"),
     "job_id": IdParam(lambda c, _: c.job_id, "0" * 32),
-    "sha256": IdParam(lambda c, _: c.photo_sha256, "0" * 64),  # the photo route; audio is UNSCOPED
+    "sha256": IdParam(lambda c, _: c.photo_sha256, "0" * 64),  # the photo route
+    "audio_sha256": IdParam(lambda c, _: c.recording_sha256, "0" * 64),  # audio by hash (issue 20.8)
     "attachment_id": IdParam(lambda c, _: str(c.attachment_id), "987654"),
     "announcement_id": IdParam(lambda c, _: str(c.announcement_id), "987654"),
     "alert_id": IdParam(lambda c, _: str(c.alert_id), "987654"),

@@ -23,7 +23,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from loa.app import create_app
-from loa.areas.models import AdminUnit
 from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
 from loa.demo import seed_demo
@@ -48,6 +47,7 @@ from loa.schedule.targets import TargetInput
 from loa.settings import Settings
 from loa.sim.demo import DEMO_DEVICE_NAMES, start_demo_fleet
 from loa.speech.models import AudioAsset
+from loa.units.models import AdminUnit
 from loa.wiring import wire
 from tests.fleet.harness import SAFETY_NET_S, ServerThread, free_port, receipts_of, unique_prefix
 

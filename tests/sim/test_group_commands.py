@@ -12,7 +12,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select
 
-from loa.areas.models import AdminUnit, UnitKind
 from loa.db import make_session_factory
 from loa.fleet import keys, service
 from loa.fleet.models import Device, DeviceCommand
@@ -21,6 +20,7 @@ from loa.protocol import manifest as mf
 from loa.protocol.topics import Topics
 from loa.sim.device import SimConfig
 from loa.sim.fleet import SimFleet, provision, server_public_key
+from loa.units.models import AdminUnit, UnitKind
 from tests.fleet.harness import (
     BACKEND_PASSWORD,
     BACKEND_USER,

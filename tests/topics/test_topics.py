@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.models import AuditEvent
 from loa.accounts.principal import Role
-from loa.areas.models import AdminUnit, UnitKind
 from loa.db.migrate import downgrade, upgrade
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit, UnitKind
 from tests.support.auth import bearer, login_web, make_user
 
 DEFAULT_CODES = [

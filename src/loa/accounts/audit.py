@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from loa.accounts.models import AuditEvent
+from loa.accounts.models import AuditEvent, User
 from loa.accounts.principal import Principal
 from loa.accounts.scope import in_scope
 from loa.db.base import utcnow
@@ -34,6 +34,8 @@ ACTION_LABELS: dict[str, str] = {
     "user.activate": "Mở khóa tài khoản",
     "user.password_change": "Đổi mật khẩu",
     "user.sessions_revoke": "Đăng xuất mọi phiên",
+    "push.subscribe": "Bật thông báo đẩy trên một trình duyệt",
+    "push.unsubscribe": "Tắt thông báo đẩy trên một trình duyệt",
     "bulletin.create": "Tạo tin bài",
     "bulletin.update": "Sửa tin bài",
     "bulletin.submit": "Gửi duyệt tin bài",
@@ -82,6 +84,11 @@ ACTION_LABELS: dict[str, str] = {
     "report.download": "Tải tệp báo cáo",
     "schedule.fallback_set": "Đặt danh mục dự phòng",
     "area.village_place": "Sửa vị trí, số dân của thôn",
+    "area.village_add": "Thêm thôn, tổ dân phố",
+    "area.villages_import": "Nạp danh sách thôn, tổ dân phố từ tệp",
+    "area.station_add": "Thêm đài truyền thanh",
+    "speech.upload": "Tải tệp ghi âm lên",
+    "speech.tts_request": "Yêu cầu đọc văn bản thành âm thanh",
     "exchange.peer_create": "Thêm kết nối liên thông",
     "exchange.peer_update": "Sửa địa chỉ gửi của kết nối liên thông",
     "exchange.peer_pause": "Tạm dừng kết nối liên thông",
@@ -284,7 +291,11 @@ def record(
     """Append one event (flushed, not committed: it lands with the caller's transaction).
 
     ``actor`` is the signed-in principal; without one, ``actor_user_id``/``actor_name`` describe who
-    acted (a user proving who they are at login, or the command line)."""
+    acted (a user proving who they are at login, or the command line); a user named only by id is
+    looked up, so the log shows who it was."""
+    if actor is None and actor_name is None and actor_user_id is not None:
+        user = session.get(User, actor_user_id)
+        actor_name = user.username if user is not None else ""
     event = AuditEvent(
         at=at or utcnow(),
         # A principal without a user (the command line's, id 0) is named, not linked.

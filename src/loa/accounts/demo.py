@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from loa.accounts import service
 from loa.accounts.principal import ROLES, Role
-from loa.areas.models import AdminUnit
+from loa.units.models import AdminUnit
 
 # (username, display name, role, area code or None)
 DEMO_USERS: tuple[tuple[str, str, Role, str | None], ...] = (

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 from loa.accounts.common_passwords import is_common
 from loa.accounts.principal import ROLES, Role
-from loa.areas.models import UnitKind
 from loa.errors import InvalidInput
+from loa.units.models import UnitKind
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 PASSWORD_MIN_CHARS = 12

@@ -27,9 +27,9 @@ from sqlalchemy import ColumnElement, Integer, SQLColumnExpression, false, or_, 
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
-from loa.areas.logic import ancestor_paths
-from loa.areas.models import AdminUnit
 from loa.errors import NotFound, PermissionDenied
+from loa.units.models import AdminUnit
+from loa.units.paths import ancestor_paths
 
 __all__ = [
     "NO_AREA",

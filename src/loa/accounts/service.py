@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -22,9 +23,9 @@ from loa.accounts.passwords import hash_password
 from loa.accounts.principal import ROLES, Permission, Principal, Role
 from loa.accounts.scope import require
 from loa.accounts.sessions import revoke_user_sessions
-from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.units.models import AdminUnit
 
 
 @dataclass(frozen=True)
@@ -138,16 +139,13 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.record(
+    _record(
         session,
+        actor,
+        user,
         action="user.create",
-        actor=actor.principal,
-        actor_name=actor.name,
-        target_type="user",
-        target_id=user.id,
         area_id=units[0].id if units else None,
         details={"username": name, "role": role.value, "areas": [u.code for u in units]},
-        ip=actor.ip,
     )
     return user
 
@@ -184,16 +182,13 @@ def change_role(
     user.area_links = kept + [UserArea(admin_unit_id=i) for i in wanted if i not in kept_ids]
     user.session_version += 1
     session.flush()
-    audit.record(
+    _record(
         session,
+        actor,
+        user,
         action="user.role_change",
-        actor=actor.principal,
-        actor_name=actor.name,
-        target_type="user",
-        target_id=user.id,
         area_id=units[0].id if units else None,
         details={"username": user.username, "before": before, "after": after},
-        ip=actor.ip,
     )
     return user
 
@@ -209,6 +204,42 @@ def _revoke_all_tokens(session: Session, user: User) -> None:
     revoke_user_sessions(session, user.id)
 
 
+def _record(
+    session: Session,
+    actor: Actor,
+    user: User,
+    *,
+    action: str,
+    area_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Audit a change to ``user`` (its username is the detail unless others are given)."""
+    audit.record(
+        session,
+        action=action,
+        actor=actor.principal,
+        actor_name=actor.name,
+        target_type="user",
+        target_id=user.id,
+        area_id=area_id,
+        details=details if details is not None else {"username": user.username},
+        ip=actor.ip,
+    )
+
+
+def _require_self_or_manager(session: Session, actor: Actor, user: User) -> None:
+    """The user themself, or someone who manages every area of theirs."""
+    if actor.principal is not None and actor.principal.user_id != user.id:
+        _require_manage(actor, user_units(session, user))
+
+
+def _end_sessions(session: Session, user: User) -> None:
+    """Every web session and API token of ``user`` stops working."""
+    user.session_version += 1
+    _revoke_all_tokens(session, user)
+    session.flush()
+
+
 def set_active(session: Session, *, user: User, active: bool, actor: Actor = SYSTEM) -> User:
     """Deactivate (sign out everywhere, revoke tokens) or reactivate a user."""
     _require_manage(actor, user_units(session, user))
@@ -222,59 +253,26 @@ def set_active(session: Session, *, user: User, active: bool, actor: Actor = SYS
     user.active = active
     user.session_version += 1
     session.flush()
-    audit.record(
-        session,
-        action="user.activate" if active else "user.deactivate",
-        actor=actor.principal,
-        actor_name=actor.name,
-        target_type="user",
-        target_id=user.id,
-        details={"username": user.username},
-        ip=actor.ip,
-    )
+    _record(session, actor, user, action="user.activate" if active else "user.deactivate")
     return user
 
 
 def set_password(session: Session, *, user: User, password: str, actor: Actor = SYSTEM) -> User:
     """Set a new password; every session and token issued before stops working."""
     validate_password(password, username=user.username)
-    if actor.principal is not None and actor.principal.user_id != user.id:
-        _require_manage(actor, user_units(session, user))
+    _require_self_or_manager(session, actor, user)
     user.password_hash = hash_password(password)
-    user.session_version += 1
-    _revoke_all_tokens(session, user)
-    session.flush()
-    audit.record(
-        session,
-        action="user.password_change",
-        actor=actor.principal,
-        actor_name=actor.name,
-        target_type="user",
-        target_id=user.id,
-        details={"username": user.username},
-        ip=actor.ip,
-    )
+    _end_sessions(session, user)
+    _record(session, actor, user, action="user.password_change")
     return user
 
 
 def sign_out_everywhere(session: Session, *, user: User, actor: Actor = SYSTEM) -> User:
     """End every web session and API token of ``user`` (a lost phone, a shared computer); the
     password stays as it is."""
-    if actor.principal is not None and actor.principal.user_id != user.id:
-        _require_manage(actor, user_units(session, user))
-    user.session_version += 1
-    _revoke_all_tokens(session, user)
-    session.flush()
-    audit.record(
-        session,
-        action="user.sessions_revoke",
-        actor=actor.principal,
-        actor_name=actor.name,
-        target_type="user",
-        target_id=user.id,
-        details={"username": user.username},
-        ip=actor.ip,
-    )
+    _require_self_or_manager(session, actor, user)
+    _end_sessions(session, user)
+    _record(session, actor, user, action="user.sessions_revoke")
     return user
 
 

@@ -15,7 +15,7 @@ from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.activities import imports, service
 from loa.activities.imports import DuplicatePolicy, ImportResult
 from loa.activities.present import record_json
-from loa.activities.registers import REGISTERS, get_register
+from loa.activities.registers import REGISTERS, RegisterSpec, get_register
 from loa.errors import PayloadTooLarge
 from loa.topics.service import list_topics
 from loa.web.deps import SessionDep
@@ -196,6 +196,11 @@ def cancel_import(
     return Response(status_code=204)
 
 
+def _record_out(db: SessionDep, spec: RegisterSpec, record: Any) -> dict[str, Any]:
+    """One record as JSON, with its area's name."""
+    return record_json(spec, record, service.areas_by_id(db, [record.area_id]).get(record.area_id))
+
+
 @router.post("/{register}", status_code=201)
 def create_record(
     register: str,
@@ -207,14 +212,14 @@ def create_record(
     spec = get_register(register)
     record = service.create_record(db, spec=spec, principal=principal, data=data, ip=client_ip(request))
     db.commit()
-    return record_json(spec, record, service.areas_by_id(db, [record.area_id]).get(record.area_id))
+    return _record_out(db, spec, record)
 
 
 @router.get("/{register}/{record_id}")
 def get_record(register: str, record_id: int, principal: ApiPrincipal, db: SessionDep) -> dict[str, Any]:
     spec = get_register(register)
     record = service.get_record(db, spec=spec, principal=principal, record_id=record_id)
-    return record_json(spec, record, service.areas_by_id(db, [record.area_id]).get(record.area_id))
+    return _record_out(db, spec, record)
 
 
 @router.patch("/{register}/{record_id}")
@@ -231,7 +236,7 @@ def update_record(
         db, spec=spec, principal=principal, record_id=record_id, data=data, ip=client_ip(request)
     )
     db.commit()
-    return record_json(spec, record, service.areas_by_id(db, [record.area_id]).get(record.area_id))
+    return _record_out(db, spec, record)
 
 
 @router.delete("/{register}/{record_id}", status_code=204)

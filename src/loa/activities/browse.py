@@ -18,10 +18,10 @@ from loa.activities import service
 from loa.activities.registers import AnyRecord, AreaRef, RegisterSpec
 from loa.activities.service import area_ref
 from loa.areas.logic import PROVINCE_KINDS, VILLAGE_KINDS
-from loa.areas.models import AdminUnit, UnitKind
 from loa.errors import LoaError
 from loa.topics.models import Topic
 from loa.topics.service import get_topic
+from loa.units.models import AdminUnit, UnitKind
 from loa.vocab.periodform import PeriodFields, parse_period
 
 MAX_AREA_CHOICES = 400

@@ -1,6 +1,7 @@
 """CSV of a register: read (any of the encodings offices use, ',' ';' or tab separated; or the first
 sheet of an Excel workbook) and write (UTF-8 with BOM so Excel opens it, Vietnamese headers,
-dd/mm/yyyy dates, decimal commas). Pure."""
+dd/mm/yyyy dates, decimal commas; text a spreadsheet would run as a formula gets an apostrophe
+first, which reading takes off again). Pure."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from loa.activities.registers import FieldSpec, RegisterSpec
 from loa.activities.textcodec import decode_text
 from loa.activities.xlsxio import XLSX_LABEL, is_xlsx, read_xlsx_rows
 from loa.errors import InvalidInput
+from loa.vocab.cells import defuse_formula, restore_formula
 from loa.vocab.text import fold
 
 MAX_ROWS = 20_000
@@ -96,7 +98,12 @@ def _table(spec: RegisterSpec, encoding: str, table: list[list[str]]) -> CsvTabl
             used = max(i for i, c in enumerate(cells, start=1) if c.strip())
             errors.append(RowError(index, "", f"Dòng có {used} ô nhưng tiêu đề chỉ có {len(columns)} cột"))
             continue
-        rows.append((index, {col.name: cell.strip() for col, cell in zip(columns, cells, strict=False)}))
+        rows.append(
+            (
+                index,
+                {col.name: restore_formula(cell.strip()) for col, cell in zip(columns, cells, strict=False)},
+            )
+        )
     if errors:
         raise import_failed(errors, encoding)
     if len(rows) > MAX_ROWS:
@@ -121,5 +128,5 @@ def write_csv(spec: RegisterSpec, rows: Iterable[Sequence[str]]) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([f.label for f in spec.fields])
-    writer.writerows(rows)
+    writer.writerows([defuse_formula(cell) for cell in row] for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")

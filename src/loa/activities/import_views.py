@@ -10,9 +10,8 @@ from starlette.responses import RedirectResponse, Response
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.activities import forms, imports, views
 from loa.activities.registers import get_register
-from loa.activities.views import Posted
 from loa.errors import Conflict
-from loa.web.deps import SessionDep
+from loa.web.deps import Posted, SessionDep
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -51,33 +50,28 @@ def import_confirm(
     posted: Posted,
 ) -> Response:
     spec = get_register(register)
-    if posted.get("action") == "cancel":
-        try:
+    try:
+        if posted.get("action") == "cancel":
             imports.cancel_import(
                 db, spec=spec, principal=principal, import_id=import_id, ip=client_ip(request)
             )
-        except Conflict as err:
-            db.rollback()
-            views.flash(request, err.message)
-            return RedirectResponse(f"/activities/{spec.key}", status_code=303)
-        db.commit()
-        views.flash(request, "Đã hủy nhập tệp; không nhập dòng nào.")
-        return RedirectResponse(f"/activities/{spec.key}", status_code=303)
-    rows = {int(v) for v in posted.getlist("row") if isinstance(v, str) and v.isdigit()}
-    try:
-        result = imports.confirm_import(
-            db,
-            spec=spec,
-            principal=principal,
-            import_id=import_id,
-            include_rows=rows,
-            include_all=posted.get("include_all") == "1",
-            ip=client_ip(request),
-        )
+            done = "Đã hủy nhập tệp; không nhập dòng nào."
+        else:
+            rows = {int(v) for v in posted.getlist("row") if isinstance(v, str) and v.isdigit()}
+            result = imports.confirm_import(
+                db,
+                spec=spec,
+                principal=principal,
+                import_id=import_id,
+                include_rows=rows,
+                include_all=posted.get("include_all") == "1",
+                ip=client_ip(request),
+            )
+            done = views.imported_text(spec, result)
     except Conflict as err:
         db.rollback()
-        views.flash(request, err.message)
-        return RedirectResponse(f"/activities/{spec.key}", status_code=303)
-    db.commit()
-    views.flash(request, views.imported_text(spec, result))
+        done = err.message
+    else:
+        db.commit()
+    views.flash(request, done)
     return RedirectResponse(f"/activities/{spec.key}", status_code=303)

@@ -11,7 +11,7 @@ from loa.activities.kinds import match_kind
 from loa.activities.parsing import ValueProblem, check_range, parse_date, parse_decimal, parse_int, split_list
 from loa.activities.registers import ENDS, AreaRef, FieldError, FieldSpec, ParseContext, RegisterSpec
 from loa.vocab.dates import vn_date
-from loa.vocab.text import fold
+from loa.vocab.text import fold, has_lone_surrogate
 
 
 def _text(value: object) -> str:
@@ -24,6 +24,8 @@ def _text(value: object) -> str:
 
 def parse_value(spec: RegisterSpec, f: FieldSpec, raw: str, ctx: ParseContext) -> Any:
     """One cell → a typed value (``None`` when empty); raises ``ValueProblem``."""
+    if has_lone_surrogate(raw):
+        raise ValueProblem("Có ký tự không hợp lệ (không phải chữ, số hay dấu)")
     if f.type == "text":
         if len(raw) > f.max_length:
             raise ValueProblem(f"Quá dài ({len(raw)} ký tự, tối đa {f.max_length})")

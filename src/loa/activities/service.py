@@ -19,11 +19,11 @@ from loa.activities.models import MobileTripStop
 from loa.activities.present import entry_text, export_cells
 from loa.activities.recordparse import parse_record, record_errors
 from loa.activities.registers import AnyRecord, AreaRef, FieldError, ParseContext, RegisterSpec
-from loa.areas.models import AdminUnit
 from loa.content.models import Bulletin
 from loa.errors import InvalidInput, NotFound
 from loa.topics.models import Topic
 from loa.topics.service import topic_lookup
+from loa.units.models import AdminUnit
 
 # --- areas (the scope rule is loa.accounts.scope) ------------------------------------------------------
 
@@ -183,18 +183,34 @@ def create_record(
     apply_values(session, record, values)
     session.add(record)
     session.flush()
+    _audit(session, principal, spec, record, "activity.create", ip)
+    created: AnyRecord = record
+    return created
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    spec: RegisterSpec,
+    record: Any,
+    action: str,
+    ip: str,
+    fields: list[str] | None = None,
+) -> None:
+    """Audit ``action`` on one record, described as it reads (with the fields an update set)."""
+    details = _described(spec, record)
+    if fields is not None:
+        details = {**details, "fields": fields}
     audit.record(
         session,
-        action="activity.create",
+        action=action,
         actor=principal,
         target_type=spec.key,
         target_id=record.id,
         area_id=record.area_id,
-        details=_described(spec, record),
+        details=details,
         ip=ip,
     )
-    created: AnyRecord = record
-    return created
 
 
 def _described(spec: RegisterSpec, record: Any) -> dict[str, object]:
@@ -232,16 +248,7 @@ def update_record(
         _raise_field_errors(errors)
     apply_values(session, record, values)
     session.flush()
-    audit.record(
-        session,
-        action="activity.update",
-        actor=principal,
-        target_type=spec.key,
-        target_id=record.id,
-        area_id=record.area_id,
-        details={**_described(spec, record), "fields": sorted(values)},
-        ip=ip,
-    )
+    _audit(session, principal, spec, record, "activity.update", ip, fields=sorted(values))
     return record
 
 
@@ -250,16 +257,7 @@ def delete_record(
 ) -> None:
     require(principal, Permission.EDIT_CONTENT)
     record = get_record(session, spec=spec, principal=principal, record_id=record_id)
-    audit.record(
-        session,
-        action="activity.delete",
-        actor=principal,
-        target_type=spec.key,
-        target_id=record.id,
-        area_id=record.area_id,
-        details=_described(spec, record),
-        ip=ip,
-    )
+    _audit(session, principal, spec, record, "activity.delete", ip)
     session.delete(record)
     session.flush()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
@@ -25,7 +25,7 @@ from loa.errors import InvalidInput, LoaError, PayloadTooLarge
 from loa.topics.service import list_topics
 from loa.vocab.numbers import number_text
 from loa.vocab.periodform import choice_groups, year_choices
-from loa.web.deps import SessionDep
+from loa.web.deps import Posted, SessionDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
 
@@ -37,13 +37,6 @@ PER_PAGE = 50
 DEFAULT_REGISTER = forms.TABS[0].key
 FilterStr = Annotated[str, Query(max_length=40)]
 TypedStr = Annotated[str, Query(max_length=200)]
-
-
-async def read_form(request: Request) -> FormData:
-    return await request.form()
-
-
-Posted = Annotated[FormData, Depends(read_form)]
 
 
 flash, _pop_flash = flash_pair(FLASH)

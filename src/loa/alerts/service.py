@@ -23,13 +23,13 @@ from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import in_scope, require
 from loa.alerts.models import EmergencyAlert
 from loa.areas.logic import COMMUNE_KINDS
-from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.fleet import commands
 from loa.fleet.models import Device, DeviceCommand
 from loa.fleet.playable import get_playable
 from loa.protocol.priority import Priority
+from loa.units.models import AdminUnit
 
 ALERT_TTL = timedelta(minutes=30)
 
@@ -111,7 +111,7 @@ def start_alert(
     """Send the alert to every active loudspeaker of the communes (all in the principal's areas)."""
     require(principal, Permission.BROADCAST)
     commands.check_repeat_gap(repeat_gap_s)
-    audio = get_playable(session, audio_sha256.strip())
+    audio = get_playable(session, principal, audio_sha256.strip())
     units = _communes(session, principal, commune_codes)
     uids = _device_uids(session, [u.id for u in units])
     if not uids:

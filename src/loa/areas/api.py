@@ -12,9 +12,9 @@ from loa.accounts.deps import ApiPrincipal
 from loa.accounts.principal import Principal
 from loa.areas import service, villageplace
 from loa.areas.logic import COMMUNE_KINDS, UNIT_KINDS, display_name
-from loa.areas.models import AdminUnit, AreaLineage, Station
 from loa.areas.stations import create_station, list_stations, technology_label
 from loa.errors import InvalidInput, PayloadTooLarge
+from loa.units.models import AdminUnit, AreaLineage, Station
 from loa.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/areas", tags=["areas"])

@@ -21,9 +21,9 @@ from loa.areas.logic import (
     REFORM_EFFECTIVE_ON,
     VILLAGE_KINDS,
     fold,
-    make_path,
 )
-from loa.areas.models import AdminUnit, AreaLineage, LineageChange, UnitKind
+from loa.units.models import AdminUnit, AreaLineage, LineageChange, UnitKind
+from loa.units.paths import make_path
 from loa.vocab.numbers import number_text
 
 _NOTE_LIMIT = 500

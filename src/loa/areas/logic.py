@@ -1,5 +1,6 @@
-"""Pure rules for administrative units: folding names for search, the table of unit kinds, materialised
-paths, and validation of village lists (CSV). No database, no I/O."""
+"""Pure rules for administrative units: folding names for search, the table of unit kinds, and
+validation of village lists (CSV). No database, no I/O. The path rules are ``loa.units.paths``
+(re-exported here for the modules that still import them from areas)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from loa.areas.models import UnitKind
 from loa.errors import InvalidInput
+from loa.units.models import UnitKind
+from loa.units.paths import ancestor_paths as ancestor_paths  # for speech.overrides, until it imports units
 
 # The two-tier local government took effect on 1 July 2025 (Resolution 202/2025/QH15 and the
 # standing committee's resolutions on each province); district-level units ended the day before.
@@ -101,36 +103,8 @@ def display_name(kind: UnitKind, name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Materialised paths: "/51/21484/" is xã Ba Tơ inside Quảng Ngãi.
-
-
-def make_path(parent_path: str | None, code: str) -> str:
-    if "/" in code or not code:
-        raise ValueError(f"invalid unit code {code!r}")
-    return f"{parent_path or '/'}{code}/"
-
-
-def path_codes(path: str) -> list[str]:
-    """'/51/21484/' → ['51', '21484']."""
-    return [part for part in path.split("/") if part]
-
-
-def ancestor_paths(path: str) -> list[str]:
-    """Paths of the unit's ancestors, outermost first, excluding the unit itself."""
-    codes = path_codes(path)
-    return ["/" + "/".join(codes[:i]) + "/" for i in range(1, len(codes))]
-
-
-def is_within(path: str, ancestor_path: str) -> bool:
-    """True when ``path`` is ``ancestor_path`` or lies below it."""
-    return path.startswith(ancestor_path)
-
-
-def rebase_path(path: str, old_prefix: str, new_prefix: str) -> str:
-    """Move a descendant's path when its ancestor moves from ``old_prefix`` to ``new_prefix``."""
-    if not path.startswith(old_prefix):
-        raise ValueError(f"{path!r} is not under {old_prefix!r}")
-    return new_prefix + path[len(old_prefix) :]
+# Materialised paths ("/51/21484/" is xã Ba Tơ inside Quảng Ngãi) are in ``loa.units.paths``, below the
+# accounts that scope people by them.
 
 
 # ---------------------------------------------------------------------------------------------

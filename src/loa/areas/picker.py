@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
 from loa.areas.logic import UNIT_KINDS, display_name, fold
-from loa.areas.models import AdminUnit, UnitKind
 from loa.areas.service import search
 from loa.errors import InvalidInput
+from loa.units.models import AdminUnit, UnitKind
 
 # What a form may ask for, by name: the kinds of unit each word stands for.
 KIND_GROUPS: Mapping[str, frozenset[UnitKind]] = MappingProxyType(

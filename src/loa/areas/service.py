@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from loa.accounts.audit import record
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import above_scope, in_scope, scope_units, sees_path, unit_not_found
 from loa.areas.importer import ImportReport, import_units
@@ -26,16 +27,15 @@ from loa.areas.logic import (
     UNIT_KINDS,
     VILLAGE_KINDS,
     RowError,
-    ancestor_paths,
     display_name,
     fold,
-    make_path,
     normalise_village,
     parse_village_csv,
     rows_invalid,
 )
-from loa.areas.models import AdminUnit, AreaLineage, UnitKind
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.units.models import AdminUnit, AreaLineage, UnitKind
+from loa.units.paths import ancestor_paths, make_path
 
 __all__ = [
     "ImportReport",
@@ -343,6 +343,15 @@ def add_village(
         raise Conflict(errors[0].message, code="village_exists")
     session.add(unit)
     session.flush()
+    record(
+        session,
+        action="area.village_add",
+        actor=principal,
+        target_type="area",
+        target_id=unit.code,
+        area_id=commune.id,
+        details={"name": unit.name},
+    )
     return unit
 
 
@@ -359,6 +368,16 @@ def import_villages_csv(
     errors += _conflicts(session, commune, planned)
     if errors:
         raise rows_invalid(errors)
-    session.add_all([unit for _, unit in planned])
+    added = [unit for _, unit in planned]
+    session.add_all(added)
     session.flush()
-    return [unit for _, unit in planned]
+    record(
+        session,
+        action="area.villages_import",
+        actor=principal,
+        target_type="area",
+        target_id=commune.code,
+        area_id=commune.id,
+        details={"count": len(added), "titles": [unit.name for unit in added][:50]},
+    )
+    return added

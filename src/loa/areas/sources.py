@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loa.areas.logic import name_key
-from loa.areas.models import UnitKind
 from loa.errors import LoaError
+from loa.units.models import UnitKind
 
 HISTORY_PACKAGE = "vietnamadminunits"
 

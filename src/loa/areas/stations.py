@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loa.accounts.audit import record
 from loa.accounts.principal import Principal
 from loa.areas.logic import COMMUNE_KINDS, fold
-from loa.areas.models import AdminUnit, Station
 from loa.areas.service import ensure_access, ensure_can_manage, get_unit
 from loa.errors import Conflict, InvalidInput
+from loa.units.models import AdminUnit, Station
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,15 @@ def create_station(
     )
     session.add(station)
     session.flush()
+    record(
+        session,
+        action="area.station_add",
+        actor=principal,
+        target_type="station",
+        target_id=station.id,
+        area_id=commune.id,
+        details={"name": station.name},
+    )
     return station
 
 

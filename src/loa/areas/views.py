@@ -14,9 +14,9 @@ from loa.accounts.deps import CsrfProtected, WebPrincipal
 from loa.accounts.principal import Principal
 from loa.areas import service, villageplace
 from loa.areas.logic import COMMUNE_KINDS, UNIT_KINDS, VILLAGE_KINDS, VILLAGE_TYPE_HINT, display_name
-from loa.areas.models import AdminUnit
 from loa.areas.stations import TECHNOLOGIES, create_station, list_stations, technology_label
 from loa.errors import InvalidInput, LoaError, PayloadTooLarge
+from loa.units.models import AdminUnit
 from loa.vocab.numbers import number_text
 from loa.web.deps import SessionDep
 from loa.web.flash import flash_pair

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from loa.accounts.audit import record
 from loa.accounts.principal import Principal
 from loa.areas.logic import VILLAGE_KINDS
-from loa.areas.models import AdminUnit
 from loa.areas.service import ensure_can_manage, get_unit
 from loa.errors import InvalidInput
+from loa.units.models import AdminUnit
 
 MAX_POPULATION = 1_000_000  # a village or residential group; a typo with three more zeros is refused
 # Vietnam with its islands, with a margin: a point outside is a swapped or mistyped coordinate.

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.deps import ApiPrincipal, get_api_principal
 from loa.accounts.principal import Principal
-from loa.areas.models import AdminUnit
 from loa.content import photos, queries, renditions, service
 from loa.content.catalog import KINDS, LANGUAGES, PRIORITIES, STATUSES, Status
 from loa.content.images import MAX_PHOTO_BYTES
@@ -29,6 +28,7 @@ from loa.content.uploads import UploadedFile, read_upload
 from loa.content.workflow import TRANSITIONS, Action
 from loa.errors import InvalidInput
 from loa.topics.service import topic_names
+from loa.units.models import AdminUnit
 from loa.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["bulletins"])

@@ -7,14 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from loa.accounts.deps import ApiPrincipal, get_api_principal
 from loa.content import audio, renditions, service
+from loa.content.audio_scope import require_asset
 from loa.content.catalog import AudioOrigin, Status
-from loa.content.models import Bulletin, Rendition
+from loa.content.models import Bulletin, BulletinRevision, Rendition
 from loa.content.schemas import audio_url, rendition_out
 from loa.content.uploads import UploadedFile, read_upload
 from loa.errors import NotFound
@@ -23,6 +24,7 @@ from loa.speech.audio.encode import PROFILES, AudioFormat
 from loa.speech.engines.base import MAX_RATE, MIN_RATE
 from loa.speech.models import SpeechJob
 from loa.speech.runtime import SpeechRuntime, runtime_for
+from loa.speech.store import is_sha256
 from loa.web.deps import SessionDep
 
 router = APIRouter(tags=["bulletins"])  # included by loa.content.api under /api/v1
@@ -148,29 +150,39 @@ def tts_status(bulletin_id: int, language: str, db: SessionDep, principal: ApiPr
 
 
 def _public_audio(db: Session, sha256: str) -> bool:
-    found = db.scalar(
-        select(Rendition.id)
-        .join(Bulletin, Bulletin.id == Rendition.bulletin_id)
-        .where(
-            Rendition.audio_sha256 == sha256,
-            Bulletin.published_revision_no.is_not(None),
-            Bulletin.status != Status.ARCHIVED,
+    """Whether the audio is in the published revision of a bulletin still on the portal. Looked for
+    among the bulletins whose rendition carries it now and those with a newer revision pending (whose
+    published audio may have been replaced since): a draft's audio is never public."""
+    if not is_sha256(sha256):
+        return False
+    live = select(Rendition.bulletin_id).where(Rendition.audio_sha256 == sha256)
+    revised = select(Bulletin.id).where(Bulletin.status != Status.PUBLISHED)
+    snapshots = db.scalars(
+        select(BulletinRevision.snapshot)
+        .join(
+            Bulletin,
+            and_(
+                Bulletin.id == BulletinRevision.bulletin_id,
+                Bulletin.published_revision_no == BulletinRevision.number,
+            ),
         )
-        .limit(1)
+        .where(Bulletin.status != Status.ARCHIVED, or_(Bulletin.id.in_(live), Bulletin.id.in_(revised)))
     )
-    return found is not None
+    return any(
+        isinstance(r, dict) and r.get("audio_sha256") == sha256
+        for snapshot in snapshots
+        for r in (snapshot.get("renditions") or {}).values()
+    )
 
 
 @media.get("/media/bulletin-audio/{sha256}")
 def bulletin_audio(sha256: str, request: Request, db: SessionDep, runtime: Runtime) -> Response:
-    """The audio of a rendition: public when its bulletin is published, else for those who may see it."""
-    if not _public_audio(db, sha256):
-        principal = get_api_principal(request, db)
-        rendition = db.scalar(select(Rendition).where(Rendition.audio_sha256 == sha256).limit(1))
-        if rendition is None:
-            raise NotFound(speech.ASSET_NOT_FOUND)
-        service.get_bulletin(db, principal=principal, bulletin_id=rendition.bulletin_id)
-    asset = speech.get_asset(db, sha256)
+    """The audio of a rendition: public when it is in a published revision, else for those whose areas
+    it belongs to (``loa.content.audio_scope``), like any audio by hash."""
+    if _public_audio(db, sha256):
+        asset = speech.get_asset(db, sha256)
+    else:
+        asset = require_asset(db, get_api_principal(request, db), sha256)
     profile = PROFILES[AudioFormat(asset.format)]
     headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
     local = runtime.context.store.local_path(asset.sha256, profile.extension)

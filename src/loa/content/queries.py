@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import above_scope, in_scope, under
-from loa.areas.models import AdminUnit
 from loa.content.catalog import BulletinKind, Priority, Status
 from loa.content.diffing import FieldDiff, diff_fields
 from loa.content.logic import diff_labels, diffable
@@ -23,6 +22,7 @@ from loa.content.service import get_bulletin
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, NotFound
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 
 MAX_PAGE_SIZE = 200
 
@@ -81,10 +81,13 @@ def parse_filters(raw: dict[str, str | None]) -> Filters:
     )
 
 
-def visible_to(principal: Principal) -> ColumnElement[bool]:
-    """Own areas' bulletins; published bulletins of the levels above too (needs ``AdminUnit`` joined)."""
-    published_above = and_(above_scope(principal, AdminUnit.path), Bulletin.status == Status.PUBLISHED)
-    return or_(in_scope(principal, AdminUnit.path), published_above)
+def visible_to(
+    principal: Principal, bulletin: type[Bulletin] = Bulletin, unit: type[AdminUnit] = AdminUnit
+) -> ColumnElement[bool]:
+    """Own areas' bulletins; published bulletins of the levels above too (needs ``AdminUnit`` joined;
+    ``bulletin`` and ``unit`` name aliases of the two when a subquery needs its own)."""
+    published_above = and_(above_scope(principal, unit.path), bulletin.status == Status.PUBLISHED)
+    return or_(in_scope(principal, unit.path), published_above)
 
 
 def _common(session: Session, filters: Filters) -> list[ColumnElement[bool]]:

@@ -1,37 +1,32 @@
 """Language renditions of a bulletin: the text to read in each language and its audio.
 
-A human recording (upload or browser recording) is new content and goes through review like any
-edit; synthetic speech made from text already in the revision is derived, so finishing a TTS job
-attaches its audio without reopening review.
+Audio is content like any edit: a human recording (upload or browser recording) and synthetic speech
+alike change what will be aired, so asking for either on an approved or published bulletin starts a
+new revision that needs approval (issue 20, point 1: the area's abbreviation readings may have changed
+since the approval, so new speech of the same text may say other words). A job that finishes after
+its revision was submitted does not change what is under review.
 """
 
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy.orm import Session
 
 from loa.accounts.audit import record
 from loa.accounts.principal import Principal
-from loa.content.catalog import DEFAULT_LANGUAGE, LANGUAGES, AudioOrigin
+from loa.content.catalog import LANGUAGES, AudioOrigin
 from loa.content.logic import check_language, clean_rendition_text
 from loa.content.models import Bulletin, Rendition
+from loa.content.readings import find, reading_text
 from loa.content.service import check_version, content_changed, current_revision, get_bulletin, snapshot
 from loa.db.base import utcnow
 from loa.db.changes import mark_changed
 from loa.errors import InvalidInput, NotFound
 
+__all__ = ["find", "reading_text"]  # re-exported for the callers that read renditions here
 
-def find(bulletin: Bulletin, language: str) -> Rendition | None:
-    return next((r for r in bulletin.renditions if r.language == language), None)
-
-
-def reading_text(bulletin: Bulletin, language: str) -> str:
-    """What a voice reads: the rendition's text; for Vietnamese without one, title then body."""
-    rendition = find(bulletin, language)
-    if rendition is not None and rendition.text.strip():
-        return rendition.text
-    if language == DEFAULT_LANGUAGE:
-        return f"{bulletin.title}.\n{bulletin.body_text}".strip()
-    return ""
+log = logging.getLogger(__name__)
 
 
 def save_text(
@@ -129,6 +124,11 @@ def mark_tts_started(
         bulletin.renditions.append(rendition)
     rendition.tts_job_id = job_id
     session.flush()
+    if current_revision(session, bulletin).sealed_at is not None:
+        # New speech of approved text is new content: it may say other words (issue 20, point 1).
+        content_changed(
+            session, principal=principal, bulletin=bulletin, note=f"Giọng đọc {LANGUAGES[language].label}"
+        )
     record(
         session,
         action="bulletin.tts_request",
@@ -196,20 +196,28 @@ def audio_finished(
     makes an older job's result stale). Returns whether attached.
 
     This is the one place where a job's audio attaches to a bulletin (called by the listener in
-    ``content.audio``); the review state is not changed here: a recording already counted as an
-    edit when it was uploaded, and synthetic speech is derived from text already reviewed."""
+    ``content.audio``); the review state is not changed here: the request already counted as an edit
+    (``recording_started``, ``mark_tts_started``). A revision submitted meanwhile is sealed: the result
+    is not attached, so what is reviewed and approved is what was submitted."""
     bulletin = session.get(Bulletin, bulletin_id)
     if bulletin is None:
         raise NotFound("Không tìm thấy bản tin.")
     rendition = find(bulletin, language)
     if rendition is None or rendition.tts_job_id != job_id:
         return False
+    revision = current_revision(session, bulletin)
+    if revision.sealed_at is not None:
+        log.info(
+            "bulletin %s revision %s is sealed; audio of job %s not attached",
+            bulletin.id,
+            revision.number,
+            job_id,
+        )
+        return False
     rendition.audio_sha256, rendition.audio_origin = audio_sha256, origin
     rendition.audio_duration_ms, rendition.updated_at = duration_ms, utcnow()
     session.flush()
     mark_changed(session, "bulletin", bulletin.id)
-    revision = current_revision(session, bulletin)
-    if revision.sealed_at is None:
-        session.refresh(bulletin, attribute_names=["renditions"])
-        revision.snapshot = snapshot(bulletin)
+    session.refresh(bulletin, attribute_names=["renditions"])
+    revision.snapshot = snapshot(bulletin)
     return True

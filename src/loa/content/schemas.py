@@ -9,11 +9,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from loa.accounts.principal import Principal
-from loa.areas.models import AdminUnit
 from loa.content.catalog import AUDIO_ORIGINS, KINDS, PRIORITIES, SOURCES, STATUSES, language_label
 from loa.content.logic import DraftInput
 from loa.content.models import Attachment, Bulletin, BulletinRevision, Rendition
 from loa.content.workflow import Subject, allowed_actions
+from loa.units.models import AdminUnit
 
 
 def photo_url(sha256: str) -> str:

@@ -13,16 +13,18 @@ from sqlalchemy.orm.exc import StaleDataError
 from loa.accounts.audit import record
 from loa.accounts.principal import Principal
 from loa.accounts.scope import area_path, scope_units
-from loa.areas.models import AdminUnit
 from loa.content.catalog import STATUSES, Status
 from loa.content.logic import CONFLICT_MESSAGE, CleanDraft, DraftInput, clean_draft
 from loa.content.models import Bulletin, BulletinEvent, BulletinRevision
+from loa.content.readings import sealed_readings
 from loa.content.richtext import search_key
 from loa.content.workflow import Action, Subject, check_create, check_edit, check_transition
 from loa.db.base import utcnow
 from loa.db.changes import mark_changed
 from loa.errors import Conflict, InvalidInput, NotFound
+from loa.speech.models import JobStatus, SpeechJob
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 
 NOT_FOUND = "Không tìm thấy bản tin (hoặc bản tin nằm ngoài địa bàn bạn phụ trách)."
 
@@ -314,6 +316,20 @@ def _event(
     )
 
 
+AUDIO_PENDING = "Âm thanh của bản tin đang được tạo. Hãy đợi tạo xong rồi gửi duyệt."
+
+
+def _check_no_audio_pending(session: Session, bulletin: Bulletin) -> None:
+    """A speech job still running would change the revision after it is sealed: wait for it."""
+    job_ids = [r.tts_job_id for r in bulletin.renditions if r.tts_job_id]
+    if job_ids and session.scalar(
+        select(SpeechJob.id)
+        .where(SpeechJob.id.in_(job_ids), SpeechJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+        .limit(1)
+    ):
+        raise Conflict(AUDIO_PENDING, code="audio_pending")
+
+
 def transition(
     session: Session,
     *,
@@ -348,9 +364,11 @@ def transition(
         bulletin.published_at = now
     elif action is Action.ARCHIVE:
         bulletin.archived_at = now
-    if action in (Action.SUBMIT, Action.APPROVE):
-        # Capture derived audio (TTS finished since the last save) in what is reviewed/approved.
-        revision.snapshot = snapshot(bulletin)
+    if action is Action.SUBMIT:
+        # Sealed: what is reviewed, approved and aired (audio, and the words a voice says) is this
+        # snapshot; approval does not take it again (issue 20, point 1).
+        _check_no_audio_pending(session, bulletin)
+        revision.snapshot = {**snapshot(bulletin), "readings": sealed_readings(session, bulletin)}
     bulletin.status = step.target
     bulletin.updated_at = now
     bulletin.version += 1

@@ -17,7 +17,6 @@ from loa.accounts.logic import VIETNAM_TZ, as_vietnam_time, format_vietnam_time
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import scope_units
 from loa.areas import picker
-from loa.areas.models import AdminUnit
 from loa.content import photos, queries, renditions, service
 from loa.content.api import photo_upload
 from loa.content.catalog import (
@@ -36,8 +35,9 @@ from loa.content.uploads import UploadedFile
 from loa.content.workflow import TRANSITIONS, Action, Subject, allowed_actions, check_edit
 from loa.errors import Conflict, LoaError
 from loa.topics.service import list_topics
+from loa.units.models import AdminUnit
 from loa.vocab.text import clean_line
-from loa.web.deps import SessionDep, SettingsDep
+from loa.web.deps import Posted, SessionDep, SettingsDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
 
@@ -46,13 +46,6 @@ router = APIRouter(include_in_schema=False)
 FLASH = "bulletin_flash"
 STEP_LABELS: dict[str, str] = {"create": "Tạo bản tin", **{a.value: t.label for a, t in TRANSITIONS.items()}}
 FormStr = Annotated[str, Form()]
-
-
-async def read_form(request: Request) -> FormData:
-    return await request.form()
-
-
-Posted = Annotated[FormData, Depends(read_form)]
 
 
 def vocab() -> dict[str, Any]:
@@ -169,7 +162,13 @@ def editor_context(
     }
     if bulletin is not None:
         subject = service.subject_of(db, bulletin)
+        revision = service.current_revision(db, bulletin)
+        sealed = (revision.snapshot.get("readings") or {}) if revision.sealed_at is not None else {}
         ctx.update(
+            # What is approved includes the words a voice says (issue 20, point 1).
+            sealed_readings=[
+                (LANGUAGES[k].label if k in LANGUAGES else k, v) for k, v in sorted(sealed.items())
+            ],
             area=db.get_one(AdminUnit, bulletin.area_id),
             actions=allowed_actions(principal, subject),
             editable=_editable(principal, bulletin, subject),

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
-from loa.content.feed import Enclosure, FeedEntry, build_atom
+from loa.content.atom import Enclosure, FeedEntry, build_atom
 from loa.db.base import utcnow
 from loa.eboards import board as boards
 from loa.eboards import signing

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit
 from loa.content import queries
 from loa.content.catalog import KINDS, LANGUAGES, PRIORITIES, BulletinKind, Priority
 from loa.content.richtext import summary
 from loa.content.schemas import audio_url, photo_url
 from loa.errors import NotFound
+from loa.units.models import AdminUnit
 
 MAX_ITEMS = 50
 

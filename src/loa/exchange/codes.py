@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.areas.logic import COMMUNE_KINDS
-from loa.areas.models import AdminUnit, AreaLineage, UnitKind
 from loa.areas.service import successors_of_old_commune
 from loa.errors import InvalidInput
+from loa.units.models import AdminUnit, AreaLineage, UnitKind
 
 MAX_HOPS = 5  # renamed, then merged, then …: a longer chain is a data error, not history
 

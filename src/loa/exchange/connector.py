@@ -28,7 +28,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from loa.alerts.models import EmergencyAlert
-from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import LoaError
 from loa.exchange import acks, outbox, pull
@@ -38,6 +37,7 @@ from loa.exchange.transport import HttpTransport, LgspToken, Reply, Transport, T
 from loa.fleet.models import Device
 from loa.protocol import itemids
 from loa.settings import Settings
+from loa.units.models import AdminUnit
 
 log = logging.getLogger(__name__)
 

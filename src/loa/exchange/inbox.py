@@ -27,13 +27,13 @@ from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
 from loa.alerts import service as alerts
-from loa.areas.models import AdminUnit
+from loa.db.changes import mark_changed
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.exchange.acks import queue_ack
 from loa.exchange.audio import ingest_now
 from loa.exchange.codes import target_communes
 from loa.exchange.logic import AHEAD_OF_OWN_RUNG, PRIORITY_RULES, Handling
-from loa.exchange.models import InboxItem, InboxState, PeerRelation
+from loa.exchange.models import WAITING_FOR_COMMUNE, InboxItem, InboxState, PeerRelation
 from loa.exchange.peers import Caller, require_relation
 from loa.exchange.wire import BulletinIn
 from loa.schedule import checks, hooks
@@ -41,6 +41,7 @@ from loa.schedule.announcements import AnnouncementInput, create_announcement
 from loa.schedule.models import Announcement
 from loa.schedule.targets import TargetInput
 from loa.speech.service import SpeechContext
+from loa.units.models import AdminUnit
 from loa.vocab.text import clean_line
 
 NOT_FOUND = "Không tìm thấy tin nhận từ cấp trên (hoặc tin không thuộc địa bàn của bạn)."
@@ -138,6 +139,8 @@ def receive_bulletin(
         details={"title": item.title, "priority": item.priority.value, "communes": item.commune_codes},
     )
     ON_ARRIVAL[PRIORITY_RULES[item.priority].handling](session, caller.principal, item, context)
+    if item.state in (InboxState.RECEIVED, InboxState.NEEDS_ORDER):
+        mark_changed(session, WAITING_FOR_COMMUNE, item.id)
     queue_ack(session, item)
     return item
 

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
-from loa.areas.models import AdminUnit
 from loa.db.base import dialect_insert, utcnow
 from loa.errors import InvalidInput, NotFound, PermissionDenied
 from loa.exchange.logic import moves_forward
@@ -26,6 +25,7 @@ from loa.exchange.models import ExchangePeer, PeerRelation, RemotePlay, RemoteSn
 from loa.exchange.peers import Caller, require_relation
 from loa.exchange.sending import parse_remote_id
 from loa.exchange.wire import Accepted, AckIn, PlaysIn, SnapshotIn
+from loa.units.models import AdminUnit
 
 
 def apply_ack(session: Session, *, caller: Caller, ack: AckIn) -> SentBulletin:

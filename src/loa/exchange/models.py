@@ -28,6 +28,9 @@ class PeerRelation(StrEnum):
     LOWER = "lower"  # reports to us (acknowledgements, play logs, inventory, statistics)
 
 
+WAITING_FOR_COMMUNE = "exchange_inbox_waiting"  # announced (loa.db.changes) with an inbox item's id
+
+
 class InboxState(StrEnum):
     RECEIVED = "received"  # normal: waits for the commune to choose a time
     NEEDS_ORDER = "needs_order"  # priority, clashing with the commune's own priority item

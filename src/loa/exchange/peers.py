@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal, Role
 from loa.accounts.scope import require
-from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.exchange import sealing
 from loa.exchange.logic import NewKey, new_key, secret_hash, secret_matches, split_token
 from loa.exchange.models import ExchangeKey, ExchangePeer, PeerRelation
+from loa.units.models import AdminUnit
 from loa.vocab.text import clean_line
 
 KEY_REFUSED = "Khóa kết nối không hợp lệ, đã bị thu hồi hoặc hệ thống kết nối đã bị tạm dừng."

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit, Station
 from loa.content.catalog import Status
 from loa.content.models import Bulletin
 from loa.errors import InvalidInput
@@ -32,6 +31,7 @@ from loa.feedback.stats import counts as feedback_counts
 from loa.fleet.models import Device, DeviceManifest, PlayReceipt, ReceiptOutcome
 from loa.protocol.manifest import ManifestError, decode_manifest
 from loa.schedule.titles import item_titles
+from loa.units.models import AdminUnit, Station
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_PERIOD_DAYS = 400

@@ -17,16 +17,16 @@ from sqlalchemy.orm import Session
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import area_path
-from loa.areas.models import AdminUnit
 from loa.content.models import Bulletin, BulletinRevision
 from loa.content.service import can_view
 from loa.errors import InvalidInput, NotFound, PermissionDenied
 from loa.exchange import outbox
 from loa.exchange.models import ExchangePeer, PeerRelation, Priority, SentBulletin
 from loa.exchange.peers import get_peer, scope_paths
-from loa.schedule.dbsnapshot import airable_revision
+from loa.schedule.contentindex import airable_revision
 from loa.speech.models import AudioAsset
 from loa.speech.store import AudioStore
+from loa.units.models import AdminUnit
 
 SENT_PREFIX = "sent-"
 

@@ -18,7 +18,6 @@ from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
 from loa.areas import picker
-from loa.areas.models import AdminUnit
 from loa.content.catalog import Status
 from loa.content.models import Bulletin
 from loa.content.queries import visible_to
@@ -28,6 +27,7 @@ from loa.exchange import inbox, lower, outbox, sending
 from loa.exchange.logic import INBOX_STATES, PRIORITY_RULES, state_label
 from loa.exchange.models import ExchangePeer, InboxState, OutboxMessage
 from loa.speech.runtime import runtime_for
+from loa.units.models import AdminUnit
 from loa.web.deps import SessionDep, SettingsDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render

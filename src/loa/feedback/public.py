@@ -13,13 +13,13 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from loa.accounts.deps import client_ip, csrf_valid, ensure_csrf_token
-from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import LoaError, PayloadTooLarge
 from loa.feedback import logic, media, service
 from loa.feedback.models import FeedbackChannel
 from loa.settings import Settings
 from loa.topics.service import list_topics
+from loa.units.models import AdminUnit
 from loa.vocab.dates import vn_date
 from loa.web.deps import SessionDep, SettingsDep
 from loa.web.templating import render

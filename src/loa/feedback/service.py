@@ -16,7 +16,6 @@ from loa.accounts import audit
 from loa.accounts.models import User, UserArea
 from loa.accounts.principal import ROLES, Permission, Principal
 from loa.areas.logic import COMMUNE_KINDS
-from loa.areas.models import AdminUnit
 from loa.content import service as content
 from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
@@ -25,6 +24,7 @@ from loa.feedback import logic
 from loa.feedback.media import Attachments
 from loa.feedback.models import Feedback, FeedbackChannel, FeedbackState
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 
 NOT_FOUND = "Không tìm thấy ý kiến (hoặc ý kiến không thuộc địa bàn của bạn)."
 NO_SUCH_CODE = (

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit
 from loa.feedback.models import Feedback
+from loa.units.models import AdminUnit
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from loa.accounts.scope import require
 from loa.errors import AuthenticationFailed, NotFound
 from loa.fleet import commands, keys, queries, service
 from loa.fleet.audio import AudioLocator, locator_for
+from loa.fleet.device_audio import named_for_device
 from loa.fleet.models import Device
 from loa.web.deps import SessionDep, SettingsDep
 
@@ -118,9 +119,10 @@ def device_manifest(uid: str, request: Request, db: SessionDep) -> Response:
 @router.get("/{uid}/audio/{sha256}")
 def device_audio(uid: str, sha256: str, request: Request, db: SessionDep, settings: SettingsDep) -> Response:
     """Tệp âm thanh theo mã SHA-256; hỗ trợ tải tiếp (HTTP Range)."""
-    _device_from_basic_auth(request, db, uid)
+    device = _device_from_basic_auth(request, db, uid)
     locator: AudioLocator = getattr(request.app.state, "audio_locator", None) or locator_for(settings)
-    path = locator(sha256)
+    # Only audio this device's manifests or commands name; anything else is "not found" (issue 20.8).
+    path = locator(sha256) if named_for_device(db, device, sha256) else None
     if path is None:
         raise NotFound("Không tìm thấy tệp âm thanh.", code="audio_not_found")
     return FileResponse(path, media_type="application/octet-stream", headers={"ETag": f'"{sha256}"'})

@@ -21,8 +21,10 @@ from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
 from loa.errors import InvalidInput
 from loa.fleet import queries, service
+from loa.fleet.playable import get_playable
 from loa.protocol.messages import COMMAND_KINDS, REPEAT_GAP_MAX_S
 from loa.protocol.priority import Priority
+from loa.speech.store import is_sha256
 
 BROADCAST_COMMANDS = frozenset({"play_now", "stop", "volume"})
 PLAY_NOW_PRIORITY = int(Priority.PRIORITY_BULLETIN)
@@ -119,6 +121,11 @@ def send_commands(
         raise InvalidInput("Chưa chọn cụm loa nào.", code="no_devices")
     devices = queries.visible_devices(session, principal=principal, uids=device_uids)
     if kind == "play_now":
+        # Only audio of the person's areas, refused like a missing file otherwise (issue 20, point 8);
+        # a malformed hash is left to the command's own validation.
+        sha = args.get("audio_sha256")
+        if isinstance(sha, str) and is_sha256(sha):
+            get_playable(session, principal, sha)
         args = {"priority": PLAY_NOW_PRIORITY, **args}
     rows = service.issue_command(
         session, devices=devices, kind=kind, args=args, issued_by=principal.username, ttl=ttl

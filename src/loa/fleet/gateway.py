@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
-from loa.fleet import outbox, retained, service
+from loa.fleet import counters, outbox, retained, service
 from loa.fleet.ingest import Event, IngestOutcome, sweep_offline, write_events
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch, DeviceManifest
 from loa.process import Doorbell
@@ -66,6 +66,8 @@ class GatewayConfig:
     # The server's Ed25519 key signs group commands (one message per commune/fleet). Without it a
     # batch is sent as one message per device, as before.
     signing_key: Ed25519PrivateKey | None = None
+    # How often the running counters (drops, traffic) are added to the database (loa.fleet.counters).
+    counters_interval_s: float = 5.0
 
 
 @dataclass
@@ -96,6 +98,7 @@ class Gateway:
         gateway learns of it by polling (and, on PostgreSQL, by ``NOTIFY``)."""
         self.config = config
         self.stats = GatewayStats()
+        self._counters = counters.CounterBatcher(config.counters_interval_s)
         self._sessions = session_factory
         self._doorbell = doorbell
         self._pending: list[Event] = []
@@ -145,6 +148,8 @@ class Gateway:
             if self._pending:
                 with contextlib.suppress(Exception):
                     await self._flush()
+            with contextlib.suppress(Exception):
+                await self._write_counters(force=True)
 
     async def _connection_loop(self) -> None:
         backoff = 0.5
@@ -208,16 +213,16 @@ class Gateway:
         self.stats.received += 1
         parsed_topic = self.config.topics.parse(topic)
         if parsed_topic is None or not CHANNELS[parsed_topic[1]].from_device:
-            self.stats.dropped["bad_topic"] += 1
+            self.count_drop("bad_topic")
             return
         if not isinstance(payload, bytes | bytearray):
-            self.stats.dropped["not_bytes"] += 1
+            self.count_drop("not_bytes")
             return
         uid, channel = parsed_topic
         try:
             message = m.parse_device_message(channel, payload)
         except m.ProtocolError as err:
-            self.stats.dropped[err.code] += 1
+            self.count_drop(err.code)
             log.debug("dropped %s from %s: %s", err.code, uid, err.detail)
             return
         self._pending.append((uid, utcnow(), message))
@@ -233,6 +238,29 @@ class Gateway:
             self._wake.clear()
             if self._pending:
                 await self._flush()
+            await self._write_counters()
+
+    def count_drop(self, kind: str, n: int = 1) -> None:
+        """Count ``n`` messages dropped for ``kind`` (a reason of ``loa.fleet.counters.DROPS``, e.g.
+        ``"refused_receipt"``); the database gets them with the other counters, in batches."""
+        self.stats.dropped[kind] += n
+
+    async def _write_counters(self, *, force: bool = False) -> None:
+        if not force and not self._counters.due(time.monotonic()):
+            return
+        deltas = self._counters.deltas(counters.stats_totals(self.stats))
+        if not deltas:
+            return
+        try:
+            await asyncio.to_thread(self._store_counters, deltas)
+        except Exception as err:  # kept in memory: the next write adds them
+            log.warning("gateway counters not written (kept for the next write): %s", err)
+            return
+        self._counters.written(deltas)
+
+    def _store_counters(self, deltas: dict[str, int]) -> None:
+        with self._sessions() as session, session.begin():
+            counters.add_counts(session, deltas, now=utcnow())
 
     async def _flush(self) -> None:
         events, self._pending = self._pending, []
@@ -240,14 +268,14 @@ class Gateway:
             outcome = await self._write_retrying(events)
         except Exception:
             # Receipts are not acknowledged, so devices send them again; statuses are transient.
-            self.stats.dropped["write_failed"] += len(events)
+            self.count_drop("write_failed", len(events))
             log.exception("gateway could not write a batch of %d messages", len(events))
             return
         self.stats.batches += 1
         self.stats.statuses += outcome.statuses
         self.stats.receipts_new += outcome.receipts_new
         self.stats.receipts_duplicate += outcome.receipts_duplicate
-        self.stats.dropped["unknown_device"] += outcome.unknown_devices
+        self.count_drop("unknown_device", outcome.unknown_devices)
         for uid in outcome.came_online:
             log.info("device %s is online", uid)
         for uid in outcome.went_offline:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from loa.areas.models import AdminUnit
 from loa.db.base import dialect_insert, one_of, utcnow
+from loa.db.changes import mark_changed
 from loa.fleet.models import (
     Device,
     DeviceCommand,
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 GRACE_FACTOR = 2.5  # heartbeats that may be missed before a device counts as offline
 GRACE_SLACK_S = 5.0
 RECEIPT_CHUNK = 1000
+WENT_OFFLINE = "device_offline"  # announced (``loa.db.changes``) with the device id when one goes offline
 
 Event = tuple[str, datetime, m.DeviceMessage]  # (device uid, received_at, message)
 
@@ -90,6 +92,7 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
                 values.update(online=False, online_changed_at=received_at, offline_deadline_at=None)
                 logs.append(DeviceStatusLog(device_id=row.id, at=received_at, event=StatusEvent.OFFLINE))
                 outcome.went_offline.append(uid)
+                mark_changed(session, WENT_OFFLINE, row.id)
             continue
         heartbeat_s = row.heartbeat_s
         values.update(last_seen_at=received_at)
@@ -370,4 +373,6 @@ def sweep_offline(session: Session, *, now: datetime) -> list[str]:
         for r in rows
     )
     session.flush()
+    for r in rows:
+        mark_changed(session, WENT_OFFLINE, r.id)
     return [r.uid for r in rows]

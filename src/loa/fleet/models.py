@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     Enum,
     Float,
     ForeignKey,
@@ -205,3 +206,15 @@ class DeviceManifest(Base):
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+
+
+class FleetCounter(Base):
+    """What the gateways count, summed per UTC day (issue 20.11): messages dropped at the edge by
+    reason, refused receipts, and the traffic in and out. Names and labels: ``loa.fleet.counters``."""
+
+    __tablename__ = "fleet_counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

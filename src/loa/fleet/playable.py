@@ -3,22 +3,22 @@
 Only the master files (not their Opus copies); newest first. A bulletin rendition's audio carries the
 bulletin's title; other assets their file name or "đọc tự động".
 
-Offered within the principal's scope (``loa.accounts.scope``): a bulletin's audio when the person may see
-the bulletin; other audio when it was made by the person, by someone working in their areas, or by the
-system itself (no maker). Fetching any audio by its hash is not scoped yet (issue 20, point 8).
+Offered, and accepted by hash, within the principal's scope by the one audio rule
+(``loa.content.audio_scope``): a bulletin's audio when the person may see the bulletin; other audio when
+it was made or asked for by the person or someone working in their areas, or by the system itself. A
+hash outside it is refused exactly like one that names nothing (issue 20, point 8).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from loa.accounts.models import UserArea
 from loa.accounts.principal import Principal
-from loa.accounts.scope import in_scope
 from loa.areas.models import AdminUnit
+from loa.content.audio_scope import visible_audio
 from loa.content.models import Bulletin, Rendition
 from loa.content.queries import visible_to
 from loa.errors import InvalidInput
@@ -47,14 +47,9 @@ def _title(asset: AudioAsset, bulletin_title: str | None, language: str | None) 
     return f"Âm thanh {asset.sha256[:8]}"
 
 
-def _offered_to(principal: Principal) -> ColumnElement[bool]:
-    """Rows of the list query (audio, rendition, bulletin, its unit) this principal is offered."""
-    if principal.is_admin:
-        return true()
-    colleagues = select(UserArea.user_id).where(in_scope(principal, UserArea.admin_unit_id))
-    maker = AudioAsset.created_by_id
-    made_here = or_(maker.is_(None), maker == principal.user_id, maker.in_(colleagues))
-    return or_(and_(Bulletin.id.is_not(None), visible_to(principal)), and_(Bulletin.id.is_(None), made_here))
+def _titled_for(principal: Principal) -> ColumnElement[bool]:
+    """Rows (audio, rendition, bulletin, its unit) whose bulletin title the principal may read."""
+    return or_(Bulletin.id.is_(None), visible_to(principal))
 
 
 def playable_audio(session: Session, principal: Principal, *, limit: int = 100) -> list[PlayableAudio]:
@@ -63,7 +58,7 @@ def playable_audio(session: Session, principal: Principal, *, limit: int = 100) 
         .outerjoin(Rendition, Rendition.audio_sha256 == AudioAsset.sha256)
         .outerjoin(Bulletin, Bulletin.id == Rendition.bulletin_id)
         .outerjoin(AdminUnit, AdminUnit.id == Bulletin.area_id)
-        .where(AudioAsset.rendition_of_id.is_(None), _offered_to(principal))
+        .where(AudioAsset.rendition_of_id.is_(None), visible_audio(principal), _titled_for(principal))
         .order_by(AudioAsset.created_at.desc(), AudioAsset.id.desc())
         .limit(limit)
     ).all()
@@ -77,12 +72,15 @@ def playable_audio(session: Session, principal: Principal, *, limit: int = 100) 
     return out
 
 
-def get_playable(session: Session, sha256: str) -> PlayableAudio:
+def get_playable(session: Session, principal: Principal, sha256: str) -> PlayableAudio:
+    """The audio named by ``sha256`` if ``principal`` may play it; else the same refusal whether it is
+    missing or another area's."""
     row = session.execute(
         select(AudioAsset, Bulletin.title, Rendition.language)
         .outerjoin(Rendition, Rendition.audio_sha256 == AudioAsset.sha256)
         .outerjoin(Bulletin, Bulletin.id == Rendition.bulletin_id)
-        .where(AudioAsset.sha256 == sha256)
+        .outerjoin(AdminUnit, AdminUnit.id == Bulletin.area_id)
+        .where(AudioAsset.sha256 == sha256, visible_audio(principal), _titled_for(principal))
         .limit(1)
     ).first()
     if row is None:

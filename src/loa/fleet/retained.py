@@ -15,11 +15,11 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit
 from loa.fleet import service
 from loa.fleet.models import Device, DeviceManifest
 from loa.protocol import messages as m
 from loa.protocol.topics import valid_group_code
+from loa.units.models import AdminUnit
 
 
 def state_ref(*, uid: str, version: int, sha256: str, commune_code: str | None, now: datetime) -> m.StateRef:

@@ -167,7 +167,7 @@ def fleet_commands(
     }
     try:
         if action == "play_now":
-            audio = get_playable(db, audio_sha256.strip())
+            audio = get_playable(db, principal, audio_sha256.strip())
             priority = int(Priority.EMERGENCY) if emergency else commands.PLAY_NOW_PRIORITY
             args: dict[str, Any] = {"audio_sha256": audio.sha256, "priority": priority, "title": audio.title}
             if repeat:

@@ -24,11 +24,11 @@ from loa.accounts.scope import in_scope
 from loa.activities.kinds import VISUAL_KINDS
 from loa.activities.models import MobileTrip, VisualItem
 from loa.areas.logic import COMMUNE_KINDS, VILLAGE_KINDS, display_name
-from loa.areas.models import AdminUnit
 from loa.fleet.mapview import valid_coordinates
 from loa.fleet.queries import list_devices
 from loa.maps.coverage import Coverage, Point, Village, coverage
 from loa.reports.sketchmap import find_centroid
+from loa.units.models import AdminUnit
 
 TRIP_DAYS = 90
 MAX_DEVICES = 100_000

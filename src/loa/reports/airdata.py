@@ -3,7 +3,7 @@ and day, and by programme — played receipts (the evidence) beside the plan. Pu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -90,9 +90,34 @@ def sum_rows(rows: Iterable[AirtimeRow], *, label: str = "Tổng cộng") -> Air
     )
 
 
+# A programme's composition: per kind ("news", "article", … as ``BulletinKind`` values) the fewest and
+# the most items of that kind in one airing, for the kinds some airing had.
+MixRange = tuple[tuple[str, int, int], ...]
+
+
+def mix_ranges(mixes: Sequence[Sequence[int]], kinds: Sequence[str]) -> MixRange:
+    """``mixes``: per airing, its counts in the order of ``kinds``."""
+    if not mixes:
+        return ()
+    out = []
+    for i, kind in enumerate(kinds):
+        counts = [m[i] for m in mixes]
+        if max(counts):
+            out.append((kind, min(counts), max(counts)))
+    return tuple(out)
+
+
+def _mix_from_json(raw: object) -> MixRange:
+    if not isinstance(raw, list | tuple):
+        return ()
+    return tuple((str(k), int(lo), int(hi)) for k, lo, hi in raw)
+
+
 @dataclass(frozen=True)
 class ProgrammeRow:
-    """A programme (chuyên mục) of the area: its airings in the period, scheduled and played."""
+    """A programme (chuyên mục) of the area: its airings in the period, scheduled and played, and its
+    composition: ``aired_mix`` over the airings that aired, counting the lines a cluster played to
+    their end (the evidence); ``planned_mix`` over every airing of the plan (its running orders)."""
 
     programme_id: int
     name: str
@@ -102,10 +127,11 @@ class ProgrammeRow:
     played_airings: int
     scheduled: int
     played: int
-    news: tuple[int, int]  # fewest and most news items per airing
-    articles: tuple[int, int]
+    aired_mix: MixRange = ()
+    planned_mix: MixRange = ()
     clusters_played: int = 0  # coverage: clusters that played an airing, summed over the due airings
     clusters_aimed: int = 0  # the clusters those airings aimed at
+    due_airings: int = 0  # airings of the plan whose time had come by the report's moment
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,15 +143,19 @@ class ProgrammeRow:
             "played_airings": self.played_airings,
             "scheduled": self.scheduled,
             "played": self.played,
-            "news": list(self.news),
-            "articles": list(self.articles),
+            "aired_mix": [list(m) for m in self.aired_mix],
+            "planned_mix": [list(m) for m in self.planned_mix],
             "clusters_played": self.clusters_played,
             "clusters_aimed": self.clusters_aimed,
+            "due_airings": self.due_airings,
         }
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> ProgrammeRow:
-        news, articles = d.get("news", (0, 0)), d.get("articles", (0, 0))
+        planned = _mix_from_json(d.get("planned_mix"))
+        if "planned_mix" not in d:  # before version 4: news and articles per airing of the plan
+            old = (("news", d.get("news", (0, 0))), ("article", d.get("articles", (0, 0))))
+            planned = tuple((k, int(lo), int(hi)) for k, (lo, hi) in old if int(hi))
         return cls(
             int(d["programme_id"]),
             d["name"],
@@ -135,10 +165,11 @@ class ProgrammeRow:
             int(d.get("played_airings", 0)),
             int(d.get("scheduled", 0)),
             int(d.get("played", 0)),
-            (int(news[0]), int(news[1])),
-            (int(articles[0]), int(articles[1])),
+            _mix_from_json(d.get("aired_mix")),
+            planned,
             int(d.get("clusters_played", 0)),
             int(d.get("clusters_aimed", 0)),
+            int(d.get("due_airings", d.get("scheduled_airings", 0))),
         )
 
 

@@ -1,5 +1,5 @@
 """JSON routes of reports: generate (POST), list, read (with the figures and the ids behind them),
-download ``report.docx|xlsx|pdf``, and statistics for the dashboard."""
+download ``report.docx|xlsx|pdf``, the drafted assessment, and the statistics by area."""
 
 from __future__ import annotations
 
@@ -76,6 +76,14 @@ class ReportIn(BaseModel):
     summary: str = Field(default="", max_length=500)
     introduction: str = Field(default="", max_length=20_000)
     prose: dict[str, str] = Field(default_factory=dict)
+    contents: str = Field(
+        default="", max_length=20_000, description="phần I: nội dung tuyên truyền, mỗi ý một dòng"
+    )
+    assessment: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="phần I, đánh giá chung; để trống: đoạn hệ thống soạn từ số liệu (xem /assessment)",
+    )
     organisation: OrganisationIn | None = None
     with_pdf: bool = False
 
@@ -105,6 +113,12 @@ def report_json(report: Report, *, with_figures: bool = False) -> dict[str, Any]
         out["figures"] = figures_json(data.channels)
         out["broadcasts"] = data.airtime.to_json() if data.airtime is not None else None
         out["former_units"] = former_json(data.former)
+        out["contents"] = data.contents
+        out["assessment"] = {
+            "text": data.assessment,
+            "drafted": data.assessment_drafted,
+            "comparison": data.comparison.to_json() if data.comparison is not None else None,
+        }
     return out
 
 
@@ -141,6 +155,8 @@ def generate(body: ReportIn, request: Request, principal: ApiPrincipal, db: Sess
         summary=body.summary,
         introduction=body.introduction,
         prose=body.prose,
+        contents=body.contents,
+        assessment=body.assessment,
     )
     report = service.generate_report(
         db, principal=principal, request=wanted, with_pdf=body.with_pdf, ip=client_ip(request)
@@ -201,6 +217,31 @@ def statistics(
             for g in groups
         ]
     return out
+
+
+@router.get("/assessment")
+def assessment_draft(
+    principal: ApiPrincipal,
+    db: SessionDep,
+    area: Annotated[str | None, Query(max_length=32, description="mã địa bàn, ví dụ 21484")] = None,
+    area_id: Annotated[int | None, Query(description="cũ: mã nội bộ; dùng «area»")] = None,
+    kind: PeriodKind = PeriodKind.YEAR,
+    year: int | None = None,
+    index: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    topic_code: str | None = None,
+) -> dict[str, Any]:
+    """The assessment the system drafts for a report (its figures beside the previous period's), to
+    edit and send back as ``assessment`` when generating it. Nothing is saved."""
+    wanted = service.ReportRequest(
+        period=Period.build(kind, year=year, index=index, start=start, end=end),
+        area_id=area_id_of(db, area, area_id),
+        issued_on=date.today(),
+        topic_code=topic_code or None,
+    )
+    text, comparison = service.draft_assessment(db, principal=principal, request=wanted)
+    return {"text": text, "comparison": comparison.to_json()}
 
 
 @router.get("/{report_id}")

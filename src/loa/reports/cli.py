@@ -46,6 +46,15 @@ def build_period(year: int, half: int | None, quarter: int | None, month: int | 
     return Period.build(kind, year=year, index=index)
 
 
+def _read_text(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"Không đọc được tệp “{path}” (cần văn bản UTF-8).") from err
+
+
 def _write(report: Report, out: Path, fmt: str) -> Path:
     stored = next(f for f in report.files if f.format == fmt)
     target = out / service.file_name(report, fmt)
@@ -70,6 +79,18 @@ def generate(
     issued_on: str | None = typer.Option(None, "--issued-on", help="Ngày ban hành (năm-tháng-ngày)."),
     pdf: bool | None = typer.Option(None, "--pdf/--no-pdf", help="Xuất PDF (mặc định: khi có LibreOffice)."),
     as_user: str | None = typer.Option(None, "--as", help="Lập với tư cách người dùng này."),
+    contents_file: Path | None = typer.Option(
+        None,
+        "--contents-file",
+        dir_okay=False,
+        help="Tệp văn bản: nội dung tuyên truyền chủ yếu, mỗi ý một dòng.",
+    ),
+    assessment_file: Path | None = typer.Option(
+        None,
+        "--assessment-file",
+        dir_okay=False,
+        help="Tệp văn bản: đoạn đánh giá chung đã sửa (mặc định: hệ thống soạn từ số liệu).",
+    ),
 ) -> None:
     """Lập báo cáo từ số liệu đã nhập; lưu vào hệ thống và ghi DOCX, XLSX (và PDF) ra thư mục."""
     if not area and not former_district:
@@ -92,6 +113,8 @@ def generate(
             issued_on=issued,
             topic_code=topic_code(s, topic) if topic else None,
             number=number,
+            contents=_read_text(contents_file),
+            assessment=_read_text(assessment_file) or None,
         )
         report = service.generate_report(s, principal=principal, request=request)
         written = [_write(report, out, fmt) for fmt in ("docx", "xlsx")]
@@ -100,6 +123,8 @@ def generate(
     echo(f"Đã lập báo cáo số {report_id}: {report.title} — {data.area_name}.")
     for section in data.channels:
         echo(f"  {section.title}: {figure_list(section) or 'không có'}")
+    source = "hệ thống soạn từ số liệu" if data.assessment_drafted else "theo tệp đã sửa"
+    echo(f"  Đánh giá chung ({source}): {data.assessment}")
     if pdf is True or (pdf is None and pdf_available()):
         try:
             with c.session() as s:

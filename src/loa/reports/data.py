@@ -13,12 +13,14 @@ from datetime import date
 from typing import Any
 
 from loa.reports.airdata import Airtime
+from loa.reports.assessment import Comparison
 from loa.vocab.cells import CellValue, Column
 from loa.vocab.period import Period
 
 # 2: figure sources, system rows ("TB12"), broadcasts; 3: the plan due, plays outside the plan,
-# former units' records apart
-SNAPSHOT_VERSION = 3
+# former units' records apart; 4: programmes' composition as aired and as planned, the content
+# bullets and the assessment of section I with the comparison it was drafted from
+SNAPSHOT_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,10 @@ class ReportData:
     prose: Mapping[str, str] = field(default_factory=dict)
     airtime: Airtime | None = None  # broadcasts from schedules and play receipts, when the system has any
     former: tuple[FormerArea, ...] = ()  # former units' records, shown apart from the figures
+    contents: str = ""  # section I: the main contents put across, one per line (written by people)
+    assessment: str = ""  # section I, "Đánh giá chung": the text signed (the draft, or as edited)
+    assessment_drafted: bool = False  # the text is the draft, unedited
+    comparison: Comparison | None = None  # the figures the draft compared
 
     def channel(self, key: str) -> ChannelSection | None:
         return next((c for c in self.channels if c.key == key), None)
@@ -194,6 +200,10 @@ class ReportData:
             "channels": [_channel_to_json(c) for c in self.channels],
             "airtime": self.airtime.to_json() if self.airtime is not None else None,
             "former": [f.to_json() for f in self.former],
+            "contents": self.contents,
+            "assessment": self.assessment,
+            "assessment_drafted": self.assessment_drafted,
+            "comparison": self.comparison.to_json() if self.comparison is not None else None,
         }
 
     @classmethod
@@ -224,6 +234,10 @@ class ReportData:
             prose=dict(data.get("prose", {})),
             airtime=Airtime.from_json(data["airtime"]) if data.get("airtime") else None,
             former=tuple(FormerArea.from_json(f) for f in data.get("former", ())),
+            contents=data.get("contents", ""),
+            assessment=data.get("assessment", ""),
+            assessment_drafted=bool(data.get("assessment_drafted", False)),
+            comparison=Comparison.from_json(data["comparison"]) if data.get("comparison") else None,
         )
 
 

@@ -193,6 +193,8 @@ def _block(doc: DocxDocument, block: Block) -> None:
         return
     p = _para(doc, block.text, align=justify, after=6, indent_first=True)
     p.paragraph_format.line_spacing = 1.15
+    if block.text.endswith(":"):  # a lead-in ("… như sau:") stays on the page of what it announces
+        p.paragraph_format.keep_with_next = True
     if block.kind == "placeholder":
         for run in p.runs:
             run.italic = True

@@ -6,7 +6,7 @@ planned) and ``loa.reports.receipts`` (what the loudspeakers reported)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
@@ -54,18 +54,50 @@ class BulletinFacts:
     first_played: date | None = None
 
 
+# The kinds a programme's composition is counted in ("mỗi chuyên mục 3-5 tin, 6-7 bài viết"), in
+# the order the document names them; a composition is a tuple of counts in this order.
+MIX_KINDS: tuple[BulletinKind, ...] = (
+    BulletinKind.NEWS,
+    BulletinKind.ARTICLE,
+    BulletinKind.REPORTAGE,
+    BulletinKind.ANNOUNCEMENT,
+    BulletinKind.SEGMENT,
+)
+Mix = tuple[int, ...]
+
+
+def mix_of(bulletin_ids: Iterable[int | None], kinds: Mapping[int, BulletinKind]) -> Mix:
+    """How many of ``bulletin_ids`` are of each kind of ``MIX_KINDS`` (recordings count in none)."""
+    counts = [0] * len(MIX_KINDS)
+    for b in bulletin_ids:
+        kind = kinds.get(b) if b is not None else None
+        if kind is not None:
+            counts[MIX_KINDS.index(kind)] += 1
+    return tuple(counts)
+
+
 @dataclass
 class ProgrammeFacts:
     scheduled_airings: dict[str, date] = field(default_factory=dict)  # airing stamp → local day
     due_airings: int = 0  # of them, those whose time had come by the report's moment
     played_airings: dict[str, date] = field(default_factory=dict)
     tally: Tally = field(default_factory=Tally)
-    news: list[int] = field(default_factory=list)  # per scheduled airing
-    articles: list[int] = field(default_factory=list)
+    planned_mix: list[Mix] = field(default_factory=list)  # per scheduled airing: its running order
     # Coverage: clusters each due airing aimed at, and played receipts of each of its lines.
     reached: dict[str, int] = field(default_factory=dict)  # airing stamp → clusters
     line_plays: dict[str, int] = field(default_factory=dict)  # item id → played receipts
     line_airing: dict[str, str] = field(default_factory=dict)  # item id → airing stamp
+    line_bulletin: dict[str, int] = field(default_factory=dict)  # item id → the bulletin it read
+
+    def aired_mix(self, kinds: Mapping[int, BulletinKind]) -> list[Mix]:
+        """Per aired airing, the lines some cluster played to their end, by kind: what the airing
+        was, on the evidence (a line cut or failed everywhere was not broadcast)."""
+        lines: dict[str, list[int]] = defaultdict(list)
+        for item_id, plays in self.line_plays.items():
+            bulletin_id = self.line_bulletin.get(item_id)
+            if plays and bulletin_id is not None:
+                lines[self.line_airing[item_id]].append(bulletin_id)
+        return [mix_of(lines.get(stamp, ()), kinds) for stamp in self.played_airings]
 
     def airing_coverage(self) -> tuple[int, int]:
         """(clusters that played, clusters aimed at), summed over the due airings. A cluster plays an

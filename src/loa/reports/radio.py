@@ -5,7 +5,7 @@ figures, and the broadcasts by commune and day. Rules: ``loa.reports.airtime``."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -25,7 +25,6 @@ from loa.reports.airtime import (
     BASIS_PLAYED,
     BULLETIN_PREFIX,
     MANUAL,
-    PROGRAMME_PREFIX,
     RADIO_KIND_OF_BULLETIN,
     SYSTEM,
     SystemAired,
@@ -39,7 +38,7 @@ from loa.reports.broadcasts import StartedReceipts, collect_facts
 from loa.reports.data import DetailRow
 from loa.reports.facts import BulletinIndex, Facts
 from loa.reports.portal import portal_rows
-from loa.schedule.plan import ProgrammePlan
+from loa.reports.programme_rows import programme_rows_of
 from loa.topics.models import Topic
 from loa.vocab.dates import vn_date
 from loa.vocab.numbers import number_text
@@ -170,87 +169,6 @@ def _plan_note(first: date | None, upcoming: int) -> str:
     if upcoming:
         parts.append(f"{number_text(upcoming)} lượt chưa đến giờ phát")
     return "; ".join(parts)
-
-
-def _programme_rows(
-    session: Session,
-    facts: Facts,
-    programmes: Mapping[int, ProgrammePlan],
-    prefixes: Sequence[str],
-    topic_id: int | None,
-    aired_system: SystemAired,
-    areas: Callable[[AdminUnit], Sequence[str]],
-) -> tuple[list[Pair], list[ProgrammeRow]]:
-    area_ids = {
-        p.area_id for pid, p in programmes.items() if pid in facts.programmes and p.area_id is not None
-    }
-    units = {
-        u.id: u
-        for u in session.scalars(
-            select(AdminUnit).where(AdminUnit.id.in_(area_ids), under(AdminUnit.path, prefixes))
-        )
-    }
-    topic_names = dict(session.execute(select(Topic.id, Topic.name)).all())
-    rows: list[Pair] = []
-    out: list[ProgrammeRow] = []
-    for pid in sorted(facts.programmes):
-        p = programmes.get(pid)
-        unit = units.get(p.area_id) if p is not None and p.area_id is not None else None
-        if p is None or unit is None or (topic_id is not None and p.topic_id != topic_id):
-            continue
-        pf = facts.programmes[pid]
-        t = pf.tally
-        aired = pf.played_airings  # airing stamp → day: only airings with a played receipt
-        keys = areas(unit)
-        for day in aired.values():
-            aired_system.add(keys, "programme", day)
-        first_day = min(aired.values(), default=None)
-        clusters_played, clusters_aimed = pf.airing_coverage()
-        upcoming = len(pf.scheduled_airings) - pf.due_airings
-        cells = {
-            "record": SYSTEM,
-            "kind_label": "Chuyên mục",
-            "kind_code": "programme",
-            "date": first_day.isoformat() if first_day else None,
-            "title": p.name,
-            "area_name": unit.name,
-            "area_code": unit.code,
-            "topics": topic_names.get(p.topic_id, "") if p.topic_id is not None else "",
-            "quantity": len(aired),
-            "counted_quantity": len(aired),
-            "scheduled_airings": len(pf.scheduled_airings),
-            "scheduled": t.scheduled,
-            "played": t.played,
-            "extra": t.extra,
-            "coverage": f"{clusters_played}/{clusters_aimed}" if clusters_aimed else "",
-            "not_played": t.not_played,
-            "hours": hours_value(t.played_ms),
-            "basis": aired_basis(len(aired), t.not_played, len(pf.scheduled_airings)),
-            "counted": 1 if aired else 0,
-            "notes": (
-                f"Lịch phát: {p.schedule_text}; đã phát {len(aired)} trong "
-                f"{len(pf.scheduled_airings)} buổi kế hoạch"
-                + (f" ({upcoming} buổi chưa đến giờ phát)" if upcoming else "")
-            ),
-        }
-        rows.append((DetailRow(row_ref(PROGRAMME_PREFIX, pid), cells), unit))
-        out.append(
-            ProgrammeRow(
-                pid,
-                p.name,
-                p.schedule_text,
-                unit.name,
-                len(pf.scheduled_airings),
-                len(aired),
-                t.scheduled,
-                t.played,
-                (min(pf.news, default=0), max(pf.news, default=0)),
-                (min(pf.articles, default=0), max(pf.articles, default=0)),
-                clusters_played,
-                clusters_aimed,
-            )
-        )
-    return rows, out
 
 
 ManualRows = tuple[list[DetailRow], dict[int | str, AdminUnit]]  # rows before the rule, their units
@@ -384,8 +302,8 @@ def system_channels(
     )
     aired = SystemAired()
     radio = _bulletin_rows(session, facts, index, prefixes, topic_id, aired, areas.system, read)
-    programme_pairs, programme_rows = _programme_rows(
-        session, facts, programmes, prefixes, topic_id, aired, areas.system
+    programme_pairs, programme_rows = programme_rows_of(
+        session, facts, programmes, prefixes, topic_id, aired, areas.system, index.kinds
     )
     radio = programme_pairs + radio + _manual_radio(manual, aired, areas.manual)
     return SystemChannels(radio, portal, _airtime(session, facts, programme_rows, district_of))

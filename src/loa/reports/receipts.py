@@ -287,28 +287,59 @@ def count_played(
         rows = fetch_rows()
     else:
         rows = receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=scope_communes)
+    if rows:
+        facts.receipts = True
+    item_ids = {row[2] for row in rows}
     known = prepared or {}
-    refs: dict[str, ItemRef] = {
-        item_id: parse_item_id(item_id) for item_id in {row[2] for row in rows} if item_id not in known
-    }
+    resolved = _resolve_unforeseen(
+        session,
+        [i for i in item_ids if i not in known],
+        facts,
+        topics=topics,
+        programmes=programmes,
+        topic_id=topic_id,
+        start_at=start_at,
+        end_at=end_at,
+    )
+    add_rows(facts, rows, _items(facts, item_ids, {**resolved, **known}))
+
+
+def _resolve_unforeseen(
+    session: Session,
+    item_ids: Sequence[str],
+    facts: Facts,
+    *,
+    topics: BulletinIndex,
+    programmes: Mapping[int, ProgrammePlan],
+    topic_id: int | None,
+    start_at: datetime,
+    end_at: datetime,
+) -> dict[str, Resolved]:
+    """The items receipts named that the schedule did not foresee (play now, emergency messages,
+    announcements, lines of other periods), resolved once each: parsed, named by their audio when
+    they name nothing else, their bulletins' kinds and topics loaded."""
+    refs: dict[str, ItemRef] = {item_id: parse_item_id(item_id) for item_id in item_ids}
     refs = _credit_by_audio(session, refs, topics, start_at=start_at, end_at=end_at)
     of_announcement = announcement_bulletins(
         session, {r.announcement_id for r in refs.values() if r.announcement_id is not None}
     )
     topics.load(b for r in refs.values() if (b := r.bulletin_id) is not None)
     topics.load(b for b in of_announcement.values() if b is not None)
-    if rows:
-        facts.receipts = True
-    resolved = {
+    return {
         item_id: resolve(
             ref, of_announcement, facts=facts, topics=topics, programmes=programmes, topic_id=topic_id
         )
         for item_id, ref in refs.items()
     }
-    items: dict[str, Item | None] = {}  # None: not of the topic
+
+
+def _items(facts: Facts, item_ids: set[str], resolved: Mapping[str, Resolved]) -> dict[str, Item | None]:
+    """What each item adds to (``loa.reports.credit.Item``; None: not of the topic), the lines of a
+    programme airing noted on its facts (which airing, which bulletin) for coverage and composition."""
+    items: dict[str, Item | None] = {}
     bulletins, programme_facts = facts.bulletins, facts.programmes
-    for item_id in {row[2] for row in rows}:
-        found = known[item_id] if item_id in known else resolved[item_id]
+    for item_id in item_ids:
+        found = resolved[item_id]
         if found is None:
             items[item_id] = None
             continue
@@ -316,5 +347,7 @@ def count_played(
         pf = programme_facts[programme_id] if programme_id is not None else None
         if pf is not None:
             pf.line_airing[item_id] = airing
+            if bulletin_id is not None:
+                pf.line_bulletin[item_id] = bulletin_id
         items[item_id] = (bulletins[bulletin_id] if bulletin_id is not None else None, pf, airing, planned)
-    add_rows(facts, rows, items)
+    return items

@@ -15,9 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from loa.content.catalog import BulletinKind
 from loa.protocol.itemids import ItemRef, programme_item_from_stamp
-from loa.reports.facts import BulletinIndex, DeviceRef, Facts, local_day
+from loa.reports.facts import BulletinIndex, DeviceRef, Facts, Mix, local_day, mix_of
 from loa.schedule.plan import Airing, Line, Plan, ProgrammePlan
 
 
@@ -89,14 +88,14 @@ def _count_programme(
 ) -> None:
     kinds = topics.kinds
     # Per running order (by identity: the plan keeps one tuple per order): its lines of the topic with
-    # their news and articles; its airings, cluster-airings and due cluster-airings; its first day.
-    kept: dict[int, tuple[list[Line], int, int]] = {}
+    # their composition by kind; its airings, cluster-airings and due cluster-airings; its first day.
+    kept: dict[int, tuple[list[Line], Mix]] = {}
     per_order: dict[int, list[int]] = {}
     first: dict[int, date] = {}
     commune_days = facts.commune_days
     clusters = [(r.commune_id, r.created, len(r.created), r.created[-1]) for r in reached]
     pf = facts.programmes[p.id]
-    scheduled_airings, news, articles, reached_at = pf.scheduled_airings, pf.news, pf.articles, pf.reached
+    scheduled_airings, planned_mix, reached_at = pf.scheduled_airings, pf.planned_mix, pf.reached
     expected, pid = facts.expected_items, p.id
     own_orders, default_order = p.own_orders, p.running_order
     named = 0 <= pid < 10**12  # as item ids can name it (``loa.protocol.itemids.parse``)
@@ -109,15 +108,10 @@ def _count_programme(
             line = list(lines)
             if topic_id is not None:
                 line = [b for b in line if topics.matches(b, topic_id, p.topic_id)]
-            n_news = n_articles = 0
-            for b in line:
-                kind = kinds.get(b) if b is not None else None
-                n_news += kind is BulletinKind.NEWS
-                n_articles += kind is BulletinKind.ARTICLE
-            kept[order] = (line, n_news, n_articles)
+            kept[order] = (line, mix_of(line, kinds))
             per_order[order] = [0, 0, 0]
             first[order] = airing.day
-        line, n_news, n_articles = kept[order]
+        line, mix = kept[order]
         n_lines = len(line)
         total = 0
         at = airing.at
@@ -146,8 +140,7 @@ def _count_programme(
                 if b is not None and 0 <= b < 10**16:
                     expected[programme_item_from_stamp(pid, stamp, b)] = ItemRef(pid, stamp, b)
         scheduled += total * n_lines
-        news.append(n_news)
-        articles.append(n_articles)
+        planned_mix.append(mix)
     pf.tally.scheduled += scheduled
     pf.tally.due += due
     for order, (n_airings, cluster_airings, due_airings) in per_order.items():

@@ -5,8 +5,8 @@ a document can be traced to the records behind it even after those records chang
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -18,7 +18,9 @@ from loa.accounts.scope import in_scope, require
 from loa.areas.logic import UNIT_KINDS, display_name
 from loa.areas.models import AdminUnit
 from loa.errors import Conflict, InvalidInput, NotFound
-from loa.reports.data import PROSE_SECTIONS, Organisation, ReportData, Topic
+from loa.reports.airdata import Airtime
+from loa.reports.assessment import Comparison, draft_text, period_figures, previous_period
+from loa.reports.data import PROSE_SECTIONS, ChannelSection, Organisation, ReportData, Topic
 from loa.reports.docx_writer import render_docx
 from loa.reports.gcpause import paused_gc
 from loa.reports.models import Report, ReportFile
@@ -26,6 +28,7 @@ from loa.reports.pdf import docx_to_pdf
 from loa.reports.statistics import former_areas, gather, resolve_root, sections_of
 from loa.reports.xlsx_writer import render_xlsx
 from loa.topics.service import get_topic
+from loa.vocab.numbers import number_text
 from loa.vocab.period import Period
 from loa.vocab.text import fold
 
@@ -35,6 +38,13 @@ FORMATS: dict[str, tuple[str, str]] = {
     "pdf": ("application/pdf", "PDF"),
 }
 PROSE_KEYS = frozenset(k for k, _ in PROSE_SECTIONS)
+# The texts a person writes, by the name a person knows them by (never the field's key).
+TEXT_TITLES: dict[str, str] = {
+    "introduction": "Mở đầu",
+    "contents": "Nội dung tuyên truyền chủ yếu",
+    "assessment": "Đánh giá chung",
+    **dict(PROSE_SECTIONS),
+}
 MAX_PROSE_CHARS = 20_000
 
 
@@ -49,6 +59,8 @@ class ReportRequest:
     summary: str = ""
     introduction: str = ""
     prose: Mapping[str, str] = field(default_factory=dict)
+    contents: str = ""  # section I: the main contents put across, one per line
+    assessment: str | None = None  # section I's assessment as edited; None or blank: the draft
 
 
 def place_name(unit: AdminUnit) -> str:
@@ -78,9 +90,18 @@ def _check_text(request: ReportRequest) -> None:
     unknown = set(request.prose) - PROSE_KEYS
     if unknown:
         raise InvalidInput(f"Mục nội dung không hợp lệ: {', '.join(sorted(unknown))}.")
-    for key, text in {**request.prose, "introduction": request.introduction}.items():
+    texts = {
+        **request.prose,
+        "introduction": request.introduction,
+        "contents": request.contents,
+        "assessment": request.assessment or "",
+    }
+    for key, text in texts.items():
         if len(text) > MAX_PROSE_CHARS:
-            raise InvalidInput(f"Mục “{key}” quá dài (tối đa {MAX_PROSE_CHARS} ký tự).")
+            raise InvalidInput(
+                f"Mục «{TEXT_TITLES[key]}» quá dài (tối đa {number_text(MAX_PROSE_CHARS)} ký tự).",
+                details=[{"field": key}],
+            )
 
 
 def build_report_data(
@@ -109,12 +130,17 @@ def _build(
         now=now,
     )
     airtime = gathered.system.airtime
+    channels = sections_of(gathered)
+    edited = (request.assessment or "").strip()
+    comparison = None
+    if not edited:
+        comparison = _comparison(session, principal, request, root.id, channels, airtime, now)
     return ReportData(
         period=request.period,
         organisation=request.organisation or default_organisation(root),
         topic=topic,
         area_name=display_name(root.kind, root.name),
-        channels=sections_of(gathered),
+        channels=channels,
         issued_on=request.issued_on,
         number=request.number,
         summary=request.summary,
@@ -122,7 +148,49 @@ def _build(
         prose={k: v for k, v in request.prose.items() if v.strip()},
         airtime=None if airtime.is_empty else airtime,
         former=tuple(f for f in former_areas(gathered) if not f.is_empty),
+        contents=request.contents.strip(),
+        assessment=edited or (draft_text(comparison) if comparison is not None else ""),
+        assessment_drafted=not edited,
+        comparison=comparison,
     )
+
+
+def _comparison(
+    session: Session,
+    principal: Principal,
+    request: ReportRequest,
+    root_id: int,
+    channels: Sequence[ChannelSection],
+    airtime: Airtime,
+    now: datetime | None,
+) -> Comparison:
+    """The report's radio figures beside those of the previous period of the same length, counted
+    by the same rules as of the same moment."""
+    before = previous_period(request.period)
+    previous = gather(
+        session,
+        principal=principal,
+        period=before,
+        area_id=root_id,
+        topic_code=request.topic_code,
+        now=now or airtime.as_of,
+    )
+    radio = next((c for c in channels if c.key == "radio"), None)
+    previous_radio = next((c for c in sections_of(previous) if c.key == "radio"), None)
+    return Comparison(
+        period_figures(request.period, radio, airtime),
+        period_figures(before, previous_radio, previous.system.airtime),
+    )
+
+
+def draft_assessment(
+    session: Session, *, principal: Principal, request: ReportRequest, now: datetime | None = None
+) -> tuple[str, Comparison]:
+    """The drafted assessment of the report ``request`` asks for, to show before it is made."""
+    require(principal, Permission.MAKE_REPORTS)
+    data = build_report_data(session, principal=principal, request=replace(request, assessment=None), now=now)
+    assert data.comparison is not None  # drafted: no edited text was given
+    return data.assessment, data.comparison
 
 
 def _file(fmt: str, content: bytes) -> ReportFile:
@@ -163,7 +231,12 @@ def generate_report(
             "number": request.number,
             "summary": request.summary,
         },
-        prose={**dict(request.prose), "introduction": request.introduction},
+        prose={
+            **dict(request.prose),
+            "introduction": request.introduction,
+            "contents": request.contents,
+            **({"assessment": data.assessment} if not data.assessment_drafted else {}),
+        },
         snapshot=data.to_json(),
         created_by_id=principal.user_id or None,
         files=files,

@@ -29,7 +29,14 @@ from loa.reports.data import PROSE_SECTIONS, ChannelSection, ReportData
 from loa.reports.models import Report
 from loa.reports.pdf import pdf_available
 from loa.reports.rollup import REGISTER_OF_CHANNEL, find_figure
-from loa.reports.webform import PROSE_HINTS, ReportForm, check, starting_form
+from loa.reports.webform import (
+    ASSESSMENT_HINT,
+    CONTENTS_HINT,
+    PROSE_HINTS,
+    ReportForm,
+    check,
+    starting_form,
+)
 from loa.reports.wording import capitalise, hours_text
 from loa.topics.service import get_topic, list_topics
 from loa.vocab.dates import vn_date
@@ -152,6 +159,7 @@ def _form_page(
     errors: dict[str, str] | None = None,
     error: str | None = None,
     status: int = 200,
+    drafted: bool = False,
 ) -> Response:
     context = {
         "active_nav": "reports",
@@ -166,6 +174,9 @@ def _form_page(
         "area_labels": picker.chosen_labels(session, [form.area, form.former_district]),
         "prose_sections": PROSE_SECTIONS,
         "prose_hints": PROSE_HINTS,
+        "contents_hint": CONTENTS_HINT,
+        "assessment_hint": ASSESSMENT_HINT,
+        "drafted": drafted,
         "pdf_ready": pdf_available(),
         **helpers(),
     }
@@ -257,7 +268,11 @@ def generate(
         summary=form.summary.strip(),
         introduction=form.introduction.strip(),
         prose={k: v.strip() for k, v in form.prose.items()},
+        contents=form.contents.strip(),
+        assessment=form.edited_assessment,
     )
+    if posted.get("action") == "draft":
+        return _draft_page(request, db, principal, form, report_request)
     try:
         report = service.generate_report(
             db,
@@ -272,6 +287,20 @@ def generate(
     db.commit()
     request.session[FLASH] = f"Đã lập «{report.title}»."
     return RedirectResponse(f"/reports/{report.id}", status_code=303)
+
+
+def _draft_page(
+    request: Request, session: Session, principal: Principal, form: ReportForm, wanted: service.ReportRequest
+) -> Response:
+    """The form again, its assessment replaced by the one drafted from the figures; nothing saved."""
+    try:
+        text, _ = service.draft_assessment(session, principal=principal, request=wanted)
+    except LoaError as err:
+        session.rollback()
+        return _form_page(request, session, principal, form, error=err.message, status=err.status)
+    session.rollback()
+    form = replace(form, assessment=text, assessment_draft=text)
+    return _form_page(request, session, principal, form, drafted=True)
 
 
 @router.get("/reports/{report_id:int}")

@@ -14,6 +14,14 @@ from loa.reports.service import MAX_PROSE_CHARS
 from loa.vocab.period import Period
 from loa.vocab.periodform import PeriodFields, fields_of, parse_period
 
+CONTENTS_HINT = (
+    "Các nội dung chính đã tuyên truyền trong kỳ, mỗi ý một dòng; trong báo cáo là các gạch đầu dòng "
+    "sau câu «Đồng thời, đã tuyên truyền một số nội dung cụ thể như sau:». Để trống nếu không cần."
+)
+ASSESSMENT_HINT = (
+    "Để trống thì báo cáo dùng đoạn hệ thống tự soạn từ số liệu (so sánh với kỳ trước cùng độ dài). "
+    "Bấm «Soạn đoạn đánh giá từ số liệu» để xem và sửa đoạn đó trước khi lập báo cáo."
+)
 PROSE_HINTS: dict[str, str] = {
     "advantages": "Những thuận lợi trong kỳ (mỗi ý một dòng; dòng bắt đầu bằng dấu - thành gạch đầu dòng).",
     "limitations": "Hạn chế, tồn tại và nguyên nhân.",
@@ -55,6 +63,9 @@ class ReportForm:
     issued_on: str = ""
     summary: str = ""
     introduction: str = ""
+    contents: str = ""
+    assessment: str = ""
+    assessment_draft: str = ""  # the draft last shown in the form: posted back unchanged, it stays a draft
     advantages: str = ""
     limitations: str = ""
     proposals: str = ""
@@ -75,6 +86,19 @@ class ReportForm:
     @property
     def prose(self) -> dict[str, str]:
         return {key: getattr(self, key) for key, _ in PROSE_SECTIONS}
+
+    @property
+    def edited_assessment(self) -> str | None:
+        """The assessment as the person edited it; None when blank or the draft shown, unchanged
+        (the report then drafts it again from its own figures)."""
+        text = self.assessment.strip()
+        if not text or _same_text(text, self.assessment_draft):
+            return None
+        return text
+
+
+def _same_text(a: str, b: str) -> bool:
+    return a.split() == b.split()
 
 
 @dataclass
@@ -105,7 +129,7 @@ def check(form: ReportForm, *, today: date) -> CheckedForm:
     for name, limit in LIMITS.items():
         if len(getattr(form, name)) > limit:
             out.errors[name] = f"Quá dài (tối đa {limit} ký tự)."
-    for name in ("introduction", *form.prose):
+    for name in ("introduction", "contents", "assessment", *form.prose):
         if len(getattr(form, name)) > MAX_PROSE_CHARS:
             out.errors[name] = f"Quá dài (tối đa {MAX_PROSE_CHARS} ký tự)."
     org_fields = (form.parent_name, form.org_name, form.place, form.signer_title, form.signer_name)
@@ -158,6 +182,7 @@ def starting_form(
             area=previous_area_code or area_code,
             topic=previous.topic.code if previous.topic else "",
             introduction=prose.get("introduction", previous.introduction),
+            contents=prose.get("contents", previous.contents),
             **{k: prose.get(k, "") for k, _ in PROSE_SECTIONS},
             **organisation_fields(previous.organisation),
         )

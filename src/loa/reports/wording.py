@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from loa.reports.composition import inline_details, programme_lines
 from loa.reports.data import ChannelSection, DetailRow, ReportData
 from loa.vocab.numbers import count_text, number_text, percent_text, size_text
 
@@ -106,23 +107,27 @@ def media_paragraph(data: ReportData) -> str:
 
 
 def programme_details(data: ReportData) -> str:
-    """', phát vào Thứ Hai tuần thứ 3 hằng tháng, 07:00 (mỗi chuyên mục 3-5 tin, 6-7 bài viết)' from
-    the programmes that aired in the period; empty when the figures came from the manual register."""
-    aired = [p for p in data.airtime.programmes if p.played_airings] if data.airtime else []
-    if not aired:
-        return ""
-    schedules = list(dict.fromkeys(p.schedule for p in aired))
-    text = f", phát vào {schedules[0]}" if len(schedules) == 1 else ""
-    parts = []
-    for low, high, unit in (
-        (min(p.news[0] for p in aired), max(p.news[1] for p in aired), "tin"),
-        (min(p.articles[0] for p in aired), max(p.articles[1] for p in aired), "bài viết"),
-    ):
-        if high:
-            parts.append(f"{low}-{high} {unit}" if low != high else f"{count_text(high)} {unit}")
-    if parts:
-        text += f" (mỗi chuyên mục {', '.join(parts)})"
-    return text
+    """', phát vào thứ Hai thứ ba trong tháng lúc 07:00 (mỗi chuyên mục 3-5 tin, 6-7 bài viết)' for the
+    one programme that aired (``loa.reports.composition``); empty for several or for figures that
+    came from the manual register."""
+    return inline_details(data.airtime.programmes) if data.airtime else ""
+
+
+CONTENTS_LEAD = "Đồng thời, đã tuyên truyền một số nội dung cụ thể như sau:"
+
+
+def contents_blocks(data: ReportData) -> list[Block]:
+    """The main contents put across, as the person wrote them, one bullet a line."""
+    lines = [line.strip() for line in data.contents.splitlines() if line.strip()]
+    if not lines:
+        return []
+    bullets = [line if line[:1] in "-+•" else f"- {capitalise(line)}" for line in lines]
+    return [Block("paragraph", CONTENTS_LEAD), *(Block("bullet", b) for b in bullets)]
+
+
+def assessment_blocks(data: ReportData) -> list[Block]:
+    lines = [line.strip() for line in data.assessment.splitlines() if line.strip()]
+    return [Block("bullet" if line[:1] in "-+•" else "paragraph", line) for line in lines]
 
 
 def broadcast_sentence(data: ReportData) -> str:
@@ -267,9 +272,13 @@ def former_sentences(data: ReportData) -> list[str]:
 def results_blocks(data: ReportData) -> list[Block]:
     """Section I, numbered like the reference; the events subsection appears only when there are events."""
     media = [Block("paragraph", media_paragraph(data))]
+    if data.airtime is not None:
+        lines = programme_lines(data.airtime.programmes)
+        media.extend(Block("bullet" if line.startswith("+") else "paragraph", line) for line in lines)
     if broadcast_sentence(data):
         media.append(Block("paragraph", broadcast_sentence(data)))
     media.extend(Block("paragraph", text) for text in former_sentences(data))
+    media.extend(contents_blocks(data))
     parts: list[tuple[str, list[Block]]] = [
         ("Lĩnh vực thông tin truyền thông", media),
         ("Tuyên truyền trực quan", visual_blocks(data)),
@@ -281,6 +290,9 @@ def results_blocks(data: ReportData) -> list[Block]:
     feedback = feedback_blocks(data)
     if feedback:
         parts.append(("Tiếp nhận, trả lời ý kiến của người dân", feedback))
+    assessment = assessment_blocks(data)
+    if assessment:
+        parts.append(("Đánh giá chung", assessment))
     blocks = [Block("heading", "I. KẾT QUẢ CÔNG TÁC TUYÊN TRUYỀN")]
     for number, (title, body) in enumerate(parts, start=1):
         blocks.append(Block("subheading", f"{number}. {title}"))
@@ -288,11 +300,14 @@ def results_blocks(data: ReportData) -> list[Block]:
     return blocks
 
 
-PROSE_HEADINGS: tuple[tuple[str, str], ...] = (
-    ("advantages", "II. THUẬN LỢI"),
-    ("limitations", "III. HẠN CHẾ, TỒN TẠI"),
-    ("proposals", "IV. ĐỀ XUẤT, KIẾN NGHỊ"),
-    ("next_tasks", "V. NHIỆM VỤ TRỌNG TÂM {next}"),
+# Sections II-V: number and title as a sentence ("{next}": the period section V plans for). The
+# heading is the title in capitals; the placeholder names it as written, never by lower-casing the
+# heading (that would turn "QUÝ II" into "quý ii").
+PROSE_HEADINGS: tuple[tuple[str, str, str], ...] = (
+    ("advantages", "II", "Thuận lợi"),
+    ("limitations", "III", "Hạn chế, tồn tại"),
+    ("proposals", "IV", "Đề xuất, kiến nghị"),
+    ("next_tasks", "V", "Nhiệm vụ trọng tâm {next}"),
 )
 
 PLACEHOLDER = "[Cần bổ sung: {what}. Nội dung này do người lập báo cáo viết trước khi trình ký.]"
@@ -301,12 +316,11 @@ PLACEHOLDER = "[Cần bổ sung: {what}. Nội dung này do người lập báo 
 def prose_blocks(data: ReportData) -> list[Block]:
     """Sections II-V from the user's text; an empty section becomes a marked placeholder line."""
     blocks: list[Block] = []
-    for key, heading in PROSE_HEADINGS:
-        title = heading.format(next=data.period.next_label.upper())
-        blocks.append(Block("heading", title))
+    for key, number, title in PROSE_HEADINGS:
+        what = title.format(next=data.period.next_label)
+        blocks.append(Block("heading", f"{number}. {what.upper()}"))
         text = data.prose.get(key, "").strip()
         if not text:
-            what = capitalise(title.split(". ", 1)[1].lower())
             blocks.append(Block("placeholder", PLACEHOLDER.format(what=what)))
             continue
         for line in text.splitlines():

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 
 from loa.reports.airdata import Airtime, AirtimeRow
+from loa.reports.composition import mix_text
 from loa.reports.xlsx_stream import BOLD, DATE, Book, Sheet, column_letter, date_serial
 from loa.reports.xlsx_style import header_row, sheet_title
 from loa.vocab.cells import CellValue, Column
@@ -50,6 +51,8 @@ PROGRAMME_COLUMNS: tuple[Column, ...] = (
     Column("coverage", "Cụm loa đã phát / kế hoạch (cộng các buổi)", "text", 16),
     Column("scheduled", "Kế hoạch (lượt)", "int", 12),
     Column("played", "Lượt đã phát", "int", 12),
+    Column("aired_mix", "Mỗi buổi đã phát gồm (tin, bài có biên nhận đã phát)", "text", 26),
+    Column("planned_mix", "Mỗi buổi theo kế hoạch gồm", "text", 26),
 )
 
 
@@ -104,6 +107,8 @@ def write_airtime_sheets(book: Book, airtime: Airtime, used: set[str]) -> None:
                 f"{p.clusters_played}/{p.clusters_aimed}" if p.clusters_aimed else None,
                 p.scheduled,
                 p.played,
+                mix_text(p.aired_mix) or None,
+                mix_text(p.planned_mix) or None,
             ]
             sheet.row(row, values)
             row += 1

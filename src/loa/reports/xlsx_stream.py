@@ -24,6 +24,8 @@ from functools import lru_cache
 from typing import cast
 from xml.sax.saxutils import escape, quoteattr
 
+from loa.vocab.cells import defuse_formula
+
 Value = str | int | float | date | None
 
 # Cell styles (indexes into cellXfs below).
@@ -364,11 +366,14 @@ class Book:
         )
 
     def _shared_strings(self) -> str:
+        # Every text cell is a shared string, so defusing formulas (issue 20.3) here costs one check
+        # per distinct text rather than one per cell.
+        texts = [defuse_formula(s) for s in self._strings]
         items = "".join(
             f'<si><t xml:space="preserve">{_xml_text(s)}</t></si>'
             if s != s.strip() or "\n" in s
             else f"<si><t>{_xml_text(s)}</t></si>"
-            for s in self._strings
+            for s in texts
         )
         n = len(self._strings)
         return f'{_HEAD}<sst {_NS} count="{n}" uniqueCount="{n}">{items}</sst>'

@@ -13,25 +13,25 @@ from sqlalchemy.orm import Session
 from loa.accounts.audit import record
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import area_path, require, sees_path
+from loa.content.audio_scope import reachable_asset
 from loa.content.models import Bulletin
 from loa.content.service import can_view as can_view_bulletin
-from loa.errors import InvalidInput, NotFound, PermissionDenied
+from loa.errors import InvalidInput
 from loa.protocol.priority import Priority
 from loa.schedule import checks
 from loa.schedule import models as m
-from loa.schedule.dbsnapshot import ContentIndex, airable_revision
-from loa.schedule.service import (
-    Outcome,
-    check_conflicts,
-    clean_preempt,
-    clean_priority,
-)
+from loa.schedule.acceptance import Outcome, check_conflicts
+from loa.schedule.access import editable_announcement
+from loa.schedule.contentindex import ContentIndex, airable_revision
+from loa.schedule.service import clean_preempt, clean_priority
 from loa.schedule.targets import TargetInput, common_area_id, resolve_targets
 from loa.vocab.ladder import ladder_priority
 
 ASAP_LEAD = timedelta(seconds=15)  # time for the state message and the download
 ASAP_EXPIRY = timedelta(hours=1)  # a device that comes back later does not play it late
-NOT_FOUND = "Không tìm thấy thông báo."
+
+
+NO_AUDIO = "Nội dung thông báo chưa có âm thanh để phát."
 
 
 @dataclass(frozen=True)
@@ -46,24 +46,6 @@ class AnnouncementInput:
     preempt_rule: str | None = None
     not_after_minutes: int | None = None
     volume_percent: int = 100
-
-
-def visible_announcement(session: Session, *, principal: Principal, announcement_id: int) -> m.Announcement:
-    require(principal, Permission.VIEW)
-    a = session.get(m.Announcement, announcement_id)
-    if a is None or not sees_path(principal, area_path(session, a.area_id)):
-        raise NotFound(NOT_FOUND, code="announcement_not_found")
-    return a
-
-
-def editable_announcement(session: Session, *, principal: Principal, announcement_id: int) -> m.Announcement:
-    a = visible_announcement(session, principal=principal, announcement_id=announcement_id)
-    require(principal, Permission.BROADCAST)
-    if not principal.can_access_path(area_path(session, a.area_id)):
-        raise PermissionDenied(
-            "Thông báo thuộc cấp trên hoặc địa bàn khác: bạn chỉ được xem.", code="out_of_scope"
-        )
-    return a
 
 
 def _duration_ms(session: Session, a: m.Announcement, languages: set[str]) -> int:
@@ -81,8 +63,52 @@ def _duration_ms(session: Session, a: m.Announcement, languages: set[str]) -> in
             if audio is not None:
                 lengths.append(audio.duration_ms or 0)
     if not lengths:
-        raise InvalidInput("Nội dung thông báo chưa có âm thanh để phát.", code="audio_missing")
+        raise InvalidInput(NO_AUDIO, code="audio_missing")
     return max(lengths)
+
+
+def _airable_bulletin(session: Session, principal: Principal, bulletin_id: int) -> Bulletin:
+    """The bulletin to announce: one the principal may see, with a revision that may air."""
+    bulletin = session.get(Bulletin, bulletin_id)
+    if bulletin is None or not can_view_bulletin(
+        principal, area_path(session, bulletin.area_id), bulletin.status
+    ):
+        raise InvalidInput("Không tìm thấy bản tin.", code="bulletin_unknown")
+    if airable_revision(bulletin) is None:
+        raise InvalidInput(
+            f"Bản tin «{bulletin.title}» chưa được duyệt hoặc đã bị thu hồi.",
+            code="bulletin_not_approved",
+        )
+    return bulletin
+
+
+def _start_at(data: AnnouncementInput, now: datetime) -> datetime:
+    """When it airs: soon enough for the download ("phát ngay"), or the time chosen (not past)."""
+    if data.asap:
+        return now + ASAP_LEAD
+    if data.start_at is None or data.start_at.tzinfo is None:
+        raise InvalidInput("Hãy chọn giờ phát (hoặc «phát ngay»).", code="start_missing")
+    if data.start_at < now - timedelta(minutes=1):
+        raise InvalidInput("Giờ phát đã qua.", code="start_in_past")
+    return data.start_at
+
+
+def _priority(data: AnnouncementInput, bulletin: Bulletin | None) -> int:
+    """The rung asked for; else the bulletin's; else "ưu tiên"."""
+    if data.priority is not None:
+        return clean_priority(data.priority)
+    if bulletin is not None:
+        return int(ladder_priority(bulletin.priority.value))
+    return int(Priority.PRIORITY_BULLETIN)
+
+
+def _not_after(data: AnnouncementInput, start_at: datetime) -> datetime | None:
+    """After this a device that comes back late does not play it (an hour by default when "phát ngay")."""
+    if data.not_after_minutes is not None:
+        if not 1 <= data.not_after_minutes <= 7 * 24 * 60:
+            raise InvalidInput("Hạn phát phải từ 1 phút đến 7 ngày sau giờ phát.", code="not_after_invalid")
+        return start_at + timedelta(minutes=data.not_after_minutes)
+    return start_at + ASAP_EXPIRY if data.asap else None
 
 
 def create_announcement(
@@ -98,44 +124,19 @@ def create_announcement(
     targets = resolve_targets(session, data.targets, principal=principal)
     bulletin = None
     if data.bulletin_id is not None:
-        bulletin = session.get(Bulletin, data.bulletin_id)
-        if bulletin is None or not can_view_bulletin(
-            principal, area_path(session, bulletin.area_id), bulletin.status
-        ):
-            raise InvalidInput("Không tìm thấy bản tin.", code="bulletin_unknown")
-        if airable_revision(bulletin) is None:
-            raise InvalidInput(
-                f"Bản tin «{bulletin.title}» chưa được duyệt hoặc đã bị thu hồi.",
-                code="bulletin_not_approved",
-            )
+        bulletin = _airable_bulletin(session, principal, data.bulletin_id)
         title = title or bulletin.title
     elif not data.audio_sha256:
         raise InvalidInput("Hãy chọn bản tin hoặc bản ghi âm thanh để phát.", code="content_missing")
+    elif reachable_asset(session, principal, data.audio_sha256) is None:  # missing, or another area's
+        raise InvalidInput(NO_AUDIO, code="audio_missing")
     if not title or len(title) > 300:
         raise InvalidInput("Tiêu đề thông báo là bắt buộc (tối đa 300 ký tự).", code="title_invalid")
-    if data.asap:
-        start_at = now + ASAP_LEAD
-    elif data.start_at is None or data.start_at.tzinfo is None:
-        raise InvalidInput("Hãy chọn giờ phát (hoặc «phát ngay»).", code="start_missing")
-    else:
-        start_at = data.start_at
-        if start_at < now - timedelta(minutes=1):
-            raise InvalidInput("Giờ phát đã qua.", code="start_in_past")
-    if data.priority is not None:
-        priority = clean_priority(data.priority)
-    elif bulletin is not None:
-        priority = int(ladder_priority(bulletin.priority.value))
-    else:
-        priority = int(Priority.PRIORITY_BULLETIN)
+    start_at = _start_at(data, now)
+    priority = _priority(data, bulletin)
     if not 0 <= data.volume_percent <= 100:
         raise InvalidInput("Âm lượng phải từ 0 đến 100%.", code="volume_invalid")
-    not_after = None
-    if data.not_after_minutes is not None:
-        if not 1 <= data.not_after_minutes <= 7 * 24 * 60:
-            raise InvalidInput("Hạn phát phải từ 1 phút đến 7 ngày sau giờ phát.", code="not_after_invalid")
-        not_after = start_at + timedelta(minutes=data.not_after_minutes)
-    elif data.asap:
-        not_after = start_at + ASAP_EXPIRY
+    not_after = _not_after(data, start_at)
     a = m.Announcement(
         title=title,
         bulletin_id=bulletin.id if bulletin is not None else None,

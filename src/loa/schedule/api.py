@@ -1,5 +1,5 @@
-"""JSON routes of scheduling: programmes, slots and running orders, announcements, a loudspeaker's day,
-compilation, the manifest public key and a station's iCalendar export.
+"""JSON routes of scheduling: programmes, slots and running orders, announcements. A loudspeaker's day,
+compilation, the manifest public key and a station's iCalendar export are in ``api_devices``.
 
 Every successful change is committed together with the manifests it changes; a same-priority conflict
 answers 409 (``schedule_conflict``) with the conflicts and proposals and writes nothing, unless the
@@ -8,22 +8,27 @@ request says ``"accept": "keep"`` or ``"accept": "proposal"``.
 
 from __future__ import annotations
 
-import base64
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
-from starlette.responses import Response
+from fastapi import APIRouter, Query
 
 from loa.accounts.deps import ApiPrincipal
-from loa.accounts.principal import Permission
-from loa.accounts.scope import require
+from loa.accounts.principal import Principal
 from loa.db.base import utcnow
-from loa.errors import InvalidInput, PermissionDenied
-from loa.protocol.manifest import key_id, public_key_bytes
-from loa.schedule import announcements, calendar, checks, deviceday, hooks, service, slots
-from loa.schedule.ics import IcsEvent, calendar_bytes
-from loa.schedule.manifests import CompileReport, compile_and_store, signing_key
+from loa.errors import InvalidInput
+from loa.schedule import (
+    access,
+    announcements,
+    calendar,
+    checks,
+    hooks,
+    running_orders,
+    service,
+    slots,
+)
+from loa.schedule.acceptance import Outcome
+from loa.schedule.manifests import CompileReport
 from loa.schedule.recurrence import to_local
 from loa.schedule.schemas import (
     AnnouncementIn,
@@ -42,7 +47,6 @@ from loa.schedule.schemas import (
 from loa.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["schedule"])
-ICS_DEFAULT_DAYS = 90
 
 
 def summary(report: CompileReport) -> dict[str, Any]:
@@ -60,7 +64,36 @@ def _publish(db: SessionDep, settings: SettingsDep, reason: str) -> dict[str, An
     return summary(hooks.publish(db, data_dir=settings.data_dir, reason=reason))
 
 
-def _date(raw: str | None, default: date, field: str) -> date:
+def _save_order(
+    db: SessionDep,
+    principal: Principal,
+    settings: SettingsDep,
+    body: RunningOrderIn,
+    *,
+    key: str | None = None,
+    programme_id: int | None = None,
+    fallback: bool = False,
+) -> RunningOrderOut:
+    """Replace a slot's running order (``key``), or the programme's default or fallback playlist, and
+    publish the manifests it changes."""
+    view = running_orders.set_running_order(
+        db,
+        principal=principal,
+        key=key,
+        programme_id=programme_id,
+        items=[i.to_input() for i in body.items],
+        now=utcnow(),
+        fallback=fallback,
+    )
+    out = running_order_out(view)
+    reason = f"slot:{key}" if key is not None else f"programme:{programme_id}"
+    out.manifests = _publish(db, settings, reason)
+    db.commit()
+    return out
+
+
+def query_date(raw: str | None, default: date, field: str) -> date:
+    """A date query parameter (YYYY-MM-DD), ``default`` when absent; a clear 422 when it is not a date."""
     if raw in (None, ""):
         return default
     try:
@@ -73,7 +106,8 @@ def _date(raw: str | None, default: date, field: str) -> date:
         ) from err
 
 
-def _today() -> date:
+def today_local() -> date:
+    """Today in Vietnam (the default first day of the date ranges asked for)."""
     return to_local(utcnow()).date()
 
 
@@ -91,6 +125,33 @@ def list_programmes(
     ]
 
 
+def _with_running_order(
+    db: SessionDep,
+    principal: Principal,
+    settings: SettingsDep,
+    body: ProgrammeIn,
+    outcome: Outcome,
+    now: datetime,
+) -> ProgrammeOut:
+    """After a programme is created or changed: its default running order when the body gives one,
+    then the manifests it changes, all in one commit."""
+    programme = outcome.programme
+    assert programme is not None
+    if body.running_order is not None:
+        running_orders.set_running_order(
+            db,
+            principal=principal,
+            key=None,
+            programme_id=programme.id,
+            items=[i.to_input() for i in body.running_order],
+            now=now,
+        )
+    out = programme_out(db, programme, outcome)
+    out.manifests = _publish(db, settings, f"programme:{programme.id}")
+    db.commit()
+    return out
+
+
 @router.post("/programmes", response_model=ProgrammeOut, status_code=201)
 def create_programme(
     body: ProgrammeIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
@@ -100,25 +161,12 @@ def create_programme(
     outcome = service.create_programme(
         db, principal=principal, data=body.to_input(), accept=checks.parse_accept(body.accept), now=now
     )
-    assert outcome.programme is not None
-    if body.running_order is not None:
-        slots.set_running_order(
-            db,
-            principal=principal,
-            key=None,
-            programme_id=outcome.programme.id,
-            items=[i.to_input() for i in body.running_order],
-            now=now,
-        )
-    out = programme_out(db, outcome.programme, outcome)
-    out.manifests = _publish(db, settings, f"programme:{outcome.programme.id}")
-    db.commit()
-    return out
+    return _with_running_order(db, principal, settings, body, outcome, now)
 
 
 @router.get("/programmes/{programme_id}", response_model=ProgrammeOut)
 def get_programme(programme_id: int, db: SessionDep, principal: ApiPrincipal) -> ProgrammeOut:
-    return programme_out(db, service.visible_programme(db, principal=principal, programme_id=programme_id))
+    return programme_out(db, access.visible_programme(db, principal=principal, programme_id=programme_id))
 
 
 @router.put("/programmes/{programme_id}", response_model=ProgrammeOut)
@@ -135,20 +183,7 @@ def update_programme(
         accept=checks.parse_accept(body.accept),
         now=now,
     )
-    assert outcome.programme is not None
-    if body.running_order is not None:
-        slots.set_running_order(
-            db,
-            principal=principal,
-            key=None,
-            programme_id=programme_id,
-            items=[i.to_input() for i in body.running_order],
-            now=now,
-        )
-    out = programme_out(db, outcome.programme, outcome)
-    out.manifests = _publish(db, settings, f"programme:{programme_id}")
-    db.commit()
-    return out
+    return _with_running_order(db, principal, settings, body, outcome, now)
 
 
 @router.delete("/programmes/{programme_id}", response_model=ProgrammeOut)
@@ -172,8 +207,8 @@ def list_slots(
     to: str | None = None,
 ) -> list[SlotOut]:
     """Các buổi phát trong khoảng ngày (giờ Việt Nam); chương trình phát đến khi hủy cần có «to»."""
-    start = _date(from_, _today(), "from")
-    end = _date(to, start, "to") if to else None
+    start = query_date(from_, today_local(), "from")
+    end = query_date(to, start, "to") if to else None
     return [
         slot_out(s)
         for s in slots.list_slots(
@@ -187,25 +222,14 @@ def set_default_running_order(
     programme_id: int, body: RunningOrderIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
 ) -> RunningOrderOut:
     """Danh mục phát mặc định của chương trình (dùng cho mọi buổi không có danh mục riêng)."""
-    view = slots.set_running_order(
-        db,
-        principal=principal,
-        key=None,
-        programme_id=programme_id,
-        items=[i.to_input() for i in body.items],
-        now=utcnow(),
-    )
-    out = running_order_out(view)
-    out.manifests = _publish(db, settings, f"programme:{programme_id}")
-    db.commit()
-    return out
+    return _save_order(db, principal, settings, body, programme_id=programme_id)
 
 
 @router.get("/programmes/{programme_id}/fallback", response_model=RunningOrderOut)
 def get_fallback(programme_id: int, db: SessionDep, principal: ApiPrincipal) -> RunningOrderOut:
     """Danh mục dự phòng: phát ở mức nền khi một buổi phát không có nội dung."""
     return running_order_out(
-        slots.get_programme_order(db, principal=principal, programme_id=programme_id, fallback=True)
+        running_orders.get_programme_order(db, principal=principal, programme_id=programme_id, fallback=True)
     )
 
 
@@ -214,19 +238,7 @@ def set_fallback(
     programme_id: int, body: RunningOrderIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
 ) -> RunningOrderOut:
     """Đặt danh mục dự phòng (bản tin hoặc bản ghi) cho các buổi phát không có nội dung."""
-    view = slots.set_running_order(
-        db,
-        principal=principal,
-        key=None,
-        programme_id=programme_id,
-        items=[i.to_input() for i in body.items],
-        now=utcnow(),
-        fallback=True,
-    )
-    out = running_order_out(view)
-    out.manifests = _publish(db, settings, f"programme:{programme_id}")
-    db.commit()
-    return out
+    return _save_order(db, principal, settings, body, programme_id=programme_id, fallback=True)
 
 
 # --- slots ---
@@ -234,7 +246,7 @@ def set_fallback(
 
 @router.get("/slots/{slot_id}/running-order", response_model=RunningOrderOut)
 def get_running_order(slot_id: str, db: SessionDep, principal: ApiPrincipal) -> RunningOrderOut:
-    return running_order_out(slots.get_running_order(db, principal=principal, key=slot_id))
+    return running_order_out(running_orders.get_running_order(db, principal=principal, key=slot_id))
 
 
 @router.put("/slots/{slot_id}/running-order", response_model=RunningOrderOut)
@@ -242,13 +254,7 @@ def set_running_order(
     slot_id: str, body: RunningOrderIn, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep
 ) -> RunningOrderOut:
     """Danh mục phát của một buổi: trả về tổng thời lượng so với khung giờ và cảnh báo nếu quá dài."""
-    view = slots.set_running_order(
-        db, principal=principal, key=slot_id, items=[i.to_input() for i in body.items], now=utcnow()
-    )
-    out = running_order_out(view)
-    out.manifests = _publish(db, settings, f"slot:{slot_id}")
-    db.commit()
-    return out
+    return _save_order(db, principal, settings, body, key=slot_id)
 
 
 @router.post("/slots/{slot_id}/move", response_model=SlotOut)
@@ -271,15 +277,18 @@ def move_slot(
 
 @router.post("/slots/{slot_id}/cancel", response_model=SlotOut)
 def cancel_slot(slot_id: str, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep) -> SlotOut:
-    view = slots.set_slot_cancelled(db, principal=principal, key=slot_id, cancelled=True, now=utcnow())
-    _publish(db, settings, f"slot:{slot_id}")
-    db.commit()
-    return slot_out(view)
+    return _set_cancelled(db, principal, settings, slot_id, cancelled=True)
 
 
 @router.post("/slots/{slot_id}/restore", response_model=SlotOut)
 def restore_slot(slot_id: str, db: SessionDep, principal: ApiPrincipal, settings: SettingsDep) -> SlotOut:
-    view = slots.set_slot_cancelled(db, principal=principal, key=slot_id, cancelled=False, now=utcnow())
+    return _set_cancelled(db, principal, settings, slot_id, cancelled=False)
+
+
+def _set_cancelled(
+    db: SessionDep, principal: Principal, settings: SettingsDep, slot_id: str, *, cancelled: bool
+) -> SlotOut:
+    view = slots.set_slot_cancelled(db, principal=principal, key=slot_id, cancelled=cancelled, now=utcnow())
     _publish(db, settings, f"slot:{slot_id}")
     db.commit()
     return slot_out(view)
@@ -295,8 +304,8 @@ def list_announcements(
     from_: str | None = Query(default=None, alias="from"),
     to: str | None = None,
 ) -> list[AnnouncementOut]:
-    start = _date(from_, _today(), "from")
-    end = _date(to, start + timedelta(days=30), "to")
+    start = query_date(from_, today_local(), "from")
+    end = query_date(to, start + timedelta(days=30), "to")
     from_at, to_at = calendar.day_range(start, end)
     return [
         announcement_out(a)
@@ -330,114 +339,3 @@ def cancel_announcement(
     out.manifests = _publish(db, settings, f"announcement:{a.id}")
     db.commit()
     return out
-
-
-# --- devices, compilation, keys, calendars ---
-
-
-@router.get("/devices/{uid}/schedule")
-def device_schedule(
-    uid: str, db: SessionDep, principal: ApiPrincipal, date_: str | None = Query(default=None, alias="date")
-) -> dict[str, Any]:
-    """Loa này phát gì trong ngày (đã xử lý ưu tiên và ngắt quãng như trên thiết bị)."""
-    day = deviceday.device_day(
-        db, principal=principal, uid=uid, day=_date(date_, _today(), "date"), now=utcnow()
-    )
-    return {
-        "device_id": uid,
-        "date": day.day.isoformat(),
-        "content_hash": day.content_hash,
-        "items": [
-            {
-                "title": r.title,
-                "source_id": r.source_id,
-                "start_local": r.planned_start_local.isoformat() if r.planned_start_local else None,
-                "end_local": r.planned_end_local.isoformat() if r.planned_end_local else None,
-                "played_start_local": r.played_start_local.isoformat() if r.played_start_local else None,
-                "duration_ms": r.duration_ms,
-                "priority": r.priority,
-                "priority_label": r.rung_label,
-                "status": r.evidence.value,  # from its receipts: played, partial, failed, missing, upcoming
-                "status_label": r.status_label,
-                "planned_status": r.status.value if r.status is not None else None,  # the prediction
-                "planned_status_label": r.planned_label,
-                "message": r.message,
-            }
-            for r in day.rows
-        ],
-        "conflicts": list(day.conflicts),
-        "overfull": list(day.overfull),
-        "notices": list(day.notices),
-    }
-
-
-@router.post("/schedule/compile")
-def compile_all(db: SessionDep, principal: ApiPrincipal, settings: SettingsDep) -> dict[str, Any]:
-    """Lập lại toàn bộ lịch phát 48 giờ tới cho mọi thiết bị (chỉ quản trị hệ thống)."""
-    if not principal.is_admin:
-        raise PermissionDenied("Chỉ quản trị hệ thống được lập lại toàn bộ lịch phát.", code="admin_only")
-    report = compile_and_store(
-        db,
-        key=signing_key(settings.data_dir),
-        cache=hooks.cache_for(db),
-        full=True,
-        actor=principal,
-        reason="admin",
-    )
-    db.commit()
-    return report.as_dict()
-
-
-@router.get("/schedule/public-key")
-def public_key(settings: SettingsDep) -> dict[str, str]:
-    """Khóa công khai Ed25519 dùng để kiểm tra chữ ký lịch phát."""
-    key = signing_key(settings.data_dir)
-    return {
-        "algorithm": "Ed25519",
-        "public_key": base64.b64encode(public_key_bytes(key)).decode(),
-        "key_id": key_id(key),
-    }
-
-
-@router.get("/stations/{station_id}/schedule.ics")
-def station_ics(
-    station_id: int,
-    request: Request,
-    db: SessionDep,
-    principal: ApiPrincipal,
-    from_: str | None = Query(default=None, alias="from"),
-    to: str | None = None,
-) -> Response:
-    """Lịch phát của đài dạng iCalendar (RFC 5545) để mở bằng ứng dụng lịch."""
-    require(principal, Permission.VIEW)
-    start = _date(from_, _today(), "from")
-    end = _date(to, start + timedelta(days=ICS_DEFAULT_DAYS), "to")
-    start_at, end_at = calendar.day_range(start, end)
-    station, events = calendar.station_events(
-        db, principal=principal, station_id=station_id, start_at=start_at, end_at=end_at
-    )
-    host = request.url.hostname or "loa"
-    body = calendar_bytes(
-        (
-            IcsEvent(
-                uid=e.uid.replace("@loa", f"@{host}"),
-                start_at=e.start_at,
-                end_at=e.end_at,
-                summary=e.title,
-                description=f"Mức ưu tiên: {e.rung_label}."
-                + (f" Danh mục: {e.item_count} mục." if e.kind == "slot" else " Thông báo."),
-                location=station.name,
-                status="CANCELLED" if e.status == "cancelled" else "CONFIRMED",
-                categories=("Chương trình" if e.kind == "slot" else "Thông báo",),
-            )
-            for e in events
-        ),
-        name=f"Lịch phát sóng – {station.name}",
-        generated_at=utcnow(),
-    )
-    filename = f"lich-phat-dai-{station.id}.ics"
-    return Response(
-        body,
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )

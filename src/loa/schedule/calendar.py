@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import area_path, in_scope, require
-from loa.areas.models import AdminUnit, Station, UnitKind
 from loa.errors import InvalidInput, NotFound
 from loa.fleet.models import Device, DeviceGroup, DeviceGroupMember
 from loa.schedule import models as m
@@ -20,6 +19,7 @@ from loa.schedule.recurrence import to_local, to_utc
 from loa.schedule.slots import MAX_RANGE_DAYS, programme_slots
 from loa.schedule.snapshot import Target, TargetKind
 from loa.schedule.targets import StoredTarget, load_tokens
+from loa.units.models import AdminUnit, Station, UnitKind
 from loa.vocab.ladder import rung_of
 
 

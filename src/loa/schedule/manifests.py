@@ -165,12 +165,38 @@ def _run(
         compilation = compile_manifests(
             loaded.snapshot, window=window, generated_at=now, signing_key=key, previous=states
         )
+    _store(session, compilation, loaded.device_ids, window=window, now=now)
+    if cache is not None:
+        cache.last = compilation
+    report = CompileReport(
+        window=window,
+        incremental=bool(usable),
+        devices=len(loaded.device_ids),
+        changed=tuple(sorted(compilation.changed)),
+        renewed=tuple(sorted(compilation.renewed)),
+        removed=tuple(sorted(compilation.removed)),
+        versions={uid: c.manifest_version for uid, c in sorted(compilation.manifests.items())},
+        conflicts=tuple(c.message for c in compilation.conflicts),
+        overfull=tuple(w.message for w in compilation.overfull),
+        notices=tuple(dict.fromkeys([*loaded.notices, *(n.message for n in compilation.notices)])),
+        target_sets=compilation.target_sets,
+        compiled_target_sets=compilation.compiled_target_sets,
+    )
+    if compilation.manifests or actor is not None:
+        _audit(session, report, actor=actor, reason=reason)
+    return report
+
+
+def _store(
+    session: Session, compilation: Compilation, device_ids: dict[str, int], *, window: Window, now: datetime
+) -> None:
+    """Store every new manifest; a concurrent compilation of the same versions is refused (409)."""
     rows = []
     for uid, compiled in compilation.manifests.items():
         assert compiled.signature is not None
         rows.append(
             DeviceManifest(
-                device_id=loaded.device_ids[uid],
+                device_id=device_ids[uid],
                 version=compiled.manifest_version,
                 sha256=compiled.sha256,
                 body=compiled.body,
@@ -189,40 +215,25 @@ def _run(
         ) from err
     if rows:
         outbox.announce(session)  # the gateway publishes the new state references at commit
-    if cache is not None:
-        cache.last = compilation
-    report = CompileReport(
-        window=window,
-        incremental=bool(usable),
-        devices=len(loaded.device_ids),
-        changed=tuple(sorted(compilation.changed)),
-        renewed=tuple(sorted(compilation.renewed)),
-        removed=tuple(sorted(compilation.removed)),
-        versions={uid: c.manifest_version for uid, c in sorted(compilation.manifests.items())},
-        conflicts=tuple(c.message for c in compilation.conflicts),
-        overfull=tuple(w.message for w in compilation.overfull),
-        notices=tuple(dict.fromkeys([*loaded.notices, *(n.message for n in compilation.notices)])),
-        target_sets=compilation.target_sets,
-        compiled_target_sets=compilation.compiled_target_sets,
+
+
+def _audit(session: Session, report: CompileReport, *, actor: Principal | None, reason: str) -> None:
+    record(
+        session,
+        action="schedule.manifests_issue",
+        actor=actor,
+        actor_name=None if actor is not None else "hệ thống",
+        target_type="schedule",
+        target_id="manifests",
+        details={
+            "reason": reason,
+            "incremental": report.incremental,
+            "changed": len(report.changed),
+            "renewed": len(report.renewed),
+            "devices": report.devices,
+            "sample": list(report.versions)[:20],
+        },
     )
-    if compilation.manifests or actor is not None:
-        record(
-            session,
-            action="schedule.manifests_issue",
-            actor=actor,
-            actor_name=None if actor is not None else "hệ thống",
-            target_type="schedule",
-            target_id="manifests",
-            details={
-                "reason": reason,
-                "incremental": report.incremental,
-                "changed": len(report.changed),
-                "renewed": len(report.renewed),
-                "devices": report.devices,
-                "sample": list(report.versions)[:20],
-            },
-        )
-    return report
 
 
 def body_sha256(body: bytes) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from loa.accounts.deps import ApiPrincipal, CsrfProtected, WebPrincipal
+from loa.accounts.deps import ApiPrincipal, WebPrincipal
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import area_path
 from loa.areas.logic import fold
@@ -23,11 +23,11 @@ from loa.content.service import can_view as can_view_bulletin
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, LoaError
 from loa.fleet.playable import playable_audio
-from loa.schedule import checks, hooks, service, slots
+from loa.schedule import access, checks, hooks, running_orders, service, slots
 from loa.schedule import models as m
 from loa.schedule.programme_views import flash, pop_flash
-from loa.schedule.views import Posted, base_context
-from loa.web.deps import SessionDep, SettingsDep
+from loa.schedule.views import FormPost, PostedForm, base_context
+from loa.web.deps import SessionDep
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -54,15 +54,15 @@ class Owner:
     def post_url(self) -> str:
         return f"{self.url}/running-order" if self.key is not None else self.url
 
-    def view(self, db: Session, principal: Principal) -> slots.RunningOrderView:
+    def view(self, db: Session, principal: Principal) -> running_orders.RunningOrderView:
         if self.key is not None:
-            return slots.get_running_order(db, principal=principal, key=self.key)
-        return slots.get_programme_order(
+            return running_orders.get_running_order(db, principal=principal, key=self.key)
+        return running_orders.get_programme_order(
             db, principal=principal, programme_id=self.programme_id, fallback=self.fallback
         )
 
-    def save(self, db: Session, principal: Principal, items: list[slots.ItemInput]) -> None:
-        slots.set_running_order(
+    def save(self, db: Session, principal: Principal, items: list[running_orders.ItemInput]) -> None:
+        running_orders.set_running_order(
             db,
             principal=principal,
             key=self.key,
@@ -81,7 +81,7 @@ def _slot_owner(key: str) -> Owner:
 def _editor(
     request: Request, db: Session, principal: Principal, owner: Owner, *, status_code: int = 200, **extra: Any
 ) -> Response:
-    programme = service.visible_programme(db, principal=principal, programme_id=owner.programme_id)
+    programme = access.visible_programme(db, principal=principal, programme_id=owner.programme_id)
     view = owner.view(db, principal)
     editable = (
         programme.active
@@ -108,12 +108,17 @@ def _editor(
     )
 
 
-def _change(
-    request: Request, db: Session, principal: Principal, owner: Owner, form: Any, data_dir: Any
-) -> Response:
+def _change(post: FormPost, owner: Owner) -> Response:
+    request, db, principal, form, data_dir = (
+        post.request,
+        post.db,
+        post.principal,
+        post.form,
+        post.settings.data_dir,
+    )
     current = owner.view(db, principal)
     items = [
-        slots.ItemInput(
+        running_orders.ItemInput(
             line.kind.value,
             line.bulletin_id,
             line.audio_sha256,
@@ -126,11 +131,11 @@ def _change(
     index = int(raw_index) if raw_index.isdigit() else -1
     try:
         if action == "add_bulletin":
-            items.append(slots.ItemInput("bulletin", _chosen_bulletin(db, principal, form)))
+            items.append(running_orders.ItemInput("bulletin", _chosen_bulletin(db, principal, form)))
         elif action == "add_recording":
             sha = str(form.get("audio_sha256", "")).strip()
             title = str(form.get("title", "")).strip() or _recording_title(db, principal, sha)
-            items.append(slots.ItemInput("recording", None, sha, title))
+            items.append(running_orders.ItemInput("recording", None, sha, title))
         elif action == "remove" and 0 <= index < len(items):
             items.pop(index)
         elif action in ("up", "down") and 0 <= index < len(items):
@@ -215,16 +220,8 @@ def slot_page(key: str, request: Request, db: SessionDep, principal: WebPrincipa
 
 
 @router.post("/schedule/slots/{key}/running-order")
-def slot_order_post(
-    key: str,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
-    return _change(request, db, principal, _slot_owner(key), form, settings.data_dir)
+def slot_order_post(key: str, post: PostedForm) -> Response:
+    return _change(post, _slot_owner(key))
 
 
 def _back(request: Request, form: Any, key: str) -> str:
@@ -232,51 +229,31 @@ def _back(request: Request, form: Any, key: str) -> str:
     return wanted if wanted.startswith("/schedule/") else f"/schedule/slots/{key}"
 
 
-@router.post("/schedule/slots/{key}/cancel")
-def slot_cancel(
-    key: str,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
-    view = slots.set_slot_cancelled(db, principal=principal, key=key, cancelled=True, now=utcnow())
-    hooks.publish(db, data_dir=settings.data_dir, reason=f"slot:{key}")
+def _set_cancelled(post: FormPost, key: str, *, cancelled: bool) -> Response:
+    """Cancel or restore one airing, publish the manifests it changes, go back where the form came from."""
+    db = post.db
+    view = slots.set_slot_cancelled(db, principal=post.principal, key=key, cancelled=cancelled, now=utcnow())
+    hooks.publish(db, data_dir=post.settings.data_dir, reason=f"slot:{key}")
     db.commit()
-    flash(request, f"Đã hủy buổi phát lúc {view.start_local:%H:%M ngày %d/%m/%Y}.")
-    return RedirectResponse(_back(request, form, key), status_code=303)
+    done = "hủy" if cancelled else "khôi phục"
+    flash(post.request, f"Đã {done} buổi phát lúc {view.start_local:%H:%M ngày %d/%m/%Y}.")
+    return RedirectResponse(_back(post.request, post.form, key), status_code=303)
+
+
+@router.post("/schedule/slots/{key}/cancel")
+def slot_cancel(key: str, post: PostedForm) -> Response:
+    return _set_cancelled(post, key, cancelled=True)
 
 
 @router.post("/schedule/slots/{key}/restore")
-def slot_restore(
-    key: str,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
-    view = slots.set_slot_cancelled(db, principal=principal, key=key, cancelled=False, now=utcnow())
-    hooks.publish(db, data_dir=settings.data_dir, reason=f"slot:{key}")
-    db.commit()
-    flash(request, f"Đã khôi phục buổi phát lúc {view.start_local:%H:%M ngày %d/%m/%Y}.")
-    return RedirectResponse(_back(request, form, key), status_code=303)
+def slot_restore(key: str, post: PostedForm) -> Response:
+    return _set_cancelled(post, key, cancelled=False)
 
 
 @router.post("/schedule/slots/{key}/move")
-def slot_move(
-    key: str,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
+def slot_move(key: str, post: PostedForm) -> Response:
     """Dời một buổi phát sang ngày, giờ khác; trùng lịch thì hỏi lại, không tự xử lý."""
+    request, db, principal, settings, form = post.request, post.db, post.principal, post.settings, post.form
     owner = _slot_owner(key)
     moved_to = f"{form.get('date', '')}T{form.get('time', '')}"
     try:
@@ -320,16 +297,8 @@ def default_order_page(
 
 
 @router.post("/schedule/programmes/{programme_id:int}/running-order")
-def default_order_post(
-    programme_id: int,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
-    return _change(request, db, principal, Owner(programme_id), form, settings.data_dir)
+def default_order_post(programme_id: int, post: PostedForm) -> Response:
+    return _change(post, Owner(programme_id))
 
 
 @router.get("/schedule/programmes/{programme_id:int}/fallback")
@@ -339,13 +308,5 @@ def fallback_page(programme_id: int, request: Request, db: SessionDep, principal
 
 
 @router.post("/schedule/programmes/{programme_id:int}/fallback")
-def fallback_post(
-    programme_id: int,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
-    return _change(request, db, principal, Owner(programme_id, fallback=True), form, settings.data_dir)
+def fallback_post(programme_id: int, post: PostedForm) -> Response:
+    return _change(post, Owner(programme_id, fallback=True))

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from loa.protocol.itemids import airing_stamp
 from loa.schedule import models as m
-from loa.schedule.dbsnapshot import load_memberships, programme_recurrence
+from loa.schedule.dbsnapshot import programme_recurrence
+from loa.schedule.memberships import load_memberships
 from loa.schedule.recurrence import Recurrence, occurrences, resolve_timezone, to_local
 from loa.schedule.snapshot import Target, TargetKind
 from loa.schedule.targets import StoredTarget, load_tokens

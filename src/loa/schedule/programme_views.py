@@ -15,9 +15,16 @@ from loa.accounts.scope import area_path
 from loa.content.catalog import LANGUAGES
 from loa.db.base import utcnow
 from loa.errors import LoaError
-from loa.schedule import checks, formedit, forms, hooks, service, slots, targetpick
+from loa.schedule import access, checks, formedit, forms, hooks, running_orders, service, slots, targetpick
 from loa.schedule.recurrence import to_local
-from loa.schedule.views import Posted, base_context, posted_values, programme_form, refused, with_typed_target
+from loa.schedule.views import (
+    PostedForm,
+    base_context,
+    posted_values,
+    programme_form,
+    refused,
+    with_typed_target,
+)
 from loa.topics.models import Topic
 from loa.web.deps import SessionDep, SettingsDep
 from loa.web.flash import flash_pair
@@ -32,7 +39,7 @@ flash, pop_flash = flash_pair(FLASH)
 @router.get("/schedule/programmes/{programme_id:int}")
 def programme_page(programme_id: int, request: Request, db: SessionDep, principal: WebPrincipal) -> Response:
     """Một chương trình: lịch phát, nơi phát, danh mục mặc định, danh mục dự phòng, các buổi sắp tới."""
-    programme = service.visible_programme(db, principal=principal, programme_id=programme_id)
+    programme = access.visible_programme(db, principal=principal, programme_id=programme_id)
     today = to_local(utcnow()).date()
     upcoming = (
         slots.list_slots(
@@ -57,8 +64,10 @@ def programme_page(programme_id: int, request: Request, db: SessionDep, principa
             "recurrence_text": service.describe_recurrence(programme),
             "targets": service.programme_targets(db, programme.id),
             "languages": LANGUAGES,
-            "default_order": slots.get_programme_order(db, principal=principal, programme_id=programme.id),
-            "fallback": slots.get_programme_order(
+            "default_order": running_orders.get_programme_order(
+                db, principal=principal, programme_id=programme.id
+            ),
+            "fallback": running_orders.get_programme_order(
                 db, principal=principal, programme_id=programme.id, fallback=True
             ),
             "upcoming": upcoming,
@@ -72,22 +81,15 @@ def programme_page(programme_id: int, request: Request, db: SessionDep, principa
 
 @router.get("/schedule/programmes/{programme_id:int}/edit")
 def edit_programme(programme_id: int, request: Request, db: SessionDep, principal: WebPrincipal) -> Response:
-    programme = service.editable_programme(db, principal=principal, programme_id=programme_id)
+    programme = access.editable_programme(db, principal=principal, programme_id=programme_id)
     values = formedit.values_of(programme, service.programme_targets(db, programme.id))
     return programme_form(request, db, principal, values, programme=programme)
 
 
 @router.post("/schedule/programmes/{programme_id:int}/edit")
-def edit_programme_post(
-    programme_id: int,
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
-    programme = service.editable_programme(db, principal=principal, programme_id=programme_id)
+def edit_programme_post(programme_id: int, post: PostedForm) -> Response:
+    request, db, principal, settings, form = post.request, post.db, post.principal, post.settings, post.form
+    programme = access.editable_programme(db, principal=principal, programme_id=programme_id)
     values = posted_values(form)
     kind = values.get("rule_kind", "")
     try:

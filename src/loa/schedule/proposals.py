@@ -15,9 +15,9 @@ from loa.accounts.audit import record
 from loa.accounts.principal import Principal
 from loa.errors import InvalidInput
 from loa.schedule import models as m
+from loa.schedule.access import editable_announcement, editable_programme
 from loa.schedule.conflicts import Conflict, format_local_vi
 from loa.schedule.recurrence import to_local
-from loa.schedule.service import editable_programme
 
 
 def _ceil_minute(at: datetime) -> datetime:
@@ -26,8 +26,6 @@ def _ceil_minute(at: datetime) -> datetime:
 
 
 def _shift_announcement(session: Session, principal: Principal, ident: int, new_start_at: datetime) -> str:
-    from loa.schedule.announcements import editable_announcement
-
     a = editable_announcement(session, principal=principal, announcement_id=ident)
     shift = new_start_at - a.start_at
     a.start_at = new_start_at

@@ -8,15 +8,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit
 from loa.schedule import models as m
+from loa.schedule.acceptance import Outcome
 from loa.schedule.announcements import AnnouncementInput
 from loa.schedule.checks import describe
 from loa.schedule.recurrence import VIETNAM_TZ
-from loa.schedule.service import Outcome, ProgrammeInput, describe_recurrence, programme_targets
-from loa.schedule.slots import ItemInput, RunningOrderView, SlotView
+from loa.schedule.running_orders import ItemInput, RunningOrderView
+from loa.schedule.service import ProgrammeInput, describe_recurrence, programme_targets
+from loa.schedule.slots import SlotView
 from loa.schedule.targets import TargetInput
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 from loa.vocab.ladder import PREEMPT_RULES, rung_of
 
 

@@ -2,14 +2,15 @@
 session first, never commit (the caller commits). Every change is written to the audit log.
 
 Slots, running orders and announcements are in ``loa.schedule.slots`` and ``loa.schedule.announcements``;
-they share the helpers here (``visible_programme``, ``editable_programme``, ``check_conflicts``).
+they share the validation here; the scope lookups are in ``loa.schedule.access`` and the operator's
+answer to conflicts (refuse, keep, apply the proposals) in ``loa.schedule.acceptance``.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -17,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.audit import record
 from loa.accounts.principal import Permission, Principal
-from loa.accounts.scope import NO_AREA, area_path, require, sees_path
-from loa.areas.models import AdminUnit
-from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.accounts.scope import NO_AREA, require, sees_path
+from loa.errors import Conflict, InvalidInput
 from loa.protocol.priority import PreemptRule
 from loa.schedule import checks
 from loa.schedule import models as m
+from loa.schedule.acceptance import Outcome, check_conflicts
+from loa.schedule.access import editable_programme
 from loa.schedule.conflicts import Conflict as ScheduleConflict
 from loa.schedule.dbsnapshot import programme_recurrence
 from loa.schedule.recurrence import VIETNAM_TZ, Recurrence, occurrences, resolve_timezone, to_utc, validate
@@ -37,9 +39,9 @@ from loa.schedule.targets import (
 )
 from loa.schedule.wording import describe as describe_recurrence_vi
 from loa.topics.models import Topic
+from loa.units.models import AdminUnit
 from loa.vocab.ladder import check_priority, ladder_priority, rung_of
 
-NOT_FOUND = "Không tìm thấy chương trình."
 MAX_SLOT_MINUTES = 24 * 60
 CHECK_HORIZON = timedelta(days=400)
 
@@ -68,37 +70,7 @@ class ProgrammeInput:
     description: str = ""
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """A scheduling change: what it produced, the conflicts the operator accepted, and warnings."""
-
-    programme: m.Programme | None = None
-    accepted_conflicts: tuple[ScheduleConflict, ...] = ()
-    applied: tuple[str, ...] = ()  # Vietnamese descriptions of applied proposals
-    warnings: tuple[str, ...] = field(default=())
-
-
 # --- scope ---
-
-
-def visible_programme(session: Session, *, principal: Principal, programme_id: int) -> m.Programme:
-    require(principal, Permission.VIEW)
-    programme = session.get(m.Programme, programme_id)
-    # Another area's programme is answered like a missing one: its id reveals nothing.
-    if programme is None or not sees_path(principal, area_path(session, programme.area_id)):
-        raise NotFound(NOT_FOUND, code="programme_not_found")
-    return programme
-
-
-def editable_programme(session: Session, *, principal: Principal, programme_id: int) -> m.Programme:
-    programme = visible_programme(session, principal=principal, programme_id=programme_id)
-    require(principal, Permission.OPERATE_STATION)
-    if not principal.can_access_path(area_path(session, programme.area_id)):
-        raise PermissionDenied(
-            f"Chương trình «{programme.name}» thuộc cấp trên hoặc địa bàn khác: bạn chỉ được xem.",
-            code="out_of_scope",
-        )
-    return programme
 
 
 def stored_targets(session: Session, programme_id: int) -> list[StoredTarget]:
@@ -225,44 +197,6 @@ def airing_spans(
     return spans
 
 
-def check_conflicts(
-    session: Session,
-    *,
-    principal: Principal,
-    subject: checks.Subject,
-    accept: checks.Accept | None,
-    now: datetime,
-) -> tuple[tuple[ScheduleConflict, ...], tuple[str, ...]]:
-    """Refuse (409) on same-priority conflicts unless the operator accepted them: ``keep`` keeps both,
-    ``proposal`` applies the proposed shifts (then checks again). Returns (accepted, applied)."""
-    session.flush()
-    found = checks.find(session, subject, now=now)
-    if not found:
-        return (), ()
-    if accept is None:
-        raise checks.refuse(found)
-    if accept is checks.Accept.KEEP:
-        record(
-            session,
-            action="schedule.conflict_keep",
-            actor=principal,
-            target_type="programme" if subject.programmes else "announcement",
-            target_id=",".join(str(i) for i in sorted(subject.programmes | subject.announcements))[:64],
-            details={"conflicts": [c.message for c in found[:20]], "count": len(found)},
-        )
-        return tuple(found), ()
-    from loa.schedule.proposals import apply_proposals  # avoids an import cycle with slots
-
-    applied: list[str] = []
-    for _round in range(3):
-        applied += apply_proposals(session, principal=principal, conflicts=found, now=now)
-        session.flush()
-        found = checks.find(session, subject, now=now)
-        if not found:
-            return (), tuple(applied)
-    raise checks.refuse(found)
-
-
 # --- programmes ---
 
 
@@ -315,6 +249,27 @@ def _audit_details(programme: m.Programme, targets: list[ResolvedTarget]) -> dic
     }
 
 
+def _check_airings(
+    session: Session,
+    programme: m.Programme,
+    *,
+    principal: Principal,
+    accept: checks.Accept | None,
+    now: datetime,
+) -> tuple[tuple[ScheduleConflict, ...], tuple[str, ...]]:
+    """The conflicts of the programme's next airings (from now, or from its start if later)."""
+    spans = airing_spans(
+        session, programme, after=max(now, to_utc(programme.start_local, programme.timezone))
+    )
+    return check_conflicts(
+        session,
+        principal=principal,
+        subject=checks.Subject(programmes=frozenset({programme.id}), spans=tuple(spans)),
+        accept=accept,
+        now=now,
+    )
+
+
 def create_programme(
     session: Session,
     *,
@@ -331,16 +286,7 @@ def create_programme(
     session.add(programme)
     session.flush()
     _replace_targets(session, programme, targets)
-    spans = airing_spans(
-        session, programme, after=max(now, to_utc(programme.start_local, programme.timezone))
-    )
-    accepted, applied = check_conflicts(
-        session,
-        principal=principal,
-        subject=checks.Subject(programmes=frozenset({programme.id}), spans=tuple(spans)),
-        accept=accept,
-        now=now,
-    )
+    accepted, applied = _check_airings(session, programme, principal=principal, accept=accept, now=now)
     record(
         session,
         action="schedule.programme_create",
@@ -381,16 +327,7 @@ def update_programme(
     programme.version += 1
     programme.updated_at = now
     _replace_targets(session, programme, targets)
-    spans = airing_spans(
-        session, programme, after=max(now, to_utc(programme.start_local, programme.timezone))
-    )
-    accepted, applied = check_conflicts(
-        session,
-        principal=principal,
-        subject=checks.Subject(programmes=frozenset({programme.id}), spans=tuple(spans)),
-        accept=accept,
-        now=now,
-    )
+    accepted, applied = _check_airings(session, programme, principal=principal, accept=accept, now=now)
     record(
         session,
         action="schedule.programme_update",

@@ -1,4 +1,5 @@
-"""Slots (one airing of a programme) and their running orders.
+"""Slots (one airing of a programme): list them, read one, move or cancel it. Their running orders are
+in ``loa.schedule.running_orders``.
 
 A slot's public id is ``<programme id>-<YYYYMMDDTHHMM>`` (its original local time, like RFC 5545's
 RECURRENCE-ID), so every occurrence has an id before anything is stored; a row in ``slots`` is written
@@ -8,37 +9,26 @@ only when the slot is moved, cancelled or given its own running order.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, delete, exists, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from loa.accounts.audit import record
 from loa.accounts.principal import Principal
-from loa.accounts.scope import area_path
 from loa.content.catalog import DEFAULT_LANGUAGE
-from loa.content.models import Bulletin
-from loa.content.service import can_view as can_view_bulletin
 from loa.errors import InvalidInput, NotFound
 from loa.schedule import checks
 from loa.schedule import models as m
-from loa.schedule.conflicts import check_slot
-from loa.schedule.dbsnapshot import ContentIndex, airable_revision, programme_recurrence
+from loa.schedule.acceptance import Outcome, check_conflicts
+from loa.schedule.access import editable_programme, visible_programme
+from loa.schedule.dbsnapshot import programme_recurrence
+from loa.schedule.orderlines import durations, main_language, order_items
 from loa.schedule.recurrence import occurrences, to_local, to_utc
-from loa.schedule.service import (
-    Outcome,
-    check_conflicts,
-    editable_programme,
-    stored_targets,
-    visible_programme,
-)
-from loa.speech.models import AudioAsset
 
 _KEY = re.compile(r"^(\d{1,9})-(\d{8}T\d{4})$")
 MAX_RANGE_DAYS = 400
-MAX_ITEMS = 100
 
 
 def slot_key(programme_id: int, occurrence_local: datetime) -> str:
@@ -94,42 +84,23 @@ def _day_bounds(from_date: date, to_date: date, timezone: str) -> tuple[datetime
     return start, end
 
 
-def durations(session: Session, items: Sequence[m.RunningOrderItem], language: str) -> list[int]:
-    """Duration of each line in ``language`` (Vietnamese as the fallback; 0 when nothing can air)."""
-    bulletin_ids = {i.bulletin_id for i in items if i.bulletin_id is not None}
-    shas = {i.audio_sha256 for i in items if i.audio_sha256}
-    index = ContentIndex(session, bulletin_ids, shas)
-    out = []
-    for i in items:
-        if i.kind is m.ItemKind.BULLETIN and i.bulletin_id is not None:
-            found = index.bulletin_audio(i.bulletin_id, language)
-            out.append(found[1].duration_ms or 0 if found else 0)
-        else:
-            audio = index.audio(i.audio_sha256)
-            out.append(audio.duration_ms or 0 if audio else 0)
-    return out
-
-
-def _owned_by(programme_id: int, slot_id: int | None, fallback: bool) -> list[ColumnElement[bool]]:
-    """The lines of one running order: a slot's, the programme's default, or its fallback playlist."""
-    item = m.RunningOrderItem
-    return [
-        item.programme_id == programme_id,
-        item.slot_id.is_(None) if slot_id is None else item.slot_id == slot_id,
-        item.fallback.is_(fallback),
-    ]
-
-
-def _items(
-    session: Session, programme_id: int, slot_id: int | None, *, fallback: bool = False
-) -> list[m.RunningOrderItem]:
-    query = select(m.RunningOrderItem).where(*_owned_by(programme_id, slot_id, fallback))
-    return list(session.scalars(query.order_by(m.RunningOrderItem.position, m.RunningOrderItem.id)))
-
-
-def _main_language(session: Session, programme_id: int) -> str:
-    targets = stored_targets(session, programme_id)
-    return targets[0].language if targets else DEFAULT_LANGUAGE
+def _occurrences(
+    session: Session, programme: m.Programme, start_at: datetime, end_at: datetime
+) -> dict[datetime, m.Slot | None]:
+    """Original local time → its stored row (if any) of the occurrences in the window, and of every
+    moved slot (which may land in the window from elsewhere)."""
+    rows = {
+        s.occurrence_local: s
+        for s in session.scalars(select(m.Slot).where(m.Slot.programme_id == programme.id))
+    }
+    wanted: dict[datetime, m.Slot | None] = {
+        to_local(at, programme.timezone): None
+        for at in occurrences(programme_recurrence(programme), start_at, end_at)
+    }
+    for occ, stored in rows.items():
+        if occ in wanted or stored.moved_to_local is not None:
+            wanted[occ] = stored
+    return wanted
 
 
 def programme_slots(
@@ -140,19 +111,9 @@ def programme_slots(
     *,
     with_totals: bool = True,
 ) -> list[SlotView]:
-    rows = {
-        s.occurrence_local: s
-        for s in session.scalars(select(m.Slot).where(m.Slot.programme_id == programme.id))
-    }
-    base = programme_recurrence(programme)
     length = timedelta(milliseconds=programme.slot_duration_ms)
-    wanted: dict[datetime, m.Slot | None] = {
-        to_local(at, programme.timezone): None for at in occurrences(base, start_at - length, end_at)
-    }
-    for occ, stored in rows.items():
-        if occ in wanted or stored.moved_to_local is not None:
-            wanted[occ] = stored
-    language = _main_language(session, programme.id) if with_totals else DEFAULT_LANGUAGE
+    wanted = _occurrences(session, programme, start_at - length, end_at)
+    language = main_language(session, programme.id) if with_totals else DEFAULT_LANGUAGE
     has_fallback = bool(
         session.scalar(
             select(
@@ -171,11 +132,11 @@ def programme_slots(
         if not with_totals:
             count, total = 0, 0
         elif own and row is not None:
-            its = _items(session, programme.id, row.id)
+            its = order_items(session, programme.id, row.id)
             count, total = len(its), sum(durations(session, its, language))
         else:
             if default_total is None:
-                its = _items(session, programme.id, None)
+                its = order_items(session, programme.id, None)
                 default_total = (len(its), sum(durations(session, its, language)))
             count, total = default_total
         out.append(
@@ -251,7 +212,7 @@ def slot_view(session: Session, programme: m.Programme, occ: datetime) -> SlotVi
     return found[0]
 
 
-def _ensure_row(session: Session, programme: m.Programme, row: m.Slot | None, occ: datetime) -> m.Slot:
+def ensure_row(session: Session, programme: m.Programme, row: m.Slot | None, occ: datetime) -> m.Slot:
     if row is None:
         row = m.Slot(programme_id=programme.id, occurrence_local=occ, status=m.SlotStatus.SCHEDULED)
         session.add(row)
@@ -296,7 +257,7 @@ def move_slot(
                 f"«{programme.name}» đã có buổi phát lúc {new_start_local:%H:%M ngày %d/%m/%Y}.",
                 code="slot_taken",
             )
-    row = _ensure_row(session, programme, row, occ)
+    row = ensure_row(session, programme, row, occ)
     before = current
     if new_start_local == occ:
         row.status, row.moved_to_local = m.SlotStatus.SCHEDULED, None
@@ -327,7 +288,7 @@ def set_slot_cancelled(
     session: Session, *, principal: Principal, key: str, cancelled: bool, now: datetime
 ) -> SlotView:
     programme, row, occ = get_slot(session, principal=principal, key=key, write=True)
-    row = _ensure_row(session, programme, row, occ)
+    row = ensure_row(session, programme, row, occ)
     if cancelled:
         row.status = m.SlotStatus.CANCELLED
     else:
@@ -344,196 +305,3 @@ def set_slot_cancelled(
         details={"programme": programme.name},
     )
     return slot_view(session, programme, occ)
-
-
-# --- running orders ---
-
-
-@dataclass(frozen=True)
-class ItemInput:
-    kind: str
-    bulletin_id: int | None = None
-    audio_sha256: str | None = None
-    title: str = ""
-
-
-@dataclass(frozen=True)
-class RunningOrderLine:
-    position: int
-    kind: m.ItemKind
-    bulletin_id: int | None
-    audio_sha256: str | None
-    title: str
-    duration_ms: int
-
-
-@dataclass(frozen=True)
-class RunningOrderView:
-    slot: SlotView | None  # None: the programme's default running order (or its fallback playlist)
-    lines: tuple[RunningOrderLine, ...]
-    total_ms: int
-    slot_ms: int
-    warning: str | None  # overfull: by how many minutes, what is cut, what will not play
-    fallback: bool = False  # the programme's fallback playlist
-
-    @property
-    def overfull(self) -> bool:
-        return self.total_ms > self.slot_ms
-
-    @property
-    def overrun_ms(self) -> int:
-        return max(self.total_ms - self.slot_ms, 0)
-
-
-def _clean_items(
-    session: Session, principal: Principal, items: Sequence[ItemInput]
-) -> list[m.RunningOrderItem]:
-    if len(items) > MAX_ITEMS:
-        raise InvalidInput(f"Một buổi phát có tối đa {MAX_ITEMS} mục.", code="running_order_too_long")
-    out: list[m.RunningOrderItem] = []
-    for position, item in enumerate(items):
-        where = f"Mục {position + 1}"
-        title = " ".join(item.title.split())[:300]
-        if item.kind == m.ItemKind.BULLETIN.value:
-            bulletin = session.get(Bulletin, item.bulletin_id) if item.bulletin_id is not None else None
-            if bulletin is None or not can_view_bulletin(
-                principal, area_path(session, bulletin.area_id), bulletin.status
-            ):
-                raise InvalidInput(f"{where}: không tìm thấy bản tin.", code="bulletin_unknown")
-            if airable_revision(bulletin) is None:
-                raise InvalidInput(
-                    f"{where}: bản tin «{bulletin.title}» chưa được duyệt hoặc đã bị thu hồi nên không thể "
-                    "đưa vào lịch phát.",
-                    code="bulletin_not_approved",
-                )
-            out.append(
-                m.RunningOrderItem(
-                    position=position, kind=m.ItemKind.BULLETIN, bulletin_id=bulletin.id, title=title
-                )
-            )
-        elif item.kind == m.ItemKind.RECORDING.value:
-            sha = (item.audio_sha256 or "").strip().lower()
-            if session.scalar(select(AudioAsset.id).where(AudioAsset.sha256 == sha)) is None:
-                raise InvalidInput(f"{where}: không tìm thấy bản ghi âm thanh.", code="audio_unknown")
-            if not title:
-                raise InvalidInput(f"{where}: hãy đặt tên cho bản ghi.", code="title_missing")
-            out.append(
-                m.RunningOrderItem(
-                    position=position, kind=m.ItemKind.RECORDING, audio_sha256=sha, title=title
-                )
-            )
-        else:
-            raise InvalidInput(f"{where}: loại mục phải là bản tin hoặc bản ghi.", code="item_kind_invalid")
-    return out
-
-
-def running_order(
-    session: Session,
-    programme: m.Programme,
-    row: m.Slot | None,
-    view: SlotView | None,
-    *,
-    fallback: bool = False,
-) -> RunningOrderView:
-    slot_id = row.id if row is not None and row.own_running_order and not fallback else None
-    items = _items(session, programme.id, slot_id, fallback=fallback)
-    lengths = durations(session, items, _main_language(session, programme.id))
-    titles: list[str] = []
-    bulletins = {
-        b.id: b.title
-        for b in session.scalars(
-            select(Bulletin).where(Bulletin.id.in_([i.bulletin_id for i in items if i.bulletin_id]))
-        )
-    }
-    lines = []
-    for item, ms in zip(items, lengths, strict=True):
-        title = item.title or bulletins.get(item.bulletin_id or 0, "")
-        titles.append(title)
-        lines.append(
-            RunningOrderLine(item.position, item.kind, item.bulletin_id, item.audio_sha256, title, ms)
-        )
-    total = sum(lengths)
-    airing = view.start_at if view is not None else to_utc(programme.start_local, programme.timezone)
-    warning = check_slot(
-        str(programme.id),
-        programme.name,
-        airing,
-        programme.slot_duration_ms,
-        list(zip(titles, lengths, strict=True)),
-    )
-    message = warning.message if warning and not fallback else None  # a fallback is cut, never warned
-    return RunningOrderView(view, tuple(lines), total, programme.slot_duration_ms, message, fallback)
-
-
-def set_running_order(
-    session: Session,
-    *,
-    principal: Principal,
-    key: str | None,
-    programme_id: int | None = None,
-    items: Sequence[ItemInput],
-    now: datetime,
-    fallback: bool = False,
-) -> RunningOrderView:
-    """Replace the running order of one slot (``key``) or the programme's default (``programme_id``),
-    or with ``fallback`` the programme's fallback playlist. An overfull slot is saved with a warning
-    (the device cuts it at the slot end)."""
-    if fallback and key is not None:
-        raise InvalidInput(
-            "Danh mục dự phòng thuộc chương trình, không thuộc một buổi phát.", code="slot_fallback"
-        )
-    if key is not None:
-        programme, row, occ = get_slot(session, principal=principal, key=key, write=True)
-        row = _ensure_row(session, programme, row, occ)
-        if row.status is m.SlotStatus.CANCELLED:
-            raise InvalidInput("Buổi phát đã bị hủy.", code="slot_cancelled")
-        row.own_running_order = True
-        row.updated_at, row.updated_by_id = now, principal.user_id
-        slot_id: int | None = row.id
-    elif programme_id is not None:
-        programme, row, occ = (
-            editable_programme(session, principal=principal, programme_id=programme_id),
-            None,
-            None,
-        )
-        slot_id = None
-    else:
-        raise InvalidInput("Thiếu buổi phát hoặc chương trình.", code="slot_missing")
-    cleaned = _clean_items(session, principal, items)
-    session.execute(delete(m.RunningOrderItem).where(*_owned_by(programme.id, slot_id, fallback)))
-    for item in cleaned:
-        item.programme_id, item.slot_id, item.fallback = programme.id, slot_id, fallback
-    session.add_all(cleaned)
-    session.flush()
-    view = slot_view(session, programme, occ) if occ is not None else None
-    result = running_order(session, programme, row, view, fallback=fallback)
-    record(
-        session,
-        action="schedule.fallback_set" if fallback else "schedule.running_order_set",
-        actor=principal,
-        target_type="slot" if key else "programme",
-        target_id=key or programme.id,
-        area_id=programme.area_id,
-        details={
-            "programme": programme.name,
-            "titles": [line.title for line in result.lines],
-            "items": [f"{i.kind.value}:{i.bulletin_id or i.audio_sha256}" for i in cleaned],
-            "total_ms": result.total_ms,
-            "slot_ms": result.slot_ms,
-            "overfull": result.overfull,
-        },
-    )
-    return result
-
-
-def get_running_order(session: Session, *, principal: Principal, key: str) -> RunningOrderView:
-    programme, row, occ = get_slot(session, principal=principal, key=key)
-    return running_order(session, programme, row, slot_view(session, programme, occ))
-
-
-def get_programme_order(
-    session: Session, *, principal: Principal, programme_id: int, fallback: bool = False
-) -> RunningOrderView:
-    """The programme's default running order, or with ``fallback`` its fallback playlist."""
-    programme = visible_programme(session, principal=principal, programme_id=programme_id)
-    return running_order(session, programme, None, None, fallback=fallback)

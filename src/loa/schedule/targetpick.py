@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
 from loa.areas.logic import fold
-from loa.areas.models import AdminUnit, Station
 from loa.areas.picker import KIND_GROUPS, Choice, choices, labels
 from loa.errors import InvalidInput, LoaError
 from loa.fleet.models import Device, DeviceGroup
 from loa.schedule.snapshot import TargetKind
 from loa.schedule.targets import UNIT_KINDS_OF, TargetInput, resolve_target
+from loa.units.models import AdminUnit, Station
 
 MAX_CHOICES = 12
 _UNIT_TARGET = {unit: target for target, units in UNIT_KINDS_OF.items() for unit in units}

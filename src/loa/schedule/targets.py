@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Principal
-from loa.areas.models import AdminUnit, Station, UnitKind
 from loa.content.catalog import DEFAULT_LANGUAGE, LANGUAGES
 from loa.errors import InvalidInput, NotFound, PermissionDenied
 from loa.fleet.models import Device, DeviceGroup
 from loa.schedule.snapshot import TARGET_KIND_LABELS, Target, TargetKind
+from loa.units.models import AdminUnit, Station, UnitKind
 
 UNIT_KINDS_OF: dict[TargetKind, frozenset[UnitKind]] = {
     TargetKind.PROVINCE: frozenset({UnitKind.PROVINCE, UnitKind.CITY}),

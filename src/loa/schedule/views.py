@@ -6,6 +6,7 @@ edit) and "what will this loudspeaker play" for one day. A programme's own page 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,12 +22,14 @@ from loa.accounts.scope import require
 from loa.content.catalog import LANGUAGES
 from loa.db.base import utcnow
 from loa.errors import Conflict, LoaError, NotFound
-from loa.schedule import calendar, checks, deviceday, formedit, forms, hooks, service, targetpick
+from loa.schedule import access, calendar, checks, deviceday, formedit, forms, hooks, service, targetpick
 from loa.schedule import models as m
 from loa.schedule.playout import format_duration_vi
 from loa.schedule.recurrence import to_local
+from loa.settings import Settings
+from loa.units.models import Station
 from loa.vocab.ladder import BULLETIN_PRIORITIES, LADDER, rung_of
-from loa.web.deps import SessionDep, SettingsDep
+from loa.web.deps import Posted, SessionDep, SettingsDep
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -34,11 +37,30 @@ STATIC = Path(__file__).parent / "static"
 DAY_NAMES = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
 
-async def read_form(request: Request) -> FormData:
-    return await request.form()
+@dataclass(frozen=True)
+class FormPost:
+    """What a schedule page's form post needs, its CSRF token checked: the request, the session, who
+    posts, the settings and the posted fields (one dependency instead of the same six in every route)."""
+
+    request: Request
+    db: Session
+    principal: Principal
+    settings: Settings
+    form: FormData
 
 
-Posted = Annotated[FormData, Depends(read_form)]
+def _form_post(
+    request: Request,
+    db: SessionDep,
+    principal: WebPrincipal,
+    settings: SettingsDep,
+    form: Posted,
+    _: CsrfProtected,
+) -> FormPost:
+    return FormPost(request, db, principal, settings, form)
+
+
+PostedForm = Annotated[FormPost, Depends(_form_post)]
 
 
 def _parse_date(raw: str | None, default: date) -> date:
@@ -72,6 +94,46 @@ def schedule_script(name: str) -> Response:
     return FileResponse(STATIC / name, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
+def _calendar_span(day: date, view: str) -> tuple[date, date]:
+    """First and last day shown: the week of ``day``, or its month in whole Monday–Sunday weeks."""
+    if view == "week":
+        first = day - timedelta(days=day.weekday())
+        return first, first + timedelta(days=6)
+    month_start = day.replace(day=1)
+    first = month_start - timedelta(days=month_start.weekday())
+    next_month = (month_start + timedelta(days=32)).replace(day=1)
+    last = next_month - timedelta(days=1)
+    return first, last + timedelta(days=6 - last.weekday())
+
+
+def _calendar_events(
+    db: Session,
+    principal: Principal,
+    programmes: list[m.Programme],
+    programme_id: int | None,
+    station_id: int | None,
+    start_at: datetime,
+    end_at: datetime,
+) -> tuple[m.Programme | None, Station | None, list[calendar.CalendarEvent], str]:
+    """What the calendar shows: one programme, one station's airings, or every programme; with the
+    programme or station chosen and the title."""
+    if programme_id is not None:
+        chosen = access.visible_programme(db, principal=principal, programme_id=programme_id)
+        events = calendar.programme_events(
+            db, principal=principal, programmes=[chosen], start_at=start_at, end_at=end_at
+        )
+        return chosen, None, events, f"Chương trình «{chosen.name}»"
+    if station_id is not None:
+        chosen_station, events = calendar.station_events(
+            db, principal=principal, station_id=station_id, start_at=start_at, end_at=end_at
+        )
+        return None, chosen_station, events, chosen_station.name
+    events = calendar.programme_events(
+        db, principal=principal, programmes=programmes, start_at=start_at, end_at=end_at
+    )
+    return None, None, events, "Tất cả chương trình"
+
+
 @router.get("/schedule")
 def calendar_page(
     request: Request,
@@ -85,38 +147,16 @@ def calendar_page(
     today = to_local(utcnow()).date()
     day = _parse_date(request.query_params.get("date"), today)
     view = "month" if view == "month" else "week"
-    if view == "week":
-        first = day - timedelta(days=day.weekday())
-        last = first + timedelta(days=6)
-    else:
-        month_start = day.replace(day=1)
-        first = month_start - timedelta(days=month_start.weekday())
-        next_month = (month_start + timedelta(days=32)).replace(day=1)
-        last = next_month - timedelta(days=1)
-        last += timedelta(days=6 - last.weekday())
+    first, last = _calendar_span(day, view)
     stations = calendar.visible_stations(db, principal=principal)
     programmes = service.list_programmes(db, principal=principal)
     station_id, programme_id = _int(station), _int(programme)
     if station_id is None and programme_id is None and stations:
         station_id = stations[0].id
     start_at, end_at = calendar.day_range(first, last)
-    chosen_station = chosen = None
-    if programme_id is not None:
-        chosen = service.visible_programme(db, principal=principal, programme_id=programme_id)
-        events = calendar.programme_events(
-            db, principal=principal, programmes=[chosen], start_at=start_at, end_at=end_at
-        )
-        title = f"Chương trình «{chosen.name}»"
-    elif station_id is not None:
-        chosen_station, events = calendar.station_events(
-            db, principal=principal, station_id=station_id, start_at=start_at, end_at=end_at
-        )
-        title = chosen_station.name
-    else:
-        events = calendar.programme_events(
-            db, principal=principal, programmes=programmes, start_at=start_at, end_at=end_at
-        )
-        title = "Tất cả chương trình"
+    chosen, chosen_station, events, title = _calendar_events(
+        db, principal, programmes, programme_id, station_id, start_at, end_at
+    )
     days: list[date] = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     by_day: dict[date, list[calendar.CalendarEvent]] = {d: [] for d in days}
     for e in events:
@@ -195,7 +235,7 @@ def programme_preview(request: Request, db: SessionDep, principal: WebPrincipal)
 def _preview(db: Session, principal: Principal, values: Mapping[str, str]) -> forms.Preview:
     """The form's preview; "keep the current schedule" describes the stored programme."""
     if values.get("rule_kind") == formedit.KEEP and _int(values.get("programme_id")) is not None:
-        programme = service.visible_programme(
+        programme = access.visible_programme(
             db, principal=principal, programme_id=int(values["programme_id"])
         )
         return forms.Preview(description=service.describe_recurrence(programme))
@@ -264,14 +304,8 @@ def refused(
 
 
 @router.post("/schedule/programmes/new")
-def create_programme_post(
-    request: Request,
-    db: SessionDep,
-    principal: WebPrincipal,
-    settings: SettingsDep,
-    form: Posted,
-    _: CsrfProtected,
-) -> Response:
+def create_programme_post(post: PostedForm) -> Response:
+    request, db, principal, settings, form = post.request, post.db, post.principal, post.settings, post.form
     values = posted_values(form)
     try:
         values = with_typed_target(db, principal, values)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit
 from loa.fleet import service
 from loa.fleet.models import Device
 from loa.fleet.runner import run_fleet
@@ -31,6 +30,7 @@ from loa.sim.fleet import (
     server_public_key,
     write_credentials,
 )
+from loa.units.models import AdminUnit
 
 log = logging.getLogger(__name__)
 

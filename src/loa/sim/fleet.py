@@ -22,12 +22,12 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, NotFound
 from loa.fleet import credentials, service
 from loa.fleet.models import Device, DeviceStatusLog, StatusEvent
 from loa.sim.device import SimConfig, SimDevice, SimIdentity, SimStats
+from loa.units.models import AdminUnit
 
 log = logging.getLogger(__name__)
 

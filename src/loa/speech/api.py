@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
-from loa.errors import PayloadTooLarge
+from loa.errors import NotFound, PayloadTooLarge
 from loa.speech import jobs, overrides, service, uploads
-from loa.speech.delivery import audio_response
 from loa.speech.engines.base import MAX_RATE, MIN_RATE, VoiceInfo
 from loa.speech.models import AudioAsset, SpeechJob
 from loa.speech.normalize import normalize
@@ -170,6 +171,21 @@ def runtime(request: Request) -> SpeechRuntime:
     return runtime_for(request.app.state)
 
 
+AudioGate = Callable[[Session, Principal, str], object]
+
+
+def _no_audio(session: Session, principal: Principal, sha256: str) -> object:
+    raise NotFound(service.ASSET_NOT_FOUND)
+
+
+def audio_gate(request: Request) -> AudioGate:
+    """Which stored audio a person may name by hash: the rule is content's (it knows bulletins), set by
+    the app as ``app.state.audio_gate`` (``loa.content.audio_scope.require_asset``); none set, none
+    may be named. Raises NotFound, the answer to a hash that names nothing (issue 20, point 8)."""
+    gate: AudioGate | None = getattr(request.app.state, "audio_gate", None)
+    return gate or _no_audio
+
+
 @router.get("/api/v1/speech/voices", response_model=list[VoiceOut])
 def list_voices(request: Request, principal: ApiPrincipal) -> list[VoiceOut]:
     registry = runtime(request).context.registry
@@ -194,6 +210,9 @@ def normalize_text(body: NormalizeIn, db: SessionDep, principal: ApiPrincipal) -
 def create_job(body: JobIn, request: Request, db: SessionDep, principal: ApiPrincipal) -> JobOut:
     require(principal, Permission.EDIT_CONTENT)
     area = overrides.area_for_request(db, principal, body.area)
+    for jingle in (body.intro_sha256, body.outro_sha256):
+        if jingle:
+            audio_gate(request)(db, principal, jingle)
     speech = runtime(request)
     job = jobs.create_job(
         db,
@@ -263,28 +282,6 @@ def read_limited(file: UploadFile, max_bytes: int) -> bytes:
             raise PayloadTooLarge(service.upload_too_large_message(max_bytes))
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-@router.get("/api/v1/audio/{sha256}/info", response_model=AssetOut)
-def audio_info(sha256: str, db: SessionDep, principal: ApiPrincipal) -> AssetOut:
-    asset = service.get_asset(db, sha256)
-    return asset_out(asset, service.renditions_of(db, asset))
-
-
-@router.api_route("/api/v1/audio/{sha256}", methods=["GET", "HEAD"], response_class=Response)
-def download_audio(sha256: str, request: Request, db: SessionDep, principal: ApiPrincipal) -> Response:
-    """The file itself (immutable: its name is the SHA-256 of its bytes); supports Range requests."""
-    asset = service.get_asset(db, sha256)
-    return audio_response(request, runtime(request).context.store, asset)
-
-
-@router.api_route(
-    "/media/audio/{sha256}", methods=["GET", "HEAD"], response_class=Response, include_in_schema=False
-)
-def media_audio(sha256: str, request: Request, db: SessionDep, principal: ApiPrincipal) -> Response:
-    """Same file for pages (``<audio src>``), signed in by the session cookie."""
-    asset = service.get_asset(db, sha256)
-    return audio_response(request, runtime(request).context.store, asset)
 
 
 class OverridesLayerOut(BaseModel):

@@ -24,6 +24,7 @@ from typing import Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from loa.accounts.audit import record
 from loa.accounts.principal import Principal
 from loa.db.base import utcnow
 from loa.db.changes import mark_changed
@@ -99,6 +100,16 @@ def create_job(
     )
     session.add(job)
     session.flush()
+    record(
+        session,
+        action="speech.tts_request",
+        actor_user_id=created_by_id,
+        actor_name=None if created_by_id is not None else "",
+        target_type="speech_job",
+        target_id=job.id,
+        area_id=area_id,
+        details={"title": job.title or text[:80], "job_id": job.id},
+    )
     return job
 
 

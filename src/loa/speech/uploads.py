@@ -18,6 +18,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from loa.accounts.audit import record
+from loa.db.base import utcnow
 from loa.errors import InvalidInput, PayloadTooLarge
 from loa.speech.audio.decode import NOT_AUDIO_MESSAGE, _riff_truncated, probe_duration_s, too_long_message
 from loa.speech.audio.encode import AudioFormat
@@ -84,6 +86,26 @@ def accept_upload(
     source_key = hashlib.sha256(data).hexdigest()
     cached = find_cached(session, context.store, source_key)
     if cached is not None and has_formats(session, cached, JOB_FORMATS) and subject is None:
+        if created_by_id is not None:
+            # Recorded as this person's finished upload: the file may have been someone else's first,
+            # and audio reaches a person through what they made or asked for (issue 20, point 8).
+            session.add(
+                SpeechJob(
+                    kind=JobKind.UPLOAD,
+                    status=JobStatus.DONE,
+                    progress=100,
+                    text="",
+                    voice="",
+                    source_sha256=source_key,
+                    source_name=clean_filename(filename),
+                    title=(title or "").strip()[:255] or None,
+                    created_by_id=created_by_id,
+                    result_asset_id=cached.id,
+                    result_sha256=cached.sha256,
+                    finished_at=utcnow(),
+                )
+            )
+            session.flush()
         return AcceptedUpload(asset=cached)
     name = clean_filename(filename)
     stored = context.store.put(data, original_extension(name))
@@ -101,6 +123,15 @@ def accept_upload(
     )
     session.add(job)
     session.flush()
+    record(
+        session,
+        action="speech.upload",
+        actor_user_id=created_by_id,
+        actor_name=None if created_by_id is not None else "",
+        target_type="speech_job",
+        target_id=job.id,
+        details={"title": job.title or name or "", "job_id": job.id},
+    )
     return AcceptedUpload(job=job)
 
 

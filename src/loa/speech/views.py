@@ -12,7 +12,6 @@ from starlette.responses import Response
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import ROLES, Permission, Principal
 from loa.accounts.scope import require
-from loa.areas.models import AdminUnit
 from loa.errors import Conflict, LoaError
 from loa.speech import jobs, overrides, service, uploads
 from loa.speech.api import read_limited
@@ -21,6 +20,7 @@ from loa.speech.models import JobStatus
 from loa.speech.normalize import NormalizedText, normalize
 from loa.speech.render import MAX_TEXT_CHARS, too_long_text_message
 from loa.speech.runtime import runtime_for
+from loa.units.models import AdminUnit
 from loa.vocab.numbers import number_text
 from loa.web.deps import SessionDep
 from loa.web.templating import render

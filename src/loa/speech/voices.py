@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from loa.accounts.audit import record
 from loa.accounts.principal import Principal
-from loa.areas.logic import ancestor_paths
-from loa.areas.models import AdminUnit
 from loa.db.base import utcnow
 from loa.speech.engines.base import Region, VoiceInfo
 from loa.speech.engines.registry import EngineRegistry
 from loa.speech.models import VoiceChoice
 from loa.speech.render import check_rate
+from loa.units.models import AdminUnit
+from loa.units.paths import ancestor_paths
 
 # Province (by name, without "Tỉnh"/"Thành phố") → the region whose accent its listeners expect.
 # The 34 provinces from 1 July 2025, then the former provinces still found in older data.

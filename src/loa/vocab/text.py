@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 
@@ -17,3 +18,12 @@ def clean_line(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     return " ".join(text.split())
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a UTF-16 surrogate on its own (JSON's ``"\\ud800"``): not a character,
+    it cannot be stored or shown, so input carrying one is refused."""
+    return _LONE_SURROGATE.search(text) is not None

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import FormData
 
 from loa.settings import Settings
 
@@ -29,3 +30,11 @@ def get_db(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_db)]
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form (Starlette keeps it, so CSRF checks and the handler read it once)."""
+    return await request.form()
+
+
+Posted = Annotated[FormData, Depends(read_form)]

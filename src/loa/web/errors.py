@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -27,6 +29,8 @@ HTTP_MESSAGES: dict[int, str] = {
     429: "Quá nhiều yêu cầu. Vui lòng đợi rồi thử lại.",
     500: "Đã xảy ra lỗi hệ thống. Vui lòng thử lại sau.",
 }
+
+OUT_OF_RANGE = "Dữ liệu không hợp lệ: có giá trị vượt quá giới hạn cho phép (số quá lớn)."
 
 VALIDATION_MESSAGES: dict[str, str] = {
     "json_invalid": "Nội dung JSON không hợp lệ",
@@ -69,11 +73,20 @@ def wants_json(request: Request) -> bool:
     )
 
 
+class _ProblemResponse(JSONResponse):
+    """An error body may echo what was sent, lone surrogates included (issue 20.9): those are written
+    as "?" rather than failing to encode."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "replace")
+
+
 def problem(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
     body: dict[str, Any] = {"type": f"urn:loa:error:{code}", "title": message, "status": status, "code": code}
     if details is not None:
         body["details"] = details
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    return _ProblemResponse(body, status_code=status, media_type="application/problem+json")
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
@@ -124,6 +137,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = HTTP_MESSAGES.get(exc.status_code, HTTP_MESSAGES[400])
         return respond(request, exc.status_code, f"http_{exc.status_code}", message)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        # A number beyond the database's integers (an id above 2**63 - 1: SQLite raises OverflowError,
+        # PostgreSQL "out of range") or a value the database refuses as data: the request's fault,
+        # found by fuzzing (issue 20.9). Logged without a traceback; the transaction is rolled back
+        # when the request's session closes.
+        log.warning("value out of range on %s %s: %s", request.method, request.url.path, exc)
+        return respond(request, 422, "out_of_range", OUT_OF_RANGE)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

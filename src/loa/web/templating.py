@@ -17,6 +17,7 @@ from loa.web.i18n import LOCALES, locale_of, template_translate
 TEMPLATE_PACKAGES: tuple[str, ...] = (
     "loa.web",
     "loa.accounts",
+    "loa.users",
     "loa.content",
     "loa.areas",
     "loa.speech",

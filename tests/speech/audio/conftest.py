@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from loa.accounts.principal import Role
-from loa.areas.models import AdminUnit, UnitKind
 from loa.db import make_session_factory
 from loa.settings import Settings
 from loa.speech.engines import EngineRegistry
@@ -22,6 +21,7 @@ from loa.speech.engines.espeak import EspeakEngine
 from loa.speech.jobs import ThreadJobRunner
 from loa.speech.service import SpeechContext
 from loa.speech.store import LocalAudioStore
+from loa.units.models import AdminUnit, UnitKind
 from tests.support.auth import make_user
 
 MAX_UPLOAD_BYTES = 12 * 1024 * 1024

@@ -8,9 +8,11 @@ from dataclasses import replace
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from loa.accounts.principal import Role
+from loa.areas.models import AdminUnit, UnitKind
 from loa.db import make_session_factory
 from loa.errors import InvalidInput
 from loa.settings import Settings
@@ -30,7 +32,7 @@ from tests.speech.audio.media import (
     tone,
     video_with_sound_mp4,
 )
-from tests.support.auth import bearer, login_web
+from tests.support.auth import bearer, login_web, make_user
 
 
 class RemoteStore:
@@ -292,3 +294,36 @@ def test_the_upload_duration_cap_is_a_setting(
         roomy, source_sha256=accepted.job.source_sha256, source_name=accepted.job.source_name
     )
     assert rendered.primary.encoded.duration_ms == pytest.approx(3000, abs=100)
+
+
+def test_the_same_recording_uploaded_in_two_communes_reaches_both(
+    speech_client: TestClient, app: FastAPI, session: Session
+) -> None:
+    """Audio by hash is scoped (issue 20, point 8); identical bytes are levelled once, so the second
+    commune's upload is recorded as its own and the file reaches its uploader too, not before."""
+    province = session.scalars(select(AdminUnit).where(AdminUnit.code == "51")).one()
+    session.add(
+        AdminUnit(
+            code="21490",
+            kind=UnitKind.COMMUNE,
+            name="Xã Ba Vì",
+            name_folded="xa ba vi",
+            parent_id=province.id,
+            path="/51/21490/",
+        )
+    )
+    session.flush()
+    make_user(session, "vanhanh.bavi", Role.COMMUNE_OPERATOR, "21490")
+    session.commit()
+    first, second = bearer(speech_client, "bientap"), bearer(speech_client, "vanhanh.bavi")
+    data = encode_with_pyav(tone(330, 2.0, amplitude=0.05), SAMPLE_RATE, UPLOAD_FORMATS[0])
+    upload = {"file": ("nhac-hieu.wav", data, "audio/wav")}
+    accepted = speech_client.post("/api/v1/audio", files=upload, headers=first)
+    assert accepted.status_code == 202, accepted.text
+    job = _wait_done(speech_client, app, str(accepted.json()["id"]), first)
+    url = f"/api/v1/audio/{job['result_sha256']}"
+    assert speech_client.get(url, headers=first).status_code == 200
+    assert speech_client.get(url, headers=second).status_code == 404  # Ba Tơ's file, not Ba Vì's
+    again = speech_client.post("/api/v1/audio", files=upload, headers=second)
+    assert again.status_code == 201 and again.json()["sha256"] == job["result_sha256"]
+    assert speech_client.get(url, headers=second).status_code == 200

@@ -1,4 +1,4 @@
-"""Public publishing routes for the e-portal: the Atom feed of published bulletins and their photos."""
+"""Public routes of the e-portal (no sign-in): the Atom feed of published bulletins and their photos."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from starlette.responses import FileResponse, Response
 
 from loa.content import photos, queries, service
 from loa.content.api_audio import media as audio_media
+from loa.content.atom import Enclosure, FeedEntry, build_atom
 from loa.content.catalog import KINDS, LANGUAGES, BulletinKind
-from loa.content.feed import Enclosure, FeedEntry, build_atom
 from loa.content.richtext import summary
 from loa.content.schemas import audio_url, photo_url
 from loa.db.base import utcnow

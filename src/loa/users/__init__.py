@@ -1,0 +1,1 @@
+"""The administration of users: who may sign in, with which role, in which areas."""
