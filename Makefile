@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint types pytest bench browser office clean vendor-leaflet
+.PHONY: install run test lint types pytest bench browser office mosquitto clean vendor-leaflet
 
 install: $(STAMP)
 
@@ -35,6 +35,15 @@ office:
 			libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils fonts-liberation >/dev/null; \
 	else echo "Report tests need LibreOffice and pdftotext: sudo apt-get install libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils"; exit 1; fi
 
+# Debian's Mosquitto and its clients: the broker tests start /usr/sbin/mosquitto with the files of
+# `loa broker config` and connect with mosquitto_sub/mosquitto_pub as devices.
+mosquitto:
+	@if [ -x /usr/sbin/mosquitto ] && command -v mosquitto_sub >/dev/null && command -v mosquitto_pub >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's mosquitto and mosquitto-clients for the broker tests…"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null; \
+	else echo "Broker tests need Debian's Mosquitto: sudo apt-get install mosquitto mosquitto-clients"; exit 1; fi
+
 # Leaflet (the map) is checked in under src/loa/web/static/vendor/leaflet/, so `make run` needs no npm.
 # This re-creates it from the npm package, refusing a tarball whose SHA-512 is not the pinned one.
 vendor-leaflet:
@@ -50,7 +59,7 @@ lint: install
 types: install
 	$(BIN)/mypy
 
-pytest: install browser office
+pytest: install browser office mosquitto
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint types pytest

@@ -39,6 +39,10 @@ MQTT_ENV = "LOA_TEST_MQTT_URL"
 BACKEND_USER = "loa_backend"
 BACKEND_PASSWORD = "backend-test-password"
 MOSQUITTO = "/usr/sbin/mosquitto"
+# Every wait in these tests is for an event (a row written, a message received, a flag set); a time
+# limit is only a safety net against a hang, never a guess of how long the event takes: a loaded
+# machine (or CI) makes things slower, not wrong. ``LOA_TEST_SAFETY_NET_S`` changes it.
+SAFETY_NET_S = float(os.environ.get("LOA_TEST_SAFETY_NET_S", "180"))
 
 
 def free_port() -> int:
@@ -86,7 +90,7 @@ class ServerThread:
 
     def __enter__(self) -> ServerThread:
         self.thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + SAFETY_NET_S
         while not self.server.started:
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
@@ -187,11 +191,31 @@ async def running(coro_fn: Callable[[], object], name: str = "task") -> AsyncIte
 
 
 async def wait_until(predicate: Callable[[], bool], limit_s: float = 15.0, what: str = "") -> None:
-    deadline = time.monotonic() + limit_s
+    """Until ``predicate()`` holds (polled every 50 ms). ``limit_s`` is what it takes on a quiet
+    machine (it documents the call); the wait gives up only after the longer of it and
+    ``SAFETY_NET_S``, so that load cannot fail a test that waits for something that does happen."""
+    deadline = time.monotonic() + max(limit_s, SAFETY_NET_S)
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         await asyncio.sleep(0.05)
+
+
+async def wait_event(event: asyncio.Event, what: str) -> None:
+    """Until ``event`` is set (``SAFETY_NET_S`` as the safety net)."""
+    try:
+        async with asyncio.timeout(SAFETY_NET_S):
+            await event.wait()
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+async def settle(count: Callable[[], int], more: int, what: str = "messages") -> None:
+    """Let the system run on until ``count()`` has grown by ``more`` (e.g. heartbeats the gateway
+    wrote): "nothing else happens" is then checked over real activity, not over a sleep that a
+    loaded machine may spend doing nothing."""
+    target = count() + more
+    await wait_until(lambda: count() >= target, what=f"{more} more {what}")
 
 
 def receipts_of(factory: sessionmaker[Session], uid: str) -> list[PlayReceipt]:
@@ -330,7 +354,7 @@ def start_private_mosquitto(config_dir: Path) -> subprocess.Popen[bytes]:
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str = "mosquitto") -> None:
     """Until ``proc`` accepts connections on ``port`` (its stderr in the failure if it exits)."""
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + SAFETY_NET_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"{what} exited: {proc.stderr.read() if proc.stderr else b''!r}")

@@ -19,6 +19,7 @@ from tests.fleet.harness import (
     BACKEND_PASSWORD,
     BACKEND_USER,
     MOSQUITTO,
+    SAFETY_NET_S,
     broker,
     free_port,
     new_device,
@@ -50,14 +51,14 @@ async def check_isolation(host: str, port: int, topics: Topics, devices: list[tu
             await dev_a.publish(topics.device(uid_b, Channel.STATUS), status, qos=1)
             await dev_a.publish(topics.device(uid_a, Channel.CMD), b"{}", qos=1)  # server-only channel
             await dev_a.publish(topics.device(uid_a, Channel.STATUS), status, qos=1)
-            got = await asyncio.wait_for(anext(aiter(backend.messages)), 5)
+            got = await asyncio.wait_for(anext(aiter(backend.messages)), SAFETY_NET_S)
             assert str(got.topic) == topics.device(uid_a, Channel.STATUS)
             # A cannot listen to B's commands (refused subscription or nothing delivered).
             await dev_a.subscribe(topics.device(uid_b, Channel.CMD), qos=1)
             await backend.publish(topics.device(uid_b, Channel.CMD), b"secret-for-b", qos=1)
             await dev_a.subscribe(topics.device(uid_a, Channel.CMD), qos=1)
             await backend.publish(topics.device(uid_a, Channel.CMD), b"for-a", qos=1)
-            first = await asyncio.wait_for(anext(aiter(dev_a.messages)), 5)
+            first = await asyncio.wait_for(anext(aiter(dev_a.messages)), SAFETY_NET_S)
             assert first.payload == b"for-a"
             # Group commands: every device may read them; none may publish one (the forgery would
             # otherwise reach A itself first).
@@ -67,7 +68,7 @@ async def check_isolation(host: str, port: int, topics: Topics, devices: list[tu
             await dev_a.publish(group_topic, b"forged-by-a", qos=1)
             await dev_a.publish(topics.group_cmd(), b"forged-by-a", qos=1)
             await backend.publish(group_topic, b"from-server", qos=1)
-            got_group = await asyncio.wait_for(anext(aiter(dev_a.messages)), 5)
+            got_group = await asyncio.wait_for(anext(aiter(dev_a.messages)), SAFETY_NET_S)
             assert (str(got_group.topic), got_group.payload) == (group_topic, b"from-server")
     with pytest.raises(aiomqtt.MqttError):
         async with aiomqtt.Client(host, port, username=uid_a, password="wrong-secret"):

@@ -13,7 +13,14 @@ import pytest
 from loa.fleet.broker import EmbeddedBroker, StaticCredentials
 from loa.protocol.mqtt_lite import LiteClient
 from loa.protocol.topics import Channel, Topics
-from tests.fleet.harness import BACKEND_PASSWORD, BACKEND_USER, free_port, unique_prefix
+from tests.fleet.harness import (
+    BACKEND_PASSWORD,
+    BACKEND_USER,
+    free_port,
+    unique_prefix,
+    wait_event,
+    wait_until,
+)
 
 pytestmark = pytest.mark.mqtt
 
@@ -72,7 +79,7 @@ async def _scenario() -> None:
 
         joined, _ = await asyncio.gather(asyncio.gather(*(join(i) for i in range(JOINING))), publish())
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(all_arrived.wait(), 10)
+            await wait_event(all_arrived, "all_arrived")
         for c in [exact, wild, publisher, *joined]:
             await c.disconnect()
     assert len(got_exact) == MESSAGES
@@ -111,13 +118,12 @@ async def _reconnect_scenario() -> None:
 
         a = await device(uid_a, "secret-a", subscribe=True)
         b = await device(uid_b, "secret-b", subscribe=True)
-        await asyncio.sleep(0.5)
+        await wait_until(lambda: bool(got), what="a's retained state")
         assert got == [(topics.device(uid_a, Channel.STATE), uid_a.encode())]
         await a.disconnect()
         got.clear()
         a = await device(uid_a, "secret-a", subscribe=False)  # the session and its filter persist
-        await asyncio.sleep(1.0)
-        assert (topics.device(uid_a, Channel.STATE), uid_a.encode()) in got
+        await wait_until(lambda: (topics.device(uid_a, Channel.STATE), uid_a.encode()) in got, what="resent")
         assert all(topic == topics.device(uid_a, Channel.STATE) for topic, _ in got), got
         for c in (a, b, backend):
             await c.disconnect()

@@ -25,6 +25,7 @@ from tests.fleet.harness import (
     BACKEND_PASSWORD,
     BACKEND_USER,
     MOSQUITTO,
+    SAFETY_NET_S,
     broker,
     free_port,
     new_device,
@@ -106,7 +107,7 @@ async def intrude(address: Address, *, username: str, password: str, identifier:
 
 
 async def first_message(client: aiomqtt.Client) -> aiomqtt.Message:
-    return await asyncio.wait_for(anext(aiter(client.messages)), 5)
+    return await asyncio.wait_for(anext(aiter(client.messages)), SAFETY_NET_S)
 
 
 async def live_session_survives(address: Address, topics: Topics, devices: list[tuple[str, str]]) -> None:

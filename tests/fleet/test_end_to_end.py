@@ -29,8 +29,10 @@ from tests.fleet.harness import (
     publish_manifest,
     receipts_of,
     running,
+    settle,
     store_audio,
     unique_prefix,
+    wait_event,
     wait_until,
     wav_bytes,
 )
@@ -87,7 +89,7 @@ async def _two_agents(tmp_path: Path, engine: Engine, broker_kind: str) -> None:
         gateway = make_gateway(handle, engine, topics)
         with ServerThread(create_app(settings, engine=engine)) as server:
             async with running(gateway.run, "gateway"):
-                await asyncio.wait_for(gateway.ready.wait(), 10)
+                await wait_event(gateway.ready, "ready")
                 agents = [
                     Agent(agent_config(tmp_path, "a", server.url, code_a)),
                     Agent(agent_config(tmp_path, "b", server.url, code_b)),
@@ -109,8 +111,8 @@ async def _two_agents(tmp_path: Path, engine: Engine, broker_kind: str) -> None:
                     await wait_until(
                         lambda: all(not a.journal.pending() for a in agents), 10, "receipts acked"
                     )
-                    # Let a few more heartbeats and resend windows pass: nothing may be recorded twice.
-                    await asyncio.sleep(1.5)
+                    # A few more heartbeats and resend windows: nothing may be recorded twice.
+                    await settle(lambda: gateway.stats.statuses, 4, "heartbeats")
 
         for uid, name in ((uid_a, "a"), (uid_b, "b")):
             receipts = receipts_of(factory, uid)

@@ -32,8 +32,10 @@ from tests.fleet.harness import (
     publish_manifest,
     receipts_of,
     running,
+    settle,
     store_audio,
     unique_prefix,
+    wait_event,
     wait_until,
     wav_bytes,
 )
@@ -86,7 +88,7 @@ async def _cut_off(tmp_path: Path, engine: Engine, broker_kind: str) -> None:
                 proxy.restore()
                 await wait_until(lambda: len(receipts_of(factory, uid)) == 1, 20, "receipt delivered")
                 await wait_until(lambda: not agent.journal.pending(), 10, "receipt acked")
-                await asyncio.sleep(1.5)
+                await settle(lambda: gateway.stats.statuses, 3, "heartbeats")  # a resend would show
             await proxy.stop()
     receipts = receipts_of(factory, uid)
     assert len(receipts) == 1 and receipts[0].outcome.value == "played"
@@ -150,7 +152,7 @@ async def _malformed(engine: Engine) -> None:
     async with broker("amqtt", engine, topics) as handle:
         gateway = make_gateway(handle, engine, topics)
         async with running(gateway.run) as task:
-            await asyncio.wait_for(gateway.ready.wait(), 10)
+            await wait_event(gateway.ready, "ready")
             async with aiomqtt.Client(
                 handle.host, handle.port, username=BACKEND_USER, password=BACKEND_PASSWORD
             ) as c:
@@ -228,10 +230,11 @@ async def _restarts(tmp_path: Path, engine: Engine) -> None:
                 # Gateway down for the slot; then the broker restarts (amqtt forgets every session).
                 await wait_until(lambda: bool(agent.journal.pending()), 10, "played, receipt pending")
                 await handle.restart()
-                async with running(make_gateway(handle, engine, topics).run):
+                gateway = make_gateway(handle, engine, topics)
+                async with running(gateway.run):
                     await wait_until(
                         lambda: len(receipts_of(factory, uid)) == 1, 20, "receipt after restarts"
                     )
                     await wait_until(lambda: not agent.journal.pending(), 10, "acked")
-                    await asyncio.sleep(1.5)
+                    await settle(lambda: gateway.stats.statuses, 3, "heartbeats")  # a resend would show
     assert len(receipts_of(factory, uid)) == 1

@@ -19,7 +19,16 @@ from loa.protocol import messages as m
 from loa.protocol.topics import Channel, Topics
 from loa.settings import Settings
 from loa.wiring import wire
-from tests.fleet.harness import broker, make_gateway, new_device, running, unique_prefix, wait_until
+from tests.fleet.harness import (
+    SAFETY_NET_S,
+    broker,
+    make_gateway,
+    new_device,
+    running,
+    unique_prefix,
+    wait_event,
+    wait_until,
+)
 
 SHA = "ef" * 32
 
@@ -73,13 +82,13 @@ def test_postgresql_notify_reaches_a_listener_in_another_session(engine: Engine)
             assert not woken.is_set()
             return
         async with running(lambda: outbox.listen(url, woken.set), "listen"):
-            await asyncio.wait_for(woken.wait(), 10)  # the first wake-up: on (re)connecting
+            await wait_event(woken, "woken")  # the first wake-up: on (re)connecting
             woken.clear()
             await asyncio.to_thread(queue_play_now, engine, uid, commit=False)
             await asyncio.sleep(0.5)
             assert not woken.is_set()  # nothing is announced by a rolled-back command
             await asyncio.to_thread(queue_play_now, engine, uid)
-            await asyncio.wait_for(woken.wait(), 5)
+            await wait_event(woken, "woken")
 
     asyncio.run(scenario())
 
@@ -99,12 +108,12 @@ def test_a_gateway_polling_hourly_sends_a_command_at_once(engine: Engine, settin
             polling = make_gateway(handle, engine, topics, outbox_interval_s=3600.0)
             gateway = Gateway(polling.config, process.sessions, process.doorbell)  # as ``run_fleet`` does
             async with running(gateway.run, "gateway"):
-                await asyncio.wait_for(gateway.ready.wait(), 15)
+                await wait_event(gateway.ready, "ready")
                 async with aiomqtt.Client(handle.host, handle.port, username=uid, password=secret) as device:
                     await device.subscribe(topics.device(uid, Channel.CMD), qos=1)
                     await asyncio.sleep(0.3)
                     command_id = await asyncio.to_thread(queue_play_now, factory, uid)
-                    async with asyncio.timeout(5):
+                    async with asyncio.timeout(SAFETY_NET_S):
                         async for message in device.messages:
                             parsed = m.parse(Channel.CMD, bytes(message.payload))  # type: ignore[arg-type]
                             assert parsed.id == command_id

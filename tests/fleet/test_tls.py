@@ -29,6 +29,7 @@ from tests.fleet.harness import (
     BACKEND_PASSWORD,
     BACKEND_USER,
     MOSQUITTO,
+    SAFETY_NET_S,
     free_port,
     new_device,
     unique_prefix,
@@ -196,7 +197,7 @@ async def _scenario(
             tls_context=context,
         ) as device:
             await device.publish(status_topic, b'{"over": "tls"}', qos=1)
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(SAFETY_NET_S):
             async for message in backend.messages:
                 assert message.payload == b'{"over": "tls"}'
                 break

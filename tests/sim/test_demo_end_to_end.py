@@ -49,7 +49,7 @@ from loa.sim.demo import DEMO_DEVICE_NAMES, start_demo_fleet
 from loa.speech.models import AudioAsset
 from loa.units.models import AdminUnit
 from loa.wiring import wire
-from tests.fleet.harness import ServerThread, free_port, receipts_of, unique_prefix
+from tests.fleet.harness import SAFETY_NET_S, ServerThread, free_port, receipts_of, unique_prefix
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
 
@@ -89,7 +89,7 @@ def test_the_demo_loudspeakers_play_their_schedule_and_the_receipts_say_so(
     with ServerThread(create_app(settings, engine=engine, process=process)) as server:
         demo = start_demo_fleet(settings, engine, process, server_url=server.url)
         try:
-            assert demo.started.wait(30), "the demo's loudspeakers did not start"
+            assert demo.started.wait(SAFETY_NET_S), "the demo's loudspeakers did not start"
             fleet = demo.fleet
             assert fleet is not None and len(fleet.devices) == len(DEMO_DEVICE_NAMES)
             wait_for(lambda: fleet.stats.manifests >= len(fleet.devices), 30, "every loudspeaker's manifest")
@@ -154,7 +154,9 @@ def test_the_demo_loudspeakers_play_their_schedule_and_the_receipts_say_so(
 
 
 def wait_for(predicate: Callable[[], bool], limit_s: float, what: str) -> None:
-    deadline = time.monotonic() + limit_s
+    """Until ``predicate()`` holds; ``limit_s`` is what it takes on a quiet machine, the safety net
+    the longer of it and ``SAFETY_NET_S`` (``tests.fleet.harness``)."""
+    deadline = time.monotonic() + max(limit_s, SAFETY_NET_S)
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")

@@ -24,10 +24,12 @@ from loa.units.models import AdminUnit, UnitKind
 from tests.fleet.harness import (
     BACKEND_PASSWORD,
     BACKEND_USER,
+    SAFETY_NET_S,
     broker,
     make_gateway,
     running,
     unique_prefix,
+    wait_event,
     wait_until,
 )
 
@@ -78,10 +80,10 @@ async def _scenario(engine: Engine, kind: str) -> None:
         fleet = SimFleet(a + b + loose, config)
         by_uid = {d.identity.uid: d for d in fleet.devices}
         async with running(gateway.run):
-            await asyncio.wait_for(gateway.ready.wait(), 10)
+            await wait_event(gateway.ready, "ready")
             await fleet.start()
             try:
-                await fleet.wait_connected(timeout_s=30)
+                await fleet.wait_connected(timeout_s=SAFETY_NET_S)
                 await wait_until(
                     lambda: (
                         all(by_uid[i.uid].groups == {"21484"} for i in a)

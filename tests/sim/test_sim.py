@@ -9,10 +9,11 @@ from pathlib import Path
 import aiomqtt
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from loa.db import make_session_factory
 from loa.fleet import service
-from loa.fleet.models import Device, DeviceCommand, PlayReceipt
+from loa.fleet.models import Device, DeviceCommand, DeviceStatusLog, PlayReceipt, StatusEvent
 from loa.protocol import messages as m
 from loa.protocol.mqtt_lite import LiteClient, MqttLiteError, Will
 from loa.protocol.topics import Channel, Topics
@@ -21,10 +22,12 @@ from loa.sim.fleet import SimFleet, provision, read_credentials, write_credentia
 from tests.fleet.harness import (
     BACKEND_PASSWORD,
     BACKEND_USER,
+    SAFETY_NET_S,
     broker,
     make_gateway,
     running,
     unique_prefix,
+    wait_event,
     wait_until,
 )
 
@@ -70,7 +73,7 @@ async def _lite(engine: Engine, kind: str) -> None:
             device.ping()
             # Server → device at QoS 1 (the client answers PUBACK) and QoS 0.
             await backend.publish(topics.device(ident.uid, Channel.CMD), b"cmd-1", qos=1)
-            await asyncio.wait_for(arrived.wait(), 5)
+            await wait_event(arrived, "arrived")
             assert got == [(topics.device(ident.uid, Channel.CMD), b"cmd-1")]
             seen = []
             async for message in backend.messages:
@@ -80,7 +83,7 @@ async def _lite(engine: Engine, kind: str) -> None:
             assert sorted(seen) == [b"qos0", b"qos1"]
             # A power cut: the broker publishes the will.
             device.abort()
-            message = await asyncio.wait_for(anext(aiter(backend.messages)), 10)
+            message = await asyncio.wait_for(anext(aiter(backend.messages)), SAFETY_NET_S)
             assert str(message.topic) == topics.device(ident.uid, Channel.LWT)
             assert m.parse_device_message(Channel.LWT, message.payload) == m.Lwt()  # type: ignore[arg-type]
     if kind == "amqtt":
@@ -88,6 +91,17 @@ async def _lite(engine: Engine, kind: str) -> None:
             intruder = LiteClient(ident.uid)
             with pytest.raises(MqttLiteError, match=r"refused|closed"):
                 await intruder.connect(handle.host, handle.port, username=ident.uid, password="wrong")
+
+
+def offline_logged(factory: sessionmaker[Session], uid: str) -> bool:
+    with factory() as s:
+        found = s.scalar(
+            select(func.count())
+            .select_from(DeviceStatusLog)
+            .join(Device, Device.id == DeviceStatusLog.device_id)
+            .where(Device.uid == uid, DeviceStatusLog.event == StatusEvent.OFFLINE)
+        )
+        return bool(found)
 
 
 def test_simulated_fleet_reports_plays_and_gets_receipts_acked(
@@ -112,10 +126,10 @@ async def _fleet(tmp_path: Path, engine: Engine, kind: str) -> None:
         )  # fmt: skip
         fleet = SimFleet(identities, config)
         async with running(gateway.run):
-            await asyncio.wait_for(gateway.ready.wait(), 10)
+            await wait_event(gateway.ready, "ready")
             await fleet.start()
             try:
-                await fleet.wait_connected(timeout_s=30)
+                await fleet.wait_connected(timeout_s=SAFETY_NET_S)
 
                 def online() -> int:
                     with factory() as s:
@@ -137,9 +151,12 @@ async def _fleet(tmp_path: Path, engine: Engine, kind: str) -> None:
                 with factory() as s:
                     results = list(s.scalars(select(DeviceCommand.result)))
                 assert results == ["done"] * 20
-                # One device loses power: its will (or the missed heartbeats) mark it offline.
+                # One device loses power: its will (or the missed heartbeats) mark it offline. It
+                # reconnects within two seconds, so the event waited for is the "offline" row of the
+                # status log (an online count of 19 may last less than one look at it).
+                lost = fleet.devices[0].identity.uid
                 fleet.devices[0].client.abort()
-                await wait_until(lambda: online() <= 19, 10, "one offline")
+                await wait_until(lambda: offline_logged(factory, lost), 10, "one offline")
             finally:
                 await fleet.stop()
     with factory() as s:

@@ -68,3 +68,4 @@ class Identity(BaseModel):
     mqtt_tls: bool = False
     topic_prefix: str = "loa"
     manifest_public_key: str  # base64, pinned
+    groups: list[str] = []  # commune group codes at enrolment (the manifest names them afterwards)

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from loa.agent.config import AgentConfig, Identity
+from loa.protocol.topics import valid_group_code
 
 
 class EnrolmentError(Exception):
@@ -43,6 +44,7 @@ async def enrol(config: AgentConfig) -> Identity:
         mqtt_tls=bool(mqtt.get("tls", False)),
         topic_prefix=mqtt["topic_prefix"],
         manifest_public_key=body["manifest_public_key"],
+        groups=[g for g in body.get("groups", []) if isinstance(g, str) and valid_group_code(g)],
     )
 
 

@@ -147,6 +147,8 @@ class Agent:
         body_path, sig_path = self.data / "manifest.json", self.data / "manifest.sig"
         if body_path.exists() and sig_path.exists():
             self.feed(s.ManifestFetched(body_path.read_bytes(), sig_path.read_bytes(), saved=True))
+        if not self.core.groups:  # enrolment's groups until a signed manifest names them
+            self.core.join_groups(identity.groups, [])
 
     async def _enrol_with_retry(self) -> Identity:
         attempt = 0

@@ -52,6 +52,7 @@ class EnrolResponse(BaseModel):
     secret: str
     mqtt: MqttEndpoint
     manifest_public_key: str  # base64 of the raw 32-byte Ed25519 key: pin it
+    groups: list[str] = []  # commune group codes whose signed commands reach the device
 
 
 @router.post("/enrol", response_model=EnrolResponse)
@@ -73,6 +74,7 @@ def enrol_device(body: EnrolRequest, db: SessionDep, settings: SettingsDep) -> E
             tls=settings.mqtt_device_tls,
         ),
         manifest_public_key=public_key,
+        groups=list(enrolment.groups),
     )
 
 

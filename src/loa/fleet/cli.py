@@ -85,8 +85,15 @@ def broker_config(
     tls_port: int | None = typer.Option(None, "--tls-port", help="Cổng MQTT qua TLS cho thiết bị (vd. 8883)"),
     certfile: Path | None = typer.Option(None, "--certfile", help="Chứng chỉ máy chủ (PEM, kèm chuỗi CA)"),
     keyfile: Path | None = typer.Option(None, "--keyfile", help="Khóa riêng của chứng chỉ (PEM)"),
+    run_as: str = typer.Option("mosquitto", "--user", help="Tài khoản hệ thống mà Mosquitto chạy dưới tên"),
+    persistence_dir: Path | None = typer.Option(
+        None, "--persistence-dir", help="Thư mục lưu dữ liệu của Mosquitto (mặc định: <out>/data)"
+    ),
+    pid_file: Path | None = typer.Option(
+        None, "--pid-file", help="Tệp PID của Mosquitto (vd. /run/mosquitto/mosquitto.pid)"
+    ),
 ) -> None:
-    """Sinh cấu hình Mosquitto (mật khẩu PBKDF2 $7$, ACL theo mẫu loa/d/%u/…), có thể kèm cổng TLS."""
+    """Sinh cấu hình Mosquitto: mật khẩu PBKDF2 $7$, ACL theo mẫu loa/d/%u/…, lưu bền, cổng TLS tùy chọn."""
     c = cli_context(ctx)
     if tls_port is not None and (certfile is None or keyfile is None):
         fail("Cổng TLS cần cả --certfile và --keyfile.")
@@ -106,16 +113,37 @@ def broker_config(
             tls_port=tls_port,
             certfile=certfile.resolve() if certfile else None,
             keyfile=keyfile.resolve() if keyfile else None,
+            persistence_dir=(persistence_dir or out / "data").resolve(),
+            pid_file=pid_file.resolve() if pid_file else None,
+            run_as_user=run_as,
         ),
         passwords=entries,
         backend_users=[user],
     )
     accounts = number_text(len(entries))
     echo(f"Đã ghi {paths['conf']}, {paths['passwords']} ({accounts} tài khoản), {paths['acl']}.")
+    echo(f"Dữ liệu lưu bền của Mosquitto: {paths['persistence']}.")
+    _explain_ownership(paths, run_as)
     echo(
         "Đặt LOA_MOSQUITTO_PASSWORD_FILE (và LOA_MOSQUITTO_PID_FILE) để «loa gateway run» tự cập nhật "
         "tệp mật khẩu khi đăng ký thiết bị; nếu không, chạy lại lệnh này rồi gửi SIGHUP cho mosquitto."
     )
+
+
+def _explain_ownership(paths: dict[str, Path], user: str) -> None:
+    """Tell what the account Mosquitto runs as can read, and how to start it."""
+    ids = mosquitto.account_ids(user)
+    if ids is None:
+        echo(
+            f"Tệp mật khẩu chỉ người dùng hiện tại đọc được: chạy mosquitto bằng chính người dùng này, "
+            f"hoặc chạy lại lệnh này bằng root để giao các tệp cho tài khoản «{user}»."
+        )
+    else:
+        echo(f"Tệp mật khẩu, ACL và thư mục dữ liệu đã giao cho tài khoản «{user}».")
+        blocked = mosquitto.blocked_parent(paths["passwords"], ids)
+        if blocked is not None:
+            echo(f"Cảnh báo: tài khoản «{user}» không vào được thư mục {blocked}; hãy chọn thư mục khác.")
+    echo(f"Chạy với systemd: chép {paths['systemd']} vào /etc/systemd/system/mosquitto.service.d/loa.conf.")
 
 
 @broker_app.command("run")

@@ -7,7 +7,8 @@
   in the database);
 * tracks online/offline from births, wills *and* missed heartbeats (amqtt never fires the will of a
   half-open connection), logging a device going offline once and once when it returns;
-* drains the outbox: publishes the retained ``state`` reference of new manifests and sends commands.
+* drains the outbox: publishes the retained ``state`` reference of new manifests (and every device's
+  again when the broker session is new: ``loa.fleet.retained``) and sends commands.
 
 Library errors are translated here: a lost broker means reconnect with backoff and jitter.
 """
@@ -30,7 +31,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from loa.db.base import utcnow
-from loa.fleet import counters, outbox, service
+from loa.fleet import counters, outbox, retained, service
 from loa.fleet.ingest import Event, IngestOutcome, sweep_offline
 from loa.fleet.intake import Intake
 from loa.fleet.intake import bounded_gather as _bounded_gather
@@ -40,7 +41,7 @@ from loa.process import Doorbell
 from loa.protocol import group
 from loa.protocol import messages as m
 from loa.protocol.mqtt_lite import LiteClient, MqttLiteError
-from loa.protocol.topics import CHANNELS, Channel, Topics, valid_group_code
+from loa.protocol.topics import CHANNELS, Channel, Topics
 from loa.units.models import AdminUnit
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class GatewayStats:
     receipts_refused: int = 0  # for items the device was not given (also in ``dropped``)
     acks_sent: int = 0
     states_published: int = 0
+    states_republished: int = 0  # after a broker that had lost the retained ones (``loa.fleet.retained``)
     commands_sent: int = 0
     group_messages_sent: int = 0
     batches: int = 0
@@ -111,6 +113,7 @@ class Gateway(Intake):
         self._outbox_wake = asyncio.Event()
         self._client: LiteClient | None = None
         self._connected = asyncio.Event()
+        self._republish_states = False  # the broker lost its retained messages: publish them again
         self.ready = asyncio.Event()  # set once subscribed (tests and the CLI wait for it)
         self.on_outcome: Callable[[IngestOutcome], Awaitable[None] | None] | None = None
         # Called with (device id, message) for every message parsed at the edge (benchmarks).
@@ -184,6 +187,9 @@ class Gateway(Intake):
                 if refused or len(granted) != len(filters):
                     raise MqttLiteError(f"the broker refused the subscriptions {refused}")
                 self._client = client
+                if not client.session_present:  # a new broker session: its retained states may be gone
+                    self._republish_states = True
+                    self._outbox_wake.set()
                 self._connected.set()
                 self.stats.connects += 1
                 self.ready.set()
@@ -228,6 +234,8 @@ class Gateway(Intake):
         client = self._client
         if client is None:
             return
+        if self._republish_states:
+            await self._republish(client)
         started = time.perf_counter()
         states, commands, batches = await asyncio.to_thread(self._collect_outbox)
         collected = time.perf_counter()
@@ -268,6 +276,24 @@ class Gateway(Intake):
                 await asyncio.to_thread(self._mark_sent, published_states, sent_commands)
                 self.stats.states_published += len(published_states)
                 self.stats.commands_sent += len(sent_commands)
+
+    async def _republish(self, client: LiteClient) -> None:
+        """Every device's current ``state`` again, before anything newer from the outbox (one
+        connection keeps the order, so a newer reference is never overwritten by this one)."""
+        states = await asyncio.to_thread(self._published_states)
+        topics = self.config.topics
+
+        async def publish(uid: str, ref: m.StateRef) -> None:
+            await client.publish(topics.device(uid, Channel.STATE), ref.to_bytes(), qos=1, retain=True)
+
+        await _bounded_gather([publish(uid, ref) for uid, ref in states])
+        self._republish_states = False
+        self.stats.states_republished += len(states)
+        log.info("retained state of %d devices published again (new broker session)", len(states))
+
+    def _published_states(self) -> list[tuple[str, m.StateRef]]:
+        with self._sessions() as session:
+            return retained.published_states(session, now=utcnow())
 
     def _batch_messages(self, batch: _Batch) -> list[tuple[str, bytes]]:
         topics = self.config.topics
@@ -310,12 +336,8 @@ class Gateway(Intake):
             latest: dict[str, tuple[int, m.StateRef]] = {}
             stale: list[int] = []
             for row in manifest_rows:
-                ref = m.StateRef(
-                    manifest_version=row.version,
-                    sha256=row.sha256,
-                    url=service.manifest_url(row.uid),
-                    issued_at=now,
-                    groups=[row.code] if row.code and valid_group_code(row.code) else [],
+                ref = retained.state_ref(
+                    uid=row.uid, version=row.version, sha256=row.sha256, commune_code=row.code, now=now
                 )
                 if row.uid in latest:
                     stale.append(latest[row.uid][0])

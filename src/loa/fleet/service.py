@@ -32,7 +32,7 @@ from loa.fleet.models import (
     StatusEvent,
 )
 from loa.protocol import messages as m
-from loa.protocol.topics import Channel, valid_device_id
+from loa.protocol.topics import Channel, valid_device_id, valid_group_code
 from loa.units.models import AdminUnit
 
 ENROL_CODE_TTL = timedelta(days=7)
@@ -140,6 +140,16 @@ class Enrolment:
     device_uid: str
     secret: str
     device_name: str
+    groups: tuple[str, ...] = ()
+
+
+def command_groups(session: Session, *, device: Device) -> tuple[str, ...]:
+    """The commune groups whose signed commands reach ``device`` (``loa.fleet.fanout``: its own
+    commune's code), as enrolment, the manifest and the retained ``state`` tell the device."""
+    if device.commune_id is None:
+        return ()
+    code = session.scalar(select(AdminUnit.code).where(AdminUnit.id == device.commune_id))
+    return (code,) if code is not None and valid_group_code(code) else ()
 
 
 def enrol(session: Session, *, code: str, now: datetime | None = None) -> Enrolment:
@@ -159,7 +169,12 @@ def enrol(session: Session, *, code: str, now: datetime | None = None) -> Enrolm
     device.enrolled_at = now
     session.add(DeviceStatusLog(device_id=device.id, at=now, event=StatusEvent.ENROLLED))
     session.flush()
-    return Enrolment(device_uid=device.uid, secret=secret, device_name=device.name)
+    return Enrolment(
+        device_uid=device.uid,
+        secret=secret,
+        device_name=device.name,
+        groups=command_groups(session, device=device),
+    )
 
 
 def authenticate_device(session: Session, *, uid: str, secret: str) -> Device:

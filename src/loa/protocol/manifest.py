@@ -46,6 +46,10 @@ Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 ItemId = Annotated[str, Field(pattern=ITEM_ID_PATTERN)]
 Text = Annotated[str, Field(max_length=200)]
 Url = Annotated[str, Field(min_length=1, max_length=500)]
+# A commune group code (``loa.protocol.topics.GROUP_CODE_PATTERN``): the device subscribes to its
+# ``{prefix}/g/{code}/cmd`` topic. Carried in the signed manifest so that a device restarted after a
+# broker lost its retained ``state`` still knows its groups.
+GroupCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 
 
 class ManifestError(InvalidInput):
@@ -145,6 +149,7 @@ class Manifest(_Wire):
     valid_until: AwareDatetime
     timezone: Text = "Asia/Ho_Chi_Minh"
     content_hash: Sha256
+    groups: tuple[GroupCode, ...] = Field(default=(), max_length=8)  # omitted on the wire when empty
     items: tuple[ManifestItem, ...] = ()
 
     @field_validator("generated_at", "valid_from", "valid_until")
@@ -169,6 +174,7 @@ class Manifest(_Wire):
             valid_until=self.valid_until,
             timezone=self.timezone,
             content_hash=self.content_hash,
+            groups=self.groups,
         )
 
     def canonical_bytes(self, items_json: bytes | None = None) -> bytes:
@@ -188,9 +194,10 @@ def manifest_header(
     valid_until: datetime,
     timezone: str,
     content_hash: str,
+    groups: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The wire form of every manifest field except ``items``."""
-    return {
+    """The wire form of every manifest field except ``items`` (``groups`` only when there are any)."""
+    out: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "device_id": device_id,
         "manifest_version": manifest_version,
@@ -200,6 +207,9 @@ def manifest_header(
         "timezone": timezone,
         "content_hash": content_hash,
     }
+    if groups:
+        out["groups"] = list(groups)
+    return out
 
 
 # --- canonical bytes and hashes --------------------------------------------------------------------
@@ -257,6 +267,7 @@ def build_manifest(
     items: Sequence[ManifestItem],
     timezone: str = "Asia/Ho_Chi_Minh",
     items_json: bytes | None = None,
+    groups: Sequence[str] = (),
 ) -> Manifest:
     ordered = tuple(sorted(items, key=item_order))
     if items_json is None:
@@ -269,6 +280,7 @@ def build_manifest(
         valid_until=valid_until,
         timezone=timezone,
         content_hash=content_hash_of(items_json),
+        groups=tuple(groups),
         items=ordered,
     )
 

@@ -133,6 +133,9 @@ class LiteClient:
         self.closed = asyncio.Event()
         self.closed.set()
         self.last_received = 0.0  # time.monotonic() of the last bytes from the broker
+        # CONNACK's flag: False when the broker holds no session for this client id (a first connect, a
+        # clean session, or a broker restarted without persistence: its retained messages are gone too).
+        self.session_present = False
 
     @property
     def connected(self) -> bool:
@@ -314,6 +317,7 @@ class LiteClient:
             if future is not None and not future.done():
                 future.set_result(body[2:])
         elif kind == CONNACK and self._connack is not None and not self._connack.done():
+            self.session_present = bool(body[0] & 0x01) if body else False
             self._connack.set_result(body[1] if len(body) > 1 else 255)
 
 

@@ -262,6 +262,9 @@ def _assemble(
             "manifest_version": version,
             "content_hash": result.content_hash,
         }
+        command_groups = engine.devices[device_id].command_groups
+        if command_groups:
+            header["groups"] = list(command_groups)
         body = splice_canonical(header, "items", result.items_json)
         manifests[device_id] = CompiledManifest(
             device_id=device_id,

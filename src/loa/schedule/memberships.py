@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from loa.areas.logic import name_key
 from loa.fleet.models import Device, DeviceGroupMember
+from loa.protocol.topics import valid_group_code
 from loa.schedule.snapshot import DeviceMembership
 from loa.units.models import AdminUnit, Station, UnitKind
 
@@ -103,6 +104,14 @@ def load_memberships(
                 village=village,
                 station=str(r.station_id) if r.station_id is not None else None,
                 groups=tuple(groups.get(r.id, ())),
+                command_groups=_command_groups(r.commune_id, communes),
             )
         )
     return out, device_ids
+
+
+def _command_groups(commune_id: int | None, communes: dict[int, tuple[str, str]]) -> tuple[str, ...]:
+    """The device's own commune (not a station's): the group its commune's commands are sent to
+    (``loa.fleet.fanout``), named in its manifest."""
+    code = communes[commune_id][0] if commune_id is not None and commune_id in communes else None
+    return (code,) if code is not None and valid_group_code(code) else ()

@@ -66,6 +66,9 @@ class DeviceMembership:
     village: str | None = None
     station: str | None = None
     groups: tuple[str, ...] = ()
+    # The commune group codes whose signed commands the device listens to (``loa.fleet.fanout``: the
+    # code of the device's own commune), written into its manifest. Not a schedule target.
+    command_groups: tuple[str, ...] = ()
 
     def tokens(self) -> tuple[Target, ...]:
         """Every target that reaches this device."""

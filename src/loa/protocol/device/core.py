@@ -14,7 +14,7 @@ sound, thousands per process) are adapters around it, so both follow the same ru
   item (``itemids.round_item``) with its own receipt, until a ``stop``; a ``stop`` cuts what sounds
   (``preempted``, ``by:operator_stop``) and ends every repetition;
 * the manifest is verified (signature, device, no rollback) before it is used; ``state`` naming a
-  newer version asks for it, and the commune groups it names are joined;
+  newer version asks for it; the commune groups named by enrolment, the manifest or ``state`` are joined;
 * pre-emption, delays and cuts are ``loa.protocol.timeline.resolve`` (see ``playout``); what is over
   gets one receipt (``items.finished`` says which outcome), kept until acknowledged (``receipts``).
 """
@@ -192,13 +192,17 @@ class DeviceCore:
 
     def _on_state(self, ref: m.StateRef, out: list[s.Effect]) -> None:
         if ref.groups is not None:
-            new = set(ref.groups) - self.groups
-            if new:
-                self.groups |= new
-                out.append(s.JoinGroups(tuple(sorted(new))))
+            self.join_groups(ref.groups, out)
         current = self.manifest_version if self.manifest_version is not None else -1
         if ref.manifest_version > current:
             out.append(s.FETCH_MANIFEST)
+
+    def join_groups(self, codes: Iterable[str], out: list[s.Effect]) -> None:
+        """Listen to these commune groups too (from enrolment, the signed manifest or ``state``)."""
+        new = set(codes) - self.groups
+        if new:
+            self.groups |= new
+            out.append(s.JoinGroups(tuple(sorted(new))))
 
     def _on_manifest(self, event: s.ManifestFetched, now: int, out: list[s.Effect]) -> None:
         try:
@@ -223,6 +227,7 @@ class DeviceCore:
             self.bad_audio.clear()  # a new schedule: what failed before is worth another try
         self.manifest = manifest
         self.manifest_error = None
+        self.join_groups(manifest.groups, out)  # a restart must not wait for the retained ``state``
         self.playout.set_manifest_items(items_from_manifest(manifest))
         out += [s.AUDIO_WANTED, s.STATUS_CHANGED]
 
