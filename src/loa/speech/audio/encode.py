@@ -253,7 +253,10 @@ def encode(pcm: Pcm, audio_format: AudioFormat = AudioFormat.MP3, gain_db: float
 
 
 _PEAK_MARGIN_DB = 0.3  # Opus peaks move by a few tenths of a dB from one encode to the next
-_METER_TOLERANCE_DB = 0.15
+# Our meter (4x oversampling, short filter) can read a rare inter-sample peak lower than a longer-filter
+# reference meter: 0.15 dB was not enough once in a full test run (the reference read -1.25 dBTP for a
+# file ours had passed under -1.65), so the file is kept 0.5 dB under the limit as ours reads it.
+_METER_TOLERANCE_DB = 0.5
 
 
 def encode_verified(
@@ -273,7 +276,7 @@ def encode_verified(
     profile = PROFILES[audio_format]
     if not profile.verify_true_peak:
         return encoded, None
-    # Stay a little under the limit: another (longer-filter) true-peak meter may read ~0.1 dB higher.
+    # Stay under the limit as another (longer-filter) true-peak meter reads it (_METER_TOLERANCE_DB).
     max_true_peak_dbtp -= _METER_TOLERANCE_DB
     gain_db = 0.0
     for _ in range(6):
