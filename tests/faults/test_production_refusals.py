@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from loa.protocol.device.core import BAD_AUDIO_RETRY_MS
 from tests.faults.production import LEAD_S, production, wait_for
 from tests.faults.test_production_faults import _played, slot_over
 from tests.fleet.harness import Slot, publish_manifest, store_audio, wav_bytes
@@ -108,3 +109,28 @@ def test_tampered_audio_is_refused_then_fetched_again_once_fixed(
             assert outcomes[(agent.uid, "bad-audio-1")] == "failed"
             assert outcomes[(agent.uid, "fixed-audio-1")] == "played"
             assert _played(agent, "fixed-audio-1")
+
+
+def test_refused_audio_is_fetched_again_once_fixed_without_a_new_manifest(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 21.5 as the reliability run met it: one manifest, its audio refused, the server's file
+    fixed; the agent tries again after its backoff (``BAD_AUDIO_RETRY_MS``) and plays the next slot.
+    The HTTP side only, so on one broker (the embedded one)."""
+    with production(engine, monkeypatch, capsys, kind="embedded") as prod:
+        sha = store_audio(prod.data_dir / "audio", wav_bytes(1.0, 659.0))
+        path = prod.data_dir / "audio" / f"{sha}.wav"
+        original = _corrupt(path)
+        gap_s = BAD_AUDIO_RETRY_MS / 1000 + 12  # the retry, and time to download before the slot
+        prod.schedule(["bad-audio-1", "fixed-audio-2"], sha=sha, held=False, gap_s=gap_s)
+        versions = {a.uid: prod.reported_version(a.uid) for a in prod.agents}
+        slot_over(prod, ["bad-audio-1"])
+        path.write_bytes(original)
+        wait_for(lambda: all(a.holds(sha) for a in prod.agents), "the fixed audio on every agent")
+        slot_over(prod, ["fixed-audio-2"])
+        prod.wait_ledger()
+        assert {a.uid: prod.reported_version(a.uid) for a in prod.agents} == versions  # no new manifest
+        outcomes = prod.outcomes()
+        for agent in prod.agents:
+            assert outcomes[(agent.uid, "bad-audio-1")] == "failed"
+            assert outcomes[(agent.uid, "fixed-audio-2")] == "played"
