@@ -34,7 +34,20 @@ def test_server_restart_across_a_slot_plays_from_the_cache(
         wait_for(
             lambda: all(_played(a, n) for a in prod.agents for n in names), "played while the server is down"
         )
+        # Told of a new manifest (and new audio) while the server is down, the agents cannot fetch
+        # either: they have both once it is back.
+        audio = wav_bytes(1.0, 784.0)
+        sha = store_audio(prod.data_dir / "audio", audio)
+        later = [Slot("while-down", sha, len(audio), datetime.now(UTC) + timedelta(hours=1), 1000)]
+        told = {}
+        for agent in prod.agents:
+            told[agent.uid] = prod.latest_version(agent.uid) + 1
+            publish_manifest(prod.factory, prod.data_dir, agent.uid, told[agent.uid], later)
         prod.start_server()
+        wait_for(
+            lambda: all(prod.reported_version(a.uid) == told[a.uid] and a.holds(sha) for a in prod.agents),
+            "the manifest and audio published while the server was down",
+        )
         slot_over(prod, names)
         # After the restart the agents fetch a new manifest and play it.
         names = prod.schedule(["after-server"])
