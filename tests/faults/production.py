@@ -124,6 +124,7 @@ class Production:
     sha: str = ""
     audio_len: int = 0
     expected: Counter[tuple[str, str]] = field(default_factory=Counter)
+    http_port: int = 0
 
     @property
     def factory(self) -> sessionmaker[Session]:
@@ -145,10 +146,20 @@ class Production:
         with self.factory() as s:
             return s.scalar(select(Device.manifest_version).where(Device.uid == uid))
 
-    def schedule(self, names: list[str], *, gap_s: float = 1.0, duration_ms: int = 1000) -> list[str]:
-        """Publish to every agent a manifest of ``names`` (one slot each, ``gap_s`` apart) starting
-        ``LEAD_S`` after every agent reports the new version; returns the item ids. Each item is
-        expected once per agent in the ledger."""
+    def schedule(
+        self,
+        names: list[str],
+        *,
+        gap_s: float = 1.0,
+        duration_ms: int = 1000,
+        sha: str | None = None,
+        held: bool = True,
+    ) -> list[str]:
+        """Publish to every agent a manifest of ``names`` (one slot each, ``gap_s`` apart, playing
+        ``sha``, by default the suite's audio) starting ``LEAD_S`` after every agent reports the new
+        version (and holds the audio, unless ``held`` is false: audio it cannot have); returns the
+        item ids. Each item is expected once per agent in the ledger."""
+        sha = sha or self.sha
         first = datetime.now(UTC) + timedelta(hours=1)  # placeholder until the agents hold it
         versions = {}
         for agent in self.agents:
@@ -156,10 +167,10 @@ class Production:
         # Publish with a far start, wait until every agent runs that version, then publish the real
         # times as the next version: only a small manifest fetch stands before the slots.
         for agent in self.agents:
-            self._publish(agent.uid, versions[agent.uid], names, first, gap_s, duration_ms)
+            self._publish(agent.uid, versions[agent.uid], names, first, gap_s, duration_ms, sha)
         wait_for(
             lambda: all(
-                self.reported_version(a.uid) == versions[a.uid] and a.holds(self.sha)
+                self.reported_version(a.uid) == versions[a.uid] and (a.holds(sha) or not held)
                 for a in self.agents
                 if a.running
             ),
@@ -167,7 +178,7 @@ class Production:
         )
         start = datetime.now(UTC) + timedelta(seconds=LEAD_S)
         for agent in self.agents:
-            self._publish(agent.uid, versions[agent.uid] + 1, names, start, gap_s, duration_ms)
+            self._publish(agent.uid, versions[agent.uid] + 1, names, start, gap_s, duration_ms, sha)
             for name in names:
                 self.expected[(agent.uid, name)] += 1
         wait_for(
@@ -179,19 +190,28 @@ class Production:
         return names
 
     def _publish(
-        self, uid: str, version: int, names: list[str], start: datetime, gap_s: float, duration_ms: int
+        self,
+        uid: str,
+        version: int,
+        names: list[str],
+        start: datetime,
+        gap_s: float,
+        duration_ms: int,
+        sha: str,
+        *,
+        tamper: bool = False,
     ) -> None:
         slots = [
             Slot(
                 name,
-                self.sha,
+                sha,
                 self.audio_len,
                 start + timedelta(seconds=i * (duration_ms / 1000 + gap_s)),
                 duration_ms,
             )
             for i, name in enumerate(names)
         ]
-        publish_manifest(self.factory, self.data_dir, uid, version, slots)
+        publish_manifest(self.factory, self.data_dir, uid, version, slots, tamper=tamper)
 
     # --- the ledger --------------------------------------------------------------------------
 
@@ -264,6 +284,15 @@ class Production:
             self.broker.start()
         else:
             self.start_gateway()
+
+    def start_server(self) -> None:
+        self.server.start()
+        wait_for(lambda: _healthy(self.http_port), "the server")
+
+    def manifest_error(self, uid: str) -> str | None:
+        """What the agent's last status said of the manifests it refused (``None``: none)."""
+        with self.factory() as s:
+            return s.scalar(select(Device.manifest_error).where(Device.uid == uid))
 
     def start_gateway(self) -> None:
         """Start ``loa gateway run`` and wait for its first compilation: it replaces the test's own
@@ -391,6 +420,7 @@ def production(
                 )
             )
         prod = Production(base, engine, prefix, broker, server, gateway, agent_procs, data_dir)
+        prod.http_port = http_port
         keys.load_or_create_signing_key(data_dir)  # before the processes (they would race to create it)
         try:
             if broker is not None:

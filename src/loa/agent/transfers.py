@@ -116,10 +116,12 @@ class Transfers:
         while True:
             self.download_now.clear()
             wait_s = 300.0
+            tried: set[str] = set()  # once a pass: items sharing a file must not count one refusal twice
             for item in self.core().needed_audio(now_ms(), self.config.download_horizon_s * 1000):
                 sha = item.audio_sha256
-                if self.cache.has(sha):
+                if self.cache.has(sha) or sha in tried:
                     continue
+                tried.add(sha)
                 urgent = item.priority >= URGENT_PRIORITY or item.start_ms - now_ms() < IMMINENT_MS
                 try:
                     await self.download(sha, urgent=urgent)
@@ -134,9 +136,17 @@ class Transfers:
                     n = attempts.get(sha, 0)
                     attempts[sha] = n + 1
                     wait_s = min(wait_s, backoff_delay(n, base_s=0.5, cap_s=self.config.reconnect_max_s))
+            wait_s = min(wait_s, self._until_bad_audio_retry_s())
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait_s):
                     await self.download_now.wait()
+
+    def _until_bad_audio_retry_s(self) -> float:
+        """Seconds until the core wants a refused file again (the server's copy may have been fixed;
+        issue 21.5): without this wake the loop would sleep on past its backoff until a new manifest."""
+        now = now_ms()
+        retries = [at for _, at in self.core().bad_audio.values() if at > now]
+        return (min(retries) - now) / 1000 if retries else float("inf")
 
 
 def audio_duration_ms(path: Path) -> int:
