@@ -206,10 +206,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         "rounds come a gap after each end; a stop in the gap ends the repetition",
         (
             play_now(200, "c1", "lu", audio="alert", priority=900, repeat_gap_s=1),
-            Cmd(1900, "c2", "stop"),
+            # The stop lands mid-gap (500 ms from the second round's end and from the third's start), so
+            # a wall-clock hiccup cannot make it a pre-emption; a third round would still be seen.
+            Cmd(2300, "c2", "stop"),
         ),
         (R("lu", "played", 200, 500), R("lu.r2", "played", 1500, 1800)),
-        until=3000,
+        until=3400,
         results={"c1": "done", "c2": "done"},
     ),
     Scenario(
