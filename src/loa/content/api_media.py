@@ -26,7 +26,9 @@ def audio_info(audio_sha256: str, db: SessionDep, principal: ApiPrincipal) -> As
     return asset_out(asset, speech.renditions_of(db, asset))
 
 
-@router.api_route("/api/v1/audio/{audio_sha256}", methods=["GET", "HEAD"], response_class=Response)
+# HEAD is the same route, kept out of the schema so the OpenAPI document has one operation per id.
+@router.head("/api/v1/audio/{audio_sha256}", response_class=Response, include_in_schema=False)
+@router.get("/api/v1/audio/{audio_sha256}", response_class=Response)
 def download_audio(audio_sha256: str, request: Request, db: SessionDep, principal: ApiPrincipal) -> Response:
     """The file itself (immutable: its name is the SHA-256 of its bytes); supports Range requests."""
     asset = require_asset(db, principal, audio_sha256)

@@ -10,6 +10,7 @@ its revision was submitted does not change what is under review.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
@@ -87,17 +88,34 @@ def attach_recording(
         raise InvalidInput("Âm thanh giọng đọc máy được gắn qua tác vụ tổng hợp.")
     language = check_language(language)
     bulletin = get_bulletin(session, principal=principal, bulletin_id=bulletin_id)
+    rendition = _rendition_of(bulletin, language)
+    rendition.audio_sha256, rendition.audio_origin = audio_sha256, origin
+    rendition.audio_duration_ms, rendition.tts_job_id = duration_ms, None
+    details = {"sha256": audio_sha256, "origin": origin.value, "duration_ms": duration_ms}
+    return _audio_changed(session, principal, bulletin, rendition, details)
+
+
+def _rendition_of(bulletin: Bulletin, language: str) -> Rendition:
+    """The bulletin's rendition in ``language``, added empty when it has none yet."""
     rendition = find(bulletin, language)
     if rendition is None:
         rendition = Rendition(language=language, text="")
         bulletin.renditions.append(rendition)
-    rendition.audio_sha256, rendition.audio_origin = audio_sha256, origin
-    rendition.audio_duration_ms, rendition.tts_job_id = duration_ms, None
+    return rendition
+
+
+def _audio_changed(
+    session: Session,
+    principal: Principal,
+    bulletin: Bulletin,
+    rendition: Rendition,
+    details: Mapping[str, object],
+) -> Rendition:
+    """New audio (attached, or being levelled) is new content: the edit counts and is audited."""
     rendition.updated_by_id, rendition.updated_at = principal.user_id, utcnow()
     session.flush()
-    content_changed(
-        session, principal=principal, bulletin=bulletin, note=f"Âm thanh {LANGUAGES[language].label}"
-    )
+    label = LANGUAGES[rendition.language].label
+    content_changed(session, principal=principal, bulletin=bulletin, note=f"Âm thanh {label}")
     record(
         session,
         action="bulletin.rendition_audio",
@@ -105,12 +123,7 @@ def attach_recording(
         target_type="bulletin",
         target_id=bulletin.id,
         area_id=bulletin.area_id,
-        details={
-            "language": language,
-            "sha256": audio_sha256,
-            "origin": origin.value,
-            "duration_ms": duration_ms,
-        },
+        details={"language": rendition.language, **details},
     )
     return rendition
 
@@ -154,30 +167,10 @@ def recording_started(
     """A person's recording was kept and is being levelled on the job worker. It is new content, so
     the edit counts now (as ``attach_recording`` would); the levelled file attaches when the job
     finishes (``audio_finished``), like synthetic speech."""
-    rendition = find(bulletin, language)
-    if rendition is None:
-        rendition = Rendition(language=language, text="")
-        bulletin.renditions.append(rendition)
+    rendition = _rendition_of(bulletin, language)
     rendition.tts_job_id = job_id
-    rendition.updated_by_id, rendition.updated_at = principal.user_id, utcnow()
-    session.flush()
-    content_changed(
-        session, principal=principal, bulletin=bulletin, note=f"Âm thanh {LANGUAGES[language].label}"
-    )
-    record(
-        session,
-        action="bulletin.rendition_audio",
-        actor=principal,
-        target_type="bulletin",
-        target_id=bulletin.id,
-        area_id=bulletin.area_id,
-        details={
-            "language": language,
-            "source_sha256": source_sha256,
-            "origin": origin.value,
-            "job_id": job_id,
-        },
-    )
+    details = {"source_sha256": source_sha256, "origin": origin.value, "job_id": job_id}
+    _audio_changed(session, principal, bulletin, rendition, details)
     return rendition
 
 
