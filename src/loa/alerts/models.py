@@ -29,3 +29,18 @@ class EmergencyAlert(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     stopped_by: Mapped[str | None] = mapped_column(String(200))
     stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Decision 18/2021/QĐ-TTg (``loa.alerts.levels``): hazard code and risk level 1–5; absent on
+    # alerts made before they existed.
+    hazard: Mapped[str | None] = mapped_column(String(32))
+    risk_level: Mapped[int | None] = mapped_column(Integer)
+    # draft (e.g. from CAP, waits for a person) | pending_confirmation (waits for a second person) |
+    # active | stopped. Alerts made before the column existed are active or stopped by ``stopped_at``.
+    status: Mapped[str] = mapped_column(String(24), default="active", server_default="active")
+    message_text: Mapped[str | None] = mapped_column(Text)  # the typed warning, when it was typed
+    # JSON: what was chosen beyond communes ({"villages": [..], "groups": [..], "polygon": [[lat, lon], ..]})
+    target: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # carried until then unless stopped
+    source: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")  # manual|cap|…
+    source_ref: Mapped[str | None] = mapped_column(String(300))  # e.g. the CAP identifier
+    confirmed_by: Mapped[str | None] = mapped_column(String(200))  # the second person, when required
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -162,7 +162,7 @@ def stop_alert(session: Session, *, principal: Principal, alert_id: int, ip: str
     uids = _device_uids(session, [u.id for u in units])
     if uids:
         commands.send_commands(session, principal=principal, device_uids=uids, kind="stop", args={}, ip=ip)
-    alert.stopped_at, alert.stopped_by = utcnow(), principal.username
+    alert.stopped_at, alert.stopped_by, alert.status = utcnow(), principal.username, "stopped"
     _audit(session, principal, "alert.stop", alert, units, {"devices": len(uids)}, ip)
     return alert
 
