@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import in_scope, require
+from loa.alerts import levels
 from loa.alerts.models import EmergencyAlert
 from loa.areas.logic import COMMUNE_KINDS
 from loa.db.base import utcnow
@@ -32,6 +34,11 @@ from loa.protocol.priority import Priority
 from loa.units.models import AdminUnit
 
 ALERT_TTL = timedelta(minutes=30)
+# ``EmergencyAlert.status``
+DRAFT = "draft"  # made by a system (e.g. CAP); a person reviews and sends it
+PENDING_CONFIRMATION = "pending_confirmation"  # waits for a second person
+ACTIVE = "active"
+STOPPED = "stopped"
 
 
 @dataclass(frozen=True)
@@ -106,63 +113,151 @@ def start_alert(
     commune_codes: list[str],
     audio_sha256: str,
     repeat_gap_s: int = commands.DEFAULT_REPEAT_GAP_S,
+    hazard: str | None = None,
+    risk_level: int | None = None,
+    expires_at: datetime | None = None,
+    message_text: str | None = None,
+    target: dict[str, Any] | None = None,
+    device_uids: list[str] | None = None,
+    status: str = ACTIVE,
+    source: str = "manual",
+    source_ref: str | None = None,
     ip: str = "",
 ) -> EmergencyAlert:
-    """Send the alert to every active loudspeaker of the communes (all in the principal's areas)."""
+    """Make an alert for the communes (all in the principal's areas) and, when ``status`` is active,
+    send it at once to their active loudspeakers — or to ``device_uids`` (a subset of those: villages,
+    groups, a polygon) when the caller narrowed the choice; ``target`` records how it was chosen.
+    A ``draft`` (e.g. from CAP) or ``pending_confirmation`` alert (waiting for a second person) is
+    stored and sent later by ``activate_alert``."""
     require(principal, Permission.BROADCAST)
+    if status not in (ACTIVE, DRAFT, PENDING_CONFIRMATION):
+        raise InvalidInput("Trạng thái cảnh báo không hợp lệ.", code="alert_status_invalid")
     commands.check_repeat_gap(repeat_gap_s)
+    hazard, risk_level = levels.check(hazard, risk_level)
+    if expires_at is not None and expires_at <= utcnow():
+        raise InvalidInput("Thời điểm hết hiệu lực phải ở tương lai.", code="alert_expiry_past")
     audio = get_playable(session, principal, audio_sha256.strip())
     units = _communes(session, principal, commune_codes)
-    uids = _device_uids(session, [u.id for u in units])
+    uids = _chosen_devices(session, units, device_uids)
     if not uids:
         raise InvalidInput("Các xã đã chọn chưa có cụm loa nào đang hoạt động.", code="no_devices")
-    rows = commands.send_commands(
-        session,
-        principal=principal,
-        device_uids=uids,
-        kind="play_now",
-        args={
-            "audio_sha256": audio.sha256,
-            "priority": int(Priority.EMERGENCY),
-            "title": audio.title,
-            "repeat_gap_s": repeat_gap_s,
-        },
-        ttl=ALERT_TTL,
-        ip=ip,
-    )
+    chosen = dict(target or {})
+    if device_uids is not None:
+        chosen["device_uids"] = uids
     alert = EmergencyAlert(
         title=audio.title,
         audio_sha256=audio.sha256,
         commune_codes=json.dumps([u.code for u in units]),
         repeat_gap_s=repeat_gap_s,
         device_count=len(uids),
-        batch_ids=json.dumps(sorted({r.batch_id or r.id for r in rows})),
+        batch_ids="[]",
         started_by=principal.username,
         started_at=utcnow(),
+        hazard=hazard,
+        risk_level=risk_level,
+        status=status,
+        message_text=message_text,
+        target=json.dumps(chosen, ensure_ascii=False, sort_keys=True) if chosen else None,
+        expires_at=expires_at,
+        source=source,
+        source_ref=source_ref,
     )
     session.add(alert)
     session.flush()
-    details = {"audio_sha256": audio.sha256, "title": audio.title, "repeat_gap_s": repeat_gap_s}
-    _audit(session, principal, "alert.start", alert, units, details, ip)
+    details: dict[str, object] = {
+        "audio_sha256": audio.sha256,
+        "title": audio.title,
+        "repeat_gap_s": repeat_gap_s,
+        "hazard": hazard,
+        "risk_level": risk_level,
+        "status": status,
+        "source": source,
+    }
+    if status == ACTIVE:
+        _dispatch(session, principal, alert, uids, ip)
+        _audit(session, principal, "alert.start", alert, units, details, ip)
+    else:
+        _audit(session, principal, "alert.draft", alert, units, details, ip)
     return alert
 
 
-def stop_alert(session: Session, *, principal: Principal, alert_id: int, ip: str = "") -> EmergencyAlert:
-    """Stop the alert on the loudspeakers of its communes (a ``stop`` ends every repetition)."""
+def activate_alert(session: Session, *, principal: Principal, alert_id: int, ip: str = "") -> EmergencyAlert:
+    """Send a draft or pending alert now, to the devices it was made for (those still active)."""
     require(principal, Permission.BROADCAST)
+    alert = _visible_alert(session, principal, alert_id)
+    if alert.status not in (DRAFT, PENDING_CONFIRMATION):
+        raise Conflict("Cảnh báo này không còn chờ phát.", code="alert_not_pending")
+    units = _communes(session, principal, json.loads(alert.commune_codes))
+    chosen = json.loads(alert.target) if alert.target else {}
+    uids = _chosen_devices(session, units, chosen.get("device_uids"))
+    if not uids:
+        raise InvalidInput("Các xã đã chọn chưa có cụm loa nào đang hoạt động.", code="no_devices")
+    if alert.expires_at is not None and alert.expires_at <= utcnow():
+        raise Conflict("Cảnh báo này đã hết hiệu lực.", code="alert_expired")
+    alert.status, alert.started_at, alert.device_count = ACTIVE, utcnow(), len(uids)
+    _dispatch(session, principal, alert, uids, ip)
+    _audit(
+        session, principal, "alert.start", alert, units, {"devices": len(uids), "source": alert.source}, ip
+    )
+    return alert
+
+
+def _chosen_devices(session: Session, units: list[AdminUnit], device_uids: list[str] | None) -> list[str]:
+    """The communes' active loudspeakers, or the chosen ones among them (any other is refused)."""
+    reachable = _device_uids(session, [u.id for u in units])
+    if device_uids is None:
+        return reachable
+    outside = sorted(set(device_uids) - set(reachable))
+    if outside:
+        raise InvalidInput(
+            "Có cụm loa không thuộc các xã đã chọn hoặc không hoạt động.", code="device_outside_target"
+        )
+    return sorted(set(device_uids))
+
+
+def _dispatch(
+    session: Session, principal: Principal, alert: EmergencyAlert, uids: list[str], ip: str
+) -> None:
+    """Carry the alert to the loudspeakers: group commands at the emergency rung, repeated."""
+    rows = commands.send_commands(
+        session,
+        principal=principal,
+        device_uids=uids,
+        kind="play_now",
+        args={
+            "audio_sha256": alert.audio_sha256,
+            "priority": int(Priority.EMERGENCY),
+            "title": alert.title,
+            "repeat_gap_s": alert.repeat_gap_s,
+        },
+        ttl=ALERT_TTL,
+        ip=ip,
+    )
+    alert.batch_ids = json.dumps(sorted({r.batch_id or r.id for r in rows}))
+
+
+def _visible_alert(session: Session, principal: Principal, alert_id: int) -> EmergencyAlert:
     alert = session.get(EmergencyAlert, alert_id)
     # An alert that reaches none of the principal's areas is answered like a missing one.
     if alert is None or not _reaches(
         principal, alert, _current_units(session, json.loads(alert.commune_codes))
     ):
         raise NotFound("Không tìm thấy cảnh báo này.", code="alert_not_found")
+    return alert
+
+
+def stop_alert(session: Session, *, principal: Principal, alert_id: int, ip: str = "") -> EmergencyAlert:
+    """Stop the alert on the loudspeakers of its communes (a ``stop`` ends every repetition)."""
+    require(principal, Permission.BROADCAST)
+    alert = _visible_alert(session, principal, alert_id)
     units = _communes(session, principal, json.loads(alert.commune_codes))
     if alert.stopped_at is not None:
         raise Conflict("Cảnh báo này đã được dừng.", code="alert_stopped")
-    uids = _device_uids(session, [u.id for u in units])
+    # A draft or pending alert never reached a loudspeaker: it is only withdrawn.
+    uids = _device_uids(session, [u.id for u in units]) if alert.status == ACTIVE else []
     if uids:
         commands.send_commands(session, principal=principal, device_uids=uids, kind="stop", args={}, ip=ip)
-    alert.stopped_at, alert.stopped_by, alert.status = utcnow(), principal.username, "stopped"
+    alert.stopped_at, alert.stopped_by, alert.status = utcnow(), principal.username, STOPPED
     _audit(session, principal, "alert.stop", alert, units, {"devices": len(uids)}, ip)
     return alert
 
@@ -230,7 +325,7 @@ def list_alerts(session: Session, principal: Principal, *, limit: int = 50) -> l
             alert,
             [units[c].name for c in json.loads(alert.commune_codes) if c in units],
             acknowledged.get(alert.id, 0),
-            alert.stopped_at is None,
+            alert.status == ACTIVE and alert.stopped_at is None,
         )
         for alert in alerts
     ]
