@@ -291,3 +291,28 @@ def test_upgrading_a_database_with_receipts_keeps_them_and_their_dedup(at_0011: 
     with make_session_factory(engine)() as session:
         assert session.execute(text("SELECT count(*) FROM play_receipts")).scalar() == 4
     upgrade(engine)
+
+
+def test_loa_db_maintain_forgets_old_status_changes_and_says_so(
+    session: Session, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from loa.cli import app
+
+    device = _device(session)
+    now = datetime.now(UTC)
+    _status(session, device.id, now - timedelta(days=400), now - timedelta(days=10))
+    _send(session, device.uid, now, _receipt("r-old", now - timedelta(days=400)))
+    session.commit()
+    monkeypatch.setenv("LOA_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("LOA_DEMO", "1")
+    result = CliRunner().invoke(app, ["db", "maintain", "--status-log-months", "6"])
+    assert result.exit_code == 0, result.output
+    assert "Nhật ký trạng thái giữ 6 tháng: đã xóa 1 dòng trước" in result.output
+    session.expire_all()
+    ats = session.scalars(select(DeviceStatusLog.at)).all()
+    assert len(ats) == 2 and min(ats) > now - timedelta(days=11)  # the old change went, the rest stayed
+    assert _receipts(session) == 1  # never a receipt
+    (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "fleet.history_maintain")).all()
+    assert event.actor_name == "cli" and event.details["via"] == "cli"
