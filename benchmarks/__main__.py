@@ -17,6 +17,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "benchmarks.libs",
     "benchmarks.pages",
     "benchmarks.reports",
+    "benchmarks.report_history",
     "benchmarks.schedule",
     "benchmarks.speech_audio",
     "benchmarks.speech_text",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 import loa
 from loa.app import create_app
@@ -23,7 +24,9 @@ from loa.content import service as content
 from loa.content.logic import DraftInput
 from loa.content.models import Bulletin
 from loa.content.workflow import Action
+from loa.db.base import utcnow
 from loa.fleet import service as fleet
+from loa.fleet.models import Device, DeviceStatusLog, StatusEvent
 from loa.settings import Settings
 from loa.speech.runtime import SpeechRuntime
 from tests.conftest import Backend
@@ -73,10 +76,18 @@ def test_a_loa_command_recompiles_on_fleet_and_content_changes_and_rings_its_gat
         assert manifest_items(s, "loa-bt-01") == [] and manifest_items(s, "loa-bt-09") == []
     assert len(rings) == 2
 
-    (recompile,) = command.process.periodic  # what ``loa gateway run`` repeats beside the gateway
+    recompile, history = command.process.periodic  # what ``loa gateway run`` repeats beside the gateway
     assert recompile.interval_s == command.settings.manifest_recompile_interval_s
     recompile.work()
     assert len(rings) == 2  # nothing changed since: no new manifest, nobody woken
+    assert history.interval_s == command.settings.history_maintenance_interval_s
+    with command.session() as s:
+        device_id = s.scalars(select(Device.id).where(Device.uid == "loa-bt-09")).one()
+        for at in (utcnow() - timedelta(days=3 * 366), utcnow()):
+            s.add(DeviceStatusLog(device_id=device_id, at=at, event=StatusEvent.ONLINE))
+    history.work()  # the months ahead's partitions (PostgreSQL), the status log's retention
+    with command.session() as s:
+        assert s.scalar(select(func.count()).select_from(DeviceStatusLog)) == 1  # the recent one
 
 
 def test_a_reading_made_by_the_speech_worker_of_a_loa_command_reaches_its_bulletin(

@@ -74,6 +74,31 @@ def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
     echo(f"Cơ sở dữ liệu ở phiên bản {current_revision(c.engine)}.")
 
 
+@db_app.command("maintain")
+def db_maintain(
+    ctx: typer.Context,
+    status_log_months: int | None = typer.Option(
+        None,
+        min=1,
+        help="Số tháng giữ nhật ký trạng thái thiết bị (mặc định: LOA_STATUS_LOG_RETENTION_MONTHS).",
+    ),
+) -> None:
+    """Chuẩn bị chỗ lưu các tháng tới (PostgreSQL) và xóa nhật ký trạng thái thiết bị quá hạn.
+
+    Biên nhận phát không bao giờ bị xóa. Cổng thiết bị (loa gateway run) cũng tự làm việc này định kỳ."""
+    from loa.db.base import utcnow
+    from loa.fleet.history import day_label, maintain_history
+
+    c = cli_context(ctx)
+    months = status_log_months or c.settings.status_log_retention_months
+    with c.session() as session:
+        done = maintain_history(session, now=utcnow(), retention_months=months, actor_name="cli", via="cli")
+    ready = ", ".join(done.months_ready) if done.months_ready else "không cần thêm"
+    echo(f"Chỗ lưu theo tháng đã tạo thêm: {ready}.")
+    before = day_label(done.status_log_before) if done.status_log_before else ""
+    echo(f"Nhật ký trạng thái giữ {months} tháng: đã xóa {done.status_rows_deleted} dòng trước {before}.")
+
+
 @app.command("serve")
 def serve(ctx: typer.Context, host: str | None = None, port: int | None = None) -> None:
     """Chạy máy chủ web."""

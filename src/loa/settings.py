@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     mosquitto_password_file: Path | None = None
     mosquitto_pid_file: Path | None = None
     manifest_recompile_interval_s: int = Field(default=3600, ge=1)  # the gateway recompiles manifests
+    # History (``loa.fleet.history``): the gateway makes the months ahead's partitions (PostgreSQL) and
+    # forgets device status changes older than this many months; play receipts are never forgotten.
+    status_log_retention_months: int = Field(default=24, ge=1)
+    history_maintenance_interval_s: int = Field(default=6 * 3600, ge=60)
 
     # Speech.
     tts_engine: Literal["espeak", "piper"] = "espeak"

@@ -76,8 +76,19 @@ def wire(engine: Engine, settings: Settings) -> Process:
     on_commit(sessions, JOB_FINISHED, speech_jobs_finished, isolated=True)
     after_commit(sessions, OUTBOX, lambda _keys: doorbell.ring())
     _wire_push(sessions, settings)
-    periodic = Periodic("periodic manifest recompilation", settings.manifest_recompile_interval_s, recompile)
-    return Process(sessions=sessions, doorbell=doorbell, periodic=(periodic,))
+
+    def maintain_history() -> None:
+        from loa.fleet.history import maintain_history as maintain
+
+        with sessions() as session, session.begin():
+            maintain(session, now=utcnow(), retention_months=settings.status_log_retention_months)
+
+    periodic = (
+        Periodic("periodic manifest recompilation", settings.manifest_recompile_interval_s, recompile),
+        # Partitions of the months ahead (PostgreSQL) and the status log's retention.
+        Periodic("history maintenance", settings.history_maintenance_interval_s, maintain_history),
+    )
+    return Process(sessions=sessions, doorbell=doorbell, periodic=periodic)
 
 
 def _wire_push(sessions: sessionmaker[Session], settings: Settings) -> Pusher | None:

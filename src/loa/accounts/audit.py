@@ -64,6 +64,7 @@ ACTION_LABELS: dict[str, str] = {
     "schedule.announcement_cancel": "Hủy thông báo phát",
     "schedule.manifests_issue": "Phát hành lịch phát cho thiết bị",
     "device.create": "Thêm cụm loa",
+    "fleet.history_maintain": "Bảo trì lịch sử thiết bị (phân vùng theo tháng, xóa nhật ký trạng thái cũ)",
     "device.play_now": "Phát ngay tới cụm loa",
     "device.stop": "Dừng phát cụm loa",
     "alert.start": "Phát cảnh báo khẩn cấp",
@@ -116,7 +117,18 @@ MAX_PAGE_SIZE = 200
 # event stores their Vietnamese counterpart beside them (``recurrence`` says in words what ``rrule`` says
 # in RFC 5545; ``places`` names what ``targets`` codes) or because they are ids no person reads.
 MACHINE_DETAILS = frozenset(
-    {"rrule", "items", "sample", "devices", "job_id", "your_changes", "current_text", "your_text", "fields"}
+    {
+        "rrule",
+        "items",
+        "sample",
+        "devices",
+        "job_id",
+        "your_changes",
+        "current_text",
+        "your_text",
+        "fields",
+        "partitions",
+    }
 )
 # ``key`` is shown only when the event has no ``value`` beside it (older events wrote only the codes).
 SHOWN_INSTEAD: dict[str, str] = {"targets": "places"}
@@ -194,9 +206,18 @@ DETAIL_LABELS: dict[str, str] = {
     "topic": "Lĩnh vực",
     "period": "Kỳ",
     "message_kind": "Loại tin liên thông",
+    "months_ready": "Tháng đã chuẩn bị chỗ lưu",
+    "retention_months": "Số tháng giữ nhật ký trạng thái",
+    "status_log_before": "Xóa nhật ký trạng thái trước ngày",
+    "status_log_rows": "Số dòng nhật ký trạng thái đã xóa",
 }
 VALUE_WORDS: dict[str, dict[str, str]] = {
-    "via": {"web": "trang web", "api": "API", "cli": "dòng lệnh"},
+    "via": {
+        "web": "trang web",
+        "api": "API",
+        "cli": "dòng lệnh",
+        "gateway": "bảo trì định kỳ của cổng thiết bị",
+    },
     "reason": {"inactive": "tài khoản đã khóa"},
     "accept": {"keep": "giữ cả hai", "proposal": "áp dụng đề xuất"},
     "channel": {"web": "trang góp ý", "sms": "tin nhắn SMS", "hotline": "đường dây nóng"},

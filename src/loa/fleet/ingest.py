@@ -1,7 +1,8 @@
 """Writing what devices report: status, births, wills, receipts, command results — in batches.
 
 Called by the gateway from a worker thread with one session per batch; the caller commits. Receipts
-arrive at least once; the unique (device_id, receipt_id) key records each exactly once, and every
+arrive at least once; the unique (device_id, receipt_id, started_at) key records each exactly once (a
+device re-sends its journaled receipt unchanged, start included), and every
 receipt id of a batch is acknowledged (a duplicate is already safely stored).
 """
 
@@ -341,7 +342,7 @@ _RECEIPT_COLUMNS: tuple[tuple[str, str], ...] = (
 _PG_INSERT_RECEIPTS = (
     f"INSERT INTO {PlayReceipt.__tablename__} ({', '.join(c for c, _ in _RECEIPT_COLUMNS)}) "
     f"SELECT * FROM unnest({', '.join(f'CAST(%({c})b AS {t}[])' for c, t in _RECEIPT_COLUMNS)}) "
-    "ON CONFLICT (device_id, receipt_id) DO NOTHING RETURNING id"
+    "ON CONFLICT (device_id, receipt_id, started_at) DO NOTHING RETURNING id"
 )
 
 
@@ -360,7 +361,7 @@ def _insert_receipts(session: Session, receipts: list[dict[str, Any]]) -> int:
     table: Any = PlayReceipt.__table__
     stmt = (
         sqlite.insert(table)
-        .on_conflict_do_nothing(index_elements=["device_id", "receipt_id"])
+        .on_conflict_do_nothing(index_elements=["device_id", "receipt_id", "started_at"])
         .returning(table.c.id)
     )
     for start in range(0, len(receipts), RECEIPT_CHUNK):

@@ -111,7 +111,8 @@ class DeviceGroupMember(Base):
 
 
 class DeviceStatusLog(Base):
-    """State changes only (online/offline, manifest refused/accepted), for uptime and diagnosis."""
+    """State changes only (online/offline, manifest refused/accepted), for uptime and diagnosis.
+    Partitioned by month of ``at`` on PostgreSQL, kept ``status_log_retention_months``."""
 
     __tablename__ = "device_status_log"
     __table_args__ = (Index("ix_device_status_log_device_at", "device_id", "at"),)
@@ -124,11 +125,15 @@ class DeviceStatusLog(Base):
 
 
 class PlayReceipt(Base):
-    """Proof of play. Devices deliver at least once; the unique key records each exactly once."""
+    """Proof of play. Devices deliver at least once; the unique key records each exactly once.
+
+    The key holds ``started_at`` because on PostgreSQL the table is partitioned by month on it (a
+    partitioned table's unique key must hold its partition key; ``loa.db.partitions``): a device
+    re-sends the very receipt it journaled, so a receipt id always comes with the same start."""
 
     __tablename__ = "play_receipts"
     __table_args__ = (
-        UniqueConstraint("device_id", "receipt_id"),
+        UniqueConstraint("device_id", "receipt_id", "started_at"),
         Index("ix_play_receipts_device_started", "device_id", "started_at"),
         Index("ix_play_receipts_started", "started_at"),
     )

@@ -6,8 +6,16 @@ from alembic import context
 from sqlalchemy import Engine
 
 from loa.db.models import load_all_models
+from loa.db.partitions import is_partition_name
 
 config = context.config
+
+
+def include_name(name: str | None, type_: str, _parent: object) -> bool:
+    """Monthly partitions (``loa.db.partitions``) are no tables of the models."""
+    return not (type_ == "table" and is_partition_name(name))
+
+
 target_metadata = load_all_models().metadata
 
 
@@ -21,6 +29,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()
