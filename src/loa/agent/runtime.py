@@ -35,6 +35,7 @@ from loa.agent.link import BrokerLink
 from loa.agent.player import SoundOutput, now_ms
 from loa.agent.sinks import Sink, make_sink
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
+from loa.agent.streams import StreamSettings
 from loa.agent.supervise import supervised
 from loa.agent.transfers import Transfers
 from loa.protocol import manifest as mf
@@ -69,6 +70,12 @@ class Agent:
             sink or make_sink(config.sink, config.sink_dir, config.alsa_device),
             self.cache,
             on_failed=lambda item_id, detail: self.feed(s.OutputFailed(item_id, detail)),
+            on_stream=self.feed,
+            stream_settings=StreamSettings(
+                buffer_ms=config.stream_buffer_ms,
+                max_buffer_ms=config.stream_buffer_ms * 3,
+                retry_max_s=config.stream_retry_max_s,
+            ),
         )
         self.core = self._new_core("unknown")  # replaced in ``adopt`` once the identity is known
         self.transfers = Transfers(config, self.cache, self.budget, core=lambda: self.core, feed=self.feed)
