@@ -52,7 +52,9 @@ def encode(pcm: np.ndarray, fmt: str) -> list[tuple[float, bytes]]:
     (Opus) or ``mp3`` (CBR 64 kb/s)."""
     buf = io.BytesIO()
     codec = {"ogg": "libopus", "webm": "libopus", "mp3": "libmp3lame"}[fmt]
-    with av.open(buf, "w", format=fmt) as out:
+    # Ogg pages of 100 ms (the muxer's default holds a second of audio per page: a second of delay)
+    options = {"page_duration": "100000"} if fmt == "ogg" else {}
+    with av.open(buf, "w", format=fmt, options=options) as out:
         stream = out.add_stream(codec, rate=RATE if fmt != "mp3" else 22050)
         stream.bit_rate = 64_000
         stream.layout = "mono"  # type: ignore[union-attr]

@@ -199,9 +199,8 @@ class StreamPlayer:
                 if reader is not None and not live:
                     if reader.buffered_ms() >= s.buffer_ms:
                         live, attempt, starved_since = True, 0, None
-                        if self.down:
-                            self.down = False
-                            self.on_up()
+                        self.down = False
+                        self.on_up()  # its first audio, or back after a drop
                     elif reader.error is not None or now - waiting_since > s.connect_timeout_s + s.buffer_ms / 1000:
                         detail = reader.error or "timeout"
                         reader.close()

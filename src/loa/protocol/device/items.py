@@ -106,6 +106,7 @@ class Heard:
     interruptions: int = 0
     down_ms: int = 0
     down_since_ms: int | None = None
+    connecting: bool = False  # from each start until its first audio (not heard, not a drop yet)
 
     def stream_up(self, now: int) -> None:
         if self.down_since_ms is not None:

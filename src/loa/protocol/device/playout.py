@@ -150,23 +150,28 @@ class Playout:
         if sound is None or sound.item.id != item_id or sound.item.stream_url is None:
             return False
         heard = self._heard.setdefault(item_id, Heard())
-        if heard.down_since_ms is not None:
-            return False
-        heard.down_since_ms = now
+        if heard.connecting:  # it never came: a drop from the start
+            heard.connecting = False
+        elif heard.down_since_ms is not None:
+            return False  # still down: one interruption however many retries
+        else:
+            heard.down_since_ms = now
         heard.interruptions += 1
         return True
 
     def stream_is_down(self, item_id: str) -> bool:
         heard = self._heard.get(item_id)
-        return heard is not None and heard.down_since_ms is not None
+        return heard is not None and heard.down_since_ms is not None and not heard.connecting
 
     def stream_up(self, item_id: str, now: int) -> bool:
         """The stream sounds again (the adapter's buffer refilled after a reconnect)."""
         heard = self._heard.get(item_id)
         if heard is None or heard.down_since_ms is None:
             return False
+        back = not heard.connecting
+        heard.connecting = False
         heard.stream_up(now)
-        return True
+        return back
 
     def add(self, item: PlayItem, now: int) -> bool:
         """Add a "play now" (or a round); True when nothing changes before the next wake-up."""
@@ -278,6 +283,8 @@ class Playout:
         starts = seg.offset_ms == 0 and heard.first_ms is None and now - seg.start_ms < START_SLACK_MS
         if heard.first_ms is None:
             heard.first_ms = now
+        if item.stream_url is not None and heard.down_since_ms is None:
+            heard.down_since_ms, heard.connecting = now, True  # heard from its first audio
         self._sound = _Sounding(item, now, seg.end_ms, seg.start_ms)
         volume = self.volume * item.volume_percent // 100
         out.append(Sound(item, offset, seg.end_ms - now, volume, starts))
@@ -310,6 +317,7 @@ class Playout:
         heard.heard_ms += max(0, end - sound.since_ms)
         heard.last_ms = end
         heard.stream_up(end)  # a stream down when it stops: its down time ends with it
+        heard.connecting = False
         self._sound = None
         out.append(Silence(sound.item.id, cut=now < sound.until_ms))
         out.append(STATUS_CHANGED)
