@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from loa.agent.sinks import PcmOut, Segment, Sink, SinkError
 from loa.agent.storage import AudioCache
+from loa.agent.switch import OutputSwitch
 from loa.agent.streams import StreamPlayer, StreamSettings, decode_file
 from loa.protocol.device.signals import Event, Silence, Sound, StreamDown, StreamUp
 
@@ -38,7 +39,9 @@ class SoundOutput:
         *,
         on_stream: Callable[[Event], None] | None = None,
         stream_settings: StreamSettings | None = None,
+        switch: OutputSwitch | None = None,
     ) -> None:
+        self.switch = switch
         self.sink = sink
         self.cache = cache
         self.on_failed = on_failed
@@ -65,9 +68,19 @@ class SoundOutput:
                 await task
 
     async def _play(self, previous: asyncio.Task[None] | None, sound: Sound) -> None:
+        try:
+            await self._play_one(previous, sound)
+        finally:
+            current = self._current
+            if self.switch is not None and (current is None or current[1] is asyncio.current_task()):
+                self.switch.idle()  # nothing else took the loudspeaker: off after the hold time
+
+    async def _play_one(self, previous: asyncio.Task[None] | None, sound: Sound) -> None:
         if previous is not None and not previous.done():
             await asyncio.wait({previous}, timeout=HANDOVER_GRACE_S)
             previous.cancel()
+        if self.switch is not None:
+            await self.switch.ready()  # never raises: a failing switch is reported, the sound plays
         item = sound.item
         if item.stream_url is not None:
             await self._play_stream(sound, item.stream_url)

@@ -106,6 +106,9 @@ class Status(_Message):
     # handling failed, since it started (none of them stops it).
     messages_refused: int = Field(default=0, ge=0)
     message_errors: int = Field(default=0, ge=0)
+    # Optional (added in v1, issue 14.4): the output switch (amplifier, FM or wired transmitter) failed
+    # the last time it was turned on or off (what failed, short); absent when it works or is not used.
+    output_switch_error: ShortText | None = None
 
 
 class Birth(_Message):

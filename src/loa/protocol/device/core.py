@@ -138,6 +138,10 @@ class DeviceCore:
             if i.audio_sha256 not in bad or bad[i.audio_sha256][1] <= now_ms
         ]
 
+    def next_sound_ms(self, now_ms: int) -> int | None:
+        """When something is next planned to sound (an output switch is turned on ahead of it)."""
+        return self.playout.next_sound_ms(now_ms)
+
     def pending_receipts(self) -> list[m.Receipt]:
         return self.outbox.pending()
 

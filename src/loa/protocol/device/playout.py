@@ -290,6 +290,13 @@ class Playout:
         out.append(Sound(item, offset, seg.end_ms - now, volume, starts))
         out.append(STATUS_CHANGED)
 
+    def next_sound_ms(self, now: int) -> int | None:
+        """When the loudspeaker next has something to sound (now, if it has now)."""
+        plan = self._current_plan(now)
+        if plan.at(now) is not None:
+            return now
+        return plan.next_start(now)
+
     def next_wake_ms(self, now: int) -> int | None:
         """The next instant something changes by itself (a segment starts or ends, an item is over)."""
         plan = self._current_plan(now)
