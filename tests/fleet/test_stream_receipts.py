@@ -27,6 +27,7 @@ def test_stream_and_file_receipts_are_recorded_once(world_engine: Engine) -> Non
         kind=m.ReceiptKind.STREAM,
         heard_ms=1_790_000,
         interruptions=2,
+        priority=700,
     )
     file = m.Receipt(
         receipt_id="f1", seq=1, item_id="a.1", audio_sha256="ab" * 32, started_at=at, ended_at=at,
@@ -41,4 +42,5 @@ def test_stream_and_file_receipts_are_recorded_once(world_engine: Engine) -> Non
         rows = {r.receipt_id: r for r in s.scalars(select(PlayReceipt))}
     s_row, f_row = rows["s1"], rows["f1"]
     assert (s_row.kind, s_row.audio_sha256, s_row.heard_ms, s_row.interruptions) == ("stream", None, 1_790_000, 2)
+    assert s_row.priority == 700 and f_row.priority is None
     assert (f_row.kind, f_row.audio_sha256, f_row.heard_ms, f_row.interruptions) == ("file", "ab" * 32, None, None)

@@ -184,6 +184,7 @@ def _receipt_values(device_id: int, receipt: m.Receipt, received_at: datetime) -
         "kind": receipt.kind.value,
         "heard_ms": receipt.heard_ms,
         "interruptions": receipt.interruptions,
+        "priority": receipt.priority,
         "received_at": received_at,
     }
 
@@ -338,6 +339,7 @@ _RECEIPT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("kind", "text"),
     ("heard_ms", "bigint"),
     ("interruptions", "int"),
+    ("priority", "int"),
     ("received_at", "timestamptz"),
 )
 # PostgreSQL: one short statement with one array per column, whatever the batch size (a multi-row

@@ -149,6 +149,7 @@ class PlayReceipt(Base):
     kind: Mapped[str] = mapped_column(String(10), default="file", server_default="file")
     heard_ms: Mapped[int | None] = mapped_column(BigInteger)
     interruptions: Mapped[int | None] = mapped_column(Integer)
+    priority: Mapped[int | None] = mapped_column(Integer)  # a stream's rung: live (700+) or relay
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 

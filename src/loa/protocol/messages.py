@@ -161,6 +161,8 @@ class Receipt(BaseModel):
     kind: ReceiptKind = ReceiptKind.FILE
     heard_ms: int | None = Field(default=None, ge=0)
     interruptions: int | None = Field(default=None, ge=0)
+    # The item's rung (a stream: live at ``Priority.LIVE`` and above, else a relay), as the manifest gave it.
+    priority: int | None = Field(default=None, ge=0, le=1000)
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Receipt:

@@ -43,6 +43,7 @@ class ReceiptOutbox:
             kind=m.ReceiptKind.STREAM if stream else m.ReceiptKind.FILE,
             heard_ms=done.heard_ms,
             interruptions=done.interruptions,
+            priority=done.item.priority if stream else None,
             started_at=at_ms(done.started_ms),
             ended_at=at_ms(done.ended_ms),
             outcome=done.outcome,
