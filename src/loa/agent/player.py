@@ -16,7 +16,7 @@ from collections.abc import Callable
 from loa.agent.sinks import PcmOut, Segment, Sink, SinkError
 from loa.agent.storage import AudioCache
 from loa.agent.switch import OutputSwitch
-from loa.agent.streams import StreamPlayer, StreamSettings, decode_file
+from loa.agent.streams import StreamPlayer, StreamSettings, can_decode, decode_file
 from loa.protocol.device.signals import Event, Silence, Sound, StreamDown, StreamUp
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,9 @@ class SoundOutput:
 
     async def _play_stream(self, sound: Sound, url: str) -> None:
         item = sound.item
+        if not can_decode():
+            self.on_failed(item.id, "stream_decoder_missing")  # PyAV is not installed (docs/agent.md)
+            return
         fallback = b""
         path = self.cache.path(item.audio_sha256) if item.audio_sha256 else None
         if path is not None:

@@ -20,18 +20,30 @@ from __future__ import annotations
 
 import array
 import asyncio
+import importlib.util
 import logging
 import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import av
+from typing import Any
 
 from loa.agent.sinks import PCM_RATE, PcmOut
 
 log = logging.getLogger(__name__)
+
+def _av() -> Any:
+    """PyAV, imported when a stream first plays (the agent starts without it; a board that never
+    relays need not install it)."""
+    import av
+
+    return av
+
+
+def can_decode() -> bool:
+    return importlib.util.find_spec("av") is not None
+
 
 CHUNK_MS = 100
 CHUNK_BYTES = PCM_RATE * CHUNK_MS // 1000 * 2
@@ -64,6 +76,7 @@ class _Reader:
 
     def _run(self) -> None:
         try:
+            av = _av()
             container = av.open(
                 self.url,
                 timeout=(self.settings.connect_timeout_s, self.settings.stall_ms / 1000),
@@ -117,6 +130,7 @@ def decode_file(path: Path) -> bytes:
     """A cached clip as the sink's raw PCM (the fallback of a stream), at most ``FALLBACK_MAX_S``."""
     limit = FALLBACK_MAX_S * PCM_RATE * 2
     out = bytearray()
+    av = _av()
     with av.open(str(path)) as container:
         resampler = av.AudioResampler(format="s16", layout="mono", rate=PCM_RATE)
         for frame in container.decode(audio=0):
