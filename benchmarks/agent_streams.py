@@ -24,9 +24,19 @@ TONE_AT_S = 1.0
 
 
 def _one(data_dir: Path, port: int) -> tuple[float, float]:
-    from loa.agent.player import now_ms
-    from tests.agent.test_streams import TONE_AT_S as _TONE, manifest, new_agent, run, stream_files, tone_sounded_at
+    from tests.agent.test_streams import (
+        TONE_AT_S as _TONE,
+    )
+    from tests.agent.test_streams import (
+        manifest,
+        new_agent,
+        run,
+        stream_files,
+        tone_sounded_at,
+    )
     from tests.support.streams import StreamServer, StreamSlot, encode, tone_pcm
+
+    from loa.agent.player import now_ms
 
     assert _TONE == TONE_AT_S
     server = StreamServer(encode(tone_pcm(4, tone_at_s=TONE_AT_S), "ogg"), port).start()
@@ -49,7 +59,6 @@ def _one(data_dir: Path, port: int) -> tuple[float, float]:
 def _silent_lead(path: Path) -> float:
     """Seconds of silence the sink holds before the stream's first audio."""
     import numpy as np
-
     from tests.support.streams import read_wav
 
     pcm, rate = read_wav(path)

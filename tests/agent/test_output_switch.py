@@ -17,7 +17,10 @@ from tests.support.streams import StreamSlot
 
 
 def marker_command(marker: Path, word: str, code: int = 0) -> list[str]:
-    script = f"import time; open({str(marker)!r}, 'a').write('{word} ' + repr(time.time()) + '\\n'); raise SystemExit({code})"
+    script = (
+        f"import time; open({str(marker)!r}, 'a').write('{word} ' + repr(time.time()) + '\\n');"
+        f" raise SystemExit({code})"
+    )
     return [sys.executable, "-c", script]
 
 
@@ -29,7 +32,10 @@ def marks(marker: Path) -> list[tuple[str, float]]:
 def test_the_switch_is_on_before_the_first_item_and_off_after_the_last(tmp_path: Path) -> None:
     marker = tmp_path / "amp.log"
     switch = OutputSwitchConfig(
-        on_command=marker_command(marker, "on"), off_command=marker_command(marker, "off"), warm_up_ms=600, hold_s=0.8
+        on_command=marker_command(marker, "on"),
+        off_command=marker_command(marker, "off"),
+        warm_up_ms=600,
+        hold_s=0.8,
     )
     agent = new_agent(tmp_path, output_switch=switch)
     sha, size = cache_clip(agent, wav_clip(0.6, 440))
@@ -70,7 +76,10 @@ def test_a_gpio_value_file_is_1_while_playing_and_0_after(tmp_path: Path) -> Non
 def test_a_failing_switch_is_reported_and_the_item_still_plays(tmp_path: Path) -> None:
     marker = tmp_path / "amp.log"
     switch = OutputSwitchConfig(
-        on_command=marker_command(marker, "on", code=3), off_command=marker_command(marker, "off"), warm_up_ms=0, hold_s=30
+        on_command=marker_command(marker, "on", code=3),
+        off_command=marker_command(marker, "off"),
+        warm_up_ms=0,
+        hold_s=30,
     )
     agent = new_agent(tmp_path, output_switch=switch)
     sha, size = cache_clip(agent, wav_clip(0.5, 440))
@@ -97,11 +106,11 @@ def test_the_switch_is_configured_one_way_only(tmp_path: Path) -> None:
 
     config = tmp_path / "agent.toml"
     config.write_text(
-        'server_url = "https://loa.example.vn"\n[output_switch]\non_command = ["gpioset", "-z", "gpiochip0", "17=1"]\n'
-        'off_command = ["gpioset", "-z", "gpiochip0", "17=0"]\nwarm_up_ms = 1500\nhold_s = 20\n'
+        'server_url = "https://loa.example.vn"\n[output_switch]\non_command = ["/usr/local/bin/amp", "on"]\n'
+        'off_command = ["/usr/local/bin/amp", "off"]\nwarm_up_ms = 1500\nhold_s = 20\n'
     )
     loaded = AgentConfig.load(config).output_switch
-    assert loaded is not None and loaded.on_command == ["gpioset", "-z", "gpiochip0", "17=1"]
+    assert loaded is not None and loaded.on_command == ["/usr/local/bin/amp", "on"]
     for bad in ({"on_command": ["amp", "on"]}, {}, {"on_command": ["a"], "off_command": ["b"], "path": "/x"}):
         with pytest.raises(ValidationError):
             OutputSwitchConfig.model_validate(bad)

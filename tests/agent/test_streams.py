@@ -25,7 +25,7 @@ from loa.agent.runtime import Agent
 from loa.protocol import messages as m
 from loa.protocol.device import signals as s
 from tests.agent.test_device_table import Recorder, sleep_until
-from tests.support.device_table import AUDIO, DEVICE, PUBLIC, SHA, TOPICS, command_wire, Cmd
+from tests.support.device_table import AUDIO, DEVICE, PUBLIC, SHA, TOPICS, Cmd, command_wire
 from tests.support.streams import (
     StreamServer,
     StreamSlot,
@@ -97,7 +97,9 @@ async def run(agent: Agent, t0: int, steps: Sequence[Step], until: int) -> list[
     return receipts
 
 
-def manifest(slots: Sequence[StreamSlot], version: int = 1) -> Callable[[Agent, int], Coroutine[Any, Any, None]]:
+def manifest(
+    slots: Sequence[StreamSlot], version: int = 1
+) -> Callable[[Agent, int], Coroutine[Any, Any, None]]:
     async def step(agent: Agent, t0: int) -> None:
         agent.feed(s.ManifestFetched(*signed_manifest(slots, t0, version)))
 
@@ -178,7 +180,9 @@ def file_segments(data_dir: Path, item_id: str) -> list[dict[str, Any]]:
     return [r for r in rows if r["item_id"] == item_id and not r.get("stream")]
 
 
-def test_a_live_item_preempts_the_programme_which_resumes_when_the_server_withdraws_it(tmp_path: Path) -> None:
+def test_a_live_item_preempts_the_programme_which_resumes_when_the_server_withdraws_it(
+    tmp_path: Path,
+) -> None:
     server = stream_server("ogg", seconds=8)
     try:
         agent = new_agent(tmp_path)
@@ -210,13 +214,17 @@ def test_a_live_item_preempts_the_programme_which_resumes_when_the_server_withdr
     assert len(tone_sounded_at(row, path)) == 1
 
 
-def test_a_stream_that_drops_plays_the_fallback_reconnects_and_counts_the_interruption(tmp_path: Path) -> None:
+def test_a_stream_that_drops_plays_the_fallback_reconnects_and_counts_the_interruption(
+    tmp_path: Path,
+) -> None:
     server = stream_server("mp3", seconds=8, drop_after_s=2.0)
     try:
         agent = new_agent(tmp_path)
         sha, size = cache_clip(agent, wav_clip(2.0, 600))
         t0 = now_ms() + 300
-        relay = StreamSlot("relay.vov1", start=100, duration=6000, priority=400, url=server.url(), sha256=sha, size=size)
+        relay = StreamSlot(
+            "relay.vov1", start=100, duration=6000, priority=400, url=server.url(), sha256=sha, size=size
+        )
         receipts = asyncio.run(run(agent, t0, [(0, manifest([relay]))], until=6600))
     finally:
         server.stop()
@@ -255,7 +263,7 @@ def test_a_dead_url_at_slot_time_is_retried_until_the_source_comes(tmp_path: Pat
     (receipt,) = receipts
     assert receipt.outcome is m.Outcome.PLAYED and receipt.interruptions == 1
     assert receipt.heard_ms is not None and 1500 <= receipt.heard_ms <= 3700
-    ((row, path),) = stream_files(tmp_path)
+    ((_row, path),) = stream_files(tmp_path)
     pcm, rate = read_wav(path)
     (onset,) = tone_onsets(pcm, rate)
     assert onset > 1.5  # silence while the URL was dead, then the source
@@ -266,7 +274,9 @@ def test_a_url_dead_for_the_whole_item_fails_it(tmp_path: Path) -> None:
     port = free_port(*PORTS)
     agent = new_agent(tmp_path, stream_retry_max_s=0.5)
     t0 = now_ms() + 300
-    relay = StreamSlot("relay.dead", start=0, duration=2000, priority=400, url=f"http://127.0.0.1:{port}/x?token=t")
+    relay = StreamSlot(
+        "relay.dead", start=0, duration=2000, priority=400, url=f"http://127.0.0.1:{port}/x?token=t"
+    )
     (receipt,) = asyncio.run(run(agent, t0, [(0, manifest([relay]))], until=2500))
     assert receipt.outcome is m.Outcome.FAILED and receipt.detail == "stream_unavailable"
     assert receipt.heard_ms == 0 and receipt.interruptions == 1
@@ -283,12 +293,19 @@ def test_a_url_the_manifest_does_not_carry_never_plays(tmp_path: Path) -> None:
         t0 = now_ms() + 300
 
         async def injected_command(agent: Agent, t0: int) -> None:  # a command naming a stream URL
-            args = {"audio_sha256": SHA["bulletin"], "item_id": "cmd-x", "url": server.url(), "stream_url": server.url()}
+            args: dict[str, object] = {
+                "audio_sha256": SHA["bulletin"],
+                "item_id": "cmd-x",
+                "url": server.url(),
+                "stream_url": server.url(),
+            }
             topic, payload = command_wire(Cmd(0, "c-inject", "play_now", args), now_ms())
             await agent._on_message(topic, payload)
 
         async def forged_manifest(agent: Agent, t0: int) -> None:  # signed by another key
-            body, _ = signed_manifest([StreamSlot("live.forged", start=0, duration=2000, url=server.url())], t0, 5)
+            body, _ = signed_manifest(
+                [StreamSlot("live.forged", start=0, duration=2000, url=server.url())], t0, 5
+            )
             agent.feed(s.ManifestFetched(body, mf.sign(body, Ed25519PrivateKey.generate())))
 
         steps: list[Step] = [(0, injected_command), (600, forged_manifest)]

@@ -5,6 +5,8 @@ down; its receipt says so (``kind: stream``, ``heard_ms``, ``interruptions``).""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from pydantic import ValidationError
 
@@ -12,6 +14,7 @@ from loa.protocol import messages as m
 from loa.protocol.device import signals as s
 from loa.protocol.device.core import CoreConfig, DeviceCore
 from loa.protocol.device.items import at_ms
+from loa.protocol.topics import Channel
 from tests.support.device_table import DEVICE, PUBLIC, SHA, T0, command_wire, play_now
 from tests.support.streams import StreamSlot, signed_manifest
 
@@ -23,7 +26,9 @@ class Device:
 
     def __init__(self) -> None:
         self.core = DeviceCore(
-            CoreConfig(DEVICE, (PUBLIC,), resend_receipts_after_ms=600_000), now_ms=T0, ready_audio=SHA.values()
+            CoreConfig(DEVICE, (PUBLIC,), resend_receipts_after_ms=600_000),
+            now_ms=T0,
+            ready_audio=SHA.values(),
         )
         self.now = T0
         self.effects: list[s.Effect] = []
@@ -54,9 +59,8 @@ class Device:
         return {e.receipt.item_id: e.receipt for e in self.effects if isinstance(e, s.RecordReceipt)}
 
 
-def ms(at: object) -> int:
-    assert hasattr(at, "timestamp")
-    return int(at.timestamp() * 1000) - T0  # type: ignore[union-attr]
+def ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000) - T0
 
 
 def test_a_stream_item_sounds_from_its_url_and_is_heard_from_its_first_audio() -> None:
@@ -76,7 +80,10 @@ def test_a_stream_item_sounds_from_its_url_and_is_heard_from_its_first_audio() -
 
 def test_a_drop_is_one_interruption_however_many_retries_and_its_time_is_not_heard() -> None:
     d = Device()
-    d.manifest([StreamSlot("relay.1", start=0, duration=10_000, priority=400, url=URL, sha256=SHA["long"], size=1)], 0)
+    d.manifest(
+        [StreamSlot("relay.1", start=0, duration=10_000, priority=400, url=URL, sha256=SHA["long"], size=1)],
+        0,
+    )
     assert [i.id for i in d.core.needed_audio(d.now)] == ["relay.1"]  # its fallback clip is fetched ahead
     d.feed(s.StreamUp("relay.1"), at=500)
     d.feed(s.StreamDown("relay.1", "ended"), at=3000)
@@ -99,7 +106,12 @@ def test_a_stream_never_reached_fails() -> None:
     d.feed(s.StreamDown("relay.dead", "refused"), at=1100)
     d.until(3500)
     r = d.receipts()["relay.dead"]
-    assert (r.outcome, r.detail, r.heard_ms, r.interruptions) == (m.Outcome.FAILED, "stream_unavailable", 0, 1)
+    assert (r.outcome, r.detail, r.heard_ms, r.interruptions) == (
+        m.Outcome.FAILED,
+        "stream_unavailable",
+        0,
+        1,
+    )
 
 
 def test_a_live_item_preempts_the_programme_which_resumes_after_the_server_withdraws_it() -> None:
@@ -123,8 +135,8 @@ def test_an_emergency_preempts_a_relay_which_reconnects_after_it() -> None:
     d = Device()
     d.manifest([StreamSlot("relay.3", start=0, duration=5000, priority=400, url=URL)], 0)
     d.feed(s.StreamUp("relay.3"), at=200)
-    topic, payload = command_wire(play_now(0, "alert", "alert-1", audio="alert", priority=900), d.now)
-    d.feed(s.Received(m.parse_server_message(m.Channel.CMD, payload)), at=1000)
+    _topic, payload = command_wire(play_now(0, "alert", "alert-1", audio="alert", priority=900), d.now)
+    d.feed(s.Received(m.parse_server_message(Channel.CMD, payload)), at=1000)
     d.feed(s.AudioReady(SHA["alert"], 300))
     d.until(1300)
     d.feed(s.StreamUp("relay.3"), at=1500)  # the relay's second start: connecting again
@@ -138,8 +150,8 @@ def test_an_emergency_preempts_a_relay_which_reconnects_after_it() -> None:
 def test_a_command_never_makes_a_stream() -> None:
     d = Device()
     args = {"url": URL, "stream_url": URL}
-    topic, payload = command_wire(play_now(0, "c1", "cmd-1", **args), d.now)
-    d.feed(s.Received(m.parse_server_message(m.Channel.CMD, payload)), at=0)
+    _topic, payload = command_wire(play_now(0, "c1", "cmd-1", **args), d.now)
+    d.feed(s.Received(m.parse_server_message(Channel.CMD, payload)), at=0)
     d.feed(s.AudioReady(SHA["bulletin"], 300))
     d.until(1000)
     assert d.sounds() == [("cmd-1", 0, None)]
@@ -154,5 +166,7 @@ def test_a_stream_receipt_and_an_older_file_receipt_are_told_apart() -> None:
         m.Receipt.model_validate({**base, "outcome": "played"})  # a file receipt names its audio
     with pytest.raises(ValidationError):
         m.Receipt.model_validate({**base, "outcome": "played", "kind": "stream"})  # and a stream its time
-    stream = m.Receipt.model_validate({**base, "outcome": "played", "kind": "stream", "heard_ms": 1, "interruptions": 0})
+    stream = m.Receipt.model_validate(
+        {**base, "outcome": "played", "kind": "stream", "heard_ms": 1, "interruptions": 0}
+    )
     assert stream.audio_sha256 is None

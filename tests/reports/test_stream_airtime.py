@@ -26,11 +26,14 @@ def world_engine(backend: Backend) -> Iterator[Engine]:
         yield eng
 
 
-def stream(rid: str, item: str, *, heard_s: int, span_s: int, priority: int, outcome: m.Outcome, cuts: int) -> m.Receipt:
+def stream(
+    rid: str, item: str, *, heard_s: int, span_s: int, priority: int, outcome: m.Outcome, cuts: int
+) -> m.Receipt:
     at = utcnow() - timedelta(hours=2)
     return m.Receipt(
         receipt_id=rid, seq=0, item_id=item, started_at=at, ended_at=at + timedelta(seconds=span_s),
-        outcome=outcome, kind=m.ReceiptKind.STREAM, heard_ms=heard_s * 1000, interruptions=cuts, priority=priority,
+        outcome=outcome, kind=m.ReceiptKind.STREAM, heard_ms=heard_s * 1000, interruptions=cuts,
+        priority=priority,
     )  # fmt: skip
 
 

@@ -24,7 +24,9 @@ def test_simulated_devices_listen_to_a_stream_item_for_real() -> None:
     devices: list[SimDevice] = []
 
     async def run() -> None:
-        config = SimConfig(host="127.0.0.1", port=1, topics=TOPICS, server_public_key=PUBLIC, stream_retry_max_s=1)
+        config = SimConfig(
+            host="127.0.0.1", port=1, topics=TOPICS, server_public_key=PUBLIC, stream_retry_max_s=1
+        )
         t0 = now_ms() + 200
         body, sig = signed_manifest([StreamSlot("live.s", start=0, duration=4000, url=server.url())], t0)
         for _ in range(3):
@@ -50,4 +52,6 @@ def test_simulated_devices_listen_to_a_stream_item_for_real() -> None:
     assert all(r.outcome is m.Outcome.PLAYED for r in receipts)
     assert sorted(r.interruptions or 0 for r in receipts) == [0, 0, 1]
     dropped = next(r for r in receipts if r.interruptions)
-    assert dropped.heard_ms is not None and dropped.heard_ms < min(r.heard_ms or 0 for r in receipts if r is not dropped)
+    assert dropped.heard_ms is not None and dropped.heard_ms < min(
+        r.heard_ms or 0 for r in receipts if r is not dropped
+    )

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, cast
 
 import av
 import numpy as np
@@ -35,7 +36,9 @@ TONE_HZ = 1000.0
 CHUNK_S = 0.1  # MP3 is sent in pieces this long
 
 
-def tone_pcm(seconds: float, *, tone_at_s: float | None, tone_s: float = 0.5, hz: float = TONE_HZ) -> np.ndarray:
+def tone_pcm(
+    seconds: float, *, tone_at_s: float | None, tone_s: float = 0.5, hz: float = TONE_HZ
+) -> np.ndarray:
     """Mono float samples: quiet noise, with a loud sine from ``tone_at_s`` for ``tone_s``."""
     n = int(seconds * RATE)
     rng = np.random.default_rng(7)
@@ -55,10 +58,10 @@ def encode(pcm: np.ndarray, fmt: str) -> list[tuple[float, bytes]]:
     # Ogg pages of 100 ms (the muxer's default holds a second of audio per page: a second of delay)
     options = {"page_duration": "100000"} if fmt == "ogg" else {}
     with av.open(buf, "w", format=fmt, options=options) as out:
-        stream = out.add_stream(codec, rate=RATE if fmt != "mp3" else 22050)
+        stream = cast(Any, out.add_stream(codec, rate=RATE if fmt != "mp3" else 22050))
         stream.bit_rate = 64_000
-        stream.layout = "mono"  # type: ignore[union-attr]
-        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=stream.rate)  # type: ignore[union-attr]
+        stream.layout = "mono"
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=stream.rate)
         step = 960
         for i in range(0, len(pcm), step):
             frame = av.AudioFrame.from_ndarray(pcm[i : i + step].reshape(1, -1), format="flt", layout="mono")
@@ -111,7 +114,7 @@ class StreamServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            def do_GET(self) -> None:
                 started = time.time()
                 owner.connections.append((started, self.path))
                 drop = owner.drop_after_s if len(owner.connections) <= owner.drops else None
@@ -168,7 +171,9 @@ def signed_manifest(slots: Sequence[StreamSlot], t0: int, version: int = 1) -> t
     for slot in slots:
         start = at_ms(t0 + slot.start)
         if slot.url is not None:
-            audio = mf.AudioSource(kind=mf.AudioKind.STREAM, url=slot.url, sha256=slot.sha256, size_bytes=slot.size)
+            audio = mf.AudioSource(
+                kind=mf.AudioKind.STREAM, url=slot.url, sha256=slot.sha256, size_bytes=slot.size
+            )
         else:
             audio = mf.AudioSource(url=f"/a/{slot.sha256}", sha256=slot.sha256, size_bytes=slot.size)
         items.append(

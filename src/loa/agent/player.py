@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from loa.agent.sinks import PcmOut, Segment, Sink, SinkError
 from loa.agent.storage import AudioCache
-from loa.agent.switch import OutputSwitch
 from loa.agent.streams import StreamPlayer, StreamSettings, can_decode, decode_file
+from loa.agent.switch import OutputSwitch
 from loa.protocol.device.signals import Event, Silence, Sound, StreamDown, StreamUp
 
 log = logging.getLogger(__name__)

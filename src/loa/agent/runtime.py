@@ -36,8 +36,8 @@ from loa.agent.player import SoundOutput, now_ms
 from loa.agent.sinks import Sink, make_sink
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
 from loa.agent.streams import StreamSettings
-from loa.agent.switch import OutputSwitch
 from loa.agent.supervise import supervised
+from loa.agent.switch import OutputSwitch
 from loa.agent.transfers import Transfers
 from loa.protocol import manifest as mf
 from loa.protocol import messages as m

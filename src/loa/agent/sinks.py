@@ -80,7 +80,7 @@ class _WavOut:
         self.item_id = item_id
         self.started = time.time()
         self.path = sink.out_dir / f"{item_id}-{int(self.started * 1000)}.wav"
-        self._wav = wave.open(str(self.path), "wb")
+        self._wav = wave.open(str(self.path), "wb")  # noqa: SIM115 (open while the stream plays)
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(PCM_RATE)

@@ -33,6 +33,7 @@ from loa.agent.sinks import PCM_RATE, PcmOut
 
 log = logging.getLogger(__name__)
 
+
 def _av() -> Any:
     """PyAV, imported when a stream first plays (the agent starts without it; a board that never
     relays need not install it)."""
@@ -89,7 +90,7 @@ class _Reader:
                     if self.stop.is_set():
                         return
                     for frame in packet.decode():
-                        for out in resampler.resample(frame):  # type: ignore[arg-type]
+                        for out in resampler.resample(frame):
                             self._push(bytes(out.planes[0])[: out.samples * 2])
             finally:
                 container.close()
@@ -215,7 +216,10 @@ class StreamPlayer:
                         live, attempt, starved_since = True, 0, None
                         self.down = False
                         self.on_up()  # its first audio, or back after a drop
-                    elif reader.error is not None or now - waiting_since > s.connect_timeout_s + s.buffer_ms / 1000:
+                    elif (
+                        reader.error is not None
+                        or now - waiting_since > s.connect_timeout_s + s.buffer_ms / 1000
+                    ):
                         detail = reader.error or "timeout"
                         reader.close()
                         reader, retry_at, attempt = None, now + self._backoff(attempt), attempt + 1
@@ -257,5 +261,5 @@ class StreamPlayer:
 
     def _backoff(self, attempt: int) -> float:
         s = self.settings
-        delay = min(s.retry_max_s, s.retry_first_s * (2**attempt))
+        delay: float = min(s.retry_max_s, s.retry_first_s * 2.0 ** min(attempt, 30))
         return delay * random.uniform(0.8, 1.2)

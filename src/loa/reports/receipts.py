@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from loa.db.base import one_of
 from loa.fleet.models import Device, PlayReceipt, ReceiptOutcome
 from loa.protocol.itemids import ItemRef
-from loa.protocol.priority import Priority
 from loa.protocol.itemids import parse as parse_item_id
+from loa.protocol.priority import Priority
 from loa.reports.credit import Item, Resolved, add_rows, resolve
 from loa.reports.facts import (
     VIETNAM_UTC_OFFSET_HOURS,
