@@ -231,7 +231,8 @@ def test_a_stream_that_drops_plays_the_fallback_reconnects_and_counts_the_interr
     assert len(server.connections) == 2  # the drop, then one reconnection that held
     (receipt,) = receipts
     assert receipt.outcome is m.Outcome.PLAYED and receipt.interruptions == 1
-    assert receipt.heard_ms is not None and 4000 <= receipt.heard_ms <= 5700
+    # heard: 6 s less two buffer fills and the time down (the drain, the backoff, the refill)
+    assert receipt.heard_ms is not None and 3000 <= receipt.heard_ms <= 5000
     ((row, path),) = stream_files(tmp_path)
     pcm, rate = read_wav(path)
     tones = tone_onsets(pcm, rate)
