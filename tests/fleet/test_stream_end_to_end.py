@@ -63,7 +63,8 @@ async def _live(tmp_path: Path, engine: Engine, broker_kind: str, stream: Stream
             async with running(gateway.run, "gateway"):
                 await wait_event(gateway.ready, "ready")
                 agents = [
-                    Agent(agent_config(tmp_path, n, web.url, code)) for n, (_u, code) in zip("ab", devices)
+                    Agent(agent_config(tmp_path, n, web.url, code))
+                    for n, (_u, code) in zip("ab", devices, strict=True)
                 ]
                 async with running(agents[0].run, "agent-a"), running(agents[1].run, "agent-b"):
                     await wait_until(lambda: all(a.connected.is_set() for a in agents), 15, "agents connect")
@@ -83,7 +84,7 @@ async def _live(tmp_path: Path, engine: Engine, broker_kind: str, stream: Stream
     assert sorted(path.split("token=")[1] for _at, path in stream.connections) == sorted(
         u for u, _c in devices
     )
-    for (uid, _code), name in zip(devices, "ab"):
+    for (uid, _code), name in zip(devices, "ab", strict=True):
         receipts = {r.item_id: r for r in receipts_of(factory, uid)}
         live_r, prog = receipts["live.1"], receipts["tin-sang"]
         assert live_r.kind == "stream" and live_r.audio_sha256 is None and live_r.outcome.value == "played"
