@@ -314,7 +314,8 @@ def _audio_of_items(
             .where(r.item_id.in_(chunk), r.started_at >= start_at, r.started_at < end_at)
             .group_by(r.item_id)
         ).all():
-            out[item_id] = sha
+            if sha is not None:  # a stream names no audio
+                out[item_id] = sha
     return out
 
 
