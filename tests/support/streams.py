@@ -248,3 +248,115 @@ def free_port(low: int, high: int) -> int:
                 continue
             return port
     raise RuntimeError("no free port")
+
+
+# --- a real Icecast 2 -------------------------------------------------------------------------------
+
+ICECAST = Path("/usr/bin/icecast2")
+ICECAST_SOURCE_PASSWORD = "nguon-thu"
+
+
+@dataclass
+class Icecast:
+    """A real Icecast 2 (Debian ``icecast2``) on 127.0.0.1:``port``, with the default burst-on-connect
+    (64 KiB: seconds of audio a listener gets at once on connecting). Run as root it drops to
+    ``nobody``, so its files live in a directory of their own that ``nobody`` can reach (pytest's
+    temporary directories are private to their owner)."""
+
+    port: int
+    proc: Any = None
+    work_dir: Path | None = None
+
+    def start(self) -> Icecast:
+        import os
+        import subprocess
+        import tempfile
+        import urllib.request
+
+        self.work_dir = Path(tempfile.mkdtemp(prefix="loa-icecast-"))
+        self.work_dir.chmod(0o755)
+        log_dir = self.work_dir / "log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_dir.chmod(0o777)
+        owner = (
+            "<changeowner><user>nobody</user><group>nogroup</group></changeowner>"
+            if os.geteuid() == 0
+            else ""
+        )
+        config = self.work_dir / "icecast.xml"
+        config.write_text(
+            "<icecast><limits><clients>100</clients><sources>4</sources><burst-on-connect>1</burst-on-connect>"
+            "<burst-size>65535</burst-size><source-timeout>5</source-timeout></limits>"
+            f"<authentication><source-password>{ICECAST_SOURCE_PASSWORD}</source-password>"
+            "<admin-user>admin</admin-user><admin-password>quan-tri</admin-password></authentication>"
+            f"<hostname>127.0.0.1</hostname><listen-socket><port>{self.port}</port>"
+            "<bind-address>127.0.0.1</bind-address></listen-socket>"
+            f"<paths><basedir>/usr/share/icecast2</basedir><logdir>{log_dir}</logdir>"
+            "<webroot>/usr/share/icecast2/web</webroot><adminroot>/usr/share/icecast2/admin</adminroot></paths>"
+            "<logging><accesslog>access.log</accesslog><errorlog>error.log</errorlog><loglevel>2</loglevel></logging>"
+            f"<security><chroot>0</chroot>{owner}</security></icecast>"
+        )
+        self.proc = subprocess.Popen([str(ICECAST), "-c", str(config)], stdout=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/status-json.xsl", timeout=1).read()
+                return self
+            except OSError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("icecast2 did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        import shutil
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        if self.work_dir is not None:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+@dataclass
+class IcecastSource:
+    """A source client feeding ``mount`` of an Icecast with ``chunks`` at real-time pace (as an
+    encoder at a station would), from its own thread; ``started_at``: when its first byte left."""
+
+    chunks: Sequence[tuple[float, bytes]]
+    port: int
+    mount: str
+    content_type: str = "audio/ogg"
+    started_at: float = 0.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> IcecastSource:
+        import base64
+
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        auth = base64.b64encode(f"source:{ICECAST_SOURCE_PASSWORD}".encode()).decode()
+        sock.sendall(
+            f"SOURCE {self.mount} HTTP/1.0\r\nAuthorization: Basic {auth}\r\n"
+            f"Content-Type: {self.content_type}\r\nIce-Public: 0\r\n\r\n".encode()
+        )
+        answer = sock.recv(1024)
+        if b"200" not in answer.split(b"\r\n", 1)[0]:
+            sock.close()
+            raise RuntimeError(f"icecast refused the source: {answer[:80]!r}")
+        self.started_at = time.time()
+
+        def feed() -> None:
+            with contextlib.suppress(OSError), sock:
+                for at_s, chunk in self.chunks:
+                    if self._stop.is_set():
+                        return
+                    delay = self.started_at + at_s - time.time()
+                    if delay > 0:
+                        time.sleep(delay)
+                    sock.sendall(chunk)
+
+        threading.Thread(target=feed, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
