@@ -166,6 +166,7 @@ def _status_values(status: m.Status) -> dict[str, Any]:
         "pending_receipts": status.pending_receipts,
         "messages_refused": status.messages_refused,
         "message_errors": status.message_errors,
+        "output_switch_error": status.output_switch_error,
     }
 
 

@@ -87,6 +87,9 @@ class Device(Base):
     # What the loudspeaker refused of what the broker handed it, and failed to handle, since it started.
     messages_refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     message_errors: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The agent's output switch (amplifier, FM or wired transmitter; issue 14.4) failed: what failed
+    # (technical, for the log; the page says it in words). Empty when it works or is not used.
+    output_switch_error: Mapped[str | None] = mapped_column(String(200))
     last_receipt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
