@@ -301,3 +301,21 @@ def test_the_device_page_shows_what_the_loudspeaker_refused(web: TestClient, wor
     live = web.get(f"/fleet/devices/{IDS.a1}/live").text
     assert "1.234 tin nhắn không hợp lệ đã bị bỏ qua" in live
     assert "2 tin nhắn xử lý lỗi" in live
+
+
+def test_the_device_page_says_when_the_output_switch_fails(web: TestClient, world_engine: Engine) -> None:
+    """Issue 14.4: the agent's amplifier or transmitter switch failed; the page says so in words (not
+    the command's output), and stops saying it once a status says it works again."""
+    from loa.db.base import utcnow
+    from loa.fleet.ingest import write_events
+    from loa.protocol import messages as m
+
+    login_web(web, "vanhanh.a")
+    failing = m.Status(sent_at=m.now_utc(), output_switch_error="on: /usr/local/bin/amp exited with 3")
+    with make_session_factory(world_engine)() as s, s.begin():
+        write_events(s, events=[(IDS.a1, utcnow(), failing)])
+    live = web.get(f"/fleet/devices/{IDS.a1}/live").text
+    assert "Không bật hoặc tắt được ampli" in live and "exited" not in live
+    with make_session_factory(world_engine)() as s, s.begin():
+        write_events(s, events=[(IDS.a1, utcnow(), m.Status(sent_at=m.now_utc()))])
+    assert "Không bật hoặc tắt được ampli" not in web.get(f"/fleet/devices/{IDS.a1}/live").text

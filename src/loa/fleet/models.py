@@ -87,6 +87,9 @@ class Device(Base):
     # What the loudspeaker refused of what the broker handed it, and failed to handle, since it started.
     messages_refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     message_errors: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The agent's output switch (amplifier, FM or wired transmitter; issue 14.4) failed: what failed
+    # (technical, for the log; the page says it in words). Empty when it works or is not used.
+    output_switch_error: Mapped[str | None] = mapped_column(String(200))
     last_receipt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
@@ -143,12 +146,18 @@ class PlayReceipt(Base):
     receipt_id: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(Integer)
     item_id: Mapped[str] = mapped_column(String(64), index=True)
-    audio_sha256: Mapped[str] = mapped_column(String(64))
+    audio_sha256: Mapped[str | None] = mapped_column(String(64))  # empty only for a stream
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime] = mapped_column(UtcDateTime())
     outcome: Mapped[ReceiptOutcome] = mapped_column(_enum(ReceiptOutcome, "receipt_outcome"))
     manifest_version: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(String(200))
+    # A stream item (live broadcast, relay; ``loa.protocol.messages.ReceiptKind``): how long its own
+    # audio was heard, and how many times it dropped. Empty for a file.
+    kind: Mapped[str] = mapped_column(String(10), default="file", server_default="file")
+    heard_ms: Mapped[int | None] = mapped_column(BigInteger)
+    interruptions: Mapped[int | None] = mapped_column(Integer)
+    priority: Mapped[int | None] = mapped_column(Integer)  # a stream's rung: live (700+) or relay
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
