@@ -16,7 +16,7 @@ later months by ``loa.db.partitions.ensure_partitions`` (the gateway's periodic 
 maintain``).
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0017
 """
 
 from collections.abc import Sequence
@@ -27,7 +27,7 @@ from alembic import op
 from sqlalchemy import Connection
 
 revision: str = "0018"
-down_revision: str | None = "0012"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
