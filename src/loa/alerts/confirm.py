@@ -4,7 +4,7 @@ Two rules, both kept by the server, not by the page's script:
 
 - **Every alert, and every "play now" to more than one loudspeaker, is confirmed by the sender.** The
   form's first post only shows what will sound, where and on how many loudspeakers, with a confirmation
-  token: an HMAC of the person, the purpose and exactly what was shown (``sign`` / ``check``). Only the
+  token: an HMAC of the person, the purpose and exactly what was shown (``loa.web.confirmation``). Only the
   second post, carrying a token that matches the same content and is at most ``TOKEN_TTL_S`` old, sends.
   A changed field, another person, or an old page sends nothing and shows the confirmation again.
 - **From a risk level the province chooses, a second person confirms.** ``AlertPolicy`` holds "cấp độ từ
@@ -16,11 +16,8 @@ Two rules, both kept by the server, not by the page's script:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -36,51 +33,11 @@ from loa.alerts.models import AlertPolicy, EmergencyAlert
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.units.models import AdminUnit, UnitKind
+from loa.web.confirmation import TOKEN_TTL_S, check, sign
 
-TOKEN_TTL_S = 15 * 60
+__all__ = ["TOKEN_TTL_S", "check", "sign"]  # the token itself: ``loa.web.confirmation``
 PROVINCE_KINDS = (UnitKind.PROVINCE, UnitKind.CITY)
 CONFIRM_PERMISSION = Permission.APPROVE_CONTENT  # the leader who approves bulletins confirms alerts too
-
-
-# --- the sender's confirmation: a token bound to what was shown ---------------------------------------
-
-
-def _digest(content: Mapping[str, object]) -> str:
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-def _mac(secret: str, purpose: str, username: str, issued_s: int, content: Mapping[str, object]) -> str:
-    message = json.dumps([purpose, username, issued_s, _digest(content)]).encode()
-    key = hashlib.sha256(b"loa-confirm\0" + secret.encode()).digest()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
-
-
-def sign(
-    secret: str, *, purpose: str, username: str, content: Mapping[str, object], now_s: int | None = None
-) -> str:
-    """A token saying ``username`` was shown ``content`` for ``purpose`` (e.g. ``"alert"``)."""
-    issued = int(time.time()) if now_s is None else now_s
-    return f"{issued}.{_mac(secret, purpose, username, issued, content)}"
-
-
-def check(
-    secret: str,
-    token: str,
-    *,
-    purpose: str,
-    username: str,
-    content: Mapping[str, object],
-    now_s: int | None = None,
-) -> bool:
-    """Whether ``token`` confirms exactly ``content`` for this person and purpose, and is fresh."""
-    issued_raw, _, mac = (token or "").partition(".")
-    if not issued_raw.isdigit() or not mac:
-        return False
-    issued = int(issued_raw)
-    now = int(time.time()) if now_s is None else now_s
-    if not 0 <= now - issued <= TOKEN_TTL_S:
-        return False
-    return hmac.compare_digest(mac, _mac(secret, purpose, username, issued, content))
 
 
 # --- the province's rule: from which level a second person confirms ----------------------------------
