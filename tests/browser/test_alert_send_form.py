@@ -67,7 +67,7 @@ def test_typed_warning_from_a_template_to_the_air(page: Page, world: None, live_
     assert commands(live_engine) == []  # nothing sent before "Phát"
     page.get_by_role("button", name="Phát", exact=True).click()
 
-    expect(page.get_by_role("status").first).to_contain_text("Đã phát cảnh báo khẩn cấp tới 2 cụm loa.")
+    expect(page.get_by_role("status").first).to_contain_text("Đã phát cảnh báo khẩn cấp «Cảnh báo lũ, ngập lụt cấp độ 3: Thông báo khẩn về lũ.")
     expect(page.get_by_test_id("alerts-table")).to_contain_text("Đang phát lặp lại")
     expect(page.get_by_test_id("alert-timing")).to_contain_text("giọng đọc")
     with make_session_factory(live_engine)() as s:

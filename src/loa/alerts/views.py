@@ -230,7 +230,10 @@ def _send(request: Request, db: Session, principal: Principal, form: AlertForm) 
             f"{number_text(alert.device_count)} cụm loa.",
         )
     else:
-        _flash(request, f"Đã phát cảnh báo khẩn cấp tới {number_text(alert.device_count)} cụm loa.")
+        _flash(
+            request,
+            f"Đã phát cảnh báo khẩn cấp «{alert.title}» tới {number_text(alert.device_count)} cụm loa.",
+        )
     return RedirectResponse("/alerts", status_code=303)
 
 
