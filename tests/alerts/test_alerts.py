@@ -37,7 +37,9 @@ def send_alert(web: TestClient, form: dict[str, object]) -> Response:
     found = re.search(r'name="confirm_token" value="([^"]+)"', review.text)
     if found is None:
         return review
-    return web.post("/alerts", data={**form, "step": "send", "confirm_token": found[1]}, follow_redirects=False)
+    return web.post(
+        "/alerts", data={**form, "step": "send", "confirm_token": found[1]}, follow_redirects=False
+    )
 
 
 def test_alert_to_a_commune_repeats_until_stopped(web: TestClient, world_engine: Engine) -> None:
@@ -90,7 +92,10 @@ def test_alerts_are_scoped_and_bad_input_is_refused_in_vietnamese(
     none = send_alert(web, base)
     assert none.status_code == 422 and "Chưa chọn xã nào." in none.text
     no_audio = send_alert(web, {"csrf_token": token, "communes": [COMMUNE_B]})
-    assert no_audio.status_code == 422 and "Hãy nhập nội dung cảnh báo, hoặc chọn một bản thu âm." in no_audio.text
+    assert (
+        no_audio.status_code == 422
+        and "Hãy nhập nội dung cảnh báo, hoặc chọn một bản thu âm." in no_audio.text
+    )
     forged = send_alert(web, {**base, "communes": [COMMUNE_B], "audio_sha256": "ab" * 32})
     assert forged.status_code == 422 and "Chưa chọn tệp âm thanh" in forged.text
     gap = send_alert(web, {**base, "communes": [COMMUNE_B], "repeat_gap_s": "mãi"})

@@ -95,7 +95,11 @@ def test_targeting_counts_loudspeakers_and_people(db: Session) -> None:
     groups = targeting.resolve(db, operator, TargetChoice(mode="groups", groups=(group_id,)))
     assert (groups.devices, groups.device_uids, groups.people) == (1, [IDS.a2], 1200)
     small = targeting.resolve(db, operator, TargetChoice(mode="polygon", polygon=AROUND_A1))
-    assert (small.devices, small.device_uids, small.people) == (1, [IDS.a1], 1200)  # Thôn 1's centre is inside
+    assert (small.devices, small.device_uids, small.people) == (
+        1,
+        [IDS.a1],
+        1200,
+    )  # Thôn 1's centre is inside
     wide = targeting.resolve(db, operator, TargetChoice(mode="polygon", polygon=AROUND_A))
     assert (wide.devices, wide.device_uids, wide.commune_codes) == (2, sorted([IDS.a1, IDS.a2]), [COMMUNE_A])
     # The same polygon drawn by commune B's operator covers nothing of A.
@@ -117,18 +121,18 @@ def test_targeting_refuses_another_area(db: Session) -> None:
 
 
 def test_templates_fill_and_read() -> None:
-    text = compose.fill(
-        "water_level",
-        {"station": "Trà Khúc", "river": "Trà Khúc", "time": "14 giờ", "level_m": "5.8", "alarm": "báo động III",
-         "trend": "đang lên"},
-    )  # fmt: skip
+    values = {"station": "Trà Khúc", "river": "Trà Khúc", "time": "14 giờ", "level_m": "5.8"}
+    text = compose.fill("water_level", {**values, "alarm": "báo động III", "trend": "đang lên"})
     assert "là 5,8 mét, ở mức báo động III" in text
     reading = compose.reading(text)
     assert "năm phẩy tám" in reading and "5,8" not in reading
     with pytest.raises(InvalidInput, match="chưa điền «Thời điểm»"):
         compose.fill("storm", {"number": "5"})
     with pytest.raises(InvalidInput, match="«Mực nước \\(m\\)» phải là một số"):
-        compose.fill("water_level", {"station": "x", "river": "y", "time": "z", "level_m": "cao", "alarm": "báo động I"})
+        compose.fill(
+            "water_level",
+            {"station": "x", "river": "y", "time": "z", "level_m": "cao", "alarm": "báo động I"},
+        )
 
 
 def test_confirmation_token_is_bound_to_person_content_and_time() -> None:
@@ -136,7 +140,9 @@ def test_confirmation_token_is_bound_to_person_content_and_time() -> None:
     token = confirm.sign("k", purpose="alert", username="a", content=content, now_s=1000)
     assert confirm.check("k", token, purpose="alert", username="a", content=content, now_s=1100)
     assert not confirm.check("k", token, purpose="alert", username="b", content=content, now_s=1100)
-    assert not confirm.check("k", token, purpose="alert", username="a", content={**content, "text": "Bão"}, now_s=1100)
+    assert not confirm.check(
+        "k", token, purpose="alert", username="a", content={**content, "text": "Bão"}, now_s=1100
+    )
     assert not confirm.check("k", token, purpose="play_now", username="a", content=content, now_s=1100)
     assert not confirm.check("k", token, purpose="alert", username="a", content=content, now_s=1000 + 16 * 60)
     assert not confirm.check("other", token, purpose="alert", username="a", content=content, now_s=1100)
@@ -166,12 +172,17 @@ def test_web_form_confirms_then_sends_typed_warning(web: TestClient, world_engin
     assert confirm_token is not None
 
     # Without the token, with another text than the one confirmed: the confirmation again, nothing sent.
-    for data in (_form(token, step="send"), _form(token, step="send", text="Khác", confirm_token=confirm_token[1])):
+    for data in (
+        _form(token, step="send"),
+        _form(token, step="send", text="Khác", confirm_token=confirm_token[1]),
+    ):
         again = web.post("/alerts", data=data)
         assert again.status_code == 200 and "Trang xác nhận đã cũ hoặc nội dung đã thay đổi" in again.text
     assert commands(world_engine) == []
 
-    sent = web.post("/alerts", data=_form(token, step="send", confirm_token=confirm_token[1]), follow_redirects=False)
+    sent = web.post(
+        "/alerts", data=_form(token, step="send", confirm_token=confirm_token[1]), follow_redirects=False
+    )
     assert sent.status_code == 303
     assert "» tới 2 cụm loa." in web.get("/alerts").text
     with make_session_factory(world_engine)() as s:
@@ -182,7 +193,9 @@ def test_web_form_confirms_then_sends_typed_warning(web: TestClient, world_engin
         assert asset.duration_ms > 2000 and abs(asset.loudness_lufs - (-16.0)) < 1.5  # spoken, levelled
         timing = s.get(AlertTiming, alert.id)
         assert timing is not None and timing.prepare_ms > 0
-    sent_args = [(uid, args["audio_sha256"]) for uid, kind, args in commands(world_engine) if kind == "play_now"]
+    sent_args = [
+        (uid, args["audio_sha256"]) for uid, kind, args in commands(world_engine) if kind == "play_now"
+    ]
     assert sent_args == [(IDS.a1, alert.audio_sha256), (IDS.a2, alert.audio_sha256)]
 
 
@@ -193,7 +206,8 @@ def test_web_form_refuses_missing_level_and_empty_target(web: TestClient, world_
     too_high = web.post("/alerts", data=_form(token, step="review", hazard="fog", risk_level="3"))
     assert too_high.status_code == 422 and "sương mù đến cấp độ 1" in too_high.text
     empty = web.post(
-        "/alerts", data=_form(token, step="review", mode="polygon", polygon="[[1,1],[1,2],[2,2]]", communes=[])
+        "/alerts",
+        data=_form(token, step="review", mode="polygon", polygon="[[1,1],[1,2],[2,2]]", communes=[]),
     )
     assert empty.status_code == 422 and "chưa có cụm loa nào đang hoạt động" in empty.text
     coverage = web.get("/alerts/coverage", params={"mode": "polygon", "polygon": json.dumps(AROUND_A1)})
@@ -212,8 +226,12 @@ def test_two_person_rule(db: Session, world_engine: Engine, settings: object) ->
     try:
         operator = _principal(db, "vanhanh.a")
         coverage = targeting.resolve(db, operator, TargetChoice(mode="communes", communes=(COMMUNE_A,)))
-        warning = compose.Warning(coverage, "landslide", 3, 30, None, text="Sạt lở đất ở thôn 1, sơ tán ngay.")
-        alert = compose.send(db, principal=operator, context=runtime.context, warning=warning, pressed_at=_now())
+        warning = compose.Warning(
+            coverage, "landslide", 3, 30, None, text="Sạt lở đất ở thôn 1, sơ tán ngay."
+        )
+        alert = compose.send(
+            db, principal=operator, context=runtime.context, warning=warning, pressed_at=_now()
+        )
         low = compose.send(
             db, principal=operator, context=runtime.context, pressed_at=_now(),
             warning=compose.Warning(coverage, "landslide", 2, 30, None, text="Nguy cơ sạt lở đất."),
@@ -222,21 +240,27 @@ def test_two_person_rule(db: Session, world_engine: Engine, settings: object) ->
     finally:
         runtime.close()
     assert (alert.status, low.status) == ("pending_confirmation", "active")  # level 2 sounds at once
-    assert [kind for _, kind, args in commands(world_engine) if args["audio_sha256"] == alert.audio_sha256] == []
+    assert [
+        kind for _, kind, args in commands(world_engine) if args["audio_sha256"] == alert.audio_sha256
+    ] == []
 
     with pytest.raises(PermissionDenied, match="Chỉ lãnh đạo"):
         confirm.confirm_pending(db, principal=_principal(db, "tinh"), alert_id=alert.id)  # an editor
     with pytest.raises(PermissionDenied, match="Chỉ lãnh đạo"):
         confirm.confirm_pending(db, principal=operator, alert_id=alert.id)  # the sender, an operator
     with pytest.raises(NotFound):
-        confirm.confirm_pending(db, principal=_principal(db, "lanhdao.b"), alert_id=alert.id)  # another commune
+        confirm.confirm_pending(
+            db, principal=_principal(db, "lanhdao.b"), alert_id=alert.id
+        )  # another commune
     assert confirm.pending_for(db, _principal(db, "lanhdao")) == [alert]
     assert confirm.pending_for(db, _principal(db, "lanhdao.b")) == []
 
     sent = confirm.confirm_pending(db, principal=_principal(db, "lanhdao"), alert_id=alert.id)
     db.commit()
     assert (sent.status, sent.confirmed_by, sent.started_by) == ("active", "lanhdao", "vanhanh.a")
-    played = [uid for uid, kind, args in commands(world_engine) if args.get("audio_sha256") == alert.audio_sha256]
+    played = [
+        uid for uid, kind, args in commands(world_engine) if args.get("audio_sha256") == alert.audio_sha256
+    ]
     assert played == [IDS.a1, IDS.a2]
     with pytest.raises(Conflict):
         confirm.confirm_pending(db, principal=_principal(db, "lanhdao"), alert_id=alert.id)

@@ -67,7 +67,9 @@ def test_typed_warning_from_a_template_to_the_air(page: Page, world: None, live_
     assert commands(live_engine) == []  # nothing sent before "Phát"
     page.get_by_role("button", name="Phát", exact=True).click()
 
-    expect(page.get_by_role("status").first).to_contain_text("Đã phát cảnh báo khẩn cấp «Cảnh báo lũ, ngập lụt cấp độ 3: Thông báo khẩn về lũ.")
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Đã phát cảnh báo khẩn cấp «Cảnh báo lũ, ngập lụt cấp độ 3: Thông báo khẩn về lũ."
+    )
     expect(page.get_by_test_id("alerts-table")).to_contain_text("Đang phát lặp lại")
     expect(page.get_by_test_id("alert-timing")).to_contain_text("giọng đọc")
     with make_session_factory(live_engine)() as s:
@@ -82,13 +84,16 @@ def test_typed_warning_from_a_template_to_the_air(page: Page, world: None, live_
 def _frame(page: Page, corners: tuple[tuple[float, float], ...]) -> None:
     """Zoom the drawing map to the area, as a person would before clicking its corners."""
     page.get_by_test_id("alert-map").evaluate(
-        "(el, pts) => el.loaMap.fitBounds(pts, {padding: [30, 30], animate: false})", [list(c) for c in corners]
+        "(el, pts) => el.loaMap.fitBounds(pts, {padding: [30, 30], animate: false})",
+        [list(c) for c in corners],
     )
 
 
 def _click_at(page: Page, lat: float, lon: float) -> None:
     box = page.get_by_test_id("alert-map")
-    point = box.evaluate("(el, ll) => { const p = el.loaMap.latLngToContainerPoint(ll); return [p.x, p.y]; }", [lat, lon])
+    point = box.evaluate(
+        "(el, ll) => { const p = el.loaMap.latLngToContainerPoint(ll); return [p.x, p.y]; }", [lat, lon]
+    )
     box.click(position={"x": point[0], "y": point[1]})
 
 
@@ -115,7 +120,9 @@ def test_second_person_confirms_a_reserved_level(page: Page, world: None, live_e
         province = s.scalars(select(AdminUnit).where(AdminUnit.code == "51")).one()
         s.add(AlertPolicy(province_id=province.id, second_person_from_level=3, updated_by="quantri"))
     _login(page, "vanhanh.a")
-    page.get_by_label("Nội dung (gõ hoặc dán; giọng máy đọc ngay khi phát)").fill("Sạt lở đất ở thôn 1. Sơ tán ngay.")
+    page.get_by_label("Nội dung (gõ hoặc dán; giọng máy đọc ngay khi phát)").fill(
+        "Sạt lở đất ở thôn 1. Sơ tán ngay."
+    )
     page.get_by_label("Loại thiên tai").select_option("landslide")
     page.get_by_label("Cấp độ 3 (da cam)").check()
     page.get_by_label("Ba Tơ (2 cụm loa)").check()
