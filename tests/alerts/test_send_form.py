@@ -30,7 +30,7 @@ from loa.fleet.models import Device, DeviceGroup
 from loa.speech.models import AudioAsset
 from loa.units.models import AdminUnit, UnitKind
 from tests.fleet.world import COMMUNE_A, COMMUNE_B, IDS, commands
-from tests.support.auth import login_web, make_user
+from tests.support.auth import bearer, login_web, make_user
 
 # Around loudspeaker a1 (14.772, 108.723) only, and around both of commune A.
 AROUND_A1 = ((14.775, 108.720), (14.775, 108.726), (14.769, 108.726), (14.769, 108.720))
@@ -290,3 +290,39 @@ def _now():  # type: ignore[no-untyped-def]
     from loa.db.base import utcnow
 
     return utcnow()
+
+
+def test_api_counts_speaks_and_waits_for_the_second_person(web: TestClient, world_engine: Engine) -> None:
+    _extend_world(world_engine)
+    operator, leader = bearer(web, "vanhanh.a"), bearer(web, "lanhdao")
+    polygon = {"mode": "polygon", "polygon": [list(p) for p in AROUND_A1]}
+    counted = web.post("/api/v1/alerts/coverage", json=polygon, headers=operator).json()
+    assert (counted["devices"], counted["people"], counted["communes"]) == (1, 1200, ["Ba Tơ"])
+    villages = web.post(
+        "/api/v1/alerts/coverage", json={"mode": "villages", "villages": ["2148401"]}, headers=leader
+    )
+    assert villages.status_code == 403  # a leader confirms, but does not send
+    bad = web.post(
+        "/api/v1/alerts/coverage", json={"mode": "polygon", "polygon": [[1, 2], [3, 4]]}, headers=operator
+    )
+    assert bad.status_code == 422 and "Vùng vẽ trên bản đồ không hợp lệ" in bad.json()["title"]
+
+    body = {
+        "target": polygon,
+        "text": "Lũ quét ở thôn 1. Sơ tán ngay.",
+        "hazard": "flash_flood",
+        "risk_level": 3,
+    }
+    at_once = web.post("/api/v1/alerts", json=body, headers=operator)
+    assert at_once.status_code == 202, at_once.text
+    assert (at_once.json()["status"], at_once.json()["device_count"]) == ("active", 1)
+    assert [uid for uid, kind, _ in commands(world_engine) if kind == "play_now"] == [IDS.a1]
+
+    with make_session_factory(world_engine)() as s, s.begin():
+        confirm.set_policy(s, principal=_principal(s, "quantri"), province_code="51", from_level=3)
+    waiting = web.post("/api/v1/alerts", json={**body, "text": "Lũ quét lần hai."}, headers=operator).json()
+    assert waiting["status"] == "pending_confirmation"
+    assert web.post(f"/api/v1/alerts/{waiting['id']}/confirm", headers=operator).status_code == 403
+    confirmed = web.post(f"/api/v1/alerts/{waiting['id']}/confirm", headers=leader)
+    assert confirmed.status_code == 200 and confirmed.json()["confirmed_by"] == "lanhdao"
+    assert len([uid for uid, kind, _ in commands(world_engine) if kind == "play_now"]) == 2

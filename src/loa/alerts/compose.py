@@ -224,8 +224,8 @@ class Warning:
     """What the form sends (after the sender confirmed it)."""
 
     coverage: Coverage
-    hazard: str
-    risk_level: int
+    hazard: str | None  # the form asks for both; an older API caller may send neither
+    risk_level: int | None
     repeat_gap_s: int
     expires_at: datetime | None
     text: str = ""  # typed: spoken by TTS
