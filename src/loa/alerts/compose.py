@@ -30,6 +30,7 @@ from loa.alerts import confirm, levels
 from loa.alerts import service as alerts
 from loa.alerts.models import AlertTiming, EmergencyAlert
 from loa.alerts.targeting import Coverage
+from loa.db.changes import mark_changed
 from loa.errors import InvalidInput
 from loa.fleet.models import DeviceCommand
 from loa.speech import service as speech
@@ -287,6 +288,8 @@ def send(
     send_ms = round((time.perf_counter() - started) * 1000)
     session.add(AlertTiming(alert_id=alert.id, pressed_at=pressed_at, prepare_ms=prepare_ms, send_ms=send_ms))
     session.flush()
+    if status == alerts.PENDING_CONFIRMATION:
+        mark_changed(session, confirm.AWAITING_SECOND_PERSON, alert.id)
     log.info("alert %s composed: speech %d ms, send %d ms, %s", alert.id, prepare_ms, send_ms, status)
     return alert
 

@@ -37,6 +37,8 @@ from loa.web.confirmation import TOKEN_TTL_S, check, sign
 
 __all__ = ["TOKEN_TTL_S", "check", "sign"]  # the token itself: ``loa.web.confirmation``
 PROVINCE_KINDS = (UnitKind.PROVINCE, UnitKind.CITY)
+# Announced (``loa.db.changes``) with an alert's id when it waits for a second person (Web Push to leaders).
+AWAITING_SECOND_PERSON = "alert_awaiting_second_person"
 CONFIRM_PERMISSION = Permission.APPROVE_CONTENT  # the leader who approves bulletins confirms alerts too
 
 
@@ -147,8 +149,18 @@ def communes_of(session: Session, codes: Sequence[str]) -> list[AdminUnit]:
     )
 
 
-def _alert_units(session: Session, alert: EmergencyAlert) -> list[AdminUnit]:
+def alert_units(session: Session, alert: EmergencyAlert) -> list[AdminUnit]:
     return communes_of(session, json.loads(alert.commune_codes))
+
+
+def can_confirm(principal: Principal, alert: EmergencyAlert, units: Sequence[AdminUnit]) -> bool:
+    """A leader of every commune the alert reaches, and not its sender."""
+    return (
+        principal.has(CONFIRM_PERMISSION)
+        and principal.username != alert.started_by
+        and bool(units)
+        and all(principal.can_access_path(u.path) for u in units)
+    )
 
 
 def pending_for(session: Session, principal: Principal) -> list[EmergencyAlert]:
@@ -160,18 +172,13 @@ def pending_for(session: Session, principal: Principal) -> list[EmergencyAlert]:
         .where(EmergencyAlert.status == alerts.PENDING_CONFIRMATION, EmergencyAlert.stopped_at.is_(None))
         .order_by(EmergencyAlert.id)
     )
-    out = []
-    for alert in waiting:
-        units = _alert_units(session, alert)
-        if units and all(principal.can_access_path(u.path) for u in units):
-            out.append(alert)
-    return out
+    return [alert for alert in waiting if can_confirm(principal, alert, alert_units(session, alert))]
 
 
 def confirm_pending(session: Session, *, principal: Principal, alert_id: int, ip: str = "") -> EmergencyAlert:
     """The second person confirms: the alert sounds at once, sent as its sender would have sent it."""
     alert = session.get(EmergencyAlert, alert_id)
-    units = _alert_units(session, alert) if alert is not None else []
+    units = alert_units(session, alert) if alert is not None else []
     if alert is None or not any(principal.can_access_path(u.path) for u in units):
         raise NotFound("Không tìm thấy cảnh báo này.", code="alert_not_found")
     if not principal.has(CONFIRM_PERMISSION):
