@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,8 +28,9 @@ from loa.db import make_session_factory
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.fleet import service as fleet
 from loa.fleet.models import Device, DeviceGroup
-from loa.speech.models import AudioAsset
+from loa.speech.models import AudioAsset, JobStatus, SpeechJob
 from loa.units.models import AdminUnit, UnitKind
+from tests.fleet.harness import SAFETY_NET_S, wav_bytes
 from tests.fleet.world import COMMUNE_A, COMMUNE_B, IDS, commands
 from tests.support.auth import bearer, login_web, make_user
 
@@ -326,3 +328,44 @@ def test_api_counts_speaks_and_waits_for_the_second_person(web: TestClient, worl
     confirmed = web.post(f"/api/v1/alerts/{waiting['id']}/confirm", headers=leader)
     assert confirmed.status_code == 200 and confirmed.json()["confirmed_by"] == "lanhdao"
     assert len([uid for uid, kind, _ in commands(world_engine) if kind == "play_now"]) == 2
+
+
+def test_an_uploaded_recording_is_levelled_and_offered_for_an_alert(
+    web: TestClient, world_engine: Engine
+) -> None:
+    token = login_web(web, "vanhanh.a")
+    recording = wav_bytes(2.0, 660.0)
+    sent = web.post(
+        "/alerts/upload",
+        data={"csrf_token": token},
+        files={"file": ("canh-bao-lu.wav", recording, "audio/wav")},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    assert "Đã nhận tệp: đang chuẩn hóa âm lượng" in web.get("/alerts").text
+    factory = make_session_factory(world_engine)
+    deadline = time.monotonic() + SAFETY_NET_S  # a safety net against a hang, not a speed check
+    while True:
+        with factory() as s:
+            job = s.scalars(select(SpeechJob)).one()
+            if job.status in (JobStatus.DONE, JobStatus.FAILED):
+                break
+        assert time.monotonic() < deadline, "the upload was never levelled"
+        time.sleep(0.05)
+    assert job.status is JobStatus.DONE and job.result_sha256
+    assert "canh-bao-lu.wav" in web.get("/alerts").text  # offered in the list of recordings
+    form = {
+        "csrf_token": token, "audio_sha256": job.result_sha256, "hazard": "flood", "risk_level": "2",
+        "mode": "communes", "communes": [COMMUNE_A],
+    }  # fmt: skip
+    review = web.post("/alerts", data={**form, "step": "review"})
+    assert "Bản thu: <strong>canh-bao-lu.wav</strong>" in review.text
+    found = re.search(r'name="confirm_token" value="([^"]+)"', review.text)
+    assert found is not None
+    done = web.post(
+        "/alerts", data={**form, "step": "send", "confirm_token": found[1]}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert [args["audio_sha256"] for _, kind, args in commands(world_engine) if kind == "play_now"] == [
+        job.result_sha256
+    ] * 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
@@ -26,6 +26,8 @@ from loa.errors import InvalidInput, LoaError
 from loa.fleet import present
 from loa.fleet.playable import get_playable, playable_audio
 from loa.protocol.messages import REPEAT_GAP_MAX_S
+from loa.speech import uploads
+from loa.speech.api import read_limited
 from loa.speech.runtime import runtime_for
 from loa.vocab.numbers import number_text
 from loa.web.deps import SessionDep, SettingsDep
@@ -234,6 +236,37 @@ def _send(request: Request, db: Session, principal: Principal, form: AlertForm) 
             request,
             f"Đã phát cảnh báo khẩn cấp «{alert.title}» tới {number_text(alert.device_count)} cụm loa.",
         )
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.post("/alerts/upload")
+def alerts_upload(
+    request: Request,
+    principal: WebPrincipal,
+    _csrf: CsrfProtected,
+    db: SessionDep,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """A recorded warning uploaded for an alert: kept and levelled like any upload (``loa.speech.uploads``),
+    then offered in the list of recordings of the send form."""
+    require(principal, Permission.BROADCAST)
+    speech = runtime_for(request.app.state)
+    try:
+        data = read_limited(file, speech.context.max_upload_bytes)
+        accepted = uploads.accept_upload(
+            db, context=speech.context, data=data, filename=file.filename, created_by_id=principal.user_id
+        )
+    except LoaError as err:
+        db.rollback()
+        return _page(request, db, principal, error=err.message, status=err.status)
+    db.commit()
+    if accepted.job is not None:
+        speech.jobs.submit(accepted.job.id)
+        _flash(
+            request, "Đã nhận tệp: đang chuẩn hóa âm lượng, vài giây nữa tệp có trong danh sách bản thu âm."
+        )
+    else:
+        _flash(request, "Tệp này đã có sẵn trong danh sách bản thu âm.")
     return RedirectResponse("/alerts", status_code=303)
 
 
