@@ -13,6 +13,7 @@ import sys
 
 BENCH_MODULES: tuple[str, ...] = (
     "benchmarks.agent_streams",
+    "benchmarks.alerts",
     "benchmarks.areas",
     "benchmarks.fleet",
     "benchmarks.libs",

@@ -11,6 +11,8 @@ an entry point starts (``create_app``, the ``loa`` command, ``loa demo``).
 | ``device_offline`` (fleet)     | after commit  | push (if still offline after a grace): "… mất kết nối"  |
 | ``exchange_inbox_waiting``     | after commit  | push: "Tin từ … chờ xác nhận" to who may broadcast there |
 |   (exchange)                   |               |                                                         |
+| ``alert_awaiting_second_person`` | after commit | push: "Cảnh báo … chờ bạn xác nhận" to the leaders     |
+|   (alerts)                     |               |   who may confirm it                                    |
 
 Pushes are sent by the process's ``Pusher`` thread, never inside the commit; without a VAPID key
 (``LOA_VAPID_PRIVATE_KEY``) nothing is subscribed for them.
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from loa.alerts.confirm import AWAITING_SECOND_PERSON
 from loa.db import make_session_factory
 from loa.db.base import utcnow
 from loa.db.changes import after_commit, on_commit
@@ -119,7 +122,12 @@ def _wire_push(sessions: sessionmaker[Session], settings: Settings) -> Pusher | 
         pusher.submit(lambda: log_sent(triggers.bulletins_waiting(sessions, sorted(ids), vapid=vapid)))
 
     after_commit(sessions, WENT_OFFLINE, offline)
+
+    def awaiting(ids: set[Any]) -> None:
+        pusher.submit(lambda: log_sent(triggers.alerts_awaiting(sessions, sorted(ids), vapid=vapid)))
+
     after_commit(sessions, WAITING_FOR_COMMUNE, waiting)
+    after_commit(sessions, AWAITING_SECOND_PERSON, awaiting)
     return pusher
 
 

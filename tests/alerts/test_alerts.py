@@ -4,7 +4,10 @@ audit log; another commune's operator can neither start nor stop it, a viewer on
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import Engine, select
 
 from loa.accounts.models import AuditEvent
@@ -27,13 +30,25 @@ def alert_actions(engine: Engine) -> list[str]:
         )
 
 
+def send_alert(web: TestClient, form: dict[str, object]) -> Response:
+    """The page's two steps: the confirmation (nothing sent), then "Phát" with its token."""
+    form = {"hazard": "flood", "risk_level": "2", "mode": "communes", **form}
+    review = web.post("/alerts", data={**form, "step": "review"})
+    found = re.search(r'name="confirm_token" value="([^"]+)"', review.text)
+    if found is None:
+        return review
+    return web.post(
+        "/alerts", data={**form, "step": "send", "confirm_token": found[1]}, follow_redirects=False
+    )
+
+
 def test_alert_to_a_commune_repeats_until_stopped(web: TestClient, world_engine: Engine) -> None:
     add_asset(world_engine)
     token = login_web(web, "vanhanh.a")
     page = web.get("/alerts").text
     assert "Ba Tơ (2 cụm loa)" in page and "Ba Vì" not in page  # only the operator's commune
     form = {"csrf_token": token, "audio_sha256": SHA, "communes": [COMMUNE_A], "repeat_gap_s": "15"}
-    response = web.post("/alerts", data=form, follow_redirects=False)
+    response = send_alert(web, form)
     assert response.status_code == 303
     page = web.get("/alerts").text
     assert "Đã phát cảnh báo khẩn cấp «thong-bao-tiem-chung.mp3» tới 2 cụm loa." in page
@@ -72,20 +87,25 @@ def test_alerts_are_scoped_and_bad_input_is_refused_in_vietnamese(
     add_asset(world_engine)
     token = login_web(web, "vanhanh.b")
     base = {"csrf_token": token, "audio_sha256": SHA}
-    other = web.post("/alerts", data={**base, "communes": [COMMUNE_A]})
+    other = send_alert(web, {**base, "communes": [COMMUNE_A]})
     assert other.status_code == 403 and "Xã Ba Tơ nằm ngoài địa bàn" in other.text
-    none = web.post("/alerts", data=base)
+    none = send_alert(web, base)
     assert none.status_code == 422 and "Chưa chọn xã nào." in none.text
-    no_audio = web.post("/alerts", data={"csrf_token": token, "communes": [COMMUNE_B]})
-    assert no_audio.status_code == 422 and "Chưa chọn tệp âm thanh" in no_audio.text
-    gap = web.post("/alerts", data={**base, "communes": [COMMUNE_B], "repeat_gap_s": "mãi"})
+    no_audio = send_alert(web, {"csrf_token": token, "communes": [COMMUNE_B]})
+    assert (
+        no_audio.status_code == 422
+        and "Hãy nhập nội dung cảnh báo, hoặc chọn một bản thu âm." in no_audio.text
+    )
+    forged = send_alert(web, {**base, "communes": [COMMUNE_B], "audio_sha256": "ab" * 32})
+    assert forged.status_code == 422 and "Chưa chọn tệp âm thanh" in forged.text
+    gap = send_alert(web, {**base, "communes": [COMMUNE_B], "repeat_gap_s": "mãi"})
     assert gap.status_code == 422 and "phải là số nguyên" in gap.text
     assert commands(world_engine) == [] and alert_actions(world_engine) == []
 
     # Commune A's alert: B's operator does not see it and cannot stop it (it is not found for them).
     web.post("/logout", data={"csrf_token": csrf_token(web)})
     token_a = login_web(web, "vanhanh.a")
-    web.post("/alerts", data={"csrf_token": token_a, "audio_sha256": SHA, "communes": [COMMUNE_A]})
+    send_alert(web, {"csrf_token": token_a, "audio_sha256": SHA, "communes": [COMMUNE_A]})
     with make_session_factory(world_engine)() as s:
         alert_id = s.scalars(select(EmergencyAlert.id)).one()
     web.post("/logout", data={"csrf_token": csrf_token(web)})

@@ -33,20 +33,23 @@ def test_operator_sends_and_stops_an_alert(page: Page, world: None, live_engine:
     page.get_by_role("button", name="Đăng nhập").click()
     page.get_by_role("link", name="Cảnh báo khẩn cấp").click()
     expect(page.get_by_role("heading", name="Cảnh báo khẩn cấp", level=1)).to_be_visible()
-    page.get_by_label("Âm thanh (bản tin đã có giọng đọc hoặc tệp ghi âm đã tải lên)").select_option(SHA)
+    page.get_by_label("Hoặc dùng bản thu âm / tệp đã tải lên (khi không gõ nội dung)").select_option(SHA)
+    page.get_by_label("Loại thiên tai").select_option("flood")
+    page.get_by_label("Cấp độ 2 (vàng nhạt)").check()
     page.get_by_label("Ba Tơ (2 cụm loa)").check()
     page.get_by_label("Nghỉ giữa hai lần phát (giây, 0–3600)").fill("10")
-    page.get_by_role("button", name="Phát cảnh báo").click()
-    dialog = page.get_by_test_id("confirm-dialog")  # an emergency alert is always confirmed first
-    expect(dialog).to_contain_text("Phát CẢNH BÁO KHẨN CẤP tới mọi cụm loa của 1 xã đã chọn?")
-    dialog.get_by_role("button", name="Đồng ý").click()
-    expect(page.get_by_role("status")).to_contain_text("tới 2 cụm loa")
+    page.get_by_role("button", name="Xem lại trước khi phát").click()
+    step = page.get_by_test_id("confirm-step")  # an emergency alert is always confirmed first, on the server
+    expect(step).to_contain_text("thong-bao-tiem-chung.mp3")
+    expect(step.get_by_test_id("confirm-devices")).to_have_text("2 cụm loa")
+    page.get_by_role("button", name="Phát", exact=True).click()
+    expect(page.get_by_role("status").first).to_contain_text("tới 2 cụm loa")
     expect(page.get_by_test_id("alerts-table")).to_contain_text("Đang phát lặp lại")
     with make_session_factory(live_engine)() as s:
         (payload,) = s.scalars(select(DeviceCommandBatch.payload))
         assert json.loads(payload)["args"]["repeat_gap_s"] == 10
     page.get_by_role("button", name="Dừng cảnh báo").click()
-    expect(page.get_by_role("status")).to_contain_text("Đã dừng cảnh báo")
+    expect(page.get_by_role("status").first).to_contain_text("Đã dừng cảnh báo")
     expect(page.get_by_test_id("alerts-table")).to_contain_text("Đã dừng lúc")
     with make_session_factory(live_engine)() as s:
         assert s.scalars(select(EmergencyAlert.stopped_by)).one() == "vanhanh.a"

@@ -206,12 +206,15 @@ def test_an_emergency_alert_started_and_stopped_on_a_phone(
     phone: Page, world: int, live_engine: Engine
 ) -> None:
     _sign_in(phone, "/alerts")
-    phone.get_by_label("Âm thanh (bản tin đã có giọng đọc hoặc tệp ghi âm đã tải lên)").select_option(SHA)
+    phone.get_by_label("Hoặc dùng bản thu âm / tệp đã tải lên (khi không gõ nội dung)").select_option(SHA)
+    phone.get_by_label("Loại thiên tai").select_option("flood")
+    phone.get_by_label("Cấp độ 2 (vàng nhạt)").tap()
     phone.get_by_label("Ba Tơ (2 cụm loa)").tap()
-    phone.get_by_role("button", name="Phát cảnh báo").tap()
-    dialog = phone.get_by_test_id("confirm-dialog")
-    expect(dialog).to_contain_text("Phát CẢNH BÁO KHẨN CẤP tới mọi cụm loa của 1 xã đã chọn?")
-    dialog.get_by_role("button", name="Đồng ý").tap()
+    phone.get_by_role("button", name="Xem lại trước khi phát").tap()
+    step = phone.get_by_test_id("confirm-step")  # the confirmation, a step of the server's
+    expect(step.get_by_test_id("confirm-devices")).to_have_text("2 cụm loa")
+    _on_screen(step.get_by_role("button", name="Phát", exact=True))
+    step.get_by_role("button", name="Phát", exact=True).tap()
     expect(phone.locator("p.flash[role=status]")).to_be_visible()
     row = phone.get_by_test_id("alerts-table").locator("tr", has_text="Đang phát lặp lại")
     stop = row.get_by_role("button", name="Dừng cảnh báo")
@@ -228,14 +231,12 @@ def test_play_now_asks_first_on_a_phone(phone: Page, world: int, live_engine: En
     phone.get_by_label("Chọn Cụm loa thôn 1").tap()
     phone.get_by_label("Chọn Cụm loa chợ Ba Tơ").tap()
     phone.get_by_role("button", name="Phát ngay").tap()
-    dialog = phone.get_by_test_id("confirm-dialog")
-    expect(dialog).to_contain_text("Phát ngay tới 2 cụm loa đã chọn?")
-    box = dialog.bounding_box()
+    step = phone.get_by_test_id("confirm-step")  # the confirmation, a step of the server's
+    expect(step).to_contain_text("Phát ngay tới 2 cụm loa đã chọn?")
+    box = step.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
-    dialog.get_by_role("button", name="Hủy").tap()
     assert commands(live_engine) == []
-    phone.get_by_role("button", name="Phát ngay").tap()
-    dialog.get_by_role("button", name="Đồng ý").tap()
+    step.get_by_role("button", name="Đồng ý").tap()
     expect(phone.locator("p.flash[role=status]")).to_contain_text("tới 2 cụm loa")
     assert sorted(uid for uid, kind, _ in commands(live_engine) if kind == "play_now") == [IDS.a1, IDS.a2]
     stop = phone.get_by_role("button", name="Dừng phát")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import segno
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import Engine, select
 
 from loa.accounts.models import AuditEvent
@@ -63,20 +64,34 @@ def test_other_communes_device_page_is_not_found_like_a_missing_one(web: TestCli
     assert web.get("/fleet/devices/loa-ffffffffffff").status_code == 404
 
 
+def confirmed(web: TestClient, form: dict[str, object]) -> Response:
+    """Post a command and, when the server asks (several loudspeakers, an emergency), confirm it."""
+    first = web.post("/fleet/commands", data=form, follow_redirects=False)
+    found = re.search(r'name="confirm_token" value="([^"]+)"', first.text)
+    if first.status_code != 200 or found is None:
+        return first
+    return web.post("/fleet/commands", data={**form, "confirm_token": found[1]}, follow_redirects=False)
+
+
 def test_play_now_and_stop_to_a_selection_are_sent_and_audited(web: TestClient, world_engine: Engine) -> None:
     add_asset(world_engine)
     token = login_web(web, "vanhanh.a")
     page = web.get("/fleet").text
     assert "thong-bao-tiem-chung.mp3 (1:05)" in page
     form = {"csrf_token": token, "action": "play_now", "audio_sha256": SHA, "device_ids": [IDS.a1, IDS.a2]}
-    response = web.post("/fleet/commands", data=form, follow_redirects=False)
+    asked = web.post("/fleet/commands", data=form, follow_redirects=False)  # two: the server asks first
+    assert asked.status_code == 200 and "Phát ngay tới 2 cụm loa đã chọn?" in asked.text
+    assert commands(world_engine) == []
+    forged = web.post("/fleet/commands", data={**form, "confirm_token": "1.abc"}, follow_redirects=False)
+    assert forged.status_code == 200 and commands(world_engine) == []
+    response = confirmed(web, form)
     assert response.status_code == 303
     assert "Đã gửi lệnh «Phát ngay» tới 2 cụm loa." in web.get("/fleet").text
     sent = commands(world_engine)
     assert [(uid, kind) for uid, kind, _ in sent] == [(IDS.a1, "play_now"), (IDS.a2, "play_now")]
     assert all(args["priority"] == 500 and args["audio_sha256"] == SHA for _, _, args in sent)
     assert sent[0][2]["title"] == "thong-bao-tiem-chung.mp3"
-    web.post("/fleet/commands", data={**form, "emergency": "1", "device_ids": [IDS.a1]})
+    confirmed(web, {**form, "emergency": "1", "device_ids": [IDS.a1]})
     web.post("/fleet/commands", data={"csrf_token": token, "action": "stop", "device_ids": [IDS.a2]})
     sent = commands(world_engine)
     assert sorted(args.get("priority", 0) for _, k, args in sent if k == "play_now") == [500, 500, 900]
@@ -94,7 +109,7 @@ def test_an_emergency_repeated_until_stopped(web: TestClient, world_engine: Engi
     too_long = web.post("/fleet/commands", data={**form, "repeat": "1", "repeat_gap_s": "7200"})
     assert too_long.status_code == 422 and "từ 0 đến 3600" in too_long.text
     assert commands(world_engine) == []
-    web.post("/fleet/commands", data={**form, "emergency": "1", "repeat": "1", "repeat_gap_s": "20"})
+    confirmed(web, {**form, "emergency": "1", "repeat": "1", "repeat_gap_s": "20"})
     web.post("/fleet/commands", data={**form, "device_ids": [IDS.a2]})  # once: no repetition
     sent = {uid: args for uid, _, args in commands(world_engine)}
     assert sent[IDS.a1]["repeat_gap_s"] == 20 and sent[IDS.a1]["priority"] == 900

@@ -1,10 +1,15 @@
 """JSON routes of emergency alerts (``loa.alerts.service``), for a provincial warning system or a
-script: list, start, stop. Bearer token or session, the same permissions and scope as the page."""
+script: list, count what a target covers, start (typed text spoken at once, or stored audio), confirm as
+the second person, stop. Bearer token or session, the same permissions and scope as the page.
+
+A script's call is its own confirmation (there is no page to show); the province's two-person rule
+applies to it all the same (``loa.alerts.confirm``): such an alert comes back ``pending_confirmation``."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -12,19 +17,57 @@ from pydantic import BaseModel, Field
 from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.accounts.principal import Permission
 from loa.accounts.scope import require
+from loa.alerts import compose, confirm, targeting
 from loa.alerts import service as alerts
 from loa.alerts.models import EmergencyAlert
+from loa.db.base import utcnow
 from loa.fleet import commands
 from loa.protocol.messages import REPEAT_GAP_MAX_S
+from loa.speech.runtime import runtime_for
 from loa.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
 
+class TargetIn(BaseModel):
+    """Where: every commune of the caller's areas, chosen communes, villages, device groups, or a polygon
+    of ``[latitude, longitude]`` corners (3–200)."""
+
+    mode: Literal["province", "communes", "villages", "groups", "polygon"] = "communes"
+    communes: list[str] = Field(default_factory=list, max_length=targeting.MAX_CHOSEN)
+    villages: list[str] = Field(default_factory=list, max_length=targeting.MAX_CHOSEN)
+    groups: list[int] = Field(default_factory=list, max_length=targeting.MAX_CHOSEN)
+    polygon: list[tuple[float, float]] = Field(default_factory=list, max_length=targeting.POLYGON_MAX_POINTS)
+
+    def choice(self) -> targeting.TargetChoice:
+        return targeting.TargetChoice(
+            mode=self.mode,
+            communes=tuple(self.communes),
+            villages=tuple(self.villages),
+            groups=tuple(self.groups),
+            polygon=targeting.parse_polygon([list(p) for p in self.polygon])
+            if self.mode == "polygon"
+            else (),
+        )
+
+
 class AlertIn(BaseModel):
-    commune_codes: list[str] = Field(min_length=1, max_length=5000)
-    audio_sha256: str = Field(min_length=64, max_length=64)
+    commune_codes: list[str] = Field(default_factory=list, max_length=5000)  # or ``target``
+    target: TargetIn | None = None
+    audio_sha256: str | None = Field(default=None, min_length=64, max_length=64)  # or ``text``
+    text: str | None = Field(default=None, max_length=compose.MAX_WARNING_CHARS)
+    hazard: str | None = Field(default=None, max_length=32)
+    risk_level: int | None = Field(default=None, ge=1, le=5)
+    expires_at: datetime | None = None
     repeat_gap_s: int = Field(default=commands.DEFAULT_REPEAT_GAP_S, ge=0, le=REPEAT_GAP_MAX_S)
+
+
+class CoverageOut(BaseModel):
+    devices: int
+    people: int | None
+    villages_counted: int
+    commune_codes: list[str]
+    communes: list[str]
 
 
 class AlertOut(BaseModel):
@@ -34,6 +77,10 @@ class AlertOut(BaseModel):
     commune_codes: list[str]
     repeat_gap_s: int
     device_count: int
+    status: str
+    hazard: str | None
+    risk_level: int | None
+    confirmed_by: str | None
     acknowledged: int | None = None
     started_by: str
     started_at: datetime
@@ -49,6 +96,10 @@ def _out(alert: EmergencyAlert, acknowledged: int | None = None) -> AlertOut:
         commune_codes=json.loads(alert.commune_codes),
         repeat_gap_s=alert.repeat_gap_s,
         device_count=alert.device_count,
+        status=alert.status,
+        hazard=alert.hazard,
+        risk_level=alert.risk_level,
+        confirmed_by=alert.confirmed_by,
         acknowledged=acknowledged,
         started_by=alert.started_by,
         started_at=alert.started_at,
@@ -64,17 +115,54 @@ def list_alerts(db: SessionDep, principal: ApiPrincipal) -> list[AlertOut]:
     return [_out(r.alert, r.acknowledged) for r in alerts.list_alerts(db, principal)]
 
 
+@router.post("/coverage", response_model=CoverageOut)
+def alert_coverage(body: TargetIn, db: SessionDep, principal: ApiPrincipal) -> CoverageOut:
+    """Bao nhiêu cụm loa (và bao nhiêu người, theo số dân các thôn) nằm trong nơi nhận đã chọn."""
+    require(principal, Permission.BROADCAST)
+    c = targeting.resolve(db, principal, body.choice())
+    return CoverageOut(
+        devices=c.devices,
+        people=c.people,
+        villages_counted=c.villages_counted,
+        commune_codes=c.commune_codes,
+        communes=c.commune_names,
+    )
+
+
 @router.post("", response_model=AlertOut, status_code=202)
 def start_alert(body: AlertIn, request: Request, db: SessionDep, principal: ApiPrincipal) -> AlertOut:
-    """Phát cảnh báo khẩn cấp (mức 900) tới mọi cụm loa đang hoạt động của các xã, lặp lại đến khi dừng."""
-    alert = alerts.start_alert(
+    """Phát cảnh báo khẩn cấp (mức 900) tới các cụm loa đang hoạt động của nơi nhận, lặp lại đến khi dừng:
+    ``text`` được đọc bằng giọng máy ngay (hoặc ``audio_sha256``: âm thanh đã có). Khi tỉnh quy định cấp độ
+    này cần người thứ hai, cảnh báo chờ lãnh đạo xác nhận (``status``: ``pending_confirmation``)."""
+    require(principal, Permission.BROADCAST)
+    pressed_at = utcnow()
+    target = body.target or TargetIn(mode="communes", communes=body.commune_codes)
+    warning = compose.Warning(
+        coverage=targeting.resolve(db, principal, target.choice()),
+        hazard=body.hazard,
+        risk_level=body.risk_level,
+        repeat_gap_s=commands.check_repeat_gap(body.repeat_gap_s),
+        expires_at=body.expires_at,
+        text=body.text or "",
+        audio_sha256=body.audio_sha256 or "",
+    )
+    context = runtime_for(request.app.state).context
+    alert = compose.send(
         db,
         principal=principal,
-        commune_codes=body.commune_codes,
-        audio_sha256=body.audio_sha256,
-        repeat_gap_s=body.repeat_gap_s,
+        context=context,
+        warning=warning,
+        pressed_at=pressed_at,
         ip=client_ip(request),
     )
+    db.commit()
+    return _out(alert)
+
+
+@router.post("/{alert_id}/confirm", response_model=AlertOut)
+def confirm_alert(alert_id: int, request: Request, db: SessionDep, principal: ApiPrincipal) -> AlertOut:
+    """Người thứ hai (lãnh đạo của mọi xã nhận, không phải người soạn) xác nhận: cảnh báo phát ngay."""
+    alert = confirm.confirm_pending(db, principal=principal, alert_id=alert_id, ip=client_ip(request))
     db.commit()
     return _out(alert)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loa.db.base import Base, UtcDateTime, utcnow
@@ -44,3 +44,31 @@ class EmergencyAlert(Base):
     source_ref: Mapped[str | None] = mapped_column(String(300))  # e.g. the CAP identifier
     confirmed_by: Mapped[str | None] = mapped_column(String(200))  # the second person, when required
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AlertPolicy(Base):
+    """A province's rule for its alerts (``loa.alerts.confirm``): from which risk level a second person
+    (a leader) must confirm before an alert sounds. No row, or an empty level: one person suffices."""
+
+    __tablename__ = "alert_policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id", ondelete="CASCADE"), unique=True)
+    second_person_from_level: Mapped[int | None] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class AlertTiming(Base):
+    """How fast a composed alert went to air (``loa.alerts.compose``): when "Phát" was pressed, how long
+    speech and levelling took, and how long handing it to the loudspeakers took. The first play is
+    read from the devices' answers (``loa.alerts.compose.first_play_at``)."""
+
+    __tablename__ = "alert_timings"
+
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("emergency_alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    pressed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    prepare_ms: Mapped[int] = mapped_column(Integer)  # TTS (or upload) → loudness levelling → store
+    send_ms: Mapped[int] = mapped_column(Integer)  # the alert made and its commands queued

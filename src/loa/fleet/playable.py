@@ -43,7 +43,8 @@ def _title(asset: AudioAsset, bulletin_title: str | None, language: str | None) 
     if asset.original_filename:
         return asset.original_filename
     if asset.source_kind is AudioSourceKind.TTS:
-        return f"Bản đọc tự động {asset.sha256[:8]}"
+        # A typed warning's audio carries its own title (``loa.alerts.compose``).
+        return asset.title or f"Bản đọc tự động {asset.sha256[:8]}"
     return f"Âm thanh {asset.sha256[:8]}"
 
 

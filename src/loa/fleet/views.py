@@ -8,6 +8,7 @@ from itertools import groupby
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -28,7 +29,8 @@ from loa.protocol.messages import REPEAT_GAP_MAX_S
 from loa.protocol.priority import Priority
 from loa.units.models import AdminUnit
 from loa.vocab.numbers import number_text
-from loa.web.deps import SessionDep
+from loa.web import confirmation
+from loa.web.deps import SessionDep, SettingsDep
 from loa.web.flash import flash_pair
 from loa.web.templating import render
 
@@ -148,18 +150,28 @@ def fleet_live(request: Request, principal: WebPrincipal, db: SessionDep) -> Res
     return render(request, "fleet/_live.html", {**context, **_helpers()})
 
 
+def _confirm_page(
+    request: Request, form: dict[str, Any], devices: Sequence[str], title: str, token: str
+) -> Response:
+    """The confirmation step of "play now" to several loudspeakers (or as an emergency)."""
+    context = {"active_nav": "fleet", "form": form, "devices": devices, "title": title, "token": token}
+    return render(request, "fleet/confirm.html", context)
+
+
 @router.post("/fleet/commands")
 def fleet_commands(
     request: Request,
     principal: WebPrincipal,
     _csrf: CsrfProtected,
     db: SessionDep,
+    settings: SettingsDep,
     action: FormStr = "",
     device_ids: Annotated[list[str] | None, Form()] = None,
     audio_sha256: FormStr = "",
     emergency: FormStr = "",
     repeat: FormStr = "",
     repeat_gap_s: FormStr = "",
+    confirm_token: FormStr = "",
 ) -> Response:
     uids = device_ids or []
     form = {
@@ -176,6 +188,25 @@ def fleet_commands(
             args: dict[str, Any] = {"audio_sha256": audio.sha256, "priority": priority, "title": audio.title}
             if repeat:
                 args["repeat_gap_s"] = commands.parse_repeat_gap(repeat_gap_s)
+            # To several loudspeakers, or as an emergency: a confirmation step the server keeps (issue 15).
+            if len(set(uids)) > 1 or emergency:
+                content = {"device_ids": sorted(set(uids)), "args": args}
+                secret = settings.secret_key.get_secret_value()
+                if not confirmation.check(
+                    secret, confirm_token, purpose="play_now", username=principal.username, content=content
+                ):
+                    devices = queries.visible_devices(db, principal=principal, uids=uids)
+                    if not devices:
+                        raise InvalidInput("Chưa chọn cụm loa nào.", code="no_devices")
+                    token = confirmation.sign(
+                        secret, purpose="play_now", username=principal.username, content=content
+                    )
+                    names = db.scalars(
+                        select(Device.name)
+                        .where(Device.id.in_([d.id for d in devices]))
+                        .order_by(Device.name)
+                    )
+                    return _confirm_page(request, form, list(names), audio.title, token)
         elif action == "stop":
             args = {}
         else:

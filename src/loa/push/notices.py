@@ -49,6 +49,16 @@ def bulletin_waiting(title: str, *, source: str, needs_order: bool) -> Notice:
     )
 
 
+def alert_awaiting(alert_id: int, *, what: str, sender: str, devices: int) -> Notice:
+    """An emergency alert waits for a second person (``loa.alerts.confirm``)."""
+    return Notice(
+        title=f"{what} chờ bạn xác nhận",
+        body=f"{sender} đã soạn cảnh báo tới {devices} cụm loa; cảnh báo chỉ phát khi một lãnh đạo xác nhận.",
+        url="/alerts",
+        tag=f"alert-{alert_id}",
+    )
+
+
 def trial_notice() -> Notice:
     return Notice(
         title="Loa: thông báo thử",

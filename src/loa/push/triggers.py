@@ -4,7 +4,9 @@
 * loudspeakers went offline (fleet's ingest or sweep): "… mất kết nối", one notice per person naming
   the loudspeakers of their areas, to anyone who may view them;
 * a bulletin from above waits for the commune (exchange inbox): "Tin từ … chờ xác nhận", to whoever
-  may broadcast in its communes.
+  may broadcast in its communes;
+* an emergency alert waits for a second person (``loa.alerts.confirm``): "Cảnh báo … chờ bạn xác nhận",
+  to the leaders who may confirm it (of every commune it reaches; never its sender).
 
 Each job reads the records again in its own session (a loudspeaker back online by then is not
 announced), sends outside any transaction, then records the deliveries in one.
@@ -19,6 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from loa.accounts.principal import Permission
+from loa.alerts import confirm, levels
+from loa.alerts.models import EmergencyAlert
+from loa.alerts.service import PENDING_CONFIRMATION
 from loa.exchange.models import InboxItem, InboxState
 from loa.fleet.models import Device
 from loa.push import notices, service
@@ -99,4 +104,30 @@ def bulletins_waiting(sessions: sessionmaker[Session], item_ids: Sequence[int], 
         for recipient in people
         if any(recipient.principal.can_access_path(p) for p in item_paths)
     ]
+    return deliver(sessions, messages, vapid=vapid)
+
+
+def alerts_awaiting(sessions: sessionmaker[Session], alert_ids: Sequence[int], *, vapid: VapidConfig) -> int:
+    """Tell the leaders who may confirm them of the alerts still waiting for a second person."""
+    with sessions() as session:
+        waiting = list(
+            session.scalars(
+                select(EmergencyAlert).where(
+                    EmergencyAlert.id.in_(list(alert_ids)), EmergencyAlert.status == PENDING_CONFIRMATION
+                )
+            )
+        )
+        people = service.recipients(session, permission=confirm.CONFIRM_PERMISSION) if waiting else []
+        messages = []
+        for alert in waiting:
+            units = confirm.alert_units(session, alert)
+            hazard = levels.HAZARDS[alert.hazard].label if alert.hazard in levels.HAZARDS else "thiên tai"
+            level = f" cấp độ {alert.risk_level}" if alert.risk_level else ""
+            notice = notices.alert_awaiting(
+                alert.id,
+                what=f"Cảnh báo {hazard}{level}",
+                sender=alert.started_by,
+                devices=alert.device_count,
+            )
+            messages += [(r, notice) for r in people if confirm.can_confirm(r.principal, alert, units)]
     return deliver(sessions, messages, vapid=vapid)
