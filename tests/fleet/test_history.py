@@ -5,6 +5,7 @@ converting a database that already holds receipts. SQLite runs the same code on 
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -222,9 +223,13 @@ def test_the_statistics_of_a_month_read_only_that_months_partition(pg_session: S
 # --- migration 0018 on a database that already holds receipts ---------------------------------
 
 
+# The revision 0018 follows (other migrations may come between 0011 and it as branches merge).
+BEFORE_0018: str = importlib.import_module("loa.db.migrations.versions.0018_monthly_partitions").down_revision
+
+
 @pytest.fixture
 def at_0011(engine: Engine) -> Iterator[Engine]:
-    downgrade(engine, "0011")
+    downgrade(engine, BEFORE_0018)
     yield engine
 
 
@@ -288,7 +293,7 @@ def test_upgrading_a_database_with_receipts_keeps_them_and_their_dedup(at_0011: 
             assert _holding(session, p.RECEIPTS, "receipt_id", "old-0") == "play_receipts_y2025m01"
             assert _holding(session, p.RECEIPTS, "receipt_id", "old-1") == "play_receipts_y2025m02"
             assert _holding(session, p.STATUS_LOG, "at", months[0]) == "device_status_log_y2025m01"
-    downgrade(engine, "0011")  # and back, rows kept
+    downgrade(engine, BEFORE_0018)  # and back, rows kept
     with make_session_factory(engine)() as session:
         assert session.execute(text("SELECT count(*) FROM play_receipts")).scalar() == 4
     upgrade(engine)
