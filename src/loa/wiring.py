@@ -6,6 +6,7 @@ an entry point starts (``create_app``, the ``loa`` command, ``loa demo``).
 |--------------------------------|---------------|---------------------------------------------------------|
 | ``bulletin`` (content)         | before commit | schedule: recompile the manifests that carry it         |
 | ``devices`` (fleet)            | before commit | schedule: recompile the manifests of the devices        |
+| ``alert`` (alerts)             | before commit | schedule: recompile (the alert's rounds in or out)      |
 | ``speech_job`` (speech)        | before commit | content: attach a finished reading (isolated)           |
 | ``outbox`` (fleet, schedule)   | after commit  | the process's doorbell: wakes its gateway               |
 | ``device_offline`` (fleet)     | after commit  | push (if still offline after a grace): "… mất kết nối"  |
@@ -16,7 +17,7 @@ Pushes are sent by the process's ``Pusher`` thread, never inside the commit; wit
 (``LOA_VAPID_PRIVATE_KEY``) nothing is subscribed for them.
 
 and, beside a gateway, a periodic full recompilation so that each device's 48-hour cover slides
-forward even when nothing changed.
+forward even when nothing changed, and a frequent check that ends alerts whose expiry has passed.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from loa.alerts import service as alerts
 from loa.db import make_session_factory
 from loa.db.base import utcnow
 from loa.db.changes import after_commit, on_commit
@@ -66,18 +68,29 @@ def wire(engine: Engine, settings: Settings) -> Process:
         for job_id in sorted(job_ids):
             content_audio.attach_finished_job(session, speech_jobs.get_job(session, job_id))
 
+    def alerts_changed(session: Session, alert_ids: set[Any]) -> None:
+        hooks.alerts_changed(session, alert_ids={int(i) for i in alert_ids}, data_dir=settings.data_dir)
+
+    def expire_alerts() -> None:
+        with sessions() as session, session.begin():
+            ended = alerts.expire_alerts(session)
+        for alert in ended:
+            log.info("alert %s expired: stopped", alert.id)
+
     def recompile() -> None:
         with sessions() as session, session.begin():
             hooks.periodic_compile(session, data_dir=settings.data_dir)
 
     on_commit(sessions, "bulletin", bulletins_changed)
     on_commit(sessions, "devices", devices_changed)
+    on_commit(sessions, alerts.ALERT_CHANGED, alerts_changed)
     # A reading that cannot be attached must not fail the job that made it (it is logged).
     on_commit(sessions, JOB_FINISHED, speech_jobs_finished, isolated=True)
     after_commit(sessions, OUTBOX, lambda _keys: doorbell.ring())
     _wire_push(sessions, settings)
     periodic = Periodic("periodic manifest recompilation", settings.manifest_recompile_interval_s, recompile)
-    return Process(sessions=sessions, doorbell=doorbell, periodic=(periodic,))
+    expiry = Periodic("emergency alert expiry", settings.alert_expiry_check_s, expire_alerts)
+    return Process(sessions=sessions, doorbell=doorbell, periodic=(periodic, expiry))
 
 
 def _wire_push(sessions: sessionmaker[Session], settings: Settings) -> Pusher | None:
