@@ -460,3 +460,8 @@ def list_alerts(session: Session, principal: Principal, *, limit: int = 50) -> l
         )
         for alert in alerts
     ]
+
+
+def active_alerts(session: Session, principal: Principal) -> list[AlertRow]:
+    """The alerts sounding now in the principal's areas (for the dashboard and the fleet page)."""
+    return [r for r in list_alerts(session, principal) if r.active]

@@ -140,13 +140,13 @@ def _board_context(db: Session, principal: Principal, alert_id: int) -> dict[str
     }
 
 
-@router.get("/alerts/{alert_id}")
+@router.get("/alerts/{alert_id:int}")
 def alert_board_page(alert_id: int, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
     require(principal, Permission.VIEW)
     return render(request, "alerts/board.html", _board_context(db, principal, alert_id))
 
 
-@router.get("/alerts/{alert_id}/board")
+@router.get("/alerts/{alert_id:int}/board")
 def alert_board_fragment(
     alert_id: int, request: Request, principal: WebPrincipal, db: SessionDep
 ) -> Response:
@@ -167,7 +167,7 @@ CSV_HEADER = (
 )
 
 
-@router.get("/alerts/{alert_id}/board.csv")
+@router.get("/alerts/{alert_id:int}/board.csv")
 def alert_board_csv(alert_id: int, principal: WebPrincipal, db: SessionDep) -> Response:
     """The board as CSV (UTF-8 with BOM, so that a spreadsheet opens the Vietnamese text right)."""
     require(principal, Permission.VIEW)
@@ -193,3 +193,12 @@ def alert_board_csv(alert_id: int, principal: WebPrincipal, db: SessionDep) -> R
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="canh-bao-{alert_id}-theo-doi.csv"'},
     )
+
+
+@router.get("/alerts/active")
+def alerts_active_fragment(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
+    """The alerts sounding now, with their levels' colours: a fragment the fleet page loads (the fleet
+    package sits below alerts and does not read them itself)."""
+    require(principal, Permission.VIEW)
+    context = {"active_alerts": alerts.active_alerts(db, principal), "when": present.when, **level_context()}
+    return render(request, "alerts/_active.html", context)
