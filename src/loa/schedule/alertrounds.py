@@ -10,7 +10,10 @@ plays each round once (a "play now" reusing a manifest item's id replaces it), a
 the same items either way.
 
 Rounds are laid out up to ``HORIZON`` ahead of the window's start (at most ``MAX_ROUNDS``): the periodic
-recompilation (hourly) extends them long before they run out. No new wire field: a device of any
+recompilation (hourly) extends them long before they run out. The horizon is short on purpose: every
+targeted device gets its own signed copy (a few hundred bytes per round), so an alert to ten thousand
+loudspeakers stores ten thousand manifests. A loudspeaker cut off from the server for longer than the
+horizon stops repeating the alert from its manifest when the rounds run out. No new wire field: a device of any
 version plays them as ordinary manifest items (docs/protocol.md, "Emergency alerts").
 """
 
@@ -29,8 +32,8 @@ from loa.schedule.contentindex import audio_url
 from loa.schedule.snapshot import Announcement, AudioRef, Target, TargetKind
 from loa.speech.models import AudioAsset
 
-HORIZON = timedelta(hours=12)
-MAX_ROUNDS = 1000
+HORIZON = timedelta(hours=2)
+MAX_ROUNDS = 120
 ACTIVE = "active"  # ``loa.alerts.service.ACTIVE``
 
 
