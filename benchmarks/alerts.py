@@ -178,6 +178,9 @@ async def mosquitto_bench(
     topics = Topics(f"e{uuid.uuid4().hex[:6]}")
     fanout = f"{topics.prefix}/bench/fanout"
     server_key = keys.public_key_b64(keys.load_or_create_signing_key(server_dir))
+    # Every device's manifest first: the gateway publishes their retained ``state`` (with the commune's
+    # group), which the simulated devices find when they subscribe.
+    await asyncio.to_thread(compile_all, engine, server_dir)
     with private_mosquitto(workdir) as port:
         url = engine.url.render_as_string(hide_password=False)
         gateway = await GatewayProcess.start(
@@ -185,10 +188,7 @@ async def mosquitto_bench(
         )
         sim: SimProcess | None = None
         try:
-            echoes = EchoCounter()
-            publisher = LiteClient(f"bench-publisher-{uuid.uuid4().hex[:6]}", on_message=echoes.on_message)
-            await publisher.connect("127.0.0.1", port)
-            await publisher.subscribe([(f"{fanout}/echo/+", 1)])
+            await wait_published(engine)
             sim = await SimProcess.start(
                 port=port,
                 prefix=topics.prefix,
@@ -197,8 +197,10 @@ async def mosquitto_bench(
                 fanout=fanout,
                 server_key=server_key,
             )
-            await asyncio.to_thread(compile_all, engine, server_dir)  # every device learns its commune
-            await wait_published(engine)
+            echoes = EchoCounter()
+            publisher = LiteClient(f"bench-publisher-{uuid.uuid4().hex[:6]}", on_message=echoes.on_message)
+            await publisher.connect("127.0.0.1", port)
+            await publisher.subscribe([(f"{fanout}/echo/+", 1)])
             round_trip: list[float] = []
             acknowledged: list[float] = []
             stopped: list[float] = []
