@@ -193,10 +193,10 @@ def test_chosen_loudspeakers_only_and_expiry_ends_the_alert_without_a_person(
         assert ended.id == alert_id
     eventually(lambda: alert_items(factory, IDS.a2, alert_id) == [], "the expired alert leaves the manifest")
     with factory() as s:
-        alert = s.get(EmergencyAlert, alert_id)
-        assert alert is not None and alert.status == "stopped" and alert.stopped_by == "hệ thống"
+        expired = s.get(EmergencyAlert, alert_id)
+        assert expired is not None and expired.status == "stopped" and expired.stopped_by == "hệ thống"
         (stop,) = s.scalars(select(DeviceCommand).where(DeviceCommand.kind == "stop"))
-        assert json.loads(alert.stop_batch_ids or "[]") == [stop.id]
+        assert json.loads(expired.stop_batch_ids or "[]") == [stop.id]
         actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "alert")))
     assert actions == ["alert.start", "alert.expire"]
     with factory() as s, s.begin():  # nothing left to expire

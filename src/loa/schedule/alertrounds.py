@@ -13,8 +13,8 @@ Rounds are laid out up to ``HORIZON`` ahead of the window's start (at most ``MAX
 recompilation (hourly) extends them long before they run out. The horizon is short on purpose: every
 targeted device gets its own signed copy (a few hundred bytes per round), so an alert to ten thousand
 loudspeakers stores ten thousand manifests. A loudspeaker cut off from the server for longer than the
-horizon stops repeating the alert from its manifest when the rounds run out. No new wire field: a device of any
-version plays them as ordinary manifest items (docs/protocol.md, "Emergency alerts").
+horizon stops repeating the alert from its manifest when the rounds run out. No new wire field: a
+device of any version plays them as ordinary manifest items (docs/protocol.md, "Emergency alerts").
 """
 
 from __future__ import annotations
