@@ -3,7 +3,8 @@
 
 Ten communes share the fleet; each device has its manifest (so it knows its commune's group topic,
 from the retained ``state`` the gateway publishes). Each round: the broker alone (one QoS 1 publish
-to every device, each answering a server-side subscriber; time to 99 % of the answers); then the
+to every device, each answering a server-side subscriber; time to 99 % of the answers); a plain "play
+now" to every device (``benchmarks.fleet.play_now_round``, for comparison in the same run); then the
 operator's path — ``alerts.start_alert`` for every commune (permission, scope, the alert row, the
 signed group "play now" at the emergency rung with its repeat, the audit; committed), the gateway
 in its own process publishing, the devices' real answers — time from the call to the 99th percentile
@@ -42,6 +43,7 @@ from benchmarks.fleet import (
     GatewayProcess,
     SimProcess,
     p99_count,
+    play_now_round,
     private_mosquitto,
     raw_round_trip_round,
     seed_devices,
@@ -202,11 +204,14 @@ async def mosquitto_bench(
             await publisher.connect("127.0.0.1", port)
             await publisher.subscribe([(f"{fanout}/echo/+", 1)])
             round_trip: list[float] = []
+            play_now: list[float] = []
             acknowledged: list[float] = []
             stopped: list[float] = []
-            for _ in range(ROUNDS):
+            uids = await asyncio.to_thread(_uids, engine)
+            for i in range(ROUNDS):
                 await settle(gateway.received, DEVICES, SIM_HEARTBEAT_S)
                 round_trip.append(await raw_round_trip_round(publisher, echoes, fanout, DEVICES))
+                play_now.append(await play_now_round(engine, gateway, uids, f"bench-{i}", operator))
                 ack_s, stop_s = await alert_round(engine, gateway, codes, operator, DEVICES)
                 acknowledged.append(ack_s)
                 stopped.append(stop_s)
@@ -215,6 +220,7 @@ async def mosquitto_bench(
                 Result(f"alerts.mosquitto.raw_round_trip_p99_{DEVICES}", raw_s, "s"),
                 Result(f"alerts.mosquitto.alert_acknowledged_p99_{DEVICES}", ack_s, "s", target=1.0),
                 Result(f"alerts.mosquitto.alert_vs_raw_round_trip_{DEVICES}", ack_s / raw_s, "ratio"),
+                Result(f"alerts.mosquitto.play_now_p99_{DEVICES}", statistics.median(play_now), "s"),
                 Result(
                     f"alerts.mosquitto.stop_confirmed_p99_{DEVICES}",
                     statistics.median(stopped),
@@ -226,6 +232,11 @@ async def mosquitto_bench(
             if sim is not None:
                 await sim.stop()
             await gateway.stop()
+
+
+def _uids(engine: Engine) -> list[str]:
+    with make_session_factory(engine)() as s:
+        return list(s.scalars(select(Device.uid).order_by(Device.uid)))
 
 
 def manifests_bench(engine: Engine, operator: Principal, server_dir: Path) -> Result:
