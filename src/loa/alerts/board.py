@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from loa.alerts.models import EmergencyAlert
 from loa.fleet.models import Device, DeviceCommand, PlayReceipt, ReceiptOutcome
 from loa.protocol import itemids
+from loa.units.models import AdminUnit
 
 QUANTILES = (50, 90, 99)
 
@@ -116,11 +117,12 @@ def _command_answers(session: Session, carriers: list[str]) -> dict[int, tuple[s
     return {device_id: (result, acked_at) for device_id, result, acked_at in rows}
 
 
-def _alert_devices(
-    session: Session, alert: EmergencyAlert
-) -> list[tuple[int, str, str, str, bool, datetime | None, str | None]]:
-    from loa.units.models import AdminUnit
+_DeviceRow = tuple[int, str, str, str, bool, datetime | None, str | None]
 
+
+def _alert_devices(session: Session, alert: EmergencyAlert) -> list[_DeviceRow]:
+    """(row id, uid, name, commune name, online, last seen, playing item) of the alert's devices: those
+    chosen, else the active ones of its communes (one enrolled during the alert included)."""
     chosen = json.loads(alert.target) if alert.target else {}
     uids = chosen.get("device_uids")
     query = (
@@ -140,7 +142,7 @@ def _alert_devices(
         query = query.where(Device.uid.in_(uids))
     else:
         query = query.where(AdminUnit.code.in_(json.loads(alert.commune_codes)), Device.active.is_(True))
-    return [tuple(r) for r in session.execute(query)]  # type: ignore[misc]
+    return [(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in session.execute(query)]
 
 
 def build_board(session: Session, alert: EmergencyAlert) -> Board:
