@@ -13,6 +13,7 @@ import sys
 
 BENCH_MODULES: tuple[str, ...] = (
     "benchmarks.agent_streams",
+    "benchmarks.alert_typed",
     "benchmarks.alerts",
     "benchmarks.areas",
     "benchmarks.fleet",

@@ -76,9 +76,12 @@ def test_a_loa_command_recompiles_on_fleet_and_content_changes_and_rings_its_gat
         assert manifest_items(s, "loa-bt-01") == [] and manifest_items(s, "loa-bt-09") == []
     assert len(rings) == 2
 
-    recompile, history = command.process.periodic  # what ``loa gateway run`` repeats beside the gateway
+    # what ``loa gateway run`` repeats beside the gateway
+    recompile, expiry, history = command.process.periodic
     assert recompile.interval_s == command.settings.manifest_recompile_interval_s
+    assert expiry.interval_s == command.settings.alert_expiry_check_s
     recompile.work()
+    expiry.work()  # no alert is due: nothing is stopped, nobody woken
     assert len(rings) == 2  # nothing changed since: no new manifest, nobody woken
     assert history.interval_s == command.settings.history_maintenance_interval_s
     with command.session() as s:

@@ -12,6 +12,8 @@ from loa.accounts import audit
 from loa.accounts.deps import WebPrincipal
 from loa.accounts.logic import format_vietnam_time
 from loa.accounts.principal import Permission
+from loa.alerts import service as alerts
+from loa.alerts.views import level_context
 from loa.content.catalog import PRIORITIES
 from loa.content.queries import review_queue
 from loa.fleet.listing import FleetFilter, devices_page, state_counts
@@ -55,5 +57,7 @@ def dashboard(request: Request, principal: WebPrincipal, db: SessionDep) -> Resp
             "action_label": audit.action_label,
             "priority_label": lambda priority: PRIORITIES[priority].label,
             "when": format_vietnam_time,
+            "active_alerts": alerts.active_alerts(db, principal),
+            **level_context(),
         },
     )

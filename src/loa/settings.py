@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     # forgets device status changes older than this many months; play receipts are never forgotten.
     status_log_retention_months: int = Field(default=24, ge=1)
     history_maintenance_interval_s: int = Field(default=6 * 3600, ge=60)
+    # Emergency alerts: the lead-in signal before each round, per risk level, where the province wants
+    # another than ``loa.alerts.leadin.DEFAULT_BY_LEVEL`` (JSON: {"3": "siren", "1": "none"}; signals:
+    # none, chime, alarm, siren); and how often the gateway ends alerts whose expiry has passed.
+    alert_lead_ins: dict[int, Literal["none", "chime", "alarm", "siren"]] = Field(default_factory=dict)
+    alert_expiry_check_s: float = Field(default=15.0, gt=0)
 
     # Speech.
     tts_engine: Literal["espeak", "piper"] = "espeak"

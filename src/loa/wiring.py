@@ -6,6 +6,7 @@ an entry point starts (``create_app``, the ``loa`` command, ``loa demo``).
 |--------------------------------|---------------|---------------------------------------------------------|
 | ``bulletin`` (content)         | before commit | schedule: recompile the manifests that carry it         |
 | ``devices`` (fleet)            | before commit | schedule: recompile the manifests of the devices        |
+| ``alert`` (alerts)             | after commit  | schedule: recompile, in the process's alert thread      |
 | ``speech_job`` (speech)        | before commit | content: attach a finished reading (isolated)           |
 | ``outbox`` (fleet, schedule)   | after commit  | the process's doorbell: wakes its gateway               |
 | ``device_offline`` (fleet)     | after commit  | push (if still offline after a grace): "… mất kết nối"  |
@@ -18,21 +19,25 @@ Pushes are sent by the process's ``Pusher`` thread, never inside the commit; wit
 (``LOA_VAPID_PRIVATE_KEY``) nothing is subscribed for them.
 
 and, beside a gateway, a periodic full recompilation so that each device's 48-hour cover slides
-forward even when nothing changed.
+forward even when nothing changed, and a frequent check that ends alerts whose expiry has passed.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from loa.alerts import service as alerts
 from loa.alerts.confirm import AWAITING_SECOND_PERSON
 from loa.db import make_session_factory
 from loa.db.base import utcnow
 from loa.db.changes import after_commit, on_commit
+from loa.errors import Conflict
 from loa.exchange.models import WAITING_FOR_COMMUNE
 from loa.fleet.ingest import WENT_OFFLINE
 from loa.fleet.outbox import OUTBOX
@@ -69,12 +74,25 @@ def wire(engine: Engine, settings: Settings) -> Process:
         for job_id in sorted(job_ids):
             content_audio.attach_finished_job(session, speech_jobs.get_job(session, job_id))
 
+    def alerts_changed(alert_ids: set[Any]) -> None:
+        # After the commit, on the alert thread: the command is on its way before the manifests of
+        # thousands of loudspeakers are signed (they follow within seconds).
+        alert_worker.submit(lambda: _recompile_for_alerts(sessions, settings, {int(i) for i in alert_ids}))
+
+    def expire_alerts() -> None:
+        with sessions() as session, session.begin():
+            ended = alerts.expire_alerts(session)
+        for alert in ended:
+            log.info("alert %s expired: stopped", alert.id)
+
     def recompile() -> None:
         with sessions() as session, session.begin():
             hooks.periodic_compile(session, data_dir=settings.data_dir)
 
     on_commit(sessions, "bulletin", bulletins_changed)
     on_commit(sessions, "devices", devices_changed)
+    alert_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loa-alert-manifests")
+    after_commit(sessions, alerts.ALERT_CHANGED, alerts_changed)
     # A reading that cannot be attached must not fail the job that made it (it is logged).
     on_commit(sessions, JOB_FINISHED, speech_jobs_finished, isolated=True)
     after_commit(sessions, OUTBOX, lambda _keys: doorbell.ring())
@@ -88,10 +106,30 @@ def wire(engine: Engine, settings: Settings) -> Process:
 
     periodic = (
         Periodic("periodic manifest recompilation", settings.manifest_recompile_interval_s, recompile),
+        Periodic("emergency alert expiry", settings.alert_expiry_check_s, expire_alerts),
         # Partitions of the months ahead (PostgreSQL) and the status log's retention.
         Periodic("history maintenance", settings.history_maintenance_interval_s, maintain_history),
     )
     return Process(sessions=sessions, doorbell=doorbell, periodic=periodic)
+
+
+COMPILE_ATTEMPTS = 5
+
+
+def _recompile_for_alerts(sessions: sessionmaker[Session], settings: Settings, alert_ids: set[int]) -> None:
+    """Recompile the manifests after alerts started or stopped; a compilation running at the same
+    moment elsewhere (409) is waited for and this one made again."""
+    for attempt in range(1, COMPILE_ATTEMPTS + 1):
+        try:
+            with sessions() as session, session.begin():
+                hooks.alerts_changed(session, alert_ids=alert_ids, data_dir=settings.data_dir)
+            return
+        except Conflict:
+            time.sleep(0.2 * attempt)
+        except Exception:
+            log.exception("manifests after alerts %s not recompiled", sorted(alert_ids))
+            return
+    log.error("manifests after alerts %s not recompiled: concurrent compilations", sorted(alert_ids))
 
 
 def _wire_push(sessions: sessionmaker[Session], settings: Settings) -> Pusher | None:

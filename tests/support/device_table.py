@@ -215,6 +215,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         results={"c1": "done", "c2": "done"},
     ),
     Scenario(
+        # An emergency alert comes both ways (loa.schedule.alertrounds): its rounds in the manifest
+        # and the repeated "play now" naming the same first round. Each round sounds once (the
+        # command's copy replaces the manifest's); the stop and the manifest without it end it.
+        "an alert carried by the manifest and the command plays each round once",
+        (
+            Schedule(
+                0,
+                (
+                    Slot("e.7", 500, "alert", priority=900, rule=PreemptRule.RESTART),
+                    Slot("e.7.r2", 1800, "alert", priority=900, rule=PreemptRule.RESTART),
+                    Slot("e.7.r3", 3100, "alert", priority=900, rule=PreemptRule.RESTART),
+                ),
+            ),
+            play_now(200, "c1", "e.7", audio="alert", priority=900, repeat_gap_s=1),
+            Cmd(2300, "c2", "stop"),
+            Schedule(2500, ()),
+        ),
+        (R("e.7", "played", 200, 500), R("e.7.r2", "played", 1500, 1800)),
+        until=3800,
+        results={"c1": "done", "c2": "done"},
+    ),
+    Scenario(
         "a late stop still ends a repeated message",
         (
             play_now(200, "c1", "lu", audio="alert", priority=900, repeat_gap_s=0),

@@ -1,6 +1,7 @@
 """JSON routes of emergency alerts (``loa.alerts.service``), for a provincial warning system or a
 script: list, count what a target covers, start (typed text spoken at once, or stored audio), confirm as
-the second person, stop. Bearer token or session, the same permissions and scope as the page.
+the second person, stop, and the acknowledgement board of one alert. Bearer token or session, the same
+permissions and scope as the page.
 
 A script's call is its own confirmation (there is no page to show); the province's two-person rule
 applies to it all the same (``loa.alerts.confirm``): such an alert comes back ``pending_confirmation``."""
@@ -17,9 +18,11 @@ from pydantic import BaseModel, Field
 from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.accounts.principal import Permission
 from loa.accounts.scope import require
+from loa.alerts import board as boards
 from loa.alerts import compose, confirm, targeting
 from loa.alerts import service as alerts
 from loa.alerts.models import EmergencyAlert
+from loa.alerts.views import aired_audio
 from loa.db.base import utcnow
 from loa.fleet import commands
 from loa.protocol.messages import REPEAT_GAP_MAX_S
@@ -86,6 +89,30 @@ class AlertOut(BaseModel):
     started_at: datetime
     stopped_by: str | None
     stopped_at: datetime | None
+    expires_at: datetime | None = None
+    aired_sha256: str | None = None  # lead-in + message, what the loudspeakers play each round
+
+
+class BoardDeviceOut(BaseModel):
+    device_id: str
+    name: str
+    commune: str
+    state: boards.DeviceState
+    acknowledged_at: datetime | None
+    rounds_played: int
+    online: bool
+    last_seen_at: datetime | None
+    stop_result: str | None
+
+
+class BoardOut(BaseModel):
+    alert: AlertOut
+    total: int
+    acknowledged: int
+    counts: dict[str, int]
+    time_to_s: dict[str, float | None]  # "50", "90", "99" → seconds from the start (None: not yet)
+    stopped_confirmed: int
+    devices: list[BoardDeviceOut]
 
 
 def _out(alert: EmergencyAlert, acknowledged: int | None = None) -> AlertOut:
@@ -105,6 +132,8 @@ def _out(alert: EmergencyAlert, acknowledged: int | None = None) -> AlertOut:
         started_at=alert.started_at,
         stopped_by=alert.stopped_by,
         stopped_at=alert.stopped_at,
+        expires_at=alert.expires_at,
+        aired_sha256=alert.aired_sha256,
     )
 
 
@@ -154,6 +183,7 @@ def start_alert(body: AlertIn, request: Request, db: SessionDep, principal: ApiP
         warning=warning,
         pressed_at=pressed_at,
         ip=client_ip(request),
+        aired=aired_audio(request),
     )
     db.commit()
     return _out(alert)
@@ -162,7 +192,9 @@ def start_alert(body: AlertIn, request: Request, db: SessionDep, principal: ApiP
 @router.post("/{alert_id}/confirm", response_model=AlertOut)
 def confirm_alert(alert_id: int, request: Request, db: SessionDep, principal: ApiPrincipal) -> AlertOut:
     """Người thứ hai (lãnh đạo của mọi xã nhận, không phải người soạn) xác nhận: cảnh báo phát ngay."""
-    alert = confirm.confirm_pending(db, principal=principal, alert_id=alert_id, ip=client_ip(request))
+    alert = confirm.confirm_pending(
+        db, principal=principal, alert_id=alert_id, ip=client_ip(request), aired=aired_audio(request)
+    )
     db.commit()
     return _out(alert)
 
@@ -173,3 +205,33 @@ def stop_alert(alert_id: int, request: Request, db: SessionDep, principal: ApiPr
     alert = alerts.stop_alert(db, principal=principal, alert_id=alert_id, ip=client_ip(request))
     db.commit()
     return _out(alert)
+
+
+@router.get("/{alert_id}/board", response_model=BoardOut)
+def alert_board(alert_id: int, db: SessionDep, principal: ApiPrincipal) -> BoardOut:
+    """Bảng theo dõi phản hồi: từng cụm loa đã nhận / đang phát / đã phát / chưa phản hồi, thời gian đạt
+    50/90/99% phản hồi, và (sau khi dừng) cụm loa nào đã xác nhận lệnh dừng."""
+    require(principal, Permission.VIEW)
+    board = boards.build_board(db, alerts.visible_alert(db, principal, alert_id))
+    return BoardOut(
+        alert=_out(board.alert, board.acknowledged),
+        total=board.total,
+        acknowledged=board.acknowledged,
+        counts={state.value: n for state, n in board.counts.items()},
+        time_to_s={str(q): s for q, s in board.time_to_s.items()},
+        stopped_confirmed=board.stopped_confirmed,
+        devices=[
+            BoardDeviceOut(
+                device_id=r.uid,
+                name=r.name,
+                commune=r.commune,
+                state=r.state,
+                acknowledged_at=r.acknowledged_at,
+                rounds_played=r.rounds_played,
+                online=r.online,
+                last_seen_at=r.last_seen_at,
+                stop_result=r.stop_result,
+            )
+            for r in board.rows
+        ],
+    )

@@ -241,8 +241,10 @@ def send(
     warning: Warning,
     pressed_at: datetime,
     ip: str = "",
+    aired: alerts.AiredAudio | None = None,
 ) -> EmergencyAlert:
-    """Make the audio (when typed) and the alert in one transaction; the alert waits for a second
+    """Make the audio (when typed) and the alert in one transaction (``aired``: what renders its rounds,
+    the lead-in signal then the message); the alert waits for a second
     person when the province's rule asks for one (``loa.alerts.confirm``)."""
     levels.check(warning.hazard, warning.risk_level)
     coverage = warning.coverage
@@ -284,6 +286,7 @@ def send(
         device_uids=coverage.device_uids,
         status=status,
         ip=ip,
+        aired=aired,
     )
     send_ms = round((time.perf_counter() - started) * 1000)
     session.add(AlertTiming(alert_id=alert.id, pressed_at=pressed_at, prepare_ms=prepare_ms, send_ms=send_ms))

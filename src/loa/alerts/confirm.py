@@ -175,7 +175,14 @@ def pending_for(session: Session, principal: Principal) -> list[EmergencyAlert]:
     return [alert for alert in waiting if can_confirm(principal, alert, alert_units(session, alert))]
 
 
-def confirm_pending(session: Session, *, principal: Principal, alert_id: int, ip: str = "") -> EmergencyAlert:
+def confirm_pending(
+    session: Session,
+    *,
+    principal: Principal,
+    alert_id: int,
+    ip: str = "",
+    aired: alerts.AiredAudio | None = None,
+) -> EmergencyAlert:
     """The second person confirms: the alert sounds at once, sent as its sender would have sent it."""
     alert = session.get(EmergencyAlert, alert_id)
     units = alert_units(session, alert) if alert is not None else []
@@ -203,7 +210,9 @@ def confirm_pending(session: Session, *, principal: Principal, alert_id: int, ip
         raise Conflict(
             "Người soạn cảnh báo không còn hoạt động: hãy soạn lại cảnh báo.", code="alert_sender_inactive"
         )
-    sent = alerts.activate_alert(session, principal=principal_for(session, sender), alert_id=alert.id, ip=ip)
+    sent = alerts.activate_alert(
+        session, principal=principal_for(session, sender), alert_id=alert.id, ip=ip, aired=aired
+    )
     sent.confirmed_by, sent.confirmed_at = principal.username, utcnow()
     for unit in units:
         audit.record(

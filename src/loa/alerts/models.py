@@ -44,6 +44,11 @@ class EmergencyAlert(Base):
     source_ref: Mapped[str | None] = mapped_column(String(300))  # e.g. the CAP identifier
     confirmed_by: Mapped[str | None] = mapped_column(String(200))  # the second person, when required
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # What the loudspeakers play each round: the lead-in signal of the risk level followed by the
+    # message, made once when the alert is sent (``loa.alerts.leadin``); absent: the message alone.
+    aired_sha256: Mapped[str | None] = mapped_column(String(64))
+    # JSON list: the batches (or single commands) of the stop, whose answers confirm it per device.
+    stop_batch_ids: Mapped[str | None] = mapped_column(Text)
 
 
 class AlertPolicy(Base):

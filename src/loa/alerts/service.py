@@ -1,18 +1,28 @@
 """Use cases of emergency alerts (cảnh báo khẩn cấp): one message to every active loudspeaker of the communes
-chosen, at the emergency rung (900: it pre-empts scheduled programmes and live broadcasts), repeated
-until someone stops it. Sent as group commands (``loa.fleet.commands``), so the devices' answers
-land on the batches' per-device rows; started and stopped alerts are in the audit log.
+chosen (or the loudspeakers chosen among them), at the emergency rung (900: it pre-empts scheduled
+programmes and live broadcasts), repeated until someone stops it or it expires. Started and stopped
+alerts are in the audit log.
 
-The alert's commands live 30 minutes: a loudspeaker that comes back within that time (its broker
-session kept the message) still joins the alert. One that is away longer, or restarts during the
-alert, does not: send the alert again. A loudspeaker away when the stop was sent gets it from its
-broker session when it comes back and, however late, still ends the repetition (an expired stop ends
-a repeated message and nothing else). A manifest-borne alert that survives restarts is the next step."""
+An alert reaches a loudspeaker two ways (docs/protocol.md, "Emergency alerts"):
+
+* at once, as a group "play now" with ``repeat_gap_s`` (``loa.fleet.commands``), whose per-device
+  rows hold the devices' answers; its item id is the alert's (``itemids.alert_item``);
+* and carried by the signed manifest of every targeted device, as rounds at fixed times
+  (``loa.schedule.alertrounds``) with the same item ids: a loudspeaker that restarts, was offline when
+  it was sent (longer than the command lives) or enrols during the alert plays it from its manifest.
+
+Starting, stopping and expiring announce ``ALERT_CHANGED``; the entry point (``loa.wiring``) recompiles
+the affected manifests in the same commit. A stop is a ``stop`` command to the same loudspeakers (its
+answers confirm it per device, ``loa.alerts.board``) and the manifest without the alert. Each round
+is "lead-in signal + message", rendered once (``loa.alerts.leadin``) when the entry point passes the
+audio store."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,12 +36,18 @@ from loa.alerts import levels
 from loa.alerts.models import EmergencyAlert
 from loa.areas.logic import COMMUNE_KINDS
 from loa.db.base import utcnow
+from loa.db.changes import mark_changed
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.fleet import commands
+from loa.fleet import service as fleet_service
 from loa.fleet.models import Device, DeviceCommand
 from loa.fleet.playable import get_playable
+from loa.protocol import itemids
 from loa.protocol.priority import Priority
+from loa.speech.store import AudioStore
 from loa.units.models import AdminUnit
+
+log = logging.getLogger(__name__)
 
 ALERT_TTL = timedelta(minutes=30)
 # ``EmergencyAlert.status``
@@ -39,6 +55,17 @@ DRAFT = "draft"  # made by a system (e.g. CAP); a person reviews and sends it
 PENDING_CONFIRMATION = "pending_confirmation"  # waits for a second person
 ACTIVE = "active"
 STOPPED = "stopped"
+ALERT_CHANGED = "alert"  # ``loa.db.changes`` topic: an alert started, stopped or expired
+SYSTEM_NAME = "hệ thống"  # who stops an alert at its expiry
+
+
+@dataclass(frozen=True)
+class AiredAudio:
+    """What renders each round's audio (lead-in signal + message): the audio store, and the
+    province's choice of signal per risk level (setting ``alert_lead_ins``)."""
+
+    store: AudioStore
+    lead_ins: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,6 +150,7 @@ def start_alert(
     source: str = "manual",
     source_ref: str | None = None,
     ip: str = "",
+    aired: AiredAudio | None = None,
 ) -> EmergencyAlert:
     """Make an alert for the communes (all in the principal's areas) and, when ``status`` is active,
     send it at once to their active loudspeakers — or to ``device_uids`` (a subset of those: villages,
@@ -174,14 +202,16 @@ def start_alert(
         "source": source,
     }
     if status == ACTIVE:
-        _dispatch(session, principal, alert, uids, ip)
+        _dispatch(session, principal, alert, uids, ip, aired)
         _audit(session, principal, "alert.start", alert, units, details, ip)
     else:
         _audit(session, principal, "alert.draft", alert, units, details, ip)
     return alert
 
 
-def activate_alert(session: Session, *, principal: Principal, alert_id: int, ip: str = "") -> EmergencyAlert:
+def activate_alert(
+    session: Session, *, principal: Principal, alert_id: int, ip: str = "", aired: AiredAudio | None = None
+) -> EmergencyAlert:
     """Send a draft or pending alert now, to the devices it was made for (those still active)."""
     require(principal, Permission.BROADCAST)
     alert = _visible_alert(session, principal, alert_id)
@@ -195,7 +225,7 @@ def activate_alert(session: Session, *, principal: Principal, alert_id: int, ip:
     if alert.expires_at is not None and alert.expires_at <= utcnow():
         raise Conflict("Cảnh báo này đã hết hiệu lực.", code="alert_expired")
     alert.status, alert.started_at, alert.device_count = ACTIVE, utcnow(), len(uids)
-    _dispatch(session, principal, alert, uids, ip)
+    _dispatch(session, principal, alert, uids, ip, aired)
     _audit(
         session, principal, "alert.start", alert, units, {"devices": len(uids), "source": alert.source}, ip
     )
@@ -216,24 +246,69 @@ def _chosen_devices(session: Session, units: list[AdminUnit], device_uids: list[
 
 
 def _dispatch(
-    session: Session, principal: Principal, alert: EmergencyAlert, uids: list[str], ip: str
+    session: Session,
+    principal: Principal,
+    alert: EmergencyAlert,
+    uids: list[str],
+    ip: str,
+    aired: AiredAudio | None = None,
 ) -> None:
-    """Carry the alert to the loudspeakers: group commands at the emergency rung, repeated."""
+    """Carry the alert to the loudspeakers: a group "play now" at the emergency rung, repeated, named
+    with the alert's item id; and (through ``ALERT_CHANGED``) their manifests, which carry its rounds."""
+    if aired is not None and alert.aired_sha256 is None:
+        alert.aired_sha256 = _render_aired(session, principal, alert, aired)
     rows = commands.send_commands(
         session,
         principal=principal,
         device_uids=uids,
         kind="play_now",
         args={
-            "audio_sha256": alert.audio_sha256,
+            "audio_sha256": alert.aired_sha256 or alert.audio_sha256,
             "priority": int(Priority.EMERGENCY),
             "title": alert.title,
             "repeat_gap_s": alert.repeat_gap_s,
+            "item_id": itemids.alert_item(alert.id),
         },
         ttl=ALERT_TTL,
         ip=ip,
     )
     alert.batch_ids = json.dumps(sorted({r.batch_id or r.id for r in rows}))
+    mark_changed(session, ALERT_CHANGED, alert.id)
+
+
+def _render_aired(
+    session: Session, principal: Principal, alert: EmergencyAlert, aired: AiredAudio
+) -> str | None:
+    """The sha of "lead-in + message", or None (the message alone) when there is no signal for the
+    level or it could not be made: the alert never waits for, or fails on, its lead-in."""
+    # Imported here: the audio stack (PyAV, NumPy) is loaded only by a process that sends alerts.
+    from loa.alerts import leadin
+
+    try:
+        with session.begin_nested():
+            asset = leadin.render_aired(
+                session,
+                store=aired.store,
+                message_sha256=alert.audio_sha256,
+                signal=leadin.signal_for(alert.risk_level, aired.lead_ins),
+                created_by_id=principal.user_id or None,
+            )
+    except Exception:  # a missing or undecodable file: the message is sent without its lead-in
+        log.exception("alert %s: lead-in not rendered, the message plays alone", alert.id)
+        return None
+    return asset.sha256 if asset is not None else None
+
+
+def alert_devices(session: Session, alert: EmergencyAlert) -> list[str]:
+    """The loudspeakers an alert is for now: those chosen by name (still active), else every active
+    one of its communes (one enrolled since included)."""
+    chosen = json.loads(alert.target) if alert.target else {}
+    units = list(_current_units(session, json.loads(alert.commune_codes)).values())
+    reachable = _device_uids(session, [u.id for u in units])
+    uids = chosen.get("device_uids")
+    if uids is None:
+        return reachable
+    return sorted(set(uids) & set(reachable))
 
 
 def _visible_alert(session: Session, principal: Principal, alert_id: int) -> EmergencyAlert:
@@ -246,20 +321,76 @@ def _visible_alert(session: Session, principal: Principal, alert_id: int) -> Eme
     return alert
 
 
+def visible_alert(session: Session, principal: Principal, alert_id: int) -> EmergencyAlert:
+    """The alert when it reached the principal's areas (``NotFound`` otherwise), for its pages."""
+    return _visible_alert(session, principal, alert_id)
+
+
 def stop_alert(session: Session, *, principal: Principal, alert_id: int, ip: str = "") -> EmergencyAlert:
-    """Stop the alert on the loudspeakers of its communes (a ``stop`` ends every repetition)."""
+    """Stop the alert on its loudspeakers: a ``stop`` command (it ends every repetition; the answers
+    confirm it per device) and their manifests recompiled without it (``ALERT_CHANGED``)."""
     require(principal, Permission.BROADCAST)
     alert = _visible_alert(session, principal, alert_id)
     units = _communes(session, principal, json.loads(alert.commune_codes))
     if alert.stopped_at is not None:
         raise Conflict("Cảnh báo này đã được dừng.", code="alert_stopped")
     # A draft or pending alert never reached a loudspeaker: it is only withdrawn.
-    uids = _device_uids(session, [u.id for u in units]) if alert.status == ACTIVE else []
+    uids = alert_devices(session, alert) if alert.status == ACTIVE else []
     if uids:
-        commands.send_commands(session, principal=principal, device_uids=uids, kind="stop", args={}, ip=ip)
+        rows = commands.send_commands(
+            session, principal=principal, device_uids=uids, kind="stop", args={}, ip=ip
+        )
+        alert.stop_batch_ids = json.dumps(sorted({r.batch_id or r.id for r in rows}))
+    was_active = alert.status == ACTIVE
     alert.stopped_at, alert.stopped_by, alert.status = utcnow(), principal.username, STOPPED
+    if was_active:
+        mark_changed(session, ALERT_CHANGED, alert.id)
     _audit(session, principal, "alert.stop", alert, units, {"devices": len(uids)}, ip)
     return alert
+
+
+def expire_alerts(session: Session, *, now: datetime | None = None) -> list[EmergencyAlert]:
+    """End every active alert whose expiry has passed, without a person: the same stop as an
+    operator's (command and manifest), by the system, audited. Run periodically by the entry point."""
+    now = now or utcnow()
+    due = list(
+        session.scalars(
+            select(EmergencyAlert)
+            .where(
+                EmergencyAlert.status == ACTIVE,
+                EmergencyAlert.stopped_at.is_(None),
+                EmergencyAlert.expires_at.is_not(None),
+                EmergencyAlert.expires_at <= now,
+            )
+            .order_by(EmergencyAlert.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for alert in due:
+        uids = alert_devices(session, alert)
+        if uids:
+            devices = list(session.scalars(select(Device).where(Device.uid.in_(uids))))
+            rows = fleet_service.issue_command(
+                session, devices=devices, kind="stop", args={}, issued_by=SYSTEM_NAME
+            )
+            alert.stop_batch_ids = json.dumps(sorted({r.batch_id or r.id for r in rows}))
+        alert.stopped_at, alert.stopped_by, alert.status = now, SYSTEM_NAME, STOPPED
+        mark_changed(session, ALERT_CHANGED, alert.id)
+        for unit in _current_units(session, json.loads(alert.commune_codes)).values():
+            audit.record(
+                session,
+                action="alert.expire",
+                actor=None,
+                actor_name=SYSTEM_NAME,
+                target_type="alert",
+                target_id=str(alert.id),
+                area_id=unit.id,
+                details={
+                    "devices": len(uids),
+                    "expires_at": alert.expires_at.isoformat() if alert.expires_at else None,
+                },
+            )
+    return due
 
 
 def _audit(
@@ -329,3 +460,8 @@ def list_alerts(session: Session, principal: Principal, *, limit: int = 50) -> l
         )
         for alert in alerts
     ]
+
+
+def active_alerts(session: Session, principal: Principal) -> list[AlertRow]:
+    """The alerts sounding now in the principal's areas (for the dashboard and the fleet page)."""
+    return [r for r in list_alerts(session, principal) if r.active]

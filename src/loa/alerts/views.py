@@ -2,12 +2,15 @@
 it goes (province, communes, villages, groups, a polygon on the map) with the loudspeakers and people it
 covers counted before sending, confirm it on a second step (``loa.alerts.confirm``: the server sends only
 with a token bound to what was shown), and — when the province asks for it — have a leader confirm it.
-Also: which alerts are sounding, how fast they went to air, stopping one, and the province's rule."""
+Also: which alerts are sounding, how fast they went to air, stopping one, the province's rule, and the
+live acknowledgement board of one alert (``loa.alerts.board``, refreshed by HTMX polling) with its CSV."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from sqlalchemy.orm import Session
@@ -17,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
+from loa.alerts import board as boards
 from loa.alerts import compose, confirm, levels, targeting
 from loa.alerts import service as alerts
 from loa.alerts.forms import EXPIRY_MAX_H, AlertForm
@@ -26,9 +30,11 @@ from loa.errors import InvalidInput, LoaError
 from loa.fleet import present
 from loa.fleet.playable import get_playable, playable_audio
 from loa.protocol.messages import REPEAT_GAP_MAX_S
+from loa.settings import Settings
 from loa.speech import uploads
 from loa.speech.api import read_limited
 from loa.speech.runtime import runtime_for
+from loa.speech.store import LocalAudioStore
 from loa.vocab.numbers import number_text
 from loa.web.deps import SessionDep, SettingsDep
 from loa.web.flash import flash_pair
@@ -46,6 +52,19 @@ async def posted_form(request: Request) -> FormData:
 
 
 PostedForm = Annotated[FormData, Depends(posted_form)]
+
+BOARD_POLL_SECONDS = 2
+
+
+def aired_audio(request: Request) -> alerts.AiredAudio:
+    """What renders an alert's rounds (lead-in + message) in this application."""
+    settings: Settings = request.app.state.settings
+    return alerts.AiredAudio(LocalAudioStore(settings.audio_dir), dict(settings.alert_lead_ins))
+
+
+def level_context() -> dict[str, Any]:
+    """What ``alerts/_level.html`` needs (pages of other packages include it too)."""
+    return {"risk_levels": levels.RISK_LEVELS, "hazards": levels.HAZARDS}
 
 
 def _page(
@@ -87,6 +106,7 @@ def _page(
         "expiry_max_h": EXPIRY_MAX_H,
         "list_max": COMMUNE_LIST_MAX,
         "chosen_communes": sorted(picker.chosen_labels(db, form.communes).items()),
+        **level_context(),
     }
     return render(request, "alerts/index.html", context, status_code=status)
 
@@ -223,6 +243,7 @@ def _send(request: Request, db: Session, principal: Principal, form: AlertForm) 
         warning=warning,
         pressed_at=pressed_at,
         ip=client_ip(request),
+        aired=aired_audio(request),
     )
     db.commit()
     if alert.status == alerts.PENDING_CONFIRMATION:
@@ -276,7 +297,9 @@ def alerts_confirm(
 ) -> Response:
     """The second person (a leader of the alert's communes) confirms a pending alert: it sounds now."""
     try:
-        alert = confirm.confirm_pending(db, principal=principal, alert_id=alert_id, ip=client_ip(request))
+        alert = confirm.confirm_pending(
+            db, principal=principal, alert_id=alert_id, ip=client_ip(request), aired=aired_audio(request)
+        )
     except LoaError as err:
         db.rollback()
         return _page(request, db, principal, error=err.message, status=err.status)
@@ -332,3 +355,79 @@ def alerts_stop(
     db.commit()
     _flash(request, f"Đã dừng cảnh báo «{alert.title}».")
     return RedirectResponse("/alerts", status_code=303)
+
+
+def _board_context(db: Session, principal: Principal, alert_id: int) -> dict[str, Any]:
+    alert = alerts.visible_alert(db, principal, alert_id)
+    return {
+        "active_nav": "alerts",
+        "board": boards.build_board(db, alert),
+        "state_labels": boards.STATE_LABELS,
+        "when": present.when,
+        "poll_seconds": BOARD_POLL_SECONDS,
+        **level_context(),
+    }
+
+
+@router.get("/alerts/{alert_id:int}")
+def alert_board_page(alert_id: int, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
+    require(principal, Permission.VIEW)
+    return render(request, "alerts/board.html", _board_context(db, principal, alert_id))
+
+
+@router.get("/alerts/{alert_id:int}/board")
+def alert_board_fragment(
+    alert_id: int, request: Request, principal: WebPrincipal, db: SessionDep
+) -> Response:
+    """The board alone: what the page's HTMX polling swaps in every few seconds."""
+    require(principal, Permission.VIEW)
+    return render(request, "alerts/_board.html", _board_context(db, principal, alert_id))
+
+
+CSV_HEADER = (
+    "Cụm loa",
+    "Xã",
+    "Tình trạng",
+    "Phản hồi lúc",
+    "Số lượt đã phát",
+    "Trực tuyến",
+    "Liên lạc lần cuối",
+    "Lệnh dừng",
+)
+
+
+@router.get("/alerts/{alert_id:int}/board.csv")
+def alert_board_csv(alert_id: int, principal: WebPrincipal, db: SessionDep) -> Response:
+    """The board as CSV (UTF-8 with BOM, so that a spreadsheet opens the Vietnamese text right)."""
+    require(principal, Permission.VIEW)
+    board = boards.build_board(db, alerts.visible_alert(db, principal, alert_id))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for r in board.rows:
+        writer.writerow(
+            (
+                r.name,
+                r.commune,
+                r.label,
+                present.when(r.acknowledged_at) if r.acknowledged_at else "",
+                r.rounds_played,
+                "có" if r.online else "không",
+                present.when(r.last_seen_at) if r.last_seen_at else "chưa bao giờ",
+                r.stop_label if board.alert.stop_batch_ids else "",
+            )
+        )
+    return Response(
+        ("\ufeff" + out.getvalue()).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="canh-bao-{alert_id}-theo-doi.csv"'},
+    )
+
+
+@router.get("/alerts/active")
+def alerts_active_fragment(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
+    """The alerts sounding now, with their levels' colours: a fragment the fleet page loads (the fleet
+    package sits below alerts and does not read them itself)."""
+    require(principal, Permission.VIEW)
+    context = {"active_alerts": alerts.active_alerts(db, principal), "when": present.when, **level_context()}
+    return render(request, "alerts/_active.html", context)

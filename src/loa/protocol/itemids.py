@@ -12,6 +12,9 @@ receipt is evidence of. The grammar (at most 64 characters of ``[A-Za-z0-9_.:-]`
 ``f.<programme>.<airing>.<line>``    a line of a programme's fallback playlist, played (at the background
                                      rung) in an airing that had nothing else; same parts as ``p.``
 ``a.<announcement>``                 a one-off announcement
+``e.<alert>``                        an emergency alert (``loa.alerts``): its first round, carried both by
+                                     the "play now" command and by the manifest, whose later rounds are
+                                     ``e.<alert>.r<n>`` at fixed times (``alert_round_item``)
 ``cmd-<command>``                    a "play now" command that named no item (the device makes it up)
 ``<base>.r<n>``                      the n-th round (n ≥ 2) of a repeated "play now" whose first round was
                                      ``<base>``
@@ -32,6 +35,7 @@ MAX_ITEM_ID = 64
 _SAFE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 _PROGRAMME_ITEM = re.compile(r"^([pf])\.(\d{1,12})\.(\d{8}T\d{4}Z)\.([A-Za-z0-9_-]{1,16})(?:\.(\d+))?$")
 _ANNOUNCEMENT_ITEM = re.compile(r"^a\.(\d{1,12})(?:-[A-Za-z0-9_-]+)?$")
+_ALERT_ITEM = re.compile(r"^e\.(\d{1,12})$")
 _ROUND = re.compile(r"^(.+)\.r(\d{1,6})$")
 COMMAND_PREFIX = "cmd-"
 _COMMAND_ID_CHARS = 24
@@ -53,6 +57,7 @@ class ItemRef(NamedTuple):
     command: str = ""  # the command id part of "cmd-<command>"
     round: int = 1
     fallback: bool = False
+    alert_id: int | None = None  # an emergency alert's round
 
 
 def safe_part(text: str) -> str:
@@ -88,6 +93,18 @@ def programme_item_from_stamp(programme_id: int, stamp: str, bulletin_id: int) -
 
 def announcement_item(announcement_id: str) -> str:
     return f"a.{safe_part(announcement_id)}"
+
+
+def alert_item(alert_id: int) -> str:
+    """The first round of an emergency alert (the id its "play now" names, so that the device's own
+    repetition and the manifest's rounds are the same items)."""
+    return f"e.{alert_id}"
+
+
+def alert_round_item(alert_id: int, round_number: int) -> str:
+    """Round ``round_number`` (1 = the first) of an emergency alert."""
+    base = alert_item(alert_id)
+    return base if round_number == 1 else round_item(base, round_number)
 
 
 def command_item(command_id: str) -> str:
@@ -128,6 +145,9 @@ def parse(item_id: str) -> ItemRef:
     found = _ANNOUNCEMENT_ITEM.match(base)
     if found:
         return ItemRef(announcement_id=int(found.group(1)), round=round_number)
+    found = _ALERT_ITEM.match(base)
+    if found:
+        return ItemRef(alert_id=int(found.group(1)), round=round_number)
     if base.startswith(COMMAND_PREFIX) and len(base) > len(COMMAND_PREFIX):
         return ItemRef(command=base[len(COMMAND_PREFIX) :], round=round_number)
     return ItemRef(round=round_number)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from loa.protocol.priority import PreemptRule
 from loa.schedule import models as m
+from loa.schedule.alertrounds import alert_announcements
 from loa.schedule.contentindex import ContentIndex
 from loa.schedule.memberships import load_memberships
 from loa.schedule.recurrence import Recurrence, to_local
@@ -284,7 +285,11 @@ def load_snapshot(
     snapshot = Snapshot(
         programmes=tuple(programmes),
         episodes=tuple(episodes),
-        announcements=tuple(_announcements(rows, tokens, content, reach)),
+        announcements=(
+            *_announcements(rows, tokens, content, reach),
+            # Emergency alerts are carried by the manifest until stopped or expired.
+            *alert_announcements(session, start_at=start_at, end_at=end_at),
+        ),
         devices=tuple(devices),
     )
     return LoadedSnapshot(snapshot, device_ids, tuple(dict.fromkeys(content.notices)))

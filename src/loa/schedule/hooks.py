@@ -13,6 +13,11 @@ in the caller's transaction; the fleet gateway publishes them from ``device_mani
       from loa.schedule.hooks import devices_changed
       devices_changed(session, data_dir=settings.data_dir)
 
+* alerts, after an alert starts, stops or expires (its rounds enter or leave the manifests)::
+
+      from loa.schedule.hooks import alerts_changed
+      alerts_changed(session, alert_ids={12}, data_dir=settings.data_dir)
+
 * a timer (the gateway runner, cron, ``loa schedule compile``) at least every few hours, so that the
   48-hour cover slides forward: ``periodic_compile(session, data_dir=settings.data_dir)``.
 """
@@ -75,6 +80,13 @@ def bulletin_changed(
 
 def devices_changed(session: Session, *, data_dir: Path, now: datetime | None = None) -> CompileReport:
     return publish(session, data_dir=data_dir, reason="devices", now=now)
+
+
+def alerts_changed(
+    session: Session, *, alert_ids: set[int], data_dir: Path, now: datetime | None = None
+) -> CompileReport:
+    reason = "alert:" + ",".join(str(i) for i in sorted(alert_ids))
+    return publish(session, data_dir=data_dir, reason=reason[:200], now=now)
 
 
 def periodic_compile(session: Session, *, data_dir: Path, now: datetime | None = None) -> CompileReport:

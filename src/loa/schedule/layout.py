@@ -258,7 +258,7 @@ class Engine:
         if cached is None:
             duration = a.audio.duration_ms or 0
             item = ManifestItem(
-                id=itemids.announcement_item(a.id),
+                id=a.item_id or itemids.announcement_item(a.id),
                 title=a.title,
                 source_id=a.id,
                 bulletin_id=a.bulletin_id,

@@ -152,6 +152,9 @@ class Announcement:
     not_after_at: datetime | None = None
     volume_percent: int = 100
     bulletin_id: str | None = None
+    # The manifest item id, when not ``itemids.announcement_item(id)``: an alert's rounds carry the ids
+    # of its "play now" repetition (``loa.schedule.alertrounds``).
+    item_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,11 @@ class Playout:
     def add(self, item: PlayItem, now: int) -> bool:
         """Add a "play now" (or a round); True when nothing changes before the next wake-up."""
         waits = self.lazy and self._waits_behind_sound(item, now)
+        heard = self._heard.get(item.id)
+        if item.id in self._manifest and heard is not None and heard.first_ms is None:
+            # The same item (an alert's round) from a command: a new attempt, whatever kept the
+            # manifest's copy silent (its audio still on the way) is not held against it.
+            del self._heard[item.id]
         self._extra[item.id] = item
         if waits:
             self._stale_from = min(self._stale_from, self._sound.until_ms if self._sound else now)
@@ -390,7 +395,8 @@ class Playout:
         for item_id, extra in list(self._extra.items()):
             if item_id in self.done_ids and extra.start_ms < boundary:
                 del self._extra[item_id]
-                self.done_ids.discard(item_id)
+                if item_id not in self._manifest:  # a round of an alert the manifest carries too:
+                    self.done_ids.discard(item_id)  # still done, or the manifest's copy is reported again
         known = self.items()
         for item_id in list(self._stopped):
             item = known.get(item_id)
