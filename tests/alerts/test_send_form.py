@@ -198,7 +198,10 @@ def test_web_form_confirms_then_sends_typed_warning(web: TestClient, world_engin
     sent_args = [
         (uid, args["audio_sha256"]) for uid, kind, args in commands(world_engine) if kind == "play_now"
     ]
-    assert sent_args == [(IDS.a1, alert.audio_sha256), (IDS.a2, alert.audio_sha256)]
+    # What sounds each round: the level's lead-in signal then the spoken warning, made once.
+    aired = alert.aired_sha256 or alert.audio_sha256
+    assert alert.aired_sha256 is not None and alert.aired_sha256 != alert.audio_sha256
+    assert sent_args == [(IDS.a1, aired), (IDS.a2, aired)]
 
 
 def test_web_form_refuses_missing_level_and_empty_target(web: TestClient, world_engine: Engine) -> None:
@@ -366,6 +369,9 @@ def test_an_uploaded_recording_is_levelled_and_offered_for_an_alert(
         "/alerts", data={**form, "step": "send", "confirm_token": found[1]}, follow_redirects=False
     )
     assert done.status_code == 303
+    with make_session_factory(world_engine)() as s:
+        alert = s.scalars(select(EmergencyAlert)).one()
+    assert alert.audio_sha256 == job.result_sha256  # the recording is the message, after the lead-in
     assert [args["audio_sha256"] for _, kind, args in commands(world_engine) if kind == "play_now"] == [
-        job.result_sha256
+        alert.aired_sha256 or alert.audio_sha256
     ] * 2
