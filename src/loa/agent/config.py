@@ -35,6 +35,11 @@ class AgentConfig(BaseModel):
     download_horizon_s: int = Field(default=36 * 3600, gt=0)
     reconnect_max_s: float = Field(default=120.0, gt=0)
     firmware: str = "loa-agent/0.1"
+    # Where agent releases are installed, one slot per version (``loa.agent.launch``); unset: the
+    # agent refuses ``update`` (``not_supported``). Run it with ``loa-agent-launch --root`` this.
+    install_root: Path | None = None
+    # The release-signing public key (base64), if not the one enrolment gave (pinned either way).
+    release_public_key: str | None = None
 
     @classmethod
     def load(cls, path: Path) -> AgentConfig:
@@ -43,6 +48,8 @@ class AgentConfig(BaseModel):
         config = cls.model_validate(raw)
         if not config.data_dir.is_absolute():
             config = config.model_copy(update={"data_dir": (path.parent / config.data_dir).resolve()})
+        if config.install_root is not None and not config.install_root.is_absolute():
+            config = config.model_copy(update={"install_root": (path.parent / config.install_root).resolve()})
         if config.mqtt_ca_file is not None:
             ca_file = config.mqtt_ca_file
             if not ca_file.is_absolute():
@@ -68,4 +75,5 @@ class Identity(BaseModel):
     mqtt_tls: bool = False
     topic_prefix: str = "loa"
     manifest_public_key: str  # base64, pinned
+    release_public_key: str | None = None  # base64, pinned: signs agent releases (not manifests)
     groups: list[str] = []  # commune group codes at enrolment (the manifest names them afterwards)

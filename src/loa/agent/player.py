@@ -33,6 +33,9 @@ class SoundOutput:
         self.sink = sink
         self.cache = cache
         self.on_failed = on_failed
+        # The sound output itself failed on the last item it was given (reported in the status as
+        # ``output_state``; a missing file is a download problem, not the output's).
+        self.failing = False
         self._current: tuple[str, asyncio.Task[None]] | None = None
 
     def start(self, sound: Sound) -> None:
@@ -75,7 +78,11 @@ class SoundOutput:
         except asyncio.CancelledError:
             raise
         except SinkError as err:
+            self.failing = True
             self.on_failed(item.id, f"sink: {err}"[:200])
         except Exception as err:
             log.warning("output failed for %s: %s", item.id, err)
+            self.failing = True
             self.on_failed(item.id, "sink_error")
+        else:
+            self.failing = False

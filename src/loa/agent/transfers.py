@@ -38,12 +38,14 @@ class Transfers:
         *,
         core: Callable[[], DeviceCore],
         feed: Callable[[s.Event], None],
+        on_manifest_accepted: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self.cache = cache
         self.budget = budget
         self.core = core
         self.feed = feed
+        self.on_manifest_accepted = on_manifest_accepted
         self.server: ServerClient | None = None
         self.device_id = ""
         self.manifest_etag: str | None = None
@@ -92,6 +94,8 @@ class Transfers:
         error = self.core().manifest_error  # None: accepted (a refusal names its reason)
         if error is None or error in SETTLED_REFUSALS:
             self.manifest_etag = etag
+        if error is None and self.on_manifest_accepted is not None:
+            self.on_manifest_accepted()
 
     # --- audio ---------------------------------------------------------------------------------
 
