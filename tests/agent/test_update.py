@@ -52,7 +52,7 @@ def release_server() -> Iterator[ReleaseServer]:
     expected = "Basic " + base64.b64encode(f"{DEVICE}:{SECRET}".encode()).decode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             state.requests.append(self.path)
             if self.headers.get("Authorization") != expected:
                 self.send_response(401)
@@ -82,7 +82,9 @@ def release_server() -> Iterator[ReleaseServer]:
         server.server_close()
 
 
-def offer(server: ReleaseServer, wheel: Path, version: str, key: Ed25519PrivateKey, served: bytes | None = None) -> m.UpdateArgs:
+def offer(
+    server: ReleaseServer, wheel: Path, version: str, key: Ed25519PrivateKey, served: bytes | None = None
+) -> m.UpdateArgs:
     """Publish ``wheel`` on the server (``served``: other bytes in its place) and make the command."""
     data = wheel.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
@@ -94,7 +96,9 @@ def offer(server: ReleaseServer, wheel: Path, version: str, key: Ed25519PrivateK
     )
 
 
-async def apply(args: m.UpdateArgs, root: Path, server: ReleaseServer, key: Ed25519PrivateKey, budget: DataBudget) -> Path:
+async def apply(
+    args: m.UpdateArgs, root: Path, server: ReleaseServer, key: Ed25519PrivateKey, budget: DataBudget
+) -> Path:
     client = ServerClient(server.url, DEVICE, SECRET)
     try:
         return await update.apply(
@@ -122,7 +126,9 @@ def release_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
 
 
-def test_a_good_release_of_the_agent_is_verified_installed_and_run(tmp_path: Path, release_key: Ed25519PrivateKey) -> None:
+def test_a_good_release_of_the_agent_is_verified_installed_and_run(
+    tmp_path: Path, release_key: Ed25519PrivateKey
+) -> None:
     root = tmp_path / "opt"
     budget = DataBudget(tmp_path / "budget.json", daily_bytes=50_000_000)
     wheel = build_wheel(tmp_path / "dist", "loa-agent", "0.2.0", loa_agent_files())
@@ -130,7 +136,9 @@ def test_a_good_release_of_the_agent_is_verified_installed_and_run(tmp_path: Pat
         args = offer(server, wheel, "0.2.0", release_key)
         slot = asyncio.run(apply(args, root, server, release_key, budget))
     assert slot == launch.slot_dir(root, "0.2.0")
-    assert (slot / "lib" / "loa" / "agent" / "runtime.py").read_bytes() == (SRC / "loa/agent/runtime.py").read_bytes()
+    assert (slot / "lib" / "loa" / "agent" / "runtime.py").read_bytes() == (
+        SRC / "loa/agent/runtime.py"
+    ).read_bytes()
     assert launch.linked(root, launch.CURRENT) == slot.resolve()
     assert budget.used == wheel.stat().st_size  # counted against the day's budget
     assert not list((root / update.DOWNLOADS).iterdir())  # the download is not kept
@@ -139,7 +147,11 @@ def test_a_good_release_of_the_agent_is_verified_installed_and_run(tmp_path: Pat
     assert chosen == slot.resolve()
     program, env = launch.command_for(chosen, tmp_path / "agent.toml")
     probe = subprocess.run(
-        [program[0], "-c", "import os, loa.agent.runtime as r; print(r.__file__); print(os.environ['LOA_AGENT_VERSION'])"],
+        [
+            program[0],
+            "-c",
+            "import os, loa.agent.runtime as r; print(r.__file__); print(os.environ['LOA_AGENT_VERSION'])",
+        ],
         capture_output=True,
         text=True,
         env={**env, "PYTHONPATH": env["PYTHONPATH"].split(os.pathsep)[0]},
@@ -155,7 +167,9 @@ def test_a_good_release_of_the_agent_is_verified_installed_and_run(tmp_path: Pat
     assert (slot / launch.STARTS).read_text().strip() == "1"  # a healthy release is no longer counted
 
 
-def test_tampered_releases_are_refused_and_nothing_changes(tmp_path: Path, release_key: Ed25519PrivateKey) -> None:
+def test_tampered_releases_are_refused_and_nothing_changes(
+    tmp_path: Path, release_key: Ed25519PrivateKey
+) -> None:
     root = tmp_path / "opt"
     budget = DataBudget(tmp_path / "budget.json", daily_bytes=None)
     wheel = build_wheel(tmp_path / "dist", "loa-agent", "0.3.0", tiny_agent_files(GOOD_MAIN))
@@ -164,11 +178,13 @@ def test_tampered_releases_are_refused_and_nothing_changes(tmp_path: Path, relea
         forged = offer(server, wheel, "0.3.0", Ed25519PrivateKey.generate())
         with pytest.raises(update.UpdateError) as refused:
             asyncio.run(apply(forged, root, server, release_key, budget))
-        assert (refused.value.code, refused.value.rejected) == ("signature_invalid", True)
+        assert (refused.value.code, refused.value.rejected) == ("release_signature_invalid", True)
         assert server.requests == []  # nothing downloaded for a forged command
         # A version other than the one signed.
-        other = forged.model_copy(update={"version": "9.9.9", "signature": offer(server, wheel, "0.3.0", release_key).signature})
-        with pytest.raises(update.UpdateError, match="signature_invalid"):
+        other = forged.model_copy(
+            update={"version": "9.9.9", "signature": offer(server, wheel, "0.3.0", release_key).signature}
+        )
+        with pytest.raises(update.UpdateError, match="release_signature_invalid"):
             asyncio.run(apply(other, root, server, release_key, budget))
         # Properly signed, but the file on the server was altered afterwards.
         altered = bytearray(wheel.read_bytes())

@@ -301,7 +301,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (Cmd(200, "c1", "update", {"version": "2", "url": "https://x/y.whl", "sha256": "ab" * 32}),),
         (),
         until=400,
-        results={"c1": "rejected:signature_invalid"},
+        results={"c1": "rejected:release_signature_invalid"},
         adapters=("agent",),  # the core hands it to the adapter (``InstallUpdate``)
     ),
     Scenario(

@@ -21,7 +21,9 @@ def build_wheel(out_dir: Path, name: str, version: str, files: Mapping[str, byte
     dist = f"{name.replace('-', '_')}-{version}"
     path = out_dir / f"{dist}-py3-none-any.whl"
     entries: dict[str, bytes] = {k: v.encode() if isinstance(v, str) else v for k, v in files.items()}
-    entries[f"{dist}.dist-info/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    entries[f"{dist}.dist-info/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    )
     entries[f"{dist}.dist-info/WHEEL"] = (
         b"Wheel-Version: 1.0\nGenerator: loa-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     )
@@ -49,17 +51,17 @@ def loa_agent_files() -> dict[str, bytes | str]:
 
 # A tiny stand-in agent: ``python -m loa.agent`` writes ``healthy`` in its own slot (good) or exits
 # with an error before it could (failing), as a release that cannot start would.
-GOOD_MAIN = '''
+GOOD_MAIN = """
 import pathlib, sys
 slot = pathlib.Path(__file__).resolve().parents[3]
 (slot / "healthy").write_text("ok\\n")
 print("started", slot.name)
-'''
-FAILING_MAIN = '''
+"""
+FAILING_MAIN = """
 import sys
 print("cannot start", file=sys.stderr)
 sys.exit(3)
-'''
+"""
 
 
 def tiny_agent_files(main: str) -> dict[str, bytes | str]:

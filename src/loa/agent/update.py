@@ -54,7 +54,7 @@ def verify_signature(args: m.UpdateArgs, public_key_b64: str | None) -> None:
         signature = base64.b64decode(args.signature, validate=True)
         key.verify(signature, m.release_signed_bytes(args.version, args.sha256))
     except (InvalidSignature, ValueError, binascii.Error) as err:
-        raise UpdateError("signature_invalid", rejected=True) from err
+        raise UpdateError("release_signature_invalid", rejected=True) from err
 
 
 def wheel_filename(args: m.UpdateArgs) -> str:

@@ -188,14 +188,17 @@ def evaluate(session: Session, *, now: datetime, rules: AlarmRules) -> list[Alar
 
 
 def open_alarms(
-    session: Session, *, device_ids: Sequence[int] | None = None
-) -> list[tuple[DeviceAlarm, Device]]:
+    session: Session, *, device_ids: Sequence[int] | None = None, limit: int = 500
+) -> list[tuple[DeviceAlarm, Device, str]]:
+    """Open alarms, newest first, each with its device and the device's commune path ("" if none)."""
     query = (
-        select(DeviceAlarm, Device)
+        select(DeviceAlarm, Device, AdminUnit.path)
         .join(Device, Device.id == DeviceAlarm.device_id)
+        .outerjoin(AdminUnit, AdminUnit.id == Device.commune_id)
         .where(DeviceAlarm.cleared_at.is_(None))
-        .order_by(DeviceAlarm.raised_at.desc())
+        .order_by(DeviceAlarm.raised_at.desc(), DeviceAlarm.id.desc())
+        .limit(limit)
     )
     if device_ids is not None:
         query = query.where(DeviceAlarm.device_id.in_(list(device_ids)))
-    return [(alarm, device) for alarm, device in session.execute(query).all()]
+    return [(alarm, device, path or "") for alarm, device, path in session.execute(query).all()]
