@@ -202,8 +202,12 @@ def test_tampered_releases_are_refused_and_nothing_changes(
 def test_no_release_key_or_install_root_means_no_update(tmp_path: Path) -> None:
     args = m.UpdateArgs(version="1.0", url="/x/a-1.0-py3-none-any.whl", sha256="ab" * 32, signature="AAAA")
     budget = DataBudget(tmp_path / "b.json", None)
+    key = Ed25519PrivateKey.generate()
+    signed = args.model_copy(
+        update={"signature": base64.b64encode(key.sign(m.release_signed_bytes("1.0", "ab" * 32))).decode()}
+    )
     with pytest.raises(update.UpdateError, match="not_supported"):
-        asyncio.run(update.apply(args, root=None, release_key_b64="x", server=None, budget=budget))
+        asyncio.run(update.apply(signed, root=None, release_key_b64=public_key_b64(key), server=None, budget=budget))
     with pytest.raises(update.UpdateError, match="no_release_key"):
         update.verify_signature(args, None)
     with pytest.raises(ValueError):

@@ -115,9 +115,9 @@ async def apply(
     budget: DataBudget,
 ) -> Path:
     """Verify, download, install and switch to the release; returns its slot. Raises ``UpdateError``."""
+    verify_signature(args, release_key_b64)  # a forged command is reported as such, first
     if root is None or server is None:
         raise UpdateError("not_supported", rejected=True)
-    verify_signature(args, release_key_b64)
     filename = wheel_filename(args)
     downloads = root / DOWNLOADS
     downloads.mkdir(parents=True, exist_ok=True)
