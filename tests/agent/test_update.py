@@ -207,7 +207,9 @@ def test_no_release_key_or_install_root_means_no_update(tmp_path: Path) -> None:
         update={"signature": base64.b64encode(key.sign(m.release_signed_bytes("1.0", "ab" * 32))).decode()}
     )
     with pytest.raises(update.UpdateError, match="not_supported"):
-        asyncio.run(update.apply(signed, root=None, release_key_b64=public_key_b64(key), server=None, budget=budget))
+        asyncio.run(
+            update.apply(signed, root=None, release_key_b64=public_key_b64(key), server=None, budget=budget)
+        )
     with pytest.raises(update.UpdateError, match="no_release_key"):
         update.verify_signature(args, None)
     with pytest.raises(ValueError):

@@ -42,7 +42,9 @@ def add_devices(engine: Engine) -> None:
             row.enrolled_at, row.agent_version = T0 - timedelta(days=3), "1.0"
 
 
-def publish(monkeypatch: pytest.MonkeyPatch, engine: Engine, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Path:
+def publish(
+    monkeypatch: pytest.MonkeyPatch, engine: Engine, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> Path:
     monkeypatch.setenv("LOA_DATA_DIR", str(tmp_path / "server"))
     wheel = build_wheel(tmp_path / "dist", "loa-agent", "1.1", tiny_agent_files(GOOD_MAIN))
     code, out, err = run_loa(monkeypatch, engine, capsys, "agent-release", "publish", str(wheel))
@@ -97,17 +99,28 @@ def test_a_release_goes_out_in_waves_and_halts_on_a_failure(
         Ed25519PublicKey.from_public_bytes(base64.b64decode(keys.public_key_b64(release_key))).verify(
             base64.b64decode(release.signature), m.release_signed_bytes("1.1", release.sha256)
         )
-    code, out, err = run_loa(monkeypatch, world_engine, capsys, "agent-release", "rollout", "1.1", "--commune", COMMUNE_A)
+    code, out, err = run_loa(
+        monkeypatch, world_engine, capsys, "agent-release", "rollout", "1.1", "--commune", COMMUNE_A
+    )
     assert code == 0, err
     assert "19 cụm loa" in out and "đợt đầu: 1 cụm loa" in out
     with factory() as s:
         (first,) = commands_of(s, 0)
         args = json.loads(first.payload)["args"]
-        assert (first.kind, args["version"], args["sha256"], args["signature"]) == ("update", "1.1", release.sha256, release.signature)
+        assert (first.kind, args["version"], args["sha256"], args["signature"]) == (
+            "update",
+            "1.1",
+            release.sha256,
+            release.signature,
+        )
         sizes = [s.scalar(select(func.count()).where(RolloutTarget.wave == w)) for w in (0, 1, 2)]
         assert sizes == [1, 4, 14]  # 5 % → 25 % → 100 % of 19
         b_devices = s.scalar(
-            select(func.count()).select_from(RolloutTarget).join(Device).join(AdminUnit).where(AdminUnit.code == COMMUNE_B)
+            select(func.count())
+            .select_from(RolloutTarget)
+            .join(Device)
+            .join(AdminUnit)
+            .where(AdminUnit.code == COMMUNE_B)
         )
         assert b_devices == 0  # another commune is not touched
         first_uid = s.get(Device, first.device_id).uid  # type: ignore[union-attr]
@@ -128,11 +141,19 @@ def test_a_release_goes_out_in_waves_and_halts_on_a_failure(
         assert commands_of(s, 2) == []
         rollout = s.scalar(select(Rollout))
         assert rollout is not None and rollout.detail == "1 cụm loa cập nhật không thành công"
-        actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.action.like("agent.%")).order_by(AuditEvent.id)))
+        actions = list(
+            s.scalars(
+                select(AuditEvent.action).where(AuditEvent.action.like("agent.%")).order_by(AuditEvent.id)
+            )
+        )
         assert actions == ["agent.release_publish", "agent.rollout_start", "agent.rollout_halted"]
         (view,) = releases.rollout_views(s)
         assert view.state == "Đã dừng vì lỗi" and view.wave_text == "Đợt 2/3 (25 %)"
-        assert dict(view.counts) == {"Đã cập nhật, hoạt động tốt": 4, "Cập nhật thất bại": 1, "Chờ đợt sau": 14}
+        assert dict(view.counts) == {
+            "Đã cập nhật, hoạt động tốt": 4,
+            "Cập nhật thất bại": 1,
+            "Chờ đợt sau": 14,
+        }
     code, out, _ = run_loa(monkeypatch, world_engine, capsys, "agent-release", "status")
     assert code == 0 and "Cập nhật 1.1 — Ba Tơ: Đã dừng vì lỗi; Đợt 2/3 (25 %)" in out
 
@@ -144,7 +165,9 @@ def test_a_rollback_halts_and_a_tight_budget_only_waits(
     publish(monkeypatch, world_engine, capsys, tmp_path)
     factory = make_session_factory(world_engine)
     with factory() as s, s.begin():
-        releases.start_rollout(s, version="1.1", commune_code=COMMUNE_A, waves=(50, 100), created_by="quantri", now=T0)
+        releases.start_rollout(
+            s, version="1.1", commune_code=COMMUNE_A, waves=(50, 100), created_by="quantri", now=T0
+        )
     with factory() as s:
         wave0 = commands_of(s, 0)
         uids = [s.get(Device, c.device_id).uid for c in wave0]  # type: ignore[union-attr]
@@ -162,7 +185,10 @@ def test_a_rollback_halts_and_a_tight_budget_only_waits(
     assert advance(world_engine, T0 + timedelta(minutes=31)) == "halted"
     with factory() as s:
         (view,) = releases.rollout_views(s)
-        assert ("Đã quay lại phiên bản trước", 1) in view.counts and ("Bỏ qua (hết dung lượng dữ liệu)", 1) in view.counts
+        assert ("Đã quay lại phiên bản trước", 1) in view.counts and (
+            "Bỏ qua (hết dung lượng dữ liệu)",
+            1,
+        ) in view.counts
 
 
 def test_waves_are_checked_and_sized() -> None:
@@ -178,7 +204,9 @@ def test_only_a_device_told_to_update_may_download_the_wheel(
     monkeypatch: pytest.MonkeyPatch, world_engine: Engine, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     wheel = publish(monkeypatch, world_engine, capsys, tmp_path)
-    settings = Settings(demo=True, data_dir=tmp_path / "server", secret_key="test-secret-key-0123456789abcdef")  # type: ignore[arg-type]
+    settings = Settings(
+        demo=True, data_dir=tmp_path / "server", secret_key="test-secret-key-0123456789abcdef"
+    )  # type: ignore[arg-type]
     factory = make_session_factory(world_engine)
     secrets = {}
     with factory() as s, s.begin():
@@ -203,7 +231,45 @@ def test_only_a_device_told_to_update_may_download_the_wheel(
         assert web.get(path.format(uid=other), auth=(other, secrets[other])).status_code == 404
         assert web.get(path.format(uid=target), auth=(target, "wrong")).status_code == 401
         assert web.get(path.format(uid=target)).status_code == 401
-        # The enrolment answer pins the release key beside the manifest key.
-        login_web(web, "quantri")
+
+
+def test_administrators_publish_and_roll_out_from_the_page(world_engine: Engine, tmp_path: Path) -> None:
+    add_devices(world_engine)
+    settings = Settings(
+        demo=True, data_dir=tmp_path / "server", secret_key="test-secret-key-0123456789abcdef"
+    )  # type: ignore[arg-type]
+    wheel = build_wheel(tmp_path / "dist", "loa-agent", "2.0", tiny_agent_files(GOOD_MAIN))
+    from loa.app import create_app
+
+    with TestClient(create_app(settings, engine=world_engine)) as web:
+        token = login_web(web, "vanhanh.a")
+        assert web.get("/fleet/releases").status_code == 403
+        token = login_web(web, "quantri")
+        page = web.get("/fleet/releases")
+        assert page.status_code == 200 and "Chưa có đợt cập nhật nào." in page.text
+        bad = web.post(
+            "/fleet/releases",
+            data={"csrf_token": token, "version": "2.0"},
+            files={"wheel": ("notes.txt", b"hello", "text/plain")},
+        )
+        assert bad.status_code == 422 and "Tên tệp phải là một gói wheel (.whl)." in bad.text
+        done = web.post(
+            "/fleet/releases",
+            data={"csrf_token": token, "version": "2.0"},
+            files={"wheel": (wheel.name, wheel.read_bytes(), "application/octet-stream")},
+        )
+        assert done.status_code == 200 and "Đã phát hành phiên bản 2.0." in done.text
+        started = web.post(
+            "/fleet/rollouts",
+            data={"csrf_token": token, "version": "2.0", "commune_code": COMMUNE_B, "waves": "100"},
+        )
+        assert started.status_code == 200 and "Đã bắt đầu cập nhật lên phiên bản 2.0." in started.text
+        assert "Đang cập nhật" in started.text and "Ba Vì" in started.text
         fleet = web.get("/fleet")
-        assert fleet.status_code == 200
+        assert "Cập nhật phần mềm lên phiên bản 2.0 (Ba Vì): <strong" in fleet.text
+        assert 'data-testid="version">1.0' in fleet.text
+    with make_session_factory(world_engine)() as s:
+        assert (
+            s.scalar(select(func.count()).select_from(DeviceCommand).where(DeviceCommand.kind == "update"))
+            == 1
+        )

@@ -39,9 +39,16 @@ def publish(
         version = found.group(1)
     with c.session() as s:
         release = releases.publish(
-            s, data=data, filename=wheel.name, version=version, data_dir=c.settings.data_dir, published_by="dòng lệnh"
+            s,
+            data=data,
+            filename=wheel.name,
+            version=version,
+            data_dir=c.settings.data_dir,
+            published_by="dòng lệnh",
         )
-        echo(f"Đã phát hành phiên bản {release.version} ({release.size_bytes:,} byte), mã SHA-256 {release.sha256}.")
+        echo(
+            f"Đã phát hành phiên bản {release.version} ({release.size_bytes:,} byte), mã SHA-256 {release.sha256}."
+        )
     public = keys.public_key_b64(keys.load_or_create_release_key(c.settings.data_dir))
     echo(f"Khóa công khai phát hành (thiết bị ghim khi đăng ký): {public}")
 
@@ -57,7 +64,11 @@ def rollout(
     c = cli_context(ctx)
     with c.session() as s:
         started = releases.start_rollout(
-            s, version=version, commune_code=commune, waves=releases.parse_waves(waves), created_by="dòng lệnh"
+            s,
+            version=version,
+            commune_code=commune,
+            waves=releases.parse_waves(waves),
+            created_by="dòng lệnh",
         )
         count = s.scalar(select(func.count()).where(RolloutTarget.rollout_id == started.id)) or 0
         first = s.scalar(

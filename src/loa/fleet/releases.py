@@ -321,6 +321,7 @@ def advance_all(session: Session, *, now: datetime) -> None:
 
 @dataclass(frozen=True)
 class RolloutView:
+    key: str  # running | halted | done
     version: str
     area: str
     state: str
@@ -347,6 +348,7 @@ def rollout_views(session: Session, *, limit: int = 10) -> list[RolloutView]:
         state = ROLLOUT_STATES.get(rollout.state, ROLLOUT_STATES["halted"])
         views.append(
             RolloutView(
+                key=rollout.state,
                 version=release.version if release else "",
                 area=area.name if area else "Toàn bộ cụm loa",
                 state=state.label,

@@ -19,7 +19,7 @@ from loa.accounts.scope import require
 from loa.areas import picker
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, LoaError, PermissionDenied
-from loa.fleet import charts, commands, health, listing, present, queries, service
+from loa.fleet import charts, commands, health, listing, present, queries, releases, service
 from loa.fleet.mapview import MapInput, project
 from loa.fleet.models import Device, HealthSample
 from loa.fleet.playable import get_playable, playable_audio
@@ -122,6 +122,10 @@ def _fleet_page(
         "repeat_gap_max_s": REPEAT_GAP_MAX_S,
         "repeat_gap_default_s": commands.DEFAULT_REPEAT_GAP_S,
         "item_titles": _playing_titles(request, db, [r.device for r in rows]),
+        # The rollouts under way (or halted, waiting for a person), for those who may run them.
+        "rollouts": [r for r in releases.rollout_views(db, limit=3) if r.key != "done"]
+        if principal.is_admin
+        else [],
         **_helpers(),
     }
     return render(
