@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from loa.cli_support import cli_context, echo, fail
 from loa.fleet import keys, releases
 from loa.fleet.models import AgentRelease, RolloutTarget
+from loa.vocab.numbers import number_text
 
 app = typer.Typer(help="Phiên bản phần mềm cụm loa: phát hành và cập nhật theo đợt.", no_args_is_help=True)
 
@@ -47,7 +48,8 @@ def publish(
             published_by="dòng lệnh",
         )
         echo(
-            f"Đã phát hành phiên bản {release.version} ({release.size_bytes:,} byte), mã SHA-256 {release.sha256}."
+            f"Đã phát hành phiên bản {release.version} ({number_text(release.size_bytes)} byte), "
+            f"mã SHA-256 {release.sha256}."
         )
     public = keys.public_key_b64(keys.load_or_create_release_key(c.settings.data_dir))
     echo(f"Khóa công khai phát hành (thiết bị ghim khi đăng ký): {public}")
@@ -86,7 +88,7 @@ def status(ctx: typer.Context) -> None:
     c = cli_context(ctx)
     with c.session() as s:
         for release in s.scalars(select(AgentRelease).order_by(AgentRelease.id)):
-            echo(f"Phiên bản {release.version}\t{release.filename}\t{release.size_bytes:,} byte")
+            echo(f"Phiên bản {release.version}\t{release.filename}\t{number_text(release.size_bytes)} byte")
         for view in releases.rollout_views(s):
             counts = ", ".join(f"{label}: {n}" for label, n in view.counts)
             echo(f"Cập nhật {view.version} — {view.area}: {view.state}; {view.wave_text}; {counts}")
