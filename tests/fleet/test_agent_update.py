@@ -105,7 +105,7 @@ async def _scenario(tmp_path: Path, engine: Engine) -> None:
                 + "\n"
             )
             env = {**os.environ, "PYTHONPATH": str(SRC)}
-            process = subprocess.Popen(
+            process = subprocess.Popen(  # noqa: ASYNC220
                 [sys.executable, "-m", "loa.agent.launch", "--root", str(root), "--config", str(toml)],
                 env=env,
                 stdout=subprocess.DEVNULL,
