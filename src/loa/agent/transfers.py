@@ -127,8 +127,14 @@ class Transfers:
                     continue
                 tried.add(sha)
                 urgent = item.priority >= URGENT_PRIORITY or item.start_ms - now_ms() < IMMINENT_MS
+                # A tight data budget: the smaller rendition the manifest signed, where there is one.
+                smaller = item.smaller_sha256 if self.budget.tight else None
                 try:
-                    await self.download(sha, urgent=urgent)
+                    if smaller is not None:
+                        await self.download(smaller, urgent=urgent)
+                        self.cache.alias(sha, smaller)
+                    else:
+                        await self.download(sha, urgent=urgent)
                     attempts.pop(sha, None)
                     self.feed(s.AudioReady(sha))
                 except FetchError as err:

@@ -30,6 +30,7 @@ class PlayItem(NamedTuple):
     not_after_ms: int | None = None
     title: str | None = None
     volume_percent: int = 100  # of the device volume (a quieter announcement, from the manifest)
+    smaller_sha256: str | None = None  # a smaller signed rendition, for a tight data budget
 
     def cue(self, stop_ms: int | None = None) -> Cue:
         """The item for ``timeline.resolve``; ``stop_ms``: the operator stopped it at that instant."""
@@ -67,6 +68,7 @@ def items_from_manifest(manifest: mf.Manifest) -> list[PlayItem]:
                 not_after_ms=ms_of(it.not_after_at) if it.not_after_at else None,
                 title=it.title,
                 volume_percent=it.volume_percent,
+                smaller_sha256=it.audio.smaller.sha256 if it.audio.smaller else None,
             )
         )
     return items
