@@ -180,7 +180,9 @@ def _status_values(status: m.Status) -> dict[str, Any]:
         "data_used_month_bytes": status.data_used_month_bytes,
         "data_budget_bytes": status.data_budget_bytes,
         "output_state": status.output_state,
-        "agent_version": status.agent_version,
+        **(
+            {"agent_version": status.agent_version} if status.agent_version else {}
+        ),  # an older agent: keep birth's
         "rolled_back_from": status.rolled_back_from,
     }
 
