@@ -21,6 +21,7 @@ from loa.app import create_app
 from loa.db import make_session_factory
 from loa.fleet import device_audio, keys, service
 from loa.protocol import manifest as mf
+from loa.protocol.priority import PreemptRule
 from loa.schedule.contentindex import ContentIndex
 from loa.settings import Settings
 from loa.speech.audio.encode import AudioFormat, encode
@@ -83,7 +84,7 @@ def test_a_tight_budget_downloads_the_signed_opus_rendition(tmp_path: Path, engi
         start_local="",
         duration_ms=int(SECONDS * 1000),
         priority=300,
-        preempt_rule=mf.PreemptRule.RESUME,
+        preempt_rule=PreemptRule.RESUME,
         audio=mf.AudioSource(
             url=f"/api/v1/audio/{master}",
             sha256=master,

@@ -53,7 +53,7 @@ def status(
         data_used_today_bytes=used,
         data_used_month_bytes=used * 10,
         data_budget_bytes=budget,
-        output_state=output,  # type: ignore[arg-type]
+        output_state=output,
         agent_version="0.1.0",
     )
 
@@ -169,7 +169,7 @@ class _Smtp(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         self.reply("220 loa-test ESMTP")
-        sender, rcpts = "", []
+        sender, rcpts = "", list[str]()
         while line := self.rfile.readline():
             verb = line.decode().strip()
             upper = verb.upper()
