@@ -112,10 +112,11 @@ def test_the_status_carries_every_health_fact(tmp_path: Path) -> None:
         install_root=tmp_path / "opt",
     )
     agent = Agent(config)
-    agent.modem_runner = FakeMmcli()
+    mmcli = FakeMmcli()
+    agent.modem = sysinfo.ModemProbe(mmcli)
     agent.budget.spend(1_700_000)
     agent.output.failing = True
-    asyncio.run(agent._probe_modem())
+    asyncio.run(agent.modem.refresh())
     status = m.parse(Channel.STATUS, agent.status(m.StatusReason.HEARTBEAT).to_bytes())
     assert isinstance(status, m.Status)
     assert status.network is not None
@@ -130,6 +131,6 @@ def test_the_status_carries_every_health_fact(tmp_path: Path) -> None:
     assert status.storage_total_bytes and status.storage_free_bytes is not None
     assert status.rolled_back_from is None
     # The modem is asked at most once a minute (three short commands), not at every heartbeat.
-    asked = len(agent.modem_runner.asked)  # type: ignore[attr-defined]
-    asyncio.run(agent._probe_modem())
-    assert len(agent.modem_runner.asked) == asked  # type: ignore[attr-defined]
+    asked = len(mmcli.asked)
+    asyncio.run(agent.modem.refresh())
+    assert len(mmcli.asked) == asked

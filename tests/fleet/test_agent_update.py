@@ -62,7 +62,7 @@ async def _scenario(tmp_path: Path, engine: Engine) -> None:
                 assert agent.identity is not None and agent.identity.release_public_key
                 assert agent.identity.release_public_key != agent.identity.manifest_public_key
                 publish_manifest(factory, settings.data_dir, uid, 1, [])
-                await wait_until(lambda: agent.healthy, 15, "the base install is healthy")
+                await wait_until(lambda: agent.release.healthy, 15, "the base install is healthy")
                 with factory() as s, s.begin():
                     releases.publish(
                         s,

@@ -17,7 +17,6 @@ import asyncio
 import base64
 import contextlib
 import logging
-import os
 import time
 import uuid
 from collections import Counter
@@ -26,8 +25,7 @@ from typing import Any
 
 import aiomqtt
 
-from loa import __version__
-from loa.agent import launch, sysinfo, update
+from loa.agent import sysinfo
 from loa.agent.config import AgentConfig, Identity
 from loa.agent.enrolment import EnrolmentError, enrol, mqtt_tls_context
 from loa.agent.fetch import DataBudget, backoff_delay
@@ -35,6 +33,7 @@ from loa.agent.inbox import Inbox
 from loa.agent.journal import ReceiptJournal
 from loa.agent.link import BrokerLink
 from loa.agent.player import SoundOutput, now_ms
+from loa.agent.release import ReleaseState
 from loa.agent.sinks import Sink, make_sink
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
 from loa.agent.supervise import supervised
@@ -50,7 +49,6 @@ __all__ = ["RESTART_EXIT_CODE", "Agent", "EnrolmentError", "RestartRequested", "
 log = logging.getLogger(__name__)
 
 IDLE_WAIT_S = 30.0
-MODEM_PROBE_EVERY_S = 60.0  # ``mmcli`` is asked at most this often (three short commands)
 RESTART_EXIT_CODE = 75  # EX_TEMPFAIL: "run me again" for the supervisor (see docs/agent.md)
 
 
@@ -80,7 +78,7 @@ class Agent:
             self.budget,
             core=lambda: self.core,
             feed=self.feed,
-            on_manifest_accepted=self._manifest_accepted,
+            on_manifest_accepted=lambda: self.release.accepted_manifest(),
         )
         self.loop_errors = 0  # failures of a task, which was started again (``_supervised``)
         self.boot_id = uuid.uuid4().hex[:16]
@@ -94,15 +92,8 @@ class Agent:
         self.inbox = Inbox(self.feed, self._status_changed.set)  # what arrives from the broker
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()  # publishes and "play now" downloads in flight
-        # The installed release: the launcher's slot, else this code's own version.
-        self.version = os.environ.get(launch.VERSION_ENV) or __version__
-        self.modem_runner: sysinfo.Runner = sysinfo.run_command  # the 4G modem's seam (``mmcli``)
-        self.modem: sysinfo.ModemInfo | None = None
-        self._modem_probed_at: float | None = None
-        self.birth_sent = False
-        self.manifest_accepted = False
-        self.healthy = False  # this release wrote ``healthy`` in its slot (or runs outside one)
-        self.updating = False
+        self.release = ReleaseState(config)  # the version it runs, its health, an update under way
+        self.modem = sysinfo.ModemProbe()  # the 4G modem (``mmcli``), asked at most once a minute
 
     # --- what the rest of the world reads ------------------------------------------------------
 
@@ -309,51 +300,18 @@ class Agent:
         self._spawn(after_publishes())
 
     def _do_install_update(self, effect: s.InstallUpdate) -> None:
-        if self.updating:
-            self._answer(effect.command_id, m.CommandStatus.REJECTED, "busy")
-            return
-        self.updating = True
-        self._spawn(self._install_update(effect))
-
-    async def _install_update(self, effect: s.InstallUpdate) -> None:
-        ident = self.identity
-        key = self.config.release_public_key or (ident.release_public_key if ident else None)
-        try:
-            await update.apply(
-                effect.args,
-                root=self.config.install_root,
-                release_key_b64=key,
-                server=self.transfers.server,
-                budget=self.budget,
+        async def install() -> None:
+            status, detail = await self.release.install(
+                effect.args, identity=self.identity, server=self.transfers.server, budget=self.budget
             )
-        except update.UpdateError as err:
-            self.updating = False
-            log.warning("update to %s refused or failed: %s", effect.args.version, err)
-            status = m.CommandStatus.REJECTED if err.rejected else m.CommandStatus.FAILED
-            self._answer(effect.command_id, status, err.code)
-            return
-        self._answer(effect.command_id, m.CommandStatus.DONE, "restarting")
-        self._do_restart(s.RESTART)
+            result = m.CommandResult(
+                command_id=effect.command_id, status=status, at=m.now_utc(), detail=detail
+            )
+            self._publish(Channel.RESULT, result.to_bytes())
+            if status is m.CommandStatus.DONE:
+                self._do_restart(s.RESTART)  # after the answer is out, into the new release
 
-    def _answer(self, command_id: str, status: m.CommandStatus, detail: str) -> None:
-        result = m.CommandResult(command_id=command_id, status=status, at=m.now_utc(), detail=detail)
-        self._publish(Channel.RESULT, result.to_bytes())
-
-    # --- health of this release ----------------------------------------------------------------
-
-    def _manifest_accepted(self) -> None:
-        self.manifest_accepted = True
-        self._check_healthy()
-
-    def _check_healthy(self) -> None:
-        """A release is healthy once it has been accepted a manifest and announced itself to the
-        broker; the launcher then stops counting its starts (and will not roll it back)."""
-        if self.healthy or not (self.birth_sent and self.manifest_accepted):
-            return
-        self.healthy = True
-        root = self.config.install_root
-        if root is not None and launch.mark_healthy(root, self.version):
-            log.info("agent release %s is healthy", self.version)
+        self._spawn(install())
 
     def _do_note(self, effect: s.Note) -> None:
         log.log(logging.WARNING if effect.warning else logging.INFO, "%s", effect.text)
@@ -393,13 +351,12 @@ class Agent:
                         boot_id=self.boot_id,
                         firmware=self.config.firmware,
                         manifest_version=self.core.manifest_version,
-                        agent_version=self.version,
+                        agent_version=self.release.version,
                     )
                     await client.publish(
                         self.topics.device(ident.device_id, Channel.BIRTH), birth.to_bytes(), qos=1
                     )
-                    self.birth_sent = True
-                    self._check_healthy()
+                    self.release.born()
                     self.connected.set()
                     self.feed(s.CONNECTED)  # pending receipts go out now
                     self._status_changed.set()
@@ -428,7 +385,6 @@ class Agent:
 
     def status(self, reason: m.StatusReason) -> m.Status:
         free, total = sysinfo.storage(self.data)
-        root = self.config.install_root
         return m.Status(
             sent_at=m.now_utc(),
             reason=reason,
@@ -438,30 +394,23 @@ class Agent:
             storage_free_bytes=free,
             storage_total_bytes=total,
             temperature_c=sysinfo.temperature_c(),
-            network=sysinfo.with_modem(sysinfo.network(), self.modem),
+            network=sysinfo.with_modem(sysinfo.network(), self.modem.info),
             data_used_today_bytes=self.budget.used,
             data_used_month_bytes=self.budget.month_used,
             data_budget_bytes=self.budget.daily_bytes,
             output_state="failing" if self.output.failing else "ok",
-            agent_version=self.version,
-            rolled_back_from=launch.rolled_back_from(root) if root is not None else None,
+            agent_version=self.release.version,
+            rolled_back_from=self.release.rolled_back_from(),
             messages_refused=self.inbox.refused.total(),
             message_errors=self.inbox.errors,
             **self.core.status_fields(now_ms()),
         )
 
-    async def _probe_modem(self) -> None:
-        at = time.monotonic()
-        if self._modem_probed_at is not None and at - self._modem_probed_at < MODEM_PROBE_EVERY_S:
-            return
-        self._modem_probed_at = at
-        self.modem = await asyncio.to_thread(sysinfo.modem, self.modem_runner)
-
     async def _heartbeat_loop(self) -> None:
         reason = m.StatusReason.BOOT
         while True:
             await self.connected.wait()
-            await self._probe_modem()
+            await self.modem.refresh()
             self._publish(Channel.STATUS, self.status(reason).to_bytes(), qos=CHANNELS[Channel.STATUS].qos)
             self._status_changed.clear()
             try:

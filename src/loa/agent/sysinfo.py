@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +146,23 @@ def modem(run: Runner = run_command) -> ModemInfo | None:
         percent = None
     operator = details.get("modem.3gpp.operator-name")
     return ModemInfo(operator=operator[:60] if operator else None, signal_dbm=dbm, signal_percent=percent)
+
+
+class ModemProbe:
+    """The modem's facts for the statuses, asked at most every ``every_s`` (in a worker thread)."""
+
+    def __init__(self, run: Runner = run_command, *, every_s: float = 60.0) -> None:
+        self.run = run
+        self.every_s = every_s
+        self.info: ModemInfo | None = None
+        self._asked_at: float | None = None
+
+    async def refresh(self) -> None:
+        at = time.monotonic()
+        if self._asked_at is not None and at - self._asked_at < self.every_s:
+            return
+        self._asked_at = at
+        self.info = await asyncio.to_thread(modem, self.run)
 
 
 def with_modem(info: NetworkInfo, found: ModemInfo | None) -> NetworkInfo:
