@@ -154,6 +154,12 @@ def test_alarms_are_raised_once_and_cleared_when_the_condition_ends(world_engine
         )
         assert actions.count("device.alarm_raised") == 4 and actions.count("device.alarm_cleared") == 3
         assert s.scalar(select(func.count()).select_from(DeviceAlarm)) == 4
+    # A loudspeaker taken out of service leaves no alarm open.
+    with factory() as s, s.begin():
+        device(s, IDS.a2).active = False
+    evaluate(world_engine, later + timedelta(minutes=1))
+    with factory() as s:
+        assert health.open_alarms(s) == []
 
 
 # --- notices: a real SMTP server and a real webhook on 127.0.0.1 ------------------------------------

@@ -183,6 +183,10 @@ def evaluate(session: Session, *, now: datetime, rules: AlarmRules) -> list[Alar
                 at=now,
             )
             changes.append(AlarmChange(device.id, device.name, path or "", kind.name, active, now))
+    watched = {device.id for device, _ in rows}
+    for (device_id, _), alarm in open_alarms.items():
+        if device_id not in watched:  # a loudspeaker taken out of service: nothing to watch
+            alarm.cleared_at = now
     session.flush()
     return changes
 
