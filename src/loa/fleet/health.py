@@ -184,9 +184,20 @@ def evaluate(session: Session, *, now: datetime, rules: AlarmRules) -> list[Alar
             )
             changes.append(AlarmChange(device.id, device.name, path or "", kind.name, active, now))
     watched = {device.id for device, _ in rows}
-    for (device_id, _), alarm in open_alarms.items():
-        if device_id not in watched:  # a loudspeaker taken out of service: nothing to watch
+    for (device_id, kind_name), alarm in open_alarms.items():
+        gone = session.get(Device, device_id) if device_id not in watched else None
+        if gone is not None:  # a loudspeaker taken out of service: nothing left to watch
             alarm.cleared_at = now
+            audit.record(
+                session,
+                action="device.alarm_cleared",
+                actor_name="hệ thống",
+                target_type="device",
+                target_id=gone.uid,
+                area_id=gone.commune_id,
+                details={"alarm": alarm_label(kind_name), "lý do": "cụm loa ngừng hoạt động"},
+                at=now,
+            )
     session.flush()
     return changes
 
