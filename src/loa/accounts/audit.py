@@ -127,6 +127,9 @@ MACHINE_DETAILS = frozenset(
 # ``key`` is shown only when the event has no ``value`` beside it (older events wrote only the codes).
 SHOWN_INSTEAD: dict[str, str] = {"targets": "places"}
 DETAIL_LABELS: dict[str, str] = {
+    "alarm": "Cảnh báo",
+    "waves": "Các đợt (%)",
+    "rollout_state": "Trạng thái cập nhật",
     "name": "Tên",
     "title": "Tiêu đề",
     "recurrence": "Lịch phát",

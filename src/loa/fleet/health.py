@@ -195,7 +195,7 @@ def evaluate(session: Session, *, now: datetime, rules: AlarmRules) -> list[Alar
                 target_type="device",
                 target_id=gone.uid,
                 area_id=gone.commune_id,
-                details={"alarm": alarm_label(kind_name), "lý do": "cụm loa ngừng hoạt động"},
+                details={"alarm": alarm_label(kind_name), "reason": "cụm loa ngừng hoạt động"},
                 at=now,
             )
     session.flush()

@@ -115,7 +115,7 @@ def publish(
         actor_name=published_by,
         target_type="agent_release",
         target_id=version,
-        details={"phiên bản": version, "dung lượng": len(data)},
+        details={"version": version, "size_bytes": len(data)},
     )
     return release
 
@@ -212,7 +212,7 @@ def start_rollout(
         target_type="agent_release",
         target_id=version,
         area_id=commune_id,
-        details={"phiên bản": version, "số cụm loa": len(devices), "các đợt": rollout.waves},
+        details={"version": version, "count": len(devices), "waves": rollout.waves},
         at=now,
     )
     _send_wave(session, rollout, release, 0, now)
@@ -307,7 +307,7 @@ def _finish(session: Session, rollout: Rollout, state: str, now: datetime, detai
         target_type="agent_release",
         target_id=release.version if release else "",
         area_id=rollout.commune_id,
-        details={"trạng thái": ROLLOUT_STATES[state].label, **({"lý do": detail} if detail else {})},
+        details={"rollout_state": ROLLOUT_STATES[state].label, **({"reason": detail} if detail else {})},
         at=now,
     )
     session.flush()
