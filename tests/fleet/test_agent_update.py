@@ -1,4 +1,4 @@
-"""A remote update end to end (issue 18.4), through the embedded broker, the gateway and the HTTP server:
+"""A remote update end to end (issue 18.4), through a real broker (the embedded one and Mosquitto), the gateway
 an administrator publishes a release built from Loa's own agent code and starts a rollout; the agent
 (which pinned the release key at enrolment) verifies it, downloads it with its own credentials,
 installs it into a new slot, answers ``done`` and restarts; the launcher, run as systemd would,
@@ -40,17 +40,17 @@ pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
 
 
 def test_a_rollout_updates_a_real_agent_which_restarts_into_the_new_release(
-    tmp_path: Path, engine: Engine
+    tmp_path: Path, engine: Engine, broker_kind: str
 ) -> None:
-    asyncio.run(_scenario(tmp_path, engine))
+    asyncio.run(_scenario(tmp_path, engine, broker_kind))
 
 
-async def _scenario(tmp_path: Path, engine: Engine) -> None:
+async def _scenario(tmp_path: Path, engine: Engine, broker_kind: str) -> None:
     topics = Topics(unique_prefix())
     factory = make_session_factory(engine)
     root = tmp_path / "opt"
     wheel = build_wheel(tmp_path / "dist", "loa-agent", "0.2.0", loa_agent_files())
-    async with broker("amqtt", engine, topics) as handle:
+    async with broker(broker_kind, engine, topics) as handle:
         settings = make_settings(tmp_path, topics.prefix, handle.host, handle.port)
         uid, code = new_device(factory, "Cụm loa thôn 7")
         gateway = make_gateway(handle, engine, topics)
