@@ -1,9 +1,9 @@
 """A remote update end to end (issue 18.4), through a real broker (the embedded one and Mosquitto), the
-gateway and the HTTP server: an administrator publishes a release built from Loa's own agent code and starts a rollout; the agent
-(which pinned the release key at enrolment) verifies it, downloads it with its own credentials,
-installs it into a new slot, answers ``done`` and restarts; the launcher, run as systemd would,
-starts the new slot's agent in its own process, which announces its version, accepts its manifest,
-writes ``healthy`` — and the rollout, seeing the version, is done."""
+gateway and the HTTP server: an administrator publishes a release built from Loa's own agent code and
+starts a rollout; the agent (which pinned the release key at enrolment) verifies it, downloads it with
+its own credentials, installs it into a new slot, answers ``done`` and restarts; the launcher, run as
+systemd would, starts the new slot's agent in its own process, which announces its version, accepts
+its manifest, writes ``healthy`` — and the rollout, seeing the version, is done."""
 
 from __future__ import annotations
 
