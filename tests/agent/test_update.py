@@ -29,7 +29,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from loa.agent import launch, update
+from loa.agent.config import AgentConfig
 from loa.agent.fetch import DataBudget, ServerClient
+from loa.agent.release import ReleaseState
+from loa.agent.storage import AudioCache
+from loa.agent.transfers import Transfers
 from loa.fleet.keys import public_key_b64
 from loa.protocol import messages as m
 from tests.support.wheels import FAILING_MAIN, GOOD_MAIN, SRC, build_wheel, loa_agent_files, tiny_agent_files
@@ -244,3 +248,33 @@ def test_a_release_that_never_becomes_healthy_is_rolled_back_after_three_starts(
     assert launch.linked(root, launch.PREVIOUS) is None  # never "back" onto the failed one
     again = launcher(root, config)
     assert again.returncode == 0 and "started 1.0" in again.stdout
+
+
+def test_a_release_is_healthy_after_its_birth_and_the_servers_answer_about_its_manifest(
+    tmp_path: Path,
+) -> None:
+    """``healthy`` needs both, in this run; a server with no schedule for the device yet (404) counts,
+    or a good release on a loudspeaker without a programme would be rolled back."""
+    root = tmp_path / "opt"
+    launch.slot_dir(root, "3.0").mkdir(parents=True)
+    monkeypatch.setenv(launch.VERSION_ENV, "3.0")  # as the launcher starts it
+    config = AgentConfig(server_url="http://127.0.0.1:9", data_dir=tmp_path / "data", install_root=root)
+    release = ReleaseState(config)
+    assert release.version == "3.0"
+    release.born()
+    assert not release.healthy and not (launch.slot_dir(root, "3.0") / launch.HEALTHY).exists()
+    with release_server() as server:  # knows no manifest for the device: 404
+        transfers = Transfers(
+            config,
+            AudioCache(tmp_path / "audio"),
+            DataBudget(tmp_path / "b.json", None),
+            core=lambda: None,  # type: ignore[arg-type,return-value]
+            feed=lambda event: None,
+            on_manifest_accepted=release.accepted_manifest,
+        )
+        transfers.config = config.model_copy(update={"server_url": server.url})
+        transfers.connect(DEVICE, SECRET)
+        asyncio.run(transfers.sync_manifest())
+        asyncio.run(transfers.aclose())
+        assert server.requests == [f"/api/v1/devices/{DEVICE}/manifest"]
+    assert release.healthy and (launch.slot_dir(root, "3.0") / launch.HEALTHY).exists()

@@ -34,7 +34,8 @@ class ReleaseState:
         self._check_healthy()
 
     def _check_healthy(self) -> None:
-        """Healthy once a manifest was accepted and the broker heard the birth, in this run."""
+        """Healthy once a manifest was accepted (or the server said it has none for this device yet)
+        and the broker heard the birth, in this run."""
         if self.healthy or not (self.birth_sent and self.manifest_accepted):
             return
         self.healthy = True

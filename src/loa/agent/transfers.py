@@ -84,8 +84,10 @@ class Transfers:
         try:
             response = await self.server.fetch_manifest_signed(url, self.manifest_etag)
         except FetchError as err:
-            if err.code == "http_404":
-                return  # no schedule yet
+            if err.code == "http_404":  # no schedule yet: the server answered all the same
+                if self.on_manifest_accepted is not None:
+                    self.on_manifest_accepted()
+                return
             raise
         if response is None:
             return  # not modified
