@@ -251,7 +251,7 @@ def test_a_release_that_never_becomes_healthy_is_rolled_back_after_three_starts(
 
 
 def test_a_release_is_healthy_after_its_birth_and_the_servers_answer_about_its_manifest(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``healthy`` needs both, in this run; a server with no schedule for the device yet (404) counts,
     or a good release on a loudspeaker without a programme would be rolled back."""
