@@ -76,8 +76,9 @@ def test_a_loa_command_recompiles_on_fleet_and_content_changes_and_rings_its_gat
         assert manifest_items(s, "loa-bt-01") == [] and manifest_items(s, "loa-bt-09") == []
     assert len(rings) == 2
 
-    # what ``loa gateway run`` repeats beside the gateway
-    recompile, expiry, history = command.process.periodic
+    # What ``loa gateway run`` repeats beside the gateway (``loa.wiring``).
+    recompile, expiry, history, alarms, rollouts = command.process.periodic
+    assert (alarms.what, rollouts.what) == ("fleet health alarms", "agent rollouts")
     assert recompile.interval_s == command.settings.manifest_recompile_interval_s
     assert expiry.interval_s == command.settings.alert_expiry_check_s
     recompile.work()

@@ -55,6 +55,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.schedule.views",  # /schedule/programmes/new before /schedule/programmes/{id}
     "loa.schedule.programme_views",
     "loa.schedule.order_views",
+    "loa.fleet.release_views",  # /fleet/releases before /fleet/{…} pages
     "loa.fleet.views",
     "loa.fleet.monitoring",
     "loa.alerts.api",

@@ -56,6 +56,7 @@ TARGET_TYPES: dict[str, str] = {
     "user": "Người dùng",
     "api_token": "Mã truy cập API",
     "device": "Cụm loa",
+    "agent_release": "Phần mềm cụm loa",
     "alert": "Cảnh báo khẩn cấp",
     "report": "Báo cáo",
     "schedule": "Lịch phát của các cụm loa",

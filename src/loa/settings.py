@@ -165,6 +165,19 @@ class Settings(BaseSettings):
     # ``http://127.0.0.1:8099`` for a private push service.
     push_services: str = "fcm.googleapis.com,push.services.mozilla.com,push.apple.com,notify.windows.com"
 
+    # Fleet health (docs/operations.md): alarms are evaluated every ``alarm_interval_s``; a
+    # loudspeaker offline longer than ``alarm_offline_after_s`` raises one. Raised and cleared alarms
+    # are e-mailed (SMTP, no authentication: a relay on the server's network) to ``alarm_email_to``
+    # (comma-separated) and POSTed as JSON to ``alarm_webhook_url``, each when set; and pushed (Web Push).
+    alarm_interval_s: float = Field(default=60.0, gt=0)
+    alarm_offline_after_s: int = Field(default=3600, ge=60)
+    alarm_smtp_host: str | None = None
+    alarm_smtp_port: int = Field(default=25, ge=1, le=65535)
+    alarm_email_from: str = "loa@localhost"
+    alarm_email_to: str = ""
+    alarm_webhook_url: str | None = None
+    health_keep_days: int = Field(default=14, ge=1, le=400)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _check_networks(cls, value: str) -> str:

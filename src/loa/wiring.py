@@ -15,6 +15,9 @@ an entry point starts (``create_app``, the ``loa`` command, ``loa demo``).
 | ``alert_awaiting_second_person`` | after commit | push: "Cảnh báo … chờ bạn xác nhận" to the leaders     |
 |   (alerts)                     |               |   who may confirm it                                    |
 
+Beside a gateway, every ``alarm_interval_s``: the fleet health alarms (raised/cleared, then e-mail,
+webhook and push) and the agent rollouts (next wave when the last one is healthy, halt on failures).
+
 Pushes are sent by the process's ``Pusher`` thread, never inside the commit; without a VAPID key
 (``LOA_VAPID_PRIVATE_KEY``) nothing is subscribed for them.
 
@@ -26,7 +29,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -39,6 +44,8 @@ from loa.db.base import utcnow
 from loa.db.changes import after_commit, on_commit
 from loa.errors import Conflict
 from loa.exchange.models import WAITING_FOR_COMMUNE
+from loa.fleet import alarm_notices, health, releases
+from loa.fleet.health import AlarmChange
 from loa.fleet.ingest import WENT_OFFLINE
 from loa.fleet.outbox import OUTBOX
 from loa.process import Doorbell, Periodic, Process
@@ -96,7 +103,11 @@ def wire(engine: Engine, settings: Settings) -> Process:
     # A reading that cannot be attached must not fail the job that made it (it is logged).
     on_commit(sessions, JOB_FINISHED, speech_jobs_finished, isolated=True)
     after_commit(sessions, OUTBOX, lambda _keys: doorbell.ring())
-    _wire_push(sessions, settings)
+    pusher = _wire_push(sessions, settings)
+    check_health = health_work(sessions, settings, pusher)
+
+    def alarms_work() -> None:
+        check_health()
 
     def maintain_history() -> None:
         from loa.fleet.history import maintain_history as maintain
@@ -109,6 +120,8 @@ def wire(engine: Engine, settings: Settings) -> Process:
         Periodic("emergency alert expiry", settings.alert_expiry_check_s, expire_alerts),
         # Partitions of the months ahead (PostgreSQL) and the status log's retention.
         Periodic("history maintenance", settings.history_maintenance_interval_s, maintain_history),
+        Periodic("fleet health alarms", settings.alarm_interval_s, alarms_work),
+        Periodic("agent rollouts", settings.alarm_interval_s, rollout_work(sessions, settings)),
     )
     return Process(sessions=sessions, doorbell=doorbell, periodic=periodic)
 
@@ -130,6 +143,49 @@ def _recompile_for_alerts(sessions: sessionmaker[Session], settings: Settings, a
             log.exception("manifests after alerts %s not recompiled", sorted(alert_ids))
             return
     log.error("manifests after alerts %s not recompiled: concurrent compilations", sorted(alert_ids))
+
+
+def health_work(
+    sessions: sessionmaker[Session], settings: Settings, pusher: Pusher | None
+) -> Callable[[], list[AlarmChange]]:
+    """Evaluate the health alarms (and prune old samples) in one transaction, then tell people."""
+
+    def work() -> list[AlarmChange]:
+        now = utcnow()
+        with sessions() as session, session.begin():
+            changes = health.evaluate(
+                session, now=now, rules=health.AlarmRules(timedelta(seconds=settings.alarm_offline_after_s))
+            )
+            health.prune(session, now=now, keep_days=settings.health_keep_days)
+        if changes:
+            alarm_notices.notify(
+                changes,
+                smtp_host=settings.alarm_smtp_host,
+                smtp_port=settings.alarm_smtp_port,
+                sender=settings.alarm_email_from,
+                to=[a.strip() for a in settings.alarm_email_to.split(",") if a.strip()],
+                webhook_url=settings.alarm_webhook_url,
+            )
+            if pusher is not None:
+                from loa.push import triggers
+                from loa.push.api import vapid_config
+
+                vapid = vapid_config(settings)
+                if vapid is not None:
+                    pusher.submit(lambda: log_sent(triggers.device_alarms(sessions, changes, vapid=vapid)))
+        return changes
+
+    return work
+
+
+def rollout_work(sessions: sessionmaker[Session], settings: Settings) -> Callable[[], None]:
+    """Move every running agent rollout on (next wave, halt, done)."""
+
+    def work() -> None:
+        with sessions() as session, session.begin():
+            releases.advance_all(session, now=utcnow())
+
+    return work
 
 
 def _wire_push(sessions: sessionmaker[Session], settings: Settings) -> Pusher | None:

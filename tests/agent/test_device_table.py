@@ -78,6 +78,7 @@ def new_agent(sc: Scenario, data_dir: Path) -> Agent:
             mqtt_port=1,
             topic_prefix=TOPICS.prefix,
             manifest_public_key=base64.b64encode(PUBLIC).decode(),
+            release_public_key=base64.b64encode(PUBLIC).decode(),
         )
     )
     agent._client = Recorder()  # type: ignore[assignment]

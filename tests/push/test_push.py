@@ -261,3 +261,32 @@ def test_a_later_announcement_tells_of_a_loudspeaker_offline_again(
     assert config is not None
     earlier = now - timedelta(seconds=30)
     assert triggers.devices_offline(sessions, [device_id], vapid=config, announced_at=earlier) == 0
+
+
+def test_an_alarm_is_pushed_to_the_phones_of_its_area(
+    client: TestClient, push_service: FakePushService, push_settings: Settings, engine: Engine
+) -> None:
+    """Health alarms (issue 18.3): the periodic alarm work wired beside a gateway raises the alarm and
+    pushes it after the commit to the people whose areas hold the loudspeaker, once."""
+    phones = {name: FakeBrowser(push_service, name) for name in ("vanhanh.a", "vanhanh.b")}
+    for name, phone in phones.items():
+        _subscribe(client, name, phone)
+    process = wire(engine, push_settings)
+    with process.sessions() as session, session.begin():
+        session.execute(
+            update(Device)
+            .where(Device.uid == IDS.a1)
+            .values(
+                online=True, enrolled_at=utcnow(), data_used_today_bytes=950_000, data_budget_bytes=1_000_000
+            )
+        )
+    (job,) = [p for p in process.periodic if p.what == "fleet health alarms"]
+    job.work()
+    _wait_sent(process.sessions, phones["vanhanh.a"].endpoint)
+    [push] = push_service.to(phones["vanhanh.a"])
+    notice = phones["vanhanh.a"].read(push)
+    assert notice["title"] == "Cảnh báo cụm loa"
+    assert notice["body"] == "Cụm loa thôn 1: Đã dùng trên 80 % dung lượng dữ liệu trong ngày."
+    assert push_service.to(phones["vanhanh.b"]) == []
+    job.work()  # raised once: nothing more is pushed
+    assert len(push_service.to(phones["vanhanh.a"])) == 1

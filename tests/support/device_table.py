@@ -319,11 +319,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         volume=42,
     ),
     Scenario(
-        "an update is refused",
+        "an update without the release key's signature is refused before any download",
         (Cmd(200, "c1", "update", {"version": "2", "url": "https://x/y.whl", "sha256": "ab" * 32}),),
         (),
         until=400,
-        results={"c1": "rejected:not_supported_yet"},
+        results={"c1": "rejected:release_signature_invalid"},
+        adapters=("agent",),  # the core hands it to the adapter (``InstallUpdate``)
+    ),
+    Scenario(
+        "a simulated device refuses an update",
+        (Cmd(200, "c1", "update", {"version": "2", "url": "https://x/y.whl", "sha256": "ab" * 32}),),
+        (),
+        until=400,
+        results={"c1": "rejected:not_supported"},
+        adapters=("sim",),
     ),
 )
 

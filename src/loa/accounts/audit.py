@@ -73,6 +73,12 @@ ACTION_LABELS: dict[str, str] = {
     "device.sync": "Đồng bộ lịch cụm loa",
     "device.reboot": "Khởi động lại cụm loa",
     "device.update": "Cập nhật phần mềm cụm loa",
+    "device.alarm_raised": "Cảnh báo tình trạng cụm loa",
+    "device.alarm_cleared": "Hết cảnh báo tình trạng cụm loa",
+    "agent.release_publish": "Phát hành phiên bản phần mềm cụm loa",
+    "agent.rollout_start": "Bắt đầu cập nhật phần mềm theo đợt",
+    "agent.rollout_halted": "Dừng cập nhật phần mềm vì lỗi",
+    "agent.rollout_done": "Hoàn tất cập nhật phần mềm",
     "speech.overrides_update": "Sửa từ điển viết tắt của địa bàn",
     "speech.voice_choice": "Chọn giọng đọc cho địa bàn",
     "activity.create": "Thêm bản ghi sổ theo dõi",
@@ -133,6 +139,9 @@ MACHINE_DETAILS = frozenset(
 # ``key`` is shown only when the event has no ``value`` beside it (older events wrote only the codes).
 SHOWN_INSTEAD: dict[str, str] = {"targets": "places"}
 DETAIL_LABELS: dict[str, str] = {
+    "alarm": "Cảnh báo",
+    "waves": "Các đợt (%)",
+    "rollout_state": "Trạng thái cập nhật",
     "name": "Tên",
     "title": "Tiêu đề",
     "recurrence": "Lịch phát",

@@ -43,6 +43,11 @@ class AgentConfig(BaseModel):
     stream_retry_max_s: float = Field(default=10.0, gt=0, le=300)
     # An amplifier or an FM/wired transmitter turned on before playing and off after (``[output_switch]``).
     output_switch: OutputSwitchConfig | None = None
+    # Where agent releases are installed, one slot per version (``loa.agent.launch``); unset: the
+    # agent refuses ``update`` (``not_supported``). Run it with ``loa-agent-launch --root`` this.
+    install_root: Path | None = None
+    # The release-signing public key (base64), if not the one enrolment gave (pinned either way).
+    release_public_key: str | None = None
 
     @classmethod
     def load(cls, path: Path) -> AgentConfig:
@@ -51,6 +56,8 @@ class AgentConfig(BaseModel):
         config = cls.model_validate(raw)
         if not config.data_dir.is_absolute():
             config = config.model_copy(update={"data_dir": (path.parent / config.data_dir).resolve()})
+        if config.install_root is not None and not config.install_root.is_absolute():
+            config = config.model_copy(update={"install_root": (path.parent / config.install_root).resolve()})
         if config.mqtt_ca_file is not None:
             ca_file = config.mqtt_ca_file
             if not ca_file.is_absolute():
@@ -76,4 +83,5 @@ class Identity(BaseModel):
     mqtt_tls: bool = False
     topic_prefix: str = "loa"
     manifest_public_key: str  # base64, pinned
+    release_public_key: str | None = None  # base64, pinned: signs agent releases (not manifests)
     groups: list[str] = []  # commune group codes at enrolment (the manifest names them afterwards)

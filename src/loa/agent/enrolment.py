@@ -44,6 +44,7 @@ async def enrol(config: AgentConfig) -> Identity:
         mqtt_tls=bool(mqtt.get("tls", False)),
         topic_prefix=mqtt["topic_prefix"],
         manifest_public_key=body["manifest_public_key"],
+        release_public_key=body.get("release_public_key") or None,
         groups=[g for g in body.get("groups", []) if isinstance(g, str) and valid_group_code(g)],
     )
 

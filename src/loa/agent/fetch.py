@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from loa.agent.storage import AudioCache, HashMismatch, read_json, write_json
+from loa.agent.storage import AudioCache, HashMismatch, read_json, sha256_file, write_json
 
 FSYNC_EVERY_BYTES = 1 << 20
 
@@ -34,30 +34,48 @@ class ManifestResponse:
 
 
 class DataBudget:
-    """Bytes downloaded today (device local date), persisted so a reboot does not reset it."""
+    """Bytes downloaded today and this month (device local date), persisted so a reboot does not
+    reset them. ``tight``: today's use passed ``TIGHT_SHARE`` of the daily budget (the device then
+    asks for the smaller rendition of audio, see ``loa.agent.transfers``)."""
+
+    TIGHT_SHARE = 0.5
 
     def __init__(self, path: Path, daily_bytes: int | None) -> None:
         self.path = path
         self.daily_bytes = daily_bytes
         raw = read_json(path)
+        raw = raw if isinstance(raw, dict) else {}
         self._day = str(date.today())
-        self.used = int(raw["used"]) if isinstance(raw, dict) and raw.get("day") == self._day else 0
+        self._month = self._day[:7]
+        self.used = int(raw.get("used", 0)) if raw.get("day") == self._day else 0
+        self.month_used = int(raw.get("month_used", 0)) if raw.get("month") == self._month else 0
 
     def _roll(self) -> None:
         today = str(date.today())
         if today != self._day:
             self._day, self.used = today, 0
+        if today[:7] != self._month:
+            self._month, self.month_used = today[:7], 0
 
     def allows(self, *, urgent: bool) -> bool:
         self._roll()
         return urgent or self.daily_bytes is None or self.used < self.daily_bytes
 
+    @property
+    def tight(self) -> bool:
+        self._roll()
+        return self.daily_bytes is not None and self.used >= self.daily_bytes * self.TIGHT_SHARE
+
     def spend(self, nbytes: int) -> None:
         self._roll()
         self.used += nbytes
+        self.month_used += nbytes
 
     def save(self) -> None:
-        write_json(self.path, {"day": self._day, "used": self.used})
+        write_json(
+            self.path,
+            {"day": self._day, "used": self.used, "month": self._month, "month_used": self.month_used},
+        )
 
 
 class ServerClient:
@@ -131,6 +149,35 @@ class ServerClient:
         finally:
             budget.save()
         return self._finish(sha256, cache)
+
+    async def download_release(self, sha256: str, filename: str, dest: Path, budget: DataBudget) -> Path:
+        """An agent release from the device's own server (never from a host a message named),
+        resumed after an interruption, within the daily budget (an update is never urgent), and
+        verified against ``sha256`` before it is renamed to ``dest``."""
+        if not budget.allows(urgent=False):
+            raise FetchError("budget")
+        partial = dest.with_name(dest.name + ".partial")
+        offset = partial.stat().st_size if partial.exists() else 0
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        url = f"/api/v1/devices/{self.device_id}/releases/{sha256}/{filename}"
+        try:
+            async with self._client.stream("GET", url, headers=headers) as response:
+                if response.status_code == 200:
+                    offset = 0
+                elif response.status_code != 206 and response.status_code != 416:
+                    raise FetchError(f"http_{response.status_code}")
+                if response.status_code != 416:
+                    await self._write_stream(response, partial, offset, budget)
+        except httpx.HTTPError as err:
+            raise FetchError("network", str(err)) from err
+        finally:
+            budget.save()
+        actual = sha256_file(partial)
+        if actual != sha256:
+            partial.unlink(missing_ok=True)
+            raise FetchError("hash_mismatch", f"{actual} != {sha256}")
+        os.replace(partial, dest)
+        return dest
 
     @staticmethod
     async def _write_stream(response: httpx.Response, partial: Path, offset: int, budget: DataBudget) -> None:

@@ -47,6 +47,9 @@ class SoundOutput:
         self.on_failed = on_failed
         self.on_stream = on_stream or (lambda event: None)
         self.stream_settings = stream_settings or StreamSettings()
+        # The sound output itself failed on the last item it was given (reported in the status as
+        # ``output_state``; a missing file is a download problem, not the output's).
+        self.failing = False
         self._current: tuple[str, asyncio.Task[None]] | None = None
         self.last_stream: StreamPlayer | None = None  # for the bench: its first audio, its connects
 
@@ -103,10 +106,14 @@ class SoundOutput:
         except asyncio.CancelledError:
             raise
         except SinkError as err:
+            self.failing = True
             self.on_failed(item.id, f"sink: {err}"[:200])
         except Exception as err:
             log.warning("output failed for %s: %s", item.id, err)
+            self.failing = True
             self.on_failed(item.id, "sink_error")
+        else:
+            self.failing = False
 
     async def _play_stream(self, sound: Sound, url: str) -> None:
         item = sound.item

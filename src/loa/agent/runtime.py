@@ -33,6 +33,7 @@ from loa.agent.inbox import Inbox
 from loa.agent.journal import ReceiptJournal
 from loa.agent.link import BrokerLink
 from loa.agent.player import SoundOutput, now_ms
+from loa.agent.release import ReleaseState
 from loa.agent.sinks import Sink, make_sink
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
 from loa.agent.streams import StreamSettings
@@ -81,7 +82,14 @@ class Agent:
             ),
         )
         self.core = self._new_core("unknown")  # replaced in ``adopt`` once the identity is known
-        self.transfers = Transfers(config, self.cache, self.budget, core=lambda: self.core, feed=self.feed)
+        self.transfers = Transfers(
+            config,
+            self.cache,
+            self.budget,
+            core=lambda: self.core,
+            feed=self.feed,
+            on_manifest_accepted=lambda: self.release.accepted_manifest(),
+        )
         self.loop_errors = 0  # failures of a task, which was started again (``_supervised``)
         self.boot_id = uuid.uuid4().hex[:16]
         self.started = time.monotonic()
@@ -94,6 +102,8 @@ class Agent:
         self.inbox = Inbox(self.feed, self._status_changed.set)  # what arrives from the broker
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()  # publishes and "play now" downloads in flight
+        self.release = ReleaseState(config)  # the version it runs, its health, an update under way
+        self.modem = sysinfo.ModemProbe()  # the 4G modem (``mmcli``), asked at most once a minute
 
     # --- what the rest of the world reads ------------------------------------------------------
 
@@ -318,6 +328,20 @@ class Agent:
 
         self._spawn(after_publishes())
 
+    def _do_install_update(self, effect: s.InstallUpdate) -> None:
+        async def install() -> None:
+            status, detail = await self.release.install(
+                effect.args, identity=self.identity, server=self.transfers.server, budget=self.budget
+            )
+            result = m.CommandResult(
+                command_id=effect.command_id, status=status, at=m.now_utc(), detail=detail
+            )
+            self._publish(Channel.RESULT, result.to_bytes())
+            if status is m.CommandStatus.DONE:
+                self._do_restart(s.RESTART)  # after the answer is out, into the new release
+
+        self._spawn(install())
+
     def _do_note(self, effect: s.Note) -> None:
         log.log(logging.WARNING if effect.warning else logging.INFO, "%s", effect.text)
 
@@ -356,10 +380,12 @@ class Agent:
                         boot_id=self.boot_id,
                         firmware=self.config.firmware,
                         manifest_version=self.core.manifest_version,
+                        agent_version=self.release.version,
                     )
                     await client.publish(
                         self.topics.device(ident.device_id, Channel.BIRTH), birth.to_bytes(), qos=1
                     )
+                    self.release.born()
                     self.connected.set()
                     self.feed(s.CONNECTED)  # pending receipts go out now
                     self._status_changed.set()
@@ -393,12 +419,17 @@ class Agent:
             reason=reason,
             heartbeat_s=self.config.heartbeat_s,
             firmware=self.config.firmware,
-            uptime_s=int(time.monotonic() - self.started),
+            uptime_s=sysinfo.uptime_s() or int(time.monotonic() - self.started),
             storage_free_bytes=free,
             storage_total_bytes=total,
             temperature_c=sysinfo.temperature_c(),
-            network=sysinfo.network(),
+            network=sysinfo.with_modem(sysinfo.network(), self.modem.info),
             data_used_today_bytes=self.budget.used,
+            data_used_month_bytes=self.budget.month_used,
+            data_budget_bytes=self.budget.daily_bytes,
+            output_state="failing" if self.output.failing else "ok",
+            agent_version=self.release.version,
+            rolled_back_from=self.release.rolled_back_from(),
             messages_refused=self.inbox.refused.total(),
             message_errors=self.inbox.errors,
             output_switch_error=self.switch.error if self.switch is not None else None,
@@ -409,6 +440,7 @@ class Agent:
         reason = m.StatusReason.BOOT
         while True:
             await self.connected.wait()
+            await self.modem.refresh()
             self._publish(Channel.STATUS, self.status(reason).to_bytes(), qos=CHANNELS[Channel.STATUS].qos)
             self._status_changed.clear()
             try:
@@ -436,5 +468,6 @@ _EFFECTS: dict[type, Callable[[Agent, Any], None]] = {
     s.AudioWanted: Agent._do_audio_wanted,
     s.JoinGroups: Agent._do_join,
     s.Restart: Agent._do_restart,
+    s.InstallUpdate: Agent._do_install_update,
     s.Note: Agent._do_note,
 }

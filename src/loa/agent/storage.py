@@ -76,6 +76,9 @@ class AudioCache:
         self.root = root
         self.ready_dir = root / "cache"
         self.partial_dir = root / "partial"
+        # ``aliases/<sha256>`` names the smaller rendition standing in for that file (a tight budget).
+        self.alias_dir = root / "aliases"
+        self.alias_dir.mkdir(parents=True, exist_ok=True)
         self.ready_dir.mkdir(parents=True, exist_ok=True)
         self.partial_dir.mkdir(parents=True, exist_ok=True)
         for stray in self.ready_dir.glob(".*.tmp"):
@@ -85,14 +88,32 @@ class AudioCache:
         if not _SHA256.match(sha256):
             return None
         path = self.ready_dir / sha256
-        return path if path.is_file() else None
+        if path.is_file():
+            return path
+        stand_in = self.stand_in(sha256)
+        if stand_in is not None and (self.ready_dir / stand_in).is_file():
+            return self.ready_dir / stand_in
+        return None
+
+    def stand_in(self, sha256: str) -> str | None:
+        try:
+            value = (self.alias_dir / sha256).read_text().strip()
+        except OSError:
+            return None
+        return value if _SHA256.match(value) else None
+
+    def alias(self, sha256: str, smaller: str) -> None:
+        """The cached file ``smaller`` (a smaller rendition, verified) plays where ``sha256`` is named."""
+        atomic_write(self.alias_dir / sha256, smaller.encode())
 
     def has(self, sha256: str) -> bool:
         return self.path(sha256) is not None
 
     def shas(self) -> list[str]:
-        """Every verified file in the cache, by its SHA-256."""
-        return [p.name for p in self.ready_dir.iterdir() if p.is_file() and _SHA256.match(p.name)]
+        """Every verified file in the cache by its SHA-256, and those a smaller rendition stands in for."""
+        found = [p.name for p in self.ready_dir.iterdir() if p.is_file() and _SHA256.match(p.name)]
+        stood = [p.name for p in self.alias_dir.iterdir() if _SHA256.match(p.name) and self.has(p.name)]
+        return found + stood
 
     def partial(self, sha256: str) -> Path:
         if not _SHA256.match(sha256):
@@ -126,6 +147,10 @@ class AudioCache:
         return bad
 
     def evict(self, keep: set[str]) -> int:
+        for alias in self.alias_dir.iterdir():
+            if alias.name not in keep:
+                alias.unlink(missing_ok=True)
+        keep = keep | {s for s in (self.stand_in(k) for k in keep) if s is not None}
         removed = 0
         for path in self.ready_dir.iterdir():
             if path.is_file() and path.name not in keep:

@@ -38,12 +38,14 @@ class Transfers:
         *,
         core: Callable[[], DeviceCore],
         feed: Callable[[s.Event], None],
+        on_manifest_accepted: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self.cache = cache
         self.budget = budget
         self.core = core
         self.feed = feed
+        self.on_manifest_accepted = on_manifest_accepted
         self.server: ServerClient | None = None
         self.device_id = ""
         self.manifest_etag: str | None = None
@@ -82,8 +84,10 @@ class Transfers:
         try:
             response = await self.server.fetch_manifest_signed(url, self.manifest_etag)
         except FetchError as err:
-            if err.code == "http_404":
-                return  # no schedule yet
+            if err.code == "http_404":  # no schedule yet: the server answered all the same
+                if self.on_manifest_accepted is not None:
+                    self.on_manifest_accepted()
+                return
             raise
         if response is None:
             return  # not modified
@@ -92,6 +96,8 @@ class Transfers:
         error = self.core().manifest_error  # None: accepted (a refusal names its reason)
         if error is None or error in SETTLED_REFUSALS:
             self.manifest_etag = etag
+        if error is None and self.on_manifest_accepted is not None:
+            self.on_manifest_accepted()
 
     # --- audio ---------------------------------------------------------------------------------
 
@@ -123,8 +129,14 @@ class Transfers:
                     continue
                 tried.add(sha)
                 urgent = item.priority >= URGENT_PRIORITY or item.start_ms - now_ms() < IMMINENT_MS
+                # A tight data budget: the smaller rendition the manifest signed, where there is one.
+                smaller = item.smaller_sha256 if self.budget.tight else None
                 try:
-                    await self.download(sha, urgent=urgent)
+                    if smaller is not None:
+                        await self.download(smaller, urgent=urgent)
+                        self.cache.alias(sha, smaller)
+                    else:
+                        await self.download(sha, urgent=urgent)
                     attempts.pop(sha, None)
                     self.feed(s.AudioReady(sha))
                 except FetchError as err:

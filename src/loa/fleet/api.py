@@ -18,7 +18,7 @@ from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.accounts.principal import Permission
 from loa.accounts.scope import require
 from loa.errors import AuthenticationFailed, NotFound
-from loa.fleet import commands, keys, queries, service
+from loa.fleet import commands, keys, queries, releases, service
 from loa.fleet.audio import AudioLocator, locator_for
 from loa.fleet.device_audio import named_for_device
 from loa.fleet.models import Device
@@ -52,6 +52,7 @@ class EnrolResponse(BaseModel):
     secret: str
     mqtt: MqttEndpoint
     manifest_public_key: str  # base64 of the raw 32-byte Ed25519 key: pin it
+    release_public_key: str | None = None  # base64: the distinct key that signs agent releases
     groups: list[str] = []  # commune group codes whose signed commands reach the device
 
 
@@ -60,6 +61,7 @@ def enrol_device(body: EnrolRequest, db: SessionDep, settings: SettingsDep) -> E
     """Một thiết bị đổi mã đăng ký dùng một lần lấy danh tính và khóa công khai của máy chủ."""
     enrolment = service.enrol(db, code=body.code)
     public_key = keys.public_key_b64(keys.load_or_create_signing_key(settings.data_dir))
+    release_key = keys.public_key_b64(keys.load_or_create_release_key(settings.data_dir))
     db.commit()
     return EnrolResponse(
         device_id=enrolment.device_uid,
@@ -74,6 +76,7 @@ def enrol_device(body: EnrolRequest, db: SessionDep, settings: SettingsDep) -> E
             tls=settings.mqtt_device_tls,
         ),
         manifest_public_key=public_key,
+        release_public_key=release_key,
         groups=list(enrolment.groups),
     )
 
@@ -125,6 +128,19 @@ def device_audio(uid: str, sha256: str, request: Request, db: SessionDep, settin
     path = locator(sha256) if named_for_device(db, device, sha256) else None
     if path is None:
         raise NotFound("Không tìm thấy tệp âm thanh.", code="audio_not_found")
+    return FileResponse(path, media_type="application/octet-stream", headers={"ETag": f'"{sha256}"'})
+
+
+@router.get("/{uid}/releases/{sha256}/{filename}")
+def device_release(
+    uid: str, sha256: str, filename: str, request: Request, db: SessionDep, settings: SettingsDep
+) -> Response:
+    """Gói phần mềm tác tử đã ký, chỉ cho thiết bị đã nhận lệnh cập nhật lên phiên bản đó."""
+    device = _device_from_basic_auth(request, db, uid)
+    release = releases.release_for_device(db, device=device, sha256=sha256)
+    path = releases.wheel_path(settings.data_dir, sha256) if release is not None else None
+    if release is None or path is None or not path.is_file() or filename != release.filename:
+        raise NotFound("Không tìm thấy gói phần mềm.", code="release_not_found")
     return FileResponse(path, media_type="application/octet-stream", headers={"ETag": f'"{sha256}"'})
 
 

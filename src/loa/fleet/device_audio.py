@@ -27,11 +27,15 @@ def _manifest_audio(body: bytes) -> set[str]:
         items = json.loads(body).get("items") or []
     except (ValueError, AttributeError):
         return set()
-    return {
-        str(i["audio"]["sha256"])
-        for i in items
-        if isinstance(i, dict) and (i.get("audio") or {}).get("sha256")
-    }
+    found: set[str] = set()
+    for item in items:
+        audio = item.get("audio") if isinstance(item, dict) else None
+        if not isinstance(audio, dict):
+            continue
+        for source in (audio, audio.get("smaller")):  # the smaller rendition is named (and signed) too
+            if isinstance(source, dict) and source.get("sha256"):
+                found.add(str(source["sha256"]))
+    return found
 
 
 def _command_audio(payloads: Iterable[str]) -> set[str]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from loa.db.base import dialect_insert, one_of, utcnow
 from loa.db.changes import mark_changed
+from loa.fleet import health
 from loa.fleet.models import (
     Device,
     DeviceCommand,
@@ -81,6 +82,7 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
     receipts: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
     acks: dict[str, list[str]] = {}
+    samples: list[tuple[int, datetime, m.Status]] = []
 
     for uid, received_at, message in events:
         row = rows.get(uid)
@@ -107,6 +109,7 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
             outcome.statuses += 1
             heartbeat_s = message.heartbeat_s
             values.update(_status_values(message))
+            samples.append((row.id, received_at, message))
             if message.manifest_error != errors[row.id]:
                 event = StatusEvent.MANIFEST_ERROR if message.manifest_error else StatusEvent.MANIFEST_OK
                 logs.append(
@@ -117,6 +120,8 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
                 errors[row.id] = message.manifest_error
         elif isinstance(message, m.Birth):
             values.update(firmware=message.firmware, manifest_version=message.manifest_version)
+            if message.agent_version:
+                values.update(agent_version=message.agent_version)
         elif isinstance(message, m.ReceiptBatch):
             ids = acks.setdefault(uid, [])
             for receipt in message.receipts:
@@ -141,6 +146,8 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
         first = {(r["id"], r["uid"]): r for r in reversed(results)}  # one answer per command: the first
         _record_results(session, [first[k] for k in dict.fromkeys((r["id"], r["uid"]) for r in results)])
     session.add_all(logs)
+    if samples:
+        health.record_samples(session, samples)
     inserted = _insert_receipts(session, receipts)
     outcome.receipts_new = inserted
     outcome.receipts_duplicate = len(receipts) - inserted
@@ -168,6 +175,17 @@ def _status_values(status: m.Status) -> dict[str, Any]:
         "messages_refused": status.messages_refused,
         "message_errors": status.message_errors,
         "output_switch_error": status.output_switch_error,
+        "storage_total_bytes": status.storage_total_bytes,
+        "operator": status.network.operator if status.network else None,
+        "uptime_s": status.uptime_s,
+        "data_used_today_bytes": status.data_used_today_bytes,
+        "data_used_month_bytes": status.data_used_month_bytes,
+        "data_budget_bytes": status.data_budget_bytes,
+        "output_state": status.output_state,
+        **(
+            {"agent_version": status.agent_version} if status.agent_version else {}
+        ),  # an older agent: keep birth's
+        "rolled_back_from": status.rolled_back_from,
     }
 
 

@@ -90,6 +90,16 @@ class Device(Base):
     # The agent's output switch (amplifier, FM or wired transmitter; issue 14.4) failed: what failed
     # (technical, for the log; the page says it in words). Empty when it works or is not used.
     output_switch_error: Mapped[str | None] = mapped_column(String(200))
+    # Fleet health (issue 18.3), from the latest status.
+    storage_total_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    operator: Mapped[str | None] = mapped_column(String(60))
+    uptime_s: Mapped[int | None] = mapped_column(Integer)
+    data_used_today_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    data_used_month_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    data_budget_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    output_state: Mapped[str | None] = mapped_column(String(16))
+    agent_version: Mapped[str | None] = mapped_column(String(40), index=True)
+    rolled_back_from: Mapped[str | None] = mapped_column(String(40))
     last_receipt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
@@ -235,3 +245,87 @@ class FleetCounter(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class HealthSample(Base):
+    """A device's health over time (issue 18.3), at most one row per ``loa.fleet.health.SAMPLE_EVERY``
+    and none older than ``KEEP_FOR``: a bounded history charted on the device page."""
+
+    __tablename__ = "device_health_samples"
+    __table_args__ = (Index("ix_device_health_samples_device_at", "device_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    signal_dbm: Mapped[float | None] = mapped_column(Float)
+    temperature_c: Mapped[float | None] = mapped_column(Float)
+    storage_free_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    storage_total_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    data_used_today_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    uptime_s: Mapped[int | None] = mapped_column(Integer)
+    output_ok: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class DeviceAlarm(Base):
+    """A health alarm of one device: raised once when its condition starts, cleared when it ends
+    (``cleared_at``). Kinds and their Vietnamese words: ``loa.fleet.health.ALARMS``."""
+
+    __tablename__ = "device_alarms"
+    __table_args__ = (Index("ix_device_alarms_open", "device_id", "kind", "cleared_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AgentRelease(Base):
+    """A signed agent release (issue 18.4): the wheel is kept in ``data_dir/releases/<sha256>.whl``;
+    ``signature`` is Ed25519 by the release key over ``messages.release_signed_bytes``."""
+
+    __tablename__ = "agent_releases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(40), unique=True)
+    filename: Mapped[str] = mapped_column(String(160))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    signature: Mapped[str] = mapped_column(String(120))  # base64
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Rollout(Base):
+    """A release going out to the devices of one commune (or all) in waves (``waves``: cumulative
+    percentages, e.g. "5,25,100"). States and labels: ``loa.fleet.releases.ROLLOUT_STATES``."""
+
+    __tablename__ = "agent_rollouts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("agent_releases.id", ondelete="CASCADE"), index=True)
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id"))
+    waves: Mapped[str] = mapped_column(String(60))
+    wave: Mapped[int] = mapped_column(Integer, default=0)  # the wave sent last (0-based)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class RolloutTarget(Base):
+    """One device of a rollout, in its wave, and what became of it."""
+
+    __tablename__ = "agent_rollout_targets"
+
+    rollout_id: Mapped[int] = mapped_column(
+        ForeignKey("agent_rollouts.id", ondelete="CASCADE"), primary_key=True
+    )
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    wave: Mapped[int] = mapped_column(Integer)
+    command_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16), default="waiting")
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

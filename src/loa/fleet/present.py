@@ -56,6 +56,18 @@ DETAIL_LABELS: dict[str, str] = {
     "audio_hash_mismatch": "tệp âm thanh sai mã kiểm tra",
     "manifest_rollback": "lịch phát cũ hơn lịch đang dùng",
     "wrong_device": "lịch phát của thiết bị khác",
+    # answers to an ``update`` (loa.agent.update)
+    "release_signature_invalid": "chữ ký phần mềm không hợp lệ",
+    "restarting": "đang khởi động lại",
+    "budget": "hết dung lượng dữ liệu trong ngày",
+    "network": "lỗi mạng khi tải",
+    "hash_mismatch": "tệp tải về sai mã kiểm tra",
+    "install_failed": "cài đặt không thành công",
+    "no_release_key": "thiết bị chưa có khóa kiểm tra phần mềm",
+    "not_supported": "thiết bị không hỗ trợ",
+    "same_version": "đã dùng phiên bản này",
+    "busy": "đang cập nhật",
+    "bad_filename": "tên gói phần mềm không hợp lệ",
 }
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from itertools import groupby
 from typing import Annotated, Any
 
@@ -19,9 +20,9 @@ from loa.accounts.scope import require
 from loa.areas import picker
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, LoaError, PermissionDenied
-from loa.fleet import commands, listing, present, queries, service
+from loa.fleet import charts, commands, health, listing, present, queries, releases, service
 from loa.fleet.mapview import MapInput, project
-from loa.fleet.models import Device
+from loa.fleet.models import Device, HealthSample
 from loa.fleet.playable import get_playable, playable_audio
 from loa.fleet.qr import enrol_qr_svg
 from loa.fleet.uptime import UPTIME_WINDOWS, online_time
@@ -123,6 +124,10 @@ def _fleet_page(
         "repeat_gap_max_s": REPEAT_GAP_MAX_S,
         "repeat_gap_default_s": commands.DEFAULT_REPEAT_GAP_S,
         "item_titles": _playing_titles(request, db, [r.device for r in rows]),
+        # The rollouts under way (or halted, waiting for a person), for those who may run them.
+        "rollouts": [r for r in releases.rollout_views(db, limit=3) if r.key != "done"]
+        if principal.is_admin
+        else [],
         **_helpers(),
     }
     return render(
@@ -382,6 +387,33 @@ def new_enrol_code(
 # --- one device -------------------------------------------------------------------------------------
 
 
+HEALTH_WINDOW = timedelta(days=2)
+
+
+def health_charts(samples: Sequence[HealthSample]) -> list[charts.Chart]:
+    """The device page's charts of its health history (``loa.fleet.health``)."""
+
+    def free_percent(s: HealthSample) -> float | None:
+        if s.storage_free_bytes is None or not s.storage_total_bytes:
+            return None
+        return 100.0 * s.storage_free_bytes / s.storage_total_bytes
+
+    return [
+        charts.line_chart("Cường độ sóng 4G", "dBm", [(s.at, s.signal_dbm) for s in samples]),
+        charts.line_chart("Nhiệt độ", "°C", [(s.at, s.temperature_c) for s in samples], digits=1),
+        charts.line_chart("Bộ nhớ trống", "%", [(s.at, free_percent(s)) for s in samples]),
+        charts.line_chart(
+            "Dữ liệu đã dùng trong ngày",
+            "MB",
+            [
+                (s.at, None if s.data_used_today_bytes is None else s.data_used_today_bytes / 1e6)
+                for s in samples
+            ],
+            digits=1,
+        ),
+    ]
+
+
 @router.get("/fleet/devices/{uid}")
 def device_page(
     uid: str,
@@ -409,11 +441,17 @@ def device_page(
     longest = max(span for _, span in UPTIME_WINDOWS)
     changes = queries.online_changes(db, device=device, since=now - longest)
     uptime = [(label, online_time(changes, start=now - span, end=now)) for label, span in UPTIME_WINDOWS]
+    samples = health.history(db, device_id=device.id, since=now - HEALTH_WINDOW)
     context = {
         "active_nav": "fleet",
         "device": device,
         "commune": row.commune_name,
         "uptime": uptime,
+        "charts": health_charts(samples),
+        "alarms": [
+            (health.alarm_label(a.kind), a.raised_at)
+            for a, _, _ in health.open_alarms(db, device_ids=[device.id])
+        ],
         "receipts": receipts,
         "item_titles": _item_titles(request)(db, shown),
         "since": since,

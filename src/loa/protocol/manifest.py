@@ -79,11 +79,20 @@ class _Wire(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
+class SmallerAudio(_Wire):
+    """A smaller rendition of the same programme (Opus), signed with the item: a device whose data
+    budget is tight downloads this instead (optional, added in schema 1; older agents ignore it)."""
+
+    sha256: Sha256
+    size_bytes: int = Field(ge=0)
+
+
 class AudioSource(_Wire):
     kind: AudioKind = AudioKind.FILE
     url: Url
     sha256: Sha256 | None = None
     size_bytes: int | None = Field(default=None, ge=0)
+    smaller: SmallerAudio | None = None
 
     @model_validator(mode="after")
     def _file_is_addressed(self) -> AudioSource:
@@ -119,6 +128,11 @@ class ManifestItem(_Wire):
             audio["sha256"] = self.audio.sha256
         if self.audio.size_bytes is not None:
             audio["size_bytes"] = self.audio.size_bytes
+        if self.audio.smaller is not None:
+            audio["smaller"] = {
+                "sha256": self.audio.smaller.sha256,
+                "size_bytes": self.audio.smaller.size_bytes,
+            }
         out: dict[str, Any] = {
             "id": self.id,
             "title": self.title,

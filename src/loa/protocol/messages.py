@@ -110,6 +110,14 @@ class Status(_Message):
     items_missing: int = Field(default=0, ge=0)
     pending_receipts: int = Field(default=0, ge=0)
     data_used_today_bytes: int = Field(default=0, ge=0)
+    # Optional (added in v1, fleet health): the month's download total, the daily budget (absent: none),
+    # the sound output's state ("ok" | "failing": the last item could not be played), the agent's
+    # installed release, and a release it rolled back from after failed starts.
+    data_used_month_bytes: int | None = Field(default=None, ge=0)
+    data_budget_bytes: int | None = Field(default=None, ge=0)
+    output_state: Literal["ok", "failing"] | None = None
+    agent_version: ShortText | None = None
+    rolled_back_from: ShortText | None = None
     # Optional (added in v1): messages from the broker the device refused as invalid, and those whose
     # handling failed, since it started (none of them stops it).
     messages_refused: int = Field(default=0, ge=0)
@@ -127,6 +135,7 @@ class Birth(_Message):
     boot_id: Identifier
     firmware: ShortText = ""
     manifest_version: int | None = Field(default=None, ge=0)
+    agent_version: ShortText | None = None  # optional (added in v1): the installed agent release
 
 
 class Lwt(_Message):
@@ -250,12 +259,24 @@ class VolumeArgs(BaseModel):
     level: int = Field(ge=0, le=100)
 
 
+RELEASE_VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$"
+
+
 class UpdateArgs(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    version: ShortText
+    # The version names the device's install slot (a directory): a strict pattern, no path tricks.
+    version: Annotated[str, Field(pattern=RELEASE_VERSION_PATTERN)]
     url: Annotated[str, Field(max_length=500)]
     sha256: Sha256
+    size_bytes: int | None = Field(default=None, ge=0)
+    # Ed25519 by the release key (not the manifest key) over ``release_signed_bytes``, base64.
+    signature: Annotated[str, Field(max_length=200)] = ""
+
+
+def release_signed_bytes(version: str, sha256: str) -> bytes:
+    """What a release signature covers: the version and the wheel's SHA-256 (docs/security.md)."""
+    return f"loa-agent-release\n{version}\n{sha256}".encode()
 
 
 class EmptyArgs(BaseModel):

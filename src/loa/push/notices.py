@@ -35,6 +35,19 @@ def devices_offline(names: Sequence[str]) -> Notice:
     return Notice(title=title, body=body, url="/fleet", tag="devices-offline")
 
 
+def device_alarms(texts: Sequence[str]) -> Notice:
+    """Health alarms of loudspeakers raised or cleared (``loa.fleet.health``)."""
+    shown = "; ".join(texts[:MAX_NAMED])
+    rest = len(texts) - MAX_NAMED
+    title = "Cảnh báo cụm loa" if len(texts) == 1 else f"{len(texts)} thay đổi cảnh báo cụm loa"
+    return Notice(
+        title=title,
+        body=shown + (f"; và {rest} thay đổi khác" if rest > 0 else "") + ".",
+        url="/",
+        tag="device-alarms",
+    )
+
+
 def bulletin_waiting(title: str, *, source: str, needs_order: bool) -> Notice:
     what = (
         "Tin ưu tiên trùng giờ với tin ưu tiên của xã: cần sắp thứ tự phát."

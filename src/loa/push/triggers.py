@@ -25,6 +25,7 @@ from loa.alerts import confirm, levels
 from loa.alerts.models import EmergencyAlert
 from loa.alerts.service import PENDING_CONFIRMATION
 from loa.exchange.models import InboxItem, InboxState
+from loa.fleet.health import AlarmChange
 from loa.fleet.models import Device
 from loa.push import notices, service
 from loa.push.notices import Notice
@@ -74,6 +75,20 @@ def devices_offline(
         names = [name for name, path in rows if recipient.principal.can_access_path(path or "")]
         if names:
             messages.append((recipient, notices.devices_offline(names)))
+    return deliver(sessions, messages, vapid=vapid)
+
+
+def device_alarms(
+    sessions: sessionmaker[Session], changes: Sequence[AlarmChange], *, vapid: VapidConfig
+) -> int:
+    """Raised and cleared health alarms, to whoever may view the loudspeakers concerned."""
+    with sessions() as session:
+        people = service.recipients(session, permission=Permission.VIEW) if changes else []
+    messages = []
+    for recipient in people:
+        texts = [c.text for c in changes if recipient.principal.can_access_path(c.area_path)]
+        if texts:
+            messages.append((recipient, notices.device_alarms(texts)))
     return deliver(sessions, messages, vapid=vapid)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from loa.content.catalog import DEFAULT_LANGUAGE, LANGUAGES, Status
 from loa.content.models import Bulletin, BulletinRevision
@@ -65,6 +65,17 @@ class ContentIndex:
                     )
                 ).all()
             }
+        # The Opus rendition of each master, smaller than it: devices on a tight data budget take it.
+        self.smaller: dict[str, tuple[str, int]] = {}
+        if self.assets:
+            rendition = aliased(AudioAsset)
+            for master_sha, master_size, sha, size in session.execute(
+                select(AudioAsset.sha256, AudioAsset.size_bytes, rendition.sha256, rendition.size_bytes)
+                .join(rendition, rendition.rendition_of_id == AudioAsset.id)
+                .where(AudioAsset.sha256.in_(list(self.assets)), rendition.format == "opus")
+            ).all():
+                if size < master_size:
+                    self.smaller[master_sha] = (sha, size)
         self.notices: list[str] = []
 
     def _rendition_audio(self, bulletin: Bulletin, language: str) -> str | None:
@@ -80,7 +91,7 @@ class ContentIndex:
         if sha is None or found is None:
             return None
         size, duration = found
-        return AudioRef(audio_url(sha), duration, sha, size)
+        return AudioRef(audio_url(sha), duration, sha, size, smaller=self.smaller.get(sha))
 
     def bulletin_audio(self, bulletin_id: int, language: str) -> tuple[Bulletin, AudioRef] | None:
         bulletin = self.bulletins.get(bulletin_id)

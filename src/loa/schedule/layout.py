@@ -18,6 +18,7 @@ from loa.protocol.manifest import (
     AudioKind,
     AudioSource,
     ManifestItem,
+    SmallerAudio,
     content_hash_of,
     item_bytes,
     item_order,
@@ -63,7 +64,10 @@ class _Layout:
 
 
 def _audio(ref: AudioRef) -> AudioSource:
-    return AudioSource(kind=ref.kind, url=ref.url, sha256=ref.sha256, size_bytes=ref.size_bytes)
+    smaller = SmallerAudio(sha256=ref.smaller[0], size_bytes=ref.smaller[1]) if ref.smaller else None
+    return AudioSource(
+        kind=ref.kind, url=ref.url, sha256=ref.sha256, size_bytes=ref.size_bytes, smaller=smaller
+    )
 
 
 class Engine:

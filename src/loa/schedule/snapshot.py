@@ -94,6 +94,7 @@ class AudioRef:
     sha256: str | None = None
     size_bytes: int | None = None
     kind: AudioKind = AudioKind.FILE
+    smaller: tuple[str, int] | None = None  # (sha256, size) of the Opus rendition, for tight budgets
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ sound, thousands per process) are adapters around it, so both follow the same ru
 
 * commands: an id seen before is ignored (QoS 1 may deliver twice); an expired command is answered
   ``expired`` and not carried out, except that a late ``stop`` still ends a repeated message (and cuts
-  the sounding item only if it is a round of one); ``update`` is refused (``not_supported_yet``);
+  the sounding item only if it is a round of one); ``update`` is handed to the adapter
+  (``InstallUpdate``), which answers it;
 * "play now" fetches its audio first (``FetchAudio``) and then plays at its priority from that
   instant; with ``repeat_gap_s`` it comes round again that long after each end, each round its own
   item (``itemids.round_item``) with its own receipt, until a ``stop``; a ``stop`` cuts what sounds
@@ -362,7 +363,10 @@ class DeviceCore:
         out.append(s.RESTART)
 
     def _cmd_update(self, command: m.Update, now: int, out: list[s.Effect]) -> None:
-        self._result(command.id, m.CommandStatus.REJECTED, now, out, "not_supported_yet")
+        if not self.config.can_restart:  # a simulator installs nothing
+            self._result(command.id, m.CommandStatus.REJECTED, now, out, "not_supported")
+            return
+        out.append(s.InstallUpdate(command.id, command.args))  # the adapter answers when it is done
 
     def _result(
         self,

@@ -33,6 +33,7 @@ class PlayItem(NamedTuple):
     # A live broadcast or relay: played from this URL (only ever one the signed manifest names);
     # ``audio_sha256`` is then its fallback clip ("" for silence) and ``duration_ms`` an upper bound.
     stream_url: str | None = None
+    smaller_sha256: str | None = None  # a smaller signed rendition, for a tight data budget
 
     def cue(self, stop_ms: int | None = None) -> Cue:
         """The item for ``timeline.resolve``; ``stop_ms``: the operator stopped it at that instant."""
@@ -74,6 +75,7 @@ def items_from_manifest(manifest: mf.Manifest) -> list[PlayItem]:
                 title=it.title,
                 volume_percent=it.volume_percent,
                 stream_url=it.audio.url if stream else None,
+                smaller_sha256=it.audio.smaller.sha256 if it.audio.smaller else None,
             )
         )
     return items

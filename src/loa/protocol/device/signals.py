@@ -218,6 +218,15 @@ class Restart:
 
 
 @dataclass(frozen=True, slots=True)
+class InstallUpdate:
+    """The operator sent an agent release: the adapter downloads, verifies and installs it, then
+    answers the command itself (``done`` and a restart, or ``failed`` with a reason)."""
+
+    command_id: str
+    args: m.UpdateArgs
+
+
+@dataclass(frozen=True, slots=True)
 class Note:
     """Something worth a log line (``warning``: something went wrong)."""
 
@@ -241,6 +250,7 @@ Effect = (
     | AudioWanted
     | JoinGroups
     | Restart
+    | InstallUpdate
     | Note
 )
 STATUS_CHANGED = StatusChanged()
