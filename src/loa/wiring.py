@@ -6,6 +6,7 @@ an entry point starts (``create_app``, the ``loa`` command, ``loa demo``).
 |--------------------------------|---------------|---------------------------------------------------------|
 | ``bulletin`` (content)         | before commit | schedule: recompile the manifests that carry it         |
 | ``devices`` (fleet)            | before commit | schedule: recompile the manifests of the devices        |
+| ``stream_sessions`` (live)     | before commit | schedule: recompile, ``sync`` the devices that changed  |
 | ``speech_job`` (speech)        | before commit | content: attach a finished reading (isolated)           |
 | ``outbox`` (fleet, schedule)   | after commit  | the process's doorbell: wakes its gateway               |
 | ``device_offline`` (fleet)     | after commit  | push (if still offline after a grace): "… mất kết nối"  |
@@ -33,6 +34,7 @@ from loa.db.changes import after_commit, on_commit
 from loa.exchange.models import WAITING_FOR_COMMUNE
 from loa.fleet.ingest import WENT_OFFLINE
 from loa.fleet.outbox import OUTBOX
+from loa.live.service import STREAMS_CHANGED
 from loa.process import Doorbell, Periodic, Process
 from loa.schedule import hooks
 from loa.settings import Settings
@@ -57,6 +59,9 @@ def wire(engine: Engine, settings: Settings) -> Process:
     def devices_changed(session: Session, _keys: set[Any]) -> None:
         hooks.devices_changed(session, data_dir=settings.data_dir)
 
+    def streams_changed(session: Session, _keys: set[Any]) -> None:
+        hooks.streams_changed(session, data_dir=settings.data_dir)
+
     def speech_jobs_finished(session: Session, job_ids: set[Any]) -> None:
         # Imported here: the audio stack (PyAV, NumPy) costs seconds, and a ``loa`` command that
         # opens a session without finishing a reading should not pay for it.
@@ -72,6 +77,7 @@ def wire(engine: Engine, settings: Settings) -> Process:
 
     on_commit(sessions, "bulletin", bulletins_changed)
     on_commit(sessions, "devices", devices_changed)
+    on_commit(sessions, STREAMS_CHANGED, streams_changed)
     # A reading that cannot be attached must not fail the job that made it (it is logged).
     on_commit(sessions, JOB_FINISHED, speech_jobs_finished, isolated=True)
     after_commit(sessions, OUTBOX, lambda _keys: doorbell.ring())

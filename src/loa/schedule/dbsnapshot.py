@@ -31,6 +31,7 @@ from loa.schedule.snapshot import (
     Target,
     TargetKind,
 )
+from loa.schedule.streams import stream_announcements
 from loa.schedule.targets import StoredTarget, load_tokens
 
 _PAD = timedelta(days=2)
@@ -284,7 +285,10 @@ def load_snapshot(
     snapshot = Snapshot(
         programmes=tuple(programmes),
         episodes=tuple(episodes),
-        announcements=tuple(_announcements(rows, tokens, content, reach)),
+        announcements=(
+            *_announcements(rows, tokens, content, reach),
+            *stream_announcements(session, start_at=start_at, end_at=end_at),  # live and relays
+        ),
         devices=tuple(devices),
     )
     return LoadedSnapshot(snapshot, device_ids, tuple(dict.fromkeys(content.notices)))
