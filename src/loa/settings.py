@@ -102,6 +102,15 @@ class Settings(BaseSettings):
     mosquitto_pid_file: Path | None = None
     manifest_recompile_interval_s: int = Field(default=3600, ge=1)  # the gateway recompiles manifests
 
+    # Live broadcast and relay (docs/operations.md): the built-in relay (embedded, at most
+    # stream_max_listeners listeners) or Icecast at icecast_url (``loa live icecast-config``).
+    # stream_public_url is where loudspeakers open streams (default: this server's /live/stream, or
+    # icecast_url); over 4G it must be a public address.
+    stream_server: Literal["embedded", "icecast"] = "embedded"
+    stream_public_url: str | None = None
+    icecast_url: str = "http://127.0.0.1:8010"
+    stream_max_listeners: int = Field(default=200, ge=1, le=2000)
+
     # Speech.
     tts_engine: Literal["espeak", "piper"] = "espeak"
     tts_voice: str | None = None
