@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 _lock = threading.Lock()
 AUTH_OK = {"icecast-auth-user": "1"}
+STATUS_PAGES = frozenset({"status-json.xsl"})
 MAX_WS_CHUNK = 256 * 1024
 
 
@@ -196,6 +197,8 @@ async def icecast_auth(request: Request) -> Response:
     raw_mount = str(form.get("mount", ""))
     mount = streams.mount_of(raw_mount)
     if action == "listener_add":
+        if mount in STATUS_PAGES:  # Icecast's own status page (listener counts): nothing secret
+            return Response(status_code=200, headers=AUTH_OK)
         token = streams.token_of(raw_mount)
         try:
             streams.verify_token(runtime.key, token, mount=mount, now=utcnow())

@@ -38,11 +38,17 @@ class IcecastConfig:
     pid_file: str = ""
     queue_size: int = 256 * 1024
     burst_size: int = 16 * 1024  # ~2 s at 64 kb/s: a device starts at once, latency stays low
+    run_as: tuple[str, str] | None = None  # (user, group) when started as root (Debian: icecast2, icecast)
 
 
 def config_xml(config: IcecastConfig) -> str:
     """The whole ``icecast.xml``: every mount authenticated by Loa over URL auth."""
     url = escape(config.auth_url, {'"': "&quot;"})
+    owner = (
+        f"<changeowner><user>{escape(config.run_as[0])}</user><group>{escape(config.run_as[1])}</group></changeowner>"
+        if config.run_as
+        else ""
+    )
     pid = f"<pidfile>{escape(config.pid_file)}</pidfile>" if config.pid_file else ""
     return f"""<icecast>
   <!-- Written by `loa live icecast-config`: listeners and sources are authenticated by Loa. -->
@@ -92,7 +98,7 @@ def config_xml(config: IcecastConfig) -> str:
     <errorlog>error.log</errorlog>
     <loglevel>2</loglevel>
   </logging>
-  <security><chroot>0</chroot></security>
+  <security><chroot>0</chroot>{owner}</security>
 </icecast>
 """
 
