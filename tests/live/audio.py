@@ -19,7 +19,9 @@ def tone(seconds: float, frequency_hz: float = 1000.0, *, fmt: str = "ogg", code
         t = np.arange(int(seconds * RATE)) / RATE
         samples = (0.25 * np.sin(2 * np.pi * frequency_hz * t)).astype(np.float32)
         for start in range(0, len(samples), 960):
-            frame = av.AudioFrame.from_ndarray(samples[None, start : start + 960], format="flt", layout="mono")
+            frame = av.AudioFrame.from_ndarray(
+                samples[None, start : start + 960], format="flt", layout="mono"
+            )
             frame.sample_rate = RATE
             for packet in stream.encode(frame):
                 container.mux(packet)

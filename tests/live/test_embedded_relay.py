@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -20,7 +19,6 @@ from loa.app import create_app
 from loa.live import service as live
 from loa.live.api import runtime_for
 from loa.live.models import StreamSession
-from loa.protocol import streams
 from loa.settings import Settings
 from loa.speech.models import AudioAsset
 from tests.conftest import Backend
@@ -55,7 +53,11 @@ def test_source_to_tokened_listeners_with_a_limit_and_a_recording(engine: Engine
         with factory() as s:
             world = load_world(s)
             row = live.start_live(
-                s, principal=world.operator, codes=[KINH_VILLAGE], title="Thông báo họp", stream_base_url=f"{base}/live/stream"
+                s,
+                principal=world.operator,
+                codes=[KINH_VILLAGE],
+                title="Thông báo họp",
+                stream_base_url=f"{base}/live/stream",
             )
             s.commit()
             session_id = row.id
@@ -114,7 +116,9 @@ def test_source_to_tokened_listeners_with_a_limit_and_a_recording(engine: Engine
         path = runtime.store.local_path(asset.sha256, "mp3")  # type: ignore[attr-defined]
         recorded = decode(path.read_bytes())
         assert abs(len(recorded) / RATE - 4.0) < 0.1 and abs(dominant_hz(recorded) - 1000.0) < 5
-        actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.target_type == "stream_session"))]
+        actions = [
+            e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.target_type == "stream_session"))
+        ]
         assert actions == ["live.start", "live.stop", "live.recorded"]
         [item] = stream_items(s, "loa-bt-01")
         assert item["not_after_at"] is not None  # cut at the source's end: the programme resumes

@@ -54,6 +54,7 @@ def start_icecast(auth_url: str, port: int = ICECAST_PORT) -> tuple[subprocess.P
         run_as=("icecast2", "icecast") if os.geteuid() == 0 else None,
     )
     (workdir / "icecast.xml").write_text(config_xml(config))
+
     def up() -> bool:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/status-json.xsl", timeout=1):
@@ -61,7 +62,9 @@ def start_icecast(auth_url: str, port: int = ICECAST_PORT) -> tuple[subprocess.P
         except OSError:
             return False
 
-    process = subprocess.Popen([ICECAST_BINARY, "-c", str(workdir / "icecast.xml")], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [ICECAST_BINARY, "-c", str(workdir / "icecast.xml")], stdout=subprocess.DEVNULL
+    )
     try:
         wait_for(up, "Icecast to listen")
     except AssertionError:
@@ -80,7 +83,9 @@ def mount_listed(port: int, mount: str) -> bool:
 
 def test_icecast_with_loa_url_auth(engine: Engine, settings: Settings) -> None:
     icecast_url = f"http://127.0.0.1:{ICECAST_PORT}"
-    app = create_app(settings.model_copy(update={"stream_server": "icecast", "icecast_url": icecast_url}), engine=engine)
+    app = create_app(
+        settings.model_copy(update={"stream_server": "icecast", "icecast_url": icecast_url}), engine=engine
+    )
     factory = app.state.session_factory
     runtime = runtime_for(app.state)
     source = tone(6.0, 1000.0)
@@ -89,15 +94,21 @@ def test_icecast_with_loa_url_auth(engine: Engine, settings: Settings) -> None:
         try:
             with factory() as s:
                 world = load_world(s)
-                row = live.start_live(s, principal=world.operator, codes=[KINH_VILLAGE], title="", stream_base_url=icecast_url)
+                row = live.start_live(
+                    s, principal=world.operator, codes=[KINH_VILLAGE], title="", stream_base_url=icecast_url
+                )
                 s.commit()
                 assert row.stream_url == f"{icecast_url}/{MOUNT}"
             with factory() as s:
                 [item] = stream_items(s, "loa-bt-01")
             url = item["audio"]["url"]
             with httpx.Client(timeout=10) as client:  # an encoder straight to Icecast, wrong password
-                refused = client.put(f"{icecast_url}/{MOUNT}", content=b"x" * 100, auth=("source", "sai"),
-                                     headers={"Content-Type": "audio/ogg"})
+                refused = client.put(
+                    f"{icecast_url}/{MOUNT}",
+                    content=b"x" * 100,
+                    auth=("source", "sai"),
+                    headers={"Content-Type": "audio/ogg"},
+                )
                 assert refused.status_code in (401, 403)
 
             def paced() -> Iterator[bytes]:

@@ -42,7 +42,9 @@ def stream_items(s: Any, uid: str) -> list[dict[str, Any]]:
 def syncs(s: Any, uid: str) -> int:
     device = s.scalars(select(Device).where(Device.uid == uid)).one()
     return len(
-        s.scalars(select(DeviceCommand).where(DeviceCommand.device_id == device.id, DeviceCommand.kind == "sync")).all()
+        s.scalars(
+            select(DeviceCommand).where(DeviceCommand.device_id == device.id, DeviceCommand.kind == "sync")
+        ).all()
     )
 
 
@@ -58,7 +60,9 @@ def compiled(engine: Engine, settings: Settings) -> Any:
     return factory
 
 
-def test_live_goes_to_the_chosen_village_with_a_device_token_and_stops(engine: Engine, settings: Settings) -> None:
+def test_live_goes_to_the_chosen_village_with_a_device_token_and_stops(
+    engine: Engine, settings: Settings
+) -> None:
     factory = compiled(engine, settings)
     started = utcnow()
     with factory() as s:
@@ -104,8 +108,12 @@ def test_live_goes_to_the_chosen_village_with_a_device_token_and_stops(engine: E
         assert row is not None and row.status == "ended" and row.end_reason == "operator_stop"
         assert audit_actions(s) == ["live.start", "live.stop"]
         stop_event = s.scalars(select(AuditEvent).where(AuditEvent.action == "live.stop")).one()
-        details = stop_event.details if isinstance(stop_event.details, dict) else json.loads(stop_event.details)
-        assert details["duration_s"] >= 29 and details["targets"] == [{"kind": "village", "code": KINH_VILLAGE}]
+        details = (
+            stop_event.details if isinstance(stop_event.details, dict) else json.loads(stop_event.details)
+        )
+        assert details["duration_s"] >= 29 and details["targets"] == [
+            {"kind": "village", "code": KINH_VILLAGE}
+        ]
 
 
 def test_relay_is_in_the_manifests_at_its_slot(engine: Engine, settings: Settings) -> None:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -176,14 +177,10 @@ async def browser_source(websocket: WebSocket, session_id: int) -> None:
         except WebSocketDisconnect:
             return
 
-    try:
+    with contextlib.suppress(MountBusy):
         await runtime.run_source(mount, content_type, chunks())
-    except MountBusy:
-        pass
-    try:
+    with contextlib.suppress(RuntimeError):
         await websocket.close()
-    except RuntimeError:
-        pass
 
 
 # --- Icecast URL authentication ---
@@ -241,7 +238,11 @@ def session_status(row: StreamSession, listeners: int) -> dict[str, Any]:
 def start(body: StartLive, request: Request, db: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
     runtime = runtime_for(request.app.state)
     row = service.start_live(
-        db, principal=principal, codes=body.codes, title=body.title, stream_base_url=stream_base_url(request, runtime)
+        db,
+        principal=principal,
+        codes=body.codes,
+        title=body.title,
+        stream_base_url=stream_base_url(request, runtime),
     )
     db.commit()
     return session_status(row, 0)
@@ -255,7 +256,9 @@ def stop(session_id: int, db: SessionDep, principal: ApiPrincipal) -> dict[str, 
 
 
 @router.get("/api/v1/live/sessions/{session_id}", summary="Tình trạng buổi phát trực tiếp")
-async def status(session_id: int, request: Request, db: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
+async def status(
+    session_id: int, request: Request, db: SessionDep, principal: ApiPrincipal
+) -> dict[str, Any]:
     row = service.get_session(db, principal=principal, session_id=session_id)
     runtime = runtime_for(request.app.state)
     listeners = await runtime.server.listeners(row.mount) if row.status == StreamStatus.ON_AIR.value else 0
@@ -263,4 +266,3 @@ async def status(session_id: int, request: Request, db: SessionDep, principal: A
         service.note_listeners(db, row, listeners)
         db.commit()
     return session_status(row, listeners)
-

@@ -17,7 +17,9 @@ app = typer.Typer(help="Phát trực tiếp và tiếp sóng", no_args_is_help=T
 def icecast_config(
     out: Path = typer.Option(..., "--out", help="Tệp icecast.xml cần ghi"),
     auth_url: str = typer.Option(
-        ..., "--auth-url", help="Địa chỉ Loa mà Icecast hỏi xác thực, vd. http://127.0.0.1:8000/api/v1/live/icecast-auth"
+        ...,
+        "--auth-url",
+        help="Địa chỉ Loa mà Icecast hỏi xác thực, vd. http://127.0.0.1:8000/api/v1/live/icecast-auth",
     ),
     port: int = typer.Option(8010, help="Cổng của Icecast"),
     hostname: str = typer.Option("127.0.0.1", help="Tên máy mà thiết bị dùng để kết nối"),

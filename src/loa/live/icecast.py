@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import urllib.request
 from collections.abc import AsyncIterator
@@ -136,16 +137,14 @@ async def push_source(
         raise SourceRefused(str(err)) from err
     finally:
         writer.close()
-        try:
+        with contextlib.suppress(OSError):
             await writer.wait_closed()
-        except OSError:
-            pass
     return sent
 
 
 def listener_count(server_url: str, mount: str, *, timeout_s: float = 3.0) -> int:
     """Listeners on ``mount`` now (0 when it has no source), from Icecast's public status."""
-    with urllib.request.urlopen(f"{server_url.rstrip('/')}/status-json.xsl", timeout=timeout_s) as answer:  # noqa: S310
+    with urllib.request.urlopen(f"{server_url.rstrip('/')}/status-json.xsl", timeout=timeout_s) as answer:
         stats = json.loads(answer.read().decode("utf-8", "replace")).get("icestats", {})
     sources = stats.get("source", [])
     for source in sources if isinstance(sources, list) else [sources]:

@@ -67,7 +67,9 @@ class EmbeddedRelay:
         return (len(live.listeners) if live else 0) + len(self._waiting.get(mount, ()))
 
     def total_listeners(self) -> int:
-        return sum(len(m.listeners) for m in self._mounts.values()) + sum(len(w) for w in self._waiting.values())
+        return sum(len(m.listeners) for m in self._mounts.values()) + sum(
+            len(w) for w in self._waiting.values()
+        )
 
     def has_source(self, mount: str) -> bool:
         return mount in self._mounts

@@ -103,7 +103,9 @@ class LiveRuntime:
         expected = self.source_password(commune_of_mount(mount))
         return user == icecast.SOURCE_USER and hmac.compare_digest(password.encode(), expected.encode())
 
-    async def run_source(self, mount: str, content_type: str, chunks: AsyncIterator[bytes]) -> StreamSession | None:
+    async def run_source(
+        self, mount: str, content_type: str, chunks: AsyncIterator[bytes]
+    ) -> StreamSession | None:
         """Feed the session on air at ``mount`` from ``chunks`` until they end, recording them; then end
         the session (if nobody stopped it) and store the recording. None: nobody is on air there."""
         with self.sessions() as s:
@@ -153,10 +155,14 @@ class LiveRuntime:
         if not path.exists() or path.stat().st_size == 0 or row.recording_sha256:
             return
         try:
-            results = level_recording_stream(path, formats=JOB_FORMATS, max_duration_s=MAX_LIVE.total_seconds())
+            results = level_recording_stream(
+                path, formats=JOB_FORMATS, max_duration_s=MAX_LIVE.total_seconds()
+            )
         except Exception as err:  # a source that sent nothing decodable: the session stands, unrecorded
             log.warning("live recording %s not stored: %s", path.name, err)
-            row.status_message = (row.status_message + " Không lưu được bản ghi (âm thanh không đọc được).")[:300]
+            row.status_message = (row.status_message + " Không lưu được bản ghi (âm thanh không đọc được).")[
+                :300
+            ]
             return
         raw_sha = hashlib.sha256(path.read_bytes()).hexdigest()
         started = (row.started_at or row.start_at).astimezone()
@@ -197,6 +203,10 @@ class LiveRuntime:
             target_type="stream_session",
             target_id=row.id,
             area_id=row.commune_id,
-            details={"sha256": asset.sha256, "duration_ms": asset.duration_ms, "started_at": started.isoformat()},
+            details={
+                "sha256": asset.sha256,
+                "duration_ms": asset.duration_ms,
+                "started_at": started.isoformat(),
+            },
         )
         path.unlink(missing_ok=True)

@@ -52,7 +52,9 @@ class StreamSlot:
     targets: tuple[tuple[str, str], ...]  # ("commune" | "village", unit code)
 
 
-def _targets(session: Session, principal: Principal, codes: Sequence[str]) -> tuple[AdminUnit, list[dict[str, str]]]:
+def _targets(
+    session: Session, principal: Principal, codes: Sequence[str]
+) -> tuple[AdminUnit, list[dict[str, str]]]:
     """The chosen communes and villages (in scope), and the commune whose station carries the stream."""
     if not codes:
         raise InvalidInput("Chưa chọn xã hoặc thôn nào để phát.", code="no_targets")
@@ -78,7 +80,9 @@ def _targets(session: Session, principal: Principal, codes: Sequence[str]) -> tu
 def _stream_url(base_url: str, mount: str) -> str:
     base = base_url.rstrip("/")
     if urlsplit(base).scheme not in ("http", "https"):
-        raise InvalidInput("Địa chỉ máy chủ phát luồng phải bắt đầu bằng http:// hoặc https://.", code="stream_url")
+        raise InvalidInput(
+            "Địa chỉ máy chủ phát luồng phải bắt đầu bằng http:// hoặc https://.", code="stream_url"
+        )
     return f"{base}/{mount}"
 
 
@@ -219,7 +223,9 @@ def schedule_relay(
     require(principal, Permission.BROADCAST)
     now = now or utcnow()
     if urlsplit(source_url.strip()).scheme not in ("http", "https"):
-        raise InvalidInput("Địa chỉ luồng tiếp sóng phải bắt đầu bằng http:// hoặc https://.", code="relay_url")
+        raise InvalidInput(
+            "Địa chỉ luồng tiếp sóng phải bắt đầu bằng http:// hoặc https://.", code="relay_url"
+        )
     if start_at.tzinfo is None or end_at.tzinfo is None:
         raise InvalidInput("Giờ tiếp sóng phải có múi giờ.", code="relay_time")
     if end_at <= start_at or end_at - start_at > MAX_RELAY:
@@ -261,7 +267,11 @@ def schedule_relay(
         row,
         "relay.schedule",
         actor=principal,
-        details={"source_url": row.source_url, "start_at": start_at.isoformat(), "end_at": end_at.isoformat()},
+        details={
+            "source_url": row.source_url,
+            "start_at": start_at.isoformat(),
+            "end_at": end_at.isoformat(),
+        },
     )
     mark_changed(session, STREAMS_CHANGED, row.id)
     return row

@@ -327,7 +327,10 @@ def _assemble(
 def _tokened(item: ManifestItem, device_id: str, key: bytes) -> ManifestItem:
     end_at = item.not_after_at or item.start_at + timedelta(milliseconds=item.duration_ms)
     token = streams.make_token(
-        key, device_id=device_id, mount=streams.mount_of(item.audio.url), expires_at=end_at + STREAM_TOKEN_MARGIN
+        key,
+        device_id=device_id,
+        mount=streams.mount_of(item.audio.url),
+        expires_at=end_at + STREAM_TOKEN_MARGIN,
     )
     audio = item.audio.model_copy(update={"url": streams.with_token(item.audio.url, token)})
     return item.model_copy(update={"audio": audio})
@@ -339,7 +342,8 @@ def _with_stream_tokens(result: KeyResult, device_id: str, key: bytes | None) ->
     if key is None or not any(item.audio.kind is AudioKind.STREAM for item in result.items):
         return result
     items = tuple(
-        _tokened(item, device_id, key) if item.audio.kind is AudioKind.STREAM else item for item in result.items
+        _tokened(item, device_id, key) if item.audio.kind is AudioKind.STREAM else item
+        for item in result.items
     )
     items_json = join_items_bytes(item_bytes(item) for item in items)
     return replace(result, items=items, items_json=items_json, content_hash=content_hash_of(items_json))

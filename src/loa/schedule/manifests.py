@@ -162,7 +162,9 @@ def _run(
     loaded = load_snapshot(session, start_at=window.start_at, end_at=window.end_at)
     stream_key = streams.token_key(key.private_bytes_raw())
     if usable and last is not None:
-        compilation = recompile(last, loaded.snapshot, generated_at=now, signing_key=key, stream_key=stream_key)
+        compilation = recompile(
+            last, loaded.snapshot, generated_at=now, signing_key=key, stream_key=stream_key
+        )
     else:
         compilation = compile_manifests(
             loaded.snapshot,

@@ -45,7 +45,10 @@ def upgrade() -> None:
             ["commune_id"], ["admin_units.id"], name=op.f("fk_stream_sessions_commune_id_admin_units")
         ),
         sa.ForeignKeyConstraint(
-            ["created_by_id"], ["users.id"], name=op.f("fk_stream_sessions_created_by_id_users"), ondelete="SET NULL"
+            ["created_by_id"],
+            ["users.id"],
+            name=op.f("fk_stream_sessions_created_by_id_users"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stream_sessions")),
     )
