@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     stream_public_url: str | None = None
     icecast_url: str = "http://127.0.0.1:8010"
     stream_max_listeners: int = Field(default=200, ge=1, le=2000)
+    # Where relays pulled by Loa are fed (default: icecast_url, or the built-in relay of this server).
+    stream_ingest_url: str | None = None
 
     # Speech.
     tts_engine: Literal["espeak", "piper"] = "espeak"

@@ -17,7 +17,8 @@ Pushes are sent by the process's ``Pusher`` thread, never inside the commit; wit
 (``LOA_VAPID_PRIVATE_KEY``) nothing is subscribed for them.
 
 and, beside a gateway, a periodic full recompilation so that each device's 48-hour cover slides
-forward even when nothing changed.
+forward even when nothing changed, and the relay puller (``loa.live.puller``: relays start and stop
+at their slots).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from loa.db.changes import after_commit, on_commit
 from loa.exchange.models import WAITING_FOR_COMMUNE
 from loa.fleet.ingest import WENT_OFFLINE
 from loa.fleet.outbox import OUTBOX
+from loa.live.puller import RELAY_TICK_S, RelayPuller
+from loa.live.runtime import commune_of_mount, source_password
 from loa.live.service import STREAMS_CHANGED
 from loa.process import Doorbell, Periodic, Process
 from loa.schedule import hooks
@@ -83,7 +86,22 @@ def wire(engine: Engine, settings: Settings) -> Process:
     after_commit(sessions, OUTBOX, lambda _keys: doorbell.ring())
     _wire_push(sessions, settings)
     periodic = Periodic("periodic manifest recompilation", settings.manifest_recompile_interval_s, recompile)
-    return Process(sessions=sessions, doorbell=doorbell, periodic=(periodic,))
+    relays = Periodic("relays (tiếp sóng)", RELAY_TICK_S, _relay_puller(sessions, settings).tick)
+    return Process(sessions=sessions, doorbell=doorbell, periodic=(periodic, relays))
+
+
+def _relay_puller(sessions: sessionmaker[Session], settings: Settings) -> RelayPuller:
+    """Relays pulled beside the gateway, fed to Icecast or to this server's built-in relay."""
+    from loa.fleet.keys import load_or_create_signing_key
+
+    def password(mount: str) -> str:
+        secret = load_or_create_signing_key(settings.data_dir).private_bytes_raw()
+        return source_password(secret, commune_of_mount(mount))
+
+    ingest = settings.stream_ingest_url or (
+        settings.icecast_url if settings.stream_server == "icecast" else "http://127.0.0.1:8000/live/stream"
+    )
+    return RelayPuller(sessions=sessions, ingest_url=ingest, source_password=password)
 
 
 def _wire_push(sessions: sessionmaker[Session], settings: Settings) -> Pusher | None:

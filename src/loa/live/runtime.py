@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from loa.accounts.audit import record
 from loa.db.base import utcnow
 from loa.live import icecast
-from loa.live.models import StreamSession, StreamStatus
+from loa.live.models import StreamKind, StreamSession, StreamStatus
 from loa.live.relay import EmbeddedRelay
 from loa.live.service import MAX_LIVE, finish, source_sessions
 from loa.protocol.streams import STREAM_CONTENT_TYPES, token_key
@@ -78,6 +78,12 @@ class IcecastServer:
             return 0
 
 
+def source_password(secret: bytes, commune_code: str) -> str:
+    """The station's source password for its encoder (and for Loa's own feeds)."""
+    mac = hmac.new(token_key(secret), f"source\n{commune_code}".encode(), hashlib.sha256).digest()[:18]
+    return base64.urlsafe_b64encode(mac).decode()
+
+
 def commune_of_mount(mount: str) -> str:
     return mount.split("-", 1)[1] if "-" in mount else ""
 
@@ -96,8 +102,7 @@ class LiveRuntime:
         return token_key(self.secret)
 
     def source_password(self, commune_code: str) -> str:
-        mac = hmac.new(self.key, f"source\n{commune_code}".encode(), hashlib.sha256).digest()[:18]
-        return base64.urlsafe_b64encode(mac).decode()
+        return source_password(self.secret, commune_code)
 
     def check_source(self, mount: str, user: str, password: str) -> bool:
         expected = self.source_password(commune_of_mount(mount))
@@ -139,6 +144,9 @@ class LiveRuntime:
             row = s.get(StreamSession, session_id)
             if row is None:
                 return None
+            if row.kind == StreamKind.RELAY.value:
+                s.expunge(row)
+                return row  # a relay's feed ends with its slot: its puller ends it (loa.live.puller)
             if row.status == StreamStatus.ON_AIR.value:
                 finish(
                     s,
