@@ -30,15 +30,33 @@ def tone(seconds: float, frequency_hz: float = 1000.0, *, fmt: str = "ogg", code
     return out.getvalue()
 
 
-def decode(data: bytes) -> np.ndarray:
-    """Mono float samples at 48 kHz of an encoded stream (as a loudspeaker would decode it)."""
+def decode(data: bytes, *, truncated: bool = False) -> np.ndarray:
+    """Mono float samples at 48 kHz of an encoded stream (as a loudspeaker would decode it).
+    ``truncated``: a stream cut off by the listener; what decodes before the cut counts."""
     chunks = []
     with av.open(io.BytesIO(data)) as container:
         resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
-        for frame in container.decode(audio=0):
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1))
+        try:
+            for frame in container.decode(audio=0):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+        except av.FFmpegError:
+            if not truncated:
+                raise
     return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+
+
+def wav_tone(path: str, seconds: float, frequency_hz: float = 1000.0) -> None:
+    """A 16-bit mono WAV tone, e.g. for Chromium's fake microphone."""
+    import wave
+
+    t = np.arange(int(seconds * RATE)) / RATE
+    pcm = (0.3 * 32767 * np.sin(2 * np.pi * frequency_hz * t)).astype("<i2")
+    with wave.open(path, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(pcm.tobytes())
 
 
 def dominant_hz(samples: np.ndarray) -> float:

@@ -1,7 +1,134 @@
-"""The "Phát trực tiếp" page (placeholder router until the page lands)."""
+"""The "Phát trực tiếp" page: choose communes/villages, go on air from the browser's microphone
+(``/static/live.js``: getUserMedia → MediaRecorder WebM/Opus → WebSocket ``/live/ws/{id}``), see the
+level, the elapsed time and how many loudspeakers are listening, stop. Also the recent sessions with
+their recordings, and each station's source credentials for an external encoder."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from sqlalchemy import select
+from starlette.responses import JSONResponse, Response
+
+from loa.accounts.deps import CsrfProtected, WebPrincipal
+from loa.accounts.logic import format_vietnam_time
+from loa.accounts.principal import Permission
+from loa.accounts.scope import in_scope, require
+from loa.errors import LoaError
+from loa.live import service
+from loa.live.api import runtime_for, session_status, stream_base_url
+from loa.live.models import KIND_LABELS, STATUS_LABELS, StreamKind, StreamStatus
+from loa.protocol.streams import live_mount, relay_mount
+from loa.units.models import AdminUnit, UnitKind
+from loa.web.deps import SessionDep
+from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+MAX_COMMUNES = 30
+_COMMUNES = (UnitKind.COMMUNE, UnitKind.WARD, UnitKind.SPECIAL_ZONE)
+_VILLAGES = (UnitKind.VILLAGE, UnitKind.RESIDENTIAL_GROUP)
+
+
+def _choices(db: Any, principal: Any) -> list[dict[str, Any]]:
+    communes = list(
+        db.scalars(
+            select(AdminUnit)
+            .where(AdminUnit.kind.in_(_COMMUNES), in_scope(principal, AdminUnit.path))
+            .order_by(AdminUnit.name)
+            .limit(MAX_COMMUNES)
+        )
+    )
+    villages: dict[int, list[AdminUnit]] = {c.id: [] for c in communes}
+    if communes:
+        for v in db.scalars(
+            select(AdminUnit)
+            .where(AdminUnit.parent_id.in_(list(villages)), AdminUnit.kind.in_(_VILLAGES))
+            .order_by(AdminUnit.name)
+        ):
+            villages[v.parent_id].append(v)
+    return [{"code": c.code, "name": c.name, "villages": villages[c.id]} for c in communes]
+
+
+@router.get("/live")
+def live_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
+    require(principal, Permission.VIEW)
+    can = principal.has(Permission.BROADCAST)
+    runtime = runtime_for(request.app.state) if can else None
+    choices = _choices(db, principal) if can else []
+    base = stream_base_url(request, runtime) if runtime is not None else ""
+    encoders = [
+        {
+            "name": c["name"],
+            "live_url": f"{base}/{live_mount(c['code'])}",
+            "relay_url": f"{base}/{relay_mount(c['code'])}",
+            "password": runtime.source_password(c["code"]) if runtime is not None else "",
+        }
+        for c in choices
+    ]
+    rows = service.sessions_list(db, principal=principal)
+    context = {
+        "active_nav": "live",
+        "can_broadcast": can,
+        "communes": choices,
+        "encoders": encoders,
+        "rows": rows,
+        "kind_labels": {k.value: v for k, v in KIND_LABELS.items()},
+        "status_labels": {k.value: v for k, v in STATUS_LABELS.items()},
+        "when": format_vietnam_time,
+        "on_air": [r for r in rows if r.status == StreamStatus.ON_AIR.value and r.kind == StreamKind.LIVE.value],
+    }
+    return render(request, "live/index.html", context)
+
+
+def _error(err: LoaError) -> JSONResponse:
+    return JSONResponse({"error": err.message}, status_code=err.status)
+
+
+@router.post("/live/start")
+def live_start(
+    request: Request,
+    principal: WebPrincipal,
+    _csrf: CsrfProtected,
+    db: SessionDep,
+    codes: Annotated[list[str] | None, Form()] = None,
+    title: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        row = service.start_live(
+            db,
+            principal=principal,
+            codes=codes or [],
+            title=title,
+            stream_base_url=stream_base_url(request, runtime_for(request.app.state)),
+        )
+    except LoaError as err:
+        db.rollback()
+        return _error(err)
+    db.commit()
+    return JSONResponse(session_status(row, 0), status_code=201)
+
+
+@router.post("/live/{session_id}/stop")
+def live_stop(session_id: int, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep) -> Response:
+    try:
+        row = service.stop(db, principal=principal, session_id=session_id)
+    except LoaError as err:
+        db.rollback()
+        return _error(err)
+    db.commit()
+    return JSONResponse(session_status(row, 0))
+
+
+@router.get("/live/{session_id}/status")
+async def live_status(session_id: int, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
+    try:
+        row = service.get_session(db, principal=principal, session_id=session_id)
+    except LoaError as err:
+        return _error(err)
+    runtime = runtime_for(request.app.state)
+    listeners = await runtime.server.listeners(row.mount) if row.status == StreamStatus.ON_AIR.value else 0
+    if listeners > row.max_listeners:
+        service.note_listeners(db, row, listeners)
+        db.commit()
+    return JSONResponse(session_status(row, listeners))
