@@ -134,3 +134,53 @@ def test_source_without_a_session_is_refused(engine: Engine, settings: Settings)
     assert answer.status_code == 403
     assert "chưa bắt đầu" in answer.json()["error"]
     assert threading.active_count() >= 1
+
+
+def test_source_dropping_mid_broadcast_ends_the_session_and_keeps_the_recording(
+    engine: Engine, settings: Settings
+) -> None:
+    app = create_app(settings, engine=engine)
+    factory = app.state.session_factory
+    runtime = runtime_for(app.state)
+    source = tone(6.0, 1000.0)
+    half = len(source) // 2
+    with serve(app) as base:
+        with factory() as s:
+            world = load_world(s)
+            row = live.start_live(
+                s, principal=world.operator, codes=[BA_TO], title="", stream_base_url=f"{base}/live/stream"
+            )
+            s.commit()
+            session_id = row.id
+
+        class EncoderCrashed(Exception):
+            pass
+
+        def dying() -> Iterator[bytes]:
+            for at in range(0, half, 2048):
+                yield source[at : min(at + 2048, half)]
+            raise EncoderCrashed  # the encoder's PC dies: the connection is cut mid-body
+
+        with httpx.Client(timeout=30) as client, pytest.raises(EncoderCrashed):
+            client.put(
+                f"{base}/live/stream/{MOUNT}",
+                content=dying(),
+                auth=("source", runtime.source_password(BA_TO)),
+                headers={"Content-Type": "audio/ogg"},
+            )
+
+        def ended() -> bool:
+            with factory() as s:
+                done = s.get(StreamSession, session_id)
+                return done is not None and done.recording_sha256 is not None
+
+        wait_for(ended, "the session to end with its recording")
+    with factory() as s:
+        row = s.get(StreamSession, session_id)
+        assert row is not None and row.status == "ended" and row.end_reason in ("source_ended", "source_failed")
+        assert row.status_message.startswith("Nguồn phát bị ngắt giữa chừng")
+        asset = s.scalars(select(AudioAsset).where(AudioAsset.sha256 == row.recording_sha256)).one()
+        assert 2500 < asset.duration_ms < 3500  # what was said before the drop: about 3 of 6 seconds
+        for uid in ("loa-bt-01", "loa-bt-02"):
+            [item] = stream_items(s, uid)
+            assert item["not_after_at"] is not None  # devices cut it and resume their programme
