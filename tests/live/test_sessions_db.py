@@ -97,7 +97,7 @@ def test_live_goes_to_the_chosen_village_with_a_device_token_and_stops(
     stopped_at = utcnow() + timedelta(seconds=30)
     with factory() as s:
         world = load_world(s)
-        live.stop(s, principal=world.operator, session_id=session_id, now=stopped_at)
+        live.stop(s, principal=world.operator, stream_id=session_id, now=stopped_at)
         s.commit()
     with factory() as s:
         [item] = stream_items(s, "loa-bt-01")

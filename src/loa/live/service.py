@@ -153,11 +153,11 @@ def start_live(
     return row
 
 
-def get_session(session: Session, *, principal: Principal, session_id: int) -> StreamSession:
+def get_session(session: Session, *, principal: Principal, stream_id: int) -> StreamSession:
     row = session.scalar(
         select(StreamSession)
         .join(AdminUnit, AdminUnit.id == StreamSession.commune_id)
-        .where(StreamSession.id == session_id, in_scope(principal, AdminUnit.path))
+        .where(StreamSession.id == stream_id, in_scope(principal, AdminUnit.path))
     )
     if row is None:
         raise NotFound(NOT_FOUND, code="stream_not_found")
@@ -198,10 +198,10 @@ def finish(
 
 
 def stop(
-    session: Session, *, principal: Principal, session_id: int, now: datetime | None = None
+    session: Session, *, principal: Principal, stream_id: int, now: datetime | None = None
 ) -> StreamSession:
     require(principal, Permission.BROADCAST)
-    row = get_session(session, principal=principal, session_id=session_id)
+    row = get_session(session, principal=principal, stream_id=stream_id)
     status = StreamStatus.CANCELLED if row.status == StreamStatus.SCHEDULED.value else StreamStatus.ENDED
     return finish(session, row, actor=principal, reason="operator_stop", status=status, now=now)
 

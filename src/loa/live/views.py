@@ -109,10 +109,10 @@ def live_start(
     return JSONResponse(session_status(row, 0), status_code=201)
 
 
-@router.post("/live/{session_id}/stop")
-def live_stop(session_id: int, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep) -> Response:
+@router.post("/live/{stream_id}/stop")
+def live_stop(stream_id: int, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep) -> Response:
     try:
-        row = service.stop(db, principal=principal, session_id=session_id)
+        row = service.stop(db, principal=principal, stream_id=stream_id)
     except LoaError as err:
         db.rollback()
         return _error(err)
@@ -120,10 +120,10 @@ def live_stop(session_id: int, principal: WebPrincipal, _csrf: CsrfProtected, db
     return JSONResponse(session_status(row, 0))
 
 
-@router.get("/live/{session_id}/status")
-async def live_status(session_id: int, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
+@router.get("/live/{stream_id}/status")
+async def live_status(stream_id: int, request: Request, principal: WebPrincipal, db: SessionDep) -> Response:
     try:
-        row = service.get_session(db, principal=principal, session_id=session_id)
+        row = service.get_session(db, principal=principal, stream_id=stream_id)
     except LoaError as err:
         return _error(err)
     runtime = runtime_for(request.app.state)
