@@ -15,6 +15,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "benchmarks.areas",
     "benchmarks.fleet",
     "benchmarks.libs",
+    "benchmarks.live",
     "benchmarks.pages",
     "benchmarks.reports",
     "benchmarks.schedule",

@@ -38,7 +38,9 @@ def engine(backend: Backend) -> Iterator[Engine]:
         yield eng
 
 
-def test_operator_goes_live_from_the_browser_and_stops(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+def test_operator_goes_live_from_the_browser_and_stops(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
     wav = tmp_path / "micro.wav"
     wav_tone(str(wav), 30.0, 1000.0)
     app = create_app(settings, engine=engine)
@@ -119,7 +121,9 @@ def test_operator_goes_live_from_the_browser_and_stops(engine: Engine, settings:
         assert asset.duration_ms > 4000
         path = runtime.store.local_path(asset.sha256, "mp3")  # type: ignore[attr-defined]
         assert abs(dominant_hz(decode(path.read_bytes())[RATE:]) - 1000.0) < 10
-        actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.target_type == "stream_session"))]
+        actions = [
+            e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.target_type == "stream_session"))
+        ]
         assert actions == ["live.start", "live.stop", "live.recorded"]
         [item] = stream_items(s, "loa-bt-01")
         assert item["not_after_at"] is not None

@@ -177,7 +177,9 @@ def test_source_dropping_mid_broadcast_ends_the_session_and_keeps_the_recording(
         wait_for(ended, "the session to end with its recording")
     with factory() as s:
         row = s.get(StreamSession, session_id)
-        assert row is not None and row.status == "ended" and row.end_reason in ("source_ended", "source_failed")
+        assert (
+            row is not None and row.status == "ended" and row.end_reason in ("source_ended", "source_failed")
+        )
         assert row.status_message.startswith("Nguồn phát bị ngắt giữa chừng")
         asset = s.scalars(select(AudioAsset).where(AudioAsset.sha256 == row.recording_sha256)).one()
         assert 2500 < asset.duration_ms < 3500  # what was said before the drop: about 3 of 6 seconds

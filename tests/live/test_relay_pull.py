@@ -74,7 +74,9 @@ def actions(s: object, session_id: int) -> list[str]:
     return [
         e.action
         for e in s.scalars(  # type: ignore[attr-defined]
-            select(AuditEvent).where(AuditEvent.target_type == "stream_session", AuditEvent.target_id == str(session_id))
+            select(AuditEvent).where(
+                AuditEvent.target_type == "stream_session", AuditEvent.target_id == str(session_id)
+            )
         )
     ]
 
@@ -135,7 +137,9 @@ def test_relay_plays_the_outside_station_at_its_slot(engine: Engine, settings: S
 def test_relay_with_a_dead_url_fails_clearly(engine: Engine, settings: Settings) -> None:
     app = create_app(settings, engine=engine)
     factory = app.state.session_factory
-    puller = RelayPuller(sessions=factory, ingest_url="http://127.0.0.1:1/live/stream", source_password=lambda _m: "x")
+    puller = RelayPuller(
+        sessions=factory, ingest_url="http://127.0.0.1:1/live/stream", source_password=lambda _m: "x"
+    )
     start = utcnow()
     with factory() as s:
         world = load_world(s)

@@ -16,7 +16,9 @@ KEY = streams.token_key(b"server secret")
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 
 
-def token(mount: str = "live-21484", expires_at: datetime = NOW + timedelta(hours=1), key: bytes = KEY) -> str:
+def token(
+    mount: str = "live-21484", expires_at: datetime = NOW + timedelta(hours=1), key: bytes = KEY
+) -> str:
     return streams.make_token(key, device_id="loa-0a1b2c3d4e5f", mount=mount, expires_at=expires_at)
 
 

@@ -32,8 +32,6 @@ from loa.activities.models import ActivityImport
 from loa.activities.registers import REGISTERS
 from loa.alerts import service as alerts
 from loa.alerts.models import EmergencyAlert
-from loa.live import service as live
-from loa.live.models import StreamSession
 from loa.areas.service import add_village
 from loa.areas.stations import create_station
 from loa.content import photos, renditions
@@ -58,6 +56,8 @@ from loa.feedback import service as feedback
 from loa.feedback.models import Feedback, FeedbackChannel
 from loa.fleet import service as fleet
 from loa.fleet.models import Device
+from loa.live import service as live
+from loa.live.models import StreamSession
 from loa.reports import service as reports
 from loa.reports.models import Report
 from loa.schedule import announcements

@@ -262,9 +262,7 @@ def stop(stream_id: int, db: SessionDep, principal: ApiPrincipal) -> dict[str, A
 
 
 @router.get("/api/v1/live/sessions/{stream_id}", summary="Tình trạng buổi phát trực tiếp")
-async def status(
-    stream_id: int, request: Request, db: SessionDep, principal: ApiPrincipal
-) -> dict[str, Any]:
+async def status(stream_id: int, request: Request, db: SessionDep, principal: ApiPrincipal) -> dict[str, Any]:
     row = service.get_session(db, principal=principal, stream_id=stream_id)
     runtime = runtime_for(request.app.state)
     listeners = await runtime.server.listeners(row.mount) if row.status == StreamStatus.ON_AIR.value else 0

@@ -68,13 +68,20 @@ class RelayPuller:
             request = upstream.build_request("GET", url, headers={"Icy-MetaData": "0"})
             answer = upstream.send(request, stream=True)
         except httpx.HTTPError as err:
-            self._end(session_id, reason="relay_dead", status=StreamStatus.FAILED, message=dead_message(url, _why(err)))
+            self._end(
+                session_id,
+                reason="relay_dead",
+                status=StreamStatus.FAILED,
+                message=dead_message(url, _why(err)),
+            )
             return
         if answer.status_code != 200:
             answer.close()
             upstream.close()
             why = f"máy chủ trả lời mã {answer.status_code}"
-            self._end(session_id, reason="relay_dead", status=StreamStatus.FAILED, message=dead_message(url, why))
+            self._end(
+                session_id, reason="relay_dead", status=StreamStatus.FAILED, message=dead_message(url, why)
+            )
             return
         with self.sessions() as s, s.begin():
             row = s.get(StreamSession, session_id)

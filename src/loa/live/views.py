@@ -76,7 +76,9 @@ def live_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Resp
         "kind_labels": {k.value: v for k, v in KIND_LABELS.items()},
         "status_labels": {k.value: v for k, v in STATUS_LABELS.items()},
         "when": format_vietnam_time,
-        "on_air": [r for r in rows if r.status == StreamStatus.ON_AIR.value and r.kind == StreamKind.LIVE.value],
+        "on_air": [
+            r for r in rows if r.status == StreamStatus.ON_AIR.value and r.kind == StreamKind.LIVE.value
+        ],
     }
     return render(request, "live/index.html", context)
 
