@@ -12,6 +12,7 @@ import json
 import sys
 
 BENCH_MODULES: tuple[str, ...] = (
+    "benchmarks.agent_streams",
     "benchmarks.areas",
     "benchmarks.fleet",
     "benchmarks.libs",

@@ -241,6 +241,7 @@ class Slot:
     duration_ms: int
     priority: int = 300
     rule: PreemptRule = PreemptRule.RESUME
+    stream_url: str | None = None  # a stream item (live, relay): played from this URL
 
 
 def publish_manifest(
@@ -265,7 +266,9 @@ def publish_manifest(
             preempt_rule=s.rule,
             audio=mf.AudioSource(
                 url=f"/api/v1/devices/{uid}/audio/{s.sha256}", sha256=s.sha256, size_bytes=s.size
-            ),
+            )
+            if s.stream_url is None
+            else mf.AudioSource(kind=mf.AudioKind.STREAM, url=s.stream_url),
         )
         for s in slots
     ]

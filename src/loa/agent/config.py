@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loa.agent.switch import OutputSwitchConfig
+
 
 class AgentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -35,6 +37,12 @@ class AgentConfig(BaseModel):
     download_horizon_s: int = Field(default=36 * 3600, gt=0)
     reconnect_max_s: float = Field(default=120.0, gt=0)
     firmware: str = "loa-agent/0.1"
+    # Stream items (live, relay): audio held before the speaker starts (the jitter buffer; the delay
+    # from the source is about this plus the server's), and the longest wait between retries.
+    stream_buffer_ms: int = Field(default=500, ge=100, le=5000)
+    stream_retry_max_s: float = Field(default=10.0, gt=0, le=300)
+    # An amplifier or an FM/wired transmitter turned on before playing and off after (``[output_switch]``).
+    output_switch: OutputSwitchConfig | None = None
 
     @classmethod
     def load(cls, path: Path) -> AgentConfig:

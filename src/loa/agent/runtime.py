@@ -35,7 +35,9 @@ from loa.agent.link import BrokerLink
 from loa.agent.player import SoundOutput, now_ms
 from loa.agent.sinks import Sink, make_sink
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
+from loa.agent.streams import StreamSettings
 from loa.agent.supervise import supervised
+from loa.agent.switch import OutputSwitch
 from loa.agent.transfers import Transfers
 from loa.protocol import manifest as mf
 from loa.protocol import messages as m
@@ -65,10 +67,18 @@ class Agent:
         self.journal = ReceiptJournal(self.data / "receipts.jsonl")
         budget = config.daily_data_budget_mb
         self.budget = DataBudget(self.data / "budget.json", int(budget * 1e6) if budget is not None else None)
+        self.switch = OutputSwitch(config.output_switch) if config.output_switch is not None else None
         self.output = SoundOutput(
             sink or make_sink(config.sink, config.sink_dir, config.alsa_device),
             self.cache,
             on_failed=lambda item_id, detail: self.feed(s.OutputFailed(item_id, detail)),
+            on_stream=self.feed,
+            switch=self.switch,
+            stream_settings=StreamSettings(
+                buffer_ms=config.stream_buffer_ms,
+                max_buffer_ms=config.stream_buffer_ms * 3,
+                retry_max_s=config.stream_retry_max_s,
+            ),
         )
         self.core = self._new_core("unknown")  # replaced in ``adopt`` once the identity is known
         self.transfers = Transfers(config, self.cache, self.budget, core=lambda: self.core, feed=self.feed)
@@ -190,6 +200,8 @@ class Agent:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await self.output.close()
+            if self.switch is not None:
+                await self.switch.close()
             await self.transfers.aclose()
             self.journal.close()
 
@@ -209,7 +221,7 @@ class Agent:
     async def _clock_loop(self) -> None:
         while True:
             self.feed(s.TICK)
-            wake = self.core.next_wake_ms
+            wake = self._switch_ahead(self.core.next_wake_ms)
             delay = IDLE_WAIT_S if wake is None else max(0.0, (wake - now_ms()) / 1000)
             self._wake.clear()
             # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` can swallow a
@@ -217,6 +229,23 @@ class Agent:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wake.wait()
+
+    def _switch_ahead(self, wake: int | None) -> int | None:
+        """Turn the output switch on ``warm_up_ms`` before the next planned sound; the clock's next
+        wake-up, brought forward to that instant."""
+        switch = self.switch
+        if switch is None:
+            return wake
+        now = now_ms()
+        upcoming = self.core.next_sound_ms(now)
+        if upcoming is None:
+            return wake
+        lead = upcoming - switch.config.warm_up_ms
+        if lead <= now:
+            if not switch.on or switch.off_pending:
+                self._spawn(switch.ensure_on())
+            return wake
+        return lead if wake is None else min(wake, lead)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -372,6 +401,7 @@ class Agent:
             data_used_today_bytes=self.budget.used,
             messages_refused=self.inbox.refused.total(),
             message_errors=self.inbox.errors,
+            output_switch_error=self.switch.error if self.switch is not None else None,
             **self.core.status_fields(now_ms()),
         )
 

@@ -181,6 +181,10 @@ def _receipt_values(device_id: int, receipt: m.Receipt, received_at: datetime) -
         "outcome": receipt.outcome.value,
         "manifest_version": receipt.manifest_version,
         "detail": receipt.detail,
+        "kind": receipt.kind.value,
+        "heard_ms": receipt.heard_ms,
+        "interruptions": receipt.interruptions,
+        "priority": receipt.priority,
         "received_at": received_at,
     }
 
@@ -332,6 +336,10 @@ _RECEIPT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("outcome", "text"),
     ("manifest_version", "int"),
     ("detail", "text"),
+    ("kind", "text"),
+    ("heard_ms", "bigint"),
+    ("interruptions", "int"),
+    ("priority", "int"),
     ("received_at", "timestamptz"),
 )
 # PostgreSQL: one short statement with one array per column, whatever the batch size (a multi-row

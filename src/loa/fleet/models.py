@@ -138,12 +138,18 @@ class PlayReceipt(Base):
     receipt_id: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(Integer)
     item_id: Mapped[str] = mapped_column(String(64), index=True)
-    audio_sha256: Mapped[str] = mapped_column(String(64))
+    audio_sha256: Mapped[str | None] = mapped_column(String(64))  # empty only for a stream
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime] = mapped_column(UtcDateTime())
     outcome: Mapped[ReceiptOutcome] = mapped_column(_enum(ReceiptOutcome, "receipt_outcome"))
     manifest_version: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(String(200))
+    # A stream item (live broadcast, relay; ``loa.protocol.messages.ReceiptKind``): how long its own
+    # audio was heard, and how many times it dropped. Empty for a file.
+    kind: Mapped[str] = mapped_column(String(10), default="file", server_default="file")
+    heard_ms: Mapped[int | None] = mapped_column(BigInteger)
+    interruptions: Mapped[int | None] = mapped_column(Integer)
+    priority: Mapped[int | None] = mapped_column(Integer)  # a stream's rung: live (700+) or relay
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 

@@ -14,7 +14,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from loa.protocol.topics import Channel
 
@@ -66,10 +74,12 @@ class PlayingInfo(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     item_id: Identifier
-    audio_sha256: Sha256
+    audio_sha256: Sha256 | None = None  # absent while a stream (live, relay) plays
     priority: int = Field(ge=0, le=1000)
     started_at: AwareDatetime
     title: ShortText | None = None
+    stream: bool | None = None  # a live broadcast or relay; ``stream_down``: it is down right now
+    stream_down: bool | None = None
 
 
 class StatusReason(StrEnum):
@@ -104,6 +114,9 @@ class Status(_Message):
     # handling failed, since it started (none of them stops it).
     messages_refused: int = Field(default=0, ge=0)
     message_errors: int = Field(default=0, ge=0)
+    # Optional (added in v1, issue 14.4): the output switch (amplifier, FM or wired transmitter) failed
+    # the last time it was turned on or off (what failed, short); absent when it works or is not used.
+    output_switch_error: ShortText | None = None
 
 
 class Birth(_Message):
@@ -129,6 +142,11 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
+class ReceiptKind(StrEnum):
+    FILE = "file"  # a cached, content-addressed file
+    STREAM = "stream"  # a live broadcast or a relay, played from its URL
+
+
 class Receipt(BaseModel):
     """Proof of play. ``receipt_id`` is unique per device; the server records each exactly once."""
 
@@ -137,12 +155,30 @@ class Receipt(BaseModel):
     receipt_id: Identifier
     seq: int = Field(ge=0)
     item_id: Identifier
-    audio_sha256: Sha256
+    # A file item's audio. Absent only on a stream receipt (a stream names no file; its fallback clip
+    # is not what was broadcast).
+    audio_sha256: Sha256 | None = None
     started_at: AwareDatetime
     ended_at: AwareDatetime
     outcome: Outcome
     manifest_version: int | None = Field(default=None, ge=0)
     detail: ShortText | None = None
+    # Added in v1 for live and relay items (issue 14); absent on a file receipt, whose older form is
+    # unchanged. ``heard_ms``: how long the stream's own audio sounded (not the fallback clip or
+    # silence while it was down); ``interruptions``: how many times it dropped (or was dead) while due.
+    kind: ReceiptKind = ReceiptKind.FILE
+    heard_ms: int | None = Field(default=None, ge=0)
+    interruptions: int | None = Field(default=None, ge=0)
+    # The item's rung (a stream: live at ``Priority.LIVE`` and above, else a relay), as the manifest gave it.
+    priority: int | None = Field(default=None, ge=0, le=1000)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Receipt:
+        if self.kind is ReceiptKind.FILE and self.audio_sha256 is None:
+            raise ValueError("a file receipt needs audio_sha256")
+        if self.kind is ReceiptKind.STREAM and (self.heard_ms is None or self.interruptions is None):
+            raise ValueError("a stream receipt needs heard_ms and interruptions")
+        return self
 
 
 class ReceiptBatch(_Message):

@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from loa.db.base import one_of
 from loa.fleet.models import Device, PlayReceipt, ReceiptOutcome
 from loa.protocol.itemids import ItemRef
 from loa.protocol.itemids import parse as parse_item_id
+from loa.protocol.priority import Priority
 from loa.reports.credit import Item, Resolved, add_rows, resolve
 from loa.reports.facts import (
     VIETNAM_UTC_OFFSET_HOURS,
@@ -95,7 +97,8 @@ def receipts_statement(
     dialect: str, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int]
 ) -> Select[Any]:
     """Played / pre-empted / failed receipts and capped played milliseconds, by commune, local day
-    and item, for clusters in ``commune_ids``.
+    and item, for clusters in ``commune_ids``. A stream receipt (live, relay) counts the time its own
+    audio was heard (``heard_ms``), not the span between its first and last sound.
 
     The local day uses Vietnam's fixed offset (no daylight saving since 1975): a named zone costs a
     zone lookup per receipt. On PostgreSQL durations are whole microseconds (``date_part`` is a
@@ -104,6 +107,7 @@ def receipts_statement(
     r, d, s, a = PlayReceipt.__table__, Device.__table__, Station.__table__, AudioAsset.__table__
     commune = func.coalesce(d.c.commune_id, s.c.commune_id)
     played = r.c.outcome == ReceiptOutcome.PLAYED.value
+    stream = r.c.kind == STREAM_KIND
     if dialect == "postgresql":
         offset: Any = literal_column(f"INTERVAL '+{VIETNAM_UTC_OFFSET_HOURS:02d}:00'")
         day: Any = cast(func.timezone(offset, r.c.started_at), Date)
@@ -111,13 +115,17 @@ def receipts_statement(
             func.round(func.date_part("epoch", r.c.ended_at - r.c.started_at) * 1_000_000), BigInteger
         )
         # LEAST ignores NULL: audio of unknown length is not capped.
-        capped = func.least(func.greatest(micros, 0), cast(a.c.duration_ms, BigInteger) * 1000)
+        capped = case(
+            (stream, cast(func.coalesce(r.c.heard_ms, 0), BigInteger) * 1000),
+            else_=func.least(func.greatest(micros, 0), cast(a.c.duration_ms, BigInteger) * 1000),
+        )
         played_ms: Any = cast(func.sum(capped).filter(played) / literal_column("1000.0"), Integer)
     else:
         day = func.date(r.c.started_at, f"+{VIETNAM_UTC_OFFSET_HOURS} hours")
         # julianday is a double: round each receipt to the millisecond before summing
         duration = func.round((func.julianday(r.c.ended_at) - func.julianday(r.c.started_at)) * 86_400_000.0)
         capped_ms = case(
+            (stream, func.coalesce(r.c.heard_ms, 0)),
             (duration < 0, 0),
             (a.c.duration_ms.is_not(None) & (duration > a.c.duration_ms), a.c.duration_ms),
             else_=duration,
@@ -141,6 +149,59 @@ def receipts_statement(
         .where(r.c.started_at >= start_at, r.c.started_at < end_at, commune.in_(list(commune_ids)))
         .group_by(commune, day, r.c.item_id)
     )
+
+
+STREAM_KIND = "stream"  # ``loa.protocol.messages.ReceiptKind.STREAM`` as the receipts table keeps it
+
+
+@dataclass(frozen=True)
+class StreamAirtime:
+    """Live broadcasts and relays heard by the clusters of an area in a period (issue 14)."""
+
+    live_ms: int = 0
+    relay_ms: int = 0
+    receipts: int = 0
+    interruptions: int = 0
+
+    @property
+    def live_hours(self) -> float:
+        return self.live_ms / 3_600_000
+
+    @property
+    def relay_hours(self) -> float:
+        return self.relay_ms / 3_600_000
+
+
+def stream_airtime(
+    session: Session, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int]
+) -> StreamAirtime:
+    """Hours of live broadcast and of relay: the time each stream receipt says its own audio was heard
+    (``heard_ms``: not the fallback clip or silence while it was down), every receipt once (the
+    receipts table keeps one row per receipt id), dated by its start in the period; a stream at the
+    live rung (``Priority.LIVE`` and above) is live, below it a relay. Any outcome counts what was
+    heard: a live broadcast an emergency cut was on air until it was cut."""
+    if not commune_ids:
+        return StreamAirtime()
+    r, d, s = PlayReceipt.__table__, Device.__table__, Station.__table__
+    commune = func.coalesce(d.c.commune_id, s.c.commune_id)
+    heard = cast(func.coalesce(r.c.heard_ms, 0), BigInteger)
+    live = func.coalesce(r.c.priority, 0) >= int(Priority.LIVE)
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(case((live, heard), else_=0)), 0),
+            func.coalesce(func.sum(case((live, 0), else_=heard)), 0),
+            func.count(),
+            func.coalesce(func.sum(func.coalesce(r.c.interruptions, 0)), 0),
+        )
+        .select_from(r.join(d, d.c.id == r.c.device_id).outerjoin(s, s.c.id == d.c.station_id))
+        .where(
+            r.c.kind == STREAM_KIND,
+            r.c.started_at >= start_at,
+            r.c.started_at < end_at,
+            commune.in_(list(commune_ids)),
+        )
+    ).one()
+    return StreamAirtime(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
 
 # Settings of the one aggregate statement on PostgreSQL (then back as they were: the caller's
@@ -253,7 +314,8 @@ def _audio_of_items(
             .where(r.item_id.in_(chunk), r.started_at >= start_at, r.started_at < end_at)
             .group_by(r.item_id)
         ).all():
-            out[item_id] = sha
+            if sha is not None:  # a stream names no audio
+                out[item_id] = sha
     return out
 
 

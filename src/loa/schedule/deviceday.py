@@ -73,7 +73,7 @@ class Proof:
     outcome: ReceiptOutcome
     started_at: datetime
     played_ms: int
-    audio_sha256: str
+    audio_sha256: str | None  # None: a stream (live broadcast, relay)
 
 
 @dataclass(frozen=True)
@@ -121,13 +121,14 @@ class DeviceDay:
 def _proofs(session: Session, device: Device, start: datetime, end: datetime) -> dict[str, Proof]:
     """The best receipt of each item the device started playing in ``[start, end)``."""
     out: dict[str, Proof] = {}
-    for item_id, outcome, started_at, ended_at, sha in session.execute(
+    for item_id, outcome, started_at, ended_at, sha, heard_ms in session.execute(
         select(
             PlayReceipt.item_id,
             PlayReceipt.outcome,
             PlayReceipt.started_at,
             PlayReceipt.ended_at,
             PlayReceipt.audio_sha256,
+            PlayReceipt.heard_ms,
         )
         .where(
             PlayReceipt.device_id == device.id, PlayReceipt.started_at >= start, PlayReceipt.started_at < end
@@ -137,6 +138,8 @@ def _proofs(session: Session, device: Device, start: datetime, end: datetime) ->
         found = out.get(item_id)
         if found is None or _RANK[outcome] > _RANK[found.outcome]:
             played_ms = max(0, int((ended_at - started_at).total_seconds() * 1000))
+            if heard_ms is not None:  # a stream: what was heard of it, not its span
+                played_ms = heard_ms
             out[item_id] = Proof(outcome, started_at, played_ms, sha)
     return out
 
@@ -248,14 +251,17 @@ def _outside_manifest(session: Session, proofs: dict[str, Proof], named: set[str
     their repeats), titled by what the item id names (``loa.schedule.titles``), else by the audio."""
     outside = {item_id: proof for item_id, proof in proofs.items() if split_round(item_id)[0] not in named}
     named_titles = item_titles(session, outside)
-    audio = audio_titles(session, {p.audio_sha256 for p in outside.values()})
+    audio = audio_titles(session, {p.audio_sha256 for p in outside.values() if p.audio_sha256})
     priorities = _priorities(session, {c for i in outside if (c := parse_item_id(i).command)})
     rows = []
     for item_id, proof in outside.items():
         ref = parse_item_id(item_id)
         title = named_titles.get(item_id)
         if title is None:
-            title = audio.get(proof.audio_sha256, "Âm thanh không còn trong kho")
+            if proof.audio_sha256 is None:
+                title = "Phát trực tiếp hoặc tiếp sóng"
+            else:
+                title = audio.get(proof.audio_sha256, "Âm thanh không còn trong kho")
             title = title if ref.round == 1 else f"{title} (lần {ref.round})"
         rows.append(
             PlayRow(

@@ -34,6 +34,10 @@ class SimConfig:
     change_status_delay_s: float = 1.0
     # The Loa server (e.g. "http://127.0.0.1:8000") to fetch manifests from; None: commands only.
     server_url: str | None = None
+    # Stream items: give up a connection that brings nothing for this long; the longest retry wait.
+    stream_connect_timeout_s: float = 5.0
+    stream_stall_s: float = 2.5
+    stream_retry_max_s: float = 10.0
 
 
 @dataclass
@@ -48,3 +52,6 @@ class SimStats:
     manifests: int = 0  # manifests accepted
     fanout_latencies_s: list[float] = field(default_factory=list)
     group_refused: int = 0  # group commands with a bad signature or payload
+    stream_connects: int = 0  # connections to stream URLs that answered
+    stream_drops: int = 0  # ... that ended or failed while the item sounded
+    stream_bytes: int = 0

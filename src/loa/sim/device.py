@@ -6,9 +6,11 @@ It plays no sound and downloads no audio: an item "sounds" for its length on the
 With ``SimConfig.server_url`` it fetches its signed manifest like the agent (``GET
 /api/v1/devices/{uid}/manifest`` with its own credentials, verified with the server key) and plays
 the items at their times for the ``duration_ms`` the server measured, sending real receipts; an item
-whose audio the manifest does not name (a live relay) is not played. Without a server (load
-benchmarks) it plays only what commands ask. A "play now" lasts what the manifest says of that
-audio, else ``play_s``.
+naming a stream (a live broadcast, a relay) is "played" by reading the stream's bytes from its URL
+for as long as it sounds, without decoding them, so a stream server counts it as a real listener
+(drops and reconnections as on the agent: ``StreamDown``/``StreamUp``, retried with backoff). Without
+a server (load benchmarks) it plays only what commands ask. A "play now" lasts what the manifest
+says of that audio, else ``play_s``.
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ class SimDevice:
         self._topics: dict[Channel, str] = {}
         self._fetching = False
         self._fetch_again = False
+        self._stream: tuple[str, asyncio.Task[None]] | None = None  # item id, its reader
 
     def topic(self, channel: Channel) -> str:
         topic = self._topics.get(channel)
@@ -252,6 +255,53 @@ class SimDevice:
             filters = [(self.config.topics.group_cmd(code), 1) for code in effect.codes]
             self._spawn(self._subscribe(filters))
 
+    def _do_sound(self, effect: s.Sound) -> None:
+        self._end_stream()
+        url = effect.item.stream_url
+        if url is not None:
+            task = asyncio.ensure_future(self._listen(effect.item.id, url))
+            self._stream = (effect.item.id, task)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _do_silence(self, effect: s.Silence) -> None:
+        if self._stream is not None and self._stream[0] == effect.item_id:
+            self._end_stream()
+
+    def _end_stream(self) -> None:
+        if self._stream is not None:
+            self._stream[1].cancel()
+            self._stream = None
+
+    async def _listen(self, item_id: str, url: str) -> None:
+        """Read the stream as a loudspeaker would (at the pace the server sends it), until cancelled;
+        a drop or a dead URL is reported and retried with backoff and jitter."""
+        cfg = self.config
+        timeout = httpx.Timeout(cfg.stream_connect_timeout_s, read=cfg.stream_stall_s)
+        failures = 0  # in a row, since it last brought audio
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            while True:
+                detail = "ended"
+                try:
+                    async with client.stream("GET", url) as response:
+                        if response.status_code != 200:
+                            detail = f"http {response.status_code}"
+                        else:
+                            self.stats.stream_connects += 1
+                            up = False
+                            async for chunk in response.aiter_raw():
+                                if not up:
+                                    up, failures = True, 0
+                                    self.feed(s.StreamUp(item_id))
+                                self.stats.stream_bytes += len(chunk)
+                except httpx.HTTPError as err:
+                    detail = type(err).__name__
+                self.stats.stream_drops += 1
+                self.feed(s.StreamDown(item_id, detail))
+                delay = min(cfg.stream_retry_max_s, 0.5 * 2**failures)
+                failures += 1
+                await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))
+
     def _do_note(self, effect: s.Note) -> None:
         log.debug("%s: %s", self.identity.uid, effect.text)
 
@@ -384,6 +434,8 @@ _EFFECTS: dict[type, Callable[[SimDevice, Any], None]] = {
     s.FetchManifest: SimDevice._do_fetch_manifest,
     s.JoinGroups: SimDevice._do_join,
     s.Note: SimDevice._do_note,
-    # Sound and Silence: nothing sounds; SaveManifest, SaveDone: nothing is kept on disk; FetchAudio,
+    s.Sound: SimDevice._do_sound,  # a stream is read (a file sounds on the simulated clock only)
+    s.Silence: SimDevice._do_silence,
+    # SaveManifest, SaveDone: nothing is kept on disk; FetchAudio,
     # AudioWanted: never asked (``assume_audio``); Restart: refused by the core (``can_restart``).
 }

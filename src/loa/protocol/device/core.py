@@ -138,6 +138,10 @@ class DeviceCore:
             if i.audio_sha256 not in bad or bad[i.audio_sha256][1] <= now_ms
         ]
 
+    def next_sound_ms(self, now_ms: int) -> int | None:
+        """When something is next planned to sound (an output switch is turned on ahead of it)."""
+        return self.playout.next_sound_ms(now_ms)
+
     def pending_receipts(self) -> list[m.Receipt]:
         return self.outbox.pending()
 
@@ -158,7 +162,9 @@ class DeviceCore:
             first = self.playout.first_sound_ms(playing.id)
             info = m.PlayingInfo(
                 item_id=playing.id,
-                audio_sha256=playing.audio_sha256,
+                audio_sha256=playing.audio_sha256 if playing.stream_url is None else None,
+                stream=True if playing.stream_url is not None else None,
+                stream_down=self.playout.stream_is_down(playing.id) if playing.stream_url else None,
                 priority=playing.priority,
                 started_at=at_ms(first if first is not None else now_ms),
                 title=playing.title,
@@ -228,7 +234,7 @@ class DeviceCore:
         self.manifest = manifest
         self.manifest_error = None
         self.join_groups(manifest.groups, out)  # a restart must not wait for the retained ``state``
-        self.playout.set_manifest_items(items_from_manifest(manifest))
+        self.playout.set_manifest_items(items_from_manifest(manifest), now)
         out += [s.AUDIO_WANTED, s.STATUS_CHANGED]
 
     def _on_audio_ready(self, event: s.AudioReady, now: int, out: list[s.Effect]) -> None:
@@ -262,6 +268,16 @@ class DeviceCore:
     def _on_output_failed(self, event: s.OutputFailed, now: int, out: list[s.Effect]) -> None:
         self.playout.output_failed(event.item_id, event.detail, now, out)
         out.append(s.Note(f"output failed for {event.item_id}: {event.detail}", True))
+
+    def _on_stream_down(self, event: s.StreamDown, now: int, out: list[s.Effect]) -> None:
+        if self.playout.stream_down(event.item_id, now):
+            out += [s.Note(f"stream {event.item_id} down: {event.detail}"[:300], True), s.STATUS_CHANGED]
+        self._quiet = True  # the plan does not change: the item keeps the loudspeaker
+
+    def _on_stream_up(self, event: s.StreamUp, now: int, out: list[s.Effect]) -> None:
+        if self.playout.stream_up(event.item_id, now):
+            out += [s.Note(f"stream {event.item_id} back"), s.STATUS_CHANGED]
+        self._quiet = True
 
     def _on_connected(self, event: s.Connected, now: int, out: list[s.Effect]) -> None:
         self.outbox.connected()
@@ -388,6 +404,8 @@ _EVENTS: dict[type, Callable[[DeviceCore, Any, int, list[s.Effect]], None]] = {
     s.AudioReady: DeviceCore._on_audio_ready,
     s.AudioFailed: DeviceCore._on_audio_failed,
     s.OutputFailed: DeviceCore._on_output_failed,
+    s.StreamDown: DeviceCore._on_stream_down,
+    s.StreamUp: DeviceCore._on_stream_up,
     s.Connected: DeviceCore._on_connected,
     s.Disconnected: DeviceCore._on_disconnected,
     s.Tick: DeviceCore._on_tick,

@@ -30,6 +30,9 @@ class PlayItem(NamedTuple):
     not_after_ms: int | None = None
     title: str | None = None
     volume_percent: int = 100  # of the device volume (a quieter announcement, from the manifest)
+    # A live broadcast or relay: played from this URL (only ever one the signed manifest names);
+    # ``audio_sha256`` is then its fallback clip ("" for silence) and ``duration_ms`` an upper bound.
+    stream_url: str | None = None
 
     def cue(self, stop_ms: int | None = None) -> Cue:
         """The item for ``timeline.resolve``; ``stop_ms``: the operator stopped it at that instant."""
@@ -48,18 +51,21 @@ def at_ms(ms: int) -> datetime:
 
 
 def items_from_manifest(manifest: mf.Manifest) -> list[PlayItem]:
-    """The items a device plays from its cache: every item with a content-addressed file. A live relay
-    (``stream``) names no file and is not played from the cache; an item is never played without the
-    audio its manifest names. The audio is fetched by its hash from the device's own server, whatever
-    URL the manifest names (issue 20.2: the device's credentials go to no other host)."""
+    """The items a device plays: every item with a content-addressed file, played from the cache, and
+    every ``stream`` item (a live broadcast or a relay), played from its URL, which the signed
+    manifest is the only source of (a command never names one). A file item is never played without
+    the audio its manifest names; a stream item's optional ``sha256`` is its fallback clip, played
+    from the cache while the stream is down. Audio is fetched by its hash from the device's own
+    server, whatever URL the manifest names (issue 20.2: the device's credentials go to no other host)."""
     items = []
     for it in manifest.items:
-        if it.audio.kind is not mf.AudioKind.FILE or it.audio.sha256 is None:
+        stream = it.audio.kind is mf.AudioKind.STREAM
+        if not stream and it.audio.sha256 is None:
             continue
         items.append(
             PlayItem(
                 id=it.id,
-                audio_sha256=it.audio.sha256,
+                audio_sha256=it.audio.sha256 or "",
                 start_ms=ms_of(it.start_at),
                 duration_ms=it.duration_ms,
                 priority=it.priority,
@@ -67,6 +73,7 @@ def items_from_manifest(manifest: mf.Manifest) -> list[PlayItem]:
                 not_after_ms=ms_of(it.not_after_at) if it.not_after_at else None,
                 title=it.title,
                 volume_percent=it.volume_percent,
+                stream_url=it.audio.url if stream else None,
             )
         )
     return items
@@ -81,6 +88,8 @@ class Finished:
     started_ms: int
     ended_ms: int
     detail: str | None = None
+    heard_ms: int | None = None  # a stream: how long its own audio sounded
+    interruptions: int | None = None  # a stream: how many times it was down while it should sound
 
 
 @dataclass(slots=True)
@@ -92,6 +101,17 @@ class Heard:
     last_ms: int | None = None
     failure: str | None = None  # the first reason it could not sound: audio_missing, sink: …
     muted_until_ms: int | None = None  # the output failed: not again before this segment's end
+    # A stream: the times it dropped or could not be reached, the time it was down, and since when
+    # it is down now (the fallback clip or silence sounded instead of it).
+    interruptions: int = 0
+    down_ms: int = 0
+    down_since_ms: int | None = None
+    connecting: bool = False  # from each start until its first audio (not heard, not a drop yet)
+
+    def stream_up(self, now: int) -> None:
+        if self.down_since_ms is not None:
+            self.down_ms += max(0, now - self.down_since_ms)
+            self.down_since_ms = None
 
 
 OPERATOR_STOP = "operator_stop"
@@ -119,6 +139,9 @@ def finished(
     starts (nothing was heard)."""
     started = heard.first_ms if heard.first_ms is not None else item.start_ms
     ended = heard.last_ms if heard.last_ms is not None else started
+    if item.stream_url is not None:
+        return _stream_verdict(item, heard, started, ended, status=status, reason=reason, by=by,
+                               device_started_ms=device_started_ms)  # fmt: skip
 
     def verdict(outcome: Outcome, detail: str | None = None) -> Finished:
         return Finished(item, outcome, started, ended, detail)
@@ -134,3 +157,40 @@ def finished(
     if reason in (Reason.PREEMPTED, Reason.BUSY) or by:
         return verdict(Outcome.PREEMPTED, f"by:{by}" if by else None)
     return verdict(Outcome.FAILED, reason.value if reason else None)
+
+
+STREAM_UNAVAILABLE = "stream_unavailable"
+
+
+def _stream_verdict(
+    item: PlayItem,
+    heard: Heard,
+    started: int,
+    ended: int,
+    *,
+    status: Status,
+    reason: Reason | None,
+    by: str | None,
+    device_started_ms: int,
+) -> Finished:
+    """A stream's verdict. Its ``duration_ms`` is an upper bound: the server ends a live broadcast by
+    cutting its window or withdrawing it, so a stream that closes with its window was ``played``
+    (``heard_ms`` says how much). First rule first: the output failed → ``failed``; nothing of the
+    stream was heard → ``failed`` (``device_down`` before the device started, else
+    ``stream_unavailable``) unless something higher took the whole of it (``preempted``); taken by a
+    higher item or the operator's stop → ``preempted``; otherwise ``played``."""
+    heard_ms = max(0, heard.heard_ms - heard.down_ms)
+
+    def verdict(outcome: Outcome, detail: str | None = None) -> Finished:
+        return Finished(item, outcome, started, ended, detail, heard_ms, heard.interruptions)
+
+    taken = reason in (Reason.PREEMPTED, Reason.BUSY) or by is not None
+    if heard.failure:
+        return verdict(Outcome.FAILED, heard.failure)
+    if heard.first_ms is None and item.start_ms + item.duration_ms <= device_started_ms:
+        return verdict(Outcome.FAILED, "device_down")
+    if heard_ms == 0 and not (taken and heard.first_ms is None):
+        return verdict(Outcome.FAILED, STREAM_UNAVAILABLE)
+    if taken and status is not Status.PLAYED:
+        return verdict(Outcome.PREEMPTED, f"by:{by}" if by else None)
+    return verdict(Outcome.PLAYED)

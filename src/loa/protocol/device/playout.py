@@ -102,6 +102,7 @@ class Playout:
             i
             for i in self.items().values()
             if i.id not in self.done_ids
+            and i.audio_sha256  # a stream without a fallback clip has nothing to fetch
             and (i.not_after_ms is None or i.not_after_ms > now)
             and (horizon_ms is None or i.start_ms <= now + horizon_ms)
         ]
@@ -116,7 +117,7 @@ class Playout:
             for i in source.values():
                 if i.id in done or (i.not_after_ms is not None and i.not_after_ms <= now):
                     continue
-                if assume or i.audio_sha256 in self.ready_audio:
+                if assume or i.audio_sha256 in self.ready_audio or (i.stream_url and not i.audio_sha256):
                     ready += 1
                 else:
                     missing += 1
@@ -124,9 +125,53 @@ class Playout:
 
     # --- changes -----------------------------------------------------------------------------------
 
-    def set_manifest_items(self, items: Iterable[PlayItem]) -> None:
-        self._manifest = {i.id: i for i in items}
+    def set_manifest_items(self, items: Iterable[PlayItem], now: int | None = None) -> None:
+        """The signed manifest's items. A stream that sounded and is no longer named (the server ended
+        the live broadcast by withdrawing it) is cut at ``now`` and reported, like a closed window."""
+        new = {i.id: i for i in items}
+        if now is not None:
+            for item_id, old in self._manifest.items():
+                heard = self._heard.get(item_id)
+                if (
+                    old.stream_url is not None
+                    and item_id not in new
+                    and item_id not in self.done_ids
+                    and heard is not None
+                    and heard.first_ms is not None
+                ):
+                    cut = now if old.not_after_ms is None else min(old.not_after_ms, now)
+                    self._extra[item_id] = old._replace(not_after_ms=cut)
+        self._manifest = new
         self._plan = None
+
+    def stream_down(self, item_id: str, now: int) -> bool:
+        """The sounding stream dropped or cannot be reached (its fallback or silence sounds instead)."""
+        sound = self._sound
+        if sound is None or sound.item.id != item_id or sound.item.stream_url is None:
+            return False
+        heard = self._heard.setdefault(item_id, Heard())
+        if heard.connecting:  # it never came: a drop from the start
+            heard.connecting = False
+        elif heard.down_since_ms is not None:
+            return False  # still down: one interruption however many retries
+        else:
+            heard.down_since_ms = now
+        heard.interruptions += 1
+        return True
+
+    def stream_is_down(self, item_id: str) -> bool:
+        heard = self._heard.get(item_id)
+        return heard is not None and heard.down_since_ms is not None and not heard.connecting
+
+    def stream_up(self, item_id: str, now: int) -> bool:
+        """The stream sounds again (the adapter's buffer refilled after a reconnect)."""
+        heard = self._heard.get(item_id)
+        if heard is None or heard.down_since_ms is None:
+            return False
+        back = not heard.connecting
+        heard.connecting = False
+        heard.stream_up(now)
+        return back
 
     def add(self, item: PlayItem, now: int) -> bool:
         """Add a "play now" (or a round); True when nothing changes before the next wake-up."""
@@ -231,17 +276,26 @@ class Playout:
         heard = self._heard.setdefault(item.id, Heard())
         if heard.muted_until_ms is not None and now < heard.muted_until_ms:
             return
-        if not self.has_audio(item.audio_sha256):
+        if item.stream_url is None and not self.has_audio(item.audio_sha256):
             heard.failure = heard.failure or "audio_missing"
             return
         offset = seg.offset_ms + (now - seg.start_ms)
         starts = seg.offset_ms == 0 and heard.first_ms is None and now - seg.start_ms < START_SLACK_MS
         if heard.first_ms is None:
             heard.first_ms = now
+        if item.stream_url is not None and heard.down_since_ms is None:
+            heard.down_since_ms, heard.connecting = now, True  # heard from its first audio
         self._sound = _Sounding(item, now, seg.end_ms, seg.start_ms)
         volume = self.volume * item.volume_percent // 100
         out.append(Sound(item, offset, seg.end_ms - now, volume, starts))
         out.append(STATUS_CHANGED)
+
+    def next_sound_ms(self, now: int) -> int | None:
+        """When the loudspeaker next has something to sound (now, if it has now)."""
+        plan = self._current_plan(now)
+        if plan.at(now) is not None:
+            return now
+        return plan.next_start(now)
 
     def next_wake_ms(self, now: int) -> int | None:
         """The next instant something changes by itself (a segment starts or ends, an item is over)."""
@@ -269,6 +323,8 @@ class Playout:
         heard = self._heard.setdefault(sound.item.id, Heard())
         heard.heard_ms += max(0, end - sound.since_ms)
         heard.last_ms = end
+        heard.stream_up(end)  # a stream down when it stops: its down time ends with it
+        heard.connecting = False
         self._sound = None
         out.append(Silence(sound.item.id, cut=now < sound.until_ms))
         out.append(STATUS_CHANGED)

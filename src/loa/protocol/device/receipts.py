@@ -34,11 +34,16 @@ class ReceiptOutbox:
         return sorted((r for r, _ in self._pending.values()), key=lambda r: r.seq)
 
     def add(self, done: Finished, manifest_version: int | None, out: list[Effect]) -> m.Receipt:
+        stream = done.item.stream_url is not None
         receipt = m.Receipt(
             receipt_id=self._new_id(),
             seq=self.next_seq,
             item_id=done.item.id,
-            audio_sha256=done.item.audio_sha256,
+            audio_sha256=None if stream else done.item.audio_sha256,
+            kind=m.ReceiptKind.STREAM if stream else m.ReceiptKind.FILE,
+            heard_ms=done.heard_ms,
+            interruptions=done.interruptions,
+            priority=done.item.priority if stream else None,
             started_at=at_ms(done.started_ms),
             ended_at=at_ms(done.ended_ms),
             outcome=done.outcome,

@@ -64,6 +64,22 @@ class OutputFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamDown:
+    """The sounding stream item dropped, or its URL could not be reached: the adapter plays the
+    fallback clip (or silence) and retries until the item's end."""
+
+    item_id: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamUp:
+    """The stream item sounds again (reconnected, its buffer refilled)."""
+
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Connected:
     """The MQTT session is up: pending receipts go out now."""
 
@@ -85,6 +101,8 @@ Event = (
     | AudioReady
     | AudioFailed
     | OutputFailed
+    | StreamDown
+    | StreamUp
     | Connected
     | Disconnected
     | Tick
