@@ -5,7 +5,7 @@ times it dropped; a stream names no audio file, so ``audio_sha256`` may be empty
 two apart (every receipt recorded before is a file's); ``priority`` is the stream's rung (live or relay).
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0016
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0011"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
