@@ -59,6 +59,6 @@ def wav_tone(path: str, seconds: float, frequency_hz: float = 1000.0) -> None:
         out.writeframes(pcm.tobytes())
 
 
-def dominant_hz(samples: np.ndarray) -> float:
+def dominant_hz(samples: np.ndarray, rate: int = RATE) -> float:
     spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
-    return float(np.argmax(spectrum) * RATE / len(samples))
+    return float(np.argmax(spectrum) * rate / len(samples))

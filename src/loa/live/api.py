@@ -185,7 +185,7 @@ async def browser_source(websocket: WebSocket, stream_id: int) -> None:
 
     with contextlib.suppress(MountBusy):
         await runtime.run_source(mount, content_type, chunks())
-    with contextlib.suppress(RuntimeError):
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await websocket.close()
 
 
