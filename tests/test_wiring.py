@@ -73,7 +73,8 @@ def test_a_loa_command_recompiles_on_fleet_and_content_changes_and_rings_its_gat
         assert manifest_items(s, "loa-bt-01") == [] and manifest_items(s, "loa-bt-09") == []
     assert len(rings) == 2
 
-    (recompile,) = command.process.periodic  # what ``loa gateway run`` repeats beside the gateway
+    recompile, relays = command.process.periodic  # what ``loa gateway run`` repeats beside the gateway
+    assert relays.what.startswith("relays")  # the relay puller (loa.live.puller)
     assert recompile.interval_s == command.settings.manifest_recompile_interval_s
     recompile.work()
     assert len(rings) == 2  # nothing changed since: no new manifest, nobody woken

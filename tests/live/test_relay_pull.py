@@ -127,7 +127,7 @@ def test_relay_plays_the_outside_station_at_its_slot(engine: Engine, settings: S
         listener.join(30)
         puller.close()
     samples = decode(heard[0])
-    assert len(samples) > 2 * 48000 and abs(dominant_hz(samples) - 700.0) < 5
+    assert len(samples) > 48000 and abs(dominant_hz(samples) - 700.0) < 5  # > 1 s of a 5 s slot
     with factory() as s:
         row = s.get(StreamSession, session_id)
         assert row is not None and row.end_reason == "slot_end"
