@@ -153,3 +153,45 @@ def test_relay_is_in_the_manifests_at_its_slot(engine: Engine, settings: Setting
             )
         s.rollback()
         assert audit_actions(s) == ["relay.schedule"]
+
+
+def test_relay_from_the_page_and_the_api(engine: Engine, settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from loa.app import create_app
+    from tests.support.auth import login_web
+
+    with TestClient(create_app(settings, engine=engine)) as client:
+        csrf = login_web(client, "canbo.bato")
+        page = client.get("/live")
+        assert page.status_code == 200 and "Đặt lịch tiếp sóng" in page.text and "Xã Ba Tơ" in page.text
+        answer = client.post(
+            "/live/relays",
+            data={
+                "csrf_token": csrf,
+                "title": "Thời sự VOV1",
+                "source_url": "https://vov.example/vov1",
+                "start_local": "2030-01-02T06:00",
+                "end_local": "2030-01-02T06:30",
+                "codes": [BA_TO],
+            },
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303
+        late = client.post(
+            "/live/relays",
+            data={
+                "csrf_token": csrf,
+                "source_url": "ftp://vov.example/vov1",
+                "start_local": "2030-01-02T07:00",
+                "end_local": "2030-01-02T07:30",
+                "codes": [BA_TO],
+            },
+        )
+        assert late.status_code == 422 and "phải bắt đầu bằng http:// hoặc https://" in late.text
+        listing = client.get("/live")
+        assert "Thời sự VOV1" in listing.text and "Chờ đến giờ" in listing.text
+    with wire(engine, settings).sessions() as s:
+        row = s.scalars(select(StreamSession)).one()
+        assert row.start_at == datetime(2030, 1, 1, 23, 0, tzinfo=UTC)  # 06:00 in Việt Nam
+        assert row.source_url == "https://vov.example/vov1"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from loa.accounts import sessions
@@ -248,6 +248,33 @@ def start(body: StartLive, request: Request, db: SessionDep, principal: ApiPrinc
         principal=principal,
         codes=body.codes,
         title=body.title,
+        stream_base_url=stream_base_url(request, runtime),
+    )
+    db.commit()
+    return session_status(row, 0)
+
+
+class ScheduleRelay(BaseModel):
+    codes: list[str] = Field(min_length=1, max_length=200)
+    title: str = Field(default="", max_length=200)
+    source_url: str = Field(min_length=1, max_length=500)
+    start_at: AwareDatetime
+    end_at: AwareDatetime
+
+
+@router.post("/api/v1/live/relays", status_code=201, summary="Đặt lịch tiếp sóng")
+def schedule_relay(
+    body: ScheduleRelay, request: Request, db: SessionDep, principal: ApiPrincipal
+) -> dict[str, Any]:
+    runtime = runtime_for(request.app.state)
+    row = service.schedule_relay(
+        db,
+        principal=principal,
+        codes=body.codes,
+        title=body.title,
+        source_url=body.source_url,
+        start_at=body.start_at,
+        end_at=body.end_at,
         stream_base_url=stream_base_url(request, runtime),
     )
     db.commit()

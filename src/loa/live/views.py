@@ -5,17 +5,19 @@ their recordings, and each station's source credentials for an external encoder.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from sqlalchemy import select
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from loa.accounts.deps import CsrfProtected, WebPrincipal
 from loa.accounts.logic import format_vietnam_time
 from loa.accounts.principal import Permission
 from loa.accounts.scope import in_scope, require
-from loa.errors import LoaError
+from loa.errors import InvalidInput, LoaError
 from loa.live import service
 from loa.live.api import runtime_for, session_status, stream_base_url
 from loa.live.models import KIND_LABELS, STATUS_LABELS, StreamKind, StreamStatus
@@ -25,6 +27,7 @@ from loa.web.deps import SessionDep
 from loa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_COMMUNES = 30
 _COMMUNES = (UnitKind.COMMUNE, UnitKind.WARD, UnitKind.SPECIAL_ZONE)
 _VILLAGES = (UnitKind.VILLAGE, UnitKind.RESIDENTIAL_GROUP)
@@ -134,3 +137,47 @@ async def live_status(stream_id: int, request: Request, principal: WebPrincipal,
         service.note_listeners(db, row, listeners)
         db.commit()
     return JSONResponse(session_status(row, listeners))
+
+
+@router.post("/live/relays")
+def relay_schedule(
+    request: Request,
+    principal: WebPrincipal,
+    _csrf: CsrfProtected,
+    db: SessionDep,
+    codes: Annotated[list[str] | None, Form()] = None,
+    title: Annotated[str, Form()] = "",
+    source_url: Annotated[str, Form()] = "",
+    start_local: Annotated[str, Form()] = "",
+    end_local: Annotated[str, Form()] = "",
+) -> Response:
+    """A relay from the page's form: local times (Asia/Ho_Chi_Minh) from ``datetime-local`` inputs."""
+    try:
+        start_at, end_at = _local(start_local), _local(end_local)
+        service.schedule_relay(
+            db,
+            principal=principal,
+            codes=codes or [],
+            title=title,
+            source_url=source_url,
+            start_at=start_at,
+            end_at=end_at,
+            stream_base_url=stream_base_url(request, runtime_for(request.app.state)),
+        )
+    except LoaError as err:
+        db.rollback()
+        return render(
+            request, "live/relay_error.html", {"active_nav": "live", "error": err.message}, err.status
+        )
+    db.commit()
+    return RedirectResponse("/live", status_code=303)
+
+
+def _local(raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError as err:
+        raise InvalidInput(
+            "Giờ tiếp sóng không hợp lệ (ngày và giờ, ví dụ 07/12/2026 06:00).", code="relay_time"
+        ) from err
+    return value.replace(tzinfo=VIETNAM) if value.tzinfo is None else value
