@@ -101,7 +101,7 @@ def test_the_gateways_periodic_task_stores_new_manifests(engine: Engine, setting
     assert manifests(engine, "loa-bt-01") == 0
 
     async def scenario() -> None:
-        (recompile,) = wire(engine, settings).periodic  # what ``loa gateway run`` runs beside it
+        recompile, _relays = wire(engine, settings).periodic  # what ``loa gateway run`` runs beside it
         task = asyncio.create_task(run_periodic(replace(recompile, interval_s=0.05)))
         try:
             for _ in range(200):
@@ -125,7 +125,7 @@ def test_a_failing_periodic_compilation_is_logged_once_and_never_crashes(
     broken = create_engine("sqlite:////nonexistent-dir/x.sqlite3")
 
     async def scenario() -> None:
-        (recompile,) = wire(broken, settings).periodic
+        recompile, _relays = wire(broken, settings).periodic
         task = asyncio.create_task(run_periodic(replace(recompile, interval_s=0.01)))
         await asyncio.sleep(0.2)
         assert not task.done()  # still running after many failures
