@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint types pytest bench browser office mosquitto clean vendor-leaflet
+.PHONY: install run test lint types pytest bench browser office mosquitto icecast clean vendor-leaflet
 
 install: $(STAMP)
 
@@ -44,6 +44,15 @@ mosquitto:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null; \
 	else echo "Broker tests need Debian's Mosquitto: sudo apt-get install mosquitto mosquitto-clients"; exit 1; fi
 
+# Debian's Icecast 2: the live/relay tests start /usr/bin/icecast2 with the icecast.xml Loa
+# writes (URL authentication by Loa); production runs it the same way (docs/operations.md).
+icecast:
+	@if [ -x /usr/bin/icecast2 ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's icecast2 for the live broadcast tests…"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq icecast2 >/dev/null; \
+	else echo "Live broadcast tests need Debian's Icecast: sudo apt-get install icecast2"; exit 1; fi
+
 # Leaflet (the map) is checked in under src/loa/web/static/vendor/leaflet/, so `make run` needs no npm.
 # This re-creates it from the npm package, refusing a tarball whose SHA-512 is not the pinned one.
 vendor-leaflet:
@@ -59,7 +68,7 @@ lint: install
 types: install
 	$(BIN)/mypy
 
-pytest: install browser office mosquitto
+pytest: install browser office mosquitto icecast
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint types pytest

@@ -18,6 +18,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "benchmarks.areas",
     "benchmarks.fleet",
     "benchmarks.libs",
+    "benchmarks.live",
     "benchmarks.pages",
     "benchmarks.reports",
     "benchmarks.report_history",

@@ -77,8 +77,9 @@ def test_a_loa_command_recompiles_on_fleet_and_content_changes_and_rings_its_gat
     assert len(rings) == 2
 
     # What ``loa gateway run`` repeats beside the gateway (``loa.wiring``).
-    recompile, expiry, history, alarms, rollouts = command.process.periodic
+    recompile, expiry, history, alarms, rollouts, relays = command.process.periodic
     assert (alarms.what, rollouts.what) == ("fleet health alarms", "agent rollouts")
+    assert relays.what.startswith("relays")  # the relay puller (loa.live.puller)
     assert recompile.interval_s == command.settings.manifest_recompile_interval_s
     assert expiry.interval_s == command.settings.alert_expiry_check_s
     recompile.work()

@@ -72,6 +72,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.feedback.api",
     "loa.eboards.api",
     "loa.push.api",
+    "loa.live.api",
+    "loa.live.views",
 )
 
 
@@ -98,6 +100,12 @@ def create_app(
     app.state.audio_locator = importlib.import_module("loa.fleet.audio").locator_for(settings)
     # Which audio a person may name by hash, for speech's routes (the rule needs bulletins: issue 20.8).
     app.state.audio_gate = importlib.import_module("loa.content.audio_scope").require_asset
+    # The live routes derive stream tokens and source passwords from the manifest signing key (loa.live).
+    app.state.live_secret = lambda: (
+        importlib.import_module("loa.fleet.keys")
+        .load_or_create_signing_key(settings.data_dir)
+        .private_bytes_raw()
+    )
     app.state.item_titles = item_titles  # the fleet's pages name what devices play (loa.fleet.present)
 
     install_error_handlers(app)

@@ -41,6 +41,7 @@ SUBCOMMAND_MODULES: tuple[tuple[str, str], ...] = (
     ("loa.exchange.cli", "exchange"),
     ("loa.push.cli", "push"),
     ("loa.fleet.cli_release", "agent-release"),
+    ("loa.live.cli", "live"),
 )
 for _module, _name in SUBCOMMAND_MODULES:
     app.add_typer(importlib.import_module(_module).app, name=_name)

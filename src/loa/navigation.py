@@ -28,6 +28,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("fleet", "Cụm loa", "/fleet"),
     NavItem("map", "Bản đồ", "/map"),
     NavItem("alerts", "Cảnh báo khẩn cấp", "/alerts"),
+    NavItem("live", "Phát trực tiếp", "/live"),
     NavItem("activities", "Hoạt động tuyên truyền", "/activities"),
     NavItem("exchange", "Liên thông cấp trên, cấp dưới", "/exchange"),
     NavItem("feedback", "Ý kiến người dân", "/feedback"),

@@ -111,6 +111,17 @@ class Settings(BaseSettings):
     alert_lead_ins: dict[int, Literal["none", "chime", "alarm", "siren"]] = Field(default_factory=dict)
     alert_expiry_check_s: float = Field(default=15.0, gt=0)
 
+    # Live broadcast and relay (docs/operations.md): the built-in relay (embedded, at most
+    # stream_max_listeners listeners) or Icecast at icecast_url (``loa live icecast-config``).
+    # stream_public_url is where loudspeakers open streams (default: this server's /live/stream, or
+    # icecast_url); over 4G it must be a public address.
+    stream_server: Literal["embedded", "icecast"] = "embedded"
+    stream_public_url: str | None = None
+    icecast_url: str = "http://127.0.0.1:8010"
+    stream_max_listeners: int = Field(default=200, ge=1, le=2000)
+    # Where relays pulled by Loa are fed (default: icecast_url, or the built-in relay of this server).
+    stream_ingest_url: str | None = None
+
     # Speech.
     tts_engine: Literal["espeak", "piper"] = "espeak"
     tts_voice: str | None = None

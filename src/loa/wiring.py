@@ -7,6 +7,7 @@ an entry point starts (``create_app``, the ``loa`` command, ``loa demo``).
 | ``bulletin`` (content)         | before commit | schedule: recompile the manifests that carry it         |
 | ``devices`` (fleet)            | before commit | schedule: recompile the manifests of the devices        |
 | ``alert`` (alerts)             | after commit  | schedule: recompile, in the process's alert thread      |
+| ``stream_sessions`` (live)     | before commit | schedule: recompile, ``sync`` the devices that changed  |
 | ``speech_job`` (speech)        | before commit | content: attach a finished reading (isolated)           |
 | ``outbox`` (fleet, schedule)   | after commit  | the process's doorbell: wakes its gateway               |
 | ``device_offline`` (fleet)     | after commit  | push (if still offline after a grace): "… mất kết nối"  |
@@ -15,14 +16,15 @@ an entry point starts (``create_app``, the ``loa`` command, ``loa demo``).
 | ``alert_awaiting_second_person`` | after commit | push: "Cảnh báo … chờ bạn xác nhận" to the leaders     |
 |   (alerts)                     |               |   who may confirm it                                    |
 
-Beside a gateway, every ``alarm_interval_s``: the fleet health alarms (raised/cleared, then e-mail,
-webhook and push) and the agent rollouts (next wave when the last one is healthy, halt on failures).
-
 Pushes are sent by the process's ``Pusher`` thread, never inside the commit; without a VAPID key
 (``LOA_VAPID_PRIVATE_KEY``) nothing is subscribed for them.
 
-and, beside a gateway, a periodic full recompilation so that each device's 48-hour cover slides
-forward even when nothing changed, and a frequent check that ends alerts whose expiry has passed.
+Beside a gateway, periodic work: a full recompilation so that each device's 48-hour cover slides
+forward even when nothing changed; a frequent check that ends alerts whose expiry has passed; the
+history maintenance (partitions ahead, the status log's retention, closed months' summaries); every
+``alarm_interval_s`` the fleet health alarms (raised/cleared, then e-mail, webhook and push) and the
+agent rollouts (next wave when the last one is healthy, halt on failures); and the relay puller
+(``loa.live.puller``: relays start and stop at their slots).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ from loa.fleet import alarm_notices, health, releases
 from loa.fleet.health import AlarmChange
 from loa.fleet.ingest import WENT_OFFLINE
 from loa.fleet.outbox import OUTBOX
+from loa.live.puller import RELAY_TICK_S, RelayPuller
+from loa.live.runtime import commune_of_mount, source_password
+from loa.live.service import STREAMS_CHANGED
 from loa.process import Doorbell, Periodic, Process
 from loa.schedule import hooks
 from loa.settings import Settings
@@ -71,6 +76,9 @@ def wire(engine: Engine, settings: Settings) -> Process:
 
     def devices_changed(session: Session, _keys: set[Any]) -> None:
         hooks.devices_changed(session, data_dir=settings.data_dir)
+
+    def streams_changed(session: Session, _keys: set[Any]) -> None:
+        hooks.streams_changed(session, data_dir=settings.data_dir)
 
     def speech_jobs_finished(session: Session, job_ids: set[Any]) -> None:
         # Imported here: the audio stack (PyAV, NumPy) costs seconds, and a ``loa`` command that
@@ -100,6 +108,7 @@ def wire(engine: Engine, settings: Settings) -> Process:
     on_commit(sessions, "devices", devices_changed)
     alert_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loa-alert-manifests")
     after_commit(sessions, alerts.ALERT_CHANGED, alerts_changed)
+    on_commit(sessions, STREAMS_CHANGED, streams_changed)
     # A reading that cannot be attached must not fail the job that made it (it is logged).
     on_commit(sessions, JOB_FINISHED, speech_jobs_finished, isolated=True)
     after_commit(sessions, OUTBOX, lambda _keys: doorbell.ring())
@@ -122,6 +131,7 @@ def wire(engine: Engine, settings: Settings) -> Process:
         Periodic("history maintenance", settings.history_maintenance_interval_s, maintain_history),
         Periodic("fleet health alarms", settings.alarm_interval_s, alarms_work),
         Periodic("agent rollouts", settings.alarm_interval_s, rollout_work(sessions, settings)),
+        Periodic("relays (tiếp sóng)", RELAY_TICK_S, _relay_puller(sessions, settings).tick),
     )
     return Process(sessions=sessions, doorbell=doorbell, periodic=periodic)
 
@@ -186,6 +196,20 @@ def rollout_work(sessions: sessionmaker[Session], settings: Settings) -> Callabl
             releases.advance_all(session, now=utcnow())
 
     return work
+
+
+def _relay_puller(sessions: sessionmaker[Session], settings: Settings) -> RelayPuller:
+    """Relays pulled beside the gateway, fed to Icecast or to this server's built-in relay."""
+    from loa.fleet.keys import load_or_create_signing_key
+
+    def password(mount: str) -> str:
+        secret = load_or_create_signing_key(settings.data_dir).private_bytes_raw()
+        return source_password(secret, commune_of_mount(mount))
+
+    ingest = settings.stream_ingest_url or (
+        settings.icecast_url if settings.stream_server == "icecast" else "http://127.0.0.1:8000/live/stream"
+    )
+    return RelayPuller(sessions=sessions, ingest_url=ingest, source_password=password)
 
 
 def _wire_push(sessions: sessionmaker[Session], settings: Settings) -> Pusher | None:

@@ -168,6 +168,8 @@ REQUESTS: dict[tuple[str, str], Body] = {
     ("POST", "/alerts/{alert_id}/stop"): _none,
     ("POST", "/api/v1/alerts/{alert_id}/confirm"): _none,
     ("POST", "/alerts/{alert_id}/confirm"): _none,
+    ("POST", "/api/v1/live/sessions/{stream_id}/stop"): _none,
+    ("POST", "/live/{stream_id}/stop"): _none,
     ("PUT", "/api/v1/speech/overrides/{area_code}"): _json({"text": "HTX = hợp tác xã"}),
     ("PUT", "/api/v1/areas/{code}/place"): _json({"latitude": 14.77, "longitude": 108.72, "population": 500}),
     ("POST", "/areas/{code}/place"): _form({"latitude": "14.77", "longitude": "108.72", "population": "500"}),

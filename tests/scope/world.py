@@ -56,6 +56,8 @@ from loa.feedback import service as feedback
 from loa.feedback.models import Feedback, FeedbackChannel
 from loa.fleet import service as fleet
 from loa.fleet.models import Device
+from loa.live import service as live
+from loa.live.models import StreamSession
 from loa.reports import service as reports
 from loa.reports.models import Report
 from loa.schedule import announcements
@@ -241,6 +243,17 @@ def _records(session: Session, letter: str, unit: AdminUnit, who: Principal, dat
         ),
         now=now,
     )
+    live.schedule_relay(
+        session,
+        principal=who,
+        codes=[unit.code],
+        title=mark(letter, "relay"),
+        source_url="http://vov.example/vov1",
+        start_at=now + timedelta(days=1, hours=5),
+        end_at=now + timedelta(days=1, hours=6),
+        stream_base_url="http://127.0.0.1:8000/live/stream",
+        now=now,
+    )
     alerts.start_alert(
         session,
         principal=who,
@@ -397,6 +410,7 @@ class Commune:
     programme_id: int
     slot_key: str
     alert_id: int
+    stream_id: int
     announcement_id: int
     job_id: str
     inbox_id: int
@@ -451,6 +465,9 @@ def load_communes(session: Session) -> dict[str, Commune]:
             ),
             alert_id=session.scalars(
                 select(EmergencyAlert.id).where(EmergencyAlert.title == f"{mark(letter, 'alert')}.mp3")
+            ).one(),
+            stream_id=session.scalars(
+                select(StreamSession.id).where(StreamSession.title == mark(letter, "relay"))
             ).one(),
             announcement_id=session.scalars(
                 select(m.Announcement.id).where(m.Announcement.title == mark(letter, "announcement"))
@@ -507,6 +524,7 @@ IDS: dict[str, IdParam] = {
     "attachment_id": IdParam(lambda c, _: str(c.attachment_id), "987654"),
     "announcement_id": IdParam(lambda c, _: str(c.announcement_id), "987654"),
     "alert_id": IdParam(lambda c, _: str(c.alert_id), "987654"),
+    "stream_id": IdParam(lambda c, _: str(c.stream_id), "987654"),
     "import_id": IdParam(lambda c, v: str(c.import_ids[v["register"]]), "987654"),
     "inbox_id": IdParam(lambda c, _: str(c.inbox_id), "987654"),
     "feedback_id": IdParam(lambda c, _: str(c.feedback_id), "987654"),

@@ -16,6 +16,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "loa.exchange.models",
     "loa.feedback.models",
     "loa.fleet.models",
+    "loa.live.models",
     "loa.push.models",
     "loa.reports.models",
     "loa.schedule.models",

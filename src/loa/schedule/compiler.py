@@ -15,15 +15,21 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from loa.errors import InvalidInput
+from loa.protocol import streams
 from loa.protocol.manifest import (
+    AudioKind,
     Manifest,
+    ManifestItem,
+    content_hash_of,
+    item_bytes,
+    join_items_bytes,
     manifest_header,
     sign,
     splice_canonical,
@@ -34,6 +40,8 @@ from loa.schedule.snapshot import Snapshot, check_snapshot
 
 DEFAULT_WINDOW = timedelta(hours=48)
 MAX_WINDOW = timedelta(days=14)
+# A stream URL's token outlives its item by this much (a device reconnecting near the end, clock skew).
+STREAM_TOKEN_MARGIN = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,7 @@ def compile_manifests(
     signing_key: Ed25519PrivateKey | None = None,
     previous: Mapping[str, DeviceState] | None = None,
     renew_below: timedelta | None = None,
+    stream_key: bytes | None = None,
 ) -> Compilation:
     """Compile every device. ``previous`` (from the database) continues version numbers: a device whose
     content hash is unchanged keeps its version and is not re-issued, unless less than ``renew_below``
@@ -173,6 +182,7 @@ def compile_manifests(
         results={},
         todo=set(engine.devices),
         renew=renew,
+        stream_key=stream_key,
     )
 
 
@@ -183,6 +193,7 @@ def recompile(
     generated_at: datetime,
     signing_key: Ed25519PrivateKey | None = None,
     changes: ChangeSet | None = None,
+    stream_key: bytes | None = None,
 ) -> Compilation:
     """Recompile after a change, for the same window: only devices reached by what changed."""
     check_snapshot(snapshot)
@@ -194,6 +205,7 @@ def recompile(
             generated_at=generated_at,
             signing_key=signing_key,
             previous=previous.states,
+            stream_key=stream_key,
         )
     dirty_sources = frozenset(
         [*(f"P|{p}" for p in found.programmes), *(f"A|{a}" for a in found.announcements)]
@@ -216,6 +228,7 @@ def recompile(
         results=results,
         todo=todo,
         renew=set(),
+        stream_key=stream_key,
     )
 
 
@@ -230,6 +243,7 @@ def _assemble(
     results: dict[frozenset[str], KeyResult],
     todo: Iterable[str],
     renew: set[str],
+    stream_key: bytes | None = None,
 ) -> Compilation:
     compiled = 0
     base = manifest_header(
@@ -252,6 +266,7 @@ def _assemble(
         if result is None:
             result = results[key] = engine.compile_key(key)
             compiled += 1
+        result = _with_stream_tokens(result, device_id, stream_key)
         before = prior.get(device_id)
         if before is not None and before.content_hash == result.content_hash and device_id not in renew:
             continue
@@ -307,3 +322,28 @@ def _assemble(
         device_keys=device_keys,
         results=live_results,
     )
+
+
+def _tokened(item: ManifestItem, device_id: str, key: bytes) -> ManifestItem:
+    end_at = item.not_after_at or item.start_at + timedelta(milliseconds=item.duration_ms)
+    token = streams.make_token(
+        key,
+        device_id=device_id,
+        mount=streams.mount_of(item.audio.url),
+        expires_at=end_at + STREAM_TOKEN_MARGIN,
+    )
+    audio = item.audio.model_copy(update={"url": streams.with_token(item.audio.url, token)})
+    return item.model_copy(update={"audio": audio})
+
+
+def _with_stream_tokens(result: KeyResult, device_id: str, key: bytes | None) -> KeyResult:
+    """The device's own copy of a target set's items when they include streams: each stream URL gets
+    the device's token (``loa.protocol.streams``), so its items, hash and version are its own."""
+    if key is None or not any(item.audio.kind is AudioKind.STREAM for item in result.items):
+        return result
+    items = tuple(
+        _tokened(item, device_id, key) if item.audio.kind is AudioKind.STREAM else item
+        for item in result.items
+    )
+    items_json = join_items_bytes(item_bytes(item) for item in items)
+    return replace(result, items=items, items_json=items_json, content_hash=content_hash_of(items_json))

@@ -32,6 +32,7 @@ from loa.schedule.snapshot import (
     Target,
     TargetKind,
 )
+from loa.schedule.streams import stream_announcements
 from loa.schedule.targets import StoredTarget, load_tokens
 
 _PAD = timedelta(days=2)
@@ -289,6 +290,7 @@ def load_snapshot(
             *_announcements(rows, tokens, content, reach),
             # Emergency alerts are carried by the manifest until stopped or expired.
             *alert_announcements(session, start_at=start_at, end_at=end_at),
+            *stream_announcements(session, start_at=start_at, end_at=end_at),  # live and relays
         ),
         devices=tuple(devices),
     )

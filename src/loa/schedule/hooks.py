@@ -18,6 +18,10 @@ in the caller's transaction; the fleet gateway publishes them from ``device_mani
       from loa.schedule.hooks import alerts_changed
       alerts_changed(session, alert_ids={12}, data_dir=settings.data_dir)
 
+* live, after a live session or relay goes on air, stops or is scheduled (``loa.live``)::
+
+      streams_changed(session, data_dir=settings.data_dir)   # recompile + ``sync`` to those devices
+
 * a timer (the gateway runner, cron, ``loa schedule compile``) at least every few hours, so that the
   48-hour cover slides forward: ``periodic_compile(session, data_dir=settings.data_dir)``.
 """
@@ -32,6 +36,8 @@ from pathlib import Path
 from sqlalchemy import Engine, exists, or_, select
 from sqlalchemy.orm import Session
 
+from loa.fleet.models import Device
+from loa.fleet.service import issue_command
 from loa.schedule import models as m
 from loa.schedule.manifests import CompilationCache, CompileReport, compile_and_store, signing_key
 
@@ -91,3 +97,16 @@ def alerts_changed(
 
 def periodic_compile(session: Session, *, data_dir: Path, now: datetime | None = None) -> CompileReport:
     return publish(session, data_dir=data_dir, reason="periodic", now=now, full=True)
+
+
+def streams_changed(session: Session, *, data_dir: Path, now: datetime | None = None) -> CompileReport:
+    """Recompile, then send every device whose manifest changed a ``sync``: a live broadcast must
+    reach loudspeakers now, not at their next periodic fetch."""
+    report = publish(session, data_dir=data_dir, reason="streams", now=now)
+    if report.changed:
+        devices = list(
+            session.scalars(select(Device).where(Device.uid.in_(report.changed), Device.active.is_(True)))
+        )
+        if devices:
+            issue_command(session, devices=devices, kind="sync", args={}, issued_by="hệ thống", now=now)
+    return report

@@ -27,6 +27,7 @@ from loa.db.base import utcnow
 from loa.errors import Conflict
 from loa.fleet import keys, outbox
 from loa.fleet.models import Device, DeviceManifest
+from loa.protocol import streams
 from loa.schedule.compiler import Compilation, DeviceState, Window, compile_manifests, recompile
 from loa.schedule.dbsnapshot import load_snapshot
 
@@ -159,11 +160,19 @@ def _run(
     )
     window = last.window if usable and last is not None else Window.starting(now)
     loaded = load_snapshot(session, start_at=window.start_at, end_at=window.end_at)
+    stream_key = streams.token_key(key.private_bytes_raw())
     if usable and last is not None:
-        compilation = recompile(last, loaded.snapshot, generated_at=now, signing_key=key)
+        compilation = recompile(
+            last, loaded.snapshot, generated_at=now, signing_key=key, stream_key=stream_key
+        )
     else:
         compilation = compile_manifests(
-            loaded.snapshot, window=window, generated_at=now, signing_key=key, previous=states
+            loaded.snapshot,
+            window=window,
+            generated_at=now,
+            signing_key=key,
+            previous=states,
+            stream_key=stream_key,
         )
     _store(session, compilation, loaded.device_ids, window=window, now=now)
     if cache is not None:

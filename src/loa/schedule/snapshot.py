@@ -235,8 +235,9 @@ def snapshot_problems(snapshot: Snapshot) -> list[str]:
             problems.append(f"{where}: hạn phát phải sau giờ phát.")
         if not a.targets:
             problems.append(f"{where}: chưa chọn nơi phát.")
-        if a.audio.kind is not AudioKind.FILE:
-            problems.append(f"{where}: thông báo phải là tệp âm thanh.")
+        if a.audio.kind is AudioKind.STREAM and (a.not_after_at is None or not a.audio.duration_ms):
+            # A live broadcast or relay (loa.live) is a stream with a planned end; its slot is its length.
+            problems.append(f"{where}: buổi phát trực tiếp, tiếp sóng phải có giờ kết thúc.")
         problems += _audio_problems(a.audio, where) + _common(a.priority, a.volume_percent, where)
     for d in snapshot.devices:
         if d.device_id in seen["d"]:

@@ -25,6 +25,7 @@ TEMPLATE_PACKAGES: tuple[str, ...] = (
     "loa.reports",
     "loa.fleet",
     "loa.alerts",
+    "loa.live",
     "loa.schedule",
     "loa.maps",
     "loa.exchange",

@@ -7,7 +7,7 @@ two apart (every receipt recorded before is a file's); ``priority`` is the strea
 ``devices.output_switch_error``: the agent's amplifier or transmitter switch failed (from its status).
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

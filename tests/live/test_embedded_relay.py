@@ -1,0 +1,188 @@
+"""The stream server built into Loa, over real HTTP: a source with the station's credentials, devices
+with their tokens (none, forged or another device's mount: refused), the stated listener limit, and
+the session ending cleanly when the source drops — its recording in the audio store, audited."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select
+
+from loa.accounts.models import AuditEvent
+from loa.app import create_app
+from loa.live import service as live
+from loa.live.api import runtime_for
+from loa.live.models import StreamSession
+from loa.settings import Settings
+from loa.speech.models import AudioAsset
+from tests.conftest import Backend
+from tests.live.audio import RATE, decode, dominant_hz, tone
+from tests.live.test_sessions_db import stream_items
+from tests.schedule.world import BA_TO, KINH_VILLAGE, load_world, seed_world
+from tests.support.browser import serve
+
+MOUNT = f"live-{BA_TO}"
+
+
+@pytest.fixture
+def engine(backend: Backend) -> Iterator[Engine]:
+    with backend.database("schedule-world", seed=seed_world) as eng:
+        yield eng
+
+
+def wait_for(check: Any, what: str, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_source_to_tokened_listeners_with_a_limit_and_a_recording(engine: Engine, settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"stream_max_listeners": 2}), engine=engine)
+    factory = app.state.session_factory
+    runtime = runtime_for(app.state)
+    source = tone(4.0, 1000.0)
+    with serve(app) as base:
+        with factory() as s:
+            world = load_world(s)
+            row = live.start_live(
+                s,
+                principal=world.operator,
+                codes=[KINH_VILLAGE],
+                title="Thông báo họp",
+                stream_base_url=f"{base}/live/stream",
+            )
+            s.commit()
+            session_id = row.id
+        with factory() as s:
+            [item] = stream_items(s, "loa-bt-01")
+        url = item["audio"]["url"]
+        assert url.startswith(f"{base}/live/stream/{MOUNT}?t=loa-bt-01.")
+        with httpx.Client(timeout=10) as client:
+            assert client.get(f"{base}/live/stream/{MOUNT}").status_code == 403  # no token
+            forged = url[:-4] + ("AAAA" if not url.endswith("AAAA") else "BBBB")
+            assert client.get(forged).status_code == 403
+            other_mount = url.replace(MOUNT, f"relay-{BA_TO}")
+            assert client.get(other_mount).status_code == 403
+            wrong = client.put(f"{base}/live/stream/{MOUNT}", content=b"x", auth=("source", "sai-mat-khau"))
+            assert wrong.status_code == 401
+
+        heard: dict[int, bytes] = {}
+
+        def listen(n: int) -> int:
+            with httpx.Client(timeout=30) as client, client.stream("GET", url) as answer:
+                if answer.status_code == 200:
+                    heard[n] = b"".join(answer.iter_bytes())
+                return answer.status_code
+
+        with ThreadPoolExecutor(3) as pool:
+            first = [pool.submit(listen, n) for n in (1, 2)]
+            wait_for(lambda: runtime.server.relay.listeners(MOUNT) == 2, "two listeners")  # type: ignore[attr-defined]
+            assert pool.submit(listen, 3).result() == 503  # the stated limit: 2 here
+
+            def paced() -> Iterator[bytes]:
+                for at in range(0, len(source), 2048):
+                    yield source[at : at + 2048]
+                    time.sleep(0.01)
+
+            password = runtime.source_password(BA_TO)
+            with httpx.Client(timeout=30) as client:
+                answer = client.put(
+                    f"{base}/live/stream/{MOUNT}",
+                    content=paced(),
+                    auth=("source", password),
+                    headers={"Content-Type": "audio/ogg"},
+                )
+            assert answer.status_code == 200
+            assert [f.result() for f in first] == [200, 200]
+        for n in (1, 2):
+            samples = decode(heard[n])
+            assert abs(len(samples) / RATE - 4.0) < 0.1
+            assert abs(dominant_hz(samples) - 1000.0) < 5
+
+    with factory() as s:
+        row = s.get(StreamSession, session_id)
+        assert row is not None and row.status == "ended" and row.end_reason == "source_ended"
+        assert row.recording_sha256 is not None
+        asset = s.scalars(select(AudioAsset).where(AudioAsset.sha256 == row.recording_sha256)).one()
+        assert abs(asset.duration_ms - 4000) < 100
+        path = runtime.store.local_path(asset.sha256, "mp3")  # type: ignore[attr-defined]
+        recorded = decode(path.read_bytes())
+        assert abs(len(recorded) / RATE - 4.0) < 0.1 and abs(dominant_hz(recorded) - 1000.0) < 5
+        actions = [
+            e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.target_type == "stream_session"))
+        ]
+        assert actions == ["live.start", "live.stop", "live.recorded"]
+        [item] = stream_items(s, "loa-bt-01")
+        assert item["not_after_at"] is not None  # cut at the source's end: the programme resumes
+
+
+def test_source_without_a_session_is_refused(engine: Engine, settings: Settings) -> None:
+    app = create_app(settings, engine=engine)
+    runtime = runtime_for(app.state)
+    with serve(app) as base, httpx.Client(timeout=10) as client:
+        answer = client.put(
+            f"{base}/live/stream/{MOUNT}", content=tone(0.5), auth=("source", runtime.source_password(BA_TO))
+        )
+    assert answer.status_code == 403
+    assert "chưa bắt đầu" in answer.json()["error"]
+    assert threading.active_count() >= 1
+
+
+def test_source_dropping_mid_broadcast_ends_the_session_and_keeps_the_recording(
+    engine: Engine, settings: Settings
+) -> None:
+    app = create_app(settings, engine=engine)
+    factory = app.state.session_factory
+    runtime = runtime_for(app.state)
+    source = tone(6.0, 1000.0)
+    half = len(source) // 2
+    with serve(app) as base:
+        with factory() as s:
+            world = load_world(s)
+            row = live.start_live(
+                s, principal=world.operator, codes=[BA_TO], title="", stream_base_url=f"{base}/live/stream"
+            )
+            s.commit()
+            session_id = row.id
+
+        class EncoderCrashed(Exception):
+            pass
+
+        def dying() -> Iterator[bytes]:
+            for at in range(0, half, 2048):
+                yield source[at : min(at + 2048, half)]
+            raise EncoderCrashed  # the encoder's PC dies: the connection is cut mid-body
+
+        with httpx.Client(timeout=30) as client, pytest.raises(EncoderCrashed):
+            client.put(
+                f"{base}/live/stream/{MOUNT}",
+                content=dying(),
+                auth=("source", runtime.source_password(BA_TO)),
+                headers={"Content-Type": "audio/ogg"},
+            )
+
+        def ended() -> bool:
+            with factory() as s:
+                done = s.get(StreamSession, session_id)
+                return done is not None and done.recording_sha256 is not None
+
+        wait_for(ended, "the session to end with its recording")
+    with factory() as s:
+        row = s.get(StreamSession, session_id)
+        assert (
+            row is not None and row.status == "ended" and row.end_reason in ("source_ended", "source_failed")
+        )
+        assert row.status_message.startswith("Nguồn phát bị ngắt giữa chừng")
+        asset = s.scalars(select(AudioAsset).where(AudioAsset.sha256 == row.recording_sha256)).one()
+        assert 2500 < asset.duration_ms < 3500  # what was said before the drop: about 3 of 6 seconds
+        for uid in ("loa-bt-01", "loa-bt-02"):
+            [item] = stream_items(s, uid)
+            assert item["not_after_at"] is not None  # devices cut it and resume their programme

@@ -1,0 +1,167 @@
+"""Relays pulled by Loa at their slot: a local "VOV" station (an HTTP stream of a generated tone) is
+fed into the station's relay mount and heard by a device with its token; a relay whose outside URL is
+dead at slot time fails with a clear Vietnamese status, is audited, and leaves the manifests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select
+
+from loa.accounts.models import AuditEvent
+from loa.app import create_app
+from loa.db.base import utcnow
+from loa.live import service as live
+from loa.live.api import runtime_for
+from loa.live.models import StreamSession
+from loa.live.puller import RelayPuller
+from loa.live.runtime import commune_of_mount
+from loa.settings import Settings
+from tests.conftest import Backend
+from tests.live.audio import decode, dominant_hz, tone
+from tests.live.test_embedded_relay import wait_for
+from tests.live.test_sessions_db import stream_items
+from tests.schedule.world import BA_TO, load_world, seed_world
+from tests.support.browser import serve
+
+VOV_PORT = 18020
+DEAD_PORT = 18099  # nothing listens here
+
+
+@pytest.fixture
+def engine(backend: Backend) -> Iterator[Engine]:
+    with backend.database("schedule-world", seed=seed_world) as eng:
+        yield eng
+
+
+@pytest.fixture
+def vov() -> Iterator[str]:
+    """A local outside station: an endless Ogg/Opus stream of a 700 Hz tone, sent in real time."""
+    data = tone(20.0, 700.0)
+
+    class Station(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/ogg")
+            self.end_headers()
+            try:
+                for at in range(0, len(data), 2048):
+                    self.wfile.write(data[at : at + 2048])
+                    self.wfile.flush()
+                    time.sleep(20.0 * 2048 / len(data))
+            except OSError:
+                return
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", VOV_PORT), Station)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{VOV_PORT}/vov1"
+    server.shutdown()
+    server.server_close()
+
+
+def actions(s: object, session_id: int) -> list[str]:
+    return [
+        e.action
+        for e in s.scalars(  # type: ignore[attr-defined]
+            select(AuditEvent).where(
+                AuditEvent.target_type == "stream_session", AuditEvent.target_id == str(session_id)
+            )
+        )
+    ]
+
+
+def test_relay_plays_the_outside_station_at_its_slot(engine: Engine, settings: Settings, vov: str) -> None:
+    app = create_app(settings, engine=engine)
+    factory = app.state.session_factory
+    runtime = runtime_for(app.state)
+    with serve(app) as base:
+        puller = RelayPuller(
+            sessions=factory,
+            ingest_url=f"{base}/live/stream",
+            source_password=lambda mount: runtime.source_password(commune_of_mount(mount)),
+        )
+        start = utcnow()
+        with factory() as s:
+            world = load_world(s)
+            row = live.schedule_relay(
+                s,
+                principal=world.operator,
+                codes=[BA_TO],
+                title="Tiếp sóng VOV1",
+                source_url=vov,
+                start_at=start,
+                end_at=start + timedelta(seconds=5),
+                stream_base_url=f"{base}/live/stream",
+            )
+            s.commit()
+            session_id = row.id
+        with factory() as s:
+            [item] = stream_items(s, "loa-bt-02")
+        heard: list[bytes] = []
+
+        def device() -> None:
+            with httpx.Client(timeout=30) as client, client.stream("GET", item["audio"]["url"]) as answer:
+                assert answer.status_code == 200
+                heard.append(b"".join(answer.iter_bytes()))
+
+        listener = threading.Thread(target=device)
+        listener.start()
+        relay = runtime.server.relay  # type: ignore[attr-defined]
+        wait_for(lambda: relay.listeners(f"relay-{BA_TO}") == 1, "the device to connect")
+        puller.tick()
+        with factory() as s:
+            assert s.get(StreamSession, session_id).status == "on_air"  # type: ignore[union-attr]
+        time.sleep(5.2)
+        puller.tick()  # past its end: the feed stops
+        listener.join(30)
+        puller.close()
+    samples = decode(heard[0])
+    assert len(samples) > 48000 and abs(dominant_hz(samples) - 700.0) < 5  # > 1 s of a 5 s slot
+    with factory() as s:
+        row = s.get(StreamSession, session_id)
+        assert row is not None and row.end_reason == "slot_end"
+        assert actions(s, session_id) == ["relay.schedule", "relay.on_air", "relay.stop"]
+
+
+def test_relay_with_a_dead_url_fails_clearly(engine: Engine, settings: Settings) -> None:
+    app = create_app(settings, engine=engine)
+    factory = app.state.session_factory
+    puller = RelayPuller(
+        sessions=factory, ingest_url="http://127.0.0.1:1/live/stream", source_password=lambda _m: "x"
+    )
+    start = utcnow()
+    with factory() as s:
+        world = load_world(s)
+        row = live.schedule_relay(
+            s,
+            principal=world.operator,
+            codes=[BA_TO],
+            title="Tiếp sóng Đài tỉnh",
+            source_url=f"http://127.0.0.1:{DEAD_PORT}/tinh",
+            start_at=start,
+            end_at=start + timedelta(minutes=30),
+            stream_base_url="http://127.0.0.1:8000/live/stream",
+        )
+        s.commit()
+        session_id = row.id
+    with factory() as s:
+        assert len(stream_items(s, "loa-bt-01")) == 1
+    puller.tick()  # no crash
+    with factory() as s:
+        row = s.get(StreamSession, session_id)
+        assert row is not None and row.status == "failed" and row.end_reason == "relay_dead"
+        assert row.status_message.startswith("Không kết nối được luồng tiếp sóng")
+        assert "loa tiếp tục chương trình thường lệ" in row.status_message
+        assert actions(s, session_id) == ["relay.schedule", "relay.fail"]
+        assert stream_items(s, "loa-bt-01") == []  # devices are told: the item is gone
