@@ -156,6 +156,23 @@ class Settings(BaseSettings):
     # ``http://127.0.0.1:8099`` for a private push service.
     push_services: str = "fcm.googleapis.com,push.services.mozilla.com,push.apple.com,notify.windows.com"
 
+    # CAP 1.2 (docs/protocol.md "CAP"): what we call ourselves in exported messages, the largest
+    # message accepted, a feed polled for messages (with the account whose areas and rights it acts
+    # with), the signature rule and the auto-send rule the province sets.
+    cap_sender: str = "loa@localhost"
+    cap_max_bytes: int = Field(default=512 * 1024, ge=4096, le=16 * 1024 * 1024)
+    cap_feed_url: str | None = None
+    cap_feed_username: str = ""
+    cap_feed_interval_s: float = Field(default=60.0, ge=5)
+    # PEM certificate whose key signs the CAP messages (enveloped XML signature); with
+    # ``cap_require_signature`` an unsigned or badly signed message is refused.
+    cap_trusted_cert_path: Path | None = None
+    cap_require_signature: bool = False
+    # A message from one of these senders (comma-separated) at this risk level or above is sent at
+    # once instead of waiting as a draft; unset: every CAP message waits for a person.
+    cap_auto_send_min_level: int | None = Field(default=None, ge=1, le=5)
+    cap_auto_send_senders: str = ""
+
     @field_validator("trusted_proxies")
     @classmethod
     def _check_networks(cls, value: str) -> str:
