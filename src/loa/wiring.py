@@ -16,7 +16,7 @@ Pushes are sent by the process's ``Pusher`` thread, never inside the commit; wit
 (``LOA_VAPID_PRIVATE_KEY``) nothing is subscribed for them.
 
 and, beside a gateway, a periodic full recompilation so that each device's 48-hour cover slides
-forward even when nothing changed.
+forward even when nothing changed, and (``LOA_CAP_FEED_URL`` set) the polling of a CAP feed.
 """
 
 from __future__ import annotations
@@ -77,7 +77,39 @@ def wire(engine: Engine, settings: Settings) -> Process:
     after_commit(sessions, OUTBOX, lambda _keys: doorbell.ring())
     _wire_push(sessions, settings)
     periodic = Periodic("periodic manifest recompilation", settings.manifest_recompile_interval_s, recompile)
-    return Process(sessions=sessions, doorbell=doorbell, periodic=(periodic,))
+    return Process(sessions=sessions, doorbell=doorbell, periodic=(periodic, *_cap_feed(sessions, settings)))
+
+
+def _cap_feed(sessions: sessionmaker[Session], settings: Settings) -> tuple[Periodic, ...]:
+    """Polling the province's CAP feed (``LOA_CAP_FEED_URL``), when there is one."""
+    url = settings.cap_feed_url
+    if not url:
+        return ()
+
+    def poll() -> None:
+        # Imported here: the XML and audio stacks are only worth loading in a process that polls.
+        import httpx
+
+        from loa.alerts.cap.feed import http_fetcher, poll_once
+        from loa.alerts.cap.service import CapPolicy
+        from loa.speech.runtime import SpeechRuntime
+
+        runtime = SpeechRuntime.build(settings, sessions, recover=False)
+        policy = CapPolicy.from_settings(settings)
+        try:
+            with httpx.Client(timeout=30.0, follow_redirects=True) as client:
+                poll_once(
+                    sessions,
+                    url=url,
+                    username=settings.cap_feed_username,
+                    policy=policy,
+                    speech=runtime.context,
+                    fetch=http_fetcher(client, policy.max_bytes),
+                )
+        finally:
+            runtime.close()
+
+    return (Periodic("CAP feed polling", settings.cap_feed_interval_s, poll),)
 
 
 def _wire_push(sessions: sessionmaker[Session], settings: Settings) -> Pusher | None:
