@@ -23,14 +23,16 @@ MANIFESTS_CHECKED = 3
 
 
 def _manifest_audio(body: bytes) -> set[str]:
+    """The files a manifest names: its items' and its pre-positioned clips' (``clips``)."""
     try:
-        items = json.loads(body).get("items") or []
-    except (ValueError, AttributeError):
+        raw = json.loads(body)
+        entries = [*(raw.get("items") or []), *(raw.get("clips") or [])]
+    except (ValueError, AttributeError, TypeError):
         return set()
     return {
         str(i["audio"]["sha256"])
-        for i in items
-        if isinstance(i, dict) and (i.get("audio") or {}).get("sha256")
+        for i in entries
+        if isinstance(i, dict) and isinstance(i.get("audio"), dict) and i["audio"].get("sha256")
     }
 
 

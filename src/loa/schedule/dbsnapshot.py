@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from loa.fleet.clips import clips as prepositioned_clips
 from loa.protocol.priority import PreemptRule
 from loa.schedule import models as m
 from loa.schedule.contentindex import ContentIndex
@@ -286,5 +287,6 @@ def load_snapshot(
         episodes=tuple(episodes),
         announcements=tuple(_announcements(rows, tokens, content, reach)),
         devices=tuple(devices),
+        clips=prepositioned_clips(session),
     )
     return LoadedSnapshot(snapshot, device_ids, tuple(dict.fromkeys(content.notices)))
