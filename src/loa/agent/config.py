@@ -35,6 +35,9 @@ class AgentConfig(BaseModel):
     download_horizon_s: int = Field(default=36 * 3600, gt=0)
     reconnect_max_s: float = Field(default=120.0, gt=0)
     firmware: str = "loa-agent/0.1"
+    # The GSM modem's serial port (e.g. /dev/ttyUSB2): signed SMS triggers play the pre-positioned
+    # warning clips when the data network is down (loa.agent.modem, docs/agent.md). None: no modem.
+    modem_device: Path | None = None
 
     @classmethod
     def load(cls, path: Path) -> AgentConfig:
@@ -69,3 +72,4 @@ class Identity(BaseModel):
     topic_prefix: str = "loa"
     manifest_public_key: str  # base64, pinned
     groups: list[str] = []  # commune group codes at enrolment (the manifest names them afterwards)
+    sms_key: str | None = None  # base64: this device's key for SMS triggers (loa.protocol.sms)

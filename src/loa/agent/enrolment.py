@@ -45,6 +45,7 @@ async def enrol(config: AgentConfig) -> Identity:
         topic_prefix=mqtt["topic_prefix"],
         manifest_public_key=body["manifest_public_key"],
         groups=[g for g in body.get("groups", []) if isinstance(g, str) and valid_group_code(g)],
+        sms_key=body["sms_key"] if isinstance(body.get("sms_key"), str) else None,
     )
 
 

@@ -33,7 +33,9 @@ from loa.agent.inbox import Inbox
 from loa.agent.journal import ReceiptJournal
 from loa.agent.link import BrokerLink
 from loa.agent.player import SoundOutput, now_ms
+from loa.agent.modem import run_modem
 from loa.agent.sinks import Sink, make_sink
+from loa.agent.smstrigger import SmsTrigger
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
 from loa.agent.supervise import supervised
 from loa.agent.transfers import Transfers
@@ -82,6 +84,13 @@ class Agent:
         self.restart_requested = asyncio.Event()
         self._status_changed = asyncio.Event()
         self.inbox = Inbox(self.feed, self._status_changed.set)  # what arrives from the broker
+        self.sms = SmsTrigger(  # what arrives by SMS (the modem), when the data network is down
+            self.data / "sms.json",
+            feed=self.feed,
+            refuse=self.inbox.refuse,
+            manifest=lambda: self.core.manifest,
+            has_audio=self.cache.has,
+        )
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()  # publishes and "play now" downloads in flight
 
@@ -128,6 +137,7 @@ class Agent:
         self.identity = identity
         self.topics = Topics(identity.topic_prefix)
         self.inbox.adopt(identity, self.topics)
+        self.sms.adopt(identity.device_id, identity.sms_key)
         self.transfers.connect(identity.device_id, identity.secret)
         self.core = self._new_core(identity.device_id, (base64.b64decode(identity.manifest_public_key),))
 
@@ -171,6 +181,8 @@ class Agent:
             self.transfers.sync_loop,
             self.transfers.download_loop,
         ]
+        if self.config.modem_device is not None:
+            loops.append(self._modem_loop)
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(self._supervised(f), name=f.__name__) for f in loops
         ]
@@ -354,6 +366,10 @@ class Agent:
     async def _on_message(self, topic: str, payload: object) -> None:
         """One message from the broker (``loa.agent.inbox``: it never ends the agent)."""
         self.inbox.deliver(topic, payload)
+
+    async def _modem_loop(self) -> None:
+        assert self.config.modem_device is not None
+        await run_modem(str(self.config.modem_device), self.sms.received)
 
     # --- status --------------------------------------------------------------------------------
 

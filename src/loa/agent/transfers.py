@@ -117,12 +117,17 @@ class Transfers:
             self.download_now.clear()
             wait_s = 300.0
             tried: set[str] = set()  # once a pass: items sharing a file must not count one refusal twice
-            for item in self.core().needed_audio(now_ms(), self.config.download_horizon_s * 1000):
-                sha = item.audio_sha256
+            wanted = [
+                (i.audio_sha256, i.priority >= URGENT_PRIORITY or i.start_ms - now_ms() < IMMINENT_MS)
+                for i in self.core().needed_audio(now_ms(), self.config.download_horizon_s * 1000)
+            ]
+            manifest = self.core().manifest
+            # The pre-positioned clips (cache-only, for SMS triggers): after what is due, not urgent.
+            wanted += [(c.audio.sha256, False) for c in (manifest.clips if manifest else ()) if c.audio.sha256]
+            for sha, urgent in wanted:
                 if self.cache.has(sha) or sha in tried:
                     continue
                 tried.add(sha)
-                urgent = item.priority >= URGENT_PRIORITY or item.start_ms - now_ms() < IMMINENT_MS
                 try:
                     await self.download(sha, urgent=urgent)
                     attempts.pop(sha, None)

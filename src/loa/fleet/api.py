@@ -20,6 +20,7 @@ from loa.accounts.scope import require
 from loa.errors import AuthenticationFailed, NotFound
 from loa.fleet import commands, keys, queries, service
 from loa.fleet.audio import AudioLocator, locator_for
+from loa.fleet.clips import device_sms_key
 from loa.fleet.device_audio import named_for_device
 from loa.fleet.models import Device
 from loa.web.deps import SessionDep, SettingsDep
@@ -53,6 +54,7 @@ class EnrolResponse(BaseModel):
     mqtt: MqttEndpoint
     manifest_public_key: str  # base64 of the raw 32-byte Ed25519 key: pin it
     groups: list[str] = []  # commune group codes whose signed commands reach the device
+    sms_key: str  # base64 of the device's key for SMS triggers (loa.protocol.sms): keep it secret
 
 
 @router.post("/enrol", response_model=EnrolResponse)
@@ -75,6 +77,7 @@ def enrol_device(body: EnrolRequest, db: SessionDep, settings: SettingsDep) -> E
         ),
         manifest_public_key=public_key,
         groups=list(enrolment.groups),
+        sms_key=base64.b64encode(device_sms_key(settings.data_dir, enrolment.device_uid)).decode(),
     )
 
 
