@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -107,10 +108,8 @@ class FakeModem:
     def close(self) -> None:
         self._stop = True
         for fd in (self.master, self._slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 @pytest.fixture
@@ -171,7 +170,9 @@ def _played(out: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
-def test_sms_trigger_plays_the_cached_clip_and_refuses_forged_and_replayed(tmp_path: Path, modem: FakeModem) -> None:
+def test_sms_trigger_plays_the_cached_clip_and_refuses_forged_and_replayed(
+    tmp_path: Path, modem: FakeModem
+) -> None:
     data, out = tmp_path / "agent", tmp_path / "out"
     clip = _tone_wav(CLIP_MS, 440.0)
     clip_sha = hashlib.sha256(clip).hexdigest()

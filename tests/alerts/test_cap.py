@@ -74,7 +74,11 @@ async def stream_to_app(web: TestClient, authorization: str, total: int) -> tupl
         "raw_path": b"/api/v1/cap",
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"authorization", authorization.encode()), (b"content-type", b"application/cap+xml")],
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", authorization.encode()),
+            (b"content-type", b"application/cap+xml"),
+        ],
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
@@ -125,7 +129,9 @@ def test_storm_warning_becomes_a_draft_a_person_sends_and_a_cancel_stops(
 
 
 def test_flood_polygon_reaches_only_the_loudspeakers_inside(web: TestClient, world_engine: Engine) -> None:
-    posted = web.post("/api/v1/cap", content=sample("flood-song-lien.xml"), headers={**bearer(web, "quantri"), **XML})
+    posted = web.post(
+        "/api/v1/cap", content=sample("flood-song-lien.xml"), headers={**bearer(web, "quantri"), **XML}
+    )
     assert posted.status_code == 202, posted.text
     (alert,) = alerts_in(world_engine)
     assert (alert.hazard, alert.risk_level) == ("flood", 3)  # Severe, Expected, Likely
@@ -141,9 +147,13 @@ def test_out_of_scope_and_unmatched_areas_are_refused(web: TestClient, world_eng
     assert storm.status_code == 403 and "ngoài địa bàn" in storm.json()["title"]
     flood = web.post("/api/v1/cap", content=sample("flood-song-lien.xml"), headers={**commune_b, **XML})
     assert flood.status_code == 422 and "không trùng với xã nào" in flood.json()["title"]
-    viewer = web.post("/api/v1/cap", content=sample("storm-ba-to.xml"), headers={**bearer(web, "xem.a"), **XML})
+    viewer = web.post(
+        "/api/v1/cap", content=sample("storm-ba-to.xml"), headers={**bearer(web, "xem.a"), **XML}
+    )
     assert viewer.status_code == 403
-    expired = web.post("/api/v1/cap", content=sample("storm-ba-to.xml", hours=-1), headers={**bearer(web, "quantri"), **XML})
+    expired = web.post(
+        "/api/v1/cap", content=sample("storm-ba-to.xml", hours=-1), headers={**bearer(web, "quantri"), **XML}
+    )
     assert expired.status_code == 422 and "hết hiệu lực" in expired.json()["title"]
     assert alerts_in(world_engine) == []
 
@@ -206,9 +216,13 @@ def test_export_validates_and_round_trips_through_ingest(web: TestClient, world_
     assert again.status_code == 202, again.text
     _, copy = alerts_in(world_engine)
     assert (copy.hazard, copy.risk_level) == (alert.hazard, alert.risk_level)
-    assert copy.commune_codes == alert.commune_codes and copy.expires_at == alert.expires_at.replace(microsecond=0)
+    assert copy.commune_codes == alert.commune_codes and copy.expires_at == alert.expires_at.replace(
+        microsecond=0
+    )
     assert json.loads(copy.target or "{}")["device_uids"] == [IDS.a1]
-    assert copy.title == alert.title and alert.message_text and alert.message_text in (copy.message_text or "")
+    assert (
+        copy.title == alert.title and alert.message_text and alert.message_text in (copy.message_text or "")
+    )
 
     # The Atom feed lists active alerts only: the drafts are not there until one is sent.
     assert "<entry>" not in web.get("/api/v1/cap/alerts.atom", headers=province).text

@@ -22,11 +22,11 @@ from lxml import etree
 from signxml import XMLSigner
 from sqlalchemy import Engine
 
+from loa.accounts.models import User
+from loa.accounts.service import principal_for
 from loa.alerts.cap.feed import http_fetcher, poll_once
 from loa.alerts.cap.parse import CapRefused
 from loa.alerts.cap.service import CapPolicy, ingest
-from loa.accounts.models import User
-from loa.accounts.service import principal_for
 from loa.db import make_session_factory
 from loa.settings import Settings
 from loa.speech.runtime import SpeechRuntime
@@ -62,8 +62,8 @@ def _atom(flood: bytes) -> bytes:
         '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
         "<id>tag:nchmf.gov.vn,2026:qng</id><title>Tin cảnh báo Quảng Ngãi</title>"
         "<updated>2026-11-06T01:30:00Z</updated>"
-        '<entry><id>1</id><title>Bão</title><link rel="alternate" type="application/cap+xml" href="storm.xml"/>'
-        "</entry>"
+        "<entry><id>1</id><title>Bão</title>"
+        '<link rel="alternate" type="application/cap+xml" href="storm.xml"/></entry>'
         f'<entry><id>2</id><title>Lũ</title><content type="application/cap+xml">{embedded}</content></entry>'
         '<entry><id>3</id><title>?</title><link type="application/cap+xml" href="laughs.xml"/></entry>'
         "</feed>"
@@ -80,8 +80,22 @@ def test_feed_polled_twice_makes_each_alert_once_and_counts_the_hostile_entry(
     policy = CapPolicy()
     url = f"http://127.0.0.1:{PORT}/feed.atom"
     with httpx.Client(timeout=10) as client:
-        first = poll_once(sessions, url=url, username="quantri", policy=policy, speech=speech, fetch=http_fetcher(client, policy.max_bytes))
-        second = poll_once(sessions, url=url, username="quantri", policy=policy, speech=speech, fetch=http_fetcher(client, policy.max_bytes))
+        first = poll_once(
+            sessions,
+            url=url,
+            username="quantri",
+            policy=policy,
+            speech=speech,
+            fetch=http_fetcher(client, policy.max_bytes),
+        )
+        second = poll_once(
+            sessions,
+            url=url,
+            username="quantri",
+            policy=policy,
+            speech=speech,
+            fetch=http_fetcher(client, policy.max_bytes),
+        )
     assert first.ingested == ["draft", "draft"] and first.refused == {"entities": 1}
     assert second.ingested == [] and second.duplicates == 2
     made = alerts_in(world_engine)
@@ -91,7 +105,14 @@ def test_feed_polled_twice_makes_each_alert_once_and_counts_the_hostile_entry(
     # A feed larger than the limit is refused while it streams.
     (feed_server / "feed.atom").write_bytes(b"<feed>" + b" " * (policy.max_bytes + 10) + b"</feed>")
     with httpx.Client(timeout=10) as client:
-        third = poll_once(sessions, url=url, username="quantri", policy=policy, speech=speech, fetch=http_fetcher(client, policy.max_bytes))
+        third = poll_once(
+            sessions,
+            url=url,
+            username="quantri",
+            policy=policy,
+            speech=speech,
+            fetch=http_fetcher(client, policy.max_bytes),
+        )
     assert third.refused == {"oversized": 1}
 
 
@@ -149,7 +170,13 @@ def test_signed_messages_from_a_trusted_sender_at_level_4_are_sent_at_once(
         ingest_as_admin(tampered)
     _, stranger = _certificate()
     with pytest.raises(CapRefused, match="Chữ ký số"):
-        ingest(sessions(), principal=principal_for(sessions(), sessions().query(User).filter_by(username="quantri").one()), data=signed, policy=CapPolicy(trusted_cert_pem=stranger), speech=speech)
+        ingest(
+            sessions(),
+            principal=principal_for(sessions(), sessions().query(User).filter_by(username="quantri").one()),
+            data=signed,
+            policy=CapPolicy(trusted_cert_pem=stranger),
+            speech=speech,
+        )
 
     assert ingest_as_admin(signed) == "active"  # storm, level 4, trusted and signed: on air at once
     assert {uid for uid, kind, _ in commands(world_engine) if kind == "play_now"} == {IDS.a1, IDS.a2, IDS.b1}

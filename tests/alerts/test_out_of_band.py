@@ -53,7 +53,9 @@ def test_clips_reach_every_manifest_and_sms_codes_verify_on_the_device_only(
             assert not {i.audio.sha256 for i in manifest.items} & {c["audio_sha256"] for c in clips}
             assert named_for_device(s, device(s, uid), clips[3]["audio_sha256"])  # it may download it
 
-    composed = web.post("/api/v1/alerts/sms", json={"device_uids": [IDS.a1, IDS.a2], "level": 4}, headers=operator)
+    composed = web.post(
+        "/api/v1/alerts/sms", json={"device_uids": [IDS.a1, IDS.a2], "level": 4}, headers=operator
+    )
     assert composed.status_code == 200, composed.text
     texts = {t["device_id"]: t["text"] for t in composed.json()}
     master = load_or_create_master_key(settings.data_dir)
@@ -63,7 +65,9 @@ def test_clips_reach_every_manifest_and_sms_codes_verify_on_the_device_only(
     )
     assert (trigger.action, trigger.counter) == (4, counter)
     try:  # a1's code is worthless on a2
-        sms.verify(texts[IDS.a1], key=sms.device_key(master, IDS.a2), device_id=IDS.a2, last_counter=0, now_s=counter)
+        sms.verify(
+            texts[IDS.a1], key=sms.device_key(master, IDS.a2), device_id=IDS.a2, last_counter=0, now_s=counter
+        )
         raise AssertionError("a1's code verified on a2")
     except sms.SmsRefused as err:
         assert err.code == "forged"
@@ -71,7 +75,9 @@ def test_clips_reach_every_manifest_and_sms_codes_verify_on_the_device_only(
     other = web.post("/api/v1/alerts/sms", json={"device_uids": [IDS.b1], "level": 4}, headers=operator)
     assert other.status_code == 422 and "ngoài địa bàn" in other.json()["title"]
     with sessions() as s:
-        events = list(s.scalars(select(AuditEvent).where(AuditEvent.action.in_(["alert.clips", "alert.sms_code"]))))
+        events = list(
+            s.scalars(select(AuditEvent).where(AuditEvent.action.in_(["alert.clips", "alert.sms_code"])))
+        )
     assert [e.action for e in events] == ["alert.clips", "alert.sms_code"]
     assert texts[IDS.a1].split()[-1] not in json.dumps(events[1].details)  # the code is not kept
 
@@ -80,6 +86,6 @@ def test_clips_reach_every_manifest_and_sms_codes_verify_on_the_device_only(
     page = web.get("/alerts/sms").text
     assert "Cảnh báo soạn sẵn — Cấp độ 4" in page and "Cụm loa chợ Ba Tơ" in page
     shown = web.post("/alerts/sms", data={"csrf_token": token, "level": "0", "devices": [IDS.a2]})
-    assert shown.status_code == 200 and f"LOA 0 " in shown.text
+    assert shown.status_code == 200 and "LOA 0 " in shown.text
     bad = web.post("/alerts/sms", data={"csrf_token": csrf_token(web), "level": "4"})
     assert bad.status_code == 422 and "Chưa chọn cụm loa nào." in bad.text

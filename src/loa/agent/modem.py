@@ -40,7 +40,9 @@ class ModemError(Exception):
 
 
 class AtModem:
-    def __init__(self, path: str, on_text: Callable[[str, str], None], *, baud: int = termios.B115200) -> None:
+    def __init__(
+        self, path: str, on_text: Callable[[str, str], object], *, baud: int = termios.B115200
+    ) -> None:
         self.path = path
         self.on_text = on_text  # (sender, text), called in the modem's thread
         self.baud = baud
@@ -155,7 +157,7 @@ def _listed(lines: list[str]) -> list[tuple[int, str, str]]:
     return out
 
 
-async def run_modem(path: str, on_text: Callable[[str, str], None]) -> None:
+async def run_modem(path: str, on_text: Callable[[str, str], object]) -> None:
     """Serve the modem in a thread, texts handed to ``on_text`` on this event loop; returns (for the
     supervisor's retry) when the port fails."""
     loop = asyncio.get_running_loop()

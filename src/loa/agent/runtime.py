@@ -32,8 +32,8 @@ from loa.agent.fetch import DataBudget, backoff_delay
 from loa.agent.inbox import Inbox
 from loa.agent.journal import ReceiptJournal
 from loa.agent.link import BrokerLink
-from loa.agent.player import SoundOutput, now_ms
 from loa.agent.modem import run_modem
+from loa.agent.player import SoundOutput, now_ms
 from loa.agent.sinks import Sink, make_sink
 from loa.agent.smstrigger import SmsTrigger
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json

@@ -90,7 +90,11 @@ class SmsTrigger:
         # Kept before acting: a crash right after must not let the same SMS play twice.
         self.last_counter = trigger.counter
         write_json(self.state_path, {"last_counter": trigger.counter})
-        log.warning("SMS trigger from %s accepted: %s", _masked(sender), "stop" if trigger.action == 0 else f"level {trigger.action}")
+        log.warning(
+            "SMS trigger from %s accepted: %s",
+            _masked(sender),
+            "stop" if trigger.action == 0 else f"level {trigger.action}",
+        )
         self._feed(s.Received(command))
         return True
 

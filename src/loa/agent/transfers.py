@@ -123,7 +123,9 @@ class Transfers:
             ]
             manifest = self.core().manifest
             # The pre-positioned clips (cache-only, for SMS triggers): after what is due, not urgent.
-            wanted += [(c.audio.sha256, False) for c in (manifest.clips if manifest else ()) if c.audio.sha256]
+            wanted += [
+                (c.audio.sha256, False) for c in (manifest.clips if manifest else ()) if c.audio.sha256
+            ]
             for sha, urgent in wanted:
                 if self.cache.has(sha) or sha in tried:
                     continue

@@ -20,8 +20,8 @@ from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import in_scope, require
 from loa.alerts import levels
-from loa.db.changes import mark_changed
 from loa.db.base import utcnow
+from loa.db.changes import mark_changed
 from loa.errors import InvalidInput, PermissionDenied
 from loa.fleet.clips import device_sms_key
 from loa.fleet.models import Device, PrepositionedClip
@@ -122,11 +122,13 @@ def compose_sms(
     ).all()
     if len(rows) != len(wanted):
         raise InvalidInput(
-            "Có cụm loa không tồn tại, không hoạt động hoặc ngoài địa bàn bạn quản lý.", code="device_outside_target"
+            "Có cụm loa không tồn tại, không hoạt động hoặc ngoài địa bàn bạn quản lý.",
+            code="device_outside_target",
         )
     counter = int((now or utcnow()).timestamp())
     out = [
-        SmsText(uid, name, sms.compose(device_sms_key(data_dir, uid), uid, action, counter)) for uid, name, _ in rows
+        SmsText(uid, name, sms.compose(device_sms_key(data_dir, uid), uid, action, counter))
+        for uid, name, _ in rows
     ]
     for area_id in sorted({area for _, _, area in rows}):
         audit.record(
@@ -136,7 +138,11 @@ def compose_sms(
             target_type="devices",
             target_id=",".join(uid for uid, _, a in rows if a == area_id)[:200],
             area_id=area_id,
-            details={"action": action, "counter": counter, "devices": [uid for uid, _, a in rows if a == area_id]},
+            details={
+                "action": action,
+                "counter": counter,
+                "devices": [uid for uid, _, a in rows if a == area_id],
+            },
             ip=ip,
         )
     return out

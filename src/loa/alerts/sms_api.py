@@ -39,7 +39,10 @@ def make_clips(request: Request, db: SessionDep, principal: ApiPrincipal) -> lis
         db, principal=principal, speech=runtime_for(request.app.state).context, ip=client_ip(request)
     )
     db.commit()
-    return [ClipOut(level=c.level, title=c.title, audio_sha256=c.audio_sha256, duration_ms=c.duration_ms) for c in made]
+    return [
+        ClipOut(level=c.level, title=c.title, audio_sha256=c.audio_sha256, duration_ms=c.duration_ms)
+        for c in made
+    ]
 
 
 @router.post("/sms", response_model=list[SmsOut])

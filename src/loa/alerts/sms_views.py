@@ -93,9 +93,13 @@ def sms_compose(
 
 
 @router.post("/alerts/sms/clips")
-def sms_make_clips(request: Request, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep) -> Response:
+def sms_make_clips(
+    request: Request, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep
+) -> Response:
     try:
-        clips.make_clips(db, principal=principal, speech=runtime_for(request.app.state).context, ip=client_ip(request))
+        clips.make_clips(
+            db, principal=principal, speech=runtime_for(request.app.state).context, ip=client_ip(request)
+        )
     except LoaError as err:
         db.rollback()
         return _page(request, db, principal, error=err.message, status=err.status)

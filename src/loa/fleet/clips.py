@@ -30,7 +30,9 @@ def clips(session: Session) -> tuple[Clip, ...]:
             level=r.level,
             title=r.title,
             duration_ms=r.duration_ms,
-            audio=AudioSource(url=f"/api/v1/audio/{r.audio_sha256}", sha256=r.audio_sha256, size_bytes=r.size_bytes),
+            audio=AudioSource(
+                url=f"/api/v1/audio/{r.audio_sha256}", sha256=r.audio_sha256, size_bytes=r.size_bytes
+            ),
         )
         for r in rows
     )

@@ -66,7 +66,12 @@ TRAFFIC: tuple[Counter, ...] = (
 
 
 def _cap(reason: str, label: str) -> Counter:
-    return Counter("cap.refused." + reason, "Bản tin CAP bị từ chối: " + label, "loa_cap_refused_total", ("reason", reason))
+    return Counter(
+        "cap.refused." + reason,
+        "Bản tin CAP bị từ chối: " + label,
+        "loa_cap_refused_total",
+        ("reason", reason),
+    )
 
 
 # CAP 1.2 messages refused at the door (``loa.alerts.cap``): hostile or malformed input, by reason.

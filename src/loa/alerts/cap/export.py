@@ -59,7 +59,9 @@ def _pair(parent: etree._Element, name: str, value_name: str, value: str) -> Non
     _sub(element, "value", value)
 
 
-def to_cap(alert: ExportedAlert, *, sender: str, sender_name: str = "Hệ thống truyền thanh thông minh") -> bytes:
+def to_cap(
+    alert: ExportedAlert, *, sender: str, sender_name: str = "Hệ thống truyền thanh thông minh"
+) -> bytes:
     """The alert as a CAP 1.2 ``Alert`` message (a stopped one as a ``Cancel`` of it)."""
     root = etree.Element(f"{{{NS}}}alert", nsmap={None: NS})
     ident = identifier(sender, alert.id)

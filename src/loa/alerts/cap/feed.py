@@ -83,14 +83,18 @@ def _cap_link(entry: etree._Element) -> str | None:
     links = entry.findall(f"{{{ATOM}}}link")
     for link in links:
         if "cap" in (link.get("type") or ""):
-            return link.get("href")
+            return _str(link.get("href"))
     if links:
-        return links[0].get("href")
+        return _str(links[0].get("href"))
     enclosure = entry.find("enclosure")
     if enclosure is not None:
-        return enclosure.get("url")
+        return _str(enclosure.get("url"))
     rss_link = entry.find("link")
-    return (rss_link.text or "").strip() or None if rss_link is not None else None
+    return _str(rss_link.text) if rss_link is not None else None
+
+
+def _str(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
 
 
 def poll_once(
@@ -129,7 +133,13 @@ def poll_once(
                 report.failed += 1
                 return report
             try:
-                result = ingest(session, principal=principal_for(session, user), data=document, policy=policy, speech=speech)
+                result = ingest(
+                    session,
+                    principal=principal_for(session, user),
+                    data=document,
+                    policy=policy,
+                    speech=speech,
+                )
             except (CapRefused, CapTooLarge) as err:
                 session.rollback()
                 refused(err.reason)

@@ -190,9 +190,9 @@ def _short(detail: str) -> str:
 
 def verify_signature(data: bytes, cert_pem: bytes) -> None:
     """The enveloped XML signature is valid and made with ``cert_pem``'s key."""
-    from signxml import XMLVerifier  # imported here: only a province that signs pays for it
     from signxml.exceptions import InvalidInput as SignxmlInvalidInput
     from signxml.exceptions import InvalidSignature
+    from signxml.verifier import XMLVerifier  # imported here: only a province that signs pays for it
 
     try:
         XMLVerifier().verify(data, x509_cert=cert_pem.decode("ascii"))
@@ -274,7 +274,9 @@ def _references(text: str) -> tuple[tuple[str, str, str], ...]:
     return tuple(out)
 
 
-def parse(data: bytes, *, trusted_cert_pem: bytes | None = None, require_signature: bool = False) -> CapMessage:
+def parse(
+    data: bytes, *, trusted_cert_pem: bytes | None = None, require_signature: bool = False
+) -> CapMessage:
     """A CAP 1.2 message from bytes of unknown origin (already bounded by ``read_bounded``)."""
     root = validate(data)
     signed = has_signature(root)

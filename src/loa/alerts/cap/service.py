@@ -100,7 +100,9 @@ def ingest(
 ) -> IngestResult:
     """One CAP message (bytes already bounded by the caller) acted on with ``principal``'s rights."""
     require(principal, Permission.BROADCAST)
-    message = parse(data, trusted_cert_pem=policy.trusted_cert_pem, require_signature=policy.require_signature)
+    message = parse(
+        data, trusted_cert_pem=policy.trusted_cert_pem, require_signature=policy.require_signature
+    )
     if message.status != "Actual" or message.msg_type in ("Ack", "Error"):
         return IngestResult("ignored", "Đã nhận bản tin CAP (thử nghiệm hoặc hệ thống); không tạo cảnh báo.")
     existing = _alerts_of(session, [message.identifier])
@@ -123,7 +125,9 @@ def ingest(
     info = mapping.pick_info(message)
     if info is None:
         raise InvalidInput("Bản tin CAP không có phần nội dung (info).", code="cap_no_info")
-    alert = _new_alert(session, principal=principal, message=message, info=info, policy=policy, speech=speech, ip=ip)
+    alert = _new_alert(
+        session, principal=principal, message=message, info=info, policy=policy, speech=speech, ip=ip
+    )
     if message.msg_type == "Update":
         for old in referenced:
             if old.status in (alerts.DRAFT, alerts.PENDING_CONFIRMATION) and old.stopped_at is None:
@@ -226,7 +230,11 @@ def _targets(
                 in_scope(principal, AdminUnit.path),
             )
         )
-        points = [mapping.Point(uid, code, float(lat), float(lon)) for uid, code, lat, lon in rows]
+        points = [
+            mapping.Point(uid, code, float(lat), float(lon))
+            for uid, code, lat, lon in rows
+            if lat is not None and lon is not None
+        ]
         inside = mapping.points_in_areas(info.areas, points)
     communes = sorted(whole | {p.commune_code for p in inside})
     if not communes:

@@ -48,7 +48,12 @@ def cap_drafts(session: Session, principal: Principal) -> list[DraftRow]:
         )
     )
     codes = sorted({c for a in rows for c in json.loads(a.commune_codes)})
-    units = {u.code: u for u in session.scalars(select(AdminUnit).where(AdminUnit.code.in_(codes), AdminUnit.valid_to.is_(None)))}
+    units = {
+        u.code: u
+        for u in session.scalars(
+            select(AdminUnit).where(AdminUnit.code.in_(codes), AdminUnit.valid_to.is_(None))
+        )
+    }
     out = []
     for alert in rows:
         mine = [units[c] for c in json.loads(alert.commune_codes) if c in units]
@@ -65,7 +70,9 @@ def cap_drafts(session: Session, principal: Principal) -> list[DraftRow]:
     return out
 
 
-def _page(request: Request, db: Session, principal: Principal, *, error: str | None = None, status: int = 200) -> Response:
+def _page(
+    request: Request, db: Session, principal: Principal, *, error: str | None = None, status: int = 200
+) -> Response:
     context = {
         "active_nav": "alerts",
         "flash": _pop_flash(request),
@@ -84,7 +91,9 @@ def cap_page(request: Request, principal: WebPrincipal, db: SessionDep) -> Respo
 
 
 @router.post("/alerts/cap/{alert_id}/send")
-def cap_send(alert_id: int, request: Request, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep) -> Response:
+def cap_send(
+    alert_id: int, request: Request, principal: WebPrincipal, _csrf: CsrfProtected, db: SessionDep
+) -> Response:
     try:
         alert = alerts.activate_alert(db, principal=principal, alert_id=alert_id, ip=client_ip(request))
     except LoaError as err:
