@@ -110,6 +110,20 @@ def test_storm_warning_becomes_a_draft_a_person_sends_and_a_cancel_stops(
     again = web.post("/api/v1/cap", content=sample("storm-ba-to.xml"), headers={**province, **XML})
     assert again.json()["outcome"] == "duplicate" and len(alerts_in(world_engine)) == 1
 
+    # An Update replaces the draft: the new text waits, the old draft is withdrawn (nothing was sent).
+    update = sample("storm-ba-to.xml").replace(b"BAO13-001</identifier>", b"BAO13-002</identifier>")
+    update = update.replace(b"<msgType>Alert</msgType>", b"<msgType>Update</msgType>").replace(
+        b"<scope>Public</scope>",
+        b"<scope>Public</scope><references>dai-kttv-quangngai@nchmf.gov.vn,VN-KTTV-QNG-2026-BAO13-001,"
+        b"2026-11-05T16:00:00+07:00</references>",
+    )
+    updated = web.post("/api/v1/cap", content=update, headers={**province, **XML})
+    assert updated.status_code == 202 and updated.json()["outcome"] == "updated", updated.text
+    first, replacement = alerts_in(world_engine)
+    assert (first.status, replacement.status) == ("stopped", "draft") and commands(world_engine) == []
+    # The Cancel below names the first message; the update is the one a person sends.
+    alert = replacement
+
     # The page lists the draft; a person sends it.
     login_web(web, "quantri")
     page = web.get("/alerts/cap").text
@@ -119,9 +133,14 @@ def test_storm_warning_becomes_a_draft_a_person_sends_and_a_cancel_stops(
     assert sent.status_code == 200, sent.text
     assert {uid for uid, kind, _ in commands(world_engine) if kind == "play_now"} == {IDS.a1, IDS.a2, IDS.b1}
 
-    cancel = web.post("/api/v1/cap", content=sample("cancel-storm.xml"), headers={**province, **XML})
-    assert cancel.status_code == 202 and cancel.json()["outcome"] == "stopped"
-    assert alerts_in(world_engine)[0].status == "stopped"
+    cancel = sample("cancel-storm.xml").replace(
+        b"VN-KTTV-QNG-2026-BAO13-001,2026-11-05T16:00:00+07:00",
+        b"VN-KTTV-QNG-2026-BAO13-001,2026-11-05T16:00:00+07:00 "
+        b"dai-kttv-quangngai@nchmf.gov.vn,VN-KTTV-QNG-2026-BAO13-002,2026-11-05T18:00:00+07:00",
+    )
+    stopped = web.post("/api/v1/cap", content=cancel, headers={**province, **XML})
+    assert stopped.status_code == 202 and stopped.json()["outcome"] == "stopped"
+    assert [a.status for a in alerts_in(world_engine)] == ["stopped", "stopped"]
     assert {uid for uid, kind, _ in commands(world_engine) if kind == "stop"} == {IDS.a1, IDS.a2, IDS.b1}
     with make_session_factory(world_engine)() as s:
         actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.action.startswith("alert."))))

@@ -168,11 +168,12 @@ def test_signed_messages_from_a_trusted_sender_at_level_4_are_sent_at_once(
     tampered = signed.replace("cấp 14".encode(), "cấp 04".encode())
     with pytest.raises(CapRefused, match="Chữ ký số"):
         ingest_as_admin(tampered)
-    _, stranger = _certificate()
-    with pytest.raises(CapRefused, match="Chữ ký số"):
+    _, stranger = _certificate()  # signed, but checked against another sender's certificate
+    with sessions() as s, pytest.raises(CapRefused, match="Chữ ký số"):
+        user = s.query(User).filter_by(username="quantri").one()
         ingest(
-            sessions(),
-            principal=principal_for(sessions(), sessions().query(User).filter_by(username="quantri").one()),
+            s,
+            principal=principal_for(s, user),
             data=signed,
             policy=CapPolicy(trusted_cert_pem=stranger),
             speech=speech,
