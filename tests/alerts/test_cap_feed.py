@@ -31,6 +31,7 @@ from loa.db import make_session_factory
 from loa.settings import Settings
 from loa.speech.runtime import SpeechRuntime
 from loa.speech.service import SpeechContext
+from loa.wiring import wire
 from tests.alerts.test_cap import SAMPLES, alerts_in, refusals, sample
 from tests.fleet.world import IDS, commands
 
@@ -116,6 +117,25 @@ def test_feed_polled_twice_makes_each_alert_once_and_counts_the_hostile_entry(
     assert third.refused == {"oversized": 1}
 
 
+def test_the_gateway_process_polls_the_configured_feed(
+    world_engine: Engine, feed_server: Path, settings: Settings
+) -> None:
+    """The periodic job ``loa.wiring`` adds when ``LOA_CAP_FEED_URL`` is set, run once as the gateway
+    runs it."""
+    (feed_server / "storm.xml").write_bytes(sample("storm-ba-to.xml"))
+    configured = settings.model_copy(
+        update={"cap_feed_url": f"http://127.0.0.1:{PORT}/storm.xml", "cap_feed_username": "quantri"}
+    )
+    assert [p.what for p in wire(world_engine, settings).periodic] == ["periodic manifest recompilation"]
+    (job,) = [p for p in wire(world_engine, configured).periodic if p.what == "CAP feed polling"]
+    assert job.interval_s == 60
+    job.work()
+    job.work()  # the same message again: nothing new
+    assert [(a.source_ref, a.status) for a in alerts_in(world_engine)] == [
+        ("VN-KTTV-QNG-2026-BAO13-001", "draft")
+    ]
+
+
 def _certificate() -> tuple[rsa.RSAPrivateKey, bytes]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Đài KTTV Quảng Ngãi")])
@@ -180,6 +200,8 @@ def test_signed_messages_from_a_trusted_sender_at_level_4_are_sent_at_once(
         )
 
     assert ingest_as_admin(signed) == "active"  # storm, level 4, trusted and signed: on air at once
-    assert {uid for uid, kind, _ in commands(world_engine) if kind == "play_now"} == {IDS.a1, IDS.a2, IDS.b1}
+    sent = [(uid, args) for uid, kind, args in commands(world_engine) if kind == "play_now"]
+    assert {uid for uid, _ in sent} == {IDS.a1, IDS.a2, IDS.b1}
+    assert {args["title"] for _, args in sent} == {"Tin bão khẩn cấp: bão số 13 đổ bộ vào Quảng Ngãi"}
     # The flood (level 3) from the same signed sender still waits for a person.
     assert ingest_as_admin(_signed(sample("flood-song-lien.xml"), key, cert_pem)) == "draft"

@@ -171,13 +171,15 @@ def _new_alert(
         message_text=text,
         target=target,
         device_uids=device_uids,
-        status=alerts.ACTIVE if policy.auto_sends(message, level) else alerts.DRAFT,
+        status=alerts.DRAFT,
         source=SOURCE,
         source_ref=message.identifier[:300],
         ip=ip,
     )
     if info.headline:
-        alert.title = info.headline[:200]
+        alert.title = info.headline[:200]  # what the loudspeakers and the pages name it
+    if policy.auto_sends(message, level):
+        alerts.activate_alert(session, principal=principal, alert_id=alert.id, ip=ip)
     return alert
 
 
