@@ -12,6 +12,7 @@ import json
 import sys
 
 BENCH_MODULES: tuple[str, ...] = (
+    "benchmarks.alerts_cap",
     "benchmarks.areas",
     "benchmarks.fleet",
     "benchmarks.libs",
