@@ -116,6 +116,18 @@ def test_feed_polled_twice_makes_each_alert_once_and_counts_the_hostile_entry(
         )
     assert third.refused == {"oversized": 1}
 
+    # A feed that cannot be reached (the provider is down) is logged and tried again next time.
+    with httpx.Client(timeout=10) as client:
+        down = poll_once(
+            sessions,
+            url=f"http://127.0.0.1:{PORT + 1}/feed.atom",
+            username="quantri",
+            policy=policy,
+            speech=speech,
+            fetch=http_fetcher(client, policy.max_bytes),
+        )
+    assert (down.failed, down.ingested, down.refused) == (1, [], {})
+
 
 def test_the_gateway_process_polls_the_configured_feed(
     world_engine: Engine, feed_server: Path, settings: Settings

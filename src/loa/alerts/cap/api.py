@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from loa.accounts.deps import ApiPrincipal, client_ip
@@ -18,10 +19,11 @@ from loa.accounts.scope import require
 from loa.alerts import service as alerts
 from loa.alerts.cap import export
 from loa.alerts.cap.parse import CapRefused, CapTooLarge, read_bounded_async
-from loa.alerts.cap.service import CapPolicy, count_refusal, ingest
+from loa.alerts.cap.service import CapPolicy, IngestResult, count_refusal, ingest
 from loa.alerts.models import EmergencyAlert
 from loa.db.base import utcnow
 from loa.speech.runtime import runtime_for
+from loa.speech.service import SpeechContext
 from loa.units.models import AdminUnit
 from loa.web.deps import SessionDep
 
@@ -53,20 +55,34 @@ async def post_cap(request: Request, db: SessionDep, principal: ApiPrincipal) ->
         if declared.isdigit() and int(declared) > policy.max_bytes:
             raise CapTooLarge(f"Bản tin CAP quá lớn (tối đa {policy.max_bytes // 1024} KB).")
         data = await read_bounded_async(request.stream(), policy.max_bytes)
-        speech = runtime_for(request.app.state).context
-        # The parse, the TTS and the writes are blocking work: off the event loop.
-        from starlette.concurrency import run_in_threadpool
+    except CapTooLarge as err:
+        await run_in_threadpool(_count, db, err.reason)
+        raise
+    speech = runtime_for(request.app.state).context
+    # The parse, the TTS and the writes are blocking work: off the event loop.
+    result = await run_in_threadpool(
+        _ingest, db, principal=principal, data=data, policy=policy, speech=speech, ip=client_ip(request)
+    )
+    return CapResult(outcome=result.outcome, message=result.message, alert_ids=list(result.alert_ids))
 
-        result = await run_in_threadpool(
-            ingest, db, principal=principal, data=data, policy=policy, speech=speech, ip=client_ip(request)
-        )
+
+def _ingest(
+    db: Session, *, principal: Principal, data: bytes, policy: CapPolicy, speech: SpeechContext, ip: str
+) -> IngestResult:
+    """One message in its transaction; a refusal is counted in a transaction of its own."""
+    try:
+        result = ingest(db, principal=principal, data=data, policy=policy, speech=speech, ip=ip)
     except (CapRefused, CapTooLarge) as err:
-        db.rollback()
-        count_refusal(db, err.reason)
-        db.commit()
+        _count(db, err.reason)
         raise
     db.commit()
-    return CapResult(outcome=result.outcome, message=result.message, alert_ids=list(result.alert_ids))
+    return result
+
+
+def _count(db: Session, reason: str) -> None:
+    db.rollback()
+    count_refusal(db, reason)
+    db.commit()
 
 
 def exported(session: Session, alert: EmergencyAlert) -> export.ExportedAlert:

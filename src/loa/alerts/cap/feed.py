@@ -119,6 +119,10 @@ def poll_once(
     except (CapRefused, CapTooLarge) as err:
         refused(err.reason)
         return report
+    except httpx.HTTPError as err:
+        log.warning("CAP feed %s not read: %s", url, err)
+        report.failed += 1
+        return report
     for document in documents:
         if isinstance(document, CapRefused | CapTooLarge):
             refused(document.reason)
