@@ -13,6 +13,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import http.server
 import io
 import json
 import math
@@ -243,3 +244,77 @@ def test_sms_trigger_plays_the_cached_clip_and_refuses_forged_and_replayed(
     assert agent.status(m.StatusReason.HEARTBEAT).messages_refused == 3  # reported to the server
     assert json.loads((data / "sms.json").read_text())["last_counter"] == now + 1  # kept across restarts
     assert [c for c in modem.commands if c.startswith("AT+CMGD=")] == [f"AT+CMGD={i}" for i in range(1, 6)]
+
+
+class KeyServer(http.server.ThreadingHTTPServer):
+    """The device's server, answering only ``/api/v1/devices/{id}/sms-key`` (after one refusal)."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+        super().__init__(("127.0.0.1", 0), KeyHandler)
+
+
+class KeyHandler(http.server.BaseHTTPRequestHandler):
+    server: KeyServer
+
+    def do_GET(self) -> None:
+        self.server.asked += 1
+        if self.path != f"/api/v1/devices/{DEVICE}/sms-key" or self.server.asked == 1:
+            self.send_response(503)  # the first time: the server is busy
+            self.end_headers()
+            return
+        body = json.dumps({"sms_key": base64.b64encode(DEVICE_KEY).decode()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_device_enrolled_before_sms_keys_asks_for_its_key(tmp_path: Path) -> None:
+    server = KeyServer()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    identity = Identity(
+        device_id=DEVICE,
+        secret="s",
+        mqtt_host="127.0.0.1",
+        mqtt_port=1,
+        topic_prefix=TOPICS.prefix,
+        manifest_public_key=base64.b64encode(PUBLIC).decode(),
+    )
+    (tmp_path / "identity.json").write_text(json.dumps(identity.model_dump()))
+    config = AgentConfig(
+        server_url=f"http://127.0.0.1:{server.server_address[1]}",
+        data_dir=tmp_path,
+        sink="null",
+        modem_device=Path("/dev/null"),
+        reconnect_max_s=0.2,
+    )
+
+    async def scenario() -> Agent:
+        agent = Agent(config)
+        await agent.prepare()
+        task = asyncio.create_task(agent._sms_key_loop())
+        try:
+            deadline = time.monotonic() + 20
+            while agent.sms.key is None:
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await agent.transfers.aclose()
+            agent.journal.close()
+        return agent
+
+    try:
+        agent = asyncio.run(scenario())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert agent.sms.key == DEVICE_KEY and server.asked == 2  # once refused, then given
+    saved = json.loads((tmp_path / "identity.json").read_text())
+    assert saved["sms_key"] == base64.b64encode(DEVICE_KEY).decode()  # kept for the next start

@@ -63,6 +63,11 @@ def test_clips_reach_every_manifest_and_sms_codes_verify_on_the_device_only(
     code = web.post(f"/api/v1/devices/{IDS.a1}/enrol-code", headers=operator).json()["code"]
     enrolled = web.post("/api/v1/devices/enrol", json={"code": code}).json()
     a1_key = base64.b64decode(enrolled["sms_key"])
+    # A device enrolled before keys existed asks for it with its own credentials.
+    own = web.get(f"/api/v1/devices/{IDS.a1}/sms-key", auth=(IDS.a1, enrolled["secret"]))
+    assert own.status_code == 200 and own.json()["sms_key"] == enrolled["sms_key"]
+    assert web.get(f"/api/v1/devices/{IDS.a1}/sms-key", auth=(IDS.a1, "sai")).status_code == 401
+    assert web.get(f"/api/v1/devices/{IDS.a2}/sms-key", auth=(IDS.a1, enrolled["secret"])).status_code == 401
     master = load_or_create_master_key(settings.data_dir)
     assert a1_key == sms.device_key(master, IDS.a1) and len(a1_key) == 32
     counter = int(texts[IDS.a1].split()[2])

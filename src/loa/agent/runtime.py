@@ -28,7 +28,7 @@ import aiomqtt
 from loa.agent import sysinfo
 from loa.agent.config import AgentConfig, Identity
 from loa.agent.enrolment import EnrolmentError, enrol, mqtt_tls_context
-from loa.agent.fetch import DataBudget, backoff_delay
+from loa.agent.fetch import DataBudget, FetchError, backoff_delay
 from loa.agent.inbox import Inbox
 from loa.agent.journal import ReceiptJournal
 from loa.agent.link import BrokerLink
@@ -183,6 +183,8 @@ class Agent:
         ]
         if self.config.modem_device is not None:
             loops.append(self._modem_loop)
+            if self.identity is not None and self.identity.sms_key is None:
+                loops.append(self._sms_key_loop)
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(self._supervised(f), name=f.__name__) for f in loops
         ]
@@ -370,6 +372,25 @@ class Agent:
     async def _modem_loop(self) -> None:
         assert self.config.modem_device is not None
         await run_modem(str(self.config.modem_device), self.sms.received)
+
+    async def _sms_key_loop(self) -> None:
+        """A device enrolled before SMS keys existed asks for its key once (then idles)."""
+        attempt = 0
+        while self.identity is not None and self.identity.sms_key is None:
+            server = self.transfers.server
+            try:
+                if server is None:
+                    raise FetchError("network")
+                key = await server.fetch_sms_key()
+            except FetchError:
+                await asyncio.sleep(backoff_delay(attempt, cap_s=self.config.reconnect_max_s))
+                attempt += 1
+                continue
+            self.identity = self.identity.model_copy(update={"sms_key": key})
+            write_json(self.data / "identity.json", self.identity.model_dump())
+            self.sms.adopt(self.identity.device_id, key)
+            log.info("SMS trigger key received")
+        await asyncio.Event().wait()  # a loop of ``run`` must not end
 
     # --- status --------------------------------------------------------------------------------
 

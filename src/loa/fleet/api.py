@@ -131,6 +131,17 @@ def device_audio(uid: str, sha256: str, request: Request, db: SessionDep, settin
     return FileResponse(path, media_type="application/octet-stream", headers={"ETag": f'"{sha256}"'})
 
 
+class SmsKeyOut(BaseModel):
+    sms_key: str  # base64 of the device's key for SMS triggers (loa.protocol.sms)
+
+
+@router.get("/{uid}/sms-key", response_model=SmsKeyOut)
+def device_sms_key_route(uid: str, request: Request, db: SessionDep, settings: SettingsDep) -> SmsKeyOut:
+    """Khóa tin nhắn kích hoạt của chính thiết bị (cho thiết bị đã đăng ký trước khi có khóa này)."""
+    _device_from_basic_auth(request, db, uid)
+    return SmsKeyOut(sms_key=base64.b64encode(device_sms_key(settings.data_dir, uid)).decode())
+
+
 # --- operator side ---------------------------------------------------------------------------------
 
 
