@@ -15,6 +15,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "benchmarks.agent_streams",
     "benchmarks.alert_typed",
     "benchmarks.alerts",
+    "benchmarks.alerts_cap",
     "benchmarks.areas",
     "benchmarks.fleet",
     "benchmarks.libs",

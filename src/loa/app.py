@@ -59,7 +59,11 @@ ROUTER_MODULES: tuple[str, ...] = (
     "loa.fleet.views",
     "loa.fleet.monitoring",
     "loa.alerts.api",
+    "loa.alerts.cap.api",  # /api/v1/cap…, /api/v1/alerts/{id}.cap
     "loa.alerts.views",
+    "loa.alerts.cap.views",
+    "loa.alerts.sms_api",
+    "loa.alerts.sms_views",
     "loa.content.api_media",  # GET /api/v1/audio/{sha256}: scoped by content's audio rule
     "loa.speech.api",
     "loa.speech.views",

@@ -188,6 +188,22 @@ class Settings(BaseSettings):
     alarm_email_to: str = ""
     alarm_webhook_url: str | None = None
     health_keep_days: int = Field(default=14, ge=1, le=400)
+    # CAP 1.2 (docs/protocol.md "CAP"): what we call ourselves in exported messages, the largest
+    # message accepted, a feed polled for messages (with the account whose areas and rights it acts
+    # with), the signature rule and the auto-send rule the province sets.
+    cap_sender: str = "loa@localhost"
+    cap_max_bytes: int = Field(default=512 * 1024, ge=4096, le=16 * 1024 * 1024)
+    cap_feed_url: str | None = None
+    cap_feed_username: str = ""
+    cap_feed_interval_s: float = Field(default=60.0, ge=5)
+    # PEM certificate whose key signs the CAP messages (enveloped XML signature); with
+    # ``cap_require_signature`` an unsigned or badly signed message is refused.
+    cap_trusted_cert_path: Path | None = None
+    cap_require_signature: bool = False
+    # A message from one of these senders (comma-separated) at this risk level or above is sent at
+    # once instead of waiting as a draft; unset: every CAP message waits for a person.
+    cap_auto_send_min_level: int | None = Field(default=None, ge=1, le=5)
+    cap_auto_send_senders: str = ""
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -24,7 +24,8 @@ forward even when nothing changed; a frequent check that ends alerts whose expir
 history maintenance (partitions ahead, the status log's retention, closed months' summaries); every
 ``alarm_interval_s`` the fleet health alarms (raised/cleared, then e-mail, webhook and push) and the
 agent rollouts (next wave when the last one is healthy, halt on failures); and the relay puller
-(``loa.live.puller``: relays start and stop at their slots).
+(``loa.live.puller``: relays start and stop at their slots); and (``LOA_CAP_FEED_URL`` set) the
+polling of a CAP feed.
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ def wire(engine: Engine, settings: Settings) -> Process:
         Periodic("fleet health alarms", settings.alarm_interval_s, alarms_work),
         Periodic("agent rollouts", settings.alarm_interval_s, rollout_work(sessions, settings)),
         Periodic("relays (tiếp sóng)", RELAY_TICK_S, _relay_puller(sessions, settings).tick),
+        *_cap_feed(sessions, settings),
     )
     return Process(sessions=sessions, doorbell=doorbell, periodic=periodic)
 
@@ -210,6 +212,38 @@ def _relay_puller(sessions: sessionmaker[Session], settings: Settings) -> RelayP
         settings.icecast_url if settings.stream_server == "icecast" else "http://127.0.0.1:8000/live/stream"
     )
     return RelayPuller(sessions=sessions, ingest_url=ingest, source_password=password)
+
+
+def _cap_feed(sessions: sessionmaker[Session], settings: Settings) -> tuple[Periodic, ...]:
+    """Polling the province's CAP feed (``LOA_CAP_FEED_URL``), when there is one."""
+    url = settings.cap_feed_url
+    if not url:
+        return ()
+
+    def poll() -> None:
+        # Imported here: the XML and audio stacks are only worth loading in a process that polls.
+        import httpx
+
+        from loa.alerts.cap.feed import http_fetcher, poll_once
+        from loa.alerts.cap.service import CapPolicy
+        from loa.speech.runtime import SpeechRuntime
+
+        runtime = SpeechRuntime.build(settings, sessions, recover=False)
+        policy = CapPolicy.from_settings(settings)
+        try:
+            with httpx.Client(timeout=30.0, follow_redirects=True) as client:
+                poll_once(
+                    sessions,
+                    url=url,
+                    username=settings.cap_feed_username,
+                    policy=policy,
+                    speech=runtime.context,
+                    fetch=http_fetcher(client, policy.max_bytes),
+                )
+        finally:
+            runtime.close()
+
+    return (Periodic("CAP feed polling", settings.cap_feed_interval_s, poll),)
 
 
 def _wire_push(sessions: sessionmaker[Session], settings: Settings) -> Pusher | None:

@@ -375,3 +375,33 @@ def test_an_uploaded_recording_is_levelled_and_offered_for_an_alert(
     assert [args["audio_sha256"] for _, kind, args in commands(world_engine) if kind == "play_now"] == [
         alert.aired_sha256 or alert.audio_sha256
     ] * 2
+
+
+def test_a_draft_from_cap_cannot_skip_the_two_person_rule(db: Session, world_engine: Engine) -> None:
+    """A system's draft (CAP) sent by one person waits for a leader when its level asks for two."""
+    from loa.alerts import service as alerts
+    from tests.fleet.world import SHA as audio
+    from tests.fleet.world import add_asset
+
+    add_asset(world_engine)
+    confirm.set_policy(db, principal=_principal(db, "quantri"), province_code="51", from_level=3)
+    operator = _principal(db, "vanhanh.a")
+    drafts = [
+        alerts.start_alert(
+            db, principal=operator, commune_codes=[COMMUNE_A], audio_sha256=audio, hazard="flood",
+            risk_level=level, status=alerts.DRAFT, source="cap", source_ref=f"cap-{level}",
+        )
+        for level in (4, 2)
+    ]  # fmt: skip
+    db.commit()
+    high = confirm.send_draft(db, principal=operator, alert_id=drafts[0].id)
+    low = confirm.send_draft(db, principal=operator, alert_id=drafts[1].id)
+    db.commit()
+    assert (high.status, high.started_by, low.status) == ("pending_confirmation", "vanhanh.a", "active")
+    sent = [args["audio_sha256"] for _, kind, args in commands(world_engine) if kind == "play_now"]
+    assert len(sent) == 2  # only the level-2 draft reached the two loudspeakers
+    with pytest.raises(PermissionDenied, match="Chỉ lãnh đạo"):
+        confirm.confirm_pending(db, principal=operator, alert_id=high.id)  # the sender, an operator
+    confirmed = confirm.confirm_pending(db, principal=_principal(db, "lanhdao"), alert_id=high.id)
+    db.commit()
+    assert (confirmed.status, confirmed.confirmed_by) == ("active", "lanhdao")

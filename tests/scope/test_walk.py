@@ -49,6 +49,7 @@ UNSCOPED: dict[str, str] = {
     "/api/v1/devices/{uid}/manifest": "a loudspeaker's own credentials, not a person (tests/fleet)",
     "/api/v1/devices/{uid}/audio/{sha256}": "a loudspeaker's own credentials, not a person (tests/fleet)",
     "/api/v1/devices/{uid}/releases/{sha256}/{filename}": "a loudspeaker's own credentials (tests/fleet)",
+    "/api/v1/devices/{uid}/sms-key": "a loudspeaker's own credentials, not a person (tests/alerts)",
     "/schedule/static/{name}": "the schedule pages' script files",
     "/locale/{code}": "the interface language a person chooses (its code is a language, not an area)",
     "/gop-y/{commune_code}": "a commune's public feedback form (no account): names the commune only",

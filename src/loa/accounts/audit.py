@@ -69,6 +69,8 @@ ACTION_LABELS: dict[str, str] = {
     "device.stop": "Dừng phát cụm loa",
     "alert.start": "Phát cảnh báo khẩn cấp",
     "alert.stop": "Dừng cảnh báo khẩn cấp",
+    "alert.clips": "Tạo đoạn cảnh báo soạn sẵn cho mọi cụm loa",
+    "alert.sms_code": "Soạn tin nhắn kích hoạt cảnh báo khi mất mạng",
     "device.volume": "Đặt âm lượng cụm loa",
     "device.sync": "Đồng bộ lịch cụm loa",
     "device.reboot": "Khởi động lại cụm loa",

@@ -48,6 +48,9 @@ class AgentConfig(BaseModel):
     install_root: Path | None = None
     # The release-signing public key (base64), if not the one enrolment gave (pinned either way).
     release_public_key: str | None = None
+    # The GSM modem's serial port (e.g. /dev/ttyUSB2): signed SMS triggers play the pre-positioned
+    # warning clips when the data network is down (loa.agent.modem, docs/agent.md). None: no modem.
+    modem_device: Path | None = None
 
     @classmethod
     def load(cls, path: Path) -> AgentConfig:
@@ -85,3 +88,4 @@ class Identity(BaseModel):
     manifest_public_key: str  # base64, pinned
     release_public_key: str | None = None  # base64, pinned: signs agent releases (not manifests)
     groups: list[str] = []  # commune group codes at enrolment (the manifest names them afterwards)
+    sms_key: str | None = None  # base64: this device's key for SMS triggers (loa.protocol.sms)

@@ -46,6 +46,7 @@ async def enrol(config: AgentConfig) -> Identity:
         manifest_public_key=body["manifest_public_key"],
         release_public_key=body.get("release_public_key") or None,
         groups=[g for g in body.get("groups", []) if isinstance(g, str) and valid_group_code(g)],
+        sms_key=body["sms_key"] if isinstance(body.get("sms_key"), str) else None,
     )
 
 

@@ -108,6 +108,19 @@ class ServerClient:
             response.content, response.headers.get("etag"), response.headers.get("x-loa-signature")
         )
 
+    async def fetch_sms_key(self) -> str:
+        """This device's SMS trigger key (base64), for a device enrolled before keys existed."""
+        try:
+            response = await self._client.get(f"/api/v1/devices/{self.device_id}/sms-key")
+        except httpx.HTTPError as err:
+            raise FetchError("network", str(err)) from err
+        if response.status_code != 200:
+            raise FetchError(f"http_{response.status_code}")
+        key = response.json().get("sms_key")
+        if not isinstance(key, str):
+            raise FetchError("invalid")
+        return key
+
     async def fetch_manifest_signed(
         self, url: str, etag: str | None
     ) -> tuple[bytes, bytes, str | None] | None:

@@ -53,6 +53,10 @@ class Inbox:
             self._changed()
             log.exception("message on %s not handled", topic)
 
+    def refuse(self, code: str) -> None:
+        """Count a refusal that did not come from the broker (e.g. an SMS trigger, ``sms_forged``)."""
+        self._refuse("sms", code)
+
     def _refuse(self, topic: str, code: str) -> None:
         self.refused[code] += 1
         n = self.refused[code]

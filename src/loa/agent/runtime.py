@@ -28,13 +28,15 @@ import aiomqtt
 from loa.agent import sysinfo
 from loa.agent.config import AgentConfig, Identity
 from loa.agent.enrolment import EnrolmentError, enrol, mqtt_tls_context
-from loa.agent.fetch import DataBudget, backoff_delay
+from loa.agent.fetch import DataBudget, FetchError, backoff_delay
 from loa.agent.inbox import Inbox
 from loa.agent.journal import ReceiptJournal
 from loa.agent.link import BrokerLink
+from loa.agent.modem import run_modem
 from loa.agent.player import SoundOutput, now_ms
 from loa.agent.release import ReleaseState
 from loa.agent.sinks import Sink, make_sink
+from loa.agent.smstrigger import SmsTrigger
 from loa.agent.storage import AudioCache, atomic_write, read_json, write_json
 from loa.agent.streams import StreamSettings
 from loa.agent.supervise import supervised
@@ -100,6 +102,13 @@ class Agent:
         self.restart_requested = asyncio.Event()
         self._status_changed = asyncio.Event()
         self.inbox = Inbox(self.feed, self._status_changed.set)  # what arrives from the broker
+        self.sms = SmsTrigger(  # what arrives by SMS (the modem), when the data network is down
+            self.data / "sms.json",
+            feed=self.feed,
+            refuse=self.inbox.refuse,
+            manifest=lambda: self.core.manifest,
+            has_audio=self.cache.has,
+        )
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()  # publishes and "play now" downloads in flight
         self.release = ReleaseState(config)  # the version it runs, its health, an update under way
@@ -148,6 +157,7 @@ class Agent:
         self.identity = identity
         self.topics = Topics(identity.topic_prefix)
         self.inbox.adopt(identity, self.topics)
+        self.sms.adopt(identity.device_id, identity.sms_key)
         self.transfers.connect(identity.device_id, identity.secret)
         self.core = self._new_core(identity.device_id, (base64.b64decode(identity.manifest_public_key),))
 
@@ -191,6 +201,10 @@ class Agent:
             self.transfers.sync_loop,
             self.transfers.download_loop,
         ]
+        if self.config.modem_device is not None:
+            loops.append(self._modem_loop)
+            if self.identity is not None and self.identity.sms_key is None:
+                loops.append(self._sms_key_loop)
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(self._supervised(f), name=f.__name__) for f in loops
         ]
@@ -409,6 +423,29 @@ class Agent:
     async def _on_message(self, topic: str, payload: object) -> None:
         """One message from the broker (``loa.agent.inbox``: it never ends the agent)."""
         self.inbox.deliver(topic, payload)
+
+    async def _modem_loop(self) -> None:
+        assert self.config.modem_device is not None
+        await run_modem(str(self.config.modem_device), self.sms.received)
+
+    async def _sms_key_loop(self) -> None:
+        """A device enrolled before SMS keys existed asks for its key once (then idles)."""
+        attempt = 0
+        while self.identity is not None and self.identity.sms_key is None:
+            server = self.transfers.server
+            try:
+                if server is None:
+                    raise FetchError("network")
+                key = await server.fetch_sms_key()
+            except FetchError:
+                await asyncio.sleep(backoff_delay(attempt, cap_s=self.config.reconnect_max_s))
+                attempt += 1
+                continue
+            self.identity = self.identity.model_copy(update={"sms_key": key})
+            write_json(self.data / "identity.json", self.identity.model_dump())
+            self.sms.adopt(self.identity.device_id, key)
+            log.info("SMS trigger key received")
+        await asyncio.Event().wait()  # a loop of ``run`` must not end
 
     # --- status --------------------------------------------------------------------------------
 

@@ -123,14 +123,25 @@ class Transfers:
             self.download_now.clear()
             wait_s = 300.0
             tried: set[str] = set()  # once a pass: items sharing a file must not count one refusal twice
-            for item in self.core().needed_audio(now_ms(), self.config.download_horizon_s * 1000):
-                sha = item.audio_sha256
+            # A tight data budget: the smaller rendition the manifest signed, where there is one.
+            tight = self.budget.tight
+            wanted: list[tuple[str, bool, str | None]] = [
+                (
+                    i.audio_sha256,
+                    i.priority >= URGENT_PRIORITY or i.start_ms - now_ms() < IMMINENT_MS,
+                    i.smaller_sha256 if tight else None,
+                )
+                for i in self.core().needed_audio(now_ms(), self.config.download_horizon_s * 1000)
+            ]
+            manifest = self.core().manifest
+            # The pre-positioned clips (cache-only, for SMS triggers): after what is due, not urgent.
+            wanted += [
+                (c.audio.sha256, False, None) for c in (manifest.clips if manifest else ()) if c.audio.sha256
+            ]
+            for sha, urgent, smaller in wanted:
                 if self.cache.has(sha) or sha in tried:
                     continue
                 tried.add(sha)
-                urgent = item.priority >= URGENT_PRIORITY or item.start_ms - now_ms() < IMMINENT_MS
-                # A tight data budget: the smaller rendition the manifest signed, where there is one.
-                smaller = item.smaller_sha256 if self.budget.tight else None
                 try:
                     if smaller is not None:
                         await self.download(smaller, urgent=urgent)

@@ -31,6 +31,7 @@ from loa.alerts import levels
 from loa.alerts import service as alerts
 from loa.alerts.models import AlertPolicy, EmergencyAlert
 from loa.db.base import utcnow
+from loa.db.changes import mark_changed
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.units.models import AdminUnit, UnitKind
 from loa.web.confirmation import TOKEN_TTL_S, check, sign
@@ -226,3 +227,41 @@ def confirm_pending(
             ip=ip,
         )
     return sent
+
+
+def send_draft(
+    session: Session,
+    *,
+    principal: Principal,
+    alert_id: int,
+    ip: str = "",
+    aired: alerts.AiredAudio | None = None,
+) -> EmergencyAlert:
+    """A person sends a draft made by a system (e.g. from CAP): at once, or — when the province's rule
+    asks for a second person at its level — it waits for a leader, with this person as its sender.
+    A draft is never a way around the two-person rule."""
+    alert = alerts.visible_alert(session, principal, alert_id)
+    units = alert_units(session, alert)
+    if alert.status != alerts.DRAFT or not needs_second_person(session, units, alert.risk_level):
+        return alerts.activate_alert(session, principal=principal, alert_id=alert.id, ip=ip, aired=aired)
+    if not principal.has(Permission.BROADCAST):
+        raise PermissionDenied("Bạn không có quyền phát cảnh báo.", code="broadcast_required")
+    outside = [u.name for u in units if not principal.can_access_path(u.path)]
+    if outside:
+        raise PermissionDenied(
+            f"Xã {', '.join(outside)} nằm ngoài địa bàn bạn được giao quản lý.", code="commune_out_of_scope"
+        )
+    alert.status, alert.started_by = alerts.PENDING_CONFIRMATION, principal.username
+    for unit in units:
+        audit.record(
+            session,
+            action="alert.draft",
+            actor=principal,
+            target_type="alert",
+            target_id=str(alert.id),
+            area_id=unit.id,
+            details={"status": alerts.PENDING_CONFIRMATION, "source": alert.source},
+            ip=ip,
+        )
+    mark_changed(session, AWAITING_SECOND_PERSON, alert.id)
+    return alert

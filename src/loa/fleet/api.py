@@ -20,6 +20,7 @@ from loa.accounts.scope import require
 from loa.errors import AuthenticationFailed, NotFound
 from loa.fleet import commands, keys, queries, releases, service
 from loa.fleet.audio import AudioLocator, locator_for
+from loa.fleet.clips import device_sms_key
 from loa.fleet.device_audio import named_for_device
 from loa.fleet.models import Device
 from loa.web.deps import SessionDep, SettingsDep
@@ -54,6 +55,7 @@ class EnrolResponse(BaseModel):
     manifest_public_key: str  # base64 of the raw 32-byte Ed25519 key: pin it
     release_public_key: str | None = None  # base64: the distinct key that signs agent releases
     groups: list[str] = []  # commune group codes whose signed commands reach the device
+    sms_key: str  # base64 of the device's key for SMS triggers (loa.protocol.sms): keep it secret
 
 
 @router.post("/enrol", response_model=EnrolResponse)
@@ -78,6 +80,7 @@ def enrol_device(body: EnrolRequest, db: SessionDep, settings: SettingsDep) -> E
         manifest_public_key=public_key,
         release_public_key=release_key,
         groups=list(enrolment.groups),
+        sms_key=base64.b64encode(device_sms_key(settings.data_dir, enrolment.device_uid)).decode(),
     )
 
 
@@ -142,6 +145,17 @@ def device_release(
     if release is None or path is None or not path.is_file() or filename != release.filename:
         raise NotFound("Không tìm thấy gói phần mềm.", code="release_not_found")
     return FileResponse(path, media_type="application/octet-stream", headers={"ETag": f'"{sha256}"'})
+
+
+class SmsKeyOut(BaseModel):
+    sms_key: str  # base64 of the device's key for SMS triggers (loa.protocol.sms)
+
+
+@router.get("/{uid}/sms-key", response_model=SmsKeyOut)
+def device_sms_key_route(uid: str, request: Request, db: SessionDep, settings: SettingsDep) -> SmsKeyOut:
+    """Khóa tin nhắn kích hoạt của chính thiết bị (cho thiết bị đã đăng ký trước khi có khóa này)."""
+    _device_from_basic_auth(request, db, uid)
+    return SmsKeyOut(sms_key=base64.b64encode(device_sms_key(settings.data_dir, uid)).decode())
 
 
 # --- operator side ---------------------------------------------------------------------------------

@@ -63,7 +63,29 @@ TRAFFIC: tuple[Counter, ...] = (
     Counter("receipts.duplicate", "Biên nhận gửi lại (đã có)", "loa_receipts_duplicate_total"),
     Counter("statuses.recorded", "Trạng thái thiết bị đã ghi", "loa_device_statuses_recorded_total"),
 )
-BY_NAME: dict[str, Counter] = {c.name: c for c in (*DROPS, *TRAFFIC)}
+
+
+def _cap(reason: str, label: str) -> Counter:
+    return Counter(
+        "cap.refused." + reason,
+        "Bản tin CAP bị từ chối: " + label,
+        "loa_cap_refused_total",
+        ("reason", reason),
+    )
+
+
+# CAP 1.2 messages refused at the door (``loa.alerts.cap``): hostile or malformed input, by reason.
+CAP_REFUSALS: tuple[Counter, ...] = (
+    _cap("oversized", "quá lớn"),
+    _cap("not_xml", "không phải XML"),
+    _cap("dtd", "có khai báo DTD"),
+    _cap("entities", "khai báo thực thể XML"),
+    _cap("external", "tham chiếu ra ngoài"),
+    _cap("schema", "sai lược đồ CAP 1.2"),
+    _cap("unsigned", "thiếu chữ ký số"),
+    _cap("bad_signature", "chữ ký số không hợp lệ"),
+)
+BY_NAME: dict[str, Counter] = {c.name: c for c in (*DROPS, *TRAFFIC, *CAP_REFUSALS)}
 HELP = {
     "loa_mqtt_dropped_total": "MQTT messages the gateways dropped, by reason.",
     "loa_mqtt_messages_received_total": "MQTT messages the gateways received from devices.",
@@ -71,6 +93,7 @@ HELP = {
     "loa_receipts_recorded_total": "Play receipts recorded (new).",
     "loa_receipts_duplicate_total": "Play receipts received again (already recorded).",
     "loa_device_statuses_recorded_total": "Device status messages recorded.",
+    "loa_cap_refused_total": "CAP messages refused (hostile or malformed), by reason.",
 }
 
 

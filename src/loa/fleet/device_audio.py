@@ -23,12 +23,14 @@ MANIFESTS_CHECKED = 3
 
 
 def _manifest_audio(body: bytes) -> set[str]:
+    """The files a manifest names: its items' and its pre-positioned clips' (``clips``)."""
     try:
-        items = json.loads(body).get("items") or []
-    except (ValueError, AttributeError):
+        raw = json.loads(body)
+        entries = [*(raw.get("items") or []), *(raw.get("clips") or [])]
+    except (ValueError, AttributeError, TypeError):
         return set()
     found: set[str] = set()
-    for item in items:
+    for item in entries:
         audio = item.get("audio") if isinstance(item, dict) else None
         if not isinstance(audio, dict):
             continue

@@ -329,3 +329,20 @@ class RolloutTarget(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="waiting")
     detail: Mapped[str] = mapped_column(String(200), default="")
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PrepositionedClip(Base):
+    """The generic warning of one risk level, carried as a cache-only clip in every loudspeaker's
+    manifest (``loa.protocol.manifest.Clip``) and played by a signed SMS when the data network is down
+    (``loa.fleet.clips``). Made by ``loa.alerts.clips``; one row per level."""
+
+    __tablename__ = "prepositioned_clips"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    audio_sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    made_by: Mapped[str] = mapped_column(String(200))
+    made_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

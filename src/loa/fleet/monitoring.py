@@ -63,7 +63,7 @@ def counters_page(request: Request, principal: WebPrincipal, db: SessionDep) -> 
         counters.counter(n) for n in sorted(total) if n.startswith(counters.DROP) and n not in known
     )
     context = {
-        "drops": _rows(counters.DROPS + others, today, week, total),
+        "drops": _rows(counters.DROPS + counters.CAP_REFUSALS + others, today, week, total),
         "traffic": _rows(counters.TRAFFIC, today, week, total),
     }
     return render(request, "fleet/counters.html", context)

@@ -152,6 +152,36 @@ class ManifestItem(_Wire):
         return out
 
 
+class Clip(_Wire):
+    """A pre-positioned clip (issue 15.8): audio the device keeps in its cache without a time to play
+    it — the generic warning of one risk level, played when a signed SMS asks for it
+    (``loa.protocol.sms``) even with no data network. Cache-only: never on the timeline."""
+
+    level: int = Field(ge=1, le=5)
+    title: Text
+    duration_ms: int = Field(gt=0)
+    audio: AudioSource
+
+    @model_validator(mode="after")
+    def _a_file(self) -> Clip:
+        if self.audio.kind is not AudioKind.FILE:
+            raise ValueError("a clip is a file to cache")
+        return self
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "title": self.title,
+            "duration_ms": self.duration_ms,
+            "audio": {
+                "kind": self.audio.kind.value,
+                "url": self.audio.url,
+                "sha256": self.audio.sha256,
+                "size_bytes": self.audio.size_bytes,
+            },
+        }
+
+
 class Manifest(_Wire):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
@@ -164,6 +194,9 @@ class Manifest(_Wire):
     timezone: Text = "Asia/Ho_Chi_Minh"
     content_hash: Sha256
     groups: tuple[GroupCode, ...] = Field(default=(), max_length=8)  # omitted on the wire when empty
+    # Pre-positioned clips, one per risk level at most; omitted on the wire when empty (a device that
+    # does not know the field ignores it; the content hash covers them when present).
+    clips: tuple[Clip, ...] = Field(default=(), max_length=5)
     items: tuple[ManifestItem, ...] = ()
 
     @field_validator("generated_at", "valid_from", "valid_until")
@@ -177,7 +210,12 @@ class Manifest(_Wire):
             raise ValueError("valid_until must be after valid_from")
         if len({item.id for item in self.items}) != len(self.items):
             raise ValueError("item ids must be unique")
+        if len({clip.level for clip in self.clips}) != len(self.clips):
+            raise ValueError("one clip per level")
         return self
+
+    def clip_for(self, level: int) -> Clip | None:
+        return next((c for c in self.clips if c.level == level), None)
 
     def header_wire(self) -> dict[str, Any]:
         return manifest_header(
@@ -189,6 +227,7 @@ class Manifest(_Wire):
             timezone=self.timezone,
             content_hash=self.content_hash,
             groups=self.groups,
+            clips=[c.wire() for c in self.clips],
         )
 
     def canonical_bytes(self, items_json: bytes | None = None) -> bytes:
@@ -209,8 +248,10 @@ def manifest_header(
     timezone: str,
     content_hash: str,
     groups: Sequence[str] = (),
+    clips: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The wire form of every manifest field except ``items`` (``groups`` only when there are any)."""
+    """The wire form of every manifest field except ``items`` (``groups`` and ``clips`` only when
+    there are any)."""
     out: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "device_id": device_id,
@@ -223,6 +264,8 @@ def manifest_header(
     }
     if groups:
         out["groups"] = list(groups)
+    if clips:
+        out["clips"] = list(clips)
     return out
 
 
@@ -265,9 +308,13 @@ def splice_canonical(header: dict[str, Any], key: str, raw_value: bytes) -> byte
     return b"{" + b",".join(parts) + b"}"
 
 
-def content_hash_of(items_json: bytes) -> str:
-    """SHA-256 (hex) of the canonical ``{"items": ..., "schema": 1}``."""
-    body = splice_canonical({"schema": SCHEMA_VERSION}, "items", items_json)
+def content_hash_of(items_json: bytes, clips: Sequence[dict[str, Any]] = ()) -> str:
+    """SHA-256 (hex) of the canonical ``{"items": ..., "schema": 1}`` — with ``"clips"`` when there
+    are pre-positioned clips (so a manifest without them hashes as before)."""
+    header: dict[str, Any] = {"schema": SCHEMA_VERSION}
+    if clips:
+        header["clips"] = list(clips)
+    body = splice_canonical(header, "items", items_json)
     return hashlib.sha256(body).hexdigest()
 
 
@@ -282,10 +329,12 @@ def build_manifest(
     timezone: str = "Asia/Ho_Chi_Minh",
     items_json: bytes | None = None,
     groups: Sequence[str] = (),
+    clips: Sequence[Clip] = (),
 ) -> Manifest:
     ordered = tuple(sorted(items, key=item_order))
     if items_json is None:
         items_json = items_bytes(ordered)
+    by_level = tuple(sorted(clips, key=lambda c: c.level))
     return Manifest(
         device_id=device_id,
         manifest_version=manifest_version,
@@ -293,8 +342,9 @@ def build_manifest(
         valid_from=valid_from,
         valid_until=valid_until,
         timezone=timezone,
-        content_hash=content_hash_of(items_json),
+        content_hash=content_hash_of(items_json, [c.wire() for c in by_level]),
         groups=tuple(groups),
+        clips=by_level,
         items=ordered,
     )
 
@@ -320,7 +370,10 @@ def decode_manifest(data: bytes) -> Manifest:
         manifest = Manifest.model_validate(raw)
     except ValidationError as err:
         raise ManifestError("Lịch phát có dữ liệu không hợp lệ.", code="manifest_invalid") from err
-    if content_hash_of(canonical_json(raw.get("items", []))) != manifest.content_hash:
+    clips = raw.get("clips", [])
+    if content_hash_of(canonical_json(raw.get("items", [])), clips if isinstance(clips, list) else []) != (
+        manifest.content_hash
+    ):
         raise ManifestError("Mã băm nội dung lịch phát không khớp.", code="manifest_hash_mismatch")
     return manifest
 

@@ -131,7 +131,7 @@ class Compilation:
 
 def diff_snapshots(old: Snapshot, new: Snapshot) -> ChangeSet:
     """Ids of programmes (incl. their episodes), announcements and devices that differ."""
-    if (old.extra_holidays, old.timezone) != (new.extra_holidays, new.timezone):
+    if (old.extra_holidays, old.timezone, old.clips) != (new.extra_holidays, new.timezone, new.clips):
         return ChangeSet(everything=True)
 
     def changed_ids(a: Mapping[str, object], b: Mapping[str, object]) -> frozenset[str]:
@@ -254,7 +254,10 @@ def _assemble(
         valid_until=window.end_at,
         timezone=engine.snapshot.timezone,
         content_hash="",
+        clips=[c.wire() for c in engine.snapshot.clips],
     )
+    clip_wires = base.get("clips", [])
+    with_clips: dict[frozenset[str], str] = {}  # per target set: its hash with the clips
     manifests: dict[str, CompiledManifest] = {}
     changed: set[str] = set()
     renewed: set[str] = set()
@@ -268,14 +271,20 @@ def _assemble(
             compiled += 1
         result = _with_stream_tokens(result, device_id, stream_key)
         before = prior.get(device_id)
-        if before is not None and before.content_hash == result.content_hash and device_id not in renew:
+        # With pre-positioned clips the hash covers them too (``loa.protocol.manifest.content_hash_of``).
+        content_hash = result.content_hash
+        if clip_wires:
+            if key not in with_clips:
+                with_clips[key] = content_hash_of(result.items_json, clip_wires)
+            content_hash = with_clips[key]
+        if before is not None and before.content_hash == content_hash and device_id not in renew:
             continue
         version = before.manifest_version + 1 if before is not None else 1
         header = {
             **base,
             "device_id": device_id,
             "manifest_version": version,
-            "content_hash": result.content_hash,
+            "content_hash": content_hash,
         }
         command_groups = engine.devices[device_id].command_groups
         if command_groups:
@@ -284,15 +293,15 @@ def _assemble(
         manifests[device_id] = CompiledManifest(
             device_id=device_id,
             manifest_version=version,
-            content_hash=result.content_hash,
+            content_hash=content_hash,
             body=body,
             sha256=hashlib.sha256(body).hexdigest(),
             signature=sign(body, signing_key) if signing_key is not None else None,
             result=result,
             header=header,
         )
-        states[device_id] = DeviceState(version, result.content_hash, window.end_at)
-        if before is not None and before.content_hash == result.content_hash:
+        states[device_id] = DeviceState(version, content_hash, window.end_at)
+        if before is not None and before.content_hash == content_hash:
             renewed.add(device_id)
         else:
             changed.add(device_id)

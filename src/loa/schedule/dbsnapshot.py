@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from loa.fleet.clips import clips as prepositioned_clips
 from loa.protocol.priority import PreemptRule
 from loa.schedule import models as m
 from loa.schedule.alertrounds import alert_announcements
@@ -293,5 +294,6 @@ def load_snapshot(
             *stream_announcements(session, start_at=start_at, end_at=end_at),  # live and relays
         ),
         devices=tuple(devices),
+        clips=prepositioned_clips(session),
     )
     return LoadedSnapshot(snapshot, device_ids, tuple(dict.fromkeys(content.notices)))

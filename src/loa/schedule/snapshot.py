@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from loa.errors import InvalidInput
-from loa.protocol.manifest import AudioKind
+from loa.protocol.manifest import AudioKind, Clip
 from loa.protocol.priority import PreemptRule, Priority
 from loa.schedule.recurrence import VIETNAM_TZ, Recurrence, validate
 from loa.vocab.ladder import check_priority
@@ -166,6 +166,7 @@ class Snapshot:
     devices: tuple[DeviceMembership, ...] = ()
     extra_holidays: tuple[date, ...] = ()  # a station's own days off (when a programme skips holidays)
     timezone: str = VIETNAM_TZ
+    clips: tuple[Clip, ...] = ()  # pre-positioned clips every manifest carries (cache-only)
 
 
 # --- validation: every problem, in Vietnamese, at once -------------------------------------------------

@@ -3,7 +3,7 @@
 Tables of ``loa.alerts.confirm`` and ``loa.alerts.compose``.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import loa.db.base
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
