@@ -5,8 +5,10 @@ turns dirty, the report reads its receipts, maintenance summarises it again); af
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -20,7 +22,7 @@ from loa.reports.service import ReportRequest, build_report_data
 from loa.reports.statistics import Gathered, gather, sections_of
 from loa.vocab.period import Period
 from tests.reports.test_evidence import YEAR, Town, build_town
-from tests.reports.world import device
+from tests.reports.world import device, send
 
 NOW = datetime(2024, 5, 10, 3, tzinfo=UTC)  # April closed on 3 May (two days of grace)
 PLAYED, PREEMPTED, FAILED = msg.Outcome.PLAYED, msg.Outcome.PREEMPTED, msg.Outcome.FAILED
@@ -156,5 +158,41 @@ def test_the_report_document_is_the_same(engine: Engine, session: Session) -> No
 
 
 def test_a_month_not_closed_is_not_summarised(session: Session) -> None:
-    with __import__("pytest").raises(ValueError):
+    with pytest.raises(ValueError, match="not closed"):
         summary.summarise_month(session, date(2024, 5, 1), now=NOW)
+
+
+def test_a_receipt_recorded_while_summarising_marks_the_month_dirty(engine: Engine, session: Session) -> None:
+    """The summariser holds February's row: a late February receipt recorded meanwhile waits for it,
+    then marks February dirty (the summary, read before the receipt was committed, lacks it)."""
+    town = build_town(session)
+    _history(session, town)
+    uid, audio = town.devices[2].uid, town.audio["daily"]
+    item, at = _airing(town.daily.id, datetime(2024, 2, 21, 6), town.bulletins["daily"].id)
+    late = msg.Receipt(
+        receipt_id="late-1", seq=1, item_id=item, audio_sha256=audio, started_at=at,
+        ended_at=at + timedelta(seconds=60), outcome=PLAYED,
+    )  # fmt: skip
+    session.rollback()
+    sessions = make_session_factory(engine)
+    errors: list[BaseException] = []
+
+    def record() -> None:
+        try:
+            with sessions() as other, other.begin():
+                send(other, uid, [late])
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    with sessions() as summariser, summariser.begin():
+        summary.summarise_month(summariser, date(2024, 2, 1), now=NOW)
+        worker = threading.Thread(target=record)
+        worker.start()
+        worker.join(timeout=1.0)
+        assert worker.is_alive(), "the late receipt waits for the summariser"
+    worker.join()
+    assert not errors
+    assert session.get(ReceiptSummaryMonth, date(2024, 2, 1)).dirty  # type: ignore[union-attr]
+    fast, raw = _both(session, town, YEAR, town.tree.province.id)
+    assert fast == raw
+    assert summary.months_to_summarise(session, now=NOW)[:2] == [date(2024, 1, 1), date(2024, 2, 1)]

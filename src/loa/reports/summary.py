@@ -227,10 +227,8 @@ def summarise_month(
         .summarised_at
         is not None
     )
-    session.execute(delete(ReceiptSummary.__table__).where(ReceiptSummary.__table__.c.month == month))
-    session.execute(
-        delete(ReceiptSummaryDevice.__table__).where(ReceiptSummaryDevice.__table__.c.month == month)
-    )
+    session.execute(delete(ReceiptSummary).where(ReceiptSummary.month == month))
+    session.execute(delete(ReceiptSummaryDevice).where(ReceiptSummaryDevice.month == month))
     start_at, end_at = month_bounds(month)
     aggregate = receipts_statement(
         connection.dialect.name, start_at=start_at, end_at=end_at, commune_ids=None
@@ -238,7 +236,7 @@ def summarise_month(
     columns = ["commune_id", "day", "item_id", "played", "preempted", "failed", "played_ms"]
     with _aggregate_settings(session):
         session.execute(
-            insert(ReceiptSummary.__table__).from_select(
+            insert(ReceiptSummary).from_select(
                 ["month", *columns],
                 select(
                     literal(month, ReceiptSummary.__table__.c.month.type), *(aggregate.c[c] for c in columns)
@@ -247,7 +245,7 @@ def summarise_month(
         )
     d, s, r = Device.__table__.c, Station.__table__.c, PlayReceipt.__table__.c
     session.execute(
-        insert(ReceiptSummaryDevice.__table__).from_select(
+        insert(ReceiptSummaryDevice).from_select(
             ["month", "device_id", "commune_id"],
             select(
                 literal(month, ReceiptSummaryDevice.__table__.c.month.type),
@@ -262,7 +260,9 @@ def summarise_month(
     t = ReceiptSummary.__table__.c
     groups = int(session.scalar(select(func.count()).where(t.month == month)) or 0)
     session.execute(
-        update(sm).where(sm.c.month == month).values(dirty=False, summarised_at=now, groups=groups)
+        update(ReceiptSummaryMonth)
+        .where(ReceiptSummaryMonth.month == month)
+        .values(dirty=False, summarised_at=now, groups=groups)
     )
     audit.record(
         session,
