@@ -92,7 +92,8 @@ def _flat_copy(engine: Engine) -> None:
 def _vacuum(engine: Engine) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM (ANALYZE) play_receipts")
-        conn.exec_driver_sql("VACUUM (ANALYZE) flat.play_receipts")
+        if FLAT:
+            conn.exec_driver_sql("VACUUM (ANALYZE) flat.play_receipts")
         conn.exec_driver_sql("ANALYZE")
 
 
