@@ -300,7 +300,6 @@ def test_loa_db_maintain_forgets_old_status_changes_and_says_so(
     from typer.testing import CliRunner
 
     from loa.cli import app
-
     from loa.units.models import AdminUnit, UnitKind
 
     device = _device(session)
