@@ -186,7 +186,7 @@ def run() -> Iterator[Result]:
             )
         # The closed months summarised, as the periodic maintenance does (one transaction a month).
         started = time.perf_counter()
-        done = summary.summarise_closed_months(factory, now=utcnow(), via="bench")
+        done = summary.summarise_closed_months(factory, now=utcnow(), actor_name="bench", via="cli")
         yield Result(
             "reports.province_year_history.summarise_closed_months_s", time.perf_counter() - started, "s"
         )
