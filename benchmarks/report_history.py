@@ -12,6 +12,12 @@ put ``flat`` first on their ``search_path``, so the very same report code reads 
 Measured (medians of 3) for each layout: the aggregate SQL alone for the year and for one month (the
 month is where partitions pay: one partition read instead of an index range over the whole table), and
 the full report (statistics, DOCX, XLSX) against the target of 5 s.
+
+Then the closed months are summarised (``loa.reports.summary``, as ``loa db maintain`` does; the time
+it takes is a figure) and the same figures are measured on the partitioned table reading the
+summaries (``summarised``), with the ratio to the raw path. The raw layouts are measured with the
+summaries switched off (``summary.raw_receipts``). ``LOA_BENCH_HISTORY_FLAT=0`` skips the plain copy
+(a quicker run on a loaded machine).
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ from sqlalchemy.orm import Session
 
 from benchmarks.common import Result, median_seconds, scratch_database
 from benchmarks.reports import ADMIN, YEAR, _copy_receipts, _seed, _seed_radio
-from loa.db import make_engine, make_session_factory
+from loa.db import make_engine, make_session_factory, utcnow
 from loa.db.partitions import ensure_partitions
+from loa.reports import summary
 from loa.reports.data import Organisation, ReportData
 from loa.reports.docx_writer import render_docx
 from loa.reports.facts import period_bounds
@@ -39,6 +46,7 @@ from loa.units.models import AdminUnit, UnitKind
 from loa.vocab.period import Period
 
 RECEIPTS = int(os.environ.get("LOA_BENCH_HISTORY_RECEIPTS", "10000000"))
+FLAT = os.environ.get("LOA_BENCH_HISTORY_FLAT", "1") != "0"
 BASE_RECEIPTS = 1_000_000  # what the province's airings give once
 COLUMNS = (
     "device_id, receipt_id, seq, item_id, audio_sha256, started_at, ended_at, outcome, "
@@ -84,7 +92,8 @@ def _flat_copy(engine: Engine) -> None:
 def _vacuum(engine: Engine) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM (ANALYZE) play_receipts")
-        conn.exec_driver_sql("VACUUM (ANALYZE) flat.play_receipts")
+        if FLAT:
+            conn.exec_driver_sql("VACUUM (ANALYZE) flat.play_receipts")
         conn.exec_driver_sql("ANALYZE")
 
 
@@ -130,9 +139,11 @@ def run() -> Iterator[Result]:
         _multiply(engine, RECEIPTS)
         yield Result("reports.province_year_history.seed_partitioned_s", time.perf_counter() - started, "s")
         started = time.perf_counter()
-        _flat_copy(engine)
+        if FLAT:
+            _flat_copy(engine)
         _vacuum(engine)
-        yield Result("reports.province_year_history.seed_flat_copy_s", time.perf_counter() - started, "s")
+        if FLAT:
+            yield Result("reports.province_year_history.seed_flat_copy_s", time.perf_counter() - started, "s")
         with engine.connect() as conn:
             count = int(conn.execute(text("SELECT count(*) FROM play_receipts")).scalar() or 0)
             months = int(
@@ -156,19 +167,48 @@ def run() -> Iterator[Result]:
             engine.url.render_as_string(hide_password=False),
             connect_args={"options": "-c search_path=flat,public"},
         )
+        layouts = (("partitioned", engine), ("flat", flat)) if FLAT else (("partitioned", engine),)
         try:
-            for name, layout in (("partitioned", engine), ("flat", flat)):
-                with make_session_factory(layout)() as session:
-                    for result in _measure(session, name, request):
-                        figures[result.bench.rsplit(".", 2)[-2] + "." + result.bench.rsplit(".", 1)[-1]] = (
-                            result.value
-                        )
-                        yield result
+            with summary.raw_receipts():  # none made yet; and the plain copy has none of its own
+                for name, layout in layouts:
+                    with make_session_factory(layout)() as session:
+                        for result in _measure(session, name, request):
+                            figures[_key(result)] = result.value
+                            yield result
         finally:
             flat.dispose()
-        for what in ("year_database_alone_s", "month_database_alone_s", "full_report_s"):
+        what_of = ("year_database_alone_s", "month_database_alone_s", "full_report_s")
+        for what in what_of if FLAT else ():
             yield Result(
                 f"reports.province_year_history.{what.removesuffix('_s')}_partitioned_vs_flat",
                 figures[f"partitioned.{what}"] / figures[f"flat.{what}"],
                 "x",
             )
+        # The closed months summarised, as the periodic maintenance does (one transaction a month).
+        started = time.perf_counter()
+        done = summary.summarise_closed_months(factory, now=utcnow(), actor_name="bench", via="cli")
+        yield Result(
+            "reports.province_year_history.summarise_closed_months_s", time.perf_counter() - started, "s"
+        )
+        busy = [s for s in done if s.groups]
+        yield Result("reports.province_year_history.summarised_months", len(busy), "months", better="higher")
+        yield Result(
+            "reports.province_year_history.summary_groups",
+            sum(s.groups for s in busy),
+            "rows",
+            better="lower",
+        )
+        with factory() as session:
+            for result in _measure(session, "summarised", request):
+                figures[_key(result)] = result.value
+                yield result
+        for what in what_of:
+            yield Result(
+                f"reports.province_year_history.{what.removesuffix('_s')}_summarised_vs_partitioned",
+                figures[f"summarised.{what}"] / figures[f"partitioned.{what}"],
+                "x",
+            )
+
+
+def _key(result: Result) -> str:
+    return result.bench.rsplit(".", 2)[-2] + "." + result.bench.rsplit(".", 1)[-1]

@@ -26,7 +26,15 @@ from loa.content.models import Bulletin
 from loa.content.workflow import Action
 from loa.db.base import utcnow
 from loa.fleet import service as fleet
-from loa.fleet.models import Device, DeviceStatusLog, StatusEvent
+from loa.fleet.models import (
+    Device,
+    DeviceStatusLog,
+    PlayReceipt,
+    ReceiptOutcome,
+    ReceiptSummaryMonth,
+    StatusEvent,
+)
+from loa.reports.summary import month_key
 from loa.settings import Settings
 from loa.speech.runtime import SpeechRuntime
 from tests.conftest import Backend
@@ -90,9 +98,21 @@ def test_a_loa_command_recompiles_on_fleet_and_content_changes_and_rings_its_gat
         device_id = s.scalars(select(Device.id).where(Device.uid == "loa-bt-09")).one()
         for at in (utcnow() - timedelta(days=3 * 366), utcnow()):
             s.add(DeviceStatusLog(device_id=device_id, at=at, event=StatusEvent.ONLINE))
+        played_at = utcnow() - timedelta(days=150)
+        s.add(
+            PlayReceipt(
+                device_id=device_id, receipt_id="r-1", seq=1, item_id="cmd-1", audio_sha256="0" * 64,
+                started_at=played_at, ended_at=played_at + timedelta(seconds=30),
+                outcome=ReceiptOutcome.PLAYED, received_at=played_at,
+            )
+        )  # fmt: skip
     history.work()  # the months ahead's partitions (PostgreSQL), the status log's retention
     with command.session() as s:
         assert s.scalar(select(func.count()).select_from(DeviceStatusLog)) == 1  # the recent one
+        # and the closed months' receipt summaries, three months a run, oldest first
+        made = s.scalars(select(ReceiptSummaryMonth).order_by(ReceiptSummaryMonth.month)).all()
+        assert [m.month for m in made][:1] == [month_key(played_at)] and len(made) == 3
+        assert not any(m.dirty for m in made) and made[0].groups == 1
 
 
 def test_a_reading_made_by_the_speech_worker_of_a_loa_command_reaches_its_bulletin(

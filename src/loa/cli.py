@@ -85,7 +85,8 @@ def db_maintain(
         help="Số tháng giữ nhật ký trạng thái thiết bị (mặc định: LOA_STATUS_LOG_RETENTION_MONTHS).",
     ),
 ) -> None:
-    """Chuẩn bị chỗ lưu các tháng tới (PostgreSQL) và xóa nhật ký trạng thái thiết bị quá hạn.
+    """Chuẩn bị chỗ lưu các tháng tới (PostgreSQL), xóa nhật ký trạng thái thiết bị quá hạn và tổng hợp
+    biên nhận phát của các tháng đã khép lại (để báo cáo cả năm đọc nhanh).
 
     Biên nhận phát không bao giờ bị xóa. Cổng thiết bị (loa gateway run) cũng tự làm việc này định kỳ."""
     from loa.db.base import utcnow
@@ -99,6 +100,11 @@ def db_maintain(
     echo(f"Chỗ lưu theo tháng đã tạo thêm: {ready}.")
     before = day_label(done.status_log_before) if done.status_log_before else ""
     echo(f"Nhật ký trạng thái giữ {months} tháng: đã xóa {done.status_rows_deleted} dòng trước {before}.")
+    from loa.reports.summary import summarise_closed_months
+
+    summarised = summarise_closed_months(c.process.sessions, now=utcnow(), actor_name="cli", via="cli")
+    names = ", ".join(f"{s.month:%m/%Y}" for s in summarised) if summarised else "không có tháng nào cần"
+    echo(f"Tổng hợp biên nhận phát của các tháng đã khép lại: {names}.")
 
 
 @app.command("serve")

@@ -124,6 +124,11 @@ def wire(engine: Engine, settings: Settings) -> Process:
 
         with sessions() as session, session.begin():
             maintain(session, now=utcnow(), retention_months=settings.status_log_retention_months)
+        # Closed months' receipt summaries (loa.reports.summary), one transaction per month; a few
+        # months a run, so a first backfill of years does not hold one job for long.
+        from loa.reports.summary import summarise_closed_months
+
+        summarise_closed_months(sessions, now=utcnow(), limit=3)
 
     periodic = (
         Periodic("periodic manifest recompilation", settings.manifest_recompile_interval_s, recompile),

@@ -305,8 +305,15 @@ def test_loa_db_maintain_forgets_old_status_changes_and_says_so(
     from typer.testing import CliRunner
 
     from loa.cli import app
+    from loa.units.models import AdminUnit, UnitKind
 
     device = _device(session)
+    commune = AdminUnit(
+        code="99001", kind=UnitKind.COMMUNE, name="Xã Thử", name_folded="xa thu", path="/99001/"
+    )
+    session.add(commune)
+    session.flush()
+    device.commune_id = commune.id
     now = datetime.now(UTC)
     _status(session, device.id, now - timedelta(days=400), now - timedelta(days=10))
     _send(session, device.uid, now, _receipt("r-old", now - timedelta(days=400)))
@@ -322,3 +329,16 @@ def test_loa_db_maintain_forgets_old_status_changes_and_says_so(
     assert _receipts(session) == 1  # never a receipt
     (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "fleet.history_maintain")).all()
     assert event.actor_name == "cli" and event.details["via"] == "cli"
+    # The closed months since the old receipt's are summarised for the reports, each one audited.
+    from loa.fleet.models import ReceiptSummary, ReceiptSummaryMonth
+    from loa.reports.summary import month_key
+
+    old_month = month_key(now - timedelta(days=400))
+    assert f"Tổng hợp biên nhận phát của các tháng đã khép lại: {old_month:%m/%Y}, " in result.output
+    row = session.get(ReceiptSummaryMonth, old_month)
+    assert row is not None and not row.dirty and row.groups == 1
+    assert session.scalar(select(ReceiptSummary.played).where(ReceiptSummary.month == old_month)) == 1
+    made = session.scalars(select(AuditEvent).where(AuditEvent.action == "reports.receipt_summary")).all()
+    assert len(made) >= 12 and {e.details["via"] for e in made} == {"cli"}
+    again = CliRunner().invoke(app, ["db", "maintain"])
+    assert "các tháng đã khép lại: không có tháng nào cần." in again.output

@@ -65,6 +65,7 @@ ACTION_LABELS: dict[str, str] = {
     "schedule.manifests_issue": "Phát hành lịch phát cho thiết bị",
     "device.create": "Thêm cụm loa",
     "fleet.history_maintain": "Bảo trì lịch sử thiết bị (phân vùng theo tháng, xóa nhật ký trạng thái cũ)",
+    "reports.receipt_summary": "Tổng hợp biên nhận phát của một tháng đã khép lại (cho báo cáo)",
     "device.play_now": "Phát ngay tới cụm loa",
     "device.stop": "Dừng phát cụm loa",
     "alert.start": "Phát cảnh báo khẩn cấp",
@@ -221,6 +222,9 @@ DETAIL_LABELS: dict[str, str] = {
     "retention_months": "Số tháng giữ nhật ký trạng thái",
     "status_log_before": "Xóa nhật ký trạng thái trước ngày",
     "status_log_rows": "Số dòng nhật ký trạng thái đã xóa",
+    "month": "Tháng",
+    "groups": "Số dòng tổng hợp",
+    "again": "Tổng hợp lại (có biên nhận đến muộn hoặc cụm loa đã chuyển xã)",
 }
 VALUE_WORDS: dict[str, dict[str, str]] = {
     "via": {

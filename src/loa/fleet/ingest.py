@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from loa.db.base import dialect_insert, one_of, utcnow
 from loa.db.changes import mark_changed
+from loa.db.partitions import LOCAL_OFFSET, add_months, month_start
 from loa.fleet import health
 from loa.fleet.models import (
     Device,
@@ -28,6 +29,7 @@ from loa.fleet.models import (
     DeviceCommandBatch,
     DeviceStatusLog,
     PlayReceipt,
+    ReceiptSummaryMonth,
     StatusEvent,
 )
 from loa.protocol import messages as m
@@ -149,6 +151,8 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
     if samples:
         health.record_samples(session, samples)
     inserted = _insert_receipts(session, receipts)
+    if receipts:
+        _mark_ended_months(session, [r["started_at"] for r in receipts], now=utcnow())
     outcome.receipts_new = inserted
     outcome.receipts_duplicate = len(receipts) - inserted
     outcome.acks = {uid: list(dict.fromkeys(ids)) for uid, ids in acks.items()}  # each id once
@@ -371,6 +375,24 @@ _PG_INSERT_RECEIPTS = (
     f"SELECT * FROM unnest({', '.join(f'CAST(%({c})b AS {t}[])' for c, t in _RECEIPT_COLUMNS)}) "
     "ON CONFLICT (device_id, receipt_id, started_at) DO NOTHING RETURNING id"
 )
+
+
+def _mark_ended_months(session: Session, started: Sequence[datetime], *, now: datetime) -> None:
+    """Receipts of a month that has ended (late: a cluster that was offline) make that month's
+    stored summary unreadable until it is made again (``loa.reports.summary``): one upsert per month
+    touched, in the batch's transaction, in month order. The month's row is upserted even before the
+    month is summarised: that upsert waits for a summariser holding the row, so a receipt is either in
+    the summary or marks it dirty. Receipts of the current month touch nothing."""
+    months = sorted({month_start(at) for at in started if add_months(month_start(at), 1) <= now})
+    if not months:
+        return
+    table: Any = ReceiptSummaryMonth.__table__
+    for start in months:
+        local = start + LOCAL_OFFSET
+        statement = dialect_insert(session, table).values(
+            month=date(local.year, local.month, 1), dirty=True, groups=0
+        )
+        session.execute(statement.on_conflict_do_update(index_elements=["month"], set_={"dirty": True}))
 
 
 def _insert_receipts(session: Session, receipts: list[dict[str, Any]]) -> int:

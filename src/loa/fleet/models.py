@@ -346,3 +346,45 @@ class PrepositionedClip(Base):
     duration_ms: Mapped[int] = mapped_column(Integer)
     made_by: Mapped[str] = mapped_column(String(200))
     made_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ReceiptSummaryMonth(Base):
+    """A closed Vietnam-local month of play receipts and whether its summary may be read
+    (``loa.reports.summary``). ``dirty``: a receipt of the month was recorded after (or while) it was
+    summarised; the reports read that month's receipts until maintenance summarises it again. The
+    ingest upserts this row, dirty, for every ended month a batch touches (in the batch's transaction)."""
+
+    __tablename__ = "receipt_summary_months"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the local month's first day
+    dirty: Mapped[bool] = mapped_column(Boolean, default=True)
+    summarised_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    groups: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReceiptSummary(Base):
+    """The receipt aggregate of the reports (``loa.reports.receipts.receipts_statement``) for one closed
+    month: one row per commune, local day and item, exactly the row the raw aggregate gives."""
+
+    __tablename__ = "receipt_summaries"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    commune_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    played: Mapped[int] = mapped_column(Integer)
+    preempted: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    played_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ReceiptSummaryDevice(Base):
+    """The commune each cluster with receipts in a summarised month was counted under. A report reads
+    a month's summary only while every one of these clusters still exists in the same commune (a
+    cluster moved or deleted since: the month's receipts are read instead, until summarised again)."""
+
+    __tablename__ = "receipt_summary_devices"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    device_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commune_id: Mapped[int | None] = mapped_column(Integer)

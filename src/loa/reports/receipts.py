@@ -29,6 +29,7 @@ from loa.fleet.models import Device, PlayReceipt, ReceiptOutcome
 from loa.protocol.itemids import ItemRef
 from loa.protocol.itemids import parse as parse_item_id
 from loa.protocol.priority import Priority
+from loa.reports import summary
 from loa.reports.credit import Item, Resolved, add_rows, resolve
 from loa.reports.facts import (
     VIETNAM_UTC_OFFSET_HOURS,
@@ -94,11 +95,12 @@ def count_future_receipts(
 
 
 def receipts_statement(
-    dialect: str, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int]
+    dialect: str, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int] | None
 ) -> Select[Any]:
     """Played / pre-empted / failed receipts and capped played milliseconds, by commune, local day
-    and item, for clusters in ``commune_ids``. A stream receipt (live, relay) counts the time its own
-    audio was heard (``heard_ms``), not the span between its first and last sound.
+    and item, for clusters in ``commune_ids`` (None: every cluster that has a commune — what a closed
+    month's summary stores, ``loa.reports.summary``). A stream receipt (live, relay) counts the time its
+    own audio was heard (``heard_ms``), not the span between its first and last sound.
 
     The local day uses Vietnam's fixed offset (no daylight saving since 1975): a named zone costs a
     zone lookup per receipt. On PostgreSQL durations are whole microseconds (``date_part`` is a
@@ -146,7 +148,11 @@ def receipts_statement(
             .outerjoin(s, s.c.id == d.c.station_id)
             .outerjoin(a, a.c.sha256 == r.c.audio_sha256)
         )
-        .where(r.c.started_at >= start_at, r.c.started_at < end_at, commune.in_(list(commune_ids)))
+        .where(
+            r.c.started_at >= start_at,
+            r.c.started_at < end_at,
+            commune.is_not(None) if commune_ids is None else commune.in_(list(commune_ids)),
+        )
         .group_by(commune, day, r.c.item_id)
     )
 
@@ -248,12 +254,17 @@ def _aggregate_settings(session: Session) -> Iterator[None]:
 def receipt_rows(
     session: Session, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int]
 ) -> Sequence[Any]:
-    """The rows of ``receipts_statement``, run as the statistics run it."""
-    statement = receipts_statement(
-        session.get_bind().dialect.name, start_at=start_at, end_at=end_at, commune_ids=commune_ids
-    )
+    """The rows of ``receipts_statement``, run as the statistics run it: closed months from their
+    stored summaries where those are valid (``loa.reports.summary``), the rest from the receipts."""
+    use_summaries = summary.enabled()
     with _aggregate_settings(session):
-        return session.execute(statement).all()
+        return summary.receipt_rows(
+            session.connection(),
+            start_at=start_at,
+            end_at=end_at,
+            commune_ids=commune_ids,
+            use_summaries=use_summaries,
+        )
 
 
 _SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+-[0-9]+$")
@@ -274,7 +285,7 @@ def start_receipt_rows(
     snapshot = str(session.scalar(text("SELECT pg_export_snapshot()")))
     if not _SNAPSHOT_ID.match(snapshot):  # it is spliced into SET TRANSACTION below
         raise ValueError(f"unexpected snapshot id {snapshot!r}")
-    statement = receipts_statement("postgresql", start_at=start_at, end_at=end_at, commune_ids=commune_ids)
+    use_summaries = summary.enabled()
 
     def run() -> Sequence[Any]:
         with bind.engine.connect() as connection:
@@ -282,7 +293,13 @@ def start_receipt_rows(
             with connection.begin():
                 connection.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
                 connection.execute(*_set_config(_AGGREGATE_SETTINGS))
-                return connection.execute(statement).all()
+                return summary.receipt_rows(
+                    connection,
+                    start_at=start_at,
+                    end_at=end_at,
+                    commune_ids=commune_ids,
+                    use_summaries=use_summaries,
+                )
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loa-report-receipts")
     future = pool.submit(run)
@@ -361,6 +378,9 @@ def count_played(
         rows = receipt_rows(session, start_at=start_at, end_at=end_at, commune_ids=scope_communes)
     if rows:
         facts.receipts = True
+    # One order whatever the rows came from (summaries, receipts, the database's hashing): an airing
+    # whose lines were played over two days is dated by the last of them.
+    rows = sorted(rows, key=lambda row: (str(row[1]), row[0], row[2]))
     item_ids = {row[2] for row in rows}
     known = prepared or {}
     resolved = _resolve_unforeseen(
