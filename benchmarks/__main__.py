@@ -18,6 +18,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "benchmarks.alerts_cap",
     "benchmarks.areas",
     "benchmarks.fleet",
+    "benchmarks.glass_to_speaker",
     "benchmarks.libs",
     "benchmarks.live",
     "benchmarks.pages",

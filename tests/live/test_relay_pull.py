@@ -1,6 +1,7 @@
-"""Relays pulled by Loa at their slot: a local "VOV" station (an HTTP stream of a generated tone) is
-fed into the station's relay mount and heard by a device with its token; a relay whose outside URL is
-dead at slot time fails with a clear Vietnamese status, is audited, and leaves the manifests."""
+"""Relays pulled by Loa at their slot: a local "VOV" station (an HTTP stream of a generated tone, and a
+real Icecast 2 mount fed from a generated file by a source client) is fed into the station's relay
+mount and heard by a device with its token; a relay whose outside URL is dead at slot time fails with
+a clear Vietnamese status, is audited, and leaves the manifests."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from tests.live.test_embedded_relay import wait_for
 from tests.live.test_sessions_db import stream_items
 from tests.schedule.world import BA_TO, load_world, seed_world
 from tests.support.browser import serve
+from tests.support.streams import ICECAST, Icecast, IcecastSource, encode, free_port, tone_pcm
 
 VOV_PORT = 18020
 DEAD_PORT = 18099  # nothing listens here
@@ -81,7 +83,38 @@ def actions(s: object, session_id: int) -> list[str]:
     ]
 
 
+@pytest.fixture
+def icecast_vov() -> Iterator[str]:
+    """A local outside station on a real Icecast 2: its mount fed at real-time pace by a source client
+    (as a station's encoder would) with a generated file, 20 s of a 700 Hz tone in Ogg/Opus."""
+    if not ICECAST.exists():
+        pytest.skip("icecast2 is not installed (apt-get install icecast2; make icecast on CI)")
+    icecast = Icecast(free_port(18950, 18970)).start()
+    try:
+        chunks = encode(tone_pcm(20, tone_at_s=0.0, tone_s=20.0, hz=700.0), "ogg")
+        source = IcecastSource(chunks, icecast.port, "/vov1.ogg").start()
+        try:
+            yield f"http://127.0.0.1:{icecast.port}/vov1.ogg"
+        finally:
+            source.stop()
+    finally:
+        icecast.stop()
+
+
 def test_relay_plays_the_outside_station_at_its_slot(engine: Engine, settings: Settings, vov: str) -> None:
+    relay_is_heard_at_its_slot(engine, settings, vov)
+
+
+def test_relay_plays_an_icecast_mount_at_its_slot(
+    engine: Engine, settings: Settings, icecast_vov: str
+) -> None:
+    relay_is_heard_at_its_slot(engine, settings, icecast_vov)
+
+
+def relay_is_heard_at_its_slot(engine: Engine, settings: Settings, vov: str) -> None:
+    """A relay of ``vov`` (a 700 Hz tone) for Ba Tô, scheduled through Loa's service for a 5 s slot
+    starting now: pulled into the built-in relay when the puller ticks, heard by loa-bt-02 with its
+    token, stopped at the slot's end, every step audited."""
     app = create_app(settings, engine=engine)
     factory = app.state.session_factory
     runtime = runtime_for(app.state)
@@ -121,7 +154,8 @@ def test_relay_plays_the_outside_station_at_its_slot(engine: Engine, settings: S
         wait_for(lambda: relay.listeners(f"relay-{BA_TO}") == 1, "the device to connect")
         puller.tick()
         with factory() as s:
-            assert s.get(StreamSession, session_id).status == "on_air"  # type: ignore[union-attr]
+            pulled = s.get(StreamSession, session_id)
+            assert pulled is not None and pulled.status == "on_air"
         time.sleep(5.2)
         puller.tick()  # past its end: the feed stops
         listener.join(30)
