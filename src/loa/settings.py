@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     # on a NATS cluster, JetStream (``loa.fleet.jetstream``) from the servers in nats_urls.
     mqtt_ingest: Literal["mqtt", "jetstream"] = "mqtt"
     nats_urls: str = ""  # "nats://host:4222,nats://host2:4222"
+    # A NATS cluster's accounts file (``loa broker nats-config``): gateway 1 keeps it in step with
+    # enrolments and signals the pids in nats_pid_files (comma-separated) to reload it.
+    nats_accounts_file: Path | None = None
+    nats_pid_files: str = ""
     manifest_recompile_interval_s: int = Field(default=3600, ge=1)  # the gateway recompiles manifests
 
     # Speech.

@@ -124,6 +124,9 @@ async def run_fleet(
             if settings.mosquitto_password_file is not None and settings.gateway_index == 1:
                 passwords = asyncio.create_task(sync_passwords(settings, process), name="mosquitto-passwords")
                 side_tasks.append(passwords)
+            if settings.nats_accounts_file is not None and settings.gateway_index == 1:
+                accounts = asyncio.create_task(sync_nats_accounts(settings, process), name="nats-accounts")
+                side_tasks.append(accounts)
             await gateway(settings, process).run()
         else:
             await asyncio.Event().wait()
@@ -155,3 +158,22 @@ async def sync_passwords(settings: Settings, process: Process, *, interval_s: fl
             syncer.sync(queries.device_password_entries(session))
 
     await _every(interval_s, once, "Mosquitto password file update")
+
+
+async def sync_nats_accounts(settings: Settings, process: Process, *, interval_s: float = 2.0) -> None:
+    """Keep ``nats_accounts_file`` in step with the device registry (``nats.AccountsFileSync``)."""
+    from pathlib import Path
+
+    from loa.fleet.nats import AccountsFileSync
+
+    assert settings.nats_accounts_file is not None
+    pids = [Path(p.strip()) for p in settings.nats_pid_files.split(",") if p.strip()]
+    syncer = AccountsFileSync(
+        settings.nats_accounts_file, topics=Topics(settings.mqtt_topic_prefix), pid_files=pids
+    )
+
+    def once() -> None:
+        with process.sessions() as session:
+            syncer.sync(queries.device_bcrypt_entries(session))
+
+    await _every(interval_s, once, "NATS accounts file update")
