@@ -257,6 +257,11 @@ class Production:
             parts.append(f"--- {proc.name}:\n{proc.output()}")
         for agent in self.agents:
             parts.append(f"--- {agent.name} journal pending: {sorted(journal_pending(agent))}")
+        if self.cluster is not None:
+            parts.append(f"mqtt ports {self.cluster.mqtt_ports}, nodes {list(self.cluster.procs)}")
+            parts.append(subprocess.run(["ss", "-ltnp"], capture_output=True, text=True).stdout)
+            parts += [(self.base / f"{a.name}.toml").read_text() for a in self.agents]
+            parts.append(self.cluster.logs(1500))
         return "\n".join(parts)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -268,7 +273,10 @@ class Production:
             state = dict(rows)
             return all(state.get(a.uid) for a in self.agents)
 
-        wait_for(online, "every agent online")
+        try:
+            wait_for(online, "every agent online")
+        except AssertionError as err:
+            raise AssertionError(f"{err}\n{self.diagnosis()}") from None
 
     @property
     def gateways(self) -> list[Proc]:

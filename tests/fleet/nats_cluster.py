@@ -109,11 +109,12 @@ class NatsCluster:
             if name is not None and node.name != name:
                 continue
             log = self.conf_dir / f"{node.name}.log"
-            self.procs[node.name] = subprocess.Popen(
-                [NATS_SERVER, "-c", str(self.conf(node.name)), "-l", str(log)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            with open(self.conf_dir / f"{node.name}.err", "ab") as err:  # a panic goes to stderr
+                self.procs[node.name] = subprocess.Popen(
+                    [NATS_SERVER, "-c", str(self.conf(node.name)), "-l", str(log)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                )
         self.wait_ready()
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
@@ -132,7 +133,9 @@ class NatsCluster:
         for node in self.nodes:
             log = self.conf_dir / f"{node.name}.log"
             text = log.read_text(errors="replace")[-tail:] if log.exists() else ""
-            parts.append(f"--- {node.name}:\n{text}")
+            err = self.conf_dir / f"{node.name}.err"
+            died = err.read_text(errors="replace")[:tail] if err.exists() else ""
+            parts.append(f"--- {node.name}:\n{text}\n{died}")
         return "\n".join(parts)
 
     def wait_ready(self) -> None:
