@@ -14,6 +14,7 @@ import sys
 BENCH_MODULES: tuple[str, ...] = (
     "benchmarks.areas",
     "benchmarks.fleet",
+    "benchmarks.fleet_cluster",
     "benchmarks.libs",
     "benchmarks.pages",
     "benchmarks.reports",
