@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint types pytest bench browser office mosquitto clean vendor-leaflet
+.PHONY: install run test lint types pytest bench browser office mosquitto nats clean vendor-leaflet
 
 install: $(STAMP)
 
@@ -44,6 +44,15 @@ mosquitto:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null; \
 	else echo "Broker tests need Debian's Mosquitto: sudo apt-get install mosquitto mosquitto-clients"; exit 1; fi
 
+# Debian's NATS server: the clustered-broker tests start three /usr/sbin/nats-server nodes (MQTT and
+# JetStream) from the files of `loa broker nats-config`, each on its own ports under /tmp.
+nats:
+	@if [ -x /usr/sbin/nats-server ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's nats-server for the clustered-broker tests…"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null; \
+	else echo "Clustered-broker tests need Debian's nats-server: sudo apt-get install nats-server"; exit 1; fi
+
 # Leaflet (the map) is checked in under src/loa/web/static/vendor/leaflet/, so `make run` needs no npm.
 # This re-creates it from the npm package, refusing a tarball whose SHA-512 is not the pinned one.
 vendor-leaflet:
@@ -59,12 +68,12 @@ lint: install
 types: install
 	$(BIN)/mypy
 
-pytest: install browser office mosquitto
+pytest: install browser office mosquitto nats
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint types pytest
 
-bench: install
+bench: install mosquitto nats
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:

@@ -64,8 +64,12 @@ class JetStreamIngest:
     async def connect(self) -> Any:
         import nats
 
+        async def on_error(err: Exception) -> None:  # nats-py logs a traceback for each otherwise
+            log.debug("NATS connection: %s", err)
+
         return await nats.connect(
             servers=self.urls,
+            error_cb=on_error,
             user=self.username,
             password=self.password,
             max_reconnect_attempts=-1,
