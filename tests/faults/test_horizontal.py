@@ -20,7 +20,8 @@ from loa.fleet.models import Device, DeviceCommand
 from tests.faults.production import Production, production, wait_for
 from tests.faults.test_production_faults import _played, slot_over
 
-pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
+# Processes and a cluster on a 2-core machine shared with other work: more than the default 300 s.
+pytestmark = [pytest.mark.mqtt, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @contextlib.contextmanager
@@ -70,8 +71,6 @@ def test_a_cluster_node_lost_during_a_play_now_loses_and_doubles_nothing(
 ) -> None:
     with production(engine, monkeypatch, capsys, agents=3, kind="cluster", gateways=2) as prod:
         assert prod.cluster is not None
-        names = prod.schedule(["warm-up"])  # the fleet end to end on the cluster first
-        slot_over(prod, names)
         commands = play_now(prod, "now-1")
         prod.cluster.kill("n2", signal.SIGKILL)  # agent 2 and gateway 2 were connected to it
         wait_for(lambda: all_done(prod, commands), "every device's play-now done")
@@ -109,9 +108,9 @@ def play_now(prod: Production, item_id: str) -> list[str]:
 def all_done(prod: Production, command_ids: list[str]) -> bool:
     with prod.factory() as s:
         results = dict(
-            s.execute(select(DeviceCommand.id, DeviceCommand.result).where(DeviceCommand.id.in_(command_ids)))
-            .tuples()
-            .all()
+            s.execute(
+                select(DeviceCommand.id, DeviceCommand.result).where(DeviceCommand.id.in_(command_ids))
+            ).all()
         )
     bad = {k: v for k, v in results.items() if v not in (None, "done")}
     assert not bad, f"commands answered otherwise: {bad}"
