@@ -71,6 +71,8 @@ def test_a_cluster_node_lost_during_a_play_now_loses_and_doubles_nothing(
 ) -> None:
     with production(engine, monkeypatch, capsys, agents=3, kind="cluster", gateways=2) as prod:
         assert prod.cluster is not None
+        names = prod.schedule(["warm-up"])  # the fleet end to end on the cluster; the audio held
+        slot_over(prod, names)
         commands = play_now(prod, "now-1")
         prod.cluster.kill("n2", signal.SIGKILL)  # agent 2 and gateway 2 were connected to it
         wait_for(lambda: all_done(prod, commands), "every device's play-now done")
