@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint types pytest bench browser office mosquitto icecast clean vendor-leaflet
+.PHONY: install run test lint types pytest bench browser office mosquitto icecast nats clean vendor-leaflet
 
 install: $(STAMP)
 
@@ -53,6 +53,15 @@ icecast:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq icecast2 >/dev/null; \
 	else echo "Live broadcast tests need Debian's Icecast: sudo apt-get install icecast2"; exit 1; fi
 
+# Debian's NATS server: the clustered-broker tests start three /usr/sbin/nats-server nodes (MQTT and
+# JetStream) from the files of `loa broker nats-config`, each on its own ports under /tmp.
+nats:
+	@if [ -x /usr/sbin/nats-server ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's nats-server for the clustered-broker tests…"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null; \
+	else echo "Clustered-broker tests need Debian's nats-server: sudo apt-get install nats-server"; exit 1; fi
+
 # Leaflet (the map) is checked in under src/loa/web/static/vendor/leaflet/, so `make run` needs no npm.
 # This re-creates it from the npm package, refusing a tarball whose SHA-512 is not the pinned one.
 vendor-leaflet:
@@ -68,12 +77,12 @@ lint: install
 types: install
 	$(BIN)/mypy
 
-pytest: install browser office mosquitto icecast
+pytest: install browser office mosquitto icecast nats
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint types pytest
 
-bench: install
+bench: install mosquitto nats icecast
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:

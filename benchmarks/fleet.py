@@ -190,9 +190,11 @@ class GatewayProcess(ChildProcess):
         self._fetched = 0  # answers taken from the child so far
 
     @classmethod
-    async def start(cls, *, port: int, prefix: str, database_url: str, data_dir: Path) -> GatewayProcess:
+    async def start(
+        cls, *, port: int, prefix: str, database_url: str, data_dir: Path, extra: tuple[str, ...] = ()
+    ) -> GatewayProcess:
         args = ["-m", "benchmarks.fleet_gateway", "--port", str(port), "--prefix", prefix]
-        args += ["--database-url", database_url, "--data-dir", str(data_dir)]
+        args += ["--database-url", database_url, "--data-dir", str(data_dir), *extra]
         if PER_DEVICE:
             args.append("--per-device")
         return await cls.spawn(args, what="gateway", ready_timeout_s=60)

@@ -2,7 +2,7 @@
 application in production: it learns of new commands from PostgreSQL's NOTIFY (or its poll).
 
     python -m benchmarks.fleet_gateway --port P --prefix X --database-url URL --data-dir DIR
-        [--per-device]
+        [--per-device] [--password P --ingest jetstream --nats-urls nats://…]
 
 Prints ``READY`` once subscribed; answers each ``STATS`` line on stdin with one JSON line of its
 counters, each ``ARRIVALS n`` with the command results it parsed from the n-th on (device id,
@@ -40,9 +40,11 @@ async def main(args: argparse.Namespace) -> None:
         host="127.0.0.1",
         port=args.port,
         username="loa_backend",
-        password="",
+        password=args.password,
         topics=Topics(args.prefix),
         shared_subscriptions=True,
+        ingest=args.ingest,
+        nats_urls=tuple(u for u in args.nats_urls.split(",") if u),
         client_id=f"bench-gw-{args.prefix}",
         signing_key=None if args.per_device else keys.load_or_create_signing_key(Path(args.data_dir)),
     )
@@ -86,4 +88,7 @@ if __name__ == "__main__":
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--data-dir", required=True, help="where the server's signing key is")
     parser.add_argument("--per-device", action="store_true", help="no group messages (the old path)")
+    parser.add_argument("--password", default="", help="the backend account's (a NATS cluster)")
+    parser.add_argument("--ingest", default="mqtt", choices=["mqtt", "jetstream"])
+    parser.add_argument("--nats-urls", default="", help="comma-separated (--ingest jetstream)")
     eventloop.run(main(parser.parse_args()))

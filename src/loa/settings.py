@@ -100,6 +100,20 @@ class Settings(BaseSettings):
     # step with enrolments and signals the pid in mosquitto_pid_file to reload it.
     mosquitto_password_file: Path | None = None
     mosquitto_pid_file: Path | None = None
+    # More brokers of the same cluster, tried in turn after mqtt_host:mqtt_port when it is lost
+    # ("host:port,host:port"; a NATS cluster's other nodes).
+    mqtt_fallback_brokers: str = ""
+    # Several ``loa gateway run`` processes share the ingest; each has its own number (1, 2, …) and
+    # so its own broker account (``loa broker config --gateways N`` writes them all).
+    gateway_index: int = Field(default=1, ge=1, le=99)
+    # Where the gateways read what devices publish: the MQTT subscription (shared on Mosquitto), or,
+    # on a NATS cluster, JetStream (``loa.fleet.jetstream``) from the servers in nats_urls.
+    mqtt_ingest: Literal["mqtt", "jetstream"] = "mqtt"
+    nats_urls: str = ""  # "nats://host:4222,nats://host2:4222"
+    # A NATS cluster's accounts file (``loa broker nats-config``): gateway 1 keeps it in step with
+    # enrolments and signals the pids in nats_pid_files (comma-separated) to reload it.
+    nats_accounts_file: Path | None = None
+    nats_pid_files: str = ""
     manifest_recompile_interval_s: int = Field(default=3600, ge=1)  # the gateway recompiles manifests
     # History (``loa.fleet.history``): the gateway makes the months ahead's partitions (PostgreSQL) and
     # forgets device status changes older than this many months; play receipts are never forgotten.

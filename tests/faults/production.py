@@ -10,6 +10,7 @@ audio and the manifest that names it is published (a loudspeaker plays at a time
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -44,6 +45,7 @@ from tests.fleet.harness import (
     unique_prefix,
     wav_bytes,
 )
+from tests.fleet.nats_cluster import NatsCluster, nats_cluster
 
 LEAD_S = 4.0  # from "every agent holds the new manifest" to the first slot
 SECRET_KEY = "5f1c0e9a7b3d48e2a6c4b8f0d2e7a9c13b5d7f9e1a3c5e7b9d1f3a5c7e9b1d3f"  # 32 random bytes (hex)
@@ -121,6 +123,8 @@ class Production:
     gateway: Proc
     agents: list[AgentProc]
     data_dir: Path
+    cluster: NatsCluster | None = None  # kind "cluster": three NATS nodes (MQTT + JetStream)
+    more_gateways: list[Proc] = field(default_factory=list)  # gateways 2, 3… sharing the ingest
     sha: str = ""
     audio_len: int = 0
     expected: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -249,10 +253,15 @@ class Production:
 
     def diagnosis(self) -> str:
         parts = [f"expected {dict(self.expected)}", f"recorded {dict(self.recorded())}"]
-        for proc in (self.gateway, *self.agents):
+        for proc in (*self.gateways, *self.agents):
             parts.append(f"--- {proc.name}:\n{proc.output()}")
         for agent in self.agents:
             parts.append(f"--- {agent.name} journal pending: {sorted(journal_pending(agent))}")
+        if self.cluster is not None:
+            parts.append(f"mqtt ports {self.cluster.mqtt_ports}, nodes {list(self.cluster.procs)}")
+            parts.append(subprocess.run(["ss", "-ltnp"], capture_output=True, text=True).stdout)
+            parts += [(self.base / f"{a.name}.toml").read_text() for a in self.agents]
+            parts.append(self.cluster.logs(1500))
         return "\n".join(parts)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -264,10 +273,17 @@ class Production:
             state = dict(rows)
             return all(state.get(a.uid) for a in self.agents)
 
-        wait_for(online, "every agent online")
+        try:
+            wait_for(online, "every agent online")
+        except AssertionError as err:
+            raise AssertionError(f"{err}\n{self.diagnosis()}") from None
+
+    @property
+    def gateways(self) -> list[Proc]:
+        return [self.gateway, *self.more_gateways]
 
     def stop_all(self) -> None:
-        for proc in [*self.agents, self.gateway, self.server]:
+        for proc in [*self.agents, *self.gateways, self.server]:
             proc.stop()
         if self.broker is not None:
             self.broker.stop()
@@ -346,9 +362,13 @@ def production(
     capsys: pytest.CaptureFixture[str],
     agents: int = 2,
     kind: str = "mosquitto",
+    gateways: int = 1,
 ) -> Iterator[Production]:
-    """The installation with ``agents`` agents, on Debian's Mosquitto (``kind="mosquitto"``) or on the
-    embedded broker that ``loa gateway run`` starts in its own process (``"embedded"``)."""
+    """The installation with ``agents`` agents, on Debian's Mosquitto (``kind="mosquitto"``), on the
+    embedded broker that ``loa gateway run`` starts in its own process (``"embedded"``), or on a
+    three-node NATS cluster (``"cluster"``: the agents spread over the nodes, each knowing the
+    others as fallbacks). ``gateways`` processes share the ingest (Mosquitto: ``$share``; the
+    cluster: JetStream)."""
     prefix = unique_prefix()
     factory = make_session_factory(engine)
     codes = []
@@ -356,12 +376,20 @@ def production(
         for i in range(agents):
             device = service.create_device(s, name=f"Cụm loa thôn {i + 1}")
             codes.append((device.uid, service.issue_enrol_code(s, device=device)))
-    with reachable_dir() as base:
+    with reachable_dir() as base, contextlib.ExitStack() as stack:
         port, http_port = free_port(), free_port()
         broker: DebianMosquitto | None = None
+        cluster: NatsCluster | None = None
         if kind == "mosquitto":
-            conf, _ = generate_config(monkeypatch, capsys, engine, base, prefix=prefix, port=port)
+            conf, _ = generate_config(
+                monkeypatch, capsys, engine, base, prefix=prefix, port=port, gateways=gateways
+            )
             broker = DebianMosquitto(conf, port)
+        elif kind == "cluster":
+            cluster = stack.enter_context(
+                nats_cluster(monkeypatch, capsys, engine, base, prefix=prefix, gateways=gateways)
+            )
+            port = cluster.mqtt_ports[0]
         data_dir = base / "server"
         (base / "logs").mkdir()
         env = {
@@ -383,6 +411,11 @@ def production(
         if broker is not None:  # what keeps Mosquitto's password file in step with enrolments
             env["LOA_MOSQUITTO_PASSWORD_FILE"] = str(broker.conf.parent / "passwd")
             env["LOA_MOSQUITTO_PID_FILE"] = str(base / "run" / "mosquitto.pid")
+        elif cluster is not None:  # the gateways read from JetStream, gateway 1 keeps the accounts
+            env["LOA_MQTT_INGEST"] = "jetstream"
+            env["LOA_NATS_URLS"] = ",".join(cluster.nats_urls)
+            env["LOA_NATS_ACCOUNTS_FILE"] = str(cluster.accounts)
+            env["LOA_NATS_PID_FILES"] = ",".join(str(cluster.pid_file(n.name)) for n in cluster.nodes)
         else:
             env["LOA_MQTT_MODE"] = "embedded"
         server = Proc(
@@ -391,9 +424,17 @@ def production(
             env,
             base / "logs" / "server.log",
         )
-        gateway = Proc(
-            "gateway", [sys.executable, "-c", LOA, "gateway", "run"], env, base / "logs" / "gateway.log"
-        )
+        gateway_procs = []
+        for g in range(1, gateways + 1):
+            genv = {**env, "LOA_GATEWAY_INDEX": str(g)}
+            if cluster is not None:  # gateway g starts on node g, the others as fallbacks
+                ports = cluster.mqtt_ports[g - 1 :] + cluster.mqtt_ports[: g - 1]
+                genv["LOA_MQTT_PORT"] = str(ports[0])
+                genv["LOA_MQTT_FALLBACK_BROKERS"] = ",".join(f"127.0.0.1:{p}" for p in ports[1:])
+            name = "gateway" if g == 1 else f"gateway{g}"
+            argv = [sys.executable, "-c", LOA, "gateway", "run"]
+            gateway_procs.append(Proc(name, argv, genv, base / "logs" / f"{name}.log"))
+        gateway, *more_gateways = gateway_procs
         agent_procs = []
         for i, (uid, code) in enumerate(codes):
             name = f"agent{i + 1}"
@@ -409,6 +450,11 @@ def production(
                 "heartbeat_s = 1\nresend_receipts_after_s = 1.0\n"
                 "reconnect_max_s = 1.0\nstatus_coalesce_s = 0.2\n"
             )
+            if cluster is not None:  # agent i on node i % 3, the other nodes as fallbacks
+                ports = cluster.mqtt_ports[i % 3 :] + cluster.mqtt_ports[: i % 3]
+                others = ", ".join(f'"127.0.0.1:{p}"' for p in ports[1:])
+                with config.open("a") as fh:
+                    fh.write(f"mqtt_port = {ports[0]}\nmqtt_brokers = [{others}]\n")
             agent_procs.append(
                 AgentProc(
                     name,
@@ -419,14 +465,17 @@ def production(
                     data_dir=data,
                 )
             )
-        prod = Production(base, engine, prefix, broker, server, gateway, agent_procs, data_dir)
+        prod = Production(
+            base, engine, prefix, broker, server, gateway, agent_procs, data_dir, cluster, more_gateways
+        )
         prod.http_port = http_port
         keys.load_or_create_signing_key(data_dir)  # before the processes (they would race to create it)
         try:
             if broker is not None:
                 broker.start()
             server.start()
-            gateway.start()
+            for proc in gateway_procs:
+                proc.start()
             wait_for(lambda: _healthy(http_port), "the server")
             # The gateway's first compilation gives every device a manifest and publishes its state.
             wait_for(lambda: all(prod.latest_version(uid) >= 1 for uid, _ in codes), "the first compilation")

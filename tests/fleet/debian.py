@@ -47,6 +47,7 @@ def generate_config(
     *,
     prefix: str,
     port: int,
+    gateways: int = 1,
 ) -> tuple[Path, str]:
     """``loa broker config`` into ``base/mqtt`` (the backend account is the harness's); returns the
     configuration file and what the command printed."""
@@ -70,6 +71,8 @@ def generate_config(
         str(port),
         "--pid-file",
         str(base / "run" / "mosquitto.pid"),
+        "--gateways",
+        str(gateways),
     )
     assert code == 0, err
     return base / "mqtt" / "mosquitto.conf", out

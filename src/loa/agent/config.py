@@ -20,6 +20,8 @@ class AgentConfig(BaseModel):
     enrol_code: str | None = Field(default=None, description="One-time code; needed only once.")
     mqtt_host: str | None = None  # override what enrolment said (e.g. a public name)
     mqtt_port: int | None = None
+    # More nodes of a broker cluster ("host:port"), tried in turn after the first when it is lost.
+    mqtt_brokers: list[str] = Field(default_factory=list)
     mqtt_tls: bool | None = None  # override what enrolment said
     # CA bundle (PEM) that signed the broker's certificate; default: the system's trusted CAs.
     mqtt_ca_file: Path | None = None

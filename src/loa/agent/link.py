@@ -89,3 +89,31 @@ def describe(data_dir: Path) -> str:
         return "Chưa có thông tin kết nối máy chủ tin nhắn (tác tử chưa chạy lần nào)."
     since = str(raw.get("since", ""))[:19].replace("T", " ")
     return f"{STATES[str(raw['state'])][1]} (từ {since} UTC)"
+
+
+class BrokerList:
+    """Where the agent connects: the enrolled (or configured) broker, then ``mqtt_brokers`` of a
+    cluster. A lost or refused connection moves to the next node at once; the backoff grows only
+    after a whole round of nodes has failed, so a device whose node dies reconnects to another one
+    within a second or two and finds its session there (the cluster keeps it)."""
+
+    def __init__(self, first: tuple[str, int], more: list[str]) -> None:
+        self.addresses = [first]
+        for item in more:
+            host, sep, port = item.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"mqtt_brokers: «{item}» không đúng dạng máy:cổng")
+            if (host, int(port)) not in self.addresses:
+                self.addresses.append((host, int(port)))
+        self.index = 0
+
+    @property
+    def current(self) -> tuple[str, int]:
+        return self.addresses[self.index]
+
+    def next(self) -> None:
+        self.index = (self.index + 1) % len(self.addresses)
+
+    def rounds(self, attempt: int) -> int:
+        """Failed rounds over every node, for the backoff."""
+        return attempt // len(self.addresses)

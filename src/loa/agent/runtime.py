@@ -31,7 +31,7 @@ from loa.agent.enrolment import EnrolmentError, enrol, mqtt_tls_context
 from loa.agent.fetch import DataBudget, FetchError, backoff_delay
 from loa.agent.inbox import Inbox
 from loa.agent.journal import ReceiptJournal
-from loa.agent.link import BrokerLink
+from loa.agent.link import BrokerLink, BrokerList
 from loa.agent.modem import run_modem
 from loa.agent.player import SoundOutput, now_ms
 from loa.agent.release import ReleaseState
@@ -368,11 +368,16 @@ class Agent:
         will = aiomqtt.Will(
             self.topics.device(ident.device_id, Channel.LWT), m.Lwt().to_bytes(), qos=1, retain=False
         )
+        brokers = BrokerList(
+            (self.config.mqtt_host or ident.mqtt_host, self.config.mqtt_port or ident.mqtt_port),
+            self.config.mqtt_brokers,
+        )
         while True:
+            host, port = brokers.current
             try:
                 async with aiomqtt.Client(
-                    self.config.mqtt_host or ident.mqtt_host,
-                    self.config.mqtt_port or ident.mqtt_port,
+                    host,
+                    port,
                     username=ident.device_id,
                     password=ident.secret,
                     identifier=ident.device_id,
@@ -412,7 +417,9 @@ class Agent:
                 self._client = None
                 self.connected.clear()
                 self.feed(s.DISCONNECTED)
-            await asyncio.sleep(backoff_delay(attempt, base_s=1.0, cap_s=self.config.reconnect_max_s))
+            brokers.next()
+            rounds = brokers.rounds(attempt)
+            await asyncio.sleep(backoff_delay(rounds, base_s=1.0, cap_s=self.config.reconnect_max_s))
             attempt += 1
 
     @staticmethod

@@ -92,6 +92,7 @@ def broker_config(
     pid_file: Path | None = typer.Option(
         None, "--pid-file", help="Tệp PID của Mosquitto (vd. /run/mosquitto/mosquitto.pid)"
     ),
+    gateways: int = typer.Option(1, "--gateways", min=1, max=99, help="Số cổng kết nối chạy song song"),
 ) -> None:
     """Sinh cấu hình Mosquitto: mật khẩu PBKDF2 $7$, ACL theo mẫu loa/d/%u/…, lưu bền, cổng TLS tùy chọn."""
     c = cli_context(ctx)
@@ -100,10 +101,10 @@ def broker_config(
     for path in (certfile, keyfile):
         if path is not None and not path.is_file():
             fail(f"Không tìm thấy tệp {path}.")
-    user, password = runner.backend_credentials(c.settings)
+    backend = runner.backend_accounts(c.settings, gateways)
     with c.session() as s:
         devices = queries.device_password_entries(s)
-    entries = [*devices, (user, credentials.mosquitto_hash(password))]
+    entries = [*devices, *((u, credentials.mosquitto_hash(p)) for u, p in backend)]
     paths = mosquitto.write_config(
         out,
         topics=Topics(c.settings.mqtt_topic_prefix),
@@ -118,7 +119,7 @@ def broker_config(
             run_as_user=run_as,
         ),
         passwords=entries,
-        backend_users=[user],
+        backend_users=[u for u, _ in backend],
     )
     accounts = number_text(len(entries))
     echo(f"Đã ghi {paths['conf']}, {paths['passwords']} ({accounts} tài khoản), {paths['acl']}.")
@@ -144,6 +145,54 @@ def _explain_ownership(paths: dict[str, Path], user: str) -> None:
         if blocked is not None:
             echo(f"Cảnh báo: tài khoản «{user}» không vào được thư mục {blocked}; hãy chọn thư mục khác.")
     echo(f"Chạy với systemd: chép {paths['systemd']} vào /etc/systemd/system/mosquitto.service.d/loa.conf.")
+
+
+@broker_app.command("nats-config")
+def broker_nats_config(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="Thư mục ghi cấu hình các nút và accounts.conf"),
+    node: list[str] = typer.Option(
+        [], "--node", help="Một nút của cụm: tên@địa-chỉ (lặp lại cho mỗi nút; cùng các cổng mặc định)"
+    ),
+    nodes: int = typer.Option(
+        3, "--nodes", min=1, max=9, help="Số nút chạy trên cùng một máy (khi không có --node)"
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Địa chỉ lắng nghe của các nút trên cùng một máy"),
+    first_port: int = typer.Option(
+        4222,
+        "--first-port",
+        help="Cổng đầu tiên (mỗi nút dùng bốn cổng liên tiếp: NATS, MQTT, cụm, giám sát)",
+    ),
+    gateways: int = typer.Option(1, "--gateways", min=1, max=99, help="Số cổng kết nối chạy song song"),
+) -> None:
+    """Sinh cấu hình cụm NATS (MQTT + JetStream): mỗi thiết bị một tài khoản, chỉ dùng chủ đề của mình."""
+    from loa.fleet import nats
+
+    c = cli_context(ctx)
+    if node:
+        parsed = []
+        for item in node:
+            name, sep, address = item.partition("@")
+            if not sep or not name or not address:
+                fail(f"Nút «{item}» không đúng dạng tên@địa-chỉ.")
+            parsed.append(nats.NatsNode(name=name, host=address))
+        cluster = parsed
+    else:
+        cluster = nats.same_host_nodes(nodes, host=host, first_port=first_port)
+    backend = [(u, credentials.bcrypt_hash(p)) for u, p in runner.backend_accounts(c.settings, gateways)]
+    with c.session() as s:
+        devices = queries.device_bcrypt_entries(s)
+    try:
+        paths = nats.write_cluster_config(
+            out, topics=Topics(c.settings.mqtt_topic_prefix), nodes=cluster, devices=devices, backend=backend
+        )
+    except ValueError:
+        fail("Tên các nút phải khác nhau.")
+    echo(f"Đã ghi {paths['accounts']} ({number_text(len(devices))} thiết bị).")
+    for n in cluster:
+        ports = f"MQTT cổng {n.mqtt_port}, NATS cổng {n.client_port}"
+        echo(f"Nút {n.name}: nats-server -c {paths[n.name]} ({ports}).")
+    echo("Sau khi đăng ký thêm thiết bị: chạy lại lệnh này rồi gửi SIGHUP cho mọi nút.")
 
 
 @broker_app.command("run")

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from loa.db.base import utcnow
 from loa.fleet import counters, outbox, retained, service
 from loa.fleet.ingest import Event, IngestOutcome, sweep_offline
-from loa.fleet.intake import Intake
+from loa.fleet.intake import Intake, Tracked
 from loa.fleet.intake import bounded_gather as _bounded_gather
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch, DeviceManifest
 from loa.fleet.provenance import ManifestItems
@@ -57,6 +57,13 @@ class GatewayConfig:
     password: str
     topics: Topics = field(default_factory=Topics)
     shared_subscriptions: bool = False  # Mosquitto: yes; amqtt 0.12 does not implement them
+    # Other brokers of the same cluster, tried in turn when the current one is lost.
+    fallback_brokers: tuple[tuple[str, int], ...] = ()
+    # "mqtt": ingest through the MQTT subscription above; "jetstream": from a NATS cluster's JetStream
+    # (``loa.fleet.jetstream``; the MQTT connection then only publishes).
+    ingest: str = "mqtt"
+    nats_urls: tuple[str, ...] = ()
+    jetstream_replicas: int = 3
     client_id: str = "loa-gateway"
     keepalive_s: int = 30
     flush_interval_s: float = 0.2
@@ -107,6 +114,7 @@ class Gateway(Intake):
         self._sessions = session_factory
         self._doorbell = doorbell
         self._pending: list[Event] = []
+        self._tracked: list[Tracked] = []  # JetStream messages of the batch being gathered
         self._manifest_items = ManifestItems()  # for screening receipts (``loa.fleet.provenance``)
         self._refused_logged: set[str] = set()  # devices whose refused receipts were logged
         self._wake = asyncio.Event()
@@ -125,6 +133,7 @@ class Gateway(Intake):
         """Run until cancelled."""
         tasks = [
             asyncio.create_task(self._connection_loop(), name="gateway-mqtt"),
+            *self._ingest_tasks(),
             asyncio.create_task(self._writer_loop(), name="gateway-writer"),
             asyncio.create_task(self._outbox_loop(), name="gateway-outbox"),
             asyncio.create_task(self._sweep_loop(), name="gateway-sweep"),
@@ -158,15 +167,32 @@ class Gateway(Intake):
             with contextlib.suppress(Exception):
                 await self._write_counters(force=True)
 
+    def _ingest_tasks(self) -> list[asyncio.Task[None]]:
+        if self.config.ingest != "jetstream":
+            return []
+        from loa.fleet.jetstream import JetStreamIngest
+
+        ingest = JetStreamIngest(
+            urls=list(self.config.nats_urls),
+            username=self.config.username,
+            password=self.config.password,
+            topics=self.config.topics,
+            replicas=self.config.jetstream_replicas,
+        )
+        return [asyncio.create_task(ingest.run(self), name="gateway-jetstream")]
+
     async def _connection_loop(self) -> None:
         backoff = 0.5
         cfg = self.config
+        brokers = [(cfg.host, cfg.port), *cfg.fallback_brokers]
+        current = 0
         while True:
+            host, port = brokers[current]
             client = LiteClient(cfg.client_id, on_message=self.accept)
             try:
                 await client.connect(
-                    cfg.host,
-                    cfg.port,
+                    host,
+                    port,
                     username=cfg.username,
                     password=cfg.password,
                     keepalive_s=cfg.keepalive_s,
@@ -181,11 +207,13 @@ class Gateway(Intake):
                         CHANNELS[channel].qos,
                     )
                     for channel in INGEST_CHANNELS
+                    if cfg.ingest == "mqtt"
                 ]
-                granted = await client.subscribe(filters)
-                refused = [topic for (topic, _), code in zip(filters, granted, strict=False) if code >= 0x80]
-                if refused or len(granted) != len(filters):
-                    raise MqttLiteError(f"the broker refused the subscriptions {refused}")
+                if filters:
+                    granted = await client.subscribe(filters)
+                    refused = [t for (t, _), code in zip(filters, granted, strict=False) if code >= 0x80]
+                    if refused or len(granted) != len(filters):
+                        raise MqttLiteError(f"the broker refused the subscriptions {refused}")
                 self._client = client
                 if not client.session_present:  # a new broker session: its retained states may be gone
                     self._republish_states = True
@@ -193,7 +221,7 @@ class Gateway(Intake):
                 self._connected.set()
                 self.stats.connects += 1
                 self.ready.set()
-                log.info("gateway connected to MQTT %s:%d", cfg.host, cfg.port)
+                log.info("gateway connected to MQTT %s:%d", host, port)
                 backoff = 0.5
                 pinger = asyncio.create_task(client.keep_alive(cfg.keepalive_s))
                 try:
@@ -207,6 +235,7 @@ class Gateway(Intake):
                 client.abort()
                 self._client = None
                 self._connected.clear()
+                current = (current + 1) % len(brokers)  # the next node of a cluster, if any
                 await asyncio.sleep(backoff * (0.5 + random.random()))
                 backoff = min(backoff * 2, cfg.max_backoff_s)
             except BaseException:
@@ -231,9 +260,22 @@ class Gateway(Intake):
                 log.exception("outbox failed")
 
     async def drain_outbox(self) -> None:
+        """Publish what the outbox holds; with several gateways, one drains at a time (the others skip
+        the round): each command is published once (``outbox.claim_drain``)."""
         client = self._client
         if client is None:
             return
+        bind = self._sessions.kw.get("bind")
+        claim = await asyncio.to_thread(outbox.claim_drain, bind) if isinstance(bind, Engine) else None
+        if claim is not None and not claim.held:
+            return
+        try:
+            await self._drain(client)
+        finally:
+            if claim is not None:
+                await asyncio.to_thread(claim.release)
+
+    async def _drain(self, client: LiteClient) -> None:
         if self._republish_states:
             await self._republish(client)
         started = time.perf_counter()

@@ -331,6 +331,8 @@ def _update_devices(session: Session, rows: list[dict[str, Any]]) -> None:
     connection = session.connection()
     dialect = connection.dialect
     for columns, group in groups.items():
+        if not columns:  # nothing changed for these devices ("UPDATE … SET FROM" is not SQL)
+            continue
         if dialect.name == "postgresql":
             types = {c: table.c[c].type.compile(dialect=dialect) for c in ("id", *columns)}
             arrays = ", ".join(f"CAST(%({c})b AS {types[c]}[])" for c in ("id", *columns))

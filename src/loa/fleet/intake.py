@@ -5,7 +5,11 @@ batches, and receipts acknowledged once their batch is committed (a mixin of ``G
 * a batch is written every ``flush_interval_s`` or ``flush_max`` messages, from a worker thread, in one
   transaction retried after a PostgreSQL deadlock (command answers are not resent by devices);
 * receipts for items the device was not given are refused (``loa.fleet.provenance``), counted and
-  logged once per device; every receipt id is acknowledged once.
+  logged once per device; every receipt id is acknowledged once;
+* a message read from JetStream (``accept_tracked``) is acknowledged to the stream only after its
+  batch is committed, and handed back (``nak``) when the batch fails: a gateway that dies mid-batch
+  leaves its messages to the other gateways, and receipts, unique by device and receipt id, are
+  recorded once however often they arrive.
 """
 
 from __future__ import annotations
@@ -60,6 +64,13 @@ class _Counters(Protocol):
     group_messages_sent: int
 
 
+class Tracked(Protocol):
+    """A message to settle with its source once its batch is written (a JetStream message)."""
+
+    async def ack(self) -> None: ...
+    async def nak(self, delay: float | None = None) -> None: ...
+
+
 class Intake:
     """Set up by ``Gateway.__init__``."""
 
@@ -67,6 +78,7 @@ class Intake:
     stats: _Counters
     _sessions: sessionmaker[Session]
     _pending: list[Event]
+    _tracked: list[Tracked]
     _manifest_items: ManifestItems
     _refused_logged: set[str]
     _counters: counters.CounterBatcher
@@ -100,12 +112,17 @@ class Intake:
         if len(self._pending) >= self.config.flush_max:
             self._wake.set()
 
+    def accept_tracked(self, topic: str, payload: bytes, handle: Tracked) -> None:
+        """``accept``, then settle ``handle`` when the batch holding it is written (or dropped)."""
+        self._tracked.append(handle)
+        self.accept(topic, payload)
+
     async def _writer_loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.config.flush_interval_s)
             self._wake.clear()
-            if self._pending:
+            if self._pending or self._tracked:
                 await self._flush()
             await self._write_counters()
 
@@ -134,13 +151,16 @@ class Intake:
 
     async def _flush(self) -> None:
         events, self._pending = self._pending, []
+        tracked, self._tracked = self._tracked, []
         try:
             outcome = await self._write_retrying(events)
         except Exception:
             # Receipts are not acknowledged, so devices send them again; statuses are transient.
             self.count_drop("write_failed", len(events))
             log.exception("gateway could not write a batch of %d messages", len(events))
+            await _settle(tracked, written=False)
             return
+        await _settle(tracked, written=True)
         self.stats.batches += 1
         self.stats.statuses += outcome.statuses
         self.stats.receipts_new += outcome.receipts_new
@@ -204,6 +224,15 @@ class Intake:
             await bounded_gather([one(uid, ids) for uid, ids in acks.items()])
         except (MqttLiteError, OSError, TimeoutError) as err:
             log.warning("receipt acknowledgements not sent (devices will resend): %s", err)
+
+
+async def _settle(tracked: list[Tracked], *, written: bool) -> None:
+    """Acknowledge (or hand back) JetStream messages; a failure only means they come again."""
+    for handle in tracked:
+        try:
+            await (handle.ack() if written else handle.nak(delay=1.0))
+        except Exception as err:  # the stream delivers it again after its ack wait: idempotent
+            log.debug("JetStream message not settled: %s", err)
 
 
 async def bounded_gather(coros: Sequence[Coroutine[Any, Any, None]], limit: int = 200) -> None:

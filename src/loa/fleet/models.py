@@ -58,9 +58,11 @@ class Device(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     # Credentials: a random secret known only to the device; we keep its SHA-256 (HTTP, embedded
-    # broker) and Mosquitto's PBKDF2 form (written to the broker's password file).
+    # broker) and Mosquitto's PBKDF2 form (written to the broker's password file), and the bcrypt
+    # form a NATS cluster's accounts file takes (``loa.fleet.nats``).
     secret_sha256: Mapped[str | None] = mapped_column(String(64))
     mqtt_password_hash: Mapped[str | None] = mapped_column(String(300))
+    bcrypt_password_hash: Mapped[str | None] = mapped_column(String(80))
     enrol_code_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     enrol_code_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     enrolled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

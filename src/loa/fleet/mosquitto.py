@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loa.fleet import credentials
-from loa.protocol.topics import CHANNELS, Channel, Topics
+from loa.protocol.topics import CHANNELS, Channel, Topics, valid_device_id
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +288,10 @@ class PasswordFileSync:
         backend_hash = current.get(self.backend_user, "")
         if not credentials.verify_mosquitto_hash(self.backend_password, backend_hash):
             backend_hash = credentials.mosquitto_hash(self.backend_password)
-        wanted = {**dict(devices), self.backend_user: backend_hash}
+        # Other backend accounts (more gateways: ``loa broker config --gateways``) are kept: no
+        # backend username is a valid device id.
+        others = {user: hashed for user, hashed in current.items() if not valid_device_id(user)}
+        wanted = {**others, **dict(devices), self.backend_user: backend_hash}
         if wanted == current:
             self._written = devices
             return False

@@ -10,15 +10,24 @@ A transaction that queues a command or a manifest calls ``announce(session)``. W
   its transaction commits, so a rolled-back command wakes nobody.
 
 The gateway still polls (``GatewayConfig.outbox_interval_s``): a lost wake-up only costs time.
+
+Several gateways (``loa gateway run`` on several machines) drain the same outbox: ``claim_drain`` lets
+one at a time collect, publish and mark rows sent (a PostgreSQL advisory lock, released by PostgreSQL
+itself if that gateway dies; on SQLite, a lock file beside the database), so a command is published
+once. A gateway killed between publishing and marking leaves rows that are published again by the
+next drain: the device drops a command id it already ran (``loa.protocol``'s command ids).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -27,6 +36,7 @@ from loa.db.changes import mark_changed
 log = logging.getLogger(__name__)
 
 CHANNEL = "loa_outbox"
+DRAIN_LOCK_KEY = 0x6C6F615F6F7574  # "loa_out": the advisory lock one draining gateway holds
 OUTBOX = "outbox"  # the change announced (``loa.db.changes``)
 _NOTIFIED = "loa.outbox.notified"
 
@@ -72,3 +82,52 @@ async def listen(database_url: str, wake: Callable[[], None], *, retry_s: float 
                 log.warning("outbox notifications unavailable (polling only): %s", err)
             failing = True
         await asyncio.sleep(retry_s)
+
+
+@dataclass
+class DrainClaim:
+    """The right to drain the outbox until ``release``; ``held`` False: another gateway drains."""
+
+    held: bool
+    _conn: Any = None
+    _file: IO[bytes] | None = None
+
+    def release(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                if self.held:
+                    self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": DRAIN_LOCK_KEY})
+                self._conn.close()
+            self._conn = None
+        if self._file is not None:
+            self._file.close()  # closing the descriptor drops the flock
+            self._file = None
+        self.held = False
+
+
+def claim_drain(engine: Engine) -> DrainClaim:
+    """Try to become the one gateway draining the outbox now (never waits)."""
+    if engine.dialect.name == "postgresql":
+        conn = engine.connect()
+        try:
+            held = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": DRAIN_LOCK_KEY}))
+            conn.commit()
+        except Exception:
+            conn.close()
+            raise
+        claim = DrainClaim(held, _conn=conn)
+        if not held:
+            claim.release()
+        return claim
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return DrainClaim(True)  # one process only
+    import fcntl
+
+    handle = open(f"{database}.outbox-lock", "ab")  # noqa: SIM115 - held until release()
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return DrainClaim(False)
+    return DrainClaim(True, _file=handle)

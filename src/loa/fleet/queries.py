@@ -245,3 +245,13 @@ def device_password_entries(session: Session) -> list[tuple[str, str]]:
         )
     ).all()
     return sorted((uid, h) for uid, h in rows if h)
+
+
+def device_bcrypt_entries(session: Session) -> list[tuple[str, str]]:
+    """(device id, bcrypt hash) of every active device enrolled since the NATS option exists."""
+    rows = session.execute(
+        select(Device.uid, Device.bcrypt_password_hash).where(
+            Device.active.is_(True), Device.bcrypt_password_hash.is_not(None)
+        )
+    ).all()
+    return sorted((uid, h) for uid, h in rows if h)

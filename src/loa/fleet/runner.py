@@ -24,13 +24,33 @@ log = logging.getLogger(__name__)
 DEFAULT_BACKEND_USER = "loa_backend"  # not a valid device id, so never a device's username
 
 
-def backend_credentials(settings: Settings) -> tuple[str, str]:
-    """The gateway's MQTT login: from settings, else derived from the secret key (same on every
-    process of one installation, so ``loa broker run`` and ``loa gateway run`` agree)."""
+def backend_credentials(settings: Settings, index: int | None = None) -> tuple[str, str]:
+    """The MQTT login of gateway ``index`` (default: this process's ``gateway_index``): from settings,
+    else derived from the secret key (same on every process of one installation, so ``loa broker
+    run`` and ``loa gateway run`` agree). Gateway 1 is ``loa_backend``, gateway 2 ``loa_backend_2``…:
+    Mosquitto allows one connection per username."""
+    index = settings.gateway_index if index is None else index
+    suffix = "" if index == 1 else f"_{index}"
     if settings.mqtt_username and settings.mqtt_password:
-        return settings.mqtt_username, settings.mqtt_password.get_secret_value()
+        return settings.mqtt_username + suffix, settings.mqtt_password.get_secret_value()
     key = settings.secret_key.get_secret_value().encode()
-    return DEFAULT_BACKEND_USER, hmac.new(key, b"loa-mqtt-backend", hashlib.sha256).hexdigest()
+    password = hmac.new(key, f"loa-mqtt-backend{suffix}".encode(), hashlib.sha256).hexdigest()
+    return DEFAULT_BACKEND_USER + suffix, password
+
+
+def backend_accounts(settings: Settings, gateways: int) -> list[tuple[str, str]]:
+    """(username, password) of gateways 1…``gateways``."""
+    return [backend_credentials(settings, i) for i in range(1, gateways + 1)]
+
+
+def broker_addresses(settings: Settings) -> list[tuple[str, int]]:
+    """``mqtt_host:mqtt_port`` then ``mqtt_fallback_brokers``, in order."""
+    first = settings.mqtt_host if settings.mqtt_host != "0.0.0.0" else "127.0.0.1"
+    out = [(first, settings.mqtt_port)]
+    for item in filter(None, (x.strip() for x in settings.mqtt_fallback_brokers.split(","))):
+        host, _, port = item.rpartition(":")
+        out.append((host, int(port)))
+    return out
 
 
 def embedded_broker(settings: Settings, engine: Engine, *, host: str | None = None) -> EmbeddedBroker:
@@ -46,14 +66,19 @@ def embedded_broker(settings: Settings, engine: Engine, *, host: str | None = No
 
 def gateway(settings: Settings, process: Process) -> Gateway:
     user, password = backend_credentials(settings)
+    (host, port), *fallback = broker_addresses(settings)
+    suffix = "" if settings.gateway_index == 1 else f"-{settings.gateway_index}"
     config = GatewayConfig(
-        host=settings.mqtt_host if settings.mqtt_host != "0.0.0.0" else "127.0.0.1",
-        port=settings.mqtt_port,
+        host=host,
+        port=port,
+        fallback_brokers=tuple(fallback),
         username=user,
         password=password,
         topics=Topics(settings.mqtt_topic_prefix),
         shared_subscriptions=settings.mqtt_mode == "external",
-        client_id=f"loa-gateway-{settings.mqtt_topic_prefix}",
+        ingest=settings.mqtt_ingest,
+        nats_urls=tuple(filter(None, (u.strip() for u in settings.nats_urls.split(",")))),
+        client_id=f"loa-gateway-{settings.mqtt_topic_prefix}{suffix}",
         signing_key=keys.load_or_create_signing_key(settings.data_dir),
     )
     return Gateway(config, process.sessions, process.doorbell)
@@ -96,9 +121,12 @@ async def run_fleet(
         if with_gateway:
             for job in process.periodic:
                 side_tasks.append(asyncio.create_task(run_periodic(job), name=job.what))
-            if settings.mosquitto_password_file is not None:
+            if settings.mosquitto_password_file is not None and settings.gateway_index == 1:
                 passwords = asyncio.create_task(sync_passwords(settings, process), name="mosquitto-passwords")
                 side_tasks.append(passwords)
+            if settings.nats_accounts_file is not None and settings.gateway_index == 1:
+                accounts = asyncio.create_task(sync_nats_accounts(settings, process), name="nats-accounts")
+                side_tasks.append(accounts)
             await gateway(settings, process).run()
         else:
             await asyncio.Event().wait()
@@ -130,3 +158,22 @@ async def sync_passwords(settings: Settings, process: Process, *, interval_s: fl
             syncer.sync(queries.device_password_entries(session))
 
     await _every(interval_s, once, "Mosquitto password file update")
+
+
+async def sync_nats_accounts(settings: Settings, process: Process, *, interval_s: float = 2.0) -> None:
+    """Keep ``nats_accounts_file`` in step with the device registry (``nats.AccountsFileSync``)."""
+    from pathlib import Path
+
+    from loa.fleet.nats import AccountsFileSync
+
+    assert settings.nats_accounts_file is not None
+    pids = [Path(p.strip()) for p in settings.nats_pid_files.split(",") if p.strip()]
+    syncer = AccountsFileSync(
+        settings.nats_accounts_file, topics=Topics(settings.mqtt_topic_prefix), pid_files=pids
+    )
+
+    def once() -> None:
+        with process.sessions() as session:
+            syncer.sync(queries.device_bcrypt_entries(session))
+
+    await _every(interval_s, once, "NATS accounts file update")

@@ -164,6 +164,7 @@ def enrol(session: Session, *, code: str, now: datetime | None = None) -> Enrolm
     secret = credentials.new_secret()
     device.secret_sha256 = credentials.sha256_hex(secret)
     device.mqtt_password_hash = credentials.mosquitto_hash(secret)
+    device.bcrypt_password_hash = credentials.bcrypt_hash(secret)
     device.enrol_code_sha256 = None
     device.enrol_code_expires_at = None
     device.enrolled_at = now

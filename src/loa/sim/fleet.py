@@ -92,6 +92,7 @@ def provision(
         secret = credentials.new_secret()
         device.secret_sha256 = credentials.sha256_hex(secret)
         device.mqtt_password_hash = credentials.mosquitto_hash(secret)
+        device.bcrypt_password_hash = credentials.bcrypt_hash(secret)
         device.enrolled_at = now
         session.add(DeviceStatusLog(device_id=device.id, at=now, event=StatusEvent.ENROLLED, detail="sim"))
         out.append(SimIdentity(device.uid, secret))

@@ -5,7 +5,7 @@ history of health samples, health alarms, signed agent releases and their rollou
 New tables and nullable columns only.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from alembic import op
 import loa.db.base
 
 revision: str = "0020"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
