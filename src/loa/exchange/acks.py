@@ -32,7 +32,12 @@ def _receipt_filter(session: Session, item: InboxItem) -> ColumnElement[bool] | 
         alert = session.get(EmergencyAlert, item.alert_id)
         if alert is None:
             return None
-        bases = [itemids.command_item(b) for b in json.loads(alert.batch_ids)]
+        # Rounds carried by the manifest and the command's own repetition name the alert's item id;
+        # an alert sent before that, its commands' item ids.
+        bases = [
+            itemids.alert_item(alert.id),
+            *(itemids.command_item(b) for b in json.loads(alert.batch_ids)),
+        ]
         return or_(
             PlayReceipt.item_id.in_(bases),
             *(PlayReceipt.item_id.startswith(b + ".r", autoescape=True) for b in bases),

@@ -171,6 +171,7 @@ def _sources(session: Session, peer: ExchangePeer) -> dict[str, str]:
             out[itemids.announcement_item(str(item.announcement_id))] = item.remote_id
         if item.alert_id is not None:
             alert = session.get(EmergencyAlert, item.alert_id)
+            out[itemids.alert_item(item.alert_id)] = item.remote_id
             for batch in json.loads(alert.batch_ids) if alert else []:
                 out[itemids.command_item(batch)] = item.remote_id
     return out

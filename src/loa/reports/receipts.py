@@ -24,6 +24,7 @@ from sqlalchemy import BigInteger, Date, Integer, Select, case, cast, func, lite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from loa.alerts.models import EmergencyAlert
 from loa.db.base import one_of
 from loa.fleet.models import Device, PlayReceipt, ReceiptOutcome
 from loa.protocol.itemids import ItemRef
@@ -345,6 +346,19 @@ def _credit_by_audio(
     if not unnamed:
         return refs
     audio = _audio_of_items(session, unnamed, start_at=start_at, end_at=end_at)
+    # An alert's rounds play one file "lead-in signal + message" (``EmergencyAlert.aired_sha256``):
+    # credited to the bulletin whose audio is the message.
+    aired = sorted(set(audio.values()))
+    message_of: dict[str, str] = {}
+    for start in range(0, len(aired), 1000):
+        for aired_sha, message_sha in session.execute(
+            select(EmergencyAlert.aired_sha256, EmergencyAlert.audio_sha256).where(
+                EmergencyAlert.aired_sha256.in_(aired[start : start + 1000])
+            )
+        ).tuples():
+            if aired_sha is not None:
+                message_of[aired_sha] = message_sha
+    audio = {item_id: message_of.get(sha, sha) for item_id, sha in audio.items()}
     of_audio = topics.of_audio(set(audio.values()))
     out = dict(refs)
     for item_id, sha in audio.items():
