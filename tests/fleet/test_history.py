@@ -24,7 +24,7 @@ from loa.fleet.ingest import write_events
 from loa.fleet.models import Device, DeviceStatusLog, PlayReceipt, StatusEvent
 from loa.protocol import messages as m
 from loa.reports.facts import period_bounds
-from loa.reports.receipts import receipts_statement
+from loa.reports.receipt_sql import receipts_statement
 from loa.vocab.period import Period
 from tests.support.databases import PostgresBackend
 

@@ -365,7 +365,7 @@ class ReceiptSummaryMonth(Base):
 
 
 class ReceiptSummary(Base):
-    """The receipt aggregate of the reports (``loa.reports.receipts.receipts_statement``) for one closed
+    """The receipt aggregate of the reports (``loa.reports.receipt_sql.receipts_statement``) for one closed
     month: one row per commune, local day and item, exactly the row the raw aggregate gives."""
 
     __tablename__ = "receipt_summaries"

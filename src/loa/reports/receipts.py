@@ -11,35 +11,38 @@ decides whether its plays count towards the plan or outside it.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Integer, Select, case, cast, func, literal_column, select, text
+from sqlalchemy import BigInteger, case, cast, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from loa.alerts.models import EmergencyAlert
 from loa.db.base import one_of
-from loa.fleet.models import Device, PlayReceipt, ReceiptOutcome
+from loa.fleet.models import Device, PlayReceipt
 from loa.protocol.itemids import ItemRef
 from loa.protocol.itemids import parse as parse_item_id
 from loa.protocol.priority import Priority
 from loa.reports import summary
 from loa.reports.credit import Item, Resolved, add_rows, resolve
 from loa.reports.facts import (
-    VIETNAM_UTC_OFFSET_HOURS,
     BulletinIndex,
     DeviceRef,
     Facts,
 )
+from loa.reports.receipt_sql import (
+    AGGREGATE_SETTINGS,
+    STREAM_KIND,
+    aggregate_settings,
+    set_config,
+)
 from loa.schedule.plan import ProgrammePlan, announcement_bulletins
-from loa.speech.models import AudioAsset
 from loa.units.models import Station
 
 log = logging.getLogger(__name__)
@@ -95,72 +98,6 @@ def count_future_receipts(
     )
 
 
-def receipts_statement(
-    dialect: str, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int] | None
-) -> Select[Any]:
-    """Played / pre-empted / failed receipts and capped played milliseconds, by commune, local day
-    and item, for clusters in ``commune_ids`` (None: every cluster that has a commune — what a closed
-    month's summary stores, ``loa.reports.summary``). A stream receipt (live, relay) counts the time its
-    own audio was heard (``heard_ms``), not the span between its first and last sound.
-
-    The local day uses Vietnam's fixed offset (no daylight saving since 1975): a named zone costs a
-    zone lookup per receipt. On PostgreSQL durations are whole microseconds (``date_part`` is a
-    double, ``extract`` a numeric, several times slower to sum over a million rows), rounded to the
-    millisecond once per group, as a numeric sum would be."""
-    r, d, s, a = PlayReceipt.__table__, Device.__table__, Station.__table__, AudioAsset.__table__
-    commune = func.coalesce(d.c.commune_id, s.c.commune_id)
-    played = r.c.outcome == ReceiptOutcome.PLAYED.value
-    stream = r.c.kind == STREAM_KIND
-    if dialect == "postgresql":
-        offset: Any = literal_column(f"INTERVAL '+{VIETNAM_UTC_OFFSET_HOURS:02d}:00'")
-        day: Any = cast(func.timezone(offset, r.c.started_at), Date)
-        micros = cast(
-            func.round(func.date_part("epoch", r.c.ended_at - r.c.started_at) * 1_000_000), BigInteger
-        )
-        # LEAST ignores NULL: audio of unknown length is not capped.
-        capped = case(
-            (stream, cast(func.coalesce(r.c.heard_ms, 0), BigInteger) * 1000),
-            else_=func.least(func.greatest(micros, 0), cast(a.c.duration_ms, BigInteger) * 1000),
-        )
-        played_ms: Any = cast(func.sum(capped).filter(played) / literal_column("1000.0"), Integer)
-    else:
-        day = func.date(r.c.started_at, f"+{VIETNAM_UTC_OFFSET_HOURS} hours")
-        # julianday is a double: round each receipt to the millisecond before summing
-        duration = func.round((func.julianday(r.c.ended_at) - func.julianday(r.c.started_at)) * 86_400_000.0)
-        capped_ms = case(
-            (stream, func.coalesce(r.c.heard_ms, 0)),
-            (duration < 0, 0),
-            (a.c.duration_ms.is_not(None) & (duration > a.c.duration_ms), a.c.duration_ms),
-            else_=duration,
-        )
-        played_ms = cast(func.sum(capped_ms).filter(played), Integer)
-    return (
-        select(
-            commune.label("commune_id"),
-            day.label("day"),
-            r.c.item_id,
-            func.count().filter(played).label("played"),
-            func.count().filter(r.c.outcome == ReceiptOutcome.PREEMPTED.value).label("preempted"),
-            func.count().filter(r.c.outcome == ReceiptOutcome.FAILED.value).label("failed"),
-            played_ms.label("played_ms"),
-        )
-        .select_from(
-            r.join(d, d.c.id == r.c.device_id)
-            .outerjoin(s, s.c.id == d.c.station_id)
-            .outerjoin(a, a.c.sha256 == r.c.audio_sha256)
-        )
-        .where(
-            r.c.started_at >= start_at,
-            r.c.started_at < end_at,
-            commune.is_not(None) if commune_ids is None else commune.in_(list(commune_ids)),
-        )
-        .group_by(commune, day, r.c.item_id)
-    )
-
-
-STREAM_KIND = "stream"  # ``loa.protocol.messages.ReceiptKind.STREAM`` as the receipts table keeps it
-
-
 @dataclass(frozen=True)
 class StreamAirtime:
     """Live broadcasts and relays heard by the clusters of an area in a period (issue 14)."""
@@ -211,54 +148,13 @@ def stream_airtime(
     return StreamAirtime(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
 
-# Settings of the one aggregate statement on PostgreSQL (then back as they were: the caller's
-# transaction keeps its own). Measured on a province-year (1,000,000 receipts, 50,000 groups, two
-# cores):
-# - JIT compiles the aggregate for about a quarter of a second on every run and gains less than that;
-# - the planner guesses ten times too many groups and, with the default 4 MB of work memory, sorts
-#   the million joined rows on disk in three processes (two parallel workers): alone that is faster
-#   (0.8-0.9 s against 1.0-1.1 s for one process hashing the groups in 24 MB), but meanwhile the
-#   report's Python, on the same two cores, took 1.0 s instead of 0.65 s to expand the schedule, and
-#   the whole statistics came out no faster; one process leaves the other core to Python.
-_AGGREGATE_SETTINGS: dict[str, str] = {
-    "jit": "off",
-    "work_mem": "64MB",
-    "max_parallel_workers_per_gather": "0",
-}
-
-
-def _set_config(values: dict[str, str]) -> tuple[Any, dict[str, str]]:
-    """One statement setting ``values`` for the rest of the transaction."""
-    calls = ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(len(values)))
-    params = {}
-    for i, (name, value) in enumerate(values.items()):
-        params[f"n{i}"], params[f"v{i}"] = name, value
-    return text(f"SELECT {calls}"), params
-
-
-@contextlib.contextmanager
-def _aggregate_settings(session: Session) -> Iterator[None]:
-    """``_AGGREGATE_SETTINGS`` for the statements inside, in the session's transaction."""
-    if session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    names = list(_AGGREGATE_SETTINGS)
-    current = ", ".join(f"current_setting('{name}')" for name in names)
-    previous = dict(zip(names, session.execute(text(f"SELECT {current}")).one(), strict=True))
-    session.execute(*_set_config(_AGGREGATE_SETTINGS))
-    try:
-        yield
-    finally:
-        session.execute(*_set_config(previous))
-
-
 def receipt_rows(
     session: Session, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int]
 ) -> Sequence[Any]:
     """The rows of ``receipts_statement``, run as the statistics run it: closed months from their
     stored summaries where those are valid (``loa.reports.summary``), the rest from the receipts."""
     use_summaries = summary.enabled()
-    with _aggregate_settings(session):
+    with aggregate_settings(session):
         return summary.receipt_rows(
             session.connection(),
             start_at=start_at,
@@ -293,7 +189,7 @@ def start_receipt_rows(
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
                 connection.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
-                connection.execute(*_set_config(_AGGREGATE_SETTINGS))
+                connection.execute(*set_config(AGGREGATE_SETTINGS))
                 return summary.receipt_rows(
                     connection,
                     start_at=start_at,

@@ -1,7 +1,7 @@
 """Stored summaries of closed months' play receipts, so that a year's report reads twelve small
 summaries instead of millions of receipts.
 
-A summary row is exactly a row of the reports' receipt aggregate (``loa.reports.receipts.
+A summary row is exactly a row of the reports' receipt aggregate (``loa.reports.receipt_sql.
 receipts_statement``: played, pre-empted, failed receipts and capped played milliseconds by commune,
 local day and item), computed by that very statement over one Vietnam-local month. A day lies in one
 month, so the rows of several months never share a group: a period's rows are the summaries' rows of
@@ -45,6 +45,7 @@ from loa.accounts import audit
 from loa.db.base import dialect_insert
 from loa.db.partitions import LOCAL_OFFSET, add_months, month_start
 from loa.fleet.models import Device, PlayReceipt, ReceiptSummary, ReceiptSummaryDevice, ReceiptSummaryMonth
+from loa.reports.receipt_sql import aggregate_settings, receipts_statement
 from loa.units.models import Station
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,6 @@ def receipt_rows(
 ) -> list[Any]:
     """The rows of the reports' receipt aggregate for [start_at, end_at) and ``commune_ids``: from the
     valid summaries of the months lying wholly in the period, from the receipts for the rest."""
-    from loa.reports.receipts import receipts_statement
 
     if not commune_ids:
         return []
@@ -208,7 +208,6 @@ def summarise_month(
     session: Session, month: date, *, now: datetime, actor_name: str = SYSTEM_ACTOR, via: str = "gateway"
 ) -> Summarised:
     """(Re)make the summary of the closed ``month`` in the caller's transaction; audited."""
-    from loa.reports.receipts import _aggregate_settings, receipts_statement
 
     if not is_closed(month, now):
         raise ValueError(f"month {month:%m/%Y} is not closed yet")
@@ -234,7 +233,7 @@ def summarise_month(
         connection.dialect.name, start_at=start_at, end_at=end_at, commune_ids=None
     ).subquery()
     columns = ["commune_id", "day", "item_id", "played", "preempted", "failed", "played_ms"]
-    with _aggregate_settings(session):
+    with aggregate_settings(session):
         session.execute(
             insert(ReceiptSummary).from_select(
                 ["month", *columns],
