@@ -8,7 +8,7 @@ batches, and receipts acknowledged once their batch is committed (a mixin of ``G
   logged once per device; every receipt id is acknowledged once;
 * a message read from JetStream (``accept_tracked``) is acknowledged to the stream only after its
   batch is committed, and handed back (``nak``) when the batch fails: a gateway that dies mid-batch
-  leaves its messages to the other gateways, and receipts, unique by device and receipt id, are
+  leaves its messages to the other gateways, and receipts, unique by device, receipt id and start, are
   recorded once however often they arrive.
 """
 
