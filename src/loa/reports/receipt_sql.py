@@ -56,10 +56,12 @@ def receipts_statement(
         micros = cast(
             func.round(func.date_part("epoch", r.c.ended_at - r.c.started_at) * 1_000_000), BigInteger
         )
-        # LEAST ignores NULL: audio of unknown length is not capped.
+        # Audio the store does not hold (NULL length) adds no time: a loudspeaker plays only audio
+        # the server made, so such a receipt is forged, and its span is whatever it claims.
+        length = func.coalesce(cast(a.c.duration_ms, BigInteger) * 1000, 0)
         capped = case(
             (stream, stream_heard_ms(dialect) * 1000),
-            else_=func.least(func.greatest(micros, 0), cast(a.c.duration_ms, BigInteger) * 1000),
+            else_=func.least(func.greatest(micros, 0), length),
         )
         # BIGINT: one group may hold more than 2^31 ms (~596 hours: a month of relay).
         played_ms: Any = cast(func.sum(capped).filter(played) / literal_column("1000.0"), BigInteger)
@@ -70,7 +72,8 @@ def receipts_statement(
         capped_ms = case(
             (stream, stream_heard_ms(dialect)),
             (duration < 0, 0),
-            (a.c.duration_ms.is_not(None) & (duration > a.c.duration_ms), a.c.duration_ms),
+            (a.c.duration_ms.is_(None), 0),  # audio the store does not hold: no time (see above)
+            (duration > a.c.duration_ms, a.c.duration_ms),
             else_=duration,
         )
         played_ms = cast(func.sum(capped_ms).filter(played), BigInteger)
