@@ -69,6 +69,7 @@ from loa.protocol.mqtt_lite import LiteClient
 from loa.protocol.topics import Channel, Topics
 from loa.sim.device import SimIdentity
 from loa.sim.fleet import write_credentials
+from loa.speech.models import AudioAsset, AudioSourceKind
 
 DEVICES = int(os.environ.get("LOA_BENCH_DEVICES", "10000"))
 AMQTT_DEVICES = int(os.environ.get("LOA_BENCH_AMQTT_DEVICES", "1000"))
@@ -93,6 +94,25 @@ def seed_operator(engine: Engine) -> Principal:
     with make_session_factory(engine)() as s, s.begin():
         user = create_user(s, username="bench-admin", password=secrets.token_urlsafe(16), role=Role.ADMIN)
         return principal_for(s, user)
+
+
+def seed_audio(engine: Engine) -> None:
+    """The file "play now" names (``SHA``) in the audio store: ``commands.send_commands`` refuses audio
+    that is not there (an administrator may play any that is)."""
+    with make_session_factory(engine)() as s, s.begin():
+        s.add(
+            AudioAsset(
+                sha256=SHA,
+                format="mp3",
+                size_bytes=1000,
+                duration_ms=65_000,
+                loudness_lufs=-16.0,
+                true_peak_dbtp=-1.5,
+                sample_rate=22050,
+                source_kind=AudioSourceKind.UPLOAD,
+                original_filename="bench.mp3",
+            )
+        )
 
 
 def seed_devices(engine: Engine, count: int) -> list[SimIdentity]:
@@ -721,6 +741,7 @@ def run() -> Iterable[Result]:
         creds = workdir / "sim.json"
         write_credentials(creds, identities)
         uids = [i.uid for i in identities]
+        seed_audio(engine)
         operator = seed_operator(engine)
         server_dir = workdir / "server-keys"
         yield from eventloop.run(mosquitto_bench(engine, workdir, creds, uids, operator, server_dir))

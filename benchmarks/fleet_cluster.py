@@ -36,7 +36,6 @@ from sqlalchemy import Engine, update
 
 from benchmarks.common import Result, scratch_database
 from benchmarks.fleet import (
-    SHA,
     SIM_HEARTBEAT_S,
     GatewayProcess,
     SimProcess,
@@ -44,6 +43,7 @@ from benchmarks.fleet import (
     play_now_round,
     private_mosquitto,
     receipt,
+    seed_audio,
     seed_devices,
     seed_manifests,
     seed_operator,
@@ -59,7 +59,6 @@ from loa.protocol.mqtt_lite import LiteClient
 from loa.protocol.topics import Channel, Topics
 from loa.sim.device import SimIdentity
 from loa.sim.fleet import write_credentials
-from loa.speech.models import AudioAsset, AudioSourceKind
 
 DEVICES = int(os.environ.get("LOA_BENCH_CLUSTER_DEVICES", "300"))
 ROUNDS = 3
@@ -220,20 +219,7 @@ def run() -> Iterable[Result]:
             # retained ``state``; on the cluster each is a replicated JetStream write, and 2,000 of
             # them at once timed the gateway's publishes out here (docs/operations.md).
             s.execute(update(DeviceManifest).values(published_at=datetime.now(UTC)))
-            # The audio "play now" names must be in the store (an administrator may play any).
-            s.add(
-                AudioAsset(
-                    sha256=SHA,
-                    format="mp3",
-                    size_bytes=1000,
-                    duration_ms=65_000,
-                    loudness_lufs=-16.0,
-                    true_peak_dbtp=-1.5,
-                    sample_rate=22050,
-                    source_kind=AudioSourceKind.UPLOAD,
-                    original_filename="bench.mp3",
-                )
-            )
+        seed_audio(engine)
         operator = seed_operator(engine)
         topics = Topics(f"c{uuid.uuid4().hex[:6]}")
         with nats_cluster(workdir, topics, identities) as nodes:

@@ -62,3 +62,50 @@ def test_live_and_relay_hours_are_the_heard_time_of_each_receipt_once(world_engi
     # Hours on air: a played stream counts what was heard (1,700 s of its 1,800 s span).
     assert rows["live.1"].played_ms == 1_700_000 and rows["relay.vov"].played_ms == 3_000_000
     assert rows["live.2"].played == 0 and rows["live.2"].preempted == 1
+
+
+def test_a_stream_receipt_claiming_more_than_its_span_counts_its_span(world_engine: Engine) -> None:
+    """A forged (or clock-stepped) stream receipt says it was heard for far longer than it lasted:
+    3,000,000 s heard in a 60 s span. The hours count at most the span, and the statistics still run
+    (on PostgreSQL the milliseconds once overflowed a 32-bit integer: "integer out of range")."""
+    forged = stream(
+        "f1", "relay.vov", heard_s=3_000_000, span_s=60, priority=400, outcome=m.Outcome.PLAYED, cuts=0
+    )
+    honest = stream("f2", "live.1", heard_s=50, span_s=60, priority=700, outcome=m.Outcome.PLAYED, cuts=0)
+    batch = m.ReceiptBatch(sent_at=m.now_utc(), receipts=[forged, honest])
+    factory = make_session_factory(world_engine)
+    with factory() as s, s.begin():
+        write_events(s, events=[(IDS.a1, utcnow(), batch)])
+    with factory() as s:
+        commune = device(s, IDS.a1).commune_id
+        assert commune is not None
+        window = {"start_at": utcnow() - timedelta(days=1), "end_at": utcnow()}
+        air = stream_airtime(s, **window, commune_ids=[commune])
+        rows = {row.item_id: row for row in receipt_rows(s, **window, commune_ids=[commune])}
+    assert (air.live_ms, air.relay_ms) == (50_000, 60_000)
+    assert rows["relay.vov"].played_ms == 60_000 and rows["live.1"].played_ms == 50_000
+
+
+def test_hours_beyond_a_32_bit_count_of_milliseconds_do_not_break_the_statistics(
+    world_engine: Engine,
+) -> None:
+    """One group (commune, day, item) summing more than 2^31 ms (~596 hours): 30 days of relay."""
+    long = stream(
+        "g1",
+        "relay.vov",
+        heard_s=30 * 86_400,
+        span_s=30 * 86_400,
+        priority=400,
+        outcome=m.Outcome.PLAYED,
+        cuts=0,
+    )
+    batch = m.ReceiptBatch(sent_at=m.now_utc(), receipts=[long])
+    factory = make_session_factory(world_engine)
+    with factory() as s, s.begin():
+        write_events(s, events=[(IDS.a1, utcnow(), batch)])
+    with factory() as s:
+        commune = device(s, IDS.a1).commune_id
+        assert commune is not None
+        window = {"start_at": utcnow() - timedelta(days=1), "end_at": utcnow()}
+        rows = {row.item_id: row for row in receipt_rows(s, **window, commune_ids=[commune])}
+    assert rows["relay.vov"].played_ms == 30 * 86_400_000

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -53,6 +53,7 @@ __all__ = ["RESTART_EXIT_CODE", "Agent", "EnrolmentError", "RestartRequested", "
 log = logging.getLogger(__name__)
 
 IDLE_WAIT_S = 30.0
+UNSENT_RESULTS_KEPT = 200  # command answers kept while the broker is unreachable (the oldest dropped)
 RESTART_EXIT_CODE = 75  # EX_TEMPFAIL: "run me again" for the supervisor (see docs/agent.md)
 
 
@@ -97,6 +98,10 @@ class Agent:
         self.started = time.monotonic()
         self.topics = Topics()
         self._client: aiomqtt.Client | None = None
+        # Command answers the broker did not take (no connection, or it was lost before the PUBACK):
+        # sent again once connected. The command is redelivered to the session and dropped as a
+        # duplicate, so its answer would otherwise never come; the server keeps the first answer.
+        self._unsent_results: deque[bytes] = deque(maxlen=UNSENT_RESULTS_KEPT)
         self.link = BrokerLink(self.data)  # the broker link's state, logged and kept on a change
         self.connected = asyncio.Event()
         self.restart_requested = asyncio.Event()
@@ -278,12 +283,18 @@ class Agent:
 
     def _publish(self, channel: Channel, payload: bytes, qos: int = 1) -> None:
         client, ident = self._client, self.identity
+        keep = channel is Channel.RESULT  # receipts are resent by the core, states and births renewed
         if client is None or ident is None:
-            return  # a result lost with the connection; receipts are resent by the core
+            if keep:
+                self._unsent_results.append(payload)
+            return
 
         async def publish() -> None:
-            with contextlib.suppress(aiomqtt.MqttError):
+            try:
                 await client.publish(self.topics.device(ident.device_id, channel), payload, qos=qos)
+            except aiomqtt.MqttError:
+                if keep:
+                    self._unsent_results.append(payload)
 
         self._spawn(publish())
 
@@ -407,6 +418,8 @@ class Agent:
                     self.release.born()
                     self.connected.set()
                     self.feed(s.CONNECTED)  # pending receipts go out now
+                    while self._unsent_results:
+                        self._publish(Channel.RESULT, self._unsent_results.popleft())
                     self._status_changed.set()
                     self.transfers.sync_now.set()
                     async for message in client.messages:

@@ -3,12 +3,13 @@ batches, and receipts acknowledged once their batch is committed (a mixin of ``G
 
 * malformed or oversized payloads are dropped and counted (``GatewayStats.dropped``), never fatal;
 * a batch is written every ``flush_interval_s`` or ``flush_max`` messages, from a worker thread, in one
-  transaction retried after a PostgreSQL deadlock (command answers are not resent by devices);
+  transaction retried after a PostgreSQL deadlock (devices resend a command answer only if the broker
+  never took it);
 * receipts for items the device was not given are refused (``loa.fleet.provenance``), counted and
   logged once per device; every receipt id is acknowledged once;
 * a message read from JetStream (``accept_tracked``) is acknowledged to the stream only after its
   batch is committed, and handed back (``nak``) when the batch fails: a gateway that dies mid-batch
-  leaves its messages to the other gateways, and receipts, unique by device and receipt id, are
+  leaves its messages to the other gateways, and receipts, unique by device, receipt id and start, are
   recorded once however often they arrive.
 """
 

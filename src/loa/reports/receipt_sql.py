@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Integer, Select, case, cast, func, literal_column, select, text
+from sqlalchemy import BigInteger, Date, Select, case, cast, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from loa.fleet.models import Device, PlayReceipt, ReceiptOutcome
@@ -21,13 +21,26 @@ from loa.units.models import Station
 STREAM_KIND = "stream"  # ``loa.protocol.messages.ReceiptKind.STREAM`` as the receipts table keeps it
 
 
+def stream_heard_ms(dialect: str) -> Any:
+    """A stream receipt's heard milliseconds, at most its span (``started_at`` to ``ended_at``): a
+    receipt claiming more (forged, or a device clock stepped back meanwhile) counts its span."""
+    r = PlayReceipt.__table__.c
+    heard = cast(func.coalesce(r.heard_ms, 0), BigInteger)
+    if dialect == "postgresql":
+        span: Any = cast(func.round(func.date_part("epoch", r.ended_at - r.started_at) * 1000), BigInteger)
+        return func.greatest(func.least(heard, span), 0)
+    span = func.round((func.julianday(r.ended_at) - func.julianday(r.started_at)) * 86_400_000.0)
+    return func.max(func.min(heard, span), 0)  # SQLite's scalar min and max of several arguments
+
+
 def receipts_statement(
     dialect: str, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int] | None
 ) -> Select[Any]:
     """Played / pre-empted / failed receipts and capped played milliseconds, by commune, local day
     and item, for clusters in ``commune_ids`` (None: every cluster that has a commune — what a closed
     month's summary stores, ``loa.reports.summary``). A stream receipt (live, relay) counts the time its
-    own audio was heard (``heard_ms``), not the span between its first and last sound.
+    own audio was heard (``heard_ms``, at most its span: ``stream_heard_ms``), not the span between its
+    first and last sound.
 
     The local day uses Vietnam's fixed offset (no daylight saving since 1975): a named zone costs a
     zone lookup per receipt. On PostgreSQL durations are whole microseconds (``date_part`` is a
@@ -43,23 +56,27 @@ def receipts_statement(
         micros = cast(
             func.round(func.date_part("epoch", r.c.ended_at - r.c.started_at) * 1_000_000), BigInteger
         )
-        # LEAST ignores NULL: audio of unknown length is not capped.
+        # Audio the store does not hold (NULL length) adds no time: a loudspeaker plays only audio
+        # the server made, so such a receipt is forged, and its span is whatever it claims.
+        length = func.coalesce(cast(a.c.duration_ms, BigInteger) * 1000, 0)
         capped = case(
-            (stream, cast(func.coalesce(r.c.heard_ms, 0), BigInteger) * 1000),
-            else_=func.least(func.greatest(micros, 0), cast(a.c.duration_ms, BigInteger) * 1000),
+            (stream, stream_heard_ms(dialect) * 1000),
+            else_=func.least(func.greatest(micros, 0), length),
         )
-        played_ms: Any = cast(func.sum(capped).filter(played) / literal_column("1000.0"), Integer)
+        # BIGINT: one group may hold more than 2^31 ms (~596 hours: a month of relay).
+        played_ms: Any = cast(func.sum(capped).filter(played) / literal_column("1000.0"), BigInteger)
     else:
         day = func.date(r.c.started_at, f"+{VIETNAM_UTC_OFFSET_HOURS} hours")
         # julianday is a double: round each receipt to the millisecond before summing
         duration = func.round((func.julianday(r.c.ended_at) - func.julianday(r.c.started_at)) * 86_400_000.0)
         capped_ms = case(
-            (stream, func.coalesce(r.c.heard_ms, 0)),
+            (stream, stream_heard_ms(dialect)),
             (duration < 0, 0),
-            (a.c.duration_ms.is_not(None) & (duration > a.c.duration_ms), a.c.duration_ms),
+            (a.c.duration_ms.is_(None), 0),  # audio the store does not hold: no time (see above)
+            (duration > a.c.duration_ms, a.c.duration_ms),
             else_=duration,
         )
-        played_ms = cast(func.sum(capped_ms).filter(played), Integer)
+        played_ms = cast(func.sum(capped_ms).filter(played), BigInteger)
     return (
         select(
             commune.label("commune_id"),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, case, cast, func, select, text
+from sqlalchemy import case, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,7 @@ from loa.reports.receipt_sql import (
     STREAM_KIND,
     aggregate_settings,
     set_config,
+    stream_heard_ms,
 )
 from loa.schedule.plan import ProgrammePlan, announcement_bulletins
 from loa.units.models import Station
@@ -120,15 +121,15 @@ def stream_airtime(
     session: Session, *, start_at: datetime, end_at: datetime, commune_ids: Sequence[int]
 ) -> StreamAirtime:
     """Hours of live broadcast and of relay: the time each stream receipt says its own audio was heard
-    (``heard_ms``: not the fallback clip or silence while it was down), every receipt once (the
-    receipts table keeps one row per receipt id), dated by its start in the period; a stream at the
-    live rung (``Priority.LIVE`` and above) is live, below it a relay. Any outcome counts what was
-    heard: a live broadcast an emergency cut was on air until it was cut."""
+    (``heard_ms``, at most the receipt's span: not the fallback clip or silence while it was down),
+    every receipt once (the receipts table keeps one row per receipt id), dated by its start in the
+    period; a stream at the live rung (``Priority.LIVE`` and above) is live, below it a relay. Any
+    outcome counts what was heard: a live broadcast an emergency cut was on air until it was cut."""
     if not commune_ids:
         return StreamAirtime()
     r, d, s = PlayReceipt.__table__, Device.__table__, Station.__table__
     commune = func.coalesce(d.c.commune_id, s.c.commune_id)
-    heard = cast(func.coalesce(r.c.heard_ms, 0), BigInteger)
+    heard = stream_heard_ms(session.get_bind().dialect.name)
     live = func.coalesce(r.c.priority, 0) >= int(Priority.LIVE)
     row = session.execute(
         select(
