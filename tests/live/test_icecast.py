@@ -5,8 +5,10 @@ wrong source credentials is refused."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -38,6 +40,24 @@ ICECAST_PORT = 18010
 def engine(backend: Backend) -> Iterator[Engine]:
     with backend.database("schedule-world", seed=seed_world) as eng:
         yield eng
+
+
+def source_status(port: int, mount: str, credentials: tuple[str, str]) -> int:
+    """The HTTP status Icecast answers a source PUT with these credentials (request headers only)."""
+    token = base64.b64encode(":".join(credentials).encode()).decode()
+    request = (
+        f"PUT /{mount} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Basic {token}\r\n"
+        "Content-Type: audio/ogg\r\nIce-Public: 0\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request.encode())
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = conn.recv(1024)
+            if not chunk:
+                break
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
 
 
 def start_icecast(auth_url: str, port: int = ICECAST_PORT) -> tuple[subprocess.Popen[bytes], Path]:
@@ -102,14 +122,10 @@ def test_icecast_with_loa_url_auth(engine: Engine, settings: Settings) -> None:
             with factory() as s:
                 [item] = stream_items(s, "loa-bt-01")
             url = item["audio"]["url"]
-            with httpx.Client(timeout=10) as client:  # an encoder straight to Icecast, wrong password
-                refused = client.put(
-                    f"{icecast_url}/{MOUNT}",
-                    content=b"x" * 100,
-                    auth=("source", "sai"),
-                    headers={"Content-Type": "audio/ogg"},
-                )
-                assert refused.status_code in (401, 403)
+            # An encoder straight to Icecast with a wrong password. Headers only: Icecast answers before it
+            # reads a body, and a body it never read turned its close into a reset that could reach the
+            # client before the answer did (a flaky "connection reset by peer" in CI).
+            assert source_status(ICECAST_PORT, MOUNT, ("source", "sai")) in (401, 403)
 
             def paced() -> Iterator[bytes]:
                 for at in range(0, len(source), 2048):
