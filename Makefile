@@ -77,8 +77,11 @@ lint: install
 types: install
 	$(BIN)/mypy
 
+# The suite is bound by real-time waits (streams, brokers, fault injection), not CPU: it runs in
+# PYTEST_WORKERS processes (pytest-xdist); tests that need a fixed port share one worker (tests/conftest.py).
+PYTEST_WORKERS ?= 3
 pytest: install browser office mosquitto icecast nats
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint types pytest
 

@@ -28,6 +28,26 @@ from tests.support.databases import (
 Backend = SqliteBackend | PostgresBackend
 
 
+# Modules that listen on fixed ports or port ranges: under pytest-xdist they all run in one worker, one at a
+# time, so two workers never race for a port.
+FIXED_PORT_MODULES = frozenset(
+    {
+        "tests/agent/test_stream_icecast.py",
+        "tests/alerts/test_cap_feed.py",
+        "tests/fleet/test_stream_end_to_end.py",
+        "tests/live/test_icecast.py",
+        "tests/live/test_relay_pull.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        if Path(str(item.path)).relative_to(root).as_posix() in FIXED_PORT_MODULES:
+            item.add_marker(pytest.mark.xdist_group("fixed-ports"))
+
+
 def _backend_names() -> list[str]:
     names = ["sqlite"]
     if os.environ.get(POSTGRES_ENV):

@@ -32,7 +32,6 @@ from tests.schedule.world import BA_TO, load_world, seed_world
 from tests.support.browser import serve
 from tests.support.streams import ICECAST, Icecast, IcecastSource, encode, free_port, tone_pcm
 
-VOV_PORT = 18020
 DEAD_PORT = 18099  # nothing listens here
 
 
@@ -63,11 +62,11 @@ def vov() -> Iterator[str]:
         def log_message(self, *_args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", VOV_PORT), Station)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Station)  # a free port: tests may run side by side
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{VOV_PORT}/vov1"
+    yield f"http://127.0.0.1:{server.server_address[1]}/vov1"
     server.shutdown()
     server.server_close()
 
