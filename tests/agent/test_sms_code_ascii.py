@@ -84,3 +84,13 @@ def test_a_kelvin_sign_is_refused_and_counted_by_the_agent(tmp_path: Path) -> No
     assert trigger.received("+84905123456", forged) is False  # returned, did not raise
     assert refused == Counter({"sms_not_a_trigger": 1}) and fed == []
     assert not (tmp_path / "sms.json").exists()  # no counter was taken from it
+
+
+def test_a_text_longer_than_one_sms_is_not_a_trigger() -> None:
+    counter, text = _code_with("A")
+    padded = text + " " * (sms.MAX_TEXT_CHARS - len(text))
+    assert _verify(padded, counter) == sms.Trigger(4, counter)  # one SMS worth: still read
+    with pytest.raises(sms.SmsRefused, match="not_a_trigger"):
+        _verify(padded + " ", counter)
+    with pytest.raises(sms.SmsRefused, match="not_a_trigger"):
+        _verify(" " * 1_000_000 + text, counter)  # refused before the pattern runs over it
