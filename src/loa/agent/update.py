@@ -10,7 +10,10 @@
 
 Errors carry a stable ``code`` that becomes the command's answer detail: ``signature_invalid``,
 ``no_release_key``, ``not_supported`` (no install root), ``budget``, ``network``, ``http_<status>``,
-``hash_mismatch``, ``install_failed``, ``same_version``.
+``hash_mismatch``, ``install_failed`` (pip failed, or ran longer than ``PIP_TIMEOUT_S``),
+``install_root_unusable`` (the install root, or a directory in it, cannot be created or written: a file
+in its place, a read-only or full disk), ``same_version``. Any of them ends the update (``failed`` or
+``rejected``), so the next ``update`` command is carried out.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 import re
 import shutil
@@ -46,6 +50,10 @@ class UpdateError(Exception):
         self.rejected = rejected  # refused before any work (``rejected``), else ``failed``
 
 
+def _unusable(err: OSError) -> UpdateError:
+    return UpdateError("install_root_unusable", f"{err.strerror or err}: {err.filename}")
+
+
 def verify_signature(args: m.UpdateArgs, public_key_b64: str | None) -> None:
     if not public_key_b64:
         raise UpdateError("no_release_key", rejected=True)
@@ -72,7 +80,10 @@ def install(root: Path, version: str, wheel: Path) -> Path:
         raise UpdateError("same_version", rejected=True)
     staging = slot.with_name(f".{version}.installing")
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    try:
+        staging.mkdir(parents=True)
+    except OSError as err:
+        raise _unusable(err) from err
     command = [
         sys.executable,
         "-m",
@@ -86,12 +97,20 @@ def install(root: Path, version: str, wheel: Path) -> Path:
         str(staging / "lib"),
         str(wheel),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise UpdateError("install_failed", f"pip ran longer than {PIP_TIMEOUT_S} s") from err
     if done.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         raise UpdateError("install_failed", done.stderr.strip().splitlines()[-1][:150] if done.stderr else "")
-    shutil.rmtree(slot, ignore_errors=True)  # a slot left by an earlier, failed attempt
-    staging.rename(slot)
+    try:
+        shutil.rmtree(slot, ignore_errors=True)  # a slot left by an earlier, failed attempt
+        staging.rename(slot)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _unusable(err) from err
     return slot
 
 
@@ -120,16 +139,24 @@ async def apply(
         raise UpdateError("not_supported", rejected=True)
     filename = wheel_filename(args)
     downloads = root / DOWNLOADS
-    downloads.mkdir(parents=True, exist_ok=True)
+    try:
+        downloads.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _unusable(err) from err
     try:
         wheel = await server.download_release(args.sha256, filename, downloads / filename, budget)
     except FetchError as err:
         raise UpdateError(err.code) from err
+    except OSError as err:  # the download could not be written
+        raise _unusable(err) from err
     try:
         slot = await asyncio.to_thread(install, root, args.version, wheel)
         launch.switch_to(root, slot)
         await asyncio.to_thread(prune, root)
+    except OSError as err:
+        raise _unusable(err) from err
     finally:
-        wheel.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            wheel.unlink(missing_ok=True)
     log.info("agent release %s installed; restarting into it", args.version)
     return slot

@@ -68,6 +68,8 @@ DETAIL_LABELS: dict[str, str] = {
     "same_version": "đã dùng phiên bản này",
     "busy": "đang cập nhật",
     "bad_filename": "tên gói phần mềm không hợp lệ",
+    "install_root_unusable": "thư mục cài đặt trên thiết bị không dùng được",
+    "internal_error": "lỗi nội bộ của thiết bị",
 }
 
 
