@@ -10,7 +10,8 @@
 
 Errors carry a stable ``code`` that becomes the command's answer detail: ``signature_invalid``,
 ``no_release_key``, ``not_supported`` (no install root), ``budget``, ``network``, ``http_<status>``,
-``hash_mismatch``, ``install_failed`` (pip failed, or ran longer than ``PIP_TIMEOUT_S``),
+``hash_mismatch``, ``too_large`` (the download went past ``MAX_RELEASE_BYTES``, or past the command's
+``size_bytes``), ``install_failed`` (pip failed, or ran longer than ``PIP_TIMEOUT_S``),
 ``install_root_unusable`` (the install root, or a directory in it, cannot be created or written: a file
 in its place, a read-only or full disk), ``same_version``. Any of them ends the update (``failed`` or
 ``rejected``), so the next ``update`` command is carried out.
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 WHEEL_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,120}\.whl$")
 DOWNLOADS = "downloads"
 PIP_TIMEOUT_S = 600
+MAX_RELEASE_BYTES = 64 * 1024 * 1024  # the agent's wheel is well under 1 MiB
 
 
 class UpdateError(Exception):
@@ -71,6 +73,14 @@ def wheel_filename(args: m.UpdateArgs) -> str:
     if not WHEEL_NAME.match(name):
         raise UpdateError("bad_filename", rejected=True)
     return name
+
+
+def release_limit(args: m.UpdateArgs) -> int:
+    """The most a release download may bring: ``MAX_RELEASE_BYTES``, or the command's size if smaller
+    (not signed, so only ever a tighter limit: a wrong size fails the SHA-256 check anyway)."""
+    if args.size_bytes is not None:
+        return min(MAX_RELEASE_BYTES, args.size_bytes)
+    return MAX_RELEASE_BYTES
 
 
 def install(root: Path, version: str, wheel: Path) -> Path:
@@ -144,7 +154,9 @@ async def apply(
     except OSError as err:
         raise _unusable(err) from err
     try:
-        wheel = await server.download_release(args.sha256, filename, downloads / filename, budget)
+        wheel = await server.download_release(
+            args.sha256, filename, downloads / filename, budget, max_bytes=release_limit(args)
+        )
     except FetchError as err:
         raise UpdateError(err.code) from err
     except OSError as err:  # the download could not be written
