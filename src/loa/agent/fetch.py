@@ -19,7 +19,7 @@ FSYNC_EVERY_BYTES = 1 << 20
 
 
 class FetchError(Exception):
-    """``code``: network | http_<status> | hash_mismatch | budget."""
+    """``code``: network | http_<status> | hash_mismatch | budget | too_large."""
 
     def __init__(self, code: str, detail: str = "") -> None:
         super().__init__(f"{code}: {detail}" if detail else code)
@@ -163,10 +163,13 @@ class ServerClient:
             budget.save()
         return self._finish(sha256, cache)
 
-    async def download_release(self, sha256: str, filename: str, dest: Path, budget: DataBudget) -> Path:
+    async def download_release(
+        self, sha256: str, filename: str, dest: Path, budget: DataBudget, *, max_bytes: int
+    ) -> Path:
         """An agent release from the device's own server (never from a host a message named),
         resumed after an interruption, within the daily budget (an update is never urgent), and
-        verified against ``sha256`` before it is renamed to ``dest``."""
+        verified against ``sha256`` before it is renamed to ``dest``. A body longer than
+        ``max_bytes`` is cut off there (``too_large``, the partial file removed)."""
         if not budget.allows(urgent=False):
             raise FetchError("budget")
         partial = dest.with_name(dest.name + ".partial")
@@ -180,9 +183,13 @@ class ServerClient:
                 elif response.status_code != 206 and response.status_code != 416:
                     raise FetchError(f"http_{response.status_code}")
                 if response.status_code != 416:
-                    await self._write_stream(response, partial, offset, budget)
+                    await self._write_stream(response, partial, offset, budget, max_bytes=max_bytes)
         except httpx.HTTPError as err:
             raise FetchError("network", str(err)) from err
+        except FetchError as err:
+            if err.code == "too_large":
+                partial.unlink(missing_ok=True)
+            raise
         finally:
             budget.save()
         actual = sha256_file(partial)
@@ -193,13 +200,25 @@ class ServerClient:
         return dest
 
     @staticmethod
-    async def _write_stream(response: httpx.Response, partial: Path, offset: int, budget: DataBudget) -> None:
+    async def _write_stream(
+        response: httpx.Response,
+        partial: Path,
+        offset: int,
+        budget: DataBudget,
+        *,
+        max_bytes: int | None = None,
+    ) -> None:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT, 0o600)
         with os.fdopen(fd, "r+b") as fh:
             fh.truncate(offset)
             fh.seek(offset)
             unsynced = 0
+            size = offset
             async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    budget.spend(len(chunk))  # received, if not kept
+                    raise FetchError("too_large", f"more than {max_bytes} bytes")
                 fh.write(chunk)
                 budget.spend(len(chunk))
                 unsynced += len(chunk)

@@ -12,7 +12,12 @@ mode). The one seam to the SMS network: tests put a fake modem on the other end 
     AT+CMGD=4    → OK                              (deleted, so the SIM never fills up)
 
 Blocking I/O in a thread (a serial port is a file descriptor; the board has no asyncio serial
-library), handing each text to ``on_text`` on the agent's event loop."""
+library), handing each text to ``on_text`` on the agent's event loop.
+
+What the modem sends is bounded as input from outside: a line longer than ``MAX_LINE_BYTES`` is dropped
+(with a warning) and reading goes on at the next newline, so a broken modem that never ends a line does
+not grow the buffer; a command's answer must end (``OK``/``ERROR``) within ``ANSWER_TIMEOUT_S`` and
+``MAX_ANSWER_BYTES``, else ``ModemError`` (the supervisor reopens the port later)."""
 
 from __future__ import annotations
 
@@ -23,12 +28,17 @@ import os
 import re
 import select
 import termios
+import time
 import tty
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
-READ_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 5.0  # for the next line of an answer
+ANSWER_TIMEOUT_S = 30.0  # for a whole answer (a full SIM listed at 9600 baud takes a few seconds)
+MAX_LINE_BYTES = 4096  # an SMS text line is at most 160 characters (640 as UCS-2 hex)
+MAX_ANSWER_BYTES = 256 * 1024  # a +CMGL of a full SIM (a few hundred messages) is far less
+READ_CHUNK = 1024
 _CMTI = re.compile(r'^\+CMTI:\s*"[^"]*",\s*(\d+)')
 _CMGL = re.compile(r'^\+CMGL:\s*(\d+),"[^"]*","([^"]*)"')
 _CMGR = re.compile(r'^\+CMGR:\s*"[^"]*","([^"]*)"')
@@ -48,6 +58,7 @@ class AtModem:
         self.baud = baud
         self._fd = -1
         self._buffer = b""
+        self._dropping = False  # inside a line longer than MAX_LINE_BYTES, until its newline
         self._pending: list[int] = []  # message indexes announced while a command ran
         self._stop = False
 
@@ -68,26 +79,47 @@ class AtModem:
             self._fd = -1
 
     def _readline(self, timeout_s: float) -> str | None:
-        while b"\n" not in self._buffer:
-            ready, _, _ = select.select([self._fd], [], [], timeout_s)
+        """The next line (without its line end), or None when none is complete within ``timeout_s``.
+        A line longer than ``MAX_LINE_BYTES`` is dropped, however long it goes on."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line, self._buffer = self._buffer[:end], self._buffer[end + 1 :]
+                if self._dropping or end > MAX_LINE_BYTES:
+                    self._dropping = False
+                    continue  # the tail of an over-long line (or the whole of one)
+                return line.decode("utf-8", "replace").strip("\r ")
+            if len(self._buffer) > MAX_LINE_BYTES:
+                if not self._dropping:
+                    log.warning("modem %s: a line longer than %d bytes dropped", self.path, MAX_LINE_BYTES)
+                self._dropping, self._buffer = True, b""
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([self._fd], [], [], left)
             if not ready:
                 return None
-            chunk = os.read(self._fd, 1024)
+            chunk = os.read(self._fd, READ_CHUNK)
             if not chunk:
                 raise ModemError("the serial port closed")
             self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line.decode("utf-8", "replace").strip("\r ")
 
     def command(self, text: str) -> list[str]:
         """Send one AT command; the lines of its answer (without the final OK). An unsolicited +CMTI
-        arriving meanwhile is remembered."""
+        arriving meanwhile is remembered. ``ModemError`` for an error, or an answer that does not end
+        within ``ANSWER_TIMEOUT_S`` and ``MAX_ANSWER_BYTES``."""
         os.write(self._fd, text.encode() + b"\r")
         lines: list[str] = []
+        size = 0
+        deadline = time.monotonic() + ANSWER_TIMEOUT_S
         while True:
-            line = self._readline(READ_TIMEOUT_S)
+            line = self._readline(min(READ_TIMEOUT_S, max(0.0, deadline - time.monotonic())))
             if line is None:
                 raise ModemError(f"no answer to {text}")
+            size += len(line) + 1
+            if size > MAX_ANSWER_BYTES:
+                raise ModemError(f"the answer to {text} is too long")
             if not line or line == text:
                 continue  # blank, or an echo before ATE0 took effect
             cmti = _CMTI.match(line)

@@ -55,17 +55,26 @@ class ReleaseState:
         server: ServerClient | None,
         budget: DataBudget,
     ) -> tuple[m.CommandStatus, str]:
-        """Carry out an ``update``; returns the command's answer (``done``: restart now)."""
+        """Carry out an ``update``; returns the command's answer (``done``: restart now). Whatever
+        goes wrong ends the update with an answer, and ``updating`` is cleared for the next one; only
+        ``done`` keeps it (the agent restarts into the new release)."""
         if self.updating:
             return m.CommandStatus.REJECTED, "busy"
         self.updating = True
         key = self.config.release_public_key or (identity.release_public_key if identity else None)
+        installed = False
         try:
             await update.apply(
                 args, root=self.config.install_root, release_key_b64=key, server=server, budget=budget
             )
+            installed = True
         except update.UpdateError as err:
-            self.updating = False
             log.warning("update to %s refused or failed: %s", args.version, err)
             return (m.CommandStatus.REJECTED if err.rejected else m.CommandStatus.FAILED), err.code
+        except Exception:  # a fault not foreseen must not leave the device "busy" until a restart
+            log.exception("update to %s failed", args.version)
+            return m.CommandStatus.FAILED, "internal_error"
+        finally:
+            if not installed:
+                self.updating = False
         return m.CommandStatus.DONE, "restarting"

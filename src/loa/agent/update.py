@@ -10,7 +10,11 @@
 
 Errors carry a stable ``code`` that becomes the command's answer detail: ``signature_invalid``,
 ``no_release_key``, ``not_supported`` (no install root), ``budget``, ``network``, ``http_<status>``,
-``hash_mismatch``, ``install_failed``, ``same_version``.
+``hash_mismatch``, ``too_large`` (the download went past ``MAX_RELEASE_BYTES``, or past the command's
+``size_bytes``), ``install_failed`` (pip failed, or ran longer than ``PIP_TIMEOUT_S``),
+``install_root_unusable`` (the install root, or a directory in it, cannot be created or written: a file
+in its place, a read-only or full disk), ``same_version``. Any of them ends the update (``failed`` or
+``rejected``), so the next ``update`` command is carried out.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 import re
 import shutil
@@ -37,6 +42,7 @@ log = logging.getLogger(__name__)
 WHEEL_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,120}\.whl$")
 DOWNLOADS = "downloads"
 PIP_TIMEOUT_S = 600
+MAX_RELEASE_BYTES = 64 * 1024 * 1024  # the agent's wheel is well under 1 MiB
 
 
 class UpdateError(Exception):
@@ -44,6 +50,10 @@ class UpdateError(Exception):
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.rejected = rejected  # refused before any work (``rejected``), else ``failed``
+
+
+def _unusable(err: OSError) -> UpdateError:
+    return UpdateError("install_root_unusable", f"{err.strerror or err}: {err.filename}")
 
 
 def verify_signature(args: m.UpdateArgs, public_key_b64: str | None) -> None:
@@ -65,6 +75,14 @@ def wheel_filename(args: m.UpdateArgs) -> str:
     return name
 
 
+def release_limit(args: m.UpdateArgs) -> int:
+    """The most a release download may bring: ``MAX_RELEASE_BYTES``, or the command's size if smaller
+    (not signed, so only ever a tighter limit: a wrong size fails the SHA-256 check anyway)."""
+    if args.size_bytes is not None:
+        return min(MAX_RELEASE_BYTES, args.size_bytes)
+    return MAX_RELEASE_BYTES
+
+
 def install(root: Path, version: str, wheel: Path) -> Path:
     """Install ``wheel`` into the slot of ``version`` (replacing an unfinished one); returns the slot."""
     slot = launch.slot_dir(root, version)
@@ -72,7 +90,10 @@ def install(root: Path, version: str, wheel: Path) -> Path:
         raise UpdateError("same_version", rejected=True)
     staging = slot.with_name(f".{version}.installing")
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    try:
+        staging.mkdir(parents=True)
+    except OSError as err:
+        raise _unusable(err) from err
     command = [
         sys.executable,
         "-m",
@@ -86,12 +107,20 @@ def install(root: Path, version: str, wheel: Path) -> Path:
         str(staging / "lib"),
         str(wheel),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise UpdateError("install_failed", f"pip ran longer than {PIP_TIMEOUT_S} s") from err
     if done.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         raise UpdateError("install_failed", done.stderr.strip().splitlines()[-1][:150] if done.stderr else "")
-    shutil.rmtree(slot, ignore_errors=True)  # a slot left by an earlier, failed attempt
-    staging.rename(slot)
+    try:
+        shutil.rmtree(slot, ignore_errors=True)  # a slot left by an earlier, failed attempt
+        staging.rename(slot)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _unusable(err) from err
     return slot
 
 
@@ -120,16 +149,26 @@ async def apply(
         raise UpdateError("not_supported", rejected=True)
     filename = wheel_filename(args)
     downloads = root / DOWNLOADS
-    downloads.mkdir(parents=True, exist_ok=True)
     try:
-        wheel = await server.download_release(args.sha256, filename, downloads / filename, budget)
+        downloads.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _unusable(err) from err
+    try:
+        wheel = await server.download_release(
+            args.sha256, filename, downloads / filename, budget, max_bytes=release_limit(args)
+        )
     except FetchError as err:
         raise UpdateError(err.code) from err
+    except OSError as err:  # the download could not be written
+        raise _unusable(err) from err
     try:
         slot = await asyncio.to_thread(install, root, args.version, wheel)
         launch.switch_to(root, slot)
         await asyncio.to_thread(prune, root)
+    except OSError as err:
+        raise _unusable(err) from err
     finally:
-        wheel.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            wheel.unlink(missing_ok=True)
     log.info("agent release %s installed; restarting into it", args.version)
     return slot

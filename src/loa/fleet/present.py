@@ -63,11 +63,14 @@ DETAIL_LABELS: dict[str, str] = {
     "network": "lỗi mạng khi tải",
     "hash_mismatch": "tệp tải về sai mã kiểm tra",
     "install_failed": "cài đặt không thành công",
+    "too_large": "gói phần mềm tải về lớn quá giới hạn",
     "no_release_key": "thiết bị chưa có khóa kiểm tra phần mềm",
     "not_supported": "thiết bị không hỗ trợ",
     "same_version": "đã dùng phiên bản này",
     "busy": "đang cập nhật",
     "bad_filename": "tên gói phần mềm không hợp lệ",
+    "install_root_unusable": "thư mục cài đặt trên thiết bị không dùng được",
+    "internal_error": "lỗi nội bộ của thiết bị",
 }
 
 

@@ -13,6 +13,10 @@ Text (one SMS, typed on any phone)::
 * ``code``: the first 50 bits of HMAC-SHA256(device key, ``loa-sms-v1|<device id>|<action>|<counter>``)
   in RFC 4648 base32 (10 letters/digits, no padding, case-insensitive). A guess succeeds once in 2^50.
 
+The text is read in ASCII only: at most ``MAX_TEXT_CHARS`` characters, all ASCII, ASCII blanks between
+the parts, ASCII digits, ASCII letters compared case-insensitively as bytes. (Unicode matching would let
+a Kelvin sign stand for ``K``, a long s for ``S``, full-width digits for digits.)
+
 The device key is per loudspeaker: HMAC-SHA256(server master key, ``loa-sms-key-v1|<device id>``),
 given to the device at enrolment and never sent again; the server re-derives it to compose a code.
 
@@ -31,7 +35,9 @@ MAX_SKEW_S = 6 * 3600  # the device's clock may drift while it is cut off
 CODE_CHARS = 10
 STOP = 0
 ACTIONS = frozenset(range(0, 6))
-_TEXT = re.compile(r"^\s*LOA\s+([0-5])\s+(\d{9,11})\s+([A-Za-z2-7]{10})\s*$", re.IGNORECASE)
+MAX_TEXT_CHARS = 160  # one GSM 7-bit SMS; a trigger is about 30
+# re.ASCII: \s and \d are ASCII only, and IGNORECASE folds ASCII letters only.
+_TEXT = re.compile(r"\s*LOA\s+([0-5])\s+([0-9]{9,11})\s+([A-Z2-7]{10})\s*", re.ASCII | re.IGNORECASE)
 
 
 class SmsRefused(Exception):
@@ -66,11 +72,11 @@ class Trigger:
 def verify(text: str, *, key: bytes, device_id: str, last_counter: int, now_s: int) -> Trigger:
     """The trigger a text carries, if it is well formed, signed for this device, newer than the last
     one accepted and close to now; else ``SmsRefused`` (not_a_trigger, forged, replayed, stale)."""
-    match = _TEXT.match(text)
+    match = _TEXT.fullmatch(text) if len(text) <= MAX_TEXT_CHARS and text.isascii() else None
     if match is None:
         raise SmsRefused("not_a_trigger")
-    action, counter, given = int(match[1]), int(match[2]), match[3].upper()
-    if not hmac.compare_digest(given, _code(key, device_id, action, counter)):
+    action, counter, given = int(match[1]), int(match[2]), match[3].upper().encode("ascii")
+    if not hmac.compare_digest(given, _code(key, device_id, action, counter).encode("ascii")):
         raise SmsRefused("forged")
     if counter <= last_counter:
         raise SmsRefused("replayed")
