@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from loa.accounts.models import AuditEvent
 from loa.app import create_app
@@ -24,6 +24,7 @@ from loa.live.models import StreamSession
 from loa.live.puller import RelayPuller
 from loa.live.runtime import commune_of_mount
 from loa.settings import Settings
+from loa.speech.models import AudioAsset
 from tests.conftest import Backend
 from tests.live.audio import decode, dominant_hz, tone
 from tests.live.test_embedded_relay import wait_for
@@ -126,6 +127,7 @@ def relay_is_heard_at_its_slot(engine: Engine, settings: Settings, vov: str) -> 
         )
         start = utcnow()
         with factory() as s:
+            assets_before = s.scalar(select(func.count()).select_from(AudioAsset))
             world = load_world(s)
             row = live.schedule_relay(
                 s,
@@ -166,6 +168,11 @@ def relay_is_heard_at_its_slot(engine: Engine, settings: Settings, vov: str) -> 
         row = s.get(StreamSession, session_id)
         assert row is not None and row.end_reason == "slot_end"
         assert actions(s, session_id) == ["relay.schedule", "relay.on_air", "relay.stop"]
+        # An outside station's programme is not Loa's content: nothing of it is kept, neither in the
+        # audio store nor as a file left on disk (12 hours of a relay every day would fill it).
+        assert row.recording_sha256 is None
+        assert s.scalar(select(func.count()).select_from(AudioAsset)) == assets_before
+    assert list(runtime.recordings_dir.glob("*")) == []
 
 
 def test_relay_with_a_dead_url_fails_clearly(engine: Engine, settings: Settings) -> None:

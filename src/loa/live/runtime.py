@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -111,25 +112,28 @@ class LiveRuntime:
     async def run_source(
         self, mount: str, content_type: str, chunks: AsyncIterator[bytes]
     ) -> StreamSession | None:
-        """Feed the session on air at ``mount`` from ``chunks`` until they end, recording them; then end
-        the session (if nobody stopped it) and store the recording. None: nobody is on air there."""
+        """Feed the session on air at ``mount`` from ``chunks`` until they end; then end the session (if
+        nobody stopped it). A live session's feed is recorded and the recording stored; a relay's is
+        not (an outside station's programme is not Loa's content). None: nobody is on air there."""
         with self.sessions() as s:
             row = source_sessions(s, mount=mount)
             if row is None:
                 return None
-            session_id = row.id
+            session_id, recorded = row.id, row.kind == StreamKind.LIVE.value
         base_type = content_type.split(";")[0].strip().lower()
         extension = STREAM_CONTENT_TYPES.get(base_type, "mp3")
-        self.recordings_dir.mkdir(parents=True, exist_ok=True)
         path = self.recordings_dir / f"{session_id}.{extension}"
         if isinstance(self.server, IcecastServer):
             self.server.password_for[mount] = self.source_password(commune_of_mount(mount))
         broken = False
-        with path.open("ab") as recording:
+        if recorded:
+            self.recordings_dir.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") if recorded else contextlib.nullcontext() as recording:
 
             async def tee() -> AsyncIterator[bytes]:
                 async for chunk in chunks:
-                    recording.write(chunk)
+                    if recording is not None:
+                        recording.write(chunk)
                     yield chunk
 
             try:
