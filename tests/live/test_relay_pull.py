@@ -206,3 +206,58 @@ def test_relay_with_a_dead_url_fails_clearly(engine: Engine, settings: Settings)
         assert "loa tiếp tục chương trình thường lệ" in row.status_message
         assert actions(s, session_id) == ["relay.schedule", "relay.fail"]
         assert stream_items(s, "loa-bt-01") == []  # devices are told: the item is gone
+
+
+def test_a_relay_stopped_by_the_operator_stops_pulling(engine: Engine, settings: Settings, vov: str) -> None:
+    """An operator stops a relay 2 s into its 20 s slot: the device's stream ends within seconds, the
+    puller lets go of the outside station, and the session stays ended by the operator."""
+    app = create_app(settings, engine=engine)
+    factory = app.state.session_factory
+    runtime = runtime_for(app.state)
+    with serve(app) as base:
+        puller = RelayPuller(
+            sessions=factory,
+            ingest_url=f"{base}/live/stream",
+            source_password=lambda mount: runtime.source_password(commune_of_mount(mount)),
+        )
+        start = utcnow()
+        with factory() as s:
+            row = live.schedule_relay(
+                s,
+                principal=load_world(s).operator,
+                codes=[BA_TO],
+                title="Tiếp sóng VOV1",
+                source_url=vov,
+                start_at=start,
+                end_at=start + timedelta(seconds=20),
+                stream_base_url=f"{base}/live/stream",
+            )
+            s.commit()
+            session_id = row.id
+        with factory() as s:
+            [item] = stream_items(s, "loa-bt-02")
+        ended_at: list[float] = []
+
+        def device() -> None:
+            with httpx.Client(timeout=40) as client, client.stream("GET", item["audio"]["url"]) as answer:
+                for _chunk in answer.iter_bytes():
+                    pass
+                ended_at.append(time.monotonic())
+
+        listener = threading.Thread(target=device)
+        listener.start()
+        wait_for(lambda: runtime.server.relay.listeners(f"relay-{BA_TO}") == 1, "the device to connect")  # type: ignore[attr-defined]
+        puller.tick()
+        time.sleep(2.0)
+        with factory() as s:
+            live.stop(s, principal=load_world(s).operator, stream_id=session_id)
+            s.commit()
+        stopped = time.monotonic()
+        listener.join(15)
+        assert not listener.is_alive() and ended_at[0] - stopped < 4.0
+        wait_for(lambda: not puller.running, "the puller to let go of the outside station", 6.0)
+        puller.close()
+    with factory() as s:
+        row = s.get(StreamSession, session_id)
+        assert row is not None and (row.status, row.end_reason) == ("ended", "operator_stop")
+        assert actions(s, session_id) == ["relay.schedule", "relay.on_air", "relay.stop"]

@@ -130,7 +130,9 @@ async def source(request: Request) -> Response:
         return _refuse(409, "Đã có một nguồn đang phát vào đài này.")
     if row is None:
         return _refuse(403, "Đài chưa bắt đầu buổi phát trực tiếp nào: hãy bấm «Phát trực tiếp» trước.")
-    return Response(status_code=200)
+    # Closed, not kept alive: a source cut because its session left the air may still be sending,
+    # and what it sends is no longer read.
+    return Response(status_code=200, headers={"Connection": "close"})
 
 
 # Plain routes, not API routes: loudspeakers and encoders call them with a token or a station's

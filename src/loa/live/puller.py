@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,7 @@ RELAY_TICK_S = 2.0
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 15.0  # no byte from the outside station for this long: the relay has dropped
 CHUNK_BYTES = 4096
+ON_AIR_CHECK_S = 1.0  # how often a relay on air is checked not to have been stopped meanwhile
 
 
 def dead_message(url: str, why: str) -> str:
@@ -111,13 +113,20 @@ class RelayPuller:
         end_at: datetime,
     ) -> None:
         dropped = False
+        off_air = False
 
         def chunks() -> Iterator[bytes]:
-            nonlocal dropped
+            nonlocal dropped, off_air
+            next_check = time.monotonic() + ON_AIR_CHECK_S
             try:
                 for chunk in answer.iter_bytes(CHUNK_BYTES):
                     if stop.is_set() or utcnow() >= end_at:
                         return
+                    if time.monotonic() >= next_check:  # stopped by a person: let go at once
+                        next_check = time.monotonic() + ON_AIR_CHECK_S
+                        if not self._on_air(session_id):
+                            off_air = True
+                            return
                     yield chunk
                 dropped = True  # the outside station ended the stream before the slot did
             except httpx.HTTPError:
@@ -142,10 +151,17 @@ class RelayPuller:
             upstream.close()
             self.running.pop(session_id, None)
             self.stop_events.pop(session_id, None)
+        if off_air:
+            return  # whoever took it off the air ended it
         if dropped and not stop.is_set():
             self._end(session_id, reason="relay_dropped", status=StreamStatus.FAILED, message=DROPPED)
         else:
             self._end(session_id, reason="slot_end", status=StreamStatus.ENDED, message="")
+
+    def _on_air(self, session_id: int) -> bool:
+        with self.sessions() as s:
+            row = s.get(StreamSession, session_id)
+            return row is not None and row.status == StreamStatus.ON_AIR.value
 
     def _end(self, session_id: int, *, reason: str, status: StreamStatus, message: str) -> None:
         with self.sessions() as s, s.begin():

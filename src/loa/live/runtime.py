@@ -38,7 +38,9 @@ from loa.speech.service import JOB_FORMATS, store_rendered
 from loa.speech.store import AudioStore
 
 log = logging.getLogger(__name__)
+SOURCE_CHECK_S = 1.0
 SOURCE_DROPPED = "Nguồn phát bị ngắt giữa chừng; buổi phát đã kết thúc, bản ghi được lưu lại."
+EXPIRED = "Buổi phát trực tiếp đã hết thời gian tối đa 3 giờ và được tự động kết thúc; bản ghi được lưu lại."
 
 
 class StreamServer(Protocol):
@@ -97,6 +99,7 @@ class LiveRuntime:
     store: AudioStore
     recordings_dir: Path
     public_url: str | None = None  # where devices open streams; None: this app's /live/stream
+    check_s: float = SOURCE_CHECK_S  # how often a source's session is checked to be still on air
 
     @property
     def key(self) -> bytes:
@@ -137,11 +140,53 @@ class LiveRuntime:
                     yield chunk
 
             try:
-                await self.server.publish(mount, content_type, tee())
+                await self.server.publish(mount, content_type, self._while_on_air(session_id, tee()))
             except Exception as err:  # the stream server refused or broke: the session ends, clearly
                 log.warning("live source on %s ended with %s", mount, err)
                 broken = True
         return await asyncio.to_thread(self._wrap_up, session_id, path, broken)
+
+    async def _while_on_air(self, session_id: int, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """``chunks`` while the session is on air: once it is not (stopped by a person, ended by
+        another process, past its end) the source is cut within ``check_s`` — even a source that
+        sends nothing more — and nothing after that reaches listeners or the recording."""
+        iterator = aiter(chunks)
+        watch = asyncio.create_task(self._off_air(session_id))
+
+        async def step() -> bytes:
+            return await anext(iterator)
+
+        try:
+            while True:
+                pending = asyncio.create_task(step())
+                await asyncio.wait({pending, watch}, return_when=asyncio.FIRST_COMPLETED)
+                if not pending.done():
+                    pending.cancel()
+                    await asyncio.wait({pending})
+                    log.info("live source on session %s cut: the session is off air", session_id)
+                    return
+                try:
+                    chunk = pending.result()
+                except StopAsyncIteration:
+                    return
+                yield chunk
+        finally:
+            watch.cancel()
+
+    async def _off_air(self, session_id: int) -> None:
+        """Returns once the session is no longer on air (polled every ``check_s``)."""
+        while True:
+            remaining = await asyncio.to_thread(self._air_left_s, session_id)
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(self.check_s, remaining))
+
+    def _air_left_s(self, session_id: int) -> float:
+        with self.sessions() as s:
+            row = s.get(StreamSession, session_id)
+            if row is None or row.status != StreamStatus.ON_AIR.value:
+                return 0.0
+            return (row.end_at - utcnow()).total_seconds()
 
     def _wrap_up(self, session_id: int, path: Path, broken: bool) -> StreamSession | None:
         with self.sessions() as s, s.begin():
@@ -151,7 +196,9 @@ class LiveRuntime:
             if row.kind == StreamKind.RELAY.value:
                 s.expunge(row)
                 return row  # a relay's feed ends with its slot: its puller ends it (loa.live.puller)
-            if row.status == StreamStatus.ON_AIR.value:
+            if row.status == StreamStatus.ON_AIR.value and utcnow() >= row.end_at:
+                finish(s, row, actor=None, reason="expired", message=EXPIRED)
+            elif row.status == StreamStatus.ON_AIR.value:
                 finish(
                     s,
                     row,
