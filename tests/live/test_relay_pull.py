@@ -35,6 +35,7 @@ from tests.support.streams import ICECAST, Icecast, IcecastSource, encode, free_
 
 VOV_PORT = 18020
 DEAD_PORT = 18099  # nothing listens here
+LOCAL = frozenset({"127.0.0.1"})  # LOA_RELAY_ALLOWED_HOSTS: the "outside" stations here are local
 
 
 @pytest.fixture
@@ -124,6 +125,7 @@ def relay_is_heard_at_its_slot(engine: Engine, settings: Settings, vov: str) -> 
             sessions=factory,
             ingest_url=f"{base}/live/stream",
             source_password=lambda mount: runtime.source_password(commune_of_mount(mount)),
+            allowed_hosts=LOCAL,
         )
         start = utcnow()
         with factory() as s:
@@ -138,6 +140,7 @@ def relay_is_heard_at_its_slot(engine: Engine, settings: Settings, vov: str) -> 
                 start_at=start,
                 end_at=start + timedelta(seconds=5),
                 stream_base_url=f"{base}/live/stream",
+                allowed_hosts=LOCAL,
             )
             s.commit()
             session_id = row.id
@@ -179,7 +182,10 @@ def test_relay_with_a_dead_url_fails_clearly(engine: Engine, settings: Settings)
     app = create_app(settings, engine=engine)
     factory = app.state.session_factory
     puller = RelayPuller(
-        sessions=factory, ingest_url="http://127.0.0.1:1/live/stream", source_password=lambda _m: "x"
+        sessions=factory,
+        ingest_url="http://127.0.0.1:1/live/stream",
+        source_password=lambda _m: "x",
+        allowed_hosts=LOCAL,
     )
     start = utcnow()
     with factory() as s:
@@ -193,6 +199,7 @@ def test_relay_with_a_dead_url_fails_clearly(engine: Engine, settings: Settings)
             start_at=start,
             end_at=start + timedelta(minutes=30),
             stream_base_url="http://127.0.0.1:8000/live/stream",
+            allowed_hosts=LOCAL,
         )
         s.commit()
         session_id = row.id
@@ -219,6 +226,7 @@ def test_a_relay_stopped_by_the_operator_stops_pulling(engine: Engine, settings:
             sessions=factory,
             ingest_url=f"{base}/live/stream",
             source_password=lambda mount: runtime.source_password(commune_of_mount(mount)),
+            allowed_hosts=LOCAL,
         )
         start = utcnow()
         with factory() as s:
@@ -231,6 +239,7 @@ def test_a_relay_stopped_by_the_operator_stops_pulling(engine: Engine, settings:
                 start_at=start,
                 end_at=start + timedelta(seconds=20),
                 stream_base_url=f"{base}/live/stream",
+                allowed_hosts=LOCAL,
             )
             s.commit()
             session_id = row.id

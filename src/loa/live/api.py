@@ -31,6 +31,7 @@ from loa.db.base import utcnow
 from loa.live import service
 from loa.live.models import STATUS_LABELS, StreamSession, StreamStatus
 from loa.live.relay import EmbeddedRelay, MountBusy, RelayFull
+from loa.live.relay_url import allowed_hosts
 from loa.live.runtime import EmbeddedServer, IcecastServer, LiveRuntime
 from loa.protocol import streams
 from loa.speech.store import LocalAudioStore
@@ -278,6 +279,7 @@ def schedule_relay(
         start_at=body.start_at,
         end_at=body.end_at,
         stream_base_url=stream_base_url(request, runtime),
+        allowed_hosts=allowed_hosts(request.app.state.settings.relay_allowed_hosts),
     )
     db.commit()
     return session_status(row, 0)
