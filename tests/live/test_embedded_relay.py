@@ -5,6 +5,7 @@ the session ending cleanly when the source drops — its recording in the audio 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -271,3 +272,49 @@ def test_a_source_is_cut_once_its_session_is_off_air(engine: Engine, settings: S
         assert row.end_reason == ("operator_stop" if how == "operator_stop" else "expired")
         asset = s.scalars(select(AudioAsset).where(AudioAsset.sha256 == row.recording_sha256)).one()
         assert 1500 < asset.duration_ms < 7000  # about 3 s on air, not the 20 s sent
+
+
+def test_a_recording_is_levelled_with_no_transaction_open(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Levelling and encoding a live recording takes minutes for hours of speech: meanwhile the
+    session's end is already committed (the page shows it ended; nothing waits on its row or, on
+    SQLite, on the database's write lock), and another writer gets through at once."""
+    from loa.live import runtime as runtime_module
+
+    app = create_app(settings, engine=engine)
+    factory = app.state.session_factory
+    runtime = runtime_for(app.state)
+    with factory() as s:
+        row = live.start_live(
+            s, principal=load_world(s).operator, codes=[BA_TO], title="", stream_base_url="http://x/live"
+        )
+        s.commit()
+        session_id = row.id
+    runtime.recordings_dir.mkdir(parents=True, exist_ok=True)
+    path = runtime.recordings_dir / f"{session_id}.ogg"
+    source = tone(2.0, 1000.0)
+    path.write_bytes(source)
+    seen: list[str] = []
+    real = runtime_module.level_recording_stream
+
+    def levelling(*args: Any, **kwargs: Any) -> Any:
+        with factory() as s:
+            during = s.get(StreamSession, session_id)
+            seen.append(during.status if during is not None else "")
+        with factory() as s, s.begin():  # another writer, while the levelling runs
+            other = s.get(StreamSession, session_id)
+            assert other is not None
+            other.max_listeners = 7
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runtime_module, "level_recording_stream", levelling)
+    done = runtime._wrap_up(session_id, path, False)
+    assert done is not None and done.recording_sha256 is not None
+    assert seen == ["ended"]
+    with factory() as s:
+        row = s.get(StreamSession, session_id)
+        assert row is not None and row.max_listeners == 7 and row.recording_sha256 == done.recording_sha256
+        asset = s.scalars(select(AudioAsset).where(AudioAsset.sha256 == row.recording_sha256)).one()
+        assert asset.source_sha256 == hashlib.sha256(source).hexdigest()
+    assert not path.exists()

@@ -31,6 +31,8 @@ from loa.live.models import StreamKind, StreamSession, StreamStatus
 from loa.live.relay import EmbeddedRelay
 from loa.live.service import MAX_LIVE, finish, source_sessions
 from loa.protocol.streams import STREAM_CONTENT_TYPES, token_key
+from loa.speech.audio.encode import EncodedAudio
+from loa.speech.audio.pipeline import AudioMeasurement
 from loa.speech.audio.stream import level_recording_stream
 from loa.speech.models import AudioSourceKind, JobKind, JobStatus, SpeechJob
 from loa.speech.render import RenderedAudio, Rendition
@@ -206,12 +208,20 @@ class LiveRuntime:
                     reason="source_ended" if not broken else "source_failed",
                     message=SOURCE_DROPPED,
                 )
-            self._store_recording(s, row, path)
-            s.expunge(row)
+            recorded = row.recording_sha256 is not None
+        # The session's end is committed: levelling takes minutes for hours of speech, with no
+        # transaction open meanwhile (nothing waits on the row, nor on SQLite's write lock).
+        if not recorded:
+            self._store_recording(session_id, path)
+        with self.sessions() as s:
+            row = s.get(StreamSession, session_id)
+            if row is not None:
+                s.expunge(row)
             return row
 
-    def _store_recording(self, s: Session, row: StreamSession, path: Path) -> None:
-        if not path.exists() or path.stat().st_size == 0 or row.recording_sha256:
+    def _store_recording(self, session_id: int, path: Path) -> None:
+        """Level and encode the recording (no transaction open), then store it in one short one."""
+        if not path.exists() or path.stat().st_size == 0:
             return
         try:
             results = level_recording_stream(
@@ -219,11 +229,30 @@ class LiveRuntime:
             )
         except Exception as err:  # a source that sent nothing decodable: the session stands, unrecorded
             log.warning("live recording %s not stored: %s", path.name, err)
-            row.status_message = (row.status_message + " Không lưu được bản ghi (âm thanh không đọc được).")[
-                :300
-            ]
+            with self.sessions() as s, s.begin():
+                row = s.get(StreamSession, session_id)
+                if row is not None:
+                    row.status_message = (
+                        row.status_message + " Không lưu được bản ghi (âm thanh không đọc được)."
+                    )[:300]
             return
-        raw_sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as raw:  # hashed in blocks: hours of recording are never all in memory
+            raw_sha = hashlib.file_digest(raw, "sha256").hexdigest()
+        with self.sessions() as s, s.begin():
+            row = s.get(StreamSession, session_id)
+            if row is None or row.recording_sha256:
+                return
+            self._keep_recording(s, row, path, results, raw_sha)
+        path.unlink(missing_ok=True)
+
+    def _keep_recording(
+        self,
+        s: Session,
+        row: StreamSession,
+        path: Path,
+        results: list[tuple[EncodedAudio, AudioMeasurement]],
+        raw_sha: str,
+    ) -> None:
         started = (row.started_at or row.start_at).astimezone()
         title = f"{row.title} — ghi âm phát trực tiếp"[:255]
         asset = store_rendered(
@@ -268,4 +297,3 @@ class LiveRuntime:
                 "started_at": started.isoformat(),
             },
         )
-        path.unlink(missing_ok=True)
