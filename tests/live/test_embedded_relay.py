@@ -318,3 +318,34 @@ def test_a_recording_is_levelled_with_no_transaction_open(
         asset = s.scalars(select(AudioAsset).where(AudioAsset.sha256 == row.recording_sha256)).one()
         assert asset.source_sha256 == hashlib.sha256(source).hexdigest()
     assert not path.exists()
+
+
+def test_icecast_lets_a_source_in_only_while_on_air(engine: Engine, settings: Settings) -> None:
+    """Icecast's ``stream_auth`` (an encoder straight to Icecast): the station's password alone is not
+    enough — only while a session is on air on that mount, as with the built-in relay."""
+    from fastapi.testclient import TestClient
+
+    app = create_app(settings, engine=engine)
+    factory = app.state.session_factory
+    password = runtime_for(app.state).source_password(BA_TO)
+
+    with TestClient(app) as client:
+
+        def let_in() -> bool:
+            form = {"action": "stream_auth", "mount": f"/{MOUNT}", "user": "source", "pass": password}
+            answer = client.post("/api/v1/live/icecast-auth", data=form)
+            assert answer.status_code == 200
+            return answer.headers.get("icecast-auth-user") == "1"
+
+        assert not let_in()  # nobody on air: a stolen password puts nothing on the loudspeakers
+        with factory() as s:
+            row = live.start_live(
+                s, principal=load_world(s).operator, codes=[BA_TO], title="", stream_base_url="http://x/live"
+            )
+            s.commit()
+            session_id = row.id
+        assert let_in()
+        with factory() as s:
+            live.stop(s, principal=load_world(s).operator, stream_id=session_id)
+            s.commit()
+        assert not let_in()

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import logging
@@ -211,9 +212,11 @@ async def icecast_auth(request: Request) -> Response:
         except streams.StreamTokenError as err:
             return Response(status_code=200, headers={"icecast-auth-message": f"token {err.code}"})
         return Response(status_code=200, headers=AUTH_OK)
-    if action == "stream_auth":
-        ok = streams.MOUNT_PATTERN.match(mount) and runtime.check_source(
-            mount, str(form.get("user", "")), str(form.get("pass", ""))
+    if action == "stream_auth":  # a source only while a session is on air there, as the built-in relay
+        ok = (
+            streams.MOUNT_PATTERN.match(mount)
+            and runtime.check_source(mount, str(form.get("user", "")), str(form.get("pass", "")))
+            and await asyncio.to_thread(runtime.on_air_at, mount)
         )
         return Response(status_code=200, headers=AUTH_OK if ok else {})
     return Response(status_code=200, headers=AUTH_OK)  # listener_remove, mount_add, mount_remove

@@ -114,6 +114,11 @@ class LiveRuntime:
         expected = self.source_password(commune_of_mount(mount))
         return user == icecast.SOURCE_USER and hmac.compare_digest(password.encode(), expected.encode())
 
+    def on_air_at(self, mount: str) -> bool:
+        """Whether a session is on air at ``mount`` (a source may feed it)."""
+        with self.sessions() as s:
+            return source_sessions(s, mount=mount) is not None
+
     async def run_source(
         self, mount: str, content_type: str, chunks: AsyncIterator[bytes]
     ) -> StreamSession | None:
