@@ -287,6 +287,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def _icecast_results(workdir: Path) -> Iterator[Result]:
     loa = _serve_loa(str(workdir / "loa"), 200)
+    # Icecast lets the source in only while a session is on air at its mount (Loa's stream_auth).
+    _start_bench_session(workdir / "loa")
     icecast = _icecast(workdir)
     try:
         heard, cpu, latency = asyncio.run(

@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     stream_max_listeners: int = Field(default=200, ge=1, le=2000)
     # Where relays pulled by Loa are fed (default: icecast_url, or the built-in relay of this server).
     stream_ingest_url: str | None = None
+    # Hosts a relay's outside URL may name although they resolve to a loopback, private or link-local
+    # address (comma-separated names or addresses, e.g. the province station's relay on its own
+    # network, or 127.0.0.1 for tests). Every other such URL is refused, when scheduled and when the
+    # puller connects (SSRF; ``loa.live.relay_url``, docs/security.md).
+    relay_allowed_hosts: str = ""
 
     # Speech.
     tts_engine: Literal["espeak", "piper"] = "espeak"

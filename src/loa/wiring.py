@@ -52,6 +52,7 @@ from loa.fleet.health import AlarmChange
 from loa.fleet.ingest import WENT_OFFLINE
 from loa.fleet.outbox import OUTBOX
 from loa.live.puller import RELAY_TICK_S, RelayPuller
+from loa.live.relay_url import allowed_hosts
 from loa.live.runtime import commune_of_mount, source_password
 from loa.live.service import STREAMS_CHANGED
 from loa.process import Doorbell, Periodic, Process
@@ -216,7 +217,12 @@ def _relay_puller(sessions: sessionmaker[Session], settings: Settings) -> RelayP
     ingest = settings.stream_ingest_url or (
         settings.icecast_url if settings.stream_server == "icecast" else "http://127.0.0.1:8000/live/stream"
     )
-    return RelayPuller(sessions=sessions, ingest_url=ingest, source_password=password)
+    return RelayPuller(
+        sessions=sessions,
+        ingest_url=ingest,
+        source_password=password,
+        allowed_hosts=allowed_hosts(settings.relay_allowed_hosts),
+    )
 
 
 def _cap_feed(sessions: sessionmaker[Session], settings: Settings) -> tuple[Periodic, ...]:

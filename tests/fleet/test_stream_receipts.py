@@ -55,3 +55,38 @@ def test_stream_and_file_receipts_are_recorded_once(world_engine: Engine) -> Non
         None,
         None,
     )
+
+
+def test_a_stream_receipt_claiming_more_heard_time_than_its_span_is_capped(world_engine: Engine) -> None:
+    """A device (forged, or its clock stepped back meanwhile) claiming 30 days heard of a 10-minute
+    span is stored with its span: the row never holds an impossible value, whoever reads it (the
+    device's day view reads ``heard_ms`` as it is). A claim inside the span is kept as sent."""
+    at = m.now_utc()
+
+    def receipt(receipt_id: str, heard_ms: int, span: timedelta) -> m.Receipt:
+        return m.Receipt(
+            receipt_id=receipt_id,
+            seq=0,
+            item_id="relay.1",
+            started_at=at,
+            ended_at=at + span,
+            outcome=m.Outcome.PLAYED,
+            kind=m.ReceiptKind.STREAM,
+            heard_ms=heard_ms,
+            interruptions=0,
+        )
+
+    batch = m.ReceiptBatch(
+        sent_at=at,
+        receipts=[
+            receipt("forged", 30 * 86_400_000, timedelta(minutes=10)),
+            receipt("honest", 590_000, timedelta(minutes=10)),
+            receipt("backwards", 5_000, timedelta(seconds=-3)),  # ends before it starts: no time
+        ],
+    )
+    wire = m.parse_device_message(Channel.RECEIPTS, batch.to_bytes())
+    with make_session_factory(world_engine)() as s, s.begin():
+        write_events(s, events=[(IDS.a1, utcnow(), wire)])
+    with make_session_factory(world_engine)() as s:
+        heard = {r.receipt_id: r.heard_ms for r in s.scalars(select(PlayReceipt))}
+    assert heard == {"forged": 600_000, "honest": 590_000, "backwards": 0}

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from loa.accounts.models import AuditEvent
 from loa.app import create_app
@@ -24,6 +24,7 @@ from loa.live.models import StreamSession
 from loa.live.puller import RelayPuller
 from loa.live.runtime import commune_of_mount
 from loa.settings import Settings
+from loa.speech.models import AudioAsset
 from tests.conftest import Backend
 from tests.live.audio import decode, dominant_hz, tone
 from tests.live.test_embedded_relay import wait_for
@@ -33,6 +34,7 @@ from tests.support.browser import serve
 from tests.support.streams import ICECAST, Icecast, IcecastSource, encode, free_port, tone_pcm
 
 DEAD_PORT = 18099  # nothing listens here
+LOCAL = frozenset({"127.0.0.1"})  # LOA_RELAY_ALLOWED_HOSTS: the "outside" stations here are local
 
 
 @pytest.fixture
@@ -122,9 +124,11 @@ def relay_is_heard_at_its_slot(engine: Engine, settings: Settings, vov: str) -> 
             sessions=factory,
             ingest_url=f"{base}/live/stream",
             source_password=lambda mount: runtime.source_password(commune_of_mount(mount)),
+            allowed_hosts=LOCAL,
         )
         start = utcnow()
         with factory() as s:
+            assets_before = s.scalar(select(func.count()).select_from(AudioAsset))
             world = load_world(s)
             row = live.schedule_relay(
                 s,
@@ -135,6 +139,7 @@ def relay_is_heard_at_its_slot(engine: Engine, settings: Settings, vov: str) -> 
                 start_at=start,
                 end_at=start + timedelta(seconds=5),
                 stream_base_url=f"{base}/live/stream",
+                allowed_hosts=LOCAL,
             )
             s.commit()
             session_id = row.id
@@ -165,13 +170,21 @@ def relay_is_heard_at_its_slot(engine: Engine, settings: Settings, vov: str) -> 
         row = s.get(StreamSession, session_id)
         assert row is not None and row.end_reason == "slot_end"
         assert actions(s, session_id) == ["relay.schedule", "relay.on_air", "relay.stop"]
+        # An outside station's programme is not Loa's content: nothing of it is kept, neither in the
+        # audio store nor as a file left on disk (12 hours of a relay every day would fill it).
+        assert row.recording_sha256 is None
+        assert s.scalar(select(func.count()).select_from(AudioAsset)) == assets_before
+    assert list(runtime.recordings_dir.glob("*")) == []
 
 
 def test_relay_with_a_dead_url_fails_clearly(engine: Engine, settings: Settings) -> None:
     app = create_app(settings, engine=engine)
     factory = app.state.session_factory
     puller = RelayPuller(
-        sessions=factory, ingest_url="http://127.0.0.1:1/live/stream", source_password=lambda _m: "x"
+        sessions=factory,
+        ingest_url="http://127.0.0.1:1/live/stream",
+        source_password=lambda _m: "x",
+        allowed_hosts=LOCAL,
     )
     start = utcnow()
     with factory() as s:
@@ -185,6 +198,7 @@ def test_relay_with_a_dead_url_fails_clearly(engine: Engine, settings: Settings)
             start_at=start,
             end_at=start + timedelta(minutes=30),
             stream_base_url="http://127.0.0.1:8000/live/stream",
+            allowed_hosts=LOCAL,
         )
         s.commit()
         session_id = row.id
@@ -198,3 +212,60 @@ def test_relay_with_a_dead_url_fails_clearly(engine: Engine, settings: Settings)
         assert "loa tiếp tục chương trình thường lệ" in row.status_message
         assert actions(s, session_id) == ["relay.schedule", "relay.fail"]
         assert stream_items(s, "loa-bt-01") == []  # devices are told: the item is gone
+
+
+def test_a_relay_stopped_by_the_operator_stops_pulling(engine: Engine, settings: Settings, vov: str) -> None:
+    """An operator stops a relay 2 s into its 20 s slot: the device's stream ends within seconds, the
+    puller lets go of the outside station, and the session stays ended by the operator."""
+    app = create_app(settings, engine=engine)
+    factory = app.state.session_factory
+    runtime = runtime_for(app.state)
+    with serve(app) as base:
+        puller = RelayPuller(
+            sessions=factory,
+            ingest_url=f"{base}/live/stream",
+            source_password=lambda mount: runtime.source_password(commune_of_mount(mount)),
+            allowed_hosts=LOCAL,
+        )
+        start = utcnow()
+        with factory() as s:
+            row = live.schedule_relay(
+                s,
+                principal=load_world(s).operator,
+                codes=[BA_TO],
+                title="Tiếp sóng VOV1",
+                source_url=vov,
+                start_at=start,
+                end_at=start + timedelta(seconds=20),
+                stream_base_url=f"{base}/live/stream",
+                allowed_hosts=LOCAL,
+            )
+            s.commit()
+            session_id = row.id
+        with factory() as s:
+            [item] = stream_items(s, "loa-bt-02")
+        ended_at: list[float] = []
+
+        def device() -> None:
+            with httpx.Client(timeout=40) as client, client.stream("GET", item["audio"]["url"]) as answer:
+                for _chunk in answer.iter_bytes():
+                    pass
+                ended_at.append(time.monotonic())
+
+        listener = threading.Thread(target=device)
+        listener.start()
+        wait_for(lambda: runtime.server.relay.listeners(f"relay-{BA_TO}") == 1, "the device to connect")  # type: ignore[attr-defined]
+        puller.tick()
+        time.sleep(2.0)
+        with factory() as s:
+            live.stop(s, principal=load_world(s).operator, stream_id=session_id)
+            s.commit()
+        stopped = time.monotonic()
+        listener.join(15)
+        assert not listener.is_alive() and ended_at[0] - stopped < 4.0
+        wait_for(lambda: not puller.running, "the puller to let go of the outside station", 6.0)
+        puller.close()
+    with factory() as s:
+        row = s.get(StreamSession, session_id)
+        assert row is not None and (row.status, row.end_reason) == ("ended", "operator_stop")
+        assert actions(s, session_id) == ["relay.schedule", "relay.on_air", "relay.stop"]

@@ -77,7 +77,9 @@ def test_icecast_url_auth_endpoint(client: TestClient) -> None:
     assert not ask(action="listener_add", mount=f"/live-21484?t={quote(good[:-2])}xx", client="4")
     assert not ask(action="listener_add", mount=f"/relay-21484?t={quote(good)}", client="5")
     password = runtime.source_password("21484")
-    assert ask(action="stream_auth", mount="/live-21484", user="source", **{"pass": password})
+    # Right password, but no session on air here: refused (the accepted case with a session on air:
+    # tests/live/test_embedded_relay.py::test_icecast_lets_a_source_in_only_while_on_air).
+    assert not ask(action="stream_auth", mount="/live-21484", user="source", **{"pass": password})
     assert not ask(action="stream_auth", mount="/live-21490", user="source", **{"pass": password})
     assert not ask(action="stream_auth", mount="/live-21484", user="source", **{"pass": "sai"})
     assert not ask(action="stream_auth", mount="/admin", user="source", **{"pass": password})

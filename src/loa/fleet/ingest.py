@@ -193,6 +193,16 @@ def _status_values(status: m.Status) -> dict[str, Any]:
     }
 
 
+def _heard_ms(receipt: m.Receipt) -> int | None:
+    """A stream receipt's heard time, at most its span: a device claiming more (forged, or its clock
+    stepped back meanwhile) is stored with its span, so no reader (the device's day, reports) meets an
+    impossible value. Reports cap the same way (``loa.reports.receipt_sql.stream_heard_ms``)."""
+    if receipt.heard_ms is None:
+        return None
+    span_ms = int((receipt.ended_at - receipt.started_at).total_seconds() * 1000)
+    return max(0, min(receipt.heard_ms, span_ms))
+
+
 def _receipt_values(device_id: int, receipt: m.Receipt, received_at: datetime) -> dict[str, Any]:
     return {
         "device_id": device_id,
@@ -206,7 +216,7 @@ def _receipt_values(device_id: int, receipt: m.Receipt, received_at: datetime) -
         "manifest_version": receipt.manifest_version,
         "detail": receipt.detail,
         "kind": receipt.kind.value,
-        "heard_ms": receipt.heard_ms,
+        "heard_ms": _heard_ms(receipt),
         "interruptions": receipt.interruptions,
         "priority": receipt.priority,
         "received_at": received_at,

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import logging
@@ -31,6 +32,7 @@ from loa.db.base import utcnow
 from loa.live import service
 from loa.live.models import STATUS_LABELS, StreamSession, StreamStatus
 from loa.live.relay import EmbeddedRelay, MountBusy, RelayFull
+from loa.live.relay_url import allowed_hosts
 from loa.live.runtime import EmbeddedServer, IcecastServer, LiveRuntime
 from loa.protocol import streams
 from loa.speech.store import LocalAudioStore
@@ -130,7 +132,9 @@ async def source(request: Request) -> Response:
         return _refuse(409, "Đã có một nguồn đang phát vào đài này.")
     if row is None:
         return _refuse(403, "Đài chưa bắt đầu buổi phát trực tiếp nào: hãy bấm «Phát trực tiếp» trước.")
-    return Response(status_code=200)
+    # Closed, not kept alive: a source cut because its session left the air may still be sending,
+    # and what it sends is no longer read.
+    return Response(status_code=200, headers={"Connection": "close"})
 
 
 # Plain routes, not API routes: loudspeakers and encoders call them with a token or a station's
@@ -208,9 +212,11 @@ async def icecast_auth(request: Request) -> Response:
         except streams.StreamTokenError as err:
             return Response(status_code=200, headers={"icecast-auth-message": f"token {err.code}"})
         return Response(status_code=200, headers=AUTH_OK)
-    if action == "stream_auth":
-        ok = streams.MOUNT_PATTERN.match(mount) and runtime.check_source(
-            mount, str(form.get("user", "")), str(form.get("pass", ""))
+    if action == "stream_auth":  # a source only while a session is on air there, as the built-in relay
+        ok = (
+            streams.MOUNT_PATTERN.match(mount)
+            and runtime.check_source(mount, str(form.get("user", "")), str(form.get("pass", "")))
+            and await asyncio.to_thread(runtime.on_air_at, mount)
         )
         return Response(status_code=200, headers=AUTH_OK if ok else {})
     return Response(status_code=200, headers=AUTH_OK)  # listener_remove, mount_add, mount_remove
@@ -276,6 +282,7 @@ def schedule_relay(
         start_at=body.start_at,
         end_at=body.end_at,
         stream_base_url=stream_base_url(request, runtime),
+        allowed_hosts=allowed_hosts(request.app.state.settings.relay_allowed_hosts),
     )
     db.commit()
     return session_status(row, 0)

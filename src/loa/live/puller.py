@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urljoin
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from loa.db.base import utcnow
 from loa.live.icecast import SOURCE_USER
 from loa.live.models import StreamSession, StreamStatus
+from loa.live.relay_url import RelayUrlRefused, check_peer, check_url, is_audio
 from loa.live.service import due_relays, finish, mark_on_air
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,8 @@ RELAY_TICK_S = 2.0
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 15.0  # no byte from the outside station for this long: the relay has dropped
 CHUNK_BYTES = 4096
+MAX_REDIRECTS = 3
+ON_AIR_CHECK_S = 1.0  # how often a relay on air is checked not to have been stopped meanwhile
 
 
 def dead_message(url: str, why: str) -> str:
@@ -44,6 +49,7 @@ class RelayPuller:
     sessions: sessionmaker[Session]
     ingest_url: str  # e.g. http://127.0.0.1:8000/live/stream (built-in relay) or http://icecast:8010
     source_password: Callable[[str], str]  # mount → the station's source password
+    allowed_hosts: frozenset[str] = frozenset()  # LOA_RELAY_ALLOWED_HOSTS (loa.live.relay_url)
     running: dict[int, threading.Thread] = field(default_factory=dict)
     stop_events: dict[int, threading.Event] = field(default_factory=dict)
 
@@ -64,21 +70,9 @@ class RelayPuller:
 
     def _start(self, session_id: int, url: str, mount: str, end_at: datetime) -> None:
         try:
-            upstream = httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S))
-            request = upstream.build_request("GET", url, headers={"Icy-MetaData": "0"})
-            answer = upstream.send(request, stream=True)
-        except httpx.HTTPError as err:
-            self._end(
-                session_id,
-                reason="relay_dead",
-                status=StreamStatus.FAILED,
-                message=dead_message(url, _why(err)),
-            )
-            return
-        if answer.status_code != 200:
-            answer.close()
-            upstream.close()
-            why = f"máy chủ trả lời mã {answer.status_code}"
+            upstream, answer = self._open(url)
+        except (httpx.HTTPError, RelayUrlRefused) as err:
+            why = err.why if isinstance(err, RelayUrlRefused) else _why(err)
             self._end(
                 session_id, reason="relay_dead", status=StreamStatus.FAILED, message=dead_message(url, why)
             )
@@ -87,10 +81,11 @@ class RelayPuller:
             row = s.get(StreamSession, session_id)
             if row is None or row.status != StreamStatus.SCHEDULED.value:
                 answer.close()
+                upstream.close()
                 return
             mark_on_air(s, row)
         stop = self.stop_events[session_id] = threading.Event()
-        content_type = answer.headers.get("content-type", "audio/mpeg").split(";")[0]
+        content_type = answer.headers.get("content-type", "audio/mpeg").split(";")[0].strip()
         thread = threading.Thread(
             target=self._feed,
             args=(session_id, mount, answer, upstream, content_type, stop, end_at),
@@ -99,6 +94,39 @@ class RelayPuller:
         )
         self.running[session_id] = thread
         thread.start()
+
+    def _open(self, url: str) -> tuple[httpx.Client, httpx.Response]:
+        """The outside stream, answered 200 with audio. Its URL is checked (``loa.live.relay_url``)
+        before connecting, on the address connected to, and at each redirect (at most
+        ``MAX_REDIRECTS``, each checked the same way)."""
+        upstream = httpx.Client(
+            timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S), follow_redirects=False
+        )
+        try:
+            for _hop in range(MAX_REDIRECTS + 1):
+                host = check_url(url, allowed=self.allowed_hosts)
+                request = upstream.build_request("GET", url, headers={"Icy-MetaData": "0"})
+                answer = upstream.send(request, stream=True)
+                try:
+                    check_peer(host, _peer(answer), allowed=self.allowed_hosts)
+                    if answer.is_redirect and answer.headers.get("location"):
+                        url = urljoin(url, answer.headers["location"])
+                        answer.close()
+                        continue
+                    if answer.status_code != 200:
+                        raise RelayUrlRefused(f"máy chủ trả lời mã {answer.status_code}")
+                    content_type = answer.headers.get("content-type", "")
+                    if not is_audio(content_type):
+                        shown = content_type.split(";")[0].strip()[:60] or "không rõ loại"
+                        raise RelayUrlRefused(f"máy chủ trả về nội dung không phải âm thanh ({shown})")
+                except BaseException:
+                    answer.close()
+                    raise
+                return upstream, answer
+            raise RelayUrlRefused("máy chủ chuyển hướng quá nhiều lần")
+        except BaseException:
+            upstream.close()
+            raise
 
     def _feed(
         self,
@@ -111,13 +139,20 @@ class RelayPuller:
         end_at: datetime,
     ) -> None:
         dropped = False
+        off_air = False
 
         def chunks() -> Iterator[bytes]:
-            nonlocal dropped
+            nonlocal dropped, off_air
+            next_check = time.monotonic() + ON_AIR_CHECK_S
             try:
                 for chunk in answer.iter_bytes(CHUNK_BYTES):
                     if stop.is_set() or utcnow() >= end_at:
                         return
+                    if time.monotonic() >= next_check:  # stopped by a person: let go at once
+                        next_check = time.monotonic() + ON_AIR_CHECK_S
+                        if not self._on_air(session_id):
+                            off_air = True
+                            return
                     yield chunk
                 dropped = True  # the outside station ended the stream before the slot did
             except httpx.HTTPError:
@@ -142,10 +177,17 @@ class RelayPuller:
             upstream.close()
             self.running.pop(session_id, None)
             self.stop_events.pop(session_id, None)
+        if off_air:
+            return  # whoever took it off the air ended it
         if dropped and not stop.is_set():
             self._end(session_id, reason="relay_dropped", status=StreamStatus.FAILED, message=DROPPED)
         else:
             self._end(session_id, reason="slot_end", status=StreamStatus.ENDED, message="")
+
+    def _on_air(self, session_id: int) -> bool:
+        with self.sessions() as s:
+            row = s.get(StreamSession, session_id)
+            return row is not None and row.status == StreamStatus.ON_AIR.value
 
     def _end(self, session_id: int, *, reason: str, status: StreamStatus, message: str) -> None:
         with self.sessions() as s, s.begin():
@@ -160,6 +202,13 @@ class RelayPuller:
             event.set()
         for thread in list(self.running.values()):
             thread.join(10)
+
+
+def _peer(answer: httpx.Response) -> str | None:
+    """The address the answer came from (httpcore's network stream), if it tells."""
+    stream = answer.extensions.get("network_stream")
+    address = stream.get_extra_info("server_addr") if stream is not None else None
+    return str(address[0]) if isinstance(address, tuple) and address else None
 
 
 def _why(err: httpx.HTTPError) -> str:

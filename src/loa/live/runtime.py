@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -30,6 +31,8 @@ from loa.live.models import StreamKind, StreamSession, StreamStatus
 from loa.live.relay import EmbeddedRelay
 from loa.live.service import MAX_LIVE, finish, source_sessions
 from loa.protocol.streams import STREAM_CONTENT_TYPES, token_key
+from loa.speech.audio.encode import EncodedAudio
+from loa.speech.audio.pipeline import AudioMeasurement
 from loa.speech.audio.stream import level_recording_stream
 from loa.speech.models import AudioSourceKind, JobKind, JobStatus, SpeechJob
 from loa.speech.render import RenderedAudio, Rendition
@@ -37,7 +40,9 @@ from loa.speech.service import JOB_FORMATS, store_rendered
 from loa.speech.store import AudioStore
 
 log = logging.getLogger(__name__)
+SOURCE_CHECK_S = 1.0
 SOURCE_DROPPED = "Nguồn phát bị ngắt giữa chừng; buổi phát đã kết thúc, bản ghi được lưu lại."
+EXPIRED = "Buổi phát trực tiếp đã hết thời gian tối đa 3 giờ và được tự động kết thúc; bản ghi được lưu lại."
 
 
 class StreamServer(Protocol):
@@ -96,6 +101,7 @@ class LiveRuntime:
     store: AudioStore
     recordings_dir: Path
     public_url: str | None = None  # where devices open streams; None: this app's /live/stream
+    check_s: float = SOURCE_CHECK_S  # how often a source's session is checked to be still on air
 
     @property
     def key(self) -> bytes:
@@ -108,36 +114,86 @@ class LiveRuntime:
         expected = self.source_password(commune_of_mount(mount))
         return user == icecast.SOURCE_USER and hmac.compare_digest(password.encode(), expected.encode())
 
+    def on_air_at(self, mount: str) -> bool:
+        """Whether a session is on air at ``mount`` (a source may feed it)."""
+        with self.sessions() as s:
+            return source_sessions(s, mount=mount) is not None
+
     async def run_source(
         self, mount: str, content_type: str, chunks: AsyncIterator[bytes]
     ) -> StreamSession | None:
-        """Feed the session on air at ``mount`` from ``chunks`` until they end, recording them; then end
-        the session (if nobody stopped it) and store the recording. None: nobody is on air there."""
+        """Feed the session on air at ``mount`` from ``chunks`` until they end; then end the session (if
+        nobody stopped it). A live session's feed is recorded and the recording stored; a relay's is
+        not (an outside station's programme is not Loa's content). None: nobody is on air there."""
         with self.sessions() as s:
             row = source_sessions(s, mount=mount)
             if row is None:
                 return None
-            session_id = row.id
+            session_id, recorded = row.id, row.kind == StreamKind.LIVE.value
         base_type = content_type.split(";")[0].strip().lower()
         extension = STREAM_CONTENT_TYPES.get(base_type, "mp3")
-        self.recordings_dir.mkdir(parents=True, exist_ok=True)
         path = self.recordings_dir / f"{session_id}.{extension}"
         if isinstance(self.server, IcecastServer):
             self.server.password_for[mount] = self.source_password(commune_of_mount(mount))
         broken = False
-        with path.open("ab") as recording:
+        if recorded:
+            self.recordings_dir.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") if recorded else contextlib.nullcontext() as recording:
 
             async def tee() -> AsyncIterator[bytes]:
                 async for chunk in chunks:
-                    recording.write(chunk)
+                    if recording is not None:
+                        recording.write(chunk)
                     yield chunk
 
             try:
-                await self.server.publish(mount, content_type, tee())
+                await self.server.publish(mount, content_type, self._while_on_air(session_id, tee()))
             except Exception as err:  # the stream server refused or broke: the session ends, clearly
                 log.warning("live source on %s ended with %s", mount, err)
                 broken = True
         return await asyncio.to_thread(self._wrap_up, session_id, path, broken)
+
+    async def _while_on_air(self, session_id: int, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """``chunks`` while the session is on air: once it is not (stopped by a person, ended by
+        another process, past its end) the source is cut within ``check_s`` — even a source that
+        sends nothing more — and nothing after that reaches listeners or the recording."""
+        iterator = aiter(chunks)
+        watch = asyncio.create_task(self._off_air(session_id))
+
+        async def step() -> bytes:
+            return await anext(iterator)
+
+        try:
+            while True:
+                pending = asyncio.create_task(step())
+                await asyncio.wait({pending, watch}, return_when=asyncio.FIRST_COMPLETED)
+                if not pending.done():
+                    pending.cancel()
+                    await asyncio.wait({pending})
+                    log.info("live source on session %s cut: the session is off air", session_id)
+                    return
+                try:
+                    chunk = pending.result()
+                except StopAsyncIteration:
+                    return
+                yield chunk
+        finally:
+            watch.cancel()
+
+    async def _off_air(self, session_id: int) -> None:
+        """Returns once the session is no longer on air (polled every ``check_s``)."""
+        while True:
+            remaining = await asyncio.to_thread(self._air_left_s, session_id)
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(self.check_s, remaining))
+
+    def _air_left_s(self, session_id: int) -> float:
+        with self.sessions() as s:
+            row = s.get(StreamSession, session_id)
+            if row is None or row.status != StreamStatus.ON_AIR.value:
+                return 0.0
+            return (row.end_at - utcnow()).total_seconds()
 
     def _wrap_up(self, session_id: int, path: Path, broken: bool) -> StreamSession | None:
         with self.sessions() as s, s.begin():
@@ -147,7 +203,9 @@ class LiveRuntime:
             if row.kind == StreamKind.RELAY.value:
                 s.expunge(row)
                 return row  # a relay's feed ends with its slot: its puller ends it (loa.live.puller)
-            if row.status == StreamStatus.ON_AIR.value:
+            if row.status == StreamStatus.ON_AIR.value and utcnow() >= row.end_at:
+                finish(s, row, actor=None, reason="expired", message=EXPIRED)
+            elif row.status == StreamStatus.ON_AIR.value:
                 finish(
                     s,
                     row,
@@ -155,12 +213,20 @@ class LiveRuntime:
                     reason="source_ended" if not broken else "source_failed",
                     message=SOURCE_DROPPED,
                 )
-            self._store_recording(s, row, path)
-            s.expunge(row)
+            recorded = row.recording_sha256 is not None
+        # The session's end is committed: levelling takes minutes for hours of speech, with no
+        # transaction open meanwhile (nothing waits on the row, nor on SQLite's write lock).
+        if not recorded:
+            self._store_recording(session_id, path)
+        with self.sessions() as s:
+            row = s.get(StreamSession, session_id)
+            if row is not None:
+                s.expunge(row)
             return row
 
-    def _store_recording(self, s: Session, row: StreamSession, path: Path) -> None:
-        if not path.exists() or path.stat().st_size == 0 or row.recording_sha256:
+    def _store_recording(self, session_id: int, path: Path) -> None:
+        """Level and encode the recording (no transaction open), then store it in one short one."""
+        if not path.exists() or path.stat().st_size == 0:
             return
         try:
             results = level_recording_stream(
@@ -168,11 +234,30 @@ class LiveRuntime:
             )
         except Exception as err:  # a source that sent nothing decodable: the session stands, unrecorded
             log.warning("live recording %s not stored: %s", path.name, err)
-            row.status_message = (row.status_message + " Không lưu được bản ghi (âm thanh không đọc được).")[
-                :300
-            ]
+            with self.sessions() as s, s.begin():
+                row = s.get(StreamSession, session_id)
+                if row is not None:
+                    row.status_message = (
+                        row.status_message + " Không lưu được bản ghi (âm thanh không đọc được)."
+                    )[:300]
             return
-        raw_sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as raw:  # hashed in blocks: hours of recording are never all in memory
+            raw_sha = hashlib.file_digest(raw, "sha256").hexdigest()
+        with self.sessions() as s, s.begin():
+            row = s.get(StreamSession, session_id)
+            if row is None or row.recording_sha256:
+                return
+            self._keep_recording(s, row, path, results, raw_sha)
+        path.unlink(missing_ok=True)
+
+    def _keep_recording(
+        self,
+        s: Session,
+        row: StreamSession,
+        path: Path,
+        results: list[tuple[EncodedAudio, AudioMeasurement]],
+        raw_sha: str,
+    ) -> None:
         started = (row.started_at or row.start_at).astimezone()
         title = f"{row.title} — ghi âm phát trực tiếp"[:255]
         asset = store_rendered(
@@ -217,4 +302,3 @@ class LiveRuntime:
                 "started_at": started.isoformat(),
             },
         )
-        path.unlink(missing_ok=True)

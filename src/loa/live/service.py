@@ -9,7 +9,7 @@ it there and the ladder resumes what it interrupted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -24,6 +24,7 @@ from loa.db.base import utcnow
 from loa.db.changes import mark_changed
 from loa.errors import Conflict, InvalidInput, NotFound
 from loa.live.models import StreamKind, StreamSession, StreamStatus
+from loa.live.relay_url import check_url
 from loa.protocol import streams
 from loa.protocol.priority import PreemptRule, Priority
 from loa.units.models import AdminUnit, UnitKind
@@ -216,16 +217,17 @@ def schedule_relay(
     start_at: datetime,
     end_at: datetime,
     stream_base_url: str,
+    allowed_hosts: Collection[str] = (),
     now: datetime | None = None,
 ) -> StreamSession:
     """A relay of an outside station (VOV1, the province's station) from ``start_at`` to ``end_at``.
-    Loa pulls ``source_url`` into the station's relay mount at the slot; devices get only Loa URLs."""
+    Loa pulls ``source_url`` into the station's relay mount at the slot; devices get only Loa URLs.
+    ``source_url`` must be http(s) and not point into a private network unless its host is in
+    ``allowed_hosts`` (``LOA_RELAY_ALLOWED_HOSTS``; ``loa.live.relay_url``): refused here, in Vietnamese,
+    and checked again when the puller connects."""
     require(principal, Permission.BROADCAST)
     now = now or utcnow()
-    if urlsplit(source_url.strip()).scheme not in ("http", "https"):
-        raise InvalidInput(
-            "Địa chỉ luồng tiếp sóng phải bắt đầu bằng http:// hoặc https://.", code="relay_url"
-        )
+    check_url(source_url, allowed=allowed_hosts, strict=False)
     if start_at.tzinfo is None or end_at.tzinfo is None:
         raise InvalidInput("Giờ tiếp sóng phải có múi giờ.", code="relay_time")
     if end_at <= start_at or end_at - start_at > MAX_RELAY:

@@ -21,6 +21,7 @@ from loa.errors import InvalidInput, LoaError
 from loa.live import service
 from loa.live.api import runtime_for, session_status, stream_base_url
 from loa.live.models import KIND_LABELS, STATUS_LABELS, StreamKind, StreamStatus
+from loa.live.relay_url import allowed_hosts
 from loa.protocol.streams import live_mount, relay_mount
 from loa.units.models import AdminUnit, UnitKind
 from loa.web.deps import SessionDep
@@ -163,6 +164,7 @@ def relay_schedule(
             start_at=start_at,
             end_at=end_at,
             stream_base_url=stream_base_url(request, runtime_for(request.app.state)),
+            allowed_hosts=allowed_hosts(request.app.state.settings.relay_allowed_hosts),
         )
     except LoaError as err:
         db.rollback()
