@@ -85,7 +85,7 @@ def test_an_alert_auto_sent_from_cap_starts_with_its_levels_lead_in(
     # The manifests carry the same file in the alert's rounds.
     factory = sessions_of(web)
     eventually(lambda: bool(alert_items(factory, IDS.a1, alert.id)), "the alert's rounds in a1's manifest")
-    assert {i.audio_sha256 for i in alert_items(factory, IDS.a1, alert.id)} == {alert.aired_sha256}
+    assert {i.audio.sha256 for i in alert_items(factory, IDS.a1, alert.id)} == {alert.aired_sha256}
 
 
 def test_an_alert_auto_sent_from_the_polled_cap_feed_starts_with_its_levels_lead_in(

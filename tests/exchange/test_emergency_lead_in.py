@@ -49,6 +49,6 @@ def test_an_emergency_from_an_upper_system_starts_with_the_lead_in(
         eventually(
             lambda: bool(alert_items(factory, "loa-a00000000001", alert.id)), "the rounds in the manifest"
         )
-        assert {i.audio_sha256 for i in alert_items(factory, "loa-a00000000001", alert.id)} == {
+        assert {i.audio.sha256 for i in alert_items(factory, "loa-a00000000001", alert.id)} == {
             alert.aired_sha256
         }

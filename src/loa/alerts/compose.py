@@ -240,8 +240,8 @@ def send(
     context: speech.SpeechContext,
     warning: Warning,
     pressed_at: datetime,
+    aired: alerts.AiredAudio,
     ip: str = "",
-    aired: alerts.AiredAudio | None = None,
 ) -> EmergencyAlert:
     """Make the audio (when typed) and the alert in one transaction (``aired``: what renders its rounds,
     the lead-in signal then the message); the alert waits for a second

@@ -181,8 +181,8 @@ def confirm_pending(
     *,
     principal: Principal,
     alert_id: int,
+    aired: alerts.AiredAudio,
     ip: str = "",
-    aired: alerts.AiredAudio | None = None,
 ) -> EmergencyAlert:
     """The second person confirms: the alert sounds at once, sent as its sender would have sent it."""
     alert = session.get(EmergencyAlert, alert_id)
@@ -234,8 +234,8 @@ def send_draft(
     *,
     principal: Principal,
     alert_id: int,
+    aired: alerts.AiredAudio,
     ip: str = "",
-    aired: alerts.AiredAudio | None = None,
 ) -> EmergencyAlert:
     """A person sends a draft made by a system (e.g. from CAP): at once, or — when the province's rule
     asks for a second person at its level — it waits for a leader, with this person as its sender.

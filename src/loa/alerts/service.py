@@ -44,7 +44,8 @@ from loa.fleet.models import Device, DeviceCommand
 from loa.fleet.playable import get_playable
 from loa.protocol import itemids
 from loa.protocol.priority import Priority
-from loa.speech.store import AudioStore
+from loa.settings import Settings
+from loa.speech.store import AudioStore, LocalAudioStore
 from loa.units.models import AdminUnit
 
 log = logging.getLogger(__name__)
@@ -62,10 +63,18 @@ SYSTEM_NAME = "hệ thống"  # who stops an alert at its expiry
 @dataclass(frozen=True)
 class AiredAudio:
     """What renders each round's audio (lead-in signal + message): the audio store, and the
-    province's choice of signal per risk level (setting ``alert_lead_ins``)."""
+    province's choice of signal per risk level (setting ``alert_lead_ins``). Every path that sends an
+    alert (the form and API, a CAP draft sent or auto-sent, the CAP feed, an emergency from an upper
+    system, a second person's confirmation) must pass one: it is a required argument of
+    ``start_alert`` and ``activate_alert``, so that no alert airs without its lead-in."""
 
     store: AudioStore
     lead_ins: Mapping[int, str] = field(default_factory=dict)
+
+
+def aired_audio(settings: Settings) -> AiredAudio:
+    """The one way an entry point builds ``AiredAudio``: the audio store and ``LOA_ALERT_LEAD_INS``."""
+    return AiredAudio(LocalAudioStore(settings.audio_dir), dict(settings.alert_lead_ins))
 
 
 @dataclass(frozen=True)
@@ -150,7 +159,7 @@ def start_alert(
     source: str = "manual",
     source_ref: str | None = None,
     ip: str = "",
-    aired: AiredAudio | None = None,
+    aired: AiredAudio,
 ) -> EmergencyAlert:
     """Make an alert for the communes (all in the principal's areas) and, when ``status`` is active,
     send it at once to their active loudspeakers — or to ``device_uids`` (a subset of those: villages,
@@ -210,7 +219,7 @@ def start_alert(
 
 
 def activate_alert(
-    session: Session, *, principal: Principal, alert_id: int, ip: str = "", aired: AiredAudio | None = None
+    session: Session, *, principal: Principal, alert_id: int, aired: AiredAudio, ip: str = ""
 ) -> EmergencyAlert:
     """Send a draft or pending alert now, to the devices it was made for (those still active)."""
     require(principal, Permission.BROADCAST)
@@ -251,11 +260,12 @@ def _dispatch(
     alert: EmergencyAlert,
     uids: list[str],
     ip: str,
-    aired: AiredAudio | None = None,
+    aired: AiredAudio,
 ) -> None:
     """Carry the alert to the loudspeakers: a group "play now" at the emergency rung, repeated, named
-    with the alert's item id; and (through ``ALERT_CHANGED``) their manifests, which carry its rounds."""
-    if aired is not None and alert.aired_sha256 is None:
+    with the alert's item id; and (through ``ALERT_CHANGED``) their manifests, which carry its rounds.
+    The one place an alert goes on air: its audio is always "lead-in of its level + message"."""
+    if alert.aired_sha256 is None:
         alert.aired_sha256 = _render_aired(session, principal, alert, aired)
     rows = commands.send_commands(
         session,

@@ -34,7 +34,6 @@ from loa.settings import Settings
 from loa.speech import uploads
 from loa.speech.api import read_limited
 from loa.speech.runtime import runtime_for
-from loa.speech.store import LocalAudioStore
 from loa.vocab.numbers import number_text
 from loa.web.deps import SessionDep, SettingsDep
 from loa.web.flash import flash_pair
@@ -59,7 +58,7 @@ BOARD_POLL_SECONDS = 2
 def aired_audio(request: Request) -> alerts.AiredAudio:
     """What renders an alert's rounds (lead-in + message) in this application."""
     settings: Settings = request.app.state.settings
-    return alerts.AiredAudio(LocalAudioStore(settings.audio_dir), dict(settings.alert_lead_ins))
+    return alerts.aired_audio(settings)
 
 
 def level_context() -> dict[str, Any]:

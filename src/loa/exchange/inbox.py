@@ -54,6 +54,7 @@ class Context:
 
     data_dir: Path  # the manifest signing key (schedule publishes new manifests)
     now: datetime
+    aired: alerts.AiredAudio  # renders an emergency's rounds (lead-in + message), like every alert's
 
 
 # --- receiving --------------------------------------------------------------------------------------
@@ -147,7 +148,11 @@ def receive_bulletin(
 
 def _at_once(session: Session, principal: Principal, item: InboxItem, context: Context) -> None:
     alert = alerts.start_alert(
-        session, principal=principal, commune_codes=list(item.commune_codes), audio_sha256=item.audio_sha256
+        session,
+        principal=principal,
+        commune_codes=list(item.commune_codes),
+        audio_sha256=item.audio_sha256,
+        aired=context.aired,
     )
     item.alert_id = alert.id
     _scheduled(item, principal, context.now)
