@@ -438,3 +438,30 @@ def test_a_draft_from_cap_cannot_skip_the_two_person_rule(
     )
     db.commit()
     assert (confirmed.status, confirmed.confirmed_by) == ("active", "lanhdao")
+
+
+def test_one_rule_decides_the_communes_for_the_form_and_the_service(
+    db: Session, world_engine: Engine, settings: object
+) -> None:
+    """``targeting.chosen_communes`` is the one function: the form's coverage and ``start_alert`` (which
+    CAP, the exchange inbox and the API reach) refuse the same choices with the same Vietnamese words."""
+    from loa.alerts import service as alerts
+    from loa.errors import LoaError
+    from tests.fleet.world import SHA, add_asset
+
+    add_asset(world_engine)
+    operator = _principal(db, "vanhanh.a")
+    for codes, code in (
+        ([" "], "no_communes"),
+        (["99999"], "commune_not_found"),
+        ([COMMUNE_A, COMMUNE_B], "commune_out_of_scope"),
+    ):
+        with pytest.raises(LoaError) as by_form:
+            targeting.resolve(db, operator, TargetChoice(mode="communes", communes=tuple(codes)))
+        with pytest.raises(LoaError) as by_service:
+            alerts.start_alert(
+                db, principal=operator, commune_codes=codes, audio_sha256=SHA, aired=_aired(settings)
+            )
+        assert by_form.value.code == by_service.value.code == code
+        assert by_form.value.message == by_service.value.message
+    assert db.scalars(select(EmergencyAlert)).all() == []

@@ -32,12 +32,12 @@ from sqlalchemy.orm import Session
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import in_scope, require
-from loa.alerts import levels
+from loa.alerts import levels, targeting
 from loa.alerts.models import EmergencyAlert
 from loa.areas.logic import COMMUNE_KINDS
 from loa.db.base import utcnow
 from loa.db.changes import mark_changed
-from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.errors import Conflict, InvalidInput, NotFound
 from loa.fleet import commands
 from loa.fleet import service as fleet_service
 from loa.fleet.models import Device, DeviceCommand
@@ -109,27 +109,9 @@ def commune_choices(session: Session, principal: Principal) -> list[CommuneChoic
 
 
 def _communes(session: Session, principal: Principal, codes: list[str]) -> list[AdminUnit]:
-    wanted = sorted({c.strip() for c in codes if c.strip()})
-    if not wanted:
-        raise InvalidInput("Chưa chọn xã nào.", code="no_communes")
-    units = list(
-        session.scalars(
-            select(AdminUnit).where(
-                AdminUnit.code.in_(wanted),
-                AdminUnit.kind.in_(sorted(COMMUNE_KINDS)),
-                AdminUnit.valid_to.is_(None),
-            )
-        )
-    )
-    missing = set(wanted) - {u.code for u in units}
-    if missing:
-        raise NotFound(f"Không tìm thấy xã: {', '.join(sorted(missing))}.", code="commune_not_found")
-    outside = [u.name for u in units if not principal.can_access_path(u.path)]
-    if outside:
-        raise PermissionDenied(
-            f"Xã {', '.join(outside)} nằm ngoài địa bàn bạn được giao quản lý.", code="commune_out_of_scope"
-        )
-    return units
+    """The communes an alert goes to: decided by ``targeting.chosen_communes`` for every path (form,
+    API, CAP, an upper system's emergency), so all refuse an unknown or out-of-scope commune alike."""
+    return targeting.chosen_communes(session, principal, codes)
 
 
 def _device_uids(session: Session, commune_ids: list[int]) -> list[str]:

@@ -192,7 +192,9 @@ def _people(villages: Sequence[AdminUnit]) -> tuple[int | None, int]:
     return (sum(known) if known else None), len(known)
 
 
-def _chosen_communes(session: Session, principal: Principal, codes: Sequence[str]) -> list[AdminUnit]:
+def chosen_communes(session: Session, principal: Principal, codes: Sequence[str]) -> list[AdminUnit]:
+    """The current communes named by ``codes``, all in the principal's areas (else refused, in
+    Vietnamese): the one rule for which communes an alert may go to (``loa.alerts.service`` uses it)."""
     wanted = sorted({c.strip() for c in codes if c.strip()})
     if not wanted:
         raise InvalidInput("Chưa chọn xã nào.", code="no_communes")
@@ -299,7 +301,7 @@ def resolve(session: Session, principal: Principal, choice: TargetChoice) -> Cov
             target={"mode": "province"},
         )  # fmt: skip
     if choice.mode == "communes":
-        units = _chosen_communes(session, principal, choice.communes)
+        units = chosen_communes(session, principal, choice.communes)
         ids = [u.id for u in units]
         return _coverage(
             "communes", communes, _speakers(session, ids), _villages_of(session, ids), narrowed=False,
