@@ -124,6 +124,20 @@ def _device_uids(session: Session, commune_ids: list[int]) -> list[str]:
     )
 
 
+def check_expiry(expires_at: datetime | None) -> None:
+    """An alert's expiry: absent, or a moment in the future with its time zone (a naive one could be
+    any zone, and cannot be compared with the clock)."""
+    if expires_at is None:
+        return
+    if expires_at.tzinfo is None or expires_at.utcoffset() is None:
+        raise InvalidInput(
+            "Thời điểm hết hiệu lực phải kèm múi giờ (ví dụ 2026-11-05T18:00:00+07:00).",
+            code="alert_expiry_naive",
+        )
+    if expires_at <= utcnow():
+        raise InvalidInput("Thời điểm hết hiệu lực phải ở tương lai.", code="alert_expiry_past")
+
+
 def start_alert(
     session: Session,
     *,
@@ -153,8 +167,7 @@ def start_alert(
         raise InvalidInput("Trạng thái cảnh báo không hợp lệ.", code="alert_status_invalid")
     commands.check_repeat_gap(repeat_gap_s)
     hazard, risk_level = levels.check(hazard, risk_level)
-    if expires_at is not None and expires_at <= utcnow():
-        raise InvalidInput("Thời điểm hết hiệu lực phải ở tương lai.", code="alert_expiry_past")
+    check_expiry(expires_at)
     audio = get_playable(session, principal, audio_sha256.strip())
     units = _communes(session, principal, commune_codes)
     uids = _chosen_devices(session, units, device_uids)
