@@ -63,3 +63,34 @@ def test_a_confirmation_is_the_persons_own(web: TestClient, world_engine: Engine
     stolen = web.post("/alerts", data=_form(other, step="send", confirm_token=token), follow_redirects=False)
     assert stolen.status_code == 200 and "Trang xác nhận đã cũ hoặc nội dung đã thay đổi" in stolen.text
     assert alert_count(world_engine) == 0
+
+
+def test_a_pending_alert_is_confirmed_once(web: TestClient, world_engine: Engine) -> None:
+    """The leader's second confirmation (or anyone's after it) is refused; one emergency play goes out."""
+    from loa.accounts.models import User
+    from loa.accounts.service import principal_for
+    from loa.alerts import confirm
+    from tests.alerts.test_send_form import _extend_world
+
+    _extend_world(world_engine)
+    with make_session_factory(world_engine)() as s, s.begin():
+        admin = principal_for(s, s.scalars(select(User).where(User.username == "quantri")).one())
+        confirm.set_policy(s, principal=admin, province_code="51", from_level=3)
+    csrf = login_web(web, "vanhanh.a")
+    sent = web.post(
+        "/alerts",
+        data=_form(csrf, step="send", confirm_token=confirmed_token(web, csrf)),
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303 and play_batches(world_engine) == 0
+    with make_session_factory(world_engine)() as s:
+        alert = s.scalars(select(EmergencyAlert)).one()
+        assert alert.status == "pending_confirmation"
+    leader = login_web(web, "lanhdao")
+    first = web.post(f"/alerts/{alert.id}/confirm", data={"csrf_token": leader}, follow_redirects=False)
+    assert first.status_code == 303 and play_batches(world_engine) == 1
+    again = web.post(f"/alerts/{alert.id}/confirm", data={"csrf_token": leader}, follow_redirects=False)
+    assert again.status_code == 409 and "không còn chờ xác nhận" in again.text
+    assert play_batches(world_engine) == 1
+    with make_session_factory(world_engine)() as s:
+        assert s.get_one(EmergencyAlert, alert.id).confirmed_by == "lanhdao"

@@ -264,6 +264,7 @@ def send(
     pressed_at: datetime,
     aired: alerts.AiredAudio,
     ip: str = "",
+    source_ref: str | None = None,
 ) -> EmergencyAlert:
     """Make the audio (when typed) and the alert in one transaction (``aired``: what renders its rounds,
     the lead-in signal then the message); the alert waits for a second
@@ -312,6 +313,7 @@ def send(
         target=coverage.target,
         device_uids=coverage.device_uids,
         status=status,
+        source_ref=source_ref,
         ip=ip,
         aired=aired,
     )

@@ -218,7 +218,7 @@ def activate_alert(
 ) -> EmergencyAlert:
     """Send a draft or pending alert now, to the devices it was made for (those still active)."""
     require(principal, Permission.BROADCAST)
-    alert = _visible_alert(session, principal, alert_id)
+    alert = _visible_alert(session, principal, alert_id, lock=True)
     if alert.status not in (DRAFT, PENDING_CONFIRMATION):
         raise Conflict("Cảnh báo này không còn chờ phát.", code="alert_not_pending")
     units = _communes(session, principal, json.loads(alert.commune_codes))
@@ -316,8 +316,12 @@ def alert_devices(session: Session, alert: EmergencyAlert) -> list[str]:
     return sorted(set(uids) & set(reachable))
 
 
-def _visible_alert(session: Session, principal: Principal, alert_id: int) -> EmergencyAlert:
-    alert = session.get(EmergencyAlert, alert_id)
+def _visible_alert(
+    session: Session, principal: Principal, alert_id: int, *, lock: bool = False
+) -> EmergencyAlert:
+    # ``lock``: the row is held until the commit, so that of two sends or stops at once the second
+    # sees the first's result (PostgreSQL row lock; SQLite serialises writers).
+    alert = session.get(EmergencyAlert, alert_id, with_for_update=lock, populate_existing=lock)
     # An alert that reaches none of the principal's areas is answered like a missing one.
     if alert is None or not _reaches(
         principal, alert, _current_units(session, json.loads(alert.commune_codes))
@@ -335,7 +339,7 @@ def stop_alert(session: Session, *, principal: Principal, alert_id: int, ip: str
     """Stop the alert on its loudspeakers: a ``stop`` command (it ends every repetition; the answers
     confirm it per device) and their manifests recompiled without it (``ALERT_CHANGED``)."""
     require(principal, Permission.BROADCAST)
-    alert = _visible_alert(session, principal, alert_id)
+    alert = _visible_alert(session, principal, alert_id, lock=True)
     units = _communes(session, principal, json.loads(alert.commune_codes))
     if alert.stopped_at is not None:
         raise Conflict("Cảnh báo này đã được dừng.", code="alert_stopped")

@@ -232,7 +232,7 @@ def alerts_post(
             ):
                 notice = "Trang xác nhận đã cũ hoặc nội dung đã thay đổi: hãy xem lại và bấm «Phát» lần nữa."
                 return _review(request, db, principal, form, secret, notice=notice)
-            return _send(request, db, principal, form)
+            return _send(request, db, principal, form, confirm.spend(db, principal, token))
         reading = compose.reading(form.text) if form.text.strip() else None
         return _page(request, db, principal, form=form, reading=reading)
     except LoaError as err:
@@ -240,7 +240,7 @@ def alerts_post(
         return _page(request, db, principal, error=err.message, form=form, status=err.status)
 
 
-def _send(request: Request, db: Session, principal: Principal, form: AlertForm) -> Response:
+def _send(request: Request, db: Session, principal: Principal, form: AlertForm, used: str) -> Response:
     pressed_at = utcnow()
     hazard, level = form.classification()
     warning = compose.Warning(
@@ -261,6 +261,7 @@ def _send(request: Request, db: Session, principal: Principal, form: AlertForm) 
         pressed_at=pressed_at,
         ip=client_ip(request),
         aired=aired_audio(request),
+        source_ref=used,  # the token is spent with the alert's commit
     )
     db.commit()
     if alert.status == alerts.PENDING_CONFIRMATION:
