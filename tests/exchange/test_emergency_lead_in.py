@@ -52,3 +52,31 @@ def test_an_emergency_from_an_upper_system_starts_with_the_lead_in(
         assert {i.audio.sha256 for i in alert_items(factory, "loa-a00000000001", alert.id)} == {
             alert.aired_sha256
         }
+
+
+def test_an_upper_systems_title_reaches_the_alert_without_control_characters(
+    app: FastAPI, lower: Session
+) -> None:
+    """The inbox item's title was cleaned, but the audio (and so the alert, its pages and the
+    loudspeakers' command) took the raw one: ESC, BEL and NUL included (PostgreSQL refuses NUL)."""
+    _, token = connect(lower, relation=PeerRelation.UPPER, areas=[BA_TO], push_url="")
+    lower.commit()
+    title = "Lũ quét\x1b[31m trên sông Liên\x07\x00 khẩn cấp"
+    with TestClient(app) as client:
+        answer = client.post(
+            "/api/exchange/v1/bulletins",
+            json={
+                **bulletin_body("tw-title", "emergency", [BA_TO], tone(1.0, 440.0), title=title),
+                "body": "Dòng một\x00\x1b\ndòng hai",
+            },
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "title"},
+        )
+        assert answer.status_code == 202, answer.text
+    factory: sessionmaker[Session] = app.state.session_factory
+    with factory() as s:
+        item = s.scalars(select(InboxItem).where(InboxItem.remote_id == "tw-title")).one()
+        alert = s.get_one(EmergencyAlert, item.alert_id)
+        assert alert.title == item.title == "Lũ quét [31m trên sông Liên khẩn cấp"
+        assert item.body_text == "Dòng một\ndòng hai"
+        (batch,) = [b for b in s.scalars(select(DeviceCommandBatch)) if b.kind == "play_now"]
+        assert json.loads(batch.payload)["args"]["title"] == alert.title

@@ -156,12 +156,14 @@ def start_alert(
     source_ref: str | None = None,
     ip: str = "",
     aired: AiredAudio,
+    title: str | None = None,
 ) -> EmergencyAlert:
     """Make an alert for the communes (all in the principal's areas) and, when ``status`` is active,
     send it at once to their active loudspeakers — or to ``device_uids`` (a subset of those: villages,
     groups, a polygon) when the caller narrowed the choice; ``target`` records how it was chosen.
     A ``draft`` (e.g. from CAP) or ``pending_confirmation`` alert (waiting for a second person) is
-    stored and sent later by ``activate_alert``."""
+    stored and sent later by ``activate_alert``. ``title`` (a clean line) names it on the pages and
+    in the loudspeakers' command instead of the audio's own title."""
     require(principal, Permission.BROADCAST)
     if status not in (ACTIVE, DRAFT, PENDING_CONFIRMATION):
         raise InvalidInput("Trạng thái cảnh báo không hợp lệ.", code="alert_status_invalid")
@@ -177,7 +179,7 @@ def start_alert(
     if device_uids is not None:
         chosen["device_uids"] = uids
     alert = EmergencyAlert(
-        title=audio.title,
+        title=(title or audio.title)[:200],
         audio_sha256=audio.sha256,
         commune_codes=json.dumps([u.code for u in units]),
         repeat_gap_s=repeat_gap_s,
