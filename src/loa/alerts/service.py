@@ -291,13 +291,18 @@ def _render_aired(
     # Imported here: the audio stack (PyAV, NumPy) is loaded only by a process that sends alerts.
     from loa.alerts import leadin
 
+    signal = leadin.signal_for(alert.risk_level, aired.lead_ins)
+    if signal != "none" and not leadin.message_present(session, aired.store, alert.audio_sha256):
+        # On PostgreSQL a savepoint rolled back stays open until the commit; none is opened for this.
+        log.error("alert %s: the message's audio file is missing, it plays without its lead-in", alert.id)
+        return None
     try:
         with session.begin_nested():
             asset = leadin.render_aired(
                 session,
                 store=aired.store,
                 message_sha256=alert.audio_sha256,
-                signal=leadin.signal_for(alert.risk_level, aired.lead_ins),
+                signal=signal,
                 created_by_id=principal.user_id or None,
             )
     except Exception:  # a missing or undecodable file: the message is sent without its lead-in
