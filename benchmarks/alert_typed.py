@@ -111,7 +111,7 @@ async def _bench() -> list[Result]:
                         async with running(agent.run, "agent"):
                             await wait_until(agent.connected.is_set, 30, "agent connects")
                             for n in range(ROUNDS):
-                                alert_id = await asyncio.to_thread(_press, factory, speech, n)
+                                alert_id = await asyncio.to_thread(_press, factory, speech, settings, n)
                                 await wait_until(lambda a=alert_id: _played(factory, a), 60, "first play")
                                 seconds, prepare_ms = _timing(factory, alert_id)
                                 to_play.append(seconds)
@@ -132,15 +132,16 @@ def _operator(session):  # type: ignore[no-untyped-def]
     return principal_for(session, session.scalars(select(User).where(User.username == "vanhanh")).one())
 
 
-def _press(factory, speech: SpeechRuntime, n: int) -> int:  # type: ignore[no-untyped-def]
+def _press(factory, speech: SpeechRuntime, settings: Settings, n: int) -> int:  # type: ignore[no-untyped-def]
     """The operator presses "Phát" on a typed warning (after the confirmation step)."""
     with factory() as s:
         operator = _operator(s)
         coverage = targeting.resolve(s, operator, TargetChoice(mode="province"))
         warning = compose.Warning(coverage, "flood", 3, 30, None, text=WARNINGS.format(n=n + 10))
         alert = compose.send(
-            s, principal=operator, context=speech.context, warning=warning, pressed_at=utcnow()
-        )
+            s, principal=operator, context=speech.context, warning=warning, pressed_at=utcnow(),
+            aired=alerts.aired_audio(settings),  # the lead-in is made in the request, as in production
+        )  # fmt: skip
         s.commit()
         return alert.id
 

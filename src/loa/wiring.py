@@ -237,6 +237,7 @@ def _cap_feed(sessions: sessionmaker[Session], settings: Settings) -> tuple[Peri
 
         from loa.alerts.cap.feed import http_fetcher, poll_once
         from loa.alerts.cap.service import CapPolicy
+        from loa.alerts.service import aired_audio
         from loa.speech.runtime import SpeechRuntime
 
         runtime = SpeechRuntime.build(settings, sessions, recover=False)
@@ -249,6 +250,7 @@ def _cap_feed(sessions: sessionmaker[Session], settings: Settings) -> tuple[Peri
                     username=settings.cap_feed_username,
                     policy=policy,
                     speech=runtime.context,
+                    aired=aired_audio(settings),
                     fetch=http_fetcher(client, policy.max_bytes),
                 )
         finally:

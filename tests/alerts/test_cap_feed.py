@@ -27,6 +27,7 @@ from loa.accounts.service import principal_for
 from loa.alerts.cap.feed import http_fetcher, poll_once
 from loa.alerts.cap.parse import CapRefused
 from loa.alerts.cap.service import CapPolicy, ingest
+from loa.alerts.service import aired_audio
 from loa.db import make_session_factory
 from loa.settings import Settings
 from loa.speech.runtime import SpeechRuntime
@@ -72,7 +73,7 @@ def _atom(flood: bytes) -> bytes:
 
 
 def test_feed_polled_twice_makes_each_alert_once_and_counts_the_hostile_entry(
-    world_engine: Engine, feed_server: Path, speech: SpeechContext
+    world_engine: Engine, feed_server: Path, speech: SpeechContext, settings: Settings
 ) -> None:
     (feed_server / "storm.xml").write_bytes(sample("storm-ba-to.xml"))
     (feed_server / "laughs.xml").write_bytes((SAMPLES / "billion-laughs.xml").read_bytes())
@@ -87,6 +88,7 @@ def test_feed_polled_twice_makes_each_alert_once_and_counts_the_hostile_entry(
             username="quantri",
             policy=policy,
             speech=speech,
+            aired=aired_audio(settings),
             fetch=http_fetcher(client, policy.max_bytes),
         )
         second = poll_once(
@@ -95,6 +97,7 @@ def test_feed_polled_twice_makes_each_alert_once_and_counts_the_hostile_entry(
             username="quantri",
             policy=policy,
             speech=speech,
+            aired=aired_audio(settings),
             fetch=http_fetcher(client, policy.max_bytes),
         )
     assert first.ingested == ["draft", "draft"] and first.refused == {"entities": 1}
@@ -112,6 +115,7 @@ def test_feed_polled_twice_makes_each_alert_once_and_counts_the_hostile_entry(
             username="quantri",
             policy=policy,
             speech=speech,
+            aired=aired_audio(settings),
             fetch=http_fetcher(client, policy.max_bytes),
         )
     assert third.refused == {"oversized": 1}
@@ -124,6 +128,7 @@ def test_feed_polled_twice_makes_each_alert_once_and_counts_the_hostile_entry(
             username="quantri",
             policy=policy,
             speech=speech,
+            aired=aired_audio(settings),
             fetch=http_fetcher(client, policy.max_bytes),
         )
     assert (down.failed, down.ingested, down.refused) == (1, [], {})
@@ -176,8 +181,9 @@ def _signed(data: bytes, key: rsa.RSAPrivateKey, cert_pem: bytes) -> bytes:
 
 
 def test_signed_messages_from_a_trusted_sender_at_level_4_are_sent_at_once(
-    world_engine: Engine, speech: SpeechContext
+    world_engine: Engine, speech: SpeechContext, settings: Settings
 ) -> None:
+    aired = aired_audio(settings)
     key, cert_pem = _certificate()
     policy = CapPolicy(
         trusted_cert_pem=cert_pem,
@@ -190,7 +196,9 @@ def test_signed_messages_from_a_trusted_sender_at_level_4_are_sent_at_once(
     def ingest_as_admin(data: bytes) -> str:
         with sessions() as s:
             user = s.query(User).filter_by(username="quantri").one()
-            result = ingest(s, principal=principal_for(s, user), data=data, policy=policy, speech=speech)
+            result = ingest(
+                s, principal=principal_for(s, user), data=data, policy=policy, speech=speech, aired=aired
+            )
             s.commit()
             return result.outcome
 
@@ -209,6 +217,7 @@ def test_signed_messages_from_a_trusted_sender_at_level_4_are_sent_at_once(
             data=signed,
             policy=CapPolicy(trusted_cert_pem=stranger),
             speech=speech,
+            aired=aired,
         )
 
     assert ingest_as_admin(signed) == "active"  # storm, level 4, trusted and signed: on air at once

@@ -176,6 +176,7 @@ def test_chosen_loudspeakers_only_and_expiry_ends_the_alert_without_a_person(
             risk_level=3,
             expires_at=expires,
             device_uids=[IDS.a2],
+            aired=alerts.aired_audio(web.app.state.settings),  # type: ignore[attr-defined]
         )
         alert_id = alert.id
     eventually(lambda: bool(alert_items(factory, IDS.a2, alert_id)), "the chosen one carries it")
@@ -296,6 +297,7 @@ def test_levels_show_in_their_colours_on_the_list_the_dashboard_and_the_fleet_pa
             audio_sha256=SHA,
             hazard="flash_flood",
             risk_level=3,
+            aired=alerts.aired_audio(web.app.state.settings),  # type: ignore[attr-defined]
         )
     login_web(web, "vanhanh.a")
     for path in ("/alerts", "/", "/alerts/active"):

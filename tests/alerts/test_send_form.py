@@ -23,6 +23,7 @@ from loa.accounts.principal import Principal, Role
 from loa.accounts.service import principal_for
 from loa.alerts import compose, confirm, targeting
 from loa.alerts.models import AlertTiming, EmergencyAlert
+from loa.alerts.service import AiredAudio, aired_audio
 from loa.alerts.targeting import TargetChoice
 from loa.db import make_session_factory
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -235,10 +236,11 @@ def test_two_person_rule(db: Session, world_engine: Engine, settings: object) ->
             coverage, "landslide", 3, 30, None, text="Sạt lở đất ở thôn 1, sơ tán ngay."
         )
         alert = compose.send(
-            db, principal=operator, context=runtime.context, warning=warning, pressed_at=_now()
-        )
+            db, principal=operator, context=runtime.context, warning=warning, pressed_at=_now(),
+            aired=_aired(settings),
+        )  # fmt: skip
         low = compose.send(
-            db, principal=operator, context=runtime.context, pressed_at=_now(),
+            db, principal=operator, context=runtime.context, pressed_at=_now(), aired=_aired(settings),
             warning=compose.Warning(coverage, "landslide", 2, 30, None, text="Nguy cơ sạt lở đất."),
         )  # fmt: skip
         db.commit()
@@ -250,25 +252,39 @@ def test_two_person_rule(db: Session, world_engine: Engine, settings: object) ->
     ] == []
 
     with pytest.raises(PermissionDenied, match="Chỉ lãnh đạo"):
-        confirm.confirm_pending(db, principal=_principal(db, "tinh"), alert_id=alert.id)  # an editor
+        # an editor
+        confirm.confirm_pending(
+            db, principal=_principal(db, "tinh"), alert_id=alert.id, aired=_aired(settings)
+        )
     with pytest.raises(PermissionDenied, match="Chỉ lãnh đạo"):
-        confirm.confirm_pending(db, principal=operator, alert_id=alert.id)  # the sender, an operator
+        # the sender, an operator
+        confirm.confirm_pending(db, principal=operator, alert_id=alert.id, aired=_aired(settings))
     with pytest.raises(NotFound):
         confirm.confirm_pending(
-            db, principal=_principal(db, "lanhdao.b"), alert_id=alert.id
-        )  # another commune
+            # another commune
+            db,
+            principal=_principal(db, "lanhdao.b"),
+            alert_id=alert.id,
+            aired=_aired(settings),
+        )
     assert confirm.pending_for(db, _principal(db, "lanhdao")) == [alert]
     assert confirm.pending_for(db, _principal(db, "lanhdao.b")) == []
 
-    sent = confirm.confirm_pending(db, principal=_principal(db, "lanhdao"), alert_id=alert.id)
+    sent = confirm.confirm_pending(
+        db, principal=_principal(db, "lanhdao"), alert_id=alert.id, aired=_aired(settings)
+    )
     db.commit()
     assert (sent.status, sent.confirmed_by, sent.started_by) == ("active", "lanhdao", "vanhanh.a")
+    # Confirmed by the second person, it airs with the lead-in of its level, like every alert.
+    assert sent.aired_sha256 is not None and sent.aired_sha256 != alert.audio_sha256
     played = [
-        uid for uid, kind, args in commands(world_engine) if args.get("audio_sha256") == alert.audio_sha256
+        uid for uid, kind, args in commands(world_engine) if args.get("audio_sha256") == sent.aired_sha256
     ]
     assert played == [IDS.a1, IDS.a2]
     with pytest.raises(Conflict):
-        confirm.confirm_pending(db, principal=_principal(db, "lanhdao"), alert_id=alert.id)
+        confirm.confirm_pending(
+            db, principal=_principal(db, "lanhdao"), alert_id=alert.id, aired=_aired(settings)
+        )
     actions = db.scalars(select(AuditEvent.action).where(AuditEvent.target_id == str(alert.id))).all()
     assert "alert.confirm" in actions and "alert.start" in actions
 
@@ -282,13 +298,24 @@ def test_the_sender_cannot_be_the_second_person(db: Session, world_engine: Engin
     try:
         coverage = targeting.resolve(db, admin, TargetChoice(mode="province"))
         warning = compose.Warning(coverage, "storm", 4, 30, None, text="Bão số 5 sắp đổ bộ.")
-        alert = compose.send(db, principal=admin, context=runtime.context, warning=warning, pressed_at=_now())
+        alert = compose.send(
+            db,
+            principal=admin,
+            context=runtime.context,
+            warning=warning,
+            pressed_at=_now(),
+            aired=_aired(settings),
+        )
         db.commit()
     finally:
         runtime.close()
     with pytest.raises(PermissionDenied, match="phải là một người khác"):
-        confirm.confirm_pending(db, principal=admin, alert_id=alert.id)
+        confirm.confirm_pending(db, principal=admin, alert_id=alert.id, aired=_aired(settings))
     assert db.get(EmergencyAlert, alert.id).status == "pending_confirmation"  # type: ignore[union-attr]
+
+
+def _aired(settings: object) -> AiredAudio:
+    return aired_audio(settings)  # type: ignore[arg-type]
 
 
 def _now():  # type: ignore[no-untyped-def]
@@ -377,7 +404,9 @@ def test_an_uploaded_recording_is_levelled_and_offered_for_an_alert(
     ] * 2
 
 
-def test_a_draft_from_cap_cannot_skip_the_two_person_rule(db: Session, world_engine: Engine) -> None:
+def test_a_draft_from_cap_cannot_skip_the_two_person_rule(
+    db: Session, world_engine: Engine, settings: object
+) -> None:
     """A system's draft (CAP) sent by one person waits for a leader when its level asks for two."""
     from loa.alerts import service as alerts
     from tests.fleet.world import SHA as audio
@@ -390,18 +419,49 @@ def test_a_draft_from_cap_cannot_skip_the_two_person_rule(db: Session, world_eng
         alerts.start_alert(
             db, principal=operator, commune_codes=[COMMUNE_A], audio_sha256=audio, hazard="flood",
             risk_level=level, status=alerts.DRAFT, source="cap", source_ref=f"cap-{level}",
+            aired=_aired(settings),
         )
         for level in (4, 2)
     ]  # fmt: skip
     db.commit()
-    high = confirm.send_draft(db, principal=operator, alert_id=drafts[0].id)
-    low = confirm.send_draft(db, principal=operator, alert_id=drafts[1].id)
+    high = confirm.send_draft(db, principal=operator, alert_id=drafts[0].id, aired=_aired(settings))
+    low = confirm.send_draft(db, principal=operator, alert_id=drafts[1].id, aired=_aired(settings))
     db.commit()
     assert (high.status, high.started_by, low.status) == ("pending_confirmation", "vanhanh.a", "active")
     sent = [args["audio_sha256"] for _, kind, args in commands(world_engine) if kind == "play_now"]
     assert len(sent) == 2  # only the level-2 draft reached the two loudspeakers
     with pytest.raises(PermissionDenied, match="Chỉ lãnh đạo"):
-        confirm.confirm_pending(db, principal=operator, alert_id=high.id)  # the sender, an operator
-    confirmed = confirm.confirm_pending(db, principal=_principal(db, "lanhdao"), alert_id=high.id)
+        # the sender, an operator
+        confirm.confirm_pending(db, principal=operator, alert_id=high.id, aired=_aired(settings))
+    confirmed = confirm.confirm_pending(
+        db, principal=_principal(db, "lanhdao"), alert_id=high.id, aired=_aired(settings)
+    )
     db.commit()
     assert (confirmed.status, confirmed.confirmed_by) == ("active", "lanhdao")
+
+
+def test_one_rule_decides_the_communes_for_the_form_and_the_service(
+    db: Session, world_engine: Engine, settings: object
+) -> None:
+    """``targeting.chosen_communes`` is the one function: the form's coverage and ``start_alert`` (which
+    CAP, the exchange inbox and the API reach) refuse the same choices with the same Vietnamese words."""
+    from loa.alerts import service as alerts
+    from loa.errors import LoaError
+    from tests.fleet.world import SHA, add_asset
+
+    add_asset(world_engine)
+    operator = _principal(db, "vanhanh.a")
+    for codes, code in (
+        ([" "], "no_communes"),
+        (["99999"], "commune_not_found"),
+        ([COMMUNE_A, COMMUNE_B], "commune_out_of_scope"),
+    ):
+        with pytest.raises(LoaError) as by_form:
+            targeting.resolve(db, operator, TargetChoice(mode="communes", communes=tuple(codes)))
+        with pytest.raises(LoaError) as by_service:
+            alerts.start_alert(
+                db, principal=operator, commune_codes=codes, audio_sha256=SHA, aired=_aired(settings)
+            )
+        assert by_form.value.code == by_service.value.code == code
+        assert by_form.value.message == by_service.value.message
+    assert db.scalars(select(EmergencyAlert)).all() == []

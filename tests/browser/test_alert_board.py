@@ -5,6 +5,7 @@ alert's hazard and level show in the decision's colour."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,6 +18,7 @@ from loa.alerts import service as alerts
 from loa.db import make_session_factory
 from loa.fleet import service as fleet
 from loa.fleet.models import Device, DeviceCommand, DeviceCommandBatch, PlayReceipt, ReceiptOutcome
+from loa.speech.store import LocalAudioStore
 from tests.fleet.world import COMMUNE_A, IDS, SHA, add_asset, seed_fleet_world
 from tests.support.auth import DEFAULT_PASSWORD
 
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def alert_id(live_session: Session, live_engine: Engine) -> int:
+def alert_id(live_session: Session, live_engine: Engine, tmp_path: Path) -> int:
     seed_fleet_world(live_session)
     live_session.commit()
     add_asset(live_engine)
@@ -37,6 +39,7 @@ def alert_id(live_session: Session, live_engine: Engine) -> int:
             audio_sha256=SHA,
             hazard="flood",
             risk_level=4,
+            aired=alerts.AiredAudio(LocalAudioStore(tmp_path)),  # no file: the message plays alone
         )
         return alert.id
 

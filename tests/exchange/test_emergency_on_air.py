@@ -1,13 +1,14 @@
-"""The emergency from above, on a real loudspeaker: two Loa systems over real HTTP, the lower one with
-its gateway on a real broker (embedded amqtt; Mosquitto when ``LOA_TEST_MQTT_URL`` is set) and two real
+"""The emergency from above, on a real loudspeaker: two Loa systems over real HTTP, the lower one with its
+gateway on a real broker (embedded amqtt; Mosquitto when ``LOA_TEST_MQTT_URL`` is set) and two real
 agents enrolled in Ba Tơ, playing into file sinks.
 
 The upper system pushes an emergency bulletin down; the lower system answers the push having already
 sent a group "play now" at the emergency rung to the commune; both agents fetch the audio by its hash,
-play it and send their receipts through MQTT, which the gateway records. The lower system's connector
-then tells the upper what aired: its sent bulletin shows "aired" with the two plays, and its statistics
-show the lower's play logs. The time from the push being answered to the first sound and to the first
-receipt recorded is measured and bounded (generously: the machine is shared).
+play it (the lead-in signal, then the audio from above) and send their receipts through MQTT, which the
+gateway records. The lower system's connector then tells the upper what aired: its sent bulletin shows
+"aired" with the two plays, and its statistics show the lower's play logs. The time from the push being
+answered to the first sound and to the first receipt recorded is measured and bounded (generously: the
+machine is shared).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from loa.agent.runtime import Agent
 from loa.alerts import service as alerts
+from loa.alerts.models import EmergencyAlert
 from loa.app import create_app
 from loa.exchange import connector, lower
 from loa.exchange.models import InboxItem, InboxState, RemotePlay, SentBulletin
@@ -37,6 +39,7 @@ from loa.protocol.priority import Priority
 from loa.protocol.topics import Topics
 from loa.settings import Settings
 from loa.speech.audio.decode import decode
+from loa.speech.audio.pcm import Pcm
 from tests.conftest import Backend
 from tests.exchange.servers import Live
 from tests.exchange.test_two_systems import System, _approved, _link, _send_down
@@ -106,14 +109,6 @@ def _receipts(below: System) -> list[tuple[str, PlayReceipt]]:
 def _utc(moment: datetime) -> datetime:
     """A stored time as UTC (SQLite gives it back naive, PostgreSQL aware)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _tone_of(data: bytes) -> tuple[float, float]:
-    """(seconds, dominant frequency in Hz) of an audio file (the broadcast master, MP3)."""
-    pcm = decode(data)
-    spectrum = np.abs(np.fft.rfft(pcm.samples.astype(float)))
-    peak = np.fft.rfftfreq(len(pcm.samples), 1 / pcm.sample_rate)[int(np.argmax(spectrum))]
-    return pcm.duration_s, float(peak)
 
 
 def test_an_emergency_from_above_plays_at_once_on_real_agents_and_the_airing_goes_back_up(
@@ -244,20 +239,33 @@ def _stopped(below: System, uids: set[str]) -> bool:
 
 
 def _check_the_sinks(below: System, agents: dict[str, Agent], tmp_path: Path, remote_id: str) -> None:
-    """Each agent played the received audio itself (fetched by its hash), the whole tone, once per
-    receipt "played"."""
+    """Each agent played the alert's one file (fetched by its hash), once per receipt "played": the
+    lead-in signal of an alert without a level (three short 1 kHz beeps), then the whole tone received
+    from above."""
     with below.sessions() as s:
-        sha = s.scalars(select(InboxItem.audio_sha256).where(InboxItem.remote_id == remote_id)).one()
+        item = s.scalars(select(InboxItem).where(InboxItem.remote_id == remote_id)).one()
+        alert = s.get_one(EmergencyAlert, item.alert_id)
+        sha, received = alert.aired_sha256, item.audio_sha256
+    assert sha is not None and sha != received and alert.audio_sha256 == received
     for uid in agents:
         files = sorted((tmp_path / uid / "played").glob("*.audio"))
         played = [r for u, r in _receipts(below) if u == uid and r.outcome is ReceiptOutcome.PLAYED]
         assert files and len(played) >= 1
         assert all(r.audio_sha256 == sha for r in played)
         data = files[0].read_bytes()
-        assert hashlib.sha256(data).hexdigest() == sha  # the very audio received from above
+        assert hashlib.sha256(data).hexdigest() == sha  # the lead-in + the very audio received from above
         assert agents[uid].cache.has(sha)
-        seconds, hz = _tone_of(data)
-        assert seconds == pytest.approx(TONE_S, abs=0.25)
-        assert hz == pytest.approx(TONE_HZ, abs=5.0)
+        pcm = decode(data)
+        lead_in_s = 3 * 0.4 + 0.5  # three beeps of 250 ms + 150 ms, then a 500 ms pause
+        assert pcm.duration_s == pytest.approx(lead_in_s + TONE_S, abs=0.3)
+        assert _hz(pcm, 0.02, 0.2) == pytest.approx(1000.0, abs=30.0)
+        assert _hz(pcm, lead_in_s + 0.2, lead_in_s + TONE_S - 0.2) == pytest.approx(TONE_HZ, abs=5.0)
         heard = (played[0].ended_at - played[0].started_at).total_seconds()
-        assert TONE_S - 0.3 < heard < TONE_S + 1.5
+        assert lead_in_s + TONE_S - 0.3 < heard < lead_in_s + TONE_S + 1.5
+
+
+def _hz(pcm: Pcm, start_s: float, end_s: float) -> float:
+    """The dominant frequency of a stretch of audio."""
+    part = pcm.samples[int(start_s * pcm.sample_rate) : int(end_s * pcm.sample_rate)].astype(float)
+    spectrum = np.abs(np.fft.rfft(part * np.hanning(len(part))))
+    return float(np.fft.rfftfreq(len(part), 1 / pcm.sample_rate)[int(np.argmax(spectrum))])

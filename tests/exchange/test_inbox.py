@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.alerts.models import EmergencyAlert
+from loa.alerts.service import aired_audio
 from loa.db.base import utcnow
 from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loa.exchange import acks as acks_module
@@ -43,7 +44,7 @@ def receive(
         caller=caller,
         data=BulletinIn.model_validate(body),
         speech_context=speech,
-        context=inbox.Context(settings.data_dir, utcnow()),
+        context=inbox.Context(settings.data_dir, utcnow(), aired_audio(settings)),
     )
     session.commit()
     return item
@@ -78,7 +79,9 @@ def test_an_emergency_goes_out_at_once_to_every_loudspeaker_of_its_communes(
     assert [b.group_code for b in batches] == [BA_TO]  # Ba Tơ's two loudspeakers, not Ba Vì's
     command = json.loads(batches[0].payload)
     assert command["kind"] == "play_now" and command["args"]["priority"] == 900
-    assert command["args"]["audio_sha256"] == item.audio_sha256
+    # The lead-in signal then the upper system's audio, like every alert (``loa.alerts.leadin``).
+    assert alert.audio_sha256 == item.audio_sha256 and alert.aired_sha256 not in (None, item.audio_sha256)
+    assert command["args"]["audio_sha256"] == alert.aired_sha256
     assert acks(lower) == [
         {
             "id": "tw-1",
@@ -143,7 +146,7 @@ def test_a_clash_with_the_communes_own_priority_item_is_ordered_by_the_operator(
         principal=operator,
         item_id=item.id,
         ahead=ahead,
-        context=inbox.Context(settings.data_dir, utcnow()),
+        context=inbox.Context(settings.data_dir, utcnow(), aired_audio(settings)),
     )
     lower.commit()
     placed = lower.get_one(Announcement, item.announcement_id)
@@ -170,7 +173,7 @@ def test_a_normal_bulletin_waits_for_the_commune_to_choose_its_time(
             item_id=item.id,
             start_at=utcnow() + timedelta(hours=2),
             keep_overlap=False,
-            context=inbox.Context(settings.data_dir, utcnow()),
+            context=inbox.Context(settings.data_dir, utcnow(), aired_audio(settings)),
         )
     lower.rollback()
     start = (utcnow() + timedelta(hours=2)).replace(microsecond=0)
@@ -180,7 +183,7 @@ def test_a_normal_bulletin_waits_for_the_commune_to_choose_its_time(
         item_id=item.id,
         start_at=start,
         keep_overlap=False,
-        context=inbox.Context(settings.data_dir, utcnow()),
+        context=inbox.Context(settings.data_dir, utcnow(), aired_audio(settings)),
     )
     lower.commit()
     placed = lower.get_one(Announcement, item.announcement_id)

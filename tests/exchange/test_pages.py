@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loa.alerts.service import aired_audio
 from loa.content import renditions
 from loa.content import service as content
 from loa.content.logic import DraftInput
@@ -47,7 +48,7 @@ def _received(
             bulletin_body(rid, priority, [BA_TO], tone(1.0), title=f"Tin cấp trên {rid}")
         ),
         speech_context=speech,
-        context=inbox.Context(settings.data_dir, utcnow()),
+        context=inbox.Context(settings.data_dir, utcnow(), aired_audio(settings)),
     )
     lower.commit()
     return item

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from loa.alerts.models import EmergencyAlert
+from loa.alerts.service import aired_audio
 from loa.app import create_app
 from loa.content import renditions
 from loa.content import service as content
@@ -267,7 +268,7 @@ def test_two_systems_exchange_bulletins_acknowledgements_and_play_logs(
             item_id=normal.id,
             start_at=utcnow() + timedelta(hours=3),
             keep_overlap=False,
-            context=inbox.Context(below.settings.data_dir, utcnow()),
+            context=inbox.Context(below.settings.data_dir, utcnow(), aired_audio(below.settings)),
         )
     with below.sessions() as s, s.begin():
         inbox.schedule_item(
@@ -276,7 +277,7 @@ def test_two_systems_exchange_bulletins_acknowledgements_and_play_logs(
             item_id=normal.id,
             start_at=(utcnow() + timedelta(hours=3)).replace(microsecond=0),
             keep_overlap=False,
-            context=inbox.Context(below.settings.data_dir, utcnow()),
+            context=inbox.Context(below.settings.data_dir, utcnow(), aired_audio(below.settings)),
         )
     # The loudspeakers play: the emergency on both clusters of Ba Tơ (and a second round on one), the
     # priority bulletin on one.

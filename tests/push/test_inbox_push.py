@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from loa.alerts.service import aired_audio
 from loa.db.base import utcnow
 from loa.exchange import inbox
 from loa.exchange.peers import Caller
@@ -67,7 +68,7 @@ def _receive(
         caller=caller,
         data=BulletinIn.model_validate(body),
         speech_context=speech,
-        context=inbox.Context(settings.data_dir, utcnow()),
+        context=inbox.Context(settings.data_dir, utcnow(), aired_audio(settings)),
     )
     lower.commit()
 

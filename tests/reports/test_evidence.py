@@ -14,6 +14,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -23,7 +24,7 @@ from loa.accounts.principal import Principal
 from loa.accounts.service import principal_for
 from loa.activities import service as activities
 from loa.activities.registers import RADIO
-from loa.alerts.service import start_alert
+from loa.alerts.service import AiredAudio, start_alert
 from loa.content.catalog import BulletinKind
 from loa.content.models import Bulletin, Rendition
 from loa.fleet import commands
@@ -36,6 +37,7 @@ from loa.reports.statistics import Gathered, former_areas, gather, sections_of
 from loa.reports.wording import broadcast_sentence, media_paragraph
 from loa.reports.xlsx_writer import render_xlsx
 from loa.schedule import models as m
+from loa.speech.store import LocalAudioStore
 from loa.units.models import AreaLineage, LineageChange
 from loa.vocab.period import Period
 from tests.activities.areas import REFORM, Tree, build_tree
@@ -232,7 +234,9 @@ def _report(session: Session, town: Town, period: Period, now: datetime) -> Repo
     )
 
 
-def test_play_now_and_alerts_are_credited_to_their_bulletin(session: Session, town: Town) -> None:
+def test_play_now_and_alerts_are_credited_to_their_bulletin(
+    session: Session, town: Town, tmp_path: Path
+) -> None:
     day = datetime(2024, 3, 5, tzinfo=UTC)
     uids = [d.uid for d in town.devices]
     issued = commands.send_commands(
@@ -244,7 +248,11 @@ def test_play_now_and_alerts_are_credited_to_their_bulletin(session: Session, to
     )
     play_now = command_item(issued[0].batch_id or issued[0].id)
     alert = start_alert(
-        session, principal=town.admin, commune_codes=["21484"], audio_sha256=town.audio["alert"]
+        session,
+        principal=town.admin,
+        commune_codes=["21484"],
+        audio_sha256=town.audio["alert"],
+        aired=AiredAudio(LocalAudioStore(tmp_path)),  # no file there: the lead-in is set below
     )
     alert_item = command_item(json.loads(alert.batch_ids)[0])
     # Its second round as the manifest carries it: the one file "lead-in signal + message".

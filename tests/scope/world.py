@@ -259,6 +259,7 @@ def _records(session: Session, letter: str, unit: AdminUnit, who: Principal, dat
         principal=who,
         commune_codes=[unit.code],
         audio_sha256=_audio(session, mark(letter, "alert"), who),
+        aired=alerts.AiredAudio(LocalAudioStore(data_dir / "audio")),
     )
     session.add(
         SpeechJob(
@@ -315,7 +316,9 @@ def _exchange_and_feedback(
             },  # type: ignore[arg-type]
         ),
         speech_context=speech,
-        context=inbox.Context(data_dir, datetime.now(UTC)),
+        context=inbox.Context(
+            data_dir, datetime.now(UTC), alerts.AiredAudio(LocalAudioStore(data_dir / "audio"))
+        ),
     )
     session.flush()
     for message in session.scalars(select(OutboxMessage).where(OutboxMessage.peer_id == upper.id)):

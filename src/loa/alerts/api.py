@@ -9,11 +9,14 @@ applies to it all the same (``loa.alerts.confirm``): such an alert comes back ``
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from starlette.responses import Response
 
 from loa.accounts.deps import ApiPrincipal, client_ip
 from loa.accounts.principal import Permission
@@ -28,8 +31,35 @@ from loa.fleet import commands
 from loa.protocol.messages import REPEAT_GAP_MAX_S
 from loa.speech.runtime import runtime_for
 from loa.web.deps import SessionDep
+from loa.web.errors import problem
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+MAX_BODY_BYTES = 256 * 1024  # a warning of 4000 characters, 2000 chosen places, 200 corners: far less
+BODY_TOO_LARGE = (
+    f"Dữ liệu gửi quá lớn (tối đa {MAX_BODY_BYTES // 1024} KB): nội dung cảnh báo tối đa "
+    f"{compose.MAX_WARNING_CHARS} ký tự, vùng vẽ trên bản đồ tối đa {targeting.POLYGON_MAX_POINTS} đỉnh."
+)
+LENGTH_REQUIRED = "Hãy gửi kèm độ dài dữ liệu (Content-Length): không nhận dữ liệu gửi theo từng khúc."
+
+
+class BoundedRoute(APIRoute):
+    """A body is refused before it is read (so before JSON parsing and validation) when it is larger
+    than ``MAX_BODY_BYTES`` or streamed without its length: a hostile call costs bounded memory."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            declared = request.headers.get("content-length", "")
+            if not declared and "transfer-encoding" in request.headers:
+                return problem(411, "length_required", LENGTH_REQUIRED)
+            if declared and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+                return problem(413, "payload_too_large", BODY_TOO_LARGE)
+            return await handler(request)
+
+        return bounded
+
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], route_class=BoundedRoute)
 
 
 class TargetIn(BaseModel):
@@ -40,7 +70,8 @@ class TargetIn(BaseModel):
     communes: list[str] = Field(default_factory=list, max_length=targeting.MAX_CHOSEN)
     villages: list[str] = Field(default_factory=list, max_length=targeting.MAX_CHOSEN)
     groups: list[int] = Field(default_factory=list, max_length=targeting.MAX_CHOSEN)
-    polygon: list[tuple[float, float]] = Field(default_factory=list, max_length=targeting.POLYGON_MAX_POINTS)
+    # Bounded by the body's size; more than 200 corners is refused in words by ``parse_polygon``.
+    polygon: list[tuple[float, float]] = Field(default_factory=list)
 
     def choice(self) -> targeting.TargetChoice:
         return targeting.TargetChoice(
@@ -58,7 +89,7 @@ class AlertIn(BaseModel):
     commune_codes: list[str] = Field(default_factory=list, max_length=5000)  # or ``target``
     target: TargetIn | None = None
     audio_sha256: str | None = Field(default=None, min_length=64, max_length=64)  # or ``text``
-    text: str | None = Field(default=None, max_length=compose.MAX_WARNING_CHARS)
+    text: str | None = None  # bounded by the body's size; ``compose.check_text`` refuses it in words
     hazard: str | None = Field(default=None, max_length=32)
     risk_level: int | None = Field(default=None, ge=1, le=5)
     expires_at: datetime | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,7 @@ from loa.alerts.models import AlertTiming, EmergencyAlert
 from loa.alerts.targeting import Coverage
 from loa.db.changes import mark_changed
 from loa.errors import InvalidInput
+from loa.fleet import commands
 from loa.fleet.models import DeviceCommand
 from loa.speech import service as speech
 from loa.speech.normalize import normalize
@@ -160,7 +162,27 @@ def fill(code: str, values: Mapping[str, str]) -> str:
 # --- the reading and the audio ---------------------------------------------------------------------------
 
 
+ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
 def check_text(text: str) -> str:
+    """The warning's text, stripped; refused when empty, too long, or carrying characters no voice can
+    read (control characters such as NUL or ESC, lone surrogates): they would reach the title, the
+    pages and the database (PostgreSQL refuses NUL) unseen."""
+    if len(text) > 4 * MAX_WARNING_CHARS:  # no need to look at every character of a huge paste
+        raise InvalidInput(
+            f"Nội dung cảnh báo quá dài (tối đa {MAX_WARNING_CHARS} ký tự): hãy viết ngắn gọn.",
+            code="text_too_long",
+        )
+    bad = next(
+        (c for c in text if unicodedata.category(c) in ("Cc", "Cs") and c not in ALLOWED_CONTROLS), None
+    )
+    if bad is not None:
+        raise InvalidInput(
+            f"Nội dung cảnh báo có ký tự điều khiển không đọc được (mã U+{ord(bad):04X}): "
+            "hãy xóa ký tự đó rồi gửi lại.",
+            code="text_control_characters",
+        )
     text = text.strip()
     if not text:
         raise InvalidInput("Chưa có nội dung cảnh báo để đọc.", code="empty_text")
@@ -240,13 +262,19 @@ def send(
     context: speech.SpeechContext,
     warning: Warning,
     pressed_at: datetime,
+    aired: alerts.AiredAudio,
     ip: str = "",
-    aired: alerts.AiredAudio | None = None,
+    source_ref: str | None = None,
 ) -> EmergencyAlert:
     """Make the audio (when typed) and the alert in one transaction (``aired``: what renders its rounds,
     the lead-in signal then the message); the alert waits for a second
     person when the province's rule asks for one (``loa.alerts.confirm``)."""
+    # Everything that can be refused is refused before the speech is made (nothing half done).
     levels.check(warning.hazard, warning.risk_level)
+    alerts.check_expiry(warning.expires_at)
+    commands.check_repeat_gap(warning.repeat_gap_s)
+    if warning.text.strip():
+        check_text(warning.text)
     coverage = warning.coverage
     if coverage.devices == 0:
         raise InvalidInput("Nơi đã chọn chưa có cụm loa nào đang hoạt động.", code="no_devices")
@@ -285,6 +313,7 @@ def send(
         target=coverage.target,
         device_uids=coverage.device_uids,
         status=status,
+        source_ref=source_ref,
         ip=ip,
         aired=aired,
     )

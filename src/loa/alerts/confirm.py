@@ -16,6 +16,7 @@ Two rules, both kept by the server, not by the page's script:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,10 +38,33 @@ from loa.units.models import AdminUnit, UnitKind
 from loa.web.confirmation import TOKEN_TTL_S, check, sign
 
 __all__ = ["TOKEN_TTL_S", "check", "sign"]  # the token itself: ``loa.web.confirmation``
+USED_PREFIX = "confirmation:"  # ``EmergencyAlert.source_ref`` of an alert sent with a token
+TOKEN_USED = (
+    "Trang xác nhận này đã được dùng để phát cảnh báo: cảnh báo không được phát thêm lần nữa. "
+    "Muốn phát lại, hãy xem lại và xác nhận lần nữa."
+)
 PROVINCE_KINDS = (UnitKind.PROVINCE, UnitKind.CITY)
 # Announced (``loa.db.changes``) with an alert's id when it waits for a second person (Web Push to leaders).
 AWAITING_SECOND_PERSON = "alert_awaiting_second_person"
 CONFIRM_PERMISSION = Permission.APPROVE_CONTENT  # the leader who approves bulletins confirms alerts too
+
+
+# --- the sender's token: one alert, once ------------------------------------------------------------
+
+
+def spend(session: Session, principal: Principal, token: str) -> str:
+    """Take a checked confirmation token for one alert: the reference its alert keeps
+    (``EmergencyAlert.source_ref``), or ``Conflict`` when an alert was already sent with it (the same
+    page posted twice: a double click, a resubmission, a replay within its minutes). The person's row is
+    locked first, so two posts of one token at once are taken one after the other."""
+    session.execute(select(User.id).where(User.id == principal.user_id).with_for_update())
+    ref = USED_PREFIX + hashlib.sha256(token.encode()).hexdigest()
+    used = session.scalar(
+        select(EmergencyAlert.id).where(EmergencyAlert.source == "manual", EmergencyAlert.source_ref == ref)
+    )
+    if used is not None:
+        raise Conflict(TOKEN_USED, code="confirmation_used")
+    return ref
 
 
 # --- the province's rule: from which level a second person confirms ----------------------------------
@@ -181,11 +205,12 @@ def confirm_pending(
     *,
     principal: Principal,
     alert_id: int,
+    aired: alerts.AiredAudio,
     ip: str = "",
-    aired: alerts.AiredAudio | None = None,
 ) -> EmergencyAlert:
-    """The second person confirms: the alert sounds at once, sent as its sender would have sent it."""
-    alert = session.get(EmergencyAlert, alert_id)
+    """The second person confirms: the alert sounds at once, sent as its sender would have sent it.
+    The alert's row is locked: of two confirmations at once, the second finds it no longer pending."""
+    alert = session.get(EmergencyAlert, alert_id, with_for_update=True, populate_existing=True)
     units = alert_units(session, alert) if alert is not None else []
     if alert is None or not any(principal.can_access_path(u.path) for u in units):
         raise NotFound("Không tìm thấy cảnh báo này.", code="alert_not_found")
@@ -234,8 +259,8 @@ def send_draft(
     *,
     principal: Principal,
     alert_id: int,
+    aired: alerts.AiredAudio,
     ip: str = "",
-    aired: alerts.AiredAudio | None = None,
 ) -> EmergencyAlert:
     """A person sends a draft made by a system (e.g. from CAP): at once, or — when the province's rule
     asks for a second person at its level — it waits for a leader, with this person as its sender.

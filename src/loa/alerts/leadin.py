@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loa.speech.audio.decode import decode
@@ -84,6 +85,15 @@ def tone_pcm(name: str, sample_rate: int = WORK_SAMPLE_RATE) -> Pcm | None:
             tone[n - len(ramp) :] *= ramp[::-1]
             parts.append(tone)
     return Pcm(np.concatenate(parts), sample_rate)
+
+
+def message_present(session: Session, store: AudioStore, message_sha256: str) -> bool:
+    """Whether the message's file is in the store (checked before any write: a missing file is the
+    common failure, and needs no savepoint to roll back)."""
+    message = session.scalar(select(AudioAsset).where(AudioAsset.sha256 == message_sha256))
+    if message is None:
+        return False
+    return store.exists(message.sha256, PROFILES[AudioFormat(message.format)].extension)
 
 
 def render_aired(

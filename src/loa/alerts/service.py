@@ -32,19 +32,20 @@ from sqlalchemy.orm import Session
 from loa.accounts import audit
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import in_scope, require
-from loa.alerts import levels
+from loa.alerts import levels, targeting
 from loa.alerts.models import EmergencyAlert
 from loa.areas.logic import COMMUNE_KINDS
 from loa.db.base import utcnow
 from loa.db.changes import mark_changed
-from loa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from loa.errors import Conflict, InvalidInput, NotFound
 from loa.fleet import commands
 from loa.fleet import service as fleet_service
 from loa.fleet.models import Device, DeviceCommand
 from loa.fleet.playable import get_playable
 from loa.protocol import itemids
 from loa.protocol.priority import Priority
-from loa.speech.store import AudioStore
+from loa.settings import Settings
+from loa.speech.store import AudioStore, LocalAudioStore
 from loa.units.models import AdminUnit
 
 log = logging.getLogger(__name__)
@@ -62,10 +63,18 @@ SYSTEM_NAME = "hệ thống"  # who stops an alert at its expiry
 @dataclass(frozen=True)
 class AiredAudio:
     """What renders each round's audio (lead-in signal + message): the audio store, and the
-    province's choice of signal per risk level (setting ``alert_lead_ins``)."""
+    province's choice of signal per risk level (setting ``alert_lead_ins``). Every path that sends an
+    alert (the form and API, a CAP draft sent or auto-sent, the CAP feed, an emergency from an upper
+    system, a second person's confirmation) must pass one: it is a required argument of
+    ``start_alert`` and ``activate_alert``, so that no alert airs without its lead-in."""
 
     store: AudioStore
     lead_ins: Mapping[int, str] = field(default_factory=dict)
+
+
+def aired_audio(settings: Settings) -> AiredAudio:
+    """The one way an entry point builds ``AiredAudio``: the audio store and ``LOA_ALERT_LEAD_INS``."""
+    return AiredAudio(LocalAudioStore(settings.audio_dir), dict(settings.alert_lead_ins))
 
 
 @dataclass(frozen=True)
@@ -100,27 +109,9 @@ def commune_choices(session: Session, principal: Principal) -> list[CommuneChoic
 
 
 def _communes(session: Session, principal: Principal, codes: list[str]) -> list[AdminUnit]:
-    wanted = sorted({c.strip() for c in codes if c.strip()})
-    if not wanted:
-        raise InvalidInput("Chưa chọn xã nào.", code="no_communes")
-    units = list(
-        session.scalars(
-            select(AdminUnit).where(
-                AdminUnit.code.in_(wanted),
-                AdminUnit.kind.in_(sorted(COMMUNE_KINDS)),
-                AdminUnit.valid_to.is_(None),
-            )
-        )
-    )
-    missing = set(wanted) - {u.code for u in units}
-    if missing:
-        raise NotFound(f"Không tìm thấy xã: {', '.join(sorted(missing))}.", code="commune_not_found")
-    outside = [u.name for u in units if not principal.can_access_path(u.path)]
-    if outside:
-        raise PermissionDenied(
-            f"Xã {', '.join(outside)} nằm ngoài địa bàn bạn được giao quản lý.", code="commune_out_of_scope"
-        )
-    return units
+    """The communes an alert goes to: decided by ``targeting.chosen_communes`` for every path (form,
+    API, CAP, an upper system's emergency), so all refuse an unknown or out-of-scope commune alike."""
+    return targeting.chosen_communes(session, principal, codes)
 
 
 def _device_uids(session: Session, commune_ids: list[int]) -> list[str]:
@@ -131,6 +122,20 @@ def _device_uids(session: Session, commune_ids: list[int]) -> list[str]:
             .order_by(Device.uid)
         )
     )
+
+
+def check_expiry(expires_at: datetime | None) -> None:
+    """An alert's expiry: absent, or a moment in the future with its time zone (a naive one could be
+    any zone, and cannot be compared with the clock)."""
+    if expires_at is None:
+        return
+    if expires_at.tzinfo is None or expires_at.utcoffset() is None:
+        raise InvalidInput(
+            "Thời điểm hết hiệu lực phải kèm múi giờ (ví dụ 2026-11-05T18:00:00+07:00).",
+            code="alert_expiry_naive",
+        )
+    if expires_at <= utcnow():
+        raise InvalidInput("Thời điểm hết hiệu lực phải ở tương lai.", code="alert_expiry_past")
 
 
 def start_alert(
@@ -150,20 +155,21 @@ def start_alert(
     source: str = "manual",
     source_ref: str | None = None,
     ip: str = "",
-    aired: AiredAudio | None = None,
+    aired: AiredAudio,
+    title: str | None = None,
 ) -> EmergencyAlert:
     """Make an alert for the communes (all in the principal's areas) and, when ``status`` is active,
     send it at once to their active loudspeakers — or to ``device_uids`` (a subset of those: villages,
     groups, a polygon) when the caller narrowed the choice; ``target`` records how it was chosen.
     A ``draft`` (e.g. from CAP) or ``pending_confirmation`` alert (waiting for a second person) is
-    stored and sent later by ``activate_alert``."""
+    stored and sent later by ``activate_alert``. ``title`` (a clean line) names it on the pages and
+    in the loudspeakers' command instead of the audio's own title."""
     require(principal, Permission.BROADCAST)
     if status not in (ACTIVE, DRAFT, PENDING_CONFIRMATION):
         raise InvalidInput("Trạng thái cảnh báo không hợp lệ.", code="alert_status_invalid")
     commands.check_repeat_gap(repeat_gap_s)
     hazard, risk_level = levels.check(hazard, risk_level)
-    if expires_at is not None and expires_at <= utcnow():
-        raise InvalidInput("Thời điểm hết hiệu lực phải ở tương lai.", code="alert_expiry_past")
+    check_expiry(expires_at)
     audio = get_playable(session, principal, audio_sha256.strip())
     units = _communes(session, principal, commune_codes)
     uids = _chosen_devices(session, units, device_uids)
@@ -173,7 +179,7 @@ def start_alert(
     if device_uids is not None:
         chosen["device_uids"] = uids
     alert = EmergencyAlert(
-        title=audio.title,
+        title=(title or audio.title)[:200],
         audio_sha256=audio.sha256,
         commune_codes=json.dumps([u.code for u in units]),
         repeat_gap_s=repeat_gap_s,
@@ -210,11 +216,11 @@ def start_alert(
 
 
 def activate_alert(
-    session: Session, *, principal: Principal, alert_id: int, ip: str = "", aired: AiredAudio | None = None
+    session: Session, *, principal: Principal, alert_id: int, aired: AiredAudio, ip: str = ""
 ) -> EmergencyAlert:
     """Send a draft or pending alert now, to the devices it was made for (those still active)."""
     require(principal, Permission.BROADCAST)
-    alert = _visible_alert(session, principal, alert_id)
+    alert = _visible_alert(session, principal, alert_id, lock=True)
     if alert.status not in (DRAFT, PENDING_CONFIRMATION):
         raise Conflict("Cảnh báo này không còn chờ phát.", code="alert_not_pending")
     units = _communes(session, principal, json.loads(alert.commune_codes))
@@ -251,11 +257,12 @@ def _dispatch(
     alert: EmergencyAlert,
     uids: list[str],
     ip: str,
-    aired: AiredAudio | None = None,
+    aired: AiredAudio,
 ) -> None:
     """Carry the alert to the loudspeakers: a group "play now" at the emergency rung, repeated, named
-    with the alert's item id; and (through ``ALERT_CHANGED``) their manifests, which carry its rounds."""
-    if aired is not None and alert.aired_sha256 is None:
+    with the alert's item id; and (through ``ALERT_CHANGED``) their manifests, which carry its rounds.
+    The one place an alert goes on air: its audio is always "lead-in of its level + message"."""
+    if alert.aired_sha256 is None:
         alert.aired_sha256 = _render_aired(session, principal, alert, aired)
     rows = commands.send_commands(
         session,
@@ -284,13 +291,18 @@ def _render_aired(
     # Imported here: the audio stack (PyAV, NumPy) is loaded only by a process that sends alerts.
     from loa.alerts import leadin
 
+    signal = leadin.signal_for(alert.risk_level, aired.lead_ins)
+    if signal != "none" and not leadin.message_present(session, aired.store, alert.audio_sha256):
+        # On PostgreSQL a savepoint rolled back stays open until the commit; none is opened for this.
+        log.error("alert %s: the message's audio file is missing, it plays without its lead-in", alert.id)
+        return None
     try:
         with session.begin_nested():
             asset = leadin.render_aired(
                 session,
                 store=aired.store,
                 message_sha256=alert.audio_sha256,
-                signal=leadin.signal_for(alert.risk_level, aired.lead_ins),
+                signal=signal,
                 created_by_id=principal.user_id or None,
             )
     except Exception:  # a missing or undecodable file: the message is sent without its lead-in
@@ -311,8 +323,12 @@ def alert_devices(session: Session, alert: EmergencyAlert) -> list[str]:
     return sorted(set(uids) & set(reachable))
 
 
-def _visible_alert(session: Session, principal: Principal, alert_id: int) -> EmergencyAlert:
-    alert = session.get(EmergencyAlert, alert_id)
+def _visible_alert(
+    session: Session, principal: Principal, alert_id: int, *, lock: bool = False
+) -> EmergencyAlert:
+    # ``lock``: the row is held until the commit, so that of two sends or stops at once the second
+    # sees the first's result (PostgreSQL row lock; SQLite serialises writers).
+    alert = session.get(EmergencyAlert, alert_id, with_for_update=lock, populate_existing=lock)
     # An alert that reaches none of the principal's areas is answered like a missing one.
     if alert is None or not _reaches(
         principal, alert, _current_units(session, json.loads(alert.commune_codes))
@@ -330,7 +346,7 @@ def stop_alert(session: Session, *, principal: Principal, alert_id: int, ip: str
     """Stop the alert on its loudspeakers: a ``stop`` command (it ends every repetition; the answers
     confirm it per device) and their manifests recompiled without it (``ALERT_CHANGED``)."""
     require(principal, Permission.BROADCAST)
-    alert = _visible_alert(session, principal, alert_id)
+    alert = _visible_alert(session, principal, alert_id, lock=True)
     units = _communes(session, principal, json.loads(alert.commune_codes))
     if alert.stopped_at is not None:
         raise Conflict("Cảnh báo này đã được dừng.", code="alert_stopped")

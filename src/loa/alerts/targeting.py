@@ -125,8 +125,66 @@ def parse_polygon(raw: str | Sequence[Sequence[float]]) -> tuple[Point, ...]:
             raise error from None
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise error
-        points.append((round(lat, 6), round(lon, 6)))
+        point = (round(lat, 6), round(lon, 6))
+        if not points or points[-1] != point:  # a corner clicked twice is one corner
+            points.append(point)
+    if len(points) > 1 and points[0] == points[-1]:  # a closed ring names its first corner again
+        points.pop()
+    if len(points) < 3:
+        raise error
+    # Crossing first: a symmetric bow tie also has a signed area of 0, but its fault is the crossing.
+    if _self_intersects(points):
+        raise InvalidInput(
+            "Vùng vẽ trên bản đồ không hợp lệ: các cạnh cắt nhau. Hãy vẽ lại một vùng khép kín không tự cắt.",
+            code="polygon_self_intersecting",
+        )
+    if abs(_area(points)) < 1e-12:
+        raise InvalidInput(
+            "Vùng vẽ trên bản đồ không hợp lệ: các đỉnh nằm trên một đường thẳng, vùng có diện tích bằng 0.",
+            code="polygon_flat",
+        )
     return tuple(points)
+
+
+def _area(points: Sequence[Point]) -> float:
+    """Twice the signed area (shoelace), in degrees squared."""
+    return sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(points, [*points[1:], points[0]], strict=True))
+
+
+def _side(a: Point, b: Point, c: Point) -> int:
+    cross = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+    return (cross > 0) - (cross < 0)
+
+
+def _within(a: Point, b: Point, c: Point) -> bool:
+    """``c``, on the line through ``a`` and ``b``, lies on the segment."""
+    return min(a[0], b[0]) <= c[0] <= max(a[0], b[0]) and min(a[1], b[1]) <= c[1] <= max(a[1], b[1])
+
+
+def _meet(p1: Point, p2: Point, q1: Point, q2: Point) -> bool:
+    """The segments p1–p2 and q1–q2 cross or touch."""
+    d1, d2, d3, d4 = _side(q1, q2, p1), _side(q1, q2, p2), _side(p1, p2, q1), _side(p1, p2, q2)
+    if d1 != d2 and d3 != d4 and 0 not in (d1, d2, d3, d4):
+        return True
+    return (
+        (d1 == 0 and _within(q1, q2, p1))
+        or (d2 == 0 and _within(q1, q2, p2))
+        or (d3 == 0 and _within(p1, p2, q1))
+        or (d4 == 0 and _within(p1, p2, q2))
+    )
+
+
+def _self_intersects(points: Sequence[Point]) -> bool:
+    """Two edges that do not share a corner cross or touch (at most 200 corners: 20 000 pairs)."""
+    n = len(points)
+    edges = [(points[i], points[(i + 1) % n]) for i in range(n)]
+    for i in range(n):
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:  # the last edge shares the first corner
+                continue
+            if _meet(*edges[i], *edges[j]):
+                return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -192,7 +250,9 @@ def _people(villages: Sequence[AdminUnit]) -> tuple[int | None, int]:
     return (sum(known) if known else None), len(known)
 
 
-def _chosen_communes(session: Session, principal: Principal, codes: Sequence[str]) -> list[AdminUnit]:
+def chosen_communes(session: Session, principal: Principal, codes: Sequence[str]) -> list[AdminUnit]:
+    """The current communes named by ``codes``, all in the principal's areas (else refused, in
+    Vietnamese): the one rule for which communes an alert may go to (``loa.alerts.service`` uses it)."""
     wanted = sorted({c.strip() for c in codes if c.strip()})
     if not wanted:
         raise InvalidInput("Chưa chọn xã nào.", code="no_communes")
@@ -299,7 +359,7 @@ def resolve(session: Session, principal: Principal, choice: TargetChoice) -> Cov
             target={"mode": "province"},
         )  # fmt: skip
     if choice.mode == "communes":
-        units = _chosen_communes(session, principal, choice.communes)
+        units = chosen_communes(session, principal, choice.communes)
         ids = [u.id for u in units]
         return _coverage(
             "communes", communes, _speakers(session, ids), _villages_of(session, ids), narrowed=False,

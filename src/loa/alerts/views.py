@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
@@ -26,7 +27,7 @@ from loa.alerts import service as alerts
 from loa.alerts.forms import EXPIRY_MAX_H, AlertForm
 from loa.areas import picker
 from loa.db.base import utcnow
-from loa.errors import InvalidInput, LoaError
+from loa.errors import InvalidInput, LoaError, PayloadTooLarge
 from loa.fleet import present
 from loa.fleet.playable import get_playable, playable_audio
 from loa.protocol.messages import REPEAT_GAP_MAX_S
@@ -34,7 +35,6 @@ from loa.settings import Settings
 from loa.speech import uploads
 from loa.speech.api import read_limited
 from loa.speech.runtime import runtime_for
-from loa.speech.store import LocalAudioStore
 from loa.vocab.numbers import number_text
 from loa.web.deps import SessionDep, SettingsDep
 from loa.web.flash import flash_pair
@@ -47,8 +47,25 @@ COMMUNE_LIST_MAX = 12  # more communes than this: chosen by name in a combobox, 
 PURPOSE = "alert"
 
 
+MAX_FORM_BYTES = 256 * 1024  # the whole post: text, polygon, up to 2000 chosen places
+MAX_FIELD_BYTES = 64 * 1024  # a warning of 4000 characters or a polygon of 200 corners, percent-encoded
+FORM_TOO_LARGE = (
+    "Dữ liệu gửi quá lớn: nội dung cảnh báo tối đa 4000 ký tự, vùng vẽ trên bản đồ tối đa 200 đỉnh."
+)
+
+
 async def posted_form(request: Request) -> FormData:
-    return await request.form()
+    """The posted form, each field read up to ``MAX_FIELD_BYTES`` (Starlette refuses a larger one as it
+    streams, so a hostile post costs no more memory than that); a refusal is said in Vietnamese. It is
+    resolved before the CSRF check, which then reads the same parsed form. A post without its length,
+    or longer than ``MAX_FORM_BYTES``, is refused before it is read (browsers always send the length)."""
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
+        raise PayloadTooLarge(FORM_TOO_LARGE, code="alert_form_too_large")
+    try:
+        return await request.form(max_part_size=MAX_FIELD_BYTES)
+    except HTTPException:
+        raise PayloadTooLarge(FORM_TOO_LARGE, code="alert_form_too_large") from None
 
 
 PostedForm = Annotated[FormData, Depends(posted_form)]
@@ -59,7 +76,7 @@ BOARD_POLL_SECONDS = 2
 def aired_audio(request: Request) -> alerts.AiredAudio:
     """What renders an alert's rounds (lead-in + message) in this application."""
     settings: Settings = request.app.state.settings
-    return alerts.AiredAudio(LocalAudioStore(settings.audio_dir), dict(settings.alert_lead_ins))
+    return alerts.aired_audio(settings)
 
 
 def level_context() -> dict[str, Any]:
@@ -187,12 +204,12 @@ def _review(
 
 @router.post("/alerts")
 def alerts_post(
-    request: Request,
     principal: WebPrincipal,
+    data: PostedForm,  # before the CSRF check: the form is read once, with the alert form's bounds
+    request: Request,
     _csrf: CsrfProtected,
     db: SessionDep,
     settings: SettingsDep,
-    data: PostedForm,
 ) -> Response:
     """One form, several steps: ``fill`` a template, ``review`` (the confirmation step), ``send`` (with the
     confirmation token); anything else shows the form again with the reading."""
@@ -215,7 +232,7 @@ def alerts_post(
             ):
                 notice = "Trang xác nhận đã cũ hoặc nội dung đã thay đổi: hãy xem lại và bấm «Phát» lần nữa."
                 return _review(request, db, principal, form, secret, notice=notice)
-            return _send(request, db, principal, form)
+            return _send(request, db, principal, form, confirm.spend(db, principal, token))
         reading = compose.reading(form.text) if form.text.strip() else None
         return _page(request, db, principal, form=form, reading=reading)
     except LoaError as err:
@@ -223,7 +240,7 @@ def alerts_post(
         return _page(request, db, principal, error=err.message, form=form, status=err.status)
 
 
-def _send(request: Request, db: Session, principal: Principal, form: AlertForm) -> Response:
+def _send(request: Request, db: Session, principal: Principal, form: AlertForm, used: str) -> Response:
     pressed_at = utcnow()
     hazard, level = form.classification()
     warning = compose.Warning(
@@ -244,6 +261,7 @@ def _send(request: Request, db: Session, principal: Principal, form: AlertForm) 
         pressed_at=pressed_at,
         ip=client_ip(request),
         aired=aired_audio(request),
+        source_ref=used,  # the token is spent with the alert's commit
     )
     db.commit()
     if alert.status == alerts.PENDING_CONFIRMATION:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, JSONResponse
 
 from loa import __version__
+from loa.alerts.service import aired_audio
 from loa.db.base import utcnow
 from loa.errors import InvalidInput, NotFound
 from loa.exchange import inbox, lower, peers, pull
@@ -182,7 +183,7 @@ def post_bulletin(body: BulletinIn, request: Request, db: SessionDep, caller: Ca
             caller=caller,
             data=body,
             speech_context=runtime_for(request.app.state).context,
-            context=inbox.Context(data_dir=settings.data_dir, now=utcnow()),
+            context=inbox.Context(data_dir=settings.data_dir, now=utcnow(), aired=aired_audio(settings)),
         )
         return 202, inbox_out(db, item).model_dump(mode="json")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,6 +55,7 @@ class Context:
 
     data_dir: Path  # the manifest signing key (schedule publishes new manifests)
     now: datetime
+    aired: alerts.AiredAudio  # renders an emergency's rounds (lead-in + message), like every alert's
 
 
 # --- receiving --------------------------------------------------------------------------------------
@@ -70,6 +72,13 @@ def _audio(data: BulletinIn) -> bytes:
             code="audio_sha256_mismatch",
         )
     return raw
+
+
+def _clean_body(text: str) -> str:
+    """The bulletin's text with line breaks and tabs kept, other control characters (NUL, ESC…) and
+    lone surrogates dropped: PostgreSQL refuses NUL, and the whole push with it."""
+    kept = (c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
+    return "".join(kept).strip()
 
 
 def _common_area(session: Session, communes: Sequence[AdminUnit]) -> int | None:
@@ -103,14 +112,17 @@ def receive_bulletin(
             f"Địa bàn {', '.join(outside)} nằm ngoài phạm vi của kết nối «{caller.peer.name}».",
             code="exchange_out_of_scope",
         )
+    # Cleaned once (control characters out): the title reaches the audio, the alert, the pages and
+    # the loudspeakers' command; a NUL would make PostgreSQL refuse the whole emergency.
+    title = clean_line(data.title)[:300]
     asset = ingest_now(
-        session, context=speech_context, data=_audio(data), filename=f"{data.id}.audio", title=data.title
+        session, context=speech_context, data=_audio(data), filename=f"{data.id}.audio", title=title
     )
     item = InboxItem(
         peer_id=caller.peer.id,
         remote_id=data.id,
-        title=clean_line(data.title)[:300],
-        body_text=data.body.strip(),
+        title=title,
+        body_text=_clean_body(data.body),
         source_name=clean_line(data.source)[:200] or caller.peer.name,
         priority=data.priority,
         audio_sha256=asset.sha256,
@@ -147,7 +159,12 @@ def receive_bulletin(
 
 def _at_once(session: Session, principal: Principal, item: InboxItem, context: Context) -> None:
     alert = alerts.start_alert(
-        session, principal=principal, commune_codes=list(item.commune_codes), audio_sha256=item.audio_sha256
+        session,
+        principal=principal,
+        commune_codes=list(item.commune_codes),
+        audio_sha256=item.audio_sha256,
+        aired=context.aired,
+        title=item.title,
     )
     item.alert_id = alert.id
     _scheduled(item, principal, context.now)

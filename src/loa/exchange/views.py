@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from loa.accounts.deps import CsrfProtected, WebPrincipal, client_ip
 from loa.accounts.principal import Permission, Principal
 from loa.accounts.scope import require
+from loa.alerts import service as alerts
 from loa.areas import picker
 from loa.content.catalog import Status
 from loa.content.models import Bulletin
@@ -118,7 +119,7 @@ def schedule(
             item_id=inbox_id,
             start_at=_local(start_local),
             keep_overlap=bool(keep_overlap),
-            context=inbox.Context(settings.data_dir, utcnow()),
+            context=inbox.Context(settings.data_dir, utcnow(), alerts.aired_audio(settings)),
         )
 
     return _decide(request, db, principal, work, "Đã xếp lịch phát tin của cấp trên; cấp trên được báo lại.")
@@ -142,7 +143,7 @@ def order(
             principal=principal,
             item_id=inbox_id,
             ahead=place == "ahead",
-            context=inbox.Context(settings.data_dir, utcnow()),
+            context=inbox.Context(settings.data_dir, utcnow(), alerts.aired_audio(settings)),
         )
 
     return _decide(request, db, principal, work, "Đã sắp thứ tự phát; cấp trên được báo lại.")

@@ -22,6 +22,7 @@ from loa.alerts.cap import export
 from loa.alerts.cap.parse import CapRefused, CapTooLarge, read_bounded_async
 from loa.alerts.cap.service import CapPolicy, IngestResult, count_refusal, ingest
 from loa.alerts.models import EmergencyAlert
+from loa.alerts.service import AiredAudio
 from loa.alerts.views import aired_audio
 from loa.db.base import utcnow
 from loa.speech.runtime import runtime_for
@@ -63,17 +64,31 @@ async def post_cap(request: Request, db: SessionDep, principal: ApiPrincipal) ->
     speech = runtime_for(request.app.state).context
     # The parse, the TTS and the writes are blocking work: off the event loop.
     result = await run_in_threadpool(
-        _ingest, db, principal=principal, data=data, policy=policy, speech=speech, ip=client_ip(request)
+        _ingest,
+        db,
+        principal=principal,
+        data=data,
+        policy=policy,
+        speech=speech,
+        aired=aired_audio(request),
+        ip=client_ip(request),
     )
     return CapResult(outcome=result.outcome, message=result.message, alert_ids=list(result.alert_ids))
 
 
 def _ingest(
-    db: Session, *, principal: Principal, data: bytes, policy: CapPolicy, speech: SpeechContext, ip: str
+    db: Session,
+    *,
+    principal: Principal,
+    data: bytes,
+    policy: CapPolicy,
+    speech: SpeechContext,
+    aired: AiredAudio,
+    ip: str,
 ) -> IngestResult:
     """One message in its transaction; a refusal is counted in a transaction of its own."""
     try:
-        result = ingest(db, principal=principal, data=data, policy=policy, speech=speech, ip=ip)
+        result = ingest(db, principal=principal, data=data, policy=policy, speech=speech, aired=aired, ip=ip)
     except (CapRefused, CapTooLarge) as err:
         _count(db, err.reason)
         raise

@@ -24,6 +24,7 @@ from loa.accounts.models import User
 from loa.accounts.service import principal_for
 from loa.alerts.cap.parse import NS, CapRefused, CapTooLarge, check_safe, read_bounded
 from loa.alerts.cap.service import CapPolicy, count_refusal, ingest
+from loa.alerts.service import AiredAudio
 from loa.errors import LoaError
 from loa.speech.service import SpeechContext
 
@@ -104,6 +105,7 @@ def poll_once(
     username: str,
     policy: CapPolicy,
     speech: SpeechContext,
+    aired: AiredAudio,
     fetch: Fetch,
 ) -> PollReport:
     """Read the feed once and ingest each message in its own transaction."""
@@ -143,6 +145,7 @@ def poll_once(
                     data=document,
                     policy=policy,
                     speech=speech,
+                    aired=aired,
                 )
             except (CapRefused, CapTooLarge) as err:
                 session.rollback()

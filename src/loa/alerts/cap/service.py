@@ -96,9 +96,11 @@ def ingest(
     data: bytes,
     policy: CapPolicy,
     speech: SpeechContext,
+    aired: alerts.AiredAudio,
     ip: str = "",
 ) -> IngestResult:
-    """One CAP message (bytes already bounded by the caller) acted on with ``principal``'s rights."""
+    """One CAP message (bytes already bounded by the caller) acted on with ``principal``'s rights;
+    ``aired`` renders the lead-in of an alert the province's rule sends at once."""
     require(principal, Permission.BROADCAST)
     message = parse(
         data, trusted_cert_pem=policy.trusted_cert_pem, require_signature=policy.require_signature
@@ -126,7 +128,14 @@ def ingest(
     if info is None:
         raise InvalidInput("Bản tin CAP không có phần nội dung (info).", code="cap_no_info")
     alert = _new_alert(
-        session, principal=principal, message=message, info=info, policy=policy, speech=speech, ip=ip
+        session,
+        principal=principal,
+        message=message,
+        info=info,
+        policy=policy,
+        speech=speech,
+        aired=aired,
+        ip=ip,
     )
     if message.msg_type == "Update":
         for old in referenced:
@@ -146,6 +155,7 @@ def _new_alert(
     info: CapInfo,
     policy: CapPolicy,
     speech: SpeechContext,
+    aired: alerts.AiredAudio,
     ip: str,
 ) -> EmergencyAlert:
     hazard = mapping.hazard_of(info)
@@ -175,11 +185,12 @@ def _new_alert(
         source=SOURCE,
         source_ref=message.identifier[:300],
         ip=ip,
+        aired=aired,
     )
     if info.headline:
         alert.title = info.headline[:200]  # what the loudspeakers and the pages name it
     if policy.auto_sends(message, level):
-        alerts.activate_alert(session, principal=principal, alert_id=alert.id, ip=ip)
+        alerts.activate_alert(session, principal=principal, alert_id=alert.id, ip=ip, aired=aired)
     return alert
 
 
