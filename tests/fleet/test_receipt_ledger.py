@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from loa.db import make_session_factory
 from loa.db.base import utcnow
+from loa.db.migrate import downgrade, upgrade
 from loa.fleet import service
 from loa.fleet.gateway import Gateway, GatewayConfig
 from loa.fleet.ingest import IngestOutcome, write_events
-from loa.fleet.models import PlayReceipt
+from loa.fleet.models import Device, PlayReceipt, ReceiptLedger
 from loa.protocol import itemids
 from loa.protocol import messages as m
 from loa.protocol.topics import Channel, Topics
@@ -101,9 +103,7 @@ def test_the_same_start_again_is_the_ordinary_duplicate(session: Session) -> Non
 
 
 def test_both_starts_in_one_batch_keep_the_first(session: Session) -> None:
-    outcome = _send(
-        session, _receipt("r-1", JANUARY), _receipt("r-1", NOVEMBER), _receipt("r-1", JANUARY)
-    )
+    outcome = _send(session, _receipt("r-1", JANUARY), _receipt("r-1", NOVEMBER), _receipt("r-1", JANUARY))
     session.commit()
     assert _stored(session, "r-1") == [JANUARY]
     assert (outcome.receipts_new, outcome.receipts_duplicate) == (1, 1)
@@ -119,6 +119,37 @@ def test_receipt_ids_are_per_device(session: Session) -> None:
     session.commit()
     assert other.receipts_new == 1 and other.reused == {}
     assert _stored(session, "r-1") == [NOVEMBER, JANUARY]
+
+
+def test_two_gateways_writing_both_starts_at_once_store_one(world_engine: Engine) -> None:
+    """Two transactions (two gateways, or a forger's copy racing the device's own receipt): the
+    second waits for the first's claim on the ledger key, then sees its start and refuses its own."""
+    factory = make_session_factory(world_engine)
+    first, second = factory(), factory()
+    try:
+        assert _send(first, _receipt("r-1", NOVEMBER)).receipts_new == 1  # claimed, not committed
+        outcomes: list[IngestOutcome] = []
+
+        def racing() -> None:
+            outcomes.append(_send(second, _receipt("r-1", JANUARY)))
+            second.commit()
+
+        thread = threading.Thread(target=racing)
+        thread.start()
+        thread.join(1.0)
+        if world_engine.dialect.name == "postgresql":
+            assert thread.is_alive()  # waiting for the first transaction's claim
+        first.commit()
+        thread.join(10)
+        assert not thread.is_alive()
+    finally:
+        first.close()
+        second.close()
+    (outcome,) = outcomes
+    assert outcome.receipts_new == 0 and outcome.reused == {IDS.a1: ["r-1"]}
+    with factory() as s:
+        assert _stored(s, "r-1") == [NOVEMBER]
+        assert _played_in_reports(s) == 1
 
 
 def test_the_gateway_refuses_counts_logs_once_and_acknowledges(
@@ -157,3 +188,67 @@ def test_the_gateway_refuses_counts_logs_once_and_acknowledges(
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(PlayReceipt)) == 2
         assert _stored(s, "g-1") == [start]
+
+
+# --- migration 0022 on a database that already holds receipts ----------------------------------
+
+
+def test_upgrading_fills_the_ledger_with_the_earliest_start_and_reports_what_was_stored_twice(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    downgrade(engine, "0021")
+    assert "receipt_ledger" not in inspect(engine).get_table_names()
+    with engine.begin() as conn:
+        device_id = conn.execute(
+            insert(Device)
+            .values(
+                uid="loa-old-1", name="Cụm loa cũ", village="", heartbeat_s=30, pending_receipts=0,
+                messages_refused=0, message_errors=0, active=True, online=False, firmware="",
+                created_at=NOVEMBER,
+            )
+            .returning(Device.id)
+        ).scalar_one()  # fmt: skip
+        stored = [("twice", JANUARY), ("twice", NOVEMBER), ("once", NOVEMBER), ("thrice", NOVEMBER)]
+        stored += [("thrice", NOVEMBER + timedelta(days=k)) for k in (1, 2)]
+        conn.execute(
+            insert(PlayReceipt),
+            [
+                {
+                    "device_id": device_id, "receipt_id": rid, "seq": 0, "item_id": "cmd-1",
+                    "audio_sha256": SHA, "started_at": at, "ended_at": at + timedelta(seconds=30),
+                    "outcome": "played", "received_at": at,
+                }
+                for rid, at in stored
+            ],
+        )  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="loa.db.migrations"):
+        upgrade(engine)
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "loa.db.migrations"]
+    assert "3 receipts stored more than once under one receipt id (2 receipt ids)" in warning
+    assert "loa-old-1 thrice ×3" in warning and "loa-old-1 twice ×2" in warning
+    with make_session_factory(engine)() as s:
+        rows = s.execute(select(ReceiptLedger.receipt_id, ReceiptLedger.started_at))
+        ledger = {rid: at for rid, at in rows}
+        assert ledger == {"twice": NOVEMBER, "once": NOVEMBER, "thrice": NOVEMBER}
+        assert s.scalar(select(func.count()).select_from(PlayReceipt)) == 6  # nothing deleted
+        # From now on: the earliest start is the duplicate, any other start is refused.
+        outcome = _send(s, _receipt("twice", NOVEMBER), _receipt("once", JANUARY), uid="loa-old-1")
+        s.commit()
+        assert (outcome.receipts_new, outcome.receipts_duplicate) == (0, 1)
+        assert outcome.reused == {"loa-old-1": ["once"]}
+    caplog.clear()
+    downgrade(engine, "0021")
+    assert "receipt_ledger" not in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(PlayReceipt)).scalar() == 6
+    with caplog.at_level(logging.WARNING, logger="loa.db.migrations"):
+        upgrade(engine)
+
+
+def test_a_database_without_duplicates_upgrades_silently(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    downgrade(engine, "0021")
+    with caplog.at_level(logging.WARNING, logger="loa.db.migrations"):
+        upgrade(engine)
+    assert [r for r in caplog.records if r.name == "loa.db.migrations"] == []
