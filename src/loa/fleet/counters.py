@@ -49,6 +49,7 @@ DROPS: tuple[Counter, ...] = (
     _drop("wrong_channel", "Bản tin gửi sai kênh"),
     _drop("unknown_device", "Thiết bị không có trong hệ thống"),
     _drop("refused_receipt", "Biên nhận phát bị từ chối (nội dung không giao cho thiết bị)"),
+    _drop("reused_receipt_id", "Biên nhận phát bị từ chối (mã biên nhận đã ghi với giờ phát khác)"),
     _drop("write_failed", "Không ghi được vào cơ sở dữ liệu"),
 )
 TRAFFIC: tuple[Counter, ...] = (

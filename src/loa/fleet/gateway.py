@@ -86,6 +86,7 @@ class GatewayStats:
     receipts_new: int = 0
     receipts_duplicate: int = 0
     receipts_refused: int = 0  # for items the device was not given (also in ``dropped``)
+    receipts_reused: int = 0  # receipt ids recorded before with another start (also in ``dropped``)
     acks_sent: int = 0
     states_published: int = 0
     states_republished: int = 0  # after a broker that had lost the retained ones (``loa.fleet.retained``)
@@ -117,6 +118,7 @@ class Gateway(Intake):
         self._tracked: list[Tracked] = []  # JetStream messages of the batch being gathered
         self._manifest_items = ManifestItems()  # for screening receipts (``loa.fleet.provenance``)
         self._refused_logged: set[str] = set()  # devices whose refused receipts were logged
+        self._reused_logged: set[str] = set()  # devices whose reused receipt ids were logged
         self._wake = asyncio.Event()
         self._outbox_wake = asyncio.Event()
         self._client: LiteClient | None = None

@@ -1,9 +1,13 @@
 """Writing what devices report: status, births, wills, receipts, command results — in batches.
 
 Called by the gateway from a worker thread with one session per batch; the caller commits. Receipts
-arrive at least once; the unique (device_id, receipt_id, started_at) key records each exactly once (a
-device re-sends its journaled receipt unchanged, start included), and every
-receipt id of a batch is acknowledged (a duplicate is already safely stored).
+arrive at least once and each receipt id is recorded once per device: the ingest claims (device,
+receipt id) in ``receipt_ledger`` with the receipt's start, in the same statement that stores the
+receipt (PostgreSQL) or just before it (SQLite), in the batch's transaction. A device re-sends its
+journaled receipt unchanged, start included: the same start again is a duplicate, already safely
+stored; the id again with another start is refused (``IngestOutcome.reused``: not stored, counted by
+the gateway) — ``play_receipts``' own key holds the start (its partition key on PostgreSQL), so it
+would have stored it a second time, in another month. Every receipt id of a batch is acknowledged.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -29,6 +33,7 @@ from loa.fleet.models import (
     DeviceCommandBatch,
     DeviceStatusLog,
     PlayReceipt,
+    ReceiptLedger,
     ReceiptSummaryMonth,
     StatusEvent,
 )
@@ -55,6 +60,8 @@ class IngestOutcome:
     came_online: list[str] = field(default_factory=list)
     went_offline: list[str] = field(default_factory=list)
     refused: dict[str, list[str]] = field(default_factory=dict)  # uid → receipts refused (provenance)
+    # uid → receipt ids it had recorded with another start, sent again with a new one: refused
+    reused: dict[str, list[str]] = field(default_factory=dict)
 
 
 def offline_deadline(received_at: datetime, heartbeat_s: int) -> datetime:
@@ -150,11 +157,14 @@ def write_events(session: Session, *, events: Sequence[Event]) -> IngestOutcome:
     session.add_all(logs)
     if samples:
         health.record_samples(session, samples)
-    inserted = _insert_receipts(session, receipts)
-    if receipts:
-        _mark_ended_months(session, [r["started_at"] for r in receipts], now=utcnow())
-    outcome.receipts_new = inserted
-    outcome.receipts_duplicate = len(receipts) - inserted
+    recorded = _record_receipts(session, receipts)
+    if recorded.new:
+        _mark_ended_months(session, recorded.new, now=utcnow())
+    outcome.receipts_new = len(recorded.new)
+    outcome.receipts_duplicate = recorded.duplicate
+    uid_of = {r.id: r.uid for r in rows.values()}
+    for device_id, receipt_id in recorded.reused:
+        outcome.reused.setdefault(uid_of[device_id], []).append(receipt_id)
     outcome.acks = {uid: list(dict.fromkeys(ids)) for uid, ids in acks.items()}  # each id once
     session.flush()
     return outcome
@@ -378,14 +388,26 @@ _RECEIPT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("priority", "int"),
     ("received_at", "timestamptz"),
 )
+_COLUMNS = ", ".join(c for c, _ in _RECEIPT_COLUMNS)
 # PostgreSQL: one short statement with one array per column, whatever the batch size (a multi-row
 # VALUES list is re-parsed by the driver for every batch and was the ingest's largest cost).
 # Arrays travel in psycopg's binary format (``%(name)b``): the text format quotes every element with
-# regular expressions, which cost a fifth of the whole ingest.
-_PG_INSERT_RECEIPTS = (
-    f"INSERT INTO {PlayReceipt.__tablename__} ({', '.join(c for c, _ in _RECEIPT_COLUMNS)}) "
-    f"SELECT * FROM unnest({', '.join(f'CAST(%({c})b AS {t}[])' for c, t in _RECEIPT_COLUMNS)}) "
-    "ON CONFLICT (device_id, receipt_id, started_at) DO NOTHING RETURNING id"
+# regular expressions, which cost a fifth of the whole ingest. The same statement claims each
+# (device, receipt id) in the ledger and stores only the receipts whose claim it won: no round trip
+# more than a plain insert. A key claimed by a transaction not yet committed waits for it.
+_PG_RECORD_RECEIPTS = (
+    f"WITH v ({_COLUMNS}) AS ("
+    f"SELECT * FROM unnest({', '.join(f'CAST(%({c})b AS {t}[])' for c, t in _RECEIPT_COLUMNS)})), "
+    f"claimed AS (INSERT INTO {ReceiptLedger.__tablename__} (device_id, receipt_id, started_at) "
+    "SELECT device_id, receipt_id, started_at FROM v ON CONFLICT DO NOTHING RETURNING device_id, receipt_id) "
+    f"INSERT INTO {PlayReceipt.__tablename__} ({_COLUMNS}) "
+    "SELECT v.* FROM v JOIN claimed USING (device_id, receipt_id) "
+    "ON CONFLICT (device_id, receipt_id, started_at) DO NOTHING RETURNING device_id, receipt_id"
+)
+_PG_LEDGER_STARTS = (
+    f"SELECT l.device_id, l.receipt_id, l.started_at FROM {ReceiptLedger.__tablename__} AS l "
+    "JOIN unnest(CAST(%(device_id)b AS int[]), CAST(%(receipt_id)b AS text[])) AS k(device_id, receipt_id) "
+    "ON l.device_id = k.device_id AND l.receipt_id = k.receipt_id"
 )
 
 
@@ -407,27 +429,95 @@ def _mark_ended_months(session: Session, started: Sequence[datetime], *, now: da
         session.execute(statement.on_conflict_do_update(index_elements=["month"], set_={"dirty": True}))
 
 
-def _insert_receipts(session: Session, receipts: list[dict[str, Any]]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id; returns how many rows were new."""
+_Key = tuple[int, str]  # (device id, receipt id)
+
+
+@dataclass
+class _Recorded:
+    new: list[datetime] = field(default_factory=list)  # the starts of the receipts stored now
+    duplicate: int = 0  # recorded before with the same start (or twice in this batch)
+    reused: list[_Key] = field(default_factory=list)  # recorded with another start: refused
+
+
+def _record_receipts(session: Session, receipts: list[dict[str, Any]]) -> _Recorded:
+    """Store each receipt whose (device, receipt id) is new, claiming it in ``receipt_ledger`` in the
+    same transaction; tell the others apart by the start the ledger holds for them: the same start
+    is a duplicate, another one a receipt id reused (refused). Within a batch the first arrival wins."""
+    recorded = _Recorded()
     if not receipts:
-        return 0
+        return recorded
+    first: dict[_Key, dict[str, Any]] = {}
+    for r in receipts:
+        first.setdefault((r["device_id"], r["receipt_id"]), r)
+    keys = sorted(first)  # every writer claims keys in one order: concurrent batches do not deadlock
+    stored = _claim_and_insert(session, [first[k] for k in keys])
+    starts = _ledger_starts(session, [k for k in keys if k not in stored])
+    for r in receipts:
+        key = (r["device_id"], r["receipt_id"])
+        if key in stored and r is first[key]:
+            recorded.new.append(r["started_at"])
+            continue
+        start = first[key]["started_at"] if key in stored else starts.get(key)
+        if start is None or start == r["started_at"]:  # None: its device was deleted meanwhile
+            recorded.duplicate += 1
+        else:
+            recorded.reused.append(key)
+    return recorded
+
+
+def _claim_and_insert(session: Session, receipts: list[dict[str, Any]]) -> set[_Key]:
+    """The keys of ``receipts`` (one receipt per key) whose receipt this call stored."""
     connection = session.connection()
-    inserted = 0
+    stored: set[_Key] = set()
     if connection.dialect.name == "postgresql":
         for start in range(0, len(receipts), RECEIPT_CHUNK):
             chunk = receipts[start : start + RECEIPT_CHUNK]
             columns = {c: [r[c] for r in chunk] for c, _ in _RECEIPT_COLUMNS}
-            inserted += len(connection.exec_driver_sql(_PG_INSERT_RECEIPTS, columns).all())
-        return inserted
+            rows = connection.exec_driver_sql(_PG_RECORD_RECEIPTS, columns)
+            stored.update((row[0], row[1]) for row in rows)
+        return stored
+    ledger: Any = ReceiptLedger.__table__
     table: Any = PlayReceipt.__table__
-    stmt = (
+    claim = (
+        sqlite.insert(ledger)
+        .on_conflict_do_nothing(index_elements=["device_id", "receipt_id"])
+        .returning(ledger.c.device_id, ledger.c.receipt_id)
+    )
+    insert = (
         sqlite.insert(table)
         .on_conflict_do_nothing(index_elements=["device_id", "receipt_id", "started_at"])
-        .returning(table.c.id)
+        .returning(table.c.device_id, table.c.receipt_id)
     )
     for start in range(0, len(receipts), RECEIPT_CHUNK):
-        inserted += len(connection.execute(stmt, receipts[start : start + RECEIPT_CHUNK]).all())
-    return inserted
+        chunk = receipts[start : start + RECEIPT_CHUNK]
+        keys = [{c: r[c] for c in ("device_id", "receipt_id", "started_at")} for r in chunk]
+        claimed = {(row[0], row[1]) for row in connection.execute(claim, keys).all()}
+        won = [r for r in chunk if (r["device_id"], r["receipt_id"]) in claimed]
+        if won:
+            stored.update((row[0], row[1]) for row in connection.execute(insert, won).all())
+    return stored
+
+
+def _ledger_starts(session: Session, keys: list[_Key]) -> dict[_Key, datetime]:
+    """The start each of ``keys`` is recorded with in the ledger."""
+    if not keys:
+        return {}
+    connection = session.connection()
+    found: dict[_Key, datetime] = {}
+    for start in range(0, len(keys), RECEIPT_CHUNK):
+        chunk = keys[start : start + RECEIPT_CHUNK]
+        if connection.dialect.name == "postgresql":
+            params = {"device_id": [k[0] for k in chunk], "receipt_id": [k[1] for k in chunk]}
+            rows = connection.exec_driver_sql(_PG_LEDGER_STARTS, params).all()
+            found.update({(d, r): at.astimezone(UTC) for d, r, at in rows})
+            continue
+        ledger = ReceiptLedger.__table__
+        wanted = tuple_(ledger.c.device_id, ledger.c.receipt_id).in_(chunk)
+        rows = session.execute(
+            select(ReceiptLedger.device_id, ReceiptLedger.receipt_id, ReceiptLedger.started_at).where(wanted)
+        ).all()
+        found.update({(d, r): at for d, r, at in rows})
+    return found
 
 
 def sweep_offline(session: Session, *, now: datetime) -> list[str]:

@@ -6,11 +6,12 @@ batches, and receipts acknowledged once their batch is committed (a mixin of ``G
   transaction retried after a PostgreSQL deadlock (devices resend a command answer only if the broker
   never took it);
 * receipts for items the device was not given are refused (``loa.fleet.provenance``), counted and
-  logged once per device; every receipt id is acknowledged once;
+  logged once per device; so is a receipt id the device had recorded with another start
+  (``loa.fleet.ingest``: one receipt id, one play); every receipt id is acknowledged once;
 * a message read from JetStream (``accept_tracked``) is acknowledged to the stream only after its
   batch is committed, and handed back (``nak``) when the batch fails: a gateway that dies mid-batch
-  leaves its messages to the other gateways, and receipts, unique by device, receipt id and start, are
-  recorded once however often they arrive.
+  leaves its messages to the other gateways, and receipts, unique by device and receipt id
+  (``receipt_ledger``), are recorded once however often they arrive.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class _Counters(Protocol):
     receipts_new: int
     receipts_duplicate: int
     receipts_refused: int
+    receipts_reused: int
     acks_sent: int
     batches: int
     # what the outbox side counts, written with the rest (loa.fleet.counters.stats_totals)
@@ -82,6 +84,7 @@ class Intake:
     _tracked: list[Tracked]
     _manifest_items: ManifestItems
     _refused_logged: set[str]
+    _reused_logged: set[str]
     _counters: counters.CounterBatcher
     _wake: asyncio.Event
     _client: LiteClient | None
@@ -202,13 +205,24 @@ class Intake:
         return outcome
 
     def _count_refused(self, outcome: IngestOutcome) -> None:
-        """Receipts for items the device was not given: counted, and logged once per device."""
+        """Receipts for items the device was not given, and receipt ids it sent again with another
+        start: counted, and logged once per device (each kind)."""
         for uid, ids in outcome.refused.items():
             self.stats.receipts_refused += len(ids)
             self.count_drop("refused_receipt", len(ids))
             if uid not in self._refused_logged:
                 self._refused_logged.add(uid)
                 log.warning("device %s sent receipts for items it was not given: refused", uid)
+        for uid, ids in outcome.reused.items():
+            self.stats.receipts_reused += len(ids)
+            self.count_drop("reused_receipt_id", len(ids))
+            if uid not in self._reused_logged:
+                self._reused_logged.add(uid)
+                log.warning(
+                    "device %s sent receipt ids it had recorded with another start (%s): refused",
+                    uid,
+                    ", ".join(ids[:5]),
+                )
 
     async def _send_acks(self, acks: dict[str, list[str]]) -> None:
         client = self._client

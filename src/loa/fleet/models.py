@@ -173,6 +173,22 @@ class PlayReceipt(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class ReceiptLedger(Base):
+    """Every receipt id a device ever had recorded, once, with the start it was recorded with.
+
+    ``play_receipts``' unique key must hold ``started_at`` (its partition key on PostgreSQL), so on its
+    own it would store a receipt id sent again with another start — another month, another partition —
+    a second time, and every report would count that play twice. This table is not partitioned: its
+    key is (device, receipt id) alone. The ingest claims the key here in the receipt's own transaction
+    (``loa.fleet.ingest``): the same start again is the ordinary duplicate, another start is refused."""
+
+    __tablename__ = "receipt_ledger"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    receipt_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class DeviceCommandBatch(Base):
     """One command to many devices, published once on a group topic (``loa.protocol.group``).
 

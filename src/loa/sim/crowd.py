@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, insert, select
 
-from loa.fleet.models import Device, DeviceStatusLog, PlayReceipt, ReceiptOutcome, StatusEvent
+from loa.fleet.models import (
+    Device,
+    DeviceStatusLog,
+    PlayReceipt,
+    ReceiptLedger,
+    ReceiptOutcome,
+    StatusEvent,
+)
 from loa.protocol import itemids
 
 CHUNK = 5_000
@@ -52,6 +59,8 @@ def add_crowd(
             ]
             if receipts:
                 conn.execute(insert(PlayReceipt), receipts)
+                ledger = [{k: r[k] for k in ("device_id", "receipt_id", "started_at")} for r in receipts]
+                conn.execute(insert(ReceiptLedger), ledger)  # as the ingest claims them
 
 
 def _device(
