@@ -29,13 +29,30 @@ def make(tmp_path: Path, **values: object) -> Settings:
         "test-secret-key-0123456789abcdef",
         "mot-chuoi-bi-mat-cua-xa-ba-to!!",
     ],
+    ids=[
+        "empty",
+        "changeme",
+        "16-random-bytes",
+        "one-letter",
+        "repeated",
+        "test-key",
+        "a-phrase",
+    ],  # stable ids: xdist
 )
 def test_weak_secret_keys_are_refused(tmp_path: Path, key: str) -> None:
     with pytest.raises(ValidationError, match="LOA_SECRET_KEY"):
         make(tmp_path, secret_key=key)
 
 
-@pytest.mark.parametrize("key", [secrets.token_hex(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)])
+@pytest.mark.parametrize(
+    "key",
+    [secrets.token_hex(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)],
+    ids=[
+        "hex-32",
+        "urlsafe-32",
+        "urlsafe-48",
+    ],  # random values, stable ids: pytest-xdist workers must collect alike
+)
 def test_random_keys_of_32_bytes_are_accepted(tmp_path: Path, key: str) -> None:
     assert make(tmp_path, secret_key=key).secret_key.get_secret_value() == key
 

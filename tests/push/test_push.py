@@ -210,6 +210,7 @@ def test_gone_browsers_are_forgotten_and_failures_counted(
         (keys.generate().private_key, "", "LOA_VAPID_SUBJECT phải là địa chỉ liên hệ"),
         (keys.generate().private_key, "vanhanh@quangngai.gov.vn", "mailto:"),
     ],
+    ids=["malformed-key", "no-subject", "subject-without-mailto"],  # random keys, stable ids (pytest-xdist)
 )
 def test_settings_refuse_a_malformed_key_or_no_contact(
     tmp_path: Path, key: str, subject: str, words: str
