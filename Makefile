@@ -77,9 +77,11 @@ lint: install
 types: install
 	$(BIN)/mypy
 
-# The suite is bound by real-time waits (streams, brokers, fault injection), not CPU: it runs in
-# PYTEST_WORKERS processes (pytest-xdist); tests that need a fixed port share one worker (tests/conftest.py).
-PYTEST_WORKERS ?= 3
+# The suite is bound by real-time waits (streams, brokers, fault injection), not CPU. PYTEST_WORKERS > 0 runs it
+# in that many pytest-xdist processes (tests that need a fixed port share one worker, tests/conftest.py). The
+# default stays one process: with four workers on two cores, browser tests (alert form, Swagger under the CSP)
+# failed on time, so parallel runs need the browser tests grouped and a verified full run first.
+PYTEST_WORKERS ?= 0
 pytest: install browser office mosquitto icecast nats
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 

@@ -34,6 +34,7 @@ FIXED_PORT_MODULES = frozenset(
     {
         "tests/agent/test_stream_icecast.py",
         "tests/alerts/test_cap_feed.py",
+        "tests/alerts/test_leadin_paths.py",
         "tests/fleet/test_stream_end_to_end.py",
         "tests/live/test_icecast.py",
         "tests/live/test_relay_pull.py",
